@@ -1,0 +1,1 @@
+"""Broker adapters: the replaying simulator (sim/) and, later, the KIS Open API client."""

@@ -1,0 +1,1 @@
+"""The replaying exchange simulator: matching engine, persistent journal and the sim broker."""

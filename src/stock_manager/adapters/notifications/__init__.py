@@ -1,0 +1,1 @@
+"""Notifications: where alerts go (console now; Slack later)."""

@@ -1,0 +1,103 @@
+"""Positions: quantity, average price and realized PnL, derived from fills alone."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from stock_manager.domain.fills import Fill
+
+#: Average price and PnL are kept to 1/10,000 KRW; reports round to the won.
+PRICE_QUANTUM = Decimal("0.0001")
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Holding of one symbol in one account, in shares and KRW.
+
+    Attributes
+    ----------
+    quantity : Decimal
+        Signed shares held (negative only if the broker reports more sold than bought).
+    avg_price : Decimal
+        Average entry price of the open quantity, KRW per share, excluding costs (as KIS ``pchs_avg_pric``).
+    realized_pnl_krw : Decimal
+        Gross realized PnL of closed quantity, KRW, before commission and tax.
+    commission_krw, tax_krw : Decimal
+        Commission and transaction tax paid on all fills of the symbol, KRW.
+    """
+
+    account_id: str
+    symbol: str
+    quantity: Decimal = Decimal(0)
+    avg_price: Decimal = Decimal(0)
+    realized_pnl_krw: Decimal = Decimal(0)
+    commission_krw: Decimal = Decimal(0)
+    tax_krw: Decimal = Decimal(0)
+
+    @property
+    def is_flat(self) -> bool:
+        """Return True when no shares are held."""
+        return self.quantity == 0
+
+    @property
+    def net_realized_pnl_krw(self) -> Decimal:
+        """Return realized PnL after commission and tax, KRW."""
+        return self.realized_pnl_krw - self.commission_krw - self.tax_krw
+
+    def unrealized_pnl_krw(self, last_price: Decimal) -> Decimal:
+        """Return (last_price - avg_price) × quantity, KRW, before exit costs."""
+        return ((last_price - self.avg_price) * self.quantity).quantize(PRICE_QUANTUM, ROUND_HALF_EVEN)
+
+    def market_value_krw(self, last_price: Decimal) -> Decimal:
+        """Return quantity × last_price, KRW."""
+        return self.quantity * last_price
+
+    def apply_fill(self, fill: Fill) -> "Position":
+        """Return the position after `fill`.
+
+        Raises
+        ------
+        ValueError
+            If the fill is for another symbol.
+        """
+        if fill.symbol != self.symbol:
+            raise ValueError(f"fill for {fill.symbol} applied to position in {self.symbol}")
+        signed = fill.quantity * fill.side.sign
+        quantity, avg, realized = self.quantity, self.avg_price, self.realized_pnl_krw
+        if quantity == 0 or (quantity > 0) == (signed > 0):
+            # Opening or adding: weighted average of the entry prices.
+            new_quantity = quantity + signed
+            avg = ((avg * quantity + fill.price * signed) / new_quantity).quantize(PRICE_QUANTUM, ROUND_HALF_EVEN)
+        else:
+            # Reducing, closing or flipping: realize PnL on the closed part at the old average.
+            closed = min(abs(signed), abs(quantity))
+            direction = 1 if quantity > 0 else -1
+            realized += ((fill.price - avg) * closed * direction).quantize(PRICE_QUANTUM, ROUND_HALF_EVEN)
+            new_quantity = quantity + signed
+            if new_quantity == 0:
+                avg = Decimal(0)
+            elif (new_quantity > 0) != (quantity > 0):
+                avg = fill.price  # flipped: the remainder opened at this fill's price
+        return replace(
+            self,
+            quantity=new_quantity,
+            avg_price=avg,
+            realized_pnl_krw=realized,
+            commission_krw=self.commission_krw + fill.commission_krw,
+            tax_krw=self.tax_krw + fill.tax_krw,
+        )
+
+
+def positions_from_fills(account_id: str, fills: Iterable[Fill]) -> dict[str, Position]:
+    """Recompute every symbol's position from fills in execution order.
+
+    Returns
+    -------
+    dict[str, Position]
+        Position per symbol, including symbols now flat (their realized PnL still matters).
+    """
+    positions: dict[str, Position] = {}
+    for fill in sorted(fills, key=lambda f: (f.ts_filled, f.broker_fill_id)):
+        current = positions.get(fill.symbol) or Position(account_id=account_id, symbol=fill.symbol)
+        positions[fill.symbol] = current.apply_fill(fill)
+    return positions

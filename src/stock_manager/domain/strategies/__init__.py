@@ -1,0 +1,1 @@
+"""Strategies: pure functions of market history, position and parameters that return signals."""

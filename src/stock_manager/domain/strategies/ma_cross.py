@@ -1,0 +1,179 @@
+"""The owner's strategy: 50/200-day moving-average cross on daily closes with a volume filter,
+a stop-loss and a take-profit checked on every trade print (PRD §3.3).
+
+Daily rules, evaluated before the open on bars up to the previous session:
+- golden cross (SMA short crosses above SMA long on the last bar) with the last bar's volume at least
+  ``min_volume_ratio`` × the mean volume of the ``volume_window_days`` bars before it, and no position
+  → ENTRY: buy ``floor(position_value_krw / limit)`` shares with a LIMIT at the last close
+  + ``entry_limit_offset_pct`` (rounded down to the tick grid by execution);
+- dead cross (SMA short crosses below SMA long) while holding → EXIT: sell the whole position at MARKET.
+
+Intraday rule, on every print while holding: price ≤ average price × (1 + ``stop_loss_pct``/100) or
+price ≥ average price × (1 + ``take_profit_pct``/100) → EXIT at MARKET. One EXIT per symbol per session.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from typing import Any
+
+from stock_manager.domain.clock import kst_datetime
+from stock_manager.domain.errors import ConfigurationError
+from stock_manager.domain.market import DailyBar, Tick
+from stock_manager.domain.model import Intent, OrderType, Side
+from stock_manager.domain.positions import Position
+from stock_manager.domain.signals import Signal
+
+STRATEGY_ID = "ma_cross_50_200"
+_CLOSE_KST = time(15, 30)
+
+
+@dataclass(frozen=True, slots=True)
+class MaCrossParams:
+    """Parameters of the MA cross strategy; loaded from a YAML/JSON file or ``strategy_params``.
+
+    Attributes
+    ----------
+    short_window_days, long_window_days : int
+        SMA windows in sessions (50 and 200).
+    volume_window_days : int
+        Sessions in the volume average the cross day is compared with (20).
+    min_volume_ratio : Decimal
+        Cross-day volume must be at least this multiple of that average (0 disables the filter).
+    stop_loss_pct, take_profit_pct : Decimal
+        Exit thresholds relative to the average price, percent (-5 and +10).
+    position_value_krw : Decimal
+        Budget of one entry, KRW.
+    entry_limit_offset_pct : Decimal
+        Entry limit above the last close, percent.
+    """
+
+    short_window_days: int = 50
+    long_window_days: int = 200
+    volume_window_days: int = 20
+    min_volume_ratio: Decimal = Decimal("0.8")
+    stop_loss_pct: Decimal = Decimal("-5")
+    take_profit_pct: Decimal = Decimal("10")
+    position_value_krw: Decimal = Decimal("2000000")
+    entry_limit_offset_pct: Decimal = Decimal("1")
+
+    def __post_init__(self) -> None:
+        if not 0 < self.short_window_days < self.long_window_days:
+            raise ConfigurationError("short_window_days must be positive and below long_window_days")
+        if self.volume_window_days <= 0:
+            raise ConfigurationError("volume_window_days must be positive")
+        if self.stop_loss_pct >= 0 or self.take_profit_pct <= 0:
+            raise ConfigurationError("stop_loss_pct must be negative and take_profit_pct positive")
+        if self.position_value_krw <= 0 or self.min_volume_ratio < 0 or self.entry_limit_offset_pct < 0:
+            raise ConfigurationError("position_value_krw must be positive; ratios and offsets not negative")
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> "MaCrossParams":
+        """Build parameters from a mapping (YAML/JSON/DB row); unknown keys are refused.
+
+        Raises
+        ------
+        ConfigurationError
+            Naming the unknown key or the value that is not a number.
+        """
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            raise ConfigurationError(f"unknown strategy parameter(s): {', '.join(unknown)}")
+        values: dict[str, Any] = {}
+        for name, value in raw.items():
+            try:
+                values[name] = int(value) if known[name].type is int else Decimal(str(value))
+            except (ValueError, InvalidOperation):
+                raise ConfigurationError(f"strategy parameter {name}={value!r} is not a number") from None
+        return cls(**values)
+
+    def to_mapping(self) -> dict[str, str | int]:
+        """Return the parameters as JSON-safe values (Decimals as strings)."""
+        return {f.name: (v if isinstance(v := getattr(self, f.name), int) else str(v)) for f in fields(self)}
+
+
+def sma(values: Sequence[Decimal], window: int, end: int) -> Decimal | None:
+    """Return the mean of ``values[end-window+1 : end+1]``, or None when fewer than `window` values."""
+    if end + 1 < window or end >= len(values):
+        return None
+    return sum(values[end - window + 1 : end + 1], Decimal(0)) / window
+
+
+def evaluate_daily(history: Sequence[DailyBar], position: Position | None, params: MaCrossParams) -> list[Signal]:
+    """Return the daily signals for the session after the last bar of `history`.
+
+    Parameters
+    ----------
+    history : Sequence[DailyBar]
+        One symbol's daily bars in date order, ending with the previous session.
+    position : Position | None
+        The current holding of that symbol, if any.
+
+    Returns
+    -------
+    list[Signal]
+        At most one signal; its `ts_signal` is the last bar's 15:30 KST close.
+    """
+    if len(history) < params.long_window_days + 1:
+        return []
+    closes = [bar.close for bar in history]
+    last = len(history) - 1
+    prev_short, prev_long = sma(closes, params.short_window_days, last - 1), sma(closes, params.long_window_days, last - 1)
+    short, long_ = sma(closes, params.short_window_days, last), sma(closes, params.long_window_days, last)
+    assert prev_short is not None and prev_long is not None and short is not None and long_ is not None
+    bar = history[-1]
+    ts_signal = kst_datetime(bar.trading_date, _CLOSE_KST)
+    holding = position is not None and position.quantity > 0
+    if prev_short <= prev_long and short > long_ and not holding:
+        if not _volume_confirms(history, params):
+            return []
+        limit = bar.close * (1 + params.entry_limit_offset_pct / 100)
+        quantity = (params.position_value_krw / limit).to_integral_value(ROUND_FLOOR)
+        if quantity <= 0:
+            return []
+        reason = f"golden cross SMA{params.short_window_days} {short:.0f} > SMA{params.long_window_days} {long_:.0f}"
+        return [_signal(bar.symbol, Side.BUY, Intent.ENTRY, OrderType.LIMIT, bar.close, ts_signal, reason,
+                        quantity=quantity, limit_price=limit)]
+    if prev_short >= prev_long and short < long_ and holding:
+        assert position is not None
+        reason = f"dead cross SMA{params.short_window_days} {short:.0f} < SMA{params.long_window_days} {long_:.0f}"
+        return [_signal(bar.symbol, Side.SELL, Intent.EXIT, OrderType.MARKET, bar.close, ts_signal, reason,
+                        quantity=position.quantity)]
+    return []
+
+
+def evaluate_tick(tick: Tick, position: Position | None, params: MaCrossParams, session_date: date) -> list[Signal]:
+    """Return an EXIT signal when `tick` breaches the stop-loss or take-profit of the held position.
+
+    The signal's `ts_signal` is the session's 15:30 KST close, so there is one EXIT key per symbol per session.
+    """
+    if position is None or position.quantity <= 0 or position.avg_price <= 0:
+        return []
+    change_pct = (tick.price / position.avg_price - 1) * 100
+    if change_pct <= params.stop_loss_pct:
+        reason = f"stop-loss: {tick.price} is {change_pct:.2f}% from average {position.avg_price:.0f}"
+    elif change_pct >= params.take_profit_pct:
+        reason = f"take-profit: {tick.price} is +{change_pct:.2f}% from average {position.avg_price:.0f}"
+    else:
+        return []
+    return [_signal(tick.symbol, Side.SELL, Intent.EXIT, OrderType.MARKET, tick.price,
+                    kst_datetime(session_date, _CLOSE_KST), reason, quantity=position.quantity)]
+
+
+def _volume_confirms(history: Sequence[DailyBar], params: MaCrossParams) -> bool:
+    window = history[-1 - params.volume_window_days : -1]
+    if params.min_volume_ratio == 0:
+        return True
+    if len(window) < params.volume_window_days:
+        return False
+    average = sum((bar.volume for bar in window), Decimal(0)) / len(window)
+    return history[-1].volume >= average * params.min_volume_ratio
+
+
+def _signal(symbol: str, side: Side, intent: Intent, order_type: OrderType, reference: Decimal,
+            ts_signal: datetime, reason: str, *, quantity: Decimal, limit_price: Decimal | None = None) -> Signal:
+    return Signal(strategy_id=STRATEGY_ID, symbol=symbol, side=side, intent=intent, order_type=order_type,
+                  reference_price=reference, ts_signal=ts_signal, reason=reason, quantity=quantity,
+                  limit_price=limit_price)

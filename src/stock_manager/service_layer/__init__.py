@@ -1,0 +1,1 @@
+"""Use cases (market open, intraday execution, close, recovery) written against ports."""

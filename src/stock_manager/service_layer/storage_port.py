@@ -1,0 +1,299 @@
+"""**Port:** the database, as the service layer sees it: a unit of work over repositories.
+
+One `UnitOfWork` is one transaction. Every order state change is one unit of work; an order row is
+committed as NEW before the broker is called. Leaving the ``async with`` block without `commit` rolls back.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol, Self
+
+from stock_manager.domain.fills import Fill
+from stock_manager.domain.market import DailyBar
+from stock_manager.domain.orders import Order
+from stock_manager.domain.positions import Position
+
+
+class DuplicateIdempotencyKey(Exception):  # noqa: N818 - a storage outcome the service layer handles
+    """An order with this idempotency key already exists; the caller returns the existing order."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFill:
+    """A fill as recorded: the domain fill plus its link to our order (None for an external fill)."""
+
+    fill: Fill
+    account_id: str
+    order_id: int | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One row of the ``events`` table (kind, severity, message, JSON payload, correlation id)."""
+
+    ts_event: datetime
+    kind: str
+    severity: str
+    message: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    correlation_id: str = ""
+    account_id: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitchState:
+    """The database's kill switch (one row); latched until `stockbot resume`."""
+
+    active: bool
+    reason: str
+    set_by: str
+    ts_changed: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonState:
+    """What a running (or last) daemon reported about itself for one account."""
+
+    account_id: str
+    mode: str
+    trading_state: str
+    stop_reason: str
+    trading_date: date | None
+    start_equity_krw: Decimal | None
+    pid: int | None
+    ts_started: datetime
+    ts_heartbeat: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DailySettlement:
+    """One account's result for one session (``daily_settlements``)."""
+
+    account_id: str
+    trading_date: date
+    mode: str
+    start_equity_krw: Decimal
+    end_equity_krw: Decimal
+    cash_krw: Decimal
+    realized_pnl_krw: Decimal
+    unrealized_pnl_krw: Decimal
+    commission_krw: Decimal
+    tax_krw: Decimal
+    orders_count: int
+    fills_count: int
+    return_pct: Decimal
+    summary: Mapping[str, Any]
+    ts_created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PositionSnapshot:
+    """A position at a session's close, valued at the closing price."""
+
+    account_id: str
+    trading_date: date
+    symbol: str
+    quantity: Decimal
+    avg_price: Decimal
+    close_price: Decimal
+    market_value_krw: Decimal
+    unrealized_pnl_krw: Decimal
+    realized_pnl_krw: Decimal
+    ts_created: datetime
+
+
+class OrderRepository(Protocol):
+    """Orders; `Order.fill_ids` is loaded from the fills table."""
+
+    async def add(self, order: Order) -> Order:
+        """Insert a NEW order and return it with its id; raise `DuplicateIdempotencyKey` if the key exists."""
+        ...
+
+    async def get(self, order_id: int) -> Order | None:
+        """Return the order with this id."""
+        ...
+
+    async def get_by_key(self, idempotency_key: str) -> Order | None:
+        """Return the order with this idempotency key."""
+        ...
+
+    async def get_by_broker_number(self, account_id: str, broker_order_number: str) -> Order | None:
+        """Return the account's order with this broker order number (leading zeros ignored)."""
+        ...
+
+    async def list_open(self, account_id: str) -> list[Order]:
+        """Return the account's NEW, SENT and PARTIAL orders, oldest first."""
+        ...
+
+    async def list_for_date(self, account_id: str, trading_date: date) -> list[Order]:
+        """Return the account's orders of `trading_date`, oldest first."""
+        ...
+
+    async def update(self, order: Order, ts_updated: datetime) -> None:
+        """Write the order's status, broker numbers, fill totals, reasons and per-state timestamps."""
+        ...
+
+
+class FillRepository(Protocol):
+    """Fills: append-only; the database refuses UPDATE and DELETE."""
+
+    async def add(self, stored: StoredFill, ts_recorded: datetime) -> bool:
+        """Append a fill; return False (and change nothing) when its broker fill id is already recorded."""
+        ...
+
+    async def exists(self, broker_fill_id: str) -> bool:
+        """Return True when a fill with this broker fill id is recorded."""
+        ...
+
+    async def list_for_account(self, account_id: str) -> list[StoredFill]:
+        """Return all the account's fills in execution order."""
+        ...
+
+    async def list_for_date(self, account_id: str, trading_date: date) -> list[StoredFill]:
+        """Return the account's fills executed on the KST `trading_date`."""
+        ...
+
+
+class PositionRepository(Protocol):
+    """Current positions (a snapshot that recovery recomputes from fills)."""
+
+    async def list_all(self, account_id: str) -> list[Position]:
+        """Return the account's positions, including flat symbols with realized PnL."""
+        ...
+
+    async def upsert(self, position: Position, ts_updated: datetime) -> None:
+        """Insert or replace one position."""
+        ...
+
+    async def add_snapshot(self, snapshot: PositionSnapshot) -> None:
+        """Insert or replace the close-of-session snapshot of one symbol."""
+        ...
+
+    async def list_snapshots(self, account_id: str, trading_date: date) -> list[PositionSnapshot]:
+        """Return the snapshots of one session."""
+        ...
+
+
+class EventRepository(Protocol):
+    """The ``events`` table: market open/close, recovery, errors, risk blocks, kill switch."""
+
+    async def add(self, event: EventRecord) -> None:
+        """Append one event."""
+        ...
+
+    async def recent(self, limit: int, account_id: str | None = None) -> list[EventRecord]:
+        """Return the newest events first."""
+        ...
+
+    async def list_kind(self, kind: str, account_id: str | None = None) -> list[EventRecord]:
+        """Return every event of `kind`, oldest first."""
+        ...
+
+
+class ControlRepository(Protocol):
+    """Kill switch and daemon state."""
+
+    async def get_kill_switch(self) -> KillSwitchState:
+        """Return the switch (inactive when never set)."""
+        ...
+
+    async def set_kill_switch(self, active: bool, reason: str, set_by: str, ts: datetime) -> None:
+        """Set or clear the switch."""
+        ...
+
+    async def get_daemon_state(self, account_id: str | None = None) -> DaemonState | None:
+        """Return one account's daemon state, or the most recently started one when None."""
+        ...
+
+    async def put_daemon_state(self, state: DaemonState) -> None:
+        """Insert or replace the account's daemon state."""
+        ...
+
+
+class StrategyRepository(Protocol):
+    """Strategies and their dated, versioned parameters."""
+
+    async def ensure_strategy(self, strategy_id: str, name: str, description: str, ts: datetime) -> None:
+        """Insert the strategy if it is missing."""
+        ...
+
+    async def active_params(self, strategy_id: str, on: date) -> Mapping[str, Any] | None:
+        """Return the ACTIVE parameters effective on `on` (latest date ≤ on, highest version), or None."""
+        ...
+
+    async def add_params(
+        self, strategy_id: str, effective_date: date, params: Mapping[str, Any], status: str, source: str,
+        ts: datetime,
+    ) -> int:
+        """Insert a parameter row as the next version for that date; return its version."""
+        ...
+
+
+class MarketDataRepository(Protocol):
+    """Symbols and daily bars."""
+
+    async def upsert_symbol(self, symbol: str, name: str, market: str, kind: str, ts: datetime) -> None:
+        """Insert or update a symbol's metadata."""
+        ...
+
+    async def upsert_daily_bars(self, bars: Sequence[DailyBar], source: str) -> int:
+        """Insert or replace daily bars; return how many were written."""
+        ...
+
+    async def daily_bars(self, symbol: str, end: date, count: int) -> list[DailyBar]:
+        """Return up to `count` bars of `symbol` on or before `end`, oldest first."""
+        ...
+
+
+class SettlementRepository(Protocol):
+    """Daily settlements and recovery logs."""
+
+    async def put(self, settlement: DailySettlement) -> None:
+        """Insert or replace one session's settlement."""
+        ...
+
+    async def get(self, account_id: str, trading_date: date) -> DailySettlement | None:
+        """Return one session's settlement."""
+        ...
+
+    async def list_all(self, account_id: str) -> list[DailySettlement]:
+        """Return the account's settlements in date order."""
+        ...
+
+    async def add_recovery_log(
+        self, account_id: str, mode: str, dry_run: bool, outcome: str, summary: Mapping[str, Any],
+        ts_started: datetime, ts_finished: datetime,
+    ) -> None:
+        """Append one recovery run's record."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One database transaction over every repository."""
+
+    orders: OrderRepository
+    fills: FillRepository
+    positions: PositionRepository
+    events: EventRepository
+    control: ControlRepository
+    strategies: StrategyRepository
+    market_data: MarketDataRepository
+    settlements: SettlementRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def commit(self) -> None:
+        """Commit the transaction; without it, leaving the block rolls back."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Makes a fresh `UnitOfWork` per transaction."""
+
+    def __call__(self) -> UnitOfWork: ...
