@@ -1,0 +1,68 @@
+"""Recording events: one helper so every event has the same shape and reaches the notifier."""
+
+import hashlib
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import structlog
+
+from stock_manager.service_layer.notifications import Notifier
+from stock_manager.service_layer.storage_port import EventRecord, UnitOfWork
+
+log = structlog.get_logger("stockbot")
+
+_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+
+
+def correlation_id_for(idempotency_key: str) -> str:
+    """Return the correlation id of a decision: 16 hex of sha256(idempotency key); stable across restarts."""
+    return hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
+
+
+def jsonable(value: Any) -> Any:
+    """Return `value` with Decimals, dates and enums turned into strings, recursively (for JSON payloads)."""
+    match value:
+        case Decimal() | date() | datetime():
+            return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
+        case Enum():
+            return value.value
+        case Mapping():
+            return {str(k): jsonable(v) for k, v in value.items()}
+        case list() | tuple() | set() | frozenset():
+            return [jsonable(v) for v in value]
+        case _:
+            return value
+
+
+async def record_event(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    *,
+    ts: datetime,
+    kind: str,
+    severity: str,
+    message: str,
+    payload: Mapping[str, Any] | None = None,
+    correlation_id: str = "",
+    account_id: str | None = None,
+) -> EventRecord:
+    """Add an event to `uow` (the caller commits), log it and pass it to the notifier.
+
+    Raises
+    ------
+    ValueError
+        If `severity` is not DEBUG, INFO, WARNING, ERROR or CRITICAL.
+    """
+    if severity not in _LEVELS:
+        raise ValueError(f"unknown severity {severity!r}")
+    record = EventRecord(
+        ts_event=ts, kind=kind, severity=severity, message=message, payload=jsonable(dict(payload or {})),
+        correlation_id=correlation_id, account_id=account_id,
+    )
+    await uow.events.add(record)
+    log.log(_LEVELS[severity], kind, message=message, correlation_id=correlation_id or None, ts_market=ts.isoformat())
+    notifier.event(record)
+    return record

@@ -1,0 +1,172 @@
+"""Reconciliation as pure functions: (our orders and fills, the broker's) → a plan of corrections.
+
+Spec 001 §10: DB open orders → broker order states → the broker wins, each difference recorded. KIS has
+no client order id, so a NEW order without a broker number is matched to the broker's orders of its day by
+symbol, side, quantity, limit price and acceptance time; exactly one match is adopted, none means it was
+never placed, more than one is ambiguous and stops trading. The plan is applied by `recovery.apply_plan`
+or only printed (``stockbot recover --dry-run``).
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from stock_manager.domain.fills import Fill
+from stock_manager.domain.orders import Order
+from stock_manager.domain.positions import Position, positions_from_fills
+from stock_manager.service_layer.broker_port import BrokerOrderReport, BrokerOrderState, BrokerPosition
+
+#: How long after our NEW row the broker's acceptance of the same order may come.
+ADOPTION_WINDOW = timedelta(minutes=2)
+
+
+def strip_number(number: str) -> str:
+    """Return a broker order number without leading zeros (KIS paper "11774" = "0000011774")."""
+    return number.lstrip("0") or "0"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One correction; `kind` names it and `detail` says why, for people."""
+
+    kind: str  # adopt | not_placed | fill | cancel | reject | external_order | external_fill | ambiguous
+    detail: str
+    order_key: str | None = None
+    report: BrokerOrderReport | None = None
+    fill: Fill | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PositionDifference:
+    """A symbol whose position recomputed from fills differs from the broker's holding."""
+
+    symbol: str
+    ours_quantity: Decimal
+    broker_quantity: Decimal
+    ours_avg_price: Decimal
+    broker_avg_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryPlan:
+    """Everything a restart would change, and what it cannot resolve."""
+
+    actions: tuple[Action, ...]
+    positions_after: Mapping[str, Position]
+    position_differences: tuple[PositionDifference, ...]
+    stop_reasons: tuple[str, ...] = field(default=())
+
+    @property
+    def is_clean(self) -> bool:
+        """Return True when nothing differs between the database and the broker."""
+        return not self.actions and not self.position_differences
+
+
+def plan_recovery(
+    *,
+    account_id: str,
+    open_orders: Sequence[Order],
+    known_orders: Sequence[Order],
+    recorded_fills: Sequence[Fill],
+    broker_orders: Sequence[BrokerOrderReport],
+    broker_fills: Sequence[Fill],
+    broker_positions: Sequence[BrokerPosition],
+) -> RecoveryPlan:
+    """Compare the database with the broker and return the corrections, without changing anything.
+
+    Parameters
+    ----------
+    open_orders : Sequence[Order]
+        Our NEW, SENT and PARTIAL orders.
+    known_orders : Sequence[Order]
+        Every order of ours on the days the broker reports cover (to tell ours from external ones).
+    recorded_fills : Sequence[Fill]
+        Every fill of the account in the database.
+    broker_orders, broker_fills : Sequence
+        The broker's orders and executions of the days in question.
+    broker_positions : Sequence[BrokerPosition]
+        The broker's holdings now.
+    """
+    actions: list[Action] = []
+    stops: list[str] = []
+    recorded_ids = {f.broker_fill_id for f in recorded_fills}
+    ours = {strip_number(o.broker_order_number) for o in known_orders if o.broker_order_number}
+    by_number = {strip_number(r.broker_order_number): r for r in broker_orders}
+    fills_by_number: dict[str, list[Fill]] = {}
+    for fill in broker_fills:
+        fills_by_number.setdefault(strip_number(fill.broker_order_number), []).append(fill)
+
+    # NEW orders the broker never acknowledged to us: adopt the one match, or mark not placed.
+    unclaimed = [r for r in broker_orders if strip_number(r.broker_order_number) not in ours]
+    claims: dict[str, list[Order]] = {}
+    for order in (o for o in open_orders if o.broker_order_number is None):
+        matches = [r for r in unclaimed if _same_shape(order, r)]
+        if len(matches) > 1:
+            stops.append(f"{len(matches)} broker orders match {order.idempotency_key}; refusing to guess")
+            actions.append(Action("ambiguous", stops[-1], order.idempotency_key))
+        elif matches:
+            claims.setdefault(strip_number(matches[0].broker_order_number), []).append(order)
+        else:
+            actions.append(Action("not_placed", "no order of this shape at the broker: it never reached it",
+                                  order.idempotency_key))
+    adopted: dict[str, Order] = {}
+    for number, orders in claims.items():
+        if len(orders) > 1:
+            stops.append(f"broker order {number} matches {len(orders)} of our orders; refusing to guess")
+            actions.extend(Action("ambiguous", stops[-1], o.idempotency_key) for o in orders)
+            continue
+        adopted[number] = orders[0]
+        actions.append(Action("adopt", f"found at the broker as {by_number[number].broker_order_number}",
+                              orders[0].idempotency_key, report=by_number[number]))
+        ours.add(number)
+
+    # Our working orders: fills we missed, then the broker's final state.
+    tracked = [(o, strip_number(o.broker_order_number)) for o in open_orders if o.broker_order_number]
+    tracked += [(o, n) for n, o in adopted.items()]
+    for order, number in tracked:
+        report = by_number.get(number)
+        for fill in sorted(fills_by_number.get(number, []), key=lambda f: (f.ts_filled, f.broker_fill_id)):
+            if fill.broker_fill_id not in recorded_ids:
+                actions.append(Action("fill", f"missed fill {fill.quantity} @ {fill.price}", order.idempotency_key,
+                                      fill=fill))
+        if report is None:
+            actions.append(Action("cancel", "the broker has no such order on its day: expired",
+                                  order.idempotency_key))
+        elif report.state is BrokerOrderState.CANCELED:
+            actions.append(Action("cancel", "cancelled or expired at the broker", order.idempotency_key, report=report))
+        elif report.state is BrokerOrderState.REJECTED:
+            actions.append(Action("reject", "rejected at the broker", order.idempotency_key, report=report))
+
+    # Orders and fills the daemon never made (placed by hand in HTS/MTS): labelled, never adopted.
+    for report in broker_orders:
+        if strip_number(report.broker_order_number) not in ours:
+            actions.append(Action("external_order", f"{report.side} {report.quantity} {report.symbol} "
+                                  f"({report.broker_order_number}) was not placed by this daemon", report=report))
+            for fill in fills_by_number.get(strip_number(report.broker_order_number), []):
+                if fill.broker_fill_id not in recorded_ids:
+                    actions.append(Action("external_fill", f"execution of external order {report.broker_order_number}",
+                                          fill=fill))
+
+    new_fills = [a.fill for a in actions if a.fill is not None]
+    positions_after = positions_from_fills(account_id, [*recorded_fills, *new_fills])
+    differences = tuple(_position_differences(positions_after, broker_positions))
+    return RecoveryPlan(tuple(actions), positions_after, differences, tuple(stops))
+
+
+def _same_shape(order: Order, report: BrokerOrderReport) -> bool:
+    return (report.symbol == order.symbol and report.side is order.side and report.quantity == order.quantity
+            and report.limit_price == order.limit_price and report.order_type is order.order_type
+            and order.ts_created - timedelta(seconds=1) <= report.ts_accepted <= order.ts_created + ADOPTION_WINDOW)
+
+
+def _position_differences(ours: Mapping[str, Position], broker: Iterable[BrokerPosition]) -> Iterable[PositionDifference]:
+    theirs = {p.symbol: p for p in broker if p.quantity != 0}
+    for symbol in sorted(set(theirs) | {s for s, p in ours.items() if not p.is_flat}):
+        mine = ours.get(symbol)
+        other = theirs.get(symbol)
+        mine_qty = mine.quantity if mine else Decimal(0)
+        other_qty = other.quantity if other else Decimal(0)
+        if mine_qty != other_qty:
+            yield PositionDifference(symbol, mine_qty, other_qty, mine.avg_price if mine else Decimal(0),
+                                     other.avg_price if other else Decimal(0))
