@@ -6,7 +6,7 @@ State kept in memory (positions, open orders) mirrors the database and is replac
 
 import asyncio
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
@@ -72,6 +72,7 @@ class Execution:
         clock: Clock,
         notifier: Notifier,
         instrument_kind: Callable[[str], InstrumentKind],
+        on_stop: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.config = config
         self._uow = uow_factory
@@ -79,6 +80,7 @@ class Execution:
         self._clock = clock
         self._notifier = notifier
         self._kind = instrument_kind
+        self._on_stop = on_stop
         self._lock = asyncio.Lock()
         self.positions: dict[str, Position] = {}
         self.open_orders: dict[int, Order] = {}
@@ -292,6 +294,8 @@ class Execution:
             await record_event(uow, self._notifier, ts=self._clock.now(), kind="stop_mode", severity="CRITICAL",
                                message=f"stop mode: {reason}", account_id=self.config.account_id)
             await uow.commit()
+        if self._on_stop is not None:
+            await self._on_stop(reason)
 
     # -- BROKER EVENTS ---------------------------------------------------------------------------------
 

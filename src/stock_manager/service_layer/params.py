@@ -1,0 +1,59 @@
+"""Today's strategy parameters (spec 001 §4.1 step 4): the ACTIVE row, else a stated fallback."""
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stock_manager.domain.errors import ConfigurationError
+from stock_manager.domain.strategies.ma_cross import STRATEGY_ID, MaCrossParams
+from stock_manager.service_layer.storage_port import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedParams:
+    """Parameters in force and where they came from (``strategy_params``, a file, or the defaults)."""
+
+    params: MaCrossParams
+    source: str
+    fallback: bool
+
+
+def read_params_file(path: Path) -> MaCrossParams:
+    """Read MA cross parameters from a YAML or JSON file (UTF-8).
+
+    Raises
+    ------
+    ConfigurationError
+        When the file is missing, is not a mapping, or holds an unknown key or a bad value.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigurationError(f"cannot read strategy parameter file {path}: {e.strerror}") from None
+    try:
+        raw: Any = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as e:
+        raise ConfigurationError(f"strategy parameter file {path} is not valid: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"strategy parameter file {path} must hold a mapping of name: value")
+    return MaCrossParams.from_mapping(raw)
+
+
+async def load_params(uow: UnitOfWork, on: date, fallback_file: Path | None) -> LoadedParams:
+    """Return today's ACTIVE parameters, else the file's, else the built-in defaults (flagged as fallback).
+
+    Raises
+    ------
+    ConfigurationError
+        When the ACTIVE row or the fallback file holds invalid parameters.
+    """
+    row = await uow.strategies.active_params(STRATEGY_ID, on)
+    if row is not None:
+        return LoadedParams(MaCrossParams.from_mapping(row), "strategy_params", fallback=False)
+    if fallback_file is not None:
+        return LoadedParams(read_params_file(fallback_file), f"file {fallback_file}", fallback=True)
+    return LoadedParams(MaCrossParams(), "built-in defaults", fallback=True)

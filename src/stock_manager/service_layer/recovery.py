@@ -1,0 +1,116 @@
+"""Startup recovery (spec 001 §10): gather our state and the broker's, plan, then apply or only show.
+
+Applying goes through `Execution`, the only writer of orders, fills and positions, so every correction is
+one transaction with an event that records before and after.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from stock_manager.domain.clock import Clock
+from stock_manager.domain.orders import OrderAccepted, OrderCanceled, OrderRejected
+from stock_manager.service_layer.broker_port import Broker
+from stock_manager.service_layer.events import record_event
+from stock_manager.service_layer.execution import Execution
+from stock_manager.service_layer.notifications import Notifier
+from stock_manager.service_layer.reconciliation import RecoveryPlan, plan_recovery
+from stock_manager.service_layer.storage_port import UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryInputs:
+    """Where to look: the account, and the session the broker's day reports are read for."""
+
+    account_id: str
+    today: date
+
+
+async def gather_plan(uow_factory: UnitOfWorkFactory, broker: Broker, inputs: RecoveryInputs) -> RecoveryPlan:
+    """Read the database and the broker (nothing is written) and return the recovery plan.
+
+    The broker's orders and fills are read for today and for every day that still has an open order of
+    ours (a daemon that died before a close).
+    """
+    async with uow_factory() as uow:
+        open_orders = await uow.orders.list_open(inputs.account_id)
+        days = sorted({o.trading_date for o in open_orders} | {inputs.today})
+        known = [o for day in days for o in await uow.orders.list_for_date(inputs.account_id, day)]
+        recorded = [stored.fill for stored in await uow.fills.list_for_account(inputs.account_id)]
+    broker_orders = [r for day in days for r in await broker.get_orders(inputs.account_id, day)]
+    broker_fills = [f for day in days for f in await broker.get_fills(inputs.account_id, day)]
+    broker_positions = await broker.get_positions(inputs.account_id)
+    return plan_recovery(
+        account_id=inputs.account_id, open_orders=open_orders, known_orders=known, recorded_fills=recorded,
+        broker_orders=broker_orders, broker_fills=broker_fills, broker_positions=broker_positions,
+    )
+
+
+async def apply_plan(
+    plan: RecoveryPlan, execution: Execution, uow_factory: UnitOfWorkFactory, notifier: Notifier, clock: Clock,
+    *, mode: str,
+) -> None:
+    """Apply every correction of `plan`; enter stop mode for what it cannot resolve; log the run."""
+    ts_started = clock.now()
+    account_id = execution.config.account_id
+    by_key = {o.idempotency_key: o for o in execution.open_orders.values()}
+    for action in plan.actions:
+        order = by_key.get(action.order_key or "")
+        match action.kind:
+            case "adopt" if order is not None and action.report is not None:
+                r = action.report
+                await execution.apply_event(order, OrderAccepted(r.broker_order_number, r.ts_accepted, r.broker_branch),
+                                            "recovery_adopted", "WARNING",
+                                            f"recovery: {order.symbol} order {action.detail}; adopted")
+            case "not_placed" if order is not None:
+                await execution.apply_event(order, OrderCanceled(clock.now(), f"not placed: {action.detail}"),
+                                            "recovery_not_placed", "WARNING",
+                                            f"recovery: {order.symbol} order was never placed")
+            case "fill" | "external_fill" if action.fill is not None:
+                await execution.record_fill(action.fill, source="recovery")
+            case "cancel" | "reject" if order is not None:
+                current = execution.open_orders.get(order.id or -1)
+                if current is not None and current.is_open:
+                    event = (OrderCanceled(clock.now(), f"recovery: {action.detail}") if action.kind == "cancel"
+                             else OrderRejected(clock.now(), f"recovery: {action.detail}"))
+                    await execution.apply_event(current, event, f"recovery_{action.kind}", "WARNING",
+                                                f"recovery: {current.symbol} order {current.broker_order_number}: "
+                                                f"{action.detail}")
+            case "external_order":
+                async with uow_factory() as uow:
+                    await record_event(uow, notifier, ts=clock.now(), kind="external_order", severity="WARNING",
+                                       message=f"recovery: {action.detail}", account_id=account_id)
+                    await uow.commit()
+    reasons = list(plan.stop_reasons)
+    for diff in plan.position_differences:
+        reasons.append(f"{diff.symbol}: {diff.ours_quantity} shares from our fills, {diff.broker_quantity} at the broker")
+    outcome = "FAILED" if reasons else ("CLEAN" if plan.is_clean else "CORRECTED")
+    async with uow_factory() as uow:
+        await uow.settlements.add_recovery_log(
+            account_id, mode, False, outcome, plan_summary(plan), ts_started, clock.now())
+        await record_event(uow, notifier, ts=clock.now(), kind="recovery", severity="INFO" if not reasons else "ERROR",
+                           message=f"recovery {outcome.lower()}: {len(plan.actions)} correction(s)",
+                           payload=plan_summary(plan), account_id=account_id)
+        await uow.commit()
+    if reasons:
+        await execution.enter_stop_mode("recovery could not reconcile: " + "; ".join(reasons))
+
+
+def plan_summary(plan: RecoveryPlan) -> dict[str, object]:
+    """Return the plan as JSON-safe data (``recover --json``, recovery_logs, events)."""
+    return {
+        "clean": plan.is_clean,
+        "actions": [
+            {"kind": a.kind, "detail": a.detail, "order_key": a.order_key,
+             "broker_order_number": (a.report.broker_order_number if a.report else
+                                     a.fill.broker_order_number if a.fill else None),
+             "broker_fill_id": a.fill.broker_fill_id if a.fill else None}
+            for a in plan.actions
+        ],
+        "positions_after": {s: {"quantity": str(p.quantity), "avg_price": str(p.avg_price)}
+                            for s, p in sorted(plan.positions_after.items()) if not p.is_flat},
+        "position_differences": [
+            {"symbol": d.symbol, "ours": str(d.ours_quantity), "broker": str(d.broker_quantity)}
+            for d in plan.position_differences
+        ],
+        "stop_reasons": list(plan.stop_reasons),
+    }
