@@ -175,9 +175,11 @@ class Order:
         if fill.symbol != self.symbol or fill.side is not self.side:
             raise InvalidTransition(f"fill {fill.broker_fill_id} ({fill.symbol} {fill.side}) is not for this order")
         filled = self.filled_quantity + fill.quantity
+        trigger = OrderStatus.FILLED if filled == self.quantity else OrderStatus.PARTIAL
+        if next_status(self.status, trigger) is None:
+            raise InvalidTransition(f"order {self.idempotency_key}: {self.status} -> {trigger} is not allowed")
         if filled > self.quantity:
             raise InvalidTransition(f"fill {fill.broker_fill_id} overfills order: {filled} > {self.quantity}")
-        trigger = OrderStatus.FILLED if filled == self.quantity else OrderStatus.PARTIAL
         previous = self.status
         self._transition(trigger)
         self.filled_quantity = filled
