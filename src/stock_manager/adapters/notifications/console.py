@@ -1,0 +1,49 @@
+"""Console notifier: what the owner watches in the terminal while the daemon runs (times in KST)."""
+
+from rich.console import Console
+
+from stock_manager.domain.clock import KST
+from stock_manager.service_layer.storage_port import DailySettlement, EventRecord
+
+#: Event kinds worth a line even at INFO severity: the trading story of a session.
+TRADE_KINDS = frozenset({"order_created", "order_sent", "fill", "order_canceled", "order_rejected", "market_open"})
+
+
+class ConsoleNotifier:
+    """**Adapter:** `Notifier` printing trade events, warnings and session summaries; never raises.
+
+    Parameters
+    ----------
+    verbose : bool
+        Also print the market-open line of every session.
+    """
+
+    def __init__(self, console: Console | None = None, *, verbose: bool = False) -> None:
+        self._console = console or Console(highlight=False)
+        self._verbose = verbose
+
+    def event(self, record: EventRecord) -> None:
+        """Print one event line when it tells the trading story or is a warning or worse."""
+        try:
+            if record.kind == "market_open" and not self._verbose:
+                return
+            if record.kind in TRADE_KINDS or record.severity in ("WARNING", "ERROR", "CRITICAL"):
+                ts = record.ts_event.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S")
+                style = {"WARNING": "yellow", "ERROR": "red", "CRITICAL": "bold red"}.get(record.severity, "")
+                self._console.print(f"{ts} KST  {record.kind:<16} {record.message}", style=style, markup=False)
+        except Exception:  # noqa: BLE001, S110 - a notifier must never break the trading path
+            pass
+
+    def session_closed(self, settlement: DailySettlement) -> None:
+        """Print the one-line summary of a closed session."""
+        try:
+            s = settlement
+            net = s.realized_pnl_krw - s.commission_krw - s.tax_krw
+            self._console.print(
+                f"── {s.trading_date} summary: orders {s.orders_count}, fills {s.fills_count}, realized "
+                f"{net:,.0f} KRW net (commission {s.commission_krw:,.0f}, tax {s.tax_krw:,.0f}), unrealized "
+                f"{s.unrealized_pnl_krw:,.0f} KRW, equity {s.end_equity_krw:,.0f} KRW ({s.return_pct:+.3f}%)",
+                markup=False, style="bold",
+            )
+        except Exception:  # noqa: BLE001, S110 - a notifier must never break the trading path
+            pass

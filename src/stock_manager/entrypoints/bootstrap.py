@@ -1,0 +1,136 @@
+"""The composition root: the one place concrete adapters are built and wired to the service layer.
+
+Nothing here runs at import time; tests call the same functions with their own settings.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from stock_manager.adapters.clock import SystemClock
+from stock_manager.adapters.notifications.console import ConsoleNotifier
+from stock_manager.adapters.storage.engine import create_engine
+from stock_manager.adapters.storage.migrate import upgrade_to_head
+from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
+from stock_manager.config.settings import Mode, ParamsFallback, Settings
+from stock_manager.domain.clock import FixedClock, kst_datetime
+from stock_manager.domain.errors import ConfigurationError
+from stock_manager.domain.market_rules import CostModel
+from stock_manager.domain.risk import RiskLimits
+from stock_manager.service_layer.daemon import DaemonConfig, TradingDaemon
+from stock_manager.service_layer.notifications import Notifier
+from stock_manager.service_layer.session import SymbolInfo
+
+
+@dataclass(slots=True)
+class Storage:
+    """An engine and its unit-of-work factory."""
+
+    engine: AsyncEngine
+    uow_factory: SqlUnitOfWorkFactory
+
+
+@asynccontextmanager
+async def open_storage(settings: Settings, *, upgrade: bool) -> AsyncIterator[Storage]:
+    """Open the database; upgrade the schema first when `upgrade` (the embedded SQLite always is).
+
+    Raises
+    ------
+    ConfigurationError
+        For a malformed or unsupported ``DB_URL``.
+    """
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if upgrade or not settings.db_url:
+        await upgrade_to_head(url)
+    engine = create_engine(url)
+    try:
+        yield Storage(engine, SqlUnitOfWorkFactory(engine))
+    finally:
+        await engine.dispose()
+
+
+def universe(settings: Settings) -> list[SymbolInfo]:
+    """Return the symbols to trade with their names and kinds from the bundled KIS master file.
+
+    Raises
+    ------
+    ConfigurationError
+        Naming a symbol the bundled data does not have.
+    """
+    from stock_manager.adapters.marketdata import bundled
+
+    unknown = [s for s in settings.sim_symbols if s not in bundled.BUNDLED_SYMBOLS]
+    if unknown:
+        raise ConfigurationError(f"no bundled market data for symbol(s) {', '.join(unknown)}; "
+                                 f"available: {', '.join(bundled.BUNDLED_SYMBOLS)}")
+    return [SymbolInfo(s, *bundled.symbol_info(s)) for s in settings.sim_symbols]
+
+
+def risk_limits(settings: Settings) -> RiskLimits:
+    """Return the risk limits from settings."""
+    return RiskLimits(max_open_positions=settings.risk_max_open_positions,
+                      max_quantity_per_symbol=settings.risk_max_quantity_per_symbol,
+                      daily_loss_limit_pct=settings.risk_daily_loss_limit_pct)
+
+
+def require_broker_mode_available(settings: Settings) -> None:
+    """Refuse paper and live trading until the KIS adapter exists, naming what is missing.
+
+    Raises
+    ------
+    ConfigurationError
+        Always for paper and live: first the missing KIS settings, else that the adapter is not built yet.
+    """
+    if settings.mode is Mode.SIM:
+        return
+    missing = settings.missing_kis_settings()
+    if missing:
+        raise ConfigurationError(f"--mode {settings.mode} needs these settings: {', '.join(missing)} "
+                                 "(see .env.example)")
+    raise ConfigurationError(f"--mode {settings.mode} is not available yet: the KIS Open API adapter is not "
+                             "part of this version; use --mode sim")
+
+
+def build_sim_broker(settings: Settings, clock: FixedClock):  # noqa: ANN201 - SimBroker, imported lazily
+    """Return the replaying simulated exchange for the settings' period and symbols."""
+    from stock_manager.adapters.broker.sim.broker import SimBroker
+
+    return SimBroker(
+        symbols=list(settings.sim_symbols), start=settings.sim_from, end=settings.sim_to, clock=clock,
+        state_dir=settings.sim_state_dir, speed=settings.sim_speed_factor,
+        participation_rate=settings.sim_participation_rate, start_cash_krw=settings.sim_start_cash_krw,
+        cost_model=CostModel(commission_rate=settings.commission_rate),
+    )
+
+
+def replay_clock(settings: Settings) -> FixedClock:
+    """Return the market clock of a replay, set before the first session."""
+    from datetime import time
+
+    return FixedClock(kst_datetime(settings.sim_from, time(0, 0)))
+
+
+def build_daemon(settings: Settings, storage: Storage, *, notifier: Notifier | None = None) -> TradingDaemon:
+    """Wire the daemon for `settings.mode` (only sim has a broker today).
+
+    Raises
+    ------
+    ConfigurationError
+        For paper and live (see `require_broker_mode_available`) and for unknown symbols.
+    """
+    require_broker_mode_available(settings)
+    clock = replay_clock(settings)
+    broker = build_sim_broker(settings, clock)
+    config = DaemonConfig(
+        mode=str(settings.mode), account_id=None, universe=universe(settings), risk_limits=risk_limits(settings),
+        params_file=settings.strategy_params_file,
+        stop_without_params=settings.params_fallback is ParamsFallback.STOP,
+        kill_poll_interval_secs=settings.kill_poll_interval_secs,
+        heartbeat_interval_secs=settings.heartbeat_interval_secs,
+    )
+    return TradingDaemon(config=config, uow_factory=storage.uow_factory, broker=broker, schedule=broker,
+                         clock=clock, wall_clock=SystemClock(), notifier=notifier or ConsoleNotifier())
