@@ -209,7 +209,7 @@ events = Table(
 kill_switch = Table(
     "kill_switch",
     metadata,
-    Column("id", Integer, primary_key=True),  # always 1: one switch per database
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1: one switch per database
     Column("active", Boolean, nullable=False),
     Column("reason", Text, nullable=False, server_default=""),
     Column("set_by", String(64), nullable=False, server_default=""),

@@ -1,7 +1,7 @@
 """Column types that keep money exact and times aware on both SQLite and PostgreSQL."""
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect, Numeric, String, TypeDecorator
@@ -29,7 +29,8 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if not isinstance(value, Decimal):
             raise TypeError(f"money and quantities must be Decimal, was {type(value).__name__}")
         if dialect.name == "sqlite":
-            return str(value.quantize(Decimal(1).scaleb(-self._scale)))
+            # Rounds to the column's scale as PostgreSQL's NUMERIC does (ties away from zero).
+            return str(value.quantize(Decimal(1).scaleb(-self._scale), rounding=ROUND_HALF_UP))
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
