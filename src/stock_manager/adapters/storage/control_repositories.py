@@ -1,0 +1,201 @@
+"""Operational records: events, the kill switch, daemon state, strategies and their parameters."""
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from stock_manager.adapters.storage._statements import insert_unless_exists, upsert
+from stock_manager.adapters.storage.engine import to_json_safe
+from stock_manager.adapters.storage.tables import (
+    daemon_state,
+    events,
+    kill_switch,
+    strategies,
+    strategy_params,
+)
+from stock_manager.service_layer.storage_port import DaemonState, EventRecord, KillSwitchState
+
+#: Allowed values of ``strategy_params.status``.
+PARAM_STATUSES = frozenset({"DRAFT", "ACTIVE", "RETIRED"})
+
+_KILL_SWITCH_ID = 1
+
+
+class SqlEventRepository:
+    """`EventRepository` over one connection of a unit of work.
+
+    Payloads are stored as JSON after `to_json_safe` (Decimal → str, datetime → ISO 8601): they come back
+    as those strings. With an `account_id`, queries return that account's events and the events tied to no
+    account (market open and close, the kill switch).
+    """
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, event: EventRecord) -> None:
+        """Append one event (its `id` is ignored; the database assigns one)."""
+        await self._connection.execute(
+            insert(events).values(
+                ts_event=event.ts_event,
+                kind=event.kind,
+                severity=event.severity,
+                message=event.message,
+                payload=to_json_safe(dict(event.payload)),
+                correlation_id=event.correlation_id,
+                account_id=event.account_id,
+            )
+        )
+
+    async def recent(self, limit: int, account_id: str | None = None) -> list[EventRecord]:
+        """Return up to `limit` newest events, newest first."""
+        statement = (
+            self._select(account_id).order_by(events.c.ts_event.desc(), events.c.id.desc()).limit(limit)
+        )
+        return [_to_event(row) for row in await self._connection.execute(statement)]
+
+    async def list_kind(self, kind: str, account_id: str | None = None) -> list[EventRecord]:
+        """Return every event of `kind`, oldest first."""
+        statement = (
+            self._select(account_id).where(events.c.kind == kind).order_by(events.c.ts_event, events.c.id)
+        )
+        return [_to_event(row) for row in await self._connection.execute(statement)]
+
+    def _select(self, account_id: str | None) -> Any:
+        statement = select(events)
+        if account_id is not None:
+            statement = statement.where(or_(events.c.account_id == account_id, events.c.account_id.is_(None)))
+        return statement
+
+
+class SqlControlRepository:
+    """`ControlRepository` over one connection of a unit of work."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def get_kill_switch(self) -> KillSwitchState:
+        """Return the switch; inactive, with no reason and no time, when it was never set."""
+        row = (
+            await self._connection.execute(select(kill_switch).where(kill_switch.c.id == _KILL_SWITCH_ID))
+        ).first()
+        if row is None:
+            return KillSwitchState(active=False, reason="", set_by="", ts_changed=None)
+        return KillSwitchState(
+            active=row.active, reason=row.reason, set_by=row.set_by, ts_changed=row.ts_changed
+        )
+
+    async def set_kill_switch(self, active: bool, reason: str, set_by: str, ts: datetime) -> None:
+        """Set or clear the switch (the single row ``id = 1``)."""
+        values = {
+            "id": _KILL_SWITCH_ID,
+            "active": active,
+            "reason": reason,
+            "set_by": set_by,
+            "ts_changed": ts,
+        }
+        await self._connection.execute(upsert(self._connection, kill_switch, ["id"]), values)
+
+    async def get_daemon_state(self, account_id: str | None = None) -> DaemonState | None:
+        """Return one account's daemon state, or the most recently started one when `account_id` is None."""
+        statement = select(daemon_state)
+        if account_id is not None:
+            statement = statement.where(daemon_state.c.account_id == account_id)
+        row = (
+            await self._connection.execute(statement.order_by(daemon_state.c.ts_started.desc()).limit(1))
+        ).first()
+        return None if row is None else DaemonState(**row._mapping)
+
+    async def put_daemon_state(self, state: DaemonState) -> None:
+        """Insert or replace the account's daemon state."""
+        values = {column.name: getattr(state, column.name) for column in daemon_state.columns}
+        await self._connection.execute(upsert(self._connection, daemon_state, ["account_id"]), values)
+
+
+class SqlStrategyRepository:
+    """`StrategyRepository` over one connection of a unit of work."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def ensure_strategy(self, strategy_id: str, name: str, description: str, ts: datetime) -> None:
+        """Insert the strategy if it is missing; an existing one is left as it is."""
+        statement = insert_unless_exists(self._connection, strategies, ["strategy_id"]).values(
+            strategy_id=strategy_id, name=name, description=description, ts_created=ts
+        )
+        await self._connection.execute(statement)
+
+    async def active_params(self, strategy_id: str, on: date) -> Mapping[str, Any] | None:
+        """Return the ACTIVE parameters effective on `on` (latest date ≤ on, highest version), or None."""
+        statement = (
+            select(strategy_params.c.params)
+            .where(
+                strategy_params.c.strategy_id == strategy_id,
+                strategy_params.c.status == "ACTIVE",
+                strategy_params.c.effective_date <= on,
+            )
+            .order_by(strategy_params.c.effective_date.desc(), strategy_params.c.version.desc())
+            .limit(1)
+        )
+        params = (await self._connection.execute(statement)).scalar_one_or_none()
+        return None if params is None else dict(params)
+
+    async def add_params(
+        self,
+        strategy_id: str,
+        effective_date: date,
+        params: Mapping[str, Any],
+        status: str,
+        source: str,
+        ts: datetime,
+    ) -> int:
+        """Insert a parameter row as the next version for that date and return its version (1, 2, ...).
+
+        `params` is stored as JSON after `to_json_safe` (Decimal → str).
+
+        Raises
+        ------
+        ValueError
+            If `status` is not DRAFT, ACTIVE or RETIRED.
+        LookupError
+            If the strategy was never added with `ensure_strategy`.
+        """
+        if status not in PARAM_STATUSES:
+            raise ValueError(
+                f"strategy parameter status must be one of {sorted(PARAM_STATUSES)}, was {status!r}"
+            )
+        known = select(strategies.c.strategy_id).where(strategies.c.strategy_id == strategy_id)
+        if (await self._connection.execute(known)).first() is None:
+            raise LookupError(f"strategy {strategy_id!r} is not in the database; call ensure_strategy first")
+        latest = select(func.max(strategy_params.c.version)).where(
+            strategy_params.c.strategy_id == strategy_id, strategy_params.c.effective_date == effective_date
+        )
+        version = ((await self._connection.execute(latest)).scalar_one_or_none() or 0) + 1
+        await self._connection.execute(
+            insert(strategy_params).values(
+                strategy_id=strategy_id,
+                effective_date=effective_date,
+                version=version,
+                status=status,
+                params=to_json_safe(dict(params)),
+                source=source,
+                ts_created=ts,
+            )
+        )
+        return version
+
+
+def _to_event(row: Row[Any]) -> EventRecord:
+    return EventRecord(
+        id=row.id,
+        ts_event=row.ts_event,
+        kind=row.kind,
+        severity=row.severity,
+        message=row.message,
+        payload=row.payload,
+        correlation_id=row.correlation_id,
+        account_id=row.account_id,
+    )
