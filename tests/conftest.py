@@ -32,7 +32,7 @@ from sqlalchemy import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from stock_manager.adapters.storage.engine import create_engine
-from stock_manager.adapters.storage.migrate import upgrade_to_head
+from stock_manager.adapters.storage.migrate import upgrade_to_head_sync
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
 
 PG_URL_ENV = "STOCKBOT_TEST_PG_URL"
@@ -107,7 +107,7 @@ def _pg_database_url(name: str) -> str:
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite-template") / "stockbot.db"
-    upgrade_to_head(f"sqlite+aiosqlite:///{path.as_posix()}")
+    upgrade_to_head_sync(f"sqlite+aiosqlite:///{path.as_posix()}")
     return path
 
 
@@ -116,7 +116,7 @@ def _pg_template() -> Iterator[str]:
     require_postgres()
     name = _create_pg_database()
     try:
-        upgrade_to_head(_pg_database_url(name))
+        upgrade_to_head_sync(_pg_database_url(name))
         yield name
     finally:
         _drop_pg_database(name)

@@ -1,4 +1,4 @@
-"""Schema migrations from code: `upgrade_to_head` is what the daemon and ``stockbot db upgrade`` call.
+"""Schema migrations from code: the daemon and ``stockbot db upgrade`` await `upgrade_to_head`.
 
 Where the migrations live: the ``migrations/`` directory at the root of a source checkout; a built wheel
 ships the same directory inside this package (``stock_manager/adapters/storage/migrations``, hatch
@@ -54,11 +54,22 @@ def alembic_config(db_url: str | URL) -> Config:
     return config
 
 
-def upgrade_to_head(db_url: str | URL) -> None:
+async def upgrade_to_head(db_url: str | URL) -> None:
     """Apply every pending migration to `db_url`; a database already at head is left unchanged.
 
-    Blocking: from async code, use `upgrade_to_head_async`. Safe to call from several processes at once
-    (the upgrade runs in one serialised transaction).
+    The migration runs in a worker thread (Alembic is blocking), so the event loop keeps running. Safe to
+    call from several processes at once: the upgrade is one transaction that runs alone.
+
+    Raises
+    ------
+    ConfigurationError
+        If the URL is not supported, or the migrations are not found.
+    """
+    await asyncio.to_thread(upgrade_to_head_sync, db_url)
+
+
+def upgrade_to_head_sync(db_url: str | URL) -> None:
+    """Do what `upgrade_to_head` does, blocking the calling thread (for code without an event loop).
 
     Raises
     ------
@@ -66,11 +77,6 @@ def upgrade_to_head(db_url: str | URL) -> None:
         If the URL is not supported, or the migrations are not found.
     """
     command.upgrade(alembic_config(db_url), "head")
-
-
-async def upgrade_to_head_async(db_url: str | URL) -> None:
-    """Run `upgrade_to_head` in a worker thread, without blocking the event loop."""
-    await asyncio.to_thread(upgrade_to_head, db_url)
 
 
 def head_revision() -> str:
