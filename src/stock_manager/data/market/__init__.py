@@ -1,0 +1,1 @@
+"""Real KRX market data the replaying simulator trades against; origins and quirks in SOURCES.md."""
