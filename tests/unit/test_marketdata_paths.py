@@ -30,8 +30,9 @@ def test_session_prints_when_up_day_without_minute_bars_then_open_low_high_close
     anchors = [prints[0], prints[8], prints[16], prints[24]]
     assert [p.price for p in anchors] == [Decimal(75800), Decimal(75400), Decimal(76300), Decimal(75900)]
     assert [_kst(p) for p in anchors] == [time(9, 0), time(10, 30), time(13, 30), time(15, 30)]
-    assert [p.price for p in prints[:9]] == sorted((p.price for p in prints[:9]), reverse=True)  # falls to low
-    assert [p.price for p in prints[8:17]] == sorted(p.price for p in prints[8:17])  # rises to high
+    falling, rising = [p.price for p in prints[:9]], [p.price for p in prints[8:17]]
+    assert falling == sorted(falling, reverse=True)  # open → low
+    assert rising == sorted(rising)  # low → high
 
 
 def test_session_prints_when_down_day_then_open_high_low_close() -> None:
@@ -41,12 +42,21 @@ def test_session_prints_when_down_day_then_open_high_low_close() -> None:
 
     prints = _prints("005930", day)
 
-    assert [prints[i].price for i in (0, 8, 16, 24)] == [Decimal(74100), Decimal(74300), Decimal(72500), Decimal(73100)]
+    assert [prints[i].price for i in (0, 8, 16, 24)] == [
+        Decimal(74100),
+        Decimal(74300),
+        Decimal(72500),
+        Decimal(73100),
+    ]
     assert [p.price for p in prints[:9]] == sorted(p.price for p in prints[:9])  # rises to the high first
 
 
 def test_session_prints_when_interpolated_then_on_tick_grid_inside_day_range_and_time_ordered() -> None:
-    for symbol, day in [("005930", date(2023, 12, 22)), ("000660", date(2022, 3, 15)), ("005380", date(2021, 7, 1))]:
+    for symbol, day in [
+        ("005930", date(2023, 12, 22)),
+        ("000660", date(2022, 3, 15)),
+        ("005380", date(2021, 7, 1)),
+    ]:
         bar = daily_bar(symbol, day)
         assert bar is not None
         prints = _prints(symbol, day)
@@ -97,7 +107,7 @@ def test_session_prints_when_minute_bar_volume_splits_unevenly_then_remainder_on
     assert [p.volume for p in second] == [Decimal(74460)] * 3 + [Decimal(74463)]
 
 
-def test_session_prints_when_minute_day_has_daily_bar_then_closing_auction_print_with_residual_volume() -> None:
+def test_session_prints_when_minute_day_has_daily_bar_then_closing_print_with_residual_volume() -> None:
     day = date(2025, 6, 13)
     bars = intraday_bars("005930", day)
     assert bars is not None
@@ -133,4 +143,9 @@ def test_session_prints_when_session_opens_late_then_anchors_follow_the_session(
     day = date(2023, 1, 2)  # first trading day of the year: 10:00 open
     prints = session_prints("005930", day, kst_datetime(day, time(10, 0)), kst_datetime(day, time(15, 30)))
 
-    assert [_kst(prints[i]) for i in (0, 8, 16, 24)] == [time(10, 0), time(11, 30), time(13, 30), time(15, 30)]
+    assert [_kst(prints[i]) for i in (0, 8, 16, 24)] == [
+        time(10, 0),
+        time(11, 30),
+        time(13, 30),
+        time(15, 30),
+    ]

@@ -36,7 +36,9 @@ def _engine(
         MatchingConfig(participation_rate=Decimal(rate), start_cash_krw=cash),
     )
     session = _session(day)
-    engine.open_session(session, {SAMSUNG: base, KODEX: Decimal(35000)}, session.ts_open - timedelta(minutes=30))
+    engine.open_session(
+        session, {SAMSUNG: base, KODEX: Decimal(35000)}, session.ts_open - timedelta(minutes=30)
+    )
     return engine
 
 
@@ -50,15 +52,21 @@ def _tick(price: int, volume: int, minute: int, day: date = DAY_2023, symbol: st
 
 def _buy(qty: int, price: int | None = None, symbol: str = SAMSUNG) -> OrderRequest:
     kind = OrderType.MARKET if price is None else OrderType.LIMIT
-    return OrderRequest(ACCOUNT, symbol, Side.BUY, kind, Decimal(qty), None if price is None else Decimal(price))
+    return OrderRequest(
+        ACCOUNT, symbol, Side.BUY, kind, Decimal(qty), None if price is None else Decimal(price)
+    )
 
 
 def _sell(qty: int, price: int | None = None, symbol: str = SAMSUNG) -> OrderRequest:
     kind = OrderType.MARKET if price is None else OrderType.LIMIT
-    return OrderRequest(ACCOUNT, symbol, Side.SELL, kind, Decimal(qty), None if price is None else Decimal(price))
+    return OrderRequest(
+        ACCOUNT, symbol, Side.SELL, kind, Decimal(qty), None if price is None else Decimal(price)
+    )
 
 
-def _rejection(engine: MatchingEngine, request: OrderRequest, ts: datetime | None = None) -> OrderRejectedByBroker:
+def _rejection(
+    engine: MatchingEngine, request: OrderRequest, ts: datetime | None = None
+) -> OrderRejectedByBroker:
     with pytest.raises(OrderRejectedByBroker) as raised:
         engine.submit(request, ts or _at(DAY_2023, 9, 5))
     return raised.value
@@ -249,7 +257,9 @@ def test_on_print_when_volume_small_then_partial_fills_capped_by_participation()
 
     assert [f.quantity for f in first] == [Decimal(25)]
     assert nothing == [] and second == []
-    assert [(f.broker_fill_id, f.quantity) for f in third] == [(f"{ack.broker_order_number}-0002", Decimal(75))]
+    assert [(f.broker_fill_id, f.quantity) for f in third] == [
+        (f"{ack.broker_order_number}-0002", Decimal(75))
+    ]
     report = engine.orders(DAY_2023)[0]
     assert (report.state, report.filled_quantity) == (BrokerOrderState.FILLED, Decimal(100))
     assert report.avg_fill_price == Decimal("75075.0000")

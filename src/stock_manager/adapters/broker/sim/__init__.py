@@ -1,1 +1,11 @@
-"""The replaying exchange simulator: matching engine, persistent journal and the sim broker."""
+"""The replaying exchange simulator: matching engine, persistent journal and the sim broker.
+
+Public API: `SimBroker` (implements the `Broker` and `SessionSchedule` ports), `MatchingEngine` with
+`MatchingConfig` and `RejectCode`, and `JournalError`.
+"""
+
+from stock_manager.adapters.broker.sim.broker import SimBroker
+from stock_manager.adapters.broker.sim.journal import JournalError
+from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine, RejectCode
+
+__all__ = ["JournalError", "MatchingConfig", "MatchingEngine", "RejectCode", "SimBroker"]

@@ -11,6 +11,7 @@ Rules
 * Validation, in this order, with KIS-like messages: market open, account, symbol traded today, quantity a
   positive whole number of shares, LIMIT price present and on the KRX tick grid, LIMIT price inside the
   day's ±30 % limits around the base price (the previous close), then cash for a buy or holdings for a sell.
+  Today's tick table and ±30 % band apply to every replayed date (KRX used narrower bands before 2015).
 * Cash for a buy: quantity × price + commission must not exceed the orderable cash, where price is the
   limit price, or the day's upper limit for a MARKET order (KIS reserves market buys at the upper limit).
   Orderable cash is the deposit minus what working buys reserve on their remaining quantity.

@@ -1,0 +1,633 @@
+"""`SimBroker`: the replaying exchange behind the `Broker` and `SessionSchedule` ports.
+
+It replays the bundled real data of a set of symbols over a period, day by day, as trade prints (see
+`stock_manager.adapters.marketdata.paths`), matches the daemon's orders against them with the
+`MatchingEngine`, and advances the replay clock the daemon shares. Everything runs in lockstep: for each
+print the clock is set, the engine matches it, fill notices are awaited one handler at a time, then the
+quote handlers; so a replay at the fastest speed is deterministic.
+
+The exchange survives a crash of the daemon the way a real broker would: every command and checkpoint goes
+to an append-only journal in the state directory (format in `journal`), and a new `SimBroker` built on the
+same directory with the same parameters re-runs the journal through the deterministic engine and resumes
+at the first print after the last checkpoint. Different parameters archive the old journal and start a
+new replay.
+"""
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from stock_manager.adapters.broker.sim.calendar import pre_open, session_for
+from stock_manager.adapters.broker.sim.journal import Journal, JournalError, Record
+from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine
+from stock_manager.adapters.marketdata import (
+    bars_before,
+    daily_bar,
+    data_fingerprint,
+    instrument_kind,
+    previous_close,
+    session_prints,
+    trading_days,
+)
+from stock_manager.adapters.marketdata.bundled import require_bundled
+from stock_manager.domain.clock import FixedClock, kst_date
+from stock_manager.domain.errors import ConfigurationError, FatalBrokerError, OrderRejectedByBroker
+from stock_manager.domain.fills import Fill
+from stock_manager.domain.market import DailyBar, Tick
+from stock_manager.domain.market_rules import CostModel, price_limits
+from stock_manager.domain.model import OrderType, Side
+from stock_manager.service_layer.broker_port import (
+    AccountRef,
+    BrokerOrderEvent,
+    BrokerOrderReport,
+    BrokerPosition,
+    CashBalance,
+    FillReport,
+    OrderAck,
+    OrderEventHandler,
+    OrderRequest,
+    Quote,
+    TickHandler,
+    TradingSession,
+)
+
+#: Bump when a change to the matching rules or the replay paths would replay a journal differently.
+ENGINE_VERSION = 1
+JOURNAL_FORMAT = 1
+#: A checkpoint is written at least this often in market time, so a restart replays little.
+CHECKPOINT_INTERVAL = timedelta(minutes=1)
+
+
+class SimBroker:
+    """The replaying exchange simulator, in process.
+
+    Parameters
+    ----------
+    symbols : Sequence[str]
+        Symbols to replay (from `BUNDLED_SYMBOLS`); all of them trade, whatever the daemon subscribes to.
+    start_date, end_date : date
+        Replay period, inclusive; the sessions are the days in it on which any symbol has data.
+    clock : FixedClock
+        The replay clock, shared with the daemon; only the broker advances it. It must not be later than
+        the replay's current time.
+    state_dir : Path
+        Directory of the journal (created if needed).
+    speed : float | None
+        Market seconds per wall second (60 plays a minute per second); None plays as fast as possible,
+        yielding to the event loop between prints.
+    participation_rate : Decimal
+        Largest fraction of a print's volume the account can trade on it.
+    start_cash_krw : Decimal
+        Deposit at the start of the replay, KRW.
+    cost_model : CostModel | None
+        Commission and sell tax; the KIS non-face-to-face rates by default.
+
+    Raises
+    ------
+    ConfigurationError
+        On an unknown symbol, an empty period, a bad speed/rate/cash, a clock ahead of the replay, or a
+        state directory another process uses.
+    JournalError
+        If the journal of the same replay is corrupt or contradicts the data and the engine.
+    """
+
+    def __init__(
+        self,
+        *,
+        symbols: Sequence[str],
+        start_date: date,
+        end_date: date,
+        clock: FixedClock,
+        state_dir: Path,
+        speed: float | None = None,
+        participation_rate: Decimal = Decimal("0.25"),
+        start_cash_krw: Decimal = Decimal(10_000_000),
+        cost_model: CostModel | None = None,
+    ) -> None:
+        if not symbols:
+            raise ConfigurationError("a replay needs at least one symbol")
+        if speed is not None and not speed > 0:
+            raise ConfigurationError(f"replay speed must be positive or None (fastest), was {speed}")
+        self._symbols = tuple(sorted({require_bundled(symbol) for symbol in symbols}))
+        self._days = trading_days(self._symbols, start_date, end_date)
+        if not self._days:
+            raise ConfigurationError(
+                f"no trading day with data for {self._symbols} in {start_date}..{end_date}"
+            )
+        try:
+            config = MatchingConfig(participation_rate, start_cash_krw, cost_model or CostModel())
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from exc
+        self._clock = clock
+        self._speed = speed
+        self._params = _replay_params(self._symbols, start_date, end_date, config)
+        self.replay_id = hashlib.sha256(json.dumps(self._params, sort_keys=True).encode()).hexdigest()[:8]
+        self.account_id = f"SIM-{self.replay_id}"
+        self._kinds = {symbol: instrument_kind(symbol) for symbol in self._symbols}
+        self._engine = MatchingEngine(self.account_id, self._kinds, config)
+
+        self._day_index = 0  # the current (or next) day in self._days
+        self._played = 0  # prints of the current day already played
+        self._session_open = False
+        self._last_opened: date | None = None
+        self._finished = False
+        self._last_checkpoint: datetime | None = None
+        self._prints: tuple[date, list[Tick]] | None = None
+        self._pending: list[BrokerOrderEvent] = []
+        self._quote_handlers: list[tuple[frozenset[str], TickHandler]] = []
+        self._order_handlers: list[OrderEventHandler] = []
+
+        self._journal = Journal.open(state_dir)
+        try:
+            self._start_or_resume()
+        except BaseException:
+            self._journal.close()
+            raise
+
+    # -- REPLAY STATE ---------------------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """Return True once the last session of the period has closed (journaled as ``finished``)."""
+        return self._finished
+
+    @property
+    def clock(self) -> FixedClock:
+        """Return the replay clock (the one passed in); only the broker moves it."""
+        return self._clock
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """Return the replayed symbols, sorted."""
+        return self._symbols
+
+    @property
+    def days(self) -> list[date]:
+        """Return every trading day of the replay."""
+        return list(self._days)
+
+    @property
+    def progress(self) -> tuple[date | None, int]:
+        """Return (current or next day, prints of it already played); (None, 0) when finished."""
+        if self._day_index >= len(self._days):
+            return None, 0
+        return self._days[self._day_index], self._played
+
+    @property
+    def engine(self) -> MatchingEngine:
+        """Return the matching engine (read it; change it only through the broker)."""
+        return self._engine
+
+    # -- SessionSchedule ------------------------------------------------------------------------------
+
+    async def sessions(self) -> AsyncIterator[TradingSession]:
+        """Yield each remaining session after moving the clock to its pre-open (08:30 KST normally).
+
+        A resumed replay starts with the session it was in. When the consumer asks for the next session
+        without having run the current one to its close, the rest of that day is played first.
+        """
+        while self._day_index < len(self._days):
+            session = session_for(self._days[self._day_index])
+            if not self._session_open:
+                self._open_session(session)
+            yield session
+            if self._session_open and self._days[self._day_index] == session.trading_date:
+                await self.run_until_close(session)
+        if not self._finished:
+            self._write({"type": "finished", "ts": _iso(self._clock.now())}, sync=True)
+            self._finished = True
+
+    async def run_until_close(self, session: TradingSession) -> None:
+        """Play the rest of `session`'s prints, then expire the open orders at the close.
+
+        For each print: set the clock, match it, journal a checkpoint, await the order-event handlers with
+        each `FillReport`, then the quote handlers subscribed to the symbol. Cancel confirmations are
+        delivered before the next print. At the end, each expired order's `CancelReport` (reason "expired
+        at the close") is delivered. Returns at once for a session that already closed.
+
+        Raises
+        ------
+        ValueError
+            If `session` is not the replay's current session.
+        """
+        day = session.trading_date
+        if not self._session_open or self._days[self._day_index] != day:
+            if day in self._days[: self._day_index]:
+                return
+            raise ValueError(f"{day} is not the replay's current session")
+        prints = self._day_prints(session)
+        while self._played < len(prints):
+            await self._deliver_pending()
+            tick = prints[self._played]
+            await self._pace(tick.ts_event)
+            self._advance_clock(tick.ts_event)
+            fills = self._engine.on_print(tick)
+            self._played += 1
+            if fills or self._checkpoint_due(tick.ts_event):
+                self._write(self._record("print", fills=[_encode_fill(f) for f in fills]))
+            for fill in fills:
+                await self._emit(FillReport(account_id=self.account_id, fill=fill))
+            for symbols, handler in self._quote_handlers:
+                if tick.symbol in symbols:
+                    await handler(tick)
+        await self._deliver_pending()
+        self._advance_clock(session.ts_close)
+        expired = self._engine.expire_open_orders(session.ts_close)
+        expired_numbers = [report.broker_order_number for report in expired]
+        close = {
+            "type": "close",
+            "day": day.isoformat(),
+            "ts": _iso(session.ts_close),
+            "expired": expired_numbers,
+        }
+        self._write(close, sync=True)
+        self._session_open = False
+        self._day_index += 1
+        self._played = 0
+        for report in expired:
+            await self._emit(report)
+
+    # -- Broker: session and account ------------------------------------------------------------------
+
+    async def login(self) -> None:
+        """Do nothing: the simulator needs no credentials."""
+        self._require_usable()
+
+    async def issue_access_token(self) -> None:
+        """Do nothing: the simulator needs no token."""
+
+    async def issue_approval_key(self) -> None:
+        """Do nothing: the simulator needs no approval key."""
+
+    async def get_accounts(self) -> list[AccountRef]:
+        """Return the replay's one account, ``SIM-<replay id>``."""
+        return [AccountRef(account_id=self.account_id, name=f"replay {self.replay_id}")]
+
+    async def get_cash(self, account_id: str) -> CashBalance:
+        """Return the deposit and the cash orderable after working buys' reservations, KRW."""
+        self._require_account(account_id)
+        return self._engine.cash()
+
+    async def get_positions(self, account_id: str) -> list[BrokerPosition]:
+        """Return holdings with non-zero quantity (average purchase price without costs)."""
+        self._require_account(account_id)
+        return self._engine.positions()
+
+    async def get_orders(self, account_id: str, trading_date: date) -> list[BrokerOrderReport]:
+        """Return every order of `trading_date`, in order-number order."""
+        self._require_account(account_id)
+        return self._engine.orders(trading_date)
+
+    async def get_fills(self, account_id: str, trading_date: date) -> list[Fill]:
+        """Return every execution on `trading_date`, in execution order."""
+        self._require_account(account_id)
+        return self._engine.fills(trading_date)
+
+    # -- Broker: market data --------------------------------------------------------------------------
+
+    async def get_price(self, symbol: str) -> Quote:
+        """Return the last print of the current (or last) session, or the base price before its first print.
+
+        Raises
+        ------
+        ConfigurationError
+            If `symbol` is not replayed, or the data has no price for it before the current session.
+        """
+        if symbol not in self._symbols:
+            raise ConfigurationError(f"symbol {symbol} is not part of this replay")
+        day = self._quote_day()
+        base_bar = previous_close(symbol, day)
+        if base_bar is None:
+            raise ConfigurationError(f"the data has no price of {symbol} before {day}")
+        limits = price_limits(base_bar.close, self._kinds[symbol])
+        last = self._engine.last_print(symbol)
+        if last is not None and kst_date(last.ts_event) == day:
+            price, ts = last.price, last.ts_event
+        else:
+            price, ts = base_bar.close, self._clock.now()
+        return Quote(symbol, price, base_bar.close, limits.upper, limits.lower, ts)
+
+    async def get_daily_bars(self, symbol: str, end: date, count: int) -> list[DailyBar]:
+        """Return up to `count` bars of `symbol` ending on or before `end`, oldest first.
+
+        Never returns a bar dated on or after the replay clock's KST date: no look-ahead.
+        """
+        cutoff = min(end + timedelta(days=1), kst_date(self._clock.now()))
+        return bars_before(symbol, cutoff, count)
+
+    async def subscribe_quotes(self, symbols: list[str], handler: TickHandler) -> None:
+        """Deliver the prints of `symbols` to `handler` during `run_until_close`.
+
+        Raises
+        ------
+        ConfigurationError
+            If a symbol is not replayed.
+        """
+        unknown = sorted(set(symbols) - set(self._symbols))
+        if unknown:
+            raise ConfigurationError(f"symbols {unknown} are not part of this replay")
+        self._quote_handlers.append((frozenset(symbols), handler))
+
+    async def subscribe_order_events(self, handler: OrderEventHandler) -> None:
+        """Deliver fill, cancel and expiry notices to `handler`."""
+        self._order_handlers.append(handler)
+
+    # -- Broker: orders -------------------------------------------------------------------------------
+
+    async def place_order(self, request: OrderRequest) -> OrderAck:
+        """Place an order at the replay clock's time; journaled and fsync-ed before the ack returns.
+
+        Raises
+        ------
+        OrderRejectedByBroker
+            On any validation rule of the matching engine (tick size, limits, cash, holdings, hours…).
+        FatalBrokerError
+            On a wrong account, or when the journal cannot be written (the replay must stop).
+        """
+        self._require_account(request.account_id)
+        ack = self._engine.submit(request, self._clock.now())
+        self._write(
+            self._record("place", order_number=ack.broker_order_number, request=_encode_request(request)),
+            sync=True,
+        )
+        return ack
+
+    async def cancel_order(self, account_id: str, broker_order_number: str, broker_branch: str) -> None:
+        """Cancel the remainder of an order; its `CancelReport` is delivered before the next print.
+
+        Raises
+        ------
+        OrderRejectedByBroker
+            If the order is unknown or has nothing left to cancel.
+        FatalBrokerError
+            On a wrong account, or when the journal cannot be written.
+        """
+        self._require_account(account_id)
+        report = self._engine.cancel(broker_order_number, self._clock.now())
+        self._write(self._record("cancel", order_number=report.broker_order_number), sync=True)
+        self._pending.append(report)
+
+    async def close(self) -> None:
+        """Release the journal; the replay's state stays on disk for the next `SimBroker`."""
+        self._journal.close()
+
+    # -- INTERNALS: replay ----------------------------------------------------------------------------
+
+    def _open_session(self, session: TradingSession) -> None:
+        self._advance_clock(pre_open(session))
+        self._engine.open_session(session, self._base_prices(session.trading_date), pre_open(session))
+        self._session_open = True
+        self._played = 0
+        self._last_opened = session.trading_date
+        self._write(
+            {"type": "session", "day": session.trading_date.isoformat(), "ts": _iso(self._clock.now())}
+        )
+
+    def _base_prices(self, day: date) -> dict[str, Decimal]:
+        # Symbols with a bar on `day` trade; base price = previous close, or the day's open on a first day.
+        prices: dict[str, Decimal] = {}
+        for symbol in self._symbols:
+            bar = daily_bar(symbol, day)
+            if bar is None:
+                continue
+            before = previous_close(symbol, day)
+            prices[symbol] = before.close if before is not None else bar.open
+        return prices
+
+    def _day_prints(self, session: TradingSession) -> list[Tick]:
+        day = session.trading_date
+        if self._prints is None or self._prints[0] != day:
+            keyed = [
+                (tick.ts_event, rank, index, tick)
+                for rank, symbol in enumerate(self._symbols)
+                for index, tick in enumerate(session_prints(symbol, day, session.ts_open, session.ts_close))
+            ]
+            self._prints = (day, [tick for *_, tick in sorted(keyed, key=lambda k: k[:3])])
+        return self._prints[1]
+
+    def _quote_day(self) -> date:
+        if self._last_opened is not None:
+            return self._last_opened
+        return self._days[min(self._day_index, len(self._days) - 1)]
+
+    async def _pace(self, ts: datetime) -> None:
+        if self._speed is None:
+            await asyncio.sleep(0)
+            return
+        gap_secs = max(0.0, (ts - self._clock.now()).total_seconds())
+        await asyncio.sleep(gap_secs / self._speed)
+
+    def _advance_clock(self, ts: datetime) -> None:
+        if ts > self._clock.now():
+            self._clock.set(ts)
+
+    def _checkpoint_due(self, ts: datetime) -> bool:
+        return self._last_checkpoint is None or ts - self._last_checkpoint >= CHECKPOINT_INTERVAL
+
+    async def _emit(self, event: BrokerOrderEvent) -> None:
+        for handler in self._order_handlers:
+            await handler(event)
+
+    async def _deliver_pending(self) -> None:
+        while self._pending:
+            await self._emit(self._pending.pop(0))
+
+    # -- INTERNALS: journal ---------------------------------------------------------------------------
+
+    def _record(self, kind: str, **fields: Any) -> Record:
+        day = self._days[self._day_index]
+        return {
+            "type": kind,
+            "day": day.isoformat(),
+            "at": self._played,
+            "ts": _iso(self._clock.now()),
+            **fields,
+        }
+
+    def _write(self, record: Record, *, sync: bool = False) -> None:
+        self._require_usable()
+        try:
+            self._journal.append(record, sync=sync)
+        except OSError as exc:
+            raise FatalBrokerError(
+                f"the replay journal {self._journal.path} cannot be written: {exc}"
+            ) from exc
+        if "ts" in record:
+            self._last_checkpoint = datetime.fromisoformat(record["ts"])
+
+    def _require_usable(self) -> None:
+        if self._journal.closed:
+            raise FatalBrokerError("the sim broker is closed (or its journal failed); build a new one")
+
+    def _require_account(self, account_id: str) -> None:
+        self._require_usable()
+        if account_id != self.account_id:
+            raise FatalBrokerError(f"account {account_id} does not exist in replay {self.replay_id}")
+
+    def _start_or_resume(self) -> None:
+        records = self._journal.records
+        if records and not (records[0].get("type") == "start" and records[0].get("params") == self._params):
+            old_id = str(records[0].get("replay_id", "unknown"))
+            self._journal.archive(old_id)
+            records = []
+        resume_ts = (
+            max(datetime.fromisoformat(record["ts"]) for record in records[1:])
+            if len(records) > 1
+            else pre_open(session_for(self._days[0]))
+        )
+        if self._clock.now() > resume_ts:
+            raise ConfigurationError(
+                f"the replay clock ({self._clock.now().isoformat()}) is ahead of the replay"
+                f" ({resume_ts.isoformat()}); start it at or before the replay's time"
+            )
+        if not records:
+            self._write(
+                {
+                    "type": "start",
+                    "format": JOURNAL_FORMAT,
+                    "replay_id": self.replay_id,
+                    "params": self._params,
+                },
+                sync=True,
+            )
+            return
+        self._rebuild(records[1:])
+
+    def _rebuild(self, records: list[Record]) -> None:
+        # Re-run the journal through the engine: each day with commands (orders never outlive their day),
+        # plus the day being resumed, whose prints are replayed up to the last checkpoint.
+        if any(record["type"] == "finished" for record in records):
+            self._finished = True
+        dayful = [record for record in records if "day" in record]
+        commands: dict[str, list[Record]] = {}
+        checkpoints: dict[tuple[str, int], list[Any]] = {}
+        closes: dict[str, Record] = {}
+        for record in dayful:
+            if record["type"] in ("place", "cancel"):
+                commands.setdefault(record["day"], []).append(record)
+            elif record["type"] == "print":
+                checkpoints[(record["day"], record["at"])] = record["fills"]
+            elif record["type"] == "close":
+                closes[record["day"]] = record
+
+        resume_day: str | None = None
+        resume_at = 0
+        if dayful:
+            last = dayful[-1]
+            try:
+                last_index = self._days.index(date.fromisoformat(last["day"]))
+            except ValueError:
+                raise JournalError(f"journal day {last['day']} is not a day of this replay") from None
+            if last["type"] == "close":
+                self._day_index = last_index + 1
+            else:
+                self._day_index, resume_day, resume_at = last_index, last["day"], int(last.get("at", 0))
+
+        for day in self._days[: self._day_index + 1] if resume_day else self._days[: self._day_index]:
+            key = day.isoformat()
+            if key not in commands and key != resume_day:
+                continue
+            session = session_for(day)
+            self._engine.open_session(session, self._base_prices(day), pre_open(session))
+            prints = self._day_prints(session)
+            end = resume_at if key == resume_day else len(prints)
+            pending = list(commands.get(key, []))
+            for index in range(end + 1):
+                while pending and int(pending[0]["at"]) == index:
+                    self._replay_command(pending.pop(0))
+                if index == end:
+                    break
+                fills = [_encode_fill(fill) for fill in self._engine.on_print(prints[index])]
+                if fills != checkpoints.get((key, index + 1), []):
+                    raise JournalError(
+                        f"print {index + 1} of {key} fills {fills}, the journal says otherwise"
+                    )
+            if pending:
+                raise JournalError(f"journal commands of {key} lie beyond its last print")
+            if key == resume_day:
+                self._session_open, self._played = True, resume_at
+                continue
+            expired = [r.broker_order_number for r in self._engine.expire_open_orders(session.ts_close)]
+            if key in closes and expired != closes[key]["expired"]:
+                raise JournalError(f"orders expiring on {key} differ from the journal: {expired}")
+
+        if resume_day is not None:
+            self._last_opened = date.fromisoformat(resume_day)
+        elif self._day_index > 0:
+            self._last_opened = self._days[self._day_index - 1]
+        if records:
+            self._advance_clock(max(datetime.fromisoformat(record["ts"]) for record in records))
+            self._last_checkpoint = datetime.fromisoformat(records[-1]["ts"])
+
+    def _replay_command(self, record: Record) -> None:
+        ts = datetime.fromisoformat(record["ts"])
+        try:
+            if record["type"] == "place":
+                ack = self._engine.submit(_decode_request(record["request"]), ts)
+                if ack.broker_order_number != record["order_number"]:
+                    raise JournalError(f"journaled order {record['order_number']} came back as {ack}")
+            else:
+                self._engine.cancel(record["order_number"], ts)
+        except OrderRejectedByBroker as exc:
+            raise JournalError(
+                f"journaled {record['type']} {record.get('order_number')} now fails: {exc}"
+            ) from exc
+
+
+# -- ENCODING ------------------------------------------------------------------------------------------
+
+
+def _num(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _iso(ts: datetime) -> str:
+    return ts.isoformat()
+
+
+def _replay_params(
+    symbols: tuple[str, ...], start: date, end: date, config: MatchingConfig
+) -> dict[str, Any]:
+    costs = config.cost_model
+    return {
+        "symbols": list(symbols),
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "start_cash_krw": _num(config.start_cash_krw),
+        "participation_rate": _num(config.participation_rate),
+        "commission_rate": _num(costs.commission_rate),
+        "sell_tax_schedule": [[day.isoformat(), _num(rate)] for day, rate in costs.sell_tax_schedule],
+        "data": data_fingerprint(),
+        "engine": ENGINE_VERSION,
+    }
+
+
+def _encode_request(request: OrderRequest) -> dict[str, Any]:
+    return {
+        "account_id": request.account_id,
+        "symbol": request.symbol,
+        "side": request.side.value,
+        "order_type": request.order_type.value,
+        "quantity": str(request.quantity),
+        "limit_price": None if request.limit_price is None else str(request.limit_price),
+    }
+
+
+def _decode_request(data: dict[str, Any]) -> OrderRequest:
+    return OrderRequest(
+        account_id=data["account_id"],
+        symbol=data["symbol"],
+        side=Side(data["side"]),
+        order_type=OrderType(data["order_type"]),
+        quantity=Decimal(data["quantity"]),
+        limit_price=None if data["limit_price"] is None else Decimal(data["limit_price"]),
+    )
+
+
+def _encode_fill(fill: Fill) -> list[str]:
+    return [fill.broker_fill_id, str(fill.quantity), str(fill.price)]
