@@ -47,7 +47,7 @@ DEFAULT_SIM_SYMBOLS = ("005930", "000660", "005380", "035420", "069500")
 class Settings(BaseSettings):
     """Validated settings; build with `load_settings`, which turns validation errors into a clear message."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     mode: Mode = Mode.SIM
     db_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file in DATA_DIR")
