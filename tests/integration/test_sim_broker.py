@@ -1,5 +1,6 @@
 """SimBroker: a replay on the real bundled data, played through the Broker and SessionSchedule ports."""
 
+import asyncio
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -264,3 +265,15 @@ def test_sim_broker_when_period_has_no_data_or_bad_speed_then_configuration_erro
         _broker(tmp_path / "c", date(2023, 12, 22), date(2023, 12, 22), symbols=("999999",))
     with pytest.raises(ConfigurationError):
         _broker(tmp_path / "d", date(2023, 12, 22), date(2023, 12, 22), participation_rate=Decimal(0))
+
+
+async def test_run_until_close_when_speed_given_then_sleeps_market_time_over_speed(tmp_path: Path) -> None:
+    # 08:30 pre-open → 15:30 close is 25,200 market seconds; at 100,800× that is 0.25 s of sleeping.
+    broker = _broker(tmp_path, date(2023, 12, 22), date(2023, 12, 22), symbols=(SAMSUNG,), speed=100_800)
+    loop = asyncio.get_running_loop()
+
+    started = loop.time()
+    async for session in broker.sessions():
+        await broker.run_until_close(session)
+
+    assert loop.time() - started >= 0.25 * 0.99

@@ -471,15 +471,21 @@ class SimBroker:
 
     def _start_or_resume(self) -> None:
         records = self._journal.records
-        if records and not (records[0].get("type") == "start" and records[0].get("params") == self._params):
+        start = records[0] if records else {}
+        same = start.get("type") == "start" and start.get("format") == JOURNAL_FORMAT
+        if records and not (same and start.get("params") == self._params):
             old_id = str(records[0].get("replay_id", "unknown"))
             self._journal.archive(old_id)
             records = []
-        resume_ts = (
-            max(datetime.fromisoformat(record["ts"]) for record in records[1:])
-            if len(records) > 1
-            else pre_open(session_for(self._days[0]))
-        )
+        try:
+            resume_ts = (
+                max(datetime.fromisoformat(record["ts"]) for record in records[1:])
+                if len(records) > 1
+                else pre_open(session_for(self._days[0]))
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            message = f"journal {self._journal.path} has a record without a valid ts: {exc}"
+            raise JournalError(message) from exc
         if self._clock.now() > resume_ts:
             raise ConfigurationError(
                 f"the replay clock ({self._clock.now().isoformat()}) is ahead of the replay"
@@ -496,7 +502,10 @@ class SimBroker:
                 sync=True,
             )
             return
-        self._rebuild(records[1:])
+        try:
+            self._rebuild(records[1:])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise JournalError(f"journal {self._journal.path} does not replay: {exc!r}") from exc
 
     def _rebuild(self, records: list[Record]) -> None:
         # Re-run the journal through the engine: each day with commands (orders never outlive their day),
