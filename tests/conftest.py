@@ -60,7 +60,7 @@ def _postgres_problem() -> str | None:
 
 
 def require_postgres() -> URL:
-    """Return the PostgreSQL server URL; skip the test when it is unreachable, or fail it under ``CI=true``."""
+    """Return the PostgreSQL server URL; skip the test when it is unreachable, or fail it if ``CI=true``."""
     problem = _postgres_problem()
     if problem is not None:
         where = postgres_server_url().render_as_string(hide_password=True)
@@ -133,7 +133,10 @@ def _copy_sqlite(template: Path, target_dir: Path) -> str:
 
 # -- DATABASE FIXTURES ---------------------------------------------------------------------------------
 
-BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)]
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -165,7 +168,7 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def pg_url(_pg_template: str) -> Iterator[str]:
-    """Yield the async URL of a fresh migrated PostgreSQL database (skipped or failed as `require_postgres`)."""
+    """Yield the async URL of a fresh migrated PostgreSQL database (or skip/fail as `require_postgres`)."""
     name = _create_pg_database(template=_pg_template)
     try:
         yield _pg_database_url(name)

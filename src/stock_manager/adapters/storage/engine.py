@@ -22,6 +22,7 @@ across a network call.
 """
 
 import json
+import time
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -187,7 +188,7 @@ def install_sqlite_pragmas(engine: Engine, *, lock_timeout_ms: int, foreign_keys
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(lock_timeout_ms)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(cursor, lock_timeout_ms)
             cursor.execute("PRAGMA synchronous = FULL")
             cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
         finally:
@@ -196,6 +197,24 @@ def install_sqlite_pragmas(engine: Engine, *, lock_timeout_ms: int, foreign_keys
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _switch_to_wal(cursor: Any, lock_timeout_ms: int) -> None:
+    # WAL is a property of the file, set once. Switching a new file to WAL needs an exclusive lock, and SQLite
+    # answers "database is locked" at once, without its busy handler, when another process holds one (two
+    # processes opening a brand-new database): retry until the lock timeout.
+    cursor.execute("PRAGMA journal_mode")
+    if str(cursor.fetchone()[0]).lower() == "wal":
+        return
+    deadline = time.monotonic() + lock_timeout_ms / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except Exception as e:  # sqlite3 and aiosqlite raise different classes for the same error
+            if "locked" not in str(e) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)  # only on a new file, and only while another process holds the lock
 
 
 def install_postgres_serialization(engine: Engine) -> None:
