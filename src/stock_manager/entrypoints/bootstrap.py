@@ -48,7 +48,7 @@ async def open_storage(settings: Settings, *, upgrade: bool) -> AsyncIterator[St
         await upgrade_to_head(url)
     engine = create_engine(url)
     try:
-        yield Storage(engine, SqlUnitOfWorkFactory(engine))
+        yield Storage(engine, SqlUnitOfWorkFactory(engine, mode=str(settings.mode)))
     finally:
         await engine.dispose()
 
@@ -61,13 +61,14 @@ def universe(settings: Settings) -> list[SymbolInfo]:
     ConfigurationError
         Naming a symbol the bundled data does not have.
     """
-    from stock_manager.adapters.marketdata import bundled
+    from stock_manager.adapters.marketdata import BUNDLED_SYMBOLS, symbol_info
 
-    unknown = [s for s in settings.sim_symbols if s not in bundled.BUNDLED_SYMBOLS]
+    unknown = [s for s in settings.sim_symbols if s not in BUNDLED_SYMBOLS]
     if unknown:
         raise ConfigurationError(f"no bundled market data for symbol(s) {', '.join(unknown)}; "
-                                 f"available: {', '.join(bundled.BUNDLED_SYMBOLS)}")
-    return [SymbolInfo(s, *bundled.symbol_info(s)) for s in settings.sim_symbols]
+                                 f"available: {', '.join(BUNDLED_SYMBOLS)}")
+    infos = [symbol_info(s) for s in settings.sim_symbols]
+    return [SymbolInfo(i.symbol, i.name, i.market, str(i.kind or "STOCK")) for i in infos]
 
 
 def risk_limits(settings: Settings) -> RiskLimits:
@@ -100,7 +101,7 @@ def build_sim_broker(settings: Settings, clock: FixedClock):  # noqa: ANN201 - S
     from stock_manager.adapters.broker.sim.broker import SimBroker
 
     return SimBroker(
-        symbols=list(settings.sim_symbols), start=settings.sim_from, end=settings.sim_to, clock=clock,
+        symbols=list(settings.sim_symbols), start_date=settings.sim_from, end_date=settings.sim_to, clock=clock,
         state_dir=settings.sim_state_dir, speed=settings.sim_speed_factor,
         participation_rate=settings.sim_participation_rate, start_cash_krw=settings.sim_start_cash_krw,
         cost_model=CostModel(commission_rate=settings.commission_rate),

@@ -21,8 +21,8 @@ app = typer.Typer(name="stockbot", help="Automated trading daemon for KRX stocks
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DbUrl = Annotated[str | None, typer.Option("--db-url", help="SQLAlchemy URL (default: DB_URL, else embedded SQLite).")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
@@ -87,7 +87,8 @@ def run(
         settings = _settings(**overrides())
         if settings.sim_from > settings.sim_to:
             raise ConfigurationError(f"--from {settings.sim_from} is after --to {settings.sim_to}")
-        configure_logging(settings.log_level if json_logs else "WARNING", json_lines=json_logs)
+        # The console shows the trading story (ConsoleNotifier); JSON lines on stderr are opt-in.
+        configure_logging(settings.log_level if json_logs else "CRITICAL", json_lines=json_logs)
         async with open_storage(settings, upgrade=False) as storage:
             daemon = build_daemon(settings, storage)
             console.print(f"stockbot {settings.mode}: {', '.join(settings.sim_symbols)} "

@@ -46,6 +46,7 @@ class SessionRunner:
     stop_without_params: bool
     on_state: Callable[[str, str, date], Awaitable[None]] | None = None
     params: MaCrossParams = field(default_factory=MaCrossParams)
+    params_source: str = ""
     session: TradingSession | None = None
     last_prices: dict[str, Decimal] = field(default_factory=dict)
 
@@ -94,8 +95,9 @@ class SessionRunner:
             if loaded is not None and loaded.fallback and self.stop_without_params:
                 loaded, reason = None, "no ACTIVE strategy_params for today and PARAMS_FALLBACK=stop"
             if loaded is not None:
-                self.params = loaded.params
-                if loaded.fallback:
+                changed = loaded.source != self.params_source or loaded.params != self.params
+                self.params, self.params_source = loaded.params, loaded.source
+                if loaded.fallback and changed:
                     await record_event(uow, self.notifier, ts=self.clock.now(), kind="params_fallback",
                                        severity="WARNING", account_id=self.account_id,
                                        message=f"no ACTIVE strategy_params for {day}; using {loaded.source}",

@@ -19,7 +19,7 @@ class ConsoleNotifier:
     """
 
     def __init__(self, console: Console | None = None, *, verbose: bool = False) -> None:
-        self._console = console or Console(highlight=False)
+        self._console = console or Console(highlight=False, soft_wrap=True)
         self._verbose = verbose
 
     def event(self, record: EventRecord) -> None:
