@@ -6,6 +6,7 @@ ships the same directory inside this package (``stock_manager/adapters/storage/m
 """
 
 import asyncio
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -16,6 +17,10 @@ from sqlalchemy import URL
 
 from stock_manager.adapters.storage.engine import create_migration_engine, normalize_db_url
 from stock_manager.domain.errors import ConfigurationError
+
+#: Alembic keeps its running environment in module globals: one command at a time per process. Across
+#: processes, the migration transaction itself serialises upgrades (see migrations/env.py).
+_ALEMBIC_LOCK = threading.Lock()
 
 _PACKAGED = Path(__file__).resolve().parent / "migrations"
 _CHECKOUT = Path(__file__).resolve().parents[4] / "migrations"
@@ -76,7 +81,8 @@ def upgrade_to_head_sync(db_url: str | URL) -> None:
     ConfigurationError
         If the URL is not supported, or the migrations are not found.
     """
-    command.upgrade(alembic_config(db_url), "head")
+    with _ALEMBIC_LOCK:
+        command.upgrade(alembic_config(db_url), "head")
 
 
 def head_revision() -> str:
