@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine, RejectCode
+from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine
+from stock_manager.adapters.broker.sim.rejections import RejectCode
 from stock_manager.domain.clock import kst_datetime
 from stock_manager.domain.errors import OrderRejectedByBroker
 from stock_manager.domain.market import Tick

@@ -25,10 +25,11 @@ from typing import Any
 from stock_manager.adapters.broker.sim.calendar import pre_open, session_for
 from stock_manager.adapters.broker.sim.journal import Journal, JournalError, Record
 from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine
+from stock_manager.adapters.broker.sim.records import encode_fill, encode_request, iso, replay_params
+from stock_manager.adapters.broker.sim.recovery import rebuild
 from stock_manager.adapters.marketdata import (
     bars_before,
     daily_bar,
-    data_fingerprint,
     instrument_kind,
     previous_close,
     session_prints,
@@ -36,11 +37,10 @@ from stock_manager.adapters.marketdata import (
 )
 from stock_manager.adapters.marketdata.bundled import require_bundled
 from stock_manager.domain.clock import FixedClock, kst_date
-from stock_manager.domain.errors import ConfigurationError, FatalBrokerError, OrderRejectedByBroker
+from stock_manager.domain.errors import ConfigurationError, FatalBrokerError
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import DailyBar, Tick
 from stock_manager.domain.market_rules import CostModel, price_limits
-from stock_manager.domain.model import OrderType, Side
 from stock_manager.service_layer.broker_port import (
     AccountRef,
     BrokerOrderEvent,
@@ -56,8 +56,6 @@ from stock_manager.service_layer.broker_port import (
     TradingSession,
 )
 
-#: Bump when a change to the matching rules or the replay paths would replay a journal differently.
-ENGINE_VERSION = 1
 JOURNAL_FORMAT = 1
 #: A checkpoint is written at least this often in market time, so a restart replays little.
 CHECKPOINT_INTERVAL = timedelta(minutes=1)
@@ -125,7 +123,7 @@ class SimBroker:
             raise ConfigurationError(str(exc)) from exc
         self._clock = clock
         self._speed = speed
-        self._params = _replay_params(self._symbols, start_date, end_date, config)
+        self._params = replay_params(self._symbols, start_date, end_date, config)
         self.replay_id = hashlib.sha256(json.dumps(self._params, sort_keys=True).encode()).hexdigest()[:8]
         self.account_id = f"SIM-{self.replay_id}"
         self._kinds = {symbol: instrument_kind(symbol) for symbol in self._symbols}
@@ -199,7 +197,7 @@ class SimBroker:
             if self._session_open and self._days[self._day_index] == session.trading_date:
                 await self.run_until_close(session)
         if not self._finished:
-            self._write({"type": "finished", "ts": _iso(self._clock.now())}, sync=True)
+            self._write({"type": "finished", "ts": iso(self._clock.now())}, sync=True)
             self._finished = True
 
     async def run_until_close(self, session: TradingSession) -> None:
@@ -229,7 +227,7 @@ class SimBroker:
             fills = self._engine.on_print(tick)
             self._played += 1
             if fills or self._checkpoint_due(tick.ts_event):
-                self._write(self._record("print", fills=[_encode_fill(f) for f in fills]))
+                self._write(self._record("print", fills=[encode_fill(f) for f in fills]))
             for fill in fills:
                 await self._emit(FillReport(account_id=self.account_id, fill=fill))
             for symbols, handler in self._quote_handlers:
@@ -242,7 +240,7 @@ class SimBroker:
         close = {
             "type": "close",
             "day": day.isoformat(),
-            "ts": _iso(session.ts_close),
+            "ts": iso(session.ts_close),
             "expired": expired_numbers,
         }
         self._write(close, sync=True)
@@ -352,7 +350,7 @@ class SimBroker:
         self._require_account(request.account_id)
         ack = self._engine.submit(request, self._clock.now())
         self._write(
-            self._record("place", order_number=ack.broker_order_number, request=_encode_request(request)),
+            self._record("place", order_number=ack.broker_order_number, request=encode_request(request)),
             sync=True,
         )
         return ack
@@ -380,12 +378,12 @@ class SimBroker:
 
     def _open_session(self, session: TradingSession) -> None:
         self._advance_clock(pre_open(session))
-        self._engine.open_session(session, self._base_prices(session.trading_date), pre_open(session))
+        self._open_engine_day(session.trading_date)
         self._session_open = True
         self._played = 0
         self._last_opened = session.trading_date
         self._write(
-            {"type": "session", "day": session.trading_date.isoformat(), "ts": _iso(self._clock.now())}
+            {"type": "session", "day": session.trading_date.isoformat(), "ts": iso(self._clock.now())}
         )
 
     def _base_prices(self, day: date) -> dict[str, Decimal]:
@@ -445,7 +443,7 @@ class SimBroker:
             "type": kind,
             "day": day.isoformat(),
             "at": self._played,
-            "ts": _iso(self._clock.now()),
+            "ts": iso(self._clock.now()),
             **fields,
         }
 
@@ -503,140 +501,20 @@ class SimBroker:
             )
             return
         try:
-            self._rebuild(records[1:])
+            resume = rebuild(records[1:], self._days, self._engine, self._open_engine_day)
         except (KeyError, TypeError, ValueError) as exc:
             raise JournalError(f"journal {self._journal.path} does not replay: {exc!r}") from exc
+        self._day_index, self._played = resume.day_index, resume.played
+        self._session_open, self._finished = resume.session_open, resume.finished
+        if resume.session_open:
+            self._last_opened = self._days[resume.day_index]
+        elif resume.day_index > 0:
+            self._last_opened = self._days[resume.day_index - 1]
+        if resume.ts is not None:
+            self._advance_clock(resume.ts)
+        self._last_checkpoint = resume.last_ts
 
-    def _rebuild(self, records: list[Record]) -> None:
-        # Re-run the journal through the engine: each day with commands (orders never outlive their day),
-        # plus the day being resumed, whose prints are replayed up to the last checkpoint.
-        if any(record["type"] == "finished" for record in records):
-            self._finished = True
-        dayful = [record for record in records if "day" in record]
-        commands: dict[str, list[Record]] = {}
-        checkpoints: dict[tuple[str, int], list[Any]] = {}
-        closes: dict[str, Record] = {}
-        for record in dayful:
-            if record["type"] in ("place", "cancel"):
-                commands.setdefault(record["day"], []).append(record)
-            elif record["type"] == "print":
-                checkpoints[(record["day"], record["at"])] = record["fills"]
-            elif record["type"] == "close":
-                closes[record["day"]] = record
-
-        resume_day: str | None = None
-        resume_at = 0
-        if dayful:
-            last = dayful[-1]
-            try:
-                last_index = self._days.index(date.fromisoformat(last["day"]))
-            except ValueError:
-                raise JournalError(f"journal day {last['day']} is not a day of this replay") from None
-            if last["type"] == "close":
-                self._day_index = last_index + 1
-            else:
-                self._day_index, resume_day, resume_at = last_index, last["day"], int(last.get("at", 0))
-
-        for day in self._days[: self._day_index + 1] if resume_day else self._days[: self._day_index]:
-            key = day.isoformat()
-            if key not in commands and key != resume_day:
-                continue
-            session = session_for(day)
-            self._engine.open_session(session, self._base_prices(day), pre_open(session))
-            prints = self._day_prints(session)
-            end = resume_at if key == resume_day else len(prints)
-            pending = list(commands.get(key, []))
-            for index in range(end + 1):
-                while pending and int(pending[0]["at"]) == index:
-                    self._replay_command(pending.pop(0))
-                if index == end:
-                    break
-                fills = [_encode_fill(fill) for fill in self._engine.on_print(prints[index])]
-                if fills != checkpoints.get((key, index + 1), []):
-                    raise JournalError(
-                        f"print {index + 1} of {key} fills {fills}, the journal says otherwise"
-                    )
-            if pending:
-                raise JournalError(f"journal commands of {key} lie beyond its last print")
-            if key == resume_day:
-                self._session_open, self._played = True, resume_at
-                continue
-            expired = [r.broker_order_number for r in self._engine.expire_open_orders(session.ts_close)]
-            if key in closes and expired != closes[key]["expired"]:
-                raise JournalError(f"orders expiring on {key} differ from the journal: {expired}")
-
-        if resume_day is not None:
-            self._last_opened = date.fromisoformat(resume_day)
-        elif self._day_index > 0:
-            self._last_opened = self._days[self._day_index - 1]
-        if records:
-            self._advance_clock(max(datetime.fromisoformat(record["ts"]) for record in records))
-            self._last_checkpoint = datetime.fromisoformat(records[-1]["ts"])
-
-    def _replay_command(self, record: Record) -> None:
-        ts = datetime.fromisoformat(record["ts"])
-        try:
-            if record["type"] == "place":
-                ack = self._engine.submit(_decode_request(record["request"]), ts)
-                if ack.broker_order_number != record["order_number"]:
-                    raise JournalError(f"journaled order {record['order_number']} came back as {ack}")
-            else:
-                self._engine.cancel(record["order_number"], ts)
-        except OrderRejectedByBroker as exc:
-            raise JournalError(
-                f"journaled {record['type']} {record.get('order_number')} now fails: {exc}"
-            ) from exc
-
-
-# -- ENCODING ------------------------------------------------------------------------------------------
-
-
-def _num(value: Decimal) -> str:
-    return format(value.normalize(), "f")
-
-
-def _iso(ts: datetime) -> str:
-    return ts.isoformat()
-
-
-def _replay_params(
-    symbols: tuple[str, ...], start: date, end: date, config: MatchingConfig
-) -> dict[str, Any]:
-    costs = config.cost_model
-    return {
-        "symbols": list(symbols),
-        "start_date": start.isoformat(),
-        "end_date": end.isoformat(),
-        "start_cash_krw": _num(config.start_cash_krw),
-        "participation_rate": _num(config.participation_rate),
-        "commission_rate": _num(costs.commission_rate),
-        "sell_tax_schedule": [[day.isoformat(), _num(rate)] for day, rate in costs.sell_tax_schedule],
-        "data": data_fingerprint(),
-        "engine": ENGINE_VERSION,
-    }
-
-
-def _encode_request(request: OrderRequest) -> dict[str, Any]:
-    return {
-        "account_id": request.account_id,
-        "symbol": request.symbol,
-        "side": request.side.value,
-        "order_type": request.order_type.value,
-        "quantity": str(request.quantity),
-        "limit_price": None if request.limit_price is None else str(request.limit_price),
-    }
-
-
-def _decode_request(data: dict[str, Any]) -> OrderRequest:
-    return OrderRequest(
-        account_id=data["account_id"],
-        symbol=data["symbol"],
-        side=Side(data["side"]),
-        order_type=OrderType(data["order_type"]),
-        quantity=Decimal(data["quantity"]),
-        limit_price=None if data["limit_price"] is None else Decimal(data["limit_price"]),
-    )
-
-
-def _encode_fill(fill: Fill) -> list[str]:
-    return [fill.broker_fill_id, str(fill.quantity), str(fill.price)]
+    def _open_engine_day(self, day: date) -> tuple[TradingSession, list[Tick]]:
+        session = session_for(day)
+        self._engine.open_session(session, self._base_prices(day), pre_open(session))
+        return session, self._day_prints(session)

@@ -33,10 +33,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
-from enum import StrEnum
 
+from stock_manager.adapters.broker.sim.rejections import RejectCode, reject
 from stock_manager.domain.clock import kst_date
-from stock_manager.domain.errors import OrderRejectedByBroker
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import Tick
 from stock_manager.domain.market_rules import CostModel, PriceLimits, is_on_tick, price_limits
@@ -58,46 +57,6 @@ SIM_BRANCH = "00950"
 ORDER_NUMBER_DIGITS = 10
 REASON_CANCELED = "canceled by request"
 REASON_EXPIRED = "expired at the close"
-
-
-class RejectCode(StrEnum):
-    """Codes of the simulator's rejections (`OrderRejectedByBroker.code`); the messages follow KIS."""
-
-    MARKET_CLOSED = "SIM_MARKET_CLOSED"
-    ACCOUNT = "APAC0081"  # KIS's own code for a wrong account number
-    UNKNOWN_SYMBOL = "SIM_UNKNOWN_SYMBOL"
-    HALTED = "SIM_HALTED"
-    QUANTITY = "SIM_QUANTITY"
-    PRICE = "SIM_PRICE"
-    TICK_SIZE = "SIM_TICK_SIZE"
-    ABOVE_UPPER_LIMIT = "SIM_ABOVE_UPPER_LIMIT"
-    BELOW_LOWER_LIMIT = "SIM_BELOW_LOWER_LIMIT"
-    INSUFFICIENT_CASH = "SIM_INSUFFICIENT_CASH"
-    INSUFFICIENT_HOLDINGS = "SIM_INSUFFICIENT_HOLDINGS"
-    ORDER_NOT_FOUND = "SIM_ORDER_NOT_FOUND"
-    NOT_CANCELABLE = "SIM_NOT_CANCELABLE"
-
-
-MESSAGES: dict[RejectCode, str] = {
-    RejectCode.MARKET_CLOSED: "장운영시간이 아닙니다.",
-    RejectCode.ACCOUNT: "계좌번호 입력 오류입니다.",
-    RejectCode.UNKNOWN_SYMBOL: "종목코드 오류입니다.",
-    RejectCode.HALTED: "거래정지 종목입니다.",
-    RejectCode.QUANTITY: "주문수량을 확인 하여 주십시요.",
-    RejectCode.PRICE: "주문단가를 확인 하여 주십시요.",
-    RejectCode.TICK_SIZE: "주식주문호가단위 오류입니다.",
-    RejectCode.ABOVE_UPPER_LIMIT: "주문가격이 상한가를 초과합니다.",
-    RejectCode.BELOW_LOWER_LIMIT: "주문가격이 하한가 미만입니다.",
-    RejectCode.INSUFFICIENT_CASH: "주문가능금액을 초과 했습니다",
-    RejectCode.INSUFFICIENT_HOLDINGS: "주문가능수량을 초과 했습니다",
-    RejectCode.ORDER_NOT_FOUND: "해당 주문이 없습니다.",
-    RejectCode.NOT_CANCELABLE: "정정취소가능수량이 없습니다.",
-}
-
-
-def _reject(code: RejectCode, detail: str = "") -> OrderRejectedByBroker:
-    message = MESSAGES[code] if not detail else f"{MESSAGES[code]} ({detail})"
-    return OrderRejectedByBroker(message, code=code.value)
 
 
 def normalize_order_number(number: str) -> str:
@@ -266,25 +225,25 @@ class MatchingEngine:
         """
         session = self._require_open(ts)
         if request.account_id != self.account_id:
-            raise _reject(RejectCode.ACCOUNT, request.account_id)
+            raise reject(RejectCode.ACCOUNT, request.account_id)
         kind = self._instruments.get(request.symbol)
         if kind is None:
-            raise _reject(RejectCode.UNKNOWN_SYMBOL, request.symbol)
+            raise reject(RejectCode.UNKNOWN_SYMBOL, request.symbol)
         quote = session.quotes.get(request.symbol)
         if quote is None:
-            raise _reject(RejectCode.HALTED, request.symbol)
+            raise reject(RejectCode.HALTED, request.symbol)
         quantity = request.quantity
         if not (quantity.is_finite() and quantity > 0 and quantity == quantity.to_integral_value()):
-            raise _reject(RejectCode.QUANTITY, str(quantity))
+            raise reject(RejectCode.QUANTITY, str(quantity))
         reserve_price = self._check_price(request, kind, quote)
         if request.side is Side.BUY:
             needed = self._cost_of_buying(quantity, reserve_price)
             if needed > self.orderable_krw:
-                raise _reject(
+                raise reject(
                     RejectCode.INSUFFICIENT_CASH, f"need {needed} KRW, orderable {self.orderable_krw}"
                 )
         elif quantity > self.sellable_quantity(request.symbol):
-            raise _reject(
+            raise reject(
                 RejectCode.INSUFFICIENT_HOLDINGS, f"sellable {self.sellable_quantity(request.symbol)} shares"
             )
 
@@ -305,9 +264,9 @@ class MatchingEngine:
         """
         order = self._orders.get(normalize_order_number(order_number))
         if order is None:
-            raise _reject(RejectCode.ORDER_NOT_FOUND, order_number)
+            raise reject(RejectCode.ORDER_NOT_FOUND, order_number)
         if order.state is not BrokerOrderState.OPEN:
-            raise _reject(RejectCode.NOT_CANCELABLE, f"order {order.number} is {order.state}")
+            raise reject(RejectCode.NOT_CANCELABLE, f"order {order.number} is {order.state}")
         return self._close_order(order, ts, REASON_CANCELED)
 
     def on_print(self, tick: Tick) -> list[Fill]:
@@ -434,9 +393,9 @@ class MatchingEngine:
     def _require_open(self, ts: datetime) -> _Session:
         session = self._session
         if session is None or session.closed:
-            raise _reject(RejectCode.MARKET_CLOSED, "no session")
+            raise reject(RejectCode.MARKET_CLOSED, "no session")
         if not session.accept_from <= ts < session.session.ts_close:
-            raise _reject(RejectCode.MARKET_CLOSED, ts.isoformat())
+            raise reject(RejectCode.MARKET_CLOSED, ts.isoformat())
         return session
 
     def _check_price(self, request: OrderRequest, kind: InstrumentKind, quote: DayQuote) -> Decimal:
@@ -444,16 +403,16 @@ class MatchingEngine:
         price = request.limit_price
         if request.order_type is OrderType.MARKET:
             if price is not None:
-                raise _reject(RejectCode.PRICE, "a MARKET order carries no price")
+                raise reject(RejectCode.PRICE, "a MARKET order carries no price")
             return quote.limits.upper
         if price is None or not price.is_finite() or price <= 0:
-            raise _reject(RejectCode.PRICE, str(price))
+            raise reject(RejectCode.PRICE, str(price))
         if not is_on_tick(price, kind):
-            raise _reject(RejectCode.TICK_SIZE, str(price))
+            raise reject(RejectCode.TICK_SIZE, str(price))
         if price > quote.limits.upper:
-            raise _reject(RejectCode.ABOVE_UPPER_LIMIT, f"{price} > {quote.limits.upper}")
+            raise reject(RejectCode.ABOVE_UPPER_LIMIT, f"{price} > {quote.limits.upper}")
         if price < quote.limits.lower:
-            raise _reject(RejectCode.BELOW_LOWER_LIMIT, f"{price} < {quote.limits.lower}")
+            raise reject(RejectCode.BELOW_LOWER_LIMIT, f"{price} < {quote.limits.lower}")
         return price
 
     def _cost_of_buying(self, quantity: Decimal, price: Decimal) -> Decimal:

@@ -1,0 +1,72 @@
+"""Journal records of a replay: the replay's parameters and the JSON shape of orders and fills.
+
+Decimals are written as strings, times as ISO 8601 with their UTC offset; `journal` documents the records.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from stock_manager.adapters.broker.sim.matching import MatchingConfig
+from stock_manager.adapters.marketdata import data_fingerprint
+from stock_manager.domain.fills import Fill
+from stock_manager.domain.model import OrderType, Side
+from stock_manager.service_layer.broker_port import OrderRequest
+
+#: Bump when a change to the matching rules or the replay paths would replay a journal differently.
+ENGINE_VERSION = 1
+
+
+def number(value: Decimal) -> str:
+    """Return `value` as a plain decimal string without exponent or trailing zeros (``"10000000"``)."""
+    return format(value.normalize(), "f")
+
+
+def iso(ts: datetime) -> str:
+    """Return `ts` in ISO 8601 with its offset."""
+    return ts.isoformat()
+
+
+def replay_params(symbols: tuple[str, ...], start: date, end: date, config: MatchingConfig) -> dict[str, Any]:
+    """Return the parameters that identify a replay: same parameters, same replay (and the same journal)."""
+    costs = config.cost_model
+    return {
+        "symbols": list(symbols),
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "start_cash_krw": number(config.start_cash_krw),
+        "participation_rate": number(config.participation_rate),
+        "commission_rate": number(costs.commission_rate),
+        "sell_tax_schedule": [[day.isoformat(), number(rate)] for day, rate in costs.sell_tax_schedule],
+        "data": data_fingerprint(),
+        "engine": ENGINE_VERSION,
+    }
+
+
+def encode_request(request: OrderRequest) -> dict[str, Any]:
+    """Return the JSON object of an order request."""
+    return {
+        "account_id": request.account_id,
+        "symbol": request.symbol,
+        "side": request.side.value,
+        "order_type": request.order_type.value,
+        "quantity": str(request.quantity),
+        "limit_price": None if request.limit_price is None else str(request.limit_price),
+    }
+
+
+def decode_request(data: dict[str, Any]) -> OrderRequest:
+    """Return the order request of a JSON object written by `encode_request`."""
+    return OrderRequest(
+        account_id=data["account_id"],
+        symbol=data["symbol"],
+        side=Side(data["side"]),
+        order_type=OrderType(data["order_type"]),
+        quantity=Decimal(data["quantity"]),
+        limit_price=None if data["limit_price"] is None else Decimal(data["limit_price"]),
+    )
+
+
+def encode_fill(fill: Fill) -> list[str]:
+    """Return ``[fill id, quantity, price]``: what a checkpoint records of a fill, to verify a rebuild."""
+    return [fill.broker_fill_id, str(fill.quantity), str(fill.price)]
