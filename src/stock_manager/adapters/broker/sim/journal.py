@@ -13,9 +13,10 @@ Records (``type`` first):
 * ``place`` - ``{"type":"place","day":…,"at":N,"ts":…,"order_number":"0000000001","request":{…}}``: an
   accepted order; ``at`` is the number of that day's prints already played when it was placed.
 * ``cancel`` - ``{"type":"cancel","day":…,"at":N,"ts":…,"order_number":…}``: an accepted cancel.
-* ``print`` - ``{"type":"print","day":…,"at":N,"ts":…,"fills":["0000000001-0001",…]}``: checkpoint after the
-  N-th print of the day (``at`` counts prints played, the last one included) with the fill ids it produced;
-  written for every print that filled something and at least once a minute of market time.
+* ``print`` - ``{"type":"print","day":…,"at":N,"ts":…,"fills":[["0000000001-0001","10","74100"],…]}``:
+  checkpoint after the N-th print of the day (``at`` counts prints played, this one included) with the
+  fills it produced as [fill id, quantity, price]; written for every print that filled something and at
+  least once a minute of market time. A rebuild checks every print's fills against these.
 * ``close`` - ``{"type":"close","day":…,"ts":…,"expired":["0000000002",…]}``: the close; the listed orders
   expired.
 * ``finished`` - ``{"type":"finished","ts":…}``: the last session closed; the replay is over.
@@ -23,7 +24,11 @@ Records (``type`` first):
 Durability: each line is written with one ``write`` to a file opened with ``O_APPEND``, so a killed process
 leaves at most one partial last line, which the reader ignores and the next writer truncates. ``place``,
 ``cancel``, ``close`` and ``finished`` are also ``fsync``-ed. While a broker holds the journal it keeps an
-exclusive ``flock`` on it, so two processes cannot append to one replay.
+exclusive ``flock`` on it, so two brokers cannot append to one replay (in one process, close the old broker
+before building a new one on the same directory).
+
+A journal whose ``start`` line differs from the new broker's (other parameters, data, engine version or
+format) is moved to ``archive/journal-<old replay id>-<n>.jsonl`` and a new replay starts.
 """
 
 import fcntl
