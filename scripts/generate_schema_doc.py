@@ -1,0 +1,441 @@
+"""Write ai_developer_guides/DB_SCHEMA_DDL.md: the schema exactly as the Alembic migrations build it.
+
+The DDL is the migrations' own SQL (Alembic offline mode, no database needed) for PostgreSQL, the reference
+dialect, and for SQLite, whose differences are listed. Every table and column needs a description below; the
+script refuses to write a document with a column it cannot describe, or a description of a column that no
+longer exists.
+
+    uv run python scripts/generate_schema_doc.py           # rewrite the document
+    uv run python scripts/generate_schema_doc.py --check   # exit 1 if the document is out of date
+"""
+
+import argparse
+import io
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+
+from stock_manager.adapters.storage.migrate import alembic_config, head_revision
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "ai_developer_guides" / "DB_SCHEMA_DDL.md"
+
+POSTGRES_URL = "postgresql+psycopg://offline/stockbot"
+SQLITE_URL = "sqlite+aiosqlite:///offline.db"  # offline mode never opens it
+
+# -- DESCRIPTIONS -------------------------------------------------------------------------------------
+
+TABLES: dict[str, str] = {
+    "alembic_version": "Alembic's bookkeeping: the revision the database is at (one row).",
+    "strategies": "Every strategy the daemon knows (spec 000 §4.1).",
+    "strategy_params": (
+        "Dated, versioned parameters of each strategy. The daemon uses the ACTIVE row with the latest "
+        "`effective_date` on or before the trading date, highest `version` first."
+    ),
+    "symbols": "Listed products the daemon may trade (from the KIS master files).",
+    "market_bars": "Price bars per symbol; a daily bar has interval `1d` and `ts_bar` 09:00 KST of its date.",
+    "orders": (
+        "Every order the daemon decided to place: the single source of truth of its state. A row is "
+        "committed as NEW before the broker is called; status changes follow `domain/order_status.py`."
+    ),
+    "fills": (
+        "Executions reported by the broker. Append-only: triggers refuse UPDATE and DELETE (and TRUNCATE on "
+        "PostgreSQL). A fill without `order_id` is external (not placed by the daemon)."
+    ),
+    "positions": "Current position per account and symbol; recovery recomputes it from fills.",
+    "position_snapshots": "Each position at a session's close, valued at the closing price.",
+    "daily_settlements": "One account's result for one session.",
+    "events": "System events: market open/close, recovery, errors, risk blocks, the kill switch.",
+    "kill_switch": "The database's kill switch: one row (`id = 1`), latched until `stockbot resume`.",
+    "daemon_state": "What the running (or last) daemon reported about itself, per account; its heartbeat.",
+    "recovery_logs": "One row per recovery run (`stockbot recover`, and at every daemon start).",
+}
+
+_KRW = "KRW, exact decimal"
+_TS = "aware UTC"
+
+COLUMNS: dict[str, dict[str, str]] = {
+    "alembic_version": {"version_num": "Current revision id."},
+    "strategies": {
+        "strategy_id": "Stable identifier, e.g. `ma_cross`.",
+        "name": "Human-readable name.",
+        "description": "What the strategy does.",
+        "ts_created": f"When the strategy was first recorded ({_TS}).",
+    },
+    "strategy_params": {
+        "id": "Surrogate key.",
+        "strategy_id": "The strategy (`strategies.strategy_id`).",
+        "effective_date": "First trading date (KST) the parameters apply to.",
+        "version": "1, 2, ... per (strategy, effective date); a new version supersedes the previous ones.",
+        "status": "DRAFT (proposed), ACTIVE (in use) or RETIRED.",
+        "params": "The parameters as a JSON object; decimals are stored as strings.",
+        "source": "Where the parameters came from (file name, operator, tool).",
+        "ts_created": f"When the row was inserted ({_TS}).",
+    },
+    "symbols": {
+        "symbol": "KRX short code, e.g. `005930`.",
+        "name": "Korean name of the product.",
+        "market": "KOSPI or KOSDAQ.",
+        "kind": "STOCK or ETF (tick sizes differ).",
+        "ts_updated": f"When the metadata was last written ({_TS}).",
+    },
+    "market_bars": {
+        "symbol": "KRX short code.",
+        "interval": "Bar length: `1d` for daily bars.",
+        "ts_bar": f"Bar open ({_TS}); 09:00 KST of the trading date for daily bars.",
+        "open": f"Opening price ({_KRW}).",
+        "high": f"Highest price ({_KRW}).",
+        "low": f"Lowest price ({_KRW}).",
+        "close": f"Closing price ({_KRW}).",
+        "volume": "Traded volume (shares).",
+        "source": "Where the bar came from (e.g. `kis`, a bundled CSV).",
+    },
+    "orders": {
+        "id": "Surrogate key; `fills.order_id` refers to it.",
+        "idempotency_key": (
+            "Deterministic key of the decision (strategy, symbol, intent, signal time); unique, so the same "
+            "decision never makes two orders."
+        ),
+        "account_id": "Broker account (KIS `CANO-ACNT_PRDT_CD`) or the simulator's account.",
+        "mode": "Where the order went: `sim`, `paper` or `live`.",
+        "strategy_id": "Strategy that decided the order.",
+        "symbol": "KRX short code.",
+        "side": "BUY or SELL.",
+        "order_type": "LIMIT or MARKET (KIS `ORD_DVSN` 00 / 01).",
+        "intent": "ENTRY or EXIT.",
+        "quantity": "Ordered quantity (shares, > 0).",
+        "limit_price": f"Limit price on the tick grid ({_KRW}); NULL for MARKET orders.",
+        "signal_price": f"Last price when the strategy decided ({_KRW}); the reference for slippage.",
+        "status": "NEW, SENT, PARTIAL, FILLED, CANCELED or REJECTED.",
+        "status_reason": "Why the order was cancelled or rejected (the broker's code and message).",
+        "reason": "Why the strategy placed the order.",
+        "correlation_id": "Ties the order to its log lines and events.",
+        "broker_order_number": (
+            "The broker's order number (KIS `ODNO`) as the broker first returned it; lookups ignore leading "
+            "zeros. NULL until the broker acknowledges the order."
+        ),
+        "broker_branch": "The broker's branch number (KIS `KRX_FWDG_ORD_ORGNO`), needed to cancel.",
+        "filled_quantity": "Sum of the order's fill quantities (shares).",
+        "filled_amount_krw": f"Sum of quantity × price over the order's fills ({_KRW}).",
+        "trading_date": "KST trading date the order belongs to.",
+        "ts_created": f"When the order was decided and inserted ({_TS}).",
+        "ts_sent": f"When the broker acknowledged it ({_TS}).",
+        "ts_partial": f"First partial fill ({_TS}).",
+        "ts_filled": f"When the whole quantity had filled ({_TS}).",
+        "ts_canceled": f"When it was cancelled, expired or found never placed ({_TS}).",
+        "ts_rejected": f"When the broker rejected it ({_TS}).",
+        "ts_updated": f"Last change of the row ({_TS}).",
+    },
+    "fills": {
+        "id": "Surrogate key, in recording order.",
+        "broker_fill_id": (
+            "The broker's identity of the execution; unique, so the same fill from the WebSocket notice and "
+            "from a REST inquiry is recorded once."
+        ),
+        "order_id": "Our order (`orders.id`); NULL for an external fill.",
+        "account_id": "Broker account.",
+        "broker_order_number": "The broker order number the execution belongs to (KIS `ODNO`).",
+        "symbol": "KRX short code.",
+        "side": "BUY or SELL.",
+        "quantity": "Executed quantity (shares, > 0).",
+        "price": f"Execution price per share ({_KRW}).",
+        "commission_krw": f"Brokerage commission of this execution ({_KRW}).",
+        "tax_krw": f"Securities transaction tax, sells only ({_KRW}).",
+        "ts_filled": f"When the execution happened at the broker ({_TS}).",
+        "ts_recorded": f"When the daemon recorded it ({_TS}).",
+        "source": "How it arrived: `notice` (real-time) or `recovery` (inquiry).",
+    },
+    "positions": {
+        "account_id": "Broker account.",
+        "symbol": "KRX short code.",
+        "quantity": "Shares held (negative only if the broker reports more sold than bought).",
+        "avg_price": f"Average entry price of the open quantity, excluding costs ({_KRW}).",
+        "realized_pnl_krw": f"Gross realized PnL of closed quantity, before costs ({_KRW}).",
+        "commission_krw": f"Commission paid on all fills of the symbol ({_KRW}).",
+        "tax_krw": f"Transaction tax paid on all fills of the symbol ({_KRW}).",
+        "ts_updated": f"Last change ({_TS}).",
+    },
+    "position_snapshots": {
+        "account_id": "Broker account.",
+        "trading_date": "KST trading date of the session.",
+        "symbol": "KRX short code.",
+        "quantity": "Shares held at the close.",
+        "avg_price": f"Average entry price ({_KRW}).",
+        "close_price": f"The session's closing price ({_KRW}).",
+        "market_value_krw": f"quantity × close_price ({_KRW}).",
+        "unrealized_pnl_krw": f"(close_price − avg_price) × quantity, before exit costs ({_KRW}).",
+        "realized_pnl_krw": f"Gross realized PnL so far ({_KRW}).",
+        "ts_created": f"When the snapshot was taken ({_TS}).",
+    },
+    "daily_settlements": {
+        "account_id": "Broker account.",
+        "trading_date": "KST trading date of the session.",
+        "mode": "`sim`, `paper` or `live`.",
+        "start_equity_krw": f"Equity at the open ({_KRW}).",
+        "end_equity_krw": f"Equity at the close ({_KRW}).",
+        "cash_krw": f"Cash at the close ({_KRW}).",
+        "realized_pnl_krw": f"Gross realized PnL of the session, before costs ({_KRW}).",
+        "unrealized_pnl_krw": f"Unrealized PnL at the close ({_KRW}).",
+        "commission_krw": f"Commission paid in the session ({_KRW}).",
+        "tax_krw": f"Transaction tax paid in the session ({_KRW}).",
+        "orders_count": "Orders placed in the session.",
+        "fills_count": "Fills recorded in the session.",
+        "return_pct": "Session return, percent (exact decimal, 6 places).",
+        "summary": "Details as a JSON object (decimals as strings, times as ISO 8601).",
+        "ts_created": f"When the settlement was written ({_TS}).",
+    },
+    "events": {
+        "id": "Surrogate key, in insertion order.",
+        "ts_event": f"When it happened ({_TS}).",
+        "kind": "What happened, e.g. `market_open`, `risk_block`, `kill_switch`.",
+        "severity": "DEBUG, INFO, WARNING, ERROR or CRITICAL.",
+        "message": "One-line human-readable text.",
+        "payload": "Details as a JSON object (decimals as strings, times as ISO 8601).",
+        "correlation_id": "Ties the event to an order or a request.",
+        "account_id": "Broker account, or NULL for an event of the whole daemon.",
+    },
+    "kill_switch": {
+        "id": "Always 1.",
+        "active": "True while trading is stopped.",
+        "reason": "Why it was set or cleared.",
+        "set_by": "Who changed it (`stockbot kill`, the daemon, an operator).",
+        "ts_changed": f"When it last changed ({_TS}).",
+    },
+    "daemon_state": {
+        "account_id": "Broker account.",
+        "mode": "`sim`, `paper` or `live`.",
+        "trading_state": "STARTING, TRADING, STOPPED, CLOSED or EXITED.",
+        "stop_reason": "Why trading stopped (kill switch, loss limit, failed recovery).",
+        "trading_date": "KST trading date of the current session, if any.",
+        "start_equity_krw": f"Equity at the session's open ({_KRW}).",
+        "pid": "Operating-system process id of the daemon.",
+        "ts_started": f"When the daemon started ({_TS}).",
+        "ts_heartbeat": f"Last sign of life ({_TS}); a stale heartbeat means the daemon is gone.",
+    },
+    "recovery_logs": {
+        "id": "Surrogate key.",
+        "account_id": "Broker account.",
+        "mode": "`sim`, `paper` or `live`.",
+        "dry_run": "True when the run only reported what it would change.",
+        "outcome": "CLEAN, CORRECTED or FAILED.",
+        "summary": "What was compared and changed, as a JSON object.",
+        "ts_started": f"Start of the run ({_TS}).",
+        "ts_finished": f"End of the run ({_TS}).",
+    },
+}
+
+#: (PostgreSQL, SQLite, why) for each difference of the embedded database.
+SQLITE_DIFFERENCES = [
+    (
+        "`NUMERIC(p, s)`",
+        "`VARCHAR(40)`: the decimal as text, rounded to `s` places (ties away from zero, as PostgreSQL)",
+        "SQLite's NUMERIC goes through binary floating point",
+    ),
+    (
+        "`TIMESTAMP WITH TIME ZONE`",
+        "`DATETIME`: text `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, without offset",
+        "no time-zone type; the application reads it back as aware UTC",
+    ),
+    ("`JSONB`", "`JSON` (text)", ""),
+    ("`SERIAL`", "`INTEGER` primary key (the rowid)", ""),
+    ("`BOOLEAN`", "`BOOLEAN` (0 or 1)", ""),
+    (
+        "trigger function raising `restrict_violation`",
+        "triggers with `RAISE(ABORT, ...)`",
+        "no TRUNCATE in SQLite",
+    ),
+]
+
+SQLITE_CONNECTIONS = (
+    "Connections: WAL journal, `foreign_keys=ON`, `synchronous=FULL`, a busy timeout, and every transaction "
+    "starts with `BEGIN IMMEDIATE`. On PostgreSQL every transaction first takes one advisory lock "
+    "instead. On both, transactions run one at a time, and a second process (`stockbot kill`) waits for "
+    "the lock rather than fails."
+)
+
+
+# -- RENDERING ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column as the migration's CREATE TABLE declares it."""
+
+    name: str
+    type: str
+    nullable: bool
+    default: str | None
+
+
+def migration_sql(db_url: str) -> list[str]:
+    """Return the statements the migrations run on `db_url`'s dialect, without transaction bookkeeping."""
+    config = alembic_config(db_url)
+    buffer = io.StringIO()
+    config.output_buffer = buffer
+    command.upgrade(config, "head", sql=True)
+    statements = []
+    for chunk in re.split(r";\n\s*\n", buffer.getvalue()):
+        lines = [line.rstrip() for line in chunk.strip().splitlines() if not line.startswith("-- ")]
+        statement = "\n".join(lines).strip().rstrip(";")
+        if (
+            statement
+            and statement not in ("BEGIN", "COMMIT")
+            and not statement.startswith("INSERT INTO alembic")
+        ):
+            statements.append(statement)
+    return statements
+
+
+def tables_of(statements: list[str]) -> dict[str, tuple[str, list[str], list[Column]]]:
+    """Return, per table in creation order: its CREATE TABLE, its CREATE INDEX statements, its columns."""
+    tables: dict[str, tuple[str, list[str], list[Column]]] = {}
+    for statement in statements:
+        if match := re.match(r"CREATE TABLE (\w+) \(", statement):
+            tables[match[1]] = (statement, [], _columns(statement))
+        elif match := re.match(r"CREATE (?:UNIQUE )?INDEX \w+ ON (\w+) ", statement):
+            tables[match[1]][1].append(statement)
+    return tables
+
+
+def _columns(create_table: str) -> list[Column]:
+    columns = []
+    for raw in create_table.splitlines()[1:-1]:
+        line = raw.strip().rstrip(",")
+        if line.startswith("CONSTRAINT "):
+            continue
+        name, rest = line.split(" ", 1)
+        nullable = not rest.endswith(" NOT NULL")
+        rest = rest.removesuffix(" NOT NULL")
+        column_type, _, default = rest.partition(" DEFAULT ")
+        columns.append(Column(name, column_type, nullable, default or None))
+    return columns
+
+
+def _triggers(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.startswith(("CREATE FUNCTION", "CREATE TRIGGER"))]
+
+
+def _check_descriptions(tables: dict[str, tuple[str, list[str], list[Column]]]) -> None:
+    problems = [f"table {t} has no description" for t in tables if t not in TABLES]
+    problems += [
+        f"description of table {t}, which the migrations do not create" for t in TABLES if t not in tables
+    ]
+    for table, (_, _, columns) in tables.items():
+        described = COLUMNS.get(table, {})
+        names = {c.name for c in columns}
+        problems += [f"column {table}.{c} has no description" for c in sorted(names - described.keys())]
+        problems += [
+            f"description of {table}.{c}, which does not exist" for c in sorted(described.keys() - names)
+        ]
+    if problems:
+        raise SystemExit("generate_schema_doc: update the descriptions:\n  " + "\n  ".join(problems))
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render() -> str:
+    """Return the document for the migrations' head revision."""
+    postgres = migration_sql(POSTGRES_URL)
+    sqlite = migration_sql(SQLITE_URL)
+    pg_tables, sqlite_tables = tables_of(postgres), tables_of(sqlite)
+    _check_descriptions(pg_tables)
+    pg_tables["alembic_version"] = pg_tables.pop("alembic_version")  # bookkeeping last
+
+    out = [
+        "# Database schema (DDL)",
+        "",
+        f"Generated by `scripts/generate_schema_doc.py` from the Alembic migrations at revision "
+        f"`{head_revision()}`; do not edit by hand. To change the schema: change "
+        "`src/stock_manager/adapters/storage/tables.py`, add a migration under `migrations/versions/`, "
+        "describe new columns in the script, then run `uv run python scripts/generate_schema_doc.py`. "
+        "A test fails while this file differs from what the script generates.",
+        "",
+        "Conventions: money in KRW and quantities in shares are exact decimals (never floats); times are "
+        "stored in UTC and shown in KST; JSON documents keep decimals as strings. Constraint names follow "
+        "`pk_<table>`, `uq_<table>_<column>`, `ck_<table>_<name>`, `fk_<table>_<column>_<referred table>`.",
+        "",
+        "The DDL below is PostgreSQL's (the reference dialect); see "
+        "[SQLite differences](#sqlite-differences).",
+        "",
+        "## Tables",
+        "",
+    ]
+    for table, (create, indexes, columns) in pg_tables.items():
+        sqlite_types = {c.name: c.type for c in sqlite_tables[table][2]}
+        out += [f"### {table}", "", TABLES[table], ""]
+        out += [
+            "| column | PostgreSQL | SQLite | null | default | description |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for c in columns:
+            default = f"`{c.default}`" if c.default else ""
+            null = "NULL" if c.nullable else "NOT NULL"
+            description = _cell(COLUMNS[table][c.name])
+            out.append(
+                f"| `{c.name}` | {c.type} | {sqlite_types[c.name]} | {null} | {default} | {description} |"
+            )
+        out += ["", "```sql", *(s + ";" for s in [create, *indexes]), "```", ""]
+    out += [
+        "## Append-only fills",
+        "",
+        "Recorded fills are facts: the database itself refuses to change or remove them.",
+        "",
+        "PostgreSQL:",
+        "",
+        "```sql",
+        *(s + ";" for s in _triggers(postgres)),
+        "```",
+        "",
+        "SQLite:",
+        "",
+        "```sql",
+        *(s + ";" for s in _triggers(sqlite)),
+        "```",
+        "",
+        "## SQLite differences",
+        "",
+        "The embedded database (the default, a file in the data directory) runs the same migrations. "
+        "What differs:",
+        "",
+        "| PostgreSQL | SQLite | why |",
+        "| --- | --- | --- |",
+        *(f"| {pg} | {lite} | {why} |" for pg, lite, why in SQLITE_DIFFERENCES),
+        "",
+        SQLITE_CONNECTIONS,
+    ]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the document, or with ``--check`` report whether it is up to date (exit status 1 if not)."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="do not write; exit 1 if the file is out of date"
+    )
+    args = parser.parse_args(argv)
+    document = render()
+    current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else None
+    if args.check:
+        if current != document:
+            print(
+                f"{OUTPUT.relative_to(ROOT)} is out of date: uv run python scripts/generate_schema_doc.py"
+            )
+            return 1
+        print(f"{OUTPUT.relative_to(ROOT)} is up to date")
+        return 0
+    if current != document:
+        OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+        OUTPUT.write_text(document, encoding="utf-8")
+        print(f"wrote {OUTPUT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
