@@ -2,7 +2,8 @@
 
 Where the migrations live: the ``migrations/`` directory at the root of a source checkout; a built wheel
 ships the same directory inside this package (``stock_manager/adapters/storage/migrations``, hatch
-``force-include``). `migrations_dir` looks in the package first, then in the checkout.
+``force-include``). `migrations_dir` looks in the package first, then in the checkout. (An editable install
+also copies them into site-packages, but the package then runs from ``src/``, so the checkout's are used.)
 """
 
 import asyncio
