@@ -117,7 +117,7 @@ def test_upgrade_when_already_at_head_then_changes_nothing(db_url: str) -> None:
 
 
 def test_upgrade_when_two_processes_race_then_both_succeed(empty_db_url: str) -> None:
-    start_at = time.time() + 2.0  # both are imported and waiting by then
+    start_at = time.time() + 1.5  # both are imported and waiting by then
     script = (
         "import sys, time\n"
         "from stock_manager.adapters.storage.migrate import upgrade_to_head_sync\n"
