@@ -424,9 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else None
     if args.check:
         if current != document:
-            print(
-                f"{OUTPUT.relative_to(ROOT)} is out of date: uv run python scripts/generate_schema_doc.py"
-            )
+            print(f"{OUTPUT.relative_to(ROOT)} is out of date: uv run python scripts/generate_schema_doc.py")
             return 1
         print(f"{OUTPUT.relative_to(ROOT)} is up to date")
         return 0

@@ -107,6 +107,7 @@ async def test_add_event_when_payload_has_decimals_and_datetimes_then_stored_as_
         "side": Side.BUY,
         "nested": {"fills": [Decimal(1), ("a", 2)], 3: None},
         "note": "킬 스위치",
+        "ratio": float("nan"),
     }
     async with uow_factory() as uow:
         await uow.events.add(EventRecord(T0, "risk_block", "WARNING", "blocked", payload, "c-9", ACCOUNT))
@@ -123,6 +124,7 @@ async def test_add_event_when_payload_has_decimals_and_datetimes_then_stored_as_
         "side": "BUY",
         "nested": {"fills": ["1", ["a", 2]], "3": None},
         "note": "킬 스위치",
+        "ratio": "nan",
     }
     assert event == EventRecord(
         T0, "risk_block", "WARNING", "blocked", event.payload, "c-9", ACCOUNT, event.id

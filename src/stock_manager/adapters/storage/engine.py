@@ -22,6 +22,7 @@ across a network call.
 """
 
 import json
+import math
 import time
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -118,10 +119,10 @@ def is_sqlite(url: URL) -> bool:
 def create_engine(db_url: str | URL, *, lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS) -> AsyncEngine:
     """Return the async engine for `db_url`, configured for the daemon and the CLI.
 
-    SQLite gets WAL journaling (readers never block the writer), ``foreign_keys=ON``, ``synchronous=FULL``
-    (a committed order survives a power cut), ``busy_timeout`` = `lock_timeout_ms` and ``BEGIN IMMEDIATE``
-    transactions. PostgreSQL gets ``lock_timeout`` = `lock_timeout_ms`, the advisory lock at the start of
-    every transaction, and pre-ping of pooled connections (the daemon runs for days).
+    SQLite gets WAL journaling, ``foreign_keys=ON``, ``synchronous=FULL`` (a committed order survives a
+    power cut), ``busy_timeout`` = `lock_timeout_ms` and ``BEGIN IMMEDIATE`` transactions. PostgreSQL gets
+    ``lock_timeout`` = `lock_timeout_ms`, the advisory lock at the start of every transaction, and pre-ping
+    of pooled connections (the daemon runs for days).
 
     Parameters
     ----------
@@ -229,7 +230,7 @@ def _ensure_parent_dir(url: URL) -> None:
     database = url.database or ""
     if database.startswith("file:"):  # a URI filename: leave it to SQLite
         return
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
 # -- JSON ---------------------------------------------------------------------------------------------
@@ -239,11 +240,14 @@ def to_json_safe(value: Any) -> Any:
     """Return `value` with only JSON types: Decimal → str, datetime/date → ISO 8601, Enum → its value.
 
     Mappings get string keys; tuples, lists and sets become lists (sets sorted by their text). Anything else
-    JSON cannot hold is stored as its ``str()``, so that an event is never lost because of its payload.
+    JSON cannot hold (including NaN and infinite floats) is stored as its ``str()``, so that an event is never
+    lost because of its payload.
     """
     match value:
         case Enum():
             return to_json_safe(value.value)
+        case float() if not math.isfinite(value):
+            return str(value)  # NaN and infinities are not JSON (PostgreSQL refuses them)
         case None | bool() | int() | float() | str():
             return value
         case Decimal():
