@@ -28,6 +28,14 @@ DbUrl = Annotated[str | None, typer.Option("--db-url", help="SQLAlchemy URL (def
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
+@app.callback()
+def _quiet_logs() -> None:
+    # Commands print for people; structured log lines are opt-in (`run --json-logs`).
+    from stock_manager.adapters.observability.logging import configure_logging
+
+    configure_logging("CRITICAL")
+
+
 def _settings(**overrides: Any) -> Settings:
     return load_settings(**overrides)
 

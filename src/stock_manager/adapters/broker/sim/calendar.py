@@ -4,12 +4,22 @@ The calendar knows the late opens (10:00 KST on the first trading day of a year 
 exam day) and the close moving from 15:00 to 15:30 KST on 2016-08-01. It covers 2006-11-21 onward; days
 outside it fall back to 09:00–15:30 KST, which is not what KRX ran before 2006. Orders are accepted from
 the pre-open, 30 minutes before the open.
+
+Building the calendar takes seconds (its lunar-holiday rules), so the hours it yields are cached as JSON in
+the user cache directory (``STOCKBOT_CACHE_DIR`` overrides it), keyed by the library's version: the
+library stays the source, and only the first replay on a machine pays for it.
 """
 
+import json
+import os
 import warnings
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
+
+import platformdirs
 
 from stock_manager.domain.clock import kst_datetime
 from stock_manager.service_layer.broker_port import TradingSession
@@ -21,8 +31,32 @@ PRE_OPEN = timedelta(minutes=30)
 
 @cache
 def _xkrx_hours() -> dict[date, tuple[datetime, datetime]]:
-    # Built once per process: constructing the calendar takes a few seconds.
-    import exchange_calendars  # heavy (pandas): imported only when a replay needs it
+    # Once per process; from the disk cache when the library's version matches.
+    path = _cache_path()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return {date.fromisoformat(d): (datetime.fromisoformat(o), datetime.fromisoformat(c)) for d, o, c in raw}
+    except (OSError, ValueError, TypeError):
+        pass
+    hours = _build_xkrx_hours()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([[d.isoformat(), o.isoformat(), c.isoformat()] for d, (o, c) in hours.items()]),
+                       encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only cache directory only costs time
+    return hours
+
+
+def _cache_path() -> Path:
+    root = os.environ.get("STOCKBOT_CACHE_DIR") or platformdirs.user_cache_dir("stockbot", appauthor=False)
+    return Path(root) / f"xkrx-sessions-{version('exchange_calendars')}.json"
+
+
+def _build_xkrx_hours() -> dict[date, tuple[datetime, datetime]]:
+    import exchange_calendars  # heavy (pandas): imported only when the cache is cold
 
     with warnings.catch_warnings():
         # exchange_calendars 4.x reads Series.values, which pandas deprecates; not ours to fix.

@@ -24,22 +24,25 @@ Records (``type`` first):
 Durability: each line is written with one ``write`` to a file opened with ``O_APPEND``, so a killed process
 leaves at most one partial last line, which the reader ignores and the next writer truncates. ``place``,
 ``cancel``, ``close`` and ``finished`` are also ``fsync``-ed. While a broker holds the journal it keeps an
-exclusive ``flock`` on it, so two brokers cannot append to one replay (in one process, close the old broker
-before building a new one on the same directory).
+exclusive lock on ``journal.lock`` beside it (``filelock``: ``flock`` on POSIX, ``msvcrt.locking`` on
+Windows; the operating system releases it when the process dies), so two brokers cannot append to one
+replay (in one process, close the old broker before building a new one on the same directory).
 
 A journal whose ``start`` line differs from the new broker's (other parameters, data, engine version or
 format) is moved to ``archive/journal-<old replay id>-<n>.jsonl`` and a new replay starts.
 """
 
-import fcntl
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from stock_manager.domain.errors import ConfigurationError, StockbotError
 
 JOURNAL_FILE = "journal.jsonl"
+LOCK_FILE = "journal.lock"
 ARCHIVE_DIR = "archive"
 
 type Record = dict[str, Any]
@@ -75,10 +78,11 @@ class Journal:
     Use `Journal.open` to create one; `records` holds what was in the file when it was opened.
     """
 
-    def __init__(self, path: Path, fd: int, records: list[Record]) -> None:
+    def __init__(self, path: Path, fd: int, records: list[Record], lock: FileLock) -> None:
         self.path = path
         self.records = records
         self._fd: int | None = fd
+        self._lock = lock
 
     @classmethod
     def open(cls, state_dir: Path) -> "Journal":
@@ -92,14 +96,19 @@ class Journal:
             If a line other than the last is corrupt.
         """
         state_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(state_dir / LOCK_FILE, is_singleton=False)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise ConfigurationError(f"replay state {state_dir} is in use by another process") from None
         path = state_dir / JOURNAL_FILE
         created = not path.exists()
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise ConfigurationError(f"replay state {state_dir} is in use by another process") from None
+            fd = _open_append(path)
+        except BaseException:
+            lock.release()
+            raise
+        try:
             data = path.read_bytes()
             records, valid = _decode(data)
             if valid < len(data):
@@ -109,8 +118,9 @@ class Journal:
                 _fsync_dir(state_dir)
         except BaseException:
             os.close(fd)
+            lock.release()
             raise
-        return cls(path, fd, records)
+        return cls(path, fd, records, lock)
 
     def append(self, record: Record, *, sync: bool = False) -> None:
         """Append one record as a line; with `sync`, also fsync it to the disk.
@@ -148,12 +158,10 @@ class Journal:
         number = 1
         while (target := archive_dir / f"journal-{name}-{number}.jsonl").exists():
             number += 1
+        os.close(self._fd)  # Windows cannot rename an open file; the lock file still guards the directory
+        self._fd = None
         self.path.rename(target)
-        old_fd = self._fd
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._fd = fd
-        os.close(old_fd)
+        self._fd = _open_append(self.path)
         _fsync_dir(self.path.parent)
         self.records = []
         return target
@@ -163,6 +171,8 @@ class Journal:
         if self._fd is not None:
             fd, self._fd = self._fd, None
             os.close(fd)
+        if self._lock.is_locked:
+            self._lock.release()
 
     @property
     def closed(self) -> bool:
@@ -170,7 +180,15 @@ class Journal:
         return self._fd is None
 
 
+def _open_append(path: Path) -> int:
+    # O_BINARY matters on Windows: no newline translation in the journal.
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644)
+
+
 def _fsync_dir(directory: Path) -> None:
+    # Makes a new or renamed entry durable on POSIX; Windows cannot open a directory and needs no such step.
+    if os.name == "nt":
+        return
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
