@@ -108,6 +108,21 @@ def build_sim_broker(settings: Settings, clock: FixedClock):  # noqa: ANN201 - S
     )
 
 
+def attach_broker(settings: Settings):  # noqa: ANN201 - (SimBroker, FixedClock) | None
+    """Return the broker of the mode read-only, with its clock, for recovery; None when there is none yet.
+
+    Raises
+    ------
+    ConfigurationError
+        For paper and live (no adapter yet), or when a running daemon holds the replay.
+    """
+    require_broker_mode_available(settings)
+    from stock_manager.adapters.broker.sim.broker import SimBroker
+
+    broker = SimBroker.attach(settings.sim_state_dir)
+    return None if broker is None else (broker, broker.clock)
+
+
 def replay_clock(settings: Settings) -> FixedClock:
     """Return the market clock of a replay, set before the first session."""
     from datetime import time

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from stock_manager.adapters.broker.sim.calendar import pre_open, session_for
-from stock_manager.adapters.broker.sim.journal import Journal, JournalError, Record
+from stock_manager.adapters.broker.sim.journal import JOURNAL_FILE, Journal, JournalError, Record
 from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine
 from stock_manager.adapters.broker.sim.records import encode_fill, encode_request, iso, replay_params
 from stock_manager.adapters.broker.sim.recovery import rebuild
@@ -106,6 +106,7 @@ class SimBroker:
         participation_rate: Decimal = Decimal("0.25"),
         start_cash_krw: Decimal = Decimal(10_000_000),
         cost_model: CostModel | None = None,
+        read_only: bool = False,
     ) -> None:
         if not symbols:
             raise ConfigurationError("a replay needs at least one symbol")
@@ -140,12 +141,53 @@ class SimBroker:
         self._quote_handlers: list[tuple[frozenset[str], TickHandler]] = []
         self._order_handlers: list[OrderEventHandler] = []
 
-        self._journal = Journal.open(state_dir)
+        self._read_only = read_only
+        if read_only and not (state_dir / JOURNAL_FILE).exists():
+            raise ConfigurationError(f"no replay journal in {state_dir}")
+        self._journal = Journal.open(state_dir, read_only=read_only)
         try:
             self._start_or_resume()
         except BaseException:
             self._journal.close()
             raise
+
+    @classmethod
+    def attach(cls, state_dir: Path) -> "SimBroker | None":
+        """Open the replay journaled in `state_dir` read-only, with its clock at the last journaled time.
+
+        For ``stockbot recover --dry-run``: the broker's view of orders, fills, cash and holdings, with no
+        write to the journal. Returns None when no replay was ever started there.
+
+        Raises
+        ------
+        ConfigurationError
+            If a running daemon holds the replay, or the journal was written by other data or engine.
+        """
+        path = state_dir / JOURNAL_FILE
+        try:
+            first = path.read_bytes().split(b"\n", 1)[0]
+        except FileNotFoundError:
+            return None
+        if not first:
+            return None
+        try:
+            start = json.loads(first)
+            params = start["params"]
+            costs = CostModel(
+                commission_rate=Decimal(params["commission_rate"]),
+                sell_tax_schedule=tuple((date.fromisoformat(d), Decimal(r)) for d, r in params["sell_tax_schedule"]),
+            )
+            begin, end = date.fromisoformat(params["start_date"]), date.fromisoformat(params["end_date"])
+            clock = FixedClock(pre_open(session_for(begin)) - timedelta(hours=1))
+            broker = cls(symbols=params["symbols"], start_date=begin, end_date=end, clock=clock, state_dir=state_dir,
+                         participation_rate=Decimal(params["participation_rate"]),
+                         start_cash_krw=Decimal(params["start_cash_krw"]), cost_model=costs, read_only=True)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigurationError(f"the replay journal {path} cannot be read: {exc!r}") from None
+        stamps = [datetime.fromisoformat(r["ts"]) for r in broker._journal.records[1:] if "ts" in r]
+        if stamps:
+            clock.set(max(stamps))
+        return broker
 
     # -- REPLAY STATE ---------------------------------------------------------------------------------
 
@@ -449,6 +491,8 @@ class SimBroker:
 
     def _write(self, record: Record, *, sync: bool = False) -> None:
         self._require_usable()
+        if self._read_only:
+            raise FatalBrokerError("this replay was attached read-only; it accepts no order and plays nothing")
         try:
             self._journal.append(record, sync=sync)
         except OSError as exc:
@@ -471,6 +515,8 @@ class SimBroker:
         records = self._journal.records
         start = records[0] if records else {}
         same = start.get("type") == "start" and start.get("format") == JOURNAL_FORMAT
+        if self._read_only and not (records and same and start.get("params") == self._params):
+            raise ConfigurationError(f"the journal in {self._journal.path.parent} is not this replay's")
         if records and not (same and start.get("params") == self._params):
             old_id = str(records[0].get("replay_id", "unknown"))
             self._journal.archive(old_id)

@@ -83,10 +83,13 @@ class Journal:
         self.records = records
         self._fd: int | None = fd
         self._lock = lock
+        self.read_only = False
 
     @classmethod
-    def open(cls, state_dir: Path) -> "Journal":
+    def open(cls, state_dir: Path, *, read_only: bool = False) -> "Journal":
         """Open (creating it if needed) and lock ``journal.jsonl`` in `state_dir`; drop a partial last line.
+
+        With `read_only`, nothing is created, truncated or appended (``recover --dry-run``).
 
         Raises
         ------
@@ -104,23 +107,25 @@ class Journal:
         path = state_dir / JOURNAL_FILE
         created = not path.exists()
         try:
-            fd = _open_append(path)
+            fd = _open_append(path) if not read_only else os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except BaseException:
             lock.release()
             raise
         try:
             data = path.read_bytes()
             records, valid = _decode(data)
-            if valid < len(data):
+            if valid < len(data) and not read_only:
                 os.ftruncate(fd, valid)
                 os.fsync(fd)
-            if created:
+            if created and not read_only:
                 _fsync_dir(state_dir)
         except BaseException:
             os.close(fd)
             lock.release()
             raise
-        return cls(path, fd, records, lock)
+        journal = cls(path, fd, records, lock)
+        journal.read_only = read_only
+        return journal
 
     def append(self, record: Record, *, sync: bool = False) -> None:
         """Append one record as a line; with `sync`, also fsync it to the disk.
@@ -132,6 +137,8 @@ class Journal:
         """
         if self._fd is None:
             raise ValueError("the journal is closed")
+        if self.read_only:
+            raise OSError("the journal was opened read-only")
         line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         try:
             written = os.write(self._fd, line)
