@@ -206,7 +206,7 @@ async def test_restart_when_parameters_differ_then_old_journal_archived_and_new_
     assert (first_line["type"], first_line["replay_id"]) == ("start", new.replay_id)
 
 
-async def test_restart_when_replay_finished_then_finished_and_no_more_sessions(tmp_path: Path) -> None:
+async def test_restart_when_replay_finished_then_archived_and_new_replay_on_new_account(tmp_path: Path) -> None:
     broker = _broker(tmp_path)
     await Trader(broker).run()
     final = await _state(broker)
@@ -214,10 +214,29 @@ async def test_restart_when_replay_finished_then_finished_and_no_more_sessions(t
 
     again = _broker(tmp_path)
 
-    assert again.finished
-    assert [s async for s in again.sessions()] == []
-    assert await _state(again) == final
-    assert json.loads((tmp_path / "journal.jsonl").read_text().splitlines()[-1])["type"] == "finished"
+    assert not again.finished
+    assert again.account_id != broker.account_id  # a fresh simulated account: no idempotency key can collide
+    assert (tmp_path / "archive" / f"journal-{broker.replay_id}-1.jsonl").is_file()
+    assert (await again.get_cash(again.account_id)).deposit_krw == Decimal(10_000_000)
+    assert [s.trading_date async for s in again.sessions()] == again.days
+    assert await _state(again) != final  # nothing of the finished replay carries over
+    await again.close()
+
+
+async def test_attach_when_replay_finished_then_read_only_view_of_its_final_state(tmp_path: Path) -> None:
+    broker = _broker(tmp_path)
+    await Trader(broker).run()
+    final = await _state(broker)
+    await broker.close()
+    journal_before = (tmp_path / "journal.jsonl").read_bytes()
+
+    attached = SimBroker.attach(tmp_path)
+
+    assert attached is not None and attached.finished
+    assert attached.account_id == broker.account_id
+    assert await _state(attached) == final
+    await attached.close()
+    assert (tmp_path / "journal.jsonl").read_bytes() == journal_before
 
 
 async def test_open_when_another_broker_holds_the_state_dir_then_configuration_error(tmp_path: Path) -> None:

@@ -134,7 +134,7 @@ class Execution:
         exists returns the existing order and sends nothing; so does a second live order for the same
         (strategy, symbol, intent).
         """
-        key = signal.idempotency_key
+        key = self.idempotency_key(signal)
         if key in self._handled_keys:
             return None
         async with self._lock:
@@ -146,13 +146,17 @@ class Execution:
                 existing = await uow.orders.get_by_key(key)
             if existing is not None:
                 return existing
-            order = await self._create_order(signal)
+            order = await self._create_order(signal, key)
             if order is None:
                 return None
             await self._send(order)
             return order
 
-    async def _create_order(self, signal: Signal) -> Order | None:
+    def idempotency_key(self, signal: Signal) -> str:
+        """Return the order's idempotency key: ``<account>:<signal key>`` (a decision is per account)."""
+        return f"{self.config.account_id}:{signal.idempotency_key}"
+
+    async def _create_order(self, signal: Signal, key: str) -> Order | None:
         now = self._clock.now()
         kind = self._kind(signal.symbol)
         limit = None
@@ -162,7 +166,7 @@ class Execution:
         if quantity is None:
             assert signal.target_value_krw is not None
             quantity = (signal.target_value_krw / (limit or signal.reference_price)).to_integral_value(ROUND_FLOOR)
-        corr = correlation_id_for(signal.idempotency_key)
+        corr = correlation_id_for(key)
         proposal = OrderProposal(signal.symbol, signal.side, signal.intent, quantity, limit or signal.reference_price)
         denial = check_order(proposal, self.risk_state(), self.config.risk_limits) if quantity > 0 else None
         async with self._uow() as uow:
@@ -186,7 +190,7 @@ class Execution:
                 await uow.commit()
                 return None
             order = Order(
-                idempotency_key=signal.idempotency_key, account_id=self.config.account_id,
+                idempotency_key=key, account_id=self.config.account_id,
                 strategy_id=signal.strategy_id, symbol=signal.symbol, side=signal.side,
                 order_type=signal.order_type, quantity=quantity, limit_price=limit, intent=signal.intent,
                 reason=signal.reason, trading_date=self.trading_date or now.date(), ts_created=now,

@@ -107,6 +107,7 @@ class SimBroker:
         start_cash_krw: Decimal = Decimal(10_000_000),
         cost_model: CostModel | None = None,
         read_only: bool = False,
+        generation: int | None = None,
     ) -> None:
         if not symbols:
             raise ConfigurationError("a replay needs at least one symbol")
@@ -125,10 +126,8 @@ class SimBroker:
         self._clock = clock
         self._speed = speed
         self._params = replay_params(self._symbols, start_date, end_date, config)
-        self.replay_id = hashlib.sha256(json.dumps(self._params, sort_keys=True).encode()).hexdigest()[:8]
-        self.account_id = f"SIM-{self.replay_id}"
+        self._config = config
         self._kinds = {symbol: instrument_kind(symbol) for symbol in self._symbols}
-        self._engine = MatchingEngine(self.account_id, self._kinds, config)
 
         self._day_index = 0  # the current (or next) day in self._days
         self._played = 0  # prints of the current day already played
@@ -146,6 +145,10 @@ class SimBroker:
             raise ConfigurationError(f"no replay journal in {state_dir}")
         self._journal = Journal.open(state_dir, read_only=read_only)
         try:
+            self._choose_generation(generation)
+            self.replay_id = hashlib.sha256(json.dumps(self._params, sort_keys=True).encode()).hexdigest()[:8]
+            self.account_id = f"SIM-{self.replay_id}"
+            self._engine = MatchingEngine(self.account_id, self._kinds, self._config)
             self._start_or_resume()
         except BaseException:
             self._journal.close()
@@ -181,7 +184,8 @@ class SimBroker:
             clock = FixedClock(pre_open(session_for(begin)) - timedelta(hours=1))
             broker = cls(symbols=params["symbols"], start_date=begin, end_date=end, clock=clock, state_dir=state_dir,
                          participation_rate=Decimal(params["participation_rate"]),
-                         start_cash_krw=Decimal(params["start_cash_krw"]), cost_model=costs, read_only=True)
+                         start_cash_krw=Decimal(params["start_cash_krw"]), cost_model=costs, read_only=True,
+                         generation=params.get("generation"))
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigurationError(f"the replay journal {path} cannot be read: {exc!r}") from None
         stamps = [datetime.fromisoformat(r["ts"]) for r in broker._journal.records[1:] if "ts" in r]
@@ -510,6 +514,22 @@ class SimBroker:
         self._require_usable()
         if account_id != self.account_id:
             raise FatalBrokerError(f"account {account_id} does not exist in replay {self.replay_id}")
+
+    def _choose_generation(self, generation: int | None) -> None:
+        # A replay is resumed while unfinished. A finished one (or one of other parameters) is archived and
+        # a new generation starts: its replay id, and so its simulated account, differ from every earlier
+        # one, because the generation counts the archived journals.
+        records = self._journal.records
+        start = records[0] if records else {}
+        journaled = dict(start.get("params") or {})
+        if generation is not None:
+            self._params["generation"] = generation
+        elif (records and journaled.get("generation") is not None
+              and {**journaled, "generation": None} == {**self._params, "generation": None}
+              and (self._read_only or not any(r.get("type") == "finished" for r in records))):
+            self._params["generation"] = journaled["generation"]
+        else:
+            self._params["generation"] = self._journal.archived_count() + (1 if records else 0)
 
     def _start_or_resume(self) -> None:
         records = self._journal.records

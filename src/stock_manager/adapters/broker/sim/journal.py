@@ -173,6 +173,11 @@ class Journal:
         self.records = []
         return target
 
+    def archived_count(self) -> int:
+        """Return how many journals were archived beside this one (a counter that only grows)."""
+        archive_dir = self.path.parent / ARCHIVE_DIR
+        return sum(1 for _ in archive_dir.glob("journal-*.jsonl")) if archive_dir.is_dir() else 0
+
     def close(self) -> None:
         """Release the lock and the file; safe to call twice."""
         if self._fd is not None:
