@@ -3,16 +3,18 @@
 Nothing here runs at import time; tests call the same functions with their own settings.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.notifications.console import ConsoleNotifier
 from stock_manager.adapters.storage.engine import create_engine
-from stock_manager.adapters.storage.migrate import upgrade_to_head
+from stock_manager.adapters.storage.migrate import current_revision, head_revision, upgrade_to_head
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
 from stock_manager.config.settings import Mode, ParamsFallback, Settings
 from stock_manager.domain.clock import FixedClock, kst_datetime
@@ -34,18 +36,24 @@ class Storage:
 
 @asynccontextmanager
 async def open_storage(settings: Settings, *, upgrade: bool) -> AsyncIterator[Storage]:
-    """Open the database; upgrade the schema first when `upgrade` (the embedded SQLite always is).
+    """Open the database; SQLite is upgraded to the newest schema on every start, PostgreSQL only when
+    `upgrade` (``stockbot db upgrade``) and otherwise must already be current.
 
     Raises
     ------
     ConfigurationError
-        For a malformed or unsupported ``DB_URL``.
+        For a malformed or unsupported ``DB_URL``, or a PostgreSQL schema behind the code.
     """
     url = settings.database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if upgrade or not settings.db_url:
-        await upgrade_to_head(url)
+    if upgrade or url.startswith("sqlite"):
+        await upgrade_to_head(url)  # the embedded database keeps itself current
+    else:
+        current, head = await asyncio.to_thread(current_revision, url), head_revision()
+        if current != head:
+            raise ConfigurationError(f"the database schema is at {current or 'nothing'}, the code needs {head}: "
+                                     "run `stockbot db upgrade`")
     engine = create_engine(url)
     try:
         yield Storage(engine, SqlUnitOfWorkFactory(engine, mode=str(settings.mode)))
@@ -130,8 +138,13 @@ def replay_clock(settings: Settings) -> FixedClock:
     return FixedClock(kst_datetime(settings.sim_from, time(0, 0)))
 
 
-def build_daemon(settings: Settings, storage: Storage, *, notifier: Notifier | None = None) -> TradingDaemon:
+def build_daemon(
+    settings: Settings, storage: Storage, *, notifier: Notifier | None = None,
+    broker: Any = None, clock: FixedClock | None = None,
+) -> TradingDaemon:
     """Wire the daemon for `settings.mode` (only sim has a broker today).
+
+    Tests may pass their own `broker` (implementing `Broker` and `SessionSchedule`) with its `clock`.
 
     Raises
     ------
@@ -139,8 +152,11 @@ def build_daemon(settings: Settings, storage: Storage, *, notifier: Notifier | N
         For paper and live (see `require_broker_mode_available`) and for unknown symbols.
     """
     require_broker_mode_available(settings)
-    clock = replay_clock(settings)
-    broker = build_sim_broker(settings, clock)
+    if broker is None:
+        clock = replay_clock(settings)
+        broker = build_sim_broker(settings, clock)
+    elif clock is None:
+        raise ValueError("an injected broker needs its clock")
     config = DaemonConfig(
         mode=str(settings.mode), account_id=None, universe=universe(settings), risk_limits=risk_limits(settings),
         params_file=settings.strategy_params_file,
