@@ -17,6 +17,11 @@ log = structlog.get_logger("stockbot")
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 
 
+def plain(number: Decimal) -> str:
+    """Return `number` without trailing zeros or exponent, for messages (``Decimal("31.0000")`` → ``"31"``)."""
+    return f"{number.normalize():f}"
+
+
 def correlation_id_for(idempotency_key: str) -> str:
     """Return the correlation id of a decision: 16 hex of sha256(idempotency key); stable across restarts."""
     return hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]

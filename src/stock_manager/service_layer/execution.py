@@ -34,7 +34,7 @@ from stock_manager.service_layer.broker_port import (
     OrderRequest,
     RejectReport,
 )
-from stock_manager.service_layer.events import correlation_id_for, record_event
+from stock_manager.service_layer.events import correlation_id_for, plain, record_event
 from stock_manager.service_layer.notifications import Notifier
 from stock_manager.service_layer.storage_port import DuplicateIdempotencyKey, StoredFill, UnitOfWorkFactory
 
@@ -202,8 +202,8 @@ class Execution:
                 return None
             await record_event(
                 uow, self._notifier, ts=now, kind="order_created", severity="INFO",
-                message=f"{order.side} {order.quantity} {order.symbol} {order.order_type}"
-                        f"{f' @ {limit}' if limit else ''}: {order.reason}",
+                message=f"{order.side} {plain(order.quantity)} {order.symbol} {order.order_type}"
+                        f"{f' @ {plain(limit)}' if limit else ''}: {order.reason}",
                 payload={"order_id": order.id, "idempotency_key": order.idempotency_key},
                 correlation_id=corr, account_id=self.config.account_id,
             )
@@ -353,7 +353,8 @@ class Execution:
             kind, severity = ("fill", "INFO") if order is not None else ("external_fill", "WARNING")
             await record_event(
                 uow, self._notifier, ts=now, kind=kind, severity=severity,
-                message=f"{fill.side} {fill.quantity} {fill.symbol} @ {fill.price} (order {fill.broker_order_number})",
+                message=f"{fill.side} {plain(fill.quantity)} {fill.symbol} @ {plain(fill.price)} "
+                        f"(order {fill.broker_order_number})",
                 payload={"broker_fill_id": fill.broker_fill_id, "source": source,
                          "commission_krw": fill.commission_krw, "tax_krw": fill.tax_krw},
                 correlation_id=corr, account_id=self.config.account_id,
