@@ -52,5 +52,9 @@ class FatalBrokerError(BrokerError):
     """Credentials, permissions or the account are wrong; stop trading and alert."""
 
 
+class StorageUnavailable(StockbotError):
+    """The database cannot be reached or opened; nothing was written. Fix the server or ``DB_URL``."""
+
+
 class StopTrading(StockbotError):
     """A condition that must halt new orders for the rest of the session (kill switch, failed recovery)."""

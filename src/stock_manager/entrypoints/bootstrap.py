@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from stock_manager.adapters.clock import SystemClock
@@ -18,7 +20,7 @@ from stock_manager.adapters.storage.migrate import current_revision, head_revisi
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
 from stock_manager.config.settings import Mode, ParamsFallback, Settings
 from stock_manager.domain.clock import FixedClock, kst_datetime
-from stock_manager.domain.errors import ConfigurationError
+from stock_manager.domain.errors import ConfigurationError, StorageUnavailable
 from stock_manager.domain.market_rules import CostModel
 from stock_manager.domain.risk import RiskLimits
 from stock_manager.service_layer.daemon import DaemonConfig, TradingDaemon
@@ -47,18 +49,34 @@ async def open_storage(settings: Settings, *, upgrade: bool) -> AsyncIterator[St
     url = settings.database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if upgrade or url.startswith("sqlite"):
-        await upgrade_to_head(url)  # the embedded database keeps itself current
-    else:
-        current, head = await asyncio.to_thread(current_revision, url), head_revision()
-        if current != head:
-            raise ConfigurationError(f"the database schema is at {current or 'nothing'}, the code needs {head}: "
-                                     "run `stockbot db upgrade`")
+    try:
+        if upgrade or url.startswith("sqlite"):
+            await upgrade_to_head(url)  # the embedded database keeps itself current
+        else:
+            current, head = await asyncio.to_thread(current_revision, url), head_revision()
+            if current != head:
+                raise ConfigurationError(f"the database schema is at {current or 'nothing'}, the code needs "
+                                         f"{head}: run `stockbot db upgrade`")
+    except (DBAPIError, OSError) as e:
+        raise StorageUnavailable(f"cannot open the database {safe_url(url)}: {_first_line(e)}") from None
     engine = create_engine(url)
     try:
         yield Storage(engine, SqlUnitOfWorkFactory(engine, mode=str(settings.mode)))
     finally:
         await engine.dispose()
+
+
+def safe_url(url: str) -> str:
+    """Return `url` with its password hidden, or a placeholder when it cannot be parsed."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - never echo a URL we cannot parse: it may hold a password
+        return "<database>"
+
+
+def _first_line(error: BaseException) -> str:
+    cause = getattr(error, "orig", None) or error
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
 
 
 def universe(settings: Settings) -> list[SymbolInfo]:

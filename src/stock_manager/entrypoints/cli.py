@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from stock_manager.config.settings import Mode, Settings, load_settings
 from stock_manager.domain.errors import ConfigurationError, StockbotError
@@ -64,6 +65,10 @@ def _guarded(make: Callable[[], Awaitable[int]]) -> None:
     except KeyboardInterrupt:
         err.print("Interrupted.")
         code = 130
+    except (SQLAlchemyError, OSError) as e:
+        # A failure the adapters did not translate: say what, without a traceback or a URL.
+        err.print(f"[bold red]Error:[/] {type(e).__name__}: {str(getattr(e, 'orig', None) or e).splitlines()[0]}")
+        code = 1
     raise typer.Exit(code)
 
 
@@ -89,7 +94,7 @@ def run(
 
     async def main() -> int:
         from stock_manager.adapters.observability.logging import configure_logging
-        from stock_manager.entrypoints.bootstrap import build_daemon, open_storage
+        from stock_manager.entrypoints.bootstrap import build_daemon, open_storage, safe_url
         from stock_manager.entrypoints.views import render_period
 
         settings = _settings(**overrides())
@@ -101,7 +106,7 @@ def run(
             daemon = build_daemon(settings, storage)
             console.print(f"stockbot {settings.mode}: {', '.join(settings.sim_symbols)} "
                           f"{settings.sim_from} → {settings.sim_to}, speed {settings.sim_speed}, "
-                          f"database {_safe_url(settings.database_url)}")
+                          f"database {safe_url(settings.database_url)}")
             result = await daemon.run()
         render_period(result.settlements, console)
         if result.killed:
@@ -199,24 +204,15 @@ def recover(
 def db_upgrade(db_url: DbUrl = None) -> None:
     """Upgrade the database schema to the newest migration (``alembic upgrade head``)."""
     async def main() -> int:
-        from stock_manager.entrypoints.bootstrap import open_storage
+        from stock_manager.entrypoints.bootstrap import open_storage, safe_url
 
         settings = _settings(db_url=db_url)
         async with open_storage(settings, upgrade=True):
             pass
-        console.print(f"Schema of {_safe_url(settings.database_url)} is at the newest version.")
+        console.print(f"Schema of {safe_url(settings.database_url)} is at the newest version.")
         return 0
 
     _guarded(main)
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - never echo a URL we cannot parse: it may hold a password
-        return "<database>"
 
 
 def main() -> None:
