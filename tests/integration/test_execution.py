@@ -244,27 +244,26 @@ async def test_submit_when_max_open_positions_reached_then_no_broker_call_and_de
     assert [e.payload["rule"] for e in notifier.of_kind("risk_denied")] == ["max_open_positions"]
 
 
-@pytest.mark.parametrize(
-    ("symbol", "side", "intent", "asked", "sent"),
-    [
-        pytest.param("005930", Side.BUY, Intent.ENTRY, "72150", "72100", id="stock-buy-rounds-down"),
-        pytest.param("005930", Side.SELL, Intent.EXIT, "72150", "72200", id="stock-sell-rounds-up"),
-        pytest.param("035420", Side.SELL, Intent.EXIT, "49990", "50000", id="sell-up-into-next-tick-band"),
-        pytest.param(ETF, Side.BUY, Intent.ENTRY, "10003", "10000", id="etf-buy-rounds-down"),
-    ],
-)
-async def test_submit_when_limit_price_off_tick_grid_then_rounded_before_sending(
-    execution: Execution, broker: FakeBroker, uow_factory: SqlUnitOfWorkFactory,
-    symbol: str, side: Side, intent: Intent, asked: str, sent: str,
+async def test_submit_when_limit_prices_off_tick_grid_then_buys_rounded_down_and_sells_up_before_sending(
+    execution: Execution, broker: FakeBroker, uow_factory: SqlUnitOfWorkFactory
 ):
+    # Arrange: (symbol, side, intent, asked limit, limit on the grid); ticks are 100 KRW at 72,150,
+    # 50 KRW below 50,000 and 100 KRW from it, 5 KRW for an ETF at 10,003.
+    cases = [
+        ("005930", Side.BUY, Intent.ENTRY, "72150", "72100"),
+        ("000660", Side.SELL, Intent.EXIT, "72150", "72200"),
+        ("035420", Side.SELL, Intent.EXIT, "49990", "50000"),  # up into the next tick band
+        (ETF, Side.BUY, Intent.ENTRY, "10003", "10000"),
+    ]
+
     # Act
-    await execution.submit(make_signal(symbol, side, intent, limit_price=asked))
+    for symbol, side, intent, asked, _ in cases:
+        await execution.submit(make_signal(symbol, side, intent, limit_price=asked))
 
     # Assert
-    [call] = broker.place_calls
-    assert call.request.limit_price == Decimal(sent)
-    [stored] = await orders_in_db(uow_factory)
-    assert stored.limit_price == Decimal(sent)
+    expected = {symbol: Decimal(sent) for symbol, *_, sent in cases}
+    assert {c.request.symbol: c.request.limit_price for c in broker.place_calls} == expected
+    assert {o.symbol: o.limit_price for o in await orders_in_db(uow_factory)} == expected
 
 
 async def test_submit_when_sized_by_target_value_then_quantity_uses_rounded_limit(
