@@ -70,7 +70,7 @@ def safe_url(url: str) -> str:
     """Return `url` with its password hidden, or a placeholder when it cannot be parsed."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - never echo a URL we cannot parse: it may hold a password
+    except Exception:
         return "<database>"
 
 
@@ -122,7 +122,7 @@ def require_broker_mode_available(settings: Settings) -> None:
                              "part of this version; use --mode sim")
 
 
-def build_sim_broker(settings: Settings, clock: FixedClock):  # noqa: ANN201 - SimBroker, imported lazily
+def build_sim_broker(settings: Settings, clock: FixedClock):
     """Return the replaying simulated exchange for the settings' period and symbols."""
     from stock_manager.adapters.broker.sim.broker import SimBroker
 
@@ -134,7 +134,7 @@ def build_sim_broker(settings: Settings, clock: FixedClock):  # noqa: ANN201 - S
     )
 
 
-def attach_broker(settings: Settings):  # noqa: ANN201 - (SimBroker, FixedClock) | None
+def attach_broker(settings: Settings):
     """Return the broker of the mode read-only, with its clock, for recovery; None when there is none yet.
 
     Raises

@@ -80,7 +80,8 @@ def run(
     symbols: Annotated[str | None, typer.Option("--symbols", help="Sim: comma-separated KRX codes.")] = None,
     speed: Annotated[str | None, typer.Option("--speed", help="Sim: 'fastest' or a multiple of real time.")] = None,
     db_url: DbUrl = None,
-    params_file: Annotated[Path | None, typer.Option("--params-file", help="Fallback strategy parameters (YAML/JSON).")] = None,
+    params_file: Annotated[
+        Path | None, typer.Option("--params-file", help="Fallback strategy parameters (YAML/JSON).")] = None,
     json_logs: Annotated[bool, typer.Option("--json-logs", help="Log JSON lines to stderr.")] = False,
 ) -> None:
     """Run the daemon: each session's open sequence, intraday trading and close."""

@@ -24,7 +24,7 @@ def kst(ts: datetime | None) -> str:
 
 def print_json(data: Any) -> None:
     """Print `data` as indented JSON (Decimals and times as strings)."""
-    print(json.dumps(jsonable(data), ensure_ascii=False, indent=2))  # noqa: T201 - the CLI's output
+    print(json.dumps(jsonable(data), ensure_ascii=False, indent=2))
 
 
 def status_data(report: StatusReport) -> dict[str, Any]:

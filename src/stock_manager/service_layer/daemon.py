@@ -182,7 +182,7 @@ class TradingDaemon:
                 if since_heartbeat >= self.config.heartbeat_interval_secs:
                     since_heartbeat = 0.0
                     await self._write_state()
-            except Exception as e:  # noqa: BLE001 - an unreadable switch must stop trading, not be ignored
+            except Exception as e:
                 self._kill_reason = f"kill switch unreadable: {type(e).__name__}"
                 log.error("kill_switch_unreadable", error=str(e))
                 self._kill.set()

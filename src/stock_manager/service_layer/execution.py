@@ -29,6 +29,7 @@ from stock_manager.domain.signals import Signal
 from stock_manager.service_layer.broker_port import (
     Broker,
     BrokerOrderEvent,
+    BrokerOrderState,
     CancelReport,
     FillReport,
     OrderRequest,
@@ -36,6 +37,7 @@ from stock_manager.service_layer.broker_port import (
 )
 from stock_manager.service_layer.events import correlation_id_for, plain, record_event
 from stock_manager.service_layer.notifications import Notifier
+from stock_manager.service_layer.reconciliation import same_shape, strip_number
 from stock_manager.service_layer.storage_port import DuplicateIdempotencyKey, StoredFill, UnitOfWorkFactory
 
 
@@ -46,10 +48,6 @@ class ExecutionConfig:
     account_id: str
     mode: str
     risk_limits: RiskLimits
-
-
-def _strip(number: str) -> str:
-    return number.lstrip("0") or "0"
 
 
 class Execution:
@@ -218,8 +216,9 @@ class Execution:
         try:
             ack = await self._broker.place_order(request)
         except OrderRejectedByBroker as e:
-            await self.apply_event(order, OrderRejected(self._clock.now(), str(e), e.code), "order_rejected", "WARNING",
-                              f"{order.symbol} order rejected by the broker: {e.code} {e}")
+            rejected = OrderRejected(self._clock.now(), str(e), e.code)
+            await self._apply_event(order, rejected, "order_rejected", "WARNING",
+                                    f"{order.symbol} order rejected by the broker: {e.code} {e}")
         except (AmbiguousOrderOutcome, TemporaryBrokerError) as e:
             await self._note(order, "order_outcome_unknown", "ERROR",
                              f"{order.symbol} order outcome unknown ({type(e).__name__}: {e}); resolving by inquiry")
@@ -228,28 +227,29 @@ class Execution:
             await self._note(order, "order_outcome_unknown", "CRITICAL", f"broker refused the session: {e}")
             await self.enter_stop_mode(f"fatal broker error while placing an order: {e}")
         else:
-            await self.apply_event(order, OrderAccepted(ack.broker_order_number, ack.ts_accepted, ack.broker_branch),
+            await self._apply_event(order, OrderAccepted(ack.broker_order_number, ack.ts_accepted, ack.broker_branch),
                               "order_sent", "INFO", f"{order.symbol} order accepted as {ack.broker_order_number}")
 
     async def _resolve_unknown(self, order: Order) -> None:
         # KIS has no client order id: find our order among the broker's orders of the day by its shape.
         try:
             reports = await self._broker.get_orders(self.config.account_id, order.trading_date)
-        except Exception as e:  # noqa: BLE001 - any failure here means we cannot know: stop
+        except Exception as e:
             await self.enter_stop_mode(f"could not resolve order {order.idempotency_key}: {e}")
             return
-        known = {_strip(o.broker_order_number) for o in self.open_orders.values() if o.broker_order_number}
-        matches = [r for r in reports if _strip(r.broker_order_number) not in known and r.symbol == order.symbol
-                   and r.side is order.side and r.quantity == order.quantity and r.limit_price == order.limit_price
-                   and r.ts_accepted >= order.ts_created]
+        async with self._uow() as uow:
+            ours = await uow.orders.list_for_date(self.config.account_id, order.trading_date)
+        known = {strip_number(o.broker_order_number) for o in ours if o.broker_order_number}
+        matches = [r for r in reports if strip_number(r.broker_order_number) not in known and same_shape(order, r)]
         if len(matches) == 1:
             r = matches[0]
-            await self.apply_event(order, OrderAccepted(r.broker_order_number, r.ts_accepted, r.broker_branch),
+            await self._apply_event(order, OrderAccepted(r.broker_order_number, r.ts_accepted, r.broker_branch),
                               "order_adopted", "WARNING", f"{order.symbol} order found at the broker as "
                               f"{r.broker_order_number}; adopted")
         elif not matches:
-            await self.apply_event(order, OrderCanceled(self._clock.now(), "not placed: no matching order at the broker"),
-                              "order_not_placed", "WARNING", f"{order.symbol} order never reached the broker")
+            not_placed = OrderCanceled(self._clock.now(), "not placed: no matching order at the broker")
+            await self._apply_event(order, not_placed, "order_not_placed", "WARNING",
+                                   f"{order.symbol} order never reached the broker")
         else:
             await self.enter_stop_mode(f"{len(matches)} broker orders match order {order.idempotency_key}")
 
@@ -277,17 +277,17 @@ class Execution:
         if order.id not in self.open_orders or order.broker_order_number is None:
             return
         reports = await self._broker.get_orders(self.config.account_id, order.trading_date)
-        report = next((r for r in reports if _strip(r.broker_order_number) == _strip(order.broker_order_number)), None)
+        number = strip_number(order.broker_order_number)
+        report = next((r for r in reports if strip_number(r.broker_order_number) == number), None)
         if report is None:
             return
         for fill in await self._broker.get_fills(self.config.account_id, order.trading_date):
-            if _strip(fill.broker_order_number) == _strip(order.broker_order_number):
+            if strip_number(fill.broker_order_number) == number:
                 await self.record_fill(fill, source="recovery")
         current = self.open_orders.get(order.id)
-        if current is not None and report.state.value in ("CANCELED", "FILLED"):
-            if report.state.value == "CANCELED":
-                await self.apply_event(current, OrderCanceled(self._clock.now(), reason), "order_canceled", "INFO",
-                                  f"{current.symbol} order {current.broker_order_number} cancelled: {reason}")
+        if current is not None and report.state is BrokerOrderState.CANCELED:
+            await self.apply_event(current, OrderCanceled(self._clock.now(), reason), "order_canceled", "INFO",
+                                   f"{current.symbol} order {current.broker_order_number} cancelled: {reason}")
 
     async def enter_stop_mode(self, reason: str) -> None:
         """Stop sending new orders for the rest of the session; record why (idempotent)."""
@@ -309,18 +309,18 @@ class Execution:
             match event:
                 case FillReport(fill=fill):
                     try:
-                        await self.record_fill(fill, source="notice")
+                        await self._record_fill(fill, source="notice")
                     except StockbotError as e:
                         await self.enter_stop_mode(f"fill {fill.broker_fill_id} does not fit our records: {e}")
                 case CancelReport():
                     order = await self._find(event.broker_order_number)
                     if order is not None and order.is_open:
-                        await self.apply_event(order, OrderCanceled(event.ts_event, event.reason), "order_canceled",
+                        await self._apply_event(order, OrderCanceled(event.ts_event, event.reason), "order_canceled",
                                           "INFO", f"{order.symbol} order {order.broker_order_number}: {event.reason}")
                 case RejectReport():
                     order = await self._find(event.broker_order_number)
                     if order is not None and order.is_open:
-                        await self.apply_event(order, OrderRejected(event.ts_event, event.reason, event.code),
+                        await self._apply_event(order, OrderRejected(event.ts_event, event.reason, event.code),
                                           "order_rejected", "WARNING", f"{order.symbol} rejected: {event.reason}")
         if (self.stopped_reason is None and self.start_of_day_equity_krw > 0
                 and daily_loss_limit_breached(self.risk_state(), self.config.risk_limits)):
@@ -328,13 +328,18 @@ class Execution:
             await self.cancel_open_orders("daily loss limit reached", intent=Intent.ENTRY)
 
     async def record_fill(self, fill: Fill, *, source: str) -> bool:
-        """Record a fill once (by broker fill id) with its order and position in one transaction.
+        """Record a fill once (by broker fill id) with its order and position in one transaction (serialised).
 
         Returns
         -------
         bool
             False when the fill was already recorded (a duplicate notice, or seen by both WS and REST).
         """
+        async with self._lock:
+            return await self._record_fill(fill, source=source)
+
+    async def _record_fill(self, fill: Fill, *, source: str) -> bool:
+        # The caller holds self._lock.
         order = await self._find(fill.broker_order_number)
         now = self._clock.now()
         async with self._uow() as uow:
@@ -368,15 +373,21 @@ class Execution:
     # -- INTERNALS -----------------------------------------------------------------------------------
 
     async def _find(self, broker_order_number: str) -> Order | None:
-        number = _strip(broker_order_number)
+        number = strip_number(broker_order_number)
         for order in self.open_orders.values():
-            if order.broker_order_number and _strip(order.broker_order_number) == number:
+            if order.broker_order_number and strip_number(order.broker_order_number) == number:
                 return order
         async with self._uow() as uow:
             return await uow.orders.get_by_broker_number(self.config.account_id, broker_order_number)
 
     async def apply_event(self, order: Order, event: OrderEvent, kind: str, severity: str, message: str) -> None:
-        """Apply a broker event to `order`, persist it with an event row, then update memory."""
+        """Apply a broker event to `order`, persist it with an event row, then update memory (serialised)."""
+        async with self._lock:
+            await self._apply_event(order, event, kind, severity, message)
+
+    async def _apply_event(self, order: Order, event: OrderEvent, kind: str, severity: str, message: str) -> None:
+        # The caller holds self._lock; the newest in-memory copy of the order is the one changed.
+        order = self.open_orders.get(order.id or -1, order)
         updated = copy.deepcopy(order)
         updated.apply(event)
         now = self._clock.now()

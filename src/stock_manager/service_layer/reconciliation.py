@@ -100,11 +100,13 @@ def plan_recovery(
     # NEW orders the broker never acknowledged to us: adopt the one match, or mark not placed.
     unclaimed = [r for r in broker_orders if strip_number(r.broker_order_number) not in ours]
     claims: dict[str, list[Order]] = {}
+    contested: set[str] = set()  # candidates of an ambiguous match: maybe ours, so never labelled external
     for order in (o for o in open_orders if o.broker_order_number is None):
-        matches = [r for r in unclaimed if _same_shape(order, r)]
+        matches = [r for r in unclaimed if same_shape(order, r)]
         if len(matches) > 1:
             stops.append(f"{len(matches)} broker orders match {order.idempotency_key}; refusing to guess")
             actions.append(Action("ambiguous", stops[-1], order.idempotency_key))
+            contested.update(strip_number(r.broker_order_number) for r in matches)
         elif matches:
             claims.setdefault(strip_number(matches[0].broker_order_number), []).append(order)
         else:
@@ -115,6 +117,7 @@ def plan_recovery(
         if len(orders) > 1:
             stops.append(f"broker order {number} matches {len(orders)} of our orders; refusing to guess")
             actions.extend(Action("ambiguous", stops[-1], o.idempotency_key) for o in orders)
+            contested.add(number)
             continue
         adopted[number] = orders[0]
         actions.append(Action("adopt", f"found at the broker as {by_number[number].broker_order_number}",
@@ -140,7 +143,7 @@ def plan_recovery(
 
     # Orders and fills the daemon never made (placed by hand in HTS/MTS): labelled, never adopted.
     for report in broker_orders:
-        if strip_number(report.broker_order_number) not in ours:
+        if strip_number(report.broker_order_number) not in ours | contested:
             actions.append(Action("external_order", f"{report.side} {report.quantity} {report.symbol} "
                                   f"({report.broker_order_number}) was not placed by this daemon", report=report))
             for fill in fills_by_number.get(strip_number(report.broker_order_number), []):
@@ -154,13 +157,18 @@ def plan_recovery(
     return RecoveryPlan(tuple(actions), positions_after, differences, tuple(stops))
 
 
-def _same_shape(order: Order, report: BrokerOrderReport) -> bool:
+def same_shape(order: Order, report: BrokerOrderReport) -> bool:
+    """Return True when `report` could be `order` at the broker: same symbol, side, quantity, type and limit,
+    accepted no earlier than one second before our row was created (KIS ``ORD_TMD`` has whole seconds) and
+    within `ADOPTION_WINDOW` after it."""
     return (report.symbol == order.symbol and report.side is order.side and report.quantity == order.quantity
             and report.limit_price == order.limit_price and report.order_type is order.order_type
             and order.ts_created - timedelta(seconds=1) <= report.ts_accepted <= order.ts_created + ADOPTION_WINDOW)
 
 
-def _position_differences(ours: Mapping[str, Position], broker: Iterable[BrokerPosition]) -> Iterable[PositionDifference]:
+def _position_differences(
+    ours: Mapping[str, Position], broker: Iterable[BrokerPosition]
+) -> Iterable[PositionDifference]:
     theirs = {p.symbol: p for p in broker if p.quantity != 0}
     for symbol in sorted(set(theirs) | {s for s, p in ours.items() if not p.is_flat}):
         mine = ours.get(symbol)

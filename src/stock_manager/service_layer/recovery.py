@@ -10,7 +10,7 @@ from datetime import date
 from stock_manager.domain.clock import Clock
 from stock_manager.domain.orders import OrderAccepted, OrderCanceled, OrderRejected
 from stock_manager.service_layer.broker_port import Broker
-from stock_manager.service_layer.events import record_event
+from stock_manager.service_layer.events import plain, record_event
 from stock_manager.service_layer.execution import Execution
 from stock_manager.service_layer.notifications import Notifier
 from stock_manager.service_layer.reconciliation import RecoveryPlan, plan_recovery
@@ -82,7 +82,8 @@ async def apply_plan(
                     await uow.commit()
     reasons = list(plan.stop_reasons)
     for diff in plan.position_differences:
-        reasons.append(f"{diff.symbol}: {diff.ours_quantity} shares from our fills, {diff.broker_quantity} at the broker")
+        reasons.append(f"{diff.symbol}: {plain(diff.ours_quantity)} shares from our fills, "
+                       f"{plain(diff.broker_quantity)} at the broker")
     outcome = "FAILED" if reasons else ("CLEAN" if plan.is_clean else "CORRECTED")
     async with uow_factory() as uow:
         await uow.settlements.add_recovery_log(

@@ -90,7 +90,7 @@ class SessionRunner:
             loaded = None
             try:
                 loaded = await load_params(uow, day, self.params_file)
-            except Exception as e:  # noqa: BLE001 - bad parameters stop trading, they must not crash the daemon
+            except Exception as e:
                 reason = f"strategy parameters are invalid: {e}"
             if loaded is not None and loaded.fallback and self.stop_without_params:
                 loaded, reason = None, "no ACTIVE strategy_params for today and PARAMS_FALLBACK=stop"
@@ -115,8 +115,9 @@ class SessionRunner:
                 await uow.market_data.upsert_daily_bars(bars[-5:], source="broker")
             await record_event(uow, self.notifier, ts=self.clock.now(), kind="market_open", severity="INFO",
                                account_id=self.account_id,
-                               message=f"session {day}: equity {start_equity:,.0f} KRW, cash {cash.deposit_krw:,.0f} KRW,"
-                                       f" {sum(1 for p in ex.positions.values() if not p.is_flat)} position(s), "
+                               message=f"session {day}: equity {start_equity:,.0f} KRW, "
+                                       f"cash {cash.deposit_krw:,.0f} KRW, "
+                                       f"{sum(1 for p in ex.positions.values() if not p.is_flat)} position(s), "
                                        f"{len(ex.open_orders)} open order(s)",
                                payload={"start_equity_krw": start_equity, "cash_krw": cash.deposit_krw,
                                         "params": self.params.to_mapping()})

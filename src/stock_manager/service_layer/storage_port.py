@@ -16,7 +16,7 @@ from stock_manager.domain.orders import Order
 from stock_manager.domain.positions import Position
 
 
-class DuplicateIdempotencyKey(Exception):  # noqa: N818 - a storage outcome the service layer handles
+class DuplicateIdempotencyKey(Exception):
     """An order with this idempotency key already exists; the caller returns the existing order."""
 
 

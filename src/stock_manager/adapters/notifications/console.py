@@ -31,7 +31,7 @@ class ConsoleNotifier:
                 ts = record.ts_event.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S")
                 style = {"WARNING": "yellow", "ERROR": "red", "CRITICAL": "bold red"}.get(record.severity, "")
                 self._console.print(f"{ts} KST  {record.kind:<16} {record.message}", style=style, markup=False)
-        except Exception:  # noqa: BLE001, S110 - a notifier must never break the trading path
+        except Exception:  # noqa: S110 - a notifier must never break the trading path
             pass
 
     def session_closed(self, settlement: DailySettlement) -> None:
@@ -45,5 +45,5 @@ class ConsoleNotifier:
                 f"{s.unrealized_pnl_krw:,.0f} KRW, equity {s.end_equity_krw:,.0f} KRW ({s.return_pct:+.3f}%)",
                 markup=False, style="bold",
             )
-        except Exception:  # noqa: BLE001, S110 - a notifier must never break the trading path
+        except Exception:  # noqa: S110 - a notifier must never break the trading path
             pass

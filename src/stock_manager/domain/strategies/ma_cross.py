@@ -120,7 +120,8 @@ def evaluate_daily(history: Sequence[DailyBar], position: Position | None, param
         return []
     closes = [bar.close for bar in history]
     last = len(history) - 1
-    prev_short, prev_long = sma(closes, params.short_window_days, last - 1), sma(closes, params.long_window_days, last - 1)
+    prev_short = sma(closes, params.short_window_days, last - 1)
+    prev_long = sma(closes, params.long_window_days, last - 1)
     short, long_ = sma(closes, params.short_window_days, last), sma(closes, params.long_window_days, last)
     assert prev_short is not None and prev_long is not None and short is not None and long_ is not None
     bar = history[-1]
