@@ -529,25 +529,3 @@ async def test_realized_loss_when_daily_loss_limit_reached_then_stop_mode_and_op
     assert (await order_in_db(uow_factory, entry)).status is OrderStatus.CANCELED
     assert (await order_in_db(uow_factory, other_exit)).status is OrderStatus.SENT
     assert (await order_in_db(uow_factory, losing_exit)).status is OrderStatus.FILLED
-
-
-async def test_realized_loss_when_below_daily_loss_limit_then_trading_goes_on(
-    broker: FakeBroker, uow_factory: SqlUnitOfWorkFactory, clock: FixedClock, notifier: RecordingNotifier
-):
-    # Arrange: a 190,000 KRW loss stays under the 200,000 KRW limit.
-    execution = make_execution(uow_factory, broker, clock, notifier,
-                               positions={"000660": held("000660", 100, 100_000)})
-    await broker.subscribe_order_events(execution.on_broker_event)
-    losing_exit = await submitted(execution, uow_factory, make_signal("000660", Side.SELL, Intent.EXIT, 100,
-                                                                      "98100"))
-    entry = await submitted(execution, uow_factory, make_signal("005930"))
-    assert losing_exit.broker_order_number is not None
-
-    # Act
-    await broker.fill(losing_exit.broker_order_number, 100, 98_100)
-
-    # Assert
-    assert execution.stopped_reason is None
-    assert broker.cancel_calls == []
-    assert (await order_in_db(uow_factory, entry)).status is OrderStatus.SENT
-
