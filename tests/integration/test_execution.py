@@ -319,17 +319,11 @@ async def test_submit_when_outcome_ambiguous_and_broker_placed_it_then_adopted_w
     assert len(await events_in_db(uow_factory, "order_adopted")) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Execution._resolve_unknown requires the broker's acceptance time >= the order's ts_created; "
-           "KIS reports ORD_TMD in whole seconds, so an order created at hh:mm:ss.4 and accepted in the same "
-           "second is taken for 'not placed' and CANCELED while it is live at the broker "
-           "(reconciliation._same_shape allows 1 s for this; execution does not)",
-)
 async def test_submit_when_outcome_ambiguous_and_broker_time_in_whole_seconds_then_adopted(
     broker: FakeBroker, uow_factory: SqlUnitOfWorkFactory, notifier: RecordingNotifier
 ):
-    # Arrange: the order is created at 09:05:01.400; the broker stamps its acceptance 09:05:01.
+    # Arrange: the order is created at 09:05:01.400; the broker stamps its acceptance 09:05:01 (KIS ORD_TMD
+    # has whole seconds), which reads as earlier than our row.
     clock = FixedClock(T0 + timedelta(milliseconds=400))
     broker.clock = clock
     execution = make_execution(uow_factory, broker, clock, notifier)
@@ -474,13 +468,6 @@ async def test_cancel_notice_when_partially_filled_then_canceled_keeping_the_fil
     assert execution.open_orders == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Execution.record_fill takes the order from memory before its transaction and writes it whole; "
-           "two fills of one order recorded concurrently (a notice under Execution._lock, the other from "
-           "sync_from_broker/apply_plan, which do not take it) both start from the same copy, so the "
-           "second overwrites the first: both fills are stored, the order ends PARTIAL 6/10",
-)
 async def test_record_fill_when_two_fills_of_one_order_recorded_concurrently_then_both_counted(
     execution: Execution, broker: FakeBroker, uow_factory: SqlUnitOfWorkFactory
 ):
@@ -490,7 +477,8 @@ async def test_record_fill_when_two_fills_of_one_order_recorded_concurrently_the
     first = broker.execute(order.broker_order_number, 4, 72100)
     second = broker.execute(order.broker_order_number, 6, 72100)
 
-    # Act: the notice of one fill, while the close's inquiry records the other.
+    # Act: the notice of one fill, while the close's inquiry (sync_from_broker) records the other; both
+    # must start from the order as the other left it, or the second write loses the first fill.
     await asyncio.gather(broker.deliver(FillReport(ACCOUNT, first)),
                          execution.record_fill(second, source="recovery"))
 
