@@ -24,7 +24,7 @@ def wait_for_state(db_url: str, wanted: str, timeout_secs: float) -> None:
     while time.monotonic() < deadline:
         try:
             rows = query(db_url, select(tables.daemon_state.c.trading_state))
-        except Exception:  # noqa: BLE001 - the schema may not exist yet while the daemon starts
+        except Exception:
             rows = []
         if rows and rows[0][0] == wanted:
             return
@@ -82,7 +82,7 @@ def test_restart_when_daemon_is_sigkilled_repeatedly_then_no_duplicate_order_and
         daemon = start_stockbot("run", env=env, cwd=tmp_path)
         try:
             daemon.wait(timeout=rng.uniform(2.0, 6.0))
-        except Exception:  # noqa: BLE001 - still running: kill it hard
+        except Exception:
             os.kill(daemon.pid, signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM)
             daemon.wait()
             kills += 1
@@ -118,7 +118,8 @@ def test_recover_dry_run_when_database_differs_from_broker_then_shows_each_diffe
     [(account, day)] = query(db_url, select(tables.daemon_state.c.account_id, tables.daemon_state.c.trading_date))
     order = dict(query(db_url, select(tables.orders).limit(1))[0]._mapping)
     order.update(id=None, idempotency_key=f"{account}:manual-crash-test", status="NEW", broker_order_number=None,
-                 filled_quantity=Decimal(0), filled_amount_krw=Decimal(0), ts_sent=None, ts_filled=None, trading_date=day)
+                 filled_quantity=Decimal(0), filled_amount_krw=Decimal(0), ts_sent=None, ts_filled=None,
+                 trading_date=day)
     order.pop("id")
     engine = create_sync_engine(sync_db_url(db_url))
     with engine.begin() as connection:

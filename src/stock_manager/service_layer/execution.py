@@ -148,7 +148,8 @@ class Execution:
             if order is None:
                 return None
             await self._send(order)
-            return order
+            async with self._uow() as uow:
+                return await uow.orders.get(order.id)  # as it stands after the broker's answer
 
     def idempotency_key(self, signal: Signal) -> str:
         """Return the order's idempotency key: ``<account>:<signal key>`` (a decision is per account)."""
