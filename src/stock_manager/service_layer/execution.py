@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
-from stock_manager.domain.clock import Clock
+from stock_manager.domain.clock import Clock, kst_date
 from stock_manager.domain.errors import (
     AmbiguousOrderOutcome,
     FatalBrokerError,
@@ -24,7 +24,7 @@ from stock_manager.domain.market_rules import round_to_tick
 from stock_manager.domain.model import InstrumentKind, Intent, OrderType, Side
 from stock_manager.domain.orders import Order, OrderAccepted, OrderCanceled, OrderEvent, OrderFilled, OrderRejected
 from stock_manager.domain.positions import Position
-from stock_manager.domain.risk import OrderProposal, RiskLimits, RiskState, check_order, daily_loss_limit_breached
+from stock_manager.domain.risk import OrderProposal, RiskLimits, RiskState, daily_loss_limit_breached
 from stock_manager.domain.signals import Signal
 from stock_manager.service_layer.broker_port import (
     Broker,
@@ -38,6 +38,7 @@ from stock_manager.service_layer.broker_port import (
 from stock_manager.service_layer.events import correlation_id_for, plain, record_event
 from stock_manager.service_layer.notifications import Notifier
 from stock_manager.service_layer.reconciliation import same_shape, strip_number
+from stock_manager.service_layer.risk_gate import denial_payload, pre_trade_denial
 from stock_manager.service_layer.storage_port import DuplicateIdempotencyKey, StoredFill, UnitOfWorkFactory
 
 
@@ -167,23 +168,14 @@ class Execution:
             quantity = (signal.target_value_krw / (limit or signal.reference_price)).to_integral_value(ROUND_FLOOR)
         corr = correlation_id_for(key)
         proposal = OrderProposal(signal.symbol, signal.side, signal.intent, quantity, limit or signal.reference_price)
-        denial = check_order(proposal, self.risk_state(), self.config.risk_limits) if quantity > 0 else None
+        state = self.risk_state()
         async with self._uow() as uow:
-            kill = await uow.control.get_kill_switch()
-            if denial is None and kill.active:
-                denial_rule, denial_msg = "kill_switch", f"kill switch is set: {kill.reason}"
-            elif denial is not None:
-                denial_rule, denial_msg = denial.rule, denial.message
-            elif quantity <= 0:
-                denial_rule, denial_msg = "sizing", "the order would be for zero shares"
-            else:
-                denial_rule = ""
-            if denial_rule:
+            denial = pre_trade_denial(proposal, state, self.config.risk_limits, await uow.control.get_kill_switch())
+            if denial is not None:
                 await record_event(
                     uow, self._notifier, ts=now, kind="risk_denied", severity="WARNING",
-                    message=f"{signal.symbol} {signal.side} {signal.intent} denied by {denial_rule}: {denial_msg}",
-                    payload={"rule": denial_rule, "proposal": _proposal_dict(proposal),
-                             "risk_state": _risk_snapshot(self.risk_state()), "signal_reason": signal.reason},
+                    message=f"{signal.symbol} {signal.side} {signal.intent} denied by {denial.rule}: {denial.message}",
+                    payload=denial_payload(denial, proposal, state, signal.reason),
                     correlation_id=corr, account_id=self.config.account_id,
                 )
                 await uow.commit()
@@ -192,7 +184,7 @@ class Execution:
                 idempotency_key=key, account_id=self.config.account_id,
                 strategy_id=signal.strategy_id, symbol=signal.symbol, side=signal.side,
                 order_type=signal.order_type, quantity=quantity, limit_price=limit, intent=signal.intent,
-                reason=signal.reason, trading_date=self.trading_date or now.date(), ts_created=now,
+                reason=signal.reason, trading_date=self.trading_date or kst_date(now), ts_created=now,
                 correlation_id=corr, signal_price=signal.reference_price,
             )
             try:
@@ -414,15 +406,3 @@ class Execution:
             self.open_orders[order.id] = order
         else:
             self.open_orders.pop(order.id, None)
-
-
-def _risk_snapshot(state: RiskState) -> dict[str, object]:
-    return {"positions": {s: p.quantity for s, p in state.positions.items() if not p.is_flat},
-            "working_buy_quantity": dict(state.working_buy_quantity),
-            "realized_pnl_today_krw": state.realized_pnl_today_krw,
-            "start_of_day_equity_krw": state.start_of_day_equity_krw, "stopped": state.stopped}
-
-
-def _proposal_dict(proposal: OrderProposal) -> dict[str, object]:
-    return {"symbol": proposal.symbol, "side": proposal.side, "intent": proposal.intent,
-            "quantity": proposal.quantity, "price_krw": proposal.price_krw}
