@@ -96,13 +96,24 @@ class Execution:
         self.positions = dict(positions)
         self.open_orders = {o.id: o for o in open_orders if o.id is not None}
 
-    def begin_session(self, trading_date: date, start_of_day_equity_krw: Decimal) -> None:
-        """Reset the per-session state: stop mode clears, the loss limit counts from now."""
+    def begin_session(
+        self, trading_date: date, start_of_day_equity_krw: Decimal, net_realized_before_krw: Decimal | None = None
+    ) -> None:
+        """Reset the per-session state: stop mode clears, and the daily loss limit counts from
+        `net_realized_before_krw` (realized PnL after costs of all fills before `trading_date`; default: now).
+
+        Give it after a restart mid-session, so losses realized earlier that day still count.
+        """
         self.trading_date = trading_date
         self.start_of_day_equity_krw = start_of_day_equity_krw
-        self._net_realized_at_open = self._net_realized()
+        self._net_realized_at_open = (self._net_realized() if net_realized_before_krw is None
+                                      else net_realized_before_krw)
         self.stopped_reason = None
         self._handled_keys.clear()
+
+    def set_start_of_day_equity(self, equity_krw: Decimal) -> None:
+        """Set the equity the daily loss limit is a percentage of, KRW."""
+        self.start_of_day_equity_krw = equity_krw
 
     @property
     def realized_pnl_today_krw(self) -> Decimal:

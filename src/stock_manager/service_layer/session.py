@@ -67,21 +67,25 @@ class SessionRunner:
         async with self.uow_factory() as uow:
             fills = [s.fill for s in await uow.fills.list_for_account(self.account_id)]
             open_orders = await uow.orders.list_open(self.account_id)
+            previous = [s for s in await uow.settlements.list_all(self.account_id) if s.trading_date < day]
         ex.load(positions_from_fills(self.account_id, fills), open_orders)
-        ex.begin_session(day, Decimal(0))
+        # The loss limit counts every fill of today, also those recorded before a restart.
+        before_today = positions_from_fills(self.account_id, [f for f in fills if kst_date(f.ts_filled) < day])
+        ex.begin_session(day, Decimal(0), sum((p.net_realized_pnl_krw for p in before_today.values()), Decimal(0)))
         plan = await gather_plan(self.uow_factory, self.broker, RecoveryInputs(self.account_id, day))
         await apply_plan(plan, ex, self.uow_factory, self.notifier, self.clock, mode=self.mode)
-        stopped_by_recovery = ex.stopped_reason
-        # Risk limits from start-of-day equity (step 6); prices are the previous closes.
-        holdings = Decimal(0)
-        for symbol, position in ex.positions.items():
-            if not position.is_flat:
-                quote = await self.broker.get_price(symbol)
-                holdings += position.quantity * quote.base_price
-        start_equity = cash.deposit_krw + holdings
-        ex.begin_session(day, start_equity)
-        if stopped_by_recovery:
-            await ex.enter_stop_mode(stopped_by_recovery)
+        # Risk limits from start-of-day equity (step 6): the last close's equity, else cash plus holdings at
+        # the previous closes.
+        if previous:
+            start_equity = previous[-1].end_equity_krw
+        else:
+            holdings = Decimal(0)
+            for symbol, position in before_today.items():
+                if not position.is_flat:
+                    quote = await self.broker.get_price(symbol)
+                    holdings += position.quantity * quote.base_price
+            start_equity = cash.deposit_krw + holdings
+        ex.set_start_of_day_equity(start_equity)
         # Parameters (step 4) and universe (step 7).
         history: dict[str, list[DailyBar]] = {}
         reason = ""
