@@ -1,5 +1,6 @@
 """The daemon trades a replayed real KRX period end to end, on SQLite and PostgreSQL."""
 
+import contextlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -7,23 +8,26 @@ from stock_manager.adapters.broker.sim.broker import SimBroker
 from stock_manager.domain.clock import kst_date
 from stock_manager.domain.order_status import OrderStatus
 from stock_manager.domain.positions import positions_from_fills
-from stock_manager.entrypoints.bootstrap import build_daemon, open_storage
+from stock_manager.entrypoints.bootstrap import build_daemon, build_sim_broker, open_storage, replay_clock
 from stock_manager.service_layer.notifications import NullNotifier
 from tests.e2e.support import replay_settings
+
+
+class ProcessDied(BaseException):
+    """The daemon's process ends here (not an Exception: nothing in the daemon may catch it)."""
 
 
 async def run_replay(tmp_path: Path, db_url: str):
     settings = replay_settings(tmp_path / "data", db_url)
     async with open_storage(settings, upgrade=False) as storage:
         result = await build_daemon(settings, storage, notifier=NullNotifier()).run()
+        broker = SimBroker.attach(settings.sim_state_dir)  # the broker's own records, read-only
+        assert broker is not None
         async with storage.uow_factory() as uow:
-            orders = [o for day in {s.trading_date for s in result.settlements}
-                      for o in await uow.orders.list_for_date(result.account_id, day)]
+            orders = [o for day in broker.days for o in await uow.orders.list_for_date(result.account_id, day)]
             fills = await uow.fills.list_for_account(result.account_id)
             settlements = await uow.settlements.list_all(result.account_id)
             events = await uow.events.list_kind("market_close", result.account_id)
-    broker = SimBroker.attach(settings.sim_state_dir)  # the broker's own records, read-only
-    assert broker is not None
     return result, broker, orders, fills, settlements, events
 
 
@@ -57,12 +61,56 @@ async def test_run_sim_when_period_has_golden_crosses_then_orders_filled_and_rec
     await broker.close()
 
 
-async def test_run_sim_when_started_again_after_finishing_then_new_replay_on_new_account(tmp_path, db_url):
+async def test_run_sim_when_started_again_after_finishing_then_nothing_is_traded_twice(tmp_path, db_url):
+    first, broker, first_orders, first_fills, _, _ = await run_replay(tmp_path, db_url)
+    await broker.close()
+
+    second, broker, second_orders, second_fills, _, _ = await run_replay(tmp_path, db_url)
+    await broker.close()
+
+    assert second.account_id == first.account_id and second.settlements == []
+    assert second_orders == first_orders and second_fills == first_fills
+
+
+async def test_run_sim_when_fresh_then_same_decisions_on_a_new_account(tmp_path, db_url):
+    settings = replay_settings(tmp_path / "data", db_url)
     first, broker, first_orders, _, _, _ = await run_replay(tmp_path, db_url)
     await broker.close()
 
-    second, broker, second_orders, _, _, _ = await run_replay(tmp_path, db_url)
-    await broker.close()
+    async with open_storage(settings, upgrade=False) as storage:
+        second = await build_daemon(settings, storage, notifier=NullNotifier(), fresh=True).run()
 
     assert second.account_id != first.account_id
-    assert len(second_orders) == len(first_orders) == 2  # the same decisions, on the new account: none refused
+    assert sum(s.orders_count for s in second.settlements) == len(first_orders) == 2  # none refused as duplicate
+
+
+async def test_run_sim_when_killed_after_the_brokers_last_close_then_restart_settles_that_session(tmp_path, db_url):
+    # Arrange: the daemon dies right after the broker closed the final session, before the daemon's own close.
+    settings = replay_settings(tmp_path / "data", db_url)
+    clock = replay_clock(settings)
+    inner = build_sim_broker(settings, clock)
+    last_day = inner.days[-1]
+
+    class DiesAtLastClose:
+        def __getattr__(self, name):
+            return getattr(inner, name)
+
+        async def run_until_close(self, session):
+            await inner.run_until_close(session)
+            if session.trading_date == last_day:
+                raise ProcessDied  # the process is gone; nothing in the daemon handles it
+
+    async with open_storage(settings, upgrade=False) as storage:
+        with contextlib.suppress(ProcessDied):
+            await build_daemon(settings, storage, notifier=NullNotifier(), broker=DiesAtLastClose(),
+                               clock=clock).run()
+        async with storage.uow_factory() as uow:
+            assert await uow.settlements.get(inner.account_id, last_day) is None
+    # Act
+    result, broker, orders, _, settlements, _ = await run_replay(tmp_path, db_url)
+    await broker.close()
+    # Assert: the same account settles the missing session; every session has its settlement.
+    assert result.account_id == inner.account_id
+    assert [s.trading_date for s in result.settlements] == [last_day]
+    assert [s.trading_date for s in settlements] == broker.days
+    assert len(orders) == 2

@@ -206,21 +206,36 @@ async def test_restart_when_parameters_differ_then_old_journal_archived_and_new_
     assert (first_line["type"], first_line["replay_id"]) == ("start", new.replay_id)
 
 
-async def test_restart_when_replay_finished_then_archived_and_new_replay_on_new_account(tmp_path: Path) -> None:
+async def test_restart_when_replay_finished_then_resumed_and_last_session_offered_again(tmp_path: Path) -> None:
     broker = _broker(tmp_path)
     await Trader(broker).run()
     final = await _state(broker)
     await broker.close()
 
     again = _broker(tmp_path)
+    sessions = [s async for s in again.sessions()]
 
-    assert not again.finished
-    assert again.account_id != broker.account_id  # a fresh simulated account: no idempotency key can collide
-    assert (tmp_path / "archive" / f"journal-{broker.replay_id}-1.jsonl").is_file()
-    assert (await again.get_cash(again.account_id)).deposit_krw == Decimal(10_000_000)
-    assert [s.trading_date async for s in again.sessions()] == again.days
-    assert await _state(again) != final  # nothing of the finished replay carries over
+    assert again.finished and again.account_id == broker.account_id
+    # Only the last (closed) session, so a daemon that died before settling it can settle it; nothing replays.
+    assert [s.trading_date for s in sessions] == [again.days[-1]]
+    await again.run_until_close(sessions[0])
+    assert await _state(again) == final
     await again.close()
+
+
+async def test_open_when_fresh_then_old_journal_archived_and_new_replay_on_new_account(tmp_path: Path) -> None:
+    broker = _broker(tmp_path)
+    await Trader(broker).run()
+    await broker.close()
+
+    fresh = _broker(tmp_path, fresh=True)
+
+    assert not fresh.finished
+    assert fresh.account_id != broker.account_id  # a new simulated account: no idempotency key can collide
+    assert (tmp_path / "archive" / f"journal-{broker.replay_id}-1.jsonl").is_file()
+    assert (await fresh.get_cash(fresh.account_id)).deposit_krw == Decimal(10_000_000)
+    assert [s.trading_date async for s in fresh.sessions()] == fresh.days
+    await fresh.close()
 
 
 async def test_attach_when_replay_finished_then_read_only_view_of_its_final_state(tmp_path: Path) -> None:

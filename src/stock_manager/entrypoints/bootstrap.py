@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
@@ -26,6 +26,9 @@ from stock_manager.domain.risk import RiskLimits
 from stock_manager.service_layer.daemon import DaemonConfig, TradingDaemon
 from stock_manager.service_layer.notifications import Notifier
 from stock_manager.service_layer.session import SymbolInfo
+
+if TYPE_CHECKING:
+    from stock_manager.adapters.broker.sim.broker import SimBroker
 
 
 @dataclass(slots=True)
@@ -122,19 +125,22 @@ def require_broker_mode_available(settings: Settings) -> None:
                              "part of this version; use --mode sim")
 
 
-def build_sim_broker(settings: Settings, clock: FixedClock):
-    """Return the replaying simulated exchange for the settings' period and symbols."""
+def build_sim_broker(settings: Settings, clock: FixedClock, *, fresh: bool = False) -> "SimBroker":
+    """Return the replaying simulated exchange for the settings' period and symbols.
+
+    It resumes the journaled replay of the same parameters; `fresh` starts a new one on a new account.
+    """
     from stock_manager.adapters.broker.sim.broker import SimBroker
 
     return SimBroker(
         symbols=list(settings.sim_symbols), start_date=settings.sim_from, end_date=settings.sim_to, clock=clock,
         state_dir=settings.sim_state_dir, speed=settings.sim_speed_factor,
         participation_rate=settings.sim_participation_rate, start_cash_krw=settings.sim_start_cash_krw,
-        cost_model=CostModel(commission_rate=settings.commission_rate),
+        cost_model=CostModel(commission_rate=settings.commission_rate), fresh=fresh,
     )
 
 
-def attach_broker(settings: Settings):
+def attach_broker(settings: Settings) -> "tuple[SimBroker, FixedClock] | None":
     """Return the broker of the mode read-only, with its clock, for recovery; None when there is none yet.
 
     Raises
@@ -158,7 +164,7 @@ def replay_clock(settings: Settings) -> FixedClock:
 
 def build_daemon(
     settings: Settings, storage: Storage, *, notifier: Notifier | None = None,
-    broker: Any = None, clock: FixedClock | None = None,
+    broker: Any = None, clock: FixedClock | None = None, fresh: bool = False,
 ) -> TradingDaemon:
     """Wire the daemon for `settings.mode` (only sim has a broker today).
 
@@ -172,7 +178,7 @@ def build_daemon(
     require_broker_mode_available(settings)
     if broker is None:
         clock = replay_clock(settings)
-        broker = build_sim_broker(settings, clock)
+        broker = build_sim_broker(settings, clock, fresh=fresh)
     elif clock is None:
         raise ValueError("an injected broker needs its clock")
     config = DaemonConfig(

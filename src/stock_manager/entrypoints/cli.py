@@ -83,6 +83,8 @@ def run(
     params_file: Annotated[
         Path | None, typer.Option("--params-file", help="Fallback strategy parameters (YAML/JSON).")] = None,
     json_logs: Annotated[bool, typer.Option("--json-logs", help="Log JSON lines to stderr.")] = False,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Sim: start the period again on a new simulated account "
+                                        "instead of resuming the journaled replay.")] = False,
 ) -> None:
     """Run the daemon: each session's open sequence, intraday trading and close."""
     def overrides() -> dict[str, Any]:
@@ -104,12 +106,17 @@ def run(
         # The console shows the trading story (ConsoleNotifier); JSON lines on stderr are opt-in.
         configure_logging(settings.log_level if json_logs else "CRITICAL", json_lines=json_logs)
         async with open_storage(settings, upgrade=False) as storage:
-            daemon = build_daemon(settings, storage)
+            daemon = build_daemon(settings, storage, fresh=fresh)
             console.print(f"stockbot {settings.mode}: {', '.join(settings.sim_symbols)} "
                           f"{settings.sim_from} → {settings.sim_to}, speed {settings.sim_speed}, "
                           f"database {safe_url(settings.database_url)}")
             result = await daemon.run()
-        render_period(result.settlements, console)
+        if result.settlements or result.killed:
+            render_period(result.settlements, console)
+        else:
+            console.print(f"Nothing left to trade: this replay was already traded to its end (account "
+                          f"{result.account_id}; see `stockbot status`). `stockbot run --fresh` starts it again "
+                          "on a new simulated account.")
         if result.killed:
             err.print(f"[bold red]Stopped by the kill switch:[/] {result.kill_reason}. "
                       f"{result.open_orders_cancelled} open order(s) cancelled. Run `stockbot resume` to clear it.")

@@ -108,6 +108,7 @@ class SimBroker:
         cost_model: CostModel | None = None,
         read_only: bool = False,
         generation: int | None = None,
+        fresh: bool = False,
     ) -> None:
         if not symbols:
             raise ConfigurationError("a replay needs at least one symbol")
@@ -134,6 +135,7 @@ class SimBroker:
         self._session_open = False
         self._last_opened: date | None = None
         self._finished = False
+        self._resumed_after_close = False
         self._last_checkpoint: datetime | None = None
         self._prints: tuple[date, list[Tick]] | None = None
         self._pending: list[BrokerOrderEvent] = []
@@ -145,7 +147,7 @@ class SimBroker:
             raise ConfigurationError(f"no replay journal in {state_dir}")
         self._journal = Journal.open(state_dir, read_only=read_only)
         try:
-            self._choose_generation(generation)
+            self._choose_generation(generation, fresh)
             self.replay_id = hashlib.sha256(json.dumps(self._params, sort_keys=True).encode()).hexdigest()[:8]
             self.account_id = f"SIM-{self.replay_id}"
             self._engine = MatchingEngine(self.account_id, self._kinds, self._config)
@@ -232,9 +234,15 @@ class SimBroker:
     async def sessions(self) -> AsyncIterator[TradingSession]:
         """Yield each remaining session after moving the clock to its pre-open (08:30 KST normally).
 
-        A resumed replay starts with the session it was in. When the consumer asks for the next session
-        without having run the current one to its close, the rest of that day is played first.
+        A resumed replay starts with the session it was in. One resumed between two sessions (or after the
+        last) first yields the session that closed last, without moving the clock and with nothing left to
+        play, so a daemon that died before recording that close can still reconcile and settle it. When the
+        consumer asks for the next session without having run the current one to its close, the rest of
+        that day is played first.
         """
+        if self._resumed_after_close and not self._session_open and self._day_index > 0:
+            self._resumed_after_close = False
+            yield session_for(self._days[self._day_index - 1])
         while self._day_index < len(self._days):
             session = session_for(self._days[self._day_index])
             if not self._session_open:
@@ -515,18 +523,18 @@ class SimBroker:
         if account_id != self.account_id:
             raise FatalBrokerError(f"account {account_id} does not exist in replay {self.replay_id}")
 
-    def _choose_generation(self, generation: int | None) -> None:
-        # A replay is resumed while unfinished. A finished one (or one of other parameters) is archived and
-        # a new generation starts: its replay id, and so its simulated account, differ from every earlier
-        # one, because the generation counts the archived journals.
+    def _choose_generation(self, generation: int | None, fresh: bool) -> None:
+        # The journaled replay of the same parameters is resumed, finished or not (only the daemon knows
+        # whether it settled every session). `fresh`, or other parameters, archive it and start a new
+        # generation: its replay id, and so its simulated account, differ from every earlier one, because
+        # the generation counts the archived journals.
         records = self._journal.records
         start = records[0] if records else {}
         journaled = dict(start.get("params") or {})
         if generation is not None:
             self._params["generation"] = generation
-        elif (records and journaled.get("generation") is not None
-              and {**journaled, "generation": None} == {**self._params, "generation": None}
-              and (self._read_only or not any(r.get("type") == "finished" for r in records))):
+        elif (records and not fresh and journaled.get("generation") is not None
+              and {**journaled, "generation": None} == {**self._params, "generation": None}):
             self._params["generation"] = journaled["generation"]
         else:
             self._params["generation"] = self._journal.archived_count() + (1 if records else 0)
@@ -572,6 +580,7 @@ class SimBroker:
             raise JournalError(f"journal {self._journal.path} does not replay: {exc!r}") from exc
         self._day_index, self._played = resume.day_index, resume.played
         self._session_open, self._finished = resume.session_open, resume.finished
+        self._resumed_after_close = not resume.session_open and resume.day_index > 0
         if resume.session_open:
             self._last_opened = self._days[resume.day_index]
         elif resume.day_index > 0:
