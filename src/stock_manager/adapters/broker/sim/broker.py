@@ -23,6 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from stock_manager.adapters.broker.sim.calendar import pre_open, session_for
+from stock_manager.adapters.broker.sim.identity import (
+    broker_arguments,
+    choose_generation,
+    is_same_replay,
+    last_journaled_time,
+    start_record,
+)
 from stock_manager.adapters.broker.sim.journal import JOURNAL_FILE, Journal, JournalError, Record
 from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine
 from stock_manager.adapters.broker.sim.records import encode_fill, encode_request, iso, replay_params
@@ -56,7 +63,6 @@ from stock_manager.service_layer.broker_port import (
     TradingSession,
 )
 
-JOURNAL_FORMAT = 1
 #: A checkpoint is written at least this often in market time, so a restart replays little.
 CHECKPOINT_INTERVAL = timedelta(minutes=1)
 
@@ -147,7 +153,9 @@ class SimBroker:
             raise ConfigurationError(f"no replay journal in {state_dir}")
         self._journal = Journal.open(state_dir, read_only=read_only)
         try:
-            self._choose_generation(generation, fresh)
+            self._params["generation"] = choose_generation(
+                self._journal.records, self._params, requested=generation, fresh=fresh,
+                archived_count=self._journal.archived_count())
             self.replay_id = hashlib.sha256(json.dumps(self._params, sort_keys=True).encode()).hexdigest()[:8]
             self.account_id = f"SIM-{self.replay_id}"
             self._engine = MatchingEngine(self.account_id, self._kinds, self._config)
@@ -176,23 +184,14 @@ class SimBroker:
         if not first:
             return None
         try:
-            start = json.loads(first)
-            params = start["params"]
-            costs = CostModel(
-                commission_rate=Decimal(params["commission_rate"]),
-                sell_tax_schedule=tuple((date.fromisoformat(d), Decimal(r)) for d, r in params["sell_tax_schedule"]),
-            )
-            begin, end = date.fromisoformat(params["start_date"]), date.fromisoformat(params["end_date"])
-            clock = FixedClock(pre_open(session_for(begin)) - timedelta(hours=1))
-            broker = cls(symbols=params["symbols"], start_date=begin, end_date=end, clock=clock, state_dir=state_dir,
-                         participation_rate=Decimal(params["participation_rate"]),
-                         start_cash_krw=Decimal(params["start_cash_krw"]), cost_model=costs, read_only=True,
-                         generation=params.get("generation"))
+            arguments = broker_arguments(json.loads(first))
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigurationError(f"the replay journal {path} cannot be read: {exc!r}") from None
-        stamps = [datetime.fromisoformat(r["ts"]) for r in broker._journal.records[1:] if "ts" in r]
-        if stamps:
-            clock.set(max(stamps))
+        clock = FixedClock(pre_open(session_for(arguments["start_date"])) - timedelta(hours=1))
+        broker = cls(**arguments, clock=clock, state_dir=state_dir, read_only=True)
+        last = last_journaled_time(broker._journal.records)
+        if last is not None and last > clock.now():
+            clock.set(last)
         return broker
 
     # -- REPLAY STATE ---------------------------------------------------------------------------------
@@ -523,38 +522,16 @@ class SimBroker:
         if account_id != self.account_id:
             raise FatalBrokerError(f"account {account_id} does not exist in replay {self.replay_id}")
 
-    def _choose_generation(self, generation: int | None, fresh: bool) -> None:
-        # The journaled replay of the same parameters is resumed, finished or not (only the daemon knows
-        # whether it settled every session). `fresh`, or other parameters, archive it and start a new
-        # generation: its replay id, and so its simulated account, differ from every earlier one, because
-        # the generation counts the archived journals.
-        records = self._journal.records
-        start = records[0] if records else {}
-        journaled = dict(start.get("params") or {})
-        if generation is not None:
-            self._params["generation"] = generation
-        elif (records and not fresh and journaled.get("generation") is not None
-              and {**journaled, "generation": None} == {**self._params, "generation": None}):
-            self._params["generation"] = journaled["generation"]
-        else:
-            self._params["generation"] = self._journal.archived_count() + (1 if records else 0)
-
     def _start_or_resume(self) -> None:
         records = self._journal.records
-        start = records[0] if records else {}
-        same = start.get("type") == "start" and start.get("format") == JOURNAL_FORMAT
-        if self._read_only and not (records and same and start.get("params") == self._params):
+        same = is_same_replay(records, self._params)
+        if self._read_only and not same:
             raise ConfigurationError(f"the journal in {self._journal.path.parent} is not this replay's")
-        if records and not (same and start.get("params") == self._params):
-            old_id = str(records[0].get("replay_id", "unknown"))
-            self._journal.archive(old_id)
+        if records and not same:
+            self._journal.archive(str(records[0].get("replay_id", "unknown")))
             records = []
         try:
-            resume_ts = (
-                max(datetime.fromisoformat(record["ts"]) for record in records[1:])
-                if len(records) > 1
-                else pre_open(session_for(self._days[0]))
-            )
+            resume_ts = last_journaled_time(records) or pre_open(session_for(self._days[0]))
         except (KeyError, TypeError, ValueError) as exc:
             message = f"journal {self._journal.path} has a record without a valid ts: {exc}"
             raise JournalError(message) from exc
@@ -564,15 +541,7 @@ class SimBroker:
                 f" ({resume_ts.isoformat()}); start it at or before the replay's time"
             )
         if not records:
-            self._write(
-                {
-                    "type": "start",
-                    "format": JOURNAL_FORMAT,
-                    "replay_id": self.replay_id,
-                    "params": self._params,
-                },
-                sync=True,
-            )
+            self._write(start_record(self.replay_id, self._params), sync=True)
             return
         try:
             resume = rebuild(records[1:], self._days, self._engine, self._open_engine_day)
