@@ -19,6 +19,7 @@ from stock_manager.adapters.marketdata import session_prints, trading_days
 from stock_manager.adapters.observability.logging import configure_logging
 from stock_manager.config.settings import load_settings
 from stock_manager.entrypoints.bootstrap import build_daemon, open_storage
+from stock_manager.entrypoints.venues import open_venue
 from stock_manager.service_layer.notifications import NullNotifier
 
 
@@ -34,8 +35,8 @@ async def main(db_url: str | None, symbols: str | None, date_from: str | None, d
                 prints += len(session_prints(symbol, day, session.ts_open, session.ts_close))
         configure_logging("CRITICAL")
         started = time.perf_counter()
-        async with open_storage(settings, upgrade=True) as storage:
-            result = await build_daemon(settings, storage, notifier=NullNotifier()).run()
+        async with open_storage(settings, upgrade=True) as storage, open_venue(settings) as venue:
+            result = await build_daemon(settings, storage, venue, notifier=NullNotifier()).run()
         elapsed = time.perf_counter() - started
     orders = sum(s.orders_count for s in result.settlements)
     fills = sum(s.fills_count for s in result.settlements)

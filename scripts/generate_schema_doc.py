@@ -52,6 +52,23 @@ TABLES: dict[str, str] = {
     "kill_switch": "The database's kill switch: one row (`id = 1`), latched until `stockbot resume`.",
     "daemon_state": "What the running (or last) daemon reported about itself, per account; its heartbeat.",
     "recovery_logs": "One row per recovery run (`stockbot recover`, and at every daemon start).",
+    "risk_events": (
+        "Every risk decision that blocked or stopped trading: a denied order (DENY), stop mode (STOP), a kill "
+        "switch trip (KILL), with the inputs the rule saw (spec 001 §11)."
+    ),
+    "risk_limit_changes": (
+        "History of risk limit changes (`stockbot risk set`): the effective limits are the settings "
+        "overridden, per limit, by the newest row of that name."
+    ),
+    "observed_orders": (
+        "Would-be orders of observe mode (ORDER_MODE=observe): decided and risk-checked, never sent. Kept "
+        "apart from `orders` so recovery never treats them as live orders."
+    ),
+    "position_checkpoints": (
+        "Positions folded from every fill of an account up to a point, written at each session's close (one "
+        "row per symbol, the point repeated on each), so a restart folds only the fills recorded after it. "
+        "Used only when that gives exactly the fold of every fill (`service_layer/position_history.py`)."
+    ),
 }
 
 _KRW = "KRW, exact decimal"
@@ -203,6 +220,10 @@ COLUMNS: dict[str, dict[str, str]] = {
         "reason": "Why it was set or cleared.",
         "set_by": "Who changed it (`stockbot kill`, the daemon, an operator).",
         "ts_changed": f"When it last changed ({_TS}).",
+        "action": (
+            "What the daemon does when it sees the switch: `halt` (send nothing new), `cancel_open` (also "
+            "cancel working orders) or `flatten` (also sell every position)."
+        ),
     },
     "daemon_state": {
         "account_id": "Broker account.",
@@ -215,6 +236,23 @@ COLUMNS: dict[str, dict[str, str]] = {
         "ts_started": f"When the daemon started ({_TS}).",
         "ts_heartbeat": f"Last sign of life ({_TS}); a stale heartbeat means the daemon is gone.",
     },
+    "position_checkpoints": {
+        "account_id": "Broker account.",
+        "symbol": "KRX short code.",
+        "quantity": "Shares held at the point.",
+        "avg_price": f"Average entry price of the open quantity, excluding costs ({_KRW}).",
+        "realized_pnl_krw": f"Gross realized PnL of closed quantity, before costs ({_KRW}).",
+        "commission_krw": f"Commission paid on the symbol's fills up to the point ({_KRW}).",
+        "tax_krw": f"Transaction tax paid on the symbol's fills up to the point ({_KRW}).",
+        "trading_date": "KST trading date of the session whose close wrote it.",
+        "through_fill_id": (
+            "Every fill of the account with `fills.id` up to this one is folded in (transactions run one at "
+            "a time, so none with a smaller id is recorded later)."
+        ),
+        "last_ts_filled": f"Execution time of the last fill folded in, in execution order ({_TS}).",
+        "last_broker_fill_id": "Broker fill id of that fill (ties within one second sort by it).",
+        "ts_created": f"When the checkpoint was written ({_TS}).",
+    },
     "recovery_logs": {
         "id": "Surrogate key.",
         "account_id": "Broker account.",
@@ -224,6 +262,44 @@ COLUMNS: dict[str, dict[str, str]] = {
         "summary": "What was compared and changed, as a JSON object.",
         "ts_started": f"Start of the run ({_TS}).",
         "ts_finished": f"End of the run ({_TS}).",
+    },
+    "risk_events": {
+        "id": "Surrogate key.",
+        "ts_event": f"When the rule decided (market clock, {_TS}).",
+        "account_id": "Broker account; NULL when not tied to one.",
+        "rule": "The rule, e.g. `max_symbol_weight`, `kill_switch`, `daily_loss_limit`, `broker_failures`.",
+        "decision": "DENY (the order was not created or not sent), STOP (stop mode) or KILL (kill switch set).",
+        "symbol": "KRX short code of the denied order; NULL for account-wide decisions.",
+        "message": "Why, in one line.",
+        "snapshot": "The proposal and the account and market state the rule saw, as a JSON object.",
+        "correlation_id": "Ties the decision to the signal's log lines and events.",
+    },
+    "risk_limit_changes": {
+        "id": "Surrogate key; the newest row per name wins.",
+        "name": "The limit (a `RiskLimits` field, e.g. `max_symbol_weight_pct`).",
+        "old_value": "The effective value before the change, as text; NULL when the rule was off.",
+        "new_value": "The new value, as text; NULL turns the rule off.",
+        "changed_by": "Who changed it (`cli`, an operator name).",
+        "reason": "Why.",
+        "ts_changed": f"When ({_TS}).",
+    },
+    "observed_orders": {
+        "id": "Surrogate key.",
+        "idempotency_key": "Same key an order of that decision would have had; unique.",
+        "account_id": "Broker account.",
+        "mode": "`sim`, `paper` or `live`: where the order would have gone.",
+        "strategy_id": "Strategy that decided the order.",
+        "symbol": "KRX short code.",
+        "side": "BUY or SELL.",
+        "order_type": "LIMIT or MARKET.",
+        "intent": "ENTRY or EXIT.",
+        "quantity": "Quantity that would have been ordered (shares).",
+        "limit_price": f"Limit price on the tick grid ({_KRW}); NULL for MARKET.",
+        "signal_price": f"Last price when the strategy decided ({_KRW}).",
+        "reason": "Why the strategy wanted the order.",
+        "correlation_id": "Ties the decision to its log lines and events.",
+        "trading_date": "KST trading date.",
+        "ts_observed": f"When it was decided ({_TS}).",
     },
 }
 
@@ -290,13 +366,33 @@ def migration_sql(db_url: str) -> list[str]:
 
 
 def tables_of(statements: list[str]) -> dict[str, tuple[str, list[str], list[Column]]]:
-    """Return, per table in creation order: its CREATE TABLE, its CREATE INDEX statements, its columns."""
+    """Return, per table in creation order: its CREATE TABLE, its CREATE INDEX statements, its columns.
+
+    Later revisions' changes are folded into the table's CREATE TABLE, so it shows the table as it is at
+    the head: ``ALTER TABLE ... ADD COLUMN / ADD CONSTRAINT`` (PostgreSQL), and SQLite's batch copy
+    (``CREATE TABLE _alembic_tmp_<table>`` replaces the definition; its copy, drop and rename are skipped).
+    """
     tables: dict[str, tuple[str, list[str], list[Column]]] = {}
     for statement in statements:
-        if match := re.match(r"CREATE TABLE (\w+) \(", statement):
+        if match := re.match(r"CREATE TABLE _alembic_tmp_(\w+) \(", statement):
+            create = statement.replace(f"_alembic_tmp_{match[1]}", match[1], 1)
+            tables[match[1]] = (create, tables[match[1]][1], _columns(create))
+        elif match := re.match(r"CREATE TABLE (\w+) \(", statement):
             tables[match[1]] = (statement, [], _columns(statement))
         elif match := re.match(r"CREATE (?:UNIQUE )?INDEX \w+ ON (\w+) ", statement):
             tables[match[1]][1].append(statement)
+        elif match := re.match(r"ALTER TABLE (\w+) ADD (COLUMN (.+)|CONSTRAINT .+)$", statement, re.DOTALL):
+            create, indexes, _ = tables[match[1]]
+            lines = create.splitlines()
+            if match[3] is not None:  # a column goes after the last column, before the constraints
+                at = next((i for i, line in enumerate(lines) if line.strip().startswith("CONSTRAINT ")),
+                          len(lines) - 1)
+                lines.insert(at, f"    {match[3]},")
+            else:
+                lines[-2] = lines[-2].rstrip(",") + ","
+                lines.insert(len(lines) - 1, f"    {match[2]}")
+            create = "\n".join(lines)
+            tables[match[1]] = (create, indexes, _columns(create))
     return tables
 
 

@@ -6,12 +6,14 @@ every call. `RecordingNotifier` implements `Notifier` and keeps what it was told
 """
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
 from stock_manager.domain.clock import Clock, kst_date
 from stock_manager.domain.errors import AmbiguousOrderOutcome, FatalBrokerError, OrderRejectedByBroker
+from stock_manager.domain.fill_identity import fill_day, fill_identity
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import DailyBar
 from stock_manager.domain.model import OrderType, Side
@@ -32,6 +34,7 @@ from stock_manager.service_layer.broker_port import (
     Quote,
     TickHandler,
 )
+from stock_manager.service_layer.reports import DailyReport
 from stock_manager.service_layer.storage_port import DailySettlement, EventRecord, UnitOfWorkFactory
 
 FAKE_BRANCH = "06010"
@@ -119,12 +122,17 @@ class FakeBroker:
     uow_factory : UnitOfWorkFactory | None
         When given, every `place_order` reads the database first and records the NEW order rows it finds
         (to specify that the order is committed before the broker is called).
+    aggregate_fills : bool
+        Report executions as KIS ``inquire-daily-ccld`` does: one per order, its cumulative quantity at
+        its average price (default: each execution on its own, as the replaying simulator does).
     """
 
     def __init__(
-        self, clock: Clock, account_id: str, *, uow_factory: UnitOfWorkFactory | None = None
+        self, clock: Clock, account_id: str, *, uow_factory: UnitOfWorkFactory | None = None,
+        aggregate_fills: bool = False,
     ) -> None:
         self.clock = clock
+        self.aggregate_fills = aggregate_fills
         self.account_id = account_id
         self.uow_factory = uow_factory
         self.place_calls: list[PlaceCall] = []
@@ -261,8 +269,18 @@ class FakeBroker:
         return [r for r in self.orders.values() if kst_date(r.ts_accepted) == trading_date]
 
     async def get_fills(self, account_id: str, trading_date: date) -> list[Fill]:
-        """Return the executions of the KST `trading_date`."""
-        return [f for f in self.fills if kst_date(f.ts_filled) == trading_date]
+        """Return the executions of the KST `trading_date` (one aggregate per order with `aggregate_fills`)."""
+        fills = [f for f in self.fills if kst_date(f.ts_filled) == trading_date]
+        if not self.aggregate_fills:
+            return fills
+        totals: dict[str, Fill] = {}
+        for fill in fills:
+            report = self.orders[fill.broker_order_number]
+            assert report.avg_fill_price is not None
+            totals[fill.broker_order_number] = replace(
+                fill, broker_fill_id=f"ccld:{fill.broker_order_number}:{report.filled_quantity}",
+                quantity=report.filled_quantity, price=report.avg_fill_price)
+        return list(totals.values())
 
     async def get_price(self, symbol: str) -> Quote:
         """Return the configured quote of `symbol`."""
@@ -360,14 +378,16 @@ class RecordingNotifier:
 
     events: list[EventRecord] = field(default_factory=list)
     settlements: list[DailySettlement] = field(default_factory=list)
+    reports: list[DailyReport] = field(default_factory=list)
 
     def event(self, record: EventRecord) -> None:
         """Keep one event."""
         self.events.append(record)
 
-    def session_closed(self, settlement: DailySettlement) -> None:
-        """Keep one session summary."""
-        self.settlements.append(settlement)
+    def session_closed(self, report: DailyReport) -> None:
+        """Keep one session's report (and its settlement)."""
+        self.reports.append(report)
+        self.settlements.append(report.settlement)
 
     def kinds(self) -> list[str]:
         """Return the kinds of the events told so far, in order."""
@@ -377,3 +397,20 @@ class RecordingNotifier:
         """Return the events of `kind`, in order."""
         return [e for e in self.events if e.kind == kind]
 
+
+
+def as_recorded(fill: Fill, account_id: str, cumulative: int | Decimal) -> Fill:
+    """Return `fill` as the daemon records it: identified by its order and the order's cumulative quantity."""
+    return replace(fill, broker_fill_id=fill_identity(account_id, fill_day(fill), fill.broker_order_number,
+                                                      Decimal(cumulative)))
+
+
+def as_recorded_all(account_id: str, broker_fills: Sequence[Fill]) -> list[Fill]:
+    """Return a broker's individual executions (in execution order) under the identities the daemon records."""
+    cumulative: dict[tuple[date, str], Decimal] = {}
+    recorded = []
+    for fill in broker_fills:
+        key = (fill_day(fill), fill.broker_order_number.lstrip("0"))
+        cumulative[key] = cumulative.get(key, Decimal(0)) + fill.quantity
+        recorded.append(as_recorded(fill, account_id, cumulative[key]))
+    return recorded

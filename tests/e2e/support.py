@@ -30,10 +30,11 @@ def replay_settings(data_dir: Path, db_url: str, **overrides: Any) -> Settings:
 
 def cli_env(data_dir: Path, db_url: str, **extra: str) -> dict[str, str]:
     """Return the environment for a `stockbot` subprocess on this data dir and database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIM_", "DB_URL", "DATA_DIR", "MODE"))}
-    env.update({"DATA_DIR": str(data_dir), "DB_URL": db_url, "SIM_FROM": PERIOD[0].isoformat(),
-                "SIM_TO": PERIOD[1].isoformat(), "SIM_SYMBOLS": SYMBOLS, "MODE": "sim",
-                "PYTHONIOENCODING": "utf-8", **extra})
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SIM_", "DB_URL", "DATA_DIR", "MODE", "LOG_DIR", "SLACK_", "METRICS_"))}
+    env.update({"DATA_DIR": str(data_dir), "DB_URL": db_url, "LOG_DIR": str(data_dir / "logs"),
+                "SIM_FROM": PERIOD[0].isoformat(), "SIM_TO": PERIOD[1].isoformat(), "SIM_SYMBOLS": SYMBOLS,
+                "MODE": "sim", "PYTHONIOENCODING": "utf-8", **extra})
     return env
 
 

@@ -7,6 +7,7 @@ import signal
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine as create_sync_engine
@@ -19,14 +20,17 @@ from tests.e2e.support import cli_env, dump_database, query, start_stockbot, sto
 pytestmark = pytest.mark.slow
 
 
-def wait_for_state(db_url: str, wanted: str, timeout_secs: float) -> None:
+def wait_for_state(db_url: str, wanted: str, timeout_secs: float, process: Any = None) -> None:
+    """Wait until the daemon (`process`, when given: its own row, not one a killed predecessor left) is `wanted`."""
     deadline = time.monotonic() + timeout_secs
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return  # it finished (or died) first
         try:
-            rows = query(db_url, select(tables.daemon_state.c.trading_state))
+            rows = query(db_url, select(tables.daemon_state.c.trading_state, tables.daemon_state.c.pid))
         except Exception:
             rows = []
-        if rows and rows[0][0] == wanted:
+        if rows and rows[0][0] == wanted and (process is None or rows[0][1] == process.pid):
             return
         time.sleep(0.05)
     raise AssertionError(f"daemon never reached {wanted}")
@@ -78,10 +82,14 @@ def test_restart_when_daemon_is_sigkilled_repeatedly_then_no_duplicate_order_and
     rng = random.Random(20230217)
     kills = 0
     # Act: SIGKILL the daemon at random moments, start it again, until it finishes the period.
-    for _ in range(15):
+    for attempt in range(15):
         daemon = start_stockbot("run", env=env, cwd=tmp_path)
         try:
-            daemon.wait(timeout=rng.uniform(2.0, 6.0))
+            if attempt % 4 == 3:  # now and then during start-up (login, recovery) ...
+                daemon.wait(timeout=rng.uniform(0.5, 3.0))
+            else:  # ... mostly while trading, however long start-up takes on this machine
+                wait_for_state(db_url, "TRADING", 60, process=daemon)
+                daemon.wait(timeout=rng.uniform(0.3, 3.0))
         except Exception:
             os.kill(daemon.pid, signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM)
             daemon.wait()
@@ -138,7 +146,11 @@ def test_recover_dry_run_when_database_differs_from_broker_then_shows_each_diffe
     assert plan["dry_run"] is True
     assert [a["kind"] for a in plan["actions"]] == ["not_placed"]
     assert plan["actions"][0]["order_key"] == f"{account}:manual-crash-test"
-    assert dump_database(db_url) == before_db
+    after_db = dump_database(db_url)
+    dry_runs = after_db.pop("recovery_logs")[len(before_db.pop("recovery_logs")):]
+    assert after_db == before_db
+    logged = [dict(zip(tables.recovery_logs.columns.keys(), row, strict=True)) for row in dry_runs]
+    assert [(r["dry_run"], r["outcome"]) for r in logged] == [(True, "CORRECTED"), (True, "CORRECTED")]  # a record each
     assert journal.read_bytes() == before_journal
     # Applying it (without --dry-run) does change the order, and only that.
     applied = stockbot("recover", env=env, cwd=tmp_path)

@@ -8,9 +8,11 @@ import pytest
 
 from stock_manager.adapters.broker.sim.broker import SimBroker
 from stock_manager.entrypoints.bootstrap import build_daemon, build_sim_broker, open_storage, replay_clock
+from stock_manager.entrypoints.venues import Venue, open_venue
 from stock_manager.service_layer.broker_port import FillReport
 from stock_manager.service_layer.notifications import NullNotifier
 from tests.e2e.support import replay_settings
+from tests.fakes import as_recorded_all
 
 
 class SimulatedCrash(BaseException):
@@ -44,11 +46,12 @@ class CrashingBroker:
 
 async def run_to_end(settings, *, crash: str | None = None):
     async with open_storage(settings, upgrade=False) as storage:
-        broker = clock = None
-        if crash is not None:
-            clock = replay_clock(settings)
-            broker = CrashingBroker(build_sim_broker(settings, clock), crash)
-        return await build_daemon(settings, storage, notifier=NullNotifier(), broker=broker, clock=clock).run()
+        if crash is None:
+            async with open_venue(settings) as venue:
+                return await build_daemon(settings, storage, venue, notifier=NullNotifier()).run()
+        clock = replay_clock(settings)
+        broker = CrashingBroker(build_sim_broker(settings, clock), crash)
+        return await build_daemon(settings, storage, Venue(broker, broker, clock), notifier=NullNotifier()).run()
 
 
 async def ledger(settings) -> dict[str, Any]:
@@ -70,7 +73,7 @@ async def ledger(settings) -> dict[str, Any]:
         "order_numbers": sorted(o.broker_order_number for o in orders),
         "broker_order_numbers": sorted(o.broker_order_number for o in broker_orders),
         "fills": sorted((s.fill.broker_fill_id, s.fill.quantity, s.fill.price) for s in fills),
-        "broker_fills": sorted((f.broker_fill_id, f.quantity, f.price) for f in broker_fills),
+        "broker_fills": sorted((f.broker_fill_id, f.quantity, f.price) for f in as_recorded_all(account, broker_fills)),
         "adopted": len(adopted),
     }
 
@@ -80,9 +83,11 @@ async def test_restart_when_daemon_died_at_order_or_fill_then_same_orders_and_fi
     tmp_path: Path, db_url: str, crash: str
 ):
     # Arrange: the reference run never dies (its own data dir and database file).
-    reference = replay_settings(tmp_path / "ref", f"sqlite+aiosqlite:///{(tmp_path / 'ref.db').as_posix()}")
+    # The daemon's own crash recovery, on the replay in-process (the protocol's faults: tests/e2e/test_fault_*).
+    reference = replay_settings(tmp_path / "ref", f"sqlite+aiosqlite:///{(tmp_path / 'ref.db').as_posix()}",
+                                sim_protocol="direct")
     await run_to_end(reference)
-    settings = replay_settings(tmp_path / "crash", db_url)
+    settings = replay_settings(tmp_path / "crash", db_url, sim_protocol="direct")
     # Act: die once at the chosen moment, then start again and run to the end.
     with pytest.raises(SimulatedCrash):
         await run_to_end(settings, crash=crash)

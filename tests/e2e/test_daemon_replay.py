@@ -9,18 +9,21 @@ from stock_manager.domain.clock import kst_date
 from stock_manager.domain.order_status import OrderStatus
 from stock_manager.domain.positions import positions_from_fills
 from stock_manager.entrypoints.bootstrap import build_daemon, build_sim_broker, open_storage, replay_clock
+from stock_manager.entrypoints.venues import Venue, open_venue
 from stock_manager.service_layer.notifications import NullNotifier
 from tests.e2e.support import replay_settings
+from tests.fakes import as_recorded_all
 
 
 class ProcessDied(BaseException):
     """The daemon's process ends here (not an Exception: nothing in the daemon may catch it)."""
 
 
-async def run_replay(tmp_path: Path, db_url: str):
-    settings = replay_settings(tmp_path / "data", db_url)
+async def run_replay(tmp_path: Path, db_url: str, **overrides: str):
+    settings = replay_settings(tmp_path / "data", db_url, **overrides)
     async with open_storage(settings, upgrade=False) as storage:
-        result = await build_daemon(settings, storage, notifier=NullNotifier()).run()
+        async with open_venue(settings) as venue:
+            result = await build_daemon(settings, storage, venue, notifier=NullNotifier()).run()
         broker = SimBroker.attach(settings.sim_state_dir)  # the broker's own records, read-only
         assert broker is not None
         async with storage.uow_factory() as uow:
@@ -44,19 +47,20 @@ async def test_run_sim_when_period_has_golden_crosses_then_orders_filled_and_rec
     assert all(o.broker_order_number and o.ts_sent and o.ts_filled and o.ts_sent <= o.ts_filled for o in orders)
     assert {str(kst_date(o.ts_created)) for o in orders} == {"2023-02-17", "2023-02-23"}
     # Every broker fill is in the database exactly once, with the broker's price and costs.
-    broker_fills = [f for day in broker.days for f in await broker.get_fills(result.account_id, day)]
-    assert sorted((f.broker_fill_id, f.quantity, f.price, f.commission_krw) for f in broker_fills) == sorted(
+    broker_fills = [f for day in broker.days for f in await broker.get_fills(broker.account_id, day)]
+    assert sorted((f.broker_fill_id, f.quantity, f.price, f.commission_krw)
+                  for f in as_recorded_all(result.account_id, broker_fills)) == sorted(
         (s.fill.broker_fill_id, s.fill.quantity, s.fill.price, s.fill.commission_krw) for s in fills)
     assert all(s.order_id is not None for s in fills)
     # Positions recomputed from our fills equal the broker's holdings.
     ours = {s: p.quantity for s, p in positions_from_fills(result.account_id, [s.fill for s in fills]).items()}
-    theirs = {p.symbol: p.quantity for p in await broker.get_positions(result.account_id)}
+    theirs = {p.symbol: p.quantity for p in await broker.get_positions(broker.account_id)}
     assert ours == theirs and theirs
     # The period's costs in the settlements add up to the fills' costs, to the won.
     assert sum((s.commission_krw for s in settlements), Decimal(0)) == sum(
         (s.fill.commission_krw for s in fills), Decimal(0))
     # Equity is cash plus holdings at the last close: the broker's cash agrees.
-    cash = await broker.get_cash(result.account_id)
+    cash = await broker.get_cash(broker.account_id)
     assert settlements[-1].cash_krw == cash.deposit_krw
     await broker.close()
 
@@ -77,8 +81,8 @@ async def test_run_sim_when_fresh_then_same_decisions_on_a_new_account(tmp_path,
     first, broker, first_orders, _, _, _ = await run_replay(tmp_path, db_url)
     await broker.close()
 
-    async with open_storage(settings, upgrade=False) as storage:
-        second = await build_daemon(settings, storage, notifier=NullNotifier(), fresh=True).run()
+    async with open_storage(settings, upgrade=False) as storage, open_venue(settings, fresh=True) as venue:
+        second = await build_daemon(settings, storage, venue, notifier=NullNotifier()).run()
 
     assert second.account_id != first.account_id
     assert sum(s.orders_count for s in second.settlements) == len(first_orders) == 2  # none refused as duplicate
@@ -86,7 +90,7 @@ async def test_run_sim_when_fresh_then_same_decisions_on_a_new_account(tmp_path,
 
 async def test_run_sim_when_killed_after_the_brokers_last_close_then_restart_settles_that_session(tmp_path, db_url):
     # Arrange: the daemon dies right after the broker closed the final session, before the daemon's own close.
-    settings = replay_settings(tmp_path / "data", db_url)
+    settings = replay_settings(tmp_path / "data", db_url, sim_protocol="direct")
     clock = replay_clock(settings)
     inner = build_sim_broker(settings, clock)
     last_day = inner.days[-1]
@@ -102,12 +106,12 @@ async def test_run_sim_when_killed_after_the_brokers_last_close_then_restart_set
 
     async with open_storage(settings, upgrade=False) as storage:
         with contextlib.suppress(ProcessDied):
-            await build_daemon(settings, storage, notifier=NullNotifier(), broker=DiesAtLastClose(),
-                               clock=clock).run()
+            await build_daemon(settings, storage, Venue(DiesAtLastClose(), DiesAtLastClose(), clock),
+                               notifier=NullNotifier()).run()
         async with storage.uow_factory() as uow:
             assert await uow.settlements.get(inner.account_id, last_day) is None
     # Act
-    result, broker, orders, _, settlements, _ = await run_replay(tmp_path, db_url)
+    result, broker, orders, _, settlements, _ = await run_replay(tmp_path, db_url, sim_protocol="direct")
     await broker.close()
     # Assert: the same account settles the missing session; every session has its settlement.
     assert result.account_id == inner.account_id

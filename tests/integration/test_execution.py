@@ -3,30 +3,42 @@ broker notices → fills, order status and positions, each applied once (spec 00
 
 import asyncio
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
-from stock_manager.domain.clock import FixedClock
+from stock_manager.domain.clock import FixedClock, kst_datetime
 from stock_manager.domain.model import InstrumentKind, Intent, OrderType, Side
 from stock_manager.domain.order_status import OrderStatus
 from stock_manager.domain.orders import Order
 from stock_manager.domain.positions import Position
 from stock_manager.domain.risk import RiskLimits
+from stock_manager.domain.sessions import SessionHours
 from stock_manager.domain.signals import Signal
 from stock_manager.service_layer.broker_port import FillReport
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
 from stock_manager.service_layer.storage_port import EventRecord
-from tests.fakes import Ambiguous, FakeBroker, Fatal, RecordingNotifier, Reject
+from tests.fakes import Ambiguous, FakeBroker, Fatal, RecordingNotifier, Reject, as_recorded
 
 ACCOUNT = "50123456-01"
 DAY = date(2024, 3, 4)
 T0 = datetime(2024, 3, 4, 0, 5, 1, tzinfo=UTC)  # 09:05:01 KST
 START_EQUITY_KRW = Decimal(10_000_000)
+# The rules these specs are about; the market-data and value rules are specified in test_risk_rules and
+# test_risk_controls.
 LIMITS = RiskLimits(max_open_positions=5, max_quantity_per_symbol=Decimal(1_000),
-                    daily_loss_limit_pct=Decimal(2))
+                    daily_loss_limit_pct=Decimal(2), max_value_per_symbol_krw=None, max_symbol_weight_pct=None,
+                    max_order_value_krw=None, price_collar_pct=None, max_quote_age_secs=None,
+                    max_orders_per_minute=None, cooldown_after_failures=None)
+HOURS = SessionHours(kst_datetime(DAY, time(9, 0)), kst_datetime(DAY, time(15, 30)))
+
+
+def open_market(execution: Execution) -> None:
+    """Give the session its hours and each traded symbol a quote with wide day limits."""
+    for symbol in ("005930", "000660", "005380", "035420", "069500"):
+        execution.note_quote(symbol, Decimal(72_100), T0, Decimal(1), Decimal(10_000_000))
 ETF = "069500"
 
 
@@ -63,7 +75,8 @@ def make_execution(
         notifier=notifier, instrument_kind=lambda s: InstrumentKind.ETF if s == ETF else InstrumentKind.STOCK,
     )
     execution.load(positions or {}, [])
-    execution.begin_session(DAY, START_EQUITY_KRW)
+    execution.begin_session(DAY, START_EQUITY_KRW, hours=HOURS)
+    open_market(execution)
     return execution
 
 
@@ -236,7 +249,7 @@ async def test_submit_when_max_open_positions_reached_then_no_broker_call_and_de
     [denied] = await events_in_db(uow_factory, "risk_denied")
     assert denied.payload["rule"] == "max_open_positions"
     assert denied.payload["proposal"] == {"symbol": "005930", "side": "BUY", "intent": "ENTRY",
-                                          "quantity": "10", "price_krw": "72100"}
+                                          "order_type": "LIMIT", "quantity": "10", "price_krw": "72100"}
     snapshot = denied.payload["risk_state"]
     assert snapshot["positions"] == {"000660": "5"}
     assert snapshot["start_of_day_equity_krw"] == "10000000"
@@ -396,7 +409,7 @@ async def test_fill_notice_when_delivered_twice_then_applied_once(
     async with uow_factory() as uow:
         stored_fills = await uow.fills.list_for_account(ACCOUNT)
         positions = await uow.positions.list_all(ACCOUNT)
-    assert [(s.fill.broker_fill_id, s.order_id) for s in stored_fills] == [(fill.broker_fill_id, order.id)]
+    assert [(s.fill, s.order_id) for s in stored_fills] == [(as_recorded(fill, ACCOUNT, 10), order.id)]
     assert [(p.symbol, p.quantity) for p in positions] == [("005930", Decimal(10))]
     assert execution.positions["005930"].quantity == Decimal(10)
     stored = await order_in_db(uow_factory, order)
@@ -443,9 +456,10 @@ async def test_fill_notice_when_order_number_never_placed_by_us_then_recorded_as
     # Assert
     async with uow_factory() as uow:
         [stored] = await uow.fills.list_for_account(ACCOUNT)
-    assert (stored.fill.broker_fill_id, stored.order_id) == (fill.broker_fill_id, None)
+    assert (stored.fill, stored.order_id) == (as_recorded(fill, ACCOUNT, 3), None)
     [external] = await events_in_db(uow_factory, "external_fill")
-    assert external.payload["broker_fill_id"] == fill.broker_fill_id
+    assert (external.payload["broker_fill_id"], external.payload["broker_reference"]) == (
+        stored.fill.broker_fill_id, fill.broker_fill_id)
     assert execution.positions["000660"].quantity == Decimal(3)
     assert notifier.of_kind("fill") == []
 

@@ -1,11 +1,13 @@
 """Recovery planning as a pure function: our orders and fills against the broker's (spec 001 §10)."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+from stock_manager.domain.fill_identity import fill_day, fill_identity
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import Intent, OrderType, Side
 from stock_manager.domain.order_status import OrderStatus
@@ -20,6 +22,12 @@ T0_BROKER = T0.replace(microsecond=0)  # the broker's acceptance time is in whol
 
 
 # -- BUILDERS -------------------------------------------------------------------------------------------
+
+
+def as_cumulative(fill: Fill, cumulative: int) -> Fill:
+    """The same execution under the identity recovery gives it: its order and cumulative quantity."""
+    return replace(fill, broker_fill_id=fill_identity(ACCOUNT, fill_day(fill), fill.broker_order_number,
+                                                      Decimal(cumulative)))
 
 
 def our_order(key: str = "k1", number: str | None = None, status: OrderStatus | None = None, *,
@@ -187,7 +195,7 @@ def test_plan_when_fill_was_missed_then_fill_action_for_our_order():
 
     # Assert
     [action] = result.actions
-    assert (action.kind, action.order_key, action.fill) == ("fill", order.idempotency_key, f2)
+    assert (action.kind, action.order_key, action.fill) == ("fill", order.idempotency_key, as_cumulative(f2, 10))
     assert result.positions_after["005930"].quantity == Decimal(10)
     assert result.position_differences == ()
 
@@ -235,7 +243,7 @@ def test_plan_when_order_placed_by_hand_at_the_broker_then_external_order_and_fi
 
     # Assert
     assert kinds(result) == [("external_order", None), ("external_fill", None)]
-    assert result.actions[0].report == by_hand and result.actions[1].fill == f1
+    assert result.actions[0].report == by_hand and result.actions[1].fill == as_cumulative(f1, 3)
     assert result.positions_after["000660"].quantity == Decimal(3)
     assert result.position_differences == ()
 
@@ -298,7 +306,7 @@ def test_plan_when_broker_number_differs_only_in_leading_zeros_then_same_order(o
 
     # Assert
     [action] = result.actions
-    assert (action.kind, action.order_key, action.fill) == ("fill", working.idempotency_key, f2)
+    assert (action.kind, action.order_key, action.fill) == ("fill", working.idempotency_key, as_cumulative(f2, 10))
     assert result.position_differences == ()
 
 

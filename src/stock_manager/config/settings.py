@@ -4,6 +4,7 @@ Every setting is listed, with its default, in ``.env.example``. Secrets are `Sec
 in ``repr``, logs or exceptions.
 """
 
+import re
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -30,6 +31,36 @@ class Mode(StrEnum):
         return self.value
 
 
+class SimProtocol(StrEnum):
+    """How ``--mode sim`` reaches its replayed exchange."""
+
+    KIS = "kis"  # the KIS adapter against the KIS-compatible simulator on loopback (the default)
+    DIRECT = "direct"  # the replay's Broker port in-process (no protocol; fastest)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class OrderMode(StrEnum):
+    """What happens to the orders the strategy decides (spec 001 §2)."""
+
+    SEND = "send"  # risk-checked orders go to the broker
+    OBSERVE = "observe"  # the whole loop runs; orders are recorded as would-be orders and never sent
+    STOP = "stop"  # stop mode from the start: nothing new is sent; monitoring and recording go on
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Risk settings a value of ``off`` (or ``none``) turns off.
+_OPTIONAL_RISK = (
+    "risk_max_open_positions", "risk_max_quantity_per_symbol", "risk_daily_loss_limit_pct",
+    "risk_max_value_per_symbol_krw", "risk_max_symbol_weight_pct", "risk_max_order_value_krw",
+    "risk_price_collar_pct", "risk_max_quote_age_secs", "risk_max_orders_per_minute",
+    "risk_cooldown_after_failures", "risk_max_consecutive_broker_failures",
+)
+
+
 class ParamsFallback(StrEnum):
     """What to do when no ACTIVE ``strategy_params`` row is effective today (spec 001 §4.1 step 4)."""
 
@@ -42,6 +73,9 @@ class ParamsFallback(StrEnum):
 
 #: Bundled symbols replayed by default: Samsung Electronics, SK hynix, Hyundai Motor, NAVER, KODEX 200.
 DEFAULT_SIM_SYMBOLS = ("005930", "000660", "005380", "035420", "069500")
+
+#: A Slack channel (or group / DM) ID such as ``C0123ABCD``; names are never used (spec 001 §6.3).
+SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
 
 
 class Settings(BaseSettings):
@@ -58,8 +92,13 @@ class Settings(BaseSettings):
     kis_app_secret: SecretStr | None = None
     kis_account: str | None = Field(default=None, description="CANO-ACNT_PRDT_CD, e.g. 50123456-01")
     kis_hts_id: str | None = None
-    kis_rest_base_url: str | None = None
-    kis_ws_url: str | None = None
+    kis_rest_base_url: str | None = Field(default=None, description="override of the mode's REST host")
+    kis_ws_url: str | None = Field(default=None, description="override of the mode's WebSocket host")
+    kis_rate_limit_per_sec: float | None = Field(default=None, gt=0,
+                                                 description="REST calls per second; default 18 live, 1.8 paper")
+    kis_token_cache_dir: Path | None = Field(default=None, description="default: <DATA_DIR>/kis-tokens")
+    kis_use_hashkey: bool = False
+    kis_ws_max_registrations: int = Field(default=41, ge=1, le=41)
 
     sim_from: date = date(2023, 1, 2)
     sim_to: date = date(2023, 12, 22)
@@ -67,23 +106,60 @@ class Settings(BaseSettings):
     sim_speed: str = "fastest"
     sim_start_cash_krw: Decimal = Decimal(10_000_000)
     sim_participation_rate: Decimal = Decimal("0.25")
+    sim_protocol: SimProtocol = Field(default=SimProtocol.KIS, description="kis: through the KIS adapter and the "
+                                      "KIS-compatible simulator on loopback; direct: the replay in-process")
+    sim_faults: str = Field(default="", description="fault knobs of the KIS simulator, e.g. "
+                            "'error500_probability=0.05,drop_ws_every_secs=20,duplicate_fill_notices=true' "
+                            "(tests, drills)")
 
     commission_rate: Decimal = Decimal("0.000140527")
 
     strategy_params_file: Path | None = None
     params_fallback: ParamsFallback = ParamsFallback.FILE_OR_DEFAULTS
 
-    risk_max_open_positions: int = 5
-    risk_max_quantity_per_symbol: Decimal = Decimal(1_000)
-    risk_daily_loss_limit_pct: Decimal = Decimal(2)
+    order_mode: OrderMode = OrderMode.SEND
+
+    risk_max_open_positions: int | None = Field(default=5, ge=0)
+    risk_max_quantity_per_symbol: Decimal | None = Field(default=Decimal(1_000), ge=0)
+    risk_daily_loss_limit_pct: Decimal | None = Field(default=Decimal(2), ge=0)
+    risk_daily_loss_includes_unrealized: bool = False
+    risk_daily_loss_trips_kill_switch: bool = True
+    risk_max_value_per_symbol_krw: Decimal | None = Field(default=Decimal(3_000_000), ge=0)
+    risk_max_symbol_weight_pct: Decimal | None = Field(default=Decimal(20), ge=0)
+    risk_max_order_value_krw: Decimal | None = Field(default=Decimal(3_000_000), ge=0)
+    risk_price_collar_pct: Decimal | None = Field(default=Decimal(5), ge=0)
+    risk_max_quote_age_secs: int | None = Field(default=60, ge=0)
+    risk_max_orders_per_minute: int | None = Field(default=10, ge=0)
+    risk_cooldown_after_failures: int | None = Field(default=3, ge=0)
+    risk_cooldown_secs: int = Field(default=300, ge=0)
+    risk_max_consecutive_broker_failures: int | None = Field(default=3, ge=0)
 
     kill_poll_interval_secs: float = 0.25
     heartbeat_interval_secs: float = 5.0
+    reconcile_interval_secs: float = Field(default=30.0, gt=0, description="continuous reconciliation period")
+
+    slack_bot_token: SecretStr | None = None
+    slack_alerts_channel_id: str | None = None
+    slack_trades_channel_id: str | None = None
+    slack_base_url: str = "https://slack.com/api/"
+    log_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)))
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    flatten_wait_secs: float = Field(default=30.0, ge=0)
 
     @field_validator("mode", mode="before")
     @classmethod
     def _lower_mode(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("order_mode", mode="before")
+    @classmethod
+    def _lower_order_mode(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator(*_OPTIONAL_RISK, mode="before")
+    @classmethod
+    def _off_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip().lower() in ("off", "none") else value
 
     @field_validator("sim_symbols", mode="before")
     @classmethod
@@ -103,6 +179,26 @@ class Settings(BaseSettings):
                 raise ValueError("must be 'fastest' or a positive number (times real time)") from None
         return value
 
+    @field_validator("slack_alerts_channel_id", "slack_trades_channel_id")
+    @classmethod
+    def _check_channel_id(cls, value: str | None) -> str | None:
+        if value is not None and not SLACK_CHANNEL_ID.match(value.strip()):
+            raise ValueError("must be a Slack channel ID like C0123ABCD (channel names are not accepted)")
+        return value.strip() if value is not None else None
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Return True when a Slack bot token is set (the channels are then required)."""
+        return self.slack_bot_token is not None and bool(self.slack_bot_token.get_secret_value())
+
+    def slack_problem(self) -> str | None:
+        """Return what is missing for Slack, or None when it is configured or deliberately off."""
+        if self.slack_enabled and not self.slack_alerts_channel_id:
+            return "SLACK_BOT_TOKEN is set but SLACK_ALERTS_CHANNEL_ID is not"
+        if not self.slack_enabled and (self.slack_alerts_channel_id or self.slack_trades_channel_id):
+            return "a Slack channel ID is set but SLACK_BOT_TOKEN is not"
+        return None
+
     @property
     def sim_speed_factor(self) -> float | None:
         """Return the replay speed as a multiple of real time, or None for 'fastest'."""
@@ -119,6 +215,11 @@ class Settings(BaseSettings):
     def sim_state_dir(self) -> Path:
         """Return the directory holding the simulated exchange's journal."""
         return self.data_dir / "sim-exchange"
+
+    @property
+    def kis_token_cache_path(self) -> Path:
+        """Return the directory of the cached KIS access token (``KIS_TOKEN_CACHE_DIR`` or in `data_dir`)."""
+        return self.kis_token_cache_dir or self.data_dir / "kis-tokens"
 
     def missing_kis_settings(self) -> list[str]:
         """Return the names of the settings paper and live trading need but are not set."""

@@ -1,7 +1,8 @@
 """Positions: quantity, average price and realized PnL, derived from fills alone."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from stock_manager.domain.fills import Fill
@@ -88,16 +89,29 @@ class Position:
         )
 
 
-def positions_from_fills(account_id: str, fills: Iterable[Fill]) -> dict[str, Position]:
-    """Recompute every symbol's position from fills in execution order.
+def execution_order(fill: Fill) -> tuple[datetime, str]:
+    """Return the key fills are folded in: execution time, then broker fill id (ties within one second)."""
+    return fill.ts_filled, fill.broker_fill_id
+
+
+def positions_from_fills(
+    account_id: str, fills: Iterable[Fill], start: Mapping[str, Position] | None = None
+) -> dict[str, Position]:
+    """Recompute every symbol's position from fills in execution order (time, then broker fill id).
+
+    Parameters
+    ----------
+    start : Mapping[str, Position] | None
+        Positions to continue from: the result of this function on earlier fills, every one of which
+        sorts before each of `fills` (a checkpoint); None starts from nothing.
 
     Returns
     -------
     dict[str, Position]
         Position per symbol, including symbols now flat (their realized PnL still matters).
     """
-    positions: dict[str, Position] = {}
-    for fill in sorted(fills, key=lambda f: (f.ts_filled, f.broker_fill_id)):
+    positions: dict[str, Position] = dict(start or {})
+    for fill in sorted(fills, key=execution_order):
         current = positions.get(fill.symbol) or Position(account_id=account_id, symbol=fill.symbol)
         positions[fill.symbol] = current.apply_fill(fill)
     return positions

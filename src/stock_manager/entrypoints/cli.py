@@ -15,13 +15,15 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
-from stock_manager.config.settings import Mode, Settings, load_settings
+from stock_manager.config.settings import Mode, OrderMode, Settings, load_settings
 from stock_manager.domain.errors import ConfigurationError, StockbotError
 
 app = typer.Typer(name="stockbot", help="Automated trading daemon for KRX stocks (KIS Open API).",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+risk_app = typer.Typer(help="Risk limits: show them with today's usage, change one.", no_args_is_help=True)
+app.add_typer(risk_app, name="risk")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -38,7 +40,18 @@ def _quiet_logs() -> None:
 
 
 def _settings(**overrides: Any) -> Settings:
-    return load_settings(**overrides)
+    from stock_manager.entrypoints.bootstrap import register_secrets
+
+    settings = load_settings(**overrides)
+    register_secrets(settings)  # before anything can print or log them
+    return settings
+
+
+def _say(error: BaseException) -> str:
+    # One line, secrets hidden.
+    from stock_manager.adapters.observability.masking import mask
+
+    return mask(str(error))
 
 
 def _run_async(make: Callable[[], Awaitable[int]]) -> int:
@@ -54,20 +67,20 @@ def _guarded(make: Callable[[], Awaitable[int]]) -> None:
     try:
         code = _run_async(make)
     except KillSwitchActive as e:
-        err.print(f"[bold red]Refused:[/] {e}")
+        err.print(f"[bold red]Refused:[/] {_say(e)}")
         code = 3
     except ConfigurationError as e:
-        err.print(f"[bold red]Configuration error:[/] {e}", markup=True)
+        err.print(f"[bold red]Configuration error:[/] {_say(e)}", markup=True)
         code = 2
     except StockbotError as e:
-        err.print(f"[bold red]Error:[/] {type(e).__name__}: {e}")
+        err.print(f"[bold red]Error:[/] {type(e).__name__}: {_say(e)}")
         code = 1
     except KeyboardInterrupt:
         err.print("Interrupted.")
         code = 130
     except (SQLAlchemyError, OSError) as e:
         # A failure the adapters did not translate: say what, without a traceback or a URL.
-        err.print(f"[bold red]Error:[/] {type(e).__name__}: {str(getattr(e, 'orig', None) or e).splitlines()[0]}")
+        err.print(f"[bold red]Error:[/] {type(e).__name__}: {_say(getattr(e, 'orig', None) or e).splitlines()[0]}")
         code = 1
     raise typer.Exit(code)
 
@@ -82,34 +95,55 @@ def run(
     db_url: DbUrl = None,
     params_file: Annotated[
         Path | None, typer.Option("--params-file", help="Fallback strategy parameters (YAML/JSON).")] = None,
-    json_logs: Annotated[bool, typer.Option("--json-logs", help="Log JSON lines to stderr.")] = False,
+    json_logs: Annotated[bool, typer.Option("--json-logs", help="Log JSON lines to stderr (they always go to "
+                                            "the daily file in LOG_DIR).")] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="Sim: start the period again on a new simulated account "
                                         "instead of resuming the journaled replay.")] = False,
+    order_mode: Annotated[OrderMode | None, typer.Option(
+        "--order-mode", help="send; observe (record would-be orders, send nothing); stop (send nothing new, "
+                             "keep monitoring).")] = None,
 ) -> None:
     """Run the daemon: each session's open sequence, intraday trading and close."""
     def overrides() -> dict[str, Any]:
         try:
             return {"mode": mode, "sim_from": date.fromisoformat(date_from) if date_from else None,
                     "sim_to": date.fromisoformat(date_to) if date_to else None, "sim_symbols": symbols,
-                    "sim_speed": speed, "db_url": db_url, "strategy_params_file": params_file}
+                    "sim_speed": speed, "db_url": db_url, "strategy_params_file": params_file,
+                    "order_mode": order_mode}
         except ValueError as e:
             raise ConfigurationError(f"--from/--to must be YYYY-MM-DD: {e}") from None
 
     async def main() -> int:
         from stock_manager.adapters.observability.logging import configure_logging
-        from stock_manager.entrypoints.bootstrap import build_daemon, open_storage, safe_url
+        from stock_manager.entrypoints.bootstrap import (
+            build_daemon,
+            open_observability,
+            open_storage,
+            require_broker_mode_available,
+            safe_url,
+        )
+        from stock_manager.entrypoints.venues import open_venue
         from stock_manager.entrypoints.views import render_period
 
         settings = _settings(**overrides())
         if settings.sim_from > settings.sim_to:
             raise ConfigurationError(f"--from {settings.sim_from} is after --to {settings.sim_to}")
-        # The console shows the trading story (ConsoleNotifier); JSON lines on stderr are opt-in.
-        configure_logging(settings.log_level if json_logs else "CRITICAL", json_lines=json_logs)
-        async with open_storage(settings, upgrade=False) as storage:
-            daemon = build_daemon(settings, storage, fresh=fresh)
-            console.print(f"stockbot {settings.mode}: {', '.join(settings.sim_symbols)} "
-                          f"{settings.sim_from} → {settings.sim_to}, speed {settings.sim_speed}, "
-                          f"database {safe_url(settings.database_url)}")
+        # The console shows the trading story (ConsoleNotifier) and errors the events do not already show;
+        # every line at LOG_LEVEL goes to the day's JSON file. JSON lines on stderr are opt-in.
+        log_file = configure_logging(settings.log_level, json_lines=json_logs, log_dir=settings.log_dir,
+                                     console_level=settings.log_level if json_logs else "ERROR",
+                                     hide_events_on_console=not json_logs)
+        require_broker_mode_available(settings)  # before anything is opened: name every missing setting
+        async with (open_storage(settings, upgrade=False) as storage, open_observability(settings) as obs,
+                    open_venue(settings, fresh=fresh) as venue):
+            daemon = build_daemon(settings, storage, venue, notifier=obs.notifier, metrics=obs.metrics)
+            period = (f"{settings.sim_from} → {settings.sim_to}, speed {settings.sim_speed}, "
+                      f"via {settings.sim_protocol}" if settings.mode is Mode.SIM else "KRX sessions by the calendar")
+            console.print(f"stockbot {settings.mode}: {', '.join(settings.sim_symbols)} {period}, "
+                          f"orders {settings.order_mode}, database {safe_url(settings.database_url)}")
+            extras = [f"log {log_file}", f"Slack {'on' if obs.slack else 'off'}",
+                      f"metrics {obs.metrics_url or 'off'}"]
+            console.print(", ".join(extras), style="dim")
             result = await daemon.run()
         if result.settlements or result.killed:
             render_period(result.settlements, console)
@@ -118,8 +152,12 @@ def run(
                           f"{result.account_id}; see `stockbot status`). `stockbot run --fresh` starts it again "
                           "on a new simulated account.")
         if result.killed:
+            left = (f" {result.open_orders_left} order(s) left working at the broker."
+                    if result.open_orders_left else "")
+            flattened = f" {result.flatten_orders} flatten order(s) sent." if result.flatten_orders else ""
             err.print(f"[bold red]Stopped by the kill switch:[/] {result.kill_reason}. "
-                      f"{result.open_orders_cancelled} open order(s) cancelled. Run `stockbot resume` to clear it.")
+                      f"{result.open_orders_cancelled} open order(s) cancelled.{flattened}{left} "
+                      "Run `stockbot resume` to clear it.")
             return 3
         return 0
 
@@ -148,18 +186,25 @@ def status(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
 @app.command()
 def kill(
     reason: Annotated[str, typer.Option("--reason", help="Why; recorded and shown.")] = "stockbot kill",
+    cancel_open: Annotated[bool, typer.Option("--cancel-open", help="Also cancel every working order.")] = False,
+    flatten: Annotated[bool, typer.Option("--flatten", help="Also cancel working orders and sell every position "
+                                          "at market (only while the session takes orders).")] = False,
     wait_secs: Annotated[float, typer.Option("--wait", help="Seconds to wait for a running daemon to exit.")] = 5.0,
     db_url: DbUrl = None,
 ) -> None:
-    """Set the kill switch: a running daemon sends nothing new, cancels open orders and exits."""
+    """Set the kill switch: a running daemon sends nothing new (and, if asked, cancels open orders or
+    flattens), then exits. The switch stays set until `stockbot resume`."""
+    action = "flatten" if flatten else "cancel_open" if cancel_open else "halt"
+
     async def main() -> int:
         from stock_manager.entrypoints.bootstrap import open_storage
-        from stock_manager.entrypoints.control import set_kill_switch, wait_for_exit
+        from stock_manager.entrypoints.control import daemon_running, set_kill_switch, wait_for_exit
 
         async with open_storage(_settings(db_url=db_url), upgrade=False) as storage:
-            await set_kill_switch(storage.uow_factory, active=True, reason=reason)
-            console.print(f"[bold red]Kill switch set[/] ({reason}). It stays set until `stockbot resume`.")
-            exited = await wait_for_exit(storage.uow_factory, wait_secs)
+            running = await daemon_running(storage.uow_factory)
+            await set_kill_switch(storage.uow_factory, active=True, reason=reason, action=action)
+            console.print(f"[bold red]Kill switch set[/] ({reason}; {action}). It stays set until `stockbot resume`.")
+            exited = await wait_for_exit(storage.uow_factory, wait_secs, was_running=running)
         if exited is None:
             console.print("No running daemon was found.")
         elif exited:
@@ -208,6 +253,97 @@ def recover(
     _guarded(main)
 
 
+@app.command()
+def report(
+    day: Annotated[str | None, typer.Option("--date", help="Session, YYYY-MM-DD (default: the last settled).")] = None,
+    as_json: JsonOut = False,
+    png: Annotated[Path | None, typer.Option("--png", help="Also write the equity curve to this PNG file.")] = None,
+    db_url: DbUrl = None,
+) -> None:
+    """Show a session's daily report: realized and unrealized PnL, costs, trades, return, drawdown."""
+    async def main() -> int:
+        from stock_manager.entrypoints.bootstrap import open_storage
+        from stock_manager.entrypoints.views import print_json, render_report, report_data
+        from stock_manager.service_layer.reports import load_daily_report
+
+        try:
+            trading_date = date.fromisoformat(day) if day else None
+        except ValueError:
+            raise ConfigurationError(f"--date must be YYYY-MM-DD, got {day!r}") from None
+        async with open_storage(_settings(db_url=db_url), upgrade=False) as storage:
+            found = await load_daily_report(storage.uow_factory, trading_date)
+        if found.report is None:
+            if found.account_id is None:
+                console.print("No daemon has run against this database yet: there is nothing to report.")
+            else:
+                span = f"{found.settled[0]} → {found.settled[-1]}" if found.settled else "none yet"
+                console.print(f"No daily settlement for {trading_date or 'any session'} on account "
+                              f"{found.account_id} (settled sessions: {span}).")
+            return 1
+        if png is not None:
+            from stock_manager.adapters.notifications.charts import equity_curve_png
+
+            png.write_bytes(equity_curve_png(found.report.equity_curve))
+        if as_json:
+            print_json(report_data(found.report))
+        else:
+            render_report(found.report, console)
+            if png is not None:
+                console.print(f"Equity curve written to {png}.")
+        return 0
+
+    _guarded(main)
+
+
+@risk_app.command("show")
+def risk_show(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
+    """Print the risk limits in force, where each comes from, and today's usage of each."""
+    async def main() -> int:
+        from stock_manager.adapters.clock import SystemClock
+        from stock_manager.entrypoints.bootstrap import open_storage, risk_limits
+        from stock_manager.entrypoints.risk_views import render_risk, risk_data
+        from stock_manager.entrypoints.views import print_json
+        from stock_manager.service_layer.risk_report import risk_report
+
+        settings = _settings(db_url=db_url)
+        async with open_storage(settings, upgrade=False) as storage:
+            report = await risk_report(storage.uow_factory, risk_limits(settings), SystemClock().now())
+        if as_json:
+            print_json(risk_data(report))
+        else:
+            render_risk(report, console)
+        return 0
+
+    _guarded(main)
+
+
+@risk_app.command("set")
+def risk_set(
+    name: Annotated[str, typer.Argument(help="The limit, as `stockbot risk show` names it.")],
+    value: Annotated[str, typer.Argument(help="A number, true/false, or 'off'.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why; kept in the limit's history.")] = "stockbot risk set",
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    db_url: DbUrl = None,
+) -> None:
+    """Change one risk limit in the database (kept with its history); it applies from the next session."""
+    if not yes and not typer.confirm(f"Set risk limit {name} to {value}?", default=False):
+        console.print("Risk limit left unchanged.")
+        raise typer.Exit(1)
+
+    async def main() -> int:
+        from stock_manager.entrypoints.bootstrap import open_storage
+        from stock_manager.entrypoints.control import change_risk_limit
+
+        settings = _settings(db_url=db_url)
+        async with open_storage(settings, upgrade=False) as storage:
+            change = await change_risk_limit(storage.uow_factory, settings, name, value, reason)
+        console.print(f"Risk limit {name}: {change.old_value or 'off'} → {change.new_value or 'off'}; it applies "
+                      "from the next session.")
+        return 0
+
+    _guarded(main)
+
+
 @db_app.command("upgrade")
 def db_upgrade(db_url: DbUrl = None) -> None:
     """Upgrade the database schema to the newest migration (``alembic upgrade head``)."""
@@ -219,6 +355,41 @@ def db_upgrade(db_url: DbUrl = None) -> None:
             pass
         console.print(f"Schema of {safe_url(settings.database_url)} is at the newest version.")
         return 0
+
+    _guarded(main)
+
+
+@app.command("exchange-sim")
+def exchange_sim(
+    mode: Annotated[str, typer.Option("--mode", help="KIS environment to play: paper (VTS) or real.")] = "paper",
+    rest_port: Annotated[int, typer.Option("--rest-port", help="REST port on 127.0.0.1 (0: any free).")] = 0,
+    ws_port: Annotated[int, typer.Option("--ws-port", help="WebSocket port on 127.0.0.1 (0: any free).")] = 0,
+    date_from: Annotated[str | None, typer.Option("--from", help="First replayed day, YYYY-MM-DD.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last replayed day, YYYY-MM-DD.")] = None,
+    symbols: Annotated[str | None, typer.Option("--symbols", help="Comma-separated KRX codes.")] = None,
+    speed: Annotated[str, typer.Option("--speed", help="'fastest' or market seconds per second.")] = "60",
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start the period again on a new account.")] = False,
+) -> None:
+    """Serve a KIS Open API-compatible exchange on 127.0.0.1 replaying real data (Ctrl+C stops it)."""
+    async def main() -> int:
+        from stock_manager.adapters.broker.kis_sim.standalone import ExchangeSimOptions, run_exchange_sim
+
+        if mode not in ("paper", "real"):
+            raise ConfigurationError(f"--mode must be paper or real, was {mode!r}")
+        try:
+            overrides = {"sim_from": date.fromisoformat(date_from) if date_from else None,
+                         "sim_to": date.fromisoformat(date_to) if date_to else None,
+                         "sim_symbols": symbols, "sim_speed": speed}
+        except ValueError as e:
+            raise ConfigurationError(f"--from/--to must be YYYY-MM-DD: {e}") from None
+        settings = _settings(**overrides)
+        if settings.sim_from > settings.sim_to:
+            raise ConfigurationError(f"--from {settings.sim_from} is after --to {settings.sim_to}")
+        options = ExchangeSimOptions(
+            mode="real" if mode == "real" else "paper", rest_port=rest_port, ws_port=ws_port,
+            date_from=settings.sim_from, date_to=settings.sim_to, symbols=settings.sim_symbols,
+            speed=settings.sim_speed_factor, state_dir=settings.data_dir / "kis-exchange-sim", fresh=fresh)
+        return await run_exchange_sim(options, console.print)
 
     _guarded(main)
 

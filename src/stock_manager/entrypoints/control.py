@@ -9,76 +9,131 @@ from stock_manager.config.settings import Settings
 from stock_manager.domain.model import InstrumentKind
 from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.notifications import NullNotifier
-from stock_manager.service_layer.storage_port import UnitOfWorkFactory
+from stock_manager.service_layer.risk_gate import record_risk_decision
+from stock_manager.service_layer.storage_port import RiskLimitChange, UnitOfWorkFactory
 
 _EXITED = frozenset({"EXITED"})
 
 
-async def set_kill_switch(uow_factory: UnitOfWorkFactory, *, active: bool, reason: str) -> None:
-    """Set or clear the kill switch, with an event, in one transaction."""
+async def set_kill_switch(uow_factory: UnitOfWorkFactory, *, active: bool, reason: str, action: str = "halt") -> None:
+    """Set or clear the kill switch, with an event (and a KILL risk decision when set), in one transaction.
+
+    On PostgreSQL the same transaction notifies ``stockbot_kill``, so a running daemon hears it at once.
+    """
     now = SystemClock().now()
     async with uow_factory() as uow:
-        await uow.control.set_kill_switch(active, reason, "cli", now)
-        await record_event(uow, NullNotifier(), ts=now, kind="kill_switch_set" if active else "kill_switch_cleared",
-                           severity="CRITICAL" if active else "WARNING",
-                           message=f"kill switch {'set' if active else 'cleared'} from the CLI: {reason}")
+        await uow.control.set_kill_switch(active, reason, "cli", now, action)
+        if active:
+            await record_risk_decision(uow, NullNotifier(), ts=now, rule="kill_switch", decision="KILL",
+                                       message=f"kill switch set from the CLI ({action}): {reason}",
+                                       snapshot={"action": action, "set_by": "cli"}, account_id=None,
+                                       event_kind="kill_switch_set", severity="CRITICAL")
+        else:
+            await record_event(uow, NullNotifier(), ts=now, kind="kill_switch_cleared", severity="WARNING",
+                               message=f"kill switch cleared from the CLI: {reason}")
         await uow.commit()
 
 
-async def wait_for_exit(uow_factory: UnitOfWorkFactory, timeout_secs: float) -> bool | None:
-    """Wait until the latest daemon reports EXITED; None when no daemon is running at all."""
+async def change_risk_limit(uow_factory: UnitOfWorkFactory, settings: Settings, name: str, value: str,
+                            reason: str) -> RiskLimitChange:
+    """Record a new value of a risk limit (with history) and an event; it applies from the next session.
+
+    Raises
+    ------
+    ConfigurationError
+        For an unknown limit or an invalid value.
+    """
+    from stock_manager.entrypoints.bootstrap import risk_limits
+    from stock_manager.service_layer.risk_config import change_limit
+
+    now = SystemClock().now()
+    async with uow_factory() as uow:
+        change = await change_limit(uow, risk_limits(settings), name, value, changed_by="cli", reason=reason, ts=now)
+        await record_event(uow, NullNotifier(), ts=now, kind="risk_limit_changed", severity="WARNING",
+                           message=f"risk limit {name}: {change.old_value or 'off'} → {change.new_value or 'off'} "
+                                   f"({reason})",
+                           payload={"name": name, "old": change.old_value, "new": change.new_value})
+        await uow.commit()
+    return change
+
+
+async def daemon_running(uow_factory: UnitOfWorkFactory) -> bool:
+    """Return True when the latest daemon has not reported EXITED (it runs, or died without saying so)."""
     async with uow_factory() as uow:
         state = await uow.control.get_daemon_state(None)
-    if state is None or state.trading_state in _EXITED:
+    return state is not None and state.trading_state not in _EXITED
+
+
+async def wait_for_exit(uow_factory: UnitOfWorkFactory, timeout_secs: float, *, was_running: bool | None = None
+                        ) -> bool | None:
+    """Wait until the latest daemon reports EXITED; None when no daemon was running at all.
+
+    Pass `was_running` as read before the kill switch was set: a daemon that hears the switch at once may
+    have exited before this call.
+    """
+    if was_running is None:
+        was_running = await daemon_running(uow_factory)
+    if not was_running:
         return None
     waited = 0.0
-    while waited < timeout_secs:
+    while True:
+        if not await daemon_running(uow_factory):
+            return True
+        if waited >= timeout_secs:
+            return False
         await asyncio.sleep(0.1)
         waited += 0.1
-        async with uow_factory() as uow:
-            state = await uow.control.get_daemon_state(None)
-        if state is not None and state.trading_state in _EXITED:
-            return True
-    return False
 
 
 async def run_recovery(settings: Settings, *, dry_run: bool, as_json: bool, console: Console) -> int:
     """Plan recovery against the broker and print it; apply it unless `dry_run`. Return an exit code."""
-    from stock_manager.entrypoints.bootstrap import attach_broker, open_storage
+    from stock_manager.entrypoints.bootstrap import open_storage
+    from stock_manager.entrypoints.venues import open_recovery_venue
     from stock_manager.entrypoints.views import print_json, render_plan
-    from stock_manager.service_layer.recovery import RecoveryInputs, apply_plan, gather_plan, plan_summary
+    from stock_manager.service_layer.recovery import (
+        RecoveryInputs,
+        apply_plan,
+        gather_plan,
+        plan_outcome,
+        plan_summary,
+        record_dry_run,
+    )
 
-    async with open_storage(settings, upgrade=False) as storage:
-        attached = attach_broker(settings)
-        if attached is None:
+    async with open_storage(settings, upgrade=False) as storage, open_recovery_venue(settings) as venue:
+        if venue is None:
             console.print("Nothing to recover: no replay has run in this data directory.")
             return 0
-        broker, clock = attached
+        broker, clock = venue.broker, venue.clock
         async with storage.uow_factory() as uow:
             state = await uow.control.get_daemon_state(None)
         accounts = [a.account_id for a in await broker.get_accounts()]
         account_id = state.account_id if state is not None and state.account_id in accounts else accounts[0]
         from stock_manager.domain.clock import kst_date
 
+        ts_started = clock.now()
         plan = await gather_plan(storage.uow_factory, broker, RecoveryInputs(account_id, kst_date(clock.now())))
         if as_json:
-            print_json({"dry_run": dry_run, "account_id": account_id, **plan_summary(plan)})
+            print_json({"dry_run": dry_run, "account_id": account_id, "outcome": plan_outcome(plan)[0],
+                        **plan_summary(plan)})
         else:
             render_plan(plan, console, dry_run=dry_run)
-        if dry_run or plan.is_clean:
+        if dry_run:  # changes nothing but its own record of the run
+            await record_dry_run(plan, storage.uow_factory, account_id, str(settings.mode), ts_started, clock.now())
             return 0
-        from stock_manager.domain.positions import positions_from_fills
         from stock_manager.entrypoints.bootstrap import risk_limits
         from stock_manager.service_layer.execution import Execution, ExecutionConfig
+        from stock_manager.service_layer.position_history import load_position_history
 
         execution = Execution(config=ExecutionConfig(account_id, str(settings.mode), risk_limits(settings)),
                               uow_factory=storage.uow_factory, broker=broker, clock=clock, notifier=NullNotifier(),
                               instrument_kind=lambda _symbol: InstrumentKind.STOCK)  # no order is placed here
         async with storage.uow_factory() as uow:
-            fills = [s.fill for s in await uow.fills.list_for_account(account_id)]
+            fills = await load_position_history(uow, account_id, kst_date(clock.now()))
             open_orders = await uow.orders.list_open(account_id)
-        execution.load(positions_from_fills(account_id, fills), open_orders)
+        execution.load(fills.positions(), open_orders)
         await apply_plan(plan, execution, storage.uow_factory, NullNotifier(), clock, mode=str(settings.mode))
-        console.print("Recovery applied." if execution.stopped_reason is None
-                      else f"[bold red]Recovery left differences:[/] {execution.stopped_reason}")
+        if execution.stopped_reason is not None:
+            console.print(f"[bold red]Recovery left differences:[/] {execution.stopped_reason}")
+        elif not plan.is_clean:
+            console.print("Recovery applied.")
         return 0 if execution.stopped_reason is None else 1

@@ -10,10 +10,11 @@ from rich.console import Console
 from rich.table import Table
 
 from stock_manager.domain.clock import KST
-from stock_manager.service_layer.events import jsonable
+from stock_manager.service_layer.events import jsonable, plain
 from stock_manager.service_layer.queries import StatusReport
 from stock_manager.service_layer.reconciliation import RecoveryPlan
 from stock_manager.service_layer.recovery import plan_summary
+from stock_manager.service_layer.reports import DailyReport
 from stock_manager.service_layer.storage_port import DailySettlement
 
 
@@ -35,7 +36,8 @@ def status_data(report: StatusReport) -> dict[str, Any]:
             "account_id": d.account_id, "mode": d.mode, "trading_state": d.trading_state,
             "stop_reason": d.stop_reason, "trading_date": d.trading_date, "pid": d.pid,
             "ts_started": d.ts_started, "ts_heartbeat": d.ts_heartbeat},
-        "kill_switch": {"active": report.kill_switch.active, "reason": report.kill_switch.reason,
+        "kill_switch": {"active": report.kill_switch.active, "action": report.kill_switch.action,
+                        "reason": report.kill_switch.reason,
                         "ts_changed": report.kill_switch.ts_changed},
         "positions": [{"symbol": p.symbol, "quantity": p.quantity, "avg_price": p.avg_price,
                        "realized_pnl_krw": p.net_realized_pnl_krw} for p in report.positions],
@@ -100,14 +102,14 @@ def render_plan(plan: RecoveryPlan, console: Console, *, dry_run: bool) -> None:
         console.print("Database and broker agree: a restart would change nothing.")
         return
     table = Table(title=f"Recovery: what a restart {verb} change")
-    for col in ("action", "order / fill", "why"):
+    for col in ("action", "order / fill", "why", "before", "after"):
         table.add_column(col)
     for row in plan_summary(plan)["actions"]:  # type: ignore[union-attr]
         ref = row["order_key"] or row["broker_fill_id"] or row["broker_order_number"] or "-"
-        table.add_row(row["kind"], str(ref), row["detail"])
+        table.add_row(row["kind"], str(ref), row["detail"], row["before"], row["after"])
     for diff in plan.position_differences:
-        table.add_row("position_mismatch", diff.symbol,
-                      f"{diff.ours_quantity} shares from our fills vs {diff.broker_quantity} at the broker")
+        table.add_row("position_mismatch", diff.symbol, "our fills and the broker's holding differ",
+                      f"ours {plain(diff.ours_quantity)}", f"broker {plain(diff.broker_quantity)}")
     console.print(table)
     if plan.stop_reasons or plan.position_differences:
         console.print(f"[bold red]A restart {verb} enter stop mode:[/] unresolvable differences above.")
@@ -138,3 +140,54 @@ def render_period(settlements: Sequence[DailySettlement], console: Console) -> N
     for measure, value in rows:
         table.add_row(measure, value)
     console.print(table)
+
+
+def report_data(report: DailyReport) -> dict[str, Any]:
+    """Return the daily report as plain data (``report --json``); amounts in KRW as strings."""
+    s, dd = report.settlement, report.drawdown
+    return {
+        "account_id": s.account_id, "trading_date": s.trading_date, "mode": s.mode,
+        "realized_pnl_krw": s.realized_pnl_krw, "commission_krw": s.commission_krw, "tax_krw": s.tax_krw,
+        "net_realized_pnl_krw": report.net_realized_pnl_krw, "unrealized_pnl_krw": s.unrealized_pnl_krw,
+        "orders": s.orders_count, "trades": s.fills_count,
+        "start_equity_krw": s.start_equity_krw, "end_equity_krw": s.end_equity_krw, "cash_krw": s.cash_krw,
+        "return_pct": s.return_pct, "cumulative_return_pct": report.cumulative_return_pct,
+        "drawdown_pct": dd.current_pct, "max_drawdown_pct": dd.max_pct, "max_drawdown_krw": dd.max_krw,
+        "peak_equity_krw": dd.peak_equity_krw, "stopped": s.summary.get("stopped") or "",
+        "fills": [{"ts": f.ts_filled, "symbol": f.symbol, "side": f.side, "quantity": f.quantity, "price": f.price,
+                   "commission_krw": f.commission_krw, "tax_krw": f.tax_krw, "broker_fill_id": f.broker_fill_id}
+                  for f in report.fills],
+        "equity_curve": [{"trading_date": d, "end_equity_krw": e} for d, e in report.equity_curve],
+    }
+
+
+def render_report(report: DailyReport, console: Console) -> None:
+    """Print the daily report: PnL, costs, trades, return and drawdown, then the day's fills."""
+    s, dd = report.settlement, report.drawdown
+    table = Table(title=f"Daily report {s.trading_date} ({s.mode}, account {s.account_id})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("realized PnL, gross KRW", f"{s.realized_pnl_krw:,.0f}"),
+        ("commission KRW", f"{s.commission_krw:,.0f}"),
+        ("tax KRW", f"{s.tax_krw:,.0f}"),
+        ("realized PnL, net KRW", f"{report.net_realized_pnl_krw:,.0f}"),
+        ("unrealized PnL KRW", f"{s.unrealized_pnl_krw:,.0f}"),
+        ("trades (fills) / orders", f"{s.fills_count} / {s.orders_count}"),
+        ("equity start → end KRW", f"{s.start_equity_krw:,.0f} → {s.end_equity_krw:,.0f}"),
+        ("return today", f"{s.return_pct:+.3f}%"),
+        (f"return since {report.equity_curve[0][0]}", f"{report.cumulative_return_pct:+.3f}%"),
+        ("drawdown now / max", f"{dd.current_pct:.3f}% / {dd.max_pct:.3f}% ({dd.max_krw:,.0f} KRW)"),
+    ]
+    if stopped := s.summary.get("stopped"):
+        rows.append(("stop mode", str(stopped)))
+    for measure, value in rows:
+        table.add_row(measure, value)
+    console.print(table)
+    fills = Table(title="Trades")
+    for col in ("time KST", "side", "symbol", "qty", "price KRW", "commission KRW", "tax KRW"):
+        fills.add_column(col, justify="left" if col in ("time KST", "side", "symbol") else "right")
+    for f in report.fills:
+        fills.add_row(kst(f.ts_filled), f.side.value, f.symbol, f"{f.quantity:,.0f}", f"{f.price:,.0f}",
+                      f"{f.commission_krw:,.0f}", f"{f.tax_krw:,.0f}")
+    console.print(fills if report.fills else "No trades this session.")

@@ -124,7 +124,14 @@ class Quote:
 
 @dataclass(frozen=True, slots=True)
 class FillReport:
-    """A fill notice (KIS H0STCNI0/H0STCNI9 with ``CNTG_YN=2``)."""
+    """A fill notice (KIS H0STCNI0/H0STCNI9 with ``CNTG_YN=2``).
+
+    KIS notices carry no fill id. The identity recorded for a fill is assigned by the service layer under its
+    lock: ``<broker order number>@<cumulative filled quantity after this fill>`` (the same identity the
+    reconciliation derives from ``inquire-daily-ccld`` totals), so a fill seen by WebSocket and by REST is
+    recorded once. An adapter puts a descriptive id of its own in ``fill.broker_fill_id`` (e.g. the notice's
+    order number, time, quantity and price); it is informational.
+    """
 
     account_id: str
     fill: Fill
@@ -152,7 +159,20 @@ class RejectReport:
     code: str = ""
 
 
-type BrokerOrderEvent = FillReport | CancelReport | RejectReport
+@dataclass(frozen=True, slots=True)
+class StreamResumed:
+    """The order-event stream reconnected after a gap (KIS WebSocket dropped and came back).
+
+    Notices sent during the gap are lost for good (KIS does not replay them), so the service layer re-reads
+    the day's order states by REST (``inquire-daily-ccld``) and records any fill it missed.
+    """
+
+    account_id: str
+    ts_event: datetime
+    gap_secs: float
+
+
+type BrokerOrderEvent = FillReport | CancelReport | RejectReport | StreamResumed
 type TickHandler = Callable[[Tick], Awaitable[None]]
 type OrderEventHandler = Callable[[BrokerOrderEvent], Awaitable[None]]
 

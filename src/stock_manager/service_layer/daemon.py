@@ -1,11 +1,17 @@
 """The trading daemon: login, then for each session open → intraday → close, with the kill switch
-watched from the database throughout (it reaches a running daemon within one poll interval).
+watched from the database throughout: it reaches a running daemon within one poll interval, and at once on
+PostgreSQL, where a ``LISTEN stockbot_kill`` connection wakes the watcher (the poll stays as the fallback).
+
+On the kill switch the daemon stops sending (stop mode), does what the switch asks (``halt``: nothing more;
+``cancel_open``: cancel every working order; ``flatten``: also sell every position at market and let the
+session run until those sells are done, the session closes or `flatten_wait_secs` pass), records it and
+exits. An unreadable switch counts as set (``cancel_open``).
 """
 
 import asyncio
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -13,12 +19,14 @@ from pathlib import Path
 import structlog
 
 from stock_manager.domain.clock import Clock
-from stock_manager.domain.errors import ConfigurationError, StockbotError
+from stock_manager.domain.errors import ConfigurationError, FatalBrokerError, StockbotError
 from stock_manager.domain.model import InstrumentKind
 from stock_manager.domain.risk import RiskLimits
-from stock_manager.service_layer.broker_port import Broker, SessionSchedule
+from stock_manager.service_layer.broker_port import Broker, SessionSchedule, TradingSession
 from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
+from stock_manager.service_layer.kill_notices import KillSwitchNotices
+from stock_manager.service_layer.metrics_port import Metrics, NullMetrics
 from stock_manager.service_layer.notifications import Notifier
 from stock_manager.service_layer.session import SessionRunner, SymbolInfo
 from stock_manager.service_layer.storage_port import DaemonState, DailySettlement, UnitOfWorkFactory
@@ -42,6 +50,11 @@ class DaemonConfig:
     stop_without_params: bool = False
     kill_poll_interval_secs: float = 0.25
     heartbeat_interval_secs: float = 5.0
+    reconcile_interval_secs: float = 30.0
+    kill_quiesce_secs: float = 10.0  # how long a kill waits for an order already being sent
+    order_mode: str = "send"
+    flatten_wait_secs: float = 30.0
+    notice_reconnect_secs: float = 5.0
 
 
 @dataclass(slots=True)
@@ -51,7 +64,10 @@ class RunResult:
     settlements: list[DailySettlement] = field(default_factory=list)
     killed: bool = False
     kill_reason: str = ""
+    kill_action: str = ""
     open_orders_cancelled: int = 0
+    open_orders_left: int = 0
+    flatten_orders: int = 0
     account_id: str = ""
 
 
@@ -64,10 +80,16 @@ class TradingDaemon:
         Market time (the replay's clock in sim mode).
     wall_clock : Clock
         Real time, for the daemon's heartbeat.
+    metrics : Metrics | None
+        Where the order path and the sessions report their measurements (default: nowhere).
+    kill_notices : Callable[[], Awaitable[KillSwitchNotices]] | None
+        Connects a listener for kill-switch notices (PostgreSQL); None: poll only.
     """
 
     def __init__(self, *, config: DaemonConfig, uow_factory: UnitOfWorkFactory, broker: Broker,
-                 schedule: SessionSchedule, clock: Clock, wall_clock: Clock, notifier: Notifier) -> None:
+                 schedule: SessionSchedule, clock: Clock, wall_clock: Clock, notifier: Notifier,
+                 metrics: Metrics | None = None,
+                 kill_notices: Callable[[], Awaitable[KillSwitchNotices]] | None = None) -> None:
         self.config = config
         self._uow = uow_factory
         self._broker = broker
@@ -75,9 +97,13 @@ class TradingDaemon:
         self._clock = clock
         self._wall = wall_clock
         self._notifier = notifier
+        self._metrics: Metrics = metrics or NullMetrics()
         self._kill = asyncio.Event()
         self._kill_reason = ""
         self._state: DaemonState | None = None
+        self._kill_notices = kill_notices
+        self._wake = asyncio.Event()
+        self._execution: Execution | None = None
 
     async def run(self) -> RunResult:
         """Trade every session the schedule yields; return when it is exhausted or the kill switch is set.
@@ -100,17 +126,18 @@ class TradingDaemon:
         if account_id is None or account_id not in accounts:
             raise ConfigurationError(f"account {self.config.account_id!r} is not among the broker's accounts")
         result = RunResult(account_id=account_id)
-        execution = Execution(
-            config=ExecutionConfig(account_id, self.config.mode, self.config.risk_limits),
+        execution = self._execution = Execution(
+            config=ExecutionConfig(account_id, self.config.mode, self.config.risk_limits, self.config.order_mode),
             uow_factory=self._uow, broker=self._broker, clock=self._clock, notifier=self._notifier,
             instrument_kind=self._kind_of,
-            on_stop=lambda reason: self._set_trading_state("STOPPED", reason),
+            on_stop=lambda reason: self._set_trading_state("STOPPED", reason), metrics=self._metrics,
+            on_kill=self._killed_by_execution,
         )
         runner = SessionRunner(
             execution=execution, uow_factory=self._uow, broker=self._broker, clock=self._clock,
             notifier=self._notifier, mode=self.config.mode, universe=self.config.universe,
             params_file=self.config.params_file, stop_without_params=self.config.stop_without_params,
-            on_state=self._set_trading_state,
+            on_state=self._set_trading_state, metrics=self._metrics,
         )
         now = self._wall.now()
         self._state = DaemonState(account_id, self.config.mode, "STARTING", "", None, None, os.getpid(), now, now)
@@ -118,6 +145,8 @@ class TradingDaemon:
         await self._broker.subscribe_order_events(execution.on_broker_event)
         await self._broker.subscribe_quotes([u.symbol for u in self.config.universe], runner.on_tick)
         watcher = asyncio.create_task(self._watch_kill_switch(), name="kill-switch-watcher")
+        listener = asyncio.create_task(self._listen_for_notices(), name="kill-switch-listener")
+        current: TradingSession | None = None
         try:
             async for session in self._schedule.sessions():
                 if self._kill.is_set():
@@ -126,21 +155,46 @@ class TradingDaemon:
                     done = await uow.settlements.get(account_id, session.trading_date)
                 if done is not None:
                     continue  # closed before a restart; the schedule is replaying past it
+                current = session
                 if not await self._until_killed(runner.open(session)):
                     break
-                if not await self._until_killed(self._schedule.run_until_close(session)):
+                if not await self._until_killed(self._run_session(session, execution)):
                     break
                 result.settlements.append(await runner.close(session))
+                current = None
             if self._kill.is_set():
                 result.killed, result.kill_reason = True, self._kill_reason
-                result.open_orders_cancelled = await self._honour_kill(execution)
+                await self._honour_kill(execution, current, result)
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in (watcher, listener):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await self._set_trading_state("EXITED", self._kill_reason)
             await self._broker.close()
         return result
+
+    async def _run_session(self, session: TradingSession, execution: Execution) -> None:
+        # The session's intraday part, with the working orders reconciled against the broker meanwhile.
+        reconciler = asyncio.create_task(self._reconcile_periodically(execution), name="reconciler")
+        try:
+            await self._schedule.run_until_close(session)
+        finally:
+            reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reconciler
+
+    async def _reconcile_periodically(self, execution: Execution) -> None:
+        # Continuous reconciliation (spec 001 §10): a shortfall is recorded only when two looks agree (a
+        # notice may be in flight); a surplus stops trading. A failed look is logged and retried next time.
+        while True:
+            await asyncio.sleep(self.config.reconcile_interval_secs)
+            try:
+                await execution.reconcile_open_orders("periodic reconciliation", confirmed=False)
+            except FatalBrokerError as e:
+                await execution.enter_stop_mode(f"periodic reconciliation: {e}")
+            except StockbotError as e:
+                log.warning("periodic_reconciliation_failed", error=str(e))
 
     async def _until_killed(self, work: object) -> bool:
         # Run `work` unless the kill switch fires first; then cancel it and return False.
@@ -156,38 +210,118 @@ class TradingDaemon:
             await task
         return False
 
-    async def _honour_kill(self, execution: Execution) -> int:
-        await execution.enter_stop_mode(f"kill switch: {self._kill_reason}")
-        cancelled = await execution.cancel_open_orders("kill switch")
+    async def _honour_kill(self, execution: Execution, session: TradingSession | None, result: RunResult) -> None:
+        action = await self._kill_action()
+        result.kill_action = action
+        execution.request_kill(self._kill_reason)
+        await execution.enter_stop_mode(f"kill switch: {self._kill_reason}", rule="kill_switch")
+        if not await execution.quiesce(self.config.kill_quiesce_secs):
+            log.error("kill_quiesce_timeout", secs=self.config.kill_quiesce_secs)
+        try:
+            await execution.resync_from_database()  # the session task was stopped wherever it was
+        except Exception as e:  # the broker or the database failing here must not keep the daemon from exiting
+            log.error("kill_resync_failed", error=str(e))
+        if action in ("cancel_open", "flatten"):
+            result.open_orders_cancelled = await execution.cancel_open_orders("kill switch")
+        if action == "flatten":
+            sent = await execution.flatten(self._kill_reason)
+            result.flatten_orders = len(sent)
+            if sent and session is not None:
+                await self._let_flatten_fill(execution, session, {o.id for o in sent})
+        result.open_orders_left = len(execution.open_orders)
+        left = (f"; {result.open_orders_left} order(s) left working at the broker"
+                if result.open_orders_left else "")
         async with self._uow() as uow:
             await record_event(uow, self._notifier, ts=self._clock.now(), kind="kill_switch", severity="CRITICAL",
-                               message=f"kill switch honoured: {self._kill_reason}; {cancelled} open order(s) "
-                                       "cancelled; exiting", account_id=execution.config.account_id,
-                               payload={"reason": self._kill_reason, "cancelled": cancelled})
+                               message=f"kill switch honoured ({action}): {self._kill_reason}; "
+                                       f"{result.open_orders_cancelled} open order(s) cancelled, "
+                                       f"{result.flatten_orders} flatten order(s) sent{left}; exiting",
+                               account_id=execution.config.account_id,
+                               payload={"reason": self._kill_reason, "action": action,
+                                        "cancelled": result.open_orders_cancelled,
+                                        "flatten_orders": result.flatten_orders,
+                                        "left_working": result.open_orders_left})
             await uow.commit()
-        return cancelled
+
+    async def _kill_action(self) -> str:
+        try:
+            async with self._uow() as uow:
+                switch = await uow.control.get_kill_switch()
+            return switch.action if switch.active else "cancel_open"
+        except Exception:
+            return "cancel_open"  # the switch cannot be read: the safe side
+
+    async def _let_flatten_fill(
+        self, execution: Execution, session: TradingSession, order_ids: set[int | None]
+    ) -> None:
+        # Let the session go on (the replay plays its prints; live waits for notices) until the flatten
+        # sells are done, the session closes, or flatten_wait_secs pass.
+        market = asyncio.ensure_future(self._schedule.run_until_close(session))
+        deadline = asyncio.get_running_loop().time() + self.config.flatten_wait_secs
+        try:
+            while (order_ids & execution.open_orders.keys() and not market.done()
+                   and asyncio.get_running_loop().time() < deadline):
+                await asyncio.wait({market}, timeout=0.05)
+        finally:
+            if not market.done():
+                market.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await market  # a failure here must not keep the kill from being recorded
+
+    async def _killed_by_execution(self, reason: str) -> None:
+        # Execution set the switch itself (broker failures, the daily loss limit at the close).
+        self._kill_reason = self._kill_reason or reason
+        self._kill.set()
 
     async def _watch_kill_switch(self) -> None:
-        # Poll the database's kill switch; also keep the heartbeat fresh.
-        since_heartbeat = 0.0
+        # Read the database's kill switch every poll interval, or at once when a notice wakes us; keep the
+        # heartbeat fresh. An unreadable switch counts as set.
+        loop = asyncio.get_running_loop()
+        last_heartbeat = loop.time()
         while True:
             try:
                 async with self._uow() as uow:
                     switch = await uow.control.get_kill_switch()
                 if switch.active:
                     self._kill_reason = switch.reason or "no reason given"
+                    if self._execution is not None:
+                        self._execution.request_kill(self._kill_reason)
                     self._kill.set()
                     return
-                since_heartbeat += self.config.kill_poll_interval_secs
-                if since_heartbeat >= self.config.heartbeat_interval_secs:
-                    since_heartbeat = 0.0
+                if loop.time() - last_heartbeat >= self.config.heartbeat_interval_secs:
+                    last_heartbeat = loop.time()
                     await self._write_state()
             except Exception as e:
                 self._kill_reason = f"kill switch unreadable: {type(e).__name__}"
+                if self._execution is not None:
+                    self._execution.request_kill(self._kill_reason)
                 log.error("kill_switch_unreadable", error=str(e))
                 self._kill.set()
                 return
-            await asyncio.sleep(self.config.kill_poll_interval_secs)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.config.kill_poll_interval_secs)
+            self._wake.clear()
+
+    async def _listen_for_notices(self) -> None:
+        # Keep a notice listener connected (PostgreSQL); each notice wakes the watcher. Any failure only
+        # costs latency: the watcher polls regardless.
+        if self._kill_notices is None:
+            return
+        while True:
+            notices: KillSwitchNotices | None = None
+            try:
+                notices = await self._kill_notices()
+                while True:
+                    if await notices.wait(30.0):
+                        self._wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.warning("kill_switch_listener_lost", error=f"{type(e).__name__}: {e}")
+            finally:
+                if notices is not None:
+                    await notices.close()
+            await asyncio.sleep(self.config.notice_reconnect_secs)
 
     async def _set_trading_state(self, trading_state: str, reason: str, trading_date: date | None = None) -> None:
         if self._state is None:

@@ -12,7 +12,7 @@ import structlog
 from stock_manager.service_layer.notifications import Notifier
 from stock_manager.service_layer.storage_port import EventRecord, UnitOfWork
 
-log = structlog.get_logger("stockbot")
+log = structlog.get_logger("stockbot.events")
 
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 
@@ -68,6 +68,7 @@ async def record_event(
         correlation_id=correlation_id, account_id=account_id,
     )
     await uow.events.add(record)
-    log.log(_LEVELS[severity], kind, message=message, correlation_id=correlation_id or None, ts_market=ts.isoformat())
+    log.log(_LEVELS[severity], kind, message=message, correlation_id=correlation_id or None, ts_market=ts.isoformat(),
+            payload=record.payload)
     notifier.event(record)
     return record

@@ -1,15 +1,19 @@
-"""The order path: signal → risk → order committed as NEW → broker → SENT/REJECTED; and the way back:
-broker fills, cancels and rejects → order, fill and position, each change one transaction.
+"""The order path: signal → risk → order committed as NEW → kill-switch check → broker → SENT/REJECTED; and
+the way back: broker fills, cancels and rejects → order, fill and position, each change one transaction.
 
 State kept in memory (positions, open orders) mirrors the database and is replaced only after a commit.
+Order modes (spec 001 §2): ``send``; ``observe`` (every step runs, the order is recorded as a would-be order
+in ``observed_orders`` and never sent); ``stop`` (stop mode from the start: nothing new is sent).
 """
 
 import asyncio
 import copy
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
+
+import structlog
 
 from stock_manager.domain.clock import Clock, kst_date
 from stock_manager.domain.errors import (
@@ -19,27 +23,37 @@ from stock_manager.domain.errors import (
     StockbotError,
     TemporaryBrokerError,
 )
-from stock_manager.domain.fills import Fill
 from stock_manager.domain.market_rules import round_to_tick
-from stock_manager.domain.model import InstrumentKind, Intent, OrderType, Side
-from stock_manager.domain.orders import Order, OrderAccepted, OrderCanceled, OrderEvent, OrderFilled, OrderRejected
+from stock_manager.domain.model import InstrumentKind, Intent, OrderType
+from stock_manager.domain.order_status import OrderStatus
+from stock_manager.domain.orders import Order, OrderAccepted, OrderCanceled, OrderEvent, OrderRejected
 from stock_manager.domain.positions import Position
-from stock_manager.domain.risk import OrderProposal, RiskLimits, RiskState, daily_loss_limit_breached
+from stock_manager.domain.risk import OrderProposal, RiskDenial, RiskLimits, RiskState
+from stock_manager.domain.sessions import SessionHours
 from stock_manager.domain.signals import Signal
 from stock_manager.service_layer.broker_port import (
     Broker,
     BrokerOrderEvent,
-    BrokerOrderState,
     CancelReport,
     FillReport,
     OrderRequest,
     RejectReport,
+    StreamResumed,
 )
 from stock_manager.service_layer.events import correlation_id_for, plain, record_event
+from stock_manager.service_layer.execution_safety import ExecutionSafety, order_risk_record
+from stock_manager.service_layer.fill_recording import FillRecording
+from stock_manager.service_layer.metrics_port import Metrics, NullMetrics
 from stock_manager.service_layer.notifications import Notifier
 from stock_manager.service_layer.reconciliation import same_shape, strip_number
-from stock_manager.service_layer.risk_gate import denial_payload, pre_trade_denial
-from stock_manager.service_layer.storage_port import DuplicateIdempotencyKey, StoredFill, UnitOfWorkFactory
+from stock_manager.service_layer.risk_book import RiskBook
+from stock_manager.service_layer.risk_gate import denial_payload, pre_trade_denial, record_risk_decision
+from stock_manager.service_layer.storage_port import DuplicateIdempotencyKey, UnitOfWorkFactory
+
+log = structlog.get_logger("stockbot.execution")
+
+#: ExecutionConfig.order_mode values.
+ORDER_MODES = ("send", "observe", "stop")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +63,10 @@ class ExecutionConfig:
     account_id: str
     mode: str
     risk_limits: RiskLimits
+    order_mode: str = "send"
 
 
-class Execution:
+class Execution(FillRecording, ExecutionSafety):
     """Places and tracks the account's orders; the only writer of orders, fills and positions.
 
     Parameters
@@ -60,6 +75,10 @@ class Execution:
         Tick table to use for a symbol (stock or ETF).
     on_stop : Callable[[str], None] | None
         Called once when the daemon enters stop mode (the daemon records it in its state).
+    metrics : Metrics | None
+        Where order latency, outcomes, fills and slippage are counted (default: nowhere).
+    on_kill : Callable[[str], Awaitable[None]] | None
+        Called when execution itself sets the kill switch (repeated broker failures, the daily loss limit).
     """
 
     def __init__(
@@ -72,6 +91,8 @@ class Execution:
         notifier: Notifier,
         instrument_kind: Callable[[str], InstrumentKind],
         on_stop: Callable[[str], Awaitable[None]] | None = None,
+        metrics: Metrics | None = None,
+        on_kill: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.config = config
         self._uow = uow_factory
@@ -80,6 +101,12 @@ class Execution:
         self._notifier = notifier
         self._kind = instrument_kind
         self._on_stop = on_stop
+        self._metrics: Metrics = metrics or NullMetrics()
+        self._on_kill = on_kill
+        self.limits = config.risk_limits
+        self.book = RiskBook()
+        self.kill_reason: str | None = None  # set once the kill switch is known to be set; latched
+        self.loss_limit_hit = False
         self._lock = asyncio.Lock()
         self.positions: dict[str, Position] = {}
         self.open_orders: dict[int, Order] = {}
@@ -88,6 +115,14 @@ class Execution:
         self.start_of_day_equity_krw = Decimal(0)
         self._net_realized_at_open = Decimal(0)
         self._handled_keys: set[str] = set()
+        self._in_flight = 0  # submits under way (they may run in a broker's stream task, not the session's)
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._notice_refs: set[str] = set()  # the adapters' ids of notices already applied this session
+        self._deficits_seen: dict[str, Decimal] = {}  # order → broker's executed qty at the last unconfirmed look
+        # (order's day, order) → (shares recorded from the broker's totals that no notice has reported yet,
+        # market time they were read)
+        self._rest_covered: dict[tuple[date, str], tuple[Decimal, datetime]] = {}
 
     # -- STATE ---------------------------------------------------------------------------------------
 
@@ -97,19 +132,45 @@ class Execution:
         self.open_orders = {o.id: o for o in open_orders if o.id is not None}
 
     def begin_session(
-        self, trading_date: date, start_of_day_equity_krw: Decimal, net_realized_before_krw: Decimal | None = None
+        self, trading_date: date, start_of_day_equity_krw: Decimal, net_realized_before_krw: Decimal | None = None,
+        *, hours: SessionHours | None = None, limits: RiskLimits | None = None,
     ) -> None:
         """Reset the per-session state: stop mode clears, and the daily loss limit counts from
         `net_realized_before_krw` (realized PnL after costs of all fills before `trading_date`; default: now).
 
-        Give it after a restart mid-session, so losses realized earlier that day still count.
+        Give it after a restart mid-session, so losses realized earlier that day still count. `hours` are the
+        session's open and close (without them no order passes the session-phase rule); `limits` replace the
+        limits in force (the effective limits read at the open). With ``order_mode="stop"``, or once the kill
+        switch was seen, the session starts in stop mode.
         """
+        # A late notice of the previous session's orders may still come: keep what its totals covered.
+        previous = self.trading_date or trading_date
+        self._rest_covered = {key: value for key, value in self._rest_covered.items() if key[0] >= previous}
         self.trading_date = trading_date
         self.start_of_day_equity_krw = start_of_day_equity_krw
         self._net_realized_at_open = (self._net_realized() if net_realized_before_krw is None
                                       else net_realized_before_krw)
         self.stopped_reason = None
+        if self.config.order_mode == "stop":
+            self.stopped_reason = "ORDER_MODE=stop: monitoring and recording only"
+        if self.kill_reason is not None:
+            self.stopped_reason = f"kill switch: {self.kill_reason}"
+        self.loss_limit_hit = False
+        if limits is not None:
+            self.limits = limits
+        self.book.begin_session(hours)
         self._handled_keys.clear()
+        self._notice_refs.clear()
+        self._deficits_seen.clear()
+
+    def note_quote(self, symbol: str, price: Decimal, ts: datetime, lower: Decimal | None = None,
+                   upper: Decimal | None = None) -> None:
+        """Record the newest price of `symbol` (a tick or a quote; KRW at aware `ts`) and the day's limits."""
+        self.book.note_quote(symbol, price, ts, lower, upper)
+
+    def request_kill(self, reason: str) -> None:
+        """Note that the kill switch is set (the daemon's watcher calls this): nothing more is sent."""
+        self.kill_reason = self.kill_reason or reason
 
     def set_start_of_day_equity(self, equity_krw: Decimal) -> None:
         """Set the equity the daily loss limit is a percentage of, KRW."""
@@ -124,15 +185,11 @@ class Execution:
         return sum((p.net_realized_pnl_krw for p in self.positions.values()), Decimal(0))
 
     def risk_state(self) -> RiskState:
-        """Return the account as the risk rules see it now."""
-        working: dict[str, Decimal] = {}
-        for order in self.open_orders.values():
-            if order.side is Side.BUY:
-                working[order.symbol] = working.get(order.symbol, Decimal(0)) + order.remaining_quantity
-        return RiskState(
-            positions=self.positions, working_buy_quantity=working,
-            realized_pnl_today_krw=self.realized_pnl_today_krw,
-            start_of_day_equity_krw=self.start_of_day_equity_krw, stopped=self.stopped_reason is not None,
+        """Return the account and the market as the risk rules see them now."""
+        return self.book.state(
+            now=self._clock.now(), positions=self.positions, open_orders=self.open_orders.values(),
+            realized_pnl_today_krw=self.realized_pnl_today_krw, start_of_day_equity_krw=self.start_of_day_equity_krw,
+            stopped=self.stopped_reason is not None or self.kill_reason is not None,
         )
 
     # -- COMMANDS ------------------------------------------------------------------------------------
@@ -142,11 +199,22 @@ class Execution:
 
         The order row is committed as NEW before the broker is called. A signal whose idempotency key
         exists returns the existing order and sends nothing; so does a second live order for the same
-        (strategy, symbol, intent).
+        (strategy, symbol, intent). Every log line written meanwhile carries the decision's correlation id.
         """
         key = self.idempotency_key(signal)
         if key in self._handled_keys:
             return None
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            with structlog.contextvars.bound_contextvars(correlation_id=correlation_id_for(key)):
+                return await self._submit(signal, key)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _submit(self, signal: Signal, key: str) -> Order | None:
         async with self._lock:
             if any((o.strategy_id, o.symbol, o.intent) == (signal.strategy_id, signal.symbol, signal.intent)
                    for o in self.open_orders.values()):
@@ -156,6 +224,8 @@ class Execution:
                 existing = await uow.orders.get_by_key(key)
             if existing is not None:
                 return existing
+            log.info("signal", symbol=signal.symbol, side=str(signal.side), intent=str(signal.intent),
+                     reference_price=str(signal.reference_price), reason=signal.reason)
             order = await self._create_order(signal, key)
             if order is None:
                 return None
@@ -178,19 +248,30 @@ class Execution:
             assert signal.target_value_krw is not None
             quantity = (signal.target_value_krw / (limit or signal.reference_price)).to_integral_value(ROUND_FLOOR)
         corr = correlation_id_for(key)
-        proposal = OrderProposal(signal.symbol, signal.side, signal.intent, quantity, limit or signal.reference_price)
+        proposal = OrderProposal(signal.symbol, signal.side, signal.intent, quantity, limit or signal.reference_price,
+                                 signal.order_type)
         state = self.risk_state()
-        async with self._uow() as uow:
-            denial = pre_trade_denial(proposal, state, self.config.risk_limits, await uow.control.get_kill_switch())
-            if denial is not None:
-                await record_event(
-                    uow, self._notifier, ts=now, kind="risk_denied", severity="WARNING",
+        try:
+            async with self._uow() as uow:
+                switch = await uow.control.get_kill_switch()
+            denial = pre_trade_denial(proposal, state, self.limits, switch)
+        except Exception as e:  # a risk check that cannot run means no order
+            denial = RiskDenial("risk_check_failed", f"the pre-trade checks failed ({type(e).__name__}: {e})")
+        if denial is not None:
+            async with self._uow() as uow:
+                await record_risk_decision(
+                    uow, self._notifier, ts=now, rule=denial.rule, decision="DENY",
                     message=f"{signal.symbol} {signal.side} {signal.intent} denied by {denial.rule}: {denial.message}",
-                    payload=denial_payload(denial, proposal, state, signal.reason),
-                    correlation_id=corr, account_id=self.config.account_id,
+                    snapshot=denial_payload(denial, proposal, state, signal.reason), account_id=self.config.account_id,
+                    symbol=signal.symbol, correlation_id=corr,
                 )
                 await uow.commit()
-                return None
+            return None
+        self.book.note_order(now)
+        if self.config.order_mode == "observe":
+            await self._observe(signal, key, corr, quantity, limit, now)
+            return None
+        async with self._uow() as uow:
             order = Order(
                 idempotency_key=key, account_id=self.config.account_id,
                 strategy_id=signal.strategy_id, symbol=signal.symbol, side=signal.side,
@@ -206,7 +287,8 @@ class Execution:
                 uow, self._notifier, ts=now, kind="order_created", severity="INFO",
                 message=f"{order.side} {plain(order.quantity)} {order.symbol} {order.order_type}"
                         f"{f' @ {plain(limit)}' if limit else ''}: {order.reason}",
-                payload={"order_id": order.id, "idempotency_key": order.idempotency_key},
+                payload={"order_id": order.id, "idempotency_key": order.idempotency_key, "reason": order.reason,
+                         "signal_price": signal.reference_price},
                 correlation_id=corr, account_id=self.config.account_id,
             )
             await uow.commit()
@@ -214,23 +296,45 @@ class Execution:
         self.open_orders[order.id] = order
         return order
 
-    async def _send(self, order: Order) -> None:
+    async def _send(self, order: Order, *, flatten: bool = False) -> None:
+        blocker = await self._send_blocker(flatten=flatten)
+        if blocker is not None:
+            await self._apply_event(order, OrderCanceled(self._clock.now(), f"not sent: {blocker}"), "order_not_sent",
+                                    "WARNING", f"{order.symbol} order not sent: {blocker}")
+            async with self._uow() as uow:
+                await uow.risk.add_event(order_risk_record(self._clock.now(), "kill_switch", "DENY",
+                                                   f"{order.symbol} order not sent: {blocker}", order))
+                await uow.commit()
+            return
         request = OrderRequest(self.config.account_id, order.symbol, order.side, order.order_type,
                                order.quantity, order.limit_price)
+        timer = self._metrics.order_timer()
         try:
             ack = await self._broker.place_order(request)
         except OrderRejectedByBroker as e:
+            timer.done("rejected")
+            self.book.note_failed_order(order.symbol, self._clock.now())
+            self.book.broker_failures = 0  # the broker answered
             rejected = OrderRejected(self._clock.now(), str(e), e.code)
             await self._apply_event(order, rejected, "order_rejected", "WARNING",
                                     f"{order.symbol} order rejected by the broker: {e.code} {e}")
         except (AmbiguousOrderOutcome, TemporaryBrokerError) as e:
+            timer.done("unknown")
+            self._note_broker_failure(order)
             await self._note(order, "order_outcome_unknown", "ERROR",
                              f"{order.symbol} order outcome unknown ({type(e).__name__}: {e}); resolving by inquiry")
             await self._resolve_unknown(order)
+            await self._trip_on_broker_failures(e)
         except FatalBrokerError as e:
+            timer.done("fatal")
+            self._note_broker_failure(order)
             await self._note(order, "order_outcome_unknown", "CRITICAL", f"broker refused the session: {e}")
-            await self.enter_stop_mode(f"fatal broker error while placing an order: {e}")
+            await self.enter_stop_mode(f"fatal broker error while placing an order: {e}", rule="broker_failure")
+            await self._trip_on_broker_failures(e)
         else:
+            timer.done("sent")
+            self._metrics.order_accepted(order.side.value, order.quantity)
+            self.book.note_accepted_order(order.symbol)
             await self._apply_event(order, OrderAccepted(ack.broker_order_number, ack.ts_accepted, ack.broker_branch),
                               "order_sent", "INFO", f"{order.symbol} order accepted as {ack.broker_order_number}")
 
@@ -247,10 +351,12 @@ class Execution:
         matches = [r for r in reports if strip_number(r.broker_order_number) not in known and same_shape(order, r)]
         if len(matches) == 1:
             r = matches[0]
+            self._metrics.order_accepted(order.side.value, order.quantity)
             await self._apply_event(order, OrderAccepted(r.broker_order_number, r.ts_accepted, r.broker_branch),
                               "order_adopted", "WARNING", f"{order.symbol} order found at the broker as "
                               f"{r.broker_order_number}; adopted")
         elif not matches:
+            self.book.note_failed_order(order.symbol, self._clock.now())
             not_placed = OrderCanceled(self._clock.now(), "not placed: no matching order at the broker")
             await self._apply_event(order, not_placed, "order_not_placed", "WARNING",
                                    f"{order.symbol} order never reached the broker")
@@ -258,7 +364,9 @@ class Execution:
             await self.enter_stop_mode(f"{len(matches)} broker orders match order {order.idempotency_key}")
 
     async def cancel_open_orders(self, reason: str, *, intent: Intent | None = None) -> int:
-        """Ask the broker to cancel every working order (of `intent`, if given); return how many were asked.
+        """Ask the broker to cancel every working order (of `intent`, if given); return how many ended
+        cancelled (by this request, or by one the broker had already taken: its refusal of a second cancel is
+        not a failure when the order is cancelled all the same).
 
         NEW orders the broker never acknowledged are left for recovery: cancelling needs a broker number.
         """
@@ -273,34 +381,33 @@ class Execution:
                 asked += 1
             except OrderRejectedByBroker as e:
                 await self._note(order, "cancel_rejected", "WARNING", f"{order.symbol} cancel refused: {e}")
+                await self.sync_from_broker(order, reason)
+                after = await self._find(order.broker_order_number, order.trading_date)
+                if after is not None and after.status is OrderStatus.CANCELED:
+                    asked += 1
+                continue
+            except StockbotError as e:  # a broker failure: the next order is still tried
+                await self._note(order, "cancel_failed", "ERROR", f"{order.symbol} cancel failed: {e}")
+            # Whatever became of the cancel, the broker's state and executions of the order are taken in
+            # (at the close the exchange has expired it: its fills must not wait for another session).
             await self.sync_from_broker(order, reason)
         return asked
 
-    async def sync_from_broker(self, order: Order, reason: str) -> None:
-        """Bring one open order in line with the broker's report of it (after a cancel, at the close)."""
-        if order.id not in self.open_orders or order.broker_order_number is None:
-            return
-        reports = await self._broker.get_orders(self.config.account_id, order.trading_date)
-        number = strip_number(order.broker_order_number)
-        report = next((r for r in reports if strip_number(r.broker_order_number) == number), None)
-        if report is None:
-            return
-        for fill in await self._broker.get_fills(self.config.account_id, order.trading_date):
-            if strip_number(fill.broker_order_number) == number:
-                await self.record_fill(fill, source="recovery")
-        current = self.open_orders.get(order.id)
-        if current is not None and report.state is BrokerOrderState.CANCELED:
-            await self.apply_event(current, OrderCanceled(self._clock.now(), reason), "order_canceled", "INFO",
-                                   f"{current.symbol} order {current.broker_order_number} cancelled: {reason}")
+    async def enter_stop_mode(self, reason: str, *, rule: str = "stop_mode") -> None:
+        """Stop sending new orders for the rest of the session; record why (an event and a STOP risk decision
+        naming `rule`; idempotent)."""
+        await self._stop_locked(reason, rule=rule)
 
-    async def enter_stop_mode(self, reason: str) -> None:
-        """Stop sending new orders for the rest of the session; record why (idempotent)."""
+    async def _stop_locked(self, reason: str, *, rule: str = "stop_mode") -> None:
+        # Safe with or without self._lock held: it writes only an event and the daemon's state.
         if self.stopped_reason is not None:
             return
         self.stopped_reason = reason
         async with self._uow() as uow:
-            await record_event(uow, self._notifier, ts=self._clock.now(), kind="stop_mode", severity="CRITICAL",
-                               message=f"stop mode: {reason}", account_id=self.config.account_id)
+            await record_risk_decision(uow, self._notifier, ts=self._clock.now(), rule=rule, decision="STOP",
+                                       message=f"stop mode: {reason}", snapshot={"reason": reason},
+                                       account_id=self.config.account_id, event_kind="stop_mode",
+                                       severity="CRITICAL")
             await uow.commit()
         if self._on_stop is not None:
             await self._on_stop(reason)
@@ -309,80 +416,49 @@ class Execution:
 
     async def on_broker_event(self, event: BrokerOrderEvent) -> None:
         """Apply one fill, cancel or reject notice from the broker (idempotent)."""
+        if isinstance(event, CancelReport) and not await self.settle_before_close(event.broker_order_number):
+            return  # left working in our records: the next reconciliation takes its state and fills together
         async with self._lock:
             match event:
                 case FillReport(fill=fill):
-                    try:
-                        await self._record_fill(fill, source="notice")
-                    except StockbotError as e:
-                        await self.enter_stop_mode(f"fill {fill.broker_fill_id} does not fit our records: {e}")
+                    fill = await self._on_its_order_day(fill)
+                    if await self._already_covered(fill):
+                        pass
+                    else:
+                        try:
+                            await self._record_fill(fill, source="notice")
+                            self._notice_refs.add(fill.broker_fill_id)
+                        except (StockbotError, ValueError) as e:
+                            await self._stop_locked(f"fill notice {fill.broker_fill_id} does not fit our records: {e}")
                 case CancelReport():
-                    order = await self._find(event.broker_order_number)
+                    order = await self._find(event.broker_order_number, kst_date(event.ts_event))
                     if order is not None and order.is_open:
                         await self._apply_event(order, OrderCanceled(event.ts_event, event.reason), "order_canceled",
                                           "INFO", f"{order.symbol} order {order.broker_order_number}: {event.reason}")
                 case RejectReport():
-                    order = await self._find(event.broker_order_number)
+                    order = await self._find(event.broker_order_number, kst_date(event.ts_event))
+                    if order is not None:
+                        self.book.note_failed_order(order.symbol, event.ts_event)
                     if order is not None and order.is_open:
                         await self._apply_event(order, OrderRejected(event.ts_event, event.reason, event.code),
                                           "order_rejected", "WARNING", f"{order.symbol} rejected: {event.reason}")
-        if (self.stopped_reason is None and self.start_of_day_equity_krw > 0
-                and daily_loss_limit_breached(self.risk_state(), self.config.risk_limits)):
-            await self.enter_stop_mode(f"daily loss limit: realized {self.realized_pnl_today_krw:.0f} KRW today")
-            await self.cancel_open_orders("daily loss limit reached", intent=Intent.ENTRY)
-
-    async def record_fill(self, fill: Fill, *, source: str) -> bool:
-        """Record a fill once (by broker fill id) with its order and position in one transaction (serialised).
-
-        Returns
-        -------
-        bool
-            False when the fill was already recorded (a duplicate notice, or seen by both WS and REST).
-        """
-        async with self._lock:
-            return await self._record_fill(fill, source=source)
-
-    async def _record_fill(self, fill: Fill, *, source: str) -> bool:
-        # The caller holds self._lock.
-        order = await self._find(fill.broker_order_number)
-        now = self._clock.now()
-        async with self._uow() as uow:
-            if await uow.fills.exists(fill.broker_fill_id):
-                return False
-            updated = None
-            if order is not None:
-                updated = copy.deepcopy(order)
-                updated.apply(OrderFilled(fill))
-                await uow.orders.update(updated, now)
-            await uow.fills.add(StoredFill(fill, self.config.account_id, order.id if order else None, source), now)
-            position = self.positions.get(fill.symbol) or Position(self.config.account_id, fill.symbol)
-            position = position.apply_fill(fill)
-            await uow.positions.upsert(position, now)
-            corr = order.correlation_id if order else ""
-            kind, severity = ("fill", "INFO") if order is not None else ("external_fill", "WARNING")
-            await record_event(
-                uow, self._notifier, ts=now, kind=kind, severity=severity,
-                message=f"{fill.side} {plain(fill.quantity)} {fill.symbol} @ {plain(fill.price)} "
-                        f"(order {fill.broker_order_number})",
-                payload={"broker_fill_id": fill.broker_fill_id, "source": source,
-                         "commission_krw": fill.commission_krw, "tax_krw": fill.tax_krw},
-                correlation_id=corr, account_id=self.config.account_id,
-            )
-            await uow.commit()
-        self.positions[fill.symbol] = position
-        if updated is not None:
-            self._remember(updated)
-        return True
+                case StreamResumed():
+                    pass  # handled below, outside the lock: it reads the broker
+        if isinstance(event, StreamResumed):
+            await self.reconcile_open_orders(f"order stream resumed after {event.gap_secs:.1f} s")
+        await self.check_daily_loss()
 
     # -- INTERNALS -----------------------------------------------------------------------------------
 
-    async def _find(self, broker_order_number: str) -> Order | None:
+    async def _find(self, broker_order_number: str, day: date | None = None) -> Order | None:
+        # Broker numbers restart every session: with `day` (the notice's KST date), only that day's order.
         number = strip_number(broker_order_number)
         for order in self.open_orders.values():
-            if order.broker_order_number and strip_number(order.broker_order_number) == number:
+            if (order.broker_order_number and strip_number(order.broker_order_number) == number
+                    and day in (None, order.trading_date)):
                 return order
         async with self._uow() as uow:
-            return await uow.orders.get_by_broker_number(self.config.account_id, broker_order_number)
+            return await uow.orders.get_by_broker_number(self.config.account_id, broker_order_number, day)
 
     async def apply_event(self, order: Order, event: OrderEvent, kind: str, severity: str, message: str) -> None:
         """Apply a broker event to `order`, persist it with an event row, then update memory (serialised)."""

@@ -1,22 +1,24 @@
-"""**Port:** where the daemon tells its owner what happened (console now; Slack later, issue 6).
+"""**Port:** where the daemon tells its owner what happened (console, Slack).
 
-A notifier must never raise into the trading path: implementations catch their own failures.
+A notifier must never raise into the trading path and must return at once: implementations catch their own
+failures and do slow work (network) elsewhere.
 """
 
 from typing import Protocol
 
-from stock_manager.service_layer.storage_port import DailySettlement, EventRecord
+from stock_manager.service_layer.reports import DailyReport
+from stock_manager.service_layer.storage_port import EventRecord
 
 
 class Notifier(Protocol):
     """**Port:** human-facing notices about events and session results."""
 
     def event(self, record: EventRecord) -> None:
-        """Show or forward one recorded event (the implementation filters by severity)."""
+        """Show or forward one recorded event (the implementation filters by severity and kind)."""
         ...
 
-    def session_closed(self, settlement: DailySettlement) -> None:
-        """Show one session's summary."""
+    def session_closed(self, report: DailyReport) -> None:
+        """Show or forward one session's daily report."""
         ...
 
 
@@ -26,5 +28,5 @@ class NullNotifier:
     def event(self, record: EventRecord) -> None:
         """Drop the event."""
 
-    def session_closed(self, settlement: DailySettlement) -> None:
-        """Drop the summary."""
+    def session_closed(self, report: DailyReport) -> None:
+        """Drop the report."""

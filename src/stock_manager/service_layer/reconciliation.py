@@ -7,34 +7,46 @@ never placed, more than one is ambiguous and stops trading. The plan is applied 
 or only printed (``stockbot recover --dry-run``).
 """
 
+import copy
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from stock_manager.domain.clock import kst_date
+from stock_manager.domain.errors import DuplicateFill, InvalidTransition
+from stock_manager.domain.fill_identity import fill_day, missing_fills, normalize_order_number
 from stock_manager.domain.fills import Fill
-from stock_manager.domain.orders import Order
+from stock_manager.domain.orders import Order, OrderAccepted, OrderCanceled, OrderEvent, OrderFilled, OrderRejected
 from stock_manager.domain.positions import Position, positions_from_fills
 from stock_manager.service_layer.broker_port import BrokerOrderReport, BrokerOrderState, BrokerPosition
+from stock_manager.service_layer.events import plain
+from stock_manager.service_layer.position_history import PositionHistory
 
 #: How long after our NEW row the broker's acceptance of the same order may come.
 ADOPTION_WINDOW = timedelta(minutes=2)
 
 
-def strip_number(number: str) -> str:
-    """Return a broker order number without leading zeros (KIS paper "11774" = "0000011774")."""
-    return number.lstrip("0") or "0"
+#: A broker order number without leading zeros (KIS paper "11774" = "0000011774").
+strip_number = normalize_order_number
 
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """One correction; `kind` names it and `detail` says why, for people."""
+    """One correction; `kind` names it and `detail` says why, for people.
+
+    `before` and `after` are the state it changes, as people read it, before and after it is applied (in
+    plan order, as `recovery.apply_plan` applies them): the order's status and filled quantity, and for a
+    fill the symbol's position, e.g. ``"SENT 0/32"`` → ``"FILLED 32/32; 005930 32 @ 61300"``.
+    """
 
     kind: str  # adopt | not_placed | fill | cancel | reject | external_order | external_fill | ambiguous
     detail: str
     order_key: str | None = None
     report: BrokerOrderReport | None = None
     fill: Fill | None = None
+    before: str = ""
+    after: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +84,7 @@ def plan_recovery(
     broker_orders: Sequence[BrokerOrderReport],
     broker_fills: Sequence[Fill],
     broker_positions: Sequence[BrokerPosition],
+    history: PositionHistory | None = None,
 ) -> RecoveryPlan:
     """Compare the database with the broker and return the corrections, without changing anything.
 
@@ -82,15 +95,26 @@ def plan_recovery(
     known_orders : Sequence[Order]
         Every order of ours on the days the broker reports cover (to tell ours from external ones).
     recorded_fills : Sequence[Fill]
-        Every fill of the account in the database.
+        The fills in the database of the days the broker reports cover (at least; every fill of the account
+        when `history` is None, since positions are then folded from them).
     broker_orders, broker_fills : Sequence
         The broker's orders and executions of the days in question.
     broker_positions : Sequence[BrokerPosition]
         The broker's holdings now.
+    history : PositionHistory | None
+        Every recorded fill of the account, positions folded from a checkpoint (see `position_history`);
+        each missed fill of the plan must have executed after its checkpoint (`PositionHistory.sorts_after`).
+
+    Raises
+    ------
+    ValueError
+        If a missed fill executed before `history`'s checkpoint.
     """
     actions: list[Action] = []
     stops: list[str] = []
-    recorded_ids = {f.broker_fill_id for f in recorded_fills}
+    recorded_by_order: dict[tuple[date, str], list[Fill]] = {}
+    for fill in recorded_fills:
+        recorded_by_order.setdefault((fill_day(fill), strip_number(fill.broker_order_number)), []).append(fill)
     ours = {strip_number(o.broker_order_number) for o in known_orders if o.broker_order_number}
     by_number = {strip_number(r.broker_order_number): r for r in broker_orders}
     fills_by_number: dict[str, list[Fill]] = {}
@@ -129,10 +153,12 @@ def plan_recovery(
     tracked += [(o, n) for n, o in adopted.items()]
     for order, number in tracked:
         report = by_number.get(number)
-        for fill in sorted(fills_by_number.get(number, []), key=lambda f: (f.ts_filled, f.broker_fill_id)):
-            if fill.broker_fill_id not in recorded_ids:
-                actions.append(Action("fill", f"missed fill {fill.quantity} @ {fill.price}", order.idempotency_key,
-                                      fill=fill))
+        missing, surplus = _missing(account_id, recorded_by_order.get((order.trading_date, number), []),
+                                    fills_by_number.get(number, []))
+        if surplus:
+            stops.append(f"order {order.broker_order_number}: {surplus} more shares recorded than the broker executed")
+        actions.extend(Action("fill", f"missed fill {f.quantity} @ {f.price}", order.idempotency_key, fill=f)
+                       for f in missing)
         if report is None:
             actions.append(Action("cancel", "the broker has no such order on its day: expired",
                                   order.idempotency_key))
@@ -146,15 +172,94 @@ def plan_recovery(
         if strip_number(report.broker_order_number) not in ours | contested:
             actions.append(Action("external_order", f"{report.side} {report.quantity} {report.symbol} "
                                   f"({report.broker_order_number}) was not placed by this daemon", report=report))
-            for fill in fills_by_number.get(strip_number(report.broker_order_number), []):
-                if fill.broker_fill_id not in recorded_ids:
-                    actions.append(Action("external_fill", f"execution of external order {report.broker_order_number}",
-                                          fill=fill))
+            number = strip_number(report.broker_order_number)
+            missing, _ = _missing(account_id, recorded_by_order.get((kst_date(report.ts_accepted), number), []),
+                                  fills_by_number.get(number, []))
+            actions.extend(Action("external_fill", f"execution of external order {report.broker_order_number}",
+                                  fill=f) for f in missing)
 
     new_fills = [a.fill for a in actions if a.fill is not None]
-    positions_after = positions_from_fills(account_id, [*recorded_fills, *new_fills])
+    if history is None:
+        positions_before = positions_from_fills(account_id, recorded_fills)
+        positions_after = positions_from_fills(account_id, [*recorded_fills, *new_fills])
+    else:
+        positions_before, positions_after = history.positions(), history.positions(new_fills)
     differences = tuple(_position_differences(positions_after, broker_positions))
-    return RecoveryPlan(tuple(actions), positions_after, differences, tuple(stops))
+    described = describe_changes(account_id, actions, open_orders, positions_before)
+    return RecoveryPlan(described, positions_after, differences, tuple(stops))
+
+
+def describe_changes(
+    account_id: str, actions: Sequence[Action], open_orders: Sequence[Order], positions: Mapping[str, Position]
+) -> tuple[Action, ...]:
+    """Return `actions` with their `before` and `after`: each applied in turn to copies of our open orders
+    and of `positions` (the positions before recovery), the way `recovery.apply_plan` applies them."""
+    orders = {o.idempotency_key: copy.deepcopy(o) for o in open_orders}
+    held = dict(positions)
+    described: list[Action] = []
+    for action in actions:
+        order = orders.get(action.order_key or "")
+        before = _order_state(order) if order is not None else "-"
+        event: OrderEvent | None = None
+        match action.kind:
+            case "adopt" if action.report is not None:
+                r = action.report
+                event = OrderAccepted(r.broker_order_number, r.ts_accepted, r.broker_branch)
+            case "not_placed":
+                event = OrderCanceled(_event_ts(action), "not placed")
+            case "cancel" if order is not None and order.is_open:
+                event = OrderCanceled(_event_ts(action), action.detail)
+            case "reject" if order is not None and order.is_open:
+                event = OrderRejected(_event_ts(action), action.detail)
+            case "fill" | "external_fill" if action.fill is not None:
+                event = OrderFilled(action.fill) if order is not None else None
+        after = before
+        if order is not None and event is not None:
+            try:
+                order.apply(event)
+                after = _order_state(order)
+            except (InvalidTransition, DuplicateFill) as e:
+                after = f"{before} (cannot apply: {e})"
+        if action.kind == "external_order":
+            after = "reported, not adopted"
+        elif action.kind == "ambiguous":
+            after = f"{before}, trading stopped"
+        if action.fill is not None:
+            symbol = action.fill.symbol
+            position = held.get(symbol) or Position(account_id, symbol)
+            held[symbol] = position.apply_fill(action.fill)
+            before = _joined(before, _position_state(position))
+            after = _joined(after, _position_state(held[symbol]))
+        described.append(replace(action, before=before, after=after))
+    return tuple(described)
+
+
+def _event_ts(action: Action) -> datetime:
+    """Return a time for an order event the plan only describes (the broker's acceptance, else the epoch)."""
+    return action.report.ts_accepted if action.report is not None else datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _order_state(order: Order) -> str:
+    return f"{order.status.value} {plain(order.filled_quantity)}/{plain(order.quantity)}"
+
+
+def _position_state(position: Position) -> str:
+    if position.is_flat:
+        return f"{position.symbol} flat"
+    return f"{position.symbol} {plain(position.quantity)} @ {plain(position.avg_price)}"
+
+
+def _joined(first: str, second: str) -> str:
+    return second if first == "-" else f"{first}; {second}"
+
+
+def _missing(
+    account_id: str, recorded: Sequence[Fill], at_broker: Sequence[Fill]
+) -> tuple[tuple[Fill, ...], Decimal]:
+    # The broker's executions of one order beyond ours (cumulative identity), and any surplus of ours.
+    ordered = sorted(at_broker, key=lambda f: f.ts_filled)  # stable: the broker's order within one second
+    found = missing_fills(account_id, recorded, ordered)
+    return found.fills, found.surplus_quantity
 
 
 def same_shape(order: Order, report: BrokerOrderReport) -> bool:

@@ -5,7 +5,7 @@ one transaction with an event that records before and after.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from stock_manager.domain.clock import Clock
 from stock_manager.domain.orders import OrderAccepted, OrderCanceled, OrderRejected
@@ -13,7 +13,8 @@ from stock_manager.service_layer.broker_port import Broker
 from stock_manager.service_layer.events import plain, record_event
 from stock_manager.service_layer.execution import Execution
 from stock_manager.service_layer.notifications import Notifier
-from stock_manager.service_layer.reconciliation import RecoveryPlan, plan_recovery
+from stock_manager.service_layer.position_history import PositionHistory, load_position_history
+from stock_manager.service_layer.reconciliation import Action, RecoveryPlan, plan_recovery
 from stock_manager.service_layer.storage_port import UnitOfWorkFactory
 
 
@@ -25,23 +26,33 @@ class RecoveryInputs:
     today: date
 
 
-async def gather_plan(uow_factory: UnitOfWorkFactory, broker: Broker, inputs: RecoveryInputs) -> RecoveryPlan:
+async def gather_plan(
+    uow_factory: UnitOfWorkFactory, broker: Broker, inputs: RecoveryInputs, history: PositionHistory | None = None,
+) -> RecoveryPlan:
     """Read the database and the broker (nothing is written) and return the recovery plan.
 
     The broker's orders and fills are read for today and for every day that still has an open order of
-    ours (a daemon that died before a close).
+    ours (a daemon that died before a close); our fills of those days, and positions from the last close's
+    checkpoint plus the fills after it (every fill when the broker reports an execution older than the
+    checkpoint; see `position_history`). `history` is that read when the caller has just made it.
     """
     async with uow_factory() as uow:
         open_orders = await uow.orders.list_open(inputs.account_id)
         days = sorted({o.trading_date for o in open_orders} | {inputs.today})
         known = [o for day in days for o in await uow.orders.list_for_date(inputs.account_id, day)]
-        recorded = [stored.fill for stored in await uow.fills.list_for_account(inputs.account_id)]
+        recorded = [s.fill for day in days for s in await uow.fills.list_for_date(inputs.account_id, day)]
+        if history is None:
+            history = await load_position_history(uow, inputs.account_id, inputs.today)
     broker_orders = [r for day in days for r in await broker.get_orders(inputs.account_id, day)]
     broker_fills = [f for day in days for f in await broker.get_fills(inputs.account_id, day)]
     broker_positions = await broker.get_positions(inputs.account_id)
+    if not history.sorts_after(broker_fills):
+        async with uow_factory() as uow:
+            history = await load_position_history(uow, inputs.account_id, None)
     return plan_recovery(
         account_id=inputs.account_id, open_orders=open_orders, known_orders=known, recorded_fills=recorded,
         broker_orders=broker_orders, broker_fills=broker_fills, broker_positions=broker_positions,
+        history=history,
     )
 
 
@@ -60,11 +71,12 @@ async def apply_plan(
                 r = action.report
                 await execution.apply_event(order, OrderAccepted(r.broker_order_number, r.ts_accepted, r.broker_branch),
                                             "recovery_adopted", "WARNING",
-                                            f"recovery: {order.symbol} order {action.detail}; adopted")
+                                            f"recovery: {order.symbol} order {action.detail}; adopted"
+                                            f"{_change(action)}")
             case "not_placed" if order is not None:
                 await execution.apply_event(order, OrderCanceled(clock.now(), f"not placed: {action.detail}"),
                                             "recovery_not_placed", "WARNING",
-                                            f"recovery: {order.symbol} order was never placed")
+                                            f"recovery: {order.symbol} order was never placed{_change(action)}")
             case "fill" | "external_fill" if action.fill is not None:
                 await execution.record_fill(action.fill, source="recovery")
             case "cancel" | "reject" if order is not None:
@@ -74,17 +86,13 @@ async def apply_plan(
                              else OrderRejected(clock.now(), f"recovery: {action.detail}"))
                     await execution.apply_event(current, event, f"recovery_{action.kind}", "WARNING",
                                                 f"recovery: {current.symbol} order {current.broker_order_number}: "
-                                                f"{action.detail}")
+                                                f"{action.detail}{_change(action)}")
             case "external_order":
                 async with uow_factory() as uow:
                     await record_event(uow, notifier, ts=clock.now(), kind="external_order", severity="WARNING",
                                        message=f"recovery: {action.detail}", account_id=account_id)
                     await uow.commit()
-    reasons = list(plan.stop_reasons)
-    for diff in plan.position_differences:
-        reasons.append(f"{diff.symbol}: {plain(diff.ours_quantity)} shares from our fills, "
-                       f"{plain(diff.broker_quantity)} at the broker")
-    outcome = "FAILED" if reasons else ("CLEAN" if plan.is_clean else "CORRECTED")
+    outcome, reasons = plan_outcome(plan)
     async with uow_factory() as uow:
         await uow.settlements.add_recovery_log(
             account_id, mode, False, outcome, plan_summary(plan), ts_started, clock.now())
@@ -96,6 +104,33 @@ async def apply_plan(
         await execution.enter_stop_mode("recovery could not reconcile: " + "; ".join(reasons))
 
 
+async def record_dry_run(
+    plan: RecoveryPlan, uow_factory: UnitOfWorkFactory, account_id: str, mode: str, ts_started: datetime,
+    ts_finished: datetime,
+) -> None:
+    """Log a run that only showed `plan` (``stockbot recover --dry-run``): one ``recovery_logs`` row with
+    ``dry_run`` true and the outcome applying it would have; nothing else is written."""
+    outcome, _ = plan_outcome(plan)
+    async with uow_factory() as uow:
+        await uow.settlements.add_recovery_log(account_id, mode, True, outcome, plan_summary(plan), ts_started,
+                                               ts_finished)
+        await uow.commit()
+
+
+def plan_outcome(plan: RecoveryPlan) -> tuple[str, list[str]]:
+    """Return the outcome of applying `plan` (CLEAN, CORRECTED or FAILED) and why it fails, if it does: what
+    it cannot resolve, and each position that would still differ from the broker's."""
+    reasons = list(plan.stop_reasons)
+    for diff in plan.position_differences:
+        reasons.append(f"{diff.symbol}: {plain(diff.ours_quantity)} shares from our fills, "
+                       f"{plain(diff.broker_quantity)} at the broker")
+    return ("FAILED" if reasons else ("CLEAN" if plan.is_clean else "CORRECTED")), reasons
+
+
+def _change(action: Action) -> str:
+    return f" ({action.before} → {action.after})" if action.before or action.after else ""
+
+
 def plan_summary(plan: RecoveryPlan) -> dict[str, object]:
     """Return the plan as JSON-safe data (``recover --json``, recovery_logs, events)."""
     return {
@@ -104,7 +139,7 @@ def plan_summary(plan: RecoveryPlan) -> dict[str, object]:
             {"kind": a.kind, "detail": a.detail, "order_key": a.order_key,
              "broker_order_number": (a.report.broker_order_number if a.report else
                                      a.fill.broker_order_number if a.fill else None),
-             "broker_fill_id": a.fill.broker_fill_id if a.fill else None}
+             "broker_fill_id": a.fill.broker_fill_id if a.fill else None, "before": a.before, "after": a.after}
             for a in plan.actions
         ],
         "positions_after": {s: {"quantity": str(p.quantity), "avg_price": str(p.avg_price)}

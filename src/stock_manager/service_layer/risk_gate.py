@@ -1,13 +1,17 @@
 """The gate every order passes before it exists: sizing, the kill switch, then the pre-trade risk rules.
 
-A denial is returned as a value and recorded by the caller as a ``risk_denied`` event with the input snapshot
-(`denial_payload`); a denied order is never created, so it can never be sent.
+A denial is returned as a value and recorded by the caller with `record_risk_decision`: a ``risk_denied``
+event and a ``risk_events`` row with the input snapshot (`denial_payload`); a denied order is never created,
+so it can never be sent.
 """
 
+from datetime import datetime
 from typing import Any
 
 from stock_manager.domain.risk import OrderProposal, RiskDenial, RiskLimits, RiskState, check_order
-from stock_manager.service_layer.storage_port import KillSwitchState
+from stock_manager.service_layer.events import jsonable, record_event
+from stock_manager.service_layer.notifications import Notifier
+from stock_manager.service_layer.storage_port import KillSwitchState, RiskEventRecord, UnitOfWork
 
 
 def pre_trade_denial(
@@ -23,13 +27,42 @@ def pre_trade_denial(
 
 def denial_payload(denial: RiskDenial, proposal: OrderProposal, state: RiskState, signal_reason: str) -> dict[str, Any]:
     """Return the ``risk_denied`` event payload: the rule, the proposal and the account state it saw."""
+    market = state.market.get(proposal.symbol)
+    failures = state.failures.get(proposal.symbol)
     return {
         "rule": denial.rule,
         "proposal": {"symbol": proposal.symbol, "side": proposal.side, "intent": proposal.intent,
-                     "quantity": proposal.quantity, "price_krw": proposal.price_krw},
+                     "order_type": proposal.order_type, "quantity": proposal.quantity,
+                     "price_krw": proposal.price_krw},
         "risk_state": {"positions": {s: p.quantity for s, p in state.positions.items() if not p.is_flat},
                        "working_buy_quantity": dict(state.working_buy_quantity),
+                       "working_buy_value_krw": dict(state.working_buy_value_krw),
                        "realized_pnl_today_krw": state.realized_pnl_today_krw,
-                       "start_of_day_equity_krw": state.start_of_day_equity_krw, "stopped": state.stopped},
+                       "unrealized_pnl_krw": state.unrealized_pnl_krw,
+                       "start_of_day_equity_krw": state.start_of_day_equity_krw, "stopped": state.stopped,
+                       "now": state.now, "phase": state.phase,
+                       "market": None if market is None else {
+                           "last_price": market.last_price, "ts_last": market.ts_last,
+                           "lower_limit": market.lower_limit, "upper_limit": market.upper_limit},
+                       "orders_last_minute": len(state.recent_orders),
+                       "failures": None if failures is None else {"count": failures.count,
+                                                                   "ts_last": failures.ts_last}},
         "signal_reason": signal_reason,
     }
+
+
+async def record_risk_decision(
+    uow: UnitOfWork, notifier: Notifier, *, ts: datetime, rule: str, decision: str, message: str,
+    snapshot: dict[str, Any], account_id: str | None, symbol: str | None = None, correlation_id: str = "",
+    event_kind: str = "risk_denied", severity: str = "WARNING",
+) -> None:
+    """Record a risk decision as an event (`event_kind`) and a ``risk_events`` row in `uow`; the caller commits.
+
+    `decision` is DENY (an order not created or not sent), STOP (stop mode) or KILL (kill switch set).
+    """
+    await record_event(uow, notifier, ts=ts, kind=event_kind, severity=severity, message=message,
+                       payload={"rule": rule, "decision": decision, **snapshot}, correlation_id=correlation_id,
+                       account_id=account_id)
+    await uow.risk.add_event(RiskEventRecord(ts_event=ts, rule=rule, decision=decision, message=message,
+                                             snapshot=jsonable(snapshot), account_id=account_id, symbol=symbol,
+                                             correlation_id=correlation_id))

@@ -6,16 +6,22 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from stock_manager.domain.clock import Clock, kst_date
+from stock_manager.domain.clock import Clock
 from stock_manager.domain.market import DailyBar, Tick
-from stock_manager.domain.positions import positions_from_fills
+from stock_manager.domain.performance import drawdown
+from stock_manager.domain.positions import Position
+from stock_manager.domain.sessions import SessionHours
 from stock_manager.domain.strategies.ma_cross import STRATEGY_ID, MaCrossParams, evaluate_daily, evaluate_tick
 from stock_manager.service_layer.broker_port import Broker, TradingSession
 from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.execution import Execution
+from stock_manager.service_layer.metrics_port import Metrics, NullMetrics
 from stock_manager.service_layer.notifications import Notifier
 from stock_manager.service_layer.params import load_params
+from stock_manager.service_layer.position_history import load_position_history
 from stock_manager.service_layer.recovery import RecoveryInputs, apply_plan, gather_plan
+from stock_manager.service_layer.reports import build_daily_report
+from stock_manager.service_layer.risk_config import effective_limits
 from stock_manager.service_layer.storage_port import DailySettlement, PositionSnapshot, UnitOfWorkFactory
 
 HISTORY_BARS = 260
@@ -29,6 +35,22 @@ class SymbolInfo:
     name: str
     market: str
     kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class RestoredState:
+    """What the restore step read that the rest of the open needs.
+
+    Attributes
+    ----------
+    previous : list[DailySettlement]
+        The account's settlements before the session's date, in date order (their `summary` left empty).
+    before_today : dict[str, Position]
+        Positions from the fills executed before the session's date (by symbol, flat ones included).
+    """
+
+    previous: list[DailySettlement]
+    before_today: dict[str, Position]
 
 
 @dataclass(slots=True)
@@ -49,6 +71,7 @@ class SessionRunner:
     params_source: str = ""
     session: TradingSession | None = None
     last_prices: dict[str, Decimal] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=NullMetrics)
 
     @property
     def account_id(self) -> str:
@@ -63,17 +86,8 @@ class SessionRunner:
         day = session.trading_date
         # Cash and permissions (step 3).
         cash = await self.broker.get_cash(self.account_id)
-        # Restore state from the database, then reconcile with the broker (step 5).
-        async with self.uow_factory() as uow:
-            fills = [s.fill for s in await uow.fills.list_for_account(self.account_id)]
-            open_orders = await uow.orders.list_open(self.account_id)
-            previous = [s for s in await uow.settlements.list_all(self.account_id) if s.trading_date < day]
-        ex.load(positions_from_fills(self.account_id, fills), open_orders)
-        # The loss limit counts every fill of today, also those recorded before a restart.
-        before_today = positions_from_fills(self.account_id, [f for f in fills if kst_date(f.ts_filled) < day])
-        ex.begin_session(day, Decimal(0), sum((p.net_realized_pnl_krw for p in before_today.values()), Decimal(0)))
-        plan = await gather_plan(self.uow_factory, self.broker, RecoveryInputs(self.account_id, day))
-        await apply_plan(plan, ex, self.uow_factory, self.notifier, self.clock, mode=self.mode)
+        restored = await self.restore(session)
+        previous, before_today = restored.previous, restored.before_today
         # Risk limits from start-of-day equity (step 6): the last close's equity, else cash plus holdings at
         # the previous closes.
         if previous:
@@ -86,6 +100,25 @@ class SessionRunner:
                     holdings += position.quantity * quote.base_price
             start_equity = cash.deposit_krw + holdings
         ex.set_start_of_day_equity(start_equity)
+        if previous:
+            dd = drawdown(previous[0].start_equity_krw, [s.end_equity_krw for s in previous])
+            self.metrics.equity(start_equity, dd.current_pct, dd.max_pct)
+        # Market state (spec 001 §4.2): each symbol's price and the day's limits, for the pre-open orders.
+        missing: dict[str, str] = {}
+        for info in self.universe:
+            try:
+                quote = await self.broker.get_price(info.symbol)
+            except Exception as e:  # no quote: the stale-data rule refuses that symbol's orders
+                missing[info.symbol] = f"{type(e).__name__}: {e}"
+            else:
+                ex.note_quote(info.symbol, quote.price, quote.ts_event, quote.lower_limit, quote.upper_limit)
+        if missing:
+            async with self.uow_factory() as uow:
+                await record_event(uow, self.notifier, ts=self.clock.now(), kind="quote_unavailable",
+                                   severity="WARNING", account_id=self.account_id, payload=missing,
+                                   message=f"no price for {', '.join(missing)}: no order on them until a tick "
+                                           "arrives")
+                await uow.commit()
         # Parameters (step 4) and universe (step 7).
         history: dict[str, list[DailyBar]] = {}
         reason = ""
@@ -132,14 +165,52 @@ class SessionRunner:
             for signal in evaluate_daily(history[info.symbol], ex.positions.get(info.symbol), self.params):
                 await ex.submit(signal)
 
+    async def restore(self, session: TradingSession) -> RestoredState:
+        """Restore state from the database, then reconcile it with the broker (spec 001 §4.1 step 5, §10).
+
+        Loads positions and open orders into `execution`, begins its session (the risk limits in force, the
+        realized PnL before today that the daily loss limit counts from), then plans and applies recovery
+        (one ``recovery_logs`` row; stop mode for what it cannot resolve). This is the restart-to-reconciled
+        path of a daemon; nothing is sent to the broker except reads.
+        """
+        ex = self.execution
+        day = session.trading_date
+        async with self.uow_factory() as uow:
+            fills = await load_position_history(uow, self.account_id, day)
+            open_orders = await uow.orders.list_open(self.account_id)
+            previous = [s for s in await uow.settlements.list_all(self.account_id, with_summary=False)
+                        if s.trading_date < day]
+        # The loss limit counts every fill of today, also those recorded before a restart.
+        before_today = fills.positions(before=day)
+        ex.load(fills.positions(), open_orders)
+        # Risk limits in force today: settings overridden by the database's newest changes.
+        limits_problem = ""
+        try:
+            async with self.uow_factory() as uow:
+                limits = await effective_limits(uow, ex.config.risk_limits)
+        except Exception as e:
+            limits, limits_problem = ex.config.risk_limits, f"risk limits in the database are invalid: {e}"
+        ex.begin_session(day, Decimal(0), sum((p.net_realized_pnl_krw for p in before_today.values()), Decimal(0)),
+                         hours=SessionHours(session.ts_open, session.ts_close), limits=limits)
+        if limits_problem:
+            await ex.enter_stop_mode(limits_problem, rule="risk_limits")
+        plan = await gather_plan(self.uow_factory, self.broker, RecoveryInputs(self.account_id, day), fills)
+        await apply_plan(plan, ex, self.uow_factory, self.notifier, self.clock, mode=self.mode)
+        return RestoredState(previous, before_today)
+
     async def on_tick(self, tick: Tick) -> None:
         """Intraday: market state, stop-loss / take-profit, risk, order."""
         self.last_prices[tick.symbol] = tick.price
+        self.execution.note_quote(tick.symbol, tick.price, tick.ts_event)
+        if self.execution.limits.daily_loss_includes_unrealized:
+            await self.execution.check_daily_loss()
         if self.session is None or self.execution.stopped_reason is not None:
             return
         position = self.execution.positions.get(tick.symbol)
         if position is None or position.quantity <= 0:
             return
+        self.metrics.exposure(sum((p.quantity * self.last_prices.get(s, p.avg_price)
+                                   for s, p in self.execution.positions.items()), Decimal(0)))
         for signal in evaluate_tick(tick, position, self.params, self.session.trading_date):
             await self.execution.submit(signal)
 
@@ -151,11 +222,12 @@ class SessionRunner:
         now = self.clock.now()
         cash = await self.broker.get_cash(self.account_id)
         async with self.uow_factory() as uow:
-            all_fills = [s.fill for s in await uow.fills.list_for_account(self.account_id)]
+            fills = await load_position_history(uow, self.account_id, day)
+            todays = [s.fill for s in await uow.fills.list_for_date(self.account_id, day)]
             orders_today = await uow.orders.list_for_date(self.account_id, day)
-        before = positions_from_fills(self.account_id, [f for f in all_fills if kst_date(f.ts_filled) < day])
-        after = positions_from_fills(self.account_id, all_fills)
-        todays = [f for f in all_fills if kst_date(f.ts_filled) == day]
+            history = [s for s in await uow.settlements.list_all(self.account_id) if s.trading_date < day]
+        before = fills.positions(before=day)
+        after = fills.positions()  # folds only today's fills onto `before`
         realized = _sum_diff(after, before, "realized_pnl_krw")
         commission = _sum_diff(after, before, "commission_krw")
         tax = _sum_diff(after, before, "tax_krw")
@@ -172,13 +244,17 @@ class SessionRunner:
         start_equity = ex.start_of_day_equity_krw
         return_pct = ((end_equity - start_equity) / start_equity * 100).quantize(Decimal("0.000001")) \
             if start_equity else Decimal(0)
+        dd = drawdown(history[0].start_equity_krw if history else start_equity,
+                      [*(s.end_equity_krw for s in history), end_equity])
         settlement = DailySettlement(
             account_id=self.account_id, trading_date=day, mode=self.mode, start_equity_krw=start_equity,
             end_equity_krw=end_equity, cash_krw=cash.deposit_krw, realized_pnl_krw=realized,
             unrealized_pnl_krw=sum((s.unrealized_pnl_krw for s in snapshots), Decimal(0)),
             commission_krw=commission, tax_krw=tax, orders_count=len(orders_today), fills_count=len(todays),
             return_pct=return_pct, ts_created=now,
-            summary={"stopped": ex.stopped_reason or "", "positions": {
+            summary={"stopped": ex.stopped_reason or "", "drawdown_pct": str(dd.current_pct),
+                     "max_drawdown_pct": str(dd.max_pct), "peak_equity_krw": str(dd.peak_equity_krw),
+                     "positions": {
                 s.symbol: {"quantity": str(s.quantity), "avg_price": str(s.avg_price), "close": str(s.close_price)}
                 for s in snapshots},
                 "orders": [{"symbol": o.symbol, "side": o.side.value, "quantity": str(o.quantity),
@@ -188,6 +264,9 @@ class SessionRunner:
         async with self.uow_factory() as uow:
             for position in after.values():
                 await uow.positions.upsert(position, now)
+            checkpoint = fills.checkpoint(day, now)
+            if checkpoint is not None:  # the next open folds only the fills recorded after this point
+                await uow.positions.put_checkpoint(checkpoint)
             for snapshot in snapshots:
                 await uow.positions.add_snapshot(snapshot)
             await uow.settlements.put(settlement)
@@ -198,8 +277,14 @@ class SessionRunner:
                                payload={"end_equity_krw": end_equity, "return_pct": return_pct})
             await uow.commit()
         await self._state("CLOSED", ex.stopped_reason or "", day)
-        self.notifier.session_closed(settlement)
+        self.metrics.exposure(sum((s.market_value_krw for s in snapshots), Decimal(0)))
+        self.metrics.equity(end_equity, dd.current_pct, dd.max_pct)
+        self.notifier.session_closed(build_daily_report([*history, settlement], day, todays))
         self.session = None
+        if ex.loss_limit_hit and ex.limits.daily_loss_trips_kill_switch:
+            # The day is settled; the latched switch keeps the next session from trading until a person
+            # has looked (`stockbot resume`).
+            await ex.trip_kill_switch("daily_loss_limit", f"daily loss limit hit on {day}: {ex.stopped_reason}")
         return settlement
 
     async def _state(self, trading_state: str, reason: str, day: date) -> None:

@@ -22,12 +22,46 @@ class DuplicateIdempotencyKey(Exception):
 
 @dataclass(frozen=True, slots=True)
 class StoredFill:
-    """A fill as recorded: the domain fill plus its link to our order (None for an external fill)."""
+    """A fill as recorded: the domain fill plus its link to our order (None for an external fill).
+
+    `id` is the row's id (``fills.id``, increasing in recording order) once read back; it takes no part in
+    equality.
+    """
 
     fill: Fill
     account_id: str
     order_id: int | None
     source: str
+    id: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PositionCheckpoint:
+    """Positions folded from every fill of an account recorded up to one point (``position_checkpoints``).
+
+    Written at each session's close so that a restart folds only the fills recorded after it
+    (`service_layer.position_history`).
+
+    Attributes
+    ----------
+    positions : Mapping[str, Position]
+        `positions_from_fills` of those fills, by symbol, flat symbols included.
+    trading_date : date
+        The session whose close wrote it.
+    through_fill_id : int
+        Every fill of the account with ``fills.id`` up to this one is folded in (transactions run one at a
+        time, so no fill with a smaller id can be recorded later).
+    last_ts_filled, last_broker_fill_id : datetime, str
+        The execution-order key of the last fill folded in (`domain.positions.execution_order`).
+    """
+
+    account_id: str
+    positions: Mapping[str, Position]
+    trading_date: date
+    through_fill_id: int
+    last_ts_filled: datetime
+    last_broker_fill_id: str
+    ts_created: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +78,72 @@ class EventRecord:
     id: int | None = None
 
 
+#: What a daemon does when it sees the kill switch: send nothing new; also cancel working orders; also sell
+#: every position (each includes the ones before it).
+KILL_SWITCH_ACTIONS = ("halt", "cancel_open", "flatten")
+
+
 @dataclass(frozen=True, slots=True)
 class KillSwitchState:
-    """The database's kill switch (one row); latched until `stockbot resume`."""
+    """The database's kill switch (one row); latched until `stockbot resume`.
+
+    `action` is one of `KILL_SWITCH_ACTIONS`.
+    """
 
     active: bool
     reason: str
     set_by: str
     ts_changed: datetime | None
+    action: str = "halt"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskEventRecord:
+    """One ``risk_events`` row: a rule's decision (DENY, STOP or KILL) with the inputs it saw."""
+
+    ts_event: datetime
+    rule: str
+    decision: str
+    message: str
+    snapshot: Mapping[str, Any] = field(default_factory=dict)
+    account_id: str | None = None
+    symbol: str | None = None
+    correlation_id: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimitChange:
+    """One ``risk_limit_changes`` row; values are text (`str` of the Decimal, int or bool), None = rule off."""
+
+    name: str
+    old_value: str | None
+    new_value: str | None
+    changed_by: str
+    reason: str
+    ts_changed: datetime
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedOrder:
+    """A would-be order of observe mode (``observed_orders``): decided, risk-checked, never sent."""
+
+    idempotency_key: str
+    account_id: str
+    mode: str
+    strategy_id: str
+    symbol: str
+    side: str
+    order_type: str
+    intent: str
+    quantity: Decimal
+    limit_price: Decimal | None
+    signal_price: Decimal | None
+    reason: str
+    correlation_id: str
+    trading_date: date
+    ts_observed: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +213,11 @@ class OrderRepository(Protocol):
         """Return the order with this idempotency key."""
         ...
 
-    async def get_by_broker_number(self, account_id: str, broker_order_number: str) -> Order | None:
-        """Return the account's order with this broker order number (leading zeros ignored)."""
+    async def get_by_broker_number(
+        self, account_id: str, broker_order_number: str, trading_date: date | None = None
+    ) -> Order | None:
+        """Return the account's order with this broker order number (leading zeros ignored), of
+        `trading_date` when it is given (numbers restart every session)."""
         ...
 
     async def list_open(self, account_id: str) -> list[Order]:
@@ -157,6 +252,10 @@ class FillRepository(Protocol):
         """Return the account's fills executed on the KST `trading_date`."""
         ...
 
+    async def list_after(self, account_id: str, fill_id: int) -> list[StoredFill]:
+        """Return the account's fills whose row id is greater than `fill_id`, in execution order."""
+        ...
+
 
 class PositionRepository(Protocol):
     """Current positions (a snapshot that recovery recomputes from fills)."""
@@ -175,6 +274,14 @@ class PositionRepository(Protocol):
 
     async def list_snapshots(self, account_id: str, trading_date: date) -> list[PositionSnapshot]:
         """Return the snapshots of one session."""
+        ...
+
+    async def get_checkpoint(self, account_id: str) -> PositionCheckpoint | None:
+        """Return the account's position checkpoint, or None when none was written (or its rows disagree)."""
+        ...
+
+    async def put_checkpoint(self, checkpoint: PositionCheckpoint) -> None:
+        """Replace the account's position checkpoint."""
         ...
 
 
@@ -201,8 +308,10 @@ class ControlRepository(Protocol):
         """Return the switch (inactive when never set)."""
         ...
 
-    async def set_kill_switch(self, active: bool, reason: str, set_by: str, ts: datetime) -> None:
-        """Set or clear the switch."""
+    async def set_kill_switch(
+        self, active: bool, reason: str, set_by: str, ts: datetime, action: str = "halt"
+    ) -> None:
+        """Set or clear the switch; on PostgreSQL also ``NOTIFY stockbot_kill`` in the same transaction."""
         ...
 
     async def get_daemon_state(self, account_id: str | None = None) -> DaemonState | None:
@@ -211,6 +320,38 @@ class ControlRepository(Protocol):
 
     async def put_daemon_state(self, state: DaemonState) -> None:
         """Insert or replace the account's daemon state."""
+        ...
+
+
+class RiskRepository(Protocol):
+    """Risk decisions (``risk_events``) and the history of risk limit changes."""
+
+    async def add_event(self, event: RiskEventRecord) -> None:
+        """Append one risk decision."""
+        ...
+
+    async def list_events(self, account_id: str | None = None, since: datetime | None = None) -> list[RiskEventRecord]:
+        """Return the decisions (of the account and of none, at or after `since`), oldest first."""
+        ...
+
+    async def add_limit_change(self, change: RiskLimitChange) -> None:
+        """Append one limit change."""
+        ...
+
+    async def limit_changes(self) -> list[RiskLimitChange]:
+        """Return every limit change, oldest first."""
+        ...
+
+
+class ObservedOrderRepository(Protocol):
+    """Would-be orders of observe mode."""
+
+    async def add(self, order: ObservedOrder) -> bool:
+        """Insert the would-be order; return False (and change nothing) when its key is already recorded."""
+        ...
+
+    async def list_for_date(self, account_id: str, trading_date: date) -> list[ObservedOrder]:
+        """Return the account's would-be orders of `trading_date`, oldest first."""
         ...
 
 
@@ -260,8 +401,8 @@ class SettlementRepository(Protocol):
         """Return one session's settlement."""
         ...
 
-    async def list_all(self, account_id: str) -> list[DailySettlement]:
-        """Return the account's settlements in date order."""
+    async def list_all(self, account_id: str, *, with_summary: bool = True) -> list[DailySettlement]:
+        """Return the account's settlements in date order; `summary` left empty unless `with_summary`."""
         ...
 
     async def add_recovery_log(
@@ -283,6 +424,8 @@ class UnitOfWork(Protocol):
     strategies: StrategyRepository
     market_data: MarketDataRepository
     settlements: SettlementRepository
+    risk: RiskRepository
+    observed_orders: ObservedOrderRepository
 
     async def __aenter__(self) -> Self: ...
 

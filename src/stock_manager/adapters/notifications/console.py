@@ -2,8 +2,10 @@
 
 from rich.console import Console
 
+from stock_manager.adapters.observability.masking import mask
 from stock_manager.domain.clock import KST
-from stock_manager.service_layer.storage_port import DailySettlement, EventRecord
+from stock_manager.service_layer.reports import DailyReport
+from stock_manager.service_layer.storage_port import EventRecord
 
 #: Event kinds worth a line even at INFO severity: the trading story of a session.
 TRADE_KINDS = frozenset({"order_created", "order_sent", "fill", "order_canceled", "order_rejected", "market_open"})
@@ -30,19 +32,20 @@ class ConsoleNotifier:
             if record.kind in TRADE_KINDS or record.severity in ("WARNING", "ERROR", "CRITICAL"):
                 ts = record.ts_event.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S")
                 style = {"WARNING": "yellow", "ERROR": "red", "CRITICAL": "bold red"}.get(record.severity, "")
-                self._console.print(f"{ts} KST  {record.kind:<16} {record.message}", style=style, markup=False)
+                self._console.print(mask(f"{ts} KST  {record.kind:<16} {record.message}"), style=style, markup=False)
         except Exception:  # noqa: S110 - a notifier must never break the trading path
             pass
 
-    def session_closed(self, settlement: DailySettlement) -> None:
+    def session_closed(self, report: DailyReport) -> None:
         """Print the one-line summary of a closed session."""
         try:
-            s = settlement
+            s = report.settlement
             net = s.realized_pnl_krw - s.commission_krw - s.tax_krw
             self._console.print(
                 f"── {s.trading_date} summary: orders {s.orders_count}, fills {s.fills_count}, realized "
                 f"{net:,.0f} KRW net (commission {s.commission_krw:,.0f}, tax {s.tax_krw:,.0f}), unrealized "
-                f"{s.unrealized_pnl_krw:,.0f} KRW, equity {s.end_equity_krw:,.0f} KRW ({s.return_pct:+.3f}%)",
+                f"{s.unrealized_pnl_krw:,.0f} KRW, equity {s.end_equity_krw:,.0f} KRW ({s.return_pct:+.3f}%), "
+                f"drawdown {report.drawdown.current_pct:.2f}% (max {report.drawdown.max_pct:.2f}%)",
                 markup=False, style="bold",
             )
         except Exception:  # noqa: S110 - a notifier must never break the trading path

@@ -1,24 +1,36 @@
-"""Structured logging with structlog: JSON lines or a readable console, UTC timestamps, KST shown too."""
+"""Structured logging with structlog: JSON lines to a daily file and a readable (or JSON) console.
+
+Every line carries ``ts_utc`` (the line's own wall time, ISO 8601 UTC) and ``ts_kst``; lines written inside
+one trading decision carry its ``correlation_id`` (bound with structlog's context variables). Secrets are
+masked by `masking.mask_data` as the last step before rendering, for structlog's lines and for the standard
+library's (slack-sdk, httpx, SQLAlchemy) alike.
+"""
 
 import logging
 import sys
-from datetime import datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TextIO
 
 import structlog
 
+from stock_manager.adapters.clock import SystemClock
+from stock_manager.adapters.observability.masking import mask_data
 from stock_manager.domain.clock import KST
 
-#: Keys whose values are replaced before any log line is written.
-SECRET_KEYS = frozenset({"appkey", "appsecret", "app_key", "app_secret", "access_token", "approval_key",
-                         "authorization", "secretkey", "password", "token"})
+#: The logger `record_event` writes through; its lines repeat what the console notifier already shows.
+EVENTS_LOGGER = "stockbot.events"
+LOG_FILE_PREFIX = "stockbot"
 
 
-def _mask_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    for key in list(event_dict):
-        if key.lower() in SECRET_KEYS and event_dict[key]:
-            event_dict[key] = "***"
-    return event_dict
+def mask_processor(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: hide secrets in every value (see `masking`)."""
+    return mask_data(event_dict)  # type: ignore[no-any-return]
+
+
+def _mask_foreign(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    # Lines from structlog were masked in its own chain; the standard library's are masked here.
+    return event_dict if event_dict.get("_from_structlog") else mask_processor(_, __, event_dict)
 
 
 def _add_kst(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
@@ -28,33 +40,143 @@ def _add_kst(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     return event_dict
 
 
-def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
-    """Configure structlog and the standard library's root logger once, writing to stderr.
+class DailyFileHandler(logging.Handler):
+    """Append each record to ``<directory>/stockbot-YYYY-MM-DD.jsonl``, one file per KST date.
+
+    A new day opens a new file (no renaming, so it is safe on Windows while another program reads the
+    file). Files are UTF-8.
+    """
+
+    def __init__(self, directory: Path, level: int = logging.NOTSET) -> None:
+        super().__init__(level)
+        self.directory = directory
+        self._day: date | None = None
+        self._stream: TextIO | None = None
+
+    def path_for(self, day: date) -> Path:
+        """Return the file of KST date `day`."""
+        return self.directory / f"{LOG_FILE_PREFIX}-{day.isoformat()}.jsonl"
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write one formatted record as a line."""
+        try:
+            line = self.format(record)
+            day = datetime.fromtimestamp(record.created, UTC).astimezone(KST).date()
+            with self.lock:  # type: ignore[union-attr]
+                if day != self._day or self._stream is None:
+                    self._close_stream()
+                    self.directory.mkdir(parents=True, exist_ok=True)
+                    self._stream = self.path_for(day).open("a", encoding="utf-8")
+                    self._day = day
+                self._stream.write(line + "\n")
+                self._stream.flush()
+        except Exception:
+            self.handleError(record)
+
+    def close(self) -> None:
+        """Close the current file."""
+        with self.lock:  # type: ignore[union-attr]
+            self._close_stream()
+        super().close()
+
+    def _close_stream(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+
+class _HideEvents(logging.Filter):
+    # The console notifier already prints events; the console log shows everything else.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name != EVENTS_LOGGER
+
+
+def _level(name: str) -> int:
+    numeric = logging.getLevelName(name.upper())
+    return numeric if isinstance(numeric, int) else logging.INFO
+
+
+def _formatter(renderer: Any) -> structlog.stdlib.ProcessorFormatter:
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts_utc"),
+            _add_kst,
+        ],
+        processors=[
+            structlog.processors.format_exc_info,
+            _mask_foreign,
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            renderer,
+        ],
+    )
+
+
+def configure_logging(
+    level: str = "INFO", *, json_lines: bool = False, log_dir: Path | None = None,
+    console_level: str | None = None, hide_events_on_console: bool = False,
+) -> Path | None:
+    """Configure structlog and the standard library's root logger (again, replacing an earlier setup).
 
     Parameters
     ----------
     level : str
-        DEBUG, INFO, WARNING, ERROR or CRITICAL.
+        DEBUG, INFO, WARNING, ERROR or CRITICAL: the file's threshold, and the console's by default.
     json_lines : bool
-        JSON lines when True, a readable console renderer otherwise.
+        JSON lines on the console (stderr) when True, a readable renderer otherwise.
+    log_dir : Path | None
+        Also write JSON lines to ``stockbot-<KST date>.jsonl`` in this directory (created when missing).
+    console_level : str | None
+        The console's threshold when it differs from `level`.
+    hide_events_on_console : bool
+        Leave `record_event`'s lines off the console (the console notifier shows events already).
+
+    Returns
+    -------
+    Path | None
+        Today's log file, or None without `log_dir`.
     """
-    numeric = logging.getLevelName(level.upper())
-    if not isinstance(numeric, int):
-        numeric = logging.INFO
-    renderer: Any = structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_stockbot", False)]:
+        root.removeHandler(handler)
+        handler.close()
+    file_level, shown_level = _level(level), _level(console_level or level)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(shown_level)
+    console.setFormatter(_formatter(structlog.processors.JSONRenderer() if json_lines
+                                    else structlog.dev.ConsoleRenderer(colors=False)))
+    if hide_events_on_console:
+        console.addFilter(_HideEvents())
+    handlers: list[logging.Handler] = [console]
+    path = None
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)  # an unusable LOG_DIR fails here, with its OSError
+        daily = DailyFileHandler(log_dir, file_level)
+        daily.setFormatter(_formatter(structlog.processors.JSONRenderer(ensure_ascii=False)))
+        handlers.append(daily)
+        path = daily.path_for(SystemClock().now().astimezone(KST).date())  # the day the next line lands in
+    for handler in handlers:
+        handler._stockbot = True  # type: ignore[attr-defined]  # ours, replaced on reconfiguration
+        root.addHandler(handler)
+    root.setLevel(min(file_level if log_dir is not None else shown_level, shown_level))
+    for noisy in ("slack_sdk", "urllib3", "asyncio", "aiosqlite", "httpx", "httpcore", "matplotlib", "PIL"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
+            structlog.stdlib.filter_by_level,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts_utc"),
             _add_kst,
-            _mask_secrets,
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
-            renderer,
+            mask_processor,  # before any handler sees the line (the formatter masks foreign lines too)
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr)
+    return path

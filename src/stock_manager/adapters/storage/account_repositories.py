@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -12,12 +12,13 @@ from stock_manager.adapters.storage._statements import upsert
 from stock_manager.adapters.storage.engine import to_json_safe
 from stock_manager.adapters.storage.tables import (
     daily_settlements,
+    position_checkpoints,
     position_snapshots,
     positions,
     recovery_logs,
 )
 from stock_manager.domain.positions import Position
-from stock_manager.service_layer.storage_port import DailySettlement, PositionSnapshot
+from stock_manager.service_layer.storage_port import DailySettlement, PositionCheckpoint, PositionSnapshot
 
 
 class SqlPositionRepository:
@@ -74,6 +75,43 @@ class SqlPositionRepository:
         )
         return [PositionSnapshot(**row._mapping) for row in await self._connection.execute(statement)]
 
+    async def get_checkpoint(self, account_id: str) -> PositionCheckpoint | None:
+        """Return the account's position checkpoint; None when there is none, or when its rows disagree on
+        the point they reached (then it cannot be trusted, and the caller folds every fill)."""
+        statement = select(position_checkpoints).where(position_checkpoints.c.account_id == account_id)
+        rows = (await self._connection.execute(statement)).all()
+        if not rows:
+            return None
+        marks = {(r.trading_date, r.through_fill_id, r.last_ts_filled, r.last_broker_fill_id, r.ts_created)
+                 for r in rows}
+        if len(marks) != 1:
+            return None
+        first = rows[0]
+        return PositionCheckpoint(
+            account_id=account_id,
+            positions={r.symbol: Position(account_id, r.symbol, r.quantity, r.avg_price, r.realized_pnl_krw,
+                                          r.commission_krw, r.tax_krw) for r in rows},
+            trading_date=first.trading_date, through_fill_id=first.through_fill_id,
+            last_ts_filled=first.last_ts_filled, last_broker_fill_id=first.last_broker_fill_id,
+            ts_created=first.ts_created,
+        )
+
+    async def put_checkpoint(self, checkpoint: PositionCheckpoint) -> None:
+        """Replace the account's position checkpoint (one row per symbol, the point repeated on each)."""
+        await self._connection.execute(
+            delete(position_checkpoints).where(position_checkpoints.c.account_id == checkpoint.account_id))
+        if not checkpoint.positions:
+            return
+        mark = {"trading_date": checkpoint.trading_date, "through_fill_id": checkpoint.through_fill_id,
+                "last_ts_filled": checkpoint.last_ts_filled,
+                "last_broker_fill_id": checkpoint.last_broker_fill_id, "ts_created": checkpoint.ts_created}
+        await self._connection.execute(insert(position_checkpoints), [
+            {"account_id": checkpoint.account_id, "symbol": p.symbol, "quantity": p.quantity,
+             "avg_price": p.avg_price, "realized_pnl_krw": p.realized_pnl_krw, "commission_krw": p.commission_krw,
+             "tax_krw": p.tax_krw, **mark}
+            for p in checkpoint.positions.values()
+        ])
+
 
 class SqlSettlementRepository:
     """`SettlementRepository` over one connection of a unit of work."""
@@ -97,10 +135,15 @@ class SqlSettlementRepository:
         row = (await self._connection.execute(statement)).first()
         return None if row is None else _to_settlement(row)
 
-    async def list_all(self, account_id: str) -> list[DailySettlement]:
-        """Return the account's settlements in date order."""
+    async def list_all(self, account_id: str, *, with_summary: bool = True) -> list[DailySettlement]:
+        """Return the account's settlements in date order.
+
+        Without `with_summary` the `summary` of each is left empty and not read: it lists every order of
+        its day, which the market open, needing only the equity, would otherwise read for every session.
+        """
+        columns = [c for c in daily_settlements.columns if with_summary or c.name != "summary"]
         statement = (
-            select(daily_settlements)
+            select(*columns)
             .where(daily_settlements.c.account_id == account_id)
             .order_by(daily_settlements.c.trading_date)
         )
@@ -131,4 +174,4 @@ class SqlSettlementRepository:
 
 
 def _to_settlement(row: Row[Any]) -> DailySettlement:
-    return DailySettlement(**row._mapping)
+    return DailySettlement(**{"summary": {}, **row._mapping})

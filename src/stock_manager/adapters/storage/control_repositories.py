@@ -4,10 +4,11 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, or_, select, text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from stock_manager.adapters.observability.masking import mask, mask_data
 from stock_manager.adapters.storage._statements import insert_unless_exists, upsert
 from stock_manager.adapters.storage.engine import to_json_safe
 from stock_manager.adapters.storage.tables import (
@@ -17,12 +18,20 @@ from stock_manager.adapters.storage.tables import (
     strategies,
     strategy_params,
 )
-from stock_manager.service_layer.storage_port import DaemonState, EventRecord, KillSwitchState
+from stock_manager.service_layer.storage_port import (
+    KILL_SWITCH_ACTIONS,
+    DaemonState,
+    EventRecord,
+    KillSwitchState,
+)
 
 #: Allowed values of ``strategy_params.status``.
 PARAM_STATUSES = frozenset({"DRAFT", "ACTIVE", "RETIRED"})
 
 _KILL_SWITCH_ID = 1
+
+#: PostgreSQL channel a daemon LISTENs on; `set_kill_switch` notifies it in the switch's own transaction.
+KILL_SWITCH_CHANNEL = "stockbot_kill"
 
 
 class SqlEventRepository:
@@ -43,8 +52,8 @@ class SqlEventRepository:
                 ts_event=event.ts_event,
                 kind=event.kind,
                 severity=event.severity,
-                message=event.message,
-                payload=to_json_safe(dict(event.payload)),
+                message=mask(event.message),  # no secret is ever stored in an event
+                payload=mask_data(to_json_safe(dict(event.payload))),
                 correlation_id=event.correlation_id,
                 account_id=event.account_id,
             )
@@ -85,19 +94,36 @@ class SqlControlRepository:
         if row is None:
             return KillSwitchState(active=False, reason="", set_by="", ts_changed=None)
         return KillSwitchState(
-            active=row.active, reason=row.reason, set_by=row.set_by, ts_changed=row.ts_changed
+            active=row.active, reason=row.reason, set_by=row.set_by, ts_changed=row.ts_changed, action=row.action
         )
 
-    async def set_kill_switch(self, active: bool, reason: str, set_by: str, ts: datetime) -> None:
-        """Set or clear the switch (the single row ``id = 1``)."""
+    async def set_kill_switch(
+        self, active: bool, reason: str, set_by: str, ts: datetime, action: str = "halt"
+    ) -> None:
+        """Set or clear the switch (the single row ``id = 1``).
+
+        On PostgreSQL, ``pg_notify('stockbot_kill', action)`` runs in the same transaction: listeners hear
+        of it exactly when the change commits, and never of a change that rolled back.
+
+        Raises
+        ------
+        ValueError
+            If `action` is not halt, cancel_open or flatten.
+        """
+        if action not in KILL_SWITCH_ACTIONS:
+            raise ValueError(f"kill switch action must be one of {KILL_SWITCH_ACTIONS}, was {action!r}")
         values = {
             "id": _KILL_SWITCH_ID,
             "active": active,
-            "reason": reason,
+            "reason": mask(reason),
             "set_by": set_by,
             "ts_changed": ts,
+            "action": action,
         }
         await self._connection.execute(upsert(self._connection, kill_switch, ["id"]), values)
+        if self._connection.dialect.name == "postgresql":
+            await self._connection.execute(text("SELECT pg_notify(:channel, :payload)"),
+                                           {"channel": KILL_SWITCH_CHANNEL, "payload": action if active else "clear"})
 
     async def get_daemon_state(self, account_id: str | None = None) -> DaemonState | None:
         """Return one account's daemon state, or the most recently started one when `account_id` is None."""
@@ -112,6 +138,7 @@ class SqlControlRepository:
     async def put_daemon_state(self, state: DaemonState) -> None:
         """Insert or replace the account's daemon state."""
         values = {column.name: getattr(state, column.name) for column in daemon_state.columns}
+        values["stop_reason"] = mask(state.stop_reason)  # shown by `stockbot status`
         await self._connection.execute(upsert(self._connection, daemon_state, ["account_id"]), values)
 
 

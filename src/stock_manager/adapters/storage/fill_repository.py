@@ -65,6 +65,10 @@ class SqlFillRepository:
         )
         return await self._many(statement)
 
+    async def list_after(self, account_id: str, fill_id: int) -> list[StoredFill]:
+        """Return the account's fills whose row id is greater than `fill_id`, in execution order."""
+        return await self._many(select(fills).where(fills.c.account_id == account_id, fills.c.id > fill_id))
+
     async def _many(self, statement: Select[Any]) -> list[StoredFill]:
         rows = await self._connection.execute(statement.order_by(fills.c.ts_filled, fills.c.id))
         return [_to_stored_fill(row) for row in rows]
@@ -82,4 +86,4 @@ def _to_stored_fill(row: Row[Any]) -> StoredFill:
         tax_krw=row.tax_krw,
         ts_filled=row.ts_filled,
     )
-    return StoredFill(fill=fill, account_id=row.account_id, order_id=row.order_id, source=row.source)
+    return StoredFill(fill=fill, account_id=row.account_id, order_id=row.order_id, source=row.source, id=row.id)

@@ -84,24 +84,26 @@ class SqlOrderRepository:
         """Return the order with this idempotency key, with its fill ids."""
         return await self._one(select(orders).where(orders.c.idempotency_key == idempotency_key))
 
-    async def get_by_broker_number(self, account_id: str, broker_order_number: str) -> Order | None:
-        """Return the account's order with this broker order number, leading zeros ignored.
+    async def get_by_broker_number(
+        self, account_id: str, broker_order_number: str, trading_date: date | None = None
+    ) -> Order | None:
+        """Return the account's order with this broker order number, leading zeros ignored; only an order of
+        `trading_date` when it is given.
 
         KIS returns ``"11774"`` from the order call and ``"0000011774"`` from inquiries; both find the same
-        order. Broker numbers restart every session, so when several orders match the newest one is returned.
+        order. Broker numbers restart every session, so when several orders match the newest one is returned
+        (give the session's date to find only its order: a number of today may be an older order's too).
         """
         wanted = broker_order_number.strip().lstrip("0")
         if not wanted:
             return None
-        statement = (
-            select(orders)
-            .where(
-                orders.c.account_id == account_id,
-                func.ltrim(func.trim(orders.c.broker_order_number), "0") == wanted,
-            )
-            .order_by(orders.c.id.desc())
-            .limit(1)
+        statement = select(orders).where(
+            orders.c.account_id == account_id,
+            func.ltrim(func.trim(orders.c.broker_order_number), "0") == wanted,
         )
+        if trading_date is not None:
+            statement = statement.where(orders.c.trading_date == trading_date)
+        statement = statement.order_by(orders.c.id.desc()).limit(1)
         return await self._one(statement)
 
     async def list_open(self, account_id: str) -> list[Order]:

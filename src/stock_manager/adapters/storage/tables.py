@@ -214,7 +214,9 @@ kill_switch = Table(
     Column("reason", Text, nullable=False, server_default=""),
     Column("set_by", String(64), nullable=False, server_default=""),
     Column("ts_changed", UtcDateTime, nullable=False),
+    Column("action", String(16), nullable=False, server_default="halt"),  # halt | cancel_open | flatten (0002)
     CheckConstraint("id = 1", name="single_row"),
+    CheckConstraint("action IN ('halt','cancel_open','flatten')", name="action"),
 )
 
 daemon_state = Table(
@@ -242,4 +244,78 @@ recovery_logs = Table(
     Column("summary", JsonDocument, nullable=False),
     Column("ts_started", UtcDateTime, nullable=False),
     Column("ts_finished", UtcDateTime, nullable=False),
+)
+
+# -- RISK CONTROLS (revision 0002) -----------------------------------------------------------------------
+
+risk_events = Table(
+    "risk_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts_event", UtcDateTime, nullable=False),
+    Column("account_id", String(32)),
+    Column("rule", String(64), nullable=False),
+    Column("decision", String(8), nullable=False),  # DENY | STOP | KILL
+    Column("symbol", String(12)),
+    Column("message", Text, nullable=False),
+    Column("snapshot", JsonDocument, nullable=False),  # the proposal and the state the rule saw
+    Column("correlation_id", String(64), nullable=False, server_default=""),
+    CheckConstraint("decision IN ('DENY','STOP','KILL')", name="decision"),
+    Index("ix_risk_events_ts", "ts_event"),
+    Index("ix_risk_events_rule", "rule"),
+)
+
+risk_limit_changes = Table(
+    "risk_limit_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),  # a RiskLimits field
+    Column("old_value", Text),  # the effective value before the change (text; NULL: the rule was off)
+    Column("new_value", Text),  # NULL: the rule is off
+    Column("changed_by", String(64), nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("ts_changed", UtcDateTime, nullable=False),
+    Index("ix_risk_limit_changes_name", "name", "id"),
+)
+
+observed_orders = Table(
+    "observed_orders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("account_id", String(32), nullable=False),
+    Column("mode", String(8), nullable=False),
+    Column("strategy_id", String(64), nullable=False),
+    Column("symbol", String(12), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("order_type", String(8), nullable=False),
+    Column("intent", String(8), nullable=False),
+    Column("quantity", ExactDecimal(20, 4), nullable=False),
+    Column("limit_price", ExactDecimal(20, 4)),
+    Column("signal_price", ExactDecimal(20, 4)),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("correlation_id", String(64), nullable=False, server_default=""),
+    Column("trading_date", Date, nullable=False),
+    Column("ts_observed", UtcDateTime, nullable=False),
+    Index("ix_observed_orders_account_date", "account_id", "trading_date"),
+)
+
+# -- POSITION CHECKPOINTS (revision 0003) ----------------------------------------------------------------
+
+position_checkpoints = Table(
+    "position_checkpoints",
+    metadata,
+    Column("account_id", String(32), primary_key=True),
+    Column("symbol", String(12), primary_key=True),
+    Column("quantity", ExactDecimal(20, 4), nullable=False),
+    Column("avg_price", ExactDecimal(20, 4), nullable=False),
+    Column("realized_pnl_krw", ExactDecimal(24, 4), nullable=False),
+    Column("commission_krw", ExactDecimal(24, 4), nullable=False),
+    Column("tax_krw", ExactDecimal(24, 4), nullable=False),
+    # The point the fold reached, the same on every row of the account:
+    Column("trading_date", Date, nullable=False),  # the session whose close wrote it
+    Column("through_fill_id", Integer, nullable=False),  # every fill of the account with id <= this is in
+    Column("last_ts_filled", UtcDateTime, nullable=False),  # the last of them in execution order
+    Column("last_broker_fill_id", String(64), nullable=False),
+    Column("ts_created", UtcDateTime, nullable=False),
 )

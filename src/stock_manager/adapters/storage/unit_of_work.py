@@ -19,6 +19,7 @@ from stock_manager.adapters.storage.control_repositories import (
 from stock_manager.adapters.storage.fill_repository import SqlFillRepository
 from stock_manager.adapters.storage.market_data_repository import SqlMarketDataRepository
 from stock_manager.adapters.storage.order_repository import SqlOrderRepository
+from stock_manager.adapters.storage.risk_repositories import SqlObservedOrderRepository, SqlRiskRepository
 
 
 class SqlUnitOfWork:
@@ -45,6 +46,8 @@ class SqlUnitOfWork:
     strategies: SqlStrategyRepository
     market_data: SqlMarketDataRepository
     settlements: SqlSettlementRepository
+    risk: SqlRiskRepository
+    observed_orders: SqlObservedOrderRepository
 
     def __init__(self, engine: AsyncEngine, *, mode: str = "") -> None:
         self._engine = engine
@@ -63,6 +66,8 @@ class SqlUnitOfWork:
         self.strategies = SqlStrategyRepository(connection)
         self.market_data = SqlMarketDataRepository(connection)
         self.settlements = SqlSettlementRepository(connection)
+        self.risk = SqlRiskRepository(connection)
+        self.observed_orders = SqlObservedOrderRepository(connection)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -11,31 +11,29 @@ to an append-only journal in the state directory (format in `journal`), and a ne
 same directory with the same parameters re-runs the journal through the deterministic engine and resumes
 at the first print after the last checkpoint. Different parameters archive the old journal and start a
 new replay.
+
+This module holds the construction, the replay loop (sessions, prints, notices) and the order commands; the
+`Broker` queries (accounts, cash, positions, orders, fills, prices, daily bars) are the `BrokerQueries` mixin
+in `queries`, and the journal start, resume, read-only attach and appends the `JournaledReplay` mixin in
+`journaling`.
 """
 
 import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from stock_manager.adapters.broker.sim.calendar import pre_open, session_for
-from stock_manager.adapters.broker.sim.identity import (
-    broker_arguments,
-    choose_generation,
-    is_same_replay,
-    last_journaled_time,
-    start_record,
-)
-from stock_manager.adapters.broker.sim.journal import JOURNAL_FILE, Journal, JournalError, Record
+from stock_manager.adapters.broker.sim.identity import choose_generation
+from stock_manager.adapters.broker.sim.journal import JOURNAL_FILE, Journal
+from stock_manager.adapters.broker.sim.journaling import JournaledReplay
 from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine
+from stock_manager.adapters.broker.sim.queries import BrokerQueries
 from stock_manager.adapters.broker.sim.records import encode_fill, encode_request, iso, replay_params
-from stock_manager.adapters.broker.sim.recovery import rebuild
 from stock_manager.adapters.marketdata import (
-    bars_before,
     daily_bar,
     instrument_kind,
     previous_close,
@@ -43,31 +41,22 @@ from stock_manager.adapters.marketdata import (
     trading_days,
 )
 from stock_manager.adapters.marketdata.bundled import require_bundled
-from stock_manager.domain.clock import FixedClock, kst_date
-from stock_manager.domain.errors import ConfigurationError, FatalBrokerError
-from stock_manager.domain.fills import Fill
-from stock_manager.domain.market import DailyBar, Tick
-from stock_manager.domain.market_rules import CostModel, price_limits
+from stock_manager.domain.clock import FixedClock
+from stock_manager.domain.errors import ConfigurationError
+from stock_manager.domain.market import Tick
+from stock_manager.domain.market_rules import CostModel
 from stock_manager.service_layer.broker_port import (
-    AccountRef,
     BrokerOrderEvent,
-    BrokerOrderReport,
-    BrokerPosition,
-    CashBalance,
     FillReport,
     OrderAck,
     OrderEventHandler,
     OrderRequest,
-    Quote,
     TickHandler,
     TradingSession,
 )
 
-#: A checkpoint is written at least this often in market time, so a restart replays little.
-CHECKPOINT_INTERVAL = timedelta(minutes=1)
 
-
-class SimBroker:
+class SimBroker(BrokerQueries, JournaledReplay):
     """The replaying exchange simulator, in process.
 
     Parameters
@@ -163,36 +152,6 @@ class SimBroker:
         except BaseException:
             self._journal.close()
             raise
-
-    @classmethod
-    def attach(cls, state_dir: Path) -> "SimBroker | None":
-        """Open the replay journaled in `state_dir` read-only, with its clock at the last journaled time.
-
-        For ``stockbot recover --dry-run``: the broker's view of orders, fills, cash and holdings, with no
-        write to the journal. Returns None when no replay was ever started there.
-
-        Raises
-        ------
-        ConfigurationError
-            If a running daemon holds the replay, or the journal was written by other data or engine.
-        """
-        path = state_dir / JOURNAL_FILE
-        try:
-            first = path.read_bytes().split(b"\n", 1)[0]
-        except FileNotFoundError:
-            return None
-        if not first:
-            return None
-        try:
-            arguments = broker_arguments(json.loads(first))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigurationError(f"the replay journal {path} cannot be read: {exc!r}") from None
-        clock = FixedClock(pre_open(session_for(arguments["start_date"])) - timedelta(hours=1))
-        broker = cls(**arguments, clock=clock, state_dir=state_dir, read_only=True)
-        last = last_journaled_time(broker._journal.records)
-        if last is not None and last > clock.now():
-            clock.set(last)
-        return broker
 
     # -- REPLAY STATE ---------------------------------------------------------------------------------
 
@@ -303,73 +262,7 @@ class SimBroker:
         for report in expired:
             await self._emit(report)
 
-    # -- Broker: session and account ------------------------------------------------------------------
-
-    async def login(self) -> None:
-        """Do nothing: the simulator needs no credentials."""
-        self._require_usable()
-
-    async def issue_access_token(self) -> None:
-        """Do nothing: the simulator needs no token."""
-
-    async def issue_approval_key(self) -> None:
-        """Do nothing: the simulator needs no approval key."""
-
-    async def get_accounts(self) -> list[AccountRef]:
-        """Return the replay's one account, ``SIM-<replay id>``."""
-        return [AccountRef(account_id=self.account_id, name=f"replay {self.replay_id}")]
-
-    async def get_cash(self, account_id: str) -> CashBalance:
-        """Return the deposit and the cash orderable after working buys' reservations, KRW."""
-        self._require_account(account_id)
-        return self._engine.cash()
-
-    async def get_positions(self, account_id: str) -> list[BrokerPosition]:
-        """Return holdings with non-zero quantity (average purchase price without costs)."""
-        self._require_account(account_id)
-        return self._engine.positions()
-
-    async def get_orders(self, account_id: str, trading_date: date) -> list[BrokerOrderReport]:
-        """Return every order of `trading_date`, in order-number order."""
-        self._require_account(account_id)
-        return self._engine.orders(trading_date)
-
-    async def get_fills(self, account_id: str, trading_date: date) -> list[Fill]:
-        """Return every execution on `trading_date`, in execution order."""
-        self._require_account(account_id)
-        return self._engine.fills(trading_date)
-
-    # -- Broker: market data --------------------------------------------------------------------------
-
-    async def get_price(self, symbol: str) -> Quote:
-        """Return the last print of the current (or last) session, or the base price before its first print.
-
-        Raises
-        ------
-        ConfigurationError
-            If `symbol` is not replayed, or the data has no price for it before the current session.
-        """
-        if symbol not in self._symbols:
-            raise ConfigurationError(f"symbol {symbol} is not part of this replay")
-        day = self._quote_day()
-        base_bar = previous_close(symbol, day)
-        if base_bar is None:
-            raise ConfigurationError(f"the data has no price of {symbol} before {day}")
-        limits = price_limits(base_bar.close, self._kinds[symbol])
-        last = self._engine.last_print(symbol)
-        if last is not None and kst_date(last.ts_event) == day:
-            price, ts = last.price, last.ts_event
-        else:
-            price, ts = base_bar.close, self._clock.now()
-        return Quote(symbol, price, base_bar.close, limits.upper, limits.lower, ts)
-
-    async def get_daily_bars(self, symbol: str, end: date, count: int) -> list[DailyBar]:
-        """Return up to `count` bars of `symbol` ending on or before `end`, oldest first.
-
-        Never returns a bar dated on or after the replay clock's KST date: no look-ahead.
-        """
-        cutoff = min(end + timedelta(days=1), kst_date(self._clock.now()))
-        return bars_before(symbol, cutoff, count)
+    # -- Broker: streams ------------------------------------------------------------------------------
 
     async def subscribe_quotes(self, symbols: list[str], handler: TickHandler) -> None:
         """Deliver the prints of `symbols` to `handler` during `run_until_close`.
@@ -461,11 +354,6 @@ class SimBroker:
             self._prints = (day, [tick for *_, tick in sorted(keyed, key=lambda k: k[:3])])
         return self._prints[1]
 
-    def _quote_day(self) -> date:
-        if self._last_opened is not None:
-            return self._last_opened
-        return self._days[min(self._day_index, len(self._days) - 1)]
-
     async def _pace(self, ts: datetime) -> None:
         if self._speed is None:
             await asyncio.sleep(0)
@@ -477,9 +365,6 @@ class SimBroker:
         if ts > self._clock.now():
             self._clock.set(ts)
 
-    def _checkpoint_due(self, ts: datetime) -> bool:
-        return self._last_checkpoint is None or ts - self._last_checkpoint >= CHECKPOINT_INTERVAL
-
     async def _emit(self, event: BrokerOrderEvent) -> None:
         for handler in self._order_handlers:
             await handler(event)
@@ -487,76 +372,6 @@ class SimBroker:
     async def _deliver_pending(self) -> None:
         while self._pending:
             await self._emit(self._pending.pop(0))
-
-    # -- INTERNALS: journal ---------------------------------------------------------------------------
-
-    def _record(self, kind: str, **fields: Any) -> Record:
-        day = self._days[self._day_index]
-        return {
-            "type": kind,
-            "day": day.isoformat(),
-            "at": self._played,
-            "ts": iso(self._clock.now()),
-            **fields,
-        }
-
-    def _write(self, record: Record, *, sync: bool = False) -> None:
-        self._require_usable()
-        if self._read_only:
-            raise FatalBrokerError("this replay was attached read-only; it accepts no order and plays nothing")
-        try:
-            self._journal.append(record, sync=sync)
-        except OSError as exc:
-            raise FatalBrokerError(
-                f"the replay journal {self._journal.path} cannot be written: {exc}"
-            ) from exc
-        if "ts" in record:
-            self._last_checkpoint = datetime.fromisoformat(record["ts"])
-
-    def _require_usable(self) -> None:
-        if self._journal.closed:
-            raise FatalBrokerError("the sim broker is closed (or its journal failed); build a new one")
-
-    def _require_account(self, account_id: str) -> None:
-        self._require_usable()
-        if account_id != self.account_id:
-            raise FatalBrokerError(f"account {account_id} does not exist in replay {self.replay_id}")
-
-    def _start_or_resume(self) -> None:
-        records = self._journal.records
-        same = is_same_replay(records, self._params)
-        if self._read_only and not same:
-            raise ConfigurationError(f"the journal in {self._journal.path.parent} is not this replay's")
-        if records and not same:
-            self._journal.archive(str(records[0].get("replay_id", "unknown")))
-            records = []
-        try:
-            resume_ts = last_journaled_time(records) or pre_open(session_for(self._days[0]))
-        except (KeyError, TypeError, ValueError) as exc:
-            message = f"journal {self._journal.path} has a record without a valid ts: {exc}"
-            raise JournalError(message) from exc
-        if self._clock.now() > resume_ts:
-            raise ConfigurationError(
-                f"the replay clock ({self._clock.now().isoformat()}) is ahead of the replay"
-                f" ({resume_ts.isoformat()}); start it at or before the replay's time"
-            )
-        if not records:
-            self._write(start_record(self.replay_id, self._params), sync=True)
-            return
-        try:
-            resume = rebuild(records[1:], self._days, self._engine, self._open_engine_day)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise JournalError(f"journal {self._journal.path} does not replay: {exc!r}") from exc
-        self._day_index, self._played = resume.day_index, resume.played
-        self._session_open, self._finished = resume.session_open, resume.finished
-        self._resumed_after_close = not resume.session_open and resume.day_index > 0
-        if resume.session_open:
-            self._last_opened = self._days[resume.day_index]
-        elif resume.day_index > 0:
-            self._last_opened = self._days[resume.day_index - 1]
-        if resume.ts is not None:
-            self._advance_clock(resume.ts)
-        self._last_checkpoint = resume.last_ts
 
     def _open_engine_day(self, day: date) -> tuple[TradingSession, list[Tick]]:
         session = session_for(day)

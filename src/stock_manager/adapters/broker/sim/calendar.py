@@ -3,7 +3,11 @@
 The calendar knows the late opens (10:00 KST on the first trading day of a year and on the college entrance
 exam day) and the close moving from 15:00 to 15:30 KST on 2016-08-01. It covers 2006-11-21 onward; days
 outside it fall back to 09:00–15:30 KST, which is not what KRX ran before 2006. Orders are accepted from
-the pre-open, 30 minutes before the open.
+the pre-open, 30 minutes before the open (the phases are in `domain/sessions.py`).
+
+The library's list of exam days ends in 2020 (exchange-calendars 4.13): `CSAT_DAYS_AFTER_LIBRARY` adds the
+later ones (10:00–16:30 KST), applied only where the library still shows the normal hours. Add each year's
+date when it is announced.
 
 Building the calendar takes seconds (its lunar-holiday rules), so the hours it yields are cached as JSON in
 the user cache directory (``STOCKBOT_CACHE_DIR`` overrides it), keyed by the library's version: the
@@ -23,6 +27,12 @@ import platformdirs
 
 from stock_manager.domain.clock import kst_datetime
 from stock_manager.service_layer.broker_port import TradingSession
+
+#: College entrance exam days missing from the library: every KRX schedule moves one hour later.
+CSAT_DAYS_AFTER_LIBRARY = frozenset({
+    date(2021, 11, 18), date(2022, 11, 17), date(2023, 11, 16), date(2024, 11, 14), date(2025, 11, 13),
+})
+CSAT_DELAY = timedelta(hours=1)
 
 FALLBACK_OPEN_KST = time(9, 0)
 FALLBACK_CLOSE_KST = time(15, 30)
@@ -76,13 +86,36 @@ def _to_utc(value: Any) -> datetime:
 
 
 def session_for(day: date) -> TradingSession:
-    """Return the KRX session of the KST date `day`: the calendar's hours, or 09:00–15:30 KST without them."""
+    """Return the KRX session of the KST date `day`: the calendar's hours (exam days one hour later), or
+    09:00–15:30 KST without them."""
     hours = _xkrx_hours().get(day)
     if hours is None:
         hours = (kst_datetime(day, FALLBACK_OPEN_KST), kst_datetime(day, FALLBACK_CLOSE_KST))
+    if day in CSAT_DAYS_AFTER_LIBRARY and hours[0] == kst_datetime(day, FALLBACK_OPEN_KST):
+        hours = (hours[0] + CSAT_DELAY, hours[1] + CSAT_DELAY)
     return TradingSession(trading_date=day, ts_open=hours[0], ts_close=hours[1])
+
+
+def is_trading_day(day: date) -> bool:
+    """Return True when the XKRX calendar has a session on the KST date `day` (False outside its range)."""
+    return day in _xkrx_hours()
 
 
 def pre_open(session: TradingSession) -> datetime:
     """Return when `session` starts accepting orders: 30 minutes before the open (08:30 KST normally)."""
     return session.ts_open - PRE_OPEN
+
+
+def next_session(after: datetime) -> TradingSession | None:
+    """Return the first KRX session whose close is later than `after` (aware), or None beyond the calendar.
+
+    Weekends and KRX holidays are skipped by the XKRX calendar (`exchange_calendars`); nothing is guessed
+    past its last day, so a daemon never trades on a day the calendar does not know.
+    """
+    hours = _xkrx_hours()
+    day = after.astimezone(UTC).date() - timedelta(days=1)
+    for _ in range(30):  # the longest KRX closure (Chuseok + weekend) is far shorter
+        day += timedelta(days=1)
+        if day in hours and hours[day][1] > after:
+            return session_for(day)
+    return None

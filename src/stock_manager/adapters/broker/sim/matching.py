@@ -4,6 +4,10 @@ Pure and synchronous: no I/O, no clock, no asyncio. Every call carries its own t
 of calls always produces the same orders, fills and cash; the sim broker's journal relies on that to rebuild
 the engine after a crash, and a KIS-protocol server can put the same engine behind HTTP later.
 
+This module holds the engine's sessions, validation, order book and matching; the account ledger (deposit,
+reservations, holdings, fills and costs) is the `AccountLedger` mixin in `ledger`, and the order book's
+records (`BookOrder`, `BookSession`, `DayQuote`) are in `book`.
+
 Rules
 -----
 * Sessions: orders are accepted from the session's pre-open until its close (``accept_from <= ts <
@@ -34,19 +38,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
 
+from stock_manager.adapters.broker.sim.book import BookOrder, BookSession, DayQuote
+from stock_manager.adapters.broker.sim.ledger import AccountLedger
 from stock_manager.adapters.broker.sim.rejections import RejectCode, reject
 from stock_manager.domain.clock import kst_date
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import Tick
-from stock_manager.domain.market_rules import CostModel, PriceLimits, is_on_tick, price_limits
+from stock_manager.domain.market_rules import CostModel, is_on_tick, price_limits
 from stock_manager.domain.model import InstrumentKind, OrderType, Side
 from stock_manager.domain.positions import PRICE_QUANTUM, Position
 from stock_manager.service_layer.broker_port import (
     BrokerOrderReport,
     BrokerOrderState,
-    BrokerPosition,
     CancelReport,
-    CashBalance,
     OrderAck,
     OrderRequest,
     TradingSession,
@@ -90,48 +94,7 @@ class MatchingConfig:
             raise ValueError(f"start cash must not be negative, was {self.start_cash_krw}")
 
 
-@dataclass(frozen=True, slots=True)
-class DayQuote:
-    """A symbol's base price and limits in a session (KIS ``stck_sdpr``, ``stck_mxpr``/``stck_llam``)."""
-
-    base_price: Decimal
-    limits: PriceLimits
-
-
-@dataclass(slots=True)
-class _Order:
-    number: str
-    request: OrderRequest
-    trading_date: date
-    ts_accepted: datetime
-    reserve_price: Decimal  # buys: price × quantity reserved in cash (limit, or the upper limit for MARKET)
-    filled_quantity: Decimal = Decimal(0)
-    filled_amount_krw: Decimal = Decimal(0)
-    state: BrokerOrderState = BrokerOrderState.OPEN
-    fill_count: int = 0
-
-    @property
-    def remaining(self) -> Decimal:
-        if self.state is not BrokerOrderState.OPEN:
-            return Decimal(0)
-        return self.request.quantity - self.filled_quantity
-
-    def crosses(self, price: Decimal) -> bool:
-        limit = self.request.limit_price
-        if self.request.order_type is OrderType.MARKET or limit is None:
-            return True
-        return price <= limit if self.request.side is Side.BUY else price >= limit
-
-
-@dataclass(slots=True)
-class _Session:
-    session: TradingSession
-    accept_from: datetime
-    quotes: dict[str, DayQuote]
-    closed: bool = False
-
-
-class MatchingEngine:
+class MatchingEngine(AccountLedger):
     """The simulated venue and account (module docstring has the rules).
 
     Parameters
@@ -152,11 +115,11 @@ class MatchingEngine:
         self._instruments = dict(instruments)
         self._cash = self.config.start_cash_krw
         self._positions: dict[str, Position] = {}
-        self._orders: dict[str, _Order] = {}
-        self._working: list[_Order] = []  # open orders in time priority
+        self._orders: dict[str, BookOrder] = {}
+        self._working: list[BookOrder] = []  # open orders in time priority
         self._fills: list[Fill] = []
         self._last_prints: dict[str, Tick] = {}
-        self._session: _Session | None = None
+        self._session: BookSession | None = None
         self._next_number = 1
 
     # -- SESSION --------------------------------------------------------------------------------------
@@ -184,7 +147,7 @@ class MatchingEngine:
             for symbol, base in base_prices.items()
             if symbol in self._instruments
         }
-        self._session = _Session(session=session, accept_from=accept_from, quotes=quotes)
+        self._session = BookSession(session=session, accept_from=accept_from, quotes=quotes)
 
     @property
     def session(self) -> TradingSession | None:
@@ -249,7 +212,7 @@ class MatchingEngine:
 
         number = str(self._next_number).zfill(ORDER_NUMBER_DIGITS)
         self._next_number += 1
-        order = _Order(number, request, session.session.trading_date, ts, reserve_price)
+        order = BookOrder(number, request, session.session.trading_date, ts, reserve_price)
         self._orders[number] = order
         self._working.append(order)
         return OrderAck(broker_order_number=number, broker_branch=SIM_BRANCH, ts_accepted=ts)
@@ -315,58 +278,6 @@ class MatchingEngine:
         """Return True while any order can still fill."""
         return bool(self._working)
 
-    @property
-    def deposit_krw(self) -> Decimal:
-        """Return the cash balance after every fill's notional, commission and tax, KRW."""
-        return self._cash
-
-    @property
-    def reserved_krw(self) -> Decimal:
-        """Return the cash working buys reserve on their remaining quantity (with commission), KRW."""
-        return sum(
-            (
-                self._cost_of_buying(order.remaining, order.reserve_price)
-                for order in self._working
-                if order.request.side is Side.BUY
-            ),
-            Decimal(0),
-        )
-
-    @property
-    def orderable_krw(self) -> Decimal:
-        """Return the cash a new buy can use: deposit minus reservations, KRW."""
-        return self._cash - self.reserved_krw
-
-    def cash(self) -> CashBalance:
-        """Return the account's deposit and orderable cash."""
-        return CashBalance(
-            account_id=self.account_id, deposit_krw=self._cash, orderable_krw=self.orderable_krw
-        )
-
-    def holding(self, symbol: str) -> Position:
-        """Return the account's position in `symbol` (flat when never traded)."""
-        return self._positions.get(symbol) or Position(account_id=self.account_id, symbol=symbol)
-
-    def positions(self) -> list[BrokerPosition]:
-        """Return the holdings with non-zero quantity, by symbol."""
-        return [
-            BrokerPosition(symbol=symbol, quantity=position.quantity, avg_price=position.avg_price)
-            for symbol, position in sorted(self._positions.items())
-            if position.quantity != 0
-        ]
-
-    def sellable_quantity(self, symbol: str) -> Decimal:
-        """Return shares held minus the remaining quantity of working sells of `symbol`."""
-        working = sum(
-            (
-                o.remaining
-                for o in self._working
-                if o.request.symbol == symbol and o.request.side is Side.SELL
-            ),
-            Decimal(0),
-        )
-        return self.holding(symbol).quantity - working
-
     def orders(self, trading_date: date | None = None) -> list[BrokerOrderReport]:
         """Return the orders of `trading_date` (all orders when None) in order-number order."""
         return [
@@ -380,17 +291,13 @@ class MatchingEngine:
         order = self._orders.get(normalize_order_number(order_number))
         return self._report(order) if order is not None else None
 
-    def fills(self, trading_date: date | None = None) -> list[Fill]:
-        """Return the fills on the KST date `trading_date` (all fills when None), in execution order."""
-        return [f for f in self._fills if trading_date is None or kst_date(f.ts_filled) == trading_date]
-
     def last_print(self, symbol: str) -> Tick | None:
         """Return the last print of `symbol` the engine has seen, or None."""
         return self._last_prints.get(symbol)
 
     # -- INTERNALS ------------------------------------------------------------------------------------
 
-    def _require_open(self, ts: datetime) -> _Session:
+    def _require_open(self, ts: datetime) -> BookSession:
         session = self._session
         if session is None or session.closed:
             raise reject(RejectCode.MARKET_CLOSED, "no session")
@@ -415,25 +322,7 @@ class MatchingEngine:
             raise reject(RejectCode.BELOW_LOWER_LIMIT, f"{price} < {quote.limits.lower}")
         return price
 
-    def _cost_of_buying(self, quantity: Decimal, price: Decimal) -> Decimal:
-        notional = quantity * price
-        return notional + self.config.cost_model.commission_krw(notional)
-
-    def _affordable_quantity(self, order: _Order, price: Decimal) -> Decimal:
-        # Guard for the invariant cash >= 0: a buy never fills beyond its reservation plus the free cash.
-        available = (
-            self._cash - self.reserved_krw + self._cost_of_buying(order.remaining, order.reserve_price)
-        )
-        if available <= 0:
-            return Decimal(0)
-        quantity = (available / (price * (1 + self.config.cost_model.commission_rate))).to_integral_value(
-            ROUND_FLOOR
-        )
-        while quantity > 0 and self._cost_of_buying(quantity, price) > available:
-            quantity -= 1
-        return quantity
-
-    def _execute(self, order: _Order, quantity: Decimal, tick: Tick) -> Fill:
+    def _execute(self, order: BookOrder, quantity: Decimal, tick: Tick) -> Fill:
         request, costs = order.request, self.config.cost_model
         notional = quantity * tick.price
         order.fill_count += 1
@@ -453,15 +342,10 @@ class MatchingEngine:
         if order.filled_quantity == request.quantity:
             order.state = BrokerOrderState.FILLED
             self._working.remove(order)
-        if request.side is Side.BUY:
-            self._cash -= notional + fill.commission_krw
-        else:
-            self._cash += notional - fill.commission_krw - fill.tax_krw
-        self._positions[request.symbol] = self.holding(request.symbol).apply_fill(fill)
-        self._fills.append(fill)
+        self._book_fill(fill, notional)
         return fill
 
-    def _close_order(self, order: _Order, ts: datetime, reason: str) -> CancelReport:
+    def _close_order(self, order: BookOrder, ts: datetime, reason: str) -> CancelReport:
         remaining = order.remaining
         order.state = BrokerOrderState.CANCELED
         self._working.remove(order)
@@ -473,7 +357,7 @@ class MatchingEngine:
             reason=reason,
         )
 
-    def _report(self, order: _Order) -> BrokerOrderReport:
+    def _report(self, order: BookOrder) -> BrokerOrderReport:
         request = order.request
         avg = None
         if order.filled_quantity > 0:

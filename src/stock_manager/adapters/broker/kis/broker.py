@@ -1,0 +1,394 @@
+"""`KisBroker`: the `Broker` port over the KIS Open API (REST + WebSocket), for paper and live trading.
+
+Source: ../reference/kis-openapi.md §4 (endpoints and TR ids: order-cash TTTC0012U/TTTC0011U, order-rvsecncl
+TTTC0013U, inquire-balance TTTC8434R, inquire-daily-ccld TTTC0081R, inquire-price FHKST01010100,
+inquire-daily-itemchartprice FHKST03010100; paper forms with a V prefix), §5 (WebSocket), spec 001 §12 and
+PRD §3.1 (the port's methods). Error translation: `errors.py`; token rules: `auth.py`; limiter: `ratelimit.py`.
+"""
+
+import asyncio
+import ssl
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import httpx
+import structlog
+
+from stock_manager.adapters.broker.kis.auth import Sleep, TokenManager
+from stock_manager.adapters.broker.kis.config import KisConfig
+from stock_manager.adapters.broker.kis.dispatch import FrameDispatcher
+from stock_manager.adapters.broker.kis.masking import Masker, mask_account
+from stock_manager.adapters.broker.kis.parsers import (
+    Row,
+    aggregate_fills,
+    lower_keys,
+    parse_cash,
+    parse_daily_bars,
+    parse_order_ack,
+    parse_order_reports,
+    parse_positions,
+    parse_quote,
+    rows,
+)
+from stock_manager.adapters.broker.kis.ratelimit import PriorityRateLimiter
+from stock_manager.adapters.broker.kis.rest import KisRestClient
+from stock_manager.adapters.broker.kis.websocket import KisWebSocketSession, SessionTuning
+from stock_manager.adapters.broker.kis.ws_frames import TRADE_TR_ID
+from stock_manager.domain.clock import Clock, kst_date
+from stock_manager.domain.errors import (
+    AmbiguousOrderOutcome,
+    FatalBrokerError,
+    OrderRejectedByBroker,
+    TemporaryBrokerError,
+)
+from stock_manager.domain.fills import Fill
+from stock_manager.domain.market import DailyBar
+from stock_manager.domain.market_rules import CostModel, round_to_tick
+from stock_manager.domain.model import OrderType, Side
+from stock_manager.service_layer.broker_port import (
+    AccountRef,
+    BrokerOrderReport,
+    BrokerPosition,
+    CashBalance,
+    OrderAck,
+    OrderEventHandler,
+    OrderRequest,
+    Quote,
+    TickHandler,
+)
+
+log = structlog.get_logger(__name__)
+
+ORDER_CASH_PATH = "/uapi/domestic-stock/v1/trading/order-cash"
+ORDER_RVSECNCL_PATH = "/uapi/domestic-stock/v1/trading/order-rvsecncl"
+BALANCE_PATH = "/uapi/domestic-stock/v1/trading/inquire-balance"
+DAILY_CCLD_PATH = "/uapi/domestic-stock/v1/trading/inquire-daily-ccld"
+PRICE_PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
+DAILY_CHART_PATH = "/uapi/domestic-stock/v1/quotations/inquire-daily-itemchartprice"
+
+#: Calendar days asked per daily-chart call: about 95 trading days, under the 100-row cap (§4.9).
+CHART_WINDOW_DAYS = 140
+
+
+def tls_context() -> ssl.SSLContext:
+    """Return the TLS context of real hosts: certificates verified, TLS 1.2 or newer (§1)."""
+    context = ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+class KisBroker:
+    """**Adapter:** the `Broker` port over KIS Open API for one account and app key (not a `SessionSchedule`).
+
+    Parameters
+    ----------
+    config : KisConfig
+        Mode, credentials, account, HTS id, hosts and limits.
+    clock : Clock
+        Wall clock: token expiry, the one-token-per-minute rule, WebSocket gap lengths.
+    cost_model : CostModel
+        Commission and tax put on fills (KIS reports none per fill).
+    market_clock : Clock | None
+        Market time: the session date of WebSocket times (HHMMSS only) and of order acks; the wall clock
+        when None (paper and live). In ``--mode sim`` the replay clock.
+    transport : httpx.AsyncBaseTransport | None
+        HTTP transport for tests (httpx.MockTransport); the default opens real TLS connections.
+    sleep : Callable[[float], Awaitable[None]]
+        Async sleep (back-offs, pacing, token waits), injectable for tests.
+    """
+
+    def __init__(self, config: KisConfig, *, clock: Clock, cost_model: CostModel, market_clock: Clock | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None, sleep: Sleep = asyncio.sleep) -> None:
+        self.config = config
+        self._clock = clock
+        self._market_clock = market_clock or clock
+        self._cost_model = cost_model
+        self._masker = Masker([config.app_key.get_secret_value(), config.app_secret.get_secret_value()],
+                              account=config.account)
+        timeout = httpx.Timeout(config.request_timeout_secs)
+        self._http = httpx.AsyncClient(base_url=config.rest_url, transport=transport, timeout=timeout,
+                                       verify=tls_context(), trust_env=False)
+        self._limiter = PriorityRateLimiter(config.rate_per_sec)
+        self.tokens = TokenManager(config=config, http=self._http, clock=clock, sleep=sleep, limiter=self._limiter,
+                                   masker=self._masker)
+        self.rest = KisRestClient(config=config, http=self._http, tokens=self.tokens, limiter=self._limiter,
+                                  sleep=sleep, masker=self._masker)
+        self._ws: KisWebSocketSession
+        self._dispatch = FrameDispatcher(account_id=config.account, cost_model=cost_model,
+                                         market_clock=self._market_clock, wall_clock=clock,
+                                         cipher_keys=lambda tr_id: self._ws.cipher_keys(tr_id), masker=self._masker)
+        self._ws = KisWebSocketSession(
+            url=config.websocket_url, approval_key=lambda renew: self.tokens.approval_key(renew=renew),
+            on_data=self._dispatch.handle, on_resumed=self._dispatch.resumed, clock=clock, sleep=sleep,
+            masker=self._masker, max_registrations=config.max_registrations,
+            tuning=SessionTuning(pacing_secs=config.pacing_secs, reconnect_initial_secs=config.reconnect_initial_secs,
+                                 reconnect_max_secs=config.reconnect_max_secs))
+
+    # -- LOCKSTEP AND DIAGNOSTICS ----------------------------------------------------------------------
+
+    @property
+    def data_frames_handled(self) -> int:
+        """Return how many WebSocket data frames were fully handled (see `KisWebSocketSession`)."""
+        return self._ws.data_frames_handled
+
+    async def wait_data_frames_handled(self, count: int) -> None:
+        """Return once `count` WebSocket data frames have been fully handled (handlers awaited)."""
+        await self._ws.wait_data_frames_handled(count)
+
+    @property
+    def websocket(self) -> KisWebSocketSession:
+        """Return the WebSocket session (connection count, registrations) for diagnostics and tests."""
+        return self._ws
+
+    @property
+    def duplicates_dropped(self) -> int:
+        """Return how many exact duplicate notices were dropped."""
+        return self._dispatch.duplicates_dropped
+
+    # -- SESSION AND ACCOUNT ---------------------------------------------------------------------------
+
+    async def login(self) -> None:
+        """Obtain the access token (cached or new) and the WebSocket approval key.
+
+        Raises
+        ------
+        FatalBrokerError
+            If KIS refuses the credentials.
+        TemporaryBrokerError
+            If KIS cannot be reached.
+        """
+        await self.issue_access_token()
+        await self.issue_approval_key()
+
+    async def issue_access_token(self) -> None:
+        """Reuse the cached access token or issue one (``/oauth2/tokenP``; see `TokenManager`)."""
+        await self.tokens.access_token()
+
+    async def issue_approval_key(self) -> None:
+        """Issue the WebSocket approval key (``/oauth2/Approval``)."""
+        await self.tokens.approval_key()
+
+    async def get_accounts(self) -> list[AccountRef]:
+        """Return the one configured account (KIS has no account-list call for an app key)."""
+        name = f"KIS {self.config.mode} {mask_account(self.config.account)}"
+        return [AccountRef(account_id=self.config.account, name=name)]
+
+    async def get_cash(self, account_id: str) -> CashBalance:
+        """Return deposit (``dnca_tot_amt``) and orderable cash (``nxdy_excc_amt``), KRW (TTTC8434R, page 1).
+
+        Raises
+        ------
+        FatalBrokerError
+            For another account than the configured one; and as any read (see `KisRestClient.read`).
+        """
+        self._require_account(account_id)
+        answer = await self.rest.read(BALANCE_PATH, self.config.tr("TTTC8434R"),
+                                      {**self._balance_params(), "CTX_AREA_FK100": "", "CTX_AREA_NK100": ""})
+        return self._parsed(lambda: parse_cash(answer.body, account_id), "inquire-balance")
+
+    async def get_positions(self, account_id: str) -> list[BrokerPosition]:
+        """Return holdings with ``hldg_qty`` > 0 over every page of TTTC8434R (50 rows real, 20 paper)."""
+        self._require_account(account_id)
+        pages = await self.rest.read_pages(BALANCE_PATH, self.config.tr("TTTC8434R"), self._balance_params())
+        return self._parsed(lambda: [p for page in pages for p in parse_positions(page.body)], "inquire-balance")
+
+    async def get_orders(self, account_id: str, trading_date: date) -> list[BrokerOrderReport]:
+        """Return every order of `trading_date` (TTTC0081R, every page), by acceptance time.
+
+        State: FILLED when ``tot_ccld_qty`` reaches ``ord_qty``; REJECTED when ``rjct_qty`` > 0 with nothing
+        filled; CANCELED when cancelled (``cncl_yn``, ``cncl_cfrm_qty``, a confirmed cancel row) or nothing
+        remains (``rmn_qty`` 0); else OPEN.
+        """
+        self._require_account(account_id)
+        order_rows = await self._daily_rows(trading_date)
+        return self._parsed(lambda: parse_order_reports(order_rows, account_id), "inquire-daily-ccld")
+
+    async def get_fills(self, account_id: str, trading_date: date) -> list[Fill]:
+        """Return one aggregate fill per order of `trading_date` with executions (TTTC0081R totals).
+
+        Id ``ccld:<YYYYMMDD>:<ODNO>:<tot_ccld_qty>``, price ``avg_prvs``, fees from the cost model; the service
+        layer matches them by cumulative quantity (`FillReport` docstring).
+        """
+        self._require_account(account_id)
+        order_rows = await self._daily_rows(trading_date)
+
+        def parse() -> list[Fill]:
+            return aggregate_fills(parse_order_reports(order_rows, account_id), order_rows, self._cost_model)
+
+        return self._parsed(parse, "inquire-daily-ccld")
+
+    # -- MARKET DATA ------------------------------------------------------------------------------------
+
+    async def get_price(self, symbol: str) -> Quote:
+        """Return the current price, base price and the day's limits of `symbol` (FHKST01010100).
+
+        The quote's time is the market clock's now (the answer carries no time).
+        """
+        answer = await self.rest.read(PRICE_PATH, "FHKST01010100",
+                                      {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": symbol})
+        return self._parsed(lambda: parse_quote(answer.body, symbol, self._market_clock.now()), "inquire-price")
+
+    async def get_daily_bars(self, symbol: str, end: date, count: int) -> list[DailyBar]:
+        """Return up to `count` daily bars of `symbol` on or before `end`, oldest first (FHKST03010100, adjusted).
+
+        KIS answers at most 100 rows per call without paging headers, so windows of `CHART_WINDOW_DAYS` calendar
+        days are asked backwards from `end` until `count` bars are in hand or a window comes back empty.
+        """
+        if count <= 0:
+            return []
+        bars: dict[date, DailyBar] = {}
+        window_end = end
+        for _ in range(count // 50 + 3):
+            window_start = window_end - timedelta(days=CHART_WINDOW_DAYS)
+            answer = await self.rest.read(DAILY_CHART_PATH, "FHKST03010100", {
+                "FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": symbol,
+                "FID_INPUT_DATE_1": f"{window_start:%Y%m%d}", "FID_INPUT_DATE_2": f"{window_end:%Y%m%d}",
+                "FID_PERIOD_DIV_CODE": "D", "FID_ORG_ADJ_PRC": "0"})
+            body = answer.body
+            page = self._parsed(lambda: parse_daily_bars(body, symbol), "inquire-daily-itemchartprice")  # noqa: B023
+            page = [bar for bar in page if bar.trading_date <= end]
+            if not page:
+                break
+            for bar in page:
+                bars[bar.trading_date] = bar
+            if len(bars) >= count:
+                break
+            window_end = min(bar.trading_date for bar in page) - timedelta(days=1)
+        return [bars[day] for day in sorted(bars)][-count:]
+
+    async def subscribe_quotes(self, symbols: list[str], handler: TickHandler) -> None:
+        """Deliver the trade prints of `symbols` (H0STCNT0) to `handler`, one at a time.
+
+        Raises
+        ------
+        ConfigurationError
+            If the session's 41 registrations would be exceeded.
+        TemporaryBrokerError
+            If the WebSocket cannot be opened.
+        """
+        self._dispatch.add_quote_handler(symbols, handler)
+        try:
+            await self._ws.subscribe([(TRADE_TR_ID, symbol) for symbol in symbols])
+        except Exception:
+            self._dispatch.remove_quote_handler(symbols, handler)
+            raise
+
+    async def subscribe_order_events(self, handler: OrderEventHandler) -> None:
+        """Deliver fill, cancel and reject notices (H0STCNI0 real / H0STCNI9 paper, tr_key = HTS id) and
+        `StreamResumed` after every reconnect to `handler`.
+
+        Raises
+        ------
+        ConfigurationError, TemporaryBrokerError
+            As `subscribe_quotes`.
+        """
+        self._dispatch.add_order_handler(handler)
+        self._ws.resume_tr_id = self.config.notice_tr_id
+        await self._ws.subscribe([(self.config.notice_tr_id, self.config.hts_id)])
+
+    # -- ORDERS -----------------------------------------------------------------------------------------
+
+    async def place_order(self, request: OrderRequest) -> OrderAck:
+        """Send a cash order (TTTC0012U buy / TTTC0011U sell; VTTC… on paper), once.
+
+        LIMIT: ``ORD_DVSN 00`` with the price rounded to the tick grid (down for buys, up for sells); MARKET:
+        ``ORD_DVSN 01`` with ``ORD_UNPR "0"``. Routed to KRX (``EXCG_ID_DVSN_CD``).
+
+        Raises
+        ------
+        OrderRejectedByBroker
+            KIS refused it (code = ``msg_cd``, message = ``msg1``), or the request is not a valid order
+            (code ``CLIENT``; nothing sent).
+        AmbiguousOrderOutcome
+            Timeout, broken connection or 5xx after sending, or an unreadable acceptance: inquire.
+        TemporaryBrokerError
+            Certainly not sent or not processed (no connection, EGW00201, no token).
+        FatalBrokerError
+            Wrong account, credentials, permissions or mode.
+        """
+        self._require_account(request.account_id)
+        body = self._order_body(request)
+        tr_id = self.config.tr("TTTC0012U" if request.side is Side.BUY else "TTTC0011U")
+        trading_date = kst_date(self._market_clock.now())
+        log.info("kis_order_sending", tr_id=tr_id, symbol=request.symbol, side=str(request.side),
+                 order_type=body["ORD_DVSN"], quantity=body["ORD_QTY"], price=body["ORD_UNPR"])
+        answer = await self.rest.order(ORDER_CASH_PATH, tr_id, body)
+        try:
+            ack = parse_order_ack(answer, trading_date)
+        except ValueError as e:
+            raise AmbiguousOrderOutcome(f"KIS accepted the order but its answer cannot be read ({e}); "
+                                        "inquire before doing anything else") from None
+        log.info("kis_order_accepted", order=ack.broker_order_number, branch=ack.broker_branch)
+        return ack
+
+    async def cancel_order(self, account_id: str, broker_order_number: str, broker_branch: str) -> None:
+        """Cancel the whole remainder of an order (TTTC0013U, ``RVSE_CNCL_DVSN_CD 02``, ``QTY_ALL_ORD_YN Y``).
+
+        Raises
+        ------
+        OrderRejectedByBroker
+            KIS refused the cancel (e.g. nothing left to cancel).
+        AmbiguousOrderOutcome, TemporaryBrokerError, FatalBrokerError
+            As `place_order`.
+        """
+        self._require_account(account_id)
+        body = {"CANO": self.config.cano, "ACNT_PRDT_CD": self.config.product_code,
+                "KRX_FWDG_ORD_ORGNO": broker_branch, "ORGN_ODNO": broker_order_number, "ORD_DVSN": "00",
+                "RVSE_CNCL_DVSN_CD": "02", "ORD_QTY": "0", "ORD_UNPR": "0", "QTY_ALL_ORD_YN": "Y",
+                "EXCG_ID_DVSN_CD": "KRX"}
+        tr_id = self.config.tr("TTTC0013U")
+        log.info("kis_cancel_sending", tr_id=tr_id, order=broker_order_number)
+        await self.rest.order(ORDER_RVSECNCL_PATH, tr_id, body)
+
+    async def close(self) -> None:
+        """Close the WebSocket session and the HTTP connections; the cached token stays on disk."""
+        await self._ws.close()
+        await self._http.aclose()
+
+    # -- INTERNALS --------------------------------------------------------------------------------------
+
+    def _require_account(self, account_id: str) -> None:
+        if account_id != self.config.account:
+            raise FatalBrokerError(f"account {mask_account(account_id)} is not the configured KIS account "
+                                   f"{mask_account(self.config.account)}")
+
+    def _order_body(self, request: OrderRequest) -> dict[str, str]:
+        quantity = request.quantity
+        if quantity <= 0 or quantity != quantity.to_integral_value():
+            raise OrderRejectedByBroker(f"quantity must be a positive whole number of shares, was {quantity}",
+                                        code="CLIENT")
+        if request.order_type is OrderType.LIMIT:
+            if request.limit_price is None or request.limit_price <= 0:
+                raise OrderRejectedByBroker("a limit order needs a positive limit price", code="CLIENT")
+            price = round_to_tick(request.limit_price, request.side, self.config.kind_of(request.symbol))
+            division, unit_price = "00", str(int(price))
+        else:
+            division, unit_price = "01", "0"
+        body = {"CANO": self.config.cano, "ACNT_PRDT_CD": self.config.product_code, "PDNO": request.symbol}
+        if request.side is Side.SELL:
+            body["SLL_TYPE"] = "01"
+        body |= {"ORD_DVSN": division, "ORD_QTY": str(int(quantity)), "ORD_UNPR": unit_price,
+                 "EXCG_ID_DVSN_CD": "KRX"}
+        return body
+
+    def _balance_params(self) -> dict[str, str]:
+        return {"CANO": self.config.cano, "ACNT_PRDT_CD": self.config.product_code, "AFHR_FLPR_YN": "N",
+                "OFL_YN": "", "INQR_DVSN": "02", "UNPR_DVSN": "01", "FUND_STTL_ICLD_YN": "N",
+                "FNCG_AMT_AUTO_RDPT_YN": "N", "PRCS_DVSN": "00"}
+
+    async def _daily_rows(self, trading_date: date) -> list[Row]:
+        day = f"{trading_date:%Y%m%d}"
+        params = {"CANO": self.config.cano, "ACNT_PRDT_CD": self.config.product_code, "INQR_STRT_DT": day,
+                  "INQR_END_DT": day, "SLL_BUY_DVSN_CD": "00", "INQR_DVSN": "01", "PDNO": "", "CCLD_DVSN": "00",
+                  "ORD_GNO_BRNO": "", "ODNO": "", "INQR_DVSN_3": "00", "INQR_DVSN_1": "",
+                  "EXCG_ID_DVSN_CD": "KRX" if self.config.mode == "paper" else "ALL"}
+        pages = await self.rest.read_pages(DAILY_CCLD_PATH, self.config.tr("TTTC0081R"), params)
+        return self._parsed(lambda: [row for page in pages for row in rows(lower_keys(page.body).get("output1"))],
+                            "inquire-daily-ccld")
+
+    def _parsed[T](self, parse: Callable[[], T], what: str) -> T:
+        try:
+            return parse()
+        except (ValueError, KeyError, TypeError, ArithmeticError) as e:
+            raise TemporaryBrokerError(f"KIS {what}: the answer cannot be read: {self._masker(e)}") from None
+

@@ -1,0 +1,64 @@
+"""The session schedule of paper and live trading: the KRX calendar (XKRX) and the wall clock.
+
+Implements the `SessionSchedule` port: each session is yielded at its pre-open (30 minutes before the open,
+08:30 KST normally; 09:30 on late-open days), and `run_until_close` returns at the close. Between sessions
+the daemon sleeps. Sleeps are taken in short slices so a wall clock that jumps (the machine slept, NTP) is
+noticed, and the injected `sleep` lets tests run a week of sessions in milliseconds.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+
+import structlog
+
+from stock_manager.adapters.broker.sim.calendar import next_session, pre_open
+from stock_manager.domain.clock import Clock
+from stock_manager.service_layer.broker_port import TradingSession
+
+log = structlog.get_logger("stockbot.schedule")
+
+#: Longest single sleep, seconds: the clock is read again at least this often.
+MAX_SLEEP_SLICE_SECS = 30.0
+
+
+class CalendarSchedule:
+    """Sessions from the XKRX calendar, in real time.
+
+    Parameters
+    ----------
+    clock : Clock
+        The wall clock (aware UTC).
+    sleep : Callable[[float], Awaitable[None]]
+        How to wait, seconds (`asyncio.sleep` in production).
+    max_sessions : int | None
+        Stop after this many sessions (None: run until the calendar ends or the daemon stops).
+    """
+
+    def __init__(self, clock: Clock, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 max_sessions: int | None = None) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._max_sessions = max_sessions
+
+    async def sessions(self) -> AsyncIterator[TradingSession]:
+        """Yield the current or next session once its pre-open is due; then the following ones."""
+        yielded = 0
+        after = self._clock.now()
+        while self._max_sessions is None or yielded < self._max_sessions:
+            session = next_session(after)
+            if session is None:
+                log.warning("calendar_exhausted", after=after.isoformat())
+                return
+            await self._sleep_until(pre_open(session))
+            yield session
+            yielded += 1
+            after = max(session.ts_close, self._clock.now())
+
+    async def run_until_close(self, session: TradingSession) -> None:
+        """Return when `session`'s close has passed on the wall clock."""
+        await self._sleep_until(session.ts_close)
+
+    async def _sleep_until(self, when: datetime) -> None:
+        while (remaining := (when - self._clock.now()).total_seconds()) > 0:
+            await self._sleep(min(remaining, MAX_SLEEP_SLICE_SECS))

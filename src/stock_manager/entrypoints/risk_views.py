@@ -1,0 +1,44 @@
+"""Rendering of ``stockbot risk show``: a rich table for people, JSON for scripts."""
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Column, Table
+
+from stock_manager.entrypoints.views import kst
+from stock_manager.service_layer.risk_report import RiskReport
+
+
+def risk_data(report: RiskReport) -> dict[str, Any]:
+    """Return the report as plain data (``risk show --json``)."""
+    return {
+        "account_id": report.account_id, "trading_date": report.trading_date,
+        "start_of_day_equity_krw": report.start_of_day_equity_krw,
+        "kill_switch": {"active": report.kill_switch.active, "action": report.kill_switch.action,
+                        "reason": report.kill_switch.reason, "set_by": report.kill_switch.set_by,
+                        "ts_changed": report.kill_switch.ts_changed},
+        "limits": [{"name": line.name, "value": line.value, "source": line.source, "usage": line.usage}
+                   for line in report.limits],
+        "denials_today": report.denials_today,
+    }
+
+
+def render_risk(report: RiskReport, console: Console) -> None:
+    """Print the limits with their source and today's usage, the kill switch and today's denials."""
+    switch = report.kill_switch
+    console.print(f"Risk on {report.trading_date} · account {report.account_id or '-'} · start-of-day equity "
+                  f"{f'{report.start_of_day_equity_krw:,.0f} KRW' if report.start_of_day_equity_krw else '-'}")
+    if switch.active:
+        console.print(f"[bold red]Kill switch SET[/] ({switch.action}) by {switch.set_by or '-'} at "
+                      f"{kst(switch.ts_changed)} KST: {switch.reason}")
+    else:
+        console.print("Kill switch clear")
+    table = Table("value", "source", "today")
+    table.columns.insert(0, Column("limit", no_wrap=True))
+    for line in report.limits:
+        table.add_row(line.name, line.value if line.value is not None else "off", line.source, line.usage)
+    console.print(table)
+    if report.denials_today:
+        console.print("Denied today: " + ", ".join(f"{rule} {n}" for rule, n in report.denials_today.items()))
+    else:
+        console.print("Denied today: none")

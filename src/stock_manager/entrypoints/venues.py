@@ -1,0 +1,247 @@
+"""Where orders go, per mode: part of the composition root.
+
+* ``--mode sim`` (default protocol ``kis``): the replay (`SimBroker`: real market data, matching engine,
+  journal) behind the KIS-compatible exchange simulator on loopback, reached through the real KIS adapter
+  (`KisBroker`), so the whole daemon runs the KIS protocol end to end. The replay clock is the market
+  clock, and the simulator and the adapter run in lockstep (each venue event waits until the adapter has
+  handled every frame sent), which keeps a replay deterministic. ``SIM_PROTOCOL=direct`` uses the replay
+  in-process instead.
+* ``--mode paper`` / ``--mode live``: `KisBroker` against the KIS hosts (or ``KIS_REST_BASE_URL`` /
+  ``KIS_WS_URL``), sessions from the XKRX calendar and the wall clock.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from stock_manager.adapters.clock import SystemClock
+from stock_manager.config.settings import Mode, Settings, SimProtocol
+from stock_manager.domain.clock import Clock
+from stock_manager.domain.errors import ConfigurationError
+from stock_manager.domain.market_rules import CostModel
+from stock_manager.service_layer.broker_port import Broker, SessionSchedule
+
+if TYPE_CHECKING:
+    from stock_manager.adapters.broker.kis.broker import KisBroker
+    from stock_manager.adapters.broker.kis_sim.faults import FaultKnobs
+    from stock_manager.adapters.broker.kis_sim.server import KisExchangeSimulator
+
+log = structlog.get_logger("stockbot.venue")
+
+#: How long a lockstep step waits for frames the adapter may never see (a dropped WebSocket), seconds.
+LOCKSTEP_TIMEOUT_SECS = 5.0
+#: The adapter's own limit against the in-process simulator (which enforces none, nor any pause between
+#: WebSocket subscriptions: the adapter sends them unpaced there): replay time is not real time.
+SIM_RATE_LIMIT_PER_SEC = 100_000.0
+#: The simulated account's HTS id (the fill-notice subscription key).
+SIM_HTS_ID = "stockbot-sim"
+#: The adapter's REST timeout against the in-process simulator with faults on, seconds: an order left
+#: unanswered is then resolved by inquiry well within one lockstep step, so the replay waits for it.
+SIM_FAULT_REQUEST_TIMEOUT_SECS = 2.0
+#: Where the simulator logs each fault it injected (JSON lines, in the sim state directory).
+FAULT_LOG_FILE = "faults.jsonl"
+
+
+@dataclass(slots=True)
+class Venue:
+    """A broker, the schedule of its sessions, and the market clock the daemon runs on."""
+
+    broker: Broker
+    schedule: SessionSchedule
+    clock: Clock
+
+
+class Lockstep:
+    """Keeps an in-process replay deterministic across the loopback protocol.
+
+    Awaited by the simulator after each venue event: returns once the adapter has handled every data frame
+    the simulator sent. Frames that never arrive (a dropped connection) would stall the replay, so a step
+    gives up after `timeout_secs`, counts the frames as lost, and the replay goes on (the adapter recovers
+    what it missed from REST after it reconnects).
+    """
+
+    def __init__(self, timeout_secs: float = LOCKSTEP_TIMEOUT_SECS) -> None:
+        self.timeout_secs = timeout_secs
+        self.frames_lost = 0
+        self._server: KisExchangeSimulator | None = None
+        self._client: KisBroker | None = None
+
+    def bind(self, server: "KisExchangeSimulator", client: "KisBroker") -> None:
+        """Connect the two ends (the simulator is built before the adapter that needs its URLs)."""
+        self._server, self._client = server, client
+
+    async def __call__(self) -> None:
+        if self._server is None or self._client is None:
+            return
+        target = self._server.data_frames_sent - self.frames_lost
+        try:
+            await asyncio.wait_for(self._client.wait_data_frames_handled(target), self.timeout_secs)
+        except TimeoutError:
+            lost = self._server.data_frames_sent - self.frames_lost - self._client.data_frames_handled
+            self.frames_lost += max(lost, 0)
+            log.warning("lockstep_frames_lost", lost=lost, total_lost=self.frames_lost)
+
+
+@asynccontextmanager
+async def open_venue(settings: Settings, *, fresh: bool = False) -> AsyncIterator[Venue]:
+    """Build, start and finally close the venue of `settings.mode`.
+
+    Raises
+    ------
+    ConfigurationError
+        For missing or invalid ``KIS_*`` settings (paper, live), or bad ``SIM_FAULTS``.
+    """
+    if settings.mode is not Mode.SIM:
+        from stock_manager.adapters.broker.kis.factory import from_settings
+        from stock_manager.adapters.broker.wall_schedule import CalendarSchedule
+
+        wall = SystemClock()
+        broker = from_settings(settings, clock=wall)
+        yield Venue(broker, CalendarSchedule(wall), wall)  # the daemon closes the broker
+        return
+    from stock_manager.entrypoints.bootstrap import build_sim_broker, replay_clock
+
+    clock = replay_clock(settings)
+    replay = build_sim_broker(settings, clock, fresh=fresh)
+    try:
+        if settings.sim_protocol is SimProtocol.DIRECT:
+            yield Venue(replay, replay, clock)
+            return
+        async with _kis_front(settings, replay) as client:
+            yield Venue(client, replay, clock)
+    finally:
+        await replay.close()
+
+
+@asynccontextmanager
+async def open_recovery_venue(settings: Settings) -> AsyncIterator[Venue | None]:
+    """The venue as `stockbot recover` sees it; None when a sim data directory has no replay yet.
+
+    Sim: the journaled replay attached read-only (a running daemon's lock refuses it), behind the same
+    protocol as ``run`` so account and order numbers look the same. Paper and live: the KIS adapter.
+
+    Raises
+    ------
+    ConfigurationError
+        For paper and live without KIS settings, or when a running daemon holds the replay.
+    """
+    if settings.mode is not Mode.SIM:
+        async with open_venue(settings) as venue:
+            try:
+                yield venue
+            finally:
+                await venue.broker.close()
+        return
+    from stock_manager.adapters.broker.sim.broker import SimBroker
+
+    replay = SimBroker.attach(settings.sim_state_dir)
+    if replay is None:
+        yield None
+        return
+    try:
+        if settings.sim_protocol is SimProtocol.DIRECT:
+            yield Venue(replay, replay, replay.clock)
+            return
+        async with _kis_front(settings, replay) as client:
+            yield Venue(client, replay, replay.clock)
+    finally:
+        await replay.close()
+
+
+@asynccontextmanager
+async def _kis_front(settings: Settings, replay: Any) -> AsyncIterator["KisBroker"]:
+    # The KIS-compatible simulator in front of the replay, and the real adapter talking to it.
+    from pydantic import SecretStr
+
+    from stock_manager.adapters.broker.kis.broker import KisBroker
+    from stock_manager.adapters.broker.kis.config import KisConfig, KisMode
+    from stock_manager.adapters.broker.kis_sim.auth import KisCredential
+    from stock_manager.adapters.broker.kis_sim.faults import FaultLog
+    from stock_manager.adapters.broker.kis_sim.server import DEFAULT_CREDENTIAL, KisExchangeSimulator
+
+    wall = SystemClock()
+    credential = KisCredential(app_key=DEFAULT_CREDENTIAL.app_key, app_secret=DEFAULT_CREDENTIAL.app_secret,
+                               account=sim_account(replay.replay_id), hts_id=SIM_HTS_ID)
+    lockstep = Lockstep()
+    faults = parse_faults(settings.sim_faults)
+    fault_log = FaultLog(settings.sim_state_dir / FAULT_LOG_FILE) if faults is not None else None
+    server = KisExchangeSimulator(replay, mode="paper", credentials=(credential,), wall_clock=wall,
+                                  rate_limit_per_sec=None, faults=faults, fault_log=fault_log,
+                                  after_broadcast=lockstep, pingpong_interval_secs=None)
+    server.gateway.load_tokens(settings.sim_state_dir / "kis-tokens.json")  # KIS remembers its tokens
+    await server.start()
+    try:
+        config = KisConfig(
+            mode=KisMode.PAPER, app_key=SecretStr(credential.app_key), app_secret=SecretStr(credential.app_secret),
+            account=credential.account, hts_id=credential.hts_id, rest_base_url=server.rest_base_url,
+            ws_url=server.ws_url, rate_limit_per_sec=SIM_RATE_LIMIT_PER_SEC, subscribe_pacing_secs=0.0,
+            token_cache_dir=settings.data_dir / "sim-kis-tokens", **_fault_tuning(faults),
+        )
+        client = KisBroker(config, clock=wall, market_clock=replay.clock,
+                           cost_model=CostModel(commission_rate=settings.commission_rate))
+        lockstep.bind(server, client)
+        try:
+            yield client
+        finally:
+            await client.close()
+    finally:
+        await server.stop()
+
+
+def _fault_tuning(faults: "FaultKnobs | None") -> dict[str, float]:
+    # With faults on: a short REST timeout (an unanswered order is resolved by inquiry within one lockstep
+    # step) and the adapter's token issuance interval following the simulator's gate.
+    if faults is None:
+        return {}
+    return {"request_timeout_secs": SIM_FAULT_REQUEST_TIMEOUT_SECS,
+            "token_issue_interval_secs": faults.token_gate_secs + 1.0}
+
+
+def sim_account(replay_id: str) -> str:
+    """Return the KIS-shaped account (``CANO-ACNT_PRDT_CD``) of a replay: 8 digits derived from its id."""
+    digits = int(hashlib.sha256(replay_id.encode()).hexdigest(), 16) % 100_000_000
+    return f"{digits:08d}-01"
+
+
+def parse_faults(spec: str) -> "FaultKnobs | None":
+    """Return the simulator's fault knobs from ``SIM_FAULTS`` (``name=value`` pairs, comma-separated).
+
+    Raises
+    ------
+    ConfigurationError
+        Naming an unknown knob or a value of the wrong type.
+    """
+    from stock_manager.adapters.broker.kis_sim.faults import FaultKnobs
+
+    if not spec.strip():
+        return None
+    known = {f.name: f for f in fields(FaultKnobs) if not f.name.startswith("_")}
+    values: dict[str, object] = {}
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        name, _, raw = part.partition("=")
+        name = name.strip()
+        if name not in known:
+            raise ConfigurationError(f"SIM_FAULTS: unknown knob {name!r}; known: {', '.join(sorted(known))}")
+        default = getattr(FaultKnobs(), name)
+        try:
+            if isinstance(default, bool):
+                if raw.strip().lower() not in {"true", "false", "1", "0"}:
+                    raise ValueError(raw)
+                values[name] = raw.strip().lower() in {"true", "1"}
+            elif isinstance(default, int):
+                values[name] = int(raw)
+            elif isinstance(default, float):
+                values[name] = float(raw)
+            else:
+                values[name] = raw.strip()
+        except ValueError:
+            raise ConfigurationError(f"SIM_FAULTS: {name}={raw!r} is not a valid {type(default).__name__}") from None
+    with contextlib.suppress(TypeError):
+        return FaultKnobs(**values)  # type: ignore[arg-type]
+    raise ConfigurationError(f"SIM_FAULTS: invalid combination {spec!r}")
