@@ -1,7 +1,7 @@
 """Replay throughput: how fast the whole daemon trades the default replayed year, end to end.
 
-Prints sessions, trade prints, orders, fills, wall time, sessions/s and prints/s, and the process's peak resident memory, for the
-embedded SQLite (default) or the database given with --db-url (PostgreSQL: upgraded first).
+Prints sessions, trade prints, orders, fills, wall time, sessions/s and prints/s, and the process's peak resident
+memory, for the embedded SQLite (default) or the database given with --db-url (PostgreSQL: upgraded first).
 
     uv run python benchmarks/replay_throughput.py
     uv run python benchmarks/replay_throughput.py --db-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
@@ -63,7 +63,8 @@ if __name__ == "__main__":
     parser.add_argument("--from", dest="date_from")
     parser.add_argument("--to", dest="date_to")
     args = parser.parse_args()
+    run = main(args.db_url, args.symbols, args.date_from, args.date_to)
     if sys.platform == "win32":
-        asyncio.run(main(args.db_url, args.symbols, args.date_from, args.date_to), loop_factory=asyncio.SelectorEventLoop)
+        asyncio.run(run, loop_factory=asyncio.SelectorEventLoop)
     else:
-        asyncio.run(main(args.db_url, args.symbols, args.date_from, args.date_to))
+        asyncio.run(run)

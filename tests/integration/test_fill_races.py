@@ -229,3 +229,80 @@ async def test_late_notice_when_its_execution_was_recorded_at_the_expiry_and_the
     # Assert: the execution once.
     assert await recorded(uow_factory) == [("11774@3", Decimal(3), Decimal(72000))]
     assert execution.positions["005930"].quantity == Decimal(3) and execution.stopped_reason is None
+
+
+class OrdersUnreadable(FakeBroker):
+    """A broker whose order list cannot be read (inquire-daily-ccld answering HTTP 500)."""
+
+    async def get_orders(self, account_id, trading_date):  # type: ignore[no-untyped-def]
+        raise TemporaryBrokerError("KIS inquire-daily-ccld VTTC0081R: HTTP 500 (EGW00001)")
+
+
+async def a_late_notice_read_the_next_morning(
+    execution: Execution, broker: FakeBroker, uow_factory: SqlUnitOfWorkFactory, clock: FixedClock
+) -> FillReport:
+    """Yesterday's order executes 3 shares at 09:10 and expires; its notice is read the next day at 10:00, dated
+    by the adapter 09:10 of that day: a moment already past, so the time alone cannot tell it is late."""
+    order = await submitted(execution, uow_factory, make_signal(quantity=10, limit_price="72100"))
+    assert order.broker_order_number is not None
+    clock.set(kst_datetime(DAY, time(9, 10)))
+    late = broker.execute(order.broker_order_number, 3, 72000)
+    clock.set(kst_datetime(DAY, time(15, 30)))
+    await broker.expire(order.broker_order_number)
+    next_day = DAY + timedelta(days=1)
+    clock.set(kst_datetime(next_day, time(10, 0)))
+    execution.begin_session(next_day, Decimal(10_000_000))
+    return FillReport(ACCOUNT, replace(late, ts_filled=kst_datetime(next_day, time(9, 10))))
+
+
+async def test_late_notice_when_dated_earlier_today_and_the_broker_has_no_such_order_today_then_ignored(
+    execution: Execution, broker: FakeBroker, uow_factory: SqlUnitOfWorkFactory, clock: FixedClock,
+    notifier: RecordingNotifier,
+):
+    notice = await a_late_notice_read_the_next_morning(execution, broker, uow_factory, clock)
+
+    await broker.deliver(notice)
+
+    # Assert: yesterday's execution once, nothing external, trading goes on.
+    async with uow_factory() as uow:
+        stored = await uow.fills.list_for_account(ACCOUNT)
+    assert [(s.fill.broker_fill_id.rsplit(":", 2)[1:], s.order_id is not None) for s in stored] == [
+        ([f"{DAY:%Y%m%d}", "11774@3"], True)]
+    assert "external_fill" not in notifier.kinds() and execution.stopped_reason is None
+    assert execution.positions["005930"].quantity == Decimal(3)
+
+
+async def test_notice_when_a_hand_order_today_reuses_the_number_symbol_and_side_of_yesterdays_then_external(
+    execution: Execution, broker: FakeBroker, uow_factory: SqlUnitOfWorkFactory, clock: FixedClock,
+    notifier: RecordingNotifier,
+):
+    # Arrange: the same number, symbol and side as yesterday's order of ours, placed by hand today.
+    notice = await a_late_notice_read_the_next_morning(execution, broker, uow_factory, clock)
+    number = notice.fill.broker_order_number
+    broker.add_order("005930", notice.fill.side, Decimal(2), Decimal(71000), number=number)
+
+    # Act
+    by_hand = await broker.fill(number, 2, 71000)
+
+    # Assert: today's execution, external; yesterday's order untouched.
+    async with uow_factory() as uow:
+        stored = await uow.fills.list_for_account(ACCOUNT)
+    assert [(s.fill.broker_fill_id.rsplit(":", 2)[1:], s.order_id is not None) for s in stored] == [
+        ([f"{DAY:%Y%m%d}", "11774@3"], True), ([f"{kst_date(by_hand.ts_filled):%Y%m%d}", "11774@2"], False)]
+    assert notifier.kinds().count("external_fill") == 1
+    assert execution.positions["005930"].quantity == Decimal(5)
+
+
+async def test_late_notice_when_the_brokers_orders_cannot_be_read_then_ignored_and_left_to_the_totals(
+    uow_factory: SqlUnitOfWorkFactory, clock: FixedClock, notifier: RecordingNotifier,
+):
+    broker = OrdersUnreadable(clock, ACCOUNT, aggregate_fills=True)
+    execution = make_execution(uow_factory, broker, clock, notifier)
+    await broker.subscribe_order_events(execution.on_broker_event)
+    notice = await a_late_notice_read_the_next_morning(execution, broker, uow_factory, clock)
+
+    await broker.deliver(notice)
+
+    assert [kind for kind in notifier.kinds() if "fill" in kind][-1] == "fill_notice_ignored"
+    assert await recorded(uow_factory) == [("11774@3", Decimal(3), Decimal(72000))]
+    assert execution.stopped_reason is None

@@ -418,13 +418,14 @@ class Execution(FillRecording, ExecutionSafety):
         """Apply one fill, cancel or reject notice from the broker (idempotent)."""
         if isinstance(event, CancelReport) and not await self.settle_before_close(event.broker_order_number):
             return  # left working in our records: the next reconciliation takes its state and fills together
+        dated = await self._on_its_order_day(event.fill) if isinstance(event, FillReport) else None
         async with self._lock:
             match event:
-                case FillReport(fill=fill):
-                    fill = await self._on_its_order_day(fill)
-                    if await self._already_covered(fill):
+                case FillReport():
+                    if dated is None or await self._already_covered(dated):
                         pass
                     else:
+                        fill = dated
                         try:
                             await self._record_fill(fill, source="notice")
                             self._notice_refs.add(fill.broker_fill_id)

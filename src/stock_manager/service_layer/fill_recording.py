@@ -9,7 +9,7 @@ import asyncio
 import copy
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from stock_manager.service_layer.execution import ExecutionConfig
 
 log = structlog.get_logger("stockbot.execution")
+
+#: A notice dated this far after now by the adapter cannot be of today (clocks differ by a little).
+NOTICE_CLOCK_SLACK = timedelta(minutes=1)
 
 
 class FillRecording:
@@ -146,17 +149,50 @@ class FillRecording:
                 await self._record_fill(fill, source="recovery")
             return len(found.fills)
 
-    async def _on_its_order_day(self, fill: Fill) -> Fill:
-        # A notice carries only the time of day; the adapter dates it by the market clock, which may already be
-        # in the next session when a late notice is read. KRX orders are day orders: a fill's day is its order's.
-        if await self._find(fill.broker_order_number, fill_day(fill)) is not None:
-            return fill  # an order of the notice's own day (numbers restart each session)
+    async def _on_its_order_day(self, fill: Fill) -> Fill | None:
+        """Return a notice's fill dated on its order's day, or None when that day cannot be told.
+
+        A notice carries only the time of day (KIS H0STCNI0 field 11); the adapter dates it by the market
+        clock, which may already be in a later session when a late notice is read. KRX orders are day orders,
+        so a fill's day is its order's, and order numbers restart each session: a number with no order of ours
+        on the notice's day is an earlier order of ours (same number, symbol and side) unless the broker has
+        an order of that number, symbol and side on that day (one placed by hand: an external fill). A notice
+        dated after now cannot be of today. When the broker cannot be asked, None: the notice is left to the
+        broker's totals (every closed order of ours had them taken in; startup recovery takes the rest).
+        """
+        day = fill_day(fill)
+        if await self._find(fill.broker_order_number, day) is not None:
+            return fill
         number = normalize_order_number(fill.broker_order_number)
         order = next((o for o in self.open_orders.values()
                       if o.broker_order_number and normalize_order_number(o.broker_order_number) == number), None)
-        if order is None or fill_day(fill) == order.trading_date:
+        if order is None:
+            async with self._uow() as uow:
+                order = await uow.orders.get_by_broker_number(self.config.account_id, number)
+        if (order is None or order.trading_date >= day
+                or (order.symbol, order.side) != (fill.symbol, fill.side)):
             return fill
+        if fill.ts_filled <= self._clock.now() + NOTICE_CLOCK_SLACK:
+            try:
+                reports = await self._broker.get_orders(self.config.account_id, day)
+            except StockbotError as e:
+                await self._ignore_notice(fill, order, f"its day is unknown (the broker's orders could not be "
+                                          f"read: {e}); the broker's totals bring in any missing execution",
+                                          kind="fill_notice_ignored")
+                return None
+            if any(normalize_order_number(r.broker_order_number) == number
+                   and (r.symbol, r.side) == (fill.symbol, fill.side) for r in reports):
+                return fill  # the broker's order of that day, not ours: external
         return replace(fill, ts_filled=kst_datetime(order.trading_date, fill.ts_filled.astimezone(KST).time()))
+
+    async def _ignore_notice(self, fill: Fill, order: Order | None, why: str,
+                             kind: str = "duplicate_fill_notice") -> None:
+        async with self._uow() as uow:
+            await record_event(uow, self._notifier, ts=self._clock.now(), kind=kind,
+                               severity="WARNING", message=f"fill notice {fill.broker_fill_id} ignored: {why}",
+                               payload={"broker_reference": fill.broker_fill_id},
+                               correlation_id=order.correlation_id if order else "", account_id=self.config.account_id)
+            await uow.commit()
 
     async def _already_covered(self, fill: Fill) -> bool:
         # A notice seen before (same adapter id); one for an execution the broker's totals already brought in
@@ -176,14 +212,12 @@ class FillRecording:
             why = "already recorded from the broker's totals"
         elif order is not None and order.filled_quantity + fill.quantity > order.quantity:
             why = "its order is already fully executed in our records"
+        elif order is not None and not order.is_open:
+            # Closed orders had the broker's totals taken in (at the cancel or expiry, by recovery): final.
+            why = "its order is closed and its executions were taken from the broker's totals"
         else:
             return False
-        async with self._uow() as uow:
-            await record_event(uow, self._notifier, ts=self._clock.now(), kind="duplicate_fill_notice",
-                               severity="WARNING", message=f"fill notice {fill.broker_fill_id} ignored: {why}",
-                               payload={"broker_reference": fill.broker_fill_id},
-                               correlation_id=order.correlation_id if order else "", account_id=self.config.account_id)
-            await uow.commit()
+        await self._ignore_notice(fill, order, why)
         return True
 
     async def record_fill(self, fill: Fill, *, source: str) -> bool:
