@@ -20,32 +20,26 @@ from stock_manager.domain.errors import (
     AmbiguousOrderOutcome,
     FatalBrokerError,
     OrderRejectedByBroker,
-    StockbotError,
     TemporaryBrokerError,
 )
 from stock_manager.domain.market_rules import round_to_tick
-from stock_manager.domain.model import InstrumentKind, Intent, OrderType
-from stock_manager.domain.order_status import OrderStatus
+from stock_manager.domain.model import InstrumentKind, OrderType
 from stock_manager.domain.orders import Order, OrderAccepted, OrderCanceled, OrderEvent, OrderRejected
 from stock_manager.domain.positions import Position
 from stock_manager.domain.risk import OrderProposal, RiskDenial, RiskLimits, RiskState
 from stock_manager.domain.sessions import SessionHours
 from stock_manager.domain.signals import Signal
+from stock_manager.service_layer.broker_dialogue import BrokerDialogue
 from stock_manager.service_layer.broker_port import (
     Broker,
-    BrokerOrderEvent,
-    CancelReport,
-    FillReport,
     OrderRequest,
-    RejectReport,
-    StreamResumed,
 )
 from stock_manager.service_layer.events import correlation_id_for, plain, record_event
 from stock_manager.service_layer.execution_safety import ExecutionSafety, order_risk_record
 from stock_manager.service_layer.fill_recording import FillRecording
 from stock_manager.service_layer.metrics_port import Metrics, NullMetrics
 from stock_manager.service_layer.notifications import Notifier
-from stock_manager.service_layer.reconciliation import same_shape, strip_number
+from stock_manager.service_layer.reconciliation import strip_number
 from stock_manager.service_layer.risk_book import RiskBook
 from stock_manager.service_layer.risk_gate import denial_payload, pre_trade_denial, record_risk_decision
 from stock_manager.service_layer.storage_port import DuplicateIdempotencyKey, UnitOfWorkFactory
@@ -66,7 +60,7 @@ class ExecutionConfig:
     order_mode: str = "send"
 
 
-class Execution(FillRecording, ExecutionSafety):
+class Execution(BrokerDialogue, FillRecording, ExecutionSafety):
     """Places and tracks the account's orders; the only writer of orders, fills and positions.
 
     Parameters
@@ -338,61 +332,6 @@ class Execution(FillRecording, ExecutionSafety):
             await self._apply_event(order, OrderAccepted(ack.broker_order_number, ack.ts_accepted, ack.broker_branch),
                               "order_sent", "INFO", f"{order.symbol} order accepted as {ack.broker_order_number}")
 
-    async def _resolve_unknown(self, order: Order) -> None:
-        # KIS has no client order id: find our order among the broker's orders of the day by its shape.
-        try:
-            reports = await self._broker.get_orders(self.config.account_id, order.trading_date)
-        except Exception as e:
-            await self.enter_stop_mode(f"could not resolve order {order.idempotency_key}: {e}")
-            return
-        async with self._uow() as uow:
-            ours = await uow.orders.list_for_date(self.config.account_id, order.trading_date)
-        known = {strip_number(o.broker_order_number) for o in ours if o.broker_order_number}
-        matches = [r for r in reports if strip_number(r.broker_order_number) not in known and same_shape(order, r)]
-        if len(matches) == 1:
-            r = matches[0]
-            self._metrics.order_accepted(order.side.value, order.quantity)
-            await self._apply_event(order, OrderAccepted(r.broker_order_number, r.ts_accepted, r.broker_branch),
-                              "order_adopted", "WARNING", f"{order.symbol} order found at the broker as "
-                              f"{r.broker_order_number}; adopted")
-        elif not matches:
-            self.book.note_failed_order(order.symbol, self._clock.now())
-            not_placed = OrderCanceled(self._clock.now(), "not placed: no matching order at the broker")
-            await self._apply_event(order, not_placed, "order_not_placed", "WARNING",
-                                   f"{order.symbol} order never reached the broker")
-        else:
-            await self.enter_stop_mode(f"{len(matches)} broker orders match order {order.idempotency_key}")
-
-    async def cancel_open_orders(self, reason: str, *, intent: Intent | None = None) -> int:
-        """Ask the broker to cancel every working order (of `intent`, if given); return how many ended
-        cancelled (by this request, or by one the broker had already taken: its refusal of a second cancel is
-        not a failure when the order is cancelled all the same).
-
-        NEW orders the broker never acknowledged are left for recovery: cancelling needs a broker number.
-        """
-        asked = 0
-        for order in list(self.open_orders.values()):
-            if intent is not None and order.intent is not intent:
-                continue
-            if order.broker_order_number is None:
-                continue
-            try:
-                await self._broker.cancel_order(self.config.account_id, order.broker_order_number, order.broker_branch)
-                asked += 1
-            except OrderRejectedByBroker as e:
-                await self._note(order, "cancel_rejected", "WARNING", f"{order.symbol} cancel refused: {e}")
-                await self.sync_from_broker(order, reason)
-                after = await self._find(order.broker_order_number, order.trading_date)
-                if after is not None and after.status is OrderStatus.CANCELED:
-                    asked += 1
-                continue
-            except StockbotError as e:  # a broker failure: the next order is still tried
-                await self._note(order, "cancel_failed", "ERROR", f"{order.symbol} cancel failed: {e}")
-            # Whatever became of the cancel, the broker's state and executions of the order are taken in
-            # (at the close the exchange has expired it: its fills must not wait for another session).
-            await self.sync_from_broker(order, reason)
-        return asked
-
     async def enter_stop_mode(self, reason: str, *, rule: str = "stop_mode") -> None:
         """Stop sending new orders for the rest of the session; record why (an event and a STOP risk decision
         naming `rule`; idempotent)."""
@@ -411,43 +350,6 @@ class Execution(FillRecording, ExecutionSafety):
             await uow.commit()
         if self._on_stop is not None:
             await self._on_stop(reason)
-
-    # -- BROKER EVENTS ---------------------------------------------------------------------------------
-
-    async def on_broker_event(self, event: BrokerOrderEvent) -> None:
-        """Apply one fill, cancel or reject notice from the broker (idempotent)."""
-        if isinstance(event, CancelReport) and not await self.settle_before_close(event.broker_order_number):
-            return  # left working in our records: the next reconciliation takes its state and fills together
-        dated = await self._on_its_order_day(event.fill) if isinstance(event, FillReport) else None
-        async with self._lock:
-            match event:
-                case FillReport():
-                    if dated is None or await self._already_covered(dated):
-                        pass
-                    else:
-                        fill = dated
-                        try:
-                            await self._record_fill(fill, source="notice")
-                            self._notice_refs.add(fill.broker_fill_id)
-                        except (StockbotError, ValueError) as e:
-                            await self._stop_locked(f"fill notice {fill.broker_fill_id} does not fit our records: {e}")
-                case CancelReport():
-                    order = await self._find(event.broker_order_number, kst_date(event.ts_event))
-                    if order is not None and order.is_open:
-                        await self._apply_event(order, OrderCanceled(event.ts_event, event.reason), "order_canceled",
-                                          "INFO", f"{order.symbol} order {order.broker_order_number}: {event.reason}")
-                case RejectReport():
-                    order = await self._find(event.broker_order_number, kst_date(event.ts_event))
-                    if order is not None:
-                        self.book.note_failed_order(order.symbol, event.ts_event)
-                    if order is not None and order.is_open:
-                        await self._apply_event(order, OrderRejected(event.ts_event, event.reason, event.code),
-                                          "order_rejected", "WARNING", f"{order.symbol} rejected: {event.reason}")
-                case StreamResumed():
-                    pass  # handled below, outside the lock: it reads the broker
-        if isinstance(event, StreamResumed):
-            await self.reconcile_open_orders(f"order stream resumed after {event.gap_secs:.1f} s")
-        await self.check_daily_loss()
 
     # -- INTERNALS -----------------------------------------------------------------------------------
 
