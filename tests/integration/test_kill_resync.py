@@ -6,8 +6,9 @@ import copy
 
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
 from stock_manager.domain.clock import FixedClock
+from stock_manager.domain.errors import OrderRejectedByBroker
 from stock_manager.domain.order_status import OrderStatus
-from tests.fakes import FakeBroker, RecordingNotifier
+from tests.fakes import CancelCall, FakeBroker, RecordingNotifier
 from tests.integration.test_execution import (
     ACCOUNT,
     T0,
@@ -96,3 +97,30 @@ async def test_cancel_open_when_a_submission_is_sending_as_the_kill_lands_then_i
     order = await sending
     assert idle and order is not None and cancelled == 1
     assert (await order_in_db(uow_factory, order)).status is OrderStatus.CANCELED
+
+
+class CancelsTakeTime(FakeBroker):
+    """A broker that takes a cancel and carries it out later (the order stays open meanwhile), refusing a second
+    cancel of the same order, as KIS does while one is pending."""
+
+    async def cancel_order(self, account_id: str, broker_order_number: str, broker_branch: str) -> None:
+        if any(c.broker_order_number == broker_order_number for c in self.cancel_calls):
+            raise OrderRejectedByBroker("정정취소가능수량이 없습니다.", code="APBK0915")
+        self.cancel_calls.append(CancelCall(account_id, broker_order_number, broker_branch))
+
+
+async def test_cancel_open_when_the_closes_cancel_is_still_pending_as_the_kill_lands_then_counted_as_cancelled(
+    uow_factory: SqlUnitOfWorkFactory
+):
+    # Arrange: the close asked for the cancel; the kill switch stopped the session before the notice came.
+    clock = FixedClock(T0)
+    broker = CancelsTakeTime(clock, ACCOUNT)
+    execution = make_execution(uow_factory, broker, clock, RecordingNotifier())
+    await submitted(execution, uow_factory, make_signal())
+    assert await execution.cancel_open_orders("session closed") == 1
+
+    # Act
+    cancelled = await execution.cancel_open_orders("kill switch")
+
+    # Assert: the owner is told the order is being cancelled, and it was asked once.
+    assert cancelled == 1 and len(broker.cancel_calls) == 1

@@ -54,9 +54,10 @@ class BrokerDialogue:
             await self.enter_stop_mode(f"{len(matches)} broker orders match order {order.idempotency_key}")
 
     async def cancel_open_orders(self: "Execution", reason: str, *, intent: Intent | None = None) -> int:
-        """Ask the broker to cancel every working order (of `intent`, if given); return how many ended
-        cancelled (by this request, or by one the broker had already taken: its refusal of a second cancel is
-        not a failure when the order is cancelled all the same).
+        """Ask the broker to cancel every working order (of `intent`, if given); return how many are cancelled or
+        being cancelled: the broker took this request, or refused it because it had taken an earlier one (ours,
+        e.g. the close's, cut short by the kill switch, or the order is cancelled in our records after the
+        refusal).
 
         NEW orders the broker never acknowledged are left for recovery: cancelling needs a broker number.
         """
@@ -64,16 +65,17 @@ class BrokerDialogue:
         for order in list(self.open_orders.values()):
             if intent is not None and order.intent is not intent:
                 continue
-            if order.broker_order_number is None:
+            if order.broker_order_number is None or order.id is None:
                 continue
             try:
                 await self._broker.cancel_order(self.config.account_id, order.broker_order_number, order.broker_branch)
+                self._cancels_taken.add(order.id)
                 asked += 1
             except OrderRejectedByBroker as e:
                 await self._note(order, "cancel_rejected", "WARNING", f"{order.symbol} cancel refused: {e}")
                 await self.sync_from_broker(order, reason)
                 after = await self._find(order.broker_order_number, order.trading_date)
-                if after is not None and after.status is OrderStatus.CANCELED:
+                if order.id in self._cancels_taken or (after is not None and after.status is OrderStatus.CANCELED):
                     asked += 1
                 continue
             except StockbotError as e:  # a broker failure: the next order is still tried

@@ -117,6 +117,7 @@ class Execution(BrokerDialogue, FillRecording, ExecutionSafety):
         # (order's day, order) → (shares recorded from the broker's totals that no notice has reported yet,
         # market time they were read)
         self._rest_covered: dict[tuple[date, str], tuple[Decimal, datetime]] = {}
+        self._cancels_taken: set[int] = set()  # orders whose cancel the broker accepted (this process)
 
     # -- STATE ---------------------------------------------------------------------------------------
 
