@@ -81,3 +81,25 @@ async def test_get_by_broker_number_when_date_given_then_only_that_sessions_orde
     assert any_day is not None and any_day.id == old.id
     assert its_day is not None and its_day.id == old.id
     assert today is None
+
+
+async def test_recovery_when_broker_holds_shares_bought_by_hand_on_an_earlier_day_then_external_and_trading_goes_on(
+    uow_factory: SqlUnitOfWorkFactory,
+):
+    # Arrange: 4 × 000660 in the account from before the daemon's time; nothing of it in today's orders.
+    clock = FixedClock(T0)
+    broker = FakeBroker(clock, ACCOUNT)
+    broker.set_position("000660", 4, 150000)
+    notifier = RecordingNotifier()
+    execution = await start_daemon(uow_factory, broker, clock, notifier)
+    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY))
+
+    # Act
+    await apply_plan(plan, execution, uow_factory, notifier, clock, mode="sim")
+
+    # Assert: reported (event and alert), not adopted, not a reason to stop.
+    assert [a.kind for a in plan.actions] == ["external_holding"]
+    assert [e.message for e in notifier.of_kind("external_holding")] == [
+        "recovery: 4 000660 @ 150000 at the broker were not bought by this daemon"]
+    assert "000660" not in execution.positions and await stored_fills(uow_factory) == []
+    assert execution.stopped_reason is None

@@ -264,22 +264,40 @@ def test_plan_when_order_placed_by_hand_differs_from_our_new_order_then_ours_not
 
 
 def test_plan_when_positions_from_fills_differ_from_broker_holdings_then_position_differences():
-    # Arrange: our fills say 10 × 005930; the broker holds 7, and 2 × 000660 we never saw.
+    # Arrange: our fills say 10 × 005930; the broker holds 7.
     done = our_order("k1", "0000011774", OrderStatus.FILLED)
     f1 = fill("F1", "0000011774", 10)
 
     # Act
     result = plan(known_orders=[done], recorded_fills=[f1],
                   broker_orders=[report("0000011774", BrokerOrderState.FILLED, filled=10)], broker_fills=[f1],
-                  broker_positions=[holding("005930", 7), holding("000660", 2, 150_000)])
+                  broker_positions=[holding("005930", 7)])
 
     # Assert
     assert result.actions == ()
     assert result.position_differences == (
-        PositionDifference("000660", Decimal(0), Decimal(2), Decimal(0), Decimal(150_000)),
         PositionDifference("005930", Decimal(10), Decimal(7), Decimal(72100), Decimal(72100)),
     )
     assert not result.is_clean
+
+
+def test_plan_when_broker_holds_a_symbol_the_daemon_never_held_then_external_holding_reported_not_adopted():
+    # Arrange: 2 × 000660 bought by hand on an earlier day (no order or fill the broker's days show); our
+    # 005930 agrees with the broker.
+    done = our_order("k1", "0000011774", OrderStatus.FILLED)
+    f1 = fill("F1", "0000011774", 10)
+
+    # Act
+    result = plan(known_orders=[done], recorded_fills=[f1],
+                  broker_orders=[report("0000011774", BrokerOrderState.FILLED, filled=10)], broker_fills=[f1],
+                  broker_positions=[holding("005930", 10), holding("000660", 2, 150_000)])
+
+    # Assert: labelled, left out of our positions, and no reason to stop.
+    assert [(a.kind, a.detail, a.after) for a in result.actions] == [
+        ("external_holding", "2 000660 @ 150000 at the broker were not bought by this daemon",
+         "reported, not adopted")]
+    assert result.position_differences == () and result.stop_reasons == ()
+    assert "000660" not in result.positions_after
 
 
 # -- BROKER NUMBERS ---------------------------------------------------------------------------------------

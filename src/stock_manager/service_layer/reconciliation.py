@@ -3,7 +3,9 @@
 Spec 001 §10: DB open orders → broker order states → the broker wins, each difference recorded. KIS has
 no client order id, so a NEW order without a broker number is matched to the broker's orders of its day by
 symbol, side, quantity, limit price and acceptance time; exactly one match is adopted, none means it was
-never placed, more than one is ambiguous and stops trading. The plan is applied by `recovery.apply_plan`
+never placed, more than one is ambiguous and stops trading. Shares the broker holds in a symbol this daemon
+holds none of (bought by hand on an earlier day) are labelled external and left alone; any other difference
+between positions and holdings stops trading. The plan is applied by `recovery.apply_plan`
 or only printed (``stockbot recover --dry-run``).
 """
 
@@ -40,7 +42,8 @@ class Action:
     fill the symbol's position, e.g. ``"SENT 0/32"`` → ``"FILLED 32/32; 005930 32 @ 61300"``.
     """
 
-    kind: str  # adopt | not_placed | fill | cancel | reject | external_order | external_fill | ambiguous
+    kind: str  # adopt | not_placed | fill | cancel | reject | external_order | external_fill | external_holding
+    # | ambiguous
     detail: str
     order_key: str | None = None
     report: BrokerOrderReport | None = None
@@ -184,9 +187,17 @@ def plan_recovery(
         positions_after = positions_from_fills(account_id, [*recorded_fills, *new_fills])
     else:
         positions_before, positions_after = history.positions(), history.positions(new_fills)
-    differences = tuple(_position_differences(positions_after, broker_positions))
+    differences = []
+    maybe_ours = {r.symbol for r in broker_orders if strip_number(r.broker_order_number) in contested}
+    for diff in _position_differences(positions_after, broker_positions):
+        if diff.ours_quantity == 0 and diff.broker_quantity > 0 and diff.symbol not in maybe_ours:
+            # Shares this daemon never held: bought by hand before the days the broker's orders cover.
+            actions.append(Action("external_holding", f"{plain(diff.broker_quantity)} {diff.symbol} @ "
+                                  f"{plain(diff.broker_avg_price)} at the broker were not bought by this daemon"))
+        else:
+            differences.append(diff)
     described = describe_changes(account_id, actions, open_orders, positions_before)
-    return RecoveryPlan(described, positions_after, differences, tuple(stops))
+    return RecoveryPlan(described, positions_after, tuple(differences), tuple(stops))
 
 
 def describe_changes(
@@ -220,7 +231,7 @@ def describe_changes(
                 after = _order_state(order)
             except (InvalidTransition, DuplicateFill) as e:
                 after = f"{before} (cannot apply: {e})"
-        if action.kind == "external_order":
+        if action.kind in ("external_order", "external_holding"):
             after = "reported, not adopted"
         elif action.kind == "ambiguous":
             after = f"{before}, trading stopped"

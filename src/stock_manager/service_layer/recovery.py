@@ -87,9 +87,9 @@ async def apply_plan(
                     await execution.apply_event(current, event, f"recovery_{action.kind}", "WARNING",
                                                 f"recovery: {current.symbol} order {current.broker_order_number}: "
                                                 f"{action.detail}{_change(action)}")
-            case "external_order":
+            case "external_order" | "external_holding":
                 async with uow_factory() as uow:
-                    await record_event(uow, notifier, ts=clock.now(), kind="external_order", severity="WARNING",
+                    await record_event(uow, notifier, ts=clock.now(), kind=action.kind, severity="WARNING",
                                        message=f"recovery: {action.detail}", account_id=account_id)
                     await uow.commit()
     outcome, reasons = plan_outcome(plan)
