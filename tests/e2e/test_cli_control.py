@@ -71,6 +71,11 @@ def test_kill_when_daemon_is_trading_then_it_stops_within_a_second_and_stays_sto
     assert not query(db_url, select(tables.kill_switch.c.active))[0][0]
 
 
+#: At most this many kills, then the daemon is let finish (the fault-injection harness kills it hundreds of
+#: times, with faults on).
+KILLS = 4
+
+
 def test_restart_when_daemon_is_sigkilled_repeatedly_then_no_duplicate_order_and_no_lost_fill(
     tmp_path: Path, db_url: str
 ):
@@ -85,7 +90,9 @@ def test_restart_when_daemon_is_sigkilled_repeatedly_then_no_duplicate_order_and
     for attempt in range(15):
         daemon = start_stockbot("run", env=env, cwd=tmp_path)
         try:
-            if attempt % 4 == 3:  # now and then during start-up (login, recovery) ...
+            if kills == KILLS:  # enough: this run plays the rest of the period
+                daemon.wait(timeout=120)
+            elif attempt % 4 == 3:  # now and then during start-up (login, recovery) ...
                 daemon.wait(timeout=rng.uniform(0.5, 3.0))
             else:  # ... mostly while trading, however long start-up takes on this machine
                 wait_for_state(db_url, "TRADING", 60, process=daemon)
@@ -93,6 +100,8 @@ def test_restart_when_daemon_is_sigkilled_repeatedly_then_no_duplicate_order_and
         except Exception:
             os.kill(daemon.pid, signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM)
             daemon.wait()
+            if kills == KILLS:
+                pytest.fail("the daemon did not finish the period in 120 s")
             kills += 1
             continue
         assert daemon.returncode == 0, daemon.stderr.read()

@@ -14,7 +14,7 @@ from tests.e2e.support import cli_env, query, start_stockbot, stockbot
 pytestmark = pytest.mark.slow
 
 #: 005380 (Hyundai Motor): a golden-cross limit buy at the 2023-04-12 pre-open that never fills that day.
-WORKING_ORDER = {"SIM_FROM": "2023-04-10", "SIM_TO": "2023-04-14", "SIM_SYMBOLS": "005380"}
+WORKING_ORDER = {"SIM_FROM": "2023-04-12", "SIM_TO": "2023-04-14", "SIM_SYMBOLS": "005380"}
 
 
 def wait_for_sent_order(db_url: str, timeout_secs: float) -> None:
@@ -85,7 +85,7 @@ def test_kill_flatten_when_daemon_holds_a_position_then_it_is_sold_at_market_bef
     tmp_path: Path, db_url: str
 ):
     # Arrange: the 005930 entry of 2023-02-17 filled, and the daemon trading the next sessions.
-    env = cli_env(tmp_path / "data", db_url, SIM_SPEED="4000", SIM_SYMBOLS="005930")
+    env = cli_env(tmp_path / "data", db_url, SIM_SPEED="4000", SIM_SYMBOLS="005930", SIM_FROM="2023-02-17")
     daemon = start_stockbot("run", env=env, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 90
