@@ -76,6 +76,7 @@ def test_kill_when_daemon_is_trading_then_it_stops_within_a_second_and_stays_sto
 KILLS = 4
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PostgreSQL: the fault-injection harness
 def test_restart_when_daemon_is_sigkilled_repeatedly_then_no_duplicate_order_and_no_lost_fill(
     tmp_path: Path, db_url: str
 ):
@@ -125,6 +126,7 @@ def test_restart_when_daemon_is_sigkilled_repeatedly_then_no_duplicate_order_and
         query(reference_db, select(tables.daily_settlements.c.trading_date)))
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # both databases: test_recover_differences.py
 def test_recover_dry_run_when_database_differs_from_broker_then_shows_each_difference_and_changes_nothing(
     tmp_path: Path, db_url: str
 ):
