@@ -9,6 +9,7 @@ from pydantic import SecretStr
 from stock_manager.adapters.broker.kis import KisMode, from_settings, kis_config_from_settings
 from stock_manager.adapters.broker.kis.config import KisConfig
 from stock_manager.adapters.broker.kis.masking import Masker, mask_account
+from stock_manager.adapters.observability.masking import mask
 from stock_manager.config.settings import load_settings
 from stock_manager.domain.errors import ConfigurationError
 from tests.kis.support import ACCOUNT, APP_KEY, APP_SECRET, WallClock
@@ -124,11 +125,14 @@ def test_invalid_kis_setting_is_a_one_line_message(monkeypatch, tmp_path: Path):
         load_settings()
 
 
-def test_masker_hides_secrets_and_all_but_the_head_of_the_account():
-    masker = Masker([APP_KEY, "token-value-123"], account=ACCOUNT)
+def test_masker_hides_secrets_and_all_but_the_head_of_the_account_in_every_output():
+    masker = Masker([APP_KEY], account=ACCOUNT)
+    masker.add("token-value-123")  # an access token, learnt at run time
 
     text = masker(f"key={APP_KEY} token=token-value-123 account={ACCOUNT} raw=5012345601")
 
     assert APP_KEY not in text and "token-value-123" not in text
     assert "5012****-01" in text and "50123456" not in text
     assert mask_account("50123456-01") == "5012****-01"
+    # Registered process-wide: a log line written outside the adapter hides them too.
+    assert "token-value-123" not in mask("a token-value-123 leaked elsewhere")
