@@ -117,7 +117,7 @@ class Execution(BrokerDialogue, FillRecording, ExecutionSafety):
         # (order's day, order) → (shares recorded from the broker's totals that no notice has reported yet,
         # market time they were read)
         self._rest_covered: dict[tuple[date, str], tuple[Decimal, datetime]] = {}
-        self._cancels_taken: set[int] = set()  # orders whose cancel the broker accepted (this process)
+        self._cancels_taken: set[int] = set()  # orders whose cancel the broker accepted this session
 
     # -- STATE ---------------------------------------------------------------------------------------
 
@@ -157,6 +157,7 @@ class Execution(BrokerDialogue, FillRecording, ExecutionSafety):
         self._handled_keys.clear()
         self._notice_refs.clear()
         self._deficits_seen.clear()
+        self._cancels_taken.clear()
 
     def note_quote(self, symbol: str, price: Decimal, ts: datetime, lower: Decimal | None = None,
                    upper: Decimal | None = None) -> None:
