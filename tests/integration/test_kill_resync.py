@@ -75,16 +75,18 @@ async def test_cancel_open_when_a_submission_is_sending_as_the_kill_lands_then_i
     clock = FixedClock(T0)
     broker = FakeBroker(clock, ACCOUNT)
     release = asyncio.Event()
+    request_out = asyncio.Event()
     place = broker.place_order
 
     async def slow_place(request):
+        request_out.set()
         await release.wait()
         return await place(request)
 
     broker.place_order = slow_place  # type: ignore[method-assign]
     execution = make_execution(uow_factory, broker, clock, RecordingNotifier())
     sending = asyncio.create_task(execution.submit(make_signal()))
-    await asyncio.sleep(0.05)  # the order row is NEW and the request is out
+    await asyncio.wait_for(request_out.wait(), 10)  # the order row is NEW and the request is out
 
     # Act: the kill arrives; the broker answers a moment later.
     execution.request_kill("test")

@@ -1,6 +1,6 @@
 """Startup recovery on a real database: gather the plan, apply it through `Execution` (spec 001 §10)."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -10,36 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from stock_manager.adapters.storage.tables import recovery_logs
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
-from stock_manager.domain.clock import FixedClock, kst_datetime
+from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.model import InstrumentKind, Intent, OrderType, Side
 from stock_manager.domain.order_status import OrderStatus
 from stock_manager.domain.orders import Order
 from stock_manager.domain.positions import positions_from_fills
-from stock_manager.domain.risk import RiskLimits
-from stock_manager.domain.sessions import SessionHours
 from stock_manager.domain.signals import Signal
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
 from stock_manager.service_layer.recovery import RecoveryInputs, apply_plan, gather_plan
 from stock_manager.service_layer.storage_port import EventRecord
 from tests.fakes import Crash, FakeBroker, RecordingNotifier, SimulatedCrash, as_recorded
-
-ACCOUNT = "50123456-01"
-DAY = date(2024, 3, 4)
-T0 = datetime(2024, 3, 4, 0, 5, 1, tzinfo=UTC)  # 09:05:01 KST
-# The rules these specs are about; the market-data and value rules are specified in test_risk_rules and
-# test_risk_controls.
-LIMITS = RiskLimits(max_open_positions=5, max_quantity_per_symbol=Decimal(1_000),
-                    daily_loss_limit_pct=Decimal(2), max_value_per_symbol_krw=None, max_symbol_weight_pct=None,
-                    max_order_value_krw=None, price_collar_pct=None, max_quote_age_secs=None,
-                    max_orders_per_minute=None, cooldown_after_failures=None)
-HOURS = SessionHours(kst_datetime(DAY, time(9, 0)), kst_datetime(DAY, time(15, 30)))
-
-
-def open_market(execution: Execution) -> None:
-    """Give the session its hours and each traded symbol a quote with wide day limits."""
-    for symbol in ("005930", "000660", "005380", "035420", "069500"):
-        execution.note_quote(symbol, Decimal(72_100), T0, Decimal(1), Decimal(10_000_000))
-
+from tests.integration.test_execution import ACCOUNT, DAY, HOURS, LIMITS, T0, open_market
 
 # -- BUILDERS -------------------------------------------------------------------------------------------
 
