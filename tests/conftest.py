@@ -31,6 +31,7 @@ import pytest
 from sqlalchemy import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from stock_manager.adapters.observability.masking import clear_secrets
 from stock_manager.adapters.storage.engine import create_engine
 from stock_manager.adapters.storage.migrate import upgrade_to_head_sync
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
@@ -99,6 +100,13 @@ def _drop_pg_database(name: str) -> None:
 
 def _pg_database_url(name: str) -> str:
     return postgres_server_url().set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(autouse=True)
+def _forget_registered_secrets() -> Iterator[None]:
+    """The masking registry is process-wide (secrets arrive at run time): no test sees another's secrets."""
+    yield
+    clear_secrets()
 
 
 # -- TEMPLATES (migrated once per session) ---------------------------------------------------------------
