@@ -24,8 +24,8 @@ from stock_manager.adapters.observability.masking import register_account, regis
 from stock_manager.config.settings import load_settings
 from stock_manager.entrypoints.bootstrap import build_daemon, open_storage
 from stock_manager.entrypoints.venues import open_venue
-from stock_manager.service_layer.notifications import Notifier, NullNotifier
-from stock_manager.service_layer.storage_port import EventRecord
+from stock_manager.service_layer.ports.notifications import Notifier, NullNotifier
+from stock_manager.service_layer.ports.storage import EventRecord
 
 
 def refused_url() -> str:

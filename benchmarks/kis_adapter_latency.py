@@ -32,10 +32,10 @@ from stock_manager.adapters.broker.kis.dispatch import FrameDispatcher
 from stock_manager.adapters.broker.kis.masking import Masker
 from stock_manager.adapters.broker.kis.ws_frames import split_data_frame
 from stock_manager.adapters.observability.logging import configure_logging
+from stock_manager.adapters.venues.krx.rules import krx_cost_model
 from stock_manager.domain.clock import FixedClock
-from stock_manager.domain.market_rules import CostModel
 from stock_manager.domain.model import OrderType, Side
-from stock_manager.service_layer.broker_port import OrderRequest
+from stock_manager.service_layer.ports.broker import OrderRequest
 
 ACCOUNT = "50123456-01"
 SAMPLE = Path(__file__).resolve().parent.parent / "tests" / "kis_samples" / "ws-frame-H0STCNT0-4records.txt"
@@ -61,7 +61,7 @@ def percentile(values: list[float], q: float) -> float:
 
 async def parse_rate(texts: list[str], symbols: list[str]) -> float:
     clock = FixedClock(datetime(2025, 6, 2, tzinfo=UTC))
-    dispatcher = FrameDispatcher(account_id=ACCOUNT, cost_model=CostModel(), market_clock=clock, wall_clock=clock,
+    dispatcher = FrameDispatcher(account_id=ACCOUNT, cost_model=krx_cost_model(), market_clock=clock, wall_clock=clock,
                                  cipher_keys=lambda tr_id: None, masker=Masker())
     handled = 0
 
@@ -134,7 +134,7 @@ async def adapter_latency(texts: list[str], symbols: list[str]) -> tuple[list[fl
                            account=ACCOUNT, hts_id="bench", rest_base_url="http://127.0.0.1:9",
                            ws_url=f"ws://127.0.0.1:{port}", rate_limit_per_sec=1e9, subscribe_pacing_secs=0.0)
         clock = FixedClock(datetime(2025, 6, 2, tzinfo=UTC))
-        kis = KisBroker(config, clock=clock, cost_model=CostModel(), transport=httpx.MockTransport(transport))
+        kis = KisBroker(config, clock=clock, cost_model=krx_cost_model(), transport=httpx.MockTransport(transport))
 
         async def on_tick(tick: object) -> None:
             tick_ns.append(time.perf_counter_ns())

@@ -13,7 +13,7 @@ import json
 import math
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import replace, dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from decimal import Decimal
@@ -21,14 +21,14 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import URL
+from stock_manager.adapters.broker.fill_identity import cumulative_identity
 
-from stock_manager.domain.clock import kst_datetime
-from stock_manager.domain.fill_identity import fill_identity
+from stock_manager.adapters.venues.krx.rules import krx_cost_model, round_to_tick
 from stock_manager.domain.fills import Fill
-from stock_manager.domain.market_rules import CostModel, round_to_tick
 from stock_manager.domain.model import InstrumentKind, OrderType, Side
 from stock_manager.domain.positions import Position, positions_from_fills
-from stock_manager.service_layer.broker_port import BrokerOrderReport, BrokerOrderState
+from stock_manager.localtime import kst_datetime
+from stock_manager.service_layer.ports.broker import BrokerOrderReport, BrokerOrderState
 from stock_manager.service_layer.position_history import PositionHistory
 
 ACCOUNT = "50123456-01"
@@ -37,7 +37,7 @@ TODAY = date(2025, 6, 13)  # a Friday; the history is the weekdays before it
 CRASH = kst_datetime(TODAY, clock_time(10, 30))
 RESTART = kst_datetime(TODAY, clock_time(10, 45))
 PER_SESSION = 200
-COSTS = CostModel()
+COSTS = krx_cost_model()
 #: KOSPI names with a plausible price each (KRW); the ETF trades on its own tick grid.
 SYMBOLS: dict[str, tuple[int, InstrumentKind]] = {
     "005930": (72_000, InstrumentKind.STOCK), "000660": (180_000, InstrumentKind.STOCK),
@@ -113,7 +113,7 @@ class SeedOrder:
 
 ORDER_COLUMNS = ("id", "idempotency_key", "account_id", "mode", "strategy_id", "symbol", "side", "order_type",
                  "intent", "quantity", "limit_price", "signal_price", "status", "status_reason", "reason",
-                 "correlation_id", "broker_order_number", "broker_branch", "filled_quantity", "filled_amount_krw",
+                 "correlation_id", "broker_order_number", "venue_order_ref", "filled_quantity", "filled_amount_krw",
                  "trading_date", "ts_created", "ts_sent", "ts_partial", "ts_filled", "ts_canceled", "ts_rejected",
                  "ts_updated")
 FILL_COLUMNS = ("id", "broker_fill_id", "order_id", "account_id", "broker_order_number", "symbol", "side",
@@ -188,9 +188,9 @@ class History:
             price = round_to_tick(order.limit * Decimal("0.999") if order.side is Side.BUY
                                   else order.limit * Decimal("1.001"), order.side, kind)
         notional = quantity * price
-        fill = Fill(fill_identity(ACCOUNT, order.day, order.number, done + quantity), order.number, order.symbol,
-                    order.side, quantity, price, COSTS.commission_krw(notional),
-                    COSTS.tax_krw(order.side, notional, order.day), ts)
+        fill = Fill("seed", order.number, order.symbol, order.side, quantity, price, COSTS.commission_krw(notional),
+                    COSTS.tax_krw(order.side, notional, order.day), ts, order.day)
+        fill = replace(fill, broker_fill_id=cumulative_identity(ACCOUNT, fill, done + quantity))
         (order.recorded if recorded else order.unrecorded).append(fill)
         self.held[order.symbol] += quantity * order.side.sign
         return fill

@@ -45,21 +45,25 @@ from unittest import mock
 
 from recovery_seed import ACCOUNT, RESTART, SYMBOLS, TODAY, Seed, admin, build_seed, write_seed
 from sqlalchemy import URL, make_url, select
+from stock_manager.service_layer.trading_day import SessionRunner
 
 from stock_manager.adapters.observability.logging import configure_logging
 from stock_manager.adapters.storage.engine import create_engine
 from stock_manager.adapters.storage.migrate import upgrade_to_head_sync
 from stock_manager.adapters.storage.tables import recovery_logs
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
-from stock_manager.domain.clock import FixedClock, kst_date, kst_datetime
+from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.errors import OrderRejectedByBroker
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import DailyBar
 from stock_manager.domain.positions import positions_from_fills
 from stock_manager.domain.risk import RiskLimits
+from stock_manager.domain.sessions import TradingSession
+from stock_manager.localtime import kst_date, kst_datetime
 from stock_manager.service_layer import recovery as recovery_module
 from stock_manager.service_layer import session as session_module
-from stock_manager.service_layer.broker_port import (
+from stock_manager.service_layer.execution import Execution, ExecutionConfig
+from stock_manager.service_layer.ports.broker import (
     AccountRef,
     BrokerOrderReport,
     BrokerPosition,
@@ -69,11 +73,8 @@ from stock_manager.service_layer.broker_port import (
     OrderRequest,
     Quote,
     TickHandler,
-    TradingSession,
 )
-from stock_manager.service_layer.execution import Execution, ExecutionConfig
-from stock_manager.service_layer.notifications import NullNotifier
-from stock_manager.service_layer.session import SessionRunner
+from stock_manager.service_layer.ports.notifications import NullNotifier
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 LIMITS = RiskLimits(max_open_positions=40, max_quantity_per_symbol=Decimal(1_000_000),
@@ -156,7 +157,7 @@ class BenchBroker:
         """Refuse: recovery never places an order."""
         raise OrderRejectedByBroker("the benchmark broker takes no order")
 
-    async def cancel_order(self, account_id: str, broker_order_number: str, broker_branch: str) -> None:
+    async def cancel_order(self, account_id: str, broker_order_number: str, venue_order_ref: str) -> None:
         """Refuse: recovery never cancels."""
         raise OrderRejectedByBroker("the benchmark broker takes no cancel")
 
@@ -278,7 +279,7 @@ async def one_run(url: URL, seed: Seed, latency_secs: float) -> RunResult:
         timed_broker = TimedBroker(broker, phases)
         uow_factory = TimedUnitOfWorkFactory(inner, phases)
         clock = FixedClock(RESTART)
-        execution = Execution(config=ExecutionConfig(ACCOUNT, "live", LIMITS), uow_factory=uow_factory,
+        execution = Execution(config=ExecutionConfig(ACCOUNT, Mode.LIVE, LIMITS), uow_factory=uow_factory,
                               broker=timed_broker, clock=clock, notifier=NullNotifier(),
                               instrument_kind=lambda s: SYMBOLS[s][1])
         runner = SessionRunner(execution=execution, uow_factory=uow_factory, broker=timed_broker, clock=clock,

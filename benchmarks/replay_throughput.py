@@ -14,13 +14,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from stock_manager.adapters.broker.sim.calendar import session_for
 from stock_manager.adapters.marketdata import session_prints, trading_days
 from stock_manager.adapters.observability.logging import configure_logging
+from stock_manager.adapters.venues.krx.calendar import session_for
 from stock_manager.config.settings import load_settings
 from stock_manager.entrypoints.bootstrap import build_daemon, open_storage
 from stock_manager.entrypoints.venues import open_venue
-from stock_manager.service_layer.notifications import NullNotifier
+from stock_manager.service_layer.ports.notifications import NullNotifier
 
 
 async def main(db_url: str | None, symbols: str | None, date_from: str | None, date_to: str | None) -> None:

@@ -56,6 +56,7 @@ from unittest import mock
 
 import httpx
 from pydantic import SecretStr
+from stock_manager.service_layer.trading_day import SessionRunner, SymbolInfo
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 
@@ -69,25 +70,25 @@ from stock_manager.adapters.broker.kis_sim.auth import KisCredential
 from stock_manager.adapters.broker.kis_sim.frames import TRADE_TR, TradeRecorder, data_frame
 from stock_manager.adapters.broker.kis_sim.server import DEFAULT_CREDENTIAL, KisExchangeSimulator
 from stock_manager.adapters.broker.sim.broker import SimBroker
-from stock_manager.adapters.broker.sim.calendar import session_for
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.observability.logging import configure_logging
 from stock_manager.adapters.storage.engine import create_engine
 from stock_manager.adapters.storage.migrate import upgrade_to_head
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
-from stock_manager.domain.clock import FixedClock, kst_datetime
+from stock_manager.adapters.venues.krx.calendar import session_for
+from stock_manager.adapters.venues.krx.rules import krx_cost_model, price_limits, round_to_tick, tick_size
+from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import Tick
-from stock_manager.domain.market_rules import CostModel, price_limits, round_to_tick, tick_size
 from stock_manager.domain.model import InstrumentKind, Side
 from stock_manager.domain.positions import positions_from_fills
 from stock_manager.domain.risk import RiskLimits
 from stock_manager.domain.strategies.ma_cross import STRATEGY_ID, MaCrossParams
 from stock_manager.entrypoints.venues import SIM_HTS_ID, sim_account
+from stock_manager.localtime import kst_datetime
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
-from stock_manager.service_layer.notifications import NullNotifier
-from stock_manager.service_layer.session import SessionRunner, SymbolInfo
-from stock_manager.service_layer.storage_port import StoredFill
+from stock_manager.service_layer.ports.notifications import NullNotifier
+from stock_manager.service_layer.ports.storage import StoredFill
 
 FIRST_DAY = date(2025, 1, 6)  # round r trades on FIRST_DAY + r days (a fresh EXIT key per symbol and round)
 RECEIVED_NS: list[int] = []  # perf_counter_ns when websockets returned each H0STCNT0 frame to the adapter
@@ -208,7 +209,7 @@ class Bench:
                            app_secret=SecretStr(self.credential.app_secret), account=self.account,
                            hts_id=SIM_HTS_ID, rest_base_url=self.server.rest_base_url, ws_url=self.server.ws_url,
                            rate_limit_per_sec=1e6, subscribe_pacing_secs=0.0, token_cache_dir=self.tmp / "tokens")
-        self.kis = KisBroker(config, clock=SystemClock(), market_clock=self.market, cost_model=CostModel(),
+        self.kis = KisBroker(config, clock=SystemClock(), market_clock=self.market, cost_model=krx_cost_model(),
                              transport=self.transport)
         limits = RiskLimits(10_000, Decimal(10**9), Decimal(100))  # positions, shares per symbol, daily loss %
         self.execution = Execution(config=ExecutionConfig(self.account, "sim", limits), uow_factory=uow,
@@ -225,7 +226,7 @@ class Bench:
             for symbol, price in avg.items():
                 await u.market_data.upsert_symbol(symbol, symbol, "KOSPI", "STOCK", seeded_at)
                 fill = Fill(f"seed:{symbol}", f"seed-{symbol}", symbol, Side.BUY, Decimal(10), price, Decimal(0),
-                            Decimal(0), seeded_at)
+                            Decimal(0), seeded_at, kst_date(seeded_at))
                 await u.fills.add(StoredFill(fill, self.account, None, "seed"), seeded_at)
             await u.commit()
         async with uow() as u:
@@ -260,7 +261,7 @@ class Bench:
 
 async def parse_rate(bench: Bench, frames: list[Frame], passes: int) -> float:
     """Part 1: frames split and dispatched into `SessionRunner.on_tick` in process; return ticks/s."""
-    dispatcher = FrameDispatcher(account_id=bench.account, cost_model=CostModel(), market_clock=bench.market,
+    dispatcher = FrameDispatcher(account_id=bench.account, cost_model=krx_cost_model(), market_clock=bench.market,
                                  wall_clock=SystemClock(), cipher_keys=lambda tr_id: None, masker=Masker())
     dispatcher.add_quote_handler(bench.symbols, bench.runner.on_tick)
     texts = [data_frame(TRADE_TR, [f.record]) for f in frames]

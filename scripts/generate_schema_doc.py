@@ -35,7 +35,8 @@ TABLES: dict[str, str] = {
         "Dated, versioned parameters of each strategy. The daemon uses the ACTIVE row with the latest "
         "`effective_date` on or before the trading date, highest `version` first."
     ),
-    "symbols": "Listed products the daemon may trade (from the KIS master files).",
+    "symbols": "Instruments the daemon may trade, per venue (KRX listings from the KIS master files; Upbit markets).",
+    "accounts": "Every venue account a daemon traded, with its venue and mode (revision 0004).",
     "market_bars": "Price bars per symbol; a daily bar has interval `1d` and `ts_bar` 09:00 KST of its date.",
     "orders": (
         "Every order the daemon decided to place: the single source of truth of its state. A row is "
@@ -93,11 +94,20 @@ COLUMNS: dict[str, dict[str, str]] = {
         "ts_created": f"When the row was inserted ({_TS}).",
     },
     "symbols": {
-        "symbol": "KRX short code, e.g. `005930`.",
-        "name": "Korean name of the product.",
-        "market": "KOSPI or KOSDAQ.",
-        "kind": "STOCK or ETF (tick sizes differ).",
+        "symbol": "The venue's code, e.g. `005930` (KRX) or `KRW-BTC` (Upbit).",
+        "name": "Name of the product.",
+        "market": "Listing market: KOSPI, KOSDAQ, or the quote market (KRW).",
+        "kind": "STOCK, ETF or CRYPTO (tick sizes differ).",
         "ts_updated": f"When the metadata was last written ({_TS}).",
+        "venue": "The venue it trades on: `krx` or `upbit`.",
+    },
+    "accounts": {
+        "account_id": "The venue's account id (KIS `CANO-ACNT_PRDT_CD`, the simulator's `SIM-…`, an Upbit account).",
+        "venue": "`krx` or `upbit`.",
+        "mode": "`sim`, `paper` or `live`, as last run.",
+        "name": "The venue's name for the account, for people.",
+        "ts_first_seen": f"When a daemon first traded it ({_TS}).",
+        "ts_last_seen": f"When a daemon last started on it ({_TS}).",
     },
     "market_bars": {
         "symbol": "KRX short code.",
@@ -134,7 +144,14 @@ COLUMNS: dict[str, dict[str, str]] = {
             "The broker's order number (KIS `ODNO`) as the broker first returned it; lookups ignore leading "
             "zeros. NULL until the broker acknowledges the order."
         ),
-        "broker_branch": "The broker's branch number (KIS `KRX_FWDG_ORD_ORGNO`), needed to cancel.",
+        "venue_order_ref": (
+            "What else the venue's adapter needs to address the order (KIS: the branch `KRX_FWDG_ORD_ORGNO`, "
+            "needed to cancel); empty where the order number suffices. Was `broker_branch` before revision 0004."
+        ),
+        "client_order_id": (
+            "Our id of the order at venues that take one (Upbit `identifier`, single-use there); unique per "
+            "account; NULL where the venue has none (KIS)."
+        ),
         "filled_quantity": "Sum of the order's fill quantities (shares).",
         "filled_amount_krw": f"Sum of quantity × price over the order's fills ({_KRW}).",
         "trading_date": "KST trading date the order belongs to.",
@@ -164,6 +181,10 @@ COLUMNS: dict[str, dict[str, str]] = {
         "ts_filled": f"When the execution happened at the broker ({_TS}).",
         "ts_recorded": f"When the daemon recorded it ({_TS}).",
         "source": "How it arrived: `notice` (real-time) or `recovery` (inquiry).",
+        "trading_date": (
+            "The venue's trading date of the execution (its order's day where orders are day orders); rows "
+            "before revision 0004 got the KST date of `ts_filled`."
+        ),
     },
     "positions": {
         "account_id": "Broker account.",
@@ -252,6 +273,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "last_ts_filled": f"Execution time of the last fill folded in, in execution order ({_TS}).",
         "last_broker_fill_id": "Broker fill id of that fill (ties within one second sort by it).",
         "ts_created": f"When the checkpoint was written ({_TS}).",
+        "last_trading_date": "The trading date of that fill.",
     },
     "recovery_logs": {
         "id": "Surrogate key.",
@@ -376,7 +398,13 @@ def tables_of(statements: list[str]) -> dict[str, tuple[str, list[str], list[Col
     for statement in statements:
         if match := re.match(r"CREATE TABLE _alembic_tmp_(\w+) \(", statement):
             create = statement.replace(f"_alembic_tmp_{match[1]}", match[1], 1)
-            tables[match[1]] = (create, tables[match[1]][1], _columns(create))
+            tables[match[1]] = (create, [], _columns(create))  # the copy's indexes are created again
+        elif match := re.match(r"ALTER TABLE (\w+) ALTER COLUMN (\w+) (TYPE .+|SET NOT NULL)$", statement):
+            _alter_column(tables, match[1], match[2], match[3])
+        elif match := re.match(r"ALTER TABLE (\w+) RENAME (?:COLUMN )?(\w+) TO (\w+)$", statement):
+            create, indexes, _ = tables[match[1]]
+            create = re.sub(rf"^(\s+){match[2]} ", rf"\g<1>{match[3]} ", create, flags=re.MULTILINE)
+            tables[match[1]] = (create, indexes, _columns(create))
         elif match := re.match(r"CREATE TABLE (\w+) \(", statement):
             tables[match[1]] = (statement, [], _columns(statement))
         elif match := re.match(r"CREATE (?:UNIQUE )?INDEX \w+ ON (\w+) ", statement):
@@ -396,6 +424,27 @@ def tables_of(statements: list[str]) -> dict[str, tuple[str, list[str], list[Col
     return tables
 
 
+def _alter_column(tables: dict[str, tuple[str, list[str], list[Column]]], table: str, column: str,
+                  change: str) -> None:
+    # PostgreSQL's in-place changes of a column's type or nullability, folded into its CREATE TABLE line.
+    create, indexes, _ = tables[table]
+    lines = create.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip().startswith(f"{column} "):
+            name, rest = line.strip().rstrip(",").split(" ", 1)
+            comma = "," if line.rstrip().endswith(",") else ""
+            if change == "SET NOT NULL":
+                rest = rest if rest.endswith(" NOT NULL") else f"{rest} NOT NULL"
+            else:
+                kept = rest.split(" ", 1)[1] if " " in rest and not rest.startswith("NUMERIC(") else ""
+                if rest.startswith("NUMERIC("):
+                    kept = rest.split(")", 1)[1].strip()
+                rest = f"{change.removeprefix('TYPE ')} {kept}".strip()
+            lines[i] = f"    {name} {rest}{comma}"
+    create = "\n".join(lines)
+    tables[table] = (create, indexes, _columns(create))
+
+
 def _columns(create_table: str) -> list[Column]:
     columns = []
     for raw in create_table.splitlines()[1:-1]:
@@ -411,7 +460,13 @@ def _columns(create_table: str) -> list[Column]:
 
 
 def _triggers(statements: list[str]) -> list[str]:
-    return [s for s in statements if s.startswith(("CREATE FUNCTION", "CREATE TRIGGER"))]
+    # Each function and trigger as last created (a migration may drop and create one again).
+    latest: dict[str, str] = {}
+    for statement in statements:
+        if match := re.match(r"CREATE (FUNCTION|TRIGGER) (\w+)", statement):
+            latest.pop(match[2], None)
+            latest[match[2]] = statement
+    return list(latest.values())
 
 
 def _check_descriptions(tables: dict[str, tuple[str, list[str], list[Column]]]) -> None:
@@ -451,7 +506,8 @@ def render() -> str:
         "describe new columns in the script, then run `uv run python scripts/generate_schema_doc.py`. "
         "A test fails while this file differs from what the script generates.",
         "",
-        "Conventions: money in KRW and quantities in shares are exact decimals (never floats); times are "
+        "Conventions: money in KRW and quantities (shares, coins) are exact decimals to 8 places (never "
+        "floats); times are "
         "stored in UTC and shown in KST; JSON documents keep decimals as strings. Constraint names follow "
         "`pk_<table>`, `uq_<table>_<column>`, `ck_<table>_<name>`, `fk_<table>_<column>_<referred table>`.",
         "",

@@ -11,14 +11,18 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from stock_manager.domain.clock import Clock, kst_date
+from stock_manager.adapters.broker.fill_identity import cumulative_identity
+from stock_manager.adapters.venues.krx.profile import krx_profile
+from stock_manager.adapters.venues.krx.rules import krx_instrument
+from stock_manager.domain.clock import Clock
 from stock_manager.domain.errors import AmbiguousOrderOutcome, FatalBrokerError, OrderRejectedByBroker
-from stock_manager.domain.fill_identity import fill_day, fill_identity
 from stock_manager.domain.fills import Fill
+from stock_manager.domain.instruments import Instrument, InstrumentBook
 from stock_manager.domain.market import DailyBar
-from stock_manager.domain.model import OrderType, Side
+from stock_manager.domain.model import InstrumentKind, OrderType, Side
 from stock_manager.domain.orders import Order
-from stock_manager.service_layer.broker_port import (
+from stock_manager.localtime import kst_date
+from stock_manager.service_layer.ports.broker import (
     AccountRef,
     Broker,
     BrokerOrderEvent,
@@ -34,8 +38,8 @@ from stock_manager.service_layer.broker_port import (
     Quote,
     TickHandler,
 )
-from stock_manager.service_layer.reports import DailyReport
-from stock_manager.service_layer.storage_port import DailySettlement, EventRecord, UnitOfWorkFactory
+from stock_manager.service_layer.ports.storage import DailySettlement, EventRecord, UnitOfWorkFactory
+from stock_manager.service_layer.views.reports import DailyReport
 
 FAKE_BRANCH = "06010"
 
@@ -104,7 +108,7 @@ class CancelCall:
 
     account_id: str
     broker_order_number: str
-    broker_branch: str
+    venue_order_ref: str
 
 
 # -- BROKER ---------------------------------------------------------------------------------------------
@@ -175,10 +179,11 @@ class FakeBroker:
         """Put an order in the book directly (placed by hand in HTS/MTS, or by an earlier process)."""
         report = BrokerOrderReport(
             account_id=self.account_id, broker_order_number=number or self.next_number(),
-            broker_branch=FAKE_BRANCH, symbol=symbol, side=side,
+            venue_order_ref=FAKE_BRANCH, symbol=symbol, side=side,
             order_type=order_type or (OrderType.LIMIT if limit_price is not None else OrderType.MARKET),
             quantity=quantity, limit_price=limit_price, state=state, filled_quantity=Decimal(0),
             avg_fill_price=None, ts_accepted=ts_accepted or self.clock.now(),
+            trading_date=kst_date(ts_accepted or self.clock.now()),
         )
         self.orders[report.broker_order_number] = report
         return report
@@ -196,7 +201,7 @@ class FakeBroker:
             broker_fill_id=fill_id or f"{broker_order_number}-{self._next_fill}",
             broker_order_number=broker_order_number, symbol=report.symbol, side=report.side,
             quantity=quantity, price=price, commission_krw=commission_krw, tax_krw=tax_krw,
-            ts_filled=self.clock.now(),
+            ts_filled=self.clock.now(), trading_date=kst_date(self.clock.now()),
         )
         self._next_fill += 1
         self.fills.append(fill)
@@ -230,7 +235,7 @@ class FakeBroker:
         self._cancel_in_book(broker_order_number)
         report = self.orders[broker_order_number]
         notice = CancelReport(self.account_id, broker_order_number, report.quantity - report.filled_quantity,
-                              self.clock.now(), reason)
+                              self.clock.now(), reason, report.trading_date)
         await self.deliver(notice)
         return notice
 
@@ -246,12 +251,6 @@ class FakeBroker:
     async def login(self) -> None:
         """Do nothing: the fake needs no credentials."""
 
-    async def issue_access_token(self) -> None:
-        """Do nothing."""
-
-    async def issue_approval_key(self) -> None:
-        """Do nothing."""
-
     async def get_accounts(self) -> list[AccountRef]:
         """Return the one account."""
         return [AccountRef(self.account_id)]
@@ -266,11 +265,11 @@ class FakeBroker:
 
     async def get_orders(self, account_id: str, trading_date: date) -> list[BrokerOrderReport]:
         """Return the book's orders accepted on the KST `trading_date`."""
-        return [r for r in self.orders.values() if kst_date(r.ts_accepted) == trading_date]
+        return [r for r in self.orders.values() if r.trading_date == trading_date]
 
     async def get_fills(self, account_id: str, trading_date: date) -> list[Fill]:
         """Return the executions of the KST `trading_date` (one aggregate per order with `aggregate_fills`)."""
-        fills = [f for f in self.fills if kst_date(f.ts_filled) == trading_date]
+        fills = [f for f in self.fills if f.trading_date == trading_date]
         if not self.aggregate_fills:
             return fills
         totals: dict[str, Fill] = {}
@@ -300,7 +299,7 @@ class FakeBroker:
         match outcome:
             case Accept(number=number, ts_accepted=ts):
                 report = self._book(request, number, ts)
-                return OrderAck(report.broker_order_number, report.broker_branch, report.ts_accepted)
+                return OrderAck(report.broker_order_number, report.venue_order_ref, report.ts_accepted)
             case Reject(message=message, code=code):
                 raise OrderRejectedByBroker(message, code=code)
             case Ambiguous(placed=placed, number=number, ts_accepted=ts):
@@ -315,9 +314,9 @@ class FakeBroker:
                 raise SimulatedCrash("the process died before the acknowledgement was recorded")
         raise AssertionError(f"unknown outcome {outcome!r}")
 
-    async def cancel_order(self, account_id: str, broker_order_number: str, broker_branch: str) -> None:
+    async def cancel_order(self, account_id: str, broker_order_number: str, venue_order_ref: str) -> None:
         """Record the call, then cancel the remainder in the book (or refuse, if scripted)."""
-        self.cancel_calls.append(CancelCall(account_id, broker_order_number, broker_branch))
+        self.cancel_calls.append(CancelCall(account_id, broker_order_number, venue_order_ref))
         outcome = self._cancel_outcomes.popleft() if self._cancel_outcomes else None
         if outcome is not None:
             raise OrderRejectedByBroker(outcome.message, code=outcome.code)
@@ -401,8 +400,7 @@ class RecordingNotifier:
 
 def as_recorded(fill: Fill, account_id: str, cumulative: int | Decimal) -> Fill:
     """Return `fill` as the daemon records it: identified by its order and the order's cumulative quantity."""
-    return replace(fill, broker_fill_id=fill_identity(account_id, fill_day(fill), fill.broker_order_number,
-                                                      Decimal(cumulative)))
+    return replace(fill, broker_fill_id=cumulative_identity(account_id, fill, Decimal(cumulative)))
 
 
 def as_recorded_all(account_id: str, broker_fills: Sequence[Fill]) -> list[Fill]:
@@ -410,7 +408,30 @@ def as_recorded_all(account_id: str, broker_fills: Sequence[Fill]) -> list[Fill]
     cumulative: dict[tuple[date, str], Decimal] = {}
     recorded = []
     for fill in broker_fills:
-        key = (fill_day(fill), fill.broker_order_number.lstrip("0"))
+        key = (fill.trading_date, fill.broker_order_number.lstrip("0"))
         cumulative[key] = cumulative.get(key, Decimal(0)) + fill.quantity
         recorded.append(as_recorded(fill, account_id, cumulative[key]))
     return recorded
+
+
+class _AnyKrxSymbol(InstrumentBook):
+    """An instrument book that knows every KRX symbol (a stock, or an ETF when named), for specifications."""
+
+    def __init__(self, etfs: frozenset[str]) -> None:
+        super().__init__({})
+        object.__setattr__(self, "_etfs", etfs)
+
+    def get(self, symbol: str) -> Instrument:
+        kind = InstrumentKind.ETF if symbol in self._etfs else InstrumentKind.STOCK  # type: ignore[attr-defined]
+        return krx_instrument(symbol, kind)
+
+    def __contains__(self, symbol: object) -> bool:
+        return True
+
+
+def krx_venue(*symbols: str, etfs: Sequence[str] = ()):  # noqa: ANN201 - a VenueProfile
+    """Return the KRX venue profile of `symbols` (every symbol, when none is named); `etfs` trade on ETF ticks."""
+    kinds = {s: InstrumentKind.ETF if s in etfs else InstrumentKind.STOCK for s in symbols}
+    if symbols:
+        return krx_profile([krx_instrument(s, k) for s, k in kinds.items()])
+    return krx_profile(_AnyKrxSymbol(frozenset(etfs)))

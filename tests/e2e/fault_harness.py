@@ -35,12 +35,12 @@ from sqlalchemy import func, select
 from stock_manager.adapters.broker.kis_sim.faults import FaultLog
 from stock_manager.adapters.broker.sim.broker import SimBroker
 from stock_manager.adapters.storage import tables
-from stock_manager.domain.fill_identity import normalize_order_number
+from stock_manager.domain.fill_matching import normalize_order_number
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import Side
 from stock_manager.domain.positions import positions_from_fills
 from stock_manager.entrypoints.venues import FAULT_LOG_FILE, sim_account
-from stock_manager.service_layer.broker_port import BrokerOrderState
+from stock_manager.service_layer.ports.broker import BrokerOrderState
 from tests.e2e.support import query
 
 #: Aggressive MA-cross parameters: entries and stop-loss / take-profit exits nearly every session.
@@ -325,7 +325,8 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
     # 3. Positions from our fills = the broker's holdings = our positions table.
     fills = [Fill(broker_fill_id=r["broker_fill_id"], broker_order_number=r["broker_order_number"],
                   symbol=r["symbol"], side=Side(r["side"]), quantity=r["quantity"], price=r["price"],
-                  commission_krw=r["commission_krw"], tax_krw=r["tax_krw"], ts_filled=r["ts_filled"])
+                  commission_krw=r["commission_krw"], tax_krw=r["tax_krw"], ts_filled=r["ts_filled"],
+                  trading_date=r["trading_date"])
              for r in fill_rows]
     positions = positions_from_fills(account, fills)
     p = tables.positions.c

@@ -9,8 +9,8 @@ import pytest
 from stock_manager.adapters.broker.sim.broker import SimBroker
 from stock_manager.entrypoints.bootstrap import build_daemon, build_sim_broker, open_storage, replay_clock
 from stock_manager.entrypoints.venues import Venue, open_venue
-from stock_manager.service_layer.broker_port import FillReport
-from stock_manager.service_layer.notifications import NullNotifier
+from stock_manager.service_layer.ports.broker import FillReport
+from stock_manager.service_layer.ports.notifications import NullNotifier
 from tests.e2e.support import replay_settings
 from tests.fakes import as_recorded_all
 

@@ -5,12 +5,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from stock_manager.adapters.broker.sim.broker import SimBroker
-from stock_manager.domain.clock import kst_date
 from stock_manager.domain.order_status import OrderStatus
 from stock_manager.domain.positions import positions_from_fills
 from stock_manager.entrypoints.bootstrap import build_daemon, build_sim_broker, open_storage, replay_clock
 from stock_manager.entrypoints.venues import Venue, open_venue
-from stock_manager.service_layer.notifications import NullNotifier
+from stock_manager.localtime import kst_date
+from stock_manager.service_layer.ports.notifications import NullNotifier
 from tests.e2e.support import replay_settings
 from tests.fakes import as_recorded_all
 

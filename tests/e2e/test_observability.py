@@ -16,7 +16,7 @@ from stock_manager.adapters.observability.logging import configure_logging
 from stock_manager.adapters.observability.metrics import PrometheusMetrics
 from stock_manager.entrypoints.bootstrap import build_daemon, open_observability, open_storage
 from stock_manager.entrypoints.venues import open_venue
-from stock_manager.service_layer.notifications import NullNotifier
+from stock_manager.service_layer.ports.notifications import NullNotifier
 from tests.e2e.support import replay_settings
 
 

@@ -13,15 +13,16 @@ import pytest
 from sqlalchemy import select
 
 from stock_manager.adapters.broker.sim.broker import SimBroker
-from stock_manager.adapters.broker.sim.calendar import session_for
 from stock_manager.adapters.storage import tables
+from stock_manager.adapters.venues.krx.calendar import session_for
 from stock_manager.config.settings import Settings
 from stock_manager.domain.model import OrderType, Side
 from stock_manager.domain.positions import positions_from_fills
+from stock_manager.domain.sessions import TradingSession
 from stock_manager.entrypoints.bootstrap import build_daemon, build_sim_broker, open_storage, replay_clock
 from stock_manager.entrypoints.venues import Venue, open_venue
-from stock_manager.service_layer.broker_port import OrderRequest, TradingSession
-from stock_manager.service_layer.notifications import NullNotifier
+from stock_manager.service_layer.ports.broker import OrderRequest
+from stock_manager.service_layer.ports.notifications import NullNotifier
 from tests.e2e.support import cli_env, dump_database, query, replay_settings, stockbot
 
 pytestmark = pytest.mark.slow

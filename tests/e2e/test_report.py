@@ -10,13 +10,13 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from stock_manager.domain.clock import kst_date
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import Side
 from stock_manager.entrypoints.bootstrap import build_daemon, open_storage
 from stock_manager.entrypoints.cli import app
 from stock_manager.entrypoints.venues import open_venue
-from stock_manager.service_layer.notifications import NullNotifier
+from stock_manager.localtime import kst_date
+from stock_manager.service_layer.ports.notifications import NullNotifier
 from tests.e2e.support import replay_settings
 
 #: Two golden-cross buys (005930 on 2023-02-17, 069500 on 2023-02-23) and the stop-loss sale of 005930 on

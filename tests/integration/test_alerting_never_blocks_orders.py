@@ -10,13 +10,14 @@ from stock_manager.adapters.notifications.fanout import FanoutNotifier
 from stock_manager.adapters.notifications.slack import SlackChannels, SlackNotifier
 from stock_manager.adapters.notifications.slack_client import SlackPoster
 from stock_manager.domain.clock import FixedClock
-from stock_manager.domain.model import InstrumentKind, Intent, OrderType, Side
+from stock_manager.domain.model import Intent, OrderType, Side
+from stock_manager.domain.modes import Mode
 from stock_manager.domain.order_status import OrderStatus
 from stock_manager.domain.risk import RiskLimits
 from stock_manager.domain.signals import Signal
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
 from tests.fake_slack import TOKEN, FakeSlack, refused_base_url
-from tests.fakes import FakeBroker
+from tests.fakes import FakeBroker, krx_venue
 from tests.integration.test_execution import HOURS
 
 ACCOUNT = "50123456-01"
@@ -40,11 +41,11 @@ def execution_with_slack(uow_factory, slack_url: str) -> tuple[Execution, SlackN
                           poll_interval_secs=0.02)
     slack.start()
     execution = Execution(
-        config=ExecutionConfig(ACCOUNT, "paper", RiskLimits(5, Decimal(1_000), Decimal(2))), uow_factory=uow_factory,
+        config=ExecutionConfig(ACCOUNT, Mode.PAPER, RiskLimits(5, Decimal(1_000), Decimal(2))), uow_factory=uow_factory,
         broker=broker, clock=clock, notifier=FanoutNotifier(ConsoleNotifier(), slack),
-        instrument_kind=lambda _: InstrumentKind.STOCK)
+        venue=krx_venue())
     execution.load({}, [])
-    execution.begin_session(DAY, Decimal(10_000_000), hours=HOURS)
+    execution.begin_session(DAY, Decimal(10_000_000), session=HOURS)
     for symbol in SYMBOLS:  # in session, with a fresh quote at the order's price: only alerting is under test
         execution.note_quote(symbol, Decimal(50_000), T0, Decimal(1), Decimal(10_000_000))
     return execution, slack, broker

@@ -9,18 +9,20 @@ from decimal import Decimal
 import pytest
 
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
-from stock_manager.domain.clock import FixedClock, kst_datetime
-from stock_manager.domain.model import InstrumentKind, Intent, OrderType, Side
+from stock_manager.adapters.venues.krx.phases import krx_session
+from stock_manager.domain.clock import FixedClock
+from stock_manager.domain.model import Intent, OrderType, Side
+from stock_manager.domain.modes import Mode
 from stock_manager.domain.order_status import OrderStatus
 from stock_manager.domain.orders import Order
 from stock_manager.domain.positions import Position
 from stock_manager.domain.risk import RiskLimits
-from stock_manager.domain.sessions import SessionHours
 from stock_manager.domain.signals import Signal
-from stock_manager.service_layer.broker_port import FillReport
+from stock_manager.localtime import kst_datetime
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
-from stock_manager.service_layer.storage_port import EventRecord
-from tests.fakes import Ambiguous, FakeBroker, Fatal, RecordingNotifier, Reject, as_recorded
+from stock_manager.service_layer.ports.broker import FillReport
+from stock_manager.service_layer.ports.storage import EventRecord
+from tests.fakes import Ambiguous, FakeBroker, Fatal, RecordingNotifier, Reject, as_recorded, krx_venue
 
 ACCOUNT = "50123456-01"
 DAY = date(2024, 3, 4)
@@ -32,7 +34,7 @@ LIMITS = RiskLimits(max_open_positions=5, max_quantity_per_symbol=Decimal(1_000)
                     daily_loss_limit_pct=Decimal(2), max_value_per_symbol_krw=None, max_symbol_weight_pct=None,
                     max_order_value_krw=None, price_collar_pct=None, max_quote_age_secs=None,
                     max_orders_per_minute=None, cooldown_after_failures=None)
-HOURS = SessionHours(kst_datetime(DAY, time(9, 0)), kst_datetime(DAY, time(15, 30)))
+HOURS = krx_session(DAY, kst_datetime(DAY, time(9, 0)), kst_datetime(DAY, time(15, 30)))
 
 
 def open_market(execution: Execution) -> None:
@@ -71,11 +73,11 @@ def make_execution(
     *, limits: RiskLimits = LIMITS, positions: dict[str, Position] | None = None,
 ) -> Execution:
     execution = Execution(
-        config=ExecutionConfig(ACCOUNT, "sim", limits), uow_factory=uow_factory, broker=broker, clock=clock,
-        notifier=notifier, instrument_kind=lambda s: InstrumentKind.ETF if s == ETF else InstrumentKind.STOCK,
+        config=ExecutionConfig(ACCOUNT, Mode.SIM, limits), uow_factory=uow_factory, broker=broker, clock=clock,
+        notifier=notifier, venue=krx_venue(etfs=[ETF]),
     )
     execution.load(positions or {}, [])
-    execution.begin_session(DAY, START_EQUITY_KRW, hours=HOURS)
+    execution.begin_session(DAY, START_EQUITY_KRW, session=HOURS)
     open_market(execution)
     return execution
 

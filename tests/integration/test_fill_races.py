@@ -10,11 +10,12 @@ from decimal import Decimal
 import pytest
 
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
-from stock_manager.domain.clock import FixedClock, kst_date, kst_datetime
+from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.errors import TemporaryBrokerError
 from stock_manager.domain.order_status import OrderStatus
-from stock_manager.service_layer.broker_port import FillReport, StreamResumed
+from stock_manager.localtime import kst_date, kst_datetime
 from stock_manager.service_layer.execution import Execution
+from stock_manager.service_layer.ports.broker import FillReport, StreamResumed
 from tests.fakes import FakeBroker, RecordingNotifier
 from tests.integration.test_execution import ACCOUNT, DAY, T0, make_execution, make_signal, order_in_db, submitted
 
@@ -108,7 +109,8 @@ async def test_notice_when_read_after_the_clock_moved_to_the_next_session_then_d
     clock.set(kst_datetime(DAY, time(14, 45)))
     fill = broker.execute(order.broker_order_number, 3, 72000)
     clock.set(kst_datetime(DAY + timedelta(days=1), time(8, 30)))
-    as_read = replace(fill, ts_filled=kst_datetime(DAY + timedelta(days=1), time(14, 45)))
+    as_read = replace(fill, ts_filled=kst_datetime(DAY + timedelta(days=1), time(14, 45)),
+                      trading_date=DAY + timedelta(days=1))
 
     # Act
     await broker.deliver(FillReport(ACCOUNT, as_read))
@@ -123,7 +125,7 @@ async def test_notice_when_read_after_the_clock_moved_to_the_next_session_then_d
 class CancelFails(FakeBroker):
     """A broker whose cancel request fails in transport (an HTTP 500 on order-rvsecncl)."""
 
-    async def cancel_order(self, account_id: str, broker_order_number: str, broker_branch: str) -> None:
+    async def cancel_order(self, account_id: str, broker_order_number: str, venue_order_ref: str) -> None:
         raise TemporaryBrokerError("KIS order-rvsecncl VTTC0013U: HTTP 500 (EGW00001)")
 
 
@@ -224,7 +226,8 @@ async def test_late_notice_when_its_execution_was_recorded_at_the_expiry_and_the
     execution.begin_session(next_day, Decimal(10_000_000))
 
     # Act
-    await broker.deliver(FillReport(ACCOUNT, replace(late, ts_filled=kst_datetime(next_day, time(13, 30)))))
+    await broker.deliver(FillReport(ACCOUNT, replace(late, ts_filled=kst_datetime(next_day, time(13, 30)),
+                                                            trading_date=next_day)))
 
     # Assert: the execution once.
     assert await recorded(uow_factory) == [("11774@3", Decimal(3), Decimal(72000))]
@@ -252,7 +255,7 @@ async def a_late_notice_read_the_next_morning(
     next_day = DAY + timedelta(days=1)
     clock.set(kst_datetime(next_day, time(10, 0)))
     execution.begin_session(next_day, Decimal(10_000_000))
-    return FillReport(ACCOUNT, replace(late, ts_filled=kst_datetime(next_day, time(9, 10))))
+    return FillReport(ACCOUNT, replace(late, ts_filled=kst_datetime(next_day, time(9, 10)), trading_date=next_day))
 
 
 async def test_late_notice_when_dated_earlier_today_and_the_broker_has_no_such_order_today_then_ignored(

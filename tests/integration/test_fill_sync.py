@@ -9,8 +9,8 @@ import pytest
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
 from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.order_status import OrderStatus
-from stock_manager.service_layer.broker_port import FillReport, StreamResumed
 from stock_manager.service_layer.execution import Execution
+from stock_manager.service_layer.ports.broker import FillReport, StreamResumed
 from tests.fakes import FakeBroker, RecordingNotifier
 from tests.integration.test_execution import ACCOUNT, T0, make_execution, make_signal, order_in_db, submitted
 
@@ -114,4 +114,4 @@ async def test_reconcile_when_we_recorded_more_than_the_broker_executed_then_sto
     await execution.reconcile_open_orders("periodic")
 
     # Assert
-    assert execution.stopped_reason is not None and "more shares recorded" in execution.stopped_reason
+    assert execution.stopped_reason is not None and "more recorded as executed" in execution.stopped_reason

@@ -105,10 +105,10 @@ class CancelsTakeTime(FakeBroker):
     """A broker that takes a cancel and carries it out later (the order stays open meanwhile), refusing a second
     cancel of the same order, as KIS does while one is pending."""
 
-    async def cancel_order(self, account_id: str, broker_order_number: str, broker_branch: str) -> None:
+    async def cancel_order(self, account_id: str, broker_order_number: str, venue_order_ref: str) -> None:
         if any(c.broker_order_number == broker_order_number for c in self.cancel_calls):
             raise OrderRejectedByBroker("정정취소가능수량이 없습니다.", code="APBK0915")
-        self.cancel_calls.append(CancelCall(account_id, broker_order_number, broker_branch))
+        self.cancel_calls.append(CancelCall(account_id, broker_order_number, venue_order_ref))
 
 
 async def test_cancel_open_when_the_closes_cancel_is_still_pending_as_the_kill_lands_then_counted_as_cancelled(

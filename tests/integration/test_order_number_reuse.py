@@ -4,6 +4,7 @@ ours from an earlier day. Its fills are external, found as such, and never touch
 from datetime import timedelta
 from decimal import Decimal
 
+from stock_manager.adapters.broker.fill_identity import CumulativeFillIdentity
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
 from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.model import Intent, OrderType, Side
@@ -42,7 +43,7 @@ async def test_recovery_when_order_bought_by_hand_reuses_an_old_number_then_its_
     by_hand = broker.add_order("000660", Side.BUY, Decimal(2), Decimal(150000), number=NUMBER)
     broker.execute(by_hand.broker_order_number, 2, 150000)
     execution = await start_daemon(uow_factory, broker, clock, RecordingNotifier())
-    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY))
+    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY), CumulativeFillIdentity())
     # Act
     await apply_plan(plan, execution, uow_factory, RecordingNotifier(), clock, mode="sim")
     # Assert
@@ -92,7 +93,7 @@ async def test_recovery_when_broker_holds_shares_bought_by_hand_on_an_earlier_da
     broker.set_position("000660", 4, 150000)
     notifier = RecordingNotifier()
     execution = await start_daemon(uow_factory, broker, clock, notifier)
-    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY))
+    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY), CumulativeFillIdentity())
 
     # Act
     await apply_plan(plan, execution, uow_factory, notifier, clock, mode="sim")

@@ -6,19 +6,22 @@ from decimal import Decimal
 
 import pytest
 
+from stock_manager.adapters.broker.fill_identity import CumulativeFillIdentity
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
-from stock_manager.domain.clock import FixedClock, kst_datetime
+from stock_manager.adapters.venues.krx.phases import krx_session
+from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.fills import Fill
-from stock_manager.domain.model import InstrumentKind, Side
+from stock_manager.domain.model import Side
+from stock_manager.domain.modes import Mode
 from stock_manager.domain.positions import Position, positions_from_fills
 from stock_manager.domain.risk import RiskLimits
-from stock_manager.service_layer.broker_port import TradingSession
+from stock_manager.localtime import kst_datetime
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
+from stock_manager.service_layer.ports.storage import DailySettlement, PositionCheckpoint, StoredFill
 from stock_manager.service_layer.position_history import PositionHistory, load_position_history
 from stock_manager.service_layer.recovery import RecoveryInputs, gather_plan
-from stock_manager.service_layer.session import SessionRunner
-from stock_manager.service_layer.storage_port import DailySettlement, PositionCheckpoint, StoredFill
-from tests.fakes import FakeBroker, RecordingNotifier
+from stock_manager.service_layer.trading_day import SessionRunner
+from tests.fakes import FakeBroker, RecordingNotifier, krx_venue
 
 ACCOUNT = "50123456-01"
 D1, D2, D3 = date(2024, 3, 4), date(2024, 3, 5), date(2024, 3, 6)
@@ -32,7 +35,7 @@ def fill(fill_id: str, day: date, at: time, symbol: str, side: Side, quantity: i
          commission: str = "10", tax: str = "0") -> Fill:
     return Fill(broker_fill_id=fill_id, broker_order_number=fill_id.split("@")[0], symbol=symbol, side=side,
                 quantity=Decimal(quantity), price=Decimal(price), commission_krw=Decimal(commission),
-                tax_krw=Decimal(tax), ts_filled=kst_datetime(day, at))
+                tax_krw=Decimal(tax), ts_filled=kst_datetime(day, at), trading_date=day)
 
 
 #: Two days of trading: buys at different prices, a partial sell (realized PnL), a symbol bought, sold flat
@@ -185,12 +188,12 @@ async def test_restore_when_checkpoint_and_fills_of_today_then_same_positions_an
     broker = FakeBroker(clock, ACCOUNT)
     for symbol, position in positions_from_fills(ACCOUNT, everything).items():
         broker.set_position(symbol, position.quantity, position.avg_price)
-    execution = Execution(config=ExecutionConfig(ACCOUNT, "sim", LIMITS), uow_factory=uow_factory, broker=broker,
-                          clock=clock, notifier=RecordingNotifier(), instrument_kind=lambda _: InstrumentKind.STOCK)
+    execution = Execution(config=ExecutionConfig(ACCOUNT, Mode.SIM, LIMITS), uow_factory=uow_factory, broker=broker,
+                          clock=clock, notifier=RecordingNotifier(), venue=krx_venue())
     runner = SessionRunner(execution=execution, uow_factory=uow_factory, broker=broker, clock=clock,
-                           notifier=RecordingNotifier(), mode="sim", universe=[], params_file=None,
+                           notifier=RecordingNotifier(), mode=Mode.SIM, venue=krx_venue(), params_file=None,
                            stop_without_params=False)
-    session = TradingSession(D3, kst_datetime(D3, time(9, 0)), kst_datetime(D3, time(15, 30)))
+    session = krx_session(D3, kst_datetime(D3, time(9, 0)), kst_datetime(D3, time(15, 30)))
     # Act
     restored = await runner.restore(session)
     # Assert
@@ -218,7 +221,7 @@ async def test_gather_plan_when_the_broker_reports_a_fill_older_than_the_checkpo
     for symbol, position in positions_from_fills(ACCOUNT, [*everything, missed]).items():
         broker.set_position(symbol, position.quantity, position.avg_price)
     # Act
-    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, D3))
+    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, D3), CumulativeFillIdentity())
     # Assert
     assert [a.kind for a in plan.actions] == ["external_order", "external_fill"]
     [recorded_as] = [a.fill for a in plan.actions if a.fill is not None]

@@ -8,18 +8,20 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from stock_manager.adapters.broker.fill_identity import CumulativeFillIdentity
 from stock_manager.adapters.storage.tables import recovery_logs
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
 from stock_manager.domain.clock import FixedClock
-from stock_manager.domain.model import InstrumentKind, Intent, OrderType, Side
+from stock_manager.domain.model import Intent, OrderType, Side
+from stock_manager.domain.modes import Mode
 from stock_manager.domain.order_status import OrderStatus
 from stock_manager.domain.orders import Order
 from stock_manager.domain.positions import positions_from_fills
 from stock_manager.domain.signals import Signal
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
+from stock_manager.service_layer.ports.storage import EventRecord
 from stock_manager.service_layer.recovery import RecoveryInputs, apply_plan, gather_plan
-from stock_manager.service_layer.storage_port import EventRecord
-from tests.fakes import Crash, FakeBroker, RecordingNotifier, SimulatedCrash, as_recorded
+from tests.fakes import Crash, FakeBroker, RecordingNotifier, SimulatedCrash, as_recorded, krx_venue
 from tests.integration.test_execution import ACCOUNT, DAY, HOURS, LIMITS, T0, open_market
 
 # -- BUILDERS -------------------------------------------------------------------------------------------
@@ -37,14 +39,14 @@ async def start_daemon(
 ) -> Execution:
     """Build an `Execution` with its state loaded from the database, as the market-open sequence does."""
     execution = Execution(
-        config=ExecutionConfig(ACCOUNT, "sim", LIMITS), uow_factory=uow_factory, broker=broker, clock=clock,
-        notifier=notifier, instrument_kind=lambda _: InstrumentKind.STOCK,
+        config=ExecutionConfig(ACCOUNT, Mode.SIM, LIMITS), uow_factory=uow_factory, broker=broker, clock=clock,
+        notifier=notifier, venue=krx_venue(),
     )
     async with uow_factory() as uow:
         fills = [s.fill for s in await uow.fills.list_for_account(ACCOUNT)]
         open_orders = await uow.orders.list_open(ACCOUNT)
     execution.load(positions_from_fills(ACCOUNT, fills), open_orders)
-    execution.begin_session(DAY, Decimal(0), hours=HOURS)
+    execution.begin_session(DAY, Decimal(0), session=HOURS)
     open_market(execution)
     await broker.subscribe_order_events(execution.on_broker_event)
     return execution
@@ -54,7 +56,7 @@ async def recover(
     execution: Execution, uow_factory: SqlUnitOfWorkFactory, broker: FakeBroker, clock: FixedClock,
     notifier: RecordingNotifier,
 ) -> None:
-    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY))
+    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY), CumulativeFillIdentity())
     await apply_plan(plan, execution, uow_factory, notifier, clock, mode="sim")
 
 

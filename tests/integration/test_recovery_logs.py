@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from stock_manager.adapters.broker.fill_identity import CumulativeFillIdentity
 from stock_manager.adapters.storage import tables
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
 from stock_manager.domain.clock import FixedClock
@@ -60,7 +61,7 @@ async def test_dry_run_when_broker_differs_then_one_dry_run_record_and_nothing_e
     clock = FixedClock(T0)
     broker = await broker_differs_from_database(uow_factory, clock)
     before = await row_counts(db_engine)
-    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY))
+    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY), CumulativeFillIdentity())
     # Act
     await record_dry_run(plan, uow_factory, ACCOUNT, "sim", clock.now(), clock.now())
     # Assert
@@ -78,7 +79,7 @@ async def test_plan_when_broker_differs_then_each_correction_has_its_before_and_
     clock = FixedClock(T0)
     broker = await broker_differs_from_database(uow_factory, clock)
 
-    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY))
+    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY), CumulativeFillIdentity())
 
     changes = [(a.kind, a.before, a.after) for a in plan.actions]
     assert changes == [
@@ -97,7 +98,7 @@ async def test_apply_when_broker_differs_then_one_record_and_events_say_before_a
     broker = await broker_differs_from_database(uow_factory, clock)
     notifier = RecordingNotifier()
     execution = await start_daemon(uow_factory, broker, clock, notifier)
-    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY))
+    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY), CumulativeFillIdentity())
     # Act
     await apply_plan(plan, execution, uow_factory, notifier, clock, mode="sim")
     # Assert
@@ -115,6 +116,6 @@ async def test_outcome_when_holding_differs_then_failed_with_the_reason(uow_fact
     broker = await broker_differs_from_database(uow_factory, clock)
     broker.set_position("005930", 9, 72100)  # 5 more than any execution explains
 
-    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY))
+    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY), CumulativeFillIdentity())
 
     assert plan_outcome(plan) == ("FAILED", ["005930: 4 shares from our fills, 9 at the broker"])

@@ -10,23 +10,26 @@ from typing import Any
 import pytest
 
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
-from stock_manager.domain.clock import FixedClock, kst_datetime
+from stock_manager.adapters.venues.krx.phases import krx_session
+from stock_manager.adapters.venues.krx.rules import KRX_DAY
+from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.errors import ConfigurationError
-from stock_manager.domain.model import InstrumentKind, Intent, OrderType, Side
+from stock_manager.domain.model import Intent, OrderType, Side
+from stock_manager.domain.modes import Mode, OrderMode
 from stock_manager.domain.order_status import OrderStatus
 from stock_manager.domain.positions import Position
 from stock_manager.domain.risk import RiskLimits
-from stock_manager.domain.sessions import SessionHours
 from stock_manager.domain.signals import Signal
+from stock_manager.localtime import kst_datetime
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
 from stock_manager.service_layer.risk_config import change_limit, effective_limits
-from stock_manager.service_layer.risk_report import risk_report
-from tests.fakes import Ambiguous, FakeBroker, Fatal, RecordingNotifier, Reject
+from stock_manager.service_layer.views.risk import risk_report
+from tests.fakes import Ambiguous, FakeBroker, Fatal, RecordingNotifier, Reject, krx_venue
 
 ACCOUNT = "50123456-01"
 DAY = date(2024, 3, 4)
 T0 = datetime(2024, 3, 4, 0, 5, 1, tzinfo=UTC)  # 09:05:01 KST
-HOURS = SessionHours(kst_datetime(DAY, time(9, 0)), kst_datetime(DAY, time(15, 30)))
+HOURS = krx_session(DAY, kst_datetime(DAY, time(9, 0)), kst_datetime(DAY, time(15, 30)))
 LIMITS = RiskLimits()  # the owner's defaults
 
 
@@ -80,17 +83,12 @@ class KillBeforeSend:
 
 
 def make_execution(uow_factory: Any, broker: FakeBroker, clock: FixedClock, *, limits: RiskLimits = LIMITS,
-                   order_mode: str = "send", positions: dict[str, Position] | None = None,
-                   kills: list[str] | None = None) -> Execution:
-    async def on_kill(reason: str) -> None:
-        if kills is not None:
-            kills.append(reason)
-
-    execution = Execution(config=ExecutionConfig(ACCOUNT, "sim", limits, order_mode), uow_factory=uow_factory,
-                          broker=broker, clock=clock, notifier=RecordingNotifier(),
-                          instrument_kind=lambda _s: InstrumentKind.STOCK, on_kill=on_kill)
+                   order_mode: str = "send", positions: dict[str, Position] | None = None) -> Execution:
+    execution = Execution(config=ExecutionConfig(ACCOUNT, Mode.SIM, limits, OrderMode(order_mode)),
+                          uow_factory=uow_factory, broker=broker, clock=clock, notifier=RecordingNotifier(),
+                          venue=krx_venue())
     execution.load(positions or {}, [])
-    execution.begin_session(DAY, Decimal(10_000_000), hours=HOURS)
+    execution.begin_session(DAY, Decimal(10_000_000), session=HOURS)
     for symbol in ("005930", "000660"):
         execution.note_quote(symbol, Decimal(72_100), T0, Decimal(50_500), Decimal(93_700))
     return execution
@@ -264,13 +262,12 @@ async def test_submit_when_stop_order_mode_then_nothing_sent_and_denial_recorded
 async def test_sends_when_broker_fails_three_times_in_a_row_then_kill_switch_set_by_daemon(
     uow_factory, broker, clock, failure
 ):
-    kills: list[str] = []
-    execution = make_execution(uow_factory, broker, clock, kills=kills,
+    execution = make_execution(uow_factory, broker, clock,
                                limits=replace(LIMITS, cooldown_after_failures=None))
     broker.script_place(failure, failure, failure)
     for n, symbol in enumerate(("005930", "000660", "035420")):
         # A fatal error stops the session; the count goes on across sessions until one order is accepted.
-        execution.begin_session(DAY, Decimal(10_000_000), hours=HOURS)
+        execution.begin_session(DAY, Decimal(10_000_000), session=HOURS)
         execution.note_quote(symbol, Decimal(72_100), T0)
         await execution.submit(signal(symbol, quantity=1, minute=n))
 
@@ -279,10 +276,10 @@ async def test_sends_when_broker_fails_three_times_in_a_row_then_kill_switch_set
         events = await uow.events.list_kind("kill_switch_set", ACCOUNT)
     assert switch.active and switch.set_by == "daemon" and switch.action == "cancel_open"
     assert "3 consecutive broker failures" in switch.reason
-    assert len(events) == 1 and len(kills) == 1
+    assert len(events) == 1 and execution.kill_switch.tripped
     assert ("broker_failures", "KILL", None) in await risk_rows(uow_factory)
     before = len(broker.place_calls)
-    execution.begin_session(DAY, Decimal(10_000_000), hours=HOURS)  # latched: stopped in a new session too
+    execution.begin_session(DAY, Decimal(10_000_000), session=HOURS)  # latched: stopped in a new session too
     execution.note_quote("005380", Decimal(72_100), T0)
     assert await execution.submit(signal("005380", quantity=1, minute=9)) is None
     assert len(broker.place_calls) == before
@@ -392,11 +389,11 @@ async def test_risk_report_when_daemon_traded_today_then_limits_sources_and_usag
     await execution.submit(signal("000660", limit="90000"))
     async with uow_factory() as uow:
         await change_limit(uow, LIMITS, "max_open_positions", "3", changed_by="cli", reason="", ts=T0)
-        from stock_manager.service_layer.storage_port import DaemonState
+        from stock_manager.service_layer.ports.storage import DaemonState
         await uow.control.put_daemon_state(DaemonState(ACCOUNT, "sim", "TRADING", "", DAY, None, 1, T0, T0))
         await uow.commit()
 
-    report = await risk_report(uow_factory, LIMITS, T0)
+    report = await risk_report(uow_factory, LIMITS, T0, KRX_DAY)
 
     lines = {line.name: line for line in report.limits}
     assert lines["max_open_positions"].value == "3" and lines["max_open_positions"].source.startswith("database")

@@ -14,21 +14,23 @@ from hypothesis import strategies as st
 
 from stock_manager.adapters.storage.engine import create_engine
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
-from stock_manager.domain.clock import FixedClock, kst_datetime
-from stock_manager.domain.model import InstrumentKind, Intent, OrderType, Side
+from stock_manager.adapters.venues.krx.phases import krx_session
+from stock_manager.domain.clock import FixedClock
+from stock_manager.domain.model import Intent, OrderType, Side
+from stock_manager.domain.modes import Mode
 from stock_manager.domain.positions import Position
 from stock_manager.domain.risk import OrderProposal, RiskLimits
-from stock_manager.domain.sessions import SessionHours
 from stock_manager.domain.signals import Signal
-from stock_manager.service_layer.broker_port import OrderAck, OrderRequest
+from stock_manager.localtime import kst_datetime
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
+from stock_manager.service_layer.ports.broker import OrderAck, OrderRequest
 from stock_manager.service_layer.risk_gate import pre_trade_denial
-from tests.fakes import Accept, Ambiguous, FakeBroker, RecordingNotifier, Reject
+from tests.fakes import Accept, Ambiguous, FakeBroker, RecordingNotifier, Reject, krx_venue
 from tests.integration.test_risk_controls import KillBeforeSend
 
 DAY = date(2024, 3, 4)
 T0 = datetime(2024, 3, 4, 0, 5, 1, tzinfo=UTC)
-HOURS = SessionHours(kst_datetime(DAY, time(9, 0)), kst_datetime(DAY, time(15, 30)))
+HOURS = krx_session(DAY, kst_datetime(DAY, time(9, 0)), kst_datetime(DAY, time(15, 30)))
 SYMBOLS = ("005930", "000660", "035420")
 LIMITS = RiskLimits(max_open_positions=2, max_quantity_per_symbol=Decimal(60), max_order_value_krw=Decimal(2_500_000),
                     max_value_per_symbol_krw=Decimal(3_000_000), max_symbol_weight_pct=Decimal(25),
@@ -109,11 +111,11 @@ async def run_stream(db_url: str, stream: list[Any]) -> tuple[int, int]:
         killer.enabled = False
         clock = FixedClock(T0)
         broker = CheckingBroker(clock, account, uow_factory=base)
-        execution = Execution(config=ExecutionConfig(account, "sim", LIMITS), uow_factory=killer, broker=broker,
+        execution = Execution(config=ExecutionConfig(account, Mode.SIM, LIMITS), uow_factory=killer, broker=broker,
                               clock=clock, notifier=RecordingNotifier(),
-                              instrument_kind=lambda _s: InstrumentKind.STOCK)
+                              venue=krx_venue())
         execution.load({"035420": Position(account, "035420", quantity=Decimal(30), avg_price=Decimal(60_000))}, [])
-        execution.begin_session(DAY, Decimal(10_000_000), hours=HOURS)
+        execution.begin_session(DAY, Decimal(10_000_000), session=HOURS)
         await broker.subscribe_order_events(execution.on_broker_event)
         async with base() as uow:
             await uow.control.set_kill_switch(False, "", "test", T0)

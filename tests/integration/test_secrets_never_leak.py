@@ -22,7 +22,8 @@ from stock_manager.adapters.observability.masking import clear_secrets, register
 from stock_manager.config.settings import load_settings
 from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.errors import StockbotError
-from stock_manager.domain.model import InstrumentKind, Intent, OrderType, Side
+from stock_manager.domain.model import Intent, OrderType, Side
+from stock_manager.domain.modes import Mode
 from stock_manager.domain.risk import RiskLimits
 from stock_manager.domain.signals import Signal
 from stock_manager.entrypoints import cli
@@ -30,7 +31,7 @@ from stock_manager.entrypoints.bootstrap import register_secrets
 from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
 from tests.fake_slack import TOKEN, FakeSlack
-from tests.fakes import FakeBroker, Fatal
+from tests.fakes import FakeBroker, Fatal, krx_venue
 from tests.integration.test_execution import HOURS
 
 APP_KEY = "PSkq3Fz0appkeyVALUE9mXr2"
@@ -73,11 +74,11 @@ async def test_secrets_when_fed_through_every_path_then_no_output_contains_one(t
         notifier = FanoutNotifier(ConsoleNotifier(Console(file=screen, width=300)), slack)
         broker = FakeBroker(clock, ACCOUNT)
         execution = Execution(
-            config=ExecutionConfig(ACCOUNT, "live", RiskLimits(5, Decimal(1_000), Decimal(2))),
+            config=ExecutionConfig(ACCOUNT, Mode.LIVE, RiskLimits(5, Decimal(1_000), Decimal(2))),
             uow_factory=uow_factory, broker=broker, clock=clock, notifier=notifier,
-            instrument_kind=lambda _: InstrumentKind.STOCK)
+            venue=krx_venue())
         execution.load({}, [])
-        execution.begin_session(date(2024, 3, 4), Decimal(10_000_000), hours=HOURS)
+        execution.begin_session(date(2024, 3, 4), Decimal(10_000_000), session=HOURS)
         for symbol, price in (("005930", 70_000), ("000660", 90_000)):  # in session, quotes at the orders' prices
             execution.note_quote(symbol, Decimal(price), T0, Decimal(1), Decimal(10_000_000))
         log = structlog.get_logger("stockbot.kis")

@@ -8,20 +8,21 @@ from pathlib import Path
 import pytest
 
 from stock_manager.adapters.broker.sim import SimBroker
-from stock_manager.adapters.broker.sim.calendar import session_for
-from stock_manager.domain.clock import KST, FixedClock, kst_datetime
+from stock_manager.adapters.venues.krx.calendar import session_for
+from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.errors import ConfigurationError, FatalBrokerError, OrderRejectedByBroker
 from stock_manager.domain.market import Tick
 from stock_manager.domain.model import OrderType, Side
-from stock_manager.service_layer.broker_port import (
+from stock_manager.localtime import KST, kst_datetime
+from stock_manager.service_layer.ports.broker import (
     Broker,
     BrokerOrderEvent,
     BrokerOrderState,
     CancelReport,
     FillReport,
     OrderRequest,
-    SessionSchedule,
 )
+from stock_manager.service_layer.ports.schedule import SessionSchedule
 
 SAMSUNG, KODEX = "005930", "069500"
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from stock_manager.adapters.broker.sim import SimBroker
-from stock_manager.adapters.broker.sim.calendar import session_for
-from stock_manager.domain.clock import FixedClock, kst_datetime
-from stock_manager.service_layer.broker_port import BrokerOrderState
+from stock_manager.adapters.venues.krx.calendar import session_for
+from stock_manager.domain.clock import FixedClock
+from stock_manager.localtime import kst_datetime
+from stock_manager.service_layer.ports.broker import BrokerOrderState
 
 #: Shared by the child and the parent: the replay, and a trader that places orders at fixed print times
 #: and, when asked, SIGKILLs its own process right after a chosen print.
@@ -28,10 +29,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from stock_manager.adapters.broker.sim import SimBroker
-from stock_manager.adapters.broker.sim.calendar import session_for
-from stock_manager.domain.clock import FixedClock, kst_datetime
+from stock_manager.adapters.venues.krx.calendar import session_for
+from stock_manager.domain.clock import FixedClock
+from stock_manager.localtime import kst_datetime
 from stock_manager.domain.model import OrderType, Side
-from stock_manager.service_layer.broker_port import OrderRequest
+from stock_manager.service_layer.ports.broker import OrderRequest
 
 D1, D2 = date(2023, 12, 20), date(2023, 12, 21)
 KILL_AT = kst_datetime(D2, time(11, 15))

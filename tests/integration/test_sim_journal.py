@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from stock_manager.adapters.broker.sim import JournalError, SimBroker
-from stock_manager.domain.clock import KST, FixedClock, kst_datetime
+from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.market import Tick
 from stock_manager.domain.model import OrderType, Side
-from stock_manager.service_layer.broker_port import BrokerOrderEvent, FillReport, OrderRequest
+from stock_manager.localtime import KST, kst_datetime
+from stock_manager.service_layer.ports.broker import BrokerOrderEvent, FillReport, OrderRequest
 
 SAMSUNG, KODEX = "005930", "069500"
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)

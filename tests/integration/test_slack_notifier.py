@@ -14,8 +14,8 @@ from stock_manager.adapters.notifications.slack_client import SlackPoster
 from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import Side
-from stock_manager.service_layer.reports import build_daily_report
-from stock_manager.service_layer.storage_port import DailySettlement, EventRecord
+from stock_manager.service_layer.ports.storage import DailySettlement, EventRecord
+from stock_manager.service_layer.views.reports import build_daily_report
 from tests.fake_slack import TOKEN, FakeSlack, refused_base_url
 
 ALERTS, TRADES = "C0ALERTS01", "C0TRADES01"
@@ -171,7 +171,7 @@ def test_report_when_a_session_closes_then_trades_channel_gets_the_report_with_t
 
     sale = Fill(broker_fill_id="0000000007-1", broker_order_number="0000000007", symbol="005930", side=Side.SELL,
                 quantity=Decimal(20), price=Decimal(59_500), commission_krw=Decimal(1_433), tax_krw=Decimal(2_567),
-                ts_filled=T0)
+                ts_filled=T0, trading_date=date(2025, 6, 13))
     notifier.session_closed(build_daily_report(history, date(2025, 6, 13), [sale]))
     assert notifier.close(timeout_secs=30)
 

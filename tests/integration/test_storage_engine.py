@@ -20,7 +20,8 @@ from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import Side
-from stock_manager.service_layer.storage_port import StoredFill
+from stock_manager.localtime import kst_date
+from stock_manager.service_layer.ports.storage import StoredFill
 
 T0 = datetime(2024, 3, 4, 0, 0, tzinfo=UTC)
 
@@ -101,7 +102,7 @@ def test_dumps_json_when_korean_text_and_decimals_then_readable_and_exact() -> N
 async def test_add_fill_when_order_id_unknown_then_foreign_key_refuses(
     uow_factory: SqlUnitOfWorkFactory,
 ) -> None:
-    fill = Fill("F-1", "1", "005930", Side.BUY, Decimal(1), Decimal(1), Decimal(0), Decimal(0), T0)
+    fill = Fill("F-1", "1", "005930", Side.BUY, Decimal(1), Decimal(1), Decimal(0), Decimal(0), T0, kst_date(T0))
 
     with pytest.raises(IntegrityError):
         async with uow_factory() as uow:

@@ -15,7 +15,8 @@ from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import Intent, OrderType, Side
 from stock_manager.domain.order_status import OrderStatus
 from stock_manager.domain.orders import Order, OrderAccepted, OrderFilled
-from stock_manager.service_layer.storage_port import DuplicateIdempotencyKey, EventRecord, StoredFill
+from stock_manager.localtime import kst_date
+from stock_manager.service_layer.ports.storage import DuplicateIdempotencyKey, EventRecord, StoredFill
 
 T0 = datetime(2024, 3, 4, 0, 5, 1, 123456, tzinfo=UTC)  # 09:05:01 KST
 ACCOUNT = "50123456-01"
@@ -52,6 +53,7 @@ def make_fill(fill_id: str = "F-1", quantity: str = "4", **changes: object) -> F
         commission_krw=Decimal("40.5187"),
         tax_krw=Decimal(0),
         ts_filled=T0 + timedelta(seconds=30),
+        trading_date=kst_date(T0),
     )
     return replace(fill, **changes) if changes else fill
 
@@ -104,7 +106,7 @@ async def test_update_order_when_every_field_set_then_round_trips_exactly(
     )
     async with uow_factory() as uow:
         await uow.orders.add(order)
-        order.apply(OrderAccepted("11774", T0 + timedelta(seconds=1), broker_branch="06010"))
+        order.apply(OrderAccepted("11774", T0 + timedelta(seconds=1), venue_order_ref="06010"))
         fill = make_fill("F-1", "1", price=Decimal("12345.6789"))
         order.apply(OrderFilled(fill))
         await uow.fills.add(StoredFill(fill, ACCOUNT, order.id, "notice"), T0)
@@ -122,7 +124,8 @@ async def test_update_order_when_every_field_set_then_round_trips_exactly(
     assert loaded is not None
     for name in (f.name for f in fields(Order) if f.name != "events"):
         assert getattr(loaded, name) == getattr(order, name), name
-    assert str(loaded.quantity) == "12345.6789" and str(loaded.signal_price) == "0.0001"
+    assert loaded.quantity == Decimal("12345.6789") and loaded.signal_price == Decimal("0.0001")
+    assert str(loaded.quantity.normalize()) == "12345.6789"  # exact, to the column's 8 decimal places
     assert loaded.filled_amount_krw == Decimal("12345.6789") and loaded.status is OrderStatus.PARTIAL
     assert loaded.ts_sent is not None and loaded.ts_sent.utcoffset() == timedelta(0)
     assert loaded.events == []
@@ -229,13 +232,14 @@ async def test_add_fill_when_broker_fill_id_exists_then_returns_false_and_writes
     ]
 
 
-async def test_list_fills_for_date_when_fills_span_kst_midnight_then_uses_the_kst_date(
+async def test_list_fills_for_date_when_fills_span_a_day_boundary_then_uses_their_trading_date(
     uow_factory: SqlUnitOfWorkFactory,
 ) -> None:
     kst_midnight = datetime(2024, 3, 4, 15, 0, tzinfo=UTC)  # 2024-03-05 00:00 KST
     async with uow_factory() as uow:
         for fill_id, ts in (("before", kst_midnight - timedelta(microseconds=1)), ("at", kst_midnight)):
-            await uow.fills.add(StoredFill(make_fill(fill_id, ts_filled=ts), ACCOUNT, None, "notice"), T0)
+            fill = make_fill(fill_id, ts_filled=ts, trading_date=kst_date(ts))
+            await uow.fills.add(StoredFill(fill, ACCOUNT, None, "notice"), T0)
         await uow.commit()
 
     async with uow_factory() as uow:

@@ -5,10 +5,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
+from stock_manager.adapters.venues.krx.rules import krx_instrument
 from stock_manager.domain.market import DailyBar
 from stock_manager.domain.model import Side
 from stock_manager.domain.positions import Position
-from stock_manager.service_layer.storage_port import (
+from stock_manager.service_layer.ports.storage import (
     DaemonState,
     DailySettlement,
     EventRecord,
@@ -245,8 +246,8 @@ async def test_upsert_daily_bars_when_overlapping_then_replaces_and_reads_oldest
                         Decimal(close), Decimal("12345678.1234"))  # fmt: skip
 
     async with uow_factory() as uow:
-        await uow.market_data.upsert_symbol("005930", "삼성전자", "KOSPI", "STOCK", T0)
-        await uow.market_data.upsert_symbol("005930", "삼성전자보통주", "KOSPI", "STOCK", T0)
+        await uow.market_data.upsert_symbol(krx_instrument("005930", name="삼성전자"), T0)
+        await uow.market_data.upsert_symbol(krx_instrument("005930", name="삼성전자보통주"), T0)
         written = await uow.market_data.upsert_daily_bars(
             [bar(4, "72500"), bar(5, "72600"), bar(6, "72700")], "kis"
         )

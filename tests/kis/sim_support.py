@@ -14,10 +14,11 @@ from pydantic import SecretStr
 from stock_manager.adapters.broker.kis import KisBroker, KisConfig, KisMode
 from stock_manager.adapters.broker.kis_sim import DEFAULT_CREDENTIAL, KisExchangeSimulator
 from stock_manager.adapters.broker.sim import SimBroker
+from stock_manager.adapters.venues.krx.rules import krx_cost_model
 from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.market import Tick
-from stock_manager.domain.market_rules import CostModel
-from stock_manager.service_layer.broker_port import BrokerOrderEvent, TradingSession
+from stock_manager.domain.sessions import TradingSession
+from stock_manager.service_layer.ports.broker import BrokerOrderEvent
 
 SAMSUNG, KODEX = "005930", "069500"
 CRED = DEFAULT_CREDENTIAL
@@ -57,7 +58,7 @@ def adapter_config(sim: KisExchangeSimulator, cache_dir: Path, **overrides: Any)
 def make_adapter(sim: KisExchangeSimulator, venue: SimBroker, wall: SharedWall, cache_dir: Path,
                  **overrides: Any) -> KisBroker:
     return KisBroker(adapter_config(sim, cache_dir, **overrides), clock=wall, market_clock=venue.clock,
-                     cost_model=CostModel(), sleep=wall.sleep)
+                     cost_model=krx_cost_model(), sleep=wall.sleep)
 
 
 @dataclass

@@ -11,7 +11,7 @@ import pytest
 
 from stock_manager.domain.errors import AmbiguousOrderOutcome, OrderRejectedByBroker, TemporaryBrokerError
 from stock_manager.domain.model import OrderType, Side
-from stock_manager.service_layer.broker_port import (
+from stock_manager.service_layer.ports.broker import (
     BrokerOrderState,
     CancelReport,
     FillReport,
@@ -86,7 +86,7 @@ async def test_limit_buy_far_below_is_cancelled_with_a_notice(rig: Rig):
     quote = await kis.get_price(SAMSUNG)
 
     ack = await kis.place_order(limit(Side.BUY, 3, quote.lower_limit + Decimal(37)))  # off-tick: rounded down
-    await kis.cancel_order(ACCOUNT, ack.broker_order_number, ack.broker_branch)
+    await kis.cancel_order(ACCOUNT, ack.broker_order_number, ack.venue_order_ref)
     await rig.play(session)
 
     [cancel] = recorder.of(CancelReport)
@@ -275,14 +275,14 @@ async def test_client_limiter_keeps_a_burst_under_the_servers_rate(tmp_path: Pat
     from stock_manager.adapters.broker.kis import KisBroker
     from stock_manager.adapters.broker.kis_sim import KisExchangeSimulator
     from stock_manager.adapters.clock import SystemClock
-    from stock_manager.domain.market_rules import CostModel
+    from stock_manager.adapters.venues.krx.rules import krx_cost_model
     from tests.kis.sim_support import adapter_config, make_venue
 
     venue = make_venue(tmp_path / "venue")
     sim = KisExchangeSimulator(venue, mode="real", wall_clock=SystemClock(), pingpong_interval_secs=None)
     await sim.start()
     kis = KisBroker(adapter_config(sim, tmp_path / "tokens", rate_limit_per_sec=None), clock=SystemClock(),
-                    market_clock=venue.clock, cost_model=CostModel())
+                    market_clock=venue.clock, cost_model=krx_cost_model())
     try:
         await kis.login()
         await anext(aiter(venue.sessions()))
@@ -325,7 +325,7 @@ async def test_lockstep_replay_hands_every_frame_to_the_handlers_before_the_next
 
 
 async def test_order_refused_after_acceptance_arrives_as_a_reject_report(rig: Rig):
-    from stock_manager.service_layer.broker_port import RejectReport
+    from stock_manager.service_layer.ports.broker import RejectReport
 
     await rig.kis.subscribe_order_events(rig.recorder.on_event)
     session = await rig.open_session()

@@ -8,8 +8,8 @@ import stat
 import pytest
 
 from stock_manager.adapters.broker.kis import KisBroker
+from stock_manager.adapters.venues.krx.rules import krx_cost_model
 from stock_manager.domain.errors import FatalBrokerError, TemporaryBrokerError
-from stock_manager.domain.market_rules import CostModel
 from tests.kis.fake_kis import FakeKis, error, ok
 from tests.kis.support import APP_KEY, APP_SECRET, WallClock, config, sample
 
@@ -18,7 +18,7 @@ PRICE_OUTPUT = {"stck_prpr": "71500", "stck_sdpr": "70000", "stck_mxpr": "91000"
 
 
 def broker(fake: FakeKis, clock: WallClock, tmp_path, **overrides) -> KisBroker:
-    return KisBroker(config(tmp_path, **overrides), clock=clock, cost_model=CostModel(),
+    return KisBroker(config(tmp_path, **overrides), clock=clock, cost_model=krx_cost_model(),
                      transport=fake.transport(), sleep=clock.sleep)
 
 

@@ -11,15 +11,15 @@ import pytest
 
 from stock_manager.adapters.broker.kis import KisBroker
 from stock_manager.adapters.broker.kis.ratelimit import Priority, PriorityRateLimiter
+from stock_manager.adapters.venues.krx.rules import krx_cost_model
 from stock_manager.domain.errors import (
     AmbiguousOrderOutcome,
     FatalBrokerError,
     OrderRejectedByBroker,
     TemporaryBrokerError,
 )
-from stock_manager.domain.market_rules import CostModel
 from stock_manager.domain.model import OrderType, Side
-from stock_manager.service_layer.broker_port import BrokerOrderState, OrderRequest
+from stock_manager.service_layer.ports.broker import BrokerOrderState, OrderRequest
 from tests.kis.fake_kis import FakeKis, error, ok
 from tests.kis.support import ACCOUNT, APP_KEY, APP_SECRET, WallClock, config, sample
 
@@ -35,7 +35,7 @@ ACCEPTED = (200, sample("rest-order-cash-200-paper.json"), {})
 
 def broker(fake: FakeKis, clock: WallClock | None = None, **overrides) -> KisBroker:
     clock = clock or WallClock()
-    return KisBroker(config(None, **overrides), clock=clock, cost_model=CostModel(), transport=fake.transport(),
+    return KisBroker(config(None, **overrides), clock=clock, cost_model=krx_cost_model(), transport=fake.transport(),
                      sleep=clock.sleep)
 
 
@@ -57,7 +57,7 @@ async def test_limit_buy_is_sent_on_the_tick_grid_with_paper_tr_and_string_value
 
     ack = await kis.place_order(limit_buy("71550"))
 
-    assert (ack.broker_order_number, ack.broker_branch) == ("11774", "00950")
+    assert (ack.broker_order_number, ack.venue_order_ref) == ("11774", "00950")
     [call] = fake.calls(ORDER)
     assert call.headers["tr_id"] == "VTTC0012U"
     assert call.headers["authorization"].startswith("Bearer token-")

@@ -18,10 +18,10 @@ from stock_manager.adapters.broker.kis.parsers import (
     parse_quote,
     rows,
 )
+from stock_manager.adapters.venues.krx.rules import krx_cost_model
 from stock_manager.domain.errors import AmbiguousOrderOutcome, TemporaryBrokerError
-from stock_manager.domain.market_rules import CostModel
 from stock_manager.domain.model import OrderType, Side
-from stock_manager.service_layer.broker_port import BrokerOrderState
+from stock_manager.service_layer.ports.broker import BrokerOrderState
 from tests.kis.support import ACCOUNT, sample, sample_meta
 
 
@@ -29,14 +29,14 @@ def test_order_ack_of_real_sample_keeps_padded_number_branch_and_kst_time():
     ack = parse_order_ack(sample("rest-order-cash-200-real.json"), date(2025, 6, 2))
 
     assert ack.broker_order_number == "0000006555"
-    assert ack.broker_branch == "06590"
+    assert ack.venue_order_ref == "06590"
     assert ack.ts_accepted == datetime(2025, 6, 2, 6, 10, 59, tzinfo=UTC)  # 15:10:59 KST
 
 
 def test_order_ack_of_paper_sample_keeps_short_number():
     ack = parse_order_ack(sample("rest-order-cash-200-paper.json"), date(2025, 6, 2))
 
-    assert (ack.broker_order_number, ack.broker_branch) == ("11774", "00950")
+    assert (ack.broker_order_number, ack.venue_order_ref) == ("11774", "00950")
     assert ack.ts_accepted == datetime(2025, 6, 2, 5, 51, 52, tzinfo=UTC)
 
 
@@ -80,7 +80,7 @@ def test_daily_ccld_sample_is_a_filled_market_buy():
     [report] = parse_order_reports(rows(body["output1"]), ACCOUNT)
 
     assert report.broker_order_number == "0000085100"
-    assert report.broker_branch == "03930"
+    assert report.venue_order_ref == "03930"
     assert (report.symbol, report.side, report.order_type) == ("088350", Side.BUY, OrderType.MARKET)
     assert report.limit_price is None
     assert (report.quantity, report.filled_quantity, report.avg_fill_price) == (Decimal(1), Decimal(1), Decimal(3145))
@@ -93,7 +93,7 @@ def test_daily_ccld_sample_gives_one_aggregate_fill_with_costs():
     order_rows = rows(body["output1"])
     reports = parse_order_reports(order_rows, ACCOUNT)
 
-    [fill] = aggregate_fills(reports, order_rows, CostModel(commission_rate=Decimal("0.001")))
+    [fill] = aggregate_fills(reports, order_rows, krx_cost_model(commission_rate=Decimal("0.001")))
 
     assert fill.broker_fill_id == "ccld:20251217:0000085100:1"
     assert (fill.quantity, fill.price, fill.side) == (Decimal(1), Decimal(3145), Side.BUY)
@@ -138,7 +138,7 @@ def test_cancel_row_is_not_an_order_and_cancels_its_original():
 def test_partially_filled_order_gives_aggregate_fill_with_sell_tax():
     order_rows = [_row(tot_ccld_qty="4", avg_prvs="71500", tot_ccld_amt="286000", rmn_qty="6")]
 
-    [fill] = aggregate_fills(parse_order_reports(order_rows, ACCOUNT), order_rows, CostModel())
+    [fill] = aggregate_fills(parse_order_reports(order_rows, ACCOUNT), order_rows, krx_cost_model())
 
     assert fill.broker_fill_id == "ccld:20250602:0000000101:4"
     assert fill.tax_krw == Decimal(429)  # 286,000 × 0.15 % (2025)

@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 
 from stock_manager.adapters.broker.kis import KisBroker
+from stock_manager.adapters.venues.krx.rules import krx_cost_model
 from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.errors import ConfigurationError, TemporaryBrokerError
-from stock_manager.domain.market_rules import CostModel
-from stock_manager.service_layer.broker_port import FillReport, StreamResumed
+from stock_manager.service_layer.ports.broker import FillReport, StreamResumed
 from tests.kis.fake_kis import FakeKis
 from tests.kis.fake_ws import FakeKisWs
 from tests.kis.support import SAMPLES, WallClock, config, sample
@@ -48,7 +48,7 @@ def make_broker(server: FakeKisWs, rest: FakeKis, **overrides) -> KisBroker:
 
     market = FixedClock(datetime(2025, 6, 2, 0, 0, tzinfo=UTC))
     return KisBroker(config(None, ws_url=server.url, **overrides), clock=WallClock(), market_clock=market,
-                     cost_model=CostModel(), transport=rest.transport(), sleep=asyncio.sleep)
+                     cost_model=krx_cost_model(), transport=rest.transport(), sleep=asyncio.sleep)
 
 
 async def test_trade_frame_reaches_the_symbol_handler_and_counts_once(server, rest):
@@ -208,7 +208,7 @@ async def test_refused_approval_key_is_renewed_on_reconnect(server, rest):
 
 
 async def test_unreachable_websocket_is_temporary(rest):
-    kis = KisBroker(config(None, ws_url="ws://127.0.0.1:9"), clock=WallClock(), cost_model=CostModel(),
+    kis = KisBroker(config(None, ws_url="ws://127.0.0.1:9"), clock=WallClock(), cost_model=krx_cost_model(),
                     transport=rest.transport())
 
     with pytest.raises(TemporaryBrokerError, match="WebSocket"):

@@ -17,9 +17,9 @@ from stock_manager.adapters.broker.kis.ws_frames import (
     parse_trades,
     split_data_frame,
 )
-from stock_manager.domain.market_rules import CostModel
+from stock_manager.adapters.venues.krx.rules import krx_cost_model
 from stock_manager.domain.model import Side
-from stock_manager.service_layer.broker_port import CancelReport, FillReport, RejectReport
+from stock_manager.service_layer.ports.broker import CancelReport, FillReport, RejectReport
 from tests.kis.support import ACCOUNT, SAMPLES, sample
 
 DAY = date(2025, 6, 2)
@@ -99,7 +99,7 @@ def test_wrong_key_does_not_decrypt():
 def test_sample_fill_notice_becomes_a_fill_report_with_costs():
     [notice] = parse_notices(NOTICE["decrypted_payload"], 1)
 
-    event = notice_event(notice, account_id=ACCOUNT, session_date=DAY, cost_model=CostModel())
+    event = notice_event(notice, account_id=ACCOUNT, session_date=DAY, cost_model=krx_cost_model())
 
     assert isinstance(event, FillReport)
     fill = event.fill
@@ -132,7 +132,7 @@ def test_refused_order_notice_becomes_a_reject_report():
     fields = notice_fields(CNTG_YN="1", RFUS_YN="1", ACPT_YN="1")
 
     [notice] = parse_notices("^".join(fields), 1)
-    event = notice_event(notice, account_id=ACCOUNT, session_date=DAY, cost_model=CostModel())
+    event = notice_event(notice, account_id=ACCOUNT, session_date=DAY, cost_model=krx_cost_model())
 
     assert isinstance(event, RejectReport)
     assert event.broker_order_number == "0000011774"
@@ -143,7 +143,7 @@ def test_confirmed_cancel_notice_cancels_the_original_order():
                            ODER_QTY="3", CNTG_QTY="0")
 
     [notice] = parse_notices("^".join(fields), 1)
-    event = notice_event(notice, account_id=ACCOUNT, session_date=DAY, cost_model=CostModel())
+    event = notice_event(notice, account_id=ACCOUNT, session_date=DAY, cost_model=krx_cost_model())
 
     assert isinstance(event, CancelReport)
     assert (event.broker_order_number, event.canceled_quantity) == ("0000011774", Decimal(3))
@@ -152,7 +152,7 @@ def test_confirmed_cancel_notice_cancels_the_original_order():
 def test_order_acceptance_notice_has_no_event():
     [notice] = parse_notices("^".join(notice_fields(CNTG_YN="1", ACPT_YN="1")), 1)
 
-    assert notice_event(notice, account_id=ACCOUNT, session_date=DAY, cost_model=CostModel()) is None
+    assert notice_event(notice, account_id=ACCOUNT, session_date=DAY, cost_model=krx_cost_model()) is None
 
 
 def test_round_trip_of_our_own_encryption_matches_the_sample():

@@ -17,7 +17,7 @@ from stock_manager.adapters.broker.kis_sim import DEFAULT_CREDENTIAL, KisCredent
 from stock_manager.adapters.broker.kis_sim.frames import SessionCipher
 from stock_manager.adapters.broker.sim import SimBroker
 from stock_manager.domain.clock import FixedClock
-from stock_manager.service_layer.broker_port import TradingSession
+from stock_manager.domain.sessions import TradingSession
 
 SAMSUNG, KODEX = "005930", "069500"
 CRED = DEFAULT_CREDENTIAL

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from stock_manager.adapters.broker.kis_sim import KisCredential, KisExchangeSimulator
-from stock_manager.domain.clock import KST
+from stock_manager.localtime import KST
 
 from .conftest import CANO, PRDT, SAMSUNG, WALL_START, KisClient, WallClock, start_sim, unpad
 

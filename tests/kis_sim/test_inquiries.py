@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from stock_manager.adapters.broker.sim import SimBroker
-from stock_manager.domain.market_rules import price_limits
+from stock_manager.adapters.venues.krx.rules import price_limits
 
 from .conftest import CANO, KODEX, PRDT, SAMSUNG, KisClient, WallClock, open_session, start_sim, unpad
 

@@ -9,7 +9,7 @@ import pytest
 
 from stock_manager.adapters.broker.kis_sim import KisCredential, KisExchangeSimulator
 from stock_manager.adapters.broker.sim import SimBroker
-from stock_manager.domain.clock import KST, kst_date, kst_datetime
+from stock_manager.localtime import KST, kst_date, kst_datetime
 
 from .conftest import KODEX, SAMSUNG, KisClient, WallClock, make_venue, open_session, start_sim, unpad, ws_connect
 

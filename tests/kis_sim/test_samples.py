@@ -18,7 +18,7 @@ from stock_manager.adapters.broker.kis_sim.frames import (
     pingpong,
 )
 from stock_manager.adapters.broker.sim import SimBroker
-from stock_manager.domain.clock import kst_datetime
+from stock_manager.localtime import kst_datetime
 
 from .conftest import CANO, PRDT, SAMSUNG, KisClient, WallClock, start_sim, ws_connect
 

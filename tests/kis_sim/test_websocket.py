@@ -11,8 +11,8 @@ from websockets.exceptions import ConnectionClosed
 from stock_manager.adapters.broker.kis_sim import KisExchangeSimulator
 from stock_manager.adapters.broker.kis_sim.frames import TRADE_FIELDS
 from stock_manager.adapters.broker.sim import SimBroker
-from stock_manager.domain.clock import KST
 from stock_manager.domain.market import Tick
+from stock_manager.localtime import KST
 
 from .conftest import KODEX, SAMSUNG, KisClient, WallClock, open_session, start_sim, ws_connect
 

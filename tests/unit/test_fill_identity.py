@@ -1,9 +1,15 @@
-"""Fill identity by cumulative quantity, and the executions a broker reports beyond ours (KIS has no fill id)."""
+"""Fill identity by cumulative quantity (venues without execution ids, such as KIS) and by the venue's trade id,
+and the executions a venue reports beyond ours."""
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from stock_manager.domain.fill_identity import fill_identity, missing_fills, normalize_order_number
+from stock_manager.adapters.broker.fill_identity import (
+    CumulativeFillIdentity,
+    TradeIdFillIdentity,
+    cumulative_identity,
+)
+from stock_manager.domain.fill_matching import normalize_order_number
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import Side
 
@@ -15,12 +21,16 @@ def execution(quantity: int, price: str, *, seconds: int = 0, ref: str = "r", co
               number: str = "0000011774") -> Fill:
     return Fill(broker_fill_id=ref, broker_order_number=number, symbol="005930", side=Side.BUY,
                 quantity=Decimal(quantity), price=Decimal(price), commission_krw=Decimal(commission),
-                tax_krw=Decimal(0), ts_filled=T0 + timedelta(seconds=seconds))
+                tax_krw=Decimal(0), ts_filled=T0 + timedelta(seconds=seconds), trading_date=date(2024, 3, 4))
+
+
+def missing_fills(account: str, recorded: list[Fill], at_broker: list[Fill]):  # noqa: ANN201
+    return CumulativeFillIdentity().missing(account, recorded, at_broker)
 
 
 def test_identity_when_order_number_padded_or_not_then_same_identity_with_kst_date():
-    padded = fill_identity(ACCOUNT, date(2024, 3, 4), "0000011774", Decimal("10.0000"))
-    short = fill_identity(ACCOUNT, date(2024, 3, 4), "11774", Decimal(10))
+    padded = cumulative_identity(ACCOUNT, execution(1, "1", number="0000011774"), Decimal("10.0000"))
+    short = cumulative_identity(ACCOUNT, execution(1, "1", number="11774"), Decimal(10))
 
     assert padded == short == "50123456-01:20240304:11774@10"
     assert normalize_order_number("0000000000") == "0"
@@ -67,3 +77,15 @@ def test_missing_when_nothing_recorded_then_every_broker_execution_with_its_cumu
     found = missing_fills(ACCOUNT, [], [execution(3, "100"), execution(2, "101", seconds=1)])
 
     assert [f.broker_fill_id.rsplit(":", 1)[1] for f in found.fills] == ["11774@3", "11774@5"]
+
+
+def test_trade_id_identity_when_venue_names_each_trade_then_missing_are_the_unrecorded_trades():
+    identity = TradeIdFillIdentity()
+    recorded = [execution(4, "72000", ref="trade-a")]
+    at_broker = [execution(4, "72000", ref="trade-a"), execution(6, "72100", seconds=5, ref="trade-b")]
+
+    found = identity.missing(ACCOUNT, recorded, at_broker)
+
+    assert [f.broker_fill_id for f in found.fills] == ["trade-b"]
+    assert identity.identify(ACCOUNT, at_broker[1], Decimal(4)) == "trade-b"
+    assert identity.missing(ACCOUNT, at_broker, recorded).surplus_quantity == Decimal(6)

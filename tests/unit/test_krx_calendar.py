@@ -4,8 +4,8 @@ from datetime import date, time
 
 import pytest
 
-from stock_manager.adapters.broker.sim.calendar import is_trading_day, session_for
-from stock_manager.domain.clock import kst_datetime
+from stock_manager.adapters.venues.krx.calendar import is_trading_day, session_for
+from stock_manager.localtime import kst_datetime
 
 
 @pytest.mark.parametrize("day", [date(2019, 11, 14), date(2023, 11, 16), date(2024, 11, 14)])

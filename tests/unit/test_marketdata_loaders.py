@@ -27,9 +27,9 @@ from stock_manager.adapters.marketdata.bundled import (
     read_bytes,
     read_text,
 )
-from stock_manager.domain.clock import KST
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.model import InstrumentKind
+from stock_manager.localtime import KST
 
 # -- DAILY --------------------------------------------------------------------------------------------
 

@@ -4,10 +4,10 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from stock_manager.adapters.marketdata import daily_bar, intraday_bars, session_prints
-from stock_manager.domain.clock import KST, kst_datetime
+from stock_manager.adapters.venues.krx.rules import is_on_tick
 from stock_manager.domain.market import Tick
-from stock_manager.domain.market_rules import is_on_tick
 from stock_manager.domain.model import InstrumentKind
+from stock_manager.localtime import KST, kst_datetime
 
 
 def _session(day: date) -> tuple[datetime, datetime]:

@@ -7,11 +7,14 @@ import pytest
 
 from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine
 from stock_manager.adapters.broker.sim.rejections import RejectCode
-from stock_manager.domain.clock import kst_datetime
+from stock_manager.adapters.venues.krx.phases import krx_session
+from stock_manager.adapters.venues.krx.rules import krx_cost_model, krx_instrument
 from stock_manager.domain.errors import OrderRejectedByBroker
 from stock_manager.domain.market import Tick
 from stock_manager.domain.model import InstrumentKind, OrderType, Side
-from stock_manager.service_layer.broker_port import BrokerOrderState, OrderRequest, TradingSession
+from stock_manager.domain.sessions import TradingSession
+from stock_manager.localtime import kst_datetime
+from stock_manager.service_layer.ports.broker import BrokerOrderState, OrderRequest
 
 ACCOUNT = "SIM-test"
 SAMSUNG = "005930"
@@ -21,7 +24,7 @@ DAY_2025 = date(2025, 6, 13)
 
 
 def _session(day: date) -> TradingSession:
-    return TradingSession(day, kst_datetime(day, time(9, 0)), kst_datetime(day, time(15, 30)))
+    return krx_session(day, kst_datetime(day, time(9, 0)), kst_datetime(day, time(15, 30)))
 
 
 def _engine(
@@ -33,8 +36,8 @@ def _engine(
 ) -> MatchingEngine:
     engine = MatchingEngine(
         ACCOUNT,
-        {SAMSUNG: InstrumentKind.STOCK, KODEX: InstrumentKind.ETF},
-        MatchingConfig(participation_rate=Decimal(rate), start_cash_krw=cash),
+        {SAMSUNG: krx_instrument(SAMSUNG), KODEX: krx_instrument(KODEX, InstrumentKind.ETF)},
+        MatchingConfig(participation_rate=Decimal(rate), start_cash_krw=cash, cost_model=krx_cost_model()),
     )
     session = _session(day)
     engine.open_session(
@@ -81,13 +84,13 @@ def _holding(engine: MatchingEngine, qty: int, price: int = 75000, day: date = D
 # -- ACCEPTANCE ---------------------------------------------------------------------------------------
 
 
-def test_submit_when_valid_then_ten_digit_order_number_and_branch() -> None:
+def test_submit_when_valid_then_ten_digit_order_number_and_no_venue_reference() -> None:
     engine = _engine()
 
     first = engine.submit(_buy(1, 75000), _at(DAY_2023, 9, 1))
     second = engine.submit(_buy(1, 74900), _at(DAY_2023, 9, 2))
 
-    assert (first.broker_order_number, first.broker_branch) == ("0000000001", "00950")
+    assert (first.broker_order_number, first.venue_order_ref) == ("0000000001", "")
     assert second.broker_order_number == "0000000002"
     assert first.ts_accepted == _at(DAY_2023, 9, 1)
     assert engine.order("1") == engine.orders(DAY_2023)[0]  # KIS paper's unpadded number resolves too
@@ -136,7 +139,7 @@ def test_submit_when_quantity_not_positive_integer_then_quantity_rejection(quant
 
 
 def test_submit_when_symbol_unknown_or_halted_or_account_wrong_then_rejected() -> None:
-    engine = MatchingEngine(ACCOUNT, {SAMSUNG: InstrumentKind.STOCK, KODEX: InstrumentKind.ETF})
+    engine = MatchingEngine(ACCOUNT, {SAMSUNG: krx_instrument(SAMSUNG), KODEX: krx_instrument(KODEX, InstrumentKind.ETF)})
     session = _session(DAY_2023)
     engine.open_session(session, {SAMSUNG: Decimal(75000)}, session.ts_open)  # KODEX has no bar today
 

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
+from stock_manager.adapters.venues.krx.rules import is_on_tick, krx_cost_model, price_limits, round_to_tick, tick_size
 from stock_manager.domain.fills import Fill
-from stock_manager.domain.market_rules import CostModel, is_on_tick, price_limits, round_to_tick, tick_size
 from stock_manager.domain.model import InstrumentKind, Side
 from stock_manager.domain.positions import Position, positions_from_fills
 
@@ -15,7 +15,7 @@ T0 = datetime(2023, 3, 2, 0, 0, tzinfo=UTC)
 
 def f(fid: str, side: Side, qty: int, price: int, minutes: int = 0, commission: int = 0, tax: int = 0) -> Fill:
     return Fill(fid, "1", "005930", side, Decimal(qty), Decimal(price), Decimal(commission), Decimal(tax),
-                T0 + timedelta(minutes=minutes))
+                T0 + timedelta(minutes=minutes), T0.date())
 
 
 def test_apply_fill_when_buying_twice_then_average_price_is_volume_weighted():
@@ -77,7 +77,7 @@ def test_price_limits_when_base_70000_then_91000_and_49000():
 
 
 def test_cost_model_when_selling_in_2023_then_tax_020_and_commission_truncated_to_won():
-    costs = CostModel()
+    costs = krx_cost_model()
     notional = Decimal(10) * Decimal(65400)
     assert costs.commission_krw(notional) == Decimal(91)  # 654,000 × 0.0140527 % = 91.90 → 91
     assert costs.tax_krw(Side.SELL, notional, date(2023, 6, 1)) == Decimal(1308)
@@ -87,4 +87,4 @@ def test_cost_model_when_selling_in_2023_then_tax_020_and_commission_truncated_t
 @pytest.mark.parametrize(("day", "rate"), [(date(2023, 12, 28), "0.0020"), (date(2024, 5, 2), "0.0018"),
                                            (date(2025, 6, 13), "0.0015"), (date(2026, 1, 2), "0.0020")])
 def test_sell_tax_rate_when_year_changes_then_follows_schedule(day, rate):
-    assert CostModel().sell_tax_rate(day) == Decimal(rate)
+    assert krx_cost_model().sell_tax_rate(day) == Decimal(rate)

@@ -7,12 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from stock_manager.domain.fill_identity import fill_day, fill_identity
+from stock_manager.adapters.broker.fill_identity import CumulativeFillIdentity, cumulative_identity
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import Intent, OrderType, Side
 from stock_manager.domain.order_status import OrderStatus
 from stock_manager.domain.orders import Order
-from stock_manager.service_layer.broker_port import BrokerOrderReport, BrokerOrderState, BrokerPosition
+from stock_manager.localtime import kst_date
+from stock_manager.service_layer.ports.broker import BrokerOrderReport, BrokerOrderState, BrokerPosition
 from stock_manager.service_layer.reconciliation import PositionDifference, RecoveryPlan, plan_recovery
 
 ACCOUNT = "50123456-01"
@@ -26,8 +27,7 @@ T0_BROKER = T0.replace(microsecond=0)  # the broker's acceptance time is in whol
 
 def as_cumulative(fill: Fill, cumulative: int) -> Fill:
     """The same execution under the identity recovery gives it: its order and cumulative quantity."""
-    return replace(fill, broker_fill_id=fill_identity(ACCOUNT, fill_day(fill), fill.broker_order_number,
-                                                      Decimal(cumulative)))
+    return replace(fill, broker_fill_id=cumulative_identity(ACCOUNT, fill, Decimal(cumulative)))
 
 
 def our_order(key: str = "k1", number: str | None = None, status: OrderStatus | None = None, *,
@@ -44,17 +44,17 @@ def report(number: str, state: BrokerOrderState = BrokerOrderState.OPEN, *, symb
            quantity: int = 10, limit: int = 72100, filled: int = 0,
            ts_accepted: datetime = T0_BROKER) -> BrokerOrderReport:
     return BrokerOrderReport(
-        account_id=ACCOUNT, broker_order_number=number, broker_branch="06010", symbol=symbol, side=Side.BUY,
+        account_id=ACCOUNT, broker_order_number=number, venue_order_ref="06010", symbol=symbol, side=Side.BUY,
         order_type=OrderType.LIMIT, quantity=Decimal(quantity), limit_price=Decimal(limit), state=state,
         filled_quantity=Decimal(filled), avg_fill_price=Decimal(limit) if filled else None,
-        ts_accepted=ts_accepted,
+        ts_accepted=ts_accepted, trading_date=DAY,
     )
 
 
 def fill(fill_id: str, number: str, quantity: int, price: int = 72100, *, symbol: str = "005930",
          seconds: int = 30) -> Fill:
     return Fill(fill_id, number, symbol, Side.BUY, Decimal(quantity), Decimal(price), Decimal(0), Decimal(0),
-                T0 + timedelta(seconds=seconds))
+                T0 + timedelta(seconds=seconds), kst_date(T0 + timedelta(seconds=seconds)))
 
 
 def holding(symbol: str, quantity: int, avg_price: int = 72100) -> BrokerPosition:
@@ -71,6 +71,7 @@ def plan(
         account_id=ACCOUNT, open_orders=open_orders,
         known_orders=open_orders if known_orders is None else known_orders, recorded_fills=recorded_fills,
         broker_orders=broker_orders, broker_fills=broker_fills, broker_positions=broker_positions,
+        fill_identity=CumulativeFillIdentity(),
     )
 
 

@@ -29,11 +29,16 @@ LIMITS = RiskLimits(
 QUOTE = MarketSnapshot(Decimal(60_000), NOW, lower_limit=Decimal(42_000), upper_limit=Decimal(78_000))
 
 
+#: What a KRX phase takes from us (the venue's phases carry it).
+ACCEPTED = {p: frozenset({OrderType.LIMIT, OrderType.MARKET})
+            for p in (MarketPhase.PRE_OPEN_AUCTION, MarketPhase.CONTINUOUS, MarketPhase.CLOSING_AUCTION)}
+
+
 def state(positions=None, working=None, realized="0", equity="10000000", stopped=False, *, phase=MarketPhase.CONTINUOUS,
           market=None, recent=(), failures=None, unrealized="0", working_value=None) -> RiskState:
     held = {s: Position("A", s, quantity=Decimal(q), avg_price=Decimal(60_000)) for s, q in (positions or {}).items()}
     return RiskState(held, {s: Decimal(q) for s, q in (working or {}).items()}, Decimal(realized), Decimal(equity),
-                     stopped, now=NOW, phase=phase,
+                     stopped, now=NOW, phase=phase, order_types_now=ACCEPTED.get(phase, frozenset()),
                      market=market if market is not None else {s: QUOTE for s in ("005930", "000660", "035420")},
                      working_buy_value_krw={s: Decimal(v) for s, v in (working_value or {}).items()},
                      recent_orders=tuple(recent), failures=failures or {}, unrealized_pnl_krw=Decimal(unrealized))

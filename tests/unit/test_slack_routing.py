@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from stock_manager.adapters.notifications.slack_routing import Deduper, Route, WarningBatch, alert_key, route
-from stock_manager.service_layer.storage_port import EventRecord
+from stock_manager.service_layer.ports.storage import EventRecord
 
 T0 = datetime(2025, 6, 13, 1, 0, tzinfo=UTC)
 

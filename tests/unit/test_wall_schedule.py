@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 from stock_manager.adapters.broker.wall_schedule import CalendarSchedule
+from stock_manager.adapters.venues.krx.calendar import next_session
 from stock_manager.domain.clock import FixedClock
 
 
@@ -31,7 +32,7 @@ async def take(schedule: CalendarSchedule, count: int) -> list[tuple[date, datet
 async def test_sessions_when_started_on_a_friday_evening_before_chuseok_then_next_is_after_the_holidays():
     # 2024-09-13 (Fri) 18:00 KST; Chuseok closed KRX 2024-09-16..18, so the next session is Thu 09-19.
     wall = SleepingClock(datetime(2024, 9, 13, 9, 0, tzinfo=UTC))
-    schedule = CalendarSchedule(wall.clock, sleep=wall.sleep)
+    schedule = CalendarSchedule(wall.clock, next_session, sleep=wall.sleep)
 
     [(day, ts_open, yielded_at)] = await take(schedule, 1)
 
@@ -44,7 +45,7 @@ async def test_sessions_when_started_on_a_friday_evening_before_chuseok_then_nex
 async def test_sessions_when_started_during_a_session_then_that_session_at_once_and_the_next_day_after():
     wall = SleepingClock(datetime(2024, 9, 12, 2, 0, tzinfo=UTC))  # Thu 11:00 KST, market open
 
-    sessions = await take(CalendarSchedule(wall.clock, sleep=wall.sleep), 2)
+    sessions = await take(CalendarSchedule(wall.clock, next_session, sleep=wall.sleep), 2)
 
     assert [s[0] for s in sessions] == [date(2024, 9, 12), date(2024, 9, 13)]
     assert sessions[0][2] == datetime(2024, 9, 12, 2, 0, tzinfo=UTC)  # no wait: it was already open
@@ -54,7 +55,7 @@ async def test_sessions_when_exam_day_late_open_then_pre_open_moves_with_it():
     # 2019-11-14, the college entrance exam: KRX opened at 10:00 KST.
     wall = SleepingClock(datetime(2019, 11, 13, 12, 0, tzinfo=UTC))
 
-    [(day, ts_open, yielded_at)] = await take(CalendarSchedule(wall.clock, sleep=wall.sleep), 1)
+    [(day, ts_open, yielded_at)] = await take(CalendarSchedule(wall.clock, next_session, sleep=wall.sleep), 1)
 
     assert (day, ts_open) == (date(2019, 11, 14), datetime(2019, 11, 14, 1, 0, tzinfo=UTC))
     assert yielded_at == datetime(2019, 11, 14, 0, 30, tzinfo=UTC)

@@ -16,19 +16,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from stock_manager.domain.errors import ConfigurationError
+from stock_manager.domain.modes import Mode, OrderMode
 
 APP_NAME = "stockbot"
-
-
-class Mode(StrEnum):
-    """Where orders go (spec 001 §2): the replaying simulator, the KIS paper account or the live account."""
-
-    SIM = "sim"
-    PAPER = "paper"
-    LIVE = "live"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class SimProtocol(StrEnum):
@@ -36,17 +26,6 @@ class SimProtocol(StrEnum):
 
     KIS = "kis"  # the KIS adapter against the KIS-compatible simulator on loopback (the default)
     DIRECT = "direct"  # the replay's Broker port in-process (no protocol; fastest)
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class OrderMode(StrEnum):
-    """What happens to the orders the strategy decides (spec 001 §2)."""
-
-    SEND = "send"  # risk-checked orders go to the broker
-    OBSERVE = "observe"  # the whole loop runs; orders are recorded as would-be orders and never sent
-    STOP = "stop"  # stop mode from the start: nothing new is sent; monitoring and recording go on
 
     def __str__(self) -> str:
         return self.value

@@ -1,12 +1,12 @@
 """Time: every component asks an injected clock; nothing in the project calls ``datetime.now()``.
 
-Times are timezone-aware. They are stored in UTC and shown in KST (Asia/Seoul, UTC+9, no DST).
+Times are timezone-aware and stored in UTC. A venue's trading date is not a calendar date of any time zone
+in general: `DayBoundary` says where the venue's day starts.
 """
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
-
-KST = timezone(timedelta(hours=9), name="KST")
 
 
 class Clock(Protocol):
@@ -56,11 +56,32 @@ def _require_aware(ts: datetime) -> datetime:
     return ts
 
 
-def kst_datetime(day: date, at: time) -> datetime:
-    """Return the aware UTC datetime of the KST wall time `at` on `day`."""
-    return datetime.combine(day, at, tzinfo=KST).astimezone(UTC)
+@dataclass(frozen=True, slots=True)
+class DayBoundary:
+    """Where a venue's trading day starts: `utc_offset` after UTC midnight of the day before, i.e. the
+    trading date of an instant is the date of (instant in UTC + `utc_offset`).
 
+    A venue whose day is the calendar day of a zone 9 hours ahead of UTC has ``utc_offset=9 h``; a venue
+    whose day starts at 00:00 UTC has 0.
+    """
 
-def kst_date(ts: datetime) -> date:
-    """Return the KST calendar date (the KRX trading date) of the aware datetime `ts`."""
-    return _require_aware(ts).astimezone(KST).date()
+    utc_offset: timedelta
+
+    def date_of(self, ts: datetime) -> date:
+        """Return the trading date of the aware instant `ts`.
+
+        Raises
+        ------
+        ValueError
+            If `ts` is naive.
+        """
+        return (_require_aware(ts).astimezone(UTC) + self.utc_offset).date()
+
+    def start_of(self, day: date) -> datetime:
+        """Return the aware UTC instant trading date `day` begins."""
+        return datetime.combine(day, time(0), tzinfo=UTC) - self.utc_offset
+
+    def at(self, day: date, local: time) -> datetime:
+        """Return the aware UTC instant of the wall time `local` on `day`, in the zone whose calendar day is
+        the trading day (e.g. 15:30 on a trading date in that zone)."""
+        return datetime.combine(day, local, tzinfo=UTC) - self.utc_offset

@@ -1,6 +1,6 @@
 """The project's error hierarchy: each class says how a caller must respond.
 
-Vendor errors (KIS ``msg_cd``, HTTP failures, SQL errors) are translated into these once, at the adapter
+Vendor errors (venue message codes, HTTP failures, SQL errors) are translated into these once, at the adapter
 edge. Expected trading outcomes (a risk denial, a venue rejection) travel as values or order events; these
 exceptions are for failures and broken contracts.
 """
@@ -27,7 +27,7 @@ class BrokerError(StockbotError):
 
 
 class TemporaryBrokerError(BrokerError):
-    """Retry with back-off; usually resolves itself (network error, KIS EGW00201 rate limit, 5xx)."""
+    """Retry with back-off; usually resolves itself (network error, a venue's rate limit, 5xx)."""
 
 
 class AmbiguousOrderOutcome(TemporaryBrokerError):
@@ -40,7 +40,7 @@ class OrderRejectedByBroker(BrokerError):
     Attributes
     ----------
     code : str
-        The broker's message code (KIS ``msg_cd``), or a simulator code.
+        The venue's error code or name, or a simulator code.
     """
 
     def __init__(self, message: str, *, code: str = "") -> None:

@@ -1,7 +1,7 @@
 """Fills: immutable facts reported by the broker; stored append-only."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from stock_manager.domain.model import Side
@@ -14,23 +14,26 @@ class Fill:
     Attributes
     ----------
     broker_fill_id : str
-        The broker's identity of this execution; unique across all fills (dedupes WS and REST copies).
+        The identity of this execution: the adapter's reference as reported, the venue's identity once
+        recorded (see `service_layer.ports.venue.FillIdentity`); unique across all recorded fills.
     broker_order_number : str
-        The broker order number (KIS ``ODNO``) the execution belongs to.
+        The venue's id of the order the execution belongs to.
     symbol : str
-        KRX short code, e.g. ``"005930"``.
+        The instrument's symbol, e.g. ``"005930"``, ``"KRW-BTC"``.
     side : Side
         BUY or SELL.
     quantity : Decimal
-        Executed quantity in shares (> 0).
+        Executed quantity in the instrument's unit (> 0).
     price : Decimal
-        Execution price in KRW per share (> 0).
+        Execution price, KRW per unit (> 0).
     commission_krw : Decimal
-        Brokerage commission charged for this execution, KRW.
+        Commission or fee charged for this execution, KRW.
     tax_krw : Decimal
-        Securities transaction tax (sells only), KRW.
+        Transaction tax (sells, where the venue charges one), KRW.
     ts_filled : datetime
         Aware UTC time the execution happened at the broker.
+    trading_date : date
+        The venue's trading date of the execution (its order's day where orders are day orders).
 
     Raises
     ------
@@ -47,6 +50,7 @@ class Fill:
     commission_krw: Decimal
     tax_krw: Decimal
     ts_filled: datetime
+    trading_date: date
 
     def __post_init__(self) -> None:
         if self.quantity <= 0:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 @dataclass(frozen=True, slots=True)
 class DailyBar:
-    """One trading day of one symbol (KRW prices, volume in shares)."""
+    """One trading day of one symbol (KRW prices, volume in the instrument's unit)."""
 
     symbol: str
     trading_date: date
@@ -20,7 +20,7 @@ class DailyBar:
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """A trade print (KIS H0STCNT0 ``STCK_PRPR``/``CNTG_VOL``), or a replayed point of a bar's path.
+    """A trade print from the venue's stream, or a replayed point of a bar's path.
 
     Attributes
     ----------

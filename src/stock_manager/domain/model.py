@@ -19,7 +19,7 @@ class Side(StrEnum):
 
 
 class OrderType(StrEnum):
-    """Order price condition (KIS ``ORD_DVSN`` ``00`` limit, ``01`` market)."""
+    """Order price condition: at a limit price or better, or at the market."""
 
     LIMIT = "LIMIT"
     MARKET = "MARKET"
@@ -38,11 +38,25 @@ class Intent(StrEnum):
         return self.value
 
 
+class TimeInForce(StrEnum):
+    """How long an order works: the trading day (expires at the close), until cancelled, or at once
+    (immediate-or-cancel, fill-or-kill)."""
+
+    DAY = "DAY"
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 class InstrumentKind(StrEnum):
-    """What kind of listed product a symbol is; tick sizes differ (KIS master ``그룹코드`` ST / EF)."""
+    """What kind of product a symbol is (informational; each venue's rules differ by kind)."""
 
     STOCK = "STOCK"
     ETF = "ETF"
+    CRYPTO = "CRYPTO"
 
     def __str__(self) -> str:
         return self.value

@@ -32,11 +32,11 @@ TRANSITIONS: Final[dict[tuple[OrderStatus, OrderStatus], OrderStatus]] = {
     (S.PARTIAL, S.PARTIAL): S.PARTIAL,  # each further partial fill
     (S.PARTIAL, S.FILLED): S.FILLED,
     (S.SENT, S.CANCELED): S.CANCELED,
-    (S.SENT, S.REJECTED): S.REJECTED,  # rejected after acceptance (KIS notice with RFUS_YN=Y)
+    (S.SENT, S.REJECTED): S.REJECTED,  # rejected after acceptance (a reject notice)
     # Forced by real brokers.
     (S.SENT, S.FILLED): S.FILLED,  # the whole quantity filled in one execution
     (S.PARTIAL, S.CANCELED): S.CANCELED,  # the unfilled remainder was cancelled (by us, or expired at the close)
-    (S.NEW, S.REJECTED): S.REJECTED,  # KIS refuses in the order response itself: no order number is issued
+    (S.NEW, S.REJECTED): S.REJECTED,  # refused in the order response itself: no order number is issued
     (S.NEW, S.CANCELED): S.CANCELED,  # never reached the broker (kill switch before send; recovery found none)
     (S.NEW, S.PARTIAL): S.PARTIAL,  # a fill notice overtook the order acknowledgement (WS before HTTP)
     (S.NEW, S.FILLED): S.FILLED,  # same race, whole quantity; or recovery adopting an order filled while down

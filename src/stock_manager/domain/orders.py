@@ -18,11 +18,11 @@ from stock_manager.domain.order_status import OPEN_STATUSES, OrderStatus, next_s
 
 @dataclass(frozen=True, slots=True)
 class OrderAccepted:
-    """The broker acknowledged the order and issued its number (KIS ``ODNO``, ``KRX_FWDG_ORD_ORGNO``)."""
+    """The broker acknowledged the order and issued its number (and whatever else addresses it there)."""
 
     broker_order_number: str
     ts_event: datetime
-    broker_branch: str = ""
+    venue_order_ref: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +64,17 @@ class Order:
     idempotency_key : str
         Deterministic key of the decision (strategy, symbol, intent, signal time); unique in the database.
     account_id : str
-        Broker account the order belongs to (KIS ``CANO-ACNT_PRDT_CD``, or the simulator's account).
+        Venue account the order belongs to.
     quantity : Decimal
-        Ordered quantity in shares (> 0).
+        Ordered quantity in the instrument's unit (> 0).
     limit_price : Decimal | None
         Limit price in KRW on the tick grid for LIMIT orders; None for MARKET orders.
     signal_price : Decimal | None
         Last price when the strategy decided, KRW (the reference for slippage).
+    client_order_id : str | None
+        Our id of the order at venues that take one (single-use there); None elsewhere.
+    venue_order_ref : str
+        What else the venue's adapter needs to address the order (opaque here).
     filled_quantity, filled_amount_krw : Decimal
         Sum of fill quantities and of quantity × price over the order's fills.
     ts_* : datetime | None
@@ -96,11 +100,12 @@ class Order:
     ts_created: datetime
     correlation_id: str = ""
     signal_price: Decimal | None = None
+    client_order_id: str | None = None
     id: int | None = None
     status: OrderStatus = OrderStatus.NEW
     status_reason: str = ""
     broker_order_number: str | None = None
-    broker_branch: str = ""
+    venue_order_ref: str = ""
     filled_quantity: Decimal = Decimal(0)
     filled_amount_krw: Decimal = Decimal(0)
     ts_sent: datetime | None = None
@@ -128,7 +133,7 @@ class Order:
 
     @property
     def remaining_quantity(self) -> Decimal:
-        """Return the quantity not yet filled, shares (0 once terminal)."""
+        """Return the quantity not yet filled (0 once terminal)."""
         return Decimal(0) if not self.is_open else self.quantity - self.filled_quantity
 
     @property
@@ -155,7 +160,7 @@ class Order:
             case OrderAccepted():
                 self._transition(OrderStatus.SENT)
                 self.broker_order_number = event.broker_order_number
-                self.broker_branch = event.broker_branch
+                self.venue_order_ref = event.venue_order_ref
                 self.ts_sent = event.ts_event
             case OrderFilled(fill=fill):
                 self._apply_fill(fill)

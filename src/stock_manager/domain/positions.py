@@ -13,14 +13,14 @@ PRICE_QUANTUM = Decimal("0.0001")
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """Holding of one symbol in one account, in shares and KRW.
+    """Holding of one symbol in one account, in the instrument's unit and KRW.
 
     Attributes
     ----------
     quantity : Decimal
-        Signed shares held (negative only if the broker reports more sold than bought).
+        Signed quantity held (negative only if the broker reports more sold than bought).
     avg_price : Decimal
-        Average entry price of the open quantity, KRW per share, excluding costs (as KIS ``pchs_avg_pric``).
+        Average entry price of the open quantity, KRW per unit, excluding costs (as brokers report it).
     realized_pnl_krw : Decimal
         Gross realized PnL of closed quantity, KRW, before commission and tax.
     commission_krw, tax_krw : Decimal
@@ -37,7 +37,7 @@ class Position:
 
     @property
     def is_flat(self) -> bool:
-        """Return True when no shares are held."""
+        """Return True when nothing is held."""
         return self.quantity == 0
 
     @property

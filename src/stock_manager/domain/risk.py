@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from stock_manager.domain.model import Intent, OrderType, Side
 from stock_manager.domain.positions import Position
-from stock_manager.domain.sessions import MarketPhase, order_type_allowed
+from stock_manager.domain.sessions import MarketPhase
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +129,8 @@ class RiskState:
         The clock's time (aware); None only outside the order path.
     phase : MarketPhase | None
         The session phase at `now`; None when the session's hours are unknown (no order then).
+    order_types_now : frozenset[OrderType]
+        The order types the venue takes from us at `now` (the phase's).
     market : Mapping[str, MarketSnapshot]
         Newest market data by symbol.
     working_buy_value_krw : Mapping[str, Decimal]
@@ -148,6 +150,7 @@ class RiskState:
     stopped: bool = False
     now: datetime | None = None
     phase: MarketPhase | None = None
+    order_types_now: frozenset[OrderType] = frozenset()
     market: Mapping[str, MarketSnapshot] = field(default_factory=dict)
     working_buy_value_krw: Mapping[str, Decimal] = field(default_factory=dict)
     recent_orders: Sequence[datetime] = ()
@@ -181,7 +184,7 @@ def check_session_phase(proposal: OrderProposal, state: RiskState, limits: RiskL
     """Deny an order the current session phase does not accept (or when the phase is unknown)."""
     if state.phase is None:
         return RiskDenial("session_phase", "the session's hours are unknown; no order is sent")
-    if not order_type_allowed(state.phase, proposal.order_type):
+    if proposal.order_type not in state.order_types_now:
         return RiskDenial("session_phase", f"{proposal.order_type} orders are not accepted during {state.phase}")
     return None
 
@@ -300,7 +303,7 @@ def check_max_quantity_per_symbol(
         return RiskDenial(
             "max_quantity_per_symbol",
             f"{proposal.symbol}: {held} held + {working} working + {proposal.quantity} proposed = {total} "
-            f"shares; the maximum is {limits.max_quantity_per_symbol}",
+            f"units; the maximum is {limits.max_quantity_per_symbol}",
         )
     return None
 
@@ -323,7 +326,7 @@ def check_max_symbol_weight(proposal: OrderProposal, state: RiskState, limits: R
     """Deny a buy that would make the symbol more than the maximum share of start-of-day equity.
 
     The symbol is valued at its last price (the proposal's price without one): held + working + proposed
-    shares × price ÷ start-of-day equity. Without a known equity, no buy is allowed.
+    quantity × price ÷ start-of-day equity. Without a known equity, no buy is allowed.
     """
     if limits.max_symbol_weight_pct is None or proposal.side is Side.SELL:
         return None
@@ -336,7 +339,7 @@ def check_max_symbol_weight(proposal: OrderProposal, state: RiskState, limits: R
               + proposal.quantity)
     weight_pct = shares * price / equity * 100
     if weight_pct > limits.max_symbol_weight_pct:
-        return RiskDenial("max_symbol_weight", f"{proposal.symbol}: {shares} shares at {price} would be "
+        return RiskDenial("max_symbol_weight", f"{proposal.symbol}: {shares} at {price} would be "
                                                f"{weight_pct:.2f}% of equity {equity:.0f} KRW; the maximum is "
                                                f"{limits.max_symbol_weight_pct}%")
     return None

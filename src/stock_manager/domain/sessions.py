@@ -1,61 +1,71 @@
-"""KRX session phases and which order types each accepts (pure rules; the calendar lookup is an adapter).
+"""Trading sessions and their phases: when a venue takes which orders (pure rules; calendars are adapters).
 
-A KRX regular session, with the open and close the calendar gives (09:00 and 15:30 KST normally; 10:00 on
-the first trading day of a year; 10:00-16:30 on the college entrance exam day):
-
-| phase | normal hours (KST) | relative to the calendar | our LIMIT / MARKET orders |
-| --- | --- | --- | --- |
-| pre-open auction (장전 동시호가) | 08:30-09:00 | open - 30 min .. open | accepted (into the opening auction) |
-| continuous (정규장 접속매매) | 09:00-15:20 | open .. close - 10 min | accepted |
-| closing auction (장마감 동시호가) | 15:20-15:30 | close - 10 min .. close | accepted |
-| after hours (시간외 종가 / 단일가) | 15:40-18:00 | close .. close + 150 min | refused: needs KIS ORD_DVSN 06/07 |
-| closed | otherwise | | refused |
-
-Source: KRX trading hours (../reference/kis-openapi.md §7.1 table of sessions); the phases are kept
-relative to the calendar's open and close so late opens move them along [the pre-open on a late-open day
-starting 30 minutes before the open is an assumption, ?].
+A `TradingSession` is one trading day of one venue: its date, its open and close (aware UTC) and the phases
+its hours fall into, each with the order types the venue takes from us then. A stock exchange has a pre-open
+auction, a continuous session, a closing auction and after-hours; a market that never closes has one
+continuous phase from one day boundary to the next (minus maintenance windows). Whether working orders
+expire at the close (day orders) is the session's too. The venue adapters build sessions from their
+calendars.
 """
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
 
 from stock_manager.domain.model import OrderType
 
-PRE_OPEN_AUCTION = timedelta(minutes=30)
-CLOSING_AUCTION = timedelta(minutes=10)
-AFTER_HOURS = timedelta(minutes=150)
-
 
 class MarketPhase(StrEnum):
-    """Where a moment falls in a KRX trading day."""
+    """Where a moment falls in a trading day."""
 
     PRE_OPEN_AUCTION = "PRE_OPEN_AUCTION"
     CONTINUOUS = "CONTINUOUS"
     CLOSING_AUCTION = "CLOSING_AUCTION"
     AFTER_HOURS = "AFTER_HOURS"
+    MAINTENANCE = "MAINTENANCE"
     CLOSED = "CLOSED"
 
     def __str__(self) -> str:
         return self.value
 
 
-#: Order types each phase accepts from us (we send only KIS ORD_DVSN 00 limit and 01 market).
-ORDER_TYPES_BY_PHASE: dict[MarketPhase, frozenset[OrderType]] = {
-    MarketPhase.PRE_OPEN_AUCTION: frozenset({OrderType.LIMIT, OrderType.MARKET}),
-    MarketPhase.CONTINUOUS: frozenset({OrderType.LIMIT, OrderType.MARKET}),
-    MarketPhase.CLOSING_AUCTION: frozenset({OrderType.LIMIT, OrderType.MARKET}),
-    MarketPhase.AFTER_HOURS: frozenset(),
-    MarketPhase.CLOSED: frozenset(),
-}
+@dataclass(frozen=True, slots=True)
+class PhaseWindow:
+    """One phase of a session: from `ts_start` (inclusive) to `ts_end` (exclusive), aware UTC."""
+
+    phase: MarketPhase
+    ts_start: datetime
+    ts_end: datetime
+    order_types: frozenset[OrderType] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
-class SessionHours:
-    """One trading day's regular session: aware UTC open and close from the calendar."""
+class TradingSession:
+    """One trading day of a venue.
 
+    Attributes
+    ----------
+    trading_date : date
+        The venue's trading date (its own day boundary).
+    ts_open, ts_close : datetime
+        Aware UTC start of continuous trading and the close (the end of the trading day for a 24/7 market).
+    phases : tuple[PhaseWindow, ...]
+        The session's phases in time order; a moment outside all of them is CLOSED (no order).
+    orders_expire_at_close : bool
+        True for day orders (the venue cancels every working order at the close); False where orders live on.
+
+    Raises
+    ------
+    ValueError
+        If a time is naive or the session closes before it opens.
+    """
+
+    trading_date: date
     ts_open: datetime
     ts_close: datetime
+    phases: tuple[PhaseWindow, ...] = field(default=())
+    orders_expire_at_close: bool = True
 
     def __post_init__(self) -> None:
         if self.ts_open.tzinfo is None or self.ts_close.tzinfo is None:
@@ -64,28 +74,33 @@ class SessionHours:
             raise ValueError(f"session closes ({self.ts_close}) before it opens ({self.ts_open})")
 
     @property
-    def ts_pre_open(self) -> datetime:
-        """Return when the pre-open auction starts accepting orders (open - 30 min)."""
-        return self.ts_open - PRE_OPEN_AUCTION
+    def ts_first_order(self) -> datetime:
+        """Return the first moment any phase takes orders (the pre-open where there is one); the open without
+        phases."""
+        starts = [w.ts_start for w in self.phases if w.order_types]
+        return min(starts) if starts else self.ts_open
 
-    @property
-    def ts_closing_auction(self) -> datetime:
-        """Return when the closing auction starts (close - 10 min)."""
-        return self.ts_close - CLOSING_AUCTION
+    def window_at(self, ts: datetime) -> PhaseWindow | None:
+        """Return the phase window holding the aware time `ts`, or None (closed)."""
+        for window in self.phases:
+            if window.ts_start <= ts < window.ts_end:
+                return window
+        return None
 
     def phase_at(self, ts: datetime) -> MarketPhase:
-        """Return the phase of the aware time `ts` on this session's day (start inclusive, end exclusive)."""
-        if self.ts_pre_open <= ts < self.ts_open:
-            return MarketPhase.PRE_OPEN_AUCTION
-        if self.ts_open <= ts < self.ts_closing_auction:
-            return MarketPhase.CONTINUOUS
-        if self.ts_closing_auction <= ts < self.ts_close:
-            return MarketPhase.CLOSING_AUCTION
-        if self.ts_close <= ts < self.ts_close + AFTER_HOURS:
-            return MarketPhase.AFTER_HOURS
-        return MarketPhase.CLOSED
+        """Return the phase at the aware time `ts` (start inclusive, end exclusive)."""
+        window = self.window_at(ts)
+        return window.phase if window is not None else MarketPhase.CLOSED
+
+    def accepts(self, ts: datetime, order_type: OrderType) -> bool:
+        """Return True when the venue takes an order of `order_type` from us at `ts`."""
+        window = self.window_at(ts)
+        return window is not None and order_type in window.order_types
 
 
-def order_type_allowed(phase: MarketPhase, order_type: OrderType) -> bool:
-    """Return True when an order of `order_type` may be sent during `phase`."""
-    return order_type in ORDER_TYPES_BY_PHASE[phase]
+def continuous_session(trading_date: date, ts_open: datetime, ts_close: datetime,
+                       order_types: Sequence[OrderType] = (OrderType.LIMIT, OrderType.MARKET),
+                       *, orders_expire_at_close: bool = False) -> TradingSession:
+    """Return a session that takes `order_types` from its open to its close with no other phase."""
+    window = PhaseWindow(MarketPhase.CONTINUOUS, ts_open, ts_close, frozenset(order_types))
+    return TradingSession(trading_date, ts_open, ts_close, (window,), orders_expire_at_close)

@@ -1,13 +1,16 @@
-"""The composition root: the one place concrete adapters are built and wired to the service layer.
+"""The composition root: the one place concrete objects are chosen, built and wired to the service layer.
 
-Nothing here runs at import time; tests call the same functions with their own settings.
+`venues` (brokers and schedules per mode) and `observability` (notifiers, metrics) are parts of it; this
+module builds the storage, the venue profile and, once the account is known, the execution and the session
+runner the daemon drives. Nothing here runs at import time; tests call the same functions with their own
+settings and venues.
 """
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, fields
+from datetime import date
 
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
@@ -15,26 +18,37 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.notifications.console import ConsoleNotifier
-from stock_manager.adapters.notifications.fanout import FanoutNotifier
-from stock_manager.adapters.observability.masking import register_account, register_secret
 from stock_manager.adapters.storage.engine import create_engine
 from stock_manager.adapters.storage.migrate import current_revision, head_revision, upgrade_to_head
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
 from stock_manager.config.settings import Mode, ParamsFallback, Settings
-from stock_manager.domain.clock import FixedClock, kst_datetime
+from stock_manager.domain.clock import Clock
 from stock_manager.domain.errors import ConfigurationError, StorageUnavailable
-from stock_manager.domain.market_rules import CostModel
 from stock_manager.domain.risk import RiskLimits
-from stock_manager.service_layer.daemon import DaemonConfig, TradingDaemon
-from stock_manager.service_layer.kill_notices import KillSwitchNotices
-from stock_manager.service_layer.metrics_port import Metrics, NullMetrics
-from stock_manager.service_layer.notifications import Notifier
-from stock_manager.service_layer.session import SymbolInfo
+from stock_manager.entrypoints.observability import (
+    Observability,
+    build_slack_notifier,
+    open_observability,
+    register_secrets,
+)
+from stock_manager.entrypoints.venues import Venue, build_sim_broker, open_recovery_venue, open_venue, replay_clock
+from stock_manager.service_layer.daemon import DaemonConfig, SessionAssembly, TradingDaemon
+from stock_manager.service_layer.execution import Execution, ExecutionConfig
+from stock_manager.service_layer.kill_switch import KillSwitch
+from stock_manager.service_layer.ports.broker import Broker
+from stock_manager.service_layer.ports.kill_notices import KillSwitchNotices
+from stock_manager.service_layer.ports.metrics import Metrics, NullMetrics
+from stock_manager.service_layer.ports.notifications import Notifier
+from stock_manager.service_layer.ports.storage import UnitOfWorkFactory
+from stock_manager.service_layer.ports.venue import VenueProfile
+from stock_manager.service_layer.trading_day import SessionRunner
 
-if TYPE_CHECKING:
-    from stock_manager.adapters.broker.sim.broker import SimBroker
-    from stock_manager.adapters.notifications.slack import SlackNotifier
-    from stock_manager.entrypoints.venues import Venue
+__all__ = [
+    "Observability", "Storage", "Venue", "build_daemon", "build_execution", "build_sim_broker", "build_slack_notifier",
+    "kill_notices", "replay_clock",
+    "open_observability", "open_recovery_venue", "open_storage", "open_venue", "register_secrets",
+    "require_broker_mode_available", "risk_limits", "safe_url", "venue_profile",
+]
 
 
 @dataclass(slots=True)
@@ -54,6 +68,8 @@ async def open_storage(settings: Settings, *, upgrade: bool) -> AsyncIterator[St
     ------
     ConfigurationError
         For a malformed or unsupported ``DB_URL``, or a PostgreSQL schema behind the code.
+    StorageUnavailable
+        When the database cannot be reached or opened.
     """
     url = settings.database_url
     if url.startswith("sqlite"):
@@ -88,22 +104,23 @@ def _first_line(error: BaseException) -> str:
     return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
 
 
-def universe(settings: Settings) -> list[SymbolInfo]:
-    """Return the symbols to trade (``SIM_SYMBOLS``) with their names and kinds from the bundled KIS master.
+def venue_profile(settings: Settings) -> VenueProfile:
+    """Return the venue of the settings: KRX with the symbols to trade (``SIM_SYMBOLS``), named and typed by
+    the bundled KIS master.
 
     Raises
     ------
     ConfigurationError
         In sim, naming a symbol the bundled market data does not have; in any mode, one the master lacks.
     """
-    from stock_manager.adapters.marketdata import BUNDLED_SYMBOLS, symbol_info
+    from stock_manager.adapters.marketdata import BUNDLED_SYMBOLS
+    from stock_manager.adapters.venues.krx.profile import krx_profile, listed_instrument
 
     unknown = [s for s in settings.sim_symbols if s not in BUNDLED_SYMBOLS]
     if unknown and settings.mode is Mode.SIM:
         raise ConfigurationError(f"no bundled market data for symbol(s) {', '.join(unknown)}; "
                                  f"available: {', '.join(BUNDLED_SYMBOLS)}")
-    infos = [symbol_info(s) for s in settings.sim_symbols]
-    return [SymbolInfo(i.symbol, i.name, i.market, str(i.kind or "STOCK")) for i in infos]
+    return krx_profile([listed_instrument(s) for s in settings.sim_symbols])
 
 
 def risk_limits(settings: Settings) -> RiskLimits:
@@ -111,13 +128,13 @@ def risk_limits(settings: Settings) -> RiskLimits:
     return RiskLimits(**{f.name: getattr(settings, f"risk_{f.name}") for f in fields(RiskLimits)})
 
 
-def kill_notices(settings: Settings) -> "Callable[[], Awaitable[KillSwitchNotices]] | None":
+def kill_notices(settings: Settings) -> Callable[[], Awaitable[KillSwitchNotices]] | None:
     """Return a connector for kill-switch notices on PostgreSQL (``LISTEN stockbot_kill``); None on SQLite."""
     url = settings.database_url
     if url.startswith("sqlite"):
         return None
 
-    async def connect() -> "KillSwitchNotices":
+    async def connect() -> KillSwitchNotices:
         from stock_manager.adapters.storage.kill_listener import PgKillSwitchListener
 
         listener = PgKillSwitchListener(url)
@@ -143,109 +160,21 @@ def require_broker_mode_available(settings: Settings) -> None:
                                  "(see .env.example)")
 
 
-def build_sim_broker(settings: Settings, clock: FixedClock, *, fresh: bool = False) -> "SimBroker":
-    """Return the replaying simulated exchange for the settings' period and symbols.
-
-    It resumes the journaled replay of the same parameters; `fresh` starts a new one on a new account.
-    """
-    from stock_manager.adapters.broker.sim.broker import SimBroker
-
-    return SimBroker(
-        symbols=list(settings.sim_symbols), start_date=settings.sim_from, end_date=settings.sim_to, clock=clock,
-        state_dir=settings.sim_state_dir, speed=settings.sim_speed_factor,
-        participation_rate=settings.sim_participation_rate, start_cash_krw=settings.sim_start_cash_krw,
-        cost_model=CostModel(commission_rate=settings.commission_rate), fresh=fresh,
-    )
-
-
-def replay_clock(settings: Settings) -> FixedClock:
-    """Return the market clock of a replay, set before the first session."""
-    from datetime import time
-
-    return FixedClock(kst_datetime(settings.sim_from, time(0, 0)))
-
-
-def register_secrets(settings: Settings) -> None:
-    """Hide the settings' secrets from every log line, event, message and error from now on: the KIS app key
-    and secret and the Slack bot token entirely, the KIS account number partly (``5012****-01``).
-
-    Adapters register what they receive at run time (access tokens, approval keys) with
-    `stock_manager.adapters.observability.masking.register_secret`.
-    """
-    for secret in (settings.kis_app_key, settings.kis_app_secret, settings.slack_bot_token):
-        register_secret(secret)
-    register_account(settings.kis_account)
-
-
-@dataclass(slots=True)
-class Observability:
-    """What the daemon reports through: the notifier (console and, when configured, Slack) and metrics."""
-
-    notifier: Notifier
-    metrics: Metrics
-    slack: "SlackNotifier | None" = None
-    metrics_url: str | None = None
-    _stops: list[Callable[[], object]] = field(default_factory=list)
-
-
-def build_slack_notifier(settings: Settings) -> "SlackNotifier | None":
-    """Return the Slack notifier (not started) when SLACK_BOT_TOKEN is set, else None.
-
-    Raises
-    ------
-    ConfigurationError
-        When the token is set without the alerts channel, or a channel without the token.
-    """
-    if problem := settings.slack_problem():
-        raise ConfigurationError(problem)
-    if not settings.slack_enabled or settings.slack_bot_token is None or settings.slack_alerts_channel_id is None:
-        return None
-    from stock_manager.adapters.notifications.slack import SlackChannels, SlackNotifier
-    from stock_manager.adapters.notifications.slack_client import SlackPoster
-
-    poster = SlackPoster(settings.slack_bot_token.get_secret_value(), base_url=settings.slack_base_url)
-    channels = SlackChannels(settings.slack_alerts_channel_id,
-                             settings.slack_trades_channel_id or settings.slack_alerts_channel_id)
-    return SlackNotifier(poster, channels, clock=SystemClock(), label=str(settings.mode))
-
-
-@asynccontextmanager
-async def open_observability(settings: Settings, *, console: Notifier | None = None) -> AsyncIterator[Observability]:
-    """Start Slack (when configured) and the metrics endpoint (when METRICS_PORT is set); on exit send what
-    Slack still has queued (waiting at most 10 s) and stop both.
-
-    Raises
-    ------
-    ConfigurationError
-        For incomplete Slack settings, or a metrics port that cannot be bound.
-    """
-    register_secrets(settings)
-    slack = build_slack_notifier(settings)
-    console = console or ConsoleNotifier()
-    obs = Observability(notifier=FanoutNotifier(console, slack) if slack else console, metrics=NullMetrics(),
-                        slack=slack)
-    try:
-        if settings.metrics_port is not None:
-            from stock_manager.adapters.observability.metrics import PrometheusMetrics
-
-            prometheus = PrometheusMetrics()
-            try:
-                obs._stops.append(prometheus.serve(settings.metrics_port))
-            except OSError as e:
-                raise ConfigurationError(f"METRICS_PORT {settings.metrics_port} cannot be used: {e}") from None
-            obs.metrics, obs.metrics_url = prometheus, f"http://127.0.0.1:{settings.metrics_port}/metrics"
-        if slack is not None:
-            slack.start()
-            obs._stops.append(lambda: slack.close(10.0))
-        yield obs
-    finally:
-        for stop in reversed(obs._stops):
-            await asyncio.to_thread(stop)
+def build_execution(
+    settings: Settings, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock, profile: VenueProfile,
+    account_id: str, *, notifier: Notifier | None = None, metrics: Metrics | None = None,
+    kill_switch: KillSwitch | None = None, on_stop: Callable[[str], Awaitable[None]] | None = None,
+) -> Execution:
+    """Return the execution of `account_id` at the venue of `profile` (the daemon's, and `stockbot recover`'s)."""
+    config = ExecutionConfig(account_id, settings.mode, risk_limits(settings), settings.order_mode)
+    return Execution(config=config, uow_factory=uow_factory, broker=broker, clock=clock,
+                     notifier=notifier or ConsoleNotifier(), venue=profile, kill_switch=kill_switch,
+                     on_stop=on_stop, metrics=metrics)
 
 
 def build_daemon(
-    settings: Settings, storage: Storage, venue: "Venue", *, notifier: Notifier | None = None,
-    metrics: Metrics | None = None,
+    settings: Settings, storage: Storage, venue: Venue, *, notifier: Notifier | None = None,
+    metrics: Metrics | None = None, profile: VenueProfile | None = None,
 ) -> TradingDaemon:
     """Wire the daemon for `settings` on `venue` (see `entrypoints.venues.open_venue`; tests pass their own).
 
@@ -255,16 +184,27 @@ def build_daemon(
         For paper and live without KIS settings (see `require_broker_mode_available`), unknown symbols.
     """
     require_broker_mode_available(settings)
+    profile = profile or venue_profile(settings)
+    notifier = notifier or ConsoleNotifier()
+    metrics = metrics or NullMetrics()
+
+    def assemble(account_id: str, kill_switch: KillSwitch, on_stop: Callable[[str], Awaitable[None]],
+                 on_state: Callable[[str, str, date], Awaitable[None]]) -> SessionRunner:
+        execution = build_execution(settings, storage.uow_factory, venue.broker, venue.clock, profile, account_id,
+                                    notifier=notifier, metrics=metrics, kill_switch=kill_switch, on_stop=on_stop)
+        return SessionRunner(
+            execution=execution, uow_factory=storage.uow_factory, broker=venue.broker, clock=venue.clock,
+            notifier=notifier, mode=settings.mode, venue=profile, params_file=settings.strategy_params_file,
+            stop_without_params=settings.params_fallback is ParamsFallback.STOP, on_state=on_state,
+            metrics=metrics,
+        )
+
     config = DaemonConfig(
-        mode=str(settings.mode), account_id=None, universe=universe(settings), risk_limits=risk_limits(settings),
-        params_file=settings.strategy_params_file,
-        stop_without_params=settings.params_fallback is ParamsFallback.STOP,
-        kill_poll_interval_secs=settings.kill_poll_interval_secs,
+        mode=settings.mode, account_id=None, kill_poll_interval_secs=settings.kill_poll_interval_secs,
         heartbeat_interval_secs=settings.heartbeat_interval_secs,
-        reconcile_interval_secs=settings.reconcile_interval_secs,
-        order_mode=str(settings.order_mode), flatten_wait_secs=settings.flatten_wait_secs,
+        reconcile_interval_secs=settings.reconcile_interval_secs, flatten_wait_secs=settings.flatten_wait_secs,
     )
+    session_assembly: SessionAssembly = assemble
     return TradingDaemon(config=config, uow_factory=storage.uow_factory, broker=venue.broker,
                          schedule=venue.schedule, clock=venue.clock, wall_clock=SystemClock(),
-                         notifier=notifier or ConsoleNotifier(), metrics=metrics,
-                         kill_notices=kill_notices(settings))
+                         notifier=notifier, assemble=session_assembly, kill_notices=kill_notices(settings))

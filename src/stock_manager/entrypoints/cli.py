@@ -119,10 +119,10 @@ def run(
             build_daemon,
             open_observability,
             open_storage,
+            open_venue,
             require_broker_mode_available,
             safe_url,
         )
-        from stock_manager.entrypoints.venues import open_venue
         from stock_manager.entrypoints.views import render_period
 
         settings = _settings(**overrides())
@@ -170,7 +170,7 @@ def status(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
     async def main() -> int:
         from stock_manager.entrypoints.bootstrap import open_storage
         from stock_manager.entrypoints.views import print_json, render_status, status_data
-        from stock_manager.service_layer.queries import status_report
+        from stock_manager.service_layer.views.status import status_report
 
         async with open_storage(_settings(db_url=db_url), upgrade=False) as storage:
             report = await status_report(storage.uow_factory)
@@ -264,7 +264,7 @@ def report(
     async def main() -> int:
         from stock_manager.entrypoints.bootstrap import open_storage
         from stock_manager.entrypoints.views import print_json, render_report, report_data
-        from stock_manager.service_layer.reports import load_daily_report
+        from stock_manager.service_layer.views.reports import load_daily_report
 
         try:
             trading_date = date.fromisoformat(day) if day else None
@@ -300,14 +300,15 @@ def risk_show(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
     """Print the risk limits in force, where each comes from, and today's usage of each."""
     async def main() -> int:
         from stock_manager.adapters.clock import SystemClock
-        from stock_manager.entrypoints.bootstrap import open_storage, risk_limits
+        from stock_manager.entrypoints.bootstrap import open_storage, risk_limits, venue_profile
         from stock_manager.entrypoints.risk_views import render_risk, risk_data
         from stock_manager.entrypoints.views import print_json
-        from stock_manager.service_layer.risk_report import risk_report
+        from stock_manager.service_layer.views.risk import risk_report
 
         settings = _settings(db_url=db_url)
         async with open_storage(settings, upgrade=False) as storage:
-            report = await risk_report(storage.uow_factory, risk_limits(settings), SystemClock().now())
+            report = await risk_report(storage.uow_factory, risk_limits(settings), SystemClock().now(),
+                                       venue_profile(settings).trading_day)
         if as_json:
             print_json(risk_data(report))
         else:

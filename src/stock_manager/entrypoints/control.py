@@ -6,11 +6,10 @@ from rich.console import Console
 
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.config.settings import Settings
-from stock_manager.domain.model import InstrumentKind
 from stock_manager.service_layer.events import record_event
-from stock_manager.service_layer.notifications import NullNotifier
+from stock_manager.service_layer.ports.notifications import NullNotifier
+from stock_manager.service_layer.ports.storage import RiskLimitChange, UnitOfWorkFactory
 from stock_manager.service_layer.risk_gate import record_risk_decision
-from stock_manager.service_layer.storage_port import RiskLimitChange, UnitOfWorkFactory
 
 _EXITED = frozenset({"EXITED"})
 
@@ -87,8 +86,7 @@ async def wait_for_exit(uow_factory: UnitOfWorkFactory, timeout_secs: float, *, 
 
 async def run_recovery(settings: Settings, *, dry_run: bool, as_json: bool, console: Console) -> int:
     """Plan recovery against the broker and print it; apply it unless `dry_run`. Return an exit code."""
-    from stock_manager.entrypoints.bootstrap import open_storage
-    from stock_manager.entrypoints.venues import open_recovery_venue
+    from stock_manager.entrypoints.bootstrap import build_execution, open_recovery_venue, open_storage, venue_profile
     from stock_manager.entrypoints.views import print_json, render_plan
     from stock_manager.service_layer.recovery import (
         RecoveryInputs,
@@ -108,30 +106,29 @@ async def run_recovery(settings: Settings, *, dry_run: bool, as_json: bool, cons
             state = await uow.control.get_daemon_state(None)
         accounts = [a.account_id for a in await broker.get_accounts()]
         account_id = state.account_id if state is not None and state.account_id in accounts else accounts[0]
-        from stock_manager.domain.clock import kst_date
-
+        profile = venue_profile(settings)
+        today = profile.date_of(clock.now())
         ts_started = clock.now()
-        plan = await gather_plan(storage.uow_factory, broker, RecoveryInputs(account_id, kst_date(clock.now())))
+        plan = await gather_plan(storage.uow_factory, broker, RecoveryInputs(account_id, today),
+                                 profile.fill_identity)
         if as_json:
             print_json({"dry_run": dry_run, "account_id": account_id, "outcome": plan_outcome(plan)[0],
                         **plan_summary(plan)})
         else:
             render_plan(plan, console, dry_run=dry_run)
         if dry_run:  # changes nothing but its own record of the run
-            await record_dry_run(plan, storage.uow_factory, account_id, str(settings.mode), ts_started, clock.now())
+            await record_dry_run(plan, storage.uow_factory, account_id, settings.mode, ts_started, clock.now())
             return 0
-        from stock_manager.entrypoints.bootstrap import risk_limits
-        from stock_manager.service_layer.execution import Execution, ExecutionConfig
         from stock_manager.service_layer.position_history import load_position_history
 
-        execution = Execution(config=ExecutionConfig(account_id, str(settings.mode), risk_limits(settings)),
-                              uow_factory=storage.uow_factory, broker=broker, clock=clock, notifier=NullNotifier(),
-                              instrument_kind=lambda _symbol: InstrumentKind.STOCK)  # no order is placed here
+        # No order is placed here: execution only applies the plan's corrections.
+        execution = build_execution(settings, storage.uow_factory, broker, clock, profile, account_id,
+                                    notifier=NullNotifier())
         async with storage.uow_factory() as uow:
-            fills = await load_position_history(uow, account_id, kst_date(clock.now()))
+            fills = await load_position_history(uow, account_id, today)
             open_orders = await uow.orders.list_open(account_id)
         execution.load(fills.positions(), open_orders)
-        await apply_plan(plan, execution, storage.uow_factory, NullNotifier(), clock, mode=str(settings.mode))
+        await apply_plan(plan, execution, storage.uow_factory, NullNotifier(), clock, mode=settings.mode)
         if execution.stopped_reason is not None:
             console.print(f"[bold red]Recovery left differences:[/] {execution.stopped_reason}")
         elif not plan.is_clean:

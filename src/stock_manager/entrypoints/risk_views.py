@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from stock_manager.entrypoints.views import kst
-from stock_manager.service_layer.risk_report import RiskReport
+from stock_manager.service_layer.views.risk import RiskReport
 
 
 def risk_data(report: RiskReport) -> dict[str, Any]:

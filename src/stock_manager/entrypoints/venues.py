@@ -1,4 +1,5 @@
-"""Where orders go, per mode: part of the composition root.
+"""Where orders go, per mode: part of the composition root (`bootstrap` imports it; it imports nothing of
+`bootstrap`).
 
 * ``--mode sim`` (default protocol ``kis``): the replay (`SimBroker`: real market data, matching engine,
   journal) behind the KIS-compatible exchange simulator on loopback, reached through the real KIS adapter
@@ -16,21 +17,25 @@ import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
+from datetime import time
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from stock_manager.adapters.clock import SystemClock
+from stock_manager.adapters.venues.krx.rules import krx_cost_model
 from stock_manager.config.settings import Mode, Settings, SimProtocol
-from stock_manager.domain.clock import Clock
+from stock_manager.domain.clock import Clock, FixedClock
 from stock_manager.domain.errors import ConfigurationError
-from stock_manager.domain.market_rules import CostModel
-from stock_manager.service_layer.broker_port import Broker, SessionSchedule
+from stock_manager.localtime import kst_datetime
+from stock_manager.service_layer.ports.broker import Broker
+from stock_manager.service_layer.ports.schedule import SessionSchedule
 
 if TYPE_CHECKING:
     from stock_manager.adapters.broker.kis.broker import KisBroker
     from stock_manager.adapters.broker.kis_sim.faults import FaultKnobs
     from stock_manager.adapters.broker.kis_sim.server import KisExchangeSimulator
+    from stock_manager.adapters.broker.sim.broker import SimBroker
 
 log = structlog.get_logger("stockbot.venue")
 
@@ -100,13 +105,12 @@ async def open_venue(settings: Settings, *, fresh: bool = False) -> AsyncIterato
     if settings.mode is not Mode.SIM:
         from stock_manager.adapters.broker.kis.factory import from_settings
         from stock_manager.adapters.broker.wall_schedule import CalendarSchedule
+        from stock_manager.adapters.venues.krx.calendar import next_session
 
         wall = SystemClock()
         broker = from_settings(settings, clock=wall)
-        yield Venue(broker, CalendarSchedule(wall), wall)  # the daemon closes the broker
+        yield Venue(broker, CalendarSchedule(wall, next_session), wall)  # the daemon closes the broker
         return
-    from stock_manager.entrypoints.bootstrap import build_sim_broker, replay_clock
-
     clock = replay_clock(settings)
     replay = build_sim_broker(settings, clock, fresh=fresh)
     try:
@@ -184,7 +188,7 @@ async def _kis_front(settings: Settings, replay: Any) -> AsyncIterator["KisBroke
             token_cache_dir=settings.data_dir / "sim-kis-tokens", **_fault_tuning(faults),
         )
         client = KisBroker(config, clock=wall, market_clock=replay.clock,
-                           cost_model=CostModel(commission_rate=settings.commission_rate))
+                           cost_model=krx_cost_model(settings.commission_rate))
         lockstep.bind(server, client)
         try:
             yield client
@@ -192,6 +196,26 @@ async def _kis_front(settings: Settings, replay: Any) -> AsyncIterator["KisBroke
             await client.close()
     finally:
         await server.stop()
+
+
+def build_sim_broker(settings: Settings, clock: FixedClock, *, fresh: bool = False) -> "SimBroker":
+    """Return the replaying simulated exchange for the settings' period and symbols.
+
+    It resumes the journaled replay of the same parameters; `fresh` starts a new one on a new account.
+    """
+    from stock_manager.adapters.broker.sim.broker import SimBroker
+
+    return SimBroker(
+        symbols=list(settings.sim_symbols), start_date=settings.sim_from, end_date=settings.sim_to, clock=clock,
+        state_dir=settings.sim_state_dir, speed=settings.sim_speed_factor,
+        participation_rate=settings.sim_participation_rate, start_cash_krw=settings.sim_start_cash_krw,
+        cost_model=krx_cost_model(settings.commission_rate), fresh=fresh,
+    )
+
+
+def replay_clock(settings: Settings) -> FixedClock:
+    """Return the market clock of a replay, set before the first session."""
+    return FixedClock(kst_datetime(settings.sim_from, time(0, 0)))
 
 
 def _fault_tuning(faults: "FaultKnobs | None") -> dict[str, float]:

@@ -9,13 +9,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from stock_manager.domain.clock import KST
+from stock_manager.localtime import KST
 from stock_manager.service_layer.events import jsonable, plain
-from stock_manager.service_layer.queries import StatusReport
+from stock_manager.service_layer.ports.storage import DailySettlement
 from stock_manager.service_layer.reconciliation import RecoveryPlan
 from stock_manager.service_layer.recovery import plan_summary
-from stock_manager.service_layer.reports import DailyReport
-from stock_manager.service_layer.storage_port import DailySettlement
+from stock_manager.service_layer.views.reports import DailyReport
+from stock_manager.service_layer.views.status import StatusReport
 
 
 def kst(ts: datetime | None) -> str:

@@ -11,25 +11,26 @@ exits. An unreadable switch counts as set (``cancel_open``).
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
-from pathlib import Path
+from typing import Protocol
 
 import structlog
 
 from stock_manager.domain.clock import Clock
 from stock_manager.domain.errors import ConfigurationError, FatalBrokerError, StockbotError
-from stock_manager.domain.model import InstrumentKind
-from stock_manager.domain.risk import RiskLimits
-from stock_manager.service_layer.broker_port import Broker, SessionSchedule, TradingSession
+from stock_manager.domain.modes import Mode
+from stock_manager.domain.sessions import TradingSession
 from stock_manager.service_layer.events import record_event
-from stock_manager.service_layer.execution import Execution, ExecutionConfig
-from stock_manager.service_layer.kill_notices import KillSwitchNotices
-from stock_manager.service_layer.metrics_port import Metrics, NullMetrics
-from stock_manager.service_layer.notifications import Notifier
-from stock_manager.service_layer.session import SessionRunner, SymbolInfo
-from stock_manager.service_layer.storage_port import DaemonState, DailySettlement, UnitOfWorkFactory
+from stock_manager.service_layer.execution import Execution
+from stock_manager.service_layer.kill_switch import KillSwitch
+from stock_manager.service_layer.ports.broker import Broker
+from stock_manager.service_layer.ports.kill_notices import KillSwitchNotices
+from stock_manager.service_layer.ports.notifications import Notifier
+from stock_manager.service_layer.ports.schedule import SessionSchedule
+from stock_manager.service_layer.ports.storage import DaemonState, DailySettlement, UnitOfWorkFactory
+from stock_manager.service_layer.trading_day import SessionRunner
 
 log = structlog.get_logger("stockbot.daemon")
 
@@ -38,21 +39,25 @@ class KillSwitchActive(StockbotError):
     """The kill switch is set; the daemon will not start until `stockbot resume` clears it."""
 
 
+class SessionAssembly(Protocol):
+    """Builds the account's execution and session runner once the account is known (the composition root
+    provides it, so the daemon never chooses a concrete object)."""
+
+    def __call__(self, account_id: str, kill_switch: KillSwitch,
+                 on_stop: Callable[[str], Awaitable[None]],
+                 on_state: Callable[[str, str, date], Awaitable[None]]) -> SessionRunner: ...
+
+
 @dataclass(frozen=True, slots=True)
 class DaemonConfig:
     """What one daemon run needs besides its ports."""
 
-    mode: str
+    mode: Mode
     account_id: str | None
-    universe: Sequence[SymbolInfo]
-    risk_limits: RiskLimits
-    params_file: Path | None = None
-    stop_without_params: bool = False
     kill_poll_interval_secs: float = 0.25
     heartbeat_interval_secs: float = 5.0
     reconcile_interval_secs: float = 30.0
     kill_quiesce_secs: float = 10.0  # how long a kill waits for an order already being sent
-    order_mode: str = "send"
     flatten_wait_secs: float = 30.0
     notice_reconnect_secs: float = 5.0
 
@@ -76,19 +81,19 @@ class TradingDaemon:
 
     Parameters
     ----------
+    assemble : SessionAssembly
+        Builds the account's execution and session runner after login.
     clock : Clock
         Market time (the replay's clock in sim mode).
     wall_clock : Clock
         Real time, for the daemon's heartbeat.
-    metrics : Metrics | None
-        Where the order path and the sessions report their measurements (default: nowhere).
     kill_notices : Callable[[], Awaitable[KillSwitchNotices]] | None
         Connects a listener for kill-switch notices (PostgreSQL); None: poll only.
     """
 
     def __init__(self, *, config: DaemonConfig, uow_factory: UnitOfWorkFactory, broker: Broker,
                  schedule: SessionSchedule, clock: Clock, wall_clock: Clock, notifier: Notifier,
-                 metrics: Metrics | None = None,
+                 assemble: SessionAssembly,
                  kill_notices: Callable[[], Awaitable[KillSwitchNotices]] | None = None) -> None:
         self.config = config
         self._uow = uow_factory
@@ -97,13 +102,15 @@ class TradingDaemon:
         self._clock = clock
         self._wall = wall_clock
         self._notifier = notifier
-        self._metrics: Metrics = metrics or NullMetrics()
-        self._kill = asyncio.Event()
-        self._kill_reason = ""
+        self._assemble = assemble
+        self.kill_switch = KillSwitch()
         self._state: DaemonState | None = None
         self._kill_notices = kill_notices
         self._wake = asyncio.Event()
-        self._execution: Execution | None = None
+
+    @property
+    def _kill_reason(self) -> str:
+        return self.kill_switch.reason or ""
 
     async def run(self) -> RunResult:
         """Trade every session the schedule yields; return when it is exhausted or the kill switch is set.
@@ -121,35 +128,32 @@ class TradingDaemon:
             raise KillSwitchActive(f"the kill switch is set ({switch.reason or 'no reason given'}); "
                                    "run `stockbot resume` to clear it")
         await self._broker.login()
-        accounts = [a.account_id for a in await self._broker.get_accounts()]
+        offered = await self._broker.get_accounts()
+        accounts = [a.account_id for a in offered]
         account_id = self.config.account_id or (accounts[0] if len(accounts) == 1 else None)
         if account_id is None or account_id not in accounts:
             raise ConfigurationError(f"account {self.config.account_id!r} is not among the broker's accounts")
         result = RunResult(account_id=account_id)
-        execution = self._execution = Execution(
-            config=ExecutionConfig(account_id, self.config.mode, self.config.risk_limits, self.config.order_mode),
-            uow_factory=self._uow, broker=self._broker, clock=self._clock, notifier=self._notifier,
-            instrument_kind=self._kind_of,
-            on_stop=lambda reason: self._set_trading_state("STOPPED", reason), metrics=self._metrics,
-            on_kill=self._killed_by_execution,
-        )
-        runner = SessionRunner(
-            execution=execution, uow_factory=self._uow, broker=self._broker, clock=self._clock,
-            notifier=self._notifier, mode=self.config.mode, universe=self.config.universe,
-            params_file=self.config.params_file, stop_without_params=self.config.stop_without_params,
-            on_state=self._set_trading_state, metrics=self._metrics,
-        )
+        runner = self._assemble(account_id, self.kill_switch,
+                                lambda reason: self._set_trading_state("STOPPED", reason), self._set_trading_state)
+        execution = runner.execution
         now = self._wall.now()
-        self._state = DaemonState(account_id, self.config.mode, "STARTING", "", None, None, os.getpid(), now, now)
+        names = {a.account_id: a.name for a in offered}
+        async with self._uow() as uow:
+            await uow.accounts.seen(account_id, runner.venue.name, str(self.config.mode), names.get(account_id, ""),
+                                    now)
+            await uow.commit()
+        self._state = DaemonState(account_id, str(self.config.mode), "STARTING", "", None, None, os.getpid(), now,
+                                  now)
         await self._write_state()
         await self._broker.subscribe_order_events(execution.on_broker_event)
-        await self._broker.subscribe_quotes([u.symbol for u in self.config.universe], runner.on_tick)
+        await self._broker.subscribe_quotes(runner.venue.instruments.symbols, runner.on_tick)
         watcher = asyncio.create_task(self._watch_kill_switch(), name="kill-switch-watcher")
         listener = asyncio.create_task(self._listen_for_notices(), name="kill-switch-listener")
         current: TradingSession | None = None
         try:
             async for session in self._schedule.sessions():
-                if self._kill.is_set():
+                if self.kill_switch.tripped:
                     break
                 async with self._uow() as uow:
                     done = await uow.settlements.get(account_id, session.trading_date)
@@ -162,7 +166,7 @@ class TradingDaemon:
                     break
                 result.settlements.append(await runner.close(session))
                 current = None
-            if self._kill.is_set():
+            if self.kill_switch.tripped:
                 result.killed, result.kill_reason = True, self._kill_reason
                 await self._honour_kill(execution, current, result)
         finally:
@@ -199,7 +203,7 @@ class TradingDaemon:
     async def _until_killed(self, work: object) -> bool:
         # Run `work` unless the kill switch fires first; then cancel it and return False.
         task = asyncio.ensure_future(work)  # type: ignore[arg-type]
-        killed = asyncio.ensure_future(self._kill.wait())
+        killed = asyncio.ensure_future(self.kill_switch.wait())
         await asyncio.wait({task, killed}, return_when=asyncio.FIRST_COMPLETED)
         if task.done():
             killed.cancel()
@@ -213,7 +217,6 @@ class TradingDaemon:
     async def _honour_kill(self, execution: Execution, session: TradingSession | None, result: RunResult) -> None:
         action = await self._kill_action()
         result.kill_action = action
-        execution.request_kill(self._kill_reason)
         await execution.enter_stop_mode(f"kill switch: {self._kill_reason}", rule="kill_switch")
         if not await execution.quiesce(self.config.kill_quiesce_secs):
             log.error("kill_quiesce_timeout", secs=self.config.kill_quiesce_secs)
@@ -268,11 +271,6 @@ class TradingDaemon:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await market  # a failure here must not keep the kill from being recorded
 
-    async def _killed_by_execution(self, reason: str) -> None:
-        # Execution set the switch itself (broker failures, the daily loss limit at the close).
-        self._kill_reason = self._kill_reason or reason
-        self._kill.set()
-
     async def _watch_kill_switch(self) -> None:
         # Read the database's kill switch every poll interval, or at once when a notice wakes us; keep the
         # heartbeat fresh. An unreadable switch counts as set.
@@ -283,20 +281,14 @@ class TradingDaemon:
                 async with self._uow() as uow:
                     switch = await uow.control.get_kill_switch()
                 if switch.active:
-                    self._kill_reason = switch.reason or "no reason given"
-                    if self._execution is not None:
-                        self._execution.request_kill(self._kill_reason)
-                    self._kill.set()
+                    self.kill_switch.trip(switch.reason or "no reason given")
                     return
                 if loop.time() - last_heartbeat >= self.config.heartbeat_interval_secs:
                     last_heartbeat = loop.time()
                     await self._write_state()
             except Exception as e:
-                self._kill_reason = f"kill switch unreadable: {type(e).__name__}"
-                if self._execution is not None:
-                    self._execution.request_kill(self._kill_reason)
+                self.kill_switch.trip(f"kill switch unreadable: {type(e).__name__}")
                 log.error("kill_switch_unreadable", error=str(e))
-                self._kill.set()
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.config.kill_poll_interval_secs)
@@ -336,7 +328,3 @@ class TradingDaemon:
         async with self._uow() as uow:
             await uow.control.put_daemon_state(self._state)
             await uow.commit()
-
-    def _kind_of(self, symbol: str) -> InstrumentKind:
-        kinds = {u.symbol: u.kind for u in self.config.universe}
-        return InstrumentKind(kinds.get(symbol, "STOCK"))

@@ -1,4 +1,8 @@
-"""Recording events: one helper so every event has the same shape and reaches the notifier."""
+"""Recording events: one helper so every event has the same shape and reaches the notifier once it is true.
+
+An event is written in the caller's transaction and announced (log line, notifier) only after that
+transaction commits: an order rolled back is never announced.
+"""
 
 import hashlib
 from collections.abc import Mapping
@@ -9,8 +13,8 @@ from typing import Any
 
 import structlog
 
-from stock_manager.service_layer.notifications import Notifier
-from stock_manager.service_layer.storage_port import EventRecord, UnitOfWork
+from stock_manager.service_layer.ports.notifications import Notifier
+from stock_manager.service_layer.ports.storage import EventRecord, UnitOfWork
 
 log = structlog.get_logger("stockbot.events")
 
@@ -54,7 +58,7 @@ async def record_event(
     correlation_id: str = "",
     account_id: str | None = None,
 ) -> EventRecord:
-    """Add an event to `uow` (the caller commits), log it and pass it to the notifier.
+    """Add an event to `uow` (the caller commits); once the commit succeeds, log it and pass it to the notifier.
 
     Raises
     ------
@@ -68,7 +72,11 @@ async def record_event(
         correlation_id=correlation_id, account_id=account_id,
     )
     await uow.events.add(record)
-    log.log(_LEVELS[severity], kind, message=message, correlation_id=correlation_id or None, ts_market=ts.isoformat(),
-            payload=record.payload)
-    notifier.event(record)
+
+    def announce() -> None:
+        log.log(_LEVELS[severity], kind, message=message, correlation_id=correlation_id or None,
+                ts_market=ts.isoformat(), payload=record.payload)
+        notifier.event(record)
+
+    uow.after_commit(announce)
     return record

@@ -9,21 +9,22 @@ from typing import Any
 import yaml
 
 from stock_manager.domain.errors import ConfigurationError
-from stock_manager.domain.strategies.ma_cross import STRATEGY_ID, MaCrossParams
-from stock_manager.service_layer.storage_port import UnitOfWork
+from stock_manager.domain.strategies.base import StrategyParams, StrategySpec
+from stock_manager.domain.strategies.ma_cross import MA_CROSS
+from stock_manager.service_layer.ports.storage import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
 class LoadedParams:
     """Parameters in force and where they came from (``strategy_params``, a file, or the defaults)."""
 
-    params: MaCrossParams
+    params: StrategyParams
     source: str
     fallback: bool
 
 
-def read_params_file(path: Path) -> MaCrossParams:
-    """Read MA cross parameters from a YAML or JSON file (UTF-8).
+def read_params_file(path: Path, spec: StrategySpec = MA_CROSS) -> StrategyParams:
+    """Read a strategy's parameters (the MA cross's by default) from a YAML or JSON file (UTF-8).
 
     Raises
     ------
@@ -40,10 +41,11 @@ def read_params_file(path: Path) -> MaCrossParams:
         raise ConfigurationError(f"strategy parameter file {path} is not valid: {e}") from None
     if not isinstance(raw, dict):
         raise ConfigurationError(f"strategy parameter file {path} must hold a mapping of name: value")
-    return MaCrossParams.from_mapping(raw)
+    return spec.params_from(raw)
 
 
-async def load_params(uow: UnitOfWork, on: date, fallback_file: Path | None) -> LoadedParams:
+async def load_params(uow: UnitOfWork, on: date, fallback_file: Path | None,
+                      spec: StrategySpec = MA_CROSS) -> LoadedParams:
     """Return today's ACTIVE parameters, else the file's, else the built-in defaults (flagged as fallback).
 
     Raises
@@ -51,9 +53,9 @@ async def load_params(uow: UnitOfWork, on: date, fallback_file: Path | None) -> 
     ConfigurationError
         When the ACTIVE row or the fallback file holds invalid parameters.
     """
-    row = await uow.strategies.active_params(STRATEGY_ID, on)
+    row = await uow.strategies.active_params(spec.strategy_id, on)
     if row is not None:
-        return LoadedParams(MaCrossParams.from_mapping(row), "strategy_params", fallback=False)
+        return LoadedParams(spec.params_from(row), "strategy_params", fallback=False)
     if fallback_file is not None:
-        return LoadedParams(read_params_file(fallback_file), f"file {fallback_file}", fallback=True)
-    return LoadedParams(MaCrossParams(), "built-in defaults", fallback=True)
+        return LoadedParams(read_params_file(fallback_file, spec), f"file {fallback_file}", fallback=True)
+    return LoadedParams(spec.default_params(), "built-in defaults", fallback=True)

@@ -21,10 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from stock_manager.domain.clock import kst_date
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.positions import Position, execution_order, positions_from_fills
-from stock_manager.service_layer.storage_port import PositionCheckpoint, UnitOfWork
+from stock_manager.service_layer.ports.storage import PositionCheckpoint, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +36,8 @@ class PositionHistory:
         Positions folded from the fills up to the checkpoint (empty without one).
     base_key : tuple[datetime, str] | None
         Execution-order key of the last fill folded into `base`; every fill of `later` sorts after it.
+    base_trading_date : date | None
+        The trading date of that fill.
     later : tuple[Fill, ...]
         Every other recorded fill (all of them without a checkpoint).
     through_fill_id : int
@@ -52,6 +53,7 @@ class PositionHistory:
     base_key: tuple[datetime, str] | None = None
     later: tuple[Fill, ...] = ()
     through_fill_id: int = 0
+    base_trading_date: date | None = None
     _ordered: list[Fill] = field(default_factory=list, init=False, repr=False, compare=False)
     _folds: dict[int, dict[str, Position]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -67,8 +69,8 @@ class PositionHistory:
         return self.base_key is None or all(f.ts_filled > self.base_key[0] for f in fills)
 
     def positions(self, extra: Sequence[Fill] = (), *, before: date | None = None) -> dict[str, Position]:
-        """Return the positions of every recorded fill plus `extra`; only those executed before the KST
-        date `before` when it is given.
+        """Return the positions of every recorded fill plus `extra`; only those of trading dates before
+        `before` when it is given.
 
         Raises
         ------
@@ -79,14 +81,14 @@ class PositionHistory:
         if self.base_key is not None:
             if any(execution_order(f) <= self.base_key for f in extra):
                 raise ValueError("a fill executed before the position checkpoint cannot be folded onto it")
-            if before is not None and kst_date(self.base_key[0]) >= before:
+            if before is not None and (self.base_trading_date is None or self.base_trading_date >= before):
                 raise ValueError(f"the position checkpoint holds fills of {before} or later")
         ordered = self._in_execution_order()
         extra = list(extra)
         count = len(ordered)
         if before is not None:  # the fills before `before` are a prefix of `ordered`
-            count = bisect_left(ordered, before, key=lambda f: kst_date(f.ts_filled))
-            extra = [f for f in extra if kst_date(f.ts_filled) < before]
+            count = bisect_left(ordered, before, key=lambda f: f.trading_date)
+            extra = [f for f in extra if f.trading_date < before]
         last = execution_order(ordered[count - 1]) if count else self.base_key
         if last is None or all(execution_order(f) > last for f in extra):
             return positions_from_fills(self.account_id, extra, start=self._folded(count))
@@ -108,24 +110,29 @@ class PositionHistory:
 
     def checkpoint(self, trading_date: date, ts_created: datetime) -> PositionCheckpoint | None:
         """Return the checkpoint of every fill of this history (None when the account has no fill)."""
-        last = max((execution_order(f) for f in self.later), default=self.base_key)
-        if last is None:
+        last_fill = max(self.later, key=execution_order, default=None)
+        if last_fill is not None:
+            last, last_day = execution_order(last_fill), last_fill.trading_date
+        elif self.base_key is not None and self.base_trading_date is not None:
+            last, last_day = self.base_key, self.base_trading_date
+        else:
             return None
         return PositionCheckpoint(self.account_id, self.positions(), trading_date, self.through_fill_id, last[0],
-                                  last[1], ts_created)
+                                  last[1], ts_created, last_day)
 
 
 async def load_position_history(uow: UnitOfWork, account_id: str, today: date | None) -> PositionHistory:
     """Read the account's fills as a `PositionHistory`: from its checkpoint when that is provably exact for a
-    session on the KST date `today` (see the module's conditions), else every fill (also when `today` is
+    session of trading date `today` (see the module's conditions), else every fill (also when `today` is
     None)."""
     checkpoint = await uow.positions.get_checkpoint(account_id)
-    if checkpoint is not None and today is not None and kst_date(checkpoint.last_ts_filled) < today:
+    if checkpoint is not None and today is not None and checkpoint.last_trading_date < today:
         key = (checkpoint.last_ts_filled, checkpoint.last_broker_fill_id)
         later = await uow.fills.list_after(account_id, checkpoint.through_fill_id)
         if all(execution_order(s.fill) > key for s in later):
             return PositionHistory(account_id, dict(checkpoint.positions), key, tuple(s.fill for s in later),
-                                   max((s.id or 0 for s in later), default=checkpoint.through_fill_id))
+                                   max((s.id or 0 for s in later), default=checkpoint.through_fill_id),
+                                   checkpoint.last_trading_date)
     stored = await uow.fills.list_for_account(account_id)
     return PositionHistory(account_id, {}, None, tuple(s.fill for s in stored),
                            max((s.id or 0 for s in stored), default=0))

@@ -1,12 +1,12 @@
 """Reconciliation as pure functions: (our orders and fills, the broker's) → a plan of corrections.
 
-Spec 001 §10: DB open orders → broker order states → the broker wins, each difference recorded. KIS has
-no client order id, so a NEW order without a broker number is matched to the broker's orders of its day by
-symbol, side, quantity, limit price and acceptance time; exactly one match is adopted, none means it was
-never placed, more than one is ambiguous and stops trading. Shares the broker holds in a symbol this daemon
-holds none of (bought by hand on an earlier day) are labelled external and left alone; any other difference
-between positions and holdings stops trading. The plan is applied by `recovery.apply_plan`
-or only printed (``stockbot recover --dry-run``).
+Spec 001 §10: DB open orders → broker order states → the broker wins, each difference recorded. A NEW
+order without a broker number is matched to the broker's orders of its day: by our client order id where
+the venue keeps one, else by symbol, side, quantity, limit price and acceptance time; exactly one match is
+adopted, none means it was never placed, more than one is ambiguous and stops trading. Shares the broker
+holds in a symbol this daemon holds none of (bought by hand on an earlier day) are labelled external and
+left alone; any other difference between positions and holdings stops trading. The plan is applied by
+`recovery.apply_plan` or only printed (``stockbot recover --dry-run``).
 """
 
 import copy
@@ -15,21 +15,21 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from stock_manager.domain.clock import kst_date
 from stock_manager.domain.errors import DuplicateFill, InvalidTransition
-from stock_manager.domain.fill_identity import fill_day, missing_fills, normalize_order_number
+from stock_manager.domain.fill_matching import normalize_order_number
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.orders import Order, OrderAccepted, OrderCanceled, OrderEvent, OrderFilled, OrderRejected
 from stock_manager.domain.positions import Position, positions_from_fills
-from stock_manager.service_layer.broker_port import BrokerOrderReport, BrokerOrderState, BrokerPosition
 from stock_manager.service_layer.events import plain
+from stock_manager.service_layer.ports.broker import BrokerOrderReport, BrokerOrderState, BrokerPosition
+from stock_manager.service_layer.ports.venue import FillIdentity
 from stock_manager.service_layer.position_history import PositionHistory
 
 #: How long after our NEW row the broker's acceptance of the same order may come.
 ADOPTION_WINDOW = timedelta(minutes=2)
 
 
-#: A broker order number without leading zeros (KIS paper "11774" = "0000011774").
+#: A broker order number without leading zeros (venues pad them differently: "11774" = "0000011774").
 strip_number = normalize_order_number
 
 
@@ -87,6 +87,7 @@ def plan_recovery(
     broker_orders: Sequence[BrokerOrderReport],
     broker_fills: Sequence[Fill],
     broker_positions: Sequence[BrokerPosition],
+    fill_identity: FillIdentity,
     history: PositionHistory | None = None,
 ) -> RecoveryPlan:
     """Compare the database with the broker and return the corrections, without changing anything.
@@ -104,6 +105,8 @@ def plan_recovery(
         The broker's orders and executions of the days in question.
     broker_positions : Sequence[BrokerPosition]
         The broker's holdings now.
+    fill_identity : FillIdentity
+        How the venue's executions are identified (what is missing of an order, and under which id).
     history : PositionHistory | None
         Every recorded fill of the account, positions folded from a checkpoint (see `position_history`);
         each missed fill of the plan must have executed after its checkpoint (`PositionHistory.sorts_after`).
@@ -117,7 +120,7 @@ def plan_recovery(
     stops: list[str] = []
     recorded_by_order: dict[tuple[date, str], list[Fill]] = {}
     for fill in recorded_fills:
-        recorded_by_order.setdefault((fill_day(fill), strip_number(fill.broker_order_number)), []).append(fill)
+        recorded_by_order.setdefault((fill.trading_date, strip_number(fill.broker_order_number)), []).append(fill)
     ours = {strip_number(o.broker_order_number) for o in known_orders if o.broker_order_number}
     by_number = {strip_number(r.broker_order_number): r for r in broker_orders}
     fills_by_number: dict[str, list[Fill]] = {}
@@ -129,7 +132,7 @@ def plan_recovery(
     claims: dict[str, list[Order]] = {}
     contested: set[str] = set()  # candidates of an ambiguous match: maybe ours, so never labelled external
     for order in (o for o in open_orders if o.broker_order_number is None):
-        matches = [r for r in unclaimed if same_shape(order, r)]
+        matches = [r for r in unclaimed if claims_order(order, r)]
         if len(matches) > 1:
             stops.append(f"{len(matches)} broker orders match {order.idempotency_key}; refusing to guess")
             actions.append(Action("ambiguous", stops[-1], order.idempotency_key))
@@ -156,10 +159,11 @@ def plan_recovery(
     tracked += [(o, n) for n, o in adopted.items()]
     for order, number in tracked:
         report = by_number.get(number)
-        missing, surplus = _missing(account_id, recorded_by_order.get((order.trading_date, number), []),
+        missing, surplus = _missing(fill_identity, account_id,
+                                    recorded_by_order.get((order.trading_date, number), []),
                                     fills_by_number.get(number, []))
         if surplus:
-            stops.append(f"order {order.broker_order_number}: {surplus} more shares recorded than the broker executed")
+            stops.append(f"order {order.broker_order_number}: {surplus} more recorded than the broker executed")
         actions.extend(Action("fill", f"missed fill {f.quantity} @ {f.price}", order.idempotency_key, fill=f)
                        for f in missing)
         if report is None:
@@ -176,7 +180,8 @@ def plan_recovery(
             actions.append(Action("external_order", f"{report.side} {report.quantity} {report.symbol} "
                                   f"({report.broker_order_number}) was not placed by this daemon", report=report))
             number = strip_number(report.broker_order_number)
-            missing, _ = _missing(account_id, recorded_by_order.get((kst_date(report.ts_accepted), number), []),
+            missing, _ = _missing(fill_identity, account_id,
+                                  recorded_by_order.get((report.trading_date, number), []),
                                   fills_by_number.get(number, []))
             actions.extend(Action("external_fill", f"execution of external order {report.broker_order_number}",
                                   fill=f) for f in missing)
@@ -215,7 +220,7 @@ def describe_changes(
         match action.kind:
             case "adopt" if action.report is not None:
                 r = action.report
-                event = OrderAccepted(r.broker_order_number, r.ts_accepted, r.broker_branch)
+                event = OrderAccepted(r.broker_order_number, r.ts_accepted, r.venue_order_ref)
             case "not_placed":
                 event = OrderCanceled(_event_ts(action), "not placed")
             case "cancel" if order is not None and order.is_open:
@@ -265,17 +270,25 @@ def _joined(first: str, second: str) -> str:
 
 
 def _missing(
-    account_id: str, recorded: Sequence[Fill], at_broker: Sequence[Fill]
+    fill_identity: FillIdentity, account_id: str, recorded: Sequence[Fill], at_broker: Sequence[Fill]
 ) -> tuple[tuple[Fill, ...], Decimal]:
-    # The broker's executions of one order beyond ours (cumulative identity), and any surplus of ours.
+    # The broker's executions of one order beyond ours (under the venue's identity), and any surplus of ours.
     ordered = sorted(at_broker, key=lambda f: f.ts_filled)  # stable: the broker's order within one second
-    found = missing_fills(account_id, recorded, ordered)
+    found = fill_identity.missing(account_id, recorded, ordered)
     return found.fills, found.surplus_quantity
+
+
+def claims_order(order: Order, report: BrokerOrderReport) -> bool:
+    """Return True when `report` is `order` at the broker: the same client order id where both carry one,
+    else the same shape (`same_shape`)."""
+    if order.client_order_id is not None and report.client_order_id is not None:
+        return report.client_order_id == order.client_order_id
+    return same_shape(order, report)
 
 
 def same_shape(order: Order, report: BrokerOrderReport) -> bool:
     """Return True when `report` could be `order` at the broker: same symbol, side, quantity, type and limit,
-    accepted no earlier than one second before our row was created (KIS ``ORD_TMD`` has whole seconds) and
+    accepted no earlier than one second before our row was created (venue times may have whole seconds) and
     within `ADOPTION_WINDOW` after it."""
     return (report.symbol == order.symbol and report.side is order.side and report.quantity == order.quantity
             and report.limit_price == order.limit_price and report.order_type is order.order_type

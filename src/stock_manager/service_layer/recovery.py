@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from stock_manager.domain.clock import Clock
+from stock_manager.domain.modes import Mode
 from stock_manager.domain.orders import OrderAccepted, OrderCanceled, OrderRejected
-from stock_manager.service_layer.broker_port import Broker
 from stock_manager.service_layer.events import plain, record_event
 from stock_manager.service_layer.execution import Execution
-from stock_manager.service_layer.notifications import Notifier
+from stock_manager.service_layer.ports.broker import Broker
+from stock_manager.service_layer.ports.notifications import Notifier
+from stock_manager.service_layer.ports.storage import UnitOfWorkFactory
+from stock_manager.service_layer.ports.venue import FillIdentity
 from stock_manager.service_layer.position_history import PositionHistory, load_position_history
 from stock_manager.service_layer.reconciliation import Action, RecoveryPlan, plan_recovery
-from stock_manager.service_layer.storage_port import UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +29,8 @@ class RecoveryInputs:
 
 
 async def gather_plan(
-    uow_factory: UnitOfWorkFactory, broker: Broker, inputs: RecoveryInputs, history: PositionHistory | None = None,
+    uow_factory: UnitOfWorkFactory, broker: Broker, inputs: RecoveryInputs, fill_identity: FillIdentity,
+    history: PositionHistory | None = None,
 ) -> RecoveryPlan:
     """Read the database and the broker (nothing is written) and return the recovery plan.
 
@@ -52,13 +55,13 @@ async def gather_plan(
     return plan_recovery(
         account_id=inputs.account_id, open_orders=open_orders, known_orders=known, recorded_fills=recorded,
         broker_orders=broker_orders, broker_fills=broker_fills, broker_positions=broker_positions,
-        history=history,
+        fill_identity=fill_identity, history=history,
     )
 
 
 async def apply_plan(
     plan: RecoveryPlan, execution: Execution, uow_factory: UnitOfWorkFactory, notifier: Notifier, clock: Clock,
-    *, mode: str,
+    *, mode: Mode,
 ) -> None:
     """Apply every correction of `plan`; enter stop mode for what it cannot resolve; log the run."""
     ts_started = clock.now()
@@ -69,8 +72,8 @@ async def apply_plan(
         match action.kind:
             case "adopt" if order is not None and action.report is not None:
                 r = action.report
-                await execution.apply_event(order, OrderAccepted(r.broker_order_number, r.ts_accepted, r.broker_branch),
-                                            "recovery_adopted", "WARNING",
+                accepted = OrderAccepted(r.broker_order_number, r.ts_accepted, r.venue_order_ref)
+                await execution.apply_event(order, accepted, "recovery_adopted", "WARNING",
                                             f"recovery: {order.symbol} order {action.detail}; adopted"
                                             f"{_change(action)}")
             case "not_placed" if order is not None:
@@ -95,7 +98,7 @@ async def apply_plan(
     outcome, reasons = plan_outcome(plan)
     async with uow_factory() as uow:
         await uow.settlements.add_recovery_log(
-            account_id, mode, False, outcome, plan_summary(plan), ts_started, clock.now())
+            account_id, str(mode), False, outcome, plan_summary(plan), ts_started, clock.now())
         await record_event(uow, notifier, ts=clock.now(), kind="recovery", severity="INFO" if not reasons else "ERROR",
                            message=f"recovery {outcome.lower()}: {len(plan.actions)} correction(s)",
                            payload=plan_summary(plan), account_id=account_id)
@@ -105,14 +108,14 @@ async def apply_plan(
 
 
 async def record_dry_run(
-    plan: RecoveryPlan, uow_factory: UnitOfWorkFactory, account_id: str, mode: str, ts_started: datetime,
+    plan: RecoveryPlan, uow_factory: UnitOfWorkFactory, account_id: str, mode: Mode, ts_started: datetime,
     ts_finished: datetime,
 ) -> None:
     """Log a run that only showed `plan` (``stockbot recover --dry-run``): one ``recovery_logs`` row with
     ``dry_run`` true and the outcome applying it would have; nothing else is written."""
     outcome, _ = plan_outcome(plan)
     async with uow_factory() as uow:
-        await uow.settlements.add_recovery_log(account_id, mode, True, outcome, plan_summary(plan), ts_started,
+        await uow.settlements.add_recovery_log(account_id, str(mode), True, outcome, plan_summary(plan), ts_started,
                                                ts_finished)
         await uow.commit()
 

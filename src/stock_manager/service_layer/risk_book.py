@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from stock_manager.domain.model import Side
+from stock_manager.domain.model import OrderType, Side
 from stock_manager.domain.orders import Order
 from stock_manager.domain.positions import Position
 from stock_manager.domain.risk import MarketSnapshot, RiskState, SymbolFailures
-from stock_manager.domain.sessions import MarketPhase, SessionHours
+from stock_manager.domain.sessions import MarketPhase, TradingSession
 
 _RATE_WINDOW = timedelta(seconds=60)
 
@@ -22,22 +22,26 @@ _RATE_WINDOW = timedelta(seconds=60)
 class RiskBook:
     """Per-session inputs of the risk rules (see `RiskState`)."""
 
-    hours: SessionHours | None = None
+    session: TradingSession | None = None
     market: dict[str, MarketSnapshot] = field(default_factory=dict)
     recent_orders: deque[datetime] = field(default_factory=deque)
     failures: dict[str, SymbolFailures] = field(default_factory=dict)
     broker_failures: int = 0
 
-    def begin_session(self, hours: SessionHours | None) -> None:
-        """Start a session: its hours; yesterday's market data, order times and failures are forgotten."""
-        self.hours = hours
+    def begin_session(self, session: TradingSession | None) -> None:
+        """Start a session (its phases); yesterday's market data, order times and failures are forgotten."""
+        self.session = session
         self.market.clear()
         self.recent_orders.clear()
         self.failures.clear()
 
     def phase_at(self, now: datetime) -> MarketPhase | None:
         """Return the session phase at `now`, or None when the session's hours are unknown."""
-        return None if self.hours is None else self.hours.phase_at(now)
+        return None if self.session is None else self.session.phase_at(now)
+
+    def accepts(self, now: datetime, order_type: OrderType) -> bool:
+        """Return True when the session takes an order of `order_type` at `now` (never without a session)."""
+        return self.session is not None and self.session.accepts(now, order_type)
 
     def note_quote(self, symbol: str, price: Decimal, ts: datetime, lower: Decimal | None = None,
                    upper: Decimal | None = None) -> None:
@@ -84,6 +88,11 @@ class RiskBook:
         return RiskState(
             positions=positions, working_buy_quantity=working, realized_pnl_today_krw=realized_pnl_today_krw,
             start_of_day_equity_krw=start_of_day_equity_krw, stopped=stopped, now=now, phase=self.phase_at(now),
+            order_types_now=self._order_types_at(now),
             market=dict(self.market), working_buy_value_krw=working_value, recent_orders=tuple(self.recent_orders),
             failures=dict(self.failures), unrealized_pnl_krw=unrealized,
         )
+
+    def _order_types_at(self, now: datetime) -> frozenset[OrderType]:
+        window = None if self.session is None else self.session.window_at(now)
+        return window.order_types if window is not None else frozenset()

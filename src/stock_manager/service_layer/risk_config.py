@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.risk import RiskLimits
-from stock_manager.service_layer.storage_port import RiskLimitChange, UnitOfWork
+from stock_manager.service_layer.ports.storage import RiskLimitChange, UnitOfWork
 
 _OFF = frozenset({"off", "none", ""})
 _TRUE = frozenset({"true", "yes", "on", "1"})

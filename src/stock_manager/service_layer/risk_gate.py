@@ -8,18 +8,32 @@ so it can never be sent.
 from datetime import datetime
 from typing import Any
 
+from stock_manager.domain.instruments import Instrument
 from stock_manager.domain.risk import OrderProposal, RiskDenial, RiskLimits, RiskState, check_order
 from stock_manager.service_layer.events import jsonable, record_event
-from stock_manager.service_layer.notifications import Notifier
-from stock_manager.service_layer.storage_port import KillSwitchState, RiskEventRecord, UnitOfWork
+from stock_manager.service_layer.ports.notifications import Notifier
+from stock_manager.service_layer.ports.storage import KillSwitchState, RiskEventRecord, UnitOfWork
 
 
 def pre_trade_denial(
-    proposal: OrderProposal, state: RiskState, limits: RiskLimits, kill_switch: KillSwitchState
+    proposal: OrderProposal, state: RiskState, limits: RiskLimits, kill_switch: KillSwitchState,
+    instrument: Instrument | None = None,
 ) -> RiskDenial | None:
-    """Return why `proposal` must not become an order, or None when it may be created and sent."""
+    """Return why `proposal` must not become an order, or None when it may be created and sent.
+
+    Sizing first (a positive quantity on the instrument's size grid, at least its minimum order value), then
+    the kill switch, then the pre-trade risk rules in their order.
+    """
     if proposal.quantity <= 0:
-        return RiskDenial("sizing", "the order would be for zero shares")
+        return RiskDenial("sizing", "the order would be for nothing (quantity 0)")
+    if instrument is not None:
+        if not instrument.is_valid_quantity(proposal.quantity):
+            return RiskDenial("sizing", f"quantity {proposal.quantity} is not a multiple of the size increment "
+                                        f"{instrument.size_increment}")
+        notional = proposal.quantity * proposal.price_krw
+        if notional < instrument.min_notional:
+            return RiskDenial("sizing", f"order value {notional} is below the venue's minimum "
+                                        f"{instrument.min_notional}")
     if kill_switch.active:
         return RiskDenial("kill_switch", f"kill switch is set: {kill_switch.reason}")
     return check_order(proposal, state, limits)

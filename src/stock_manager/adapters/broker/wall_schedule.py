@@ -1,7 +1,8 @@
-"""The session schedule of paper and live trading: the KRX calendar (XKRX) and the wall clock.
+"""The session schedule of paper and live trading: a venue's calendar and the wall clock.
 
-Implements the `SessionSchedule` port: each session is yielded at its pre-open (30 minutes before the open,
-08:30 KST normally; 09:30 on late-open days), and `run_until_close` returns at the close. Between sessions
+Implements the `SessionSchedule` port: each session is yielded when its first order phase begins (the KRX
+pre-open, 08:30 KST normally and 09:30 on late-open days; the day boundary of a market that never closes),
+and `run_until_close` returns at the close. Between sessions
 the daemon sleeps. Sleeps are taken in short slices so a wall clock that jumps (the machine slept, NTP) is
 noticed, and the injected `sleep` lets tests run a week of sessions in milliseconds.
 """
@@ -12,9 +13,8 @@ from datetime import datetime
 
 import structlog
 
-from stock_manager.adapters.broker.sim.calendar import next_session, pre_open
 from stock_manager.domain.clock import Clock
-from stock_manager.service_layer.broker_port import TradingSession
+from stock_manager.domain.sessions import TradingSession
 
 log = structlog.get_logger("stockbot.schedule")
 
@@ -23,21 +23,24 @@ MAX_SLEEP_SLICE_SECS = 30.0
 
 
 class CalendarSchedule:
-    """Sessions from the XKRX calendar, in real time.
+    """Sessions from a venue's calendar, in real time.
 
     Parameters
     ----------
     clock : Clock
         The wall clock (aware UTC).
+    next_session : Callable[[datetime], TradingSession | None]
+        The venue's first session whose close is later than the given time (None beyond its calendar).
     sleep : Callable[[float], Awaitable[None]]
         How to wait, seconds (`asyncio.sleep` in production).
     max_sessions : int | None
         Stop after this many sessions (None: run until the calendar ends or the daemon stops).
     """
 
-    def __init__(self, clock: Clock, *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 max_sessions: int | None = None) -> None:
+    def __init__(self, clock: Clock, next_session: Callable[[datetime], TradingSession | None], *,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, max_sessions: int | None = None) -> None:
         self._clock = clock
+        self._next_session = next_session
         self._sleep = sleep
         self._max_sessions = max_sessions
 
@@ -46,11 +49,11 @@ class CalendarSchedule:
         yielded = 0
         after = self._clock.now()
         while self._max_sessions is None or yielded < self._max_sessions:
-            session = next_session(after)
+            session = self._next_session(after)
             if session is None:
                 log.warning("calendar_exhausted", after=after.isoformat())
                 return
-            await self._sleep_until(pre_open(session))
+            await self._sleep_until(session.ts_first_order)
             yield session
             yielded += 1
             after = max(session.ts_close, self._clock.now())

@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import cache
 
 from stock_manager.adapters.marketdata.bundled import INTRADAY_FILES, parse_krw, read_text, require_bundled
-from stock_manager.domain.clock import kst_date
+from stock_manager.localtime import kst_date
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,8 +32,8 @@ from itertools import pairwise
 from stock_manager.adapters.marketdata.daily import daily_bar
 from stock_manager.adapters.marketdata.intraday import IntradayBar, intraday_bars
 from stock_manager.adapters.marketdata.master import instrument_kind
+from stock_manager.adapters.venues.krx.rules import tick_size
 from stock_manager.domain.market import DailyBar, Tick
-from stock_manager.domain.market_rules import tick_size
 from stock_manager.domain.model import InstrumentKind
 
 FIRST_EXTREME_AFTER_OPEN = timedelta(hours=1, minutes=30)

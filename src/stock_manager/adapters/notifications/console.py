@@ -3,9 +3,9 @@
 from rich.console import Console
 
 from stock_manager.adapters.observability.masking import mask
-from stock_manager.domain.clock import KST
-from stock_manager.service_layer.reports import DailyReport
-from stock_manager.service_layer.storage_port import EventRecord
+from stock_manager.localtime import KST
+from stock_manager.service_layer.ports.storage import EventRecord
+from stock_manager.service_layer.views.reports import DailyReport
 
 #: Event kinds worth a line even at INFO severity: the trading story of a session.
 TRADE_KINDS = frozenset({"order_created", "order_sent", "fill", "order_canceled", "order_rejected", "market_open"})

@@ -1,8 +1,8 @@
 """One `Notifier` that forwards to several (console and Slack); one failing never affects another."""
 
-from stock_manager.service_layer.notifications import Notifier
-from stock_manager.service_layer.reports import DailyReport
-from stock_manager.service_layer.storage_port import EventRecord
+from stock_manager.service_layer.ports.notifications import Notifier
+from stock_manager.service_layer.ports.storage import EventRecord
+from stock_manager.service_layer.views.reports import DailyReport
 
 
 class FanoutNotifier:

@@ -26,8 +26,8 @@ from stock_manager.adapters.notifications.slack_routing import (
     route,
 )
 from stock_manager.domain.clock import Clock
-from stock_manager.service_layer.reports import DailyReport
-from stock_manager.service_layer.storage_port import EventRecord
+from stock_manager.service_layer.ports.storage import EventRecord
+from stock_manager.service_layer.views.reports import DailyReport
 
 log = structlog.get_logger("stockbot.slack")
 

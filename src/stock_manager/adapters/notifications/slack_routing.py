@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from stock_manager.domain.clock import KST
-from stock_manager.service_layer.reports import DailyReport
-from stock_manager.service_layer.storage_port import EventRecord
+from stock_manager.localtime import KST
+from stock_manager.service_layer.ports.storage import EventRecord
+from stock_manager.service_layer.views.reports import DailyReport
 
 #: Event kinds of the trading story that go to the trades channel at any level.
 TRADE_KINDS = frozenset({"order_created", "order_rejected", "fill", "external_fill", "stop_mode", "kill_switch",

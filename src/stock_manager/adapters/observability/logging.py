@@ -16,7 +16,7 @@ import structlog
 
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.observability.masking import mask_data
-from stock_manager.domain.clock import KST
+from stock_manager.localtime import KST
 
 #: The logger `record_event` writes through; its lines repeat what the console notifier already shows.
 EVENTS_LOGGER = "stockbot.events"

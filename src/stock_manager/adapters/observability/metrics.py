@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from stock_manager.service_layer.metrics_port import OrderTimer
+from stock_manager.service_layer.ports.metrics import OrderTimer
 
 _LATENCY_BUCKETS_SECS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _SLIPPAGE_BUCKETS_BPS = (-100.0, -50.0, -20.0, -10.0, -5.0, 0.0, 5.0, 10.0, 20.0, 50.0, 100.0)

@@ -1,14 +1,11 @@
-"""Statement helpers shared by the repositories: dialect-aware inserts, upserts and KST day bounds."""
+"""Statement helpers shared by the repositories: dialect-aware inserts and upserts."""
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-from stock_manager.domain.clock import kst_datetime
 
 
 def dialect_insert(connection: AsyncConnection, table: Table) -> Any:
@@ -29,7 +26,3 @@ def upsert(connection: AsyncConnection, table: Table, key: Sequence[str]) -> Any
     replaced = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in key}
     return statement.on_conflict_do_update(index_elements=list(key), set_=replaced)
 
-
-def kst_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """Return the aware UTC ``[start, end)`` of the KST calendar day `day`."""
-    return kst_datetime(day, time(0)), kst_datetime(day + timedelta(days=1), time(0))

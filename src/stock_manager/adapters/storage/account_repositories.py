@@ -1,4 +1,5 @@
-"""Per-account results: current positions, close-of-session snapshots, daily settlements, recovery logs."""
+"""Per-account records: the accounts, current positions, close-of-session snapshots, daily settlements,
+recovery logs."""
 
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -8,9 +9,10 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from stock_manager.adapters.storage._statements import upsert
+from stock_manager.adapters.storage._statements import dialect_insert, upsert
 from stock_manager.adapters.storage.engine import to_json_safe
 from stock_manager.adapters.storage.tables import (
+    accounts,
     daily_settlements,
     position_checkpoints,
     position_snapshots,
@@ -18,7 +20,7 @@ from stock_manager.adapters.storage.tables import (
     recovery_logs,
 )
 from stock_manager.domain.positions import Position
-from stock_manager.service_layer.storage_port import DailySettlement, PositionCheckpoint, PositionSnapshot
+from stock_manager.service_layer.ports.storage import DailySettlement, PositionCheckpoint, PositionSnapshot
 
 
 class SqlPositionRepository:
@@ -82,7 +84,8 @@ class SqlPositionRepository:
         rows = (await self._connection.execute(statement)).all()
         if not rows:
             return None
-        marks = {(r.trading_date, r.through_fill_id, r.last_ts_filled, r.last_broker_fill_id, r.ts_created)
+        marks = {(r.trading_date, r.through_fill_id, r.last_ts_filled, r.last_broker_fill_id, r.ts_created,
+                  r.last_trading_date)
                  for r in rows}
         if len(marks) != 1:
             return None
@@ -93,6 +96,7 @@ class SqlPositionRepository:
                                           r.commission_krw, r.tax_krw) for r in rows},
             trading_date=first.trading_date, through_fill_id=first.through_fill_id,
             last_ts_filled=first.last_ts_filled, last_broker_fill_id=first.last_broker_fill_id,
+            last_trading_date=first.last_trading_date,
             ts_created=first.ts_created,
         )
 
@@ -104,7 +108,8 @@ class SqlPositionRepository:
             return
         mark = {"trading_date": checkpoint.trading_date, "through_fill_id": checkpoint.through_fill_id,
                 "last_ts_filled": checkpoint.last_ts_filled,
-                "last_broker_fill_id": checkpoint.last_broker_fill_id, "ts_created": checkpoint.ts_created}
+                "last_broker_fill_id": checkpoint.last_broker_fill_id, "ts_created": checkpoint.ts_created,
+                "last_trading_date": checkpoint.last_trading_date}
         await self._connection.execute(insert(position_checkpoints), [
             {"account_id": checkpoint.account_id, "symbol": p.symbol, "quantity": p.quantity,
              "avg_price": p.avg_price, "realized_pnl_krw": p.realized_pnl_krw, "commission_krw": p.commission_krw,
@@ -175,3 +180,24 @@ class SqlSettlementRepository:
 
 def _to_settlement(row: Row[Any]) -> DailySettlement:
     return DailySettlement(**{"summary": {}, **row._mapping})
+
+
+class SqlAccountRepository:
+    """`AccountRepository` over one connection of a unit of work."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def seen(self, account_id: str, venue: str, mode: str, name: str, ts: datetime) -> None:
+        """Insert the account, or update its venue, mode, name and last-seen time."""
+        statement = dialect_insert(self._connection, accounts).values(
+            account_id=account_id, venue=venue, mode=mode, name=name, ts_first_seen=ts, ts_last_seen=ts)
+        statement = statement.on_conflict_do_update(
+            index_elements=["account_id"],
+            set_={"venue": venue, "mode": mode, "name": name, "ts_last_seen": ts})
+        await self._connection.execute(statement)
+
+    async def venue_of(self, account_id: str) -> str | None:
+        """Return the account's venue, or None."""
+        statement = select(accounts.c.venue).where(accounts.c.account_id == account_id)
+        return (await self._connection.execute(statement)).scalar_one_or_none()

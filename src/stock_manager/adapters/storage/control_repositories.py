@@ -18,7 +18,7 @@ from stock_manager.adapters.storage.tables import (
     strategies,
     strategy_params,
 )
-from stock_manager.service_layer.storage_port import (
+from stock_manager.service_layer.ports.storage import (
     KILL_SWITCH_ACTIONS,
     DaemonState,
     EventRecord,

@@ -7,11 +7,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from stock_manager.adapters.storage._statements import insert_unless_exists, kst_day_bounds
+from stock_manager.adapters.storage._statements import insert_unless_exists
 from stock_manager.adapters.storage.tables import fills
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import Side
-from stock_manager.service_layer.storage_port import StoredFill
+from stock_manager.service_layer.ports.storage import StoredFill
 
 
 class SqlFillRepository:
@@ -43,6 +43,7 @@ class SqlFillRepository:
                 ts_filled=fill.ts_filled,
                 ts_recorded=ts_recorded,
                 source=stored.source,
+                trading_date=fill.trading_date,
             )
             .returning(fills.c.id)
         )
@@ -58,11 +59,8 @@ class SqlFillRepository:
         return await self._many(select(fills).where(fills.c.account_id == account_id))
 
     async def list_for_date(self, account_id: str, trading_date: date) -> list[StoredFill]:
-        """Return the account's fills executed on the KST `trading_date`, in execution order."""
-        start, end = kst_day_bounds(trading_date)
-        statement = select(fills).where(
-            fills.c.account_id == account_id, fills.c.ts_filled >= start, fills.c.ts_filled < end
-        )
+        """Return the account's fills of the venue's `trading_date`, in execution order."""
+        statement = select(fills).where(fills.c.account_id == account_id, fills.c.trading_date == trading_date)
         return await self._many(statement)
 
     async def list_after(self, account_id: str, fill_id: int) -> list[StoredFill]:
@@ -85,5 +83,6 @@ def _to_stored_fill(row: Row[Any]) -> StoredFill:
         commission_krw=row.commission_krw,
         tax_krw=row.tax_krw,
         ts_filled=row.ts_filled,
+        trading_date=row.trading_date,
     )
     return StoredFill(fill=fill, account_id=row.account_id, order_id=row.order_id, source=row.source, id=row.id)

@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stock_manager.adapters.storage._statements import upsert
 from stock_manager.adapters.storage.tables import market_bars, symbols
-from stock_manager.domain.clock import kst_date, kst_datetime
+from stock_manager.domain.instruments import Instrument
 from stock_manager.domain.market import DailyBar
+from stock_manager.localtime import kst_date, kst_datetime
 
 #: ``market_bars.interval`` of daily bars.
 DAILY = "1d"
@@ -24,9 +25,10 @@ class SqlMarketDataRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def upsert_symbol(self, symbol: str, name: str, market: str, kind: str, ts: datetime) -> None:
-        """Insert or update a symbol's metadata."""
-        values = {"symbol": symbol, "name": name, "market": market, "kind": kind, "ts_updated": ts}
+    async def upsert_symbol(self, instrument: Instrument, ts: datetime) -> None:
+        """Insert or update an instrument's metadata (name, market, kind, venue)."""
+        values = {"symbol": instrument.symbol, "name": instrument.name, "market": instrument.market,
+                  "kind": instrument.kind, "venue": instrument.venue, "ts_updated": ts}
         await self._connection.execute(upsert(self._connection, symbols, ["symbol"]), values)
 
     async def upsert_daily_bars(self, bars: Sequence[DailyBar], source: str) -> int:

@@ -13,7 +13,7 @@ from stock_manager.adapters.storage.tables import fills, orders
 from stock_manager.domain.model import Intent, OrderType, Side
 from stock_manager.domain.order_status import OPEN_STATUSES, OrderStatus
 from stock_manager.domain.orders import Order
-from stock_manager.service_layer.storage_port import DuplicateIdempotencyKey
+from stock_manager.service_layer.ports.storage import DuplicateIdempotencyKey
 
 _OPEN = sorted(s.value for s in OPEN_STATUSES)
 
@@ -60,6 +60,7 @@ class SqlOrderRepository:
             "quantity": order.quantity,
             "limit_price": order.limit_price,
             "signal_price": order.signal_price,
+            "client_order_id": order.client_order_id,
             "correlation_id": order.correlation_id,
             "trading_date": order.trading_date,
             "ts_created": order.ts_created,
@@ -90,8 +91,8 @@ class SqlOrderRepository:
         """Return the account's order with this broker order number, leading zeros ignored; only an order of
         `trading_date` when it is given.
 
-        KIS returns ``"11774"`` from the order call and ``"0000011774"`` from inquiries; both find the same
-        order. Broker numbers restart every session, so when several orders match the newest one is returned
+        A venue may pad numbers in one call and not another (``"11774"``, ``"0000011774"``); both find the same
+        order. Where broker numbers restart every session, so when several orders match the newest one is returned
         (give the session's date to find only its order: a number of today may be an older order's too).
         """
         wanted = broker_order_number.strip().lstrip("0")
@@ -166,7 +167,7 @@ def _order_values(order: Order) -> dict[str, Any]:
         "status_reason": order.status_reason,
         "reason": order.reason,
         "broker_order_number": order.broker_order_number,
-        "broker_branch": order.broker_branch,
+        "venue_order_ref": order.venue_order_ref,
         "filled_quantity": order.filled_quantity,
         "filled_amount_krw": order.filled_amount_krw,
         "ts_sent": order.ts_sent,
@@ -194,10 +195,11 @@ def _to_order(row: Row[Any], fill_ids: set[str]) -> Order:
         ts_created=row.ts_created,
         correlation_id=row.correlation_id,
         signal_price=row.signal_price,
+        client_order_id=row.client_order_id,
         status=OrderStatus(row.status),
         status_reason=row.status_reason,
         broker_order_number=row.broker_order_number,
-        broker_branch=row.broker_branch,
+        venue_order_ref=row.venue_order_ref,
         filled_quantity=row.filled_quantity,
         filled_amount_krw=row.filled_amount_krw,
         ts_sent=row.ts_sent,

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from stock_manager.adapters.storage._statements import insert_unless_exists
 from stock_manager.adapters.storage.engine import to_json_safe
 from stock_manager.adapters.storage.tables import observed_orders, risk_events, risk_limit_changes
-from stock_manager.service_layer.storage_port import ObservedOrder, RiskEventRecord, RiskLimitChange
+from stock_manager.service_layer.ports.storage import ObservedOrder, RiskEventRecord, RiskLimitChange
 
 #: Allowed values of ``risk_events.decision``.
 RISK_DECISIONS = frozenset({"DENY", "STOP", "KILL"})

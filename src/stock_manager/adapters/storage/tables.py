@@ -1,8 +1,8 @@
 """Every table of the schema, as SQLAlchemy Core; Alembic migrations build the real schema from history.
 
 The single reference for the DDL is ai_developer_guides/DB_SCHEMA_DDL.md, generated from the schema that
-``alembic upgrade head`` builds (spec 000 §4, 001 §7). Money and quantities are exact decimals (KRW,
-shares); times are aware UTC.
+``alembic upgrade head`` builds (spec 000 §4, 001 §7). Money and quantities are exact decimals with 8
+decimal places (KRW; shares or coins); times are aware UTC.
 """
 
 from sqlalchemy import (
@@ -63,9 +63,23 @@ symbols = Table(
     metadata,
     Column("symbol", String(12), primary_key=True),
     Column("name", String(100), nullable=False),
-    Column("market", String(16), nullable=False),  # KOSPI | KOSDAQ
-    Column("kind", String(8), nullable=False),  # STOCK | ETF
+    Column("market", String(16), nullable=False),  # KOSPI | KOSDAQ | KRW
+    Column("kind", String(8), nullable=False),  # STOCK | ETF | CRYPTO
     Column("ts_updated", UtcDateTime, nullable=False),
+    Column("venue", String(16), nullable=False, server_default="krx"),  # (0004)
+)
+
+# -- ACCOUNTS (revision 0004) ----------------------------------------------------------------------------
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", String(32), primary_key=True),
+    Column("venue", String(16), nullable=False),  # krx | upbit
+    Column("mode", String(8), nullable=False),
+    Column("name", String(100), nullable=False, server_default=""),
+    Column("ts_first_seen", UtcDateTime, nullable=False),
+    Column("ts_last_seen", UtcDateTime, nullable=False),
 )
 
 market_bars = Table(
@@ -74,11 +88,11 @@ market_bars = Table(
     Column("symbol", String(12), primary_key=True),
     Column("interval", String(8), primary_key=True),  # "1d"
     Column("ts_bar", UtcDateTime, primary_key=True),  # bar open, UTC
-    Column("open", ExactDecimal(20, 4), nullable=False),
-    Column("high", ExactDecimal(20, 4), nullable=False),
-    Column("low", ExactDecimal(20, 4), nullable=False),
-    Column("close", ExactDecimal(20, 4), nullable=False),
-    Column("volume", ExactDecimal(24, 4), nullable=False),
+    Column("open", ExactDecimal(28, 8), nullable=False),
+    Column("high", ExactDecimal(28, 8), nullable=False),
+    Column("low", ExactDecimal(28, 8), nullable=False),
+    Column("close", ExactDecimal(28, 8), nullable=False),
+    Column("volume", ExactDecimal(32, 8), nullable=False),
     Column("source", String(100), nullable=False),
 )
 
@@ -94,17 +108,17 @@ orders = Table(
     Column("side", String(4), nullable=False),
     Column("order_type", String(8), nullable=False),
     Column("intent", String(8), nullable=False),
-    Column("quantity", ExactDecimal(20, 4), nullable=False),
-    Column("limit_price", ExactDecimal(20, 4)),
-    Column("signal_price", ExactDecimal(20, 4)),
+    Column("quantity", ExactDecimal(28, 8), nullable=False),
+    Column("limit_price", ExactDecimal(28, 8)),
+    Column("signal_price", ExactDecimal(28, 8)),
     Column("status", String(10), nullable=False),
     Column("status_reason", Text, nullable=False, server_default=""),
     Column("reason", Text, nullable=False, server_default=""),
     Column("correlation_id", String(64), nullable=False, server_default=""),
     Column("broker_order_number", String(32)),
-    Column("broker_branch", String(16), nullable=False, server_default=""),
-    Column("filled_quantity", ExactDecimal(20, 4), nullable=False),
-    Column("filled_amount_krw", ExactDecimal(24, 4), nullable=False),
+    Column("venue_order_ref", String(64), nullable=False, server_default=""),  # (0004: was broker_branch)
+    Column("filled_quantity", ExactDecimal(28, 8), nullable=False),
+    Column("filled_amount_krw", ExactDecimal(32, 8), nullable=False),
     Column("trading_date", Date, nullable=False),
     Column("ts_created", UtcDateTime, nullable=False),
     Column("ts_sent", UtcDateTime),
@@ -113,12 +127,14 @@ orders = Table(
     Column("ts_canceled", UtcDateTime),
     Column("ts_rejected", UtcDateTime),
     Column("ts_updated", UtcDateTime, nullable=False),
+    Column("client_order_id", String(64)),  # our id at venues that take one (0004)
     CheckConstraint(f"status IN ({ORDER_STATUSES})", name="status"),
     CheckConstraint("side IN ('BUY','SELL')", name="side"),
     CheckConstraint("order_type IN ('LIMIT','MARKET')", name="order_type"),
     Index("ix_orders_account_status", "account_id", "status"),
     Index("ix_orders_account_broker_number", "account_id", "broker_order_number"),
     Index("ix_orders_account_date", "account_id", "trading_date"),
+    UniqueConstraint("account_id", "client_order_id", name="uq_orders_account_client_order_id"),
 )
 
 fills = Table(
@@ -131,16 +147,18 @@ fills = Table(
     Column("broker_order_number", String(32), nullable=False),
     Column("symbol", String(12), nullable=False),
     Column("side", String(4), nullable=False),
-    Column("quantity", ExactDecimal(20, 4), nullable=False),
-    Column("price", ExactDecimal(20, 4), nullable=False),
-    Column("commission_krw", ExactDecimal(24, 4), nullable=False),
-    Column("tax_krw", ExactDecimal(24, 4), nullable=False),
+    Column("quantity", ExactDecimal(28, 8), nullable=False),
+    Column("price", ExactDecimal(28, 8), nullable=False),
+    Column("commission_krw", ExactDecimal(32, 8), nullable=False),
+    Column("tax_krw", ExactDecimal(32, 8), nullable=False),
     Column("ts_filled", UtcDateTime, nullable=False),
     Column("ts_recorded", UtcDateTime, nullable=False),
     Column("source", String(16), nullable=False),  # notice | recovery
+    Column("trading_date", Date, nullable=False),  # the venue's trading date of the execution (0004)
     CheckConstraint("side IN ('BUY','SELL')", name="side"),
     Index("ix_fills_account_ts", "account_id", "ts_filled"),
     Index("ix_fills_order", "order_id"),
+    Index("ix_fills_account_date", "account_id", "trading_date"),
 )
 
 positions = Table(
@@ -148,11 +166,11 @@ positions = Table(
     metadata,
     Column("account_id", String(32), primary_key=True),
     Column("symbol", String(12), primary_key=True),
-    Column("quantity", ExactDecimal(20, 4), nullable=False),
-    Column("avg_price", ExactDecimal(20, 4), nullable=False),
-    Column("realized_pnl_krw", ExactDecimal(24, 4), nullable=False),
-    Column("commission_krw", ExactDecimal(24, 4), nullable=False),
-    Column("tax_krw", ExactDecimal(24, 4), nullable=False),
+    Column("quantity", ExactDecimal(28, 8), nullable=False),
+    Column("avg_price", ExactDecimal(28, 8), nullable=False),
+    Column("realized_pnl_krw", ExactDecimal(32, 8), nullable=False),
+    Column("commission_krw", ExactDecimal(32, 8), nullable=False),
+    Column("tax_krw", ExactDecimal(32, 8), nullable=False),
     Column("ts_updated", UtcDateTime, nullable=False),
 )
 
@@ -162,12 +180,12 @@ position_snapshots = Table(
     Column("account_id", String(32), primary_key=True),
     Column("trading_date", Date, primary_key=True),
     Column("symbol", String(12), primary_key=True),
-    Column("quantity", ExactDecimal(20, 4), nullable=False),
-    Column("avg_price", ExactDecimal(20, 4), nullable=False),
-    Column("close_price", ExactDecimal(20, 4), nullable=False),
-    Column("market_value_krw", ExactDecimal(24, 4), nullable=False),
-    Column("unrealized_pnl_krw", ExactDecimal(24, 4), nullable=False),
-    Column("realized_pnl_krw", ExactDecimal(24, 4), nullable=False),
+    Column("quantity", ExactDecimal(28, 8), nullable=False),
+    Column("avg_price", ExactDecimal(28, 8), nullable=False),
+    Column("close_price", ExactDecimal(28, 8), nullable=False),
+    Column("market_value_krw", ExactDecimal(32, 8), nullable=False),
+    Column("unrealized_pnl_krw", ExactDecimal(32, 8), nullable=False),
+    Column("realized_pnl_krw", ExactDecimal(32, 8), nullable=False),
     Column("ts_created", UtcDateTime, nullable=False),
 )
 
@@ -177,13 +195,13 @@ daily_settlements = Table(
     Column("account_id", String(32), primary_key=True),
     Column("trading_date", Date, primary_key=True),
     Column("mode", String(8), nullable=False),
-    Column("start_equity_krw", ExactDecimal(24, 4), nullable=False),
-    Column("end_equity_krw", ExactDecimal(24, 4), nullable=False),
-    Column("cash_krw", ExactDecimal(24, 4), nullable=False),
-    Column("realized_pnl_krw", ExactDecimal(24, 4), nullable=False),  # gross, before costs
-    Column("unrealized_pnl_krw", ExactDecimal(24, 4), nullable=False),
-    Column("commission_krw", ExactDecimal(24, 4), nullable=False),
-    Column("tax_krw", ExactDecimal(24, 4), nullable=False),
+    Column("start_equity_krw", ExactDecimal(32, 8), nullable=False),
+    Column("end_equity_krw", ExactDecimal(32, 8), nullable=False),
+    Column("cash_krw", ExactDecimal(32, 8), nullable=False),
+    Column("realized_pnl_krw", ExactDecimal(32, 8), nullable=False),  # gross, before costs
+    Column("unrealized_pnl_krw", ExactDecimal(32, 8), nullable=False),
+    Column("commission_krw", ExactDecimal(32, 8), nullable=False),
+    Column("tax_krw", ExactDecimal(32, 8), nullable=False),
     Column("orders_count", Integer, nullable=False),
     Column("fills_count", Integer, nullable=False),
     Column("return_pct", ExactDecimal(20, 6), nullable=False),
@@ -227,7 +245,7 @@ daemon_state = Table(
     Column("trading_state", String(10), nullable=False),  # STARTING | TRADING | STOPPED | CLOSED | EXITED
     Column("stop_reason", Text, nullable=False, server_default=""),
     Column("trading_date", Date),
-    Column("start_equity_krw", ExactDecimal(24, 4)),
+    Column("start_equity_krw", ExactDecimal(32, 8)),
     Column("pid", Integer),
     Column("ts_started", UtcDateTime, nullable=False),
     Column("ts_heartbeat", UtcDateTime, nullable=False),
@@ -290,9 +308,9 @@ observed_orders = Table(
     Column("side", String(4), nullable=False),
     Column("order_type", String(8), nullable=False),
     Column("intent", String(8), nullable=False),
-    Column("quantity", ExactDecimal(20, 4), nullable=False),
-    Column("limit_price", ExactDecimal(20, 4)),
-    Column("signal_price", ExactDecimal(20, 4)),
+    Column("quantity", ExactDecimal(28, 8), nullable=False),
+    Column("limit_price", ExactDecimal(28, 8)),
+    Column("signal_price", ExactDecimal(28, 8)),
     Column("reason", Text, nullable=False, server_default=""),
     Column("correlation_id", String(64), nullable=False, server_default=""),
     Column("trading_date", Date, nullable=False),
@@ -307,15 +325,16 @@ position_checkpoints = Table(
     metadata,
     Column("account_id", String(32), primary_key=True),
     Column("symbol", String(12), primary_key=True),
-    Column("quantity", ExactDecimal(20, 4), nullable=False),
-    Column("avg_price", ExactDecimal(20, 4), nullable=False),
-    Column("realized_pnl_krw", ExactDecimal(24, 4), nullable=False),
-    Column("commission_krw", ExactDecimal(24, 4), nullable=False),
-    Column("tax_krw", ExactDecimal(24, 4), nullable=False),
+    Column("quantity", ExactDecimal(28, 8), nullable=False),
+    Column("avg_price", ExactDecimal(28, 8), nullable=False),
+    Column("realized_pnl_krw", ExactDecimal(32, 8), nullable=False),
+    Column("commission_krw", ExactDecimal(32, 8), nullable=False),
+    Column("tax_krw", ExactDecimal(32, 8), nullable=False),
     # The point the fold reached, the same on every row of the account:
     Column("trading_date", Date, nullable=False),  # the session whose close wrote it
     Column("through_fill_id", Integer, nullable=False),  # every fill of the account with id <= this is in
     Column("last_ts_filled", UtcDateTime, nullable=False),  # the last of them in execution order
     Column("last_broker_fill_id", String(64), nullable=False),
     Column("ts_created", UtcDateTime, nullable=False),
+    Column("last_trading_date", Date, nullable=False),  # that fill's trading date (0004)
 )

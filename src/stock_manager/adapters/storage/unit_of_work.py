@@ -6,11 +6,17 @@ across a broker call. After `commit`, the same unit of work may go on; its next 
 transaction.
 """
 
+from collections.abc import Callable
 from typing import Self
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from stock_manager.adapters.storage.account_repositories import SqlPositionRepository, SqlSettlementRepository
+from stock_manager.adapters.storage.account_repositories import (
+    SqlAccountRepository,
+    SqlPositionRepository,
+    SqlSettlementRepository,
+)
 from stock_manager.adapters.storage.control_repositories import (
     SqlControlRepository,
     SqlEventRepository,
@@ -20,6 +26,8 @@ from stock_manager.adapters.storage.fill_repository import SqlFillRepository
 from stock_manager.adapters.storage.market_data_repository import SqlMarketDataRepository
 from stock_manager.adapters.storage.order_repository import SqlOrderRepository
 from stock_manager.adapters.storage.risk_repositories import SqlObservedOrderRepository, SqlRiskRepository
+
+log = structlog.get_logger("stockbot.storage")
 
 
 class SqlUnitOfWork:
@@ -48,11 +56,13 @@ class SqlUnitOfWork:
     settlements: SqlSettlementRepository
     risk: SqlRiskRepository
     observed_orders: SqlObservedOrderRepository
+    accounts: SqlAccountRepository
 
     def __init__(self, engine: AsyncEngine, *, mode: str = "") -> None:
         self._engine = engine
         self._mode = mode
         self._connection: AsyncConnection | None = None
+        self._after_commit: list[Callable[[], None]] = []
 
     async def __aenter__(self) -> Self:
         if self._connection is not None:
@@ -68,10 +78,12 @@ class SqlUnitOfWork:
         self.settlements = SqlSettlementRepository(connection)
         self.risk = SqlRiskRepository(connection)
         self.observed_orders = SqlObservedOrderRepository(connection)
+        self.accounts = SqlAccountRepository(connection)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         connection, self._connection = self._connection, None
+        self._after_commit.clear()  # what was not committed is not announced
         if connection is None:
             return
         try:
@@ -80,12 +92,22 @@ class SqlUnitOfWork:
             await connection.close()
 
     async def commit(self) -> None:
-        """Commit the transaction (nothing happens when no statement ran since the last commit)."""
+        """Commit the transaction (nothing happens when no statement ran since the last commit), then run the
+        `after_commit` callbacks registered since the last commit."""
         await self._require_connection().commit()
+        callbacks, self._after_commit = self._after_commit, []
+        run_after_commit(callbacks)
 
     async def rollback(self) -> None:
-        """Roll back what was done since the last commit; the unit of work stays usable."""
+        """Roll back what was done since the last commit and drop its `after_commit` callbacks; the unit of work
+        stays usable."""
+        self._after_commit.clear()
         await self._require_connection().rollback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` after the next successful `commit`; dropped on rollback or when the block is left."""
+        self._require_connection()
+        self._after_commit.append(callback)
 
     def _require_connection(self) -> AsyncConnection:
         if self._connection is None:
@@ -111,3 +133,12 @@ class SqlUnitOfWorkFactory:
     def __call__(self) -> SqlUnitOfWork:
         """Return a new unit of work; enter it with ``async with``."""
         return SqlUnitOfWork(self.engine, mode=self._mode)
+
+
+def run_after_commit(callbacks: list[Callable[[], None]]) -> None:
+    """Run each callback once, in order; a failing one is logged and the rest still run."""
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception as e:  # a notifier must never break the writer that committed
+            log.error("after_commit_callback_failed", error=f"{type(e).__name__}: {e}")

@@ -14,19 +14,18 @@ price ≥ average price × (1 + ``take_profit_pct``/100) → EXIT at MARKET. One
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import date, datetime, time
+from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
-from stock_manager.domain.clock import kst_datetime
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.market import DailyBar, Tick
 from stock_manager.domain.model import Intent, OrderType, Side
 from stock_manager.domain.positions import Position
 from stock_manager.domain.signals import Signal
+from stock_manager.domain.strategies.base import StrategySpec
 
 STRATEGY_ID = "ma_cross_50_200"
-_CLOSE_KST = time(15, 30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +100,8 @@ def sma(values: Sequence[Decimal], window: int, end: int) -> Decimal | None:
     return sum(values[end - window + 1 : end + 1], Decimal(0)) / window
 
 
-def evaluate_daily(history: Sequence[DailyBar], position: Position | None, params: MaCrossParams) -> list[Signal]:
+def evaluate_daily(history: Sequence[DailyBar], position: Position | None, params: MaCrossParams,
+                   ts_decision: datetime) -> list[Signal]:
     """Return the daily signals for the session after the last bar of `history`.
 
     Parameters
@@ -110,11 +110,13 @@ def evaluate_daily(history: Sequence[DailyBar], position: Position | None, param
         One symbol's daily bars in date order, ending with the previous session.
     position : Position | None
         The current holding of that symbol, if any.
+    ts_decision : datetime
+        When the last bar closed (aware): the signal's `ts_signal`.
 
     Returns
     -------
     list[Signal]
-        At most one signal; its `ts_signal` is the last bar's 15:30 KST close.
+        At most one signal.
     """
     if len(history) < params.long_window_days + 1:
         return []
@@ -125,7 +127,7 @@ def evaluate_daily(history: Sequence[DailyBar], position: Position | None, param
     short, long_ = sma(closes, params.short_window_days, last), sma(closes, params.long_window_days, last)
     assert prev_short is not None and prev_long is not None and short is not None and long_ is not None
     bar = history[-1]
-    ts_signal = kst_datetime(bar.trading_date, _CLOSE_KST)
+    ts_signal = ts_decision
     holding = position is not None and position.quantity > 0
     if prev_short <= prev_long and short > long_ and not holding:
         if not _volume_confirms(history, params):
@@ -145,10 +147,12 @@ def evaluate_daily(history: Sequence[DailyBar], position: Position | None, param
     return []
 
 
-def evaluate_tick(tick: Tick, position: Position | None, params: MaCrossParams, session_date: date) -> list[Signal]:
+def evaluate_tick(tick: Tick, position: Position | None, params: MaCrossParams,
+                  ts_decision: datetime) -> list[Signal]:
     """Return an EXIT signal when `tick` breaches the stop-loss or take-profit of the held position.
 
-    The signal's `ts_signal` is the session's 15:30 KST close, so there is one EXIT key per symbol per session.
+    The signal's `ts_signal` is `ts_decision`, the close of the session the tick belongs to, so there is one
+    EXIT key per symbol per session.
     """
     if position is None or position.quantity <= 0 or position.avg_price <= 0:
         return []
@@ -160,7 +164,7 @@ def evaluate_tick(tick: Tick, position: Position | None, params: MaCrossParams, 
     else:
         return []
     return [_signal(tick.symbol, Side.SELL, Intent.EXIT, OrderType.MARKET, tick.price,
-                    kst_datetime(session_date, _CLOSE_KST), reason, quantity=position.quantity)]
+                    ts_decision, reason, quantity=position.quantity)]
 
 
 def _volume_confirms(history: Sequence[DailyBar], params: MaCrossParams) -> bool:
@@ -178,3 +182,30 @@ def _signal(symbol: str, side: Side, intent: Intent, order_type: OrderType, refe
     return Signal(strategy_id=STRATEGY_ID, symbol=symbol, side=side, intent=intent, order_type=order_type,
                   reference_price=reference, ts_signal=ts_signal, reason=reason, quantity=quantity,
                   limit_price=limit_price)
+
+
+@dataclass(frozen=True, slots=True)
+class MaCrossStrategy:
+    """The MA cross strategy with its parameters bound (the `Strategy` protocol)."""
+
+    params: MaCrossParams
+
+    @property
+    def strategy_id(self) -> str:
+        """Return ``ma_cross_50_200``."""
+        return STRATEGY_ID
+
+    def daily_signals(self, history: Sequence[DailyBar], position: Position | None,
+                      ts_decision: datetime) -> list[Signal]:
+        """Return `evaluate_daily` of the bound parameters."""
+        return evaluate_daily(history, position, self.params, ts_decision)
+
+    def tick_signals(self, tick: Tick, position: Position | None, ts_decision: datetime) -> list[Signal]:
+        """Return `evaluate_tick` of the bound parameters."""
+        return evaluate_tick(tick, position, self.params, ts_decision)
+
+
+#: How the daemon runs the MA cross strategy.
+MA_CROSS = StrategySpec(strategy_id=STRATEGY_ID, name="MA 50/200 cross", source="PRD §3.3",
+                        params_from=MaCrossParams.from_mapping, default_params=MaCrossParams,
+                        build=MaCrossStrategy)

@@ -24,8 +24,9 @@ from stock_manager.adapters.broker.kis.config import KisConfig
 from stock_manager.adapters.broker.kis.errors import RATE_LIMIT_CODE, TOKEN_RATE_CODE, envelope
 from stock_manager.adapters.broker.kis.masking import Masker
 from stock_manager.adapters.broker.kis.ratelimit import Priority, PriorityRateLimiter
-from stock_manager.domain.clock import KST, Clock
+from stock_manager.domain.clock import Clock
 from stock_manager.domain.errors import FatalBrokerError, TemporaryBrokerError
+from stock_manager.localtime import KST
 
 log = structlog.get_logger(__name__)
 

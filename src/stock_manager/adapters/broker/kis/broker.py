@@ -34,7 +34,9 @@ from stock_manager.adapters.broker.kis.ratelimit import PriorityRateLimiter
 from stock_manager.adapters.broker.kis.rest import KisRestClient
 from stock_manager.adapters.broker.kis.websocket import KisWebSocketSession, SessionTuning
 from stock_manager.adapters.broker.kis.ws_frames import TRADE_TR_ID
-from stock_manager.domain.clock import Clock, kst_date
+from stock_manager.adapters.venues.krx.rules import krx_instrument
+from stock_manager.domain.clock import Clock
+from stock_manager.domain.costs import CostModel
 from stock_manager.domain.errors import (
     AmbiguousOrderOutcome,
     FatalBrokerError,
@@ -43,9 +45,9 @@ from stock_manager.domain.errors import (
 )
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import DailyBar
-from stock_manager.domain.market_rules import CostModel, round_to_tick
 from stock_manager.domain.model import OrderType, Side
-from stock_manager.service_layer.broker_port import (
+from stock_manager.localtime import kst_date
+from stock_manager.service_layer.ports.broker import (
     AccountRef,
     BrokerOrderReport,
     BrokerPosition,
@@ -318,11 +320,12 @@ class KisBroker:
         except ValueError as e:
             raise AmbiguousOrderOutcome(f"KIS accepted the order but its answer cannot be read ({e}); "
                                         "inquire before doing anything else") from None
-        log.info("kis_order_accepted", order=ack.broker_order_number, branch=ack.broker_branch)
+        log.info("kis_order_accepted", order=ack.broker_order_number, branch=ack.venue_order_ref)
         return ack
 
-    async def cancel_order(self, account_id: str, broker_order_number: str, broker_branch: str) -> None:
-        """Cancel the whole remainder of an order (TTTC0013U, ``RVSE_CNCL_DVSN_CD 02``, ``QTY_ALL_ORD_YN Y``).
+    async def cancel_order(self, account_id: str, broker_order_number: str, venue_order_ref: str) -> None:
+        """Cancel the whole remainder of an order (TTTC0013U, ``RVSE_CNCL_DVSN_CD 02``, ``QTY_ALL_ORD_YN Y``);
+        `venue_order_ref` is the order's branch (``KRX_FWDG_ORD_ORGNO`` of its acknowledgement).
 
         Raises
         ------
@@ -333,7 +336,7 @@ class KisBroker:
         """
         self._require_account(account_id)
         body = {"CANO": self.config.cano, "ACNT_PRDT_CD": self.config.product_code,
-                "KRX_FWDG_ORD_ORGNO": broker_branch, "ORGN_ODNO": broker_order_number, "ORD_DVSN": "00",
+                "KRX_FWDG_ORD_ORGNO": venue_order_ref, "ORGN_ODNO": broker_order_number, "ORD_DVSN": "00",
                 "RVSE_CNCL_DVSN_CD": "02", "ORD_QTY": "0", "ORD_UNPR": "0", "QTY_ALL_ORD_YN": "Y",
                 "EXCG_ID_DVSN_CD": "KRX"}
         tr_id = self.config.tr("TTTC0013U")
@@ -360,7 +363,8 @@ class KisBroker:
         if request.order_type is OrderType.LIMIT:
             if request.limit_price is None or request.limit_price <= 0:
                 raise OrderRejectedByBroker("a limit order needs a positive limit price", code="CLIENT")
-            price = round_to_tick(request.limit_price, request.side, self.config.kind_of(request.symbol))
+            instrument = krx_instrument(request.symbol, self.config.kind_of(request.symbol))
+            price = instrument.round_price(request.limit_price, request.side)
             division, unit_price = "00", str(int(price))
         else:
             division, unit_price = "01", "0"

@@ -23,9 +23,10 @@ from stock_manager.adapters.broker.kis.ws_frames import (
     parse_notices,
     parse_trades,
 )
-from stock_manager.domain.clock import Clock, kst_date
-from stock_manager.domain.market_rules import CostModel
-from stock_manager.service_layer.broker_port import OrderEventHandler, StreamResumed, TickHandler
+from stock_manager.domain.clock import Clock
+from stock_manager.domain.costs import CostModel
+from stock_manager.localtime import kst_date
+from stock_manager.service_layer.ports.broker import OrderEventHandler, StreamResumed, TickHandler
 
 log = structlog.get_logger(__name__)
 

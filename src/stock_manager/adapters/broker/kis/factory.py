@@ -7,10 +7,11 @@ import httpx
 from stock_manager.adapters.broker.kis.auth import Sleep
 from stock_manager.adapters.broker.kis.broker import KisBroker
 from stock_manager.adapters.broker.kis.config import KisConfig, KisMode
+from stock_manager.adapters.venues.krx.rules import krx_cost_model
 from stock_manager.config.settings import Mode, Settings
 from stock_manager.domain.clock import Clock
+from stock_manager.domain.costs import CostModel
 from stock_manager.domain.errors import ConfigurationError
-from stock_manager.domain.market_rules import CostModel
 
 
 def kis_config_from_settings(settings: Settings, *, mode: KisMode | None = None) -> KisConfig:
@@ -53,5 +54,5 @@ def from_settings(settings: Settings, *, clock: Clock, market_clock: Clock | Non
     """
     config = kis_config_from_settings(settings, mode=mode)
     return KisBroker(config, clock=clock, market_clock=market_clock,
-                     cost_model=cost_model or CostModel(commission_rate=settings.commission_rate),
+                     cost_model=cost_model or krx_cost_model(settings.commission_rate),
                      transport=transport, sleep=sleep)

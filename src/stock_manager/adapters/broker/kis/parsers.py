@@ -11,12 +11,12 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from stock_manager.domain.clock import kst_date, kst_datetime
+from stock_manager.domain.costs import CostModel
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import DailyBar
-from stock_manager.domain.market_rules import CostModel
 from stock_manager.domain.model import OrderType, Side
-from stock_manager.service_layer.broker_port import (
+from stock_manager.localtime import kst_datetime
+from stock_manager.service_layer.ports.broker import (
     BrokerOrderReport,
     BrokerOrderState,
     BrokerPosition,
@@ -127,7 +127,7 @@ def parse_order_ack(body: Mapping[str, Any], trading_date: date) -> OrderAck:
     number = text(row, "odno")
     if not number:
         raise ValueError("field ODNO is missing or empty")
-    return OrderAck(broker_order_number=number, broker_branch=text(row, "krx_fwdg_ord_orgno"),
+    return OrderAck(broker_order_number=number, venue_order_ref=text(row, "krx_fwdg_ord_orgno"),
                     ts_accepted=kst_time(trading_date, text(row, "ord_tmd"), "ORD_TMD"))
 
 
@@ -217,12 +217,12 @@ def parse_order_reports(all_rows: Iterable[Row], account_id: str) -> list[Broker
             avg = dec(row, "tot_ccld_amt", default=Decimal(0)) / filled
         day = parse_yyyymmdd(text(row, "ord_dt"), "ord_dt")
         reports.append(BrokerOrderReport(
-            account_id=account_id, broker_order_number=number, broker_branch=text(row, "ord_gno_brno"),
+            account_id=account_id, broker_order_number=number, venue_order_ref=text(row, "ord_gno_brno"),
             symbol=text(row, "pdno"), side=_side(row), order_type=order_type, quantity=dec(row, "ord_qty"),
             limit_price=None if order_type is OrderType.MARKET else dec(row, "ord_unpr"),
             state=_state(row, number.lstrip("0") in confirmed_cancels), filled_quantity=filled,
             avg_fill_price=avg if filled > 0 else None,
-            ts_accepted=kst_time(day, text(row, "ord_tmd"), "ord_tmd"),
+            ts_accepted=kst_time(day, text(row, "ord_tmd"), "ord_tmd"), trading_date=day,
         ))
     reports.sort(key=lambda r: (r.ts_accepted, r.broker_order_number.lstrip("0").zfill(12)))
     return reports
@@ -245,13 +245,14 @@ def aggregate_fills(reports: Iterable[BrokerOrderReport], all_rows: Iterable[Row
         if report.filled_quantity <= 0 or report.avg_fill_price is None:
             continue
         notional = amounts.get(report.broker_order_number) or report.filled_quantity * report.avg_fill_price
-        trade_day = kst_date(report.ts_accepted)
+        trade_day = report.trading_date
         fills.append(Fill(
             broker_fill_id=f"ccld:{trade_day:%Y%m%d}:{report.broker_order_number}:{report.filled_quantity}",
             broker_order_number=report.broker_order_number, symbol=report.symbol, side=report.side,
             quantity=report.filled_quantity, price=report.avg_fill_price,
             commission_krw=cost_model.commission_krw(notional),
             tax_krw=cost_model.tax_krw(report.side, notional, trade_day), ts_filled=report.ts_accepted,
+            trading_date=trade_day,
         ))
     return fills
 

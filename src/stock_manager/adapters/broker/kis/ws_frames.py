@@ -17,11 +17,11 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from stock_manager.adapters.broker.kis.parsers import kst_time
+from stock_manager.domain.costs import CostModel
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import Tick
-from stock_manager.domain.market_rules import CostModel
 from stock_manager.domain.model import Side
-from stock_manager.service_layer.broker_port import BrokerOrderEvent, CancelReport, FillReport, RejectReport
+from stock_manager.service_layer.ports.broker import BrokerOrderEvent, CancelReport, FillReport, RejectReport
 
 TRADE_TR_ID = "H0STCNT0"
 NOTICE_TR_IDS = frozenset({"H0STCNI0", "H0STCNI9"})
@@ -181,19 +181,23 @@ def notice_event(notice: Notice, *, account_id: str, session_date: date,
             broker_order_number=notice.order_number, symbol=notice.symbol, side=notice.side,
             quantity=notice.quantity, price=notice.price, commission_krw=cost_model.commission_krw(notional),
             tax_krw=cost_model.tax_krw(notice.side, notional, session_date), ts_filled=ts,
+            trading_date=session_date,
         )
         return FillReport(account_id=account_id, fill=fill)
     if notice.refused:
         return RejectReport(account_id=account_id, broker_order_number=notice.order_number, ts_event=ts,
-                            reason="KIS refused the order (notice RFUS_YN=1)", code="RFUS_YN")
+                            reason="KIS refused the order (notice RFUS_YN=1)", trading_date=session_date,
+                            code="RFUS_YN")
     quantity = notice.order_quantity if notice.order_quantity > 0 else notice.quantity
     if notice.revise_cancel == "2" and notice.acceptance == "2":
         return CancelReport(account_id=account_id,
                             broker_order_number=notice.original_order_number or notice.order_number,
-                            canceled_quantity=quantity, ts_event=ts, reason="canceled (KIS confirmation)")
+                            canceled_quantity=quantity, ts_event=ts, reason="canceled (KIS confirmation)",
+                            trading_date=session_date)
     if notice.acceptance == "3":
         return CancelReport(account_id=account_id, broker_order_number=notice.order_number,
-                            canceled_quantity=quantity, ts_event=ts, reason="remainder canceled by the exchange")
+                            canceled_quantity=quantity, ts_event=ts, reason="remainder canceled by the exchange",
+                            trading_date=session_date)
     return None
 
 

@@ -10,10 +10,10 @@ families KIS uses (``APBK…`` real, ``40…`` paper) and are marked [?]; client
 from datetime import datetime
 
 from stock_manager.adapters.broker.kis_sim.wire import KisError, KisMode
-from stock_manager.adapters.broker.sim.calendar import pre_open, session_for
 from stock_manager.adapters.broker.sim.rejections import MESSAGES, RejectCode
-from stock_manager.domain.clock import kst_date
+from stock_manager.adapters.venues.krx.calendar import pre_open, session_for
 from stock_manager.domain.errors import OrderRejectedByBroker
+from stock_manager.localtime import kst_date
 
 #: RejectCode -> (real msg_cd, paper msg_cd).
 CODES: dict[RejectCode, tuple[str, str]] = {

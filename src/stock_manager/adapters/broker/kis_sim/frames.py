@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from stock_manager.adapters.broker.kis_sim.wire import kst_hhmmss, kst_yyyymmdd, num
-from stock_manager.domain.clock import kst_date
+from stock_manager.domain.instruments import PriceBand
 from stock_manager.domain.market import Tick
-from stock_manager.domain.market_rules import PriceLimits
+from stock_manager.localtime import kst_date
 
 TRADE_TR = "H0STCNT0"
 ORDERBOOK_TR = "H0STASP0"
@@ -162,7 +162,7 @@ class TradeRecorder:
         stats = self._days.get(symbol)
         return stats if stats is not None and stats.day == day else None
 
-    def record(self, tick: Tick, base_price: Decimal, limits: PriceLimits, tick_size: Decimal,
+    def record(self, tick: Tick, base_price: Decimal, limits: PriceBand, tick_size: Decimal,
                previous_volume: Decimal | None) -> list[str]:
         """Return the record of `tick` and count it in its symbol's day."""
         stats = self.observe(tick)
@@ -194,7 +194,7 @@ def _pct(value: Decimal) -> str:
     return str(value.quantize(_CENT, ROUND_HALF_UP))
 
 
-def _sign(price: Decimal, base: Decimal, limits: PriceLimits) -> str:
+def _sign(price: Decimal, base: Decimal, limits: PriceBand) -> str:
     # PRDY_VRSS_SIGN: 1 upper limit, 2 up, 3 flat, 4 lower limit, 5 down.
     if price >= limits.upper:
         return "1"

@@ -22,10 +22,11 @@ from stock_manager.adapters.broker.kis_sim.paging import paginate, param
 from stock_manager.adapters.broker.kis_sim.rest import kis_response, sim_of
 from stock_manager.adapters.broker.kis_sim.rest_orders import check_account
 from stock_manager.adapters.broker.kis_sim.server import KisExchangeSimulator
-from stock_manager.domain.clock import kst_date
+from stock_manager.adapters.broker.kis_sim.wire import BRANCH
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import OrderType, Side
-from stock_manager.service_layer.broker_port import BrokerOrderReport, BrokerOrderState
+from stock_manager.localtime import kst_date
+from stock_manager.service_layer.ports.broker import BrokerOrderReport, BrokerOrderState
 
 _FOUR = Decimal("0.0001")
 
@@ -125,7 +126,7 @@ def _order_row(sim: KisExchangeSimulator, report: BrokerOrderReport, fills: list
     market = report.order_type is OrderType.MARKET
     sell = report.side is Side.SELL
     return {
-        "ord_dt": kst_date(report.ts_accepted).strftime("%Y%m%d"), "ord_gno_brno": report.broker_branch,
+        "ord_dt": kst_date(report.ts_accepted).strftime("%Y%m%d"), "ord_gno_brno": BRANCH,
         "odno": report.broker_order_number, "orgn_odno": meta.original,
         "ord_dvsn_name": "시장가" if market else "지정가", "sll_buy_dvsn_cd": "01" if sell else "02",
         "sll_buy_dvsn_cd_name": "현금매도" if sell else "현금매수", "pdno": report.symbol,
@@ -138,7 +139,7 @@ def _order_row(sim: KisExchangeSimulator, report: BrokerOrderReport, fills: list
         "rjct_qty": wire.num(unfilled if rejected else Decimal(0)), "ccld_cndt_name": "없음",
         "inqr_ip_addr": "127.0.0.1", "cpbc_ordp_ord_rcit_dvsn_cd": "", "cpbc_ordp_infm_mthd_dvsn_cd": "",
         "infm_tmd": "", "ctac_tlno": "", "prdt_type_cd": "300", "excg_dvsn_cd": "02",
-        "cpbc_ordp_mtrl_dvsn_cd": "", "ord_orgno": report.broker_branch, "rsvn_ord_end_dt": "",
+        "cpbc_ordp_mtrl_dvsn_cd": "", "ord_orgno": BRANCH, "rsvn_ord_end_dt": "",
         "excg_id_dvsn_cd": "KRX", "stpm_cndt_pric": "0", "stpm_efct_occr_dtmd": "",
     }
 
@@ -276,7 +277,7 @@ async def psbl_rvsecncl(request: web.Request) -> web.Response:
         if (side_filter == "1" and not sell) or (side_filter == "2" and sell):
             continue
         rows.append({
-            "ord_gno_brno": report.broker_branch, "odno": report.broker_order_number, "orgn_odno": meta.original,
+            "ord_gno_brno": BRANCH, "odno": report.broker_order_number, "orgn_odno": meta.original,
             "ord_dvsn_name": "시장가" if report.order_type is OrderType.MARKET else "지정가",
             "pdno": report.symbol, "prdt_name": sim.symbol_name(report.symbol),
             "rvse_cncl_dvsn_name": "", "ord_qty": wire.num(report.quantity),

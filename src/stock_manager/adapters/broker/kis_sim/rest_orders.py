@@ -24,12 +24,12 @@ from stock_manager.adapters.broker.kis_sim.faults import UnansweredMode
 from stock_manager.adapters.broker.kis_sim.ledger import OrderMeta
 from stock_manager.adapters.broker.kis_sim.rest import credential_of, json_body, kis_response, sim_of
 from stock_manager.adapters.broker.kis_sim.server import KisExchangeSimulator, ReceivedOrder
-from stock_manager.adapters.broker.kis_sim.wire import KisError
+from stock_manager.adapters.broker.kis_sim.wire import BRANCH, KisError
 from stock_manager.adapters.broker.sim.rejections import RejectCode
+from stock_manager.adapters.venues.krx.rules import is_on_tick
 from stock_manager.domain.errors import FatalBrokerError, OrderRejectedByBroker
-from stock_manager.domain.market_rules import is_on_tick
 from stock_manager.domain.model import OrderType, Side
-from stock_manager.service_layer.broker_port import BrokerOrderState, OrderAck, OrderRequest
+from stock_manager.service_layer.ports.broker import BrokerOrderState, OrderAck, OrderRequest
 
 ORDER_TYPES = {"00": OrderType.LIMIT, "01": OrderType.MARKET}
 
@@ -149,8 +149,8 @@ async def order_cash(request: web.Request) -> web.Response:
     if sim.faults.take_rejected():
         sim.fault_log.note("rejected_after_accept", order=number)
         meta.rejected = True
-        await sim.venue.cancel_order(sim.venue.account_id, number, ack.broker_branch)
-    output = {"KRX_FWDG_ORD_ORGNO": ack.broker_branch, "ODNO": _odno(sim, number),
+        await sim.venue.cancel_order(sim.venue.account_id, number, BRANCH)
+    output = {"KRX_FWDG_ORD_ORGNO": BRANCH, "ODNO": _odno(sim, number),
               "ORD_TMD": wire.kst_hhmmss(ack.ts_accepted)}
     return await _answer(request, sim, wire.envelope(wire.order_ok(sim.mode, side is Side.BUY), status_first=True,
                                                      output=output), tr_id)
@@ -184,7 +184,7 @@ async def _revise_or_cancel(request: web.Request, sim: KisExchangeSimulator,
     if kind not in ("01", "02"):
         raise wire.invalid_param("RVSE_CNCL_DVSN_CD", kind)
     report = sim.venue.engine.order(values["ORGN_ODNO"])
-    if report is None or report.broker_branch != values["KRX_FWDG_ORD_ORGNO"]:
+    if report is None or values["KRX_FWDG_ORD_ORGNO"] != BRANCH:
         raise business_error(sim.mode, RejectCode.ORDER_NOT_FOUND, now)
     meta = sim.meta_for(report.broker_order_number)
     if report.state is not BrokerOrderState.OPEN or meta.rejected or meta.pending is not None:
@@ -198,13 +198,13 @@ async def _revise_or_cancel(request: web.Request, sim: KisExchangeSimulator,
             raise unsupported("partial revise/cancel")
     credential = credential_of(request)
     if kind == "02":
-        await _cancel_at_venue(sim, report.broker_order_number, report.broker_branch)
+        await _cancel_at_venue(sim, report.broker_order_number, BRANCH)
         cancel = sim.ledger.new_cancel(report.broker_order_number, kind, now, remaining, credential)
         meta.pending = cancel
         await sim.send_notice(credential, sim.notice(
             meta, report, quantity=remaining, price=Decimal(0), ts=now, acceptance="1", number=cancel.number,
             original=report.broker_order_number, revise_cancel="2"))
-        return cancel.number, {"KRX_FWDG_ORD_ORGNO": report.broker_branch, "ODNO": _odno(sim, cancel.number),
+        return cancel.number, {"KRX_FWDG_ORD_ORGNO": BRANCH, "ODNO": _odno(sim, cancel.number),
                                "ORD_TMD": wire.kst_hhmmss(now)}
     order_type = _order_type(values["ORD_DVSN"])
     price = _price(values["ORD_UNPR"], order_type, sim)
@@ -216,7 +216,7 @@ async def _revise_or_cancel(request: web.Request, sim: KisExchangeSimulator,
             above = price > quote.limits.upper
             raise business_error(sim.mode, RejectCode.ABOVE_UPPER_LIMIT if above else RejectCode.BELOW_LOWER_LIMIT,
                                  now)
-    await _cancel_at_venue(sim, report.broker_order_number, report.broker_branch)
+    await _cancel_at_venue(sim, report.broker_order_number, BRANCH)
     cancel = sim.ledger.new_cancel(report.broker_order_number, kind, now, remaining, credential)
     meta.pending = cancel
     try:
@@ -234,7 +234,7 @@ async def _revise_or_cancel(request: web.Request, sim: KisExchangeSimulator,
     await sim.send_notice(credential, sim.notice(
         replacement, new_report, quantity=remaining, price=price or Decimal(0), ts=ack.ts_accepted,
         acceptance="1", original=report.broker_order_number, revise_cancel="1"))
-    return ack.broker_order_number, {"KRX_FWDG_ORD_ORGNO": ack.broker_branch,
+    return ack.broker_order_number, {"KRX_FWDG_ORD_ORGNO": BRANCH,
                                      "ODNO": _odno(sim, ack.broker_order_number),
                                      "ORD_TMD": wire.kst_hhmmss(ack.ts_accepted)}
 

@@ -22,10 +22,10 @@ from stock_manager.adapters.broker.kis_sim.paging import param
 from stock_manager.adapters.broker.kis_sim.rest import kis_response, sim_of
 from stock_manager.adapters.broker.kis_sim.server import KisExchangeSimulator
 from stock_manager.adapters.marketdata import bars_before
-from stock_manager.domain.clock import kst_date
+from stock_manager.adapters.venues.krx.rules import tick_size
 from stock_manager.domain.errors import ConfigurationError
-from stock_manager.domain.market_rules import tick_size
-from stock_manager.service_layer.broker_port import Quote
+from stock_manager.localtime import kst_date
+from stock_manager.service_layer.ports.broker import Quote
 
 MAX_BARS = 100
 

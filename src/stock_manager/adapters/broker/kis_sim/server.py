@@ -29,22 +29,18 @@ from stock_manager.adapters.broker.kis_sim.auth import Gateway, KisCredential
 from stock_manager.adapters.broker.kis_sim.faults import FaultKnobs, FaultLog
 from stock_manager.adapters.broker.kis_sim.frames import TRADE_TR, Notice, TradeRecorder
 from stock_manager.adapters.broker.kis_sim.ledger import Ledger, OrderMeta
-from stock_manager.adapters.broker.kis_sim.wire import KisMode
+from stock_manager.adapters.broker.kis_sim.wire import BRANCH, KisMode
 from stock_manager.adapters.broker.kis_sim.ws import MAX_REGISTRATIONS, Sleep, WsHub
 from stock_manager.adapters.broker.sim.broker import SimBroker
 from stock_manager.adapters.broker.sim.matching import REASON_EXPIRED
 from stock_manager.adapters.marketdata import previous_close, symbol_info
-from stock_manager.domain.clock import Clock, kst_date
+from stock_manager.adapters.venues.krx.rules import tick_size
+from stock_manager.domain.clock import Clock
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.market import Tick
-from stock_manager.domain.market_rules import tick_size
 from stock_manager.domain.model import InstrumentKind, OrderType, Side
-from stock_manager.service_layer.broker_port import (
-    BrokerOrderEvent,
-    BrokerOrderReport,
-    CancelReport,
-    FillReport,
-)
+from stock_manager.localtime import kst_date
+from stock_manager.service_layer.ports.broker import BrokerOrderEvent, BrokerOrderReport, CancelReport, FillReport
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +361,7 @@ class KisExchangeSimulator:
             order_number=number or meta.number, original_number=original,
             side="01" if report.side is Side.SELL else "02", revise_cancel=revise_cancel,
             order_kind=meta.ord_dvsn, symbol=report.symbol, quantity=quantity, price=price, ts=ts,
-            rejected=rejected, is_fill=is_fill, acceptance=acceptance, branch=report.broker_branch,
+            rejected=rejected, is_fill=is_fill, acceptance=acceptance, branch=BRANCH,
             order_quantity=report.quantity, order_price=_order_price(report),
             account_name=credential.account_name, symbol_name=self.symbol_name(report.symbol),
         )

@@ -18,7 +18,8 @@ from stock_manager.adapters.broker.kis_sim.server import DEFAULT_CREDENTIAL, Kis
 from stock_manager.adapters.broker.kis_sim.wire import KisMode
 from stock_manager.adapters.broker.sim.broker import SimBroker
 from stock_manager.adapters.clock import SystemClock
-from stock_manager.domain.clock import FixedClock, kst_datetime
+from stock_manager.domain.clock import FixedClock
+from stock_manager.localtime import kst_datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from stock_manager.domain.clock import KST
+from stock_manager.localtime import KST
 
 type KisMode = Literal["real", "paper"]
 
@@ -21,6 +21,8 @@ type KisMode = Literal["real", "paper"]
 MSG1_PAD = 80
 #: Paging context strings ``ctx_area_fk100``/``ctx_area_nk100`` are padded to 100 characters (§3.3).
 CTX_PAD = 100
+#: The KRX forwarding branch (``KRX_FWDG_ORD_ORGNO``/``ord_gno_brno``) of every order, as seen on paper accounts.
+BRANCH = "00950"
 
 
 @dataclass(eq=False)

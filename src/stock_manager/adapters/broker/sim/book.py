@@ -10,17 +10,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from stock_manager.domain.market_rules import PriceLimits
+from stock_manager.domain.instruments import PriceBand
 from stock_manager.domain.model import OrderType, Side
-from stock_manager.service_layer.broker_port import BrokerOrderState, OrderRequest, TradingSession
+from stock_manager.domain.sessions import TradingSession
+from stock_manager.service_layer.ports.broker import BrokerOrderState, OrderRequest
 
 
 @dataclass(frozen=True, slots=True)
 class DayQuote:
-    """A symbol's base price and limits in a session (KIS ``stck_sdpr``, ``stck_mxpr``/``stck_llam``)."""
+    """A symbol's base price and its price band in a session (None: the instrument has no band)."""
 
     base_price: Decimal
-    limits: PriceLimits
+    limits: PriceBand | None
 
 
 @dataclass(slots=True)
@@ -31,7 +32,7 @@ class BookOrder:
     request: OrderRequest
     trading_date: date
     ts_accepted: datetime
-    reserve_price: Decimal  # buys: price × quantity reserved in cash (limit, or the upper limit for MARKET)
+    reserve_price: Decimal  # buys: price × quantity reserved in cash (limit, or the upper band for MARKET)
     filled_quantity: Decimal = Decimal(0)
     filled_amount_krw: Decimal = Decimal(0)
     state: BrokerOrderState = BrokerOrderState.OPEN

@@ -26,7 +26,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from stock_manager.adapters.broker.sim.calendar import pre_open, session_for
 from stock_manager.adapters.broker.sim.identity import choose_generation
 from stock_manager.adapters.broker.sim.journal import JOURNAL_FILE, Journal
 from stock_manager.adapters.broker.sim.journaling import JournaledReplay
@@ -35,24 +34,26 @@ from stock_manager.adapters.broker.sim.queries import BrokerQueries
 from stock_manager.adapters.broker.sim.records import encode_fill, encode_request, iso, replay_params
 from stock_manager.adapters.marketdata import (
     daily_bar,
-    instrument_kind,
     previous_close,
     session_prints,
     trading_days,
 )
 from stock_manager.adapters.marketdata.bundled import require_bundled
+from stock_manager.adapters.venues.krx.calendar import pre_open, session_for
+from stock_manager.adapters.venues.krx.profile import listed_instrument
+from stock_manager.adapters.venues.krx.rules import krx_cost_model
 from stock_manager.domain.clock import FixedClock
+from stock_manager.domain.costs import CostModel
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.market import Tick
-from stock_manager.domain.market_rules import CostModel
-from stock_manager.service_layer.broker_port import (
+from stock_manager.domain.sessions import TradingSession
+from stock_manager.service_layer.ports.broker import (
     BrokerOrderEvent,
     FillReport,
     OrderAck,
     OrderEventHandler,
     OrderRequest,
     TickHandler,
-    TradingSession,
 )
 
 
@@ -116,14 +117,14 @@ class SimBroker(BrokerQueries, JournaledReplay):
                 f"no trading day with data for {self._symbols} in {start_date}..{end_date}"
             )
         try:
-            config = MatchingConfig(participation_rate, start_cash_krw, cost_model or CostModel())
+            config = MatchingConfig(participation_rate, start_cash_krw, cost_model or krx_cost_model())
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from exc
         self._clock = clock
         self._speed = speed
         self._params = replay_params(self._symbols, start_date, end_date, config)
         self._config = config
-        self._kinds = {symbol: instrument_kind(symbol) for symbol in self._symbols}
+        self._instruments = {symbol: listed_instrument(symbol) for symbol in self._symbols}
 
         self._day_index = 0  # the current (or next) day in self._days
         self._played = 0  # prints of the current day already played
@@ -147,7 +148,7 @@ class SimBroker(BrokerQueries, JournaledReplay):
                 archived_count=self._journal.archived_count())
             self.replay_id = hashlib.sha256(json.dumps(self._params, sort_keys=True).encode()).hexdigest()[:8]
             self.account_id = f"SIM-{self.replay_id}"
-            self._engine = MatchingEngine(self.account_id, self._kinds, self._config)
+            self._engine = MatchingEngine(self.account_id, self._instruments, self._config)
             self._start_or_resume()
         except BaseException:
             self._journal.close()
@@ -301,7 +302,7 @@ class SimBroker(BrokerQueries, JournaledReplay):
         )
         return ack
 
-    async def cancel_order(self, account_id: str, broker_order_number: str, broker_branch: str) -> None:
+    async def cancel_order(self, account_id: str, broker_order_number: str, venue_order_ref: str = "") -> None:
         """Cancel the remainder of an order; its `CancelReport` is delivered before the next print.
 
         Raises

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from stock_manager.adapters.broker.sim.journal import Record
-from stock_manager.domain.market_rules import CostModel
+from stock_manager.domain.costs import CostModel
 
 #: Version of the journal's record layout; a journal of another format is never resumed.
 JOURNAL_FORMAT = 1

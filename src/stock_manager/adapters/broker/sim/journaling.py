@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stock_manager.adapters.broker.sim.calendar import pre_open, session_for
 from stock_manager.adapters.broker.sim.identity import (
     broker_arguments,
     is_same_replay,
@@ -25,6 +24,7 @@ from stock_manager.adapters.broker.sim.journal import JOURNAL_FILE, Journal, Jou
 from stock_manager.adapters.broker.sim.matching import MatchingEngine
 from stock_manager.adapters.broker.sim.records import iso
 from stock_manager.adapters.broker.sim.recovery import DayOpener, rebuild
+from stock_manager.adapters.venues.krx.calendar import pre_open, session_for
 from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.errors import ConfigurationError, FatalBrokerError
 

@@ -1,36 +1,43 @@
 """The matching engine's account ledger: deposit, buy reservations, holdings, fills and their costs.
 
-A mixin of `MatchingEngine` (in `matching`), whose state it shares: the deposit, positions and fills it
-keeps, and the working orders whose reservations it counts; it is never used alone. Its rules (cash for a
-buy, holdings for a sell, costs at each fill, no T+2 settlement, average purchase price without costs) are
-in the `matching` module docstring.
+A collaborator of `MatchingEngine` (in `matching`): it keeps the deposit, positions and fills and reads the
+engine's working orders (shared list, time priority) to count their reservations. Its rules (cash for a buy,
+holdings for a sell, costs at each fill, no T+2 settlement, average purchase price without costs) are in the
+`matching` module docstring.
 """
 
+from collections.abc import Sequence
 from datetime import date
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from stock_manager.adapters.broker.sim.book import BookOrder
-from stock_manager.domain.clock import kst_date
 from stock_manager.domain.fills import Fill
+from stock_manager.domain.instruments import Instrument
 from stock_manager.domain.model import Side
 from stock_manager.domain.positions import Position
-from stock_manager.service_layer.broker_port import BrokerPosition, CashBalance
+from stock_manager.service_layer.ports.broker import BrokerPosition, CashBalance
 
 if TYPE_CHECKING:
     from stock_manager.adapters.broker.sim.matching import MatchingConfig
 
 
 class AccountLedger:
-    """The engine's one account: cash, reservations, holdings and fills; mixed into `MatchingEngine`."""
+    """The engine's one account: cash, reservations, holdings and fills.
 
-    # Provided by MatchingEngine.
-    account_id: str
-    config: "MatchingConfig"
-    _cash: Decimal
-    _positions: dict[str, Position]
-    _fills: list[Fill]
-    _working: list[BookOrder]
+    Parameters
+    ----------
+    working : Sequence[BookOrder]
+        The engine's working orders (read, never changed here).
+    """
+
+    def __init__(self, account_id: str, config: "MatchingConfig", working: Sequence[BookOrder]) -> None:
+        self.account_id = account_id
+        self.config = config
+        self._working = working
+        self._cash = config.start_cash_krw
+        self._positions: dict[str, Position] = {}
+        self._fills: list[Fill] = []
 
     @property
     def deposit_krw(self) -> Decimal:
@@ -40,14 +47,8 @@ class AccountLedger:
     @property
     def reserved_krw(self) -> Decimal:
         """Return the cash working buys reserve on their remaining quantity (with commission), KRW."""
-        return sum(
-            (
-                self._cost_of_buying(order.remaining, order.reserve_price)
-                for order in self._working
-                if order.request.side is Side.BUY
-            ),
-            Decimal(0),
-        )
+        return sum((self.cost_of_buying(o.remaining, o.reserve_price) for o in self._working
+                    if o.request.side is Side.BUY), Decimal(0))
 
     @property
     def orderable_krw(self) -> Decimal:
@@ -56,9 +57,7 @@ class AccountLedger:
 
     def cash(self) -> CashBalance:
         """Return the account's deposit and orderable cash."""
-        return CashBalance(
-            account_id=self.account_id, deposit_krw=self._cash, orderable_krw=self.orderable_krw
-        )
+        return CashBalance(account_id=self.account_id, deposit_krw=self._cash, orderable_krw=self.orderable_krw)
 
     def holding(self, symbol: str) -> Position:
         """Return the account's position in `symbol` (flat when never traded)."""
@@ -66,50 +65,39 @@ class AccountLedger:
 
     def positions(self) -> list[BrokerPosition]:
         """Return the holdings with non-zero quantity, by symbol."""
-        return [
-            BrokerPosition(symbol=symbol, quantity=position.quantity, avg_price=position.avg_price)
-            for symbol, position in sorted(self._positions.items())
-            if position.quantity != 0
-        ]
+        return [BrokerPosition(symbol=symbol, quantity=position.quantity, avg_price=position.avg_price)
+                for symbol, position in sorted(self._positions.items()) if position.quantity != 0]
 
     def sellable_quantity(self, symbol: str) -> Decimal:
-        """Return shares held minus the remaining quantity of working sells of `symbol`."""
-        working = sum(
-            (
-                o.remaining
-                for o in self._working
-                if o.request.symbol == symbol and o.request.side is Side.SELL
-            ),
-            Decimal(0),
-        )
+        """Return the quantity held minus the remaining quantity of working sells of `symbol`."""
+        working = sum((o.remaining for o in self._working
+                       if o.request.symbol == symbol and o.request.side is Side.SELL), Decimal(0))
         return self.holding(symbol).quantity - working
 
     def fills(self, trading_date: date | None = None) -> list[Fill]:
-        """Return the fills on the KST date `trading_date` (all fills when None), in execution order."""
-        return [f for f in self._fills if trading_date is None or kst_date(f.ts_filled) == trading_date]
+        """Return the fills of `trading_date` (all fills when None), in execution order."""
+        return [f for f in self._fills if trading_date is None or f.trading_date == trading_date]
 
-    # -- INTERNALS ------------------------------------------------------------------------------------
-
-    def _cost_of_buying(self, quantity: Decimal, price: Decimal) -> Decimal:
+    def cost_of_buying(self, quantity: Decimal, price: Decimal) -> Decimal:
+        """Return what buying `quantity` at `price` takes from the deposit (notional plus commission), KRW."""
         notional = quantity * price
         return notional + self.config.cost_model.commission_krw(notional)
 
-    def _affordable_quantity(self, order: BookOrder, price: Decimal) -> Decimal:
-        # Guard for the invariant cash >= 0: a buy never fills beyond its reservation plus the free cash.
-        available = (
-            self._cash - self.reserved_krw + self._cost_of_buying(order.remaining, order.reserve_price)
-        )
+    def affordable_quantity(self, order: BookOrder, price: Decimal, instrument: Instrument) -> Decimal:
+        """Return how much of a buy can fill at `price` without the deposit going below zero: its reservation
+        plus the free cash, on the instrument's size grid."""
+        available = self._cash - self.reserved_krw + self.cost_of_buying(order.remaining, order.reserve_price)
         if available <= 0:
             return Decimal(0)
-        quantity = (available / (price * (1 + self.config.cost_model.commission_rate))).to_integral_value(
-            ROUND_FLOOR
-        )
-        while quantity > 0 and self._cost_of_buying(quantity, price) > available:
-            quantity -= 1
-        return quantity
+        step = instrument.size_increment
+        quantity = instrument.floor_quantity(available / (price * (1 + self.config.cost_model.commission_rate)))
+        while quantity > 0 and self.cost_of_buying(quantity, price) > available:
+            quantity -= step
+        return max(quantity, Decimal(0))
 
-    def _book_fill(self, fill: Fill, notional: Decimal) -> None:
-        # Moves the deposit by the fill's notional (KRW) and costs, and the holding by its shares.
+    def book_fill(self, fill: Fill) -> None:
+        """Move the deposit by the fill's notional and costs (KRW), and the holding by its quantity."""
+        notional = fill.notional_krw
         if fill.side is Side.BUY:
             self._cash -= notional + fill.commission_krw
         else:

@@ -2,23 +2,28 @@
 
 Pure and synchronous: no I/O, no clock, no asyncio. Every call carries its own time, so the same sequence
 of calls always produces the same orders, fills and cash; the sim broker's journal relies on that to rebuild
-the engine after a crash, and a KIS-protocol server can put the same engine behind HTTP later.
+the engine after a crash. It is built from the venue's `Instrument`s (price grid, size grid, minimum order,
+price band), its `CostModel` and the session's time-in-force policy, and knows no venue: the protocol fronts
+(the KIS-compatible server, the Upbit-compatible server) put their wire formats around its public methods.
 
 This module holds the engine's sessions, validation, order book and matching; the account ledger (deposit,
-reservations, holdings, fills and costs) is the `AccountLedger` mixin in `ledger`, and the order book's
-records (`BookOrder`, `BookSession`, `DayQuote`) are in `book`.
+reservations, holdings, fills and costs) is the `AccountLedger` collaborator in `ledger`, and the order
+book's records (`BookOrder`, `BookSession`, `DayQuote`) are in `book`.
 
 Rules
 -----
-* Sessions: orders are accepted from the session's pre-open until its close (``accept_from <= ts <
-  ts_close``); all orders are day orders and their remainder expires at the close.
-* Validation, in this order, with KIS-like messages: market open, account, symbol traded today, quantity a
-  positive whole number of shares, LIMIT price present and on the KRX tick grid, LIMIT price inside the
-  day's ±30 % limits around the base price (the previous close), then cash for a buy or holdings for a sell.
-  Today's tick table and ±30 % band apply to every replayed date (KRX used narrower bands before 2015).
+* Sessions: orders are accepted from the session's first order phase until its close (``accept_from <= ts
+  < ts_close``). Where the session's orders expire at the close (day orders) their remainder expires then;
+  elsewhere working orders carry over into the next session.
+* Validation, in this order: market open, account, symbol traded today, quantity a positive multiple of the
+  instrument's size increment, LIMIT price present and on the instrument's grid, LIMIT price inside the
+  day's band around the base price (the previous close) where the instrument has one, the order's value at
+  least the instrument's minimum, a client order id never used before, then cash for a buy or holdings for a
+  sell.
 * Cash for a buy: quantity × price + commission must not exceed the orderable cash, where price is the
-  limit price, or the day's upper limit for a MARKET order (KIS reserves market buys at the upper limit).
-  Orderable cash is the deposit minus what working buys reserve on their remaining quantity.
+  limit price, or for a MARKET order the day's upper band (brokers reserve market buys at the upper limit),
+  or without a band the last price plus `MARKET_BUY_RESERVE_MARGIN`. Orderable cash is the deposit minus what
+  working buys reserve on their remaining quantity.
 * Holdings for a sell: quantity must not exceed the shares held minus the remaining quantity of working
   sells of that symbol.
 * The daemon is a price taker against the prints: a MARKET order fills at the first print after it was
@@ -41,24 +46,26 @@ from decimal import ROUND_FLOOR, Decimal
 from stock_manager.adapters.broker.sim.book import BookOrder, BookSession, DayQuote
 from stock_manager.adapters.broker.sim.ledger import AccountLedger
 from stock_manager.adapters.broker.sim.rejections import RejectCode, reject
-from stock_manager.domain.clock import kst_date
+from stock_manager.domain.costs import CostModel
 from stock_manager.domain.fills import Fill
+from stock_manager.domain.instruments import Instrument
 from stock_manager.domain.market import Tick
-from stock_manager.domain.market_rules import CostModel, is_on_tick, price_limits
-from stock_manager.domain.model import InstrumentKind, OrderType, Side
+from stock_manager.domain.model import OrderType, Side
 from stock_manager.domain.positions import PRICE_QUANTUM, Position
-from stock_manager.service_layer.broker_port import (
+from stock_manager.domain.sessions import TradingSession
+from stock_manager.service_layer.ports.broker import (
     BrokerOrderReport,
     BrokerOrderState,
+    BrokerPosition,
     CancelReport,
+    CashBalance,
     OrderAck,
     OrderRequest,
-    TradingSession,
 )
 
-#: KIS real-account branch (``KRX_FWDG_ORD_ORGNO``) seen on paper accounts; the simulator uses it too.
-SIM_BRANCH = "00950"
 ORDER_NUMBER_DIGITS = 10
+#: Without a price band, a MARKET buy reserves cash at the last price plus this fraction.
+MARKET_BUY_RESERVE_MARGIN = Decimal("0.10")
 REASON_CANCELED = "canceled by request"
 REASON_EXPIRED = "expired at the close"
 
@@ -94,33 +101,68 @@ class MatchingConfig:
             raise ValueError(f"start cash must not be negative, was {self.start_cash_krw}")
 
 
-class MatchingEngine(AccountLedger):
+class MatchingEngine:
     """The simulated venue and account (module docstring has the rules).
 
     Parameters
     ----------
     account_id : str
         The one account this engine holds.
-    instruments : Mapping[str, InstrumentKind]
-        Symbols that can be traded, with their tick table.
+    instruments : Mapping[str, Instrument]
+        The instruments that can be traded, by symbol, with their price and size rules.
     config : MatchingConfig
         Participation rate, start cash and costs.
     """
 
     def __init__(
-        self, account_id: str, instruments: Mapping[str, InstrumentKind], config: MatchingConfig | None = None
+        self, account_id: str, instruments: Mapping[str, Instrument], config: MatchingConfig | None = None
     ) -> None:
         self.account_id = account_id
         self.config = config or MatchingConfig()
         self._instruments = dict(instruments)
-        self._cash = self.config.start_cash_krw
-        self._positions: dict[str, Position] = {}
         self._orders: dict[str, BookOrder] = {}
         self._working: list[BookOrder] = []  # open orders in time priority
-        self._fills: list[Fill] = []
+        self._client_ids: dict[str, str] = {}  # client order id → order number (single-use)
         self._last_prints: dict[str, Tick] = {}
         self._session: BookSession | None = None
         self._next_number = 1
+        self.ledger = AccountLedger(account_id, self.config, self._working)
+
+    # -- ACCOUNT (the ledger's) -----------------------------------------------------------------------
+
+    @property
+    def deposit_krw(self) -> Decimal:
+        """Return the cash balance, KRW."""
+        return self.ledger.deposit_krw
+
+    @property
+    def orderable_krw(self) -> Decimal:
+        """Return the cash a new buy can use, KRW."""
+        return self.ledger.orderable_krw
+
+    def cash(self) -> CashBalance:
+        """Return the account's deposit and orderable cash."""
+        return self.ledger.cash()
+
+    def holding(self, symbol: str) -> Position:
+        """Return the account's position in `symbol`."""
+        return self.ledger.holding(symbol)
+
+    def positions(self) -> list[BrokerPosition]:
+        """Return the holdings with non-zero quantity, by symbol."""
+        return self.ledger.positions()
+
+    def sellable_quantity(self, symbol: str) -> Decimal:
+        """Return the quantity held minus working sells of `symbol`."""
+        return self.ledger.sellable_quantity(symbol)
+
+    def fills(self, trading_date: date | None = None) -> list[Fill]:
+        """Return the fills of `trading_date` (all when None), in execution order."""
+        return self.ledger.fills(trading_date)
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        """Return the instrument of `symbol`, or None when it is not traded here."""
+        return self._instruments.get(symbol)
 
     # -- SESSION --------------------------------------------------------------------------------------
 
@@ -138,12 +180,12 @@ class MatchingEngine(AccountLedger):
         Raises
         ------
         ValueError
-            If another session is still open (expire its orders first).
+            If another session is still open (close it first).
         """
         if self._session is not None and not self._session.closed:
             raise ValueError(f"session {self._session.session.trading_date} is still open")
         quotes = {
-            symbol: DayQuote(base, price_limits(base, self._instruments[symbol]))
+            symbol: DayQuote(base, self._instruments[symbol].price_band(base))
             for symbol, base in base_prices.items()
             if symbol in self._instruments
         }
@@ -159,14 +201,17 @@ class MatchingEngine(AccountLedger):
         return self._session.quotes.get(symbol) if self._session is not None else None
 
     def expire_open_orders(self, ts: datetime) -> list[CancelReport]:
-        """Cancel the remainder of every working order at the close and close the session.
+        """Close the session at `ts`: where its orders are day orders, cancel the remainder of every working
+        order; elsewhere they stay working into the next session.
 
         Returns
         -------
         list[CancelReport]
             One report per expired order, in time priority, with the quantity that will never fill.
         """
-        reports = [self._close_order(order, ts, REASON_EXPIRED) for order in list(self._working)]
+        reports: list[CancelReport] = []
+        if self._session is not None and self._session.session.orders_expire_at_close:
+            reports = [self._close_order(order, ts, REASON_EXPIRED) for order in list(self._working)]
         if self._session is not None:
             self._session.closed = True
         return reports
@@ -179,7 +224,7 @@ class MatchingEngine(AccountLedger):
         Returns
         -------
         OrderAck
-            The order number (10 digits, zero-padded), the branch ``"00950"`` and `ts`.
+            The order number (10 digits, zero-padded), no venue reference, and `ts`.
 
         Raises
         ------
@@ -189,25 +234,31 @@ class MatchingEngine(AccountLedger):
         session = self._require_open(ts)
         if request.account_id != self.account_id:
             raise reject(RejectCode.ACCOUNT, request.account_id)
-        kind = self._instruments.get(request.symbol)
-        if kind is None:
+        instrument = self._instruments.get(request.symbol)
+        if instrument is None:
             raise reject(RejectCode.UNKNOWN_SYMBOL, request.symbol)
         quote = session.quotes.get(request.symbol)
         if quote is None:
             raise reject(RejectCode.HALTED, request.symbol)
         quantity = request.quantity
-        if not (quantity.is_finite() and quantity > 0 and quantity == quantity.to_integral_value()):
+        if not instrument.is_valid_quantity(quantity):
             raise reject(RejectCode.QUANTITY, str(quantity))
-        reserve_price = self._check_price(request, kind, quote)
+        reserve_price = self._check_price(request, instrument, quote)
+        value_price = request.limit_price if request.limit_price is not None else self._last_price(request.symbol,
+                                                                                                   quote)
+        if quantity * value_price < instrument.min_notional:
+            raise reject(RejectCode.UNDER_MIN_NOTIONAL, f"{quantity * value_price} < {instrument.min_notional}")
+        if request.client_order_id is not None and request.client_order_id in self._client_ids:
+            raise reject(RejectCode.DUPLICATE_CLIENT_ORDER_ID, request.client_order_id)
         if request.side is Side.BUY:
-            needed = self._cost_of_buying(quantity, reserve_price)
+            needed = self.ledger.cost_of_buying(quantity, reserve_price)
             if needed > self.orderable_krw:
                 raise reject(
                     RejectCode.INSUFFICIENT_CASH, f"need {needed} KRW, orderable {self.orderable_krw}"
                 )
         elif quantity > self.sellable_quantity(request.symbol):
             raise reject(
-                RejectCode.INSUFFICIENT_HOLDINGS, f"sellable {self.sellable_quantity(request.symbol)} shares"
+                RejectCode.INSUFFICIENT_HOLDINGS, f"sellable {self.sellable_quantity(request.symbol)}"
             )
 
         number = str(self._next_number).zfill(ORDER_NUMBER_DIGITS)
@@ -215,7 +266,9 @@ class MatchingEngine(AccountLedger):
         order = BookOrder(number, request, session.session.trading_date, ts, reserve_price)
         self._orders[number] = order
         self._working.append(order)
-        return OrderAck(broker_order_number=number, broker_branch=SIM_BRANCH, ts_accepted=ts)
+        if request.client_order_id is not None:
+            self._client_ids[request.client_order_id] = number
+        return OrderAck(broker_order_number=number, venue_order_ref="", ts_accepted=ts)
 
     def cancel(self, order_number: str, ts: datetime) -> CancelReport:
         """Cancel the whole remainder of a working order at `ts`.
@@ -259,12 +312,23 @@ class MatchingEngine(AccountLedger):
                 continue
             quantity = min(order.remaining, capacity)
             if order.request.side is Side.BUY:
-                quantity = min(quantity, self._affordable_quantity(order, tick.price))
+                instrument = self._instruments[order.request.symbol]
+                quantity = min(quantity, self.ledger.affordable_quantity(order, tick.price, instrument))
             if quantity <= 0:
                 continue
             fills.append(self._execute(order, quantity, tick))
             capacity -= quantity
         return fills
+
+    def burn_client_order_id(self, client_order_id: str) -> None:
+        """Mark a client order id as used although no order was accepted with it (venues that make client
+        ids single-use even for a failed order)."""
+        self._client_ids.setdefault(client_order_id, "")
+
+    def order_by_client_id(self, client_order_id: str) -> BrokerOrderReport | None:
+        """Return the order placed with `client_order_id`, or None (never placed, or the id only burnt)."""
+        number = self._client_ids.get(client_order_id)
+        return self.order(number) if number else None
 
     # -- QUERIES --------------------------------------------------------------------------------------
 
@@ -305,26 +369,35 @@ class MatchingEngine(AccountLedger):
             raise reject(RejectCode.MARKET_CLOSED, ts.isoformat())
         return session
 
-    def _check_price(self, request: OrderRequest, kind: InstrumentKind, quote: DayQuote) -> Decimal:
-        # Returns the price cash is reserved at for a buy (limit, or the upper limit for MARKET).
+    def _check_price(self, request: OrderRequest, instrument: Instrument, quote: DayQuote) -> Decimal:
+        # Returns the price cash is reserved at for a buy (limit; for MARKET the upper band, or the last
+        # price plus a margin without a band).
         price = request.limit_price
+        band = quote.limits
         if request.order_type is OrderType.MARKET:
             if price is not None:
                 raise reject(RejectCode.PRICE, "a MARKET order carries no price")
-            return quote.limits.upper
+            if band is not None:
+                return band.upper
+            return self._last_price(request.symbol, quote) * (1 + MARKET_BUY_RESERVE_MARGIN)
         if price is None or not price.is_finite() or price <= 0:
             raise reject(RejectCode.PRICE, str(price))
-        if not is_on_tick(price, kind):
+        if not instrument.is_on_tick(price):
             raise reject(RejectCode.TICK_SIZE, str(price))
-        if price > quote.limits.upper:
-            raise reject(RejectCode.ABOVE_UPPER_LIMIT, f"{price} > {quote.limits.upper}")
-        if price < quote.limits.lower:
-            raise reject(RejectCode.BELOW_LOWER_LIMIT, f"{price} < {quote.limits.lower}")
+        if band is not None and price > band.upper:
+            raise reject(RejectCode.ABOVE_UPPER_LIMIT, f"{price} > {band.upper}")
+        if band is not None and price < band.lower:
+            raise reject(RejectCode.BELOW_LOWER_LIMIT, f"{price} < {band.lower}")
         return price
+
+    def _last_price(self, symbol: str, quote: DayQuote) -> Decimal:
+        last = self._last_prints.get(symbol)
+        return last.price if last is not None else quote.base_price
 
     def _execute(self, order: BookOrder, quantity: Decimal, tick: Tick) -> Fill:
         request, costs = order.request, self.config.cost_model
         notional = quantity * tick.price
+        day = self._session.session.trading_date if self._session is not None else order.trading_date
         order.fill_count += 1
         fill = Fill(
             broker_fill_id=f"{order.number}-{order.fill_count:04d}",
@@ -334,15 +407,16 @@ class MatchingEngine(AccountLedger):
             quantity=quantity,
             price=tick.price,
             commission_krw=costs.commission_krw(notional),
-            tax_krw=costs.tax_krw(request.side, notional, kst_date(tick.ts_event)),
+            tax_krw=costs.tax_krw(request.side, notional, day),
             ts_filled=tick.ts_event,
+            trading_date=day,
         )
         order.filled_quantity += quantity
         order.filled_amount_krw += notional
         if order.filled_quantity == request.quantity:
             order.state = BrokerOrderState.FILLED
             self._working.remove(order)
-        self._book_fill(fill, notional)
+        self.ledger.book_fill(fill)
         return fill
 
     def _close_order(self, order: BookOrder, ts: datetime, reason: str) -> CancelReport:
@@ -355,6 +429,7 @@ class MatchingEngine(AccountLedger):
             canceled_quantity=remaining,
             ts_event=ts,
             reason=reason,
+            trading_date=order.trading_date,
         )
 
     def _report(self, order: BookOrder) -> BrokerOrderReport:
@@ -365,7 +440,7 @@ class MatchingEngine(AccountLedger):
         return BrokerOrderReport(
             account_id=self.account_id,
             broker_order_number=order.number,
-            broker_branch=SIM_BRANCH,
+            venue_order_ref="",
             symbol=request.symbol,
             side=request.side,
             order_type=request.order_type,
@@ -375,4 +450,6 @@ class MatchingEngine(AccountLedger):
             filled_quantity=order.filled_quantity,
             avg_fill_price=avg,
             ts_accepted=order.ts_accepted,
+            trading_date=order.trading_date,
+            client_order_id=request.client_order_id,
         )

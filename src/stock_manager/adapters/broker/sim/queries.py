@@ -9,19 +9,13 @@ from datetime import date, timedelta
 
 from stock_manager.adapters.broker.sim.matching import MatchingEngine
 from stock_manager.adapters.marketdata import bars_before, previous_close
-from stock_manager.domain.clock import FixedClock, kst_date
+from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.fills import Fill
+from stock_manager.domain.instruments import Instrument
 from stock_manager.domain.market import DailyBar
-from stock_manager.domain.market_rules import price_limits
-from stock_manager.domain.model import InstrumentKind
-from stock_manager.service_layer.broker_port import (
-    AccountRef,
-    BrokerOrderReport,
-    BrokerPosition,
-    CashBalance,
-    Quote,
-)
+from stock_manager.localtime import kst_date
+from stock_manager.service_layer.ports.broker import AccountRef, BrokerOrderReport, BrokerPosition, CashBalance, Quote
 
 
 class BrokerQueries:
@@ -32,7 +26,7 @@ class BrokerQueries:
     replay_id: str
     _clock: FixedClock
     _symbols: tuple[str, ...]
-    _kinds: dict[str, InstrumentKind]
+    _instruments: dict[str, Instrument]
     _days: list[date]
     _day_index: int
     _last_opened: date | None
@@ -45,12 +39,6 @@ class BrokerQueries:
     async def login(self) -> None:
         """Do nothing: the simulator needs no credentials."""
         self._require_usable()
-
-    async def issue_access_token(self) -> None:
-        """Do nothing: the simulator needs no token."""
-
-    async def issue_approval_key(self) -> None:
-        """Do nothing: the simulator needs no approval key."""
 
     async def get_accounts(self) -> list[AccountRef]:
         """Return the replay's one account, ``SIM-<replay id>``."""
@@ -92,13 +80,13 @@ class BrokerQueries:
         base_bar = previous_close(symbol, day)
         if base_bar is None:
             raise ConfigurationError(f"the data has no price of {symbol} before {day}")
-        limits = price_limits(base_bar.close, self._kinds[symbol])
+        band = self._instruments[symbol].price_band(base_bar.close)
         last = self._engine.last_print(symbol)
         if last is not None and kst_date(last.ts_event) == day:
             price, ts = last.price, last.ts_event
         else:
             price, ts = base_bar.close, self._clock.now()
-        return Quote(symbol, price, base_bar.close, limits.upper, limits.lower, ts)
+        return Quote(symbol, price, base_bar.close, band.upper if band else None, band.lower if band else None, ts)
 
     async def get_daily_bars(self, symbol: str, end: date, count: int) -> list[DailyBar]:
         """Return up to `count` bars of `symbol` ending on or before `end`, oldest first.

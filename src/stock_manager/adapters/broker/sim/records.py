@@ -11,7 +11,7 @@ from stock_manager.adapters.broker.sim.matching import MatchingConfig
 from stock_manager.adapters.marketdata import data_fingerprint
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import OrderType, Side
-from stock_manager.service_layer.broker_port import OrderRequest
+from stock_manager.service_layer.ports.broker import OrderRequest
 
 #: Bump when a change to the matching rules or the replay paths would replay a journal differently.
 ENGINE_VERSION = 1

@@ -15,7 +15,7 @@ from stock_manager.adapters.broker.sim.matching import MatchingEngine
 from stock_manager.adapters.broker.sim.records import decode_request, encode_fill
 from stock_manager.domain.errors import OrderRejectedByBroker
 from stock_manager.domain.market import Tick
-from stock_manager.service_layer.broker_port import TradingSession
+from stock_manager.domain.sessions import TradingSession
 
 #: Opens the engine's session of a day and returns it with the day's prints (all symbols, in order).
 type DayOpener = Callable[[date], tuple[TradingSession, Sequence[Tick]]]

@@ -25,6 +25,8 @@ class RejectCode(StrEnum):
     INSUFFICIENT_HOLDINGS = "SIM_INSUFFICIENT_HOLDINGS"
     ORDER_NOT_FOUND = "SIM_ORDER_NOT_FOUND"
     NOT_CANCELABLE = "SIM_NOT_CANCELABLE"
+    UNDER_MIN_NOTIONAL = "SIM_UNDER_MIN_NOTIONAL"
+    DUPLICATE_CLIENT_ORDER_ID = "SIM_DUPLICATE_CLIENT_ORDER_ID"
 
 
 MESSAGES: dict[RejectCode, str] = {
@@ -41,6 +43,8 @@ MESSAGES: dict[RejectCode, str] = {
     RejectCode.INSUFFICIENT_HOLDINGS: "주문가능수량을 초과 했습니다",
     RejectCode.ORDER_NOT_FOUND: "해당 주문이 없습니다.",
     RejectCode.NOT_CANCELABLE: "정정취소가능수량이 없습니다.",
+    RejectCode.UNDER_MIN_NOTIONAL: "최소주문금액 미만입니다.",
+    RejectCode.DUPLICATE_CLIENT_ORDER_ID: "이미 사용한 주문 식별자입니다.",
 }
 
 

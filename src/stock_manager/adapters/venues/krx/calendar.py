@@ -2,8 +2,8 @@
 
 The calendar knows the late opens (10:00 KST on the first trading day of a year and on the college entrance
 exam day) and the close moving from 15:00 to 15:30 KST on 2016-08-01. It covers 2006-11-21 onward; days
-outside it fall back to 09:00–15:30 KST, which is not what KRX ran before 2006. Orders are accepted from
-the pre-open, 30 minutes before the open (the phases are in `domain/sessions.py`).
+outside it fall back to 09:00–15:30 KST, which is not what KRX ran before 2006. Each session carries the
+KRX phases (`krx_phases`), so orders are accepted from the pre-open, 30 minutes before the open.
 
 The library's list of exam days ends in 2020 (exchange-calendars 4.13): `CSAT_DAYS_AFTER_LIBRARY` adds the
 later ones (10:00–16:30 KST), applied only where the library still shows the normal hours. Add each year's
@@ -25,8 +25,9 @@ from typing import Any
 
 import platformdirs
 
-from stock_manager.domain.clock import kst_datetime
-from stock_manager.service_layer.broker_port import TradingSession
+from stock_manager.adapters.venues.krx.phases import krx_phases
+from stock_manager.domain.sessions import TradingSession
+from stock_manager.localtime import kst_datetime
 
 #: College entrance exam days missing from the library: every KRX schedule moves one hour later.
 CSAT_DAYS_AFTER_LIBRARY = frozenset({
@@ -36,7 +37,6 @@ CSAT_DELAY = timedelta(hours=1)
 
 FALLBACK_OPEN_KST = time(9, 0)
 FALLBACK_CLOSE_KST = time(15, 30)
-PRE_OPEN = timedelta(minutes=30)
 
 
 @cache
@@ -93,7 +93,8 @@ def session_for(day: date) -> TradingSession:
         hours = (kst_datetime(day, FALLBACK_OPEN_KST), kst_datetime(day, FALLBACK_CLOSE_KST))
     if day in CSAT_DAYS_AFTER_LIBRARY and hours[0] == kst_datetime(day, FALLBACK_OPEN_KST):
         hours = (hours[0] + CSAT_DELAY, hours[1] + CSAT_DELAY)
-    return TradingSession(trading_date=day, ts_open=hours[0], ts_close=hours[1])
+    return TradingSession(trading_date=day, ts_open=hours[0], ts_close=hours[1],
+                          phases=krx_phases(hours[0], hours[1]), orders_expire_at_close=True)
 
 
 def is_trading_day(day: date) -> bool:
@@ -102,8 +103,9 @@ def is_trading_day(day: date) -> bool:
 
 
 def pre_open(session: TradingSession) -> datetime:
-    """Return when `session` starts accepting orders: 30 minutes before the open (08:30 KST normally)."""
-    return session.ts_open - PRE_OPEN
+    """Return when `session` starts accepting orders: its pre-open, 30 minutes before the open (08:30 KST
+    normally)."""
+    return session.ts_first_order
 
 
 def next_session(after: datetime) -> TradingSession | None:

@@ -6,8 +6,8 @@ failures and do slow work (network) elsewhere.
 
 from typing import Protocol
 
-from stock_manager.service_layer.reports import DailyReport
-from stock_manager.service_layer.storage_port import EventRecord
+from stock_manager.service_layer.ports.storage import EventRecord
+from stock_manager.service_layer.views.reports import DailyReport
 
 
 class Notifier(Protocol):

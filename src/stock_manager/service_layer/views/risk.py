@@ -1,6 +1,7 @@
 """Read-only view for ``stockbot risk show``: each limit in force, where it comes from, and today's usage.
 
-"Today" is the latest daemon's trading date (the replay's date in sim), else the KST date of `now`. Usage
+"Today" is the latest daemon's trading date (the replay's date in sim), else the venue's trading date of
+`now`. Usage
 comes from the database alone (no broker call): positions from fills, values at cost, the start-of-day
 equity of today's or the last settlement, the day's orders and the ``risk_events`` of the day.
 """
@@ -10,13 +11,13 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 
-from stock_manager.domain.clock import kst_date
+from stock_manager.domain.clock import DayBoundary
 from stock_manager.domain.order_status import OrderStatus
 from stock_manager.domain.orders import Order
 from stock_manager.domain.positions import positions_from_fills
 from stock_manager.domain.risk import RiskLimits
+from stock_manager.service_layer.ports.storage import KillSwitchState, RiskLimitChange, UnitOfWorkFactory
 from stock_manager.service_layer.risk_config import apply_changes, format_limit
-from stock_manager.service_layer.storage_port import KillSwitchState, RiskLimitChange, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +42,10 @@ class RiskReport:
     denials_today: dict[str, int]
 
 
-async def risk_report(uow_factory: UnitOfWorkFactory, base: RiskLimits, now: datetime) -> RiskReport:
-    """Return the limits in force (settings `base` overridden by the database) with today's usage.
+async def risk_report(uow_factory: UnitOfWorkFactory, base: RiskLimits, now: datetime,
+                      trading_day: DayBoundary) -> RiskReport:
+    """Return the limits in force (settings `base` overridden by the database) with today's usage; the venue's
+    `trading_day` dates `now` and the day's risk decisions.
 
     Raises
     ------
@@ -54,7 +57,8 @@ async def risk_report(uow_factory: UnitOfWorkFactory, base: RiskLimits, now: dat
         switch = await uow.control.get_kill_switch()
         daemon = await uow.control.get_daemon_state(None)
         account = daemon.account_id if daemon is not None else None
-        day = daemon.trading_date if daemon is not None and daemon.trading_date is not None else kst_date(now)
+        day = (daemon.trading_date if daemon is not None and daemon.trading_date is not None
+               else trading_day.date_of(now))
         fills = [s.fill for s in await uow.fills.list_for_account(account)] if account else []
         orders = await uow.orders.list_for_date(account, day) if account else []
         open_orders = await uow.orders.list_open(account) if account else []
@@ -65,8 +69,8 @@ async def risk_report(uow_factory: UnitOfWorkFactory, base: RiskLimits, now: dat
     before = [s for s in settlements if s.trading_date < day]
     equity = today[0].start_equity_krw if today else (before[-1].end_equity_krw if before else None)
     held = {s: p for s, p in positions_from_fills(account or "", fills).items() if not p.is_flat}
-    before_today = positions_from_fills(account or "", [f for f in fills if kst_date(f.ts_filled) < day])
-    through_today = positions_from_fills(account or "", [f for f in fills if kst_date(f.ts_filled) <= day])
+    before_today = positions_from_fills(account or "", [f for f in fills if f.trading_date < day])
+    through_today = positions_from_fills(account or "", [f for f in fills if f.trading_date <= day])
     realized = (sum((p.net_realized_pnl_krw for p in through_today.values()), Decimal(0))
                 - sum((p.net_realized_pnl_krw for p in before_today.values()), Decimal(0)))
     working_qty: dict[str, Decimal] = {}
@@ -102,7 +106,7 @@ async def risk_report(uow_factory: UnitOfWorkFactory, base: RiskLimits, now: dat
     }
     lines = [LimitLine(f.name, format_limit(getattr(limits, f.name)), _source(newest.get(f.name)),
                        usage.get(f.name, "")) for f in fields(RiskLimits)]
-    denials = Counter(d.rule for d in decisions if d.decision == "DENY" and kst_date(d.ts_event) == day)
+    denials = Counter(d.rule for d in decisions if d.decision == "DENY" and trading_day.date_of(d.ts_event) == day)
     return RiskReport(account, day, equity, switch, lines, dict(sorted(denials.items())))
 
 

@@ -4,14 +4,15 @@ One `UnitOfWork` is one transaction. Every order state change is one unit of wor
 committed as NEW before the broker is called. Leaving the ``async with`` block without `commit` rolls back.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol, Self
 
+from stock_manager.domain.instruments import Instrument
 from stock_manager.domain.market import DailyBar
 from stock_manager.domain.orders import Order
 from stock_manager.domain.positions import Position
-from stock_manager.service_layer.storage_records import (
+from stock_manager.service_layer.ports.records import (
     KILL_SWITCH_ACTIONS,
     DaemonState,
     DailySettlement,
@@ -234,7 +235,7 @@ class StrategyRepository(Protocol):
 class MarketDataRepository(Protocol):
     """Symbols and daily bars."""
 
-    async def upsert_symbol(self, symbol: str, name: str, market: str, kind: str, ts: datetime) -> None:
+    async def upsert_symbol(self, instrument: Instrument, ts: datetime) -> None:
         """Insert or update a symbol's metadata."""
         ...
 
@@ -244,6 +245,18 @@ class MarketDataRepository(Protocol):
 
     async def daily_bars(self, symbol: str, end: date, count: int) -> list[DailyBar]:
         """Return up to `count` bars of `symbol` on or before `end`, oldest first."""
+        ...
+
+
+class AccountRepository(Protocol):
+    """The venue accounts the daemon traded (``accounts``)."""
+
+    async def seen(self, account_id: str, venue: str, mode: str, name: str, ts: datetime) -> None:
+        """Record that `account_id` of `venue` trades in `mode` (first and last time seen)."""
+        ...
+
+    async def venue_of(self, account_id: str) -> str | None:
+        """Return the venue of `account_id`, or None when the account was never seen."""
         ...
 
 
@@ -283,13 +296,20 @@ class UnitOfWork(Protocol):
     settlements: SettlementRepository
     risk: RiskRepository
     observed_orders: ObservedOrderRepository
+    accounts: AccountRepository
 
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(self, *exc: object) -> None: ...
 
     async def commit(self) -> None:
-        """Commit the transaction; without it, leaving the block rolls back."""
+        """Commit the transaction, then run the callbacks registered with `after_commit` (in order, each once);
+        without a commit, leaving the block rolls back and drops them."""
+        ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the current transaction commits; never if it rolls back. A callback must not
+        raise (one that does is logged and the rest still run)."""
         ...
 
 

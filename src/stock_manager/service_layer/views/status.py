@@ -4,10 +4,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from stock_manager.domain.clock import kst_date
 from stock_manager.domain.orders import Order
 from stock_manager.domain.positions import Position, positions_from_fills
-from stock_manager.service_layer.storage_port import (
+from stock_manager.service_layer.ports.storage import (
     DaemonState,
     DailySettlement,
     EventRecord,
@@ -53,8 +52,8 @@ async def status_report(uow_factory: UnitOfWorkFactory, *, events_limit: int = 1
     day = daemon.trading_date
     realized = Decimal(0)
     if day is not None:
-        before = positions_from_fills(account, [f for f in fills if kst_date(f.ts_filled) < day])
-        after = positions_from_fills(account, [f for f in fills if kst_date(f.ts_filled) <= day])
+        before = positions_from_fills(account, [f for f in fills if f.trading_date < day])
+        after = positions_from_fills(account, [f for f in fills if f.trading_date <= day])
         realized = sum((p.net_realized_pnl_krw for p in after.values()), Decimal(0)) - sum(
             (p.net_realized_pnl_krw for p in before.values()), Decimal(0))
     return StatusReport(daemon, switch, positions, open_orders, day, realized,

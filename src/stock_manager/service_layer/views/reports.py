@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from stock_manager.domain.clock import kst_date
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.performance import Drawdown, drawdown
-from stock_manager.service_layer.storage_port import DailySettlement, UnitOfWorkFactory
+from stock_manager.service_layer.ports.storage import DailySettlement, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +38,7 @@ class DailyReport:
 
     @property
     def trading_date(self) -> date:
-        """Return the session's KST date."""
+        """Return the session's trading date."""
         return self.settlement.trading_date
 
     @property
@@ -75,7 +74,7 @@ def build_daily_report(settlements: Sequence[DailySettlement], trading_date: dat
         equity_curve=tuple((s.trading_date, s.end_equity_krw) for s in history),
         initial_equity_krw=initial,
         drawdown=drawdown(initial, (s.end_equity_krw for s in history)),
-        fills=tuple(f for f in fills if kst_date(f.ts_filled) == trading_date),
+        fills=tuple(f for f in fills if f.trading_date == trading_date),
     )
 
 

@@ -1,6 +1,7 @@
-"""One trading session: the market-open sequence (spec 001 §4.1), the intraday handlers, the close."""
+"""One trading day: the market-open sequence (spec 001 §4.1), the intraday handlers, the close; with the
+strategy injected (a `StrategySpec`) and the venue's instruments and calendar from its `VenueProfile`."""
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -8,33 +9,26 @@ from pathlib import Path
 
 from stock_manager.domain.clock import Clock
 from stock_manager.domain.market import DailyBar, Tick
+from stock_manager.domain.modes import Mode
 from stock_manager.domain.performance import drawdown
 from stock_manager.domain.positions import Position
-from stock_manager.domain.sessions import SessionHours
-from stock_manager.domain.strategies.ma_cross import STRATEGY_ID, MaCrossParams, evaluate_daily, evaluate_tick
-from stock_manager.service_layer.broker_port import Broker, TradingSession
+from stock_manager.domain.sessions import TradingSession
+from stock_manager.domain.strategies.base import Strategy, StrategyParams, StrategySpec
+from stock_manager.domain.strategies.ma_cross import MA_CROSS
 from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.execution import Execution
-from stock_manager.service_layer.metrics_port import Metrics, NullMetrics
-from stock_manager.service_layer.notifications import Notifier
 from stock_manager.service_layer.params import load_params
+from stock_manager.service_layer.ports.broker import Broker
+from stock_manager.service_layer.ports.metrics import Metrics, NullMetrics
+from stock_manager.service_layer.ports.notifications import Notifier
+from stock_manager.service_layer.ports.storage import DailySettlement, PositionSnapshot, UnitOfWorkFactory
+from stock_manager.service_layer.ports.venue import VenueProfile
 from stock_manager.service_layer.position_history import load_position_history
 from stock_manager.service_layer.recovery import RecoveryInputs, apply_plan, gather_plan
-from stock_manager.service_layer.reports import build_daily_report
 from stock_manager.service_layer.risk_config import effective_limits
-from stock_manager.service_layer.storage_port import DailySettlement, PositionSnapshot, UnitOfWorkFactory
+from stock_manager.service_layer.views.reports import build_daily_report
 
 HISTORY_BARS = 260
-
-
-@dataclass(frozen=True, slots=True)
-class SymbolInfo:
-    """A universe member: code, name, market and kind (from the KIS master file)."""
-
-    symbol: str
-    name: str
-    market: str
-    kind: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,20 +49,26 @@ class RestoredState:
 
 @dataclass(slots=True)
 class SessionRunner:
-    """Runs the open, intraday and close of each session for one account."""
+    """Runs the open, intraday and close of each session for one account.
+
+    The universe is the venue's instruments; `spec` is the strategy (the MA cross by default), whose
+    parameters are read at every open.
+    """
 
     execution: Execution
     uow_factory: UnitOfWorkFactory
     broker: Broker
     clock: Clock
     notifier: Notifier
-    mode: str
-    universe: Sequence[SymbolInfo]
+    mode: Mode
+    venue: VenueProfile
     params_file: Path | None
     stop_without_params: bool
     on_state: Callable[[str, str, date], Awaitable[None]] | None = None
-    params: MaCrossParams = field(default_factory=MaCrossParams)
+    spec: StrategySpec = MA_CROSS
+    params: StrategyParams | None = None
     params_source: str = ""
+    _bound: Strategy | None = None
     session: TradingSession | None = None
     last_prices: dict[str, Decimal] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=NullMetrics)
@@ -105,13 +105,13 @@ class SessionRunner:
             self.metrics.equity(start_equity, dd.current_pct, dd.max_pct)
         # Market state (spec 001 §4.2): each symbol's price and the day's limits, for the pre-open orders.
         missing: dict[str, str] = {}
-        for info in self.universe:
+        for symbol in self.venue.instruments.symbols:
             try:
-                quote = await self.broker.get_price(info.symbol)
+                quote = await self.broker.get_price(symbol)
             except Exception as e:  # no quote: the stale-data rule refuses that symbol's orders
-                missing[info.symbol] = f"{type(e).__name__}: {e}"
+                missing[symbol] = f"{type(e).__name__}: {e}"
             else:
-                ex.note_quote(info.symbol, quote.price, quote.ts_event, quote.lower_limit, quote.upper_limit)
+                ex.note_quote(symbol, quote.price, quote.ts_event, quote.lower_limit, quote.upper_limit)
         if missing:
             async with self.uow_factory() as uow:
                 await record_event(uow, self.notifier, ts=self.clock.now(), kind="quote_unavailable",
@@ -123,10 +123,11 @@ class SessionRunner:
         history: dict[str, list[DailyBar]] = {}
         reason = ""
         async with self.uow_factory() as uow:
-            await uow.strategies.ensure_strategy(STRATEGY_ID, "MA 50/200 cross", "PRD §3.3", self.clock.now())
+            await uow.strategies.ensure_strategy(self.spec.strategy_id, self.spec.name, self.spec.source,
+                                                 self.clock.now())
             loaded = None
             try:
-                loaded = await load_params(uow, day, self.params_file)
+                loaded = await load_params(uow, day, self.params_file, self.spec)
             except Exception as e:
                 reason = f"strategy parameters are invalid: {e}"
             if loaded is not None and loaded.fallback and self.stop_without_params:
@@ -134,19 +135,19 @@ class SessionRunner:
             if loaded is not None:
                 changed = loaded.source != self.params_source or loaded.params != self.params
                 self.params, self.params_source = loaded.params, loaded.source
+                self._bound = self.spec.build(loaded.params)
                 if loaded.fallback and changed:
                     await record_event(uow, self.notifier, ts=self.clock.now(), kind="params_fallback",
                                        severity="WARNING", account_id=self.account_id,
                                        message=f"no ACTIVE strategy_params for {day}; using {loaded.source}",
                                        payload=loaded.params.to_mapping())
-            for info in self.universe:
-                await uow.market_data.upsert_symbol(info.symbol, info.name, info.market, info.kind, self.clock.now())
+            for instrument in self.venue.instruments.by_symbol.values():
+                await uow.market_data.upsert_symbol(instrument, self.clock.now())
             await uow.commit()
         if loaded is None:
             await ex.enter_stop_mode(reason)
-        for info in self.universe:
-            bars = await self.broker.get_daily_bars(info.symbol, day - timedelta(days=1), HISTORY_BARS)
-            history[info.symbol] = bars
+        for symbol in self.venue.instruments.symbols:
+            history[symbol] = await self.broker.get_daily_bars(symbol, day - timedelta(days=1), HISTORY_BARS)
         async with self.uow_factory() as uow:
             for bars in history.values():
                 await uow.market_data.upsert_daily_bars(bars[-5:], source="broker")
@@ -157,13 +158,24 @@ class SessionRunner:
                                        f"{sum(1 for p in ex.positions.values() if not p.is_flat)} position(s), "
                                        f"{len(ex.open_orders)} open order(s)",
                                payload={"start_equity_krw": start_equity, "cash_krw": cash.deposit_krw,
-                                        "params": self.params.to_mapping()})
+                                        "params": self.params.to_mapping() if self.params else {}})
             await uow.commit()
         await self._state("TRADING" if ex.stopped_reason is None else "STOPPED", ex.stopped_reason or "", day)
         # The day's signals from the daily bars up to yesterday.
-        for info in self.universe:
-            for signal in evaluate_daily(history[info.symbol], ex.positions.get(info.symbol), self.params):
+        strategy = self.strategy
+        for symbol, bars in history.items():
+            if not bars:
+                continue
+            ts_decision = self.venue.bar_close(bars[-1].trading_date)
+            for signal in strategy.daily_signals(bars, ex.positions.get(symbol), ts_decision):
                 await ex.submit(signal)
+
+    @property
+    def strategy(self) -> Strategy:
+        """Return the strategy bound to today's parameters (the defaults before the first open)."""
+        if self._bound is None:
+            self._bound = self.spec.build(self.params if self.params is not None else self.spec.default_params())
+        return self._bound
 
     async def restore(self, session: TradingSession) -> RestoredState:
         """Restore state from the database, then reconcile it with the broker (spec 001 §4.1 step 5, §10).
@@ -191,10 +203,11 @@ class SessionRunner:
         except Exception as e:
             limits, limits_problem = ex.config.risk_limits, f"risk limits in the database are invalid: {e}"
         ex.begin_session(day, Decimal(0), sum((p.net_realized_pnl_krw for p in before_today.values()), Decimal(0)),
-                         hours=SessionHours(session.ts_open, session.ts_close), limits=limits)
+                         session=session, limits=limits)
         if limits_problem:
             await ex.enter_stop_mode(limits_problem, rule="risk_limits")
-        plan = await gather_plan(self.uow_factory, self.broker, RecoveryInputs(self.account_id, day), fills)
+        plan = await gather_plan(self.uow_factory, self.broker, RecoveryInputs(self.account_id, day),
+                                 self.venue.fill_identity, fills)
         await apply_plan(plan, ex, self.uow_factory, self.notifier, self.clock, mode=self.mode)
         return RestoredState(previous, before_today)
 
@@ -211,14 +224,17 @@ class SessionRunner:
             return
         self.metrics.exposure(sum((p.quantity * self.last_prices.get(s, p.avg_price)
                                    for s, p in self.execution.positions.items()), Decimal(0)))
-        for signal in evaluate_tick(tick, position, self.params, self.session.trading_date):
+        ts_decision = self.venue.bar_close(self.session.trading_date)
+        for signal in self.strategy.tick_signals(tick, position, ts_decision):
             await self.execution.submit(signal)
 
     async def close(self, session: TradingSession) -> DailySettlement:
-        """Cancel what is still open, snapshot positions, store and announce the daily settlement."""
+        """Cancel what is still open (where orders are day orders), snapshot positions, store and announce the
+        daily settlement."""
         ex = self.execution
         day = session.trading_date
-        await ex.cancel_open_orders("session closed")
+        if session.orders_expire_at_close:
+            await ex.cancel_open_orders("session closed")
         now = self.clock.now()
         cash = await self.broker.get_cash(self.account_id)
         async with self.uow_factory() as uow:

@@ -50,6 +50,8 @@ class PositionCheckpoint:
         time, so no fill with a smaller id can be recorded later).
     last_ts_filled, last_broker_fill_id : datetime, str
         The execution-order key of the last fill folded in (`domain.positions.execution_order`).
+    last_trading_date : date
+        That fill's trading date.
     """
 
     account_id: str
@@ -59,6 +61,7 @@ class PositionCheckpoint:
     last_ts_filled: datetime
     last_broker_fill_id: str
     ts_created: datetime
+    last_trading_date: date
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,63 @@
+"""The strategy protocol: pure functions from market history, the strategy's own position and its parameters
+to signals. A strategy proposes; risk decides; execution places.
+
+A strategy never reads a clock or a venue: the caller passes when its decisions are timed (`ts_decision`:
+the close of the daily bar the decision reads, or of the trading day a tick belongs to), so a restarted
+daemon derives the same signal, and the same idempotency key, again.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from stock_manager.domain.market import DailyBar, Tick
+from stock_manager.domain.positions import Position
+from stock_manager.domain.signals import Signal
+
+
+class Strategy(Protocol):
+    """**Port:** one strategy with its parameters bound."""
+
+    @property
+    def strategy_id(self) -> str:
+        """Return the id its orders carry (``strategies.strategy_id``)."""
+        ...
+
+    def daily_signals(self, history: Sequence[DailyBar], position: Position | None,
+                      ts_decision: datetime) -> list[Signal]:
+        """Return the signals for the trading day after the last bar of `history` (one symbol, date order)."""
+        ...
+
+    def tick_signals(self, tick: Tick, position: Position | None, ts_decision: datetime) -> list[Signal]:
+        """Return the signals one trade print triggers."""
+        ...
+
+
+class StrategyParams(Protocol):
+    """Parameters of a strategy: validated on construction, stored as JSON-safe values."""
+
+    def to_mapping(self) -> dict[str, Any]:
+        """Return the parameters as JSON-safe values."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StrategySpec:
+    """What the daemon needs to run a strategy: its id and description, how to read its parameters (from a
+    ``strategy_params`` row or a file), its defaults, and how to bind them.
+
+    Attributes
+    ----------
+    params_from : Callable[[Mapping[str, Any]], StrategyParams]
+        Builds validated parameters; raises `ConfigurationError` naming what is wrong.
+    build : Callable[[Any], Strategy]
+        Binds parameters to the strategy.
+    """
+
+    strategy_id: str
+    name: str
+    source: str
+    params_from: Callable[[Mapping[str, Any]], StrategyParams]
+    default_params: Callable[[], StrategyParams]
+    build: Callable[[Any], Strategy]
