@@ -164,3 +164,13 @@ def decoded_query(request: httpx.Request) -> str:
 def query_pairs(request: httpx.Request) -> list[tuple[str, str]]:
     """Return the request's query as decoded (key, value) pairs, in order."""
     return list(httpx.QueryParams(request.url.query.decode("ascii")).multi_items())
+
+
+def rest_client(fake: FakeUpbit, time: FakeTime, *, on_blocked: Any = None, **overrides: Any) -> Any:
+    """Return an `UpbitRestClient` on `fake`'s transport whose limiter and retries run on `time`."""
+    from stock_manager.adapters.broker.upbit.ratelimit import UpbitRateLimiter
+    from stock_manager.adapters.broker.upbit.rest import UpbitRestClient
+
+    settings = config(**overrides)
+    limiter = UpbitRateLimiter(settings, clock=time, monotonic=time.monotonic, sleep=time.sleep, on_blocked=on_blocked)
+    return UpbitRestClient(settings, limiter=limiter, transport=fake.transport(), sleep=time.sleep)

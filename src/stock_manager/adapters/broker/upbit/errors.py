@@ -166,7 +166,7 @@ def translate_error(status: int, body: Any, text: str, *, kind: CallKind, what: 
     if name:
         detail = f"{name}: {message}" if message else name
     else:
-        excerpt = " ".join(text.split())[:_BODY_EXCERPT_CHARS]
+        excerpt = " ".join(mask(text).split())[:_BODY_EXCERPT_CHARS]  # mask first: a cut secret is not recognised
         detail = f"unreadable body {excerpt!r}" if excerpt else "empty body"
     prefix = mask(f"Upbit {what}: HTTP {status}: {detail}")
     if status == 418:

@@ -42,7 +42,7 @@ from stock_manager.adapters.broker.upbit.ratelimit import (
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.observability.masking import mask
 from stock_manager.domain.clock import Clock
-from stock_manager.domain.errors import AmbiguousOrderOutcome, TemporaryBrokerError
+from stock_manager.domain.errors import AmbiguousOrderOutcome, OrderRejectedByBroker, TemporaryBrokerError
 
 log = structlog.get_logger(__name__)
 
@@ -219,6 +219,8 @@ class UpbitRestClient:
                                             "JSON; the request may have been processed: inquire before anything else")
             return decoded
         error = translate_error(response.status_code, decoded, text, kind=kind, what=what)
-        log.warning("upbit_request_failed", what=what, status=response.status_code, error_type=type(error).__name__,
-                    error=str(error))
+        # A refusal of one order (or "no such order") is an expected outcome; everything else is worth a warning.
+        level = log.info if isinstance(error, OrderRejectedByBroker) else log.warning
+        level("upbit_request_failed", what=what, status=response.status_code, error_type=type(error).__name__,
+              error=str(error))
         raise error

@@ -324,7 +324,7 @@ class UpbitWebSocket:
             text = frame.decode("utf-8") if isinstance(frame, bytes) else frame
             decoded = json.loads(text, parse_float=Decimal)
         except ValueError as e:  # UnicodeDecodeError and JSONDecodeError
-            log.warning("upbit_ws_malformed_frame", error=str(e), frame=mask(repr(frame[:120])))
+            log.warning("upbit_ws_malformed_frame", error=str(e), frame=mask(repr(frame))[:120])
             return
         for message in decoded if isinstance(decoded, list) else [decoded]:  # *_LIST formats carry arrays
             if isinstance(message, Mapping):
@@ -343,7 +343,7 @@ class UpbitWebSocket:
                 log.error("upbit_ws_error_frame", url=self.url, name=name, message=mask(text))
             return
         if "method" in message:
-            log.info("upbit_ws_method_answer", method=str(message.get("method")), result=mask(str(message)[:300]))
+            log.info("upbit_ws_method_answer", method=str(message.get("method")), result=mask(str(message))[:300])
             return
         try:
             event = parse_ws_message(message)
