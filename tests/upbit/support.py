@@ -6,6 +6,7 @@ import warnings
 from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -47,16 +48,26 @@ def error_sample(name: str | int) -> tuple[int, Any]:
 
 
 def ws_frames(name: str) -> list[dict[str, Any]]:
-    """Return the wrapper lines of a ``.jsonl`` WebSocket sample (``_dir``, ``_note``, ``msg``/``msg_text``)."""
+    """Return the wrapper lines of a ``.jsonl`` WebSocket sample (``_dir``, ``_note``, ``msg``/``msg_text``), with
+    JSON numbers as Decimal (as the session decodes them)."""
     lines = (SAMPLES / name).read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    return [json.loads(line, parse_float=Decimal) for line in lines if line.strip()]
 
 
 def ws_message(name: str, note_start: str) -> dict[str, Any]:
-    """Return the ``msg`` of the server frame of `name` whose note starts with `note_start`."""
-    matches = [f["msg"] for f in ws_frames(name) if f.get("_note", "").startswith(note_start) and "msg" in f]
-    assert len(matches) == 1, f"{note_start!r} matches {len(matches)} frames"
-    return matches[0]
+    """Return the ``msg`` of the frame of `name` whose note starts with `note_start` (numbers as Decimal)."""
+    return json.loads(ws_message_text(name, note_start), parse_float=Decimal)
+
+
+def ws_message_text(name: str, note_start: str) -> str:
+    """Return the ``msg`` of the frame of `name` whose note starts with `note_start`, as the exact JSON text of the
+    sample (so JSON numbers go on the wire digit for digit)."""
+    lines = [line for line in (SAMPLES / name).read_text(encoding="utf-8").splitlines()
+             if json.loads(line).get("_note", "").startswith(note_start) and '"msg": ' in line]
+    assert len(lines) == 1, f"{note_start!r} matches {len(lines)} frames"
+    text = lines[0][lines[0].index('"msg": ') + len('"msg": '):].rstrip()
+    assert text.endswith("}}") or text.endswith("]}")
+    return text[:-1]  # the wrapper's closing brace
 
 
 def config(**overrides: Any) -> UpbitConfig:
