@@ -213,6 +213,12 @@ class UpbitWebSocket:
         if self._ws is not None:
             await self._send_subscription(self._ws)
 
+    async def wait_stopped(self) -> None:
+        """Return once the session has ended on its own (after ``on_fatal``) or through `close`."""
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self._task)
+
     async def close(self) -> None:
         """End the session for good."""
         self._closing = True
@@ -355,7 +361,8 @@ class UpbitWebSocket:
         try:
             await self._on_event(event)
         except Exception as e:
-            log.error("upbit_ws_handler_failed", event=type(event).__name__, error=mask(f"{type(e).__name__}: {e}"))
+            log.error("upbit_ws_handler_failed", event_type=type(event).__name__,
+                      error=mask(f"{type(e).__name__}: {e}"))
         self.events_handled += 1
 
     async def _fatal(self, detail: str) -> None:
