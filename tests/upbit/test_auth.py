@@ -18,7 +18,7 @@ from stock_manager.adapters.broker.upbit.auth import (
     render_value,
 )
 from stock_manager.adapters.broker.upbit.rest import UpbitRestClient
-from stock_manager.adapters.observability.masking import mask
+from stock_manager.adapters.observability.masking import mask, mask_data
 from tests.upbit.support import (
     ACCESS_KEY,
     SECRET_KEY,
@@ -185,3 +185,9 @@ async def test_get_when_a_kst_timestamp_string_is_sent_then_the_hash_is_the_refe
     request = fake.requests[0]
     assert request.url.query == b"market=KRW-BTC&start_time=2024-12-09T13%3A56%3A53%2B09%3A00"
     assert claims(request)["query_hash"] == VECTORS[3][2]
+
+
+def test_mask_data_when_a_structure_holds_upbit_keys_then_their_values_are_hidden() -> None:
+    masked = mask_data({"access_key": "some-unregistered-key", "UPBIT_SECRET_KEY": "another-secret", "nonce": "n"})
+
+    assert masked == {"access_key": "***", "UPBIT_SECRET_KEY": "***", "nonce": "n"}
