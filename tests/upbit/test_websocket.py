@@ -18,7 +18,7 @@ from stock_manager.adapters.broker.upbit.websocket import Subscription, UpbitWeb
 from stock_manager.adapters.broker.upbit.ws_messages import MyOrderEvent, TickerEvent, TradeEvent, UpbitEvent
 from stock_manager.domain.errors import FatalBrokerError, TemporaryBrokerError
 from tests.upbit.fake_ws import FakeUpbitWs
-from tests.upbit.support import ACCESS_KEY, SECRET_KEY, config, decode_token, ws_message_text
+from tests.upbit.support import ACCESS_KEY, SECRET_KEY, config, decode_token, ws_frames, ws_message_text
 
 TICKER = ws_message_text("ws_public.jsonl", "ticker, DEFAULT")
 TICKER_SIMPLE = ws_message_text("ws_public.jsonl", "same ticker in SIMPLE")
@@ -26,6 +26,8 @@ TRADE = ws_message_text("ws_public.jsonl", "trade;")
 FILL = ws_message_text("ws_private.jsonl", "fill event")
 INVALID_AUTH = ws_message_text("ws_private.jsonl", "missing/invalid Authorization")
 WRONG_FORMAT = ws_message_text("ws_public.jsonl", "request-level error")
+LIST_ANSWER = json.dumps(next(f["msg"] for f in ws_frames("ws_public.jsonl")
+                              if isinstance(f.get("msg"), dict) and f["msg"].get("method") == "LIST_SUBSCRIPTIONS"))
 PUBLIC = [Subscription("ticker", ("KRW-BTC",)), Subscription("trade", ("krw-btc",), is_only_realtime=True)]
 PRIVATE = [Subscription("myOrder", ("KRW-BTC",)), Subscription("myAsset")]
 WAIT_SECS = 5.0  # an upper bound for the loopback round trips, never reached when things work
@@ -88,6 +90,23 @@ def test_subscription_request_when_built_then_ticket_types_and_format_in_order()
                        {"type": "myOrder", "codes": ["KRW-BTC"]}, {"type": "myAsset"}, {"format": "SIMPLE"}]
 
 
+@pytest.mark.parametrize(("name", "note", "subscriptions"), [
+    ("ws_public.jsonl", "subscribe request", [Subscription("ticker", ("KRW-BTC",)),
+                                              Subscription("trade", ("KRW-BTC",), is_only_realtime=True),
+                                              Subscription("orderbook", ("KRW-BTC.5",))]),
+    ("ws_private.jsonl", None, PRIVATE),
+])
+def test_subscription_request_when_compared_with_the_samples_then_the_same_array(
+        name: str, note: str | None, subscriptions: list[Subscription]) -> None:
+    sample = next(f["msg"] for f in ws_frames(name) if f["_dir"].startswith("client->server")
+                  and (note is None or f.get("_note", "").startswith(note)))
+
+    request = subscription_request(sample[0]["ticket"], subscriptions)
+
+    assert request[: len(sample)] == sample
+    assert request[len(sample):] in ([], [{"format": "DEFAULT"}])  # the format object is optional
+
+
 @pytest.mark.parametrize(("kwargs", "reason"), [
     ({"type": "myAsset", "codes": ("KRW-BTC",)}, "myAsset takes no codes"),
     ({"type": "ticker"}, "needs at least one market code"),
@@ -122,7 +141,8 @@ async def test_frames_when_binary_or_text_then_parsed_into_events_in_arrival_ord
 
 async def test_frames_when_a_handler_fails_or_a_frame_is_garbage_then_the_next_events_still_arrive(
         server: FakeUpbitWs) -> None:
-    server.on_subscribe = [b"\xff\xfe not json", TICKER.encode(), WRONG_FORMAT.encode(), TRADE.encode()]
+    server.on_subscribe = [b"\xff\xfe not json", TICKER.encode(), WRONG_FORMAT.encode(), LIST_ANSWER.encode(),
+                           TRADE.encode()]
     handled: list[str] = []
     done = asyncio.Event()
 
@@ -147,6 +167,7 @@ async def test_frames_when_a_handler_fails_or_a_frame_is_garbage_then_the_next_e
     assert "upbit_ws_malformed_frame" in names
     assert "upbit_ws_handler_failed" in names
     assert "upbit_ws_error_frame" in names  # WRONG_FORMAT is logged; the session goes on
+    assert "upbit_ws_method_answer" in names  # LIST_SUBSCRIPTIONS answers are not events
 
 
 # -- KEEP-ALIVE ---------------------------------------------------------------------------------------------
