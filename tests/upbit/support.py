@@ -16,6 +16,8 @@ import jwt
 from pydantic import SecretStr
 
 from stock_manager.adapters.broker.upbit.config import UpbitConfig
+from stock_manager.adapters.broker.upbit.ratelimit import BlockHandler, UpbitRateLimiter
+from stock_manager.adapters.broker.upbit.rest import UpbitRestClient
 
 SAMPLES = Path(__file__).resolve().parent.parent / "upbit_samples"
 ACCESS_KEY = "AKtestAccessKey0123456789abcdefghijklmno"  # 40 characters, like Upbit's
@@ -177,11 +179,9 @@ def query_pairs(request: httpx.Request) -> list[tuple[str, str]]:
     return list(httpx.QueryParams(request.url.query.decode("ascii")).multi_items())
 
 
-def rest_client(fake: FakeUpbit, time: FakeTime, *, on_blocked: Any = None, **overrides: Any) -> Any:
+def rest_client(fake: FakeUpbit, time: FakeTime, *, on_blocked: BlockHandler | None = None,
+                **overrides: Any) -> UpbitRestClient:
     """Return an `UpbitRestClient` on `fake`'s transport whose limiter and retries run on `time`."""
-    from stock_manager.adapters.broker.upbit.ratelimit import UpbitRateLimiter
-    from stock_manager.adapters.broker.upbit.rest import UpbitRestClient
-
     settings = config(**overrides)
     limiter = UpbitRateLimiter(settings, clock=time, monotonic=time.monotonic, sleep=time.sleep, on_blocked=on_blocked)
     return UpbitRestClient(settings, limiter=limiter, transport=fake.transport(), sleep=time.sleep)

@@ -176,7 +176,8 @@ async def test_frames_when_a_handler_fails_or_a_frame_is_garbage_then_the_next_e
 async def test_keepalive_when_nothing_was_sent_for_the_interval_then_ping_text_and_status_up_is_not_an_event(
         server: FakeUpbitWs) -> None:
     recorder = Recorder()
-    ws = session(server.url(), recorder, ping_interval_secs=0.05)
+    ws = UpbitWebSocket.public(config(ws_public_url=server.url()), PUBLIC, on_event=recorder.on_event,
+                               sleep=recorder.sleep, ping_interval_secs=0.05)
 
     await ws.start()
     await subscribed(server)

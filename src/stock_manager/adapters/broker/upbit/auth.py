@@ -41,7 +41,8 @@ def render_value(value: ParamScalar) -> str:
     """Return the wire text of one parameter value.
 
     Decimals are written in plain notation (``Decimal("1E-8")`` → ``"0.00000001"``), booleans as
-    ``true``/``false``, aware datetimes as ISO 8601 in UTC to the second (``2025-06-24T04:56:53+00:00``).
+    ``true``/``false``, aware datetimes as ISO 8601 in UTC to the second (``2025-06-24T04:56:53+00:00``;
+    fractions of a second are dropped).
 
     Raises
     ------
@@ -58,8 +59,7 @@ def render_value(value: ParamScalar) -> str:
         case Decimal():
             if not value.is_finite():
                 raise TypeError(f"parameter value must be a finite Decimal, was {value}")
-            text = format(value, "f")
-            return text
+            return format(value, "f")
         case datetime():
             if value.tzinfo is None or value.utcoffset() is None:
                 raise TypeError(f"datetime parameters must be timezone-aware, was {value!r}")

@@ -164,8 +164,9 @@ class UpbitWebSocket:
     @classmethod
     def public(cls, config: UpbitConfig, subscriptions: Sequence[Subscription], *, on_event: EventHandler,
                **options: Any) -> "UpbitWebSocket":
-        """Return a session on `config`'s public endpoint with its keep-alive and back-off settings."""
-        return cls(config.ws_public_url, subscriptions, on_event=on_event, **_timing(config), **options)
+        """Return a session on `config`'s public endpoint with its keep-alive and back-off settings (`options`,
+        e.g. ``on_resumed``, ``sleep`` or ``ping_interval_secs``, override or add to them)."""
+        return cls(config.ws_public_url, subscriptions, on_event=on_event, **{**_timing(config), **options})
 
     @classmethod
     def private(cls, config: UpbitConfig, subscriptions: Sequence[Subscription], *, on_event: EventHandler,
@@ -173,7 +174,7 @@ class UpbitWebSocket:
         """Return a session on `config`'s private endpoint, authorised with a fresh token per handshake (§2.4)."""
         auth = auth or UpbitAuth(config.access_key, config.secret_key, algorithm=config.jwt_algorithm)
         return cls(config.ws_private_url, subscriptions, on_event=on_event,
-                   authorization=auth.websocket_authorization, **_timing(config), **options)
+                   authorization=auth.websocket_authorization, **{**_timing(config), **options})
 
     # -- PUBLIC -------------------------------------------------------------------------------------------
 
