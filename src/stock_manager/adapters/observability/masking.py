@@ -26,6 +26,7 @@ MASK = "***"
 SECRET_KEYS = frozenset({
     "appkey", "appsecret", "app_key", "app_secret", "secretkey", "access_token", "approval_key", "authorization",
     "password", "token", "bot_token", "slack_bot_token", "kis_app_key", "kis_app_secret", "refresh_token",
+    "access_key", "secret_key", "upbit_access_key", "upbit_secret_key",  # Upbit's key pair (and its JWT claim)
 })
 
 _MIN_SECRET_CHARS = 6  # shorter values would mask ordinary words and numbers
