@@ -16,6 +16,7 @@ The invariants, checked against the journaled replay attached read-only (`SimBro
 * every order's final state and executed quantity equal the broker's.
 """
 
+import asyncio
 import json
 import os
 import random
@@ -234,11 +235,11 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
     assert broker is not None, "no replay journal"
     try:
         account = sim_account(broker.replay_id)
-        broker_orders = {normalize_order_number(r.broker_order_number): r for r in broker.engine.orders()}
-        broker_fills = broker.engine.fills()
-        holdings = {p.symbol: p for p in broker.engine.positions()}
+        broker_orders = {normalize_order_number(r.broker_order_number): r for r in broker.book.orders()}
+        broker_fills = broker.book.fills()
+        holdings = {p.symbol: p for p in broker.book.positions()}
     finally:
-        broker._journal.close()
+        asyncio.run(broker.close())  # releases the journal (nothing else is open)
     o = tables.orders.c
     ours = [r._mapping for r in query(config.db_url, select(
         o.id, o.idempotency_key, o.status, o.broker_order_number, o.filled_quantity, o.quantity).where(
@@ -246,7 +247,7 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
     f = tables.fills.c
     fill_rows = [r._mapping for r in query(config.db_url, select(
         f.broker_fill_id, f.order_id, f.symbol, f.side, f.quantity, f.price, f.commission_krw, f.tax_krw,
-        f.ts_filled, f.broker_order_number, f.source).where(f.account_id == account))]
+        f.ts_filled, f.broker_order_number, f.source, f.trading_date).where(f.account_id == account))]
     result.orders, result.broker_orders = len(ours), len(broker_orders)
     result.fills, result.broker_fills = len(fill_rows), len(broker_fills)
     violations: dict[str, list[str]] = {name: [] for name in (

@@ -41,7 +41,7 @@ async def test_unanswered_probability_when_set_then_a_seeded_share_goes_unanswer
         await sim.stop()
 
     assert first == second and set(first) == {200, 500}
-    assert len(venue.engine.orders()) == 16  # executed at the venue, answered or not
+    assert len(venue.book.orders()) == 16  # executed at the venue, answered or not
     assert sim.fault_log.counts["unanswered_error500"] == first.count(500) * 2
 
 

@@ -89,7 +89,7 @@ async def test_random_faults_when_certain_then_orders_are_never_placed(
 
     response = await client.order()
 
-    assert response.status_code == 500 and venue.engine.orders() == []
+    assert response.status_code == 500 and venue.book.orders() == []
 
 
 async def test_rate_limit_when_exceeded_then_egw00201_in_the_sample_shape_and_recovers_with_time(
@@ -135,7 +135,7 @@ async def test_fill_notices_when_duplicated_then_each_fill_arrives_twice_identic
     first, second = await ws.notice(), await ws.notice()
 
     assert first == second and first[13] == "2"
-    assert len(venue.engine.fills()) == 1
+    assert len(venue.book.fills()) == 1
     await ws.conn.close()
 
 
@@ -173,7 +173,7 @@ async def test_reject_after_accept_when_set_then_http_accepts_and_a_refusal_noti
 
     assert response.json()["rt_cd"] == "0"
     assert (refusal[2], refusal[12], refusal[13]) == ("0000000001", "1", "1")
-    assert venue.engine.fills() == []
+    assert venue.book.fills() == []
     assert (row["rjct_qty"], row["cncl_cfrm_qty"], row["tot_ccld_qty"]) == ("1", "0", "0")
     await ws.conn.close()
 

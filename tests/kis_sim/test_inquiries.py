@@ -32,11 +32,11 @@ async def test_balance_when_holding_then_sample_shape_padded_strings_and_the_ven
     assert isinstance(body["output2"], list) and set(body["output2"][0]) == set(paper["output2"][0])
     assert body["msg1"] == paper["msg1"] and body["ctx_area_nk100"] == " " * 100 and len(body["ctx_area_fk100"]) == 100
     assert all(isinstance(v, str) for row in body["output1"] + body["output2"] for v in row.values())
-    (holding,) = venue.engine.positions()
+    (holding,) = venue.book.positions()
     row = body["output1"][0]
     assert (row["pdno"], row["hldg_qty"], row["ord_psbl_qty"]) == (SAMSUNG, "10", "10")
     assert Decimal(row["pchs_avg_pric"]) == holding.avg_price
-    assert body["output2"][0]["dnca_tot_amt"] == str(venue.engine.deposit_krw)
+    assert body["output2"][0]["dnca_tot_amt"] == str(venue.book.deposit_krw)
 
 
 async def test_balance_when_more_rows_than_a_page_then_f_then_e_with_the_context_sent_back_unstripped(
@@ -80,7 +80,7 @@ async def test_daily_ccld_when_real_then_rows_have_the_samples_keys_and_totals(
     assert [set(row) for row in body["output1"]] == [set(real["output1"][0])] * 2
     assert set(body["output2"]) == set(real["output2"])
     filled, expired = body["output1"]
-    fill = venue.engine.fills()[0]
+    fill = venue.book.fills()[0]
     assert (filled["odno"], filled["tot_ccld_qty"], filled["avg_prvs"]) == ("0000000001", "7", str(fill.price))
     assert (filled["ord_dvsn_cd"], filled["ord_dvsn_name"], filled["ordr_empno"]) == ("01", "시장가", "OpnAPI")
     assert (expired["pdno"], expired["tot_ccld_qty"], expired["cncl_cfrm_qty"]) == (KODEX, "0", "2")
@@ -149,9 +149,9 @@ async def test_psbl_order_when_a_buy_is_working_then_orderable_cash_excludes_its
     response = await client.get("trading/inquire-psbl-order", "VTTC8908R", params)
 
     output = response.json()["output"]
-    assert Decimal(output["ord_psbl_cash"]) == venue.engine.orderable_krw < venue.engine.deposit_krw
+    assert Decimal(output["ord_psbl_cash"]) == venue.book.orderable_krw < venue.book.deposit_krw
     assert output["psbl_qty_calc_unpr"] == "70000"
-    assert Decimal(output["nrcvb_buy_qty"]) == (venue.engine.orderable_krw // Decimal("70009.84"))
+    assert Decimal(output["nrcvb_buy_qty"]) == (venue.book.orderable_krw // Decimal("70009.84"))
 
 
 async def test_psbl_rvsecncl_when_paper_then_service_not_found_and_on_real_lists_working_orders(

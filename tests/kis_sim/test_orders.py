@@ -39,7 +39,7 @@ async def test_order_when_paper_market_buy_then_sample_shape_unpadded_odno_and_a
     assert len(notice) == 26
     assert notice[:3] == [client.credential.hts_id, "5000000001", "0000000001"]
     assert (notice[4], notice[6], notice[8], notice[13], notice[14]) == ("02", "01", SAMSUNG, "1", "1")
-    assert venue.engine.order("1") is not None
+    assert venue.book.order("1") is not None
     assert client.sim.records.requests_per_tr["VTTC0012U"] == 1
     (received,) = client.sim.records.orders_received
     assert received.tr_id == "VTTC0012U" and received.outcome == "accepted 0000000001"
@@ -93,7 +93,7 @@ async def test_order_when_tr_of_the_other_environment_then_http_500_and_nothing_
         await sim.stop()
 
     assert response.status_code == 500 and response.json()["msg1"] == msg1
-    assert venue.engine.orders() == []
+    assert venue.book.orders() == []
 
 
 async def test_order_when_tr_id_names_another_service_then_opsq0002(client: KisClient, venue: SimBroker) -> None:
@@ -115,7 +115,7 @@ async def test_order_when_keys_lowercase_or_values_not_strings_then_opsq2001(
     for body in (lower, numbers):
         response = await client.post("trading/order-cash", "VTTC0012U", body)
         assert response.status_code == 500 and response.json()["msg_cd"] == "OPSQ2001"
-    assert venue.engine.orders() == []
+    assert venue.book.orders() == []
 
 
 async def test_order_when_account_is_not_the_keys_then_apac0081_rt_cd_7(client: KisClient, venue: SimBroker) -> None:
@@ -184,7 +184,7 @@ async def test_order_when_market_kodex_sell_after_buy_then_fills_and_notices_in_
     await venue.run_until_close(session)
     fill = await ws.notice()
 
-    fills = venue.engine.fills()
+    fills = venue.book.fills()
     assert accepted[13] == "1" and fill[13] == "2"
     assert fill[2] == fills[0].broker_order_number and fill[8] == KODEX
     assert fill[9] == str(fills[0].quantity) and fill[10] == str(fills[0].price)
@@ -259,7 +259,7 @@ async def test_revise_when_price_changed_then_a_replacement_order_carries_the_ne
     assert response.json()["rt_cd"] == "0" and new == "2"
     assert rows["0000000002"]["orgn_odno"] == "0000000001" and rows["0000000002"]["ord_unpr"] == "61000"
     assert rows["0000000002"]["rmn_qty"] == "5"
-    assert venue.engine.order("1").state == "CANCELED"
+    assert venue.book.order("1").state == "CANCELED"
 
 
 async def test_order_cash_when_real_sample_request_body_is_sent_verbatim_then_accepted(
@@ -276,5 +276,5 @@ async def test_order_cash_when_real_sample_request_body_is_sent_verbatim_then_ac
         await sim.stop()
 
     assert response.json()["rt_cd"] == "0", response.text
-    order = venue.engine.order(response.json()["output"]["ODNO"])
+    order = venue.book.order(response.json()["output"]["ODNO"])
     assert order is not None and order.limit_price == 71500 and kst_date(order.ts_accepted).year == 2023

@@ -46,7 +46,11 @@ async def gather_plan(
         recorded = [s.fill for day in days for s in await uow.fills.list_for_date(inputs.account_id, day)]
         if history is None:
             history = await load_position_history(uow, inputs.account_id, inputs.today)
-    broker_orders = [r for day in days for r in await broker.get_orders(inputs.account_id, day)]
+    # A working order that lives across days may be reported for each of them: each order once (numbers may
+    # restart every day, so an order is its day and number).
+    reported = {(r.trading_date, r.broker_order_number): r
+                for day in days for r in await broker.get_orders(inputs.account_id, day)}
+    broker_orders = list(reported.values())
     broker_fills = [f for day in days for f in await broker.get_fills(inputs.account_id, day)]
     broker_positions = await broker.get_positions(inputs.account_id)
     if not history.sorts_after(broker_fills):

@@ -65,7 +65,7 @@ async def balance(request: web.Request) -> web.Response:
     for name in ("AFHR_FLPR_YN", "OFL_YN", "INQR_DVSN", "UNPR_DVSN", "FUND_STTL_ICLD_YN",
                  "FNCG_AMT_AUTO_RDPT_YN", "PRCS_DVSN"):
         param(request, name)
-    engine = sim.venue.engine
+    engine = sim.venue.book
     rows: list[dict[str, str]] = []
     total_purchase = total_value = Decimal(0)
     for position in engine.positions():
@@ -147,7 +147,7 @@ def _order_row(sim: KisExchangeSimulator, report: BrokerOrderReport, fills: list
 def _cancel_rows(sim: KisExchangeSimulator) -> list[tuple[dict[str, str], BrokerOrderReport]]:
     rows = []
     for cancel in sim.ledger.cancels:
-        original = sim.venue.engine.order(cancel.original)
+        original = sim.venue.book.order(cancel.original)
         if cancel.kind != "02" or original is None:
             continue
         row = _order_row(sim, original, [])
@@ -177,7 +177,7 @@ async def daily_ccld(request: web.Request) -> web.Response:
     newest_first = param(request, "INQR_DVSN") != "01"
     for name in ("ORD_GNO_BRNO", "INQR_DVSN_3"):
         param(request, name, required=False)
-    engine = sim.venue.engine
+    engine = sim.venue.book
     fills_by_order: dict[str, list[Fill]] = {}
     for fill in engine.fills():
         fills_by_order.setdefault(fill.broker_order_number, []).append(fill)
@@ -235,7 +235,7 @@ async def psbl_order(request: web.Request) -> web.Response:
     price_text, dvsn = param(request, "ORD_UNPR"), param(request, "ORD_DVSN")
     for name in ("CMA_EVLU_AMT_ICLD_YN", "OVRS_ICLD_YN"):
         param(request, name)
-    engine = sim.venue.engine
+    engine = sim.venue.book
     quote = engine.day_quote(symbol)
     try:
         price = Decimal(price_text) if price_text.strip() and dvsn != "01" else None
@@ -244,7 +244,7 @@ async def psbl_order(request: web.Request) -> web.Response:
     if price is None or price <= 0:
         price = quote.limits.upper if quote is not None else Decimal(0)
     cash = engine.orderable_krw
-    rate = engine.config.cost_model.commission_rate
+    rate = engine.commission_rate
     quantity = (cash / (price * (1 + rate))).to_integral_value(ROUND_FLOOR) if price > 0 else Decimal(0)
     amount = quantity * price
     output: dict[str, Any] = {
@@ -269,7 +269,7 @@ async def psbl_rvsecncl(request: web.Request) -> web.Response:
         param(request, name)
     side_filter = param(request, "INQR_DVSN_2")
     rows = []
-    for report in sim.venue.engine.orders():
+    for report in sim.venue.book.orders():
         meta = sim.meta_for(report.broker_order_number)
         if report.state is not BrokerOrderState.OPEN or meta.rejected or meta.pending is not None:
             continue

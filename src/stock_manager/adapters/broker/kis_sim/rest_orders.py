@@ -141,7 +141,7 @@ async def order_cash(request: web.Request) -> web.Response:
     received.outcome = f"accepted {number}"
     meta = OrderMeta(number, credential_of(request), values["ORD_DVSN"])
     sim.ledger.add(meta)
-    report = sim.venue.engine.order(number)
+    report = sim.venue.book.order(number)
     assert report is not None
     await sim.send_notice(meta.credential, sim.notice(
         meta, report, quantity=order.quantity, price=order.limit_price or Decimal(0), ts=ack.ts_accepted,
@@ -183,7 +183,7 @@ async def _revise_or_cancel(request: web.Request, sim: KisExchangeSimulator,
     kind = values["RVSE_CNCL_DVSN_CD"]
     if kind not in ("01", "02"):
         raise wire.invalid_param("RVSE_CNCL_DVSN_CD", kind)
-    report = sim.venue.engine.order(values["ORGN_ODNO"])
+    report = sim.venue.book.order(values["ORGN_ODNO"])
     if report is None or values["KRX_FWDG_ORD_ORGNO"] != BRANCH:
         raise business_error(sim.mode, RejectCode.ORDER_NOT_FOUND, now)
     meta = sim.meta_for(report.broker_order_number)
@@ -208,7 +208,7 @@ async def _revise_or_cancel(request: web.Request, sim: KisExchangeSimulator,
                                "ORD_TMD": wire.kst_hhmmss(now)}
     order_type = _order_type(values["ORD_DVSN"])
     price = _price(values["ORD_UNPR"], order_type, sim)
-    quote = sim.venue.engine.day_quote(report.symbol)
+    quote = sim.venue.book.day_quote(report.symbol)
     if price is not None and quote is not None:
         if not is_on_tick(price, sim.venue_kind(report.symbol)):
             raise business_error(sim.mode, RejectCode.TICK_SIZE, now)
@@ -229,7 +229,7 @@ async def _revise_or_cancel(request: web.Request, sim: KisExchangeSimulator,
     replacement = OrderMeta(ack.broker_order_number, credential, values["ORD_DVSN"],
                             original=report.broker_order_number)
     sim.ledger.add(replacement)
-    new_report = sim.venue.engine.order(ack.broker_order_number)
+    new_report = sim.venue.book.order(ack.broker_order_number)
     assert new_report is not None
     await sim.send_notice(credential, sim.notice(
         replacement, new_report, quantity=remaining, price=price or Decimal(0), ts=ack.ts_accepted,

@@ -256,7 +256,7 @@ class KisExchangeSimulator:
     async def _on_tick(self, tick: Tick) -> None:
         if not self._running:
             return
-        quote = self.venue.engine.day_quote(tick.symbol)
+        quote = self.venue.book.day_quote(tick.symbol)
         if quote is None:
             return
         kind = self.venue_kind(tick.symbol)
@@ -285,7 +285,7 @@ class KisExchangeSimulator:
 
     async def _fill_notice(self, event: FillReport) -> None:
         fill = event.fill
-        report = self.venue.engine.order(fill.broker_order_number)
+        report = self.venue.book.order(fill.broker_order_number)
         if report is None:
             return
         meta = self.meta_for(report.broker_order_number)
@@ -303,7 +303,7 @@ class KisExchangeSimulator:
             await self.send_notice(meta.credential, notice)
 
     async def _cancel_notice(self, event: CancelReport) -> None:
-        report = self.venue.engine.order(event.broker_order_number)
+        report = self.venue.book.order(event.broker_order_number)
         if report is None:
             return
         meta = self.meta_for(report.broker_order_number)
@@ -377,7 +377,7 @@ class KisExchangeSimulator:
         (first credential, ``ORD_DVSN`` from its type)."""
         meta = self.ledger.orders.get(number)
         if meta is None:
-            report = self.venue.engine.order(number)
+            report = self.venue.book.order(number)
             market = report is not None and report.order_type is OrderType.MARKET
             meta = OrderMeta(number, self.gateway.credentials[0], "01" if market else "00")
             self.ledger.orders[number] = meta

@@ -1,10 +1,10 @@
 """`SimBroker`: the replaying exchange behind the `Broker` and `SessionSchedule` ports.
 
-It replays the bundled real data of a set of symbols over a period, day by day, as trade prints (see
-`stock_manager.adapters.marketdata.paths`), matches the daemon's orders against them with the
-`MatchingEngine`, and advances the replay clock the daemon shares. Everything runs in lockstep: for each
-print the clock is set, the engine matches it, fill notices are awaited one handler at a time, then the
-quote handlers; so a replay at the fastest speed is deterministic.
+It replays a venue's market (a `ReplayMarket`: the bundled real KRX data by default) over a period, day by
+day, as trade prints, matches the daemon's orders against them with the `MatchingEngine`, and advances the
+replay clock the daemon shares. Everything runs in lockstep: for each print the clock is set, the engine
+matches it, fill notices are awaited one handler at a time, then the quote handlers; so a replay at the
+fastest speed is deterministic.
 
 The exchange survives a crash of the daemon the way a real broker would: every command and checkpoint goes
 to an append-only journal in the state directory (format in `journal`), and a new `SimBroker` built on the
@@ -12,58 +12,75 @@ same directory with the same parameters re-runs the journal through the determin
 at the first print after the last checkpoint. Different parameters archive the old journal and start a
 new replay.
 
-This module holds the construction, the replay loop (sessions, prints, notices) and the order commands; the
-`Broker` queries (accounts, cash, positions, orders, fills, prices, daily bars) are the `BrokerQueries` mixin
-in `queries`, and the journal start, resume, read-only attach and appends the `JournaledReplay` mixin in
-`journaling`.
+Collaborators: `VenueQueries` (the port's reads, in `queries`), `ReplayJournal` (start, resume, appends, in
+`journaling`), sharing one `ReplayState`. Protocol fronts (the KIS- and Upbit-compatible servers) use the
+port's methods and the read-only `book`; none reaches into the engine.
 """
 
 import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from stock_manager.adapters.broker.sim.identity import choose_generation
+from stock_manager.adapters.broker.sim.book_view import ExchangeBook
+from stock_manager.adapters.broker.sim.identity import broker_arguments, choose_generation, last_journaled_time
 from stock_manager.adapters.broker.sim.journal import JOURNAL_FILE, Journal
-from stock_manager.adapters.broker.sim.journaling import JournaledReplay
+from stock_manager.adapters.broker.sim.journaling import ReplayJournal
+from stock_manager.adapters.broker.sim.market import ReplayMarket
 from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine
-from stock_manager.adapters.broker.sim.queries import BrokerQueries
+from stock_manager.adapters.broker.sim.queries import VenueQueries
 from stock_manager.adapters.broker.sim.records import encode_fill, encode_request, iso, replay_params
-from stock_manager.adapters.marketdata import (
-    daily_bar,
-    previous_close,
-    session_prints,
-    trading_days,
-)
-from stock_manager.adapters.marketdata.bundled import require_bundled
-from stock_manager.adapters.venues.krx.calendar import pre_open, session_for
-from stock_manager.adapters.venues.krx.profile import listed_instrument
-from stock_manager.adapters.venues.krx.rules import krx_cost_model
+from stock_manager.adapters.broker.sim.state import ReplayState
 from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.costs import CostModel
-from stock_manager.domain.errors import ConfigurationError
-from stock_manager.domain.market import Tick
+from stock_manager.domain.errors import ConfigurationError, FatalBrokerError, OrderRejectedByBroker
+from stock_manager.domain.fills import Fill
+from stock_manager.domain.market import DailyBar, Tick
 from stock_manager.domain.sessions import TradingSession
 from stock_manager.service_layer.ports.broker import (
+    AccountRef,
     BrokerOrderEvent,
+    BrokerOrderReport,
+    BrokerPosition,
+    CashBalance,
     FillReport,
     OrderAck,
     OrderEventHandler,
     OrderRequest,
+    Quote,
     TickHandler,
 )
 
 
-class SimBroker(BrokerQueries, JournaledReplay):
+def replay_market(venue: str, symbols: Sequence[str]) -> ReplayMarket:
+    """Return the replayed market of `venue` for `symbols`.
+
+    Raises
+    ------
+    ConfigurationError
+        For an unknown venue or symbols without data.
+    """
+    if venue == "krx":
+        from stock_manager.adapters.venues.krx.replay import KrxReplayMarket
+
+        return KrxReplayMarket(symbols)
+    if venue == "upbit":
+        from stock_manager.adapters.venues.upbit.replay import UpbitReplayMarket
+
+        return UpbitReplayMarket(symbols)
+    raise ConfigurationError(f"no replayable market for venue {venue!r}")
+
+
+class SimBroker:
     """The replaying exchange simulator, in process.
 
     Parameters
     ----------
     symbols : Sequence[str]
-        Symbols to replay (from `BUNDLED_SYMBOLS`); all of them trade, whatever the daemon subscribes to.
+        Symbols to replay; all of them trade, whatever the daemon subscribes to.
     start_date, end_date : date
         Replay period, inclusive; the sessions are the days in it on which any symbol has data.
     clock : FixedClock
@@ -79,7 +96,9 @@ class SimBroker(BrokerQueries, JournaledReplay):
     start_cash_krw : Decimal
         Deposit at the start of the replay, KRW.
     cost_model : CostModel | None
-        Commission and sell tax; the KIS non-face-to-face rates by default.
+        Commission and sell tax (the KRX venue's default: KIS non-face-to-face rates and the dated tax).
+    venue : str
+        Which market is replayed (``"krx"``, ``"upbit"``).
 
     Raises
     ------
@@ -91,75 +110,88 @@ class SimBroker(BrokerQueries, JournaledReplay):
     """
 
     def __init__(
-        self,
-        *,
-        symbols: Sequence[str],
-        start_date: date,
-        end_date: date,
-        clock: FixedClock,
-        state_dir: Path,
-        speed: float | None = None,
-        participation_rate: Decimal = Decimal("0.25"),
-        start_cash_krw: Decimal = Decimal(10_000_000),
-        cost_model: CostModel | None = None,
-        read_only: bool = False,
-        generation: int | None = None,
-        fresh: bool = False,
+        self, *, symbols: Sequence[str], start_date: date, end_date: date, clock: FixedClock, state_dir: Path,
+        speed: float | None = None, participation_rate: Decimal = Decimal("0.25"),
+        start_cash_krw: Decimal = Decimal(10_000_000), cost_model: CostModel | None = None,
+        read_only: bool = False, generation: int | None = None, fresh: bool = False, venue: str = "krx",
     ) -> None:
         if not symbols:
             raise ConfigurationError("a replay needs at least one symbol")
         if speed is not None and not speed > 0:
             raise ConfigurationError(f"replay speed must be positive or None (fastest), was {speed}")
-        self._symbols = tuple(sorted({require_bundled(symbol) for symbol in symbols}))
-        self._days = trading_days(self._symbols, start_date, end_date)
-        if not self._days:
+        self._market = replay_market(venue, symbols)
+        days = self._market.trading_days(start_date, end_date)
+        if not days:
             raise ConfigurationError(
-                f"no trading day with data for {self._symbols} in {start_date}..{end_date}"
-            )
+                f"no trading day with data for {self._market.symbols} in {start_date}..{end_date}")
         try:
-            config = MatchingConfig(participation_rate, start_cash_krw, cost_model or krx_cost_model())
+            config = MatchingConfig(participation_rate, start_cash_krw, cost_model or _default_costs(venue))
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from exc
         self._clock = clock
         self._speed = speed
-        self._params = replay_params(self._symbols, start_date, end_date, config)
-        self._config = config
-        self._instruments = {symbol: listed_instrument(symbol) for symbol in self._symbols}
-
-        self._day_index = 0  # the current (or next) day in self._days
-        self._played = 0  # prints of the current day already played
-        self._session_open = False
-        self._last_opened: date | None = None
-        self._finished = False
-        self._resumed_after_close = False
-        self._last_checkpoint: datetime | None = None
-        self._prints: tuple[date, list[Tick]] | None = None
+        self._params = replay_params(self._market.symbols, start_date, end_date, config,
+                                     venue=venue, data=self._market.fingerprint())
+        self._state = ReplayState(days=days)
         self._pending: list[BrokerOrderEvent] = []
         self._quote_handlers: list[tuple[frozenset[str], TickHandler]] = []
         self._order_handlers: list[OrderEventHandler] = []
-
-        self._read_only = read_only
         if read_only and not (state_dir / JOURNAL_FILE).exists():
             raise ConfigurationError(f"no replay journal in {state_dir}")
-        self._journal = Journal.open(state_dir, read_only=read_only)
+        journal = Journal.open(state_dir, read_only=read_only)
         try:
             self._params["generation"] = choose_generation(
-                self._journal.records, self._params, requested=generation, fresh=fresh,
-                archived_count=self._journal.archived_count())
+                journal.records, self._params, requested=generation, fresh=fresh,
+                archived_count=journal.archived_count())
             self.replay_id = hashlib.sha256(json.dumps(self._params, sort_keys=True).encode()).hexdigest()[:8]
             self.account_id = f"SIM-{self.replay_id}"
-            self._engine = MatchingEngine(self.account_id, self._instruments, self._config)
-            self._start_or_resume()
+            self._engine = MatchingEngine(self.account_id, self._market.instruments(), config)
+            self._journal = ReplayJournal(journal, self._state, clock, read_only=read_only)
+            self._queries = VenueQueries(account_id=self.account_id, replay_id=self.replay_id, engine=self._engine,
+                                         market=self._market, clock=clock, state=self._state)
+            self._journal.start_or_resume(self.replay_id, self._params, self._engine, self._open_engine_day,
+                                          lambda: self._market.session(days[0]).ts_first_order)
         except BaseException:
-            self._journal.close()
+            journal.close()
             raise
+
+    @classmethod
+    def attach(cls, state_dir: Path) -> "SimBroker | None":
+        """Open the replay journaled in `state_dir` read-only, with its clock at the last journaled time.
+
+        For ``stockbot recover --dry-run``: the broker's view of orders, fills, cash and holdings, with no
+        write to the journal. Returns None when no replay was ever started there.
+
+        Raises
+        ------
+        ConfigurationError
+            If a running daemon holds the replay, or the journal was written by other data or engine.
+        """
+        path = state_dir / JOURNAL_FILE
+        try:
+            first = path.read_bytes().split(b"\n", 1)[0]
+        except FileNotFoundError:
+            return None
+        if not first:
+            return None
+        try:
+            arguments = broker_arguments(json.loads(first))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigurationError(f"the replay journal {path} cannot be read: {exc!r}") from None
+        market = replay_market(arguments.get("venue", "krx"), arguments["symbols"])
+        clock = FixedClock(market.session(arguments["start_date"]).ts_first_order - timedelta(hours=1))
+        broker = cls(**arguments, clock=clock, state_dir=state_dir, read_only=True)
+        last = last_journaled_time(broker._journal.journal.records)
+        if last is not None and last > clock.now():
+            clock.set(last)
+        return broker
 
     # -- REPLAY STATE ---------------------------------------------------------------------------------
 
     @property
     def finished(self) -> bool:
         """Return True once the last session of the period has closed (journaled as ``finished``)."""
-        return self._finished
+        return self._state.finished
 
     @property
     def clock(self) -> FixedClock:
@@ -169,29 +201,29 @@ class SimBroker(BrokerQueries, JournaledReplay):
     @property
     def symbols(self) -> tuple[str, ...]:
         """Return the replayed symbols, sorted."""
-        return self._symbols
+        return self._market.symbols
 
     @property
     def days(self) -> list[date]:
         """Return every trading day of the replay."""
-        return list(self._days)
+        return list(self._state.days)
 
     @property
     def progress(self) -> tuple[date | None, int]:
         """Return (current or next day, prints of it already played); (None, 0) when finished."""
-        if self._day_index >= len(self._days):
+        if self._state.day_index >= len(self._state.days):
             return None, 0
-        return self._days[self._day_index], self._played
+        return self._state.days[self._state.day_index], self._state.played
 
     @property
-    def engine(self) -> MatchingEngine:
-        """Return the matching engine (read it; change it only through the broker)."""
-        return self._engine
+    def book(self) -> ExchangeBook:
+        """Return the read-only view of the exchange's orders, fills, account and day quotes (for fronts)."""
+        return ExchangeBook(self._engine)
 
     # -- SessionSchedule ------------------------------------------------------------------------------
 
     async def sessions(self) -> AsyncIterator[TradingSession]:
-        """Yield each remaining session after moving the clock to its pre-open (08:30 KST normally).
+        """Yield each remaining session after moving the clock to its first order phase (the KRX pre-open).
 
         A resumed replay starts with the session it was in. One resumed between two sessions (or after the
         last) first yields the session that closed last, without moving the clock and with nothing left to
@@ -199,22 +231,23 @@ class SimBroker(BrokerQueries, JournaledReplay):
         consumer asks for the next session without having run the current one to its close, the rest of
         that day is played first.
         """
-        if self._resumed_after_close and not self._session_open and self._day_index > 0:
-            self._resumed_after_close = False
-            yield session_for(self._days[self._day_index - 1])
-        while self._day_index < len(self._days):
-            session = session_for(self._days[self._day_index])
-            if not self._session_open:
+        state = self._state
+        if state.resumed_after_close and not state.session_open and state.day_index > 0:
+            state.resumed_after_close = False
+            yield self._market.session(state.days[state.day_index - 1])
+        while state.day_index < len(state.days):
+            session = self._market.session(state.days[state.day_index])
+            if not state.session_open:
                 self._open_session(session)
             yield session
-            if self._session_open and self._days[self._day_index] == session.trading_date:
+            if state.session_open and state.days[state.day_index] == session.trading_date:
                 await self.run_until_close(session)
-        if not self._finished:
-            self._write({"type": "finished", "ts": iso(self._clock.now())}, sync=True)
-            self._finished = True
+        if not state.finished:
+            self._journal.write({"type": "finished", "ts": iso(self._clock.now())}, sync=True)
+            state.finished = True
 
     async def run_until_close(self, session: TradingSession) -> None:
-        """Play the rest of `session`'s prints, then expire the open orders at the close.
+        """Play the rest of `session`'s prints, then close it (expiring day orders).
 
         For each print: set the clock, match it, journal a checkpoint, await the order-event handlers with
         each `FillReport`, then the quote handlers subscribed to the symbol. Cancel confirmations are
@@ -226,21 +259,21 @@ class SimBroker(BrokerQueries, JournaledReplay):
         ValueError
             If `session` is not the replay's current session.
         """
-        day = session.trading_date
-        if not self._session_open or self._days[self._day_index] != day:
-            if day in self._days[: self._day_index]:
+        state, day = self._state, session.trading_date
+        if not state.session_open or state.days[state.day_index] != day:
+            if day in state.days[: state.day_index]:
                 return
             raise ValueError(f"{day} is not the replay's current session")
         prints = self._day_prints(session)
-        while self._played < len(prints):
+        while state.played < len(prints):
             await self._deliver_pending()
-            tick = prints[self._played]
+            tick = prints[state.played]
             await self._pace(tick.ts_event)
             self._advance_clock(tick.ts_event)
             fills = self._engine.on_print(tick)
-            self._played += 1
-            if fills or self._checkpoint_due(tick.ts_event):
-                self._write(self._record("print", fills=[encode_fill(f) for f in fills]))
+            state.played += 1
+            if fills or self._journal.checkpoint_due(tick.ts_event):
+                self._journal.write(self._journal.record("print", fills=[encode_fill(f) for f in fills]))
             for fill in fills:
                 await self._emit(FillReport(account_id=self.account_id, fill=fill))
             for symbols, handler in self._quote_handlers:
@@ -249,19 +282,57 @@ class SimBroker(BrokerQueries, JournaledReplay):
         await self._deliver_pending()
         self._advance_clock(session.ts_close)
         expired = self._engine.expire_open_orders(session.ts_close)
-        expired_numbers = [report.broker_order_number for report in expired]
-        close = {
-            "type": "close",
-            "day": day.isoformat(),
-            "ts": iso(session.ts_close),
-            "expired": expired_numbers,
-        }
-        self._write(close, sync=True)
-        self._session_open = False
-        self._day_index += 1
-        self._played = 0
+        self._journal.write({"type": "close", "day": day.isoformat(), "ts": iso(session.ts_close),
+                             "expired": [report.broker_order_number for report in expired]}, sync=True)
+        state.session_open = False
+        state.day_index += 1
+        state.played = 0
         for report in expired:
             await self._emit(report)
+
+    # -- Broker: session and reads --------------------------------------------------------------------
+
+    async def login(self) -> None:
+        """Do nothing: the simulator needs no credentials."""
+        self._journal.require_usable()
+
+    async def get_accounts(self) -> list[AccountRef]:
+        """Return the replay's one account, ``SIM-<replay id>``."""
+        return self._queries.accounts()
+
+    async def get_cash(self, account_id: str) -> CashBalance:
+        """Return the deposit and the cash orderable after working buys' reservations, KRW."""
+        self._require_account(account_id)
+        return self._queries.cash()
+
+    async def get_positions(self, account_id: str) -> list[BrokerPosition]:
+        """Return holdings with non-zero quantity (average purchase price without costs)."""
+        self._require_account(account_id)
+        return self._queries.positions()
+
+    async def get_orders(self, account_id: str, trading_date: date) -> list[BrokerOrderReport]:
+        """Return every order of `trading_date` (and older ones still working), in order-number order."""
+        self._require_account(account_id)
+        return self._queries.orders(trading_date)
+
+    async def get_fills(self, account_id: str, trading_date: date) -> list[Fill]:
+        """Return every execution on `trading_date`, in execution order."""
+        self._require_account(account_id)
+        return self._queries.fills(trading_date)
+
+    async def get_price(self, symbol: str) -> Quote:
+        """Return the last print of the current (or last) session, or the base price before its first print.
+
+        Raises
+        ------
+        ConfigurationError
+            If `symbol` is not replayed, or the data has no price for it before the current session.
+        """
+        return self._queries.price(symbol)
+
+    async def get_daily_bars(self, symbol: str, end: date, count: int) -> list[DailyBar]:
+        """Return up to `count` bars of `symbol` ending on or before `end`, oldest first (no look-ahead)."""
+        return self._queries.daily_bars(symbol, end, count)
 
     # -- Broker: streams ------------------------------------------------------------------------------
 
@@ -273,7 +344,7 @@ class SimBroker(BrokerQueries, JournaledReplay):
         ConfigurationError
             If a symbol is not replayed.
         """
-        unknown = sorted(set(symbols) - set(self._symbols))
+        unknown = sorted(set(symbols) - set(self._market.symbols))
         if unknown:
             raise ConfigurationError(f"symbols {unknown} are not part of this replay")
         self._quote_handlers.append((frozenset(symbols), handler))
@@ -287,6 +358,8 @@ class SimBroker(BrokerQueries, JournaledReplay):
     async def place_order(self, request: OrderRequest) -> OrderAck:
         """Place an order at the replay clock's time; journaled and fsync-ed before the ack returns.
 
+        A client order id is single-use: one refused with the order is burnt too (journaled).
+
         Raises
         ------
         OrderRejectedByBroker
@@ -295,11 +368,17 @@ class SimBroker(BrokerQueries, JournaledReplay):
             On a wrong account, or when the journal cannot be written (the replay must stop).
         """
         self._require_account(request.account_id)
-        ack = self._engine.submit(request, self._clock.now())
-        self._write(
-            self._record("place", order_number=ack.broker_order_number, request=encode_request(request)),
-            sync=True,
-        )
+        try:
+            ack = self._engine.submit(request, self._clock.now())
+        except OrderRejectedByBroker:
+            if request.client_order_id is not None:
+                self._engine.burn_client_order_id(request.client_order_id)
+                self._journal.write(self._journal.record("burn", client_order_id=request.client_order_id),
+                                    sync=True)
+            raise
+        self._journal.write(
+            self._journal.record("place", order_number=ack.broker_order_number, request=encode_request(request)),
+            sync=True)
         return ack
 
     async def cancel_order(self, account_id: str, broker_order_number: str, venue_order_ref: str = "") -> None:
@@ -314,46 +393,41 @@ class SimBroker(BrokerQueries, JournaledReplay):
         """
         self._require_account(account_id)
         report = self._engine.cancel(broker_order_number, self._clock.now())
-        self._write(self._record("cancel", order_number=report.broker_order_number), sync=True)
+        self._journal.write(self._journal.record("cancel", order_number=report.broker_order_number), sync=True)
         self._pending.append(report)
 
     async def close(self) -> None:
         """Release the journal; the replay's state stays on disk for the next `SimBroker`."""
-        self._journal.close()
+        self._journal.journal.close()
 
-    # -- INTERNALS: replay ----------------------------------------------------------------------------
+    # -- INTERNALS ------------------------------------------------------------------------------------
+
+    def _require_account(self, account_id: str) -> None:
+        self._journal.require_usable()
+        if account_id != self.account_id:
+            raise FatalBrokerError(f"account {account_id} does not exist in replay {self.replay_id}")
 
     def _open_session(self, session: TradingSession) -> None:
-        self._advance_clock(pre_open(session))
+        state = self._state
+        self._advance_clock(session.ts_first_order)
         self._open_engine_day(session.trading_date)
-        self._session_open = True
-        self._played = 0
-        self._last_opened = session.trading_date
-        self._write(
-            {"type": "session", "day": session.trading_date.isoformat(), "ts": iso(self._clock.now())}
-        )
+        state.session_open, state.played, state.last_opened = True, 0, session.trading_date
+        self._journal.write({"type": "session", "day": session.trading_date.isoformat(),
+                             "ts": iso(self._clock.now())})
 
-    def _base_prices(self, day: date) -> dict[str, Decimal]:
-        # Symbols with a bar on `day` trade; base price = previous close, or the day's open on a first day.
-        prices: dict[str, Decimal] = {}
-        for symbol in self._symbols:
-            bar = daily_bar(symbol, day)
-            if bar is None:
-                continue
-            before = previous_close(symbol, day)
-            prices[symbol] = before.close if before is not None else bar.open
-        return prices
+    def _open_engine_day(self, day: date) -> tuple[TradingSession, list[Tick]]:
+        session = self._market.session(day)
+        self._engine.open_session(session, self._market.base_prices(day), session.ts_first_order)
+        return session, self._day_prints(session)
 
     def _day_prints(self, session: TradingSession) -> list[Tick]:
-        day = session.trading_date
-        if self._prints is None or self._prints[0] != day:
-            keyed = [
-                (tick.ts_event, rank, index, tick)
-                for rank, symbol in enumerate(self._symbols)
-                for index, tick in enumerate(session_prints(symbol, day, session.ts_open, session.ts_close))
-            ]
-            self._prints = (day, [tick for *_, tick in sorted(keyed, key=lambda k: k[:3])])
-        return self._prints[1]
+        state, day = self._state, session.trading_date
+        if state.prints is None or state.prints[0] != day:
+            keyed = [(tick.ts_event, rank, index, tick)
+                     for rank, symbol in enumerate(self._market.symbols)
+                     for index, tick in enumerate(self._market.prints(symbol, session))]
+            state.prints = (day, [tick for *_, tick in sorted(keyed, key=lambda k: k[:3])])
+        return state.prints[1]
 
     async def _pace(self, ts: datetime) -> None:
         if self._speed is None:
@@ -374,7 +448,10 @@ class SimBroker(BrokerQueries, JournaledReplay):
         while self._pending:
             await self._emit(self._pending.pop(0))
 
-    def _open_engine_day(self, day: date) -> tuple[TradingSession, list[Tick]]:
-        session = session_for(day)
-        self._engine.open_session(session, self._base_prices(day), pre_open(session))
-        return session, self._day_prints(session)
+
+def _default_costs(venue: str) -> CostModel:
+    if venue == "krx":
+        from stock_manager.adapters.venues.krx.rules import krx_cost_model
+
+        return krx_cost_model()
+    return CostModel()

@@ -72,6 +72,12 @@ def broker_arguments(start: Record) -> dict[str, Any]:
         "cost_model": CostModel(
             commission_rate=Decimal(params["commission_rate"]),
             sell_tax_schedule=tuple((date.fromisoformat(d), Decimal(r)) for d, r in params["sell_tax_schedule"]),
+            cost_quantum=_quantum(params.get("cost_quantum", "1")),
         ),
         "generation": params.get("generation"),
+        "venue": params.get("venue", "krx"),
     }
+
+
+def _quantum(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)

@@ -325,6 +325,10 @@ class MatchingEngine:
         ids single-use even for a failed order)."""
         self._client_ids.setdefault(client_order_id, "")
 
+    def client_order_id_used(self, client_order_id: str) -> bool:
+        """Return True when `client_order_id` was used by an order or burnt."""
+        return client_order_id in self._client_ids
+
     def order_by_client_id(self, client_order_id: str) -> BrokerOrderReport | None:
         """Return the order placed with `client_order_id`, or None (never placed, or the id only burnt)."""
         number = self._client_ids.get(client_order_id)
@@ -349,6 +353,10 @@ class MatchingEngine:
             for order in self._orders.values()
             if trading_date is None or order.trading_date == trading_date
         ]
+
+    def working_orders(self) -> list[BrokerOrderReport]:
+        """Return the orders that can still fill, in time priority."""
+        return [self._report(order) for order in self._working]
 
     def order(self, order_number: str) -> BrokerOrderReport | None:
         """Return one order's report, or None when the number is unknown."""

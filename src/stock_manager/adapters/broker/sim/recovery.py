@@ -1,7 +1,8 @@
 """Rebuilding the exchange from its journal: re-run the recorded commands through the deterministic engine.
 
-Orders never outlive their day (they expire at the close), so only the days with commands are replayed,
-plus the day being resumed, whose prints are replayed up to its last checkpoint. Every print's fills are
+Only the days with commands, or with orders still working from an earlier day (where orders outlive
+their day), are replayed, plus the day being resumed, whose prints are replayed up to its last
+checkpoint. Every print's fills are
 checked against the checkpoints and every close's expiries against the journal; any difference means the
 data, the engine or the journal changed, and the rebuild stops with `JournalError`.
 """
@@ -65,7 +66,7 @@ def rebuild(
     checkpoints: dict[tuple[str, int], list[list[str]]] = {}
     closes: dict[str, Record] = {}
     for record in dayful:
-        if record["type"] in ("place", "cancel"):
+        if record["type"] in ("place", "cancel", "burn"):
             commands.setdefault(record["day"], []).append(record)
         elif record["type"] == "print":
             checkpoints[(record["day"], int(record["at"]))] = record["fills"]
@@ -86,7 +87,7 @@ def rebuild(
 
     for day in days[: day_index + 1] if resume_day else days[:day_index]:
         key = day.isoformat()
-        if key not in commands and key != resume_day:
+        if key not in commands and key != resume_day and not engine.has_working_orders:
             continue
         session, prints = open_day(day)
         end = resume_at if key == resume_day else len(prints)
@@ -125,6 +126,8 @@ def _replay_command(engine: MatchingEngine, record: Record) -> None:
             ack = engine.submit(decode_request(record["request"]), ts)
             if ack.broker_order_number != record["order_number"]:
                 raise JournalError(f"journaled order {record['order_number']} came back as {ack}")
+        elif record["type"] == "burn":
+            engine.burn_client_order_id(record["client_order_id"])
         else:
             engine.cancel(record["order_number"], ts)
     except OrderRejectedByBroker as exc:

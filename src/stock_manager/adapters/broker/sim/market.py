@@ -1,0 +1,66 @@
+"""**Port of the simulator:** the replayed market of one venue: its instruments, calendar and data.
+
+The replaying exchange (`SimBroker`) is venue-neutral: it asks a `ReplayMarket` which days trade, each day's
+session (hours, phases, whether orders expire at the close), each symbol's base price and trade prints, and
+the daily bars a client may read. The KRX market (`adapters.venues.krx.replay`) replays the bundled KRX data;
+another venue brings its own.
+"""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+from stock_manager.domain.instruments import Instrument
+from stock_manager.domain.market import DailyBar, Tick
+from stock_manager.domain.sessions import TradingSession
+
+
+class ReplayMarket(Protocol):
+    """**Port:** one venue's replayable market data and calendar."""
+
+    @property
+    def venue(self) -> str:
+        """Return the venue's name (``"krx"``, ``"upbit"``)."""
+        ...
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """Return the replayed symbols, sorted."""
+        ...
+
+    def instruments(self) -> dict[str, Instrument]:
+        """Return the instrument of each replayed symbol."""
+        ...
+
+    def trading_days(self, start: date, end: date) -> list[date]:
+        """Return the trading days in ``[start, end]`` on which any symbol has data."""
+        ...
+
+    def session(self, day: date) -> TradingSession:
+        """Return the session of trading date `day`."""
+        ...
+
+    def base_prices(self, day: date) -> dict[str, Decimal]:
+        """Return the base price (previous close) of every symbol that trades on `day`; the others are halted."""
+        ...
+
+    def prints(self, symbol: str, session: TradingSession) -> Sequence[Tick]:
+        """Return the trade prints of `symbol` in `session`, in time order."""
+        ...
+
+    def bars_before(self, symbol: str, day: date, count: int) -> list[DailyBar]:
+        """Return up to `count` daily bars of `symbol` dated before `day`, oldest first."""
+        ...
+
+    def previous_close(self, symbol: str, day: date) -> DailyBar | None:
+        """Return the last daily bar of `symbol` before `day`, or None."""
+        ...
+
+    def trading_date_of(self, ts: datetime) -> date:
+        """Return the venue's trading date of the aware instant `ts`."""
+        ...
+
+    def fingerprint(self) -> str:
+        """Return a digest of the data replayed (a journal of other data is another replay)."""
+        ...
