@@ -13,7 +13,7 @@ import json
 import math
 import random
 from collections.abc import Iterator
-from dataclasses import replace, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from decimal import Decimal
@@ -21,8 +21,8 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import URL
-from stock_manager.adapters.broker.fill_identity import cumulative_identity
 
+from stock_manager.adapters.broker.fill_identity import cumulative_identity
 from stock_manager.adapters.venues.krx.rules import krx_cost_model, round_to_tick
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import InstrumentKind, OrderType, Side

@@ -56,7 +56,6 @@ from unittest import mock
 
 import httpx
 from pydantic import SecretStr
-from stock_manager.service_layer.trading_day import SessionRunner, SymbolInfo
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 
@@ -85,10 +84,11 @@ from stock_manager.domain.positions import positions_from_fills
 from stock_manager.domain.risk import RiskLimits
 from stock_manager.domain.strategies.ma_cross import STRATEGY_ID, MaCrossParams
 from stock_manager.entrypoints.venues import SIM_HTS_ID, sim_account
-from stock_manager.localtime import kst_datetime
+from stock_manager.localtime import kst_date, kst_datetime
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
 from stock_manager.service_layer.ports.notifications import NullNotifier
 from stock_manager.service_layer.ports.storage import StoredFill
+from stock_manager.service_layer.trading_day import SessionRunner, SymbolInfo
 
 FIRST_DAY = date(2025, 1, 6)  # round r trades on FIRST_DAY + r days (a fresh EXIT key per symbol and round)
 RECEIVED_NS: list[int] = []  # perf_counter_ns when websockets returned each H0STCNT0 frame to the adapter
