@@ -48,10 +48,12 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _say(error: BaseException) -> str:
-    # One line, secrets hidden.
+    # One line, secrets hidden, printed as it is (never read as console markup).
+    from rich.markup import escape
+
     from stock_manager.adapters.observability.masking import mask
 
-    return mask(str(error))
+    return escape(mask(str(error)))
 
 
 def _run_async(make: Callable[[], Awaitable[int]]) -> int:
