@@ -130,6 +130,10 @@ def run(
         settings = _settings(**overrides())
         if settings.sim_from > settings.sim_to:
             raise ConfigurationError(f"--from {settings.sim_from} is after --to {settings.sim_to}")
+        from stock_manager.entrypoints.preflight import check_before_run
+
+        check_before_run(settings, fresh=fresh, say=lambda text: console.print(text, markup=False),
+                         warn=lambda text: err.print(f"Warning: {text}", markup=False, style="yellow"))
         # The console shows the trading story (ConsoleNotifier) and errors the events do not already show;
         # every line at LOG_LEVEL goes to the day's JSON file. JSON lines on stderr are opt-in.
         log_file = configure_logging(settings.log_level, json_lines=json_logs, log_dir=settings.log_dir,
