@@ -4,6 +4,7 @@ Every setting is listed, with its default, in ``.env.example``. Secrets are `Sec
 in ``repr``, logs or exceptions.
 """
 
+import math
 import os
 import re
 from datetime import date
@@ -217,7 +218,7 @@ class Settings(BaseSettings):
     def _check_speed(cls, value: str) -> str:
         if value != "fastest":
             try:
-                if float(value) <= 0:
+                if not (math.isfinite(float(value)) and float(value) > 0):
                     raise ValueError
             except ValueError:
                 raise ValueError("must be 'fastest' or a positive number (times real time)") from None

@@ -33,10 +33,11 @@ JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of tab
 
 @app.callback()
 def _quiet_logs() -> None:
-    # Commands print for people; structured log lines are opt-in (`run --json-logs`).
+    # Commands print for people; structured log lines are opt-in (`run --json-logs`). The events a command
+    # records (`kill` records a CRITICAL one) are its own output, said in words: never a raw log line.
     from stock_manager.adapters.observability.logging import configure_logging
 
-    configure_logging("CRITICAL")
+    configure_logging("CRITICAL", hide_events_on_console=True)
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -154,9 +155,11 @@ def run(
         if result.settlements or result.killed:
             render_period(result.settlements, console)
         else:
+            from stock_manager.adapters.notifications.display import account
+
             console.print(f"Nothing left to trade: this replay was already traded to its end (account "
-                          f"{result.account_id}; see `stockbot status`). `stockbot run --fresh` starts it again "
-                          "on a new simulated account.")
+                          f"{account(result.account_id)}; see `stockbot status`). `stockbot run --fresh` starts it "
+                          "again on a new simulated account.")
         if result.killed:
             left = (f" {result.open_orders_left} order(s) left working at the broker."
                     if result.open_orders_left else "")
@@ -378,10 +381,11 @@ def exchange_sim(
 ) -> None:
     """Serve a KIS Open API-compatible exchange on 127.0.0.1 replaying real data (Ctrl+C stops it)."""
     async def main() -> int:
-        from stock_manager.adapters.broker.kis_sim.standalone import ExchangeSimOptions, run_exchange_sim
+        from stock_manager.adapters.broker.kis_sim.standalone import ExchangeSimOptions, check_options, run_exchange_sim
 
         if mode not in ("paper", "real"):
             raise ConfigurationError(f"--mode must be paper or real, was {mode!r}")
+        check_options(rest_port=rest_port, ws_port=ws_port, speed=speed)
         try:
             overrides = {"sim_from": date.fromisoformat(date_from) if date_from else None,
                          "sim_to": date.fromisoformat(date_to) if date_to else None,

@@ -5,6 +5,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Column, Table
 
+from stock_manager.adapters.notifications.display import account
 from stock_manager.entrypoints.views import kst
 from stock_manager.service_layer.risk_report import RiskReport
 
@@ -12,7 +13,8 @@ from stock_manager.service_layer.risk_report import RiskReport
 def risk_data(report: RiskReport) -> dict[str, Any]:
     """Return the report as plain data (``risk show --json``)."""
     return {
-        "account_id": report.account_id, "trading_date": report.trading_date,
+        "account_id": account(report.account_id) if report.account_id else None,
+        "trading_date": report.trading_date,
         "start_of_day_equity_krw": report.start_of_day_equity_krw,
         "kill_switch": {"active": report.kill_switch.active, "action": report.kill_switch.action,
                         "reason": report.kill_switch.reason, "set_by": report.kill_switch.set_by,
@@ -26,7 +28,7 @@ def risk_data(report: RiskReport) -> dict[str, Any]:
 def render_risk(report: RiskReport, console: Console) -> None:
     """Print the limits with their source and today's usage, the kill switch and today's denials."""
     switch = report.kill_switch
-    console.print(f"Risk on {report.trading_date} · account {report.account_id or '-'} · start-of-day equity "
+    console.print(f"Risk on {report.trading_date} · account {account(report.account_id)} · start-of-day equity "
                   f"{f'{report.start_of_day_equity_krw:,.0f} KRW' if report.start_of_day_equity_krw else '-'}")
     if switch.active:
         console.print(f"[bold red]Kill switch SET[/] ({switch.action}) by {switch.set_by or '-'} at "

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 
-from stock_manager.domain.clock import kst_date
+from stock_manager.domain.clock import KST, kst_date
 from stock_manager.domain.order_status import OrderStatus
 from stock_manager.domain.orders import Order
 from stock_manager.domain.positions import positions_from_fills
@@ -109,7 +109,7 @@ async def risk_report(uow_factory: UnitOfWorkFactory, base: RiskLimits, now: dat
 def _source(change: RiskLimitChange | None) -> str:
     if change is None:
         return "settings"
-    return f"database ({change.changed_by}, {change.ts_changed:%Y-%m-%d %H:%M} UTC)"
+    return f"database ({change.changed_by}, {change.ts_changed.astimezone(KST):%Y-%m-%d %H:%M} KST)"
 
 
 def _failure_streaks(orders: list[Order]) -> dict[str, int]:
