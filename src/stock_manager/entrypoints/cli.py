@@ -66,12 +66,16 @@ def _run_async(make: Callable[[], Awaitable[int]]) -> int:
 
 def _guarded(make: Callable[[], Awaitable[int]]) -> None:
     from stock_manager.service_layer.daemon import KillSwitchActive
+    from stock_manager.service_layer.lease_port import LeaseHeld
 
     try:
         code = _run_async(make)
     except KillSwitchActive as e:
         err.print(f"[bold red]Refused:[/] {_say(e)}")
         code = 3
+    except LeaseHeld as e:
+        err.print(f"[bold red]Refused:[/] {_say(e)}")
+        code = 2
     except ConfigurationError as e:
         err.print(f"[bold red]Configuration error:[/] {_say(e)}", markup=True)
         code = 2
@@ -132,6 +136,7 @@ def run(
         if settings.sim_from > settings.sim_to:
             raise ConfigurationError(f"--from {settings.sim_from} is after --to {settings.sim_to}")
         from stock_manager.entrypoints.preflight import check_before_run
+        from stock_manager.entrypoints.run_lease import holding_run_lease
 
         check_before_run(settings, fresh=fresh, say=lambda text: console.print(text, markup=False),
                          warn=lambda text: err.print(f"Warning: {text}", markup=False, style="yellow"))
@@ -141,8 +146,8 @@ def run(
                                      console_level=settings.log_level if json_logs else "ERROR",
                                      hide_events_on_console=not json_logs)
         require_broker_mode_available(settings)  # before anything is opened: name every missing setting
-        async with (open_storage(settings, upgrade=False) as storage, open_observability(settings) as obs,
-                    open_venue(settings, fresh=fresh) as venue):
+        async with (holding_run_lease(settings), open_storage(settings, upgrade=False) as storage,
+                    open_observability(settings) as obs, open_venue(settings, fresh=fresh) as venue):
             daemon = build_daemon(settings, storage, venue, notifier=obs.notifier, metrics=obs.metrics)
             period = (f"{settings.sim_from} → {settings.sim_to}, speed {settings.sim_speed}, "
                       f"via {settings.sim_protocol}" if settings.mode is Mode.SIM else "KRX sessions by the calendar")
