@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from stock_manager.config.settings import Mode, OrderMode, Settings, load_settings
 from stock_manager.domain.errors import ConfigurationError, StockbotError
+from stock_manager.entrypoints.service import service_app
 
 app = typer.Typer(name="stockbot", help="Automated trading daemon for KRX stocks (KIS Open API).",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -24,6 +25,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 risk_app = typer.Typer(help="Risk limits: show them with today's usage, change one.", no_args_is_help=True)
 app.add_typer(risk_app, name="risk")
+app.add_typer(service_app, name="service")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
