@@ -169,3 +169,20 @@ def test_exchange_sim_when_an_option_is_bad_then_one_line_and_exit_2(env, args, 
     assert result.exit_code == 2, result.output
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+def test_kill_when_dotenv_has_a_mistake_then_the_switch_is_still_set_on_the_configured_database(env, tmp_path):
+    # The running daemon was started before the mistake: `kill` must still reach its database.
+    data_dir = tmp_path / "elsewhere"
+    (tmp_path / ".env").write_bytes(f"DATA_DIR={data_dir}\nKIS_APPKEY=x\nLOG_LEVEL=LOUD\n# \xb1\n".encode("latin-1"))
+
+    killed = invoke({**env, "DATA_DIR": None}, "kill", "--wait", "0", "--reason", "panic")
+    (tmp_path / ".env").unlink()
+    shown = invoke({**env, "DATA_DIR": str(data_dir)}, "risk", "show", "--json")
+
+    assert killed.exit_code == 0, killed.output
+    assert killed.stderr.startswith("Warning: .env is not UTF-8") and "setting the kill switch on sqlite" in \
+        killed.stderr and str(data_dir) in killed.stderr
+    assert "Kill switch set (panic; halt)" in killed.stdout
+    switch = json.loads(shown.stdout)["kill_switch"]
+    assert switch["active"] is True and switch["reason"] == "panic"

@@ -216,3 +216,17 @@ def test_env_example_when_copied_to_dotenv_then_accepted_and_it_lists_every_sett
     load_settings()
 
     assert set(lines) == KNOWN
+
+
+def test_location_settings_read_only_where_the_database_is_from_a_broken_configuration(tmp_path):
+    from stock_manager.config.fallback import location_settings
+
+    path = write_env(tmp_path, "DB_URL=postgresql+psycopg://u@h/fromfile\nMODE=LIVE\nKIS_APPKEY=x\nLOG_LEVEL=LOUD\n")
+
+    from_file = location_settings(None, path, {})
+    from_env = location_settings(None, path, {"DB_URL": "postgresql+psycopg://u@h/fromenv", "MODE": "nonsense"})
+    from_option = location_settings("sqlite+aiosqlite:///x.db", path, {"DB_URL": "postgresql+psycopg://u@h/e"})
+
+    assert (from_file.database_url, str(from_file.mode)) == ("postgresql+psycopg://u@h/fromfile", "live")
+    assert (from_env.database_url, str(from_env.mode)) == ("postgresql+psycopg://u@h/fromenv", "sim")
+    assert from_option.database_url == "sqlite+aiosqlite:///x.db"

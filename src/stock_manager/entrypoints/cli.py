@@ -213,10 +213,18 @@ def kill(
     action = "flatten" if flatten else "cancel_open" if cancel_open else "halt"
 
     async def main() -> int:
-        from stock_manager.entrypoints.bootstrap import open_storage
+        from stock_manager.entrypoints.bootstrap import open_storage, safe_url
         from stock_manager.entrypoints.control import daemon_running, set_kill_switch, wait_for_exit
 
-        async with open_storage(_settings(db_url=db_url), upgrade=False) as storage:
+        try:
+            settings = _settings(db_url=db_url)
+        except ConfigurationError as e:  # a mistake in .env must not keep the switch from being set
+            from stock_manager.config.fallback import location_settings
+
+            settings = location_settings(db_url)
+            err.print(f"Warning: {_say(e)}; setting the kill switch on {safe_url(settings.database_url)} anyway",
+                      style="yellow")
+        async with open_storage(settings, upgrade=False) as storage:
             running = await daemon_running(storage.uow_factory)
             await set_kill_switch(storage.uow_factory, active=True, reason=reason, action=action)
             console.print(f"[bold red]Kill switch set[/] ({reason}; {action}). It stays set until `stockbot resume`.")
