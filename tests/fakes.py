@@ -429,7 +429,7 @@ class _AnyKrxSymbol(InstrumentBook):
         return True
 
 
-def krx_venue(*symbols: str, etfs: Sequence[str] = ()):  # noqa: ANN201 - a VenueProfile
+def krx_venue(*symbols: str, etfs: Sequence[str] = ()):
     """Return the KRX venue profile of `symbols` (every symbol, when none is named); `etfs` trade on ETF ticks."""
     kinds = {s: InstrumentKind.ETF if s in etfs else InstrumentKind.STOCK for s in symbols}
     if symbols:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import insert, select
 
+from stock_manager.adapters.observability.masking import partial_account
 from stock_manager.adapters.storage import tables
 from stock_manager.adapters.storage.engine import sync_db_url
 from tests.e2e.support import cli_env, dump_database, query, start_stockbot, stockbot
@@ -156,7 +157,7 @@ def test_recover_dry_run_when_database_differs_from_broker_then_shows_each_diffe
     plan = json.loads(as_json.stdout)
     assert plan["dry_run"] is True
     assert [a["kind"] for a in plan["actions"]] == ["not_placed"]
-    assert plan["actions"][0]["order_key"] == f"{account}:manual-crash-test"
+    assert plan["actions"][0]["order_key"] == f"{partial_account(account)}:manual-crash-test"  # shown partly
     after_db = dump_database(db_url)
     dry_runs = after_db.pop("recovery_logs")[len(before_db.pop("recovery_logs")):]
     assert after_db == before_db

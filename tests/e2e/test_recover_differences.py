@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from stock_manager.adapters.broker.sim.broker import SimBroker
+from stock_manager.adapters.observability.masking import partial_account
 from stock_manager.adapters.storage import tables
 from stock_manager.adapters.venues.krx.calendar import session_for
 from stock_manager.config.settings import Settings
@@ -134,13 +135,14 @@ async def test_recover_when_fill_missed_order_cancelled_at_broker_and_holding_bo
     # ... and as JSON.
     assert as_json.returncode == 0, as_json.stderr
     plan = json.loads(as_json.stdout)
-    assert plan["dry_run"] is True and plan["account_id"] == scene.account and plan["outcome"] == "CORRECTED"
+    masked = partial_account(scene.account)  # the account is shown only partly, in keys too
+    assert plan["dry_run"] is True and plan["account_id"] == masked and plan["outcome"] == "CORRECTED"
     actions = {(a["kind"], a["order_key"]): a for a in plan["actions"]}
     assert sorted(kind for kind, _ in actions) == ["cancel", "external_fill", "external_order", "fill"]
-    missed = actions[("fill", scene.entry_005930)]
+    missed = actions[("fill", scene.entry_005930.replace(scene.account, masked))]
     assert missed["before"].startswith("SENT 0/") and missed["after"].startswith("FILLED ")
     assert "005930 flat" in missed["before"] and "005930 " in missed["after"]
-    cancelled = actions[("cancel", scene.entry_069500)]
+    cancelled = actions[("cancel", scene.entry_069500.replace(scene.account, masked))]
     assert cancelled["before"].startswith("SENT 0/") and cancelled["after"].startswith("CANCELED 0/")
     external = actions[("external_fill", None)]
     assert external["before"] == "000660 flat" and external["after"].startswith(f"000660 {BY_HAND} @ ")

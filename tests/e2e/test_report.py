@@ -10,6 +10,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from stock_manager.adapters.observability.masking import partial_account
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import Side
 from stock_manager.entrypoints.bootstrap import build_daemon, open_storage
@@ -68,13 +69,15 @@ async def test_report_when_a_sim_period_was_replayed_then_each_session_matches_t
         todays = by_day.get(day, [])
         commission = sum((f.commission_krw for f in todays), Decimal(0))
         tax = sum((f.tax_krw for f in todays), Decimal(0))
-        assert data["trading_date"] == day.isoformat() and data["account_id"] == result.account_id
+        assert data["trading_date"] == day.isoformat() and data["account_id"] == partial_account(result.account_id)
         assert Decimal(data["realized_pnl_krw"]).quantize(WON) == realized[day].quantize(WON)
         assert Decimal(data["commission_krw"]) == commission
         assert Decimal(data["tax_krw"]) == tax
         assert Decimal(data["net_realized_pnl_krw"]).quantize(WON) == (realized[day] - commission - tax).quantize(WON)
         assert data["trades"] == len(todays) == len(data["fills"])
-        assert sorted(f["broker_fill_id"] for f in data["fills"]) == sorted(f.broker_fill_id for f in todays)
+        masked = partial_account(result.account_id)  # shown partly, in fill ids too
+        assert sorted(f["broker_fill_id"] for f in data["fills"]) == sorted(
+            f.broker_fill_id.replace(result.account_id, masked) for f in todays)
     # The last session's report carries the whole equity curve and its drawdown.
     assert [p["trading_date"] for p in data["equity_curve"]] == [d.isoformat() for d in days]
     assert Decimal(data["max_drawdown_pct"]) >= Decimal(data["drawdown_pct"]) > 0

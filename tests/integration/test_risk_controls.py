@@ -371,7 +371,10 @@ async def test_change_limit_when_set_twice_then_newest_wins_and_history_kept(uow
 
 
 @pytest.mark.parametrize(("name", "value", "problem"), [
-    ("max_weight", "20", "unknown risk limit"), ("max_symbol_weight_pct", "-1", "≥ 0"),
+    ("max_weight", "20", "unknown risk limit"), ("max_symbol_weight_pct", "-1", "positive number ≤ 100"),
+    ("max_symbol_weight_pct", "150", "positive number ≤ 100"), ("max_open_positions", "0", "positive number"),
+    ("max_open_positions", "", "`off` is the only way to switch a rule off"),
+    ("max_open_positions", "  ", "`off` is the only way to switch a rule off"),
     ("max_orders_per_minute", "2.5", "whole number"), ("cooldown_secs", "off", "cannot be off"),
     ("daily_loss_includes_unrealized", "maybe", "true or false")])
 async def test_change_limit_when_invalid_then_refused_naming_the_limit_and_nothing_stored(

@@ -5,6 +5,8 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from stock_manager.adapters.broker.sim import SimBroker
 from stock_manager.adapters.venues.krx.rules import price_limits
 
@@ -220,3 +222,17 @@ async def test_daily_chart_when_asked_then_newest_first_at_most_100_and_never_th
     assert rows[0]["stck_clpr"] == str(bars[-1].close)
     assert response.json()["output1"]["stck_shrn_iscd"] == SAMSUNG
     assert weekly.json()["rt_cd"] == "1"
+
+
+@pytest.mark.parametrize(("first", "last"), [("19800101", "19800301"), ("20231231", "20231201")])
+async def test_daily_chart_when_the_window_has_no_bar_then_an_empty_list_as_at_kis_never_a_500(
+        client: KisClient, venue: SimBroker, first: str, last: str) -> None:
+    # Before the bundled data begins, and a reversed window: both hold no bar.
+    await open_session(venue)
+    params = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": SAMSUNG, "FID_INPUT_DATE_1": first,
+              "FID_INPUT_DATE_2": last, "FID_PERIOD_DIV_CODE": "D", "FID_ORG_ADJ_PRC": "0"}
+
+    response = await client.get("quotations/inquire-daily-itemchartprice", "FHKST03010100", params)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["rt_cd"] == "0" and response.json()["output2"] == []

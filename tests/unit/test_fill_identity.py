@@ -24,7 +24,7 @@ def execution(quantity: int, price: str, *, seconds: int = 0, ref: str = "r", co
                 tax_krw=Decimal(0), ts_filled=T0 + timedelta(seconds=seconds), trading_date=date(2024, 3, 4))
 
 
-def missing_fills(account: str, recorded: list[Fill], at_broker: list[Fill]):  # noqa: ANN201
+def missing_fills(account: str, recorded: list[Fill], at_broker: list[Fill]):
     return CumulativeFillIdentity().missing(account, recorded, at_broker)
 
 

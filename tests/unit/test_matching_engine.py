@@ -139,7 +139,8 @@ def test_submit_when_quantity_not_positive_integer_then_quantity_rejection(quant
 
 
 def test_submit_when_symbol_unknown_or_halted_or_account_wrong_then_rejected() -> None:
-    engine = MatchingEngine(ACCOUNT, {SAMSUNG: krx_instrument(SAMSUNG), KODEX: krx_instrument(KODEX, InstrumentKind.ETF)})
+    engine = MatchingEngine(ACCOUNT, {SAMSUNG: krx_instrument(SAMSUNG),
+                                      KODEX: krx_instrument(KODEX, InstrumentKind.ETF)})
     session = _session(DAY_2023)
     engine.open_session(session, {SAMSUNG: Decimal(75000)}, session.ts_open)  # KODEX has no bar today
 

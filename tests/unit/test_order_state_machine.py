@@ -25,7 +25,8 @@ def make_order(quantity: int = 10) -> Order:
 
 
 def fill(fill_id: str, quantity: int, number: str = "0000000001") -> Fill:
-    return Fill(fill_id, number, "005930", Side.BUY, Decimal(quantity), Decimal(60000), Decimal(8), Decimal(0), T0, T0.date())
+    return Fill(fill_id, number, "005930", Side.BUY, Decimal(quantity), Decimal(60000), Decimal(8), Decimal(0), T0,
+                T0.date())
 
 
 def order_in(status: OrderStatus) -> Order:
@@ -93,9 +94,11 @@ def test_apply_when_transition_is_not_in_table_then_raises_and_leaves_order_unch
 
 def test_apply_when_partial_fills_sum_to_quantity_then_filled_with_average_price():
     order = order_in(S.SENT)
-    order.apply(OrderFilled(Fill("a", "1", "005930", Side.BUY, Decimal(4), Decimal(60000), Decimal(0), Decimal(0), T0, T0.date())))
+    order.apply(OrderFilled(Fill("a", "1", "005930", Side.BUY, Decimal(4), Decimal(60000), Decimal(0), Decimal(0), T0,
+                                 T0.date())))
     assert order.status is S.PARTIAL and order.ts_partial == T0
-    order.apply(OrderFilled(Fill("b", "1", "005930", Side.BUY, Decimal(6), Decimal(60100), Decimal(0), Decimal(0), T0, T0.date())))
+    order.apply(OrderFilled(Fill("b", "1", "005930", Side.BUY, Decimal(6), Decimal(60100), Decimal(0), Decimal(0), T0,
+                                 T0.date())))
     assert order.status is S.FILLED
     assert order.avg_fill_price == (Decimal(4) * 60000 + Decimal(6) * 60100) / 10
     assert order.remaining_quantity == 0

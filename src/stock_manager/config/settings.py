@@ -4,6 +4,8 @@ Every setting is listed, with its default, in ``.env.example``. Secrets are `Sec
 in ``repr``, logs or exceptions.
 """
 
+import math
+import os
 import re
 from datetime import date
 from decimal import Decimal
@@ -13,8 +15,10 @@ from typing import Annotated
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from stock_manager.config.dotenv_check import check_sources
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.modes import Mode, OrderMode
 
@@ -56,6 +60,15 @@ DEFAULT_SIM_SYMBOLS = ("005930", "000660", "005380", "035420", "069500")
 #: A Slack channel (or group / DM) ID such as ``C0123ABCD``; names are never used (spec 001 §6.3).
 SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
 
+#: A KRX short code: six digits or capital letters (``005930``, ``0025N0``).
+KRX_SYMBOL = re.compile(r"^[0-9A-Z]{6}$")
+
+#: The levels ``LOG_LEVEL`` accepts (Python's logging levels).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+#: Settings whose value an error message never shows (secrets, and a URL that may hold a password).
+_NEVER_ECHOED = frozenset({"kis_app_key", "kis_app_secret", "slack_bot_token", "db_url", "kis_account"})
+
 
 class Settings(BaseSettings):
     """Validated settings; build with `load_settings`, which turns validation errors into a clear message."""
@@ -83,38 +96,40 @@ class Settings(BaseSettings):
     sim_to: date = date(2023, 12, 22)
     sim_symbols: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SIM_SYMBOLS
     sim_speed: str = "fastest"
-    sim_start_cash_krw: Decimal = Decimal(10_000_000)
-    sim_participation_rate: Decimal = Decimal("0.25")
+    sim_start_cash_krw: Decimal = Field(default=Decimal(10_000_000), gt=0)
+    sim_participation_rate: Decimal = Field(default=Decimal("0.25"), gt=0, le=1)
     sim_protocol: SimProtocol = Field(default=SimProtocol.KIS, description="kis: through the KIS adapter and the "
                                       "KIS-compatible simulator on loopback; direct: the replay in-process")
     sim_faults: str = Field(default="", description="fault knobs of the KIS simulator, e.g. "
                             "'error500_probability=0.05,drop_ws_every_secs=20,duplicate_fill_notices=true' "
                             "(tests, drills)")
 
-    commission_rate: Decimal = Decimal("0.000140527")
+    commission_rate: Decimal = Field(default=Decimal("0.000140527"), ge=0, le=Decimal("0.01"),
+                                     description="per side, as a fraction (0.000140527 = 0.0140527 %)")
 
     strategy_params_file: Path | None = None
     params_fallback: ParamsFallback = ParamsFallback.FILE_OR_DEFAULTS
 
     order_mode: OrderMode = OrderMode.SEND
 
-    risk_max_open_positions: int | None = Field(default=5, ge=0)
-    risk_max_quantity_per_symbol: Decimal | None = Field(default=Decimal(1_000), ge=0)
-    risk_daily_loss_limit_pct: Decimal | None = Field(default=Decimal(2), ge=0)
+    # Risk limits are positive, or `off` (None) for the optional ones; percentages at most 100.
+    risk_max_open_positions: int | None = Field(default=5, gt=0)
+    risk_max_quantity_per_symbol: Decimal | None = Field(default=Decimal(1_000), gt=0)
+    risk_daily_loss_limit_pct: Decimal | None = Field(default=Decimal(2), gt=0, le=100)
     risk_daily_loss_includes_unrealized: bool = False
     risk_daily_loss_trips_kill_switch: bool = True
-    risk_max_value_per_symbol_krw: Decimal | None = Field(default=Decimal(3_000_000), ge=0)
-    risk_max_symbol_weight_pct: Decimal | None = Field(default=Decimal(20), ge=0)
-    risk_max_order_value_krw: Decimal | None = Field(default=Decimal(3_000_000), ge=0)
-    risk_price_collar_pct: Decimal | None = Field(default=Decimal(5), ge=0)
-    risk_max_quote_age_secs: int | None = Field(default=60, ge=0)
-    risk_max_orders_per_minute: int | None = Field(default=10, ge=0)
-    risk_cooldown_after_failures: int | None = Field(default=3, ge=0)
-    risk_cooldown_secs: int = Field(default=300, ge=0)
-    risk_max_consecutive_broker_failures: int | None = Field(default=3, ge=0)
+    risk_max_value_per_symbol_krw: Decimal | None = Field(default=Decimal(3_000_000), gt=0)
+    risk_max_symbol_weight_pct: Decimal | None = Field(default=Decimal(20), gt=0, le=100)
+    risk_max_order_value_krw: Decimal | None = Field(default=Decimal(3_000_000), gt=0)
+    risk_price_collar_pct: Decimal | None = Field(default=Decimal(5), gt=0, le=100)
+    risk_max_quote_age_secs: int | None = Field(default=60, gt=0)
+    risk_max_orders_per_minute: int | None = Field(default=10, gt=0)
+    risk_cooldown_after_failures: int | None = Field(default=3, gt=0)
+    risk_cooldown_secs: int = Field(default=300, gt=0)
+    risk_max_consecutive_broker_failures: int | None = Field(default=3, gt=0)
 
-    kill_poll_interval_secs: float = 0.25
-    heartbeat_interval_secs: float = 5.0
+    kill_poll_interval_secs: float = Field(default=0.25, gt=0, le=60)
+    heartbeat_interval_secs: float = Field(default=5.0, gt=0)
     reconcile_interval_secs: float = Field(default=30.0, gt=0, description="continuous reconciliation period")
 
     slack_bot_token: SecretStr | None = None
@@ -123,7 +138,7 @@ class Settings(BaseSettings):
     slack_base_url: str = "https://slack.com/api/"
     log_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)))
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
-    flatten_wait_secs: float = Field(default=30.0, ge=0)
+    flatten_wait_secs: float = Field(default=30.0, gt=0)
 
     @field_validator("mode", mode="before")
     @classmethod
@@ -140,6 +155,27 @@ class Settings(BaseSettings):
     def _off_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and value.strip().lower() in ("off", "none") else value
 
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        if value.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value.strip().upper()
+
+    @field_validator("data_dir", "log_dir", "kis_token_cache_dir")
+    @classmethod
+    def _check_directory(cls, value: Path | None) -> Path | None:
+        if value is not None and value.exists() and not value.is_dir():
+            raise ValueError("is a file, not a directory")
+        return value
+
+    @field_validator("strategy_params_file")
+    @classmethod
+    def _check_params_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("no such file" if not value.exists() else "is not a file")
+        return value
+
     @field_validator("sim_symbols", mode="before")
     @classmethod
     def _split_symbols(cls, value: object) -> object:
@@ -147,12 +183,21 @@ class Settings(BaseSettings):
             return tuple(s.strip() for s in value.split(",") if s.strip())
         return value
 
+    @field_validator("sim_symbols")
+    @classmethod
+    def _check_symbols(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("needs at least one symbol")
+        if bad := [s for s in value if not KRX_SYMBOL.match(s)]:
+            raise ValueError(f"{', '.join(bad)} is not a six-character KRX code such as 005930")
+        return value
+
     @field_validator("sim_speed")
     @classmethod
     def _check_speed(cls, value: str) -> str:
         if value != "fastest":
             try:
-                if float(value) <= 0:
+                if not (math.isfinite(float(value)) and float(value) > 0):
                     raise ValueError
             except ValueError:
                 raise ValueError("must be 'fastest' or a positive number (times real time)") from None
@@ -211,18 +256,42 @@ class Settings(BaseSettings):
         return [name for name, value in required.items() if not value]
 
 
+def known_setting_names() -> frozenset[str]:
+    """Return every setting's name as written in ``.env`` and the environment (upper case)."""
+    return frozenset(name.upper() for name in Settings.model_fields)
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment and ``.env``, with `overrides` (from CLI options) on top.
+
+    The ``.env`` file and the environment are checked first (see `dotenv_check`): a malformed line, a file
+    that is not UTF-8, or an unknown name that looks like one of ours is refused.
 
     Raises
     ------
     ConfigurationError
-        Naming each invalid setting and why; values are never echoed (they may be secrets).
+        Naming each problem (and its ``.env`` line) on one line; secret values are never echoed.
     """
+    env_file = Settings.model_config.get("env_file")
+    dotenv_lines = check_sources(Path(env_file) if isinstance(env_file, str) else None, known_setting_names(),
+                                 os.environ)
+    given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+        return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as e:
-        problems = "; ".join(
-            f"{'_'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}" for err in e.errors()
-        )
+        environment = {name.upper() for name in os.environ}
+        from_file = {name: line for name, line in dotenv_lines.items()
+                     if name not in environment and name.lower() not in given}
+        problems = "; ".join(_describe(err, from_file, env_file) for err in e.errors())
         raise ConfigurationError(f"invalid settings: {problems}") from None
+
+
+def _describe(err: ErrorDetails, from_file: dict[str, int], env_file: object) -> str:
+    # "NAME (.env line 4): why, was 'value'": the value only when it is not a secret.
+    field = str(err["loc"][0]) if err["loc"] else ""
+    name = "_".join(str(p) for p in err["loc"]).upper() or "settings"
+    where = f" ({env_file} line {from_file[name]})" if name in from_file else ""
+    message = err["msg"].removeprefix("Value error, ")
+    value = err.get("input")
+    shown = f", was {value!r}" if field not in _NEVER_ECHOED and isinstance(value, str | int | float | Decimal) else ""
+    return f"{name}{where}: {message}{shown}"

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from stock_manager.config.settings import Mode, OrderMode, Settings, load_settings
 from stock_manager.domain.errors import ConfigurationError, StockbotError
+from stock_manager.entrypoints.service import service_app
 
 app = typer.Typer(name="stockbot", help="Automated trading daemon for KRX stocks (KIS Open API).",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -24,6 +25,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 risk_app = typer.Typer(help="Risk limits: show them with today's usage, change one.", no_args_is_help=True)
 app.add_typer(risk_app, name="risk")
+app.add_typer(service_app, name="service")
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -33,10 +35,11 @@ JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of tab
 
 @app.callback()
 def _quiet_logs() -> None:
-    # Commands print for people; structured log lines are opt-in (`run --json-logs`).
+    # Commands print for people; structured log lines are opt-in (`run --json-logs`). The events a command
+    # records (`kill` records a CRITICAL one) are its own output, said in words: never a raw log line.
     from stock_manager.adapters.observability.logging import configure_logging
 
-    configure_logging("CRITICAL")
+    configure_logging("CRITICAL", hide_events_on_console=True)
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -48,10 +51,12 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _say(error: BaseException) -> str:
-    # One line, secrets hidden.
+    # One line, secrets hidden, printed as it is (never read as console markup).
+    from rich.markup import escape
+
     from stock_manager.adapters.observability.masking import mask
 
-    return mask(str(error))
+    return escape(mask(str(error)))
 
 
 def _run_async(make: Callable[[], Awaitable[int]]) -> int:
@@ -63,12 +68,16 @@ def _run_async(make: Callable[[], Awaitable[int]]) -> int:
 
 def _guarded(make: Callable[[], Awaitable[int]]) -> None:
     from stock_manager.service_layer.daemon import KillSwitchActive
+    from stock_manager.service_layer.ports.lease import LeaseHeld
 
     try:
         code = _run_async(make)
     except KillSwitchActive as e:
         err.print(f"[bold red]Refused:[/] {_say(e)}")
         code = 3
+    except LeaseHeld as e:
+        err.print(f"[bold red]Refused:[/] {_say(e)}")
+        code = 2
     except ConfigurationError as e:
         err.print(f"[bold red]Configuration error:[/] {_say(e)}", markup=True)
         code = 2
@@ -128,14 +137,19 @@ def run(
         settings = _settings(**overrides())
         if settings.sim_from > settings.sim_to:
             raise ConfigurationError(f"--from {settings.sim_from} is after --to {settings.sim_to}")
+        from stock_manager.entrypoints.preflight import check_before_run
+        from stock_manager.entrypoints.run_lease import holding_run_lease
+
+        check_before_run(settings, fresh=fresh, say=lambda text: console.print(text, markup=False),
+                         warn=lambda text: err.print(f"Warning: {text}", markup=False, style="yellow"))
         # The console shows the trading story (ConsoleNotifier) and errors the events do not already show;
         # every line at LOG_LEVEL goes to the day's JSON file. JSON lines on stderr are opt-in.
         log_file = configure_logging(settings.log_level, json_lines=json_logs, log_dir=settings.log_dir,
                                      console_level=settings.log_level if json_logs else "ERROR",
                                      hide_events_on_console=not json_logs)
         require_broker_mode_available(settings)  # before anything is opened: name every missing setting
-        async with (open_storage(settings, upgrade=False) as storage, open_observability(settings) as obs,
-                    open_venue(settings, fresh=fresh) as venue):
+        async with (holding_run_lease(settings), open_storage(settings, upgrade=False) as storage,
+                    open_observability(settings) as obs, open_venue(settings, fresh=fresh) as venue):
             daemon = build_daemon(settings, storage, venue, notifier=obs.notifier, metrics=obs.metrics)
             period = (f"{settings.sim_from} → {settings.sim_to}, speed {settings.sim_speed}, "
                       f"via {settings.sim_protocol}" if settings.mode is Mode.SIM else "KRX sessions by the calendar")
@@ -148,9 +162,11 @@ def run(
         if result.settlements or result.killed:
             render_period(result.settlements, console)
         else:
+            from stock_manager.adapters.notifications.display import account
+
             console.print(f"Nothing left to trade: this replay was already traded to its end (account "
-                          f"{result.account_id}; see `stockbot status`). `stockbot run --fresh` starts it again "
-                          "on a new simulated account.")
+                          f"{account(result.account_id)}; see `stockbot status`). `stockbot run --fresh` starts it "
+                          "again on a new simulated account.")
         if result.killed:
             left = (f" {result.open_orders_left} order(s) left working at the broker."
                     if result.open_orders_left else "")
@@ -197,10 +213,18 @@ def kill(
     action = "flatten" if flatten else "cancel_open" if cancel_open else "halt"
 
     async def main() -> int:
-        from stock_manager.entrypoints.bootstrap import open_storage
+        from stock_manager.entrypoints.bootstrap import open_storage, safe_url
         from stock_manager.entrypoints.control import daemon_running, set_kill_switch, wait_for_exit
 
-        async with open_storage(_settings(db_url=db_url), upgrade=False) as storage:
+        try:
+            settings = _settings(db_url=db_url)
+        except ConfigurationError as e:  # a mistake in .env must not keep the switch from being set
+            from stock_manager.config.fallback import location_settings
+
+            settings = location_settings(db_url)
+            err.print(f"Warning: {_say(e)}; setting the kill switch on {safe_url(settings.database_url)} anyway",
+                      style="yellow")
+        async with open_storage(settings, upgrade=False) as storage:
             running = await daemon_running(storage.uow_factory)
             await set_kill_switch(storage.uow_factory, active=True, reason=reason, action=action)
             console.print(f"[bold red]Kill switch set[/] ({reason}; {action}). It stays set until `stockbot resume`.")
@@ -373,10 +397,11 @@ def exchange_sim(
 ) -> None:
     """Serve a KIS Open API-compatible exchange on 127.0.0.1 replaying real data (Ctrl+C stops it)."""
     async def main() -> int:
-        from stock_manager.adapters.broker.kis_sim.standalone import ExchangeSimOptions, run_exchange_sim
+        from stock_manager.adapters.broker.kis_sim.standalone import ExchangeSimOptions, check_options, run_exchange_sim
 
         if mode not in ("paper", "real"):
             raise ConfigurationError(f"--mode must be paper or real, was {mode!r}")
+        check_options(rest_port=rest_port, ws_port=ws_port, speed=speed)
         try:
             overrides = {"sim_from": date.fromisoformat(date_from) if date_from else None,
                          "sim_to": date.fromisoformat(date_to) if date_to else None,

@@ -86,20 +86,26 @@ async def wait_for_exit(uow_factory: UnitOfWorkFactory, timeout_secs: float, *, 
 
 async def run_recovery(settings: Settings, *, dry_run: bool, as_json: bool, console: Console) -> int:
     """Plan recovery against the broker and print it; apply it unless `dry_run`. Return an exit code."""
+    from stock_manager.adapters.notifications.display import account as shown_account
+    from stock_manager.adapters.observability.masking import register_account
     from stock_manager.entrypoints.bootstrap import build_execution, open_recovery_venue, open_storage, venue_profile
-    from stock_manager.entrypoints.views import print_json, render_plan
+    from stock_manager.entrypoints.views import plan_data, print_json, render_plan
     from stock_manager.service_layer.recovery import (
         RecoveryInputs,
         apply_plan,
         gather_plan,
         plan_outcome,
-        plan_summary,
         record_dry_run,
     )
 
     async with open_storage(settings, upgrade=False) as storage, open_recovery_venue(settings) as venue:
         if venue is None:
-            console.print("Nothing to recover: no replay has run in this data directory.")
+            nothing = "Nothing to recover: no replay has run in this data directory."
+            if as_json:  # the same shape as a plan, so scripts need no special case
+                print_json({"dry_run": dry_run, "account_id": None, "outcome": "CLEAN", "clean": True, "actions": [],
+                            "positions_after": {}, "position_differences": [], "stop_reasons": [], "note": nothing})
+            else:
+                console.print(nothing)
             return 0
         broker, clock = venue.broker, venue.clock
         async with storage.uow_factory() as uow:
@@ -111,9 +117,10 @@ async def run_recovery(settings: Settings, *, dry_run: bool, as_json: bool, cons
         ts_started = clock.now()
         plan = await gather_plan(storage.uow_factory, broker, RecoveryInputs(account_id, today),
                                  profile.fill_identity)
+        register_account(account_id)  # shown partly in the plan's keys, ids and details too
         if as_json:
-            print_json({"dry_run": dry_run, "account_id": account_id, "outcome": plan_outcome(plan)[0],
-                        **plan_summary(plan)})
+            print_json({"dry_run": dry_run, "account_id": shown_account(account_id), "outcome": plan_outcome(plan)[0],
+                        **plan_data(plan)})
         else:
             render_plan(plan, console, dry_run=dry_run)
         if dry_run:  # changes nothing but its own record of the run

@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from stock_manager.adapters.notifications.display import account, order_number, shown
+from stock_manager.adapters.observability.masking import register_account
 from stock_manager.localtime import KST
 from stock_manager.service_layer.events import jsonable, plain
 from stock_manager.service_layer.ports.storage import DailySettlement
@@ -31,9 +33,11 @@ def print_json(data: Any) -> None:
 def status_data(report: StatusReport) -> dict[str, Any]:
     """Return the status report as plain data (``status --json``)."""
     d = report.daemon
+    register_account(d.account_id if d is not None else None)  # masked in every message below too
     return {
         "daemon": None if d is None else {
-            "account_id": d.account_id, "mode": d.mode, "trading_state": d.trading_state,
+            "account_id": account(d.account_id) if d.account_id else None, "mode": d.mode,
+            "trading_state": d.trading_state,
             "stop_reason": d.stop_reason, "trading_date": d.trading_date, "pid": d.pid,
             "ts_started": d.ts_started, "ts_heartbeat": d.ts_heartbeat},
         "kill_switch": {"active": report.kill_switch.active, "action": report.kill_switch.action,
@@ -43,11 +47,12 @@ def status_data(report: StatusReport) -> dict[str, Any]:
                        "realized_pnl_krw": p.net_realized_pnl_krw} for p in report.positions],
         "open_orders": [{"id": o.id, "symbol": o.symbol, "side": o.side, "quantity": o.quantity,
                          "limit_price": o.limit_price, "status": o.status, "filled": o.filled_quantity,
-                         "broker_order_number": o.broker_order_number} for o in report.open_orders],
+                         "broker_order_number": order_number(o.broker_order_number) if o.broker_order_number
+                         else None} for o in report.open_orders],
         "trading_date": report.trading_date,
         "realized_pnl_today_krw": report.realized_pnl_today_krw,
         "last_settlement": None if report.last_settlement is None else settlement_data(report.last_settlement),
-        "events": [{"ts": e.ts_event, "kind": e.kind, "severity": e.severity, "message": e.message}
+        "events": [{"ts": e.ts_event, "kind": e.kind, "severity": e.severity, "message": shown(e.message)}
                    for e in report.events],
     }
 
@@ -63,10 +68,11 @@ def settlement_data(s: DailySettlement) -> dict[str, Any]:
 def render_status(report: StatusReport, console: Console) -> None:
     """Print mode, positions, open orders, today's PnL and the last events."""
     d = report.daemon
+    register_account(d.account_id if d is not None else None)  # masked in every message below too
     if d is None:
         console.print("No daemon has run against this database yet. Start one with `stockbot run --mode sim`.")
     else:
-        console.print(f"Mode [bold]{d.mode}[/]  account {d.account_id}  state [bold]{d.trading_state}[/]"
+        console.print(f"Mode [bold]{d.mode}[/]  account {account(d.account_id)}  state [bold]{d.trading_state}[/]"
                       f"{f' ({d.stop_reason})' if d.stop_reason else ''}  session {d.trading_date or '-'}  "
                       f"heartbeat {kst(d.ts_heartbeat)} KST")
         console.print(f"Realized PnL on {report.trading_date or '-'}: {report.realized_pnl_today_krw:,.0f} KRW "
@@ -85,14 +91,25 @@ def render_status(report: StatusReport, console: Console) -> None:
     for o in report.open_orders:
         orders.add_row(str(o.id), o.symbol, o.side.value, f"{o.quantity:,.0f}",
                        f"{o.limit_price:,.0f}" if o.limit_price else "market", o.status.value,
-                       f"{o.filled_quantity:,.0f}", o.broker_order_number or "-")
+                       f"{o.filled_quantity:,.0f}", order_number(o.broker_order_number))
     console.print(orders)
     events = Table(title="Last events")
     for col in ("time KST", "severity", "kind", "message"):
         events.add_column(col)
     for e in report.events:
-        events.add_row(kst(e.ts_event), e.severity, e.kind, e.message)
+        events.add_row(kst(e.ts_event), e.severity, e.kind, shown(e.message))
     console.print(events)
+
+
+def plan_data(plan: RecoveryPlan) -> dict[str, Any]:
+    """Return the plan as plain data (``recover --json``): order numbers unpadded, accounts masked."""
+    data: dict[str, Any] = plan_summary(plan)
+    data["actions"] = [
+        {**row, "detail": shown(row["detail"]),
+         **{key: shown(row[key]) for key in ("order_key", "broker_fill_id") if row[key]},
+         "broker_order_number": order_number(row["broker_order_number"]) if row["broker_order_number"] else None}
+        for row in data["actions"]]
+    return data
 
 
 def render_plan(plan: RecoveryPlan, console: Console, *, dry_run: bool) -> None:
@@ -106,7 +123,7 @@ def render_plan(plan: RecoveryPlan, console: Console, *, dry_run: bool) -> None:
         table.add_column(col)
     for row in plan_summary(plan)["actions"]:  # type: ignore[union-attr]
         ref = row["order_key"] or row["broker_fill_id"] or row["broker_order_number"] or "-"
-        table.add_row(row["kind"], str(ref), row["detail"], row["before"], row["after"])
+        table.add_row(row["kind"], shown(str(ref)), shown(row["detail"]), shown(row["before"]), shown(row["after"]))
     for diff in plan.position_differences:
         table.add_row("position_mismatch", diff.symbol, "our fills and the broker's holding differ",
                       f"ours {plain(diff.ours_quantity)}", f"broker {plain(diff.broker_quantity)}")
@@ -145,8 +162,9 @@ def render_period(settlements: Sequence[DailySettlement], console: Console) -> N
 def report_data(report: DailyReport) -> dict[str, Any]:
     """Return the daily report as plain data (``report --json``); amounts in KRW as strings."""
     s, dd = report.settlement, report.drawdown
+    register_account(s.account_id)  # masked in the fill ids below too
     return {
-        "account_id": s.account_id, "trading_date": s.trading_date, "mode": s.mode,
+        "account_id": account(s.account_id), "trading_date": s.trading_date, "mode": s.mode,
         "realized_pnl_krw": s.realized_pnl_krw, "commission_krw": s.commission_krw, "tax_krw": s.tax_krw,
         "net_realized_pnl_krw": report.net_realized_pnl_krw, "unrealized_pnl_krw": s.unrealized_pnl_krw,
         "orders": s.orders_count, "trades": s.fills_count,
@@ -155,7 +173,7 @@ def report_data(report: DailyReport) -> dict[str, Any]:
         "drawdown_pct": dd.current_pct, "max_drawdown_pct": dd.max_pct, "max_drawdown_krw": dd.max_krw,
         "peak_equity_krw": dd.peak_equity_krw, "stopped": s.summary.get("stopped") or "",
         "fills": [{"ts": f.ts_filled, "symbol": f.symbol, "side": f.side, "quantity": f.quantity, "price": f.price,
-                   "commission_krw": f.commission_krw, "tax_krw": f.tax_krw, "broker_fill_id": f.broker_fill_id}
+                   "commission_krw": f.commission_krw, "tax_krw": f.tax_krw, "broker_fill_id": shown(f.broker_fill_id)}
                   for f in report.fills],
         "equity_curve": [{"trading_date": d, "end_equity_krw": e} for d, e in report.equity_curve],
     }
@@ -164,7 +182,7 @@ def report_data(report: DailyReport) -> dict[str, Any]:
 def render_report(report: DailyReport, console: Console) -> None:
     """Print the daily report: PnL, costs, trades, return and drawdown, then the day's fills."""
     s, dd = report.settlement, report.drawdown
-    table = Table(title=f"Daily report {s.trading_date} ({s.mode}, account {s.account_id})")
+    table = Table(title=f"Daily report {s.trading_date} ({s.mode}, account {account(s.account_id)})")
     table.add_column("measure")
     table.add_column("value", justify="right")
     rows = [

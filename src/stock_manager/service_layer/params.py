@@ -1,6 +1,7 @@
 """Today's strategy parameters (spec 001 §4.1 step 4): the ACTIVE row, else a stated fallback."""
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,12 +36,17 @@ def read_params_file(path: Path, spec: StrategySpec = MA_CROSS) -> StrategyParam
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigurationError(f"cannot read strategy parameter file {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigurationError(f"strategy parameter file {path} is not UTF-8 (byte at offset {e.start}); "
+                                 "save it as UTF-8") from None
     try:
         raw: Any = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise ConfigurationError(f"strategy parameter file {path} is not valid: {e}") from None
+        raise ConfigurationError(f"strategy parameter file {path} is not valid: {' '.join(str(e).split())}") from None
     if not isinstance(raw, dict):
         raise ConfigurationError(f"strategy parameter file {path} must hold a mapping of name: value")
+    if problems := spec.problems(raw):
+        raise ConfigurationError(f"strategy parameter file {path}: {'; '.join(problems)}")
     return spec.params_from(raw)
 
 
@@ -55,6 +61,10 @@ async def load_params(uow: UnitOfWork, on: date, fallback_file: Path | None,
     """
     row = await uow.strategies.active_params(spec.strategy_id, on)
     if row is not None:
+        if not isinstance(row, Mapping):
+            raise ConfigurationError(f"the ACTIVE strategy_params row for {on} is not a mapping of name: value")
+        if problems := spec.problems(row):
+            raise ConfigurationError(f"the ACTIVE strategy_params row for {on}: {'; '.join(problems)}")
         return LoadedParams(spec.params_from(row), "strategy_params", fallback=False)
     if fallback_file is not None:
         return LoadedParams(read_params_file(fallback_file, spec), f"file {fallback_file}", fallback=True)

@@ -12,7 +12,7 @@ from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.risk import RiskLimits
 from stock_manager.service_layer.ports.storage import RiskLimitChange, UnitOfWork
 
-_OFF = frozenset({"off", "none", ""})
+_OFF = frozenset({"off", "none"})
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 
@@ -35,18 +35,22 @@ def format_limit(value: object) -> str | None:
 
 
 def parse_limit(name: str, text: str | None) -> object:
-    """Return the typed value of limit `name` from its text ('off' or None turns a rule off).
+    """Return the typed value of limit `name` from its text ('off', or None as stored, turns a rule off).
 
     Raises
     ------
     ConfigurationError
-        Naming the limit, for an unknown name, a value that is not a number (or true/false), a negative
-        number, or 'off' for a limit that cannot be off.
+        Naming the limit, for an unknown name, an empty value, a value that is not a number (or true/false),
+        a number that is not positive (or a percentage above 100), or 'off' for a limit that cannot be off.
     """
     kinds = {f.name: f.type for f in fields(RiskLimits)}
     if name not in kinds:
         raise ConfigurationError(f"unknown risk limit {name!r}; known: {', '.join(kinds)}")
-    raw = (text or "").strip().lower()
+    if text is None:  # stored: the rule is off
+        raw = "off"
+    elif not (raw := text.strip().lower()):
+        raise ConfigurationError(f"risk limit {name} needs a value: a number, true/false or 'off' (`off` is the "
+                                 "only way to switch a rule off)")
     if raw in _OFF:
         if name in _REQUIRED:
             raise ConfigurationError(f"risk limit {name} cannot be off")
@@ -60,8 +64,9 @@ def parse_limit(name: str, text: str | None) -> object:
         number = Decimal(raw)
     except InvalidOperation:
         raise ConfigurationError(f"risk limit {name} must be a number or 'off', was {text!r}") from None
-    if not number.is_finite() or number < 0:
-        raise ConfigurationError(f"risk limit {name} must be a number ≥ 0, was {text!r}")
+    if not number.is_finite() or number <= 0 or (name.endswith("_pct") and number > 100):
+        raise ConfigurationError(f"risk limit {name} must be a positive number{' ≤ 100' * name.endswith('_pct')} "
+                                 f"or 'off', was {text!r}")
     if "int" in kind:
         if number != number.to_integral_value():
             raise ConfigurationError(f"risk limit {name} must be a whole number, was {text!r}")

@@ -2,7 +2,7 @@
 
 from rich.console import Console
 
-from stock_manager.adapters.observability.masking import mask
+from stock_manager.adapters.notifications.display import shown
 from stock_manager.localtime import KST
 from stock_manager.service_layer.ports.storage import EventRecord
 from stock_manager.service_layer.views.reports import DailyReport
@@ -32,7 +32,7 @@ class ConsoleNotifier:
             if record.kind in TRADE_KINDS or record.severity in ("WARNING", "ERROR", "CRITICAL"):
                 ts = record.ts_event.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S")
                 style = {"WARNING": "yellow", "ERROR": "red", "CRITICAL": "bold red"}.get(record.severity, "")
-                self._console.print(mask(f"{ts} KST  {record.kind:<16} {record.message}"), style=style, markup=False)
+                self._console.print(shown(f"{ts} KST  {record.kind:<16} {record.message}"), style=style, markup=False)
         except Exception:  # noqa: S110 - a notifier must never break the trading path
             pass
 

@@ -51,6 +51,8 @@ class StrategySpec:
     ----------
     params_from : Callable[[Mapping[str, Any]], StrategyParams]
         Builds validated parameters; raises `ConfigurationError` naming what is wrong.
+    problems : Callable[[Mapping[str, Any]], list[str]]
+        Why a mapping does not make valid parameters (empty when it does); pure.
     build : Callable[[Any], Strategy]
         Binds parameters to the strategy.
     """
@@ -59,5 +61,6 @@ class StrategySpec:
     name: str
     source: str
     params_from: Callable[[Mapping[str, Any]], StrategyParams]
+    problems: Callable[[Mapping[str, Any]], list[str]]
     default_params: Callable[[], StrategyParams]
     build: Callable[[Any], Strategy]

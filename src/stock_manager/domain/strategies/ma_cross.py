@@ -15,7 +15,7 @@ price ≥ average price × (1 + ``take_profit_pct``/100) → EXIT at MARKET. One
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from stock_manager.domain.errors import ConfigurationError
@@ -24,6 +24,7 @@ from stock_manager.domain.model import Intent, OrderType, Side
 from stock_manager.domain.positions import Position
 from stock_manager.domain.signals import Signal
 from stock_manager.domain.strategies.base import StrategySpec
+from stock_manager.domain.strategies.ma_cross_rules import coerce_parameters, parameter_problems
 
 STRATEGY_ID = "ma_cross_50_200"
 
@@ -58,34 +59,33 @@ class MaCrossParams:
     entry_limit_offset_pct: Decimal = Decimal("1")
 
     def __post_init__(self) -> None:
-        if not 0 < self.short_window_days < self.long_window_days:
-            raise ConfigurationError("short_window_days must be positive and below long_window_days")
-        if self.volume_window_days <= 0:
-            raise ConfigurationError("volume_window_days must be positive")
-        if self.stop_loss_pct >= 0 or self.take_profit_pct <= 0:
-            raise ConfigurationError("stop_loss_pct must be negative and take_profit_pct positive")
-        if self.position_value_krw <= 0 or self.min_volume_ratio < 0 or self.entry_limit_offset_pct < 0:
-            raise ConfigurationError("position_value_krw must be positive; ratios and offsets not negative")
+        if problems := parameter_problems({f.name: getattr(self, f.name) for f in fields(self)}):
+            raise ConfigurationError(f"invalid strategy parameters: {'; '.join(problems)}")
+
+    @classmethod
+    def problems(cls, raw: Mapping[str, Any]) -> list[str]:
+        """Return why `raw` does not make valid parameters (empty when it does); missing names take defaults.
+
+        Pure: unknown names, values that are not numbers (or not whole numbers for windows), and the rules
+        of `ma_cross_rules.parameter_problems` (signs, bounds, short window below long).
+        """
+        values, problems = coerce_parameters(raw, {f.name: f.type for f in fields(cls)})  # type: ignore[misc]
+        if problems:
+            return problems
+        return parameter_problems({**{f.name: f.default for f in fields(cls)}, **values})
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> "MaCrossParams":
-        """Build parameters from a mapping (YAML/JSON/DB row); unknown keys are refused.
+        """Build parameters from a mapping (YAML/JSON/DB row); missing names take their defaults.
 
         Raises
         ------
         ConfigurationError
-            Naming the unknown key or the value that is not a number.
+            Naming every unknown name and invalid value (see `problems`).
         """
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(raw) - set(known))
-        if unknown:
-            raise ConfigurationError(f"unknown strategy parameter(s): {', '.join(unknown)}")
-        values: dict[str, Any] = {}
-        for name, value in raw.items():
-            try:
-                values[name] = int(value) if known[name].type is int else Decimal(str(value))
-            except (ValueError, InvalidOperation):
-                raise ConfigurationError(f"strategy parameter {name}={value!r} is not a number") from None
+        if problems := cls.problems(raw):
+            raise ConfigurationError(f"invalid strategy parameters: {'; '.join(problems)}")
+        values, _ = coerce_parameters(raw, {f.name: f.type for f in fields(cls)})  # type: ignore[misc]
         return cls(**values)
 
     def to_mapping(self) -> dict[str, str | int]:
@@ -207,5 +207,6 @@ class MaCrossStrategy:
 
 #: How the daemon runs the MA cross strategy.
 MA_CROSS = StrategySpec(strategy_id=STRATEGY_ID, name="MA 50/200 cross", source="PRD §3.3",
-                        params_from=MaCrossParams.from_mapping, default_params=MaCrossParams,
+                        params_from=MaCrossParams.from_mapping, problems=MaCrossParams.problems,
+                        default_params=MaCrossParams,
                         build=MaCrossStrategy)

@@ -22,12 +22,14 @@ from stock_manager.service_layer.risk_config import apply_changes, format_limit
 
 @dataclass(frozen=True, slots=True)
 class LimitLine:
-    """One limit: its value in force (text; None = off), its source, and today's usage (text, may be empty)."""
+    """One limit: its value in force (text; None = off), where it comes from (``settings``, or who changed it in
+    the database and when: `changed_by`, `ts_changed` aware UTC), and today's usage (text, may be empty)."""
 
     name: str
     value: str | None
     source: str
     usage: str
+    ts_changed: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +107,13 @@ async def risk_report(uow_factory: UnitOfWorkFactory, base: RiskLimits, now: dat
                                     or "no failed orders"),
     }
     lines = [LimitLine(f.name, format_limit(getattr(limits, f.name)), _source(newest.get(f.name)),
-                       usage.get(f.name, "")) for f in fields(RiskLimits)]
+                       usage.get(f.name, ""), _changed_at(newest.get(f.name))) for f in fields(RiskLimits)]
     denials = Counter(d.rule for d in decisions if d.decision == "DENY" and trading_day.date_of(d.ts_event) == day)
     return RiskReport(account, day, equity, switch, lines, dict(sorted(denials.items())))
 
 
 def _source(change: RiskLimitChange | None) -> str:
-    if change is None:
-        return "settings"
-    return f"database ({change.changed_by}, {change.ts_changed:%Y-%m-%d %H:%M} UTC)"
+    return "settings" if change is None else f"database ({change.changed_by})"
 
 
 def _failure_streaks(orders: list[Order]) -> dict[str, int]:
@@ -124,3 +124,7 @@ def _failure_streaks(orders: list[Order]) -> dict[str, int]:
             order.status is OrderStatus.CANCELED and order.broker_order_number is None)
         streaks[order.symbol] = streaks.get(order.symbol, 0) + 1 if failed else 0
     return streaks
+
+
+def _changed_at(change: RiskLimitChange | None) -> datetime | None:
+    return None if change is None else change.ts_changed

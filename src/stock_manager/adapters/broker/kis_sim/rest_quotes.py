@@ -107,8 +107,8 @@ async def daily_chart(request: web.Request) -> web.Response:
     start, end = dates
     cutoff = min(end + timedelta(days=1), kst_date(sim.venue.clock.now()))
     bars = [b for b in bars_before(symbol, cutoff, MAX_BARS + 1) if b.trading_date >= start]
-    rows = []
-    for previous, bar in zip([None, *bars[:-1]], bars, strict=True):
+    rows = []  # a window without bars (before the data begins, or reversed dates) is an empty list, as at KIS
+    for previous, bar in zip([None, *bars], bars, strict=False):
         change = bar.close - previous.close if previous is not None else Decimal(0)
         rows.append({
             "stck_bsop_date": bar.trading_date.strftime("%Y%m%d"), "stck_clpr": wire.num(bar.close),
@@ -119,11 +119,15 @@ async def daily_chart(request: web.Request) -> web.Response:
             "revl_issu_reas": "",
         })
     rows = rows[-MAX_BARS:][::-1]
-    quote = await sim.venue.get_price(symbol)
+    try:
+        quote = await sim.venue.get_price(symbol)
+    except ConfigurationError:
+        raise wire.invalid_param("FID_INPUT_ISCD", symbol) from None
     summary = {
         "prdy_vrss": wire.num(quote.price - quote.base_price), "prdy_vrss_sign": _sign(quote.price, quote.base_price,
                                                                                        quote),
-        "prdy_ctrt": wire.num((quote.price - quote.base_price) / quote.base_price * 100, 2),
+        "prdy_ctrt": wire.num((quote.price - quote.base_price) / quote.base_price * 100 if quote.base_price
+                              else Decimal(0), 2),
         "stck_prdy_clpr": wire.num(quote.base_price), "acml_vol": "0", "acml_tr_pbmn": "0",
         "hts_kor_isnm": sim.symbol_name(symbol), "stck_prpr": wire.num(quote.price), "stck_shrn_iscd": symbol,
         "stck_mxpr": wire.num(quote.upper_limit), "stck_llam": wire.num(quote.lower_limit),

@@ -8,6 +8,7 @@ serving inquiries until stopped. Ctrl+C (or `stop`) closes the sockets and the j
 """
 
 import asyncio
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, time
@@ -59,6 +60,32 @@ class ExchangeSimOptions:
     fresh: bool = False
     credential: KisCredential = DEFAULT_CREDENTIAL
     rate_limit_per_sec: float | str | None = "by-mode"
+
+
+def check_options(*, rest_port: int, ws_port: int, speed: str) -> None:
+    """Refuse ports and a speed ``stockbot exchange-sim`` cannot use, naming the option.
+
+    Raises
+    ------
+    ConfigurationError
+        For a port outside 0–65535 (0: any free port), the same non-zero port twice, or a speed that is
+        neither ``fastest`` nor a positive finite number.
+    """
+    from stock_manager.domain.errors import ConfigurationError
+
+    for option, port in (("--rest-port", rest_port), ("--ws-port", ws_port)):
+        if not 0 <= port <= 65535:
+            raise ConfigurationError(f"{option} must be 0 (any free port) or 1-65535, was {port}")
+    if rest_port and rest_port == ws_port:
+        raise ConfigurationError(f"--rest-port and --ws-port must differ, both were {rest_port}")
+    if speed != "fastest":
+        try:
+            value = float(speed)
+        except ValueError:
+            value = float("nan")
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigurationError(f"--speed must be 'fastest' or a positive number of market seconds per "
+                                     f"second, was {speed!r}")
 
 
 async def run_exchange_sim(options: ExchangeSimOptions, say: Callable[[str], None],
