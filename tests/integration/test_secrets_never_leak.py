@@ -109,7 +109,7 @@ async def test_secrets_when_fed_through_every_path_then_no_output_contains_one(t
         except StockbotError:
             log.exception("kis_token_refresh_failed")
         with pytest.raises(cli.typer.Exit):  # the CLI's one place that prints errors (run outside this loop)
-            await asyncio.to_thread(cli._guarded,
+            await asyncio.to_thread(cli.guarded,
                                     lambda: _raise(StockbotError(f"could not log in with {APP_KEY} / {ACCESS_TOKEN}")))
         assert slack.close(timeout_secs=10)
         slack_text = fake.all_text()

@@ -6,12 +6,13 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from stock_manager.adapters.broker.kis import KisMode, from_settings, kis_config_from_settings
+from stock_manager.adapters.broker.kis import KisMode
 from stock_manager.adapters.broker.kis.config import KisConfig
 from stock_manager.adapters.broker.kis.masking import Masker, mask_account
 from stock_manager.adapters.observability.masking import mask
 from stock_manager.config.settings import load_settings
 from stock_manager.domain.errors import ConfigurationError
+from stock_manager.entrypoints.kis_factory import from_settings, kis_config_from_settings
 from tests.kis.support import ACCOUNT, APP_KEY, APP_SECRET, WallClock
 
 

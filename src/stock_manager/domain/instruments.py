@@ -75,7 +75,7 @@ class Instrument:
     symbol : str
         The venue's code (``"005930"``, ``"KRW-BTC"``).
     venue : str
-        The venue's name (``"krx"``, ``"upbit"``).
+        The venue's name, as its adapters call it.
     ticks : TickTable
         Valid price increments by price.
     size_increment : Decimal

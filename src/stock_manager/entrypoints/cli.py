@@ -1,97 +1,27 @@
 """The ``stockbot`` command line: thin commands that build what they need and call the service layer.
 
-Exit codes: 0 done; 1 error; 2 bad configuration or arguments; 3 stopped by (or refused because of) the
-kill switch.
+The trading commands are here (run, status, kill, resume, recover, report); the administrative ones (risk,
+db, exchange-sim) in `cli_admin`, the service ones in `service`. Exit codes: see `cli_app`.
 """
 
-import asyncio
-import sys
-from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
-from stock_manager.config.settings import Mode, OrderMode, Settings, load_settings
-from stock_manager.domain.errors import ConfigurationError, StockbotError
-from stock_manager.entrypoints.service import service_app
-
-app = typer.Typer(name="stockbot", help="Automated trading daemon for KRX stocks (KIS Open API).",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-risk_app = typer.Typer(help="Risk limits: show them with today's usage, change one.", no_args_is_help=True)
-app.add_typer(risk_app, name="risk")
-app.add_typer(service_app, name="service")
-console = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-DbUrl = Annotated[str | None, typer.Option("--db-url", help="SQLAlchemy URL (default: DB_URL, else embedded SQLite).")]
-JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-
-
-@app.callback()
-def _quiet_logs() -> None:
-    # Commands print for people; structured log lines are opt-in (`run --json-logs`). The events a command
-    # records (`kill` records a CRITICAL one) are its own output, said in words: never a raw log line.
-    from stock_manager.adapters.observability.logging import configure_logging
-
-    configure_logging("CRITICAL", hide_events_on_console=True)
-
-
-def _settings(**overrides: Any) -> Settings:
-    from stock_manager.entrypoints.bootstrap import register_secrets
-
-    settings = load_settings(**overrides)
-    register_secrets(settings)  # before anything can print or log them
-    return settings
-
-
-def _say(error: BaseException) -> str:
-    # One line, secrets hidden, printed as it is (never read as console markup).
-    from rich.markup import escape
-
-    from stock_manager.adapters.observability.masking import mask
-
-    return escape(mask(str(error)))
-
-
-def _run_async(make: Callable[[], Awaitable[int]]) -> int:
-    # psycopg's async driver needs the selector event loop on Windows.
-    if sys.platform == "win32":
-        return asyncio.run(make(), loop_factory=asyncio.SelectorEventLoop)  # type: ignore[arg-type,unused-ignore]
-    return asyncio.run(make())
-
-
-def _guarded(make: Callable[[], Awaitable[int]]) -> None:
-    from stock_manager.service_layer.daemon import KillSwitchActive
-    from stock_manager.service_layer.ports.lease import LeaseHeld
-
-    try:
-        code = _run_async(make)
-    except KillSwitchActive as e:
-        err.print(f"[bold red]Refused:[/] {_say(e)}")
-        code = 3
-    except LeaseHeld as e:
-        err.print(f"[bold red]Refused:[/] {_say(e)}")
-        code = 2
-    except ConfigurationError as e:
-        err.print(f"[bold red]Configuration error:[/] {_say(e)}", markup=True)
-        code = 2
-    except StockbotError as e:
-        err.print(f"[bold red]Error:[/] {type(e).__name__}: {_say(e)}")
-        code = 1
-    except KeyboardInterrupt:
-        err.print("Interrupted.")
-        code = 130
-    except (SQLAlchemyError, OSError) as e:
-        # A failure the adapters did not translate: say what, without a traceback or a URL.
-        err.print(f"[bold red]Error:[/] {type(e).__name__}: {_say(getattr(e, 'orig', None) or e).splitlines()[0]}")
-        code = 1
-    raise typer.Exit(code)
+from stock_manager.config.settings import Mode, OrderMode
+from stock_manager.domain.errors import ConfigurationError
+from stock_manager.entrypoints.cli_app import (
+    DbUrl,
+    JsonOut,
+    app,
+    console,
+    err,
+    guarded,
+    say,
+)
+from stock_manager.entrypoints.cli_app import settings as _settings
 
 
 @app.command()
@@ -177,7 +107,7 @@ def run(
             return 3
         return 0
 
-    _guarded(main)
+    guarded(main)
 
 
 @app.command()
@@ -196,7 +126,7 @@ def status(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
             render_status(report, console)
         return 0
 
-    _guarded(main)
+    guarded(main)
 
 
 @app.command()
@@ -222,7 +152,7 @@ def kill(
             from stock_manager.config.fallback import location_settings
 
             settings = location_settings(db_url)
-            err.print(f"Warning: {_say(e)}; setting the kill switch on {safe_url(settings.database_url)} anyway",
+            err.print(f"Warning: {say(e)}; setting the kill switch on {safe_url(settings.database_url)} anyway",
                       style="yellow")
         async with open_storage(settings, upgrade=False) as storage:
             running = await daemon_running(storage.uow_factory)
@@ -237,7 +167,7 @@ def kill(
             console.print(f"[yellow]The daemon has not reported its exit within {wait_secs:g} s.[/]")
         return 0
 
-    _guarded(main)
+    guarded(main)
 
 
 @app.command()
@@ -259,7 +189,7 @@ def resume(
         console.print("Kill switch cleared.")
         return 0
 
-    _guarded(main)
+    guarded(main)
 
 
 @app.command()
@@ -274,7 +204,7 @@ def recover(
 
         return await run_recovery(_settings(db_url=db_url), dry_run=dry_run, as_json=as_json, console=console)
 
-    _guarded(main)
+    guarded(main)
 
 
 @app.command()
@@ -316,110 +246,12 @@ def report(
                 console.print(f"Equity curve written to {png}.")
         return 0
 
-    _guarded(main)
-
-
-@risk_app.command("show")
-def risk_show(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
-    """Print the risk limits in force, where each comes from, and today's usage of each."""
-    async def main() -> int:
-        from stock_manager.adapters.clock import SystemClock
-        from stock_manager.entrypoints.bootstrap import open_storage, risk_limits, venue_profile
-        from stock_manager.entrypoints.risk_views import render_risk, risk_data
-        from stock_manager.entrypoints.views import print_json
-        from stock_manager.service_layer.views.risk import risk_report
-
-        settings = _settings(db_url=db_url)
-        async with open_storage(settings, upgrade=False) as storage:
-            report = await risk_report(storage.uow_factory, risk_limits(settings), SystemClock().now(),
-                                       venue_profile(settings).trading_day)
-        if as_json:
-            print_json(risk_data(report))
-        else:
-            render_risk(report, console)
-        return 0
-
-    _guarded(main)
-
-
-@risk_app.command("set")
-def risk_set(
-    name: Annotated[str, typer.Argument(help="The limit, as `stockbot risk show` names it.")],
-    value: Annotated[str, typer.Argument(help="A number, true/false, or 'off'.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why; kept in the limit's history.")] = "stockbot risk set",
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
-    db_url: DbUrl = None,
-) -> None:
-    """Change one risk limit in the database (kept with its history); it applies from the next session."""
-    if not yes and not typer.confirm(f"Set risk limit {name} to {value}?", default=False):
-        console.print("Risk limit left unchanged.")
-        raise typer.Exit(1)
-
-    async def main() -> int:
-        from stock_manager.entrypoints.bootstrap import open_storage
-        from stock_manager.entrypoints.control import change_risk_limit
-
-        settings = _settings(db_url=db_url)
-        async with open_storage(settings, upgrade=False) as storage:
-            change = await change_risk_limit(storage.uow_factory, settings, name, value, reason)
-        console.print(f"Risk limit {name}: {change.old_value or 'off'} → {change.new_value or 'off'}; it applies "
-                      "from the next session.")
-        return 0
-
-    _guarded(main)
-
-
-@db_app.command("upgrade")
-def db_upgrade(db_url: DbUrl = None) -> None:
-    """Upgrade the database schema to the newest migration (``alembic upgrade head``)."""
-    async def main() -> int:
-        from stock_manager.entrypoints.bootstrap import open_storage, safe_url
-
-        settings = _settings(db_url=db_url)
-        async with open_storage(settings, upgrade=True):
-            pass
-        console.print(f"Schema of {safe_url(settings.database_url)} is at the newest version.")
-        return 0
-
-    _guarded(main)
-
-
-@app.command("exchange-sim")
-def exchange_sim(
-    mode: Annotated[str, typer.Option("--mode", help="KIS environment to play: paper (VTS) or real.")] = "paper",
-    rest_port: Annotated[int, typer.Option("--rest-port", help="REST port on 127.0.0.1 (0: any free).")] = 0,
-    ws_port: Annotated[int, typer.Option("--ws-port", help="WebSocket port on 127.0.0.1 (0: any free).")] = 0,
-    date_from: Annotated[str | None, typer.Option("--from", help="First replayed day, YYYY-MM-DD.")] = None,
-    date_to: Annotated[str | None, typer.Option("--to", help="Last replayed day, YYYY-MM-DD.")] = None,
-    symbols: Annotated[str | None, typer.Option("--symbols", help="Comma-separated KRX codes.")] = None,
-    speed: Annotated[str, typer.Option("--speed", help="'fastest' or market seconds per second.")] = "60",
-    fresh: Annotated[bool, typer.Option("--fresh", help="Start the period again on a new account.")] = False,
-) -> None:
-    """Serve a KIS Open API-compatible exchange on 127.0.0.1 replaying real data (Ctrl+C stops it)."""
-    async def main() -> int:
-        from stock_manager.adapters.broker.kis_sim.standalone import ExchangeSimOptions, check_options, run_exchange_sim
-
-        if mode not in ("paper", "real"):
-            raise ConfigurationError(f"--mode must be paper or real, was {mode!r}")
-        check_options(rest_port=rest_port, ws_port=ws_port, speed=speed)
-        try:
-            overrides = {"sim_from": date.fromisoformat(date_from) if date_from else None,
-                         "sim_to": date.fromisoformat(date_to) if date_to else None,
-                         "sim_symbols": symbols, "sim_speed": speed}
-        except ValueError as e:
-            raise ConfigurationError(f"--from/--to must be YYYY-MM-DD: {e}") from None
-        settings = _settings(**overrides)
-        if settings.sim_from > settings.sim_to:
-            raise ConfigurationError(f"--from {settings.sim_from} is after --to {settings.sim_to}")
-        options = ExchangeSimOptions(
-            mode="real" if mode == "real" else "paper", rest_port=rest_port, ws_port=ws_port,
-            date_from=settings.sim_from, date_to=settings.sim_to, symbols=settings.sim_symbols,
-            speed=settings.sim_speed_factor, state_dir=settings.data_dir / "kis-exchange-sim", fresh=fresh)
-        return await run_exchange_sim(options, console.print)
-
-    _guarded(main)
+    guarded(main)
 
 
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+from stock_manager.entrypoints import cli_admin  # noqa: E402, F401 - registers the administrative commands

@@ -103,9 +103,9 @@ async def open_venue(settings: Settings, *, fresh: bool = False) -> AsyncIterato
         For missing or invalid ``KIS_*`` settings (paper, live), or bad ``SIM_FAULTS``.
     """
     if settings.mode is not Mode.SIM:
-        from stock_manager.adapters.broker.kis.factory import from_settings
         from stock_manager.adapters.broker.wall_schedule import CalendarSchedule
         from stock_manager.adapters.venues.krx.calendar import next_session
+        from stock_manager.entrypoints.kis_factory import from_settings
 
         wall = SystemClock()
         broker = from_settings(settings, clock=wall)

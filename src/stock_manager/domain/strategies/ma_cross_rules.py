@@ -13,7 +13,7 @@ from typing import Any
 #: 260 daily bars (`service_layer.session.HISTORY_BARS`); a window needs one bar more than its length, so a
 #: longer one would never produce a signal.
 MAX_WINDOW_DAYS = 250
-#: KRX daily price limit (±30 %): an entry limit further above the last close could never be accepted.
+#: A stock exchange's daily price band (±30 %): an entry limit further above the last close could never be accepted.
 MAX_ENTRY_LIMIT_OFFSET_PCT = Decimal(30)
 
 

@@ -1,6 +1,6 @@
 """**Port:** the broker, as the service layer sees it (spec 001 §12, PRD §3.1): what any venue can answer.
 
-Adapters (the replaying simulator, the KIS Open API client, the Upbit client) implement `Broker` and
+Adapters (the replaying simulator, each venue's API client) implement `Broker` and
 translate every vendor error into `stock_manager.domain.errors` at their edge. Values crossing this port are
 typed: money in the account currency (KRW) and quantities in the instrument's unit, both `Decimal`; aware
 UTC datetimes; and each report carries the venue's trading date (the adapter knows the venue's day

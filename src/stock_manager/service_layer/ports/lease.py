@@ -37,7 +37,7 @@ class LeaseHolder:
 
     def describe(self, tz: tzinfo = UTC) -> str:
         """Return the holder for people, its time shown in `tz`: ``host DESKTOP-1, PID 4242, since
-        2026-03-02 08:55:01 KST``."""
+        2026-03-02 08:55:01 UTC``."""
         parts = [f"host {self.host or 'unknown'}", f"PID {self.pid if self.pid is not None else 'unknown'}"]
         if self.since is not None:
             since = self.since.astimezone(tz)

@@ -107,7 +107,7 @@ class FillRepository(Protocol):
         ...
 
     async def list_for_date(self, account_id: str, trading_date: date) -> list[StoredFill]:
-        """Return the account's fills executed on the KST `trading_date`."""
+        """Return the account's fills of the venue's `trading_date`."""
         ...
 
     async def list_after(self, account_id: str, fill_id: int) -> list[StoredFill]:

@@ -37,7 +37,7 @@ class VenueProfile:
     Attributes
     ----------
     name : str
-        The venue's name (``"krx"``, ``"upbit"``), stored with accounts and instruments.
+        The venue's name, as its adapters call it; stored with accounts and instruments.
     instruments : InstrumentBook
         The instruments of the run, with their price and size rules.
     trading_day : DayBoundary

@@ -1,6 +1,6 @@
 """The KIS Open API adapter (한국투자증권): the `Broker` port over REST and WebSocket, paper and live.
 
-Public API: `KisBroker`, `KisConfig`, `KisMode`, `from_settings`, `kis_config_from_settings`.
+Public API: `KisBroker`, `KisConfig`, `KisMode` (built from settings by `entrypoints.kis_factory`).
 Modules: `config` (hosts, TR ids, limits), `auth` (token cache, approval key, hashkey), `ratelimit`,
 `rest` (raw client, paging, retries), `errors` (KIS codes → project errors), `parsers` (REST answers),
 `ws_frames` (WebSocket frames, AES notices), `websocket` (the session), `dispatch` (frames → port events),
@@ -9,6 +9,5 @@ Modules: `config` (hosts, TR ids, limits), `auth` (token cache, approval key, ha
 
 from stock_manager.adapters.broker.kis.broker import KisBroker
 from stock_manager.adapters.broker.kis.config import KisConfig, KisMode
-from stock_manager.adapters.broker.kis.factory import from_settings, kis_config_from_settings
 
-__all__ = ["KisBroker", "KisConfig", "KisMode", "from_settings", "kis_config_from_settings"]
+__all__ = ["KisBroker", "KisConfig", "KisMode"]

@@ -21,19 +21,20 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from stock_manager.adapters.broker.sim.book_view import ExchangeBook
-from stock_manager.adapters.broker.sim.identity import broker_arguments, choose_generation, last_journaled_time
+from stock_manager.adapters.broker.sim.identity import choose_generation, last_journaled_time
 from stock_manager.adapters.broker.sim.journal import JOURNAL_FILE, Journal
-from stock_manager.adapters.broker.sim.journaling import ReplayJournal
-from stock_manager.adapters.broker.sim.market import ReplayMarket
+from stock_manager.adapters.broker.sim.journaling import ReplayJournal, attached_arguments
+from stock_manager.adapters.broker.sim.market import default_costs, replay_market
 from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine
 from stock_manager.adapters.broker.sim.queries import VenueQueries
 from stock_manager.adapters.broker.sim.records import encode_fill, encode_request, iso, replay_params
 from stock_manager.adapters.broker.sim.state import ReplayState
+from stock_manager.adapters.broker.sim.streams import EventStreams
 from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.costs import CostModel
 from stock_manager.domain.errors import ConfigurationError, FatalBrokerError, OrderRejectedByBroker
@@ -42,7 +43,6 @@ from stock_manager.domain.market import DailyBar, Tick
 from stock_manager.domain.sessions import TradingSession
 from stock_manager.service_layer.ports.broker import (
     AccountRef,
-    BrokerOrderEvent,
     BrokerOrderReport,
     BrokerPosition,
     CashBalance,
@@ -53,25 +53,6 @@ from stock_manager.service_layer.ports.broker import (
     Quote,
     TickHandler,
 )
-
-
-def replay_market(venue: str, symbols: Sequence[str]) -> ReplayMarket:
-    """Return the replayed market of `venue` for `symbols`.
-
-    Raises
-    ------
-    ConfigurationError
-        For an unknown venue or symbols without data.
-    """
-    if venue == "krx":
-        from stock_manager.adapters.venues.krx.replay import KrxReplayMarket
-
-        return KrxReplayMarket(symbols)
-    if venue == "upbit":
-        from stock_manager.adapters.venues.upbit.replay import UpbitReplayMarket
-
-        return UpbitReplayMarket(symbols)
-    raise ConfigurationError(f"no replayable market for venue {venue!r}")
 
 
 class SimBroker:
@@ -125,7 +106,7 @@ class SimBroker:
             raise ConfigurationError(
                 f"no trading day with data for {self._market.symbols} in {start_date}..{end_date}")
         try:
-            config = MatchingConfig(participation_rate, start_cash_krw, cost_model or _default_costs(venue))
+            config = MatchingConfig(participation_rate, start_cash_krw, cost_model or default_costs(venue))
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from exc
         self._clock = clock
@@ -133,9 +114,7 @@ class SimBroker:
         self._params = replay_params(self._market.symbols, start_date, end_date, config,
                                      venue=venue, data=self._market.fingerprint())
         self._state = ReplayState(days=days)
-        self._pending: list[BrokerOrderEvent] = []
-        self._quote_handlers: list[tuple[frozenset[str], TickHandler]] = []
-        self._order_handlers: list[OrderEventHandler] = []
+        self._streams = EventStreams(self._market.symbols)
         if read_only and not (state_dir / JOURNAL_FILE).exists():
             raise ConfigurationError(f"no replay journal in {state_dir}")
         journal = Journal.open(state_dir, read_only=read_only)
@@ -167,19 +146,10 @@ class SimBroker:
         ConfigurationError
             If a running daemon holds the replay, or the journal was written by other data or engine.
         """
-        path = state_dir / JOURNAL_FILE
-        try:
-            first = path.read_bytes().split(b"\n", 1)[0]
-        except FileNotFoundError:
+        found = attached_arguments(state_dir)
+        if found is None:
             return None
-        if not first:
-            return None
-        try:
-            arguments = broker_arguments(json.loads(first))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigurationError(f"the replay journal {path} cannot be read: {exc!r}") from None
-        market = replay_market(arguments.get("venue", "krx"), arguments["symbols"])
-        clock = FixedClock(market.session(arguments["start_date"]).ts_first_order - timedelta(hours=1))
+        arguments, clock = found
         broker = cls(**arguments, clock=clock, state_dir=state_dir, read_only=True)
         last = last_journaled_time(broker._journal.journal.records)
         if last is not None and last > clock.now():
@@ -266,7 +236,7 @@ class SimBroker:
             raise ValueError(f"{day} is not the replay's current session")
         prints = self._day_prints(session)
         while state.played < len(prints):
-            await self._deliver_pending()
+            await self._streams.deliver_held()
             tick = prints[state.played]
             await self._pace(tick.ts_event)
             self._advance_clock(tick.ts_event)
@@ -275,11 +245,9 @@ class SimBroker:
             if fills or self._journal.checkpoint_due(tick.ts_event):
                 self._journal.write(self._journal.record("print", fills=[encode_fill(f) for f in fills]))
             for fill in fills:
-                await self._emit(FillReport(account_id=self.account_id, fill=fill))
-            for symbols, handler in self._quote_handlers:
-                if tick.symbol in symbols:
-                    await handler(tick)
-        await self._deliver_pending()
+                await self._streams.emit(FillReport(account_id=self.account_id, fill=fill))
+            await self._streams.quote(tick)
+        await self._streams.deliver_held()
         self._advance_clock(session.ts_close)
         expired = self._engine.expire_open_orders(session.ts_close)
         self._journal.write({"type": "close", "day": day.isoformat(), "ts": iso(session.ts_close),
@@ -288,7 +256,7 @@ class SimBroker:
         state.day_index += 1
         state.played = 0
         for report in expired:
-            await self._emit(report)
+            await self._streams.emit(report)
 
     # -- Broker: session and reads --------------------------------------------------------------------
 
@@ -344,14 +312,11 @@ class SimBroker:
         ConfigurationError
             If a symbol is not replayed.
         """
-        unknown = sorted(set(symbols) - set(self._market.symbols))
-        if unknown:
-            raise ConfigurationError(f"symbols {unknown} are not part of this replay")
-        self._quote_handlers.append((frozenset(symbols), handler))
+        self._streams.subscribe_quotes(symbols, handler)
 
     async def subscribe_order_events(self, handler: OrderEventHandler) -> None:
         """Deliver fill, cancel and expiry notices to `handler`."""
-        self._order_handlers.append(handler)
+        self._streams.subscribe_orders(handler)
 
     # -- Broker: orders -------------------------------------------------------------------------------
 
@@ -394,7 +359,7 @@ class SimBroker:
         self._require_account(account_id)
         report = self._engine.cancel(broker_order_number, self._clock.now())
         self._journal.write(self._journal.record("cancel", order_number=report.broker_order_number), sync=True)
-        self._pending.append(report)
+        self._streams.hold(report)
 
     async def close(self) -> None:
         """Release the journal; the replay's state stays on disk for the next `SimBroker`."""
@@ -440,18 +405,4 @@ class SimBroker:
         if ts > self._clock.now():
             self._clock.set(ts)
 
-    async def _emit(self, event: BrokerOrderEvent) -> None:
-        for handler in self._order_handlers:
-            await handler(event)
 
-    async def _deliver_pending(self) -> None:
-        while self._pending:
-            await self._emit(self._pending.pop(0))
-
-
-def _default_costs(venue: str) -> CostModel:
-    if venue == "krx":
-        from stock_manager.adapters.venues.krx.rules import krx_cost_model
-
-        return krx_cost_model()
-    return CostModel()

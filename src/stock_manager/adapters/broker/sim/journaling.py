@@ -8,12 +8,19 @@ fsync-ed before they are acknowledged, and a checkpoint is written at least ever
 market time.
 """
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from stock_manager.adapters.broker.sim.identity import is_same_replay, last_journaled_time, start_record
-from stock_manager.adapters.broker.sim.journal import Journal, JournalError, Record
+from stock_manager.adapters.broker.sim.identity import (
+    broker_arguments,
+    is_same_replay,
+    last_journaled_time,
+    start_record,
+)
+from stock_manager.adapters.broker.sim.journal import JOURNAL_FILE, Journal, JournalError, Record
 from stock_manager.adapters.broker.sim.matching import MatchingEngine
 from stock_manager.adapters.broker.sim.records import iso
 from stock_manager.adapters.broker.sim.recovery import DayOpener, rebuild
@@ -126,3 +133,29 @@ class ReplayJournal:
         if resume.ts is not None and resume.ts > self._clock.now():
             self._clock.set(resume.ts)
         state.last_checkpoint = resume.last_ts
+
+
+def attached_arguments(state_dir: Path) -> tuple[dict[str, Any], FixedClock] | None:
+    """Return the arguments a read-only broker of the replay journaled in `state_dir` is built with, and its
+    clock (an hour before the replay's first order time); None when no replay was ever started there.
+
+    Raises
+    ------
+    ConfigurationError
+        If the journal's start record cannot be read.
+    """
+    from stock_manager.adapters.broker.sim.market import replay_market
+
+    path = state_dir / JOURNAL_FILE
+    try:
+        first = path.read_bytes().split(b"\n", 1)[0]
+    except FileNotFoundError:
+        return None
+    if not first:
+        return None
+    try:
+        arguments = broker_arguments(json.loads(first))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigurationError(f"the replay journal {path} cannot be read: {exc!r}") from None
+    market = replay_market(arguments.get("venue", "krx"), arguments["symbols"])
+    return arguments, FixedClock(market.session(arguments["start_date"]).ts_first_order - timedelta(hours=1))

@@ -11,6 +11,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from stock_manager.domain.costs import CostModel
+from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.instruments import Instrument
 from stock_manager.domain.market import DailyBar, Tick
 from stock_manager.domain.sessions import TradingSession
@@ -64,3 +66,31 @@ class ReplayMarket(Protocol):
     def fingerprint(self) -> str:
         """Return a digest of the data replayed (a journal of other data is another replay)."""
         ...
+
+
+def replay_market(venue: str, symbols: Sequence[str]) -> ReplayMarket:
+    """Return the replayed market of `venue` for `symbols`.
+
+    Raises
+    ------
+    ConfigurationError
+        For an unknown venue or symbols without data.
+    """
+    if venue == "krx":
+        from stock_manager.adapters.venues.krx.replay import KrxReplayMarket
+
+        return KrxReplayMarket(symbols)
+    if venue == "upbit":
+        from stock_manager.adapters.venues.upbit.replay import UpbitReplayMarket
+
+        return UpbitReplayMarket(symbols)
+    raise ConfigurationError(f"no replayable market for venue {venue!r}")
+
+
+def default_costs(venue: str) -> CostModel:
+    """Return the venue's costs when a replay names none (KRX: KIS commission and the dated tax)."""
+    if venue == "krx":
+        from stock_manager.adapters.venues.krx.rules import krx_cost_model
+
+        return krx_cost_model()
+    return CostModel()

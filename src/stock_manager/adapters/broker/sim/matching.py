@@ -7,8 +7,9 @@ price band), its `CostModel` and the session's time-in-force policy, and knows n
 (the KIS-compatible server, the Upbit-compatible server) put their wire formats around its public methods.
 
 This module holds the engine's sessions, validation, order book and matching; the account ledger (deposit,
-reservations, holdings, fills and costs) is the `AccountLedger` collaborator in `ledger`, and the order
-book's records (`BookOrder`, `BookSession`, `DayQuote`) are in `book`.
+reservations, holdings, fills and costs) is the `AccountLedger` collaborator in `ledger`, the rules of one
+order (configuration, reserve price and price checks, reports) are in `order_rules`, and the order book's
+records (`BookOrder`, `BookSession`, `DayQuote`) are in `book`.
 
 Rules
 -----
@@ -39,19 +40,24 @@ Rules
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
 
 from stock_manager.adapters.broker.sim.book import BookOrder, BookSession, DayQuote
 from stock_manager.adapters.broker.sim.ledger import AccountLedger
+from stock_manager.adapters.broker.sim.order_rules import (
+    ORDER_NUMBER_DIGITS,
+    MatchingConfig,
+    normalize_order_number,
+    report_of,
+    reserve_price,
+)
 from stock_manager.adapters.broker.sim.rejections import RejectCode, reject
-from stock_manager.domain.costs import CostModel
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.instruments import Instrument
 from stock_manager.domain.market import Tick
-from stock_manager.domain.model import OrderType, Side
-from stock_manager.domain.positions import PRICE_QUANTUM, Position
+from stock_manager.domain.model import Side
+from stock_manager.domain.positions import Position
 from stock_manager.domain.sessions import TradingSession
 from stock_manager.service_layer.ports.broker import (
     BrokerOrderReport,
@@ -63,42 +69,8 @@ from stock_manager.service_layer.ports.broker import (
     OrderRequest,
 )
 
-ORDER_NUMBER_DIGITS = 10
-#: Without a price band, a MARKET buy reserves cash at the last price plus this fraction.
-MARKET_BUY_RESERVE_MARGIN = Decimal("0.10")
 REASON_CANCELED = "canceled by request"
 REASON_EXPIRED = "expired at the close"
-
-
-def normalize_order_number(number: str) -> str:
-    """Return `number` zero-padded to 10 digits (KIS paper acks ``"11774"``, inquiries show it padded)."""
-    number = number.strip()
-    return number.zfill(ORDER_NUMBER_DIGITS) if number.isdigit() else number
-
-
-@dataclass(frozen=True, slots=True)
-class MatchingConfig:
-    """Parameters of the simulated venue and account.
-
-    Attributes
-    ----------
-    participation_rate : Decimal
-        Largest fraction of a print's volume the account can trade on it, in (0, 1].
-    start_cash_krw : Decimal
-        Deposit at the start of the replay, KRW.
-    cost_model : CostModel
-        Commission and sell-side tax.
-    """
-
-    participation_rate: Decimal = Decimal("0.25")
-    start_cash_krw: Decimal = Decimal(10_000_000)
-    cost_model: CostModel = field(default_factory=CostModel)
-
-    def __post_init__(self) -> None:
-        if not Decimal(0) < self.participation_rate <= Decimal(1):
-            raise ValueError(f"participation rate must be in (0, 1], was {self.participation_rate}")
-        if self.start_cash_krw < 0:
-            raise ValueError(f"start cash must not be negative, was {self.start_cash_krw}")
 
 
 class MatchingEngine:
@@ -243,7 +215,7 @@ class MatchingEngine:
         quantity = request.quantity
         if not instrument.is_valid_quantity(quantity):
             raise reject(RejectCode.QUANTITY, str(quantity))
-        reserve_price = self._check_price(request, instrument, quote)
+        reserve = reserve_price(request, instrument, quote, self._last_price(request.symbol, quote))
         value_price = request.limit_price if request.limit_price is not None else self._last_price(request.symbol,
                                                                                                    quote)
         if quantity * value_price < instrument.min_notional:
@@ -251,7 +223,7 @@ class MatchingEngine:
         if request.client_order_id is not None and request.client_order_id in self._client_ids:
             raise reject(RejectCode.DUPLICATE_CLIENT_ORDER_ID, request.client_order_id)
         if request.side is Side.BUY:
-            needed = self.ledger.cost_of_buying(quantity, reserve_price)
+            needed = self.ledger.cost_of_buying(quantity, reserve)
             if needed > self.orderable_krw:
                 raise reject(
                     RejectCode.INSUFFICIENT_CASH, f"need {needed} KRW, orderable {self.orderable_krw}"
@@ -263,7 +235,7 @@ class MatchingEngine:
 
         number = str(self._next_number).zfill(ORDER_NUMBER_DIGITS)
         self._next_number += 1
-        order = BookOrder(number, request, session.session.trading_date, ts, reserve_price)
+        order = BookOrder(number, request, session.session.trading_date, ts, reserve)
         self._orders[number] = order
         self._working.append(order)
         if request.client_order_id is not None:
@@ -349,19 +321,19 @@ class MatchingEngine:
     def orders(self, trading_date: date | None = None) -> list[BrokerOrderReport]:
         """Return the orders of `trading_date` (all orders when None) in order-number order."""
         return [
-            self._report(order)
+            report_of(self.account_id, order)
             for order in self._orders.values()
             if trading_date is None or order.trading_date == trading_date
         ]
 
     def working_orders(self) -> list[BrokerOrderReport]:
         """Return the orders that can still fill, in time priority."""
-        return [self._report(order) for order in self._working]
+        return [report_of(self.account_id, order) for order in self._working]
 
     def order(self, order_number: str) -> BrokerOrderReport | None:
         """Return one order's report, or None when the number is unknown."""
         order = self._orders.get(normalize_order_number(order_number))
-        return self._report(order) if order is not None else None
+        return report_of(self.account_id, order) if order is not None else None
 
     def last_print(self, symbol: str) -> Tick | None:
         """Return the last print of `symbol` the engine has seen, or None."""
@@ -376,27 +348,6 @@ class MatchingEngine:
         if not session.accept_from <= ts < session.session.ts_close:
             raise reject(RejectCode.MARKET_CLOSED, ts.isoformat())
         return session
-
-    def _check_price(self, request: OrderRequest, instrument: Instrument, quote: DayQuote) -> Decimal:
-        # Returns the price cash is reserved at for a buy (limit; for MARKET the upper band, or the last
-        # price plus a margin without a band).
-        price = request.limit_price
-        band = quote.limits
-        if request.order_type is OrderType.MARKET:
-            if price is not None:
-                raise reject(RejectCode.PRICE, "a MARKET order carries no price")
-            if band is not None:
-                return band.upper
-            return self._last_price(request.symbol, quote) * (1 + MARKET_BUY_RESERVE_MARGIN)
-        if price is None or not price.is_finite() or price <= 0:
-            raise reject(RejectCode.PRICE, str(price))
-        if not instrument.is_on_tick(price):
-            raise reject(RejectCode.TICK_SIZE, str(price))
-        if band is not None and price > band.upper:
-            raise reject(RejectCode.ABOVE_UPPER_LIMIT, f"{price} > {band.upper}")
-        if band is not None and price < band.lower:
-            raise reject(RejectCode.BELOW_LOWER_LIMIT, f"{price} < {band.lower}")
-        return price
 
     def _last_price(self, symbol: str, quote: DayQuote) -> Decimal:
         last = self._last_prints.get(symbol)
@@ -438,26 +389,4 @@ class MatchingEngine:
             ts_event=ts,
             reason=reason,
             trading_date=order.trading_date,
-        )
-
-    def _report(self, order: BookOrder) -> BrokerOrderReport:
-        request = order.request
-        avg = None
-        if order.filled_quantity > 0:
-            avg = (order.filled_amount_krw / order.filled_quantity).quantize(PRICE_QUANTUM)
-        return BrokerOrderReport(
-            account_id=self.account_id,
-            broker_order_number=order.number,
-            venue_order_ref="",
-            symbol=request.symbol,
-            side=request.side,
-            order_type=request.order_type,
-            quantity=request.quantity,
-            limit_price=request.limit_price,
-            state=order.state,
-            filled_quantity=order.filled_quantity,
-            avg_fill_price=avg,
-            ts_accepted=order.ts_accepted,
-            trading_date=order.trading_date,
-            client_order_id=request.client_order_id,
         )

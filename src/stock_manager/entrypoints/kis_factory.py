@@ -1,4 +1,4 @@
-"""Building a `KisBroker` from the project's settings (for the composition root)."""
+"""Part of the composition root: building a `KisBroker` from the project's settings."""
 
 import asyncio
 
