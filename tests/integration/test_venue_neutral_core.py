@@ -149,7 +149,7 @@ async def test_order_when_the_write_fails_after_its_event_then_the_order_is_not_
         def __init__(self) -> None:
             self.inner = real()
 
-        async def __aenter__(self):  # noqa: ANN204
+        async def __aenter__(self):
             entered = await self.inner.__aenter__()
 
             async def commit() -> None:
