@@ -16,6 +16,7 @@ from typing import Protocol
 
 from stock_manager.adapters.broker.kis_sim import KisExchangeSimulator
 from stock_manager.adapters.broker.kis_sim.faults import FaultKnobs
+from stock_manager.adapters.broker.progress import HandledFrames
 from stock_manager.adapters.broker.sim import SimBroker
 from stock_manager.adapters.venues.krx.calendar import session_for
 from stock_manager.adapters.venues.krx.rules import krx_instrument
@@ -177,6 +178,7 @@ class KisHarness:
         self.venue = SimBroker(symbols=[SYMBOL], start_date=DAY, end_date=DAY, participation_rate=PARTICIPATION,
                                clock=FixedClock(datetime(2000, 1, 1, tzinfo=UTC)), state_dir=tmp_path / "venue")
         self.faults = FaultKnobs(unanswered_mode="error500")
+        self.frames = HandledFrames()
         self.server = KisExchangeSimulator(self.venue, mode="paper", wall_clock=self.wall, rate_limit_per_sec=None,
                                            pingpong_interval_secs=None, faults=self.faults)
         self.instrument = krx_instrument(SYMBOL)
@@ -187,7 +189,7 @@ class KisHarness:
 
     async def start(self) -> None:
         await self.server.start()
-        self.broker = make_adapter(self.server, self.venue, self.wall, self._tmp / "tokens")
+        self.broker = make_adapter(self.server, self.venue, self.wall, self._tmp / "tokens", self.frames)
         await self.broker.login()
         self.account_id = (await self.broker.get_accounts())[0].account_id
 
@@ -198,7 +200,7 @@ class KisHarness:
     async def play_day(self) -> None:
         assert self.session is not None
         await self.venue.run_until_close(self.session)
-        await asyncio.wait_for(self.broker.wait_data_frames_handled(self.server.data_frames_sent), 20)  # type: ignore[attr-defined]
+        await asyncio.wait_for(self.frames.wait_for(self.server.data_frames_sent), 20)
 
     async def place_losing_answer(self, request: OrderRequest) -> None:
         self.faults.unanswered_orders = 1
@@ -210,7 +212,7 @@ class KisHarness:
 
     async def restart(self) -> None:
         await self.broker.close()
-        self.broker = make_adapter(self.server, self.venue, self.wall, self._tmp / "tokens")
+        self.broker = make_adapter(self.server, self.venue, self.wall, self._tmp / "tokens", self.frames)
         await self.broker.login()
         await self.broker.subscribe_order_events(self.events)
 

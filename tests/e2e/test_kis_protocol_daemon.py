@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from stock_manager.adapters.broker.kis.factory import from_settings
 from stock_manager.adapters.broker.kis_sim.auth import KisCredential
 from stock_manager.adapters.broker.kis_sim.server import KisExchangeSimulator
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.entrypoints.bootstrap import build_daemon, build_sim_broker, open_storage, replay_clock
+from stock_manager.entrypoints.kis_factory import from_settings
 from stock_manager.entrypoints.venues import Venue, open_venue
 from stock_manager.service_layer.ports.notifications import NullNotifier
 from tests.e2e.support import replay_settings

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from stock_manager.adapters.broker.kis import KisBroker, KisConfig, KisMode
 from stock_manager.adapters.broker.kis_sim import DEFAULT_CREDENTIAL, KisExchangeSimulator
+from stock_manager.adapters.broker.progress import HandledFrames
 from stock_manager.adapters.broker.sim import SimBroker
 from stock_manager.adapters.venues.krx.rules import krx_cost_model
 from stock_manager.domain.clock import FixedClock
@@ -56,9 +57,9 @@ def adapter_config(sim: KisExchangeSimulator, cache_dir: Path, **overrides: Any)
 
 
 def make_adapter(sim: KisExchangeSimulator, venue: SimBroker, wall: SharedWall, cache_dir: Path,
-                 **overrides: Any) -> KisBroker:
+                 frames: HandledFrames | None = None, **overrides: Any) -> KisBroker:
     return KisBroker(adapter_config(sim, cache_dir, **overrides), clock=wall, market_clock=venue.clock,
-                     cost_model=krx_cost_model(), sleep=wall.sleep)
+                     cost_model=krx_cost_model(), sleep=wall.sleep, on_frame_handled=frames)
 
 
 @dataclass
@@ -88,6 +89,7 @@ class Rig:
     wall: SharedWall
     cache_dir: Path
     recorder: Recorder
+    frames: HandledFrames
 
     async def open_session(self) -> TradingSession:
         return await anext(aiter(self.venue.sessions()))
@@ -95,7 +97,7 @@ class Rig:
     async def play(self, session: TradingSession) -> None:
         """Play the session to its close, then wait until the adapter handled every frame sent."""
         await self.venue.run_until_close(session)
-        await asyncio.wait_for(self.kis.wait_data_frames_handled(self.sim.data_frames_sent), 20)
+        await asyncio.wait_for(self.frames.wait_for(self.sim.data_frames_sent), 20)
 
     async def settle(self, condition: Callable[[], bool], timeout_secs: float = 5.0) -> None:
         async def poll() -> None:
@@ -113,8 +115,9 @@ async def build_rig(tmp_path: Path, *, mode: str = "paper", sim_kwargs: dict[str
     kwargs = {"rate_limit_per_sec": None, "pingpong_interval_secs": None} | (sim_kwargs or {})
     sim = KisExchangeSimulator(venue, mode=mode, wall_clock=wall, **kwargs)  # type: ignore[arg-type]
     await sim.start()
-    kis = make_adapter(sim, venue, wall, tmp_path / "tokens", **(adapter_kwargs or {}))
-    rig = Rig(venue, sim, kis, wall, tmp_path / "tokens", Recorder())
+    frames = HandledFrames()
+    kis = make_adapter(sim, venue, wall, tmp_path / "tokens", frames, **(adapter_kwargs or {}))
+    rig = Rig(venue, sim, kis, wall, tmp_path / "tokens", Recorder(), frames)
     try:
         yield rig
     finally:

@@ -302,7 +302,7 @@ async def test_lockstep_replay_hands_every_frame_to_the_handlers_before_the_next
 
     async def after_broadcast() -> None:
         rig = holder["rig"]
-        await rig.kis.wait_data_frames_handled(rig.sim.data_frames_sent)  # type: ignore[attr-defined]
+        await rig.frames.wait_for(rig.sim.data_frames_sent)  # type: ignore[attr-defined]
 
     async with build_rig(tmp_path, sim_kwargs={"after_broadcast": after_broadcast}) as rig:
         holder["rig"] = rig
@@ -311,7 +311,7 @@ async def test_lockstep_replay_hands_every_frame_to_the_handlers_before_the_next
         async def buy_on_first_print(tick) -> None:
             rig.recorder.ticks.append(tick)
             if len(rig.recorder.ticks) == 1:
-                seen_at_order.append(rig.kis.data_frames_handled)
+                seen_at_order.append(rig.frames.count)
                 await rig.kis.place_order(market(Side.BUY, 2))
 
         await rig.kis.subscribe_order_events(rig.recorder.on_event)
@@ -319,7 +319,7 @@ async def test_lockstep_replay_hands_every_frame_to_the_handlers_before_the_next
         session = await rig.open_session()
         await rig.venue.run_until_close(session)
 
-        assert rig.kis.data_frames_handled == rig.sim.data_frames_sent
+        assert rig.frames.count == rig.sim.data_frames_sent
         assert sum(e.fill.quantity for e in rig.recorder.of(FillReport)) == 2
         assert seen_at_order == [0]  # the first frame counts as handled only after its handler returned
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from stock_manager.adapters.broker.kis import KisBroker
+from stock_manager.adapters.broker.progress import HandledFrames
 from stock_manager.adapters.venues.krx.rules import krx_cost_model
 from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.errors import ConfigurationError, TemporaryBrokerError
@@ -43,12 +44,22 @@ def rest() -> FakeKis:
     return FakeKis()
 
 
-def make_broker(server: FakeKisWs, rest: FakeKis, **overrides) -> KisBroker:
+class CountingKis(KisBroker):
+    """The adapter with the frames it handled counted (the hook an in-process simulator's lockstep uses)."""
+
+    frames: HandledFrames
+
+
+def make_broker(server: FakeKisWs, rest: FakeKis, **overrides) -> CountingKis:
     from datetime import UTC, datetime
 
     market = FixedClock(datetime(2025, 6, 2, 0, 0, tzinfo=UTC))
-    return KisBroker(config(None, ws_url=server.url, **overrides), clock=WallClock(), market_clock=market,
-                     cost_model=krx_cost_model(), transport=rest.transport(), sleep=asyncio.sleep)
+    frames = HandledFrames()
+    kis = CountingKis(config(None, ws_url=server.url, **overrides), clock=WallClock(), market_clock=market,
+                      cost_model=krx_cost_model(), transport=rest.transport(), sleep=asyncio.sleep,
+                      on_frame_handled=frames)
+    kis.frames = frames
+    return kis
 
 
 async def test_trade_frame_reaches_the_symbol_handler_and_counts_once(server, rest):
@@ -61,10 +72,10 @@ async def test_trade_frame_reaches_the_symbol_handler_and_counts_once(server, re
     await kis.subscribe_quotes(["000100", "005930"], on_tick)
     await until(lambda: len(server.received) == 2)
     await server.send(TRADES)
-    await kis.wait_data_frames_handled(1)
+    await kis.frames.wait_for(1)
 
     assert [t.price for t in ticks] == [Decimal(73000), Decimal(73000), Decimal(72900), Decimal(72900)]
-    assert kis.data_frames_handled == 1
+    assert kis.frames.count == 1
     first = server.received[0]
     assert first["header"]["approval_key"].startswith("approval-")
     assert first["header"] | {} == {"approval_key": first["header"]["approval_key"], "custtype": "P",
@@ -97,7 +108,7 @@ async def test_fill_notice_is_decrypted_with_the_ack_key_and_delivered(server, r
     await until(lambda: "H0STCNI9" in server.keys)
     key, iv = server.keys["H0STCNI9"]
     await server.send("1|H0STCNI9|001|" + encrypt("^".join(notice_fields()), key, iv))
-    await kis.wait_data_frames_handled(1)
+    await kis.frames.wait_for(1)
 
     [event] = events
     assert isinstance(event, FillReport)
@@ -120,7 +131,7 @@ async def test_exact_duplicate_notice_is_dropped_and_notice_of_another_account_i
     await server.send(frame)
     await server.send(frame)
     await server.send("1|H0STCNI9|001|" + encrypt("^".join(notice_fields(ACNT_NO="9999999901")), key, iv))
-    await kis.wait_data_frames_handled(3)
+    await kis.frames.wait_for(3)
 
     assert len(events) == 1 and kis.duplicates_dropped == 1
     await kis.close()
@@ -141,7 +152,7 @@ async def test_malformed_frames_are_skipped_and_the_session_goes_on(server, rest
     await server.send(TRADES)
     await until(lambda: len(ticks) == 4)
 
-    assert kis.data_frames_handled == 5  # the JSON-looking garbage is no data frame
+    assert kis.frames.count == 5  # the JSON-looking garbage is no data frame
     assert kis.websocket.connections == 1
     await kis.close()
 
@@ -216,7 +227,7 @@ async def test_unreachable_websocket_is_temporary(rest):
     await kis.close()
 
 
-async def test_wait_data_frames_handled_waits_for_slow_handlers(server, rest):
+async def test_frame_counted_as_handled_only_after_a_slow_handler_returns(server, rest):
     kis = make_broker(server, rest)
     release = asyncio.Event()
 
@@ -226,7 +237,7 @@ async def test_wait_data_frames_handled_waits_for_slow_handlers(server, rest):
     await kis.subscribe_quotes(["000100"], slow)
     await until(lambda: server.received)
     await server.send(TRADES)
-    waiter = asyncio.create_task(kis.wait_data_frames_handled(1))
+    waiter = asyncio.create_task(kis.frames.wait_for(1))
     await asyncio.sleep(0.05)
     assert not waiter.done()
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from stock_manager.adapters.broker.progress import HandledFrames
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.venues.krx.rules import krx_cost_model
 from stock_manager.config.settings import Mode, Settings, SimProtocol
@@ -65,30 +66,31 @@ class Venue:
 class Lockstep:
     """Keeps an in-process replay deterministic across the loopback protocol.
 
-    Awaited by the simulator after each venue event: returns once the adapter has handled every data frame
-    the simulator sent. Frames that never arrive (a dropped connection) would stall the replay, so a step
-    gives up after `timeout_secs`, counts the frames as lost, and the replay goes on (the adapter recovers
-    what it missed from REST after it reconnects).
+    The adapter reports each data frame it finished handling (its ``on_frame_handled`` hook is `handled`);
+    awaited by the simulator after each venue event, a step returns once every frame the simulator sent was
+    handled. Frames that never arrive (a dropped connection) would stall the replay, so a step gives up after
+    `timeout_secs`, counts the frames as lost, and the replay goes on (the adapter recovers what it missed from
+    REST after it reconnects).
     """
 
     def __init__(self, timeout_secs: float = LOCKSTEP_TIMEOUT_SECS) -> None:
         self.timeout_secs = timeout_secs
         self.frames_lost = 0
+        self.handled = HandledFrames()
         self._server: KisExchangeSimulator | None = None
-        self._client: KisBroker | None = None
 
-    def bind(self, server: "KisExchangeSimulator", client: "KisBroker") -> None:
-        """Connect the two ends (the simulator is built before the adapter that needs its URLs)."""
-        self._server, self._client = server, client
+    def bind(self, server: "KisExchangeSimulator") -> None:
+        """Connect the simulator end (it is built before the adapter that needs its URLs)."""
+        self._server = server
 
     async def __call__(self) -> None:
-        if self._server is None or self._client is None:
+        if self._server is None:
             return
         target = self._server.data_frames_sent - self.frames_lost
         try:
-            await asyncio.wait_for(self._client.wait_data_frames_handled(target), self.timeout_secs)
+            await asyncio.wait_for(self.handled.wait_for(target), self.timeout_secs)
         except TimeoutError:
-            lost = self._server.data_frames_sent - self.frames_lost - self._client.data_frames_handled
+            lost = self._server.data_frames_sent - self.frames_lost - self.handled.count
             self.frames_lost += max(lost, 0)
             log.warning("lockstep_frames_lost", lost=lost, total_lost=self.frames_lost)
 
@@ -178,6 +180,7 @@ async def _kis_front(settings: Settings, replay: Any) -> AsyncIterator["KisBroke
     server = KisExchangeSimulator(replay, mode="paper", credentials=(credential,), wall_clock=wall,
                                   rate_limit_per_sec=None, faults=faults, fault_log=fault_log,
                                   after_broadcast=lockstep, pingpong_interval_secs=None)
+    lockstep.bind(server)
     server.gateway.load_tokens(settings.sim_state_dir / "kis-tokens.json")  # KIS remembers its tokens
     await server.start()
     try:
@@ -188,8 +191,7 @@ async def _kis_front(settings: Settings, replay: Any) -> AsyncIterator["KisBroke
             token_cache_dir=settings.data_dir / "sim-kis-tokens", **_fault_tuning(faults),
         )
         client = KisBroker(config, clock=wall, market_clock=replay.clock,
-                           cost_model=krx_cost_model(settings.commission_rate))
-        lockstep.bind(server, client)
+                           cost_model=krx_cost_model(settings.commission_rate), on_frame_handled=lockstep.handled)
         try:
             yield client
         finally:

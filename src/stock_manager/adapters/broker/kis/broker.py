@@ -97,10 +97,13 @@ class KisBroker:
         HTTP transport for tests (httpx.MockTransport); the default opens real TLS connections.
     sleep : Callable[[float], Awaitable[None]]
         Async sleep (back-offs, pacing, token waits), injectable for tests.
+    on_frame_handled : Callable[[], None] | None
+        Called after each WebSocket data frame was fully handled (an in-process simulator counts them).
     """
 
     def __init__(self, config: KisConfig, *, clock: Clock, cost_model: CostModel, market_clock: Clock | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None, sleep: Sleep = asyncio.sleep) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, sleep: Sleep = asyncio.sleep,
+                 on_frame_handled: Callable[[], None] | None = None) -> None:
         self.config = config
         self._clock = clock
         self._market_clock = market_clock or clock
@@ -124,18 +127,10 @@ class KisBroker:
             on_data=self._dispatch.handle, on_resumed=self._dispatch.resumed, clock=clock, sleep=sleep,
             masker=self._masker, max_registrations=config.max_registrations,
             tuning=SessionTuning(pacing_secs=config.pacing_secs, reconnect_initial_secs=config.reconnect_initial_secs,
-                                 reconnect_max_secs=config.reconnect_max_secs))
+                                 reconnect_max_secs=config.reconnect_max_secs),
+            on_frame_handled=on_frame_handled)
 
-    # -- LOCKSTEP AND DIAGNOSTICS ----------------------------------------------------------------------
-
-    @property
-    def data_frames_handled(self) -> int:
-        """Return how many WebSocket data frames were fully handled (see `KisWebSocketSession`)."""
-        return self._ws.data_frames_handled
-
-    async def wait_data_frames_handled(self, count: int) -> None:
-        """Return once `count` WebSocket data frames have been fully handled (handlers awaited)."""
-        await self._ws.wait_data_frames_handled(count)
+    # -- DIAGNOSTICS ----------------------------------------------------------------------------------
 
     @property
     def websocket(self) -> KisWebSocketSession:

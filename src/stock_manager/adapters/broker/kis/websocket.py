@@ -1,13 +1,13 @@
-"""The one KIS WebSocket session of an app key: subscriptions, acks, PINGPONG, reconnects, lockstep counting.
+"""The one KIS WebSocket session of an app key: subscriptions, acks, PINGPONG, reconnects.
 
 Source: ../reference/kis-openapi.md §5.1 (one session per app key, 41 registrations across all TRs,
 subscriptions lost on disconnect, pace subscribe messages), §5.2 (subscribe message), §5.3 (acks carry the
 key/iv; OPSP codes), §5.5 (PINGPONG: echo the text frame verbatim; no client keepalive pings), §5.6 (new key/iv
 with every ack; keep them per tr_id) and §8 pitfalls 7, 8 and 10.
 
-Data frames are handed to `on_data` one at a time, in arrival order; `data_frames_handled` counts the frames
-whose handling finished (a multi-record frame counts once; a malformed frame counts too, it was handled by
-being skipped), so a lockstep simulator can wait for the adapter with `wait_data_frames_handled(n)`.
+Data frames are handed to `on_data` one at a time, in arrival order; after each frame's handling finished
+(a multi-record frame once; a malformed frame too, it was handled by being skipped) the optional
+`on_frame_handled` hook is called.
 """
 
 import asyncio
@@ -79,8 +79,10 @@ class KisWebSocketSession:
 
     def __init__(self, *, url: str, approval_key: ApprovalKeySource, on_data: DataHandler,
                  on_resumed: ResumeHandler, clock: Clock, sleep: Sleep, masker: Masker, max_registrations: int,
-                 tuning: SessionTuning | None = None, rng: random.Random | None = None) -> None:
+                 tuning: SessionTuning | None = None, rng: random.Random | None = None,
+                 on_frame_handled: Callable[[], None] | None = None) -> None:
         self._url = url
+        self._on_frame_handled = on_frame_handled
         self._approval_key = approval_key
         self._on_data = on_data
         self._on_resumed = on_resumed
@@ -99,19 +101,12 @@ class KisWebSocketSession:
         self._closing = False
         self._renew_key = False
         self._current_key = ""
-        self._handled = 0
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._resume_gap_secs: float | None = None
         self.resume_tr_id: str | None = None
         self.connections = 0  # successful connects so far
         self.pings_answered = 0
 
     # -- PUBLIC -----------------------------------------------------------------------------------------
-
-    @property
-    def data_frames_handled(self) -> int:
-        """Return how many data frames were fully handled (handlers awaited, or skipped as malformed)."""
-        return self._handled
 
     @property
     def connected(self) -> bool:
@@ -126,14 +121,6 @@ class KisWebSocketSession:
     def cipher_keys(self, tr_id: str) -> tuple[str, str] | None:
         """Return the (key, iv) of the last ack of `tr_id` on any connection, or None before one."""
         return self._keys.get(tr_id)
-
-    async def wait_data_frames_handled(self, count: int) -> None:
-        """Return once `count` data frames (over all connections) have been fully handled."""
-        if self._handled >= count:
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((count, future))
-        await future
 
     async def subscribe(self, registrations: list[Registration]) -> None:
         """Register (tr_id, tr_key) pairs: sent now when connected (the first call connects), and again after
@@ -159,7 +146,7 @@ class KisWebSocketSession:
             await self._send_registrations(self._ws, new)
 
     async def close(self) -> None:
-        """Close the session for good; pending lockstep waiters are released."""
+        """Close the session for good."""
         self._closing = True
         ws, self._ws = self._ws, None
         if ws is not None:
@@ -169,10 +156,6 @@ class KisWebSocketSession:
             with contextlib.suppress(asyncio.CancelledError, Exception):  # the task logged its own errors
                 await self._task
             self._task = None
-        for _, future in self._waiters:
-            if not future.done():
-                future.cancel()
-        self._waiters.clear()
 
     # -- CONNECTION ---------------------------------------------------------------------------------------
 
@@ -316,13 +299,5 @@ class KisWebSocketSession:
                     msg=message.msg1)
 
     def _count_handled(self) -> None:
-        self._handled += 1
-        if self._waiters:
-            still = []
-            for count, future in self._waiters:
-                if count <= self._handled:
-                    if not future.done():
-                        future.set_result(None)
-                else:
-                    still.append((count, future))
-            self._waiters = still
+        if self._on_frame_handled is not None:
+            self._on_frame_handled()
