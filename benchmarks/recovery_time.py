@@ -61,6 +61,7 @@ from stock_manager.domain.market import DailyBar
 from stock_manager.domain.modes import Mode
 from stock_manager.domain.positions import positions_from_fills
 from stock_manager.domain.risk import RiskLimits
+from stock_manager.domain.strategies.ma_cross import MA_CROSS
 from stock_manager.localtime import kst_date, kst_datetime
 from stock_manager.service_layer import recovery as recovery_module
 from stock_manager.service_layer import session as session_module
@@ -77,6 +78,7 @@ from stock_manager.service_layer.ports.broker import (
     TickHandler,
 )
 from stock_manager.service_layer.ports.notifications import NullNotifier
+from stock_manager.service_layer.strategy_book import StrategyBook
 from stock_manager.service_layer.trading_day import SessionRunner
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -286,8 +288,8 @@ async def one_run(url: URL, seed: Seed, latency_secs: float) -> RunResult:
         execution = Execution(config=ExecutionConfig(ACCOUNT, Mode.LIVE, LIMITS), uow_factory=uow_factory,
                               broker=timed_broker, clock=clock, notifier=NullNotifier(), venue=venue)
         runner = SessionRunner(execution=execution, uow_factory=uow_factory, broker=timed_broker, clock=clock,
-                               notifier=NullNotifier(), mode=Mode.LIVE, venue=venue, params_file=None,
-                               stop_without_params=False)
+                               notifier=NullNotifier(), mode=Mode.LIVE, venue=venue,
+                               strategies=StrategyBook((MA_CROSS,)))
         session = krx_session(TODAY, kst_datetime(TODAY, clock_time(9, 0)), kst_datetime(TODAY, clock_time(15, 30)))
         with timed_calls(phases):
             started = time.perf_counter()

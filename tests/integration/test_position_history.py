@@ -15,11 +15,13 @@ from stock_manager.domain.model import Side
 from stock_manager.domain.modes import Mode
 from stock_manager.domain.positions import Position, positions_from_fills
 from stock_manager.domain.risk import RiskLimits
+from stock_manager.domain.strategies.ma_cross import MA_CROSS
 from stock_manager.localtime import kst_datetime
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
 from stock_manager.service_layer.ports.storage import DailySettlement, PositionCheckpoint, StoredFill
 from stock_manager.service_layer.position_history import PositionHistory, load_position_history
 from stock_manager.service_layer.recovery import RecoveryInputs, gather_plan
+from stock_manager.service_layer.strategy_book import StrategyBook
 from stock_manager.service_layer.trading_day import SessionRunner
 from tests.fakes import FakeBroker, RecordingNotifier, krx_venue
 
@@ -191,8 +193,8 @@ async def test_restore_when_checkpoint_and_fills_of_today_then_same_positions_an
     execution = Execution(config=ExecutionConfig(ACCOUNT, Mode.SIM, LIMITS), uow_factory=uow_factory, broker=broker,
                           clock=clock, notifier=RecordingNotifier(), venue=krx_venue())
     runner = SessionRunner(execution=execution, uow_factory=uow_factory, broker=broker, clock=clock,
-                           notifier=RecordingNotifier(), mode=Mode.SIM, venue=krx_venue(), params_file=None,
-                           stop_without_params=False)
+                           notifier=RecordingNotifier(), mode=Mode.SIM, venue=krx_venue(),
+                           strategies=StrategyBook((MA_CROSS,)))
     session = krx_session(D3, kst_datetime(D3, time(9, 0)), kst_datetime(D3, time(15, 30)))
     # Act
     restored = await runner.restore(session)

@@ -31,6 +31,9 @@ class Signal:
         for intraday exits (so a restarted daemon re-derives the same key).
     reason : str
         Human-readable why, recorded on the order and in events.
+    key_suffix : str
+        Tells apart decisions of one strategy, symbol, intent and time (e.g. a grid's level); part of the
+        idempotency key when not empty.
     """
 
     strategy_id: str
@@ -44,6 +47,7 @@ class Signal:
     quantity: Decimal | None = None
     target_value_krw: Decimal | None = None
     limit_price: Decimal | None = None
+    key_suffix: str = ""
 
     def __post_init__(self) -> None:
         if self.quantity is None and self.target_value_krw is None:
@@ -55,9 +59,11 @@ class Signal:
     def idempotency_key(self) -> str:
         """Return the deterministic idempotency key of the decision.
 
-        Shape: ``<strategy>:<symbol>:<intent>:<ts_signal ISO UTC>:<8 hex>``; the hex digest covers the
-        same fields so two different decisions never share a key.
+        Shape: ``<strategy>:<symbol>:<intent>:<ts_signal ISO UTC>[:<key suffix>]:<8 hex>``; the hex digest
+        covers the same fields so two different decisions never share a key.
         """
         ts = self.ts_signal.isoformat(timespec="seconds")
         body = f"{self.strategy_id}:{self.symbol}:{self.intent}:{ts}"
+        if self.key_suffix:
+            body = f"{body}:{self.key_suffix}"
         return f"{body}:{hashlib.sha256(body.encode()).hexdigest()[:8]}"

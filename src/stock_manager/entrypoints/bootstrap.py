@@ -25,6 +25,8 @@ from stock_manager.config.settings import Mode, ParamsFallback, Settings
 from stock_manager.domain.clock import Clock
 from stock_manager.domain.errors import ConfigurationError, StorageUnavailable
 from stock_manager.domain.risk import RiskLimits
+from stock_manager.domain.strategies.base import StrategySpec
+from stock_manager.domain.strategies.ma_cross import MA_CROSS
 from stock_manager.entrypoints.observability import (
     Observability,
     build_slack_notifier,
@@ -41,6 +43,7 @@ from stock_manager.service_layer.ports.metrics import Metrics, NullMetrics
 from stock_manager.service_layer.ports.notifications import Notifier
 from stock_manager.service_layer.ports.storage import UnitOfWorkFactory
 from stock_manager.service_layer.ports.venue import VenueProfile
+from stock_manager.service_layer.strategy_book import StrategyBook
 from stock_manager.service_layer.trading_day import SessionRunner
 
 __all__ = [
@@ -137,6 +140,11 @@ def venue_profile(settings: Settings) -> VenueProfile:
     return krx_profile([listed_instrument(s) for s in settings.sim_symbols])
 
 
+def strategy_specs(settings: Settings) -> tuple[StrategySpec, ...]:
+    """Return the strategies the account runs: the MA 50/200 cross for stocks."""
+    return (MA_CROSS,)
+
+
 def risk_limits(settings: Settings) -> RiskLimits:
     """Return the risk limits from settings (the database's newest changes override them at each open)."""
     return RiskLimits(**{f.name: getattr(settings, f"risk_{f.name}") for f in fields(RiskLimits)})
@@ -206,10 +214,11 @@ def build_daemon(
                  on_state: Callable[[str, str, date], Awaitable[None]]) -> SessionRunner:
         execution = build_execution(settings, storage.uow_factory, venue.broker, venue.clock, profile, account_id,
                                     notifier=notifier, metrics=metrics, kill_switch=kill_switch, on_stop=on_stop)
+        book = StrategyBook(strategy_specs(settings), settings.strategy_params_file,
+                            settings.params_fallback is ParamsFallback.STOP)
         return SessionRunner(
             execution=execution, uow_factory=storage.uow_factory, broker=venue.broker, clock=venue.clock,
-            notifier=notifier, mode=settings.mode, venue=profile, params_file=settings.strategy_params_file,
-            stop_without_params=settings.params_fallback is ParamsFallback.STOP, on_state=on_state,
+            notifier=notifier, mode=settings.mode, venue=profile, strategies=book, on_state=on_state,
             metrics=metrics,
         )
 

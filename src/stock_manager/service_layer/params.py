@@ -25,7 +25,8 @@ class LoadedParams:
 
 
 def read_params_file(path: Path, spec: StrategySpec = MA_CROSS) -> StrategyParams:
-    """Read a strategy's parameters (the MA cross's by default) from a YAML or JSON file (UTF-8).
+    """Read a strategy's parameters (the MA cross's by default) from a YAML or JSON file (UTF-8): the file's
+    mapping of name: value, or, where several strategies run, its entry under the strategy's id.
 
     Raises
     ------
@@ -45,6 +46,8 @@ def read_params_file(path: Path, spec: StrategySpec = MA_CROSS) -> StrategyParam
         raise ConfigurationError(f"strategy parameter file {path} is not valid: {' '.join(str(e).split())}") from None
     if not isinstance(raw, dict):
         raise ConfigurationError(f"strategy parameter file {path} must hold a mapping of name: value")
+    if isinstance(raw.get(spec.strategy_id), dict):
+        raw = raw[spec.strategy_id]
     if problems := spec.problems(raw):
         raise ConfigurationError(f"strategy parameter file {path}: {'; '.join(problems)}")
     return spec.params_from(raw)

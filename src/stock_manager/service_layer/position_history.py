@@ -136,3 +136,16 @@ async def load_position_history(uow: UnitOfWork, account_id: str, today: date | 
     stored = await uow.fills.list_for_account(account_id)
     return PositionHistory(account_id, {}, None, tuple(s.fill for s in stored),
                            max((s.id or 0 for s in stored), default=0))
+
+
+async def strategy_positions(uow: UnitOfWork, account_id: str) -> dict[tuple[str, str], Position]:
+    """Return each (strategy, symbol)'s position: the fold of the fills of that strategy's orders (external
+    fills belong to no strategy). Folds every fill of the account: used where several strategies share it."""
+    strategy_of = await uow.orders.strategy_of_orders(account_id)
+    by_strategy: dict[str, list[Fill]] = {}
+    for stored in await uow.fills.list_for_account(account_id):
+        if stored.order_id is not None and stored.order_id in strategy_of:
+            by_strategy.setdefault(strategy_of[stored.order_id], []).append(stored.fill)
+    return {(strategy, symbol): position
+            for strategy, fills in by_strategy.items()
+            for symbol, position in positions_from_fills(account_id, fills).items()}

@@ -5,7 +5,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from stock_manager.domain.clock import Clock
 from stock_manager.domain.market import DailyBar, Tick
@@ -13,19 +12,18 @@ from stock_manager.domain.modes import Mode
 from stock_manager.domain.performance import drawdown
 from stock_manager.domain.positions import Position
 from stock_manager.domain.sessions import TradingSession
-from stock_manager.domain.strategies.base import Strategy, StrategyParams, StrategySpec
-from stock_manager.domain.strategies.ma_cross import MA_CROSS
+from stock_manager.domain.strategies.base import MarketDay
 from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.execution import Execution
-from stock_manager.service_layer.params import load_params
 from stock_manager.service_layer.ports.broker import Broker
 from stock_manager.service_layer.ports.metrics import Metrics, NullMetrics
 from stock_manager.service_layer.ports.notifications import Notifier
 from stock_manager.service_layer.ports.storage import DailySettlement, PositionSnapshot, UnitOfWorkFactory
 from stock_manager.service_layer.ports.venue import VenueProfile
-from stock_manager.service_layer.position_history import load_position_history
+from stock_manager.service_layer.position_history import load_position_history, strategy_positions
 from stock_manager.service_layer.recovery import RecoveryInputs, apply_plan, gather_plan
 from stock_manager.service_layer.risk_config import effective_limits
+from stock_manager.service_layer.strategy_book import StrategyBook
 from stock_manager.service_layer.views.reports import build_daily_report
 
 HISTORY_BARS = 260
@@ -51,8 +49,8 @@ class RestoredState:
 class SessionRunner:
     """Runs the open, intraday and close of each session for one account.
 
-    The universe is the venue's instruments; `spec` is the strategy (the MA cross by default), whose
-    parameters are read at every open.
+    The universe is the venue's instruments; `strategies` are the account's strategies, whose parameters are
+    read at every open.
     """
 
     execution: Execution
@@ -62,14 +60,11 @@ class SessionRunner:
     notifier: Notifier
     mode: Mode
     venue: VenueProfile
-    params_file: Path | None
-    stop_without_params: bool
+    strategies: StrategyBook
     on_state: Callable[[str, str, date], Awaitable[None]] | None = None
-    spec: StrategySpec = MA_CROSS
-    params: StrategyParams | None = None
-    params_source: str = ""
-    _bound: Strategy | None = None
     session: TradingSession | None = None
+    history: dict[str, list[DailyBar]] = field(default_factory=dict)
+    open_prices: dict[str, Decimal] = field(default_factory=dict)
     last_prices: dict[str, Decimal] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=NullMetrics)
 
@@ -82,6 +77,7 @@ class SessionRunner:
         """Run the market-open sequence, then send the day's daily signals."""
         self.session = session
         self.last_prices.clear()
+        self.open_prices.clear()
         ex = self.execution
         day = session.trading_date
         # Cash and permissions (step 3).
@@ -121,30 +117,13 @@ class SessionRunner:
                 await uow.commit()
         # Parameters (step 4) and universe (step 7).
         history: dict[str, list[DailyBar]] = {}
-        reason = ""
         async with self.uow_factory() as uow:
-            await uow.strategies.ensure_strategy(self.spec.strategy_id, self.spec.name, self.spec.source,
-                                                 self.clock.now())
-            loaded = None
-            try:
-                loaded = await load_params(uow, day, self.params_file, self.spec)
-            except Exception as e:
-                reason = f"strategy parameters are invalid: {e}"
-            if loaded is not None and loaded.fallback and self.stop_without_params:
-                loaded, reason = None, "no ACTIVE strategy_params for today and PARAMS_FALLBACK=stop"
-            if loaded is not None:
-                changed = loaded.source != self.params_source or loaded.params != self.params
-                self.params, self.params_source = loaded.params, loaded.source
-                self._bound = self.spec.build(loaded.params)
-                if loaded.fallback and changed:
-                    await record_event(uow, self.notifier, ts=self.clock.now(), kind="params_fallback",
-                                       severity="WARNING", account_id=self.account_id,
-                                       message=f"no ACTIVE strategy_params for {day}; using {loaded.source}",
-                                       payload=loaded.params.to_mapping())
+            reason = await self.strategies.load(uow, day, clock=self.clock, notifier=self.notifier,
+                                                account_id=self.account_id)
             for instrument in self.venue.instruments.by_symbol.values():
                 await uow.market_data.upsert_symbol(instrument, self.clock.now())
             await uow.commit()
-        if loaded is None:
+        if reason is not None:
             await ex.enter_stop_mode(reason)
         for symbol in self.venue.instruments.symbols:
             history[symbol] = await self.broker.get_daily_bars(symbol, day - timedelta(days=1), HISTORY_BARS)
@@ -158,24 +137,19 @@ class SessionRunner:
                                        f"{sum(1 for p in ex.positions.values() if not p.is_flat)} position(s), "
                                        f"{len(ex.open_orders)} open order(s)",
                                payload={"start_equity_krw": start_equity, "cash_krw": cash.deposit_krw,
-                                        "params": self.params.to_mapping() if self.params else {}})
+                                        "params": self.strategies.payload()})
             await uow.commit()
         await self._state("TRADING" if ex.stopped_reason is None else "STOPPED", ex.stopped_reason or "", day)
-        # The day's signals from the daily bars up to yesterday.
-        strategy = self.strategy
-        for symbol, bars in history.items():
-            if not bars:
-                continue
-            ts_decision = self.venue.bar_close(bars[-1].trading_date)
-            for signal in strategy.daily_signals(bars, ex.positions.get(symbol), ts_decision):
-                await ex.submit(signal)
-
-    @property
-    def strategy(self) -> Strategy:
-        """Return the strategy bound to today's parameters (the defaults before the first open)."""
-        if self._bound is None:
-            self._bound = self.spec.build(self.params if self.params is not None else self.spec.default_params())
-        return self._bound
+        # The day's signals from the daily bars up to yesterday, strategy by strategy.
+        self.history = history
+        for strategy in self.strategies.strategies():
+            for symbol, bars in history.items():
+                if not bars:
+                    continue
+                ts_decision = self.venue.bar_close(bars[-1].trading_date)
+                position = ex.strategy_position(strategy.strategy_id, symbol)
+                for signal in strategy.daily_signals(bars, position, ts_decision):
+                    await ex.submit(signal)
 
     async def restore(self, session: TradingSession) -> RestoredState:
         """Restore state from the database, then reconcile it with the broker (spec 001 §4.1 step 5, §10).
@@ -192,9 +166,10 @@ class SessionRunner:
             open_orders = await uow.orders.list_open(self.account_id)
             previous = [s for s in await uow.settlements.list_all(self.account_id, with_summary=False)
                         if s.trading_date < day]
+            own = None if self.strategies.single else await strategy_positions(uow, self.account_id)
         # The loss limit counts every fill of today, also those recorded before a restart.
         before_today = fills.positions(before=day)
-        ex.load(fills.positions(), open_orders)
+        ex.load(fills.positions(), open_orders, own)
         # Risk limits in force today: settings overridden by the database's newest changes.
         limits_problem = ""
         try:
@@ -212,21 +187,31 @@ class SessionRunner:
         return RestoredState(previous, before_today)
 
     async def on_tick(self, tick: Tick) -> None:
-        """Intraday: market state, stop-loss / take-profit, risk, order."""
+        """Intraday: market state, then each strategy's signals on the print (stop-loss / take-profit of a held
+        position; entries of strategies that enter intraday), risk, order."""
+        ex = self.execution
         self.last_prices[tick.symbol] = tick.price
-        self.execution.note_quote(tick.symbol, tick.price, tick.ts_event)
-        if self.execution.limits.daily_loss_includes_unrealized:
-            await self.execution.check_daily_loss()
-        if self.session is None or self.execution.stopped_reason is not None:
+        self.open_prices.setdefault(tick.symbol, tick.price)
+        ex.note_quote(tick.symbol, tick.price, tick.ts_event)
+        if ex.limits.daily_loss_includes_unrealized:
+            await ex.check_daily_loss()
+        if self.session is None or ex.stopped_reason is not None:
             return
-        position = self.execution.positions.get(tick.symbol)
-        if position is None or position.quantity <= 0:
+        held = ex.positions.get(tick.symbol)
+        holding = held is not None and held.quantity > 0
+        if not holding and not self.strategies.enters_intraday:
             return
-        self.metrics.exposure(sum((p.quantity * self.last_prices.get(s, p.avg_price)
-                                   for s, p in self.execution.positions.items()), Decimal(0)))
+        if holding:
+            self.metrics.exposure(sum((p.quantity * self.last_prices.get(s, p.avg_price)
+                                       for s, p in ex.positions.items()), Decimal(0)))
         ts_decision = self.venue.bar_close(self.session.trading_date)
-        for signal in self.strategy.tick_signals(tick, position, ts_decision):
-            await self.execution.submit(signal)
+        day = MarketDay(self.history.get(tick.symbol, ()), self.open_prices[tick.symbol])
+        for strategy in self.strategies.strategies():
+            position = ex.strategy_position(strategy.strategy_id, tick.symbol)
+            if (position is None or position.quantity <= 0) and not strategy.enters_intraday:
+                continue
+            for signal in strategy.tick_signals(tick, position, ts_decision, day):
+                await ex.submit(signal)
 
     async def close(self, session: TradingSession) -> DailySettlement:
         """Cancel what is still open (where orders are day orders), snapshot positions, store and announce the

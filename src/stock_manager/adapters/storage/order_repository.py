@@ -81,6 +81,11 @@ class SqlOrderRepository:
         """Return the order with this id, with its fill ids."""
         return await self._one(select(orders).where(orders.c.id == order_id))
 
+    async def strategy_of_orders(self, account_id: str) -> dict[int, str]:
+        """Return the strategy of each of the account's orders, by order id."""
+        statement = select(orders.c.id, orders.c.strategy_id).where(orders.c.account_id == account_id)
+        return {row.id: row.strategy_id for row in await self._connection.execute(statement)}
+
     async def get_by_key(self, idempotency_key: str) -> Order | None:
         """Return the order with this idempotency key, with its fill ids."""
         return await self._one(select(orders).where(orders.c.idempotency_key == idempotency_key))

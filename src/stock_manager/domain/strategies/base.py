@@ -9,11 +9,28 @@ daemon derives the same signal, and the same idempotency key, again.
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from stock_manager.domain.market import DailyBar, Tick
 from stock_manager.domain.positions import Position
 from stock_manager.domain.signals import Signal
+
+
+@dataclass(frozen=True, slots=True)
+class MarketDay:
+    """What a strategy knows of the trading day a tick belongs to.
+
+    Attributes
+    ----------
+    history : Sequence[DailyBar]
+        The symbol's daily bars up to the previous trading day, in date order.
+    open_price : Decimal | None
+        The day's first trade price (its open), once one was seen.
+    """
+
+    history: Sequence[DailyBar] = ()
+    open_price: Decimal | None = None
 
 
 class Strategy(Protocol):
@@ -24,13 +41,19 @@ class Strategy(Protocol):
         """Return the id its orders carry (``strategies.strategy_id``)."""
         ...
 
+    @property
+    def enters_intraday(self) -> bool:
+        """Return True when a print may trigger an entry while flat (else prints matter only while holding)."""
+        ...
+
     def daily_signals(self, history: Sequence[DailyBar], position: Position | None,
                       ts_decision: datetime) -> list[Signal]:
         """Return the signals for the trading day after the last bar of `history` (one symbol, date order)."""
         ...
 
-    def tick_signals(self, tick: Tick, position: Position | None, ts_decision: datetime) -> list[Signal]:
-        """Return the signals one trade print triggers."""
+    def tick_signals(self, tick: Tick, position: Position | None, ts_decision: datetime,
+                     day: MarketDay) -> list[Signal]:
+        """Return the signals one trade print triggers (`day`: the day's history and open)."""
         ...
 
 

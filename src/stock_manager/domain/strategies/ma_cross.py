@@ -23,7 +23,7 @@ from stock_manager.domain.market import DailyBar, Tick
 from stock_manager.domain.model import Intent, OrderType, Side
 from stock_manager.domain.positions import Position
 from stock_manager.domain.signals import Signal
-from stock_manager.domain.strategies.base import StrategySpec
+from stock_manager.domain.strategies.base import MarketDay, StrategySpec
 from stock_manager.domain.strategies.ma_cross_rules import coerce_parameters, parameter_problems
 
 STRATEGY_ID = "ma_cross_50_200"
@@ -195,13 +195,19 @@ class MaCrossStrategy:
         """Return ``ma_cross_50_200``."""
         return STRATEGY_ID
 
+    @property
+    def enters_intraday(self) -> bool:
+        """Return False: entries are decided on daily bars; prints only trigger exits of a held position."""
+        return False
+
     def daily_signals(self, history: Sequence[DailyBar], position: Position | None,
                       ts_decision: datetime) -> list[Signal]:
         """Return `evaluate_daily` of the bound parameters."""
         return evaluate_daily(history, position, self.params, ts_decision)
 
-    def tick_signals(self, tick: Tick, position: Position | None, ts_decision: datetime) -> list[Signal]:
-        """Return `evaluate_tick` of the bound parameters."""
+    def tick_signals(self, tick: Tick, position: Position | None, ts_decision: datetime,
+                     day: MarketDay) -> list[Signal]:
+        """Return `evaluate_tick` of the bound parameters (the day's history is not needed)."""
         return evaluate_tick(tick, position, self.params, ts_decision)
 
 

@@ -136,10 +136,24 @@ class Execution:
         """Return realized PnL after commission and tax since the session began, KRW."""
         return self.state.realized_pnl_today_krw
 
-    def load(self, positions: Mapping[str, Position], open_orders: list[Order]) -> None:
-        """Replace the in-memory state with what the database holds."""
+    def load(self, positions: Mapping[str, Position], open_orders: list[Order],
+             strategy_positions: Mapping[tuple[str, str], Position] | None = None) -> None:
+        """Replace the in-memory state with what the database holds; `strategy_positions` (by strategy and
+        symbol) where several strategies share the account."""
         self.state.positions = dict(positions)
         self.state.open_orders = {o.id: o for o in open_orders if o.id is not None}
+        self.state.strategy_positions = None if strategy_positions is None else dict(strategy_positions)
+
+    def strategy_position(self, strategy_id: str, symbol: str) -> Position | None:
+        """Return what `strategy_id` holds of `symbol`: its own fills' fold where several strategies share the
+        account (flat whenever the account is), else the account's position."""
+        own = self.state.strategy_positions
+        if own is None:
+            return self.state.positions.get(symbol)
+        account = self.state.positions.get(symbol)
+        if account is None or account.is_flat:
+            return None
+        return own.get((strategy_id, symbol))
 
     def begin_session(
         self, trading_date: date, start_of_day_equity_krw: Decimal, net_realized_before_krw: Decimal | None = None,

@@ -266,6 +266,10 @@ class FillRecorder:
             )
             await uow.commit()
         state.positions[fill.symbol] = position
+        if state.strategy_positions is not None and order is not None:
+            key = (order.strategy_id, fill.symbol)
+            own = state.strategy_positions.get(key) or Position(state.account_id, fill.symbol)
+            state.strategy_positions[key] = own.apply_fill(fill)
         if source != "notice":  # a notice of one of these executions may still be on its way
             covered, _ = state.rest_covered.get((day, number), (Decimal(0), None))
             state.rest_covered[(day, number)] = (covered + fill.quantity, now)

@@ -63,6 +63,9 @@ class ExecutionState:
         yet, market time they were read).
     cancels_taken : set[int]
         Orders whose cancel the venue accepted this session.
+    strategy_positions : dict[tuple[str, str], Position] | None
+        Where several strategies share the account: each (strategy, symbol)'s position, the fold of that
+        strategy's own fills; None where one strategy runs (it sees the account's positions).
     """
 
     config: ExecutionConfig
@@ -83,6 +86,7 @@ class ExecutionState:
     deficits_seen: dict[str, Decimal] = field(default_factory=dict)
     rest_covered: dict[tuple[date, str], tuple[Decimal, datetime]] = field(default_factory=dict)
     cancels_taken: set[int] = field(default_factory=set)
+    strategy_positions: dict[tuple[str, str], Position] | None = None
 
     def __post_init__(self) -> None:
         self.idle.set()

@@ -67,6 +67,10 @@ class OrderRepository(Protocol):
         """Return the order with this id."""
         ...
 
+    async def strategy_of_orders(self, account_id: str) -> dict[int, str]:
+        """Return the strategy of each of the account's orders, by order id."""
+        ...
+
     async def get_by_key(self, idempotency_key: str) -> Order | None:
         """Return the order with this idempotency key."""
         ...
