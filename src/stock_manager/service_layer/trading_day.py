@@ -65,6 +65,7 @@ class SessionRunner:
     session: TradingSession | None = None
     history: dict[str, list[DailyBar]] = field(default_factory=dict)
     open_prices: dict[str, Decimal] = field(default_factory=dict)
+    day_range: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     last_prices: dict[str, Decimal] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=NullMetrics)
 
@@ -78,6 +79,7 @@ class SessionRunner:
         self.session = session
         self.last_prices.clear()
         self.open_prices.clear()
+        self.day_range.clear()
         ex = self.execution
         day = session.trading_date
         # Cash and permissions (step 3).
@@ -192,6 +194,8 @@ class SessionRunner:
         ex = self.execution
         self.last_prices[tick.symbol] = tick.price
         self.open_prices.setdefault(tick.symbol, tick.price)
+        low, high = self.day_range.get(tick.symbol, (tick.price, tick.price))
+        self.day_range[tick.symbol] = (min(low, tick.price), max(high, tick.price))
         ex.note_quote(tick.symbol, tick.price, tick.ts_event)
         if ex.limits.daily_loss_includes_unrealized:
             await ex.check_daily_loss()
@@ -205,7 +209,8 @@ class SessionRunner:
             self.metrics.exposure(sum((p.quantity * self.last_prices.get(s, p.avg_price)
                                        for s, p in ex.positions.items()), Decimal(0)))
         ts_decision = self.venue.bar_close(self.session.trading_date)
-        day = MarketDay(self.history.get(tick.symbol, ()), self.open_prices[tick.symbol])
+        low, high = self.day_range[tick.symbol]
+        day = MarketDay(self.history.get(tick.symbol, ()), self.open_prices[tick.symbol], high, low)
         for strategy in self.strategies.strategies():
             position = ex.strategy_position(strategy.strategy_id, tick.symbol)
             if (position is None or position.quantity <= 0) and not strategy.enters_intraday:

@@ -27,10 +27,14 @@ class MarketDay:
         The symbol's daily bars up to the previous trading day, in date order.
     open_price : Decimal | None
         The day's first trade price (its open), once one was seen.
+    high, low : Decimal | None
+        The highest and lowest trade price of the day so far (the print at hand included).
     """
 
     history: Sequence[DailyBar] = ()
     open_price: Decimal | None = None
+    high: Decimal | None = None
+    low: Decimal | None = None
 
 
 class Strategy(Protocol):
