@@ -1,6 +1,8 @@
 """Helpers of the research tests: the daemon's direct replay in-process, its orders and fills as rows."""
 
+import json
 import shutil
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -20,10 +22,16 @@ def fresh_sqlite(template: Path, target_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{target.as_posix()}"
 
 
-async def daemon_replay(tmp_path: Path, db_url: str, start: date, end: date, symbols: str) -> tuple[list[Row], list[Row]]:
-    """Run the daemon over the direct sim replay; return its (orders, fills) as comparable rows."""
+async def daemon_replay(tmp_path: Path, db_url: str, start: date, end: date, symbols: str,
+                        params: Mapping[str, object] | None = None) -> tuple[list[Row], list[Row]]:
+    """Run the daemon over the direct sim replay (with `params` as its parameter file); return its (orders,
+    fills) as comparable rows."""
+    extra: dict[str, object] = {}
+    if params is not None:
+        extra["strategy_params_file"] = tmp_path / "params.json"
+        extra["strategy_params_file"].write_text(json.dumps(params), encoding="utf-8")
     settings = replay_settings(tmp_path / "data", db_url, sim_from=start, sim_to=end, sim_symbols=symbols,
-                               sim_protocol="direct")
+                               sim_protocol="direct", **extra)
     async with open_storage(settings, upgrade=False) as storage:
         async with open_venue(settings) as venue:
             result = await build_daemon(settings, storage, venue, notifier=NullNotifier()).run()

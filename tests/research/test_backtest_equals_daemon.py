@@ -4,14 +4,18 @@ from datetime import date
 
 import pytest
 
+from stock_manager.domain.strategies.ma_cross import MaCrossParams
 from stock_manager.research.data import bundled
 from stock_manager.research.engine import BacktestConfig, FillModel, run_backtest
 from tests.research.support import backtest_rows, daemon_replay, fresh_sqlite
 
 
-async def _compare(tmp_path, template, start: date, end: date, symbols: str) -> int:
-    daemon_orders, daemon_fills = await daemon_replay(tmp_path, fresh_sqlite(template, tmp_path), start, end, symbols)
-    result = run_backtest(bundled(symbols.split(",")), BacktestConfig(start, end, fill_model=FillModel.PATH))
+async def _compare(tmp_path, template, start: date, end: date, symbols: str, params: dict | None = None) -> int:
+    daemon_orders, daemon_fills = await daemon_replay(tmp_path, fresh_sqlite(template, tmp_path), start, end, symbols,
+                                                      params)
+    config = BacktestConfig(start, end, fill_model=FillModel.PATH,
+                            params=MaCrossParams.from_mapping(params) if params else MaCrossParams())
+    result = run_backtest(bundled(symbols.split(",")), config)
     orders, fills = backtest_rows(result)
     assert orders == daemon_orders
     assert fills == daemon_fills
@@ -33,5 +37,9 @@ async def test_backtest_when_daemon_replays_18_months_of_five_symbols_then_same_
 
 @pytest.mark.slow
 async def test_backtest_when_daemon_replays_real_minute_bars_then_same_orders_and_fills(tmp_path, _sqlite_template):
-    # Samsung's 5-minute bars of 2020-02-18 → 04-16 (the COVID fall): the path from real intraday bars.
-    await _compare(tmp_path, _sqlite_template, date(2020, 1, 2), date(2020, 6, 30), "005930,069500")
+    # Samsung's 5-minute bars of 2020-02-18 → 04-16 (the COVID fall), with short windows so that positions
+    # are held (a stop-loss and a take-profit) on days replayed from real intraday bars.
+    params = {"short_window_days": 5, "long_window_days": 20, "stop_loss_pct": "-3", "take_profit_pct": "4",
+              "min_volume_ratio": "0"}
+    assert await _compare(tmp_path, _sqlite_template, date(2020, 2, 1), date(2020, 4, 20), "005930,069500",
+                          params) >= 4
