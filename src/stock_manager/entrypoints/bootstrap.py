@@ -44,10 +44,24 @@ from stock_manager.service_layer.ports.venue import VenueProfile
 from stock_manager.service_layer.trading_day import SessionRunner
 
 __all__ = [
-    "Observability", "Storage", "Venue", "build_daemon", "build_execution", "build_sim_broker", "build_slack_notifier",
-    "kill_notices", "replay_clock",
-    "open_observability", "open_recovery_venue", "open_storage", "open_venue", "register_secrets",
-    "require_broker_mode_available", "risk_limits", "safe_url", "venue_profile",
+    "Observability",
+    "Storage",
+    "Venue",
+    "build_daemon",
+    "build_execution",
+    "build_sim_broker",
+    "build_slack_notifier",
+    "kill_notices",
+    "open_observability",
+    "open_recovery_venue",
+    "open_storage",
+    "open_venue",
+    "register_secrets",
+    "replay_clock",
+    "require_broker_mode_available",
+    "risk_limits",
+    "safe_url",
+    "venue_profile",
 ]
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from stock_manager.config.settings import Mode, OrderMode, Settings, load_settings
 from stock_manager.domain.errors import ConfigurationError, StockbotError
+from stock_manager.entrypoints import research_cli
 
 app = typer.Typer(name="stockbot", help="Automated trading daemon for KRX stocks (KIS Open API).",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -393,6 +394,11 @@ def exchange_sim(
         return await run_exchange_sim(options, console.print)
 
     _guarded(main)
+
+
+# Research (backtest → optimize → paper → divergence): the commands live in research_cli, which imports nothing
+# heavy until one runs.
+app.command()(research_cli.backtest)
 
 
 def main() -> None:

@@ -58,6 +58,8 @@ def _cell(summary: dict[str, Any], key: str) -> str:
 
 def render(result: BacktestResult, console: Console, *, max_trades: int = 40) -> dict[str, Any]:
     """Print the trades and the summary; return the summary."""
+    if not console.is_terminal and console.width < 120:
+        console = Console(width=120, highlight=False)  # piped output: keep the tables' columns whole
     summary = summarize(result)
     trades = round_trips(result.fills)
     table = Table(title=f"Trades ({len(trades)})", title_justify="left")
