@@ -62,9 +62,20 @@ class BarSeries:
     intraday: frozenset[date] = frozenset()
     bundled: bool = False
     _dates: list[date] = field(default_factory=list)
+    _prints: dict[date, list[Tick]] = field(default_factory=dict, repr=False)
+    _sma: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    _print_prices: dict[date, list[float]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._dates = [bar.trading_date for bar in self.bars]
+
+    def sma(self, window: int) -> np.ndarray:
+        """Return the float SMA of the closes over `window` (computed once per window; screening only)."""
+        if window not in self._sma:
+            from stock_manager.research.screen import sma
+
+            self._sma[window] = sma(self.arrays["close"], window)
+        return self._sma[window]
 
     @property
     def dates(self) -> list[date]:
@@ -87,21 +98,36 @@ class BarSeries:
         return self.bars[i] if i < len(self.bars) and self._dates[i] == day else None
 
     def prints(self, day: date, ts_open: datetime, ts_close: datetime) -> list[Tick]:
-        """Return the day's replayed trade prints, exactly as the simulator plays them."""
+        """Return the day's replayed trade prints, exactly as the simulator plays them (built once per day:
+        the path is deterministic for a day's session hours)."""
         from stock_manager.adapters.marketdata.paths import daily_path_prints, session_prints
 
-        if self.bundled:
-            return session_prints(self.symbol, day, ts_open, ts_close)
-        bar = self.bar_on(day)
-        return [] if bar is None else daily_path_prints(bar, ts_open, ts_close, self.kind)
+        cached = self._prints.get(day)
+        if cached is None:
+            if self.bundled:
+                cached = session_prints(self.symbol, day, ts_open, ts_close)
+            else:
+                bar = self.bar_on(day)
+                cached = [] if bar is None else daily_path_prints(bar, ts_open, ts_close, self.kind)
+            self._prints[day] = cached
+            self._print_prices[day] = [float(t.price) for t in cached]
+        return cached
+
+    def print_prices(self, day: date) -> list[float]:
+        """Return the float prices of the day's prints (after `prints` built them)."""
+        return self._print_prices[day]
 
 
-@dataclass(slots=True)
+@dataclass
 class MarketData:
     """The bars of every symbol a backtest may trade, in the daemon's symbol order."""
 
     series: dict[str, BarSeries]
     source: str = "bundled"
+    _days: dict[tuple[date, date], list[date]] = field(default_factory=dict, repr=False)
+    _instruments: dict[str, Instrument] | None = field(default=None, repr=False)
+    #: The engine's screening results, by symbol, fill model, period and windows (shared by a sweep).
+    screens: dict[tuple[object, ...], tuple[list[int], list[int]]] = field(default_factory=dict, repr=False)
 
     @property
     def symbols(self) -> list[str]:
@@ -113,19 +139,29 @@ class MarketData:
         from stock_manager.adapters.venues.krx.profile import listed_instrument
         from stock_manager.adapters.venues.krx.rules import krx_instrument
 
-        return {s: listed_instrument(s) if bs.bundled else krx_instrument(s, bs.kind)
-                for s, bs in self.series.items()}
+        if self._instruments is None:
+            self._instruments = {s: listed_instrument(s) if bs.bundled else krx_instrument(s, bs.kind)
+                                 for s, bs in self.series.items()}
+        return dict(self._instruments)
 
     def trading_days(self, start: date, end: date) -> list[date]:
         """Return the days in [start, end] on which any symbol has a bar (the replay's sessions)."""
-        days: set[date] = set()
-        for bs in self.series.values():
-            days.update(bs.dates[bisect.bisect_left(bs.dates, start): bisect.bisect_right(bs.dates, end)])
-        return sorted(days)
+        if (start, end) not in self._days:
+            days: set[date] = set()
+            for bs in self.series.values():
+                days.update(bs.dates[bisect.bisect_left(bs.dates, start): bisect.bisect_right(bs.dates, end)])
+            self._days[(start, end)] = sorted(days)
+        return list(self._days[(start, end)])
 
     def subset(self, symbols: Sequence[str]) -> "MarketData":
         """Return the data of `symbols` only, in that order."""
         return MarketData({s: self.series[s] for s in symbols}, self.source)
+
+    def until(self, last: date) -> "MarketData":
+        """Return the data with every bar after `last` removed (nothing later can be read from it)."""
+        return MarketData({s: BarSeries(s, bs.bars[:bisect.bisect_right(bs.dates, last)], bs.kind,
+                                        frozenset(d for d in bs.intraday if d <= last), bs.bundled)
+                           for s, bs in self.series.items()}, self.source)
 
 
 def bundled(symbols: Iterable[str]) -> MarketData:

@@ -28,6 +28,7 @@ close (``close``), one print per day carrying the day's volume, the same risk ru
 """
 
 import bisect
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -44,9 +45,10 @@ from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import DailyBar, Tick
 from stock_manager.domain.model import Intent, OrderType, Side, TimeInForce
 from stock_manager.domain.positions import Position
-from stock_manager.domain.risk import OrderProposal, RiskLimits, daily_loss_limit_breached
+from stock_manager.domain.risk import OrderProposal, RiskLimits, RiskState, daily_loss_limit_breached
+from stock_manager.domain.sessions import TradingSession
 from stock_manager.domain.signals import Signal
-from stock_manager.domain.strategies.ma_cross import MaCrossParams, evaluate_daily, evaluate_tick
+from stock_manager.domain.strategies.ma_cross import STRATEGY_ID, MaCrossParams, evaluate_daily, evaluate_tick
 from stock_manager.research.data import MarketData
 from stock_manager.research.screen import HISTORY_BARS, crosses, first_breach
 from stock_manager.service_layer.ports.broker import OrderRequest
@@ -152,12 +154,34 @@ class BacktestResult:
     orders: list[BtOrder]
     fills: list[Fill]
     denials: list[Denial]
-    equity: list[tuple[date, Decimal]]
+    equity_fn: Callable[[], list[tuple[date, Decimal]]]
     cash_krw: Decimal
     positions: dict[str, Position]
     kill_reason: str | None
     played_days: int
     bars: int
+    _equity: list[tuple[date, Decimal]] | None = None
+
+    @property
+    def equity(self) -> list[tuple[date, Decimal]]:
+        """Return each session's end equity (cash plus holdings at their last close), KRW; built when asked."""
+        if self._equity is None:
+            self._equity = self.equity_fn()
+        return self._equity
+
+    @property
+    def end_equity_krw(self) -> Decimal:
+        """Return the equity at the last session's close, KRW."""
+        if not self.days:
+            return self.cash_krw
+        equity = self.cash_krw
+        for s, p in self.positions.items():
+            if p.quantity:
+                bars = self.data_last_close(s, self.days[-1])
+                equity += p.quantity * bars
+        return equity
+
+    data_last_close: Callable[[str, date], Decimal] = lambda symbol, day: Decimal(0)
 
 
 class _Replay:
@@ -189,6 +213,9 @@ class _Replay:
         self.trading_date: date | None = None
         self.params = config.params
         self.played = 0
+        self.thresholds: dict[str, tuple[float, float]] = {}  # held symbol → (stop, take) screen, floats
+        self.unrealized_counts = config.limits.daily_loss_includes_unrealized
+        self._exit_keys: dict[tuple[str, datetime], str] = {}
         self._screen()
 
     # -- SCREENING ------------------------------------------------------------------------------------
@@ -204,20 +231,27 @@ class _Replay:
         self.stop_pct = max(p.stop_loss_pct for p in sets)  # the widest screen over the sets
         self.take_pct = min(p.take_profit_pct for p in sets)
         self.entry_days: dict[str, list[int]] = {}
+        self.cross_days: dict[str, set[int]] = {}
         self.exit_days: dict[str, list[int]] = {}
         self.intraday_days: dict[str, list[int]] = {}
         self.breach_day: dict[str, int] = {}
+        day_index = {d: i for i, d in enumerate(self.days)}
+        cache = self.data.screens
         for s, series in self.data.series.items():
-            golden: set[int] = set()
-            dead: set[int] = set()
-            for p in sets:
-                c = crosses(series, p)
-                golden.update(c.golden.tolist())
-                dead.update(c.dead.tolist())
-            self.entry_days[s] = self._decision_days(s, sorted(golden))
-            self.exit_days[s] = self._decision_days(s, sorted(dead))
-            days_set = {d: i for i, d in enumerate(self.days)}
-            self.intraday_days[s] = sorted(days_set[d] for d in series.intraday if d in days_set) \
+            key = (s, self.model, self.config.start, self.config.end,
+                   tuple(sorted({(p.short_window_days, p.long_window_days, p.volume_window_days, p.min_volume_ratio)
+                                 for p in sets})))
+            if key not in cache:  # a sweep shares the windows of many parameter sets
+                golden: set[int] = set()
+                dead: set[int] = set()
+                for p in sets:
+                    c = crosses(series, p)
+                    golden.update(c.golden.tolist())
+                    dead.update(c.dead.tolist())
+                cache[key] = (self._decision_days(s, sorted(golden)), self._decision_days(s, sorted(dead)))
+            self.entry_days[s], self.exit_days[s] = cache[key]
+            self.cross_days[s] = {*self.entry_days[s], *self.exit_days[s]}
+            self.intraday_days[s] = sorted(day_index[d] for d in series.intraday if d in day_index) \
                 if self.model is FillModel.PATH else []
 
     def _decision_days(self, symbol: str, bar_indices: Sequence[int]) -> list[int]:
@@ -291,12 +325,17 @@ class _Replay:
         bars = sum(len(bs.dates[bisect.bisect_left(bs.dates, self.config.start):
                                 bisect.bisect_right(bs.dates, self.config.end)]) for bs in self.data.series.values())
         return BacktestResult(self.config, self.symbols, self.days, self.orders, self.fills, self.denials,
-                              self._equity_curve(), self.engine.deposit_krw, dict(self.positions), self.kill_reason,
-                              self.played, bars)
+                              self._equity_curve, self.engine.deposit_krw, dict(self.positions), self.kill_reason,
+                              self.played, bars, data_last_close=self._last_close)
+
+    def _last_close(self, symbol: str, day: date) -> Decimal:
+        bs = self.data.series[symbol]
+        i = bisect.bisect_right(bs.dates, day)
+        return bs.bars[i - 1].close if i else Decimal(0)
 
     def _play_day(self, d: int, events: list[str]) -> set[str]:
         day = self.days[d]
-        session = session_for(day)
+        session = _session(day)
         t_pre = pre_open(session)
         t_decide = session.ts_close - CLOSE_DECISION_BEFORE_CLOSE if self.model is FillModel.CLOSE else t_pre
         if self.config.params_by_day is not None:
@@ -339,17 +378,28 @@ class _Replay:
             if end == 0:
                 continue
             history = bs.bars[max(0, end - HISTORY_BARS):end]
-            ts_decision = _bar_close(history[-1].trading_date)
-            for signal in evaluate_daily(history, self.positions.get(s), self.params, ts_decision):
-                self._submit(signal, t_decide)
+            if d in self.cross_days[s]:  # elsewhere the screen proved evaluate_daily returns nothing
+                ts_decision = _bar_close(history[-1].trading_date)
+                for signal in evaluate_daily(history, self.positions.get(s), self.params, ts_decision):
+                    self._submit(signal, t_decide)
             if self.model is not FillModel.PATH:
                 self._bar_exit(s, history[-1], day, t_decide)
-        # The prints.
-        for tick in self._prints(day, session, events, t_decide):
-            for fill in self.engine.on_print(tick):
-                self._on_fill(fill)
-                touched.add(fill.symbol)
-            self._on_tick(tick, day)
+        # The prints. The engine sees every print while it has a working order (it fills nothing otherwise);
+        # the held position's thresholds are read on every print (the float test only skips prints that
+        # cannot reach them, with a margin).
+        ts_decision = _bar_close(day)
+        for tick, price in self._prints(day, session, events, t_decide):
+            if self.engine.has_working_orders:
+                for fill in self.engine.on_print(tick):
+                    self._on_fill(fill)
+                    touched.add(fill.symbol)
+            if self.unrealized_counts:
+                self._on_tick(tick, ts_decision)
+                continue
+            band = self.thresholds.get(tick.symbol)
+            if band is not None and band[0] < price < band[1]:
+                continue
+            self._on_tick(tick, ts_decision)
         # The close: day orders expire; a session that hit the loss limit latches the kill switch.
         for report in self.engine.expire_open_orders(session.ts_close):
             order = self.open_orders.pop(report.broker_order_number, None)
@@ -362,22 +412,26 @@ class _Replay:
             self._update_breach(s, day)  # also after a breach that did not exit (denied, or at the close)
         return touched
 
-    def _prints(self, day: date, session, events: list[str], t_decide: datetime) -> list[Tick]:
+    def _prints(self, day: date, session: TradingSession, events: list[str],
+                t_decide: datetime) -> list[tuple[Tick, float]]:
+        # The day's prints of the event symbols in the replay's order (time, symbol rank, path index), each
+        # with its price as a float for the threshold pre-test.
         series = self.data.series
         if self.model is FillModel.PATH:
-            keyed = [(tick.ts_event, self.rank[s], n, tick)
-                     for s in events for n, tick in enumerate(series[s].prints(day, session.ts_open, session.ts_close))]
+            keyed = [(tick.ts_event, self.rank[s], n, tick, price) for s in events
+                     for n, (tick, price) in enumerate(zip(series[s].prints(day, session.ts_open, session.ts_close),
+                                                           series[s].print_prices(day), strict=True))]
             keyed.sort(key=lambda k: k[:3])
-            return [k[3] for k in keyed]
+            return [(k[3], k[4]) for k in keyed]
         ticks = []
         for s in sorted(events, key=self.rank.__getitem__):
             bar = series[s].bar_on(day)
             if bar is None:
                 continue
             if self.model is FillModel.NEXT_OPEN:
-                ticks.append(Tick(s, bar.open, bar.volume, session.ts_open))
+                ticks.append((Tick(s, bar.open, bar.volume, session.ts_open), float(bar.open)))
             else:
-                ticks.append(Tick(s, bar.close, bar.volume, t_decide))
+                ticks.append((Tick(s, bar.close, bar.volume, t_decide), float(bar.close)))
         return ticks
 
     def _bar_exit(self, s: str, last: DailyBar, day: date, now: datetime) -> None:
@@ -386,17 +440,23 @@ class _Replay:
         for signal in evaluate_tick(tick, self.positions.get(s), self.params, _bar_close(day)):
             self._submit(signal, now)
 
-    def _on_tick(self, tick: Tick, day: date) -> None:
-        # SessionRunner.on_tick: market state, then stop-loss / take-profit on the held position.
-        self.book.note_quote(tick.symbol, tick.price, tick.ts_event)
+    def _on_tick(self, tick: Tick, ts_decision: datetime) -> None:
+        # SessionRunner.on_tick: market state, then stop-loss / take-profit on the held position. The quote
+        # only matters to a proposal on this symbol (or to an unrealized loss limit), so it is noted then.
         if self.limits.daily_loss_includes_unrealized:
+            self.book.note_quote(tick.symbol, tick.price, tick.ts_event)
             self._check_daily_loss(tick.ts_event)
         if self.model is not FillModel.PATH or self.stopped is not None:
             return
         position = self.positions.get(tick.symbol)
         if position is None or position.quantity <= 0:
             return
-        for signal in evaluate_tick(tick, position, self.params, _bar_close(day)):
+        if self._tick_exit_key(tick.symbol, ts_decision) in self.handled:
+            return  # the session's one stop/take key was handled: `_submit` would return at once
+        signals = evaluate_tick(tick, position, self.params, ts_decision)
+        if signals:
+            self.book.note_quote(tick.symbol, tick.price, tick.ts_event)
+        for signal in signals:
             self._submit(signal, tick.ts_event)
 
     # -- THE ORDER PATH (OrderPlacement.submit) ----------------------------------------------------------
@@ -460,15 +520,38 @@ class _Replay:
             del self.open_orders[fill.broker_order_number]
         else:
             order.status = "PARTIAL"
-        self.positions[fill.symbol] = (self.positions.get(fill.symbol)
-                                       or Position(ACCOUNT_ID, fill.symbol)).apply_fill(fill)
+        position = (self.positions.get(fill.symbol) or Position(ACCOUNT_ID, fill.symbol)).apply_fill(fill)
+        self.positions[fill.symbol] = position
+        self._set_thresholds(fill.symbol, position)
         self.fills.append(fill)
         self._check_daily_loss(fill.ts_filled)
 
+    def _tick_exit_key(self, symbol: str, ts_decision: datetime) -> str:
+        # The idempotency key every stop-loss / take-profit signal of `symbol` carries this session.
+        key = (symbol, ts_decision)
+        if key not in self._exit_keys:
+            probe = Signal(STRATEGY_ID, symbol, Side.SELL, Intent.EXIT, OrderType.MARKET, Decimal(1), ts_decision,
+                           "", quantity=Decimal(1))
+            self._exit_keys[key] = f"{ACCOUNT_ID}:{probe.idempotency_key}"
+        return self._exit_keys[key]
+
+    def _set_thresholds(self, symbol: str, position: Position) -> None:
+        # Prices strictly inside (low, high) cannot make evaluate_tick exit (a margin of REL_TOL each side).
+        if position.quantity <= 0 or position.avg_price <= 0:
+            self.thresholds.pop(symbol, None)
+            return
+        avg = float(position.avg_price)
+        self.thresholds[symbol] = (avg * (1 + float(self.stop_pct) / 100) * (1 + 1e-9),
+                                   avg * (1 + float(self.take_pct) / 100) * (1 - 1e-9))
+
     def _check_daily_loss(self, now: datetime) -> None:
         # Safety.check_daily_loss: once a session, stop mode and cancel the working entries.
-        if self.loss_hit or self.start_equity <= 0:
+        if self.loss_hit or self.start_equity <= 0 or self.limits.daily_loss_limit_pct is None:
             return
+        if not self.unrealized_counts:  # realized only: the rule needs no market state
+            quick = RiskState(self.positions, {}, self._net_realized() - self.net_at_open, self.start_equity)
+            if not daily_loss_limit_breached(quick, self.limits):
+                return
         risk = self.book.state(now=now, positions=self.positions, open_orders=self.open_orders.values(),  # type: ignore[arg-type]
                                realized_pnl_today_krw=self._net_realized() - self.net_at_open,
                                start_of_day_equity_krw=self.start_equity, stopped=self.stopped is not None)
@@ -530,11 +613,17 @@ class _Replay:
         return curve
 
 
+@functools.cache
+def _session(day: date) -> TradingSession:
+    return session_for(day)
+
+
 def _first_at_or_after(values: list[int], d: int) -> int:
     i = bisect.bisect_left(values, d)
     return values[i] if i < len(values) else _NEVER
 
 
+@functools.cache
 def _bar_close(day: date) -> datetime:
     # VenueProfile.bar_close of the KRX profile: 15:30 KST of `day`, in UTC.
     return KRX_DAY.start_of(day) + BAR_CLOSE_OFFSET

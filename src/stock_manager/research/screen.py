@@ -49,7 +49,7 @@ def crosses(series: BarSeries, params: MaCrossParams) -> Crosses:
     long_w, short_w = params.long_window_days, params.short_window_days
     if long_w + 1 > HISTORY_BARS or n < long_w + 1:
         return Crosses(empty, empty)
-    diff = sma(close, short_w) - sma(close, long_w)
+    diff = series.sma(short_w) - series.sma(long_w)
     tol = REL_TOL * np.nanmax(close)
     prev, cur = diff[long_w - 1:-1], diff[long_w:]
     idx = np.arange(long_w, n)
