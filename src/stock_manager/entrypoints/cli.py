@@ -399,6 +399,7 @@ def exchange_sim(
 # Research (backtest → optimize → paper → divergence): the commands live in research_cli, which imports nothing
 # heavy until one runs.
 app.command()(research_cli.backtest)
+app.command()(research_cli.optimize)
 
 
 def main() -> None:

@@ -168,3 +168,121 @@ def config_mapping(config: Any, source: str) -> dict[str, Any]:
             "participation_rate": str(config.participation_rate), "data": source,
             "commission_rate": str(config.cost_model.commission_rate),
             "risk_limits": {k: (None if v is None else str(v)) for k, v in asdict(config.limits).items()}}
+
+
+def optimize(
+    spec_file: Annotated[Path, typer.Option("--spec", help="Search file (YAML/JSON): objective, trials, seed, "
+                                            "walk_forward, params ranges (see README).")],
+    date_from: DateFrom = None, date_to: DateTo = None, symbols: Symbols = None, data: DataFiles = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes.")] = 2,
+    seed: Annotated[int | None, typer.Option("--seed", help="Overrides the file's seed.")] = None,
+    out: OutDir = Path("optimize-out"), record: Record = False, name: Name = None, db_url: DbUrl = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Walk-forward parameter search with optuna; every trial kept; out-of-sample next to in-sample."""
+    from stock_manager.entrypoints.cli import _guarded, _settings, console, err
+
+    async def main() -> int:
+        import os
+        from dataclasses import asdict, replace
+
+        from stock_manager.adapters.venues.krx.rules import krx_cost_model
+        from stock_manager.domain.strategies.ma_cross import MaCrossParams
+        from stock_manager.entrypoints.bootstrap import open_storage, risk_limits
+        from stock_manager.research.engine import BacktestConfig
+        from stock_manager.research.optimize import optimize as run_search
+        from stock_manager.research.optimize import read_spec
+        from stock_manager.research.report import jsonable
+        from stock_manager.research.store import active_params_rows, params_on, record_run
+
+        settings = _settings(db_url=db_url)
+        spec = read_spec(spec_file)
+        if seed is not None:
+            spec = replace(spec, seed=seed)
+        market = load_market(settings, symbols, data)
+        start, end = period_of(market, date_from, date_to)
+        config = BacktestConfig(start, end, limits=risk_limits(settings), start_cash_krw=settings.sim_start_cash_krw,
+                                participation_rate=settings.sim_participation_rate,
+                                cost_model=krx_cost_model(settings.commission_rate))
+        rows: list = []
+        if db_url or os.environ.get("DB_URL"):  # a database is given: the baseline is its ACTIVE parameters
+            async with open_storage(settings, upgrade=False) as storage:
+                rows = await active_params_rows(storage.engine)
+        defaults = MaCrossParams().to_mapping()
+
+        def baseline(day: date) -> dict:
+            return params_on(rows, day) or defaults
+
+        advance, bar = progress_bar(err, 250, "optimize")
+        assert bar is not None
+        with bar:
+            result = run_search(market, config, spec, jobs=jobs, baseline_for=baseline, progress=advance)
+        out.mkdir(parents=True, exist_ok=True)
+        document = {"objective": spec.objective, "seed": spec.seed, "period": f"{start}..{end}",
+                    "symbols": market.symbols, "baseline": result.baseline, "windows": result.windows,
+                    "suggestion": result.suggestion, "verdict": result.verdict, "trials": result.trials}
+        import csv
+        import json
+
+        (out / "optimize.json").write_text(json.dumps(jsonable(document), indent=2), encoding="utf-8")
+        names = sorted({k for t in result.trials for k in t["params"]})
+        with (out / "trials.csv").open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["window", "trial", *names, "objective_in_sample", "objective_out_of_sample",
+                             "trades_in_sample", "trades_out_of_sample", "error"])
+            for t in result.trials:
+                writer.writerow([t["window"], t["trial"], *(t["params"].get(n, "") for n in names),
+                                 t["objective_in_sample"], t["objective_out_of_sample"],
+                                 t["in_sample"].get("trades", ""), t["out_of_sample"].get("trades", ""),
+                                 t["error"] or ""])
+        if as_json:
+            console.print_json(data=jsonable({k: v for k, v in document.items() if k != "trials"}))
+        else:
+            render_search(result, console)
+            console.print(f"outputs: {out / 'optimize.json'}, {out / 'trials.csv'}", style="dim")
+        if record:
+            best = result.suggestion or result.baseline
+            async with open_storage(settings, upgrade=False) as storage:
+                run_id = await record_run(
+                    storage.engine, name=name or f"optimize {start}..{end}", kind="OPTIMIZE", period=(start, end),
+                    symbols=market.symbols, params=best, config={"spec": jsonable(asdict(spec)), "jobs": jobs},
+                    summary={"verdict": result.verdict, "suggestion": result.suggestion, "windows": result.windows},
+                    trials=[{**t, "objective_in_sample": _dec(t["objective_in_sample"]),
+                             "objective_out_of_sample": _dec(t["objective_out_of_sample"])} for t in result.trials])
+            console.print(f"recorded as optimize run {run_id}")
+        return 0
+
+    _guarded(main)
+
+
+def _dec(value: float | None) -> Any:
+    from decimal import Decimal
+
+    return None if value is None else Decimal(str(round(value, 8)))
+
+
+def render_search(result: Any, console: "Console") -> None:
+    """Print the windows (in-sample best with its out-of-sample figure next to the baseline's) and the verdict."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if not console.is_terminal and console.width < 140:
+        console = Console(width=160, highlight=False)
+    objective = result.spec.objective
+    table = Table(title=f"Walk-forward windows ({objective}; {result.spec.trials} trials each)", title_justify="left")
+    for column in ("window", "in sample", "out of sample", "best in-sample params", f"IS {objective}",
+                   f"OOS {objective}", f"baseline OOS {objective}"):
+        table.add_column(column)
+    for w in result.windows:
+        changed = {k: v for k, v in w["best_params"].items() if str(w["baseline_params"].get(k)) != str(v)}
+        table.add_row(str(w["window"]), w["in_sample"], w["out_of_sample"],
+                      ", ".join(f"{k}={v}" for k, v in changed.items()) or "(= baseline)",
+                      _num(w["best_in_sample"]), _num(w["best_out_of_sample"]), _num(w["baseline_out_of_sample"]))
+    console.print(table)
+    console.print(f"[bold]Verdict:[/] {result.verdict}")
+    if result.suggestion:
+        console.print(f"suggested parameters: {result.suggestion}")
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"

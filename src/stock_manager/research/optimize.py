@@ -315,8 +315,11 @@ def _guard(rows: list[dict[str, Any]], objective: str) -> tuple[dict[str, Any] |
     # there and on average over the windows (walk-forward).
     last = rows[-1]
     cand, base = score(last["best_out_of_sample"], objective), score(last["baseline_out_of_sample"], objective)
-    wf_cand = sum(score(r["best_out_of_sample"], objective) for r in rows) / len(rows)
-    wf_base = sum(score(r["baseline_out_of_sample"], objective) for r in rows) / len(rows)
+    # The walk-forward means count the windows where both figures are defined (a span without a trade has
+    # no Sharpe, for instance).
+    both = [r for r in rows if r["best_out_of_sample"] is not None and r["baseline_out_of_sample"] is not None]
+    wf_cand = sum(score(r["best_out_of_sample"], objective) for r in both) / len(both) if both else UNDEFINED_SCORE
+    wf_base = sum(score(r["baseline_out_of_sample"], objective) for r in both) / len(both) if both else UNDEFINED_SCORE
     if last["best_out_of_sample"] is None:
         return None, "keep the current parameters: the best in-sample parameters have no out-of-sample figure"
     if cand < base or wf_cand < wf_base:
