@@ -400,6 +400,7 @@ def exchange_sim(
 # heavy until one runs.
 app.command()(research_cli.backtest)
 app.command()(research_cli.optimize)
+app.command()(research_cli.divergence)
 
 
 def main() -> None:
