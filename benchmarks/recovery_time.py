@@ -43,25 +43,28 @@ from decimal import Decimal
 from typing import Any
 from unittest import mock
 
+from _measured import require
 from recovery_seed import ACCOUNT, RESTART, SYMBOLS, TODAY, Seed, admin, build_seed, write_seed
 from sqlalchemy import URL, make_url, select
-from stock_manager.service_layer.trading_day import SessionRunner
 
 from stock_manager.adapters.observability.logging import configure_logging
 from stock_manager.adapters.storage.engine import create_engine
 from stock_manager.adapters.storage.migrate import upgrade_to_head_sync
 from stock_manager.adapters.storage.tables import recovery_logs
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
+from stock_manager.adapters.venues.krx.profile import krx_profile
+from stock_manager.adapters.venues.krx.rules import krx_instrument
 from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.errors import OrderRejectedByBroker
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import DailyBar
+from stock_manager.domain.modes import Mode
 from stock_manager.domain.positions import positions_from_fills
 from stock_manager.domain.risk import RiskLimits
 from stock_manager.domain.sessions import TradingSession
 from stock_manager.localtime import kst_date, kst_datetime
 from stock_manager.service_layer import recovery as recovery_module
-from stock_manager.service_layer import session as session_module
+from stock_manager.service_layer import trading_day as session_module
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
 from stock_manager.service_layer.ports.broker import (
     AccountRef,
@@ -75,6 +78,7 @@ from stock_manager.service_layer.ports.broker import (
     TickHandler,
 )
 from stock_manager.service_layer.ports.notifications import NullNotifier
+from stock_manager.service_layer.trading_day import SessionRunner
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 LIMITS = RiskLimits(max_open_positions=40, max_quantity_per_symbol=Decimal(1_000_000),
@@ -279,11 +283,11 @@ async def one_run(url: URL, seed: Seed, latency_secs: float) -> RunResult:
         timed_broker = TimedBroker(broker, phases)
         uow_factory = TimedUnitOfWorkFactory(inner, phases)
         clock = FixedClock(RESTART)
+        profile = krx_profile([krx_instrument(s, kind, s) for s, (_, kind) in SYMBOLS.items()])
         execution = Execution(config=ExecutionConfig(ACCOUNT, Mode.LIVE, LIMITS), uow_factory=uow_factory,
-                              broker=timed_broker, clock=clock, notifier=NullNotifier(),
-                              instrument_kind=lambda s: SYMBOLS[s][1])
+                              broker=timed_broker, clock=clock, notifier=NullNotifier(), venue=profile)
         runner = SessionRunner(execution=execution, uow_factory=uow_factory, broker=timed_broker, clock=clock,
-                               notifier=NullNotifier(), mode="live", universe=[], params_file=None,
+                               notifier=NullNotifier(), mode=Mode.LIVE, venue=profile, params_file=None,
                                stop_without_params=False)
         session = TradingSession(TODAY, kst_datetime(TODAY, clock_time(9, 0)), kst_datetime(TODAY, clock_time(15, 30)))
         with timed_calls(phases):
@@ -349,6 +353,7 @@ async def main(args: argparse.Namespace) -> int:
                   f"other {other * 1000:.1f})  outcome {result.outcome}, {result.fills_added} fills recorded, "
                   f"{result.open_orders} orders still open, positions = broker: {result.positions_match}"
                   f"{'' if result.stopped is None else ', STOPPED: ' + result.stopped}")
+        require(results, "no restart was timed (--runs 0?)")
         total = median([r.total for r in results])
         db = median([r.phases.db for r in results])
         broker = median([r.phases.broker for r in results])
