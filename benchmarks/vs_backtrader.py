@@ -179,7 +179,7 @@ class MaCross(bt.Strategy):
         if order.status == order.Completed:
             self.trades.append((bt.num2date(order.executed.dt).date(), order.data._name,
                                 "BUY" if order.isbuy() else "SELL", int(abs(order.executed.size)),
-                                int(round(order.executed.price))))
+                                round(order.executed.price)))
 
 
 def run_backtrader(data: dict[str, pd.DataFrame], start: date, end: date, cash: float,

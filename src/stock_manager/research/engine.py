@@ -42,6 +42,7 @@ from stock_manager.adapters.venues.krx.rules import KRX_DAY, krx_cost_model
 from stock_manager.domain.costs import CostModel
 from stock_manager.domain.errors import OrderRejectedByBroker
 from stock_manager.domain.fills import Fill
+from stock_manager.domain.instruments import Instrument, PriceBand
 from stock_manager.domain.market import DailyBar, Tick
 from stock_manager.domain.model import Intent, OrderType, Side, TimeInForce
 from stock_manager.domain.positions import Position
@@ -49,7 +50,7 @@ from stock_manager.domain.risk import OrderProposal, RiskLimits, RiskState, dail
 from stock_manager.domain.sessions import TradingSession
 from stock_manager.domain.signals import Signal
 from stock_manager.domain.strategies.ma_cross import STRATEGY_ID, MaCrossParams, evaluate_daily, evaluate_tick
-from stock_manager.research.data import MarketData
+from stock_manager.research.data import BarSeries, MarketData
 from stock_manager.research.screen import HISTORY_BARS, crosses, first_breach
 from stock_manager.service_layer.ports.broker import OrderRequest
 from stock_manager.service_layer.ports.records import KillSwitchState
@@ -210,6 +211,7 @@ class _Replay:
         self.kill_reason: str | None = None
         self.start_equity = config.start_cash_krw
         self.net_at_open = Decimal(0)
+        self.net_realized_total = Decimal(0)
         self.trading_date: date | None = None
         self.params = config.params
         self.played = 0
@@ -363,7 +365,7 @@ class _Replay:
             if i == 0:
                 continue
             prev = bs.bars[i - 1].close
-            band = self.instruments[s].price_band(prev)
+            band = _band(self.instruments[s], prev)
             price = prev
             if self.model is FillModel.CLOSE and (bar := bs.bar_on(day)) is not None:
                 price = bar.close
@@ -388,18 +390,10 @@ class _Replay:
         # the held position's thresholds are read on every print (the float test only skips prints that
         # cannot reach them, with a margin).
         ts_decision = _bar_close(day)
-        for tick, price in self._prints(day, session, events, t_decide):
-            if self.engine.has_working_orders:
-                for fill in self.engine.on_print(tick):
-                    self._on_fill(fill)
-                    touched.add(fill.symbol)
-            if self.unrealized_counts:
-                self._on_tick(tick, ts_decision)
-                continue
-            band = self.thresholds.get(tick.symbol)
-            if band is not None and band[0] < price < band[1]:
-                continue
-            self._on_tick(tick, ts_decision)
+        if self.model is FillModel.PATH and len(events) == 1 and not self.unrealized_counts:
+            self._play_one(series[events[0]], day, session, ts_decision, touched)
+        else:
+            self._play_all(day, session, events, t_decide, ts_decision, touched)
         # The close: day orders expire; a session that hit the loss limit latches the kill switch.
         for report in self.engine.expire_open_orders(session.ts_close):
             order = self.open_orders.pop(report.broker_order_number, None)
@@ -412,11 +406,58 @@ class _Replay:
             self._update_breach(s, day)  # also after a breach that did not exit (denied, or at the close)
         return touched
 
+    def _play_one(self, bs: BarSeries, day: date, session: TradingSession, ts_decision: datetime,
+                  touched: set[str]) -> None:
+        # One symbol's prints (most played days): while the engine has no working order and the position is
+        # not held, nothing can happen for the rest of the day; while held without a working order, only a
+        # print outside the thresholds can; such stretches are skipped.
+        ticks = bs.prints(day, session.ts_open, session.ts_close)
+        prices = bs.print_prices(day)
+        engine, n, i = self.engine, len(ticks), 0
+        while i < n:
+            if not engine.has_working_orders:
+                band = self.thresholds.get(bs.symbol)
+                if band is None:
+                    return
+                low, high = band
+                while i < n and low < prices[i] < high:
+                    i += 1
+                if i == n:
+                    return
+                self._on_tick(ticks[i], ts_decision)
+            else:
+                tick = ticks[i]
+                for fill in engine.on_print(tick):
+                    self._on_fill(fill)
+                    touched.add(fill.symbol)
+                band = self.thresholds.get(bs.symbol)
+                if band is not None and not band[0] < prices[i] < band[1]:
+                    self._on_tick(tick, ts_decision)
+            i += 1
+
+    def _play_all(self, day: date, session: TradingSession, events: list[str], t_decide: datetime,
+                  ts_decision: datetime, touched: set[str]) -> None:
+        for tick, price in self._prints(day, session, events, t_decide):
+            if self.engine.has_working_orders:
+                for fill in self.engine.on_print(tick):
+                    self._on_fill(fill)
+                    touched.add(fill.symbol)
+            if self.unrealized_counts:
+                self._on_tick(tick, ts_decision)
+                continue
+            band = self.thresholds.get(tick.symbol)
+            if band is None or band[0] < price < band[1]:
+                continue  # not held (nothing to evaluate), or inside the thresholds
+            self._on_tick(tick, ts_decision)
+
     def _prints(self, day: date, session: TradingSession, events: list[str],
                 t_decide: datetime) -> list[tuple[Tick, float]]:
         # The day's prints of the event symbols in the replay's order (time, symbol rank, path index), each
         # with its price as a float for the threshold pre-test.
         series = self.data.series
+        if self.model is FillModel.PATH and len(events) == 1:
+            bs = series[events[0]]
+            return list(zip(bs.prints(day, session.ts_open, session.ts_close), bs.print_prices(day), strict=True))
         if self.model is FillModel.PATH:
             keyed = [(tick.ts_event, self.rank[s], n, tick, price) for s in events
                      for n, (tick, price) in enumerate(zip(series[s].prints(day, session.ts_open, session.ts_close),
@@ -520,7 +561,9 @@ class _Replay:
             del self.open_orders[fill.broker_order_number]
         else:
             order.status = "PARTIAL"
-        position = (self.positions.get(fill.symbol) or Position(ACCOUNT_ID, fill.symbol)).apply_fill(fill)
+        before = self.positions.get(fill.symbol) or Position(ACCOUNT_ID, fill.symbol)
+        position = before.apply_fill(fill)
+        self.net_realized_total += position.net_realized_pnl_krw - before.net_realized_pnl_krw
         self.positions[fill.symbol] = position
         self._set_thresholds(fill.symbol, position)
         self.fills.append(fill)
@@ -572,7 +615,8 @@ class _Replay:
     # -- ACCOUNT --------------------------------------------------------------------------------------
 
     def _net_realized(self) -> Decimal:
-        return sum((p.net_realized_pnl_krw for p in self.positions.values()), Decimal(0))
+        # Realized PnL after costs of every position (ExecutionState.net_realized), kept as a running total.
+        return self.net_realized_total
 
     def _equity_before(self, day: date) -> Decimal:
         # The previous session's end equity: cash plus holdings at their last close before `day`.
@@ -611,6 +655,11 @@ class _Replay:
                         value += q * bs.bars[i - 1].close
             curve.append((day, value))
         return curve
+
+
+@functools.lru_cache(maxsize=65536)
+def _band(instrument: Instrument, base: Decimal) -> PriceBand | None:
+    return instrument.price_band(base)
 
 
 @functools.cache

@@ -19,6 +19,18 @@ def _run_chunk(chunk: Sequence[tuple[int, Mapping[str, Any], str]]) -> list[tupl
     return out
 
 
+def warm_paths(market: MarketData, config: BacktestConfig) -> None:
+    """Build every symbol's intraday path of every session of `config`'s period (cached on `market`)."""
+    from stock_manager.research.engine import FillModel, _session
+
+    if config.fill_model is not FillModel.PATH:
+        return
+    for day in market.trading_days(config.start, config.end):
+        session = _session(day)
+        for bs in market.series.values():
+            bs.prints(day, session.ts_open, session.ts_close)
+
+
 def sweep(market: MarketData, config: BacktestConfig, grid: Sequence[Mapping[str, Any]], *,
           objective: str = "return_pct", jobs: int = 2, chunks_per_job: int = 4) -> list[dict[str, Any]]:
     """Backtest every parameter set of `grid` over `config`'s period; return their figures in grid order.
@@ -26,6 +38,7 @@ def sweep(market: MarketData, config: BacktestConfig, grid: Sequence[Mapping[str
     Consecutive grid entries go to the same worker (they usually share moving-average windows, whose screening
     each worker computes once).
     """
+    warm_paths(market, config)  # once, before the workers fork: they share the paths
     tasks = [(i, dict(p), objective) for i, p in enumerate(grid)]
     size = max(1, -(-len(tasks) // (jobs * chunks_per_job)))
     chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
