@@ -127,8 +127,8 @@ def render_divergence(report: dict[str, Any], console: Console) -> None:
                    "slippage KRW", "bps", "delay s", "costs daemon", "costs backtest"):
         table.add_column(column, justify="left" if column in ("date", "symbol", "side") else "right")
     for p in report["pairs"]:
-        table.add_row(str(p["trading_date"]), p["symbol"], p["side"], f"{p['quantity_daemon']}",
-                      f"{p['quantity_backtest']}", _n(p["price_daemon"]), _n(p["price_backtest"]),
+        table.add_row(str(p["trading_date"]), p["symbol"], p["side"], _n(p["quantity_daemon"]),
+                      _n(p["quantity_backtest"]), _n(p["price_daemon"]), _n(p["price_backtest"]),
                       _n(p["slippage_krw"]), _n(p.get("slippage_bps")), _n(p["delay_secs"]),
                       _n(p["costs_daemon"]), _n(p["costs_backtest"]))
     console.print(table)
@@ -138,9 +138,10 @@ def render_divergence(report: dict[str, Any], console: Console) -> None:
             console.print(f"[bold]{title}[/]: " + "; ".join(
                 f"{r['trading_date']} {r['symbol']} {r['side']} {r['quantity']} @ {_n(r['price'])}"
                 f"{' (risk denied)' if r['risk_denied'] else ''}" for r in rows))
-    d = Table(title=f"PnL difference daemon − backtest: {_n(report['pnl_difference_krw'])} KRW "
-                    f"(daemon {_n(report['pnl_daemon_krw'])}, backtest {_n(report['pnl_backtest_krw'])})",
-              title_justify="left", show_header=False)
+    console.print(f"[bold]PnL difference daemon − backtest: {_n(report['pnl_difference_krw'])} KRW[/] (daemon "
+                  f"{_n(report['pnl_daemon_krw'])}, backtest {_n(report['pnl_backtest_krw'])}; open positions at the "
+                  "last close), by cause:")
+    d = Table(show_header=False)
     d.add_column("bucket")
     d.add_column("KRW", justify="right")
     for k, v in report["decomposition_krw"].items():
@@ -155,7 +156,7 @@ def _n(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, Decimal | float | int):
-        return f"{Decimal(str(value)).normalize():,f}"
+        return f"{(Decimal(str(value)) + 0).normalize():,f}"  # + 0: no "-0"
     return str(value)
 
 
