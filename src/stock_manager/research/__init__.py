@@ -7,6 +7,6 @@ functions (`domain.strategies`), the pre-trade risk gate (`service_layer.risk_ga
 days on which something can happen (see `engine`).
 
 Modules: `data` (bars from the bundled data or CSV/Parquet files), `screen` (vectorised candidate days),
-`engine` (the event-day replay), `metrics` (summary figures), `charts` (PNG and HTML), `optimize`
+`engine` (the event-day replay) with its `records`, `metrics` (summary figures), `charts` (PNG and HTML), `optimize`
 (walk-forward search with optuna), `divergence` (a traded period against its backtest), `store` (``--record``).
 """
