@@ -43,3 +43,13 @@ async def test_backtest_when_daemon_replays_real_minute_bars_then_same_orders_an
               "min_volume_ratio": "0"}
     assert await _compare(tmp_path, _sqlite_template, date(2020, 2, 1), date(2020, 4, 20), "005930,069500",
                           params) >= 4
+
+
+@pytest.mark.slow
+async def test_backtest_when_daemon_replays_its_default_period_then_same_orders_and_fills(tmp_path, _sqlite_template):
+    # The daemon's default replay (SIM_FROM/SIM_TO/SIM_SYMBOLS: 2023, the 5 bundled symbols).
+    from stock_manager.config.settings import DEFAULT_SIM_SYMBOLS, Settings
+
+    defaults = Settings.model_fields
+    await _compare(tmp_path, _sqlite_template, defaults["sim_from"].default, defaults["sim_to"].default,
+                   ",".join(DEFAULT_SIM_SYMBOLS))
