@@ -281,7 +281,8 @@ class _Replay:
         if self.loss_hit and self.limits.daily_loss_trips_kill_switch:
             self.kill_reason = f"daily loss limit hit on {day}: {self.stopped}"
         for s in {*events, *touched}:
-            self._update_breach(s, day)  # also after a breach that did not exit (denied, or at the close)
+            if s in touched or self.breach_day.get(s, -1) <= d:
+                self._update_breach(s, day)  # also after a breach that did not exit (denied, or at the close)
         return touched
 
     def _play_one(self, bs: BarSeries, day: date, session: TradingSession, ts_decision: datetime,
