@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
+from _measured import require
 
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.notifications.slack import SlackChannels, SlackNotifier
@@ -85,6 +86,7 @@ async def main() -> None:
         print(f"SlackNotifier.event, Slack refused: {enqueue_cost():.2f} µs per call")
         print(f"masked JSON log line to the daily file: {log_line_cost(Path(tmp) / 'a'):.1f} µs per line")
         plain = await replay_year(None, NullNotifier())
+        require(plain > 0, "the replayed year took no time")
         logged = await replay_year(Path(tmp) / "b", NullNotifier())
         slack = slack_notifier()
         slack.start()

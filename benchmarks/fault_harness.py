@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the harness lives with the tests
 
+from _measured import require
 from tests.e2e.fault_harness import SYMBOLS, HarnessConfig, run_harness
 
 from stock_manager.adapters.storage.migrate import upgrade_to_head_sync
@@ -57,6 +58,7 @@ def main() -> int:
               f"{args.speed}, seed {args.seed}, {db_url.split(':', 1)[0]}, Python {platform.python_version()} on "
               f"{platform.system()} {platform.machine()}", flush=True)
         result = run_harness(config, say=(lambda _: None) if args.quiet else (lambda m: print(m, flush=True)))
+        require(result.starts > 0, "the daemon never started")
         print(result.report())
         print(f"restarts {max(result.starts - 1, 0)}; result: {'PASS' if result.ok else 'FAIL'}")
         return 0 if result.ok else 1

@@ -23,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+from _measured import require
 from pydantic import SecretStr
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
@@ -175,6 +176,7 @@ async def main(ticks: int, symbol_count: int) -> None:
     rate = await parse_rate(texts, symbols)
     to_handler, to_order = await adapter_latency(texts, symbols)
     bare = await bare_latency(texts)
+    require(rate > 0 and to_handler and to_order and bare, "a part produced no sample")
     print(f"ticks: {ticks} over {symbol_count} symbols")
     print(f"parse + dispatch, one core: {rate:,.0f} ticks/s")
     for name, values in (("frame sent -> adapter tick handler", to_handler),

@@ -108,7 +108,7 @@ class SeedOrder:
         amount = sum((f.quantity * f.price for f in executed), Decimal(0))
         return BrokerOrderReport(ACCOUNT, self.number, BRANCH, self.symbol, self.side, OrderType.LIMIT, self.quantity,
                                  self.limit, self.broker_state, qty, amount / qty if qty else None,
-                                 self.ts_created + timedelta(milliseconds=150))
+                                 self.ts_created + timedelta(milliseconds=150), self.day)
 
 
 ORDER_COLUMNS = ("id", "idempotency_key", "account_id", "mode", "strategy_id", "symbol", "side", "order_type",
@@ -117,7 +117,8 @@ ORDER_COLUMNS = ("id", "idempotency_key", "account_id", "mode", "strategy_id", "
                  "trading_date", "ts_created", "ts_sent", "ts_partial", "ts_filled", "ts_canceled", "ts_rejected",
                  "ts_updated")
 FILL_COLUMNS = ("id", "broker_fill_id", "order_id", "account_id", "broker_order_number", "symbol", "side",
-                "quantity", "price", "commission_krw", "tax_krw", "ts_filled", "ts_recorded", "source")
+                "quantity", "price", "commission_krw", "tax_krw", "ts_filled", "ts_recorded", "source",
+                "trading_date")
 
 
 @dataclass(slots=True)
@@ -342,7 +343,8 @@ def write_seed(url: URL, seed: Seed, *, checkpoint: bool = True) -> dict[str, in
                 fills_written += 1
                 copy.write_row((fills_written, fill.broker_fill_id, order.id, ACCOUNT, fill.broker_order_number,
                                 fill.symbol, fill.side.value, fill.quantity, fill.price, fill.commission_krw,
-                                fill.tax_krw, fill.ts_filled, fill.ts_filled + timedelta(milliseconds=40), "notice"))
+                                fill.tax_krw, fill.ts_filled, fill.ts_filled + timedelta(milliseconds=40), "notice",
+                                fill.trading_date))
         columns = ("account_id", "trading_date", "mode", "start_equity_krw", "end_equity_krw", "cash_krw",
                    "realized_pnl_krw", "unrealized_pnl_krw", "commission_krw", "tax_krw", "orders_count",
                    "fills_count", "return_pct", "summary", "ts_created")
@@ -366,12 +368,13 @@ def write_seed(url: URL, seed: Seed, *, checkpoint: bool = True) -> dict[str, in
             assert mark is not None
             columns = ("account_id", "symbol", "quantity", "avg_price", "realized_pnl_krw", "commission_krw",
                        "tax_krw", "trading_date", "through_fill_id", "last_ts_filled",
-                       "last_broker_fill_id", "ts_created")
+                       "last_broker_fill_id", "ts_created", "last_trading_date")
             with cursor.copy(f"COPY position_checkpoints ({', '.join(columns)}) FROM STDIN") as copy:
                 for p in mark.positions.values():
                     copy.write_row((ACCOUNT, p.symbol, p.quantity, p.avg_price, p.realized_pnl_krw, p.commission_krw,
                                     p.tax_krw, mark.trading_date, mark.through_fill_id,
-                                    mark.last_ts_filled, mark.last_broker_fill_id, mark.ts_created))
+                                    mark.last_ts_filled, mark.last_broker_fill_id, mark.ts_created,
+                                    mark.last_trading_date))
         for table in ("orders", "fills"):
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
                            f"(SELECT max(id) FROM {table}))")

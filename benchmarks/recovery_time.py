@@ -43,6 +43,7 @@ from decimal import Decimal
 from typing import Any
 from unittest import mock
 
+from _measured import require
 from recovery_seed import ACCOUNT, RESTART, SYMBOLS, TODAY, Seed, admin, build_seed, write_seed
 from sqlalchemy import URL, make_url, select
 
@@ -64,7 +65,7 @@ from stock_manager.domain.risk import RiskLimits
 from stock_manager.domain.strategies.ma_cross import MA_CROSS
 from stock_manager.localtime import kst_date, kst_datetime
 from stock_manager.service_layer import recovery as recovery_module
-from stock_manager.service_layer import session as session_module
+from stock_manager.service_layer import trading_day as session_module
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
 from stock_manager.service_layer.ports.broker import (
     AccountRef,
@@ -354,6 +355,7 @@ async def main(args: argparse.Namespace) -> int:
                   f"other {other * 1000:.1f})  outcome {result.outcome}, {result.fills_added} fills recorded, "
                   f"{result.open_orders} orders still open, positions = broker: {result.positions_match}"
                   f"{'' if result.stopped is None else ', STOPPED: ' + result.stopped}")
+        require(results, "no restart was timed (--runs 0?)")
         total = median([r.total for r in results])
         db = median([r.phases.db for r in results])
         broker = median([r.phases.broker for r in results])

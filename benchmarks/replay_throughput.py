@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _measured import require
+
 from stock_manager.adapters.marketdata import session_prints, trading_days
 from stock_manager.adapters.observability.logging import configure_logging
 from stock_manager.adapters.venues.krx.calendar import session_for
@@ -38,6 +40,8 @@ async def main(db_url: str | None, symbols: str | None, date_from: str | None, d
         async with open_storage(settings, upgrade=True) as storage, open_venue(settings) as venue:
             result = await build_daemon(settings, storage, venue, notifier=NullNotifier()).run()
         elapsed = time.perf_counter() - started
+    require(result.settlements and prints, f"the replay settled {len(result.settlements)} sessions, "
+            f"{prints} prints (nothing left to replay in {settings.sim_from}..{settings.sim_to}?)")
     orders = sum(s.orders_count for s in result.settlements)
     fills = sum(s.fills_count for s in result.settlements)
     print(f"database         {settings.database_url.split(':')[0]}")

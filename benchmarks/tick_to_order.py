@@ -74,26 +74,39 @@ from stock_manager.adapters.observability.logging import configure_logging
 from stock_manager.adapters.storage.engine import create_engine
 from stock_manager.adapters.storage.migrate import upgrade_to_head
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
-from stock_manager.adapters.venues.krx.calendar import session_for
-from stock_manager.adapters.venues.krx.rules import krx_cost_model, price_limits, round_to_tick, tick_size
+from stock_manager.adapters.venues.krx.phases import krx_session
+from stock_manager.adapters.venues.krx.profile import krx_profile
+from stock_manager.adapters.venues.krx.rules import (
+    krx_cost_model,
+    krx_instrument,
+    price_limits,
+    round_to_tick,
+    tick_size,
+)
 from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import Tick
 from stock_manager.domain.model import InstrumentKind, Side
+from stock_manager.domain.modes import Mode
 from stock_manager.domain.positions import positions_from_fills
 from stock_manager.domain.risk import RiskLimits
-from stock_manager.domain.strategies.ma_cross import STRATEGY_ID, MaCrossParams
+from stock_manager.domain.strategies.ma_cross import MA_CROSS, STRATEGY_ID
 from stock_manager.entrypoints.venues import SIM_HTS_ID, sim_account
 from stock_manager.localtime import kst_date, kst_datetime
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
 from stock_manager.service_layer.ports.notifications import NullNotifier
 from stock_manager.service_layer.ports.storage import StoredFill
-from stock_manager.service_layer.trading_day import SessionRunner, SymbolInfo
+from stock_manager.service_layer.strategy_book import StrategyBook
+from stock_manager.service_layer.trading_day import SessionRunner
 
 FIRST_DAY = date(2025, 1, 6)  # round r trades on FIRST_DAY + r days (a fresh EXIT key per symbol and round)
 RECEIVED_NS: list[int] = []  # perf_counter_ns when websockets returned each H0STCNT0 frame to the adapter
 ON_TICK_NS: list[int] = []  # ... when SessionRunner.on_tick was entered with its tick
 PLACE_NS: list[int] = []  # ... when Execution called KisBroker.place_order (the NEW row committed)
+
+
+class MeasuredNothing(RuntimeError):
+    """A part of the benchmark produced no sample; the run fails (exit 1) instead of printing nothing."""
 
 
 class StampedConnection(ClientConnection):
@@ -170,8 +183,16 @@ def build_frames(symbols: list[str], avg: dict[str, Decimal], rounds: int, per_s
 
 
 def percentiles(values_us: list[float]) -> str:
-    """Return "p50 … p90 … p99 … max … mean …" of microsecond values."""
+    """Return "p50 … p90 … p99 … max … mean …" of microsecond values.
+
+    Raises
+    ------
+    MeasuredNothing
+        If there is no value: a benchmark that measured nothing must not print a figure.
+    """
     ordered = sorted(values_us)
+    if not ordered:
+        raise MeasuredNothing("no sample to take percentiles of")
 
     def at(q: float) -> float:
         return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
@@ -211,20 +232,25 @@ class Bench:
                            rate_limit_per_sec=1e6, subscribe_pacing_secs=0.0, token_cache_dir=self.tmp / "tokens")
         self.kis = KisBroker(config, clock=SystemClock(), market_clock=self.market, cost_model=krx_cost_model(),
                              transport=self.transport)
-        limits = RiskLimits(10_000, Decimal(10**9), Decimal(100))  # positions, shares per symbol, daily loss %
-        self.execution = Execution(config=ExecutionConfig(self.account, "sim", limits), uow_factory=uow,
-                                   broker=self.kis, clock=self.market, notifier=NullNotifier(),
-                                   instrument_kind=lambda symbol: InstrumentKind.STOCK)
+        # Generous limits: every round's 40 exits are created in the same market minute, and each is refused
+        # by the venue (a failed order), so the rate throttle and the cooldown are off.
+        limits = RiskLimits(max_open_positions=10_000, max_quantity_per_symbol=Decimal(10**9),
+                            daily_loss_limit_pct=Decimal(100), max_orders_per_minute=None,
+                            cooldown_after_failures=None, max_consecutive_broker_failures=None)
+        instruments = [krx_instrument(s, InstrumentKind.STOCK, s) for s in self.symbols]
+        self.profile = krx_profile(instruments)
+        self.execution = Execution(config=ExecutionConfig(self.account, Mode.SIM, limits), uow_factory=uow,
+                                   broker=self.kis, clock=self.market, notifier=NullNotifier(), venue=self.profile)
         self.runner = SessionRunner(
             execution=self.execution, uow_factory=uow, broker=self.kis, clock=self.market, notifier=NullNotifier(),
-            mode="sim", universe=[SymbolInfo(s, s, "KOSPI", "STOCK") for s in self.symbols], params_file=None,
-            stop_without_params=False, params=MaCrossParams())
+            mode=Mode.SIM, venue=self.profile, strategies=StrategyBook((MA_CROSS,)))
         # Holdings as recorded buy fills before the first session, restored as SessionRunner.open restores them.
         seeded_at = kst_datetime(FIRST_DAY - timedelta(days=3), clock_time(10, 0))
         async with uow() as u:
             await u.strategies.ensure_strategy(STRATEGY_ID, "MA 50/200 cross", "PRD §3.3", seeded_at)
+            for instrument in instruments:
+                await u.market_data.upsert_symbol(instrument, seeded_at)
             for symbol, price in avg.items():
-                await u.market_data.upsert_symbol(symbol, symbol, "KOSPI", "STOCK", seeded_at)
                 fill = Fill(f"seed:{symbol}", f"seed-{symbol}", symbol, Side.BUY, Decimal(10), price, Decimal(0),
                             Decimal(0), seeded_at, kst_date(seeded_at))
                 await u.fills.add(StoredFill(fill, self.account, None, "seed"), seeded_at)
@@ -246,9 +272,11 @@ class Bench:
 
     def begin_round(self, r: int) -> None:
         """Start session date `r` as the market-open sequence would: clock, session, fresh per-session state."""
-        session = session_for(FIRST_DAY + timedelta(days=r))
+        day = FIRST_DAY + timedelta(days=r)
+        # A KRX regular session with its phases (09:00-15:30 KST): without them no order passes the phase rule.
+        session = krx_session(day, kst_datetime(day, clock_time(9, 0)), kst_datetime(day, clock_time(15, 30)))
         self.market.set(kst_datetime(session.trading_date, clock_time(9, 0)))
-        self.execution.begin_session(session.trading_date, Decimal(10**12))
+        self.execution.begin_session(session.trading_date, Decimal(10**12), session=session)
         self.runner.session = session
 
     async def close(self) -> None:
@@ -406,6 +434,9 @@ async def main(args: argparse.Namespace) -> None:
             await bench.close()
     floor = await bare_floor(mixed)
     triggers = sum(f.triggers for f in mixed)
+    if not samples["recv_order"] or missed:
+        raise MeasuredNothing(f"part 2: {triggers - missed} of {triggers} triggering ticks placed an order "
+                              f"(stop mode: {stopped or 'no'}); the order path was not measured")
     print(f"disk fsync       4 KiB write + fsync in the temp dir: {percentiles(fsync)}")
     print(f"run              {len(symbols)} symbols, average prices {min(avg.values()):,}..{max(avg.values()):,} "
           f"KRW; SQLite migrated in a temp dir; {time.perf_counter() - started:.1f} s")
@@ -447,7 +478,10 @@ if __name__ == "__main__":
         if not hasattr(os, "sched_setaffinity"):
             parser.error("--cpu needs os.sched_setaffinity (Linux)")
         os.sched_setaffinity(0, {args.cpu})
-    if sys.platform == "win32":
-        asyncio.run(main(args), loop_factory=asyncio.SelectorEventLoop)
-    else:
-        asyncio.run(main(args))
+    try:
+        if sys.platform == "win32":
+            asyncio.run(main(args), loop_factory=asyncio.SelectorEventLoop)
+        else:
+            asyncio.run(main(args))
+    except MeasuredNothing as e:
+        sys.exit(f"tick_to_order: measured nothing: {e}")

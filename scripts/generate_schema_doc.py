@@ -70,6 +70,15 @@ TABLES: dict[str, str] = {
         "row per symbol, the point repeated on each), so a restart folds only the fills recorded after it. "
         "Used only when that gives exactly the fold of every fill (`service_layer/position_history.py`)."
     ),
+    "backtest_runs": (
+        "Research runs kept by name with `--record` (revision 0011): a backtest, an optimisation or a "
+        "backtest-to-paper divergence report, with what was run and its summary. Never read by the daemon."
+    ),
+    "backtest_fills": "The fills of a recorded backtest run, in execution order (revision 0011).",
+    "optimize_trials": (
+        "Every trial of a recorded optimisation: the parameters tried in one walk-forward window, with the "
+        "in-sample figures they were chosen on and the out-of-sample figures of the window after it (0011)."
+    ),
 }
 
 _KRW = "KRW, exact decimal"
@@ -304,6 +313,42 @@ COLUMNS: dict[str, dict[str, str]] = {
         "changed_by": "Who changed it (`cli`, an operator name).",
         "reason": "Why.",
         "ts_changed": f"When ({_TS}).",
+    },
+    "backtest_runs": {
+        "id": "Surrogate key.",
+        "name": "The name given with `--name` (several runs may share one; the newest is the latest).",
+        "kind": "BACKTEST, OPTIMIZE or DIVERGENCE.",
+        "strategy_id": "The strategy run, e.g. `ma_cross_50_200`.",
+        "period_from": "First session of the period (KST date).",
+        "period_to": "Last session of the period (KST date).",
+        "symbols": "The symbols, as a JSON array in the order their signals were submitted.",
+        "params": "The strategy parameters (for OPTIMIZE: the best out-of-sample ones), as a JSON object.",
+        "config": "Fill model, cash, participation, risk limits and data source, as a JSON object.",
+        "summary": "The run's figures (return, CAGR, drawdown, Sharpe, trades, costs...), as a JSON object.",
+        "ts_created": f"When the run was recorded ({_TS}).",
+    },
+    "backtest_fills": {
+        "run_id": "The run (`backtest_runs.id`); deleted with it.",
+        "seq": "Position in execution order, from 1.",
+        "trading_date": "KST trading date.",
+        "ts_filled": f"Execution time at the replayed print ({_TS}).",
+        "symbol": "KRX short code.",
+        "side": "BUY or SELL.",
+        "intent": "ENTRY or EXIT: the intent of the order it filled.",
+        "quantity": "Shares filled.",
+        "price": f"Execution price ({_KRW}).",
+        "commission_krw": f"Commission of the fill ({_KRW}).",
+        "tax_krw": f"Sell-side transaction tax of the fill ({_KRW}).",
+    },
+    "optimize_trials": {
+        "run_id": "The optimisation run (`backtest_runs.id`); deleted with it.",
+        "window_index": "Walk-forward window, from 0.",
+        "trial": "Optuna trial number within the window.",
+        "params": "The parameters tried, as a JSON object.",
+        "in_sample": "Summary figures on the window's in-sample period, as a JSON object.",
+        "out_of_sample": "Summary figures on the out-of-sample period after it, as a JSON object.",
+        "objective_in_sample": "The objective's value in sample; NULL when it is undefined (no trade).",
+        "objective_out_of_sample": "The objective's value out of sample; NULL when it is undefined.",
     },
     "observed_orders": {
         "id": "Surrogate key.",

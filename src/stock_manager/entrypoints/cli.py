@@ -12,6 +12,7 @@ import typer
 
 from stock_manager.config.settings import Mode, OrderMode
 from stock_manager.domain.errors import ConfigurationError
+from stock_manager.entrypoints import research_cli
 from stock_manager.entrypoints.cli_app import (
     DbUrl,
     JsonOut,
@@ -247,6 +248,13 @@ def report(
         return 0
 
     guarded(main)
+
+
+# Research (backtest → optimize → paper → divergence): the commands live in research_cli, which imports nothing
+# heavy until one runs.
+app.command()(research_cli.backtest)
+app.command()(research_cli.optimize)
+app.command()(research_cli.divergence)
 
 
 def main() -> None:

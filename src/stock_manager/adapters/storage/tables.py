@@ -338,3 +338,51 @@ position_checkpoints = Table(
     Column("ts_created", UtcDateTime, nullable=False),
     Column("last_trading_date", Date, nullable=False),  # that fill's trading date (0004)
 )
+
+# -- RESEARCH (0011): kept by `stockbot backtest|optimize|divergence --record`; never read by the daemon --------
+
+backtest_runs = Table(
+    "backtest_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # BACKTEST | OPTIMIZE | DIVERGENCE
+    Column("strategy_id", String(64), nullable=False),
+    Column("period_from", Date, nullable=False),
+    Column("period_to", Date, nullable=False),
+    Column("symbols", JsonDocument, nullable=False),
+    Column("params", JsonDocument, nullable=False),
+    Column("config", JsonDocument, nullable=False),
+    Column("summary", JsonDocument, nullable=False),
+    Column("ts_created", UtcDateTime, nullable=False),
+    CheckConstraint("kind IN ('BACKTEST','OPTIMIZE','DIVERGENCE')", name="kind"),
+)
+
+backtest_fills = Table(
+    "backtest_fills",
+    metadata,
+    Column("run_id", Integer, ForeignKey("backtest_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("trading_date", Date, nullable=False),
+    Column("ts_filled", UtcDateTime, nullable=False),
+    Column("symbol", String(12), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("intent", String(8), nullable=False),
+    Column("quantity", ExactDecimal(28, 8), nullable=False),
+    Column("price", ExactDecimal(28, 8), nullable=False),
+    Column("commission_krw", ExactDecimal(32, 8), nullable=False),
+    Column("tax_krw", ExactDecimal(32, 8), nullable=False),
+)
+
+optimize_trials = Table(
+    "optimize_trials",
+    metadata,
+    Column("run_id", Integer, ForeignKey("backtest_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("window_index", Integer, primary_key=True),
+    Column("trial", Integer, primary_key=True),
+    Column("params", JsonDocument, nullable=False),
+    Column("in_sample", JsonDocument, nullable=False),
+    Column("out_of_sample", JsonDocument, nullable=False),
+    Column("objective_in_sample", ExactDecimal(32, 8), nullable=True),
+    Column("objective_out_of_sample", ExactDecimal(32, 8), nullable=True),
+)

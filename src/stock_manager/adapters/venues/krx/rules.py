@@ -5,6 +5,7 @@ Source: ../reference/kis-openapi.md §7.2 (tick table, unified for KOSPI and KOS
 base × 0.7 ceiled to the tick valid there) and §7.4 (commission and sell-side transaction tax).
 """
 
+import functools
 from datetime import date, time, timedelta
 from decimal import Decimal
 
@@ -61,9 +62,15 @@ def krx_cost_model(commission_rate: Decimal = DEFAULT_COMMISSION_RATE) -> CostMo
                      cost_quantum=Decimal(1))
 
 
+@functools.cache
+def _reference(kind: InstrumentKind) -> Instrument:
+    # One instrument per kind for the module's helpers (their tick tables and bands do not depend on the code).
+    return krx_instrument("", kind)
+
+
 def tick_size(price: Decimal, kind: InstrumentKind = InstrumentKind.STOCK) -> Decimal:
     """Return the KRX tick size in KRW valid at `price` for a stock or ETF."""
-    return krx_instrument("", kind).tick_size(price)
+    return _reference(kind).tick_size(price)
 
 
 def is_on_tick(price: Decimal, kind: InstrumentKind = InstrumentKind.STOCK) -> bool:

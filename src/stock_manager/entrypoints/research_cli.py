@@ -1,0 +1,341 @@
+"""The research commands of the CLI: ``stockbot backtest``, ``stockbot optimize`` and ``stockbot divergence``.
+
+Thin like the rest of the CLI: read options, build the settings, call `stock_manager.research`, print. The
+account defaults (cash, participation, commission) and the risk limits are the daemon's settings, so a backtest
+trades under the rules the daemon would. Bad input (a bad file, an unknown symbol, a bad date) is one line
+and exit 2 (`cli_app.guarded`).
+"""
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from stock_manager.domain.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from stock_manager.config.settings import Settings
+    from stock_manager.research.data import MarketData
+
+DateFrom = Annotated[str | None, typer.Option("--from", help="First session, YYYY-MM-DD (default: 3 years "
+                                              "before --to).")]
+DateTo = Annotated[str | None, typer.Option("--to", help="Last session, YYYY-MM-DD (default: the data's end).")]
+Symbols = Annotated[str | None, typer.Option("--symbols", help="Comma-separated codes (default: SIM_SYMBOLS, or "
+                                             "every symbol of --data).")]
+DataFiles = Annotated[list[Path] | None, typer.Option("--data", help="CSV/Parquet bar file(s) instead of the "
+                                                      "bundled data (columns in README).")]
+ParamsFile = Annotated[Path | None, typer.Option("--params-file", help="Strategy parameters (YAML/JSON); "
+                                                 "default: the built-in defaults.")]
+Record = Annotated[bool, typer.Option("--record", help="Also store the run in the database (backtest_runs).")]
+Name = Annotated[str | None, typer.Option("--name", help="Name of the recorded run.")]
+DbUrl = Annotated[str | None, typer.Option("--db-url", help="SQLAlchemy URL (default: DB_URL, else embedded "
+                                           "SQLite).")]
+OutDir = Annotated[Path, typer.Option("--out", help="Directory for the CSV/JSON/PNG/HTML outputs.")]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of tables.")]
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigurationError(f"{option} must be YYYY-MM-DD, was {text!r}") from None
+
+
+def load_market(settings: "Settings", symbols: str | None, data_files: list[Path] | None) -> "MarketData":
+    """Return the bars to run on: the user's files, else the bundled data of the symbols."""
+    from stock_manager.research.data import bundled, from_files
+
+    wanted = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None
+    if data_files:
+        return from_files(data_files, wanted)
+    return bundled(wanted or list(settings.sim_symbols))
+
+
+def period_of(market: "MarketData", date_from: str | None, date_to: str | None) -> tuple[date, date]:
+    """Return the period: the options', else the last 3 years of the data."""
+    end = _day(date_to, "--to") or max(bs.dates[-1] for bs in market.series.values())
+    start = _day(date_from, "--from") or end - timedelta(days=3 * 365)
+    if start > end:
+        raise ConfigurationError(f"--from {start} is after --to {end}")
+    if not market.trading_days(start, end):
+        raise ConfigurationError(f"no session with data for {', '.join(market.symbols)} in {start}..{end}")
+    return start, end
+
+
+def read_params(params_file: Path | None) -> Any:
+    """Return the MA cross parameters of `params_file`, or the defaults."""
+    from stock_manager.domain.strategies.ma_cross import MaCrossParams
+    from stock_manager.service_layer.params import read_params_file
+
+    return read_params_file(params_file) if params_file is not None else MaCrossParams()
+
+
+def progress_bar(console: "Console", total_hint: int, label: str) -> tuple[Callable[[int, int], None] | None, Any]:
+    """Return a progress callback and its rich Progress (None, None for short runs)."""
+    if total_hint < 250:
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                   transient=True)
+    task = bar.add_task(label, total=total_hint)
+
+    def advance(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return advance, bar
+
+
+def backtest(
+    date_from: DateFrom = None, date_to: DateTo = None, symbols: Symbols = None, data: DataFiles = None,
+    params_file: ParamsFile = None,
+    fill_model: Annotated[str, typer.Option("--fill-model", help="path (the daemon's intraday path), close, or "
+                                            "next-open.")] = "path",
+    cash: Annotated[str | None, typer.Option("--cash", help="Start cash, KRW (default: SIM_START_CASH_KRW).")] = None,
+    out: OutDir = Path("backtest-out"), record: Record = False, name: Name = None, db_url: DbUrl = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Backtest the strategy on bundled or your own daily bars, with the daemon's risk rules and fills."""
+    from stock_manager.entrypoints.cli_app import console, err, guarded
+    from stock_manager.entrypoints.cli_app import settings as app_settings
+
+    async def main() -> int:
+        from decimal import Decimal, InvalidOperation
+
+        from stock_manager.entrypoints.bootstrap import risk_limits
+        from stock_manager.research.engine import BacktestConfig, FillModel, run_backtest
+        from stock_manager.research.report import jsonable, render, write_outputs
+
+        settings = app_settings(db_url=db_url)
+        try:
+            model = FillModel(fill_model)
+        except ValueError:
+            raise ConfigurationError(f"--fill-model must be path, close or next-open, was {fill_model!r}") from None
+        try:
+            start_cash = Decimal(cash) if cash is not None else settings.sim_start_cash_krw
+        except InvalidOperation:
+            raise ConfigurationError(f"--cash {cash!r} is not a number") from None
+        market = load_market(settings, symbols, data)
+        start, end = period_of(market, date_from, date_to)
+        params = read_params(params_file)
+        from stock_manager.adapters.venues.krx.rules import krx_cost_model
+
+        config = BacktestConfig(start, end, params=params, limits=risk_limits(settings), start_cash_krw=start_cash,
+                                participation_rate=settings.sim_participation_rate,
+                                cost_model=krx_cost_model(settings.commission_rate), fill_model=model)
+        advance, bar = progress_bar(err, len(market.trading_days(start, end)), "backtest")
+        if bar is not None:
+            with bar:
+                result = run_backtest(market, config, advance)
+        else:
+            result = run_backtest(market, config)
+        paths = write_outputs(result, out, title=f"stockbot backtest {start}..{end} ({model})")
+        if as_json:
+            from stock_manager.research.metrics import summarize
+
+            console.print_json(data=jsonable(summarize(result)))
+        else:
+            summary = render(result, console)
+            del summary
+            console.print(f"outputs: {', '.join(str(p) for p in paths)}", style="dim")
+        if record:
+            from stock_manager.entrypoints.bootstrap import open_storage
+            from stock_manager.research.metrics import summarize
+            from stock_manager.research.store import record_run
+
+            intents = {o.broker_order_number: str(o.intent) for o in result.orders if o.broker_order_number}
+            async with open_storage(settings, upgrade=False) as storage:
+                run_id = await record_run(
+                    storage.engine, name=name or f"backtest {start}..{end}", kind="BACKTEST", period=(start, end),
+                    symbols=market.symbols, params=params.to_mapping(), config=config_mapping(config, market.source),
+                    summary=summarize(result), fills=[(f, intents[f.broker_order_number]) for f in result.fills])
+            console.print(f"recorded as backtest run {run_id}")
+        return 0
+
+    guarded(main)
+
+
+def config_mapping(config: Any, source: str) -> dict[str, Any]:
+    """Return what a run was configured with, JSON-safe (for ``backtest_runs.config``)."""
+    from dataclasses import asdict
+
+    return {"fill_model": str(config.fill_model), "start_cash_krw": str(config.start_cash_krw),
+            "participation_rate": str(config.participation_rate), "data": source,
+            "commission_rate": str(config.cost_model.commission_rate),
+            "risk_limits": {k: (None if v is None else str(v)) for k, v in asdict(config.limits).items()}}
+
+
+def optimize(
+    spec_file: Annotated[Path, typer.Option("--spec", help="Search file (YAML/JSON): objective, trials, seed, "
+                                            "walk_forward, params ranges (see README).")],
+    date_from: DateFrom = None, date_to: DateTo = None, symbols: Symbols = None, data: DataFiles = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes.")] = 2,
+    seed: Annotated[int | None, typer.Option("--seed", help="Overrides the file's seed.")] = None,
+    out: OutDir = Path("optimize-out"), record: Record = False, name: Name = None, db_url: DbUrl = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Walk-forward parameter search with optuna; every trial kept; out-of-sample next to in-sample."""
+    from stock_manager.entrypoints.cli_app import console, err, guarded
+    from stock_manager.entrypoints.cli_app import settings as app_settings
+
+    async def main() -> int:
+        import os
+        from dataclasses import asdict, replace
+
+        from stock_manager.adapters.venues.krx.rules import krx_cost_model
+        from stock_manager.domain.strategies.ma_cross import MaCrossParams
+        from stock_manager.entrypoints.bootstrap import open_storage, risk_limits
+        from stock_manager.research.engine import BacktestConfig
+        from stock_manager.research.optimize import optimize as run_search
+        from stock_manager.research.optimize import read_spec
+        from stock_manager.research.report import jsonable
+        from stock_manager.research.store import active_params_rows, params_on, record_run
+
+        settings = app_settings(db_url=db_url)
+        spec = read_spec(spec_file)
+        if seed is not None:
+            spec = replace(spec, seed=seed)
+        market = load_market(settings, symbols, data)
+        start, end = period_of(market, date_from, date_to)
+        config = BacktestConfig(start, end, limits=risk_limits(settings), start_cash_krw=settings.sim_start_cash_krw,
+                                participation_rate=settings.sim_participation_rate,
+                                cost_model=krx_cost_model(settings.commission_rate))
+        rows: list = []
+        if db_url or os.environ.get("DB_URL"):  # a database is given: the baseline is its ACTIVE parameters
+            async with open_storage(settings, upgrade=False) as storage:
+                rows = await active_params_rows(storage.engine)
+        defaults = MaCrossParams().to_mapping()
+
+        def baseline(day: date) -> dict:
+            return params_on(rows, day) or defaults
+
+        advance, bar = progress_bar(err, 250, "optimize")
+        assert bar is not None
+        with bar:
+            result = run_search(market, config, spec, jobs=jobs, baseline_for=baseline, progress=advance)
+        out.mkdir(parents=True, exist_ok=True)
+        document = {"objective": spec.objective, "seed": spec.seed, "period": f"{start}..{end}",
+                    "symbols": market.symbols, "baseline": result.baseline, "windows": result.windows,
+                    "suggestion": result.suggestion, "verdict": result.verdict, "trials": result.trials}
+        import csv
+        import json
+
+        (out / "optimize.json").write_text(json.dumps(jsonable(document), indent=2), encoding="utf-8")
+        names = sorted({k for t in result.trials for k in t["params"]})
+        with (out / "trials.csv").open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["window", "trial", *names, "objective_in_sample", "objective_out_of_sample",
+                             "trades_in_sample", "trades_out_of_sample", "error"])
+            for t in result.trials:
+                writer.writerow([t["window"], t["trial"], *(t["params"].get(n, "") for n in names),
+                                 t["objective_in_sample"], t["objective_out_of_sample"],
+                                 t["in_sample"].get("trades", ""), t["out_of_sample"].get("trades", ""),
+                                 t["error"] or ""])
+        if as_json:
+            console.print_json(data=jsonable({k: v for k, v in document.items() if k != "trials"}))
+        else:
+            render_search(result, console)
+            console.print(f"outputs: {out / 'optimize.json'}, {out / 'trials.csv'}", style="dim")
+        if record:
+            best = result.suggestion or result.baseline
+            async with open_storage(settings, upgrade=False) as storage:
+                run_id = await record_run(
+                    storage.engine, name=name or f"optimize {start}..{end}", kind="OPTIMIZE", period=(start, end),
+                    symbols=market.symbols, params=best, config={"spec": jsonable(asdict(spec)), "jobs": jobs},
+                    summary={"verdict": result.verdict, "suggestion": result.suggestion, "windows": result.windows},
+                    trials=[{**t, "objective_in_sample": _dec(t["objective_in_sample"]),
+                             "objective_out_of_sample": _dec(t["objective_out_of_sample"])} for t in result.trials])
+            console.print(f"recorded as optimize run {run_id}")
+        return 0
+
+    guarded(main)
+
+
+def _dec(value: float | None) -> Any:
+    from decimal import Decimal
+
+    return None if value is None else Decimal(str(round(value, 8)))
+
+
+def render_search(result: Any, console: "Console") -> None:
+    """Print the windows (in-sample best with its out-of-sample figure next to the baseline's) and the verdict."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if not console.is_terminal and console.width < 140:
+        console = Console(width=160, highlight=False)
+    objective = result.spec.objective
+    table = Table(title=f"Walk-forward windows ({objective}; {result.spec.trials} trials each)", title_justify="left")
+    for column in ("window", "in sample", "out of sample", "best in-sample params", f"IS {objective}",
+                   f"OOS {objective}", f"baseline OOS {objective}"):
+        table.add_column(column)
+    for w in result.windows:
+        changed = {k: v for k, v in w["best_params"].items() if str(w["baseline_params"].get(k)) != str(v)}
+        table.add_row(str(w["window"]), w["in_sample"], w["out_of_sample"],
+                      ", ".join(f"{k}={v}" for k, v in changed.items()) or "(= baseline)",
+                      _num(w["best_in_sample"]), _num(w["best_out_of_sample"]), _num(w["baseline_out_of_sample"]))
+    console.print(table)
+    console.print(f"[bold]Verdict:[/] {result.verdict}")
+    if result.suggestion:
+        console.print(f"suggested parameters: {result.suggestion}")
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def divergence(
+    date_from: Annotated[str, typer.Option("--from", help="First session the daemon traded, YYYY-MM-DD.")],
+    date_to: Annotated[str, typer.Option("--to", help="Last session, YYYY-MM-DD.")],
+    symbols: Symbols = None,
+    account: Annotated[str | None, typer.Option("--account", help="The daemon's account (default: the only one "
+                                                "with orders in the period).")] = None,
+    params_file: Annotated[Path | None, typer.Option("--params-file", help="Parameters on days without an ACTIVE "
+                                                     "strategy_params row (default: the built-in defaults).")] = None,
+    out: OutDir = Path("divergence-out"), record: Record = False, name: Name = None, db_url: DbUrl = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Compare what the daemon traded (sim or paper) with the backtest of the same days, trade by trade."""
+    from stock_manager.entrypoints.cli_app import console, guarded
+    from stock_manager.entrypoints.cli_app import settings as app_settings
+
+    async def main() -> int:
+        from stock_manager.entrypoints.bootstrap import open_storage, risk_limits
+        from stock_manager.research.divergence_run import divergence_report, render_divergence, write_divergence
+
+        start, end = _day(date_from, "--from"), _day(date_to, "--to")
+        assert start is not None and end is not None
+        if start > end:
+            raise ConfigurationError(f"--from {start} is after --to {end}")
+        settings = app_settings(db_url=db_url)
+        wanted = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else list(settings.sim_symbols)
+        async with open_storage(settings, upgrade=False) as storage:
+            report = await divergence_report(storage, start, end, wanted, account=account,
+                                             settings=settings, fallback=read_params(params_file),
+                                             limits=risk_limits(settings))
+            paths = write_divergence(report, out)
+            if record:
+                from stock_manager.research.store import record_run
+
+                run_id = await record_run(storage.engine, name=name or f"divergence {start}..{end}",
+                                          kind="DIVERGENCE", period=(start, end), symbols=wanted,
+                                          params={"by_day": report["params_by_day"]},
+                                          config={"account": report["account"]},
+                                          summary={k: v for k, v in report.items() if k != "params_by_day"})
+                console.print(f"recorded as divergence run {run_id}")
+        if as_json:
+            from stock_manager.research.report import jsonable
+
+            console.print_json(data=jsonable(report))
+        else:
+            render_divergence(report, console)
+            console.print(f"outputs: {', '.join(str(p) for p in paths)}", style="dim")
+        return 0
+
+    guarded(main)

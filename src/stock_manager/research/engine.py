@@ -1,0 +1,569 @@
+"""The backtest: the daemon's trading day, replayed in memory over the days on which something can happen.
+
+What runs is the daemon's own logic, piece by piece:
+
+* decisions: `evaluate_daily` at each pre-open (08:30 KST) on the 260 daily bars before the session, and
+  `evaluate_tick` on every print while a position is held (`domain.strategies.ma_cross`);
+* the order path of `service_layer.execution.placement`: one decision per idempotency key (a key already
+  used by an order is never sent again, a key handled this session is not tried again), one live order per
+  (strategy, symbol, intent), the limit rounded onto the instrument's grid, then `pre_trade_denial` with the
+  `RiskState` a `RiskBook` builds (session phases, stale data, collar, rate, cooldown, loss limit, sizes);
+  an allowed order counts for the rate throttle and goes to the venue;
+* the venue: the simulator's `MatchingEngine` (validation, the ±30 % band, cash and holdings, fills against
+  the prints with the participation cap, commission and the dated sell tax) and the replayed intraday paths
+  (`adapters.marketdata.paths`: real minute bars where bundled, else the documented path from OHLC);
+* the session: stop mode and the cancel of working entries when the daily loss limit is reached, day orders
+  expiring at the close, the latched kill switch after a session that hit the loss limit (nothing is traded
+  after it), start-of-day equity = the previous session's cash plus holdings at their last close.
+
+What is skipped is only what cannot change anything: a day on which no symbol has a possible cross (screened
+with numpy, confirmed by the strategy itself), no working order and no held position whose day range
+reaches its stop-loss or take-profit (`screen`). On the days that are played, only the symbols with such an
+event are played; the others have no order and no fill that day in the daemon either.
+
+Fill models (``--fill-model``): ``path`` is the daemon's. ``next-open`` and ``close`` exist to compare with
+bar-based engines: decisions (crosses, and stop-loss/take-profit on the bar's close) are taken at the close
+of bar D-1 and filled at the open of day D (``next-open``) or taken at the close of bar D and filled at that
+close (``close``), one print per day carrying the day's volume, the same risk rules and matching engine.
+"""
+
+import bisect
+import functools
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine
+from stock_manager.adapters.venues.krx.calendar import pre_open, session_for
+from stock_manager.adapters.venues.krx.profile import BAR_CLOSE_OFFSET
+from stock_manager.adapters.venues.krx.rules import KRX_DAY
+from stock_manager.domain.errors import OrderRejectedByBroker
+from stock_manager.domain.fills import Fill
+from stock_manager.domain.instruments import Instrument, PriceBand
+from stock_manager.domain.market import DailyBar, Tick
+from stock_manager.domain.model import Intent, OrderType, Side, TimeInForce
+from stock_manager.domain.positions import Position
+from stock_manager.domain.risk import OrderProposal, RiskState, daily_loss_limit_breached
+from stock_manager.domain.sessions import TradingSession
+from stock_manager.domain.signals import Signal
+from stock_manager.domain.strategies.ma_cross import STRATEGY_ID, MaCrossParams, evaluate_daily, evaluate_tick
+from stock_manager.research.data import BarSeries, MarketData
+from stock_manager.research.records import BacktestConfig, BacktestResult, BtOrder, Denial, FillModel
+from stock_manager.research.screen import HISTORY_BARS, crosses, first_breach
+from stock_manager.service_layer.ports.broker import OrderRequest
+from stock_manager.service_layer.ports.records import KillSwitchState
+from stock_manager.service_layer.risk_book import RiskBook
+from stock_manager.service_layer.risk_gate import pre_trade_denial
+
+__all__ = ["ACCOUNT_ID", "BacktestConfig", "BacktestResult", "BtOrder", "Denial", "FillModel", "run_backtest"]
+
+ACCOUNT_ID = "BACKTEST"
+#: Under ``--fill-model close`` decisions and the day's one print are at the start of the closing auction.
+CLOSE_DECISION_BEFORE_CLOSE = timedelta(minutes=10)
+_NEVER = 1 << 60
+
+
+class _Replay:
+    # One backtest's state; `run_backtest` is the public face.
+
+    def __init__(self, data: MarketData, config: BacktestConfig) -> None:
+        self.data, self.config = data, config
+        self.symbols = data.symbols
+        self.rank = {s: i for i, s in enumerate(sorted(self.symbols))}
+        self.instruments = data.instruments()
+        self.engine = MatchingEngine(ACCOUNT_ID, self.instruments, MatchingConfig(
+            config.participation_rate, config.start_cash_krw, config.cost_model))
+        self.limits = config.limits
+        self.days = data.trading_days(config.start, config.end)
+        self.model = config.fill_model
+        self.book = RiskBook()
+        self.positions: dict[str, Position] = {}
+        self.open_orders: dict[str, BtOrder] = {}  # by broker order number
+        self.orders: list[BtOrder] = []
+        self.fills: list[Fill] = []
+        self.denials: list[Denial] = []
+        self.used_keys: set[str] = set()  # keys of created orders (the orders table's UNIQUE key)
+        self.handled: set[str] = set()  # keys handled this session
+        self.stopped: str | None = None
+        self.loss_hit = False
+        self.kill_reason: str | None = None
+        self.start_equity = config.start_cash_krw
+        self.net_at_open = Decimal(0)
+        self.net_realized_total = Decimal(0)
+        self.trading_date: date | None = None
+        self.params = config.params
+        self.played = 0
+        self.thresholds: dict[str, tuple[float, float]] = {}  # held symbol → (stop, take) screen, floats
+        self.unrealized_counts = config.limits.daily_loss_includes_unrealized
+        self._exit_keys: dict[tuple[str, datetime], str] = {}
+        self._screen()
+
+    # -- SCREENING ------------------------------------------------------------------------------------
+
+    def _param_sets(self) -> list[MaCrossParams]:
+        if self.config.params_by_day is None:
+            return [self.config.params]
+        return list({self.config.params_by_day(d): None for d in self.days}) or [self.config.params]
+
+    def _screen(self) -> None:
+        # Candidate decision days per symbol (indices into self.days), from every parameter set in use.
+        sets = self._param_sets()
+        self.stop_pct = max(p.stop_loss_pct for p in sets)  # the widest screen over the sets
+        self.take_pct = min(p.take_profit_pct for p in sets)
+        self.entry_days: dict[str, list[int]] = {}
+        self.cross_days: dict[str, set[int]] = {}
+        self.exit_days: dict[str, list[int]] = {}
+        self.intraday_days: dict[str, list[int]] = {}
+        self.breach_day: dict[str, int] = {}
+        day_index = {d: i for i, d in enumerate(self.days)}
+        cache = self.data.screens
+        for s, series in self.data.series.items():
+            key = (s, self.model, self.config.start, self.config.end,
+                   tuple(sorted({(p.short_window_days, p.long_window_days, p.volume_window_days, p.min_volume_ratio)
+                                 for p in sets})))
+            if key not in cache:  # a sweep shares the windows of many parameter sets
+                golden: set[int] = set()
+                dead: set[int] = set()
+                for p in sets:
+                    c = crosses(series, p)
+                    golden.update(c.golden.tolist())
+                    dead.update(c.dead.tolist())
+                cache[key] = (self._decision_days(s, sorted(golden)), self._decision_days(s, sorted(dead)))
+            self.entry_days[s], self.exit_days[s] = cache[key]
+            self.cross_days[s] = {*self.entry_days[s], *self.exit_days[s]}
+            self.intraday_days[s] = sorted(day_index[d] for d in series.intraday if d in day_index) \
+                if self.model is FillModel.PATH else []
+
+    def _decision_days(self, symbol: str, bar_indices: Sequence[int]) -> list[int]:
+        # The sessions whose history ends with bar i: (date_i, date_{i+1}] (path, next-open); date_i (close).
+        dates = self.data.series[symbol].dates
+        out: list[int] = []
+        for i in bar_indices:
+            if self.model is FillModel.CLOSE:
+                j = bisect.bisect_left(self.days, dates[i])
+                if j < len(self.days) and self.days[j] == dates[i]:
+                    out.append(j)
+                continue
+            lo = bisect.bisect_right(self.days, dates[i])
+            hi = bisect.bisect_right(self.days, dates[i + 1]) if i + 1 < len(dates) else len(self.days)
+            out.extend(range(lo, hi))
+        return sorted(set(out))
+
+    def _next_event(self, s: str, d: int) -> int:
+        # The first day index >= d on which symbol `s` can do anything, or _NEVER.
+        position = self.positions.get(s)
+        if position is None or position.quantity <= 0:
+            return _first_at_or_after(self.entry_days[s], d)
+        if self.limits.daily_loss_includes_unrealized:
+            return d  # the open position's price counts every day
+        candidates = [_first_at_or_after(self.exit_days[s], d), _first_at_or_after(self.intraday_days[s], d)]
+        breach = self.breach_day.get(s, _NEVER)
+        if breach >= d:
+            candidates.append(breach)
+        return min(candidates)
+
+    def _update_breach(self, s: str, after: date) -> None:
+        # The first bar after `after` whose range (or close) reaches the held position's thresholds.
+        position = self.positions.get(s)
+        if position is None or position.quantity <= 0 or position.avg_price <= 0:
+            self.breach_day.pop(s, None)
+            return
+        series = self.data.series[s]
+        start = bisect.bisect_right(series.dates, after)
+        if self.model is not FillModel.PATH:
+            start = bisect.bisect_left(series.dates, after) if self.model is FillModel.NEXT_OPEN else start
+        avg = float(position.avg_price)
+        j = first_breach(series, start, avg * (1 + float(self.stop_pct) / 100),
+                         avg * (1 + float(self.take_pct) / 100), on_close=self.model is not FillModel.PATH)
+        if j < 0:
+            self.breach_day[s] = _NEVER
+            return
+        bar_day = series.dates[j]
+        if self.model is FillModel.NEXT_OPEN:  # the close of bar j is acted on at the next session
+            k = bisect.bisect_right(self.days, bar_day)
+        else:
+            k = bisect.bisect_left(self.days, bar_day)
+        self.breach_day[s] = k if k < len(self.days) else _NEVER
+
+    # -- THE RUN --------------------------------------------------------------------------------------
+
+    def run(self, progress: Callable[[int, int], None] | None = None) -> BacktestResult:
+        nxt = {s: self._next_event(s, 0) for s in self.symbols}
+        while self.kill_reason is None:
+            d = min(nxt.values(), default=_NEVER)
+            if d >= len(self.days):
+                break
+            events = [s for s in self.symbols if nxt[s] == d]
+            touched = self._play_day(d, events)
+            self.played += 1
+            for s in {*events, *touched}:
+                nxt[s] = self._next_event(s, d + 1)
+            if progress is not None:
+                progress(d + 1, len(self.days))
+        if progress is not None:
+            progress(len(self.days), len(self.days))
+        bars = sum(len(bs.dates[bisect.bisect_left(bs.dates, self.config.start):
+                                bisect.bisect_right(bs.dates, self.config.end)]) for bs in self.data.series.values())
+        return BacktestResult(self.config, self.symbols, self.days, self.orders, self.fills, self.denials,
+                              self._equity_curve, self.engine.deposit_krw, dict(self.positions), self.kill_reason,
+                              self.played, bars, data_last_close=self._last_close)
+
+    def _last_close(self, symbol: str, day: date) -> Decimal:
+        bs = self.data.series[symbol]
+        i = bisect.bisect_right(bs.dates, day)
+        return bs.bars[i - 1].close if i else Decimal(0)
+
+    def _play_day(self, d: int, events: list[str]) -> set[str]:
+        day = self.days[d]
+        session = _session(day)
+        t_pre = pre_open(session)
+        t_decide = session.ts_close - CLOSE_DECISION_BEFORE_CLOSE if self.model is FillModel.CLOSE else t_pre
+        if self.config.params_by_day is not None:
+            self.params = self.config.params_by_day(day)
+        series = self.data.series
+        base: dict[str, Decimal] = {}
+        for s in events:
+            bs = series[s]
+            i = bs.index_before(day)
+            if bs.bar_on(day) is not None:
+                base[s] = bs.bars[i - 1].close if i > 0 else bs.bars[i].open
+        self.engine.open_session(session, base, t_pre)
+        # The session begins (Execution.begin_session): stop mode clears unless the kill switch is latched.
+        self.trading_date = day
+        self.book.begin_session(session)
+        self.handled.clear()
+        self.stopped = None
+        self.loss_hit = False
+        self.start_equity = self._equity_before(day)
+        self.net_at_open = self._net_realized()
+        # The open's quotes: the previous close with the day's limits (at the close model: the day's close).
+        for s in events:
+            bs = series[s]
+            i = bs.index_before(day)
+            if i == 0:
+                continue
+            prev = bs.bars[i - 1].close
+            band = _band(self.instruments[s], prev)
+            price = prev
+            if self.model is FillModel.CLOSE and (bar := bs.bar_on(day)) is not None:
+                price = bar.close
+            self.book.note_quote(s, price, t_decide, band.lower if band else None, band.upper if band else None)
+        touched: set[str] = set()
+        # The day's signals from the daily bars (in the daemon's symbol order).
+        for s in events:
+            bs = series[s]
+            end = bs.index_before(day)
+            if self.model is FillModel.CLOSE and bs.bar_on(day) is not None:
+                end += 1
+            if end == 0:
+                continue
+            history = bs.bars[max(0, end - HISTORY_BARS):end]
+            if d in self.cross_days[s]:  # elsewhere the screen proved evaluate_daily returns nothing
+                ts_decision = _bar_close(history[-1].trading_date)
+                for signal in evaluate_daily(history, self.positions.get(s), self.params, ts_decision):
+                    self._submit(signal, t_decide)
+            if self.model is not FillModel.PATH:
+                self._bar_exit(s, history[-1], day, t_decide)
+        # The prints. The engine sees every print while it has a working order (it fills nothing otherwise);
+        # the held position's thresholds are read on every print (the float test only skips prints that
+        # cannot reach them, with a margin).
+        ts_decision = _bar_close(day)
+        if self.model is FillModel.PATH and len(events) == 1 and not self.unrealized_counts:
+            self._play_one(series[events[0]], day, session, ts_decision, touched)
+        else:
+            self._play_all(day, session, events, t_decide, ts_decision, touched)
+        # The close: day orders expire; a session that hit the loss limit latches the kill switch.
+        for report in self.engine.expire_open_orders(session.ts_close):
+            order = self.open_orders.pop(report.broker_order_number, None)
+            if order is not None:
+                order.status = "CANCELED"
+                order.note = report.reason
+        if self.loss_hit and self.limits.daily_loss_trips_kill_switch:
+            self.kill_reason = f"daily loss limit hit on {day}: {self.stopped}"
+        for s in {*events, *touched}:
+            if s in touched or self.breach_day.get(s, -1) <= d:
+                self._update_breach(s, day)  # also after a breach that did not exit (denied, or at the close)
+        return touched
+
+    def _play_one(self, bs: BarSeries, day: date, session: TradingSession, ts_decision: datetime,
+                  touched: set[str]) -> None:
+        # One symbol's prints (most played days): while the engine has no working order and the position is
+        # not held, nothing can happen for the rest of the day; while held without a working order, only a
+        # print outside the thresholds can; such stretches are skipped.
+        ticks = bs.prints(day, session.ts_open, session.ts_close)
+        prices = bs.print_prices(day)
+        engine, n, i = self.engine, len(ticks), 0
+        while i < n:
+            if not engine.has_working_orders:
+                band = self.thresholds.get(bs.symbol)
+                if band is None:
+                    return
+                low, high = band
+                while i < n and low < prices[i] < high:
+                    i += 1
+                if i == n:
+                    return
+                self._on_tick(ticks[i], ts_decision)
+            else:
+                tick = ticks[i]
+                for fill in engine.on_print(tick):
+                    self._on_fill(fill)
+                    touched.add(fill.symbol)
+                band = self.thresholds.get(bs.symbol)
+                if band is not None and not band[0] < prices[i] < band[1]:
+                    self._on_tick(tick, ts_decision)
+            i += 1
+
+    def _play_all(self, day: date, session: TradingSession, events: list[str], t_decide: datetime,
+                  ts_decision: datetime, touched: set[str]) -> None:
+        for tick, price in self._prints(day, session, events, t_decide):
+            if self.engine.has_working_orders:
+                for fill in self.engine.on_print(tick):
+                    self._on_fill(fill)
+                    touched.add(fill.symbol)
+            if self.unrealized_counts:
+                self._on_tick(tick, ts_decision)
+                continue
+            band = self.thresholds.get(tick.symbol)
+            if band is None or band[0] < price < band[1]:
+                continue  # not held (nothing to evaluate), or inside the thresholds
+            self._on_tick(tick, ts_decision)
+
+    def _prints(self, day: date, session: TradingSession, events: list[str],
+                t_decide: datetime) -> list[tuple[Tick, float]]:
+        # The day's prints of the event symbols in the replay's order (time, symbol rank, path index), each
+        # with its price as a float for the threshold pre-test.
+        series = self.data.series
+        if self.model is FillModel.PATH and len(events) == 1:
+            bs = series[events[0]]
+            return list(zip(bs.prints(day, session.ts_open, session.ts_close), bs.print_prices(day), strict=True))
+        if self.model is FillModel.PATH:
+            keyed = [(tick.ts_event, self.rank[s], n, tick, price) for s in events
+                     for n, (tick, price) in enumerate(zip(series[s].prints(day, session.ts_open, session.ts_close),
+                                                           series[s].print_prices(day), strict=True))]
+            keyed.sort(key=lambda k: k[:3])
+            return [(k[3], k[4]) for k in keyed]
+        ticks = []
+        for s in sorted(events, key=self.rank.__getitem__):
+            bar = series[s].bar_on(day)
+            if bar is None:
+                continue
+            if self.model is FillModel.NEXT_OPEN:
+                ticks.append((Tick(s, bar.open, bar.volume, session.ts_open), float(bar.open)))
+            else:
+                ticks.append((Tick(s, bar.close, bar.volume, t_decide), float(bar.close)))
+        return ticks
+
+    def _bar_exit(self, s: str, last: DailyBar, day: date, now: datetime) -> None:
+        # Bar fill models: the stop-loss / take-profit read on the decision bar's close.
+        tick = Tick(s, last.close, Decimal(0), now)
+        for signal in evaluate_tick(tick, self.positions.get(s), self.params, _bar_close(day)):
+            self._submit(signal, now)
+
+    def _on_tick(self, tick: Tick, ts_decision: datetime) -> None:
+        # SessionRunner.on_tick: market state, then stop-loss / take-profit on the held position. The quote
+        # only matters to a proposal on this symbol (or to an unrealized loss limit), so it is noted then.
+        if self.limits.daily_loss_includes_unrealized:
+            self.book.note_quote(tick.symbol, tick.price, tick.ts_event)
+            self._check_daily_loss(tick.ts_event)
+        if self.model is not FillModel.PATH or self.stopped is not None:
+            return
+        position = self.positions.get(tick.symbol)
+        if position is None or position.quantity <= 0:
+            return
+        if self._tick_exit_key(tick.symbol, ts_decision) in self.handled:
+            return  # the session's one stop/take key was handled: `_submit` would return at once
+        signals = evaluate_tick(tick, position, self.params, ts_decision)
+        if signals:
+            self.book.note_quote(tick.symbol, tick.price, tick.ts_event)
+        for signal in signals:
+            self._submit(signal, tick.ts_event)
+
+    # -- THE ORDER PATH (OrderPlacement.submit) ----------------------------------------------------------
+
+    def _submit(self, signal: Signal, now: datetime) -> None:
+        key = f"{ACCOUNT_ID}:{signal.idempotency_key}"
+        if key in self.handled:
+            return
+        if any((o.strategy_id, o.symbol, o.intent) == (signal.strategy_id, signal.symbol, signal.intent)
+               for o in self.open_orders.values()):
+            return  # one live order per intent
+        self.handled.add(key)
+        if key in self.used_keys:
+            return  # an order with this key exists: the decision was taken already
+        instrument = self.instruments[signal.symbol]
+        limit = None
+        if signal.order_type is OrderType.LIMIT:
+            limit = instrument.round_price(signal.limit_price or signal.reference_price, signal.side)
+        quantity = signal.quantity
+        if quantity is None:
+            assert signal.target_value_krw is not None
+            quantity = instrument.floor_quantity(signal.target_value_krw / (limit or signal.reference_price))
+        proposal = OrderProposal(signal.symbol, signal.side, signal.intent, quantity,
+                                 limit or signal.reference_price, signal.order_type)
+        risk = self.book.state(now=now, positions=self.positions, open_orders=self.open_orders.values(),  # type: ignore[arg-type]
+                               realized_pnl_today_krw=self._net_realized() - self.net_at_open,
+                               start_of_day_equity_krw=self.start_equity,
+                               stopped=self.stopped is not None or self.kill_reason is not None)
+        switch = KillSwitchState(self.kill_reason is not None, self.kill_reason or "", "daemon", None)
+        denial = pre_trade_denial(proposal, risk, self.limits, switch, instrument)
+        if denial is not None:
+            assert self.trading_date is not None
+            self.denials.append(Denial(now, self.trading_date, signal.symbol, signal.side, signal.intent, quantity,
+                                       denial.rule, denial.message))
+            return
+        self.book.note_order(now)
+        assert self.trading_date is not None
+        order = BtOrder(key, signal.strategy_id, signal.symbol, signal.side, signal.intent, signal.order_type,
+                        quantity, limit, signal.reference_price, signal.reason, self.trading_date, now)
+        self.used_keys.add(key)
+        self.orders.append(order)
+        request = OrderRequest(ACCOUNT_ID, order.symbol, order.side, order.order_type, quantity, limit, None,
+                               TimeInForce.DAY)
+        try:
+            ack = self.engine.submit(request, now)
+        except OrderRejectedByBroker as e:
+            self.book.note_failed_order(order.symbol, now)
+            self.book.broker_failures = 0
+            order.status, order.note = "REJECTED", f"{e.code} {e}"
+            return
+        self.book.note_accepted_order(order.symbol)
+        order.status, order.broker_order_number = "SENT", ack.broker_order_number
+        self.open_orders[ack.broker_order_number] = order
+
+    def _on_fill(self, fill: Fill) -> None:
+        order = self.open_orders[fill.broker_order_number]
+        order.filled_quantity += fill.quantity
+        order.filled_amount_krw += fill.quantity * fill.price
+        if order.filled_quantity == order.quantity:
+            order.status = "FILLED"
+            del self.open_orders[fill.broker_order_number]
+        else:
+            order.status = "PARTIAL"
+        before = self.positions.get(fill.symbol) or Position(ACCOUNT_ID, fill.symbol)
+        position = before.apply_fill(fill)
+        self.net_realized_total += position.net_realized_pnl_krw - before.net_realized_pnl_krw
+        self.positions[fill.symbol] = position
+        self._set_thresholds(fill.symbol, position)
+        self.fills.append(fill)
+        self._check_daily_loss(fill.ts_filled)
+
+    def _tick_exit_key(self, symbol: str, ts_decision: datetime) -> str:
+        # The idempotency key every stop-loss / take-profit signal of `symbol` carries this session.
+        key = (symbol, ts_decision)
+        if key not in self._exit_keys:
+            probe = Signal(STRATEGY_ID, symbol, Side.SELL, Intent.EXIT, OrderType.MARKET, Decimal(1), ts_decision,
+                           "", quantity=Decimal(1))
+            self._exit_keys[key] = f"{ACCOUNT_ID}:{probe.idempotency_key}"
+        return self._exit_keys[key]
+
+    def _set_thresholds(self, symbol: str, position: Position) -> None:
+        # Prices strictly inside (low, high) cannot make evaluate_tick exit (a margin of REL_TOL each side).
+        if position.quantity <= 0 or position.avg_price <= 0:
+            self.thresholds.pop(symbol, None)
+            return
+        avg = float(position.avg_price)
+        self.thresholds[symbol] = (avg * (1 + float(self.stop_pct) / 100) * (1 + 1e-9),
+                                   avg * (1 + float(self.take_pct) / 100) * (1 - 1e-9))
+
+    def _check_daily_loss(self, now: datetime) -> None:
+        # Safety.check_daily_loss: once a session, stop mode and cancel the working entries.
+        if self.loss_hit or self.start_equity <= 0 or self.limits.daily_loss_limit_pct is None:
+            return
+        if not self.unrealized_counts:  # realized only: the rule needs no market state
+            quick = RiskState(self.positions, {}, self._net_realized() - self.net_at_open, self.start_equity)
+            if not daily_loss_limit_breached(quick, self.limits):
+                return
+        risk = self.book.state(now=now, positions=self.positions, open_orders=self.open_orders.values(),  # type: ignore[arg-type]
+                               realized_pnl_today_krw=self._net_realized() - self.net_at_open,
+                               start_of_day_equity_krw=self.start_equity, stopped=self.stopped is not None)
+        if not daily_loss_limit_breached(risk, self.limits):
+            return
+        self.loss_hit = True
+        pnl = risk.realized_pnl_today_krw + (risk.unrealized_pnl_krw if self.limits.daily_loss_includes_unrealized
+                                             else 0)
+        if self.stopped is None:
+            self.stopped = (f"daily loss limit: {pnl:.0f} KRW today (limit -{self.limits.daily_loss_limit_pct}% of "
+                            f"{self.start_equity:.0f} KRW)")
+        for number, order in list(self.open_orders.items()):
+            if order.intent is Intent.ENTRY:
+                self.engine.cancel(number, now)
+                order.status, order.note = "CANCELED", "daily loss limit reached"
+                del self.open_orders[number]
+
+    # -- ACCOUNT --------------------------------------------------------------------------------------
+
+    def _net_realized(self) -> Decimal:
+        # Realized PnL after costs of every position (ExecutionState.net_realized), kept as a running total.
+        return self.net_realized_total
+
+    def _equity_before(self, day: date) -> Decimal:
+        # The previous session's end equity: cash plus holdings at their last close before `day`.
+        equity = self.engine.deposit_krw
+        for s, p in self.positions.items():
+            if p.quantity:
+                bs = self.data.series[s]
+                i = bs.index_before(day)
+                if i > 0:
+                    equity += p.quantity * bs.bars[i - 1].close
+        return equity
+
+    def _equity_curve(self) -> list[tuple[date, Decimal]]:
+        # Each session's end equity: cash after its fills plus holdings at their last close.
+        curve: list[tuple[date, Decimal]] = []
+        cash = self.config.start_cash_krw
+        held: dict[str, Decimal] = {}
+        fills = sorted(self.fills, key=lambda f: (f.trading_date, f.ts_filled))
+        k = 0
+        for day in self.days:
+            while k < len(fills) and fills[k].trading_date <= day:
+                f = fills[k]
+                if f.side is Side.BUY:
+                    cash -= f.notional_krw + f.commission_krw
+                    held[f.symbol] = held.get(f.symbol, Decimal(0)) + f.quantity
+                else:
+                    cash += f.notional_krw - f.commission_krw - f.tax_krw
+                    held[f.symbol] = held.get(f.symbol, Decimal(0)) - f.quantity
+                k += 1
+            value = cash
+            for s, q in held.items():
+                if q:
+                    bs = self.data.series[s]
+                    i = bisect.bisect_right(bs.dates, day)
+                    if i > 0:
+                        value += q * bs.bars[i - 1].close
+            curve.append((day, value))
+        return curve
+
+
+@functools.lru_cache(maxsize=65536)
+def _band(instrument: Instrument, base: Decimal) -> PriceBand | None:
+    return instrument.price_band(base)
+
+
+@functools.cache
+def _session(day: date) -> TradingSession:
+    return session_for(day)
+
+
+def _first_at_or_after(values: list[int], d: int) -> int:
+    i = bisect.bisect_left(values, d)
+    return values[i] if i < len(values) else _NEVER
+
+
+@functools.cache
+def _bar_close(day: date) -> datetime:
+    # VenueProfile.bar_close of the KRX profile: 15:30 KST of `day`, in UTC.
+    return KRX_DAY.start_of(day) + BAR_CLOSE_OFFSET
+
+
+def run_backtest(data: MarketData, config: BacktestConfig,
+                 progress: Callable[[int, int], None] | None = None) -> BacktestResult:
+    """Backtest the MA cross strategy on `data` over `config`'s period (module docstring).
+
+    Parameters
+    ----------
+    progress : Callable[[int, int], None] | None
+        Called with (sessions done, sessions) as the replay advances.
+    """
+    return _Replay(data, config).run(progress)
