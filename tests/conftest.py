@@ -9,6 +9,8 @@
     An async engine on ``db_url`` and a `SqlUnitOfWorkFactory` (mode ``sim``) on it.
 ``pg_url``
     A fresh migrated PostgreSQL database only, for tests that need PostgreSQL itself.
+``memory_keyring``
+    The in-memory credential store every test runs with (autouse); subprocesses get none.
 
 PostgreSQL is the server of ``STOCKBOT_TEST_PG_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``;
 its database is only used to create and drop the test databases). Tests that need it carry the ``postgres``
@@ -26,6 +28,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import keyring
 import psycopg
 import pytest
 from sqlalchemy import URL, make_url
@@ -35,6 +38,7 @@ from stock_manager.adapters.observability.masking import clear_secrets
 from stock_manager.adapters.storage.engine import create_engine
 from stock_manager.adapters.storage.migrate import upgrade_to_head_sync
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
+from tests.keyring_memory import MemoryKeyring
 
 PG_URL_ENV = "STOCKBOT_TEST_PG_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -100,6 +104,20 @@ def _drop_pg_database(name: str) -> None:
 
 def _pg_database_url(name: str) -> str:
     return postgres_server_url().set(database=name).render_as_string(hide_password=False)
+
+
+# No test touches the OS credential store: subprocesses get the null backend, this process an in-memory one.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """Yield the in-memory keyring this test's `keyring` calls use (fresh for every test)."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
 
 
 @pytest.fixture(autouse=True)

@@ -136,3 +136,64 @@ def _raise(error: BaseException):
         raise error
 
     return fail()
+
+
+KEYRING_CANARIES = {"KIS_APP_KEY": "PScanaryKEYRINGappkey0001", "KIS_APP_SECRET": "canarySECRETfromKEYRING/0002==",
+                    "UPBIT_ACCESS_KEY": "canaryUPBITaccess0003", "UPBIT_SECRET_KEY": "canaryUPBITsecret0004",
+                    "SLACK_BOT_TOKEN": "xoxb-5-6-canarySLACKkeyring0005", "AI_API_KEY": "sk-canaryAIkey0006"}
+ROTATED_CANARY = "canaryROTATEDsecret0007=="
+
+
+def test_secrets_when_kept_in_the_keyring_then_no_command_event_or_log_shows_one(tmp_path: Path, monkeypatch):
+    # Arrange: the secrets commands on a database of their own; the secrets only ever in stdin and the keyring.
+    import os
+
+    from typer.testing import CliRunner
+
+    from stock_manager.entrypoints.bootstrap import open_storage
+
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith(("KIS_", "SLACK_", "UPBIT_", "AI_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MODE", "sim")
+    runner = CliRunner()
+
+    # Act: store each, list, rotate one, delete one; then run with them as the daemon does (settings read from
+    # the keyring, registered for masking) and let them reach a log line, an event and an error.
+    said = [runner.invoke(cli.app, ["secrets", "set", name, "--stdin"], input=f"{value}\n")
+            for name, value in KEYRING_CANARIES.items()]
+    said += [runner.invoke(cli.app, ["secrets", "list"]),
+             runner.invoke(cli.app, ["secrets", "rotate", "KIS_APP_SECRET", "--stdin"], input=ROTATED_CANARY),
+             runner.invoke(cli.app, ["secrets", "delete", "AI_API_KEY"]),
+             runner.invoke(cli.app, ["secrets", "set", "AI_API_KEY", "--stdin"], input="two words")]
+    settings = load_settings()
+    register_secrets(settings)
+    log_dir = tmp_path / "logs"
+    configure_logging("DEBUG", json_lines=True, log_dir=log_dir)
+    everything = " ".join([*KEYRING_CANARIES.values(), ROTATED_CANARY])
+    structlog.get_logger("stockbot.canary").error("every secret", text=everything)
+
+    async def record_and_read() -> list:
+        async with open_storage(settings, upgrade=False) as storage:
+            async with storage.uow_factory() as uow:
+                from stock_manager.service_layer.ports.notifications import NullNotifier
+
+                await record_event(uow, NullNotifier(), ts=T0, kind="canary", severity="ERROR", message=everything,
+                                   payload={"text": everything})
+                await uow.commit()
+            async with storage.uow_factory() as uow:
+                return await uow.events.recent(100)
+
+    events = asyncio.run(record_and_read())
+
+    # Assert
+    assert [r.exit_code for r in said] == [0] * 9 + [2], [r.output for r in said]
+    assert settings.kis_app_secret is not None and settings.kis_app_secret.get_secret_value() == ROTATED_CANARY
+    outputs = {"commands": "\n".join(r.stdout + r.stderr for r in said),
+               "events": "\n".join(f"{e.kind} {e.message} {json.dumps(e.payload)}" for e in events),
+               "log file": "\n".join(p.read_text(encoding="utf-8") for p in log_dir.glob("*.jsonl"))}
+    canaries = [*KEYRING_CANARIES.values(), ROTATED_CANARY]
+    assert {name: [c for c in canaries if c in text] for name, text in outputs.items()} == {key: [] for key in outputs}
+    assert {"secret_set", "secret_rotated", "secret_deleted", "canary"} <= {e.kind for e in events}
+    assert "every secret" in outputs["log file"] and "keyring" in outputs["commands"]

@@ -68,7 +68,7 @@ def test_dotenv_when_not_utf8_then_the_byte_its_offset_and_line_are_named(tmp_pa
 @pytest.mark.parametrize(("line", "problem"), [
     ("COMMISION_RATE=0.0001", "unknown setting COMMISION_RATE; did you mean COMMISSION_RATE?"),
     ("LOGLEVEL=INFO", "unknown setting LOGLEVEL; did you mean LOG_LEVEL?"),
-    ("UPBIT_ACCESS_KEY=x", "unknown setting UPBIT_ACCESS_KEY (see .env.example for every setting)"),
+    ("UPBIT_REGION=x", "unknown setting UPBIT_REGION (see .env.example for every setting)"),
     ("MODE", "MODE has no '=' (write MODE=value)"),
 ])
 def test_dotenv_when_a_name_looks_like_ours_or_lacks_a_value_then_refused(tmp_path, line, problem):

@@ -1,7 +1,8 @@
 """All settings, from the environment and ``.env`` (names from spec 001 §13, plus the project's own).
 
 Every setting is listed, with its default, in ``.env.example``. Secrets are `SecretStr`: they never appear
-in ``repr``, logs or exceptions.
+in ``repr``, logs or exceptions; one set neither in the environment nor in ``.env`` is read from the OS
+credential store (`secret_sources`, ``stockbot secrets``).
 """
 
 import math
@@ -16,9 +17,10 @@ from typing import Annotated
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from stock_manager.config.dotenv_check import check_sources
+from stock_manager.config.secret_sources import KeyringSettingsSource
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.modes import Mode, OrderMode
 
@@ -67,7 +69,8 @@ KRX_SYMBOL = re.compile(r"^[0-9A-Z]{6}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 #: Settings whose value an error message never shows (secrets, and a URL that may hold a password).
-_NEVER_ECHOED = frozenset({"kis_app_key", "kis_app_secret", "slack_bot_token", "db_url", "kis_account"})
+_NEVER_ECHOED = frozenset({"kis_app_key", "kis_app_secret", "slack_bot_token", "db_url", "kis_account",
+                           "upbit_access_key", "upbit_secret_key", "ai_api_key"})
 
 
 class Settings(BaseSettings):
@@ -132,6 +135,12 @@ class Settings(BaseSettings):
     heartbeat_interval_secs: float = Field(default=5.0, gt=0)
     reconcile_interval_secs: float = Field(default=30.0, gt=0, description="continuous reconciliation period")
 
+    upbit_access_key: SecretStr | None = None
+    upbit_secret_key: SecretStr | None = None
+    ai_api_key: SecretStr | None = None
+    keyring_service: str = Field(default="stockbot", min_length=1, description="OS credential store service "
+                                 "holding the secrets (a second name keeps a second set of keys apart)")
+
     slack_bot_token: SecretStr | None = None
     slack_alerts_channel_id: str | None = None
     slack_trades_channel_id: str | None = None
@@ -139,6 +148,15 @@ class Settings(BaseSettings):
     log_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)))
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     flatten_wait_secs: float = Field(default=30.0, gt=0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read arguments, the environment, ``.env``, then the OS credential store for secrets set nowhere else."""
+        return init_settings, env_settings, dotenv_settings, KeyringSettingsSource(settings_cls), file_secret_settings
 
     @field_validator("mode", mode="before")
     @classmethod

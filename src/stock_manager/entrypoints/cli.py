@@ -1,7 +1,8 @@
 """The ``stockbot`` command line: thin commands that build what they need and call the service layer.
 
 The trading commands are here (run, status, kill, resume, recover, report); the administrative ones (risk,
-db, exchange-sim) in `cli_admin`, the service ones in `service`. Exit codes: see `cli_app`.
+db, exchange-sim) in `cli_admin`, the service ones in `service`, the credential store's in `cli_secrets`.
+Exit codes: see `cli_app`.
 """
 
 from datetime import date
@@ -262,4 +263,4 @@ def main() -> None:
     app()
 
 
-from stock_manager.entrypoints import cli_admin  # noqa: E402, F401 - registers the administrative commands
+from stock_manager.entrypoints import cli_admin, cli_secrets  # noqa: E402, F401 - registers their commands

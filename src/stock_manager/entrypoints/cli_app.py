@@ -45,7 +45,19 @@ def settings(**overrides: Any) -> Settings:
 
     settings = load_settings(**overrides)
     register_secrets(settings)  # before anything can print or log them
+    _warn_exposed_dotenv()
     return settings
+
+
+def _warn_exposed_dotenv() -> None:
+    # One line on stderr when .env holds a secret others can read (file mode, a git work tree).
+    from pathlib import Path
+
+    from stock_manager.config.secret_sources import exposed_dotenv_warning
+
+    env_file = Settings.model_config.get("env_file")
+    if warning := exposed_dotenv_warning(Path(env_file) if isinstance(env_file, str) else None):
+        err.print(f"Warning: {warning}", markup=False, style="yellow")
 
 
 def say(error: BaseException) -> str:

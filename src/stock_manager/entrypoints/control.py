@@ -1,4 +1,6 @@
-"""CLI use cases that act on the database or the broker outside the daemon: kill switch, recovery."""
+"""CLI use cases that act on the database or the broker outside the daemon: kill switch, recovery.
+
+Each control action records who did it (`audit`)."""
 
 import asyncio
 
@@ -6,7 +8,7 @@ from rich.console import Console
 
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.config.settings import Settings
-from stock_manager.service_layer.events import record_event
+from stock_manager.entrypoints.audit import current_actor, record_control_action
 from stock_manager.service_layer.ports.notifications import NullNotifier
 from stock_manager.service_layer.ports.storage import RiskLimitChange, UnitOfWorkFactory
 from stock_manager.service_layer.risk_gate import record_risk_decision
@@ -19,17 +21,18 @@ async def set_kill_switch(uow_factory: UnitOfWorkFactory, *, active: bool, reaso
 
     On PostgreSQL the same transaction notifies ``stockbot_kill``, so a running daemon hears it at once.
     """
-    now = SystemClock().now()
+    now, actor = SystemClock().now(), current_actor()
     async with uow_factory() as uow:
-        await uow.control.set_kill_switch(active, reason, "cli", now, action)
+        await uow.control.set_kill_switch(active, reason, actor.label, now, action)
         if active:
             await record_risk_decision(uow, NullNotifier(), ts=now, rule="kill_switch", decision="KILL",
-                                       message=f"kill switch set from the CLI ({action}): {reason}",
-                                       snapshot={"action": action, "set_by": "cli"}, account_id=None,
-                                       event_kind="kill_switch_set", severity="CRITICAL")
+                                       message=f"kill switch set from the CLI ({action}): {reason} "
+                                               f"(by {actor.user}@{actor.host})",
+                                       snapshot={"action": action, "set_by": "cli", "actor": actor.payload()},
+                                       account_id=None, event_kind="kill_switch_set", severity="CRITICAL")
         else:
-            await record_event(uow, NullNotifier(), ts=now, kind="kill_switch_cleared", severity="WARNING",
-                               message=f"kill switch cleared from the CLI: {reason}")
+            await record_control_action(uow, kind="kill_switch_cleared", actor=actor, ts=now,
+                                        message=f"kill switch cleared from the CLI: {reason}")
         await uow.commit()
 
 
@@ -45,13 +48,14 @@ async def change_risk_limit(uow_factory: UnitOfWorkFactory, settings: Settings, 
     from stock_manager.entrypoints.bootstrap import risk_limits
     from stock_manager.service_layer.risk_config import change_limit
 
-    now = SystemClock().now()
+    now, actor = SystemClock().now(), current_actor()
     async with uow_factory() as uow:
-        change = await change_limit(uow, risk_limits(settings), name, value, changed_by="cli", reason=reason, ts=now)
-        await record_event(uow, NullNotifier(), ts=now, kind="risk_limit_changed", severity="WARNING",
-                           message=f"risk limit {name}: {change.old_value or 'off'} → {change.new_value or 'off'} "
-                                   f"({reason})",
-                           payload={"name": name, "old": change.old_value, "new": change.new_value})
+        change = await change_limit(uow, risk_limits(settings), name, value, changed_by=actor.label, reason=reason,
+                                    ts=now)
+        await record_control_action(uow, kind="risk_limit_changed", actor=actor, ts=now,
+                                    message=f"risk limit {name}: {change.old_value or 'off'} → "
+                                            f"{change.new_value or 'off'} ({reason})",
+                                    payload={"name": name, "old": change.old_value, "new": change.new_value})
         await uow.commit()
     return change
 

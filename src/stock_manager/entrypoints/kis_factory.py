@@ -7,6 +7,8 @@ import httpx
 from stock_manager.adapters.broker.kis.auth import Sleep
 from stock_manager.adapters.broker.kis.broker import KisBroker
 from stock_manager.adapters.broker.kis.config import KisConfig, KisMode
+from stock_manager.adapters.secrets.keyring_store import KeyringStore
+from stock_manager.adapters.secrets.sealing import KeyringSealer
 from stock_manager.adapters.venues.krx.rules import krx_cost_model
 from stock_manager.config.settings import Mode, Settings
 from stock_manager.domain.clock import Clock
@@ -18,7 +20,8 @@ def kis_config_from_settings(settings: Settings, *, mode: KisMode | None = None)
     """Return the adapter's configuration from `settings` (``KIS_*`` variables).
 
     `mode` defaults from ``MODE``: live → REAL, paper → PAPER; ``--mode sim`` must pass it (the simulator
-    speaks either).
+    speaks either). The cached access token is sealed with a key kept in the OS credential store
+    (``KEYRING_SERVICE``).
 
     Raises
     ------
@@ -39,6 +42,7 @@ def kis_config_from_settings(settings: Settings, *, mode: KisMode | None = None)
         rest_base_url=settings.kis_rest_base_url, ws_url=settings.kis_ws_url,
         rate_limit_per_sec=settings.kis_rate_limit_per_sec, token_cache_dir=settings.kis_token_cache_path,
         use_hashkey=settings.kis_use_hashkey, max_registrations=settings.kis_ws_max_registrations,
+        token_sealer=KeyringSealer(KeyringStore(settings.keyring_service)),
     )
 
 

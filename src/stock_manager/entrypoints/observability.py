@@ -23,12 +23,13 @@ if TYPE_CHECKING:
 
 def register_secrets(settings: Settings) -> None:
     """Hide the settings' secrets from every log line, event, message and error from now on: the venue keys
-    and secrets and the Slack bot token entirely, the KIS account number partly (``5012****-01``).
+    and secrets, the Slack bot token and the AI key entirely, the KIS account number partly (``5012****-01``).
 
     Adapters register what they receive at run time (access tokens, approval keys) with
     `stock_manager.adapters.observability.masking.register_secret`.
     """
-    for secret in (settings.kis_app_key, settings.kis_app_secret, settings.slack_bot_token):
+    for secret in (settings.kis_app_key, settings.kis_app_secret, settings.slack_bot_token, settings.upbit_access_key,
+                   settings.upbit_secret_key, settings.ai_api_key):
         register_secret(secret)
     register_account(settings.kis_account)
 

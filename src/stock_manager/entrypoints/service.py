@@ -196,6 +196,8 @@ def install(mode: ModeOption = None, name: NameOption = None, print_only: PrintO
         run_steps(steps, _out)
         _out.print(f"{spec.name} runs `{subprocess.list2cmdline(spec.command_line)}` in {spec.working_dir}; "
                    "`stockbot service status` shows it.", markup=False)
+        _audit(mode, "service_installed", f"service {spec.name} installed ({sys.platform}, "
+               f"{'at boot' if at_boot else 'at logon'}) in {spec.working_dir}", {"name": spec.name})
         return 0
 
     _guard(action)
@@ -211,6 +213,7 @@ def uninstall(mode: ModeOption = None, name: NameOption = None, print_only: Prin
             _show(steps, _out)
             return 0
         run_steps(steps, _out)
+        _audit(mode, "service_uninstalled", f"service {task} uninstalled ({sys.platform})", {"name": task})
         return 0
 
     _guard(action)
@@ -233,6 +236,27 @@ def status(mode: ModeOption = None, name: NameOption = None, print_only: PrintOp
         return 0 if result.returncode == 0 else 1
 
     _guard(action)
+
+
+def _audit(mode: str | None, kind: str, message: str, payload: dict[str, str]) -> None:
+    # The audit event (who, when) of an install or uninstall, after it is done: a database that cannot take it
+    # is said on stderr, the service stays as registered.
+    from stock_manager.config.settings import load_settings
+    from stock_manager.entrypoints.audit import record_control_action_now
+    from stock_manager.entrypoints.bootstrap import open_storage
+    from stock_manager.entrypoints.cli_app import run_async
+
+    async def record() -> int:
+        async with open_storage(load_settings(mode=mode), upgrade=False) as storage:
+            await record_control_action_now(storage.uow_factory, kind=kind, message=message, payload=payload)
+        return 0
+
+    try:
+        run_async(record)
+    except Exception as e:  # the service is registered; only its record failed
+        from stock_manager.adapters.observability.masking import mask
+
+        _err.print(f"Warning: the {kind} event was not recorded: {mask(str(e)).splitlines()[0]}", markup=False)
 
 
 def _default_mode() -> str:

@@ -1,4 +1,4 @@
-"""Access token (cached on disk across restarts), WebSocket approval key and order hashkeys.
+"""Access token (cached on disk across restarts, `token_cache`), WebSocket approval key and order hashkeys.
 
 Source: ../reference/kis-openapi.md §2.1 (``/oauth2/tokenP``: 24 h validity, the same token within 6 h, at most
 one issuance per minute → HTTP 403 ``EGW00133`` in the ``error_code`` shape; use
@@ -8,11 +8,8 @@ single-flight, ≥61 s between issuances, EGW00123/EGW00121 → invalidate and r
 """
 
 import asyncio
-import hashlib
 import json
-import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ from stock_manager.adapters.broker.kis.config import KisConfig
 from stock_manager.adapters.broker.kis.errors import RATE_LIMIT_CODE, TOKEN_RATE_CODE, envelope
 from stock_manager.adapters.broker.kis.masking import Masker
 from stock_manager.adapters.broker.kis.ratelimit import Priority, PriorityRateLimiter
+from stock_manager.adapters.broker.kis.token_cache import AccessToken, TokenCache
 from stock_manager.domain.clock import Clock
 from stock_manager.domain.errors import FatalBrokerError, TemporaryBrokerError
 from stock_manager.localtime import KST
@@ -37,63 +35,6 @@ MAX_TOKEN_RATE_WAITS = 3
 TOKEN_PATH = "/oauth2/tokenP"  # noqa: S105 - a URL path, not a secret
 APPROVAL_PATH = "/oauth2/Approval"
 HASHKEY_PATH = "/uapi/hashkey"
-
-
-@dataclass(frozen=True, slots=True)
-class AccessToken:
-    """An access token with its expiry and issuance times (aware UTC)."""
-
-    value: str
-    expires_at: datetime
-    issued_at: datetime
-
-
-class TokenCache:
-    """One JSON file per (mode, app key) in `directory`; written atomically with file mode 600.
-
-    The file name carries a SHA-256 of the mode and app key, never the key. On Windows, where POSIX modes
-    mean little, the privacy comes from the directory (the user's own data directory). The file also keeps
-    the last issuance time after a token is invalidated, so the one-per-minute rule survives restarts.
-    """
-
-    def __init__(self, directory: Path | None, *, app_key: str, mode: str) -> None:
-        digest = hashlib.sha256(f"{mode}:{app_key}".encode()).hexdigest()[:20]
-        self.path = None if directory is None else directory / f"kis-token-{mode}-{digest}.json"
-
-    def load(self) -> tuple[AccessToken | None, datetime | None]:
-        """Return (token or None, last issuance time or None); an unreadable file counts as empty."""
-        if self.path is None or not self.path.exists():
-            return None, None
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            issued = datetime.fromisoformat(data["issued_at"]) if data.get("issued_at") else None
-            if not data.get("access_token"):
-                return None, issued
-            token = AccessToken(data["access_token"], datetime.fromisoformat(data["expires_at"]),
-                                datetime.fromisoformat(data["issued_at"]))
-            return token, issued
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            log.warning("kis_token_cache_unreadable", path=str(self.path), error=type(e).__name__)
-            return None, None
-
-    def save(self, token: AccessToken | None, issued_at: datetime | None) -> None:
-        """Write the token (or only the issuance time when `token` is None); errors are logged, not raised."""
-        if self.path is None:
-            return
-        data: dict[str, Any] = {"issued_at": issued_at.isoformat() if issued_at else None}
-        if token is not None:
-            data |= {"access_token": token.value, "expires_at": token.expires_at.isoformat()}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f)
-            if os.name == "posix":
-                os.chmod(tmp, 0o600)  # in case the file existed with a wider mode
-            os.replace(tmp, self.path)
-        except OSError as e:
-            log.warning("kis_token_cache_unwritable", path=str(self.path), error=type(e).__name__)
 
 
 def parse_token_response(body: dict[str, Any], now: datetime) -> AccessToken:
@@ -153,7 +94,8 @@ class TokenManager:
         self._limiter = limiter
         self._masker = masker
         self._cache = TokenCache(config.token_cache_dir, app_key=config.app_key.get_secret_value(),
-                                 mode=str(config.mode))
+                                 app_secret=config.app_secret.get_secret_value(), mode=str(config.mode),
+                                 sealer=config.token_sealer)
         self._token, self._last_issued_at = self._cache.load()
         if self._token is not None:
             masker.add(self._token.value)

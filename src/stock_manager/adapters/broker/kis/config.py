@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from stock_manager.adapters.broker.kis.token_cache import TokenSealer
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.model import InstrumentKind
 
@@ -112,6 +113,9 @@ class KisConfig:
         Client-side REST rate per app key; None for the mode's default (18/s real, 1.8/s paper).
     token_cache_dir : Path | None
         Directory of the access-token cache file; None disables the disk cache (tests only).
+    token_sealer : TokenSealer | None
+        Encrypts the cached token (key in the OS credential store; see `token_cache`); None keeps it in clear
+        (the local simulator's tokens, tests).
     use_hashkey : bool
         Send a ``hashkey`` header with order POSTs (one more rate-limited call per order; §2.4).
     token_refresh_margin_secs : float
@@ -154,6 +158,7 @@ class KisConfig:
     reconnect_initial_secs: float = 1.0
     reconnect_max_secs: float = 60.0
     instrument_kinds: dict[str, InstrumentKind] = field(default_factory=dict)
+    token_sealer: TokenSealer | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.mode, KisMode):

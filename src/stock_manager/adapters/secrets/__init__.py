@@ -1,0 +1,1 @@
+"""The OS credential store (Windows Credential Manager, macOS Keychain, Secret Service) through `keyring`."""
