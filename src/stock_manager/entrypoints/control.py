@@ -14,22 +14,27 @@ from stock_manager.service_layer.risk_gate import record_risk_decision
 _EXITED = frozenset({"EXITED"})
 
 
-async def set_kill_switch(uow_factory: UnitOfWorkFactory, *, active: bool, reason: str, action: str = "halt") -> None:
+async def set_kill_switch(uow_factory: UnitOfWorkFactory, *, active: bool, reason: str, action: str = "halt",
+                          set_by: str = "cli", who: str = "") -> None:
     """Set or clear the kill switch, with an event (and a KILL risk decision when set), in one transaction.
 
+    `set_by` is ``cli`` or ``dashboard``; `who` (the dashboard: the remote address) is recorded with it.
     On PostgreSQL the same transaction notifies ``stockbot_kill``, so a running daemon hears it at once.
     """
     now = SystemClock().now()
+    source = "the CLI" if set_by == "cli" else f"the {set_by}" + (f" ({who})" if who else "")
     async with uow_factory() as uow:
-        await uow.control.set_kill_switch(active, reason, "cli", now, action)
+        await uow.control.set_kill_switch(active, reason, set_by, now, action)
         if active:
             await record_risk_decision(uow, NullNotifier(), ts=now, rule="kill_switch", decision="KILL",
-                                       message=f"kill switch set from the CLI ({action}): {reason}",
-                                       snapshot={"action": action, "set_by": "cli"}, account_id=None,
+                                       message=f"kill switch set from {source} ({action}): {reason}",
+                                       snapshot={"action": action, "set_by": set_by, **({"who": who} if who else {})},
+                                       account_id=None,
                                        event_kind="kill_switch_set", severity="CRITICAL")
         else:
             await record_event(uow, NullNotifier(), ts=now, kind="kill_switch_cleared", severity="WARNING",
-                               message=f"kill switch cleared from the CLI: {reason}")
+                               message=f"kill switch cleared from {source}: {reason}",
+                               payload={"set_by": set_by, **({"who": who} if who else {})})
         await uow.commit()
 
 
