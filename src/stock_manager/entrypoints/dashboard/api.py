@@ -131,3 +131,9 @@ async def parameters(request: Request) -> Any:
                      "active": [{"id": r.id, "strategy_id": r.strategy_id, "effective_date": r.effective_date,
                                  "version": r.version, "params": r.params, "source": r.source,
                                  "ts_created": r.ts_created} for r in rows]})
+
+
+@router.get("/openapi.json", include_in_schema=False)
+async def openapi(request: Request) -> Any:
+    """The OpenAPI description of these endpoints (behind the login, like them)."""
+    return request.app.openapi()

@@ -167,7 +167,7 @@ def create_app(config: DashboardConfig) -> FastAPI:
             await app.state.dashboard.close()
 
     app = FastAPI(title="stockbot dashboard", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url="/api/openapi.json",
+                  openapi_url=None,  # served by `api.openapi` behind the login
                   description="Read-only JSON views behind the dashboard's pages (the shapes of `stockbot status "
                               "--json`, `risk show --json` and `report --json` where those exist). Times are UTC "
                               "ISO 8601, amounts KRW as decimal strings, accounts masked.")

@@ -37,7 +37,8 @@ Day = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render `template` with the page's common context (CSRF token, the current path)."""
     return state_of(request).templates.TemplateResponse(
-        request, template, {"csrf_token": csrf_token(request), "path": request.url.path, **context},
+        request, template, {"csrf_token": csrf_token(request), "path": request.url.path,
+                            "logged_in": is_authenticated(request), **context},
         status_code=status_code)
 
 

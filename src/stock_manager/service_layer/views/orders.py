@@ -90,4 +90,10 @@ def timeline_steps(order: Order, events: list[EventRecord]) -> list[TimelineStep
     ]
     steps = [TimelineStep(ts, status.value, detail, status=status) for ts, status, detail in statuses if ts]
     steps += [TimelineStep(e.ts_event, e.kind, e.message, e.severity) for e in events]
-    return sorted(steps, key=lambda s: (s.ts, s.status is None))
+    return sorted(steps, key=lambda s: (s.ts, _STAGE.get(s.label, len(_STAGE))))
+
+
+#: Order of steps recorded at the same time (a replay's market time often is): each status, then the event
+#: recording it; a fill's event before the FILLED it completes.
+_STAGE = {name: rank for rank, name in enumerate(
+    ("NEW", "order_created", "SENT", "order_sent", "fill", "PARTIAL", "FILLED", "CANCELED", "REJECTED"))}
