@@ -5,6 +5,7 @@ in ``repr``, logs or exceptions; one set neither in the environment nor in ``.en
 credential store (`secret_sources`, ``stockbot secrets``).
 """
 
+import ipaddress
 import math
 import os
 import re
@@ -70,7 +71,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 #: Settings whose value an error message never shows (secrets, and a URL that may hold a password).
 _NEVER_ECHOED = frozenset({"kis_app_key", "kis_app_secret", "slack_bot_token", "db_url", "kis_account",
-                           "upbit_access_key", "upbit_secret_key", "ai_api_key"})
+                           "upbit_access_key", "upbit_secret_key", "ai_api_key",
+                           "dashboard_password_hash"})
 
 
 class Settings(BaseSettings):
@@ -157,6 +159,13 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Read arguments, the environment, ``.env``, then the OS credential store for secrets set nowhere else."""
         return init_settings, env_settings, dotenv_settings, KeyringSettingsSource(settings_cls), file_secret_settings
+    dashboard_host: str = Field(default="127.0.0.1", description="address `stockbot dashboard` binds; not loopback "
+                                "needs DASHBOARD_PASSWORD_HASH")
+    dashboard_port: int = Field(default=8765, ge=1, le=65535)
+    dashboard_password_hash: SecretStr | None = Field(default=None, description="argon2 hash of the dashboard's "
+                                                      "password (`stockbot dashboard --set-password`)")
+    dashboard_read_only: bool = False
+    dashboard_session_hours: float = Field(default=12.0, gt=0, le=720)
 
     @field_validator("mode", mode="before")
     @classmethod
@@ -227,6 +236,23 @@ class Settings(BaseSettings):
         if value is not None and not SLACK_CHANNEL_ID.match(value.strip()):
             raise ValueError("must be a Slack channel ID like C0123ABCD (channel names are not accepted)")
         return value.strip() if value is not None else None
+
+    @field_validator("dashboard_host")
+    @classmethod
+    def _check_dashboard_host(cls, value: str) -> str:
+        if value.strip() != "localhost":
+            try:
+                ipaddress.ip_address(value.strip())
+            except ValueError:
+                raise ValueError("must be an IP address such as 127.0.0.1 or 0.0.0.0 (or localhost)") from None
+        return value.strip()
+
+    @field_validator("dashboard_password_hash")
+    @classmethod
+    def _check_password_hash(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("$argon2"):
+            raise ValueError("must be an argon2 hash ($argon2id$...); set it with `stockbot dashboard --set-password`")
+        return value
 
     @property
     def slack_enabled(self) -> bool:

@@ -43,6 +43,8 @@ def run(
     order_mode: Annotated[OrderMode | None, typer.Option(
         "--order-mode", help="send; observe (record would-be orders, send nothing); stop (send nothing new, "
                              "keep monitoring).")] = None,
+    dashboard: Annotated[bool, typer.Option("--dashboard", help="Also serve the web dashboard (DASHBOARD_HOST, "
+                                            "DASHBOARD_PORT) while the daemon runs.")] = False,
 ) -> None:
     """Run the daemon: each session's open sequence, intraday trading and close."""
     def overrides() -> dict[str, Any]:
@@ -80,7 +82,10 @@ def run(
                                      console_level=settings.log_level if json_logs else "ERROR",
                                      hide_events_on_console=not json_logs)
         require_broker_mode_available(settings)  # before anything is opened: name every missing setting
+        from stock_manager.entrypoints.dashboard.server import serving_with_daemon
+
         async with (holding_run_lease(settings), open_storage(settings, upgrade=False) as storage,
+                    serving_with_daemon(settings, enabled=dashboard, say=console.print),
                     open_observability(settings) as obs, open_venue(settings, fresh=fresh) as venue):
             daemon = build_daemon(settings, storage, venue, notifier=obs.notifier, metrics=obs.metrics)
             period = (f"{settings.sim_from} → {settings.sim_to}, speed {settings.sim_speed}, "
@@ -263,4 +268,4 @@ def main() -> None:
     app()
 
 
-from stock_manager.entrypoints import cli_admin, cli_secrets  # noqa: E402, F401 - registers their commands
+from stock_manager.entrypoints import cli_admin, cli_dashboard, cli_secrets  # noqa: E402, F401 - registers their commands

@@ -8,7 +8,7 @@ from rich.console import Console
 
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.config.settings import Settings
-from stock_manager.entrypoints.audit import current_actor, record_control_action
+from stock_manager.entrypoints.audit import Actor, current_actor, record_control_action
 from stock_manager.service_layer.ports.notifications import NullNotifier
 from stock_manager.service_layer.ports.storage import RiskLimitChange, UnitOfWorkFactory
 from stock_manager.service_layer.risk_gate import record_risk_decision
@@ -16,23 +16,31 @@ from stock_manager.service_layer.risk_gate import record_risk_decision
 _EXITED = frozenset({"EXITED"})
 
 
-async def set_kill_switch(uow_factory: UnitOfWorkFactory, *, active: bool, reason: str, action: str = "halt") -> None:
+async def set_kill_switch(uow_factory: UnitOfWorkFactory, *, active: bool, reason: str, action: str = "halt",
+                          set_by: str = "cli", who: str = "") -> None:
     """Set or clear the kill switch, with an event (and a KILL risk decision when set), in one transaction.
 
+    `set_by` is ``cli`` or ``dashboard``; `who` (the dashboard: the remote address) is recorded with it.
     On PostgreSQL the same transaction notifies ``stockbot_kill``, so a running daemon hears it at once.
     """
-    now, actor = SystemClock().now(), current_actor()
+    now = SystemClock().now()
+    # The actor: the OS user and host of a CLI command; the remote address of a dashboard request.
+    actor = current_actor() if set_by == "cli" else Actor(set_by, who or "unknown")
+    source = "the CLI" if set_by == "cli" else f"the {set_by}" + (f" ({who})" if who else "")
+    label = actor.label if set_by == "cli" else f"{set_by} {who}".strip()[:64]
+    seen = {"set_by": set_by, **({"who": who} if who else {}), "actor": actor.payload()}
     async with uow_factory() as uow:
-        await uow.control.set_kill_switch(active, reason, actor.label, now, action)
+        await uow.control.set_kill_switch(active, reason, label, now, action)
         if active:
             await record_risk_decision(uow, NullNotifier(), ts=now, rule="kill_switch", decision="KILL",
-                                       message=f"kill switch set from the CLI ({action}): {reason} "
-                                               f"(by {actor.user}@{actor.host})",
-                                       snapshot={"action": action, "set_by": "cli", "actor": actor.payload()},
+                                       message=f"kill switch set from {source} ({action}): {reason}"
+                                               + (f" (by {actor.user}@{actor.host})" if set_by == "cli" else ""),
+                                       snapshot={"action": action, **seen},
                                        account_id=None, event_kind="kill_switch_set", severity="CRITICAL")
         else:
             await record_control_action(uow, kind="kill_switch_cleared", actor=actor, ts=now,
-                                        message=f"kill switch cleared from the CLI: {reason}")
+                                        message=f"kill switch cleared from {source}: {reason}",
+                                        payload={"set_by": set_by, **({"who": who} if who else {})})
         await uow.commit()
 
 

@@ -1,0 +1,111 @@
+"""How the dashboard shows values to people: KST times, won amounts, masked accounts and messages, and the JSON
+shapes of its endpoints (the CLI's own ``--json`` shapes where the CLI has one)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from stock_manager.adapters.notifications.display import account, order_number, shown
+from stock_manager.adapters.observability.masking import register_account
+from stock_manager.domain.orders import Order
+from stock_manager.entrypoints.views import status_data
+from stock_manager.localtime import KST
+from stock_manager.service_layer.ports.records import EventRecord
+from stock_manager.service_layer.views.orders import OrderTimeline
+from stock_manager.service_layer.views.overview import EquityPoint, Overview
+
+
+def kst(ts: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """Return `ts` as KST wall time, or "-"."""
+    return ts.astimezone(KST).strftime(fmt) if ts else "-"
+
+
+def krw(value: Decimal | int | None, signed: bool = False) -> str:
+    """Return a won amount rounded to the won with thousands separators (``-1,234``), or "-"."""
+    if value is None:
+        return "-"
+    return f"{value:+,.0f}" if signed else f"{value:,.0f}"
+
+
+def number(value: Decimal | None) -> str:
+    """Return a quantity or price without trailing zeros, with thousands separators, or "-"."""
+    if value is None:
+        return "-"
+    text = f"{value.normalize():,f}"
+    return text
+
+
+def pct(value: Decimal | None, signed: bool = False) -> str:
+    """Return a percentage with two decimals, or "-"."""
+    if value is None:
+        return "-"
+    return f"{value:+.2f}%" if signed else f"{value:.2f}%"
+
+
+def template_helpers() -> dict[str, Any]:
+    """Return the helpers every template may call."""
+    return {"kst": kst, "krw": krw, "number": number, "pct": pct, "shown": shown, "account": account,
+            "order_number": order_number}
+
+
+def order_data(o: Order) -> dict[str, Any]:
+    """Return one order as plain data: account masked, broker number unpadded."""
+    return {"id": o.id, "trading_date": o.trading_date, "strategy_id": o.strategy_id, "symbol": o.symbol,
+            "side": o.side, "order_type": o.order_type, "intent": o.intent, "quantity": o.quantity,
+            "limit_price": o.limit_price, "signal_price": o.signal_price, "status": o.status,
+            "status_reason": shown(o.status_reason), "reason": shown(o.reason), "filled": o.filled_quantity,
+            "filled_amount_krw": o.filled_amount_krw,
+            "broker_order_number": order_number(o.broker_order_number) if o.broker_order_number else None,
+            "ts_created": o.ts_created, "ts_sent": o.ts_sent, "ts_partial": o.ts_partial, "ts_filled": o.ts_filled,
+            "ts_canceled": o.ts_canceled, "ts_rejected": o.ts_rejected}
+
+
+def event_data(e: EventRecord) -> dict[str, Any]:
+    """Return one event as plain data (the message masked; payloads are masked when stored)."""
+    return {"id": e.id, "ts": e.ts_event, "kind": e.kind, "severity": e.severity, "message": shown(e.message),
+            "correlation_id": e.correlation_id}
+
+
+def timeline_data(t: OrderTimeline) -> dict[str, Any]:
+    """Return an order with its timeline as plain data."""
+    return {"order": order_data(t.order),
+            "timeline": [{"ts": s.ts, "step": s.label, "severity": s.severity, "detail": shown(s.detail),
+                          "is_status": s.status is not None} for s in t.steps]}
+
+
+def overview_data(o: Overview) -> dict[str, Any]:
+    """Return the overview as plain data: ``status --json``'s shape under ``status``, plus the marked positions,
+    unrealized PnL, equity, drawdown and the latest fills."""
+    register_account(o.status.daemon.account_id if o.status.daemon else None)
+    dd = o.drawdown
+    return {
+        "status": status_data(o.status),
+        "positions": [{"symbol": m.position.symbol, "quantity": m.position.quantity,
+                       "avg_price": m.position.avg_price, "mark_price": m.mark_price, "mark_source": m.mark_source,
+                       "ts_mark": m.ts_mark, "unrealized_pnl_krw": m.unrealized_pnl_krw,
+                       "realized_pnl_krw": m.position.net_realized_pnl_krw} for m in o.positions],
+        "unrealized_pnl_krw": o.unrealized_pnl_krw,
+        "last_equity_krw": o.last_equity_krw,
+        "drawdown": None if dd is None else {"current_pct": dd.current_pct, "max_pct": dd.max_pct,
+                                             "max_krw": dd.max_krw, "peak_equity_krw": dd.peak_equity_krw},
+        "recent_fills": [{"ts": f.ts_filled, "symbol": f.symbol, "side": f.side, "quantity": f.quantity,
+                          "price": f.price, "commission_krw": f.commission_krw, "tax_krw": f.tax_krw}
+                         for f in o.recent_fills],
+    }
+
+
+def equity_data(points: list[EquityPoint]) -> dict[str, Any]:
+    """Return the equity curve as columns (what the chart plots): dates, end equity KRW, drawdown percent."""
+    return {"dates": [p.trading_date for p in points], "equity_krw": [p.end_equity_krw for p in points],
+            "drawdown_pct": [p.drawdown_pct for p in points]}
+
+
+def parse_day(text: str | None) -> date | None:
+    """Return the date of a ``YYYY-MM-DD`` query value, None when empty.
+
+    Raises
+    ------
+    ValueError
+        If the text is not a date.
+    """
+    return date.fromisoformat(text) if text else None
