@@ -3,6 +3,7 @@ numbers (no leading zeros), no raw log line from `kill`, and one-line refusals o
 
 import asyncio
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from io import StringIO
@@ -18,6 +19,7 @@ from stock_manager.adapters.notifications.display import order_numbers
 from stock_manager.adapters.storage.engine import create_engine
 from stock_manager.adapters.storage.migrate import upgrade_to_head
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
+from stock_manager.entrypoints import cli_app
 from stock_manager.entrypoints.cli import app
 from stock_manager.entrypoints.views import render_status, status_data
 from stock_manager.service_layer.events import record_event
@@ -30,10 +32,14 @@ T0 = datetime(2026, 3, 2, 15, 5, tzinfo=UTC)  # 00:05 KST on 3 March: another da
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str | None]:
-    """The CLI's environment: an SQLite database in a fresh data directory, no `.env`."""
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str | None]]:
+    """The CLI's environment: an SQLite database in a fresh data directory, no `.env`, and a console wide enough
+    that no table wraps a message (the CLI's console is made at import, when COLUMNS may not be set)."""
     monkeypatch.chdir(tmp_path)
-    return {"DATA_DIR": str(tmp_path / "data"), "DB_URL": None, "MODE": None, "KIS_ACCOUNT": None, "COLUMNS": "300"}
+    before = cli_app.console._width
+    cli_app.console.width = 300
+    yield {"DATA_DIR": str(tmp_path / "data"), "DB_URL": None, "MODE": None, "KIS_ACCOUNT": None, "COLUMNS": "300"}
+    cli_app.console._width = before
 
 
 def seed(data_dir: Path) -> None:
