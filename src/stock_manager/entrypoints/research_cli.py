@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from stock_manager.adapters.clock import SystemClock
 from stock_manager.domain.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -153,6 +154,7 @@ def backtest(
             async with open_storage(settings, upgrade=False) as storage:
                 run_id = await record_run(
                     storage.engine, name=name or f"backtest {start}..{end}", kind="BACKTEST", period=(start, end),
+                    ts_created=SystemClock().now(),
                     symbols=market.symbols, params=params.to_mapping(), config=config_mapping(config, market.source),
                     summary=summarize(result), fills=[(f, intents[f.broker_order_number]) for f in result.fills])
             console.print(f"recorded as backtest run {run_id}")
@@ -247,6 +249,7 @@ def optimize(
             async with open_storage(settings, upgrade=False) as storage:
                 run_id = await record_run(
                     storage.engine, name=name or f"optimize {start}..{end}", kind="OPTIMIZE", period=(start, end),
+                    ts_created=SystemClock().now(),
                     symbols=market.symbols, params=best, config={"spec": jsonable(asdict(spec)), "jobs": jobs},
                     summary={"verdict": result.verdict, "suggestion": result.suggestion, "windows": result.windows},
                     trials=[{**t, "objective_in_sample": _dec(t["objective_in_sample"]),
@@ -324,6 +327,7 @@ def divergence(
                 from stock_manager.research.store import record_run
 
                 run_id = await record_run(storage.engine, name=name or f"divergence {start}..{end}",
+                                          ts_created=SystemClock().now(),
                                           kind="DIVERGENCE", period=(start, end), symbols=wanted,
                                           params={"by_day": report["params_by_day"]},
                                           config={"account": report["account"]},

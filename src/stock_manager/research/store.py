@@ -2,7 +2,7 @@
 research commands make (ACTIVE strategy parameters; a traded period's orders, fills and events)."""
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -17,10 +17,12 @@ from stock_manager.research.report import jsonable
 async def record_run(
     engine: AsyncEngine, *, name: str, kind: str, period: tuple[date, date], symbols: Sequence[str],
     params: Mapping[str, Any], config: Mapping[str, Any], summary: Mapping[str, Any],
-    fills: Sequence[tuple[Fill, str]] = (), trials: Sequence[Mapping[str, Any]] = (),
+    ts_created: datetime, fills: Sequence[tuple[Fill, str]] = (), trials: Sequence[Mapping[str, Any]] = (),
     strategy_id: str = STRATEGY_ID,
 ) -> int:
     """Store one run with its fills (fill, intent) and optimisation trials; return the run's id.
+
+    `ts_created` is when the run was recorded (aware UTC, from the caller's clock).
 
     Each trial mapping has ``window``, ``trial``, ``params``, ``in_sample``, ``out_of_sample``,
     ``objective_in_sample`` and ``objective_out_of_sample``.
@@ -29,7 +31,7 @@ async def record_run(
         run_id = (await conn.execute(insert(tables.backtest_runs).values(
             name=name, kind=kind, strategy_id=strategy_id, period_from=period[0], period_to=period[1],
             symbols=list(symbols), params=jsonable(dict(params)), config=jsonable(dict(config)),
-            summary=jsonable(dict(summary)), ts_created=datetime.now(UTC),
+            summary=jsonable(dict(summary)), ts_created=ts_created,
         ).returning(tables.backtest_runs.c.id))).scalar_one()
         if fills:
             await conn.execute(insert(tables.backtest_fills), [
