@@ -1,4 +1,4 @@
-"""`History` over SQLAlchemy: the dashboard's searches of orders, events and strategy parameters.
+"""`History` over SQLAlchemy: the dashboard's searches of orders, events, strategy parameters and research runs.
 
 Meant for the read-only engine (`read_only.create_read_only_engine`): each `SqlHistoryFactory` call opens one
 connection, whose first statement starts one snapshot, and rolls it back at the end.
@@ -13,9 +13,9 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from stock_manager.adapters.storage.order_repository import SqlOrderRepository
-from stock_manager.adapters.storage.tables import events, orders, strategy_params
+from stock_manager.adapters.storage.tables import backtest_runs, events, orders, strategy_params
 from stock_manager.domain.orders import Order
-from stock_manager.service_layer.ports.history import SEVERITIES, OrderFilter, ParamsRow
+from stock_manager.service_layer.ports.history import SEVERITIES, OrderFilter, ParamsRow, ResearchRun
 from stock_manager.service_layer.ports.records import EventRecord
 
 #: The most rows one search returns, whatever is asked.
@@ -85,6 +85,14 @@ class SqlHistory(SqlOrderRepository):
                           version=row.version, status=row.status, params=dict(row.params), source=row.source,
                           ts_created=row.ts_created)
                 for row in await self._conn.execute(statement.limit(MAX_ROWS))]
+
+    async def research_runs(self, limit: int = 50) -> list[ResearchRun]:
+        """Return up to `limit` recorded research runs (``backtest_runs``), newest first."""
+        statement = select(backtest_runs).order_by(backtest_runs.c.id.desc()).limit(max(1, min(limit, MAX_ROWS)))
+        return [ResearchRun(id=row.id, name=row.name, kind=row.kind, strategy_id=row.strategy_id,
+                            period_from=row.period_from, period_to=row.period_to, symbols=tuple(row.symbols),
+                            summary=dict(row.summary), ts_created=row.ts_created)
+                for row in await self._conn.execute(statement)]
 
 
 class SqlHistoryFactory:

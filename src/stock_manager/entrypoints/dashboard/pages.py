@@ -192,7 +192,9 @@ async def reports_page(request: Request, date_from: Day = None, date_to: Day = N
     start, end = (date.fromisoformat(d) if d else None for d in (date_from, date_to))
     shown = [s for s in settlements if (start is None or s.trading_date >= start)
              and (end is None or s.trading_date <= end)]
-    return render(request, "reports.html", settlements=list(reversed(shown)),
+    async with state.history() as history:
+        runs = await history.research_runs()
+    return render(request, "reports.html", settlements=list(reversed(shown)), runs=runs,
                   points=equity_points(settlements, start, end), date_from=date_from or "", date_to=date_to or "",
                   query=urlencode({k: v for k, v in {"date_from": date_from, "date_to": date_to}.items() if v}))
 

@@ -10,6 +10,7 @@ from stock_manager.adapters.observability.masking import register_account
 from stock_manager.domain.orders import Order
 from stock_manager.entrypoints.views import status_data
 from stock_manager.localtime import KST
+from stock_manager.service_layer.ports.history import ResearchRun
 from stock_manager.service_layer.ports.records import EventRecord
 from stock_manager.service_layer.views.orders import OrderTimeline
 from stock_manager.service_layer.views.overview import EquityPoint, Overview
@@ -42,10 +43,23 @@ def pct(value: Decimal | None, signed: bool = False) -> str:
     return f"{value:+.2f}%" if signed else f"{value:.2f}%"
 
 
+def run_result(run: ResearchRun) -> str:
+    """Return a recorded research run's headline: a backtest's return, drawdown, Sharpe and trades; an
+    optimisation's verdict; a divergence's PnL difference (from its recorded summary)."""
+    s = run.summary
+    if run.kind == "BACKTEST":
+        return (f"return {s.get('return_pct', '-')}%, max drawdown {s.get('max_drawdown_pct', '-')}%, "
+                f"Sharpe {s.get('sharpe', '-')}, {s.get('trades', 0)} trades")
+    if run.kind == "OPTIMIZE":
+        return shown(str(s.get("verdict", "-")))
+    difference = s.get("pnl_difference_krw")
+    return "-" if difference is None else f"PnL difference {krw(Decimal(str(difference)), True)} KRW"
+
+
 def template_helpers() -> dict[str, Any]:
     """Return the helpers every template may call."""
     return {"kst": kst, "krw": krw, "number": number, "pct": pct, "shown": shown, "account": account,
-            "order_number": order_number}
+            "order_number": order_number, "run_result": run_result}
 
 
 def order_data(o: Order) -> dict[str, Any]:

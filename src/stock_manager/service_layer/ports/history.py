@@ -1,5 +1,5 @@
 """**Port:** searches of the record for people looking back (the dashboard): orders by filter, the events of one
-decision, the newest events by severity, strategy parameter rows. Read-only; every call is its own snapshot.
+decision, the newest events by severity, strategy parameter rows, recorded research runs. Read-only; every call is its own snapshot.
 """
 
 from collections.abc import Mapping
@@ -51,6 +51,29 @@ class ParamsRow:
     ts_created: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ResearchRun:
+    """One recorded research run (``backtest_runs``: `stockbot backtest|optimize|divergence --record`).
+
+    Attributes
+    ----------
+    kind : str
+        ``BACKTEST``, ``OPTIMIZE`` or ``DIVERGENCE``.
+    summary : Mapping[str, Any]
+        The run's figures as recorded (JSON-safe; money as strings of KRW).
+    """
+
+    id: int
+    name: str
+    kind: str
+    strategy_id: str
+    period_from: date
+    period_to: date
+    symbols: tuple[str, ...]
+    summary: Mapping[str, Any]
+    ts_created: datetime
+
+
 class History(Protocol):
     """Read-only searches over one snapshot of the database."""
 
@@ -74,6 +97,10 @@ class History(Protocol):
 
     async def params_rows(self, status: str | None = None) -> list[ParamsRow]:
         """Return the ``strategy_params`` rows (of `status` when given), newest effective date first."""
+        ...
+
+    async def research_runs(self, limit: int = 50) -> list[ResearchRun]:
+        """Return up to `limit` recorded research runs, newest first."""
         ...
 
 
