@@ -1,5 +1,6 @@
 """**Port:** searches of the record for people looking back (the dashboard): orders by filter, the events of one
-decision, the newest events by severity, strategy parameter rows, recorded research runs. Read-only; every call is its own snapshot.
+decision, the newest events by severity, strategy parameter rows, recorded research runs. Read-only; every call is
+its own snapshot.
 """
 
 from collections.abc import Mapping
