@@ -116,6 +116,14 @@ def minute_candles_between(market: str, start: datetime, end: datetime) -> Seque
     return candles[bisect.bisect_left(starts, start):bisect.bisect_left(starts, end)]
 
 
+def minute_candles_before(market: str, end: datetime, count: int) -> Sequence[Candle]:
+    """Return the last `count` 30-minute candles of `market` starting before `end`, oldest first."""
+    if count <= 0:
+        return ()
+    index = bisect.bisect_left(_minute_starts(market), end)
+    return minute_candles(market)[max(0, index - count):index]
+
+
 @cache
 def day_candles(market: str) -> tuple[Candle, ...]:
     """Return the day candles of `market`, oldest first: the daily file's full days, then days built from the
