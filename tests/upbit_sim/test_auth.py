@@ -7,7 +7,8 @@ import jwt
 
 from stock_manager.adapters.broker.upbit.auth import UpbitAuth, parameter_string
 from stock_manager.adapters.broker.upbit_sim import DEFAULT_KEY, UpbitExchangeSimulator
-from tests.upbit_sim.support import BTC, SignedClient
+from stock_manager.adapters.observability.masking import mask
+from tests.upbit_sim.support import BTC, SignedClient, make_adapter
 
 
 async def test_query_hash_when_array_and_time_parameters_then_the_decoded_string_in_order_is_accepted(
@@ -85,3 +86,13 @@ async def test_post_body_when_hashed_in_key_order_then_accepted_and_a_null_chang
     assert created.status_code == 201 and created.json()["state"] == "wait"
     assert (with_null.status_code, with_null.json()["error"]["name"]) == (401, "invalid_query_payload")
     await client.aclose()
+
+
+async def test_keys_when_the_adapter_is_built_then_masked_wherever_they_would_appear(sim: UpbitExchangeSimulator):
+    adapter = make_adapter(sim)
+
+    text = mask(f"key {DEFAULT_KEY.access_key} secret {DEFAULT_KEY.secret_key}")
+
+    assert DEFAULT_KEY.access_key not in text and DEFAULT_KEY.secret_key not in text
+    assert DEFAULT_KEY.access_key not in adapter.account_id
+    await adapter.close()

@@ -111,6 +111,31 @@ async def test_private_stream_when_unauthenticated_or_asking_myasset_codes_then_
     assert wrong["error"]["name"] == "WRONG_FORMAT"
 
 
+async def test_private_stream_when_an_order_is_placed_and_filled_then_wait_trade_done_and_my_asset(
+    sim: UpbitExchangeSimulator,
+):
+    adapter = make_adapter(sim)
+    session = await anext(aiter(sim.venue.sessions()))
+    auth = UpbitAuth(DEFAULT_KEY.access_key, DEFAULT_KEY.secret_key)
+    async with websockets.connect(sim.ws_private_url,
+                                  additional_headers={"Authorization": auth.websocket_authorization()}) as ws:
+        await ws.send(json.dumps([{"ticket": "p"}, {"type": "myOrder", "codes": [BTC]}, {"type": "myAsset"}]))
+        await asyncio.sleep(0.05)
+        await adapter.place_order(OrderRequest(adapter.account_id, BTC, Side.BUY, OrderType.LIMIT, Decimal("0.01"),
+                                               Decimal(88_000_000), "priv-1"))
+        await sim.venue.run_until_close(session)
+        messages = [await _json(ws) for _ in range(5)]
+
+    assert [(m["type"], m.get("state")) for m in messages] == [
+        ("myOrder", "wait"), ("myAsset", None), ("myOrder", "trade"), ("myOrder", "done"), ("myAsset", None)]
+    trade = messages[2]
+    assert (trade["volume"], trade["price"], trade["identifier"]) == (0.01, 85_911_000, "priv-1")
+    assert trade["trade_fee"] == 429.555 and trade["trade_uuid"]
+    assets = {a["currency"]: a for a in messages[4]["assets"]}
+    assert assets["BTC"]["balance"] == 0.01
+    await adapter.close()
+
+
 async def test_keepalive_when_text_ping_then_status_up_repeated_and_a_silent_socket_closed_when_idle(
     keepalive_sim: UpbitExchangeSimulator,
 ):

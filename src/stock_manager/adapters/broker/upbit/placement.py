@@ -39,7 +39,13 @@ from stock_manager.adapters.broker.upbit.client import UpbitExchangeClient
 from stock_manager.adapters.broker.upbit.models import UpbitOrder
 from stock_manager.adapters.broker.upbit.reports import order_ack, resend_identifier
 from stock_manager.adapters.venues.upbit.rules import upbit_instrument
-from stock_manager.domain.errors import AmbiguousOrderOutcome, BrokerError, FatalBrokerError, OrderRejectedByBroker
+from stock_manager.domain.errors import (
+    AmbiguousOrderOutcome,
+    BrokerError,
+    FatalBrokerError,
+    OrderRejectedByBroker,
+    TemporaryBrokerError,
+)
 from stock_manager.domain.instruments import Instrument
 from stock_manager.domain.model import OrderType, Side, TimeInForce
 from stock_manager.service_layer.ports.broker import OrderAck, OrderRequest
@@ -99,8 +105,10 @@ class OrderSender:
         elif request.side is Side.SELL:
             args = ("market", request.quantity, None, None)
         else:
-            [ticker] = await self._client.ticker([request.symbol])
-            price = instrument.round_price(ticker.trade_price * (1 + self._slippage), Side.BUY)
+            tickers = await self._client.ticker([request.symbol])
+            if not tickers:
+                raise TemporaryBrokerError(f"Upbit has no ticker for {request.symbol}: a market buy needs its price")
+            price = instrument.round_price(tickers[0].trade_price * (1 + self._slippage), Side.BUY)
             args = ("limit", request.quantity, price, tif)
         ord_type, volume, price, tif = args
         side = "bid" if request.side is Side.BUY else "ask"

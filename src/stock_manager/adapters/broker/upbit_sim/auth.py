@@ -7,8 +7,8 @@ Rules (../reference/upbit-openapi.md §2.2–§2.5, §9 pitfalls 3 and 4), in th
 * The token header's ``alg`` must be HS256 or HS512 (``none`` and anything else: ``jwt_verification``).
 * ``access_key`` must name a known key (``invalid_access_key``); the signature must verify with its secret key
   (``jwt_verification``).
-* ``nonce`` is required and single-use per key (``nonce_used``); nonces are remembered for the simulator's life
-  [U: how long Upbit remembers them is undocumented].
+* ``nonce`` is required and single-use per key (``nonce_used``); the last `REMEMBERED_NONCES` nonces of a key are
+  remembered [U: how long Upbit remembers them is undocumented].
 * With parameters, ``query_hash`` must be the SHA-512 hex of the parameter string the server rebuilds — the
   decoded query in the order received (GET, DELETE) or the JSON body's pairs in key order (POST), arrays as
   repeated ``key[]=value``, a JSON null as ``null`` — and ``query_hash_alg`` ``SHA512`` if given; otherwise
@@ -18,6 +18,7 @@ Rules (../reference/upbit-openapi.md §2.2–§2.5, §9 pitfalls 3 and 4), in th
 
 import hashlib
 import warnings
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -28,6 +29,7 @@ import jwt
 from stock_manager.adapters.broker.upbit_sim.wire import UpbitApiError
 
 ALGORITHMS: Final = frozenset({"HS256", "HS512"})
+REMEMBERED_NONCES: Final = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,7 @@ class JwtGate:
 
     def __init__(self, keys: Iterable[UpbitKey], *, lenient_query_hash: bool = False) -> None:
         self._keys = {key.access_key: key for key in keys}
-        self._nonces: dict[str, set[str]] = {}
+        self._nonces: dict[str, tuple[set[str], deque[str]]] = {}
         self.lenient_query_hash = lenient_query_hash
         self.refusals: dict[str, int] = {}
 
@@ -160,7 +162,10 @@ class JwtGate:
         nonce = claims.get("nonce")
         if not isinstance(nonce, str) or not nonce:
             raise unauthorized("jwt_verification", "Jwt 토큰 검증에 실패했습니다.")
-        seen = self._nonces.setdefault(key.access_key, set())
+        seen, order = self._nonces.setdefault(key.access_key, (set(), deque()))
         if nonce in seen:
             raise unauthorized("nonce_used", "This temporary number has already been used.")
         seen.add(nonce)
+        order.append(nonce)
+        if len(order) > REMEMBERED_NONCES:
+            seen.discard(order.popleft())
