@@ -2,14 +2,14 @@
 
 A harness owns a venue for the specification's duration and drives its market: it opens a trading day, plays
 the day's prints (or, for the in-memory fake, executes what a market would), loses an order's answer, and
-restarts the client on the same venue. The next venue joins the contract by adding a harness and listing it
-in `conftest.HARNESSES`.
+restarts the client on the same venue. A venue joins the contract by adding a harness and listing it in
+`conftest.HARNESSES` (the Upbit adapter over the Upbit-compatible simulator did).
 """
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
@@ -18,8 +18,11 @@ from stock_manager.adapters.broker.kis_sim import KisExchangeSimulator
 from stock_manager.adapters.broker.kis_sim.faults import FaultKnobs
 from stock_manager.adapters.broker.progress import HandledFrames
 from stock_manager.adapters.broker.sim import SimBroker
+from stock_manager.adapters.broker.upbit_sim import UpbitExchangeSimulator, UpbitFaultKnobs
+from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.venues.krx.calendar import session_for
 from stock_manager.adapters.venues.krx.rules import krx_instrument
+from stock_manager.adapters.venues.upbit.rules import upbit_cost_model, upbit_instrument
 from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.errors import AmbiguousOrderOutcome
 from stock_manager.domain.instruments import Instrument
@@ -34,11 +37,15 @@ from stock_manager.service_layer.ports.broker import (
     OrderRequest,
     Quote,
 )
+from tests.contract.aliasing import SymbolAlias
 from tests.fakes import Ambiguous, FakeBroker
 from tests.kis.sim_support import SharedWall, make_adapter
+from tests.upbit_sim.support import make_adapter as make_upbit_adapter
 
 SYMBOL = "005930"
 DAY = date(2023, 12, 20)
+UPBIT_MARKET = "KRW-BTC"
+UPBIT_DAY = date(2024, 3, 1)
 #: A tiny share of each print's volume, so an order of a few dozen shares fills in several parts.
 PARTICIPATION = Decimal("0.00001")
 
@@ -222,6 +229,67 @@ class KisHarness:
         await self.venue.close()
 
 
+class UpbitHarness:
+    """The Upbit adapter against the Upbit-compatible simulator on loopback (real sockets, Upbit's wire format),
+    replaying two UTC days of KRW-BTC; the specifications' `SYMBOL` is KRW-BTC renamed (`aliasing`).
+
+    The account holds enough KRW for the specifications' orders of 10 to 30 BTC, and the simulator's
+    ``max_total`` (1,000,000,000 KRW at Upbit) is raised so the "far beyond the cash" order is refused for its
+    funds. A tiny participation makes 30 BTC fill in many parts within the day.
+    """
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.venue = SimBroker(symbols=[UPBIT_MARKET], start_date=UPBIT_DAY, end_date=UPBIT_DAY + timedelta(days=1),
+                               venue="upbit", participation_rate=Decimal("0.02"), cost_model=upbit_cost_model(),
+                               start_cash_krw=Decimal(5_000_000_000),
+                               clock=FixedClock(datetime(2000, 1, 1, tzinfo=UTC)), state_dir=tmp_path / "venue")
+        self.faults = UpbitFaultKnobs(lost_mode="error500")
+        self.frames = HandledFrames()
+        self.server = UpbitExchangeSimulator(self.venue, wall_clock=SystemClock(), faults=self.faults,
+                                             max_total_krw=Decimal(10**15))
+        self.instrument = upbit_instrument(UPBIT_MARKET)
+        self.events = Events()
+        self.session: TradingSession | None = None
+        self.account_id = ""
+        self.broker: Broker
+
+    def _adapter(self) -> Broker:
+        return SymbolAlias(make_upbit_adapter(self.server, self.frames), alias=SYMBOL, symbol=UPBIT_MARKET)
+
+    async def start(self) -> None:
+        await self.server.start()
+        self.broker = self._adapter()
+        await self.broker.login()
+        self.account_id = (await self.broker.get_accounts())[0].account_id
+
+    async def open_day(self) -> date:
+        self.session = await anext(aiter(self.venue.sessions()))
+        return self.session.trading_date
+
+    async def play_day(self) -> None:
+        assert self.session is not None
+        await self.venue.run_until_close(self.session)
+        await asyncio.wait_for(self.frames.wait_for(self.server.data_frames_sent), 20)
+
+    async def place_losing_answer(self, request: OrderRequest) -> None:
+        self.faults.lost_order_responses = 1
+        try:
+            await self.broker.place_order(request)  # adopted by its identifier when it has one
+        except AmbiguousOrderOutcome:
+            return
+
+    async def restart(self) -> None:
+        await self.broker.close()
+        self.broker = self._adapter()
+        await self.broker.login()
+        await self.broker.subscribe_order_events(self.events)
+
+    async def close(self) -> None:
+        await self.broker.close()
+        await self.server.stop()
+        await self.venue.close()
+
+
 type HarnessFactory = Callable[[Path], Awaitable[VenueHarness]]
 
 
@@ -239,5 +307,11 @@ async def kis_harness(tmp_path: Path) -> VenueHarness:
     return harness
 
 
+async def upbit_harness(tmp_path: Path) -> VenueHarness:
+    harness = UpbitHarness(tmp_path)
+    await harness.start()
+    return harness
+
+
 __all__ = ["DAY", "SYMBOL", "Events", "VenueHarness", "fake_harness", "kis_harness", "session_for",
-           "sim_harness"]
+           "sim_harness", "upbit_harness"]

@@ -1,1 +1,1 @@
-"""Real KRX market data the replaying simulator trades against; origins and quirks in SOURCES.md."""
+"""Real KRX and Upbit market data the replaying simulator trades against; origins and quirks in SOURCES.md."""

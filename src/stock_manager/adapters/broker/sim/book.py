@@ -37,13 +37,22 @@ class BookOrder:
     filled_amount_krw: Decimal = Decimal(0)
     state: BrokerOrderState = BrokerOrderState.OPEN
     fill_count: int = 0
+    amount_krw: Decimal | None = None  # a market buy by KRW amount: KRW to spend (its quantity is what it buys)
 
     @property
     def remaining(self) -> Decimal:
-        """Return the quantity that can still fill (0 once filled, cancelled or expired)."""
-        if self.state is not BrokerOrderState.OPEN:
+        """Return the quantity that can still fill (0 once filled, cancelled or expired; always 0 for a buy by
+        amount, which has no quantity: see `remaining_krw`)."""
+        if self.state is not BrokerOrderState.OPEN or self.amount_krw is not None:
             return Decimal(0)
         return self.request.quantity - self.filled_quantity
+
+    @property
+    def remaining_krw(self) -> Decimal:
+        """Return the KRW a buy by amount may still spend on notional (0 for other orders and once closed)."""
+        if self.state is not BrokerOrderState.OPEN or self.amount_krw is None:
+            return Decimal(0)
+        return self.amount_krw - self.filled_amount_krw
 
     def crosses(self, price: Decimal) -> bool:
         """Return True when a print at `price` (KRW) can fill this order (always for a MARKET order)."""

@@ -21,6 +21,10 @@ class ExchangeBook:
         """Return one order's report, or None when the number is unknown."""
         return self._engine.order(order_number)
 
+    def order_amount_krw(self, order_number: str) -> Decimal | None:
+        """Return the KRW amount of a market buy by amount (Upbit's ``ord_type=price``), or None."""
+        return self._engine.order_amount_krw(order_number)
+
     def order_by_client_id(self, client_order_id: str) -> BrokerOrderReport | None:
         """Return the order placed with `client_order_id`, or None."""
         return self._engine.order_by_client_id(client_order_id)

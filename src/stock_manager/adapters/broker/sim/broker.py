@@ -12,9 +12,9 @@ same directory with the same parameters re-runs the journal through the determin
 at the first print after the last checkpoint. Different parameters archive the old journal and start a
 new replay.
 
-Collaborators: `VenueQueries` (the port's reads, in `queries`), `ReplayJournal` (start, resume, appends, in
-`journaling`), sharing one `ReplayState`. Protocol fronts (the KIS- and Upbit-compatible servers) use the
-port's methods and the read-only `book`; none reaches into the engine.
+Collaborators: `VenueQueries` (the port's reads, in `queries`), `VenueOrders` (the commands, in `orders`),
+`ReplayJournal` (start, resume, appends, in `journaling`), sharing one `ReplayState`. Protocol fronts (the
+KIS- and Upbit-compatible servers) use the port's methods and the read-only `book`; none reaches into the engine.
 """
 
 import asyncio
@@ -31,13 +31,14 @@ from stock_manager.adapters.broker.sim.journal import JOURNAL_FILE, Journal
 from stock_manager.adapters.broker.sim.journaling import ReplayJournal, attached_arguments
 from stock_manager.adapters.broker.sim.market import default_costs, replay_market
 from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine
+from stock_manager.adapters.broker.sim.orders import VenueOrders
 from stock_manager.adapters.broker.sim.queries import VenueQueries
-from stock_manager.adapters.broker.sim.records import encode_fill, encode_request, iso, replay_params
+from stock_manager.adapters.broker.sim.records import encode_fill, iso, replay_params
 from stock_manager.adapters.broker.sim.state import ReplayState
 from stock_manager.adapters.broker.sim.streams import EventStreams
 from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.costs import CostModel
-from stock_manager.domain.errors import ConfigurationError, FatalBrokerError, OrderRejectedByBroker
+from stock_manager.domain.errors import ConfigurationError, FatalBrokerError
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import DailyBar, Tick
 from stock_manager.domain.sessions import TradingSession
@@ -126,6 +127,7 @@ class SimBroker:
             self.account_id = f"SIM-{self.replay_id}"
             self._engine = MatchingEngine(self.account_id, self._market.instruments(), config)
             self._journal = ReplayJournal(journal, self._state, clock, read_only=read_only)
+            self._orders = VenueOrders(engine=self._engine, journal=self._journal, streams=self._streams, clock=clock)
             self._queries = VenueQueries(account_id=self.account_id, replay_id=self.replay_id, engine=self._engine,
                                          market=self._market, clock=clock, state=self._state)
             self._journal.start_or_resume(self.replay_id, self._params, self._engine, self._open_engine_day,
@@ -246,6 +248,8 @@ class SimBroker:
                 self._journal.write(self._journal.record("print", fills=[encode_fill(f) for f in fills]))
             for fill in fills:
                 await self._streams.emit(FillReport(account_id=self.account_id, fill=fill))
+            for spent in self._engine.take_closed():  # buys by amount that ended with dust
+                await self._streams.emit(spent)
             await self._streams.quote(tick)
         await self._streams.deliver_held()
         self._advance_clock(session.ts_close)
@@ -333,18 +337,26 @@ class SimBroker:
             On a wrong account, or when the journal cannot be written (the replay must stop).
         """
         self._require_account(request.account_id)
-        try:
-            ack = self._engine.submit(request, self._clock.now())
-        except OrderRejectedByBroker:
-            if request.client_order_id is not None:
-                self._engine.burn_client_order_id(request.client_order_id)
-                self._journal.write(self._journal.record("burn", client_order_id=request.client_order_id),
-                                    sync=True)
-            raise
-        self._journal.write(
-            self._journal.record("place", order_number=ack.broker_order_number, request=encode_request(request)),
-            sync=True)
-        return ack
+        return self._orders.place(request)
+
+    async def place_amount_buy(self, account_id: str, symbol: str, amount_krw: Decimal,
+                               client_order_id: str | None = None) -> OrderAck:
+        """Place a market buy that spends `amount_krw` KRW (plus commission) at the replay clock's time (Upbit's
+        ``ord_type=price``; see `MatchingEngine.submit_amount_buy`); journaled like `place_order`.
+
+        Raises
+        ------
+        OrderRejectedByBroker, FatalBrokerError
+            As `place_order`.
+        """
+        self._require_account(account_id)
+        return self._orders.place_amount_buy(account_id, symbol, amount_krw, client_order_id)
+
+    async def burn_client_order_id(self, client_order_id: str) -> None:
+        """Make `client_order_id` unusable although no order was placed with it (journaled): a protocol front
+        that refused an order before the engine saw it, where the venue burns ids of failed orders too."""
+        self._journal.require_usable()
+        self._orders.burn(client_order_id)
 
     async def cancel_order(self, account_id: str, broker_order_number: str, venue_order_ref: str = "") -> None:
         """Cancel the remainder of an order; its `CancelReport` is delivered before the next print.
@@ -357,9 +369,7 @@ class SimBroker:
             On a wrong account, or when the journal cannot be written.
         """
         self._require_account(account_id)
-        report = self._engine.cancel(broker_order_number, self._clock.now())
-        self._journal.write(self._journal.record("cancel", order_number=report.broker_order_number), sync=True)
-        self._streams.hold(report)
+        self._orders.cancel(broker_order_number)
 
     async def close(self) -> None:
         """Release the journal; the replay's state stays on disk for the next `SimBroker`."""

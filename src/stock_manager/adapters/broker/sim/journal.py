@@ -12,6 +12,10 @@ Records (``type`` first):
 * ``session`` - ``{"type":"session","day":"2025-06-13","ts":"…"}``: the session was opened (pre-open).
 * ``place`` - ``{"type":"place","day":…,"at":N,"ts":…,"order_number":"0000000001","request":{…}}``: an
   accepted order; ``at`` is the number of that day's prints already played when it was placed.
+* ``place_amount`` - ``{"type":"place_amount","day":…,"at":N,"ts":…,"order_number":…,"account_id":…,
+  "symbol":"KRW-BTC","amount_krw":"6000","client_order_id":…}``: an accepted market buy by KRW amount.
+* ``burn`` - ``{"type":"burn","day":…,"at":N,"ts":…,"client_order_id":…}``: a client order id made unusable
+  by a refused order (venues whose ids are single-use even for failed orders).
 * ``cancel`` - ``{"type":"cancel","day":…,"at":N,"ts":…,"order_number":…}``: an accepted cancel.
 * ``print`` - ``{"type":"print","day":…,"at":N,"ts":…,"fills":[["0000000001-0001","10","74100"],…]}``:
   checkpoint after the N-th print of the day (``at`` counts prints played, this one included) with the
@@ -23,10 +27,10 @@ Records (``type`` first):
 
 Durability: each line is written with one ``write`` to a file opened with ``O_APPEND``, so a killed process
 leaves at most one partial last line, which the reader ignores and the next writer truncates. ``place``,
-``cancel``, ``close`` and ``finished`` are also ``fsync``-ed. While a broker holds the journal it keeps an
-exclusive lock on ``journal.lock`` beside it (``filelock``: ``flock`` on POSIX, ``msvcrt.locking`` on
-Windows; the operating system releases it when the process dies), so two brokers cannot append to one
-replay (in one process, close the old broker before building a new one on the same directory).
+``place_amount``, ``burn``, ``cancel``, ``close`` and ``finished`` are also ``fsync``-ed. While a broker holds the
+journal it keeps an exclusive lock on ``journal.lock`` beside it (``filelock``: ``flock`` on POSIX,
+``msvcrt.locking`` on Windows; the operating system releases it when the process dies), so two brokers cannot
+append to one replay (in one process, close the old broker before building a new one on the same directory).
 
 A journal whose ``start`` line differs from the new broker's (other parameters, data, engine version or
 format) is moved to ``archive/journal-<old replay id>-<n>.jsonl`` and a new replay starts.

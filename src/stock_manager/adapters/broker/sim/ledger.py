@@ -47,8 +47,7 @@ class AccountLedger:
     @property
     def reserved_krw(self) -> Decimal:
         """Return the cash working buys reserve on their remaining quantity (with commission), KRW."""
-        return sum((self.cost_of_buying(o.remaining, o.reserve_price) for o in self._working
-                    if o.request.side is Side.BUY), Decimal(0))
+        return sum((self.reservation_krw(o) for o in self._working if o.request.side is Side.BUY), Decimal(0))
 
     @property
     def orderable_krw(self) -> Decimal:
@@ -83,10 +82,17 @@ class AccountLedger:
         notional = quantity * price
         return notional + self.config.cost_model.commission_krw(notional)
 
+    def reservation_krw(self, order: BookOrder) -> Decimal:
+        """Return the cash a working buy holds back, KRW: its remaining quantity at its reserve price with
+        commission, or for a buy by amount the KRW it may still spend with the commission on it."""
+        if order.amount_krw is not None:
+            return order.remaining_krw + self.config.cost_model.commission_krw(order.remaining_krw)
+        return self.cost_of_buying(order.remaining, order.reserve_price)
+
     def affordable_quantity(self, order: BookOrder, price: Decimal, instrument: Instrument) -> Decimal:
         """Return how much of a buy can fill at `price` without the deposit going below zero: its reservation
         plus the free cash, on the instrument's size grid."""
-        available = self._cash - self.reserved_krw + self.cost_of_buying(order.remaining, order.reserve_price)
+        available = self._cash - self.reserved_krw + self.reservation_krw(order)
         if available <= 0:
             return Decimal(0)
         step = instrument.size_increment

@@ -88,9 +88,14 @@ def replay_market(venue: str, symbols: Sequence[str]) -> ReplayMarket:
 
 
 def default_costs(venue: str) -> CostModel:
-    """Return the venue's costs when a replay names none (KRX: KIS commission and the dated tax)."""
+    """Return the venue's costs when a replay names none (KRX: KIS commission and the dated tax; Upbit: the
+    0.05 % fee, exact)."""
     if venue == "krx":
         from stock_manager.adapters.venues.krx.rules import krx_cost_model
 
         return krx_cost_model()
+    if venue == "upbit":
+        from stock_manager.adapters.venues.upbit.rules import upbit_cost_model
+
+        return upbit_cost_model()
     return CostModel()

@@ -29,9 +29,15 @@ Rules
   sells of that symbol.
 * The daemon is a price taker against the prints: a MARKET order fills at the first print after it was
   accepted, a LIMIT buy at any print at or below its limit, a LIMIT sell at any print at or above it, always
-  at the print's price. Each print can fill at most ``participation_rate × print volume`` shares (rounded
-  down), shared by the eligible orders in time priority, so a print with volume 0 fills nothing and thin
-  prints fill orders partly.
+  at the print's price. Each print can fill at most ``participation_rate × print volume`` (rounded down to
+  the instrument's size increment: whole shares, 1e-8 BTC), shared by the eligible orders in time priority,
+  so a print with volume 0 fills nothing and thin prints fill orders partly.
+* A market buy by KRW amount (`submit_amount_buy`, Upbit's ``ord_type=price``) is checked like a MARKET buy
+  (amount at least the minimum order value; amount plus commission within the orderable cash, which it
+  reserves) and then spends its amount at market: at each print it buys
+  ``floor(remaining KRW ÷ price)`` on the size grid (participation applies). Once the remainder cannot buy one
+  size increment at the print's price it ends: FILLED when nothing is left, else CANCELED with its fills (the
+  dust is never spent, so its reservation is released), and a `CancelReport` for it waits in `take_closed`.
 * Each fill pays commission and, on sells, the transaction tax of the print's KST date (`CostModel`, both
   truncated to the won). The deposit moves at each fill (no T+2 settlement is modelled); holdings keep the
   average purchase price without costs, as KIS reports ``pchs_avg_pric``.
@@ -41,22 +47,25 @@ Rules
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from stock_manager.adapters.broker.sim.book import BookOrder, BookSession, DayQuote
 from stock_manager.adapters.broker.sim.ledger import AccountLedger
 from stock_manager.adapters.broker.sim.order_rules import (
     ORDER_NUMBER_DIGITS,
     MatchingConfig,
+    admit,
     normalize_order_number,
     report_of,
+    require_cash,
+    require_unused,
     reserve_price,
 )
 from stock_manager.adapters.broker.sim.rejections import RejectCode, reject
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.instruments import Instrument
 from stock_manager.domain.market import Tick
-from stock_manager.domain.model import Side
+from stock_manager.domain.model import OrderType, Side
 from stock_manager.domain.positions import Position
 from stock_manager.domain.sessions import TradingSession
 from stock_manager.service_layer.ports.broker import (
@@ -71,6 +80,7 @@ from stock_manager.service_layer.ports.broker import (
 
 REASON_CANCELED = "canceled by request"
 REASON_EXPIRED = "expired at the close"
+REASON_SPENT = "amount spent; the rest cannot buy one size increment"
 
 
 class MatchingEngine:
@@ -98,6 +108,7 @@ class MatchingEngine:
         self._last_prints: dict[str, Tick] = {}
         self._session: BookSession | None = None
         self._next_number = 1
+        self._closed: list[CancelReport] = []  # buys by amount the engine ended itself, not yet taken
         self.ledger = AccountLedger(account_id, self.config, self._working)
 
     # -- ACCOUNT (the ledger's) -----------------------------------------------------------------------
@@ -203,15 +214,7 @@ class MatchingEngine:
         OrderRejectedByBroker
             With a `RejectCode` value as ``code`` when any rule in the module docstring fails.
         """
-        session = self._require_open(ts)
-        if request.account_id != self.account_id:
-            raise reject(RejectCode.ACCOUNT, request.account_id)
-        instrument = self._instruments.get(request.symbol)
-        if instrument is None:
-            raise reject(RejectCode.UNKNOWN_SYMBOL, request.symbol)
-        quote = session.quotes.get(request.symbol)
-        if quote is None:
-            raise reject(RejectCode.HALTED, request.symbol)
+        session, instrument, quote = admit(self._session, self.account_id, self._instruments, request, ts)
         quantity = request.quantity
         if not instrument.is_valid_quantity(quantity):
             raise reject(RejectCode.QUANTITY, str(quantity))
@@ -220,27 +223,36 @@ class MatchingEngine:
                                                                                                    quote)
         if quantity * value_price < instrument.min_notional:
             raise reject(RejectCode.UNDER_MIN_NOTIONAL, f"{quantity * value_price} < {instrument.min_notional}")
-        if request.client_order_id is not None and request.client_order_id in self._client_ids:
-            raise reject(RejectCode.DUPLICATE_CLIENT_ORDER_ID, request.client_order_id)
+        require_unused(self._client_ids, request.client_order_id)
         if request.side is Side.BUY:
-            needed = self.ledger.cost_of_buying(quantity, reserve)
-            if needed > self.orderable_krw:
-                raise reject(
-                    RejectCode.INSUFFICIENT_CASH, f"need {needed} KRW, orderable {self.orderable_krw}"
-                )
+            require_cash(self.ledger.cost_of_buying(quantity, reserve), self.orderable_krw)
         elif quantity > self.sellable_quantity(request.symbol):
             raise reject(
                 RejectCode.INSUFFICIENT_HOLDINGS, f"sellable {self.sellable_quantity(request.symbol)}"
             )
+        return self._accept(BookOrder("", request, session.session.trading_date, ts, reserve))
 
-        number = str(self._next_number).zfill(ORDER_NUMBER_DIGITS)
-        self._next_number += 1
-        order = BookOrder(number, request, session.session.trading_date, ts, reserve)
-        self._orders[number] = order
-        self._working.append(order)
-        if request.client_order_id is not None:
-            self._client_ids[request.client_order_id] = number
-        return OrderAck(broker_order_number=number, venue_order_ref="", ts_accepted=ts)
+    def submit_amount_buy(self, account_id: str, symbol: str, amount_krw: Decimal, ts: datetime,
+                          client_order_id: str | None = None) -> OrderAck:
+        """Validate and accept a market buy that spends `amount_krw` (KRW, before commission) at `ts`.
+
+        The order is a MARKET BUY whose quantity is what it buys (module docstring).
+
+        Raises
+        ------
+        OrderRejectedByBroker
+            As `submit`; `RejectCode.PRICE` for an amount that is not a positive finite number.
+        """
+        request = OrderRequest(account_id, symbol, Side.BUY, OrderType.MARKET, Decimal(0), None, client_order_id)
+        session, instrument, _ = admit(self._session, self.account_id, self._instruments, request, ts)
+        if not amount_krw.is_finite() or amount_krw <= 0:
+            raise reject(RejectCode.PRICE, str(amount_krw))
+        if amount_krw < instrument.min_notional:
+            raise reject(RejectCode.UNDER_MIN_NOTIONAL, f"{amount_krw} < {instrument.min_notional}")
+        require_unused(self._client_ids, client_order_id)
+        require_cash(amount_krw + self.config.cost_model.commission_krw(amount_krw), self.orderable_krw)
+        return self._accept(BookOrder("", request, session.session.trading_date, ts, Decimal(0),
+                                      amount_krw=amount_krw))
 
     def cancel(self, order_number: str, ts: datetime) -> CancelReport:
         """Cancel the whole remainder of a working order at `ts`.
@@ -275,22 +287,33 @@ class MatchingEngine:
         self._last_prints[tick.symbol] = tick
         if tick.volume <= 0:
             return []
-        capacity = (tick.volume * self.config.participation_rate).to_integral_value(ROUND_FLOOR)
+        instrument = self._instruments[tick.symbol]
+        capacity = instrument.floor_quantity(tick.volume * self.config.participation_rate)
         fills: list[Fill] = []
         for order in list(self._working):
             if capacity <= 0:
                 break
             if order.request.symbol != tick.symbol or not order.crosses(tick.price):
                 continue
-            quantity = min(order.remaining, capacity)
-            if order.request.side is Side.BUY:
-                instrument = self._instruments[order.request.symbol]
-                quantity = min(quantity, self.ledger.affordable_quantity(order, tick.price, instrument))
-            if quantity <= 0:
-                continue
-            fills.append(self._execute(order, quantity, tick))
-            capacity -= quantity
+            if order.amount_krw is not None:
+                quantity = min(instrument.floor_quantity(order.remaining_krw / tick.price), capacity)
+            else:
+                quantity = min(order.remaining, capacity)
+                if order.request.side is Side.BUY:
+                    quantity = min(quantity, self.ledger.affordable_quantity(order, tick.price, instrument))
+            if quantity > 0:
+                fills.append(self._execute(order, quantity, tick))
+                capacity -= quantity
+            if order.amount_krw is not None and order.state is BrokerOrderState.OPEN and instrument.floor_quantity(
+                    order.remaining_krw / tick.price) <= 0:
+                self._closed.append(self._close_order(order, tick.ts_event, REASON_SPENT))
         return fills
+
+    def take_closed(self) -> list[CancelReport]:
+        """Return (and forget) the reports of the buys by amount the engine ended since the last call: the dust
+        left of their amount will not be spent (module docstring)."""
+        closed, self._closed = self._closed, []
+        return closed
 
     def burn_client_order_id(self, client_order_id: str) -> None:
         """Mark a client order id as used although no order was accepted with it (venues that make client
@@ -307,11 +330,6 @@ class MatchingEngine:
         return self.order(number) if number else None
 
     # -- QUERIES --------------------------------------------------------------------------------------
-
-    @property
-    def next_order_number(self) -> str:
-        """Return the number the next accepted order will get."""
-        return str(self._next_number).zfill(ORDER_NUMBER_DIGITS)
 
     @property
     def has_working_orders(self) -> bool:
@@ -335,19 +353,25 @@ class MatchingEngine:
         order = self._orders.get(normalize_order_number(order_number))
         return report_of(self.account_id, order) if order is not None else None
 
+    def order_amount_krw(self, order_number: str) -> Decimal | None:
+        """Return the KRW amount of a market buy by amount, or None (another order, or an unknown number)."""
+        order = self._orders.get(normalize_order_number(order_number))
+        return order.amount_krw if order is not None else None
+
     def last_print(self, symbol: str) -> Tick | None:
         """Return the last print of `symbol` the engine has seen, or None."""
         return self._last_prints.get(symbol)
 
     # -- INTERNALS ------------------------------------------------------------------------------------
 
-    def _require_open(self, ts: datetime) -> BookSession:
-        session = self._session
-        if session is None or session.closed:
-            raise reject(RejectCode.MARKET_CLOSED, "no session")
-        if not session.accept_from <= ts < session.session.ts_close:
-            raise reject(RejectCode.MARKET_CLOSED, ts.isoformat())
-        return session
+    def _accept(self, order: BookOrder) -> OrderAck:
+        order.number = str(self._next_number).zfill(ORDER_NUMBER_DIGITS)
+        self._next_number += 1
+        self._orders[order.number] = order
+        self._working.append(order)
+        if order.request.client_order_id is not None:
+            self._client_ids[order.request.client_order_id] = order.number
+        return OrderAck(broker_order_number=order.number, venue_order_ref="", ts_accepted=order.ts_accepted)
 
     def _last_price(self, symbol: str, quote: DayQuote) -> Decimal:
         last = self._last_prints.get(symbol)
@@ -372,7 +396,7 @@ class MatchingEngine:
         )
         order.filled_quantity += quantity
         order.filled_amount_krw += notional
-        if order.filled_quantity == request.quantity:
+        if order.filled_quantity == request.quantity if order.amount_krw is None else order.remaining_krw == 0:
             order.state = BrokerOrderState.FILLED
             self._working.remove(order)
         self.ledger.book_fill(fill)

@@ -1,10 +1,12 @@
 """The matching engine's rules of one order, as pure functions: its configuration, the price cash is reserved
 at (and the price checks on the way), and how an order appears in the venue's reports."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
-from stock_manager.adapters.broker.sim.book import BookOrder, DayQuote
+from stock_manager.adapters.broker.sim.book import BookOrder, BookSession, DayQuote
 from stock_manager.adapters.broker.sim.rejections import RejectCode, reject
 from stock_manager.domain.costs import CostModel
 from stock_manager.domain.instruments import Instrument
@@ -48,6 +50,43 @@ class MatchingConfig:
             raise ValueError(f"start cash must not be negative, was {self.start_cash_krw}")
 
 
+def admit(session: BookSession | None, account_id: str, instruments: Mapping[str, Instrument],
+          request: OrderRequest, ts: datetime) -> tuple[BookSession, Instrument, DayQuote]:
+    """Return the session, instrument and day quote of `request` after the checks every order passes first: the
+    market takes orders at `ts`, the account is the engine's, the symbol is traded and trades today.
+
+    Raises
+    ------
+    OrderRejectedByBroker
+        `RejectCode.MARKET_CLOSED`, `ACCOUNT`, `UNKNOWN_SYMBOL` or `HALTED`.
+    """
+    if session is None or session.closed:
+        raise reject(RejectCode.MARKET_CLOSED, "no session")
+    if not session.accept_from <= ts < session.session.ts_close:
+        raise reject(RejectCode.MARKET_CLOSED, ts.isoformat())
+    if request.account_id != account_id:
+        raise reject(RejectCode.ACCOUNT, request.account_id)
+    instrument = instruments.get(request.symbol)
+    if instrument is None:
+        raise reject(RejectCode.UNKNOWN_SYMBOL, request.symbol)
+    quote = session.quotes.get(request.symbol)
+    if quote is None:
+        raise reject(RejectCode.HALTED, request.symbol)
+    return session, instrument, quote
+
+
+def require_unused(client_ids: Mapping[str, str], client_order_id: str | None) -> None:
+    """Refuse a client order id already used or burnt (`RejectCode.DUPLICATE_CLIENT_ORDER_ID`)."""
+    if client_order_id is not None and client_order_id in client_ids:
+        raise reject(RejectCode.DUPLICATE_CLIENT_ORDER_ID, client_order_id)
+
+
+def require_cash(needed_krw: Decimal, orderable_krw: Decimal) -> None:
+    """Refuse a buy that needs more than the orderable cash (`RejectCode.INSUFFICIENT_CASH`)."""
+    if needed_krw > orderable_krw:
+        raise reject(RejectCode.INSUFFICIENT_CASH, f"need {needed_krw} KRW, orderable {orderable_krw}")
+
+
 def reserve_price(request: OrderRequest, instrument: Instrument, quote: DayQuote, last_price: Decimal) -> Decimal:
     """Return the price a buy reserves cash at: its limit; for a MARKET order the day's upper band, or without a
     band `last_price` plus `MARKET_BUY_RESERVE_MARGIN`.
@@ -76,14 +115,16 @@ def reserve_price(request: OrderRequest, instrument: Instrument, quote: DayQuote
 
 
 def report_of(account_id: str, order: BookOrder) -> BrokerOrderReport:
-    """Return how the venue reports `order`: its state, executed quantity and average price."""
+    """Return how the venue reports `order`: its state, executed quantity and average price (a buy by KRW amount
+    reports what it bought so far as its quantity)."""
     request = order.request
     avg = None
     if order.filled_quantity > 0:
         avg = (order.filled_amount_krw / order.filled_quantity).quantize(PRICE_QUANTUM)
     return BrokerOrderReport(
         account_id=account_id, broker_order_number=order.number, venue_order_ref="", symbol=request.symbol,
-        side=request.side, order_type=request.order_type, quantity=request.quantity,
+        side=request.side, order_type=request.order_type,
+        quantity=request.quantity if order.amount_krw is None else order.filled_quantity,  # by amount: what it bought
         limit_price=request.limit_price, state=order.state, filled_quantity=order.filled_quantity,
         avg_fill_price=avg, ts_accepted=order.ts_accepted, trading_date=order.trading_date,
         client_order_id=request.client_order_id,

@@ -10,6 +10,7 @@ data, the engine or the journal changed, and the rebuild stops with `JournalErro
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from stock_manager.adapters.broker.sim.journal import JournalError, Record
 from stock_manager.adapters.broker.sim.matching import MatchingEngine
@@ -66,7 +67,7 @@ def rebuild(
     checkpoints: dict[tuple[str, int], list[list[str]]] = {}
     closes: dict[str, Record] = {}
     for record in dayful:
-        if record["type"] in ("place", "cancel", "burn"):
+        if record["type"] in ("place", "place_amount", "cancel", "burn"):
             commands.setdefault(record["day"], []).append(record)
         elif record["type"] == "print":
             checkpoints[(record["day"], int(record["at"]))] = record["fills"]
@@ -98,6 +99,7 @@ def rebuild(
             if index == end:
                 break
             fills = [encode_fill(fill) for fill in engine.on_print(prints[index])]
+            engine.take_closed()  # buys by amount that ended: their notices were delivered before the crash
             if fills != checkpoints.get((key, index + 1), []):
                 raise JournalError(f"print {index + 1} of {key} fills {fills}; the journal says otherwise")
         if pending:
@@ -124,6 +126,11 @@ def _replay_command(engine: MatchingEngine, record: Record) -> None:
     try:
         if record["type"] == "place":
             ack = engine.submit(decode_request(record["request"]), ts)
+            if ack.broker_order_number != record["order_number"]:
+                raise JournalError(f"journaled order {record['order_number']} came back as {ack}")
+        elif record["type"] == "place_amount":
+            ack = engine.submit_amount_buy(record["account_id"], record["symbol"], Decimal(record["amount_krw"]), ts,
+                                           record.get("client_order_id"))
             if ack.broker_order_number != record["order_number"]:
                 raise JournalError(f"journaled order {record['order_number']} came back as {ack}")
         elif record["type"] == "burn":

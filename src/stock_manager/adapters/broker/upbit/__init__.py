@@ -1,7 +1,9 @@
-"""The wire layer of the Upbit adapter (KRW spot): REST and WebSocket clients, typed venue values, error translation.
+"""The Upbit adapter (KRW spot): `UpbitBroker` (the `Broker` port) over its wire layer — REST and WebSocket
+clients, typed venue values, error translation.
 
-Reference: upbit-openapi.md (the adapter's spec) and its samples. The `Broker` port implementation is built on
-`UpbitExchangeClient` (REST) and `UpbitWebSocket` (``myOrder``/``myAsset`` and quotations).
+Reference: upbit-openapi.md (the adapter's spec) and its samples. `UpbitBroker` (`broker`) is built on
+`UpbitExchangeClient` (REST) and `UpbitWebSocket` (``myOrder`` and trades): `placement` sends orders and resolves
+ambiguous outcomes by identifier, `reports` converts values, `streams` turns WebSocket messages into events.
 
 Modules: `config` (keys, hosts, rates, timing), `auth` (parameter string, ``query_hash``, JWTs), `ratelimit`
 (groups, ``Remaining-Req``, 429/418), `errors` (Upbit answers → project errors), `rest` (the raw client),
@@ -10,6 +12,7 @@ client), `ws_messages` (WebSocket events, DEFAULT/SIMPLE) and `websocket` (the s
 """
 
 from stock_manager.adapters.broker.upbit.auth import UpbitAuth
+from stock_manager.adapters.broker.upbit.broker import UpbitBroker, account_id_for
 from stock_manager.adapters.broker.upbit.client import UpbitExchangeClient
 from stock_manager.adapters.broker.upbit.config import UpbitConfig
 from stock_manager.adapters.broker.upbit.errors import (
@@ -59,6 +62,7 @@ __all__ = [
     "UpbitAuth",
     "UpbitBalance",
     "UpbitBlocked",
+    "UpbitBroker",
     "UpbitCandle",
     "UpbitChance",
     "UpbitConfig",
@@ -75,4 +79,5 @@ __all__ = [
     "UpbitTrade",
     "UpbitTradeTick",
     "UpbitWebSocket",
+    "account_id_for",
 ]
