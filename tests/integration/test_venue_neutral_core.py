@@ -92,7 +92,7 @@ async def test_order_when_instrument_has_8_decimal_sizes_and_its_own_grid_then_e
     [call] = broker.place_calls
     assert call.request.limit_price == Decimal(88_712_000)
     assert call.request.quantity == Decimal("0.01391657")  # floor(1,234,567 / 88,712,000 × 1e8) / 1e8
-    assert call.request.client_order_id == order.client_order_id and len(order.client_order_id or "") == 32
+    assert call.request.client_order_id == order.client_order_id and len(order.client_order_id or "") == 29
     assert call.request.time_in_force is TimeInForce.GTC
     async with uow_factory() as uow:
         stored = await uow.orders.get(order.id)

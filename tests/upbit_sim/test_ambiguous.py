@@ -10,6 +10,7 @@ import pytest
 from stock_manager.adapters.broker.upbit_sim import UpbitExchangeSimulator
 from stock_manager.domain.errors import AmbiguousOrderOutcome
 from stock_manager.domain.model import OrderType, Side
+from stock_manager.service_layer.execution.placement import client_order_id_for
 from stock_manager.service_layer.ports.broker import BrokerOrderState, OrderRequest
 from tests.upbit_sim.support import BTC, DAY, SignedClient, make_adapter
 
@@ -73,6 +74,24 @@ async def test_definite_not_found_when_the_first_send_never_arrived_then_one_res
     assert (await raw.get("/v1/order", {"identifier": "lost-2-r1"})).json()["uuid"] == ack.broker_order_number
     assert (await raw.get("/v1/order", {"identifier": "lost-2"})).status_code == 404
     await raw.aclose()
+    await adapter.close()
+
+
+async def test_resend_of_a_core_client_order_id_when_derived_then_within_the_32_character_identifier_limit(
+    sim: UpbitExchangeSimulator,
+):
+    # The simulator refuses identifiers over 32 characters, as a third-party summary says Upbit does [U].
+    adapter = make_adapter(sim)
+    await anext(aiter(sim.venue.sessions()))
+    sim.faults.error5xx_requests = 1
+    core_id = client_order_id_for("acct:volatility_breakout:KRW-BTC:ENTRY:2024-03-01T00:00:00+00:00:abc")
+
+    ack = await adapter.place_order(_request(adapter.account_id, core_id))
+
+    [sent] = [o.get("identifier") for o in sim.records.orders_received]
+    assert sent == f"{core_id}-r1" and len(sent) <= sim.identifier_max_chars == 32
+    [report] = await adapter.get_orders(adapter.account_id, DAY)
+    assert (report.broker_order_number, report.client_order_id) == (ack.broker_order_number, core_id)
     await adapter.close()
 
 

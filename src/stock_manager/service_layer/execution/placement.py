@@ -31,11 +31,15 @@ from stock_manager.service_layer.risk_gate import denial_payload, pre_trade_deni
 log = structlog.get_logger("stockbot.execution")
 
 #: Length of the client order id sent to venues that take one (hex of the idempotency key's digest).
-CLIENT_ORDER_ID_CHARS = 32
+CLIENT_ORDER_ID_CHARS = 29
 
 
 def client_order_id_for(idempotency_key: str) -> str:
-    """Return the client order id of a decision: 32 hex of sha256(idempotency key), stable across restarts."""
+    """Return the client order id of a decision: 29 hex of sha256(idempotency key), stable across restarts.
+
+    29 characters leave a venue adapter room for a short re-send suffix within the 32 characters a venue may
+    allow (Upbit's ``identifier``: a re-send after a definite 404 needs a new one, ``<id>-r1``).
+    """
     return hashlib.sha256(idempotency_key.encode()).hexdigest()[:CLIENT_ORDER_ID_CHARS]
 
 

@@ -96,7 +96,8 @@ class UpbitExchangeSimulator:
     max_total_krw : Decimal
         Largest order value (``max_total``, 1,000,000,000 KRW).
     identifier_max_chars : int | None
-        Longest ``identifier`` accepted (None: no limit) [U: a 32-character limit is reported by a third party].
+        Longest ``identifier`` accepted (32; None: no limit) [U: a 32-character limit is reported by a third party;
+        enforced so that our own identifiers, re-sends included, stay within it].
     lenient_query_hash : bool
         Also accept ``query_hash`` over the raw percent-encoded query.
     maintenance : Sequence[MaintenanceWindow]
@@ -115,7 +116,7 @@ class UpbitExchangeSimulator:
         fault_log: FaultLog | None = None, after_broadcast: Callable[[], Awaitable[None]] | None = None,
         host: str = "127.0.0.1", port: int = 0, idle_timeout_secs: float = 120.0,
         status_up_interval_secs: float = 10.0, max_total_krw: Decimal = MAX_ORDER_KRW,
-        identifier_max_chars: int | None = None, lenient_query_hash: bool = False,
+        identifier_max_chars: int | None = 32, lenient_query_hash: bool = False,
         maintenance: Sequence[MaintenanceWindow] = (),
     ) -> None:
         if not keys:
