@@ -127,8 +127,8 @@ async def run_recovery(settings: Settings, *, dry_run: bool, as_json: bool, cons
         profile = venue_profile(settings)
         today = profile.date_of(clock.now())
         ts_started = clock.now()
-        plan = await gather_plan(storage.uow_factory, broker, RecoveryInputs(account_id, today),
-                                 profile.fill_identity)
+        inputs = RecoveryInputs(account_id, today, profile.order_numbers_restart_daily)
+        plan = await gather_plan(storage.uow_factory, broker, inputs, profile.fill_identity)
         register_account(account_id)  # shown partly in the plan's keys, ids and details too
         if as_json:
             print_json({"dry_run": dry_run, "account_id": shown_account(account_id), "outcome": plan_outcome(plan)[0],

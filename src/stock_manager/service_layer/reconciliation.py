@@ -89,6 +89,7 @@ def plan_recovery(
     broker_positions: Sequence[BrokerPosition],
     fill_identity: FillIdentity,
     history: PositionHistory | None = None,
+    order_numbers_restart_daily: bool = True,
 ) -> RecoveryPlan:
     """Compare the database with the broker and return the corrections, without changing anything.
 
@@ -110,6 +111,10 @@ def plan_recovery(
     history : PositionHistory | None
         Every recorded fill of the account, positions folded from a checkpoint (see `position_history`);
         each missed fill of the plan must have executed after its checkpoint (`PositionHistory.sorts_after`).
+    order_numbers_restart_daily : bool
+        True where the venue's order numbers restart each trading day (an order is its day and number, and
+        fills its own day); False where a number is never reused (an order working across days is its number
+        alone, and its fills may be of later days: `recorded_fills` must then hold every fill of the open orders).
 
     Raises
     ------
@@ -118,9 +123,12 @@ def plan_recovery(
     """
     actions: list[Action] = []
     stops: list[str] = []
-    recorded_by_order: dict[tuple[date, str], list[Fill]] = {}
+    def order_key(day: date, number: str) -> tuple[date | None, str]:
+        return (day if order_numbers_restart_daily else None, strip_number(number))
+
+    recorded_by_order: dict[tuple[date | None, str], list[Fill]] = {}
     for fill in recorded_fills:
-        recorded_by_order.setdefault((fill.trading_date, strip_number(fill.broker_order_number)), []).append(fill)
+        recorded_by_order.setdefault(order_key(fill.trading_date, fill.broker_order_number), []).append(fill)
     ours = {strip_number(o.broker_order_number) for o in known_orders if o.broker_order_number}
     by_number = {strip_number(r.broker_order_number): r for r in broker_orders}
     fills_by_number: dict[str, list[Fill]] = {}
@@ -160,7 +168,7 @@ def plan_recovery(
     for order, number in tracked:
         report = by_number.get(number)
         missing, surplus = _missing(fill_identity, account_id,
-                                    recorded_by_order.get((order.trading_date, number), []),
+                                    recorded_by_order.get(order_key(order.trading_date, number), []),
                                     fills_by_number.get(number, []))
         if surplus:
             stops.append(f"order {order.broker_order_number}: {surplus} more recorded than the broker executed")
@@ -181,7 +189,7 @@ def plan_recovery(
                                   f"({report.broker_order_number}) was not placed by this daemon", report=report))
             number = strip_number(report.broker_order_number)
             missing, _ = _missing(fill_identity, account_id,
-                                  recorded_by_order.get((report.trading_date, number), []),
+                                  recorded_by_order.get(order_key(report.trading_date, number), []),
                                   fills_by_number.get(number, []))
             actions.extend(Action("external_fill", f"execution of external order {report.broker_order_number}",
                                   fill=f) for f in missing)

@@ -26,6 +26,7 @@ class RecoveryInputs:
 
     account_id: str
     today: date
+    order_numbers_restart_daily: bool = True
 
 
 async def gather_plan(
@@ -43,7 +44,14 @@ async def gather_plan(
         open_orders = await uow.orders.list_open(inputs.account_id)
         days = sorted({o.trading_date for o in open_orders} | {inputs.today})
         known = [o for day in days for o in await uow.orders.list_for_date(inputs.account_id, day)]
-        recorded = [s.fill for day in days for s in await uow.fills.list_for_date(inputs.account_id, day)]
+        stored = [s for day in days for s in await uow.fills.list_for_date(inputs.account_id, day)]
+        if not inputs.order_numbers_restart_daily:
+            # An order working across days may have filled on days in between: every fill of the open ones.
+            numbers = {o.broker_order_number for o in open_orders if o.broker_order_number}
+            seen = {s.id for s in stored}
+            stored += [s for s in await uow.fills.list_for_order_numbers(inputs.account_id, numbers)
+                       if s.id not in seen]
+        recorded = [s.fill for s in stored]
         if history is None:
             history = await load_position_history(uow, inputs.account_id, inputs.today)
     # A working order that lives across days may be reported for each of them: each order once (numbers may
@@ -59,7 +67,7 @@ async def gather_plan(
     return plan_recovery(
         account_id=inputs.account_id, open_orders=open_orders, known_orders=known, recorded_fills=recorded,
         broker_orders=broker_orders, broker_fills=broker_fills, broker_positions=broker_positions,
-        fill_identity=fill_identity, history=history,
+        fill_identity=fill_identity, history=history, order_numbers_restart_daily=inputs.order_numbers_restart_daily,
     )
 
 

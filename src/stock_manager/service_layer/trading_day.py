@@ -183,8 +183,8 @@ class SessionRunner:
                          session=session, limits=limits)
         if limits_problem:
             await ex.enter_stop_mode(limits_problem, rule="risk_limits")
-        plan = await gather_plan(self.uow_factory, self.broker, RecoveryInputs(self.account_id, day),
-                                 self.venue.fill_identity, fills)
+        inputs = RecoveryInputs(self.account_id, day, self.venue.order_numbers_restart_daily)
+        plan = await gather_plan(self.uow_factory, self.broker, inputs, self.venue.fill_identity, fills)
         await apply_plan(plan, ex, self.uow_factory, self.notifier, self.clock, mode=self.mode)
         return RestoredState(previous, before_today)
 

@@ -1,5 +1,6 @@
 """Fills: append-only facts reported by the broker (the database refuses UPDATE and DELETE)."""
 
+from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any
 
@@ -62,6 +63,13 @@ class SqlFillRepository:
         """Return the account's fills of the venue's `trading_date`, in execution order."""
         statement = select(fills).where(fills.c.account_id == account_id, fills.c.trading_date == trading_date)
         return await self._many(statement)
+
+    async def list_for_order_numbers(self, account_id: str, broker_order_numbers: Collection[str]) -> list[StoredFill]:
+        """Return the account's fills of these venue order numbers, whatever their day, in execution order."""
+        if not broker_order_numbers:
+            return []
+        return await self._many(select(fills).where(fills.c.account_id == account_id,
+                                                    fills.c.broker_order_number.in_(sorted(broker_order_numbers))))
 
     async def list_after(self, account_id: str, fill_id: int) -> list[StoredFill]:
         """Return the account's fills whose row id is greater than `fill_id`, in execution order."""

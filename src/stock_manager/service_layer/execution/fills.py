@@ -23,7 +23,7 @@ from stock_manager.service_layer.execution.ledger import OrderLedger
 from stock_manager.service_layer.execution.safety import Safety
 from stock_manager.service_layer.execution.state import ExecutionPorts, ExecutionState
 from stock_manager.service_layer.ports.broker import BrokerOrderState
-from stock_manager.service_layer.ports.storage import StoredFill
+from stock_manager.service_layer.ports.storage import StoredFill, UnitOfWork
 
 log = structlog.get_logger("stockbot.execution")
 
@@ -112,8 +112,7 @@ class FillRecorder:
         async with state.lock:
             number = normalize_order_number(broker_order_number)
             async with self._ports.uow() as uow:
-                recorded = [s.fill for s in await uow.fills.list_for_date(state.account_id, trading_date)
-                            if normalize_order_number(s.fill.broker_order_number) == number]
+                recorded = await self.recorded_of_order(uow, trading_date, broker_order_number)
             found = self._ports.venue.fill_identity.missing(state.account_id, recorded, broker_fills)
             if found.surplus_quantity > 0:
                 await self._safety.enter_stop_mode(f"order {broker_order_number}: {plain(found.surplus_quantity)} "
@@ -130,6 +129,16 @@ class FillRecorder:
             for fill in found.fills:
                 await self.record_fill_locked(fill, source="recovery")
             return len(found.fills)
+
+    async def recorded_of_order(self, uow: UnitOfWork, trading_date: date, broker_order_number: str) -> list[Fill]:
+        """Return the fills recorded of one venue order: of its `trading_date` where the venue's numbers restart
+        each day, else of every day (an order working across days fills on later ones)."""
+        account, number = self._state.account_id, normalize_order_number(broker_order_number)
+        if self._ports.venue.order_numbers_restart_daily:
+            stored = await uow.fills.list_for_date(account, trading_date)
+        else:
+            stored = await uow.fills.list_for_order_numbers(account, {broker_order_number, number})
+        return [s.fill for s in stored if normalize_order_number(s.fill.broker_order_number) == number]
 
     # -- NOTICES --------------------------------------------------------------------------------------
 
@@ -239,8 +248,8 @@ class FillRecorder:
         day = fill.trading_date
         number = normalize_order_number(fill.broker_order_number)
         async with ports.uow() as uow:
-            recorded_qty = sum((s.fill.quantity for s in await uow.fills.list_for_date(state.account_id, day)
-                                if normalize_order_number(s.fill.broker_order_number) == number), Decimal(0))
+            recorded_qty = sum((f.quantity for f in await self.recorded_of_order(uow, day, fill.broker_order_number)),
+                               Decimal(0))
             reference = fill.broker_fill_id
             fill = replace(fill, broker_fill_id=ports.venue.fill_identity.identify(state.account_id, fill,
                                                                                    recorded_qty))

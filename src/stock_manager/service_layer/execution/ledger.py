@@ -21,8 +21,14 @@ class OrderLedger:
         self._ports = ports
 
     async def find(self, broker_order_number: str, day: date | None = None) -> Order | None:
-        """Return our order with this venue number (of trading date `day`, when given: where numbers restart
-        each day, only that day's order), from memory or the database; None when there is none."""
+        """Return our order with this venue number (of trading date `day`, when given and the venue's numbers
+        restart each day: only that day's order), from memory or the database; None when there is none.
+
+        Where numbers never repeat, the number alone is the order: one that works across days (GTC) fills on
+        later days than its own.
+        """
+        if not self._ports.venue.order_numbers_restart_daily:
+            day = None
         number = normalize_order_number(broker_order_number)
         for order in self._state.open_orders.values():
             if (order.broker_order_number and normalize_order_number(order.broker_order_number) == number

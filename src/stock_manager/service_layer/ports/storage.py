@@ -4,7 +4,7 @@ One `UnitOfWork` is one transaction. Every order state change is one unit of wor
 committed as NEW before the broker is called. Leaving the ``async with`` block without `commit` rolls back.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol, Self
 
@@ -112,6 +112,11 @@ class FillRepository(Protocol):
 
     async def list_for_date(self, account_id: str, trading_date: date) -> list[StoredFill]:
         """Return the account's fills of the venue's `trading_date`."""
+        ...
+
+    async def list_for_order_numbers(self, account_id: str, broker_order_numbers: Collection[str]) -> list[StoredFill]:
+        """Return the account's fills of these venue order numbers, whatever their day, in execution order (for
+        venues whose numbers never repeat, where an order may fill on several trading days)."""
         ...
 
     async def list_after(self, account_id: str, fill_id: int) -> list[StoredFill]:
