@@ -30,3 +30,9 @@ def kst_date(ts: datetime) -> date:
 def show_kst(ts: datetime, fmt: str = "%Y-%m-%d %H:%M:%S KST") -> str:
     """Return the aware `ts` as KST wall time text."""
     return ts.astimezone(KST).strftime(fmt)
+
+
+def show_kst_utc(ts: datetime) -> str:
+    """Return the aware `ts` in both zones, ``2024-03-09 04:52:30 KST (2024-03-08 19:52:30 UTC)`` (spec 004 §1:
+    Upbit's events and reports show both)."""
+    return f"{show_kst(ts)} ({ts.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')} UTC)"

@@ -11,7 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, String, inspect, text
 
 from stock_manager.adapters.storage.engine import create_migration_engine
 from stock_manager.adapters.storage.migrate import (
@@ -48,9 +48,18 @@ def _compare_defaults(
     return _normalised_default(inspected) != _normalised_default(rendered)
 
 
+def _compare_types(context: Any, inspected_column: Any, metadata_column: Any, inspected_type: Any,
+                   metadata_type: Any) -> bool | None:
+    # SQLite keeps text whatever VARCHAR length is declared (0012 widened order numbers only where it matters).
+    if (context.dialect.name == "sqlite" and isinstance(inspected_type, String)
+            and isinstance(metadata_type, String) and type(metadata_type).__name__ in ("String", "VARCHAR")):
+        return False
+    return None  # Alembic's own comparison
+
+
 def _differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "compare_server_default": _compare_defaults}
+        connection, opts={"compare_type": _compare_types, "compare_server_default": _compare_defaults}
     )
     return compare_metadata(context, metadata)
 

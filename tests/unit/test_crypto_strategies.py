@@ -197,7 +197,7 @@ def test_turtle_enters_on_the_channel_breakout_sized_by_n_and_leaves_on_the_exit
         entry_days: int, exit_days: int) -> None:
     params = TurtleParams.from_mapping({"entry_days": entry_days, "exit_days": exit_days})
     got = list(run(TURTLE.build(params)))
-    expected = expected_turtle(entry_days, exit_days, 20, Fraction(100_000), Fraction(2))
+    expected = expected_turtle(entry_days, exit_days, 20, Fraction(50_000), Fraction(2))
     assert got == expected
     assert sum(1 for x in got if x.side is Side.BUY) >= 2
     assert sum(1 for x in got if x.side is Side.SELL) >= 2

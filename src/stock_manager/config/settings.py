@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -47,6 +47,16 @@ _OPTIONAL_RISK = (
 )
 
 
+class VenueName(StrEnum):
+    """Which venue a daemon trades (``VENUE``, ``--venue``): KRX stocks through KIS, or Bitcoin on Upbit."""
+
+    KIS = "kis"
+    UPBIT = "upbit"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 class ParamsFallback(StrEnum):
     """What to do when no ACTIVE ``strategy_params`` row is effective today (spec 001 §4.1 step 4)."""
 
@@ -66,6 +76,18 @@ SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
 #: A KRX short code: six digits or capital letters (``005930``, ``0025N0``).
 KRX_SYMBOL = re.compile(r"^[0-9A-Z]{6}$")
 
+#: An Upbit KRW market code (``KRW-BTC``).
+UPBIT_MARKET = re.compile(r"^KRW-[0-9A-Z]{2,10}$")
+
+#: What ``--venue upbit`` uses unless told otherwise: the bundled year of 30-minute KRW-BTC candles; one market
+#: traded by three strategies at once (a larger share of equity per symbol than the stock defaults allow), whose
+#: daily moves are wider than stocks' (a daily loss limit of 5 % rather than 2 %).
+UPBIT_DEFAULTS = {"sim_from": date(2024, 1, 24), "sim_to": date(2025, 1, 26), "sim_symbols": ("KRW-BTC",),
+                  "risk_max_symbol_weight_pct": Decimal(60), "risk_max_value_per_symbol_krw": Decimal(6_000_000),
+                  "risk_daily_loss_limit_pct": Decimal(5)}
+#: The stale-price limit of an Upbit replay, whose prints are 7.5 minutes apart (four per 30-minute candle).
+UPBIT_SIM_MAX_QUOTE_AGE_SECS = 900
+
 #: The levels ``LOG_LEVEL`` accepts (Python's logging levels).
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -81,6 +103,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     mode: Mode = Mode.SIM
+    venue: VenueName = Field(default=VenueName.KIS, description="kis (KRX stocks) or upbit (Bitcoin)")
+    strategies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="strategy ids to run, comma-separated; default: ma_cross for kis, "
+                                "volatility_breakout,grid,turtle for upbit")
     db_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file in DATA_DIR")
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)))
     log_level: str = "INFO"
@@ -139,6 +165,15 @@ class Settings(BaseSettings):
 
     upbit_access_key: SecretStr | None = None
     upbit_secret_key: SecretStr | None = None
+    upbit_rest_base_url: str | None = Field(default=None, description="override of https://api.upbit.com")
+    upbit_ws_url: str | None = Field(default=None, description="override of wss://api.upbit.com/websocket/v1 "
+                                     "(the private stream is <url>/private)")
+    upbit_fee_rate: Decimal = Field(default=Decimal("0.0005"), ge=0, le=Decimal("0.01"),
+                                    description="fee per side (0.05 % on the KRW market)")
+    upbit_maintenance: str = Field(default="", description="maintenance windows, no order sent during one: "
+                                   "ISO intervals, e.g. 2025-03-01T00:00Z/2025-03-01T02:00Z, comma-separated")
+    upbit_tick_table_file: Path | None = Field(default=None, description="JSON price-unit table replacing the "
+                                               "built-in one (Upbit changes it by notice)")
     ai_api_key: SecretStr | None = None
     keyring_service: str = Field(default="stockbot", min_length=1, description="OS credential store service "
                                  "holding the secrets (a second name keeps a second set of keys apart)")
@@ -167,10 +202,46 @@ class Settings(BaseSettings):
     dashboard_read_only: bool = False
     dashboard_session_hours: float = Field(default=12.0, gt=0, le=720)
 
-    @field_validator("mode", mode="before")
+    @field_validator("mode", "venue", mode="before")
     @classmethod
     def _lower_mode(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("strategies", mode="before")
+    @classmethod
+    def _split_strategies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(s.strip() for s in value.split(",") if s.strip())
+        return value
+
+    @field_validator("strategies")
+    @classmethod
+    def _check_strategies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from stock_manager.domain.strategies.registry import STRATEGIES
+
+        if unknown := [s for s in value if s not in STRATEGIES]:
+            raise ValueError(f"unknown strategy {', '.join(unknown)}; known: {', '.join(STRATEGIES)}")
+        if len(set(value)) != len(value):
+            raise ValueError("names a strategy twice")
+        return value
+
+    @model_validator(mode="after")
+    def _venue_defaults(self) -> "Settings":
+        # Upbit's own defaults (UPBIT_DEFAULTS) for what was not given.
+        if self.venue is VenueName.UPBIT:
+            defaults: dict[str, object] = dict(UPBIT_DEFAULTS)
+            if self.mode is Mode.SIM:
+                defaults["risk_max_quote_age_secs"] = UPBIT_SIM_MAX_QUOTE_AGE_SECS
+            for name, default in defaults.items():
+                if name not in self.model_fields_set:
+                    object.__setattr__(self, name, default)
+        pattern, example = ((UPBIT_MARKET, "an Upbit KRW market such as KRW-BTC") if self.venue is VenueName.UPBIT
+                            else (KRX_SYMBOL, "a six-character KRX code such as 005930"))
+        if bad := [s for s in self.sim_symbols if not pattern.match(s)]:
+            raise ValueError(f"SIM_SYMBOLS: {', '.join(bad)} is not {example}")
+        if self.upbit_tick_table_file is not None and not self.upbit_tick_table_file.is_file():
+            raise ValueError(f"UPBIT_TICK_TABLE_FILE: no such file {self.upbit_tick_table_file}")
+        return self
 
     @field_validator("order_mode", mode="before")
     @classmethod
@@ -215,8 +286,6 @@ class Settings(BaseSettings):
     def _check_symbols(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
             raise ValueError("needs at least one symbol")
-        if bad := [s for s in value if not KRX_SYMBOL.match(s)]:
-            raise ValueError(f"{', '.join(bad)} is not a six-character KRX code such as 005930")
         return value
 
     @field_validator("sim_speed")
@@ -281,13 +350,18 @@ class Settings(BaseSettings):
 
     @property
     def sim_state_dir(self) -> Path:
-        """Return the directory holding the simulated exchange's journal."""
-        return self.data_dir / "sim-exchange"
+        """Return the directory holding the simulated exchange's journal (one per venue)."""
+        return self.data_dir / ("sim-exchange" if self.venue is VenueName.KIS else f"sim-{self.venue}")
 
     @property
     def kis_token_cache_path(self) -> Path:
         """Return the directory of the cached KIS access token (``KIS_TOKEN_CACHE_DIR`` or in `data_dir`)."""
         return self.kis_token_cache_dir or self.data_dir / "kis-tokens"
+
+    def missing_upbit_settings(self) -> list[str]:
+        """Return the names of the settings live Upbit trading needs but are not set."""
+        return [name for name, value in {"UPBIT_ACCESS_KEY": self.upbit_access_key,
+                                         "UPBIT_SECRET_KEY": self.upbit_secret_key}.items() if not value]
 
     def missing_kis_settings(self) -> list[str]:
         """Return the names of the settings paper and live trading need but are not set."""
@@ -332,7 +406,9 @@ def load_settings(**overrides: object) -> Settings:
 
 def _describe(err: ErrorDetails, from_file: dict[str, int], env_file: object) -> str:
     # "NAME (.env line 4): why, was 'value'": the value only when it is not a secret.
-    field = str(err["loc"][0]) if err["loc"] else ""
+    if not err["loc"]:  # a check across settings names them itself
+        return err["msg"].removeprefix("Value error, ")
+    field = str(err["loc"][0])
     name = "_".join(str(p) for p in err["loc"]).upper() or "settings"
     where = f" ({env_file} line {from_file[name]})" if name in from_file else ""
     message = err["msg"].removeprefix("Value error, ")

@@ -21,12 +21,13 @@ from stock_manager.adapters.notifications.console import ConsoleNotifier
 from stock_manager.adapters.storage.engine import create_engine
 from stock_manager.adapters.storage.migrate import current_revision, head_revision, upgrade_to_head
 from stock_manager.adapters.storage.unit_of_work import SqlUnitOfWorkFactory
-from stock_manager.config.settings import Mode, ParamsFallback, Settings
+from stock_manager.config.settings import Mode, ParamsFallback, Settings, VenueName
 from stock_manager.domain.clock import Clock
 from stock_manager.domain.errors import ConfigurationError, StorageUnavailable
 from stock_manager.domain.risk import RiskLimits
 from stock_manager.domain.strategies.base import StrategySpec
 from stock_manager.domain.strategies.ma_cross import MA_CROSS
+from stock_manager.domain.strategies.registry import STRATEGIES
 from stock_manager.entrypoints.observability import (
     Observability,
     build_slack_notifier,
@@ -123,13 +124,22 @@ def _first_line(error: BaseException) -> str:
 
 def venue_profile(settings: Settings) -> VenueProfile:
     """Return the venue of the settings: KRX with the symbols to trade (``SIM_SYMBOLS``), named and typed by
-    the bundled KIS master.
+    the bundled KIS master; or Upbit with its KRW markets.
 
     Raises
     ------
     ConfigurationError
         In sim, naming a symbol the bundled market data does not have; in any mode, one the master lacks.
     """
+    if settings.venue is VenueName.UPBIT:
+        from stock_manager.adapters.venues.upbit.data import require_market
+        from stock_manager.adapters.venues.upbit.profile import upbit_profile
+        from stock_manager.entrypoints.upbit_venue import upbit_instruments
+
+        if settings.mode is Mode.SIM:
+            for market in settings.sim_symbols:
+                require_market(market)
+        return upbit_profile(upbit_instruments(settings))
     from stock_manager.adapters.marketdata import BUNDLED_SYMBOLS
     from stock_manager.adapters.venues.krx.profile import krx_profile, listed_instrument
 
@@ -140,9 +150,16 @@ def venue_profile(settings: Settings) -> VenueProfile:
     return krx_profile([listed_instrument(s) for s in settings.sim_symbols])
 
 
+#: The strategies a venue's account runs unless ``STRATEGIES`` says otherwise: the MA 50/200 cross for stocks
+#: (PRD §3.3); volatility breakout, grid and turtle side by side for Bitcoin (spec 004).
+DEFAULT_STRATEGIES = {VenueName.KIS: (MA_CROSS.strategy_id,),
+                      VenueName.UPBIT: ("volatility_breakout", "grid", "turtle")}
+
+
 def strategy_specs(settings: Settings) -> tuple[StrategySpec, ...]:
-    """Return the strategies the account runs: the MA 50/200 cross for stocks."""
-    return (MA_CROSS,)
+    """Return the strategies the account runs, in the order they are asked for signals (``STRATEGIES``, else the
+    venue's `DEFAULT_STRATEGIES`)."""
+    return tuple(STRATEGIES[s] for s in settings.strategies or DEFAULT_STRATEGIES[settings.venue])
 
 
 def risk_limits(settings: Settings) -> RiskLimits:
@@ -175,6 +192,11 @@ def require_broker_mode_available(settings: Settings) -> None:
         For paper and live without ``KIS_APP_KEY``, ``KIS_APP_SECRET``, ``KIS_ACCOUNT`` or ``KIS_HTS_ID``.
     """
     if settings.mode is Mode.SIM:
+        return
+    if settings.venue is VenueName.UPBIT:
+        if settings.mode is Mode.LIVE and (missing := settings.missing_upbit_settings()):
+            raise ConfigurationError(f"--venue upbit --mode live needs these settings: {', '.join(missing)} "
+                                     "(see .env.example, or `stockbot secrets set`)")
         return
     missing = settings.missing_kis_settings()
     if missing:

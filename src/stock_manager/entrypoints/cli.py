@@ -11,12 +11,13 @@ from typing import Annotated, Any
 
 import typer
 
-from stock_manager.config.settings import Mode, OrderMode
+from stock_manager.config.settings import Mode, OrderMode, VenueName
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.entrypoints import research_cli
 from stock_manager.entrypoints.cli_app import (
     DbUrl,
     JsonOut,
+    VenueOpt,
     app,
     console,
     err,
@@ -29,9 +30,11 @@ from stock_manager.entrypoints.cli_app import settings as _settings
 @app.command()
 def run(
     mode: Annotated[Mode | None, typer.Option("--mode", help="sim (replayed real data), paper or live.")] = None,
+    venue: VenueOpt = None,
     date_from: Annotated[str | None, typer.Option("--from", help="Sim: first day, YYYY-MM-DD.")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Sim: last day, YYYY-MM-DD.")] = None,
-    symbols: Annotated[str | None, typer.Option("--symbols", help="Sim: comma-separated KRX codes.")] = None,
+    symbols: Annotated[str | None, typer.Option("--symbols", help="Sim: comma-separated KRX codes (Upbit: KRW "
+                                                "markets such as KRW-BTC).")] = None,
     speed: Annotated[str | None, typer.Option("--speed", help="Sim: 'fastest' or a multiple of real time.")] = None,
     db_url: DbUrl = None,
     params_file: Annotated[
@@ -49,7 +52,7 @@ def run(
     """Run the daemon: each session's open sequence, intraday trading and close."""
     def overrides() -> dict[str, Any]:
         try:
-            return {"mode": mode, "sim_from": date.fromisoformat(date_from) if date_from else None,
+            return {"mode": mode, "venue": venue, "sim_from": date.fromisoformat(date_from) if date_from else None,
                     "sim_to": date.fromisoformat(date_to) if date_to else None, "sim_symbols": symbols,
                     "sim_speed": speed, "db_url": db_url, "strategy_params_file": params_file,
                     "order_mode": order_mode}
@@ -89,8 +92,9 @@ def run(
                     open_observability(settings) as obs, open_venue(settings, fresh=fresh) as venue):
             daemon = build_daemon(settings, storage, venue, notifier=obs.notifier, metrics=obs.metrics)
             period = (f"{settings.sim_from} → {settings.sim_to}, speed {settings.sim_speed}, "
-                      f"via {settings.sim_protocol}" if settings.mode is Mode.SIM else "KRX sessions by the calendar")
-            console.print(f"stockbot {settings.mode}: {', '.join(settings.sim_symbols)} {period}, "
+                      f"via {settings.sim_protocol if settings.venue is VenueName.KIS else settings.venue}"
+                      if settings.mode is Mode.SIM else "sessions by the venue's calendar")
+            console.print(f"stockbot {settings.venue} {settings.mode}: {', '.join(settings.sim_symbols)} {period}, "
                           f"orders {settings.order_mode}, database {safe_url(settings.database_url)}")
             extras = [f"log {log_file}", f"Slack {'on' if obs.slack else 'off'}",
                       f"metrics {obs.metrics_url or 'off'}"]

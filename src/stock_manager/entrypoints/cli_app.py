@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
-from stock_manager.config.settings import Settings, load_settings
+from stock_manager.config.settings import Settings, VenueName, load_settings
 from stock_manager.domain.errors import ConfigurationError, StockbotError
 from stock_manager.entrypoints.service import service_app
 
@@ -29,6 +29,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DbUrl = Annotated[str | None, typer.Option("--db-url", help="SQLAlchemy URL (default: DB_URL, else embedded SQLite).")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+VenueOpt = Annotated[VenueName | None, typer.Option("--venue", help="kis (KRX stocks; the default, or VENUE) or "
+                                                                 "upbit (Bitcoin).")]
 
 
 @app.callback()

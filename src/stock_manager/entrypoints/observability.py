@@ -12,7 +12,7 @@ from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.notifications.console import ConsoleNotifier
 from stock_manager.adapters.notifications.fanout import FanoutNotifier
 from stock_manager.adapters.observability.masking import register_account, register_secret
-from stock_manager.config.settings import Settings
+from stock_manager.config.settings import Settings, VenueName
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.service_layer.ports.metrics import Metrics, NullMetrics
 from stock_manager.service_layer.ports.notifications import Notifier
@@ -63,7 +63,9 @@ def build_slack_notifier(settings: Settings) -> "SlackNotifier | None":
     poster = SlackPoster(settings.slack_bot_token.get_secret_value(), base_url=settings.slack_base_url)
     channels = SlackChannels(settings.slack_alerts_channel_id,
                              settings.slack_trades_channel_id or settings.slack_alerts_channel_id)
-    return SlackNotifier(poster, channels, clock=SystemClock(), label=str(settings.mode))
+    upbit = settings.venue is VenueName.UPBIT
+    return SlackNotifier(poster, channels, clock=SystemClock(), label=f"{settings.venue} {settings.mode}" if upbit
+                         else str(settings.mode), show_utc=upbit)
 
 
 @asynccontextmanager
@@ -78,7 +80,7 @@ async def open_observability(settings: Settings, *, console: Notifier | None = N
     """
     register_secrets(settings)
     slack = build_slack_notifier(settings)
-    console = console or ConsoleNotifier()
+    console = console or ConsoleNotifier(show_utc=settings.venue is VenueName.UPBIT)
     obs = Observability(notifier=FanoutNotifier(console, slack) if slack else console, metrics=NullMetrics(),
                         slack=slack)
     try:

@@ -12,9 +12,9 @@ from datetime import date
 from typing import Any
 
 from stock_manager.adapters.marketdata.coverage import SymbolCoverage, period_coverage
-from stock_manager.config.settings import Mode, Settings
+from stock_manager.config.settings import Mode, Settings, VenueName
 from stock_manager.domain.errors import ConfigurationError
-from stock_manager.domain.strategies.ma_cross import MaCrossParams
+from stock_manager.domain.strategies.ma_cross import MA_CROSS, MaCrossParams
 
 #: What each replay parameter is called in the new-account notice.
 _PARAM_NAMES = {"start_date": "period", "end_date": "period", "symbols": "symbols",
@@ -37,13 +37,20 @@ def check_before_run(settings: Settings, *, fresh: bool, say: Callable[[str], No
     ConfigurationError
         For an invalid ``STRATEGY_PARAMS_FILE``, or a sim period in which no symbol can trade.
     """
+    from stock_manager.entrypoints.bootstrap import strategy_specs
     from stock_manager.service_layer.params import read_params_file
 
-    params = read_params_file(settings.strategy_params_file) if settings.strategy_params_file else MaCrossParams()
+    params = {spec.strategy_id: read_params_file(settings.strategy_params_file, spec)
+              if settings.strategy_params_file else spec.default_params() for spec in strategy_specs(settings)}
     if settings.mode is not Mode.SIM:
         return
-    coverage = period_coverage(settings.sim_symbols, settings.sim_from, settings.sim_to)
-    refusal, warnings = replay_problems(coverage, settings.sim_from, settings.sim_to, params.long_window_days)
+    if settings.venue is VenueName.UPBIT:
+        refusal, warnings = upbit_replay_problems(settings)
+    else:
+        ma = params.get(MA_CROSS.strategy_id)
+        long_window = ma.long_window_days if isinstance(ma, MaCrossParams) else 1
+        coverage = period_coverage(settings.sim_symbols, settings.sim_from, settings.sim_to)
+        refusal, warnings = replay_problems(coverage, settings.sim_from, settings.sim_to, long_window)
     if refusal:
         raise ConfigurationError(refusal)
     for warning in warnings:
@@ -77,6 +84,25 @@ def replay_problems(coverage: Sequence[SymbolCoverage], start: date, end: date, 
                 for reason, n in zip(reasons, [n for n in (len(absent), len(short)) if n], strict=True)]
     warnings += [f"{c.symbol}'s data ends {c.last}, before {end}: it trades until then"
                  for c in ending if c not in short]
+    return None, warnings
+
+
+def upbit_replay_problems(settings: Settings) -> tuple[str | None, list[str]]:
+    """Return why an Upbit replay period cannot trade (no 30-minute candles in it), or None, and warnings (the
+    bundled candles start later or end earlier than the period)."""
+    from stock_manager.adapters.venues.upbit.data import minute_days
+
+    start, end = settings.sim_from, settings.sim_to
+    warnings = []
+    for market in settings.sim_symbols:
+        days = minute_days(market)
+        inside = [d for d in days if start <= d <= end]
+        if not inside:
+            return (f"nothing to trade in {start} → {end}: the bundled {market} candles cover {days[0]} → "
+                    f"{days[-1]}"), []
+        if inside[0] > start or inside[-1] < end:
+            warnings.append(f"{market}'s bundled candles cover {inside[0]} → {inside[-1]} of {start} → {end}: "
+                            "it trades only then")
     return None, warnings
 
 
@@ -119,9 +145,16 @@ def replay_parameters(settings: Settings) -> dict[str, Any]:
     from stock_manager.adapters.broker.sim.matching import MatchingConfig
     from stock_manager.adapters.broker.sim.records import replay_params
     from stock_manager.adapters.venues.krx.rules import krx_cost_model
+    from stock_manager.adapters.venues.upbit.rules import upbit_cost_model
 
-    config = MatchingConfig(settings.sim_participation_rate, settings.sim_start_cash_krw,
-                            krx_cost_model(settings.commission_rate))
+    upbit = settings.venue is VenueName.UPBIT
+    costs = upbit_cost_model(settings.upbit_fee_rate) if upbit else krx_cost_model(settings.commission_rate)
+    config = MatchingConfig(settings.sim_participation_rate, settings.sim_start_cash_krw, costs)
+    if upbit:
+        from stock_manager.adapters.venues.upbit.data import upbit_data_fingerprint
+
+        return replay_params(tuple(sorted(set(settings.sim_symbols))), settings.sim_from, settings.sim_to, config,
+                             venue="upbit", data=upbit_data_fingerprint())
     return replay_params(tuple(sorted(set(settings.sim_symbols))), settings.sim_from, settings.sim_to, config)
 
 

@@ -9,6 +9,7 @@
   in-process instead.
 * ``--mode paper`` / ``--mode live``: `KisBroker` against the KIS hosts (or ``KIS_REST_BASE_URL`` /
   ``KIS_WS_URL``), sessions from the XKRX calendar and the wall clock.
+* ``--venue upbit``: see `upbit_venue`.
 """
 
 import asyncio
@@ -18,14 +19,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
 from datetime import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
 from stock_manager.adapters.broker.progress import HandledFrames
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.venues.krx.rules import krx_cost_model
-from stock_manager.config.settings import Mode, Settings, SimProtocol
+from stock_manager.config.settings import Mode, Settings, SimProtocol, VenueName
 from stock_manager.domain.clock import Clock, FixedClock
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.localtime import kst_datetime
@@ -35,7 +36,6 @@ from stock_manager.service_layer.ports.schedule import SessionSchedule
 if TYPE_CHECKING:
     from stock_manager.adapters.broker.kis.broker import KisBroker
     from stock_manager.adapters.broker.kis_sim.faults import FaultKnobs
-    from stock_manager.adapters.broker.kis_sim.server import KisExchangeSimulator
     from stock_manager.adapters.broker.sim.broker import SimBroker
 
 log = structlog.get_logger("stockbot.venue")
@@ -52,6 +52,13 @@ SIM_HTS_ID = "stockbot-sim"
 SIM_FAULT_REQUEST_TIMEOUT_SECS = 2.0
 #: Where the simulator logs each fault it injected (JSON lines, in the sim state directory).
 FAULT_LOG_FILE = "faults.jsonl"
+
+
+class FrameSender(Protocol):
+    """A loopback exchange simulator (KIS's or Upbit's): how many data frames it has sent."""
+
+    @property
+    def data_frames_sent(self) -> int: ...
 
 
 @dataclass(slots=True)
@@ -77,9 +84,9 @@ class Lockstep:
         self.timeout_secs = timeout_secs
         self.frames_lost = 0
         self.handled = HandledFrames()
-        self._server: KisExchangeSimulator | None = None
+        self._server: FrameSender | None = None
 
-    def bind(self, server: "KisExchangeSimulator") -> None:
+    def bind(self, server: "FrameSender") -> None:
         """Connect the simulator end (it is built before the adapter that needs its URLs)."""
         self._server = server
 
@@ -102,8 +109,14 @@ async def open_venue(settings: Settings, *, fresh: bool = False) -> AsyncIterato
     Raises
     ------
     ConfigurationError
-        For missing or invalid ``KIS_*`` settings (paper, live), or bad ``SIM_FAULTS``.
+        For missing or invalid ``KIS_*`` or ``UPBIT_*`` settings (paper, live), or bad ``SIM_FAULTS``.
     """
+    if settings.venue is VenueName.UPBIT:
+        from stock_manager.entrypoints.upbit_venue import open_upbit_venue
+
+        async with open_upbit_venue(settings, fresh=fresh) as venue:
+            yield venue
+        return
     if settings.mode is not Mode.SIM:
         from stock_manager.adapters.broker.wall_schedule import CalendarSchedule
         from stock_manager.adapters.venues.krx.calendar import next_session
@@ -154,7 +167,10 @@ async def open_recovery_venue(settings: Settings) -> AsyncIterator[Venue | None]
         if settings.sim_protocol is SimProtocol.DIRECT:
             yield Venue(replay, replay, replay.clock)
             return
-        async with _kis_front(settings, replay) as client:
+        front = _kis_front
+        if settings.venue is VenueName.UPBIT:
+            from stock_manager.entrypoints.upbit_venue import upbit_front as front
+        async with front(settings, replay) as client:
             yield Venue(client, replay, replay.clock)
     finally:
         await replay.close()
@@ -207,11 +223,17 @@ def build_sim_broker(settings: Settings, clock: FixedClock, *, fresh: bool = Fal
     """
     from stock_manager.adapters.broker.sim.broker import SimBroker
 
+    if settings.venue is VenueName.UPBIT:
+        from stock_manager.adapters.venues.upbit.rules import upbit_cost_model
+
+        costs, market = upbit_cost_model(settings.upbit_fee_rate), "upbit"
+    else:
+        costs, market = krx_cost_model(settings.commission_rate), "krx"
     return SimBroker(
         symbols=list(settings.sim_symbols), start_date=settings.sim_from, end_date=settings.sim_to, clock=clock,
         state_dir=settings.sim_state_dir, speed=settings.sim_speed_factor,
         participation_rate=settings.sim_participation_rate, start_cash_krw=settings.sim_start_cash_krw,
-        cost_model=krx_cost_model(settings.commission_rate), fresh=fresh,
+        cost_model=costs, fresh=fresh, venue=market,
     )
 
 
@@ -235,26 +257,31 @@ def sim_account(replay_id: str) -> str:
     return f"{digits:08d}-01"
 
 
-def parse_faults(spec: str) -> "FaultKnobs | None":
-    """Return the simulator's fault knobs from ``SIM_FAULTS`` (``name=value`` pairs, comma-separated).
+def parse_faults(spec: str, knobs: type | None = None) -> Any:
+    """Return a simulator's fault knobs from ``SIM_FAULTS`` (``name=value`` pairs, comma-separated), or None
+    when empty: the KIS simulator's `FaultKnobs` unless another dataclass of knobs (the Upbit simulator's
+    `UpbitFaultKnobs`) is given.
 
     Raises
     ------
     ConfigurationError
         Naming an unknown knob or a value of the wrong type.
     """
-    from stock_manager.adapters.broker.kis_sim.faults import FaultKnobs
+    if knobs is None:
+        from stock_manager.adapters.broker.kis_sim.faults import FaultKnobs
 
+        knobs = FaultKnobs
     if not spec.strip():
         return None
-    known = {f.name: f for f in fields(FaultKnobs) if not f.name.startswith("_")}
+    known = {f.name: f for f in fields(knobs) if not f.name.startswith("_")}
+    defaults = knobs()
     values: dict[str, object] = {}
     for part in (p.strip() for p in spec.split(",") if p.strip()):
         name, _, raw = part.partition("=")
         name = name.strip()
         if name not in known:
             raise ConfigurationError(f"SIM_FAULTS: unknown knob {name!r}; known: {', '.join(sorted(known))}")
-        default = getattr(FaultKnobs(), name)
+        default = getattr(defaults, name)
         try:
             if isinstance(default, bool):
                 if raw.strip().lower() not in {"true", "false", "1", "0"}:
@@ -269,5 +296,5 @@ def parse_faults(spec: str) -> "FaultKnobs | None":
         except ValueError:
             raise ConfigurationError(f"SIM_FAULTS: {name}={raw!r} is not a valid {type(default).__name__}") from None
     with contextlib.suppress(TypeError):
-        return FaultKnobs(**values)  # type: ignore[arg-type]
+        return knobs(**values)
     raise ConfigurationError(f"SIM_FAULTS: invalid combination {spec!r}")

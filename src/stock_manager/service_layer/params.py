@@ -48,6 +48,8 @@ def read_params_file(path: Path, spec: StrategySpec = MA_CROSS) -> StrategyParam
         raise ConfigurationError(f"strategy parameter file {path} must hold a mapping of name: value")
     if isinstance(raw.get(spec.strategy_id), dict):
         raw = raw[spec.strategy_id]
+    elif raw and all(isinstance(v, dict) for v in raw.values()):
+        return spec.default_params()  # a file of entries per strategy, none for this one
     if problems := spec.problems(raw):
         raise ConfigurationError(f"strategy parameter file {path}: {'; '.join(problems)}")
     return spec.params_from(raw)

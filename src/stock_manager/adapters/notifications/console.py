@@ -3,12 +3,16 @@
 from rich.console import Console
 
 from stock_manager.adapters.notifications.display import shown
-from stock_manager.localtime import KST
+from stock_manager.localtime import show_kst, show_kst_utc
 from stock_manager.service_layer.ports.storage import EventRecord
 from stock_manager.service_layer.views.reports import DailyReport
 
 #: Event kinds worth a line even at INFO severity: the trading story of a session.
 TRADE_KINDS = frozenset({"order_created", "order_sent", "fill", "order_canceled", "order_rejected", "market_open"})
+
+
+#: How a trading day that is a UTC day is labelled (Upbit's: 09:00 KST to 09:00 KST).
+_UTC_DAY = " (UTC day: 09:00 KST → 09:00 KST)"
 
 
 class ConsoleNotifier:
@@ -18,11 +22,14 @@ class ConsoleNotifier:
     ----------
     verbose : bool
         Also print the market-open line of every session.
+    show_utc : bool
+        Show each time in UTC too, after KST (a venue whose day is UTC's: spec 004 §1).
     """
 
-    def __init__(self, console: Console | None = None, *, verbose: bool = False) -> None:
+    def __init__(self, console: Console | None = None, *, verbose: bool = False, show_utc: bool = False) -> None:
         self._console = console or Console(highlight=False, soft_wrap=True)
         self._verbose = verbose
+        self._show_utc = show_utc
 
     def event(self, record: EventRecord) -> None:
         """Print one event line when it tells the trading story or is a warning or worse."""
@@ -30,9 +37,9 @@ class ConsoleNotifier:
             if record.kind == "market_open" and not self._verbose:
                 return
             if record.kind in TRADE_KINDS or record.severity in ("WARNING", "ERROR", "CRITICAL"):
-                ts = record.ts_event.astimezone(KST).strftime("%Y-%m-%d %H:%M:%S")
+                ts = show_kst_utc(record.ts_event) if self._show_utc else show_kst(record.ts_event)
                 style = {"WARNING": "yellow", "ERROR": "red", "CRITICAL": "bold red"}.get(record.severity, "")
-                self._console.print(shown(f"{ts} KST  {record.kind:<16} {record.message}"), style=style, markup=False)
+                self._console.print(shown(f"{ts}  {record.kind:<16} {record.message}"), style=style, markup=False)
         except Exception:  # noqa: S110 - a notifier must never break the trading path
             pass
 
@@ -42,7 +49,8 @@ class ConsoleNotifier:
             s = report.settlement
             net = s.realized_pnl_krw - s.commission_krw - s.tax_krw
             self._console.print(
-                f"── {s.trading_date} summary: orders {s.orders_count}, fills {s.fills_count}, realized "
+                f"── {s.trading_date}{_UTC_DAY if self._show_utc else ''} summary: orders {s.orders_count}, "
+                f"fills {s.fills_count}, realized "
                 f"{net:,.0f} KRW net (commission {s.commission_krw:,.0f}, tax {s.tax_krw:,.0f}), unrealized "
                 f"{s.unrealized_pnl_krw:,.0f} KRW, equity {s.end_equity_krw:,.0f} KRW ({s.return_pct:+.3f}%), "
                 f"drawdown {report.drawdown.current_pct:.2f}% (max {report.drawdown.max_pct:.2f}%)",

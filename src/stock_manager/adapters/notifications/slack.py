@@ -100,7 +100,8 @@ class SlackNotifier:
     def __init__(self, api: SlackApi, channels: SlackChannels, *, clock: Clock, label: str = "",
                  attach_chart: bool = True, queue_size: int = 1000, poll_interval_secs: float = 0.5,
                  batch_window: timedelta = timedelta(minutes=5),
-                 dedupe_window: timedelta = timedelta(minutes=1)) -> None:
+                 dedupe_window: timedelta = timedelta(minutes=1), show_utc: bool = False) -> None:
+        self._show_utc = show_utc
         self._api = api
         self._channels = channels
         self._clock = clock
@@ -199,7 +200,7 @@ class SlackNotifier:
         elif where.alert and not self._dedupe.first(alert_key(record), now):
             self.stats.suppressed += 1
         else:
-            text = format_event(record, self._label)
+            text = format_event(record, self._label, show_utc=self._show_utc)
             for channel in where.now:
                 self._send(_Pending(channel, text))
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from stock_manager.localtime import KST
+from stock_manager.localtime import KST, show_kst_utc
 from stock_manager.service_layer.ports.storage import EventRecord
 from stock_manager.service_layer.views.reports import DailyReport
 
@@ -111,13 +111,15 @@ def _kst(ts: datetime, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     return ts.astimezone(KST).strftime(fmt)
 
 
-def format_event(record: EventRecord, label: str) -> str:
-    """Return one event as a Slack message: level, kind, time (KST), message, account and correlation id."""
+def format_event(record: EventRecord, label: str, *, show_utc: bool = False) -> str:
+    """Return one event as a Slack message: level, kind, time (KST; and UTC with `show_utc`), message, account
+    and correlation id."""
     emoji = _EMOJI.get(record.severity) or _KIND_EMOJI.get(record.kind, ":information_source:")
     extra = [f"account {record.account_id}" if record.account_id else "",
              f"corr {record.correlation_id}" if record.correlation_id else ""]
     tail = " · ".join(e for e in extra if e)
-    return (f"{emoji} *{record.severity}* `{record.kind}` [{label}] {_kst(record.ts_event)} KST\n{record.message}"
+    when = show_kst_utc(record.ts_event) if show_utc else f"{_kst(record.ts_event)} KST"
+    return (f"{emoji} *{record.severity}* `{record.kind}` [{label}] {when}\n{record.message}"
             + (f"\n_{tail}_" if tail else ""))
 
 

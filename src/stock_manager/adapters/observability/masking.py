@@ -48,9 +48,12 @@ class _Secret(Protocol):
 def partial_account(account: str) -> str:
     """Return an account number with its middle hidden: ``50123456-01`` → ``5012****-01``.
 
-    The first four digits and the product code stay visible, so the owner can tell accounts apart.
+    The first four digits and the product code stay visible, so the owner can tell accounts apart. An account
+    named by its venue and a key hash (``UPBIT-03953a20``) keeps the venue and four characters: ``UPBIT-0395****``.
     """
     cano, sep, product = account.partition("-")
+    if sep and cano.isalpha():
+        return f"{cano}-{product[:4]}{'*' * max(len(product) - 4, 0)}"
     if not sep and len(cano) == 10 and cano.isdigit():
         cano, product, sep = cano[:8], cano[8:], ""
     hidden = cano[:4] + "*" * max(len(cano) - 4, 0)

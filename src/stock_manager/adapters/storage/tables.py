@@ -115,7 +115,7 @@ orders = Table(
     Column("status_reason", Text, nullable=False, server_default=""),
     Column("reason", Text, nullable=False, server_default=""),
     Column("correlation_id", String(64), nullable=False, server_default=""),
-    Column("broker_order_number", String(32)),
+    Column("broker_order_number", String(64)),  # 64 characters (0012: Upbit's uuids)
     Column("venue_order_ref", String(64), nullable=False, server_default=""),  # (0004: was broker_branch)
     Column("filled_quantity", ExactDecimal(28, 8), nullable=False),
     Column("filled_amount_krw", ExactDecimal(32, 8), nullable=False),
@@ -144,13 +144,13 @@ fills = Table(
     Column("broker_fill_id", String(64), nullable=False, unique=True),
     Column("order_id", Integer, ForeignKey("orders.id")),  # NULL: an external fill (order not ours)
     Column("account_id", String(32), nullable=False),
-    Column("broker_order_number", String(32), nullable=False),
+    Column("broker_order_number", String(64), nullable=False),
     Column("symbol", String(12), nullable=False),
     Column("side", String(4), nullable=False),
     Column("quantity", ExactDecimal(28, 8), nullable=False),
     Column("price", ExactDecimal(28, 8), nullable=False),
-    Column("commission_krw", ExactDecimal(32, 8), nullable=False),
-    Column("tax_krw", ExactDecimal(32, 8), nullable=False),
+    Column("commission_krw", ExactDecimal(36, 12), nullable=False),  # 12 decimals (0012)
+    Column("tax_krw", ExactDecimal(36, 12), nullable=False),
     Column("ts_filled", UtcDateTime, nullable=False),
     Column("ts_recorded", UtcDateTime, nullable=False),
     Column("source", String(16), nullable=False),  # notice | recovery
@@ -169,8 +169,8 @@ positions = Table(
     Column("quantity", ExactDecimal(28, 8), nullable=False),
     Column("avg_price", ExactDecimal(28, 8), nullable=False),
     Column("realized_pnl_krw", ExactDecimal(32, 8), nullable=False),
-    Column("commission_krw", ExactDecimal(32, 8), nullable=False),
-    Column("tax_krw", ExactDecimal(32, 8), nullable=False),
+    Column("commission_krw", ExactDecimal(36, 12), nullable=False),  # 12 decimals (0012)
+    Column("tax_krw", ExactDecimal(36, 12), nullable=False),
     Column("ts_updated", UtcDateTime, nullable=False),
 )
 
@@ -200,8 +200,8 @@ daily_settlements = Table(
     Column("cash_krw", ExactDecimal(32, 8), nullable=False),
     Column("realized_pnl_krw", ExactDecimal(32, 8), nullable=False),  # gross, before costs
     Column("unrealized_pnl_krw", ExactDecimal(32, 8), nullable=False),
-    Column("commission_krw", ExactDecimal(32, 8), nullable=False),
-    Column("tax_krw", ExactDecimal(32, 8), nullable=False),
+    Column("commission_krw", ExactDecimal(36, 12), nullable=False),  # 12 decimals (0012)
+    Column("tax_krw", ExactDecimal(36, 12), nullable=False),
     Column("orders_count", Integer, nullable=False),
     Column("fills_count", Integer, nullable=False),
     Column("return_pct", ExactDecimal(20, 6), nullable=False),
@@ -328,8 +328,8 @@ position_checkpoints = Table(
     Column("quantity", ExactDecimal(28, 8), nullable=False),
     Column("avg_price", ExactDecimal(28, 8), nullable=False),
     Column("realized_pnl_krw", ExactDecimal(32, 8), nullable=False),
-    Column("commission_krw", ExactDecimal(32, 8), nullable=False),
-    Column("tax_krw", ExactDecimal(32, 8), nullable=False),
+    Column("commission_krw", ExactDecimal(36, 12), nullable=False),  # 12 decimals (0012)
+    Column("tax_krw", ExactDecimal(36, 12), nullable=False),
     # The point the fold reached, the same on every row of the account:
     Column("trading_date", Date, nullable=False),  # the session whose close wrote it
     Column("through_fill_id", Integer, nullable=False),  # every fill of the account with id <= this is in
@@ -370,8 +370,8 @@ backtest_fills = Table(
     Column("intent", String(8), nullable=False),
     Column("quantity", ExactDecimal(28, 8), nullable=False),
     Column("price", ExactDecimal(28, 8), nullable=False),
-    Column("commission_krw", ExactDecimal(32, 8), nullable=False),
-    Column("tax_krw", ExactDecimal(32, 8), nullable=False),
+    Column("commission_krw", ExactDecimal(36, 12), nullable=False),  # 12 decimals (0012)
+    Column("tax_krw", ExactDecimal(36, 12), nullable=False),
 )
 
 optimize_trials = Table(

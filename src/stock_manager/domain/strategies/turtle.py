@@ -44,7 +44,7 @@ class TurtleParams:
     entry_days: int = 20
     exit_days: int = 10
     atr_days: int = 20
-    risk_per_unit_krw: Decimal = Decimal(100_000)
+    risk_per_unit_krw: Decimal = Decimal(50_000)
     stop_n: Decimal = Decimal(2)
     size_increment: Decimal = Decimal("0.00000001")
     entry_limit_offset_pct: Decimal = Decimal("0.2")

@@ -38,7 +38,7 @@ def client_order_id_for(idempotency_key: str) -> str:
     """Return the client order id of a decision: 29 hex of sha256(idempotency key), stable across restarts.
 
     29 characters leave a venue adapter room for a short re-send suffix within the 32 characters a venue may
-    allow (Upbit's ``identifier``: a re-send after a definite 404 needs a new one, ``<id>-r1``).
+    allow for its client order id (where a re-send after a definite "not found" needs a new one, ``<id>-r1``).
     """
     return hashlib.sha256(idempotency_key.encode()).hexdigest()[:CLIENT_ORDER_ID_CHARS]
 

@@ -156,7 +156,7 @@ class UpbitStreams:
             try:
                 await handler(event)
             except Exception as e:  # one handler's failure must not keep the event from the others
-                log.error("upbit_order_event_handler_failed", event=type(event).__name__,
+                log.error("upbit_order_event_handler_failed", event_type=type(event).__name__,
                           error=mask(f"{type(e).__name__}: {e}"))
 
     async def _fatal(self, error: FatalBrokerError) -> None:
