@@ -82,3 +82,18 @@ async def test_amount_buy_when_the_replay_is_rebuilt_after_a_crash_then_same_fil
 
 async def _append(items: list, item: object) -> None:
     items.append(item)
+
+
+async def test_price_when_part_of_a_day_has_played_then_the_quote_carries_the_days_open_high_and_low(tmp_path: Path):
+    venue = _replay(tmp_path)
+    played: list = []
+    await venue.subscribe_quotes([BTC], lambda tick: _append(played, tick))
+    session = await anext(aiter(venue.sessions()))
+    await venue.run_until_close(session)
+
+    quote = await venue.get_price(BTC)
+
+    prices = [t.price for t in played]
+    assert (quote.day_open, quote.day_high, quote.day_low) == (prices[0], max(prices), min(prices))
+    assert quote.price == prices[-1]
+    await venue.close()

@@ -167,6 +167,19 @@ def test_price_answer_gives_limits_and_base():
     assert (quote.price, quote.base_price, quote.upper_limit, quote.lower_limit) == (
         Decimal(71500), Decimal(70000), Decimal(91000), Decimal(49000))
     assert quote.ts_event == ts
+    assert quote.day_open is None  # no stck_oprc: the day's open is unknown
+
+
+def test_price_answer_when_the_day_traded_then_its_open_high_and_low_and_before_the_open_none():
+    row = {"stck_prpr": "71500", "stck_mxpr": "91000", "stck_llam": "49000", "stck_sdpr": "70000"}
+    ts = datetime(2025, 6, 2, 1, tzinfo=UTC)
+
+    traded = parse_quote({"output": {**row, "stck_oprc": "70200", "stck_hgpr": "71900", "stck_lwpr": "70100"}},
+                         "005930", ts)
+    before = parse_quote({"output": {**row, "stck_oprc": "0", "stck_hgpr": "0", "stck_lwpr": "0"}}, "005930", ts)
+
+    assert (traded.day_open, traded.day_high, traded.day_low) == (Decimal(70200), Decimal(71900), Decimal(70100))
+    assert (before.day_open, before.day_high, before.day_low) == (None, None, None)
 
 
 def test_daily_chart_rows_come_back_oldest_first_and_empty_rows_are_skipped():

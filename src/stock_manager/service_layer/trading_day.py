@@ -110,6 +110,11 @@ class SessionRunner:
                 missing[symbol] = f"{type(e).__name__}: {e}"
             else:
                 ex.note_quote(symbol, quote.price, quote.ts_event, quote.lower_limit, quote.upper_limit)
+                if quote.day_open is not None and quote.ts_event >= session.ts_open:
+                    # Opened during the day (a restart): the day's open and range so far, as the venue saw them.
+                    self.open_prices[symbol] = quote.day_open
+                    if quote.day_low is not None and quote.day_high is not None:
+                        self.day_range[symbol] = (quote.day_low, quote.day_high)
         if missing:
             async with self.uow_factory() as uow:
                 await record_event(uow, self.notifier, ts=self.clock.now(), kind="quote_unavailable",

@@ -137,6 +137,9 @@ class Quote:
         The day's reference price, normally the previous close.
     upper_limit, lower_limit : Decimal | None
         The day's price limits; None where the venue has none.
+    day_open, day_high, day_low : Decimal | None
+        The trading day's first, highest and lowest trade price so far, where the venue reports them (None
+        before the day's first trade): a daemon restarted during the day learns the day's open from them.
     """
 
     symbol: str
@@ -145,6 +148,9 @@ class Quote:
     upper_limit: Decimal | None
     lower_limit: Decimal | None
     ts_event: datetime
+    day_open: Decimal | None = None
+    day_high: Decimal | None = None
+    day_low: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -261,15 +261,20 @@ def aggregate_fills(reports: Iterable[BrokerOrderReport], all_rows: Iterable[Row
 
 
 def parse_quote(body: Mapping[str, Any], symbol: str, ts_event: datetime) -> Quote:
-    """Return the ``inquire-price`` quote: ``stck_prpr``, ``stck_sdpr`` base, ``stck_mxpr``/``stck_llam`` limits."""
+    """Return the ``inquire-price`` quote (TR FHKST01010100): ``stck_prpr``, ``stck_sdpr`` base,
+    ``stck_mxpr``/``stck_llam`` limits, and the day's ``stck_oprc``/``stck_hgpr``/``stck_lwpr`` once it traded
+    (0 before the open: None)."""
     output = rows(lower_keys(body).get("output"))
     if not output:
         raise ValueError("the price answer has no output")
     row = output[0]
     price = dec(row, "stck_prpr")
+    day = [dec(row, name, default=Decimal(0)) for name in ("stck_oprc", "stck_hgpr", "stck_lwpr")]
+    day_open, day_high, day_low = day if all(v > 0 for v in day) else (None, None, None)
     return Quote(symbol=text(row, "stck_shrn_iscd") or symbol, price=price,
                  base_price=dec(row, "stck_sdpr", default=price), upper_limit=dec(row, "stck_mxpr"),
-                 lower_limit=dec(row, "stck_llam"), ts_event=ts_event)
+                 lower_limit=dec(row, "stck_llam"), ts_event=ts_event, day_open=day_open, day_high=day_high,
+                 day_low=day_low)
 
 
 def parse_daily_bars(body: Mapping[str, Any], symbol: str) -> list[DailyBar]:

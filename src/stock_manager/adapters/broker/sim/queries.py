@@ -74,10 +74,12 @@ class VenueQueries:
         band = instrument.price_band(base_bar.close) if instrument is not None else None
         last = self._engine.last_print(symbol)
         if last is not None and self._market.trading_date_of(last.ts_event) == day:
-            price, ts = last.price, last.ts_event
-        else:
-            price, ts = base_bar.close, self._clock.now()
-        return Quote(symbol, price, base_bar.close, band.upper if band else None, band.lower if band else None, ts)
+            played = [t.price for t in self._market.prints(symbol, self._market.session(day))
+                      if t.ts_event <= last.ts_event]
+            return Quote(symbol, last.price, base_bar.close, band.upper if band else None,
+                         band.lower if band else None, last.ts_event, played[0], max(played), min(played))
+        return Quote(symbol, base_bar.close, base_bar.close, band.upper if band else None,
+                     band.lower if band else None, self._clock.now())
 
     def daily_bars(self, symbol: str, end: date, count: int) -> list[DailyBar]:
         """Return up to `count` bars of `symbol` ending on or before `end`, oldest first.

@@ -144,9 +144,11 @@ def positions_of(balances: list[UpbitBalance]) -> list[BrokerPosition]:
 
 
 def quote_of(ticker: UpbitTicker) -> Quote:
-    """Return the ticker as a quote: the last price, the previous UTC day's close as base, no price limits."""
+    """Return the ticker (Upbit GET /v1/ticker) as a quote: the last price, the previous UTC day's close as base,
+    no price limits, the UTC day's open, high and low."""
     return Quote(symbol=ticker.market, price=ticker.trade_price, base_price=ticker.prev_closing_price,
-                 upper_limit=None, lower_limit=None, ts_event=ticker.traded_at)
+                 upper_limit=None, lower_limit=None, ts_event=ticker.traded_at, day_open=ticker.opening_price,
+                 day_high=ticker.high_price, day_low=ticker.low_price)
 
 
 def daily_bar(candle: UpbitCandle) -> DailyBar:
