@@ -50,7 +50,7 @@ TABLES: dict[str, str] = {
     "position_snapshots": "Each position at a session's close, valued at the closing price.",
     "daily_settlements": "One account's result for one session.",
     "events": "System events: market open/close, recovery, errors, risk blocks, the kill switch.",
-    "kill_switch": "The database's kill switch: one row (`id = 1`), latched until `stockbot resume`.",
+    "kill_switch": "The kill switches, one per scope (every daemon, or one venue's), latched until `stockbot resume`.",
     "daemon_state": "What the running (or last) daemon reported about itself, per account; its heartbeat.",
     "recovery_logs": "One row per recovery run (`stockbot recover`, and at every daemon start).",
     "risk_events": (
@@ -245,7 +245,11 @@ COLUMNS: dict[str, dict[str, str]] = {
         "account_id": "Broker account, or NULL for an event of the whole daemon.",
     },
     "kill_switch": {
-        "id": "Always 1.",
+        "scope": (
+            "Whose switch: `*` (every daemon: `stockbot kill`) or a venue, `krx` or `upbit` (`stockbot kill "
+            "--venue ...`, and a daemon's own stop such as its daily loss limit). A daemon honours `*` and its "
+            "venue's (revision 0014; before it, one row `id = 1`)."
+        ),
         "active": "True while trading is stopped.",
         "reason": "Why it was set or cleared.",
         "set_by": "Who changed it (`stockbot kill`, the daemon, an operator).",

@@ -137,7 +137,7 @@ def test_kill_when_set_then_no_raw_log_line_only_the_sentence(env):
 
     assert result.exit_code == 0, result.output
     assert result.stderr == "" and "[critical" not in result.output
-    assert result.stdout.startswith("Kill switch set (stockbot kill; halt).")
+    assert result.stdout.startswith("Kill switch set for every daemon (stockbot kill; halt).")
 
 
 @pytest.mark.parametrize("value", ["", "   "])
@@ -189,6 +189,6 @@ def test_kill_when_dotenv_has_a_mistake_then_the_switch_is_still_set_on_the_conf
     assert killed.exit_code == 0, killed.output
     assert killed.stderr.startswith("Warning: .env is not UTF-8") and "setting the kill switch on sqlite" in \
         killed.stderr and str(data_dir) in killed.stderr
-    assert "Kill switch set (panic; halt)" in killed.stdout
+    assert "Kill switch set for every daemon (panic; halt)" in killed.stdout
     switch = json.loads(shown.stdout)["kill_switch"]
     assert switch["active"] is True and switch["reason"] == "panic"

@@ -66,6 +66,7 @@ __all__ = [
     "risk_limits",
     "safe_url",
     "venue_profile",
+    "venue_scope",
 ]
 
 
@@ -104,9 +105,16 @@ async def open_storage(settings: Settings, *, upgrade: bool) -> AsyncIterator[St
         raise StorageUnavailable(f"cannot open the database {safe_url(url)}: {_first_line(e)}") from None
     engine = create_engine(url)
     try:
-        yield Storage(engine, SqlUnitOfWorkFactory(engine, mode=str(settings.mode)))
+        yield Storage(engine, SqlUnitOfWorkFactory(engine, mode=str(settings.mode),
+                                                   kill_scope=venue_scope(settings.venue)))
     finally:
         await engine.dispose()
+
+
+def venue_scope(venue: VenueName) -> str:
+    """Return the market a venue setting trades, as the database names it (``accounts.venue``, a kill switch's
+    scope, the venue profile's name): ``krx`` for ``--venue kis``, ``upbit`` for ``--venue upbit``."""
+    return "upbit" if venue is VenueName.UPBIT else "krx"
 
 
 def safe_url(url: str) -> str:

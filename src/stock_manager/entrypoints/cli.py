@@ -23,6 +23,7 @@ from stock_manager.entrypoints.cli_app import (
     err,
     guarded,
     say,
+    venue_filter,
 )
 from stock_manager.entrypoints.cli_app import settings as _settings
 
@@ -122,15 +123,17 @@ def run(
 
 
 @app.command()
-def status(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
-    """Show mode, positions, open orders, today's PnL and the last events."""
+def status(db_url: DbUrl = None, as_json: JsonOut = False, venue: VenueOpt = None) -> None:
+    """Show mode, positions, open orders, today's PnL and the last events (of the latest daemon; of the
+    venue's with --venue)."""
     async def main() -> int:
         from stock_manager.entrypoints.bootstrap import open_storage
         from stock_manager.entrypoints.views import print_json, render_status, status_data
         from stock_manager.service_layer.views.status import status_report
 
-        async with open_storage(_settings(db_url=db_url), upgrade=False) as storage:
-            report = await status_report(storage.uow_factory)
+        settings = _settings(db_url=db_url, venue=venue)
+        async with open_storage(settings, upgrade=False) as storage:
+            report = await status_report(storage.uow_factory, venue=venue_filter(settings))
         if as_json:
             print_json(status_data(report))
         else:
@@ -148,14 +151,19 @@ def kill(
                                           "at market (only while the session takes orders).")] = False,
     wait_secs: Annotated[float, typer.Option("--wait", help="Seconds to wait for a running daemon to exit.")] = 5.0,
     db_url: DbUrl = None,
+    venue: Annotated[VenueName | None, typer.Option("--venue", help="Stop only this venue's daemon (kis or "
+                                                                    "upbit); without it, every daemon.")] = None,
 ) -> None:
     """Set the kill switch: a running daemon sends nothing new (and, if asked, cancels open orders or
     flattens), then exits. The switch stays set until `stockbot resume`."""
     action = "flatten" if flatten else "cancel_open" if cancel_open else "halt"
 
     async def main() -> int:
-        from stock_manager.entrypoints.bootstrap import open_storage, safe_url
+        from stock_manager.entrypoints.bootstrap import open_storage, safe_url, venue_scope
         from stock_manager.entrypoints.control import daemon_running, set_kill_switch, wait_for_exit
+
+        scope = venue_scope(venue) if venue is not None else "*"
+        whose = "every daemon" if venue is None else f"the {venue} daemon"
 
         try:
             settings = _settings(db_url=db_url)
@@ -166,16 +174,18 @@ def kill(
             err.print(f"Warning: {say(e)}; setting the kill switch on {safe_url(settings.database_url)} anyway",
                       style="yellow")
         async with open_storage(settings, upgrade=False) as storage:
-            running = await daemon_running(storage.uow_factory)
-            await set_kill_switch(storage.uow_factory, active=True, reason=reason, action=action)
-            console.print(f"[bold red]Kill switch set[/] ({reason}; {action}). It stays set until `stockbot resume`.")
-            exited = await wait_for_exit(storage.uow_factory, wait_secs, was_running=running)
+            running = await daemon_running(storage.uow_factory, scope)
+            await set_kill_switch(storage.uow_factory, active=True, reason=reason, action=action, scope=scope)
+            console.print(f"[bold red]Kill switch set[/] for {whose} ({reason}; {action}). It stays set until "
+                          "`stockbot resume`.")
+            exited = await wait_for_exit(storage.uow_factory, wait_secs, was_running=running, scope=scope)
         if exited is None:
             console.print("No running daemon was found.")
         elif exited:
-            console.print("The running daemon has stopped.")
+            console.print("The running daemon has stopped." if venue is not None else "Every running daemon has "
+                          "stopped.")
         else:
-            console.print(f"[yellow]The daemon has not reported its exit within {wait_secs:g} s.[/]")
+            console.print(f"[yellow]A daemon has not reported its exit within {wait_secs:g} s.[/]")
         return 0
 
     guarded(main)
@@ -185,6 +195,8 @@ def kill(
 def resume(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     db_url: DbUrl = None,
+    venue: Annotated[VenueName | None, typer.Option("--venue", help="Clear only this venue's switch; without "
+                                                                    "it, every switch.")] = None,
 ) -> None:
     """Clear the kill switch so that the daemon may start again (asks for confirmation)."""
     if not yes and not typer.confirm("Clear the kill switch and allow trading again?", default=False):
@@ -192,12 +204,14 @@ def resume(
         raise typer.Exit(1)
 
     async def main() -> int:
-        from stock_manager.entrypoints.bootstrap import open_storage
+        from stock_manager.entrypoints.bootstrap import open_storage, venue_scope
         from stock_manager.entrypoints.control import set_kill_switch
 
         async with open_storage(_settings(db_url=db_url), upgrade=False) as storage:
-            await set_kill_switch(storage.uow_factory, active=False, reason="stockbot resume")
-        console.print("Kill switch cleared.")
+            scopes = await set_kill_switch(storage.uow_factory, active=False, reason="stockbot resume",
+                                           scope=venue_scope(venue) if venue is not None else "*")
+        named = [s for s in scopes if s != "*"]
+        console.print("Kill switch cleared" + (f" ({', '.join(named)})." if named else "."))
         return 0
 
     guarded(main)
@@ -208,12 +222,14 @@ def recover(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what a restart would change.")] = False,
     as_json: JsonOut = False,
     db_url: DbUrl = None,
+    venue: VenueOpt = None,
 ) -> None:
-    """Compare the database with the broker: open orders, fills, positions; apply unless --dry-run."""
+    """Compare the database with the broker (of --venue): open orders, fills, positions; apply unless --dry-run."""
     async def main() -> int:
         from stock_manager.entrypoints.control import run_recovery
 
-        return await run_recovery(_settings(db_url=db_url), dry_run=dry_run, as_json=as_json, console=console)
+        return await run_recovery(_settings(db_url=db_url, venue=venue), dry_run=dry_run, as_json=as_json,
+                                  console=console)
 
     guarded(main)
 
@@ -224,6 +240,7 @@ def report(
     as_json: JsonOut = False,
     png: Annotated[Path | None, typer.Option("--png", help="Also write the equity curve to this PNG file.")] = None,
     db_url: DbUrl = None,
+    venue: VenueOpt = None,
 ) -> None:
     """Show a session's daily report: realized and unrealized PnL, costs, trades, return, drawdown."""
     async def main() -> int:
@@ -235,8 +252,9 @@ def report(
             trading_date = date.fromisoformat(day) if day else None
         except ValueError:
             raise ConfigurationError(f"--date must be YYYY-MM-DD, got {day!r}") from None
-        async with open_storage(_settings(db_url=db_url), upgrade=False) as storage:
-            found = await load_daily_report(storage.uow_factory, trading_date)
+        settings = _settings(db_url=db_url, venue=venue)
+        async with open_storage(settings, upgrade=False) as storage:
+            found = await load_daily_report(storage.uow_factory, trading_date, venue=venue_filter(settings))
         if found.report is None:
             if found.account_id is None:
                 console.print("No daemon has run against this database yet: there is nothing to report.")

@@ -10,18 +10,21 @@ from stock_manager.domain.errors import ConfigurationError
 from stock_manager.entrypoints.cli_app import (
     DbUrl,
     JsonOut,
+    VenueOpt,
     app,
     console,
     db_app,
     guarded,
     risk_app,
+    venue_filter,
 )
 from stock_manager.entrypoints.cli_app import settings as _settings
 
 
 @risk_app.command("show")
-def risk_show(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
-    """Print the risk limits in force, where each comes from, and today's usage of each."""
+def risk_show(db_url: DbUrl = None, as_json: JsonOut = False, venue: VenueOpt = None) -> None:
+    """Print the risk limits in force, where each comes from, and today's usage of each (the latest daemon's
+    account; the venue's with --venue)."""
     async def main() -> int:
         from stock_manager.adapters.clock import SystemClock
         from stock_manager.entrypoints.bootstrap import open_storage, risk_limits, venue_profile
@@ -29,10 +32,10 @@ def risk_show(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
         from stock_manager.entrypoints.views import print_json
         from stock_manager.service_layer.views.risk import risk_report
 
-        settings = _settings(db_url=db_url)
+        settings = _settings(db_url=db_url, venue=venue)
         async with open_storage(settings, upgrade=False) as storage:
             report = await risk_report(storage.uow_factory, risk_limits(settings), SystemClock().now(),
-                                       venue_profile(settings).trading_day)
+                                       venue_profile(settings).trading_day, venue=venue_filter(settings))
         if as_json:
             print_json(risk_data(report))
         else:

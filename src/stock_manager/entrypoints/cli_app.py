@@ -104,3 +104,11 @@ def guarded(make: Callable[[], Awaitable[int]]) -> None:
         err.print(f"[bold red]Error:[/] {type(e).__name__}: {say(getattr(e, 'orig', None) or e).splitlines()[0]}")
         code = 1
     raise typer.Exit(code)
+
+
+def venue_filter(settings: Settings) -> str | None:
+    """Return the market (``krx``, ``upbit``) a reading command is limited to: the venue given by ``--venue`` or
+    ``VENUE``; None (the latest daemon of any venue) when neither was given."""
+    from stock_manager.entrypoints.bootstrap import venue_scope
+
+    return venue_scope(settings.venue) if "venue" in settings.model_fields_set else None

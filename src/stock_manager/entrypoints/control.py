@@ -17,31 +17,44 @@ _EXITED = frozenset({"EXITED"})
 
 
 async def set_kill_switch(uow_factory: UnitOfWorkFactory, *, active: bool, reason: str, action: str = "halt",
-                          set_by: str = "cli", who: str = "") -> None:
-    """Set or clear the kill switch, with an event (and a KILL risk decision when set), in one transaction.
+                          set_by: str = "cli", who: str = "", scope: str = "*") -> list[str]:
+    """Set or clear a kill switch, with an event (and a KILL risk decision when set), in one transaction; return
+    the scopes changed.
 
-    `set_by` is ``cli`` or ``dashboard``; `who` (the dashboard: the remote address) is recorded with it.
-    On PostgreSQL the same transaction notifies ``stockbot_kill``, so a running daemon hears it at once.
+    `scope` is ``*`` (every daemon) or a venue (``krx``, ``upbit``); clearing ``*`` clears every switch (what
+    ``stockbot resume`` means). `set_by` is ``cli`` or ``dashboard``; `who` (the dashboard: the remote address) is
+    recorded with it. On PostgreSQL the same transaction notifies ``stockbot_kill``, so a running daemon hears it
+    at once.
     """
     now = SystemClock().now()
     # The actor: the OS user and host of a CLI command; the remote address of a dashboard request.
     actor = current_actor() if set_by == "cli" else Actor(set_by, who or "unknown")
     source = "the CLI" if set_by == "cli" else f"the {set_by}" + (f" ({who})" if who else "")
     label = actor.label if set_by == "cli" else f"{set_by} {who}".strip()[:64]
-    seen = {"set_by": set_by, **({"who": who} if who else {}), "actor": actor.payload()}
+    where = "" if scope == "*" else f" for {scope}"
+    seen = {"set_by": set_by, **({"who": who} if who else {}), "actor": actor.payload(), "scope": scope}
     async with uow_factory() as uow:
-        await uow.control.set_kill_switch(active, reason, label, now, action)
+        if active:
+            scopes = [scope]
+        else:
+            switches = await uow.control.list_kill_switches()
+            scopes = [s.scope for s in switches if s.active and scope in ("*", s.scope)] or [scope]
+        for each in scopes:
+            await uow.control.set_kill_switch(active, reason, label, now, action, scope=each)
         if active:
             await record_risk_decision(uow, NullNotifier(), ts=now, rule="kill_switch", decision="KILL",
-                                       message=f"kill switch set from {source} ({action}): {reason}"
+                                       message=f"kill switch set from {source}{where} ({action}): {reason}"
                                                + (f" (by {actor.user}@{actor.host})" if set_by == "cli" else ""),
                                        snapshot={"action": action, **seen},
                                        account_id=None, event_kind="kill_switch_set", severity="CRITICAL")
         else:
+            cleared = "" if scopes == ["*"] else f" ({', '.join(scopes)})"
             await record_control_action(uow, kind="kill_switch_cleared", actor=actor, ts=now,
-                                        message=f"kill switch cleared from {source}: {reason}",
-                                        payload={"set_by": set_by, **({"who": who} if who else {})})
+                                        message=f"kill switch cleared from {source}{cleared}: {reason}",
+                                        payload={"set_by": set_by, **({"who": who} if who else {}),
+                                                 "scopes": scopes})
         await uow.commit()
+    return scopes
 
 
 async def change_risk_limit(uow_factory: UnitOfWorkFactory, settings: Settings, name: str, value: str,
@@ -68,27 +81,35 @@ async def change_risk_limit(uow_factory: UnitOfWorkFactory, settings: Settings, 
     return change
 
 
-async def daemon_running(uow_factory: UnitOfWorkFactory) -> bool:
-    """Return True when the latest daemon has not reported EXITED (it runs, or died without saying so)."""
+async def running_daemons(uow_factory: UnitOfWorkFactory, scope: str = "*") -> list[str]:
+    """Return the accounts whose daemon has not reported EXITED (it runs, or died without saying so): every
+    venue's for ``*``, else those of the venue `scope` (``krx``, ``upbit``)."""
     async with uow_factory() as uow:
-        state = await uow.control.get_daemon_state(None)
-    return state is not None and state.trading_state not in _EXITED
+        states = await uow.control.list_daemon_states()
+        venues = {s.account_id: await uow.accounts.venue_of(s.account_id) for s in states}
+    return [s.account_id for s in states if s.trading_state not in _EXITED
+            and scope in ("*", venues[s.account_id] or "krx")]
 
 
-async def wait_for_exit(uow_factory: UnitOfWorkFactory, timeout_secs: float, *, was_running: bool | None = None
-                        ) -> bool | None:
-    """Wait until the latest daemon reports EXITED; None when no daemon was running at all.
+async def daemon_running(uow_factory: UnitOfWorkFactory, scope: str = "*") -> bool:
+    """Return True when a daemon of `scope` (``*``: any venue) has not reported EXITED."""
+    return bool(await running_daemons(uow_factory, scope))
+
+
+async def wait_for_exit(uow_factory: UnitOfWorkFactory, timeout_secs: float, *, was_running: bool | None = None,
+                        scope: str = "*") -> bool | None:
+    """Wait until every daemon of `scope` reports EXITED; None when none was running at all.
 
     Pass `was_running` as read before the kill switch was set: a daemon that hears the switch at once may
     have exited before this call.
     """
     if was_running is None:
-        was_running = await daemon_running(uow_factory)
+        was_running = await daemon_running(uow_factory, scope)
     if not was_running:
         return None
     waited = 0.0
     while True:
-        if not await daemon_running(uow_factory):
+        if not await daemon_running(uow_factory, scope):
             return True
         if waited >= timeout_secs:
             return False
@@ -100,7 +121,13 @@ async def run_recovery(settings: Settings, *, dry_run: bool, as_json: bool, cons
     """Plan recovery against the broker and print it; apply it unless `dry_run`. Return an exit code."""
     from stock_manager.adapters.notifications.display import account as shown_account
     from stock_manager.adapters.observability.masking import register_account
-    from stock_manager.entrypoints.bootstrap import build_execution, open_recovery_venue, open_storage, venue_profile
+    from stock_manager.entrypoints.bootstrap import (
+        build_execution,
+        open_recovery_venue,
+        open_storage,
+        venue_profile,
+        venue_scope,
+    )
     from stock_manager.entrypoints.views import plan_data, print_json, render_plan
     from stock_manager.service_layer.recovery import (
         RecoveryInputs,
@@ -121,7 +148,7 @@ async def run_recovery(settings: Settings, *, dry_run: bool, as_json: bool, cons
             return 0
         broker, clock = venue.broker, venue.clock
         async with storage.uow_factory() as uow:
-            state = await uow.control.get_daemon_state(None)
+            state = await uow.control.get_daemon_state(None, venue_scope(settings.venue))
         accounts = [a.account_id for a in await broker.get_accounts()]
         account_id = state.account_id if state is not None and state.account_id in accounts else accounts[0]
         profile = venue_profile(settings)

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, text
@@ -12,6 +13,7 @@ from stock_manager.adapters.observability.masking import mask, mask_data
 from stock_manager.adapters.storage._statements import insert_unless_exists, upsert
 from stock_manager.adapters.storage.engine import to_json_safe
 from stock_manager.adapters.storage.tables import (
+    accounts,
     daemon_state,
     events,
     kill_switch,
@@ -28,7 +30,8 @@ from stock_manager.service_layer.ports.storage import (
 #: Allowed values of ``strategy_params.status``.
 PARAM_STATUSES = frozenset({"DRAFT", "ACTIVE", "RETIRED"})
 
-_KILL_SWITCH_ID = 1
+#: The switches: every daemon's, and each venue's.
+KILL_SWITCH_SCOPES = ("*", "krx", "upbit")
 
 #: PostgreSQL channel a daemon LISTENs on; `set_kill_switch` notifies it in the switch's own transaction.
 KILL_SWITCH_CHANNEL = "stockbot_kill"
@@ -81,26 +84,39 @@ class SqlEventRepository:
 
 
 class SqlControlRepository:
-    """`ControlRepository` over one connection of a unit of work."""
+    """`ControlRepository` over one connection of a unit of work, for the daemon of venue `scope` (``*``: none).
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    A daemon honours two switches: ``*`` (``stockbot kill``: every daemon) and its venue's (``kill --venue``,
+    and the switch a daemon sets itself, such as its daily loss stop).
+    """
+
+    def __init__(self, connection: AsyncConnection, scope: str = "*") -> None:
         self._connection = connection
+        self._scope = scope
 
-    async def get_kill_switch(self) -> KillSwitchState:
-        """Return the switch; inactive, with no reason and no time, when it was never set."""
-        row = (
-            await self._connection.execute(select(kill_switch).where(kill_switch.c.id == _KILL_SWITCH_ID))
-        ).first()
-        if row is None:
-            return KillSwitchState(active=False, reason="", set_by="", ts_changed=None)
-        return KillSwitchState(
-            active=row.active, reason=row.reason, set_by=row.set_by, ts_changed=row.ts_changed, action=row.action
-        )
+    async def get_kill_switch(self, scope: str | None = None) -> KillSwitchState:
+        """Return the switch in force for `scope` (default: this unit of work's): the ``*`` switch when set, else
+        the venue's; inactive (with the newest change's reason and time) when neither is set."""
+        scope = scope or self._scope
+        rows = {row.scope: _switch(row) for row in await self._connection.execute(
+            select(kill_switch).where(kill_switch.c.scope.in_({"*", scope})))}
+        everywhere, own = rows.get("*"), rows.get(scope)
+        for switch in (everywhere, own):
+            if switch is not None and switch.active:
+                return switch
+        changed = [s for s in (everywhere, own) if s is not None and s.ts_changed is not None]
+        latest = max(changed, key=attrgetter("ts_changed"), default=None)
+        return latest or KillSwitchState(active=False, reason="", set_by="", ts_changed=None, scope=scope)
+
+    async def list_kill_switches(self) -> list[KillSwitchState]:
+        """Return every switch ever set, ``*`` first, then by venue."""
+        rows = await self._connection.execute(select(kill_switch).order_by(kill_switch.c.scope))
+        return [_switch(row) for row in rows]
 
     async def set_kill_switch(
-        self, active: bool, reason: str, set_by: str, ts: datetime, action: str = "halt"
+        self, active: bool, reason: str, set_by: str, ts: datetime, action: str = "halt", scope: str | None = None
     ) -> None:
-        """Set or clear the switch (the single row ``id = 1``).
+        """Set or clear the switch of `scope` (default: this unit of work's).
 
         On PostgreSQL, ``pg_notify('stockbot_kill', action)`` runs in the same transaction: listeners hear
         of it exactly when the change commits, and never of a change that rolled back.
@@ -108,32 +124,44 @@ class SqlControlRepository:
         Raises
         ------
         ValueError
-            If `action` is not halt, cancel_open or flatten.
+            If `action` is not halt, cancel_open or flatten, or `scope` not ``*``, ``krx`` or ``upbit``.
         """
         if action not in KILL_SWITCH_ACTIONS:
             raise ValueError(f"kill switch action must be one of {KILL_SWITCH_ACTIONS}, was {action!r}")
+        scope = scope or self._scope
+        if scope not in KILL_SWITCH_SCOPES:
+            raise ValueError(f"kill switch scope must be one of {KILL_SWITCH_SCOPES}, was {scope!r}")
         values = {
-            "id": _KILL_SWITCH_ID,
+            "scope": scope,
             "active": active,
             "reason": mask(reason),
             "set_by": set_by,
             "ts_changed": ts,
             "action": action,
         }
-        await self._connection.execute(upsert(self._connection, kill_switch, ["id"]), values)
+        await self._connection.execute(upsert(self._connection, kill_switch, ["scope"]), values)
         if self._connection.dialect.name == "postgresql":
             await self._connection.execute(text("SELECT pg_notify(:channel, :payload)"),
                                            {"channel": KILL_SWITCH_CHANNEL, "payload": action if active else "clear"})
 
-    async def get_daemon_state(self, account_id: str | None = None) -> DaemonState | None:
-        """Return one account's daemon state, or the most recently started one when `account_id` is None."""
+    async def get_daemon_state(self, account_id: str | None = None, venue: str | None = None) -> DaemonState | None:
+        """Return one account's daemon state, or the most recently started one when `account_id` is None (of an
+        account of `venue` when given: ``krx``, ``upbit``)."""
         statement = select(daemon_state)
         if account_id is not None:
             statement = statement.where(daemon_state.c.account_id == account_id)
+        if venue is not None:
+            statement = statement.where(daemon_state.c.account_id.in_(
+                select(accounts.c.account_id).where(accounts.c.venue == venue)))
         row = (
             await self._connection.execute(statement.order_by(daemon_state.c.ts_started.desc()).limit(1))
         ).first()
         return None if row is None else DaemonState(**row._mapping)
+
+    async def list_daemon_states(self) -> list[DaemonState]:
+        """Return every account's daemon state, the most recently started first."""
+        rows = await self._connection.execute(select(daemon_state).order_by(daemon_state.c.ts_started.desc()))
+        return [DaemonState(**row._mapping) for row in rows]
 
     async def put_daemon_state(self, state: DaemonState) -> None:
         """Insert or replace the account's daemon state."""
@@ -226,3 +254,8 @@ def _to_event(row: Row[Any]) -> EventRecord:
         correlation_id=row.correlation_id,
         account_id=row.account_id,
     )
+
+
+def _switch(row: Row[Any]) -> KillSwitchState:
+    return KillSwitchState(active=row.active, reason=row.reason, set_by=row.set_by, ts_changed=row.ts_changed,
+                           action=row.action, scope=row.scope)

@@ -227,14 +227,14 @@ events = Table(
 kill_switch = Table(
     "kill_switch",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1: one switch per database
+    Column("scope", String(16), primary_key=True),  # * (every daemon) or a venue: krx, upbit (0014)
     Column("active", Boolean, nullable=False),
     Column("reason", Text, nullable=False, server_default=""),
     Column("set_by", String(64), nullable=False, server_default=""),
     Column("ts_changed", UtcDateTime, nullable=False),
     Column("action", String(16), nullable=False, server_default="halt"),  # halt | cancel_open | flatten (0002)
-    CheckConstraint("id = 1", name="single_row"),
     CheckConstraint("action IN ('halt','cancel_open','flatten')", name="action"),
+    CheckConstraint("scope IN ('*','krx','upbit')", name="scope"),
 )
 
 daemon_state = Table(

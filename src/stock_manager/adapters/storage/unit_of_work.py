@@ -39,6 +39,8 @@ class SqlUnitOfWork:
         From `engine.create_engine`.
     mode : str
         The daemon's mode (``sim``, ``paper``, ``live``), written to ``orders.mode`` of orders it adds.
+    kill_scope : str
+        The venue whose kill switch the unit of work reads and sets by default (``*``: none, every daemon's).
 
     Raises
     ------
@@ -58,9 +60,10 @@ class SqlUnitOfWork:
     observed_orders: SqlObservedOrderRepository
     accounts: SqlAccountRepository
 
-    def __init__(self, engine: AsyncEngine, *, mode: str = "") -> None:
+    def __init__(self, engine: AsyncEngine, *, mode: str = "", kill_scope: str = "*") -> None:
         self._engine = engine
         self._mode = mode
+        self._kill_scope = kill_scope
         self._connection: AsyncConnection | None = None
         self._after_commit: list[Callable[[], None]] = []
 
@@ -72,7 +75,7 @@ class SqlUnitOfWork:
         self.fills = SqlFillRepository(connection)
         self.positions = SqlPositionRepository(connection)
         self.events = SqlEventRepository(connection)
-        self.control = SqlControlRepository(connection)
+        self.control = SqlControlRepository(connection, self._kill_scope)
         self.strategies = SqlStrategyRepository(connection)
         self.market_data = SqlMarketDataRepository(connection)
         self.settlements = SqlSettlementRepository(connection)
@@ -124,15 +127,18 @@ class SqlUnitOfWorkFactory:
         Shared by every unit of work; dispose of it (``await engine.dispose()``) at shutdown.
     mode : str
         The daemon's mode, written to ``orders.mode`` (see `SqlUnitOfWork`).
+    kill_scope : str
+        The venue whose kill switch it reads and sets by default (see `SqlUnitOfWork`).
     """
 
-    def __init__(self, engine: AsyncEngine, *, mode: str = "") -> None:
+    def __init__(self, engine: AsyncEngine, *, mode: str = "", kill_scope: str = "*") -> None:
         self.engine = engine
         self._mode = mode
+        self.kill_scope = kill_scope
 
     def __call__(self) -> SqlUnitOfWork:
         """Return a new unit of work; enter it with ``async with``."""
-        return SqlUnitOfWork(self.engine, mode=self._mode)
+        return SqlUnitOfWork(self.engine, mode=self._mode, kill_scope=self.kill_scope)
 
 
 def run_after_commit(callbacks: list[Callable[[], None]]) -> None:

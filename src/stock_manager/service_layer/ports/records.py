@@ -85,9 +85,9 @@ KILL_SWITCH_ACTIONS = ("halt", "cancel_open", "flatten")
 
 @dataclass(frozen=True, slots=True)
 class KillSwitchState:
-    """The database's kill switch (one row); latched until `stockbot resume`.
+    """A kill switch as a daemon sees it; latched until `stockbot resume`.
 
-    `action` is one of `KILL_SWITCH_ACTIONS`.
+    `action` is one of `KILL_SWITCH_ACTIONS`; `scope` is the switch's: ``*`` (every daemon) or one venue's.
     """
 
     active: bool
@@ -95,6 +95,7 @@ class KillSwitchState:
     set_by: str
     ts_changed: datetime | None
     action: str = "halt"
+    scope: str = "*"
 
 
 @dataclass(frozen=True, slots=True)

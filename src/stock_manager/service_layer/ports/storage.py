@@ -169,20 +169,35 @@ class EventRepository(Protocol):
 
 
 class ControlRepository(Protocol):
-    """Kill switch and daemon state."""
+    """Kill switches and daemon state.
 
-    async def get_kill_switch(self) -> KillSwitchState:
-        """Return the switch (inactive when never set)."""
+    A unit of work belongs to one venue's daemon (or to none): the switch it reads is that venue's as the
+    daemon must honour it, the ``*`` switch (every daemon) or the venue's own, whichever is set.
+    """
+
+    async def get_kill_switch(self, scope: str | None = None) -> KillSwitchState:
+        """Return the switch in force for `scope` (default: the unit of work's venue): the ``*`` switch when set,
+        else the venue's; inactive when neither is set."""
         ...
 
     async def set_kill_switch(
-        self, active: bool, reason: str, set_by: str, ts: datetime, action: str = "halt"
+        self, active: bool, reason: str, set_by: str, ts: datetime, action: str = "halt", scope: str | None = None
     ) -> None:
-        """Set or clear the switch; on PostgreSQL also ``NOTIFY stockbot_kill`` in the same transaction."""
+        """Set or clear the switch of `scope` (``*`` or a venue; default: the unit of work's venue); on
+        PostgreSQL also ``NOTIFY stockbot_kill`` in the same transaction."""
         ...
 
-    async def get_daemon_state(self, account_id: str | None = None) -> DaemonState | None:
-        """Return one account's daemon state, or the most recently started one when None."""
+    async def list_kill_switches(self) -> list[KillSwitchState]:
+        """Return every switch ever set, ``*`` first."""
+        ...
+
+    async def get_daemon_state(self, account_id: str | None = None, venue: str | None = None) -> DaemonState | None:
+        """Return one account's daemon state, or the most recently started one when None (of an account of
+        `venue`, when given)."""
+        ...
+
+    async def list_daemon_states(self) -> list[DaemonState]:
+        """Return every account's daemon state, the most recently started first."""
         ...
 
     async def put_daemon_state(self, state: DaemonState) -> None:

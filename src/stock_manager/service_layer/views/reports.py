@@ -88,13 +88,14 @@ class ReportLookup:
 
 
 async def load_daily_report(uow_factory: UnitOfWorkFactory, trading_date: date | None = None,
-                            account_id: str | None = None) -> ReportLookup:
+                            account_id: str | None = None, venue: str | None = None) -> ReportLookup:
     """Read the report of `trading_date` (default: the last settled session) for `account_id` (default: the
-    account of the latest daemon) from ``daily_settlements`` and ``fills``. Nothing is written.
+    account of the latest daemon, of `venue` when given) from ``daily_settlements`` and ``fills``. Nothing is
+    written.
     """
     async with uow_factory() as uow:
         if account_id is None:
-            state = await uow.control.get_daemon_state(None)
+            state = await uow.control.get_daemon_state(None, venue)
             account_id = state.account_id if state is not None else None
         if account_id is None:
             return ReportLookup(None, None, ())

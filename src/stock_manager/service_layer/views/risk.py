@@ -45,9 +45,10 @@ class RiskReport:
 
 
 async def risk_report(uow_factory: UnitOfWorkFactory, base: RiskLimits, now: datetime,
-                      trading_day: DayBoundary) -> RiskReport:
+                      trading_day: DayBoundary, venue: str | None = None) -> RiskReport:
     """Return the limits in force (settings `base` overridden by the database) with today's usage; the venue's
-    `trading_day` dates `now` and the day's risk decisions.
+    `trading_day` dates `now` and the day's risk decisions; the account is the latest daemon's (of `venue` when
+    given).
 
     Raises
     ------
@@ -56,8 +57,9 @@ async def risk_report(uow_factory: UnitOfWorkFactory, base: RiskLimits, now: dat
     """
     async with uow_factory() as uow:
         changes = await uow.risk.limit_changes()
-        switch = await uow.control.get_kill_switch()
-        daemon = await uow.control.get_daemon_state(None)
+        daemon = await uow.control.get_daemon_state(None, venue)
+        scope = (await uow.accounts.venue_of(daemon.account_id) if daemon is not None else None) or venue
+        switch = await uow.control.get_kill_switch(scope)
         account = daemon.account_id if daemon is not None else None
         day = (daemon.trading_date if daemon is not None and daemon.trading_date is not None
                else trading_day.date_of(now))

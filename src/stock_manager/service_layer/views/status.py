@@ -35,11 +35,14 @@ class StatusReport:
     events: list[EventRecord]
 
 
-async def status_report(uow_factory: UnitOfWorkFactory, *, events_limit: int = 10) -> StatusReport:
-    """Return the latest daemon's account state, or an empty report when no daemon ever ran."""
+async def status_report(uow_factory: UnitOfWorkFactory, *, events_limit: int = 10,
+                        venue: str | None = None) -> StatusReport:
+    """Return the latest daemon's account state (of `venue`, when given), or an empty report when no daemon ever
+    ran; the kill switch is the one that daemon honours."""
     async with uow_factory() as uow:
-        daemon = await uow.control.get_daemon_state(None)
-        switch = await uow.control.get_kill_switch()
+        daemon = await uow.control.get_daemon_state(None, venue)
+        scope = (await uow.accounts.venue_of(daemon.account_id) if daemon is not None else None) or venue
+        switch = await uow.control.get_kill_switch(scope)
         if daemon is None:
             return StatusReport(None, switch, [], [], None, Decimal(0), None,
                                 await uow.events.recent(events_limit))
