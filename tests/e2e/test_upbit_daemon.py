@@ -89,3 +89,14 @@ def test_upbit_sim_cli_when_run_then_events_in_kst_and_utc_and_a_summary_per_utc
     assert fill[19:24] == " KST " and when - utc == timedelta(hours=9)  # both zones, nine hours apart
     assert "── 2024-03-01 (UTC day: 09:00 KST → 09:00 KST) summary:" in done.stdout
     assert "│ sessions                  │                       3 │" in done.stdout
+
+
+def test_upbit_live_when_keys_are_missing_then_exit_2_naming_them_before_anything_starts(tmp_path: Path):
+    env = {"DATA_DIR": str(tmp_path / "data"), "LOG_DIR": str(tmp_path / "logs"), "PYTHONIOENCODING": "utf-8",
+           "PATH": "/usr/bin:/bin", "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+
+    done = stockbot("run", "--venue", "upbit", "--mode", "live", env=env, cwd=tmp_path, timeout=60)
+
+    assert done.returncode == 2
+    assert "UPBIT_ACCESS_KEY, UPBIT_SECRET_KEY" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "data" / "stockbot.db").exists()  # refused before the database was touched

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from stock_manager.config.settings import VenueName
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.entrypoints.cli_app import (
     DbUrl,
@@ -89,6 +90,8 @@ def db_upgrade(db_url: DbUrl = None) -> None:
 
 @app.command("exchange-sim")
 def exchange_sim(
+    venue: Annotated[VenueName, typer.Option("--venue", help="kis (a KIS Open API-compatible exchange) or upbit "
+                                                            "(an Upbit-compatible one).")] = VenueName.KIS,
     mode: Annotated[str, typer.Option("--mode", help="KIS environment to play: paper (VTS) or real.")] = "paper",
     rest_port: Annotated[int, typer.Option("--rest-port", help="REST port on 127.0.0.1 (0: any free).")] = 0,
     ws_port: Annotated[int, typer.Option("--ws-port", help="WebSocket port on 127.0.0.1 (0: any free).")] = 0,
@@ -98,7 +101,9 @@ def exchange_sim(
     speed: Annotated[str, typer.Option("--speed", help="'fastest' or market seconds per second.")] = "60",
     fresh: Annotated[bool, typer.Option("--fresh", help="Start the period again on a new account.")] = False,
 ) -> None:
-    """Serve a KIS Open API-compatible exchange on 127.0.0.1 replaying real data (Ctrl+C stops it)."""
+    """Serve a KIS Open API- or Upbit-compatible exchange on 127.0.0.1 replaying real data (Ctrl+C stops it).
+
+    Upbit serves REST and both WebSockets on one port (--rest-port)."""
     async def main() -> int:
         from stock_manager.adapters.broker.kis_sim.standalone import ExchangeSimOptions, check_options, run_exchange_sim
 
@@ -111,9 +116,19 @@ def exchange_sim(
                          "sim_symbols": symbols, "sim_speed": speed}
         except ValueError as e:
             raise ConfigurationError(f"--from/--to must be YYYY-MM-DD: {e}") from None
-        settings = _settings(**overrides)
+        settings = _settings(**overrides, venue=venue)
         if settings.sim_from > settings.sim_to:
             raise ConfigurationError(f"--from {settings.sim_from} is after --to {settings.sim_to}")
+        if venue is VenueName.UPBIT:
+            from stock_manager.adapters.broker.upbit_sim.standalone import UpbitSimOptions, run_upbit_exchange_sim
+
+            if ws_port:
+                raise ConfigurationError("--ws-port is KIS's: the Upbit simulator serves REST and WebSockets on "
+                                         "one port (--rest-port)")
+            return await run_upbit_exchange_sim(UpbitSimOptions(
+                port=rest_port, date_from=settings.sim_from, date_to=settings.sim_to, symbols=settings.sim_symbols,
+                speed=settings.sim_speed_factor, state_dir=settings.data_dir / "upbit-exchange-sim", fresh=fresh,
+                start_cash_krw=settings.sim_start_cash_krw), console.print)
         options = ExchangeSimOptions(
             mode="real" if mode == "real" else "paper", rest_port=rest_port, ws_port=ws_port,
             date_from=settings.sim_from, date_to=settings.sim_to, symbols=settings.sim_symbols,

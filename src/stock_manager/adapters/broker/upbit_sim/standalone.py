@@ -123,7 +123,7 @@ def _banner(sim: UpbitExchangeSimulator, options: UpbitSimOptions, venue: SimBro
     say(f"WebSocket public  {sim.ws_public_url}")
     say(f"WebSocket private {sim.ws_private_url}")
     say("Accepted key pair (simulator only), as .env lines:")
-    for name, value in (("UPBIT_ACCESS_KEY", options.key.access_key), ("UPBIT_SECRET_KEY", options.key.secret_key),
-                        ("UPBIT_REST_BASE_URL", sim.rest_base_url), ("UPBIT_WS_PUBLIC_URL", sim.ws_public_url),
-                        ("UPBIT_WS_PRIVATE_URL", sim.ws_private_url)):
+    for name, value in (("VENUE", "upbit"), ("UPBIT_ACCESS_KEY", options.key.access_key),
+                        ("UPBIT_SECRET_KEY", options.key.secret_key), ("UPBIT_REST_BASE_URL", sim.rest_base_url),
+                        ("UPBIT_WS_URL", sim.ws_public_url)):
         say(f"{name}={value}")
