@@ -152,3 +152,22 @@ def test_lease_keys_and_names_are_stable():
     assert advisory_key("sim") == -7967255676055179233  # must never change: old and new versions must agree
     assert application_name(4242, "DESKTOP-1") == "stockbot pid=4242 host=DESKTOP-1"
     assert len(application_name(4242, "x" * 100).encode()) == 63
+
+
+async def test_run_lease_when_kis_and_upbit_daemons_share_a_database_then_both_hold_one_and_a_second_is_refused(
+    db_url: str, tmp_path: Path,
+):
+    kis = run_lease(load_settings(mode="sim", data_dir=tmp_path, db_url=db_url))
+    upbit = run_lease(load_settings(mode="sim", venue="upbit", data_dir=tmp_path, db_url=db_url))
+    second_upbit = run_lease(load_settings(mode="sim", venue="upbit", data_dir=tmp_path, db_url=db_url))
+
+    await kis.acquire()
+    try:
+        await upbit.acquire()
+        try:
+            with pytest.raises(LeaseHeld, match="Upbit sim mode on this database"):
+                await second_upbit.acquire()
+        finally:
+            await upbit.release()
+    finally:
+        await kis.release()

@@ -2,7 +2,9 @@
 
 One daemon per account: paper and live lease their KIS account; sim leases "sim" (every simulated account of
 one database, since their identity is only known once the replay is open). On SQLite the lease is the
-database file's lock, whatever the account; on PostgreSQL an advisory lock keyed by the account.
+database file's lock, whatever the account; on PostgreSQL an advisory lock keyed by the account. The Upbit daemon
+holds a lease of its own (its own lock file next to an SQLite database), so one KIS and one Upbit daemon can
+share a database.
 """
 
 from collections.abc import AsyncIterator
@@ -11,7 +13,7 @@ from contextlib import asynccontextmanager
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.lease import lease_for
 from stock_manager.adapters.observability.masking import partial_account
-from stock_manager.config.settings import Mode, Settings
+from stock_manager.config.settings import Mode, Settings, VenueName
 from stock_manager.service_layer.ports.lease import DaemonLease
 
 
@@ -23,11 +25,23 @@ def run_lease(settings: Settings) -> DaemonLease:
     ConfigurationError
         For a database that cannot hold one (in-memory SQLite, another engine).
     """
+    if settings.venue is VenueName.UPBIT:
+        return lease_for(settings.database_url, *_upbit_lease(settings), now=SystemClock().now, file_tag="upbit")
     if settings.mode is Mode.SIM or not settings.kis_account:
         key, subject = "sim", "sim mode on this database"
     else:
         key, subject = f"kis:{settings.kis_account}", f"account {partial_account(settings.kis_account)}"
     return lease_for(settings.database_url, key, subject, now=SystemClock().now)
+
+
+def _upbit_lease(settings: Settings) -> tuple[str, str]:
+    # The Upbit daemon's lease, apart from KIS's: its account (the access key's) in live, "upbit:<mode>" else.
+    if settings.mode is Mode.LIVE and settings.upbit_access_key is not None:
+        from stock_manager.adapters.broker.upbit.broker import account_id_for
+
+        account = account_id_for(settings.upbit_access_key.get_secret_value())
+        return f"upbit:{account}", f"account {partial_account(account)}"
+    return f"upbit:{settings.mode}", f"Upbit {settings.mode} mode on this database"
 
 
 @asynccontextmanager

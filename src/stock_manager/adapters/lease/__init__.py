@@ -15,7 +15,8 @@ from stock_manager.service_layer.ports.lease import DaemonLease
 __all__ = ["FileLease", "PgAdvisoryLease", "advisory_key", "lease_for"]
 
 
-def lease_for(database_url: str, key_subject: str, subject: str, *, now: Callable[[], datetime]) -> DaemonLease:
+def lease_for(database_url: str, key_subject: str, subject: str, *, now: Callable[[], datetime],
+              file_tag: str = "") -> DaemonLease:
     """Return the lease for a daemon on `database_url`.
 
     Parameters
@@ -28,6 +29,8 @@ def lease_for(database_url: str, key_subject: str, subject: str, *, now: Callabl
         What the lease is for, as shown to people.
     now : Callable[[], datetime]
         The wall clock (aware UTC).
+    file_tag : str
+        On SQLite, names a lock of its own next to the database (another venue's daemon on the same file).
 
     Raises
     ------
@@ -41,5 +44,5 @@ def lease_for(database_url: str, key_subject: str, subject: str, *, now: Callabl
     if url.get_backend_name() == "sqlite":
         if not url.database or url.database == ":memory:":
             raise ConfigurationError("an in-memory SQLite database cannot hold a daemon lease; use a file")
-        return FileLease(Path(url.database), subject, now=now)
+        return FileLease(Path(url.database), subject, now=now, tag=file_tag)
     raise ConfigurationError(f"no daemon lease for a {url.get_backend_name()} database (SQLite or PostgreSQL)")

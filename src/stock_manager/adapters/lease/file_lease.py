@@ -37,11 +37,15 @@ class FileLease:
         What the lease is for, as shown to people in `LeaseHeld`.
     now : Callable[[], datetime]
         The wall clock (aware UTC), for the side record's "since".
+    tag : str
+        Names a lease of its own on the same database (another venue's daemon): ``stockbot.db.<tag>.daemon.lock``;
+        empty: ``stockbot.db.daemon.lock``.
     """
 
-    def __init__(self, database: Path, subject: str, *, now: Callable[[], datetime]) -> None:
-        self.lock_path = database.with_name(database.name + LOCK_SUFFIX)
-        self.record_path = database.with_name(database.name + RECORD_SUFFIX)
+    def __init__(self, database: Path, subject: str, *, now: Callable[[], datetime], tag: str = "") -> None:
+        stem = database.name + (f".{tag}" if tag else "")
+        self.lock_path = database.with_name(stem + LOCK_SUFFIX)
+        self.record_path = database.with_name(stem + RECORD_SUFFIX)
         self._subject = subject
         self._now = now
         self._lock = FileLock(self.lock_path, timeout=0, thread_local=False, is_singleton=False,
