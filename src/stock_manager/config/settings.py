@@ -63,11 +63,25 @@ SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
 #: A KRX short code: six digits or capital letters (``005930``, ``0025N0``).
 KRX_SYMBOL = re.compile(r"^[0-9A-Z]{6}$")
 
+#: The figures ``AI_PROPOSE_OBJECTIVE`` may name (a backtest summary figure; max_drawdown_pct is minimised).
+AI_OBJECTIVES = ("sharpe", "return_pct", "cagr_pct", "profit_factor", "win_rate_pct", "max_drawdown_pct")
+
 #: The levels ``LOG_LEVEL`` accepts (Python's logging levels).
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 #: Settings whose value an error message never shows (secrets, and a URL that may hold a password).
-_NEVER_ECHOED = frozenset({"kis_app_key", "kis_app_secret", "slack_bot_token", "db_url", "kis_account"})
+_NEVER_ECHOED = frozenset({"kis_app_key", "kis_app_secret", "slack_bot_token", "db_url", "kis_account", "ai_api_key"})
+
+
+class AiProvider(StrEnum):
+    """Who writes the AI jobs' narrative and parameter ideas (spec 001 §17; the facts never need one)."""
+
+    NONE = "none"  # keyless: the journal from the facts, proposals from the optimizer alone
+    OPENAI = "openai"  # an OpenAI-compatible chat-completions endpoint (OpenAI, Ollama, llama.cpp: AI_BASE_URL)
+    ANTHROPIC = "anthropic"  # the Anthropic Messages API through its SDK
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class Settings(BaseSettings):
@@ -140,6 +154,33 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     flatten_wait_secs: float = Field(default=30.0, gt=0)
 
+    # AI batch jobs (spec 001 §1, §17; ai_developer_guides/AI_USAGE_GUIDE.md): outside the trading path.
+    ai_provider: AiProvider = AiProvider.NONE
+    ai_model: str = Field(default="", description="the provider's model name; required unless AI_PROVIDER=none")
+    ai_base_url: str | None = Field(default=None, description="endpoint override (a local OpenAI-compatible server)")
+    ai_api_key: SecretStr | None = None
+    ai_timeout_secs: float = Field(default=60.0, gt=0, le=600)
+    ai_max_retries: int = Field(default=2, ge=0, le=10)
+    ai_max_output_tokens: int = Field(default=1500, ge=100, le=32_000)
+    ai_budget_tokens_per_night: int = Field(default=100_000, ge=0)
+    ai_budget_krw_per_night: Decimal | None = Field(default=None, ge=0)
+    ai_price_input_krw_per_mtok: Decimal | None = Field(default=None, ge=0)
+    ai_price_output_krw_per_mtok: Decimal | None = Field(default=None, ge=0)
+    ai_journal_language: str = "ko"
+    ai_journal_after_close: bool = False
+    ai_propose_nightly: bool = False
+    ai_propose_every_sessions: int = Field(default=1, ge=1)
+    ai_propose_trials: int = Field(default=24, ge=1, le=1000)
+    ai_propose_in_sample_days: int = Field(default=730, ge=30)
+    ai_propose_out_of_sample_days: int = Field(default=180, ge=10)
+    ai_propose_windows: int = Field(default=3, ge=1, le=20)
+    ai_propose_objective: str = "sharpe"
+    ai_propose_seed: int = 0
+    ai_gate_oos_margin: Decimal = Decimal(0)
+    ai_gate_max_drawdown_pct: Decimal = Field(default=Decimal(10), gt=0, le=100)
+    ai_gate_max_change_pct: Decimal = Field(default=Decimal(30), gt=0, le=1000)
+    ai_job_timeout_secs: float = Field(default=900.0, gt=0)
+
     @field_validator("mode", mode="before")
     @classmethod
     def _lower_mode(cls, value: object) -> object:
@@ -203,6 +244,25 @@ class Settings(BaseSettings):
                 raise ValueError("must be 'fastest' or a positive number (times real time)") from None
         return value
 
+    @field_validator("ai_provider", mode="before")
+    @classmethod
+    def _lower_provider(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("ai_journal_language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        if value.strip().lower() not in ("ko", "en"):
+            raise ValueError("must be ko (Korean) or en (English)")
+        return value.strip().lower()
+
+    @field_validator("ai_propose_objective")
+    @classmethod
+    def _check_objective(cls, value: str) -> str:
+        if value not in AI_OBJECTIVES:
+            raise ValueError(f"must be one of {', '.join(AI_OBJECTIVES)}")
+        return value
+
     @field_validator("slack_alerts_channel_id", "slack_trades_channel_id")
     @classmethod
     def _check_channel_id(cls, value: str | None) -> str | None:
@@ -222,6 +282,12 @@ class Settings(BaseSettings):
         if not self.slack_enabled and (self.slack_alerts_channel_id or self.slack_trades_channel_id):
             return "a Slack channel ID is set but SLACK_BOT_TOKEN is not"
         return None
+
+    def ai_problem(self) -> str | None:
+        """Return what is wrong with the AI settings taken together (see `config.ai_checks`), or None."""
+        from stock_manager.config.ai_checks import ai_problem
+
+        return ai_problem(self)
 
     @property
     def sim_speed_factor(self) -> float | None:

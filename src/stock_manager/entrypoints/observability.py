@@ -28,7 +28,7 @@ def register_secrets(settings: Settings) -> None:
     Adapters register what they receive at run time (access tokens, approval keys) with
     `stock_manager.adapters.observability.masking.register_secret`.
     """
-    for secret in (settings.kis_app_key, settings.kis_app_secret, settings.slack_bot_token):
+    for secret in (settings.kis_app_key, settings.kis_app_secret, settings.slack_bot_token, settings.ai_api_key):
         register_secret(secret)
     register_account(settings.kis_account)
 
