@@ -79,6 +79,10 @@ def run(
                                      console_level=settings.log_level if json_logs else "ERROR",
                                      hide_events_on_console=not json_logs)
         require_broker_mode_available(settings)  # before anything is opened: name every missing setting
+        if settings.ai_journal_after_close or settings.ai_propose_nightly:
+            from stock_manager.entrypoints.ai_jobs import require_ai_settings
+
+            require_ai_settings(settings)
         async with (holding_run_lease(settings), open_storage(settings, upgrade=False) as storage,
                     open_observability(settings) as obs, open_venue(settings, fresh=fresh) as venue):
             daemon = build_daemon(settings, storage, venue, notifier=obs.notifier, metrics=obs.metrics)
@@ -87,11 +91,16 @@ def run(
             console.print(f"stockbot {settings.mode}: {', '.join(settings.sim_symbols)} {period}, "
                           f"orders {settings.order_mode}, database {safe_url(settings.database_url)}")
             extras = [f"log {log_file}", f"Slack {'on' if obs.slack else 'off'}",
-                      f"metrics {obs.metrics_url or 'off'}"]
+                      f"metrics {obs.metrics_url or 'off'}", _ai_jobs_said(settings)]
             console.print(", ".join(extras), style="dim")
             result = await daemon.run()
         if result.settlements or result.killed:
             render_period(result.settlements, console)
+            jobs = daemon.after_close
+            if jobs is not None:
+                console.print(f"AI jobs: {len(getattr(jobs, 'journals', []))} journal(s), "
+                              f"{len(getattr(jobs, 'draft_ids', []))} parameter draft(s) "
+                              "(`stockbot ai journal show`, `stockbot params drafts`)")
         else:
             from stock_manager.adapters.notifications.display import account
 
@@ -109,6 +118,13 @@ def run(
         return 0
 
     guarded(main)
+
+
+def _ai_jobs_said(settings: Any) -> str:
+    jobs = [name for name, on in (("journal after each close", settings.ai_journal_after_close),
+                                  (f"proposals every {settings.ai_propose_every_sessions} session(s)",
+                                   settings.ai_propose_nightly)) if on]
+    return f"AI jobs {' and '.join(jobs)} ({settings.ai_provider})" if jobs else "AI jobs off"
 
 
 @app.command()
@@ -262,4 +278,5 @@ def main() -> None:
     app()
 
 
-from stock_manager.entrypoints import cli_admin  # noqa: E402, F401 - registers the administrative commands
+# Registered by importing them: the administrative commands, and `stockbot ai` / `stockbot params`.
+from stock_manager.entrypoints import cli_admin, cli_ai  # noqa: E402, F401
