@@ -82,7 +82,7 @@ async def change_history(uow_factory: UnitOfWorkFactory, specs: Mapping[str, Str
     entries = [(c.ts_changed, HistoryEntry(c.ts_changed, "risk limit", c.name,
                                            f"{c.old_value or 'off'} → {c.new_value or 'off'}", c.changed_by, c.reason))
                for c in limits]
-    for d in drafts:
+    for d in reversed(drafts):  # oldest first: decisions at the same instant keep their order
         spec = specs.get(d.strategy_id)
         moved = (differences(spec, d.base_params, d.proposed_params) if spec is not None else
                  [(k, d.base_params.get(k), v) for k, v in d.proposed_params.items() if d.base_params.get(k) != v])
