@@ -220,7 +220,7 @@ class BacktestResearch:
         try:
             report = await divergence_report(self._storage, start, day, market.symbols, account=account_id,
                                              settings=self._settings, fallback=MaCrossParams(),
-                                             limits=self._config.limits)
+                                             limits=self._config.limits, market=market)
         except ConfigurationError as e:
             return {"unavailable": str(e)}
         of_day = [p for p in report["pairs"] if p["trading_date"] == day]
