@@ -174,3 +174,15 @@ def test_ai_api_key_is_never_echoed(monkeypatch):
         load_settings()
 
     assert "sk-very-secret" not in str(raised.value)
+
+
+def test_a_journal_event_goes_to_slacks_trades_channel_at_once():
+    from datetime import UTC, datetime
+
+    from stock_manager.adapters.notifications.slack_routing import format_event, route
+    from stock_manager.service_layer.ports.storage import EventRecord
+
+    record = EventRecord(datetime(2026, 3, 2, 7, 0, tzinfo=UTC), "trade_journal", "INFO", "[매매일지] 2023-02-17 …")
+
+    assert route(record, alerts_channel="CALERTS01", trades_channel="CTRADES01").now == ("CTRADES01",)
+    assert "[매매일지] 2023-02-17" in format_event(record, "sim")

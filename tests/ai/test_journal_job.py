@@ -178,3 +178,25 @@ async def _count(engine, table) -> int:
     async with engine.connect() as conn:
         return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
 
+
+
+async def test_journal_when_slack_is_on_then_posted_to_the_trades_channel(uow_factory):
+    from stock_manager.adapters.clock import SystemClock
+    from stock_manager.adapters.notifications.slack import SlackChannels, SlackNotifier
+    from stock_manager.adapters.notifications.slack_client import SlackPoster
+    from tests.fake_slack import TOKEN, FakeSlack
+
+    await seed_session(uow_factory)
+    with FakeSlack() as slack:
+        notifier = SlackNotifier(SlackPoster(TOKEN, base_url=slack.base_url, timeout_secs=2, retries=0),
+                                 SlackChannels("CALERTS001", "CTRADES001"), clock=SystemClock(), label="sim")
+        notifier.start()
+        ctx, _ = context(uow_factory)
+        ctx.notifier = notifier
+
+        outcome = await JournalJob(ctx).run()
+        assert notifier.close(5)
+
+        (posted,) = slack.messages("CTRADES001")
+    assert outcome.journal is not None and outcome.journal.text in posted["text"]
+    assert "`trade_journal` [sim]" in posted["text"]
