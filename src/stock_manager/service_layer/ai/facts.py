@@ -38,7 +38,7 @@ async def gather_facts(ctx: AiContext, account_id: str, day: date) -> dict[str, 
     start, end = ctx.day_boundary.start_of(day), ctx.day_boundary.start_of(day + timedelta(days=1))
     async with ctx.uow_factory() as uow:
         orders = await uow.orders.list_for_date(account_id, day)
-        fills = [s.fill for s in await uow.fills.list_for_date(account_id, day)]
+        stored = await uow.fills.list_for_date(account_id, day)
         settlement = await uow.settlements.get(account_id, day)
         snapshots = await uow.positions.list_snapshots(account_id, day)
         risk = [e for e in await uow.risk.list_events(account_id, since=start) if e.ts_event < end]
@@ -46,7 +46,7 @@ async def gather_facts(ctx: AiContext, account_id: str, day: date) -> dict[str, 
                   for e in await uow.events.list_kind(kind, account_id) if start <= e.ts_event < end
                   and not (e.kind == "recovery" and e.payload.get("clean") is True)]
         venue = await uow.accounts.venue_of(account_id) or ctx.venue
-    signal_of = {o.broker_order_number: o.signal_price for o in orders if o.broker_order_number}
+    signal_of = {o.id: o.signal_price for o in orders}
     opens = [e for e in events if e.kind == "market_open"]
     params = dict(opens[-1].payload.get("params") or {}) if opens else {}
     if params and len(ctx.specs) == 1 and not all(isinstance(v, dict) for v in params.values()):
@@ -54,7 +54,8 @@ async def gather_facts(ctx: AiContext, account_id: str, day: date) -> dict[str, 
     facts: dict[str, Any] = {
         "trading_date": day, "account_id": account_id, "venue": venue, "params": params,
         "orders": [_order(o) for o in orders],
-        "fills": [_fill(f, signal_of.get(f.broker_order_number)) for f in sorted(fills, key=lambda f: f.ts_filled)],
+        "fills": [_fill(s.fill, signal_of.get(s.order_id))
+                  for s in sorted(stored, key=lambda s: s.fill.ts_filled)],
         "risk": [{"time": e.ts_event, "rule": e.rule, "decision": e.decision, "symbol": e.symbol,
                   "message": e.message} for e in risk],
         "events": [{"time": e.ts_event, "kind": e.kind, "message": e.message}
