@@ -200,3 +200,18 @@ async def test_journal_when_slack_is_on_then_posted_to_the_trades_channel(uow_fa
         (posted,) = slack.messages("CTRADES001")
     assert outcome.journal is not None and outcome.journal.text in posted["text"]
     assert "`trade_journal` [sim]" in posted["text"]
+
+
+async def test_journal_when_the_account_is_a_real_one_then_the_model_and_the_record_see_it_masked(uow_factory, llm):
+    from stock_manager.adapters.observability.masking import register_account
+
+    register_account("50123456-01")
+    await seed_session(uow_factory, account="50123456-01")
+    ctx, notifier = context(uow_factory, model=openai_model(llm))
+
+    outcome = await JournalJob(ctx).run()
+
+    (sent,) = llm.requests
+    assert "50123456" not in sent.text and "5012****-01" in sent.text
+    assert outcome.journal is not None and outcome.journal.facts["account_id"] == "5012****-01"
+    assert "50123456" not in outcome.journal.text + outcome.run.prompt + notifier.events[0].message

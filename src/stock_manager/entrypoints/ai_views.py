@@ -144,7 +144,10 @@ def render_journal(journal: TradeJournal, console: Console) -> None:
 
 def journal_data(journal: TradeJournal) -> dict[str, Any]:
     """Return a journal as plain data."""
+    from stock_manager.adapters.observability.masking import mask_data
+
     data = asdict(journal)
+    data["facts"] = mask_data(data["facts"])
     data["account_id"] = account(journal.account_id)
     data["ts_created"] = kst(journal.ts_created)
     data["text"] = shown(journal.text)

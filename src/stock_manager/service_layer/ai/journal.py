@@ -16,7 +16,7 @@ from stock_manager.domain.errors import ConfigurationError
 from stock_manager.service_layer.ai.context import AiContext
 from stock_manager.service_layer.ai.facts import gather_facts
 from stock_manager.service_layer.ai.prompts import JournalNarrative, journal_request, parse_answer
-from stock_manager.service_layer.ai.runs import RunRecorder, one_line
+from stock_manager.service_layer.ai.runs import RunRecorder, mask_all, one_line
 from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.ports.ai_storage import (
     ANNOUNCED,
@@ -98,7 +98,7 @@ class JournalJob:
     async def _write(self, recorder: RunRecorder, account_id: str, day: date) -> TradeJournal:
         ctx = self._ctx
         self._narrative_problem = ""
-        facts = await gather_facts(ctx, account_id, day)
+        facts = mask_all(await gather_facts(ctx, account_id, day), ctx.mask)  # as the model and people see them
         language = ctx.config.language
         text = ctx.writer.write(facts, language)
         narrative, model_used = "", "facts"

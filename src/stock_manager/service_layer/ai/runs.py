@@ -73,7 +73,8 @@ class RunRecorder:
         return run_id
 
     async def ask(self, request: ModelRequest) -> ModelAnswer | None:
-        """Send `request` to the model unless the night's budget forbids it; return the answer or None.
+        """Send `request`, secrets masked, to the model unless the night's budget forbids it; return the answer
+        or None.
 
         None means: no model, the budget refused (`budget_stop`, and every later call is refused too), or the
         provider failed after its retries (`model_error`). Never raises for those.
@@ -89,7 +90,8 @@ class RunRecorder:
             self.budget_stop = f"budget of night {self.run.night}: {refusal}"
             log.warning("ai_budget_stop", job=self.run.job, reason=self.budget_stop)
             return None
-        self._prompts.append(ctx.mask(f"[system]\n{request.system}\n[user]\n{request.prompt}"))
+        request = replace(request, system=ctx.mask(request.system), prompt=ctx.mask(request.prompt))  # as sent
+        self._prompts.append(f"[system]\n{request.system}\n[user]\n{request.prompt}")
         try:
             answer = await ctx.model.complete(request)
         except AiProviderError as e:
