@@ -41,6 +41,11 @@ def _day(text: str | None, option: str) -> date | None:
         raise ConfigurationError(f"{option} must be YYYY-MM-DD, was {text!r}") from None
 
 
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise ConfigurationError("--reason is required: say why (it is kept in the draft's history)")
+
+
 def _who(by: str | None) -> str:
     if by:
         return by
@@ -201,7 +206,7 @@ def show(draft_id: Annotated[int, typer.Argument(help="The draft's id (`stockbot
 
 
 @params_app.command("approve")
-def approve(draft_id: Annotated[int, typer.Argument(help="The draft's id.")], reason: Reason,
+def approve(draft_id: Annotated[int, typer.Argument(help="The draft's id.")], reason: Reason = "",
             date_from: Annotated[str | None, typer.Option("--from", help="First session it applies to, YYYY-MM-DD "
                                                           "(default: the next session).")] = None,
             by: By = None, yes: Yes = False, db_url: DbUrl = None) -> None:
@@ -215,6 +220,7 @@ def approve(draft_id: Annotated[int, typer.Argument(help="The draft's id.")], re
         from stock_manager.service_layer.ports.notifications import NullNotifier
         from stock_manager.service_layer.views.params import draft_detail
 
+        _require_reason(reason)
         settings = _settings(db_url=db_url)
         specs = {s.strategy_id: s for s in strategy_specs(settings)}
         who = _who(by)
@@ -240,21 +246,21 @@ def approve(draft_id: Annotated[int, typer.Argument(help="The draft's id.")], re
 
 
 @params_app.command("reject")
-def reject(draft_id: Annotated[int, typer.Argument(help="The draft's id.")], reason: Reason, by: By = None,
+def reject(draft_id: Annotated[int, typer.Argument(help="The draft's id.")], reason: Reason = "", by: By = None,
            yes: Yes = False, db_url: DbUrl = None) -> None:
     """Reject a draft (nothing else changes; asks first)."""
-    if not yes and not typer.confirm(f"Reject draft {draft_id}?", default=False):
-        console.print("Draft left as it was.")
-        raise typer.Exit(1)
-
     async def main() -> int:
         from stock_manager.adapters.clock import SystemClock
         from stock_manager.entrypoints.bootstrap import open_storage
         from stock_manager.service_layer.ai.approval import reject_draft
         from stock_manager.service_layer.ports.notifications import NullNotifier
 
+        _require_reason(reason)
         who = _who(by)
         async with open_storage(_settings(db_url=db_url), upgrade=False) as storage:
+            if not yes and not typer.confirm(f"Reject draft {draft_id}?", default=False):
+                console.print("Draft left as it was.")
+                return 1
             await reject_draft(storage.uow_factory, NullNotifier(), draft_id, by=who, reason=reason,
                                ts=SystemClock().now())
         console.print(f"Draft {draft_id} rejected by {who}; nothing else changed.", markup=False)
