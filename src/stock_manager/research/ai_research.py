@@ -133,6 +133,18 @@ class BacktestResearch:
             self._market = self._market_of()
         return self._market
 
+    def _market_until(self, day: date) -> MarketData:
+        # The bars up to `day`; refused when a symbol's data stops more than a week before it (a stale search
+        # would judge parameters on a period that is not the one they are for).
+        market = self.market()
+        stale = {s: bs.dates[-1] if bs.dates else None for s, bs in market.series.items()
+                 if not bs.dates or bs.dates[-1] < day - timedelta(days=7)}
+        if stale:
+            said = ", ".join(f"{s} ends {last or 'empty'}" for s, last in stale.items())
+            raise ConfigurationError(f"the {market.source} bars do not reach {day} ({said}); proposals need daily "
+                                     "bars up to the day searched (`stockbot ai propose --data FILE`)")
+        return market.until(day)
+
     async def _config_until(self, plan: SearchPlan) -> BacktestConfig:
         async with self._storage.uow_factory() as uow:
             limits = await effective_limits(uow, self._config.limits)
@@ -145,7 +157,7 @@ class BacktestResearch:
         Raises
         ------
         ConfigurationError
-            For a strategy other than the MA cross, or a period the data cannot fill.
+            For a strategy other than the MA cross, or bars that stop more than a week before `data_until`.
         """
         self._require(spec)
         config = await self._config_until(plan)
@@ -154,7 +166,7 @@ class BacktestResearch:
                                     "walk_forward": {"in_sample_days": plan.in_sample_days,
                                                      "out_of_sample_days": plan.out_of_sample_days},
                                     "params": space, "fixed": fixed})
-        market = self.market().until(plan.data_until)
+        market = self._market_until(plan.data_until)
         result = await asyncio.to_thread(optimize, market, config, search, jobs=plan.jobs,
                                          baseline_for=lambda _day: dict(active))
         last = result.windows[-1]
@@ -180,7 +192,7 @@ class BacktestResearch:
         config = await self._config_until(plan)
         search = SearchSpec(plan.objective, plan.trials, plan.seed, plan.in_sample_days, plan.out_of_sample_days,
                             plan.out_of_sample_days, {})
-        market = self.market().until(plan.data_until)
+        market = self._market_until(plan.data_until)
         return await asyncio.to_thread(self._evidence, market, config, search, proposed, active, plan)
 
     def _evidence(self, market: MarketData, config: BacktestConfig, search: SearchSpec, proposed: Mapping[str, Any],
