@@ -79,6 +79,20 @@ TABLES: dict[str, str] = {
         "Every trial of a recorded optimisation: the parameters tried in one walk-forward window, with the "
         "in-sample figures they were chosen on and the out-of-sample figures of the window after it (0011)."
     ),
+    "ai_job_runs": (
+        "Every run of an AI batch job (revision 0015; ai_developer_guides/AI_USAGE_GUIDE.md): which job, for "
+        "which day, through which provider and model, the prompt and the answer with secrets masked, tokens, "
+        "cost, outcome and error. The night's sum of tokens and cost is the budget's count."
+    ),
+    "trade_journals": (
+        "The trade journal (매매일지) of one account's session: the facts gathered from the database and the "
+        "text written from them, with the language model's narrative when one is configured (0015)."
+    ),
+    "strategy_param_drafts": (
+        "Proposed strategy parameters (0015): from the walk-forward optimizer or a language model, with their "
+        "evidence against the ACTIVE parameters and the validation gate's verdict. Only `stockbot params "
+        "approve` turns one into an ACTIVE `strategy_params` row; who decided, when and why is kept."
+    ),
 }
 
 _KRW = "KRW, exact decimal"
@@ -353,6 +367,73 @@ COLUMNS: dict[str, dict[str, str]] = {
         "out_of_sample": "Summary figures on the out-of-sample period after it, as a JSON object.",
         "objective_in_sample": "The objective's value in sample; NULL when it is undefined (no trade).",
         "objective_out_of_sample": "The objective's value out of sample; NULL when it is undefined.",
+    },
+    "ai_job_runs": {
+        "id": "Surrogate key.",
+        "job": "`journal` or `propose`.",
+        "triggered_by": "`daemon` (after a session's close) or `cli` (`stockbot ai journal`, `stockbot ai propose`).",
+        "night": "The venue's date of the wall clock when the run started (KST for KRX): the budget's night.",
+        "subject_date": "The session journaled, or the last day of data the proposals were searched on.",
+        "account_id": "The account journaled; NULL for proposals (parameters belong to a strategy).",
+        "provider": "`none` (keyless), `openai` (OpenAI-compatible chat completions) or `anthropic`.",
+        "model": "The model as the provider named it in its answer (or `AI_MODEL`); empty without a model call.",
+        "ts_started": f"When the run started ({_TS}, wall clock).",
+        "ts_ended": f"When it ended ({_TS}); NULL while RUNNING or if the process died.",
+        "outcome": (
+            "RUNNING, OK, PARTIAL (the keyless part done, the model's failed: see `error`), BUDGET_EXCEEDED "
+            "(stopped before a model call that would pass the night's budget) or FAILED."
+        ),
+        "error": "Why it failed or was partial, one line, secrets masked.",
+        "prompt": "The prompt sent to the model, secrets masked; empty without a model call.",
+        "response": "The model's answer as received, secrets masked; empty without one.",
+        "input_tokens": "Prompt tokens the provider counted (0 without a model call).",
+        "output_tokens": "Answer tokens the provider counted.",
+        "cost_krw": f"Cost from `AI_PRICE_*_KRW_PER_MTOK` ({_KRW}); NULL when the prices are not set.",
+        "attempts": "Requests made, retries included.",
+        "details": "What the run produced (journal id, draft ids, strategies skipped and why), as a JSON object.",
+    },
+    "trade_journals": {
+        "id": "Surrogate key.",
+        "trading_date": "The venue's trading date of the session.",
+        "account_id": "The account.",
+        "venue": "`krx` or `upbit`.",
+        "strategies": "The strategies the account ran, as a JSON array of ids.",
+        "language": "`ko` or `en` (`AI_JOURNAL_LANGUAGE`).",
+        "version": "1, 2, ... per account and day; the newest is shown (`stockbot ai journal show`).",
+        "facts": (
+            "What happened, as a JSON object: orders with their reasons, fills with slippage and costs, risk "
+            "decisions, the settlement, the parameters in force, the day's comparison with its backtest."
+        ),
+        "text": "The journal as sent, written from the facts (secrets masked), the narrative appended.",
+        "narrative": "The language model's part, secrets masked; empty without a model.",
+        "model": "`facts` (the keyless writer) or `<provider>:<model>`.",
+        "status": "WRITTEN, or ANNOUNCED once handed to the notifier (Slack's trades channel when configured).",
+        "job_run_id": "The run that wrote it (`ai_job_runs.id`).",
+        "ts_created": f"When it was stored ({_TS}).",
+    },
+    "strategy_param_drafts": {
+        "id": "Surrogate key; `stockbot params show ID`.",
+        "strategy_id": "The strategy (`strategies.strategy_id`).",
+        "origin": "`optimizer` (walk-forward search) or `model` (a language model's proposal).",
+        "job_run_id": "The run that proposed it (`ai_job_runs.id`).",
+        "data_until": "The last day of data the proposal saw; it may only apply after this day.",
+        "base_params": "The ACTIVE parameters it was compared with, as a JSON object.",
+        "base_source": "Where those came from (`strategy_params`, a file, the built-in defaults).",
+        "proposed_params": "The proposed parameters as received, as a JSON object (empty if unreadable).",
+        "rationale": "Why, in words (the search's verdict, or the model's reasoning, secrets masked).",
+        "evidence": "Backtest and walk-forward figures of the proposal against the ACTIVE parameters, as JSON.",
+        "validation": "The gate's verdict: every rule with passed and reason, as a JSON object.",
+        "status": "DRAFT, VALIDATED, INVALID, APPROVED, REJECTED or APPLIED.",
+        "created_by": "Who proposed it: the job, its trigger and the provider and model.",
+        "ts_created": f"When it was proposed ({_TS}).",
+        "ts_validated": f"When the gate judged it ({_TS}).",
+        "decided_by": "Who approved or rejected it (`--by`, default the operating-system user).",
+        "ts_decided": f"When ({_TS}).",
+        "decision_reason": "Why (`--reason`).",
+        "effective_from": "The first session an approval applies to (the ACTIVE row's `effective_date`).",
+        "params_id": "The ACTIVE `strategy_params` row the approval wrote.",
+        "applied_on": "The first session the daemon opened with it.",
+        "ts_applied": f"When that session opened ({_TS}).",
     },
     "observed_orders": {
         "id": "Surrogate key.",

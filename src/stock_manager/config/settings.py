@@ -5,7 +5,6 @@ in ``repr``, logs or exceptions; one set neither in the environment nor in ``.en
 credential store (`secret_sources`, ``stockbot secrets``).
 """
 
-import ipaddress
 import math
 import os
 import re
@@ -20,6 +19,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from stock_manager.config.ai_settings import AiSettings
+from stock_manager.config.dashboard_settings import DashboardSettings
 from stock_manager.config.dotenv_check import check_sources
 from stock_manager.config.secret_sources import KeyringSettingsSource
 from stock_manager.domain.errors import ConfigurationError
@@ -87,7 +88,6 @@ UPBIT_DEFAULTS = {"sim_from": date(2024, 1, 24), "sim_to": date(2025, 1, 26), "s
                   "risk_daily_loss_limit_pct": Decimal(5)}
 #: The stale-price limit of an Upbit replay, whose prints are 7.5 minutes apart (four per 30-minute candle).
 UPBIT_SIM_MAX_QUOTE_AGE_SECS = 900
-
 #: The levels ``LOG_LEVEL`` accepts (Python's logging levels).
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -97,8 +97,12 @@ _NEVER_ECHOED = frozenset({"kis_app_key", "kis_app_secret", "slack_bot_token", "
                            "dashboard_password_hash"})
 
 
-class Settings(BaseSettings):
-    """Validated settings; build with `load_settings`, which turns validation errors into a clear message."""
+class Settings(AiSettings, DashboardSettings, BaseSettings):
+    """Validated settings; build with `load_settings`, which turns validation errors into a clear message.
+
+    The AI jobs' and the dashboard's settings are declared with their checks in `ai_settings` and
+    `dashboard_settings` (groups of fields this class has, like any other).
+    """
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
@@ -194,14 +198,6 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Read arguments, the environment, ``.env``, then the OS credential store for secrets set nowhere else."""
         return init_settings, env_settings, dotenv_settings, KeyringSettingsSource(settings_cls), file_secret_settings
-    dashboard_host: str = Field(default="127.0.0.1", description="address `stockbot dashboard` binds; not loopback "
-                                "needs DASHBOARD_PASSWORD_HASH")
-    dashboard_port: int = Field(default=8765, ge=1, le=65535)
-    dashboard_password_hash: SecretStr | None = Field(default=None, description="argon2 hash of the dashboard's "
-                                                      "password (`stockbot dashboard --set-password`)")
-    dashboard_read_only: bool = False
-    dashboard_session_hours: float = Field(default=12.0, gt=0, le=720)
-
     @field_validator("mode", "venue", mode="before")
     @classmethod
     def _lower_mode(cls, value: object) -> object:
@@ -305,23 +301,6 @@ class Settings(BaseSettings):
         if value is not None and not SLACK_CHANNEL_ID.match(value.strip()):
             raise ValueError("must be a Slack channel ID like C0123ABCD (channel names are not accepted)")
         return value.strip() if value is not None else None
-
-    @field_validator("dashboard_host")
-    @classmethod
-    def _check_dashboard_host(cls, value: str) -> str:
-        if value.strip() != "localhost":
-            try:
-                ipaddress.ip_address(value.strip())
-            except ValueError:
-                raise ValueError("must be an IP address such as 127.0.0.1 or 0.0.0.0 (or localhost)") from None
-        return value.strip()
-
-    @field_validator("dashboard_password_hash")
-    @classmethod
-    def _check_password_hash(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("$argon2"):
-            raise ValueError("must be an argon2 hash ($argon2id$...); set it with `stockbot dashboard --set-password`")
-        return value
 
     @property
     def slack_enabled(self) -> bool:

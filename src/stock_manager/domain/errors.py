@@ -58,3 +58,26 @@ class StorageUnavailable(StockbotError):
 
 class StopTrading(StockbotError):
     """A condition that must halt new orders for the rest of the session (kill switch, failed recovery)."""
+
+
+class AiProviderError(StockbotError):
+    """A language model's provider failed a request (after the adapter's retries); the AI job records it and
+    goes on without the model. Never raised into the trading path.
+
+    Attributes
+    ----------
+    attempts : int
+        Requests made, retries included.
+    """
+
+    def __init__(self, message: str, *, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+class AiTemporaryError(AiProviderError):
+    """Retry with back-off: a timeout, a rate limit (429), a server error (5xx) or a lost connection."""
+
+
+class AiRequestRefused(AiProviderError):
+    """The provider refused the request itself (bad key, unknown model, bad request): retrying cannot help."""

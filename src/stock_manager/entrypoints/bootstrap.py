@@ -230,10 +230,14 @@ def build_daemon(
 ) -> TradingDaemon:
     """Wire the daemon for `settings` on `venue` (see `entrypoints.venues.open_venue`; tests pass their own).
 
+    The AI batch jobs (``AI_JOURNAL_AFTER_CLOSE``, ``AI_PROPOSE_NIGHTLY``) run after each close when on; they
+    get the database and the notifier, never the broker or the kill switch.
+
     Raises
     ------
     ConfigurationError
-        For paper and live without KIS settings (see `require_broker_mode_available`), unknown symbols.
+        For paper and live without KIS settings (see `require_broker_mode_available`), unknown symbols,
+        incomplete AI settings with the jobs on.
     """
     require_broker_mode_available(settings)
     profile = profile or venue_profile(settings)
@@ -258,6 +262,9 @@ def build_daemon(
         reconcile_interval_secs=settings.reconcile_interval_secs, flatten_wait_secs=settings.flatten_wait_secs,
     )
     session_assembly: SessionAssembly = assemble
+    from stock_manager.entrypoints.ai_jobs import nightly_jobs
+
     return TradingDaemon(config=config, uow_factory=storage.uow_factory, broker=venue.broker,
                          schedule=venue.schedule, clock=venue.clock, wall_clock=SystemClock(),
-                         notifier=notifier, assemble=session_assembly, kill_notices=kill_notices(settings))
+                         notifier=notifier, assemble=session_assembly, kill_notices=kill_notices(settings),
+                         after_close=nightly_jobs(settings, storage, notifier, profile))

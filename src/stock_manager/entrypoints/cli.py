@@ -88,6 +88,10 @@ def run(
         require_broker_mode_available(settings)  # before anything is opened: name every missing setting
         from stock_manager.entrypoints.dashboard.server import serving_with_daemon
 
+        if settings.ai_journal_after_close or settings.ai_propose_nightly:
+            from stock_manager.entrypoints.ai_jobs import require_ai_settings
+
+            require_ai_settings(settings)
         async with (holding_run_lease(settings), open_storage(settings, upgrade=False) as storage,
                     serving_with_daemon(settings, enabled=dashboard, say=console.print),
                     open_observability(settings) as obs, open_venue(settings, fresh=fresh) as venue):
@@ -98,11 +102,16 @@ def run(
             console.print(f"stockbot {settings.venue} {settings.mode}: {', '.join(settings.sim_symbols)} {period}, "
                           f"orders {settings.order_mode}, database {safe_url(settings.database_url)}")
             extras = [f"log {log_file}", f"Slack {'on' if obs.slack else 'off'}",
-                      f"metrics {obs.metrics_url or 'off'}"]
+                      f"metrics {obs.metrics_url or 'off'}", _ai_jobs_said(settings)]
             console.print(", ".join(extras), style="dim")
             result = await daemon.run()
         if result.settlements or result.killed:
             render_period(result.settlements, console)
+            jobs = daemon.after_close
+            if jobs is not None:
+                console.print(f"AI jobs: {len(getattr(jobs, 'journals', []))} journal(s), "
+                              f"{len(getattr(jobs, 'draft_ids', []))} parameter draft(s) "
+                              "(`stockbot ai journal show`, `stockbot params drafts`)")
         else:
             from stock_manager.adapters.notifications.display import account
 
@@ -120,6 +129,13 @@ def run(
         return 0
 
     guarded(main)
+
+
+def _ai_jobs_said(settings: Any) -> str:
+    jobs = [name for name, on in (("journal after each close", settings.ai_journal_after_close),
+                                  (f"proposals every {settings.ai_propose_every_sessions} session(s)",
+                                   settings.ai_propose_nightly)) if on]
+    return f"AI jobs {' and '.join(jobs)} ({settings.ai_provider})" if jobs else "AI jobs off"
 
 
 @app.command()
@@ -290,4 +306,6 @@ def main() -> None:
     app()
 
 
-from stock_manager.entrypoints import cli_admin, cli_dashboard, cli_secrets  # noqa: E402, F401 - registers their commands
+# Registered by importing them: the administrative, dashboard and credential-store commands, and `stockbot ai` /
+# `stockbot params`.
+from stock_manager.entrypoints import cli_admin, cli_ai, cli_dashboard, cli_secrets  # noqa: E402, F401

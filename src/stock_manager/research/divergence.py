@@ -26,6 +26,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from stock_manager.domain.fill_matching import normalize_order_number
 from stock_manager.domain.fills import Fill
 
 _BPS = Decimal(10_000)
@@ -74,13 +75,16 @@ class SideOrder:
 
 
 def side_orders(orders: Sequence[Any], fills: Sequence[Fill], number_of: Any) -> list[SideOrder]:
-    """Return `orders` (anything with the order fields) with their fills, joined by `number_of(order)`."""
+    """Return `orders` (anything with the order fields) with their fills, joined by `number_of(order)` and the
+    trading date; order numbers are compared without leading zeros (an order may keep the number its
+    acknowledgement gave, its fills the padded one of the notices)."""
     by_number: dict[tuple[date, str], list[Fill]] = defaultdict(list)
     for f in fills:
-        by_number[(f.trading_date, f.broker_order_number)].append(f)
+        by_number[(f.trading_date, normalize_order_number(f.broker_order_number))].append(f)
     out = []
     for o in orders:
         number = number_of(o)
+        number = normalize_order_number(number) if number else number  # "1" is "0000000001" at KIS
         out.append(SideOrder(o.trading_date, o.symbol, str(o.side), str(o.intent), str(o.order_type), o.quantity,
                              o.limit_price, o.ts_created,
                              tuple(by_number.get((o.trading_date, number), [])) if number else ()))

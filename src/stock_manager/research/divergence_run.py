@@ -17,7 +17,7 @@ from stock_manager.domain.positions import positions_from_fills
 from stock_manager.domain.risk import RiskLimits
 from stock_manager.domain.strategies.ma_cross import MaCrossParams
 from stock_manager.localtime import kst_date, kst_datetime
-from stock_manager.research.data import bundled
+from stock_manager.research.data import MarketData, bundled
 from stock_manager.research.divergence import compare, side_orders
 from stock_manager.research.engine import BacktestConfig, run_backtest
 from stock_manager.research.report import jsonable
@@ -25,8 +25,12 @@ from stock_manager.research.store import active_params_rows, params_on
 
 
 async def divergence_report(storage: Any, start: date, end: date, symbols: list[str], *, account: str | None,
-                            settings: Any, fallback: MaCrossParams, limits: RiskLimits) -> dict[str, Any]:
+                            settings: Any, fallback: MaCrossParams, limits: RiskLimits,
+                            market: MarketData | None = None) -> dict[str, Any]:
     """Return the divergence report of `account` over [start, end] (see `divergence`).
+
+    `market` gives the bars (default: the bundled data of `symbols`); a caller asking again and again (the
+    nightly journal) passes the same data, so its screening arrays and replayed paths are built once.
 
     `settings` gives the simulated account's defaults (cash, participation, commission); `limits` the risk
     limits of the settings, which the database's newest changes override as the daemon's open does.
@@ -70,7 +74,7 @@ async def divergence_report(storage: Any, start: date, end: date, symbols: list[
         raw = params_on(rows, day)
         return MaCrossParams.from_mapping(raw) if raw is not None else fallback
 
-    market = bundled(symbols)
+    market = market.subset(symbols) if market is not None else bundled(symbols)
     config = BacktestConfig(start, end, params=params_for(start), limits=limits, start_cash_krw=start_cash,
                             participation_rate=settings.sim_participation_rate,
                             cost_model=krx_cost_model(settings.commission_rate), params_by_day=params_for)

@@ -32,7 +32,7 @@ verdict is to keep the current parameters.
 import math
 import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -230,7 +230,12 @@ def _evaluate_batch(batch: Sequence[tuple[Mapping[str, Any], Window, str]]) -> l
 
 
 def pool(market: MarketData, config: BacktestConfig, jobs: int) -> Executor:
-    """Return a process pool whose workers hold `market` and `config` (forked where the OS can)."""
+    """Return a process pool whose workers hold `market` and `config` (forked where the OS can); with `jobs`
+    0, one worker thread of this process instead (no fork: a daemon's after-close search runs in a thread of
+    a process with other threads)."""
+    if jobs <= 0:
+        _init_worker(market, config)
+        return ThreadPoolExecutor(max_workers=1)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
                                initializer=_init_worker, initargs=(market, config))

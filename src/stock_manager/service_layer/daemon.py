@@ -48,6 +48,13 @@ class SessionAssembly(Protocol):
                  on_state: Callable[[str, str, date], Awaitable[None]]) -> SessionRunner: ...
 
 
+class AfterClose(Protocol):
+    """Work done once a session is settled and before the next opens (the AI batch jobs): it must not raise;
+    the daemon logs and goes on if it does, and the kill switch still interrupts it."""
+
+    async def __call__(self, account_id: str, settlement: DailySettlement) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class DaemonConfig:
     """What one daemon run needs besides its ports."""
@@ -89,12 +96,15 @@ class TradingDaemon:
         Real time, for the daemon's heartbeat.
     kill_notices : Callable[[], Awaitable[KillSwitchNotices]] | None
         Connects a listener for kill-switch notices (PostgreSQL); None: poll only.
+    after_close : AfterClose | None
+        Runs after each session's close (the AI batch jobs); None: nothing.
     """
 
     def __init__(self, *, config: DaemonConfig, uow_factory: UnitOfWorkFactory, broker: Broker,
                  schedule: SessionSchedule, clock: Clock, wall_clock: Clock, notifier: Notifier,
                  assemble: SessionAssembly,
-                 kill_notices: Callable[[], Awaitable[KillSwitchNotices]] | None = None) -> None:
+                 kill_notices: Callable[[], Awaitable[KillSwitchNotices]] | None = None,
+                 after_close: AfterClose | None = None) -> None:
         self.config = config
         self._uow = uow_factory
         self._broker = broker
@@ -107,6 +117,7 @@ class TradingDaemon:
         self._state: DaemonState | None = None
         self._kill_notices = kill_notices
         self._wake = asyncio.Event()
+        self.after_close = after_close
 
     @property
     def _kill_reason(self) -> str:
@@ -164,8 +175,12 @@ class TradingDaemon:
                     break
                 if not await self._until_killed(self._run_session(session, execution)):
                     break
-                result.settlements.append(await runner.close(session))
+                settlement = await runner.close(session)
+                result.settlements.append(settlement)
                 current = None
+                if self.after_close is not None and not await self._until_killed(
+                        self._after_close_safely(account_id, settlement)):
+                    break
             if self.kill_switch.tripped:
                 result.killed, result.kill_reason = True, self._kill_reason
                 await self._honour_kill(execution, current, result)
@@ -177,6 +192,14 @@ class TradingDaemon:
             await self._set_trading_state("EXITED", self._kill_reason)
             await self._broker.close()
         return result
+
+    async def _after_close_safely(self, account_id: str, settlement: DailySettlement) -> None:
+        # Outside the trading path: a failure here is logged and the next session opens as usual.
+        assert self.after_close is not None
+        try:
+            await self.after_close(account_id, settlement)
+        except Exception as e:
+            log.error("after_close_failed", error=f"{type(e).__name__}: {e}")
 
     async def _run_session(self, session: TradingSession, execution: Execution) -> None:
         # The session's intraday part, with the working orders reconciled against the broker meanwhile.

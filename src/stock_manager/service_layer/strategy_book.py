@@ -2,8 +2,9 @@
 
 Each strategy (a `StrategySpec`) reads its own ACTIVE ``strategy_params`` row, else a stated fallback (the
 parameter file, else its defaults; or stop mode with ``PARAMS_FALLBACK=stop``), at every open; a fallback that
-changes is announced once. Several strategies may run on one account and one symbol: each order carries its
-strategy, and each strategy sees only its own position (see `Execution.strategy_position`).
+changes is announced once. The first open that uses a row an approved parameter draft wrote marks that draft
+APPLIED (``params_applied`` event). Several strategies may run on one account and one symbol: each order
+carries its strategy, and each strategy sees only its own position (see `Execution.strategy_position`).
 """
 
 from collections.abc import Sequence
@@ -74,6 +75,11 @@ class StrategyBook:
                 return f"strategy parameters are invalid: {e}"
             if loaded.fallback and self.stop_without_params:
                 return "no ACTIVE strategy_params for today and PARAMS_FALLBACK=stop"
+            if not loaded.fallback and (applied := await uow.ai.mark_applied(spec.strategy_id, day, clock.now())):
+                await record_event(uow, notifier, ts=clock.now(), kind="params_applied", severity="INFO",
+                                   account_id=account_id, payload={"draft_ids": applied, **loaded.params.to_mapping()},
+                                   message=f"approved parameter draft {', '.join(map(str, applied))} of "
+                                           f"{spec.strategy_id} in force from session {day}")
             changed = (loaded.source != self.sources.get(spec.strategy_id)
                        or loaded.params != self.params.get(spec.strategy_id))
             self.params[spec.strategy_id], self.sources[spec.strategy_id] = loaded.params, loaded.source

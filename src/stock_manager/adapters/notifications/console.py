@@ -8,7 +8,8 @@ from stock_manager.service_layer.ports.storage import EventRecord
 from stock_manager.service_layer.views.reports import DailyReport
 
 #: Event kinds worth a line even at INFO severity: the trading story of a session.
-TRADE_KINDS = frozenset({"order_created", "order_sent", "fill", "order_canceled", "order_rejected", "market_open"})
+TRADE_KINDS = frozenset({"order_created", "order_sent", "fill", "order_canceled", "order_rejected", "market_open",
+                         "params_applied"})
 
 
 #: How a trading day that is a UTC day is labelled (Upbit's: 09:00 KST to 09:00 KST).

@@ -2,7 +2,8 @@
 
 Routing (PRD §19, seed 003's level policy):
 
-- trade events (`TRADE_KINDS`; a recovery that changed something) go to the trades channel at once,
+- trade events (`TRADE_KINDS`, the AI job's trade journal among them; a recovery that changed something) go
+  to the trades channel at once,
   whatever their level: each is a recorded fact (an order, a fill, a stop), so none is suppressed;
 - CRITICAL and ERROR go to the alerts channel at once (a stop or kill switch goes to both channels);
 - WARNING goes to the alerts channel in one message per 5-minute batch;
@@ -22,7 +23,7 @@ from stock_manager.service_layer.views.reports import DailyReport
 
 #: Event kinds of the trading story that go to the trades channel at any level.
 TRADE_KINDS = frozenset({"order_created", "order_rejected", "fill", "external_fill", "stop_mode", "kill_switch",
-                         "kill_switch_set", "kill_switch_cleared"})
+                         "kill_switch_set", "kill_switch_cleared", "trade_journal"})
 _URGENT = frozenset({"ERROR", "CRITICAL"})
 _EMOJI = {"CRITICAL": ":rotating_light:", "ERROR": ":x:", "WARNING": ":warning:"}
 _KIND_EMOJI = {"fill": ":white_check_mark:", "order_created": ":memo:", "recovery": ":arrows_counterclockwise:"}

@@ -8,7 +8,8 @@ Three kinds of secret are hidden:
   ``***`` wherever they appear in a text;
 - account numbers (`register_account`), shown partly: ``50123456-01`` → ``5012****-01``;
 - values that look like credentials even when nobody registered them: ``Bearer <token>``, Slack tokens
-  (``xoxb-…``), JWTs (``eyJ…``), and ``appkey=…`` / ``"token": "…"`` style pairs; in structured data, the
+  (``xoxb-…``), JWTs (``eyJ…``), AI provider keys (``sk-…``), and ``appkey=…`` / ``"token": "…"`` style
+  pairs; in structured data, the
   value of any key named like a credential (`SECRET_KEYS`).
 
 The registry is process-wide (a lock guards changes) because secrets arrive at run time from adapters that
@@ -27,6 +28,7 @@ SECRET_KEYS = frozenset({
     "appkey", "appsecret", "app_key", "app_secret", "secretkey", "access_token", "approval_key", "authorization",
     "password", "token", "bot_token", "slack_bot_token", "kis_app_key", "kis_app_secret", "refresh_token",
     "access_key", "secret_key", "upbit_access_key", "upbit_secret_key",  # Upbit's key pair (and its JWT claim)
+    "api_key", "ai_api_key", "x_api_key",  # an AI provider's key
 })
 
 _MIN_SECRET_CHARS = 6  # shorter values would mask ordinary words and numbers
@@ -36,7 +38,8 @@ _PATTERNS = (
     r"(?P<bearer>\b(?i:bearer)\s+)[A-Za-z0-9._~+/=-]+",
     r"(?P<slack>\bxox[abposre]-)[A-Za-z0-9-]+",
     r"(?P<jwt>\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]+\.?[A-Za-z0-9_-]*)",
-    r"(?P<pair>\b(?i:appkey|appsecret|app_key|app_secret|secretkey|access_token|approval_key|token|password)"
+    r"(?P<apikey>\bsk-[A-Za-z0-9_-]{16,})",  # OpenAI- and Anthropic-style API keys
+    r"(?P<pair>\b(?i:appkey|appsecret|app_key|app_secret|secretkey|access_token|approval_key|api_key|token|password)"
     r"""["']?\s*[:=]\s*["']?)[^\s"',&}]+""",
 )
 

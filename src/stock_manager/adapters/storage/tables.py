@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from stock_manager.adapters.storage.ai_tables import ai_tables
 from stock_manager.adapters.storage.types import ExactDecimal, JsonDocument, UtcDateTime
 
 metadata = MetaData(
@@ -386,3 +387,8 @@ optimize_trials = Table(
     Column("objective_in_sample", ExactDecimal(32, 8), nullable=True),
     Column("objective_out_of_sample", ExactDecimal(32, 8), nullable=True),
 )
+
+
+# -- AI BATCH JOBS (0015): outside the trading path (defined in `ai_tables`) ---------------------------------
+
+ai_job_runs, trade_journals, strategy_param_drafts = ai_tables(metadata)

@@ -17,6 +17,7 @@ from stock_manager.adapters.storage.account_repositories import (
     SqlPositionRepository,
     SqlSettlementRepository,
 )
+from stock_manager.adapters.storage.ai_repository import SqlAiRepository
 from stock_manager.adapters.storage.control_repositories import (
     SqlControlRepository,
     SqlEventRepository,
@@ -59,6 +60,7 @@ class SqlUnitOfWork:
     risk: SqlRiskRepository
     observed_orders: SqlObservedOrderRepository
     accounts: SqlAccountRepository
+    ai: SqlAiRepository
 
     def __init__(self, engine: AsyncEngine, *, mode: str = "", kill_scope: str = "*") -> None:
         self._engine = engine
@@ -82,6 +84,7 @@ class SqlUnitOfWork:
         self.risk = SqlRiskRepository(connection)
         self.observed_orders = SqlObservedOrderRepository(connection)
         self.accounts = SqlAccountRepository(connection)
+        self.ai = SqlAiRepository(connection)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -12,6 +12,7 @@ from stock_manager.domain.instruments import Instrument
 from stock_manager.domain.market import DailyBar
 from stock_manager.domain.orders import Order
 from stock_manager.domain.positions import Position
+from stock_manager.service_layer.ports.ai_storage import AiRepository
 from stock_manager.service_layer.ports.records import (
     KILL_SWITCH_ACTIONS,
     DaemonState,
@@ -30,6 +31,7 @@ from stock_manager.service_layer.ports.records import (
 #: The repositories, and the records they exchange (defined in `storage_records`, re-exported here).
 __all__ = [
     "KILL_SWITCH_ACTIONS",
+    "AiRepository",
     "ControlRepository",
     "DaemonState",
     "DailySettlement",
@@ -321,6 +323,7 @@ class UnitOfWork(Protocol):
     risk: RiskRepository
     observed_orders: ObservedOrderRepository
     accounts: AccountRepository
+    ai: AiRepository
 
     async def __aenter__(self) -> Self: ...
 
