@@ -6,17 +6,16 @@ writer, masking); `nightly_jobs` is the daemon's after-close hook. `earliest_ses
 dates the CLI defaults to. No broker and no kill switch are ever handed to the jobs.
 """
 
-from datetime import date, time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.observability.masking import mask
 from stock_manager.config.ai_settings import AiProvider
-from stock_manager.config.settings import Mode, Settings
+from stock_manager.config.settings import Mode, Settings, VenueName
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.param_gate import GateRules
-from stock_manager.localtime import kst_datetime
 from stock_manager.service_layer.ai.context import AiConfig, AiContext, Budget
 from stock_manager.service_layer.ai.journal import JournalJob
 from stock_manager.service_layer.ai.nightly import NightlyJobs
@@ -124,10 +123,10 @@ def nightly_jobs(settings: Settings, storage: Any, notifier: Notifier, profile: 
                        settings.ai_propose_every_sessions)
 
 
-async def last_settled(storage: Any) -> date | None:
-    """Return the last settled session of the account that traded last, or None."""
+async def last_settled(storage: Any, venue: str | None = None) -> date | None:
+    """Return the last settled session of the account that traded last (of `venue` when given), or None."""
     async with storage.uow_factory() as uow:
-        state = await uow.control.get_daemon_state(None)
+        state = await uow.control.get_daemon_state(None, venue)
         if state is None:
             return None
         settled = await uow.settlements.list_all(state.account_id, with_summary=False)
@@ -143,16 +142,25 @@ async def earliest_session(settings: Settings, storage: Any) -> date:
     ConfigurationError
         When the calendar has no session after that.
     """
-    from stock_manager.adapters.venues.krx.calendar import next_session, session_for
+    from stock_manager.entrypoints.bootstrap import venue_profile, venue_scope
+
+    if settings.venue is VenueName.UPBIT:
+        from stock_manager.adapters.venues.upbit.calendar import UpbitCalendar
+        from stock_manager.entrypoints.upbit_venue import maintenance_windows
+
+        calendar = UpbitCalendar(maintenance_windows(settings))
+        next_session, session_for = calendar.next_session, calendar.session_for
+    else:
+        from stock_manager.adapters.venues.krx.calendar import next_session, session_for  # type: ignore[assignment]
 
     points = []
-    last = await last_settled(storage)
+    last = await last_settled(storage, venue_scope(settings.venue))
     if last is not None:
         points.append(session_for(last).ts_close)
     if settings.mode is not Mode.SIM:
         points.append(SystemClock().now())
     if not points:  # nothing traded yet: the replay's first session
-        first = next_session(kst_datetime(settings.sim_from, time(0, 0)))
+        first = next_session(venue_profile(settings).trading_day.start_of(settings.sim_from))
         if first is None:
             raise ConfigurationError(f"the calendar has no session from {settings.sim_from}")
         return first.trading_date
