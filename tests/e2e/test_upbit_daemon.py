@@ -2,6 +2,7 @@
 Upbit adapter against the Upbit-compatible simulator on loopback; three strategies share one account and one
 market, each order carrying its strategy; the database ends equal to the venue, on SQLite and PostgreSQL."""
 
+import json
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -89,6 +90,13 @@ def test_upbit_sim_cli_when_run_then_events_in_kst_and_utc_and_a_summary_per_utc
     assert fill[19:24] == " KST " and when - utc == timedelta(hours=9)  # both zones, nine hours apart
     assert "── 2024-03-01 (UTC day: 09:00 KST → 09:00 KST) summary:" in done.stdout
     assert "│ sessions                  │                       3 │" in done.stdout
+    # The venue's commands read the Upbit account: its status, and a recovery check that finds nothing to do.
+    status = json.loads(stockbot("status", "--venue", "upbit", "--json", env=env, cwd=tmp_path).stdout)
+    plan = stockbot("recover", "--dry-run", "--venue", "upbit", "--json", env=env, cwd=tmp_path, timeout=120)
+    assert status["daemon"]["account_id"].startswith("UPBIT-") and status["daemon"]["trading_state"] == "EXITED"
+    assert plan.returncode == 0, plan.stderr
+    assert json.loads(plan.stdout)["clean"] is True
+    assert json.loads(stockbot("status", "--venue", "kis", "--json", env=env, cwd=tmp_path).stdout)["daemon"] is None
 
 
 def test_upbit_live_when_keys_are_missing_then_exit_2_naming_them_before_anything_starts(tmp_path: Path):
