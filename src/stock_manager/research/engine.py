@@ -28,28 +28,26 @@ close (``close``), one print per day carrying the day's volume, the same risk ru
 """
 
 import bisect
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine
-from stock_manager.adapters.venues.krx.calendar import pre_open, session_for
-from stock_manager.adapters.venues.krx.profile import BAR_CLOSE_OFFSET
-from stock_manager.adapters.venues.krx.rules import KRX_DAY
+from stock_manager.adapters.venues.krx.calendar import pre_open
 from stock_manager.domain.errors import OrderRejectedByBroker
 from stock_manager.domain.fills import Fill
-from stock_manager.domain.instruments import Instrument, PriceBand
 from stock_manager.domain.market import DailyBar, Tick
 from stock_manager.domain.model import Intent, OrderType, Side, TimeInForce
 from stock_manager.domain.positions import Position
 from stock_manager.domain.risk import OrderProposal, RiskState, daily_loss_limit_breached
 from stock_manager.domain.sessions import TradingSession
 from stock_manager.domain.signals import Signal
-from stock_manager.domain.strategies.ma_cross import STRATEGY_ID, MaCrossParams, evaluate_daily, evaluate_tick
+from stock_manager.domain.strategies.ma_cross import STRATEGY_ID, evaluate_daily, evaluate_tick
 from stock_manager.research.data import BarSeries, MarketData
 from stock_manager.research.records import BacktestConfig, BacktestResult, BtOrder, Denial, FillModel
-from stock_manager.research.screen import HISTORY_BARS, crosses, first_breach
+from stock_manager.research.schedule import NEVER, EventSchedule, bar_close, price_band, session_of
+from stock_manager.research.screen import HISTORY_BARS
+from stock_manager.research.valuation import equity_before, equity_curve, last_close
 from stock_manager.service_layer.ports.broker import OrderRequest
 from stock_manager.service_layer.ports.records import KillSwitchState
 from stock_manager.service_layer.risk_book import RiskBook
@@ -60,7 +58,6 @@ __all__ = ["ACCOUNT_ID", "BacktestConfig", "BacktestResult", "BtOrder", "Denial"
 ACCOUNT_ID = "BACKTEST"
 #: Under ``--fill-model close`` decisions and the day's one print are at the start of the closing auction.
 CLOSE_DECISION_BEFORE_CLOSE = timedelta(minutes=10)
-_NEVER = 1 << 60
 
 
 class _Replay:
@@ -69,7 +66,6 @@ class _Replay:
     def __init__(self, data: MarketData, config: BacktestConfig) -> None:
         self.data, self.config = data, config
         self.symbols = data.symbols
-        self.rank = {s: i for i, s in enumerate(sorted(self.symbols))}
         self.instruments = data.instruments()
         self.engine = MatchingEngine(ACCOUNT_ID, self.instruments, MatchingConfig(
             config.participation_rate, config.start_cash_krw, config.cost_model))
@@ -96,108 +92,21 @@ class _Replay:
         self.thresholds: dict[str, tuple[float, float]] = {}  # held symbol → (stop, take) screen, floats
         self.unrealized_counts = config.limits.daily_loss_includes_unrealized
         self._exit_keys: dict[tuple[str, datetime], str] = {}
-        self._screen()
-
-    # -- SCREENING ------------------------------------------------------------------------------------
-
-    def _param_sets(self) -> list[MaCrossParams]:
-        if self.config.params_by_day is None:
-            return [self.config.params]
-        return list({self.config.params_by_day(d): None for d in self.days}) or [self.config.params]
-
-    def _screen(self) -> None:
-        # Candidate decision days per symbol (indices into self.days), from every parameter set in use.
-        sets = self._param_sets()
-        self.stop_pct = max(p.stop_loss_pct for p in sets)  # the widest screen over the sets
-        self.take_pct = min(p.take_profit_pct for p in sets)
-        self.entry_days: dict[str, list[int]] = {}
-        self.cross_days: dict[str, set[int]] = {}
-        self.exit_days: dict[str, list[int]] = {}
-        self.intraday_days: dict[str, list[int]] = {}
-        self.breach_day: dict[str, int] = {}
-        day_index = {d: i for i, d in enumerate(self.days)}
-        cache = self.data.screens
-        for s, series in self.data.series.items():
-            key = (s, self.model, self.config.start, self.config.end,
-                   tuple(sorted({(p.short_window_days, p.long_window_days, p.volume_window_days, p.min_volume_ratio)
-                                 for p in sets})))
-            if key not in cache:  # a sweep shares the windows of many parameter sets
-                golden: set[int] = set()
-                dead: set[int] = set()
-                for p in sets:
-                    c = crosses(series, p)
-                    golden.update(c.golden.tolist())
-                    dead.update(c.dead.tolist())
-                cache[key] = (self._decision_days(s, sorted(golden)), self._decision_days(s, sorted(dead)))
-            self.entry_days[s], self.exit_days[s] = cache[key]
-            self.cross_days[s] = {*self.entry_days[s], *self.exit_days[s]}
-            self.intraday_days[s] = sorted(day_index[d] for d in series.intraday if d in day_index) \
-                if self.model is FillModel.PATH else []
-
-    def _decision_days(self, symbol: str, bar_indices: Sequence[int]) -> list[int]:
-        # The sessions whose history ends with bar i: (date_i, date_{i+1}] (path, next-open); date_i (close).
-        dates = self.data.series[symbol].dates
-        out: list[int] = []
-        for i in bar_indices:
-            if self.model is FillModel.CLOSE:
-                j = bisect.bisect_left(self.days, dates[i])
-                if j < len(self.days) and self.days[j] == dates[i]:
-                    out.append(j)
-                continue
-            lo = bisect.bisect_right(self.days, dates[i])
-            hi = bisect.bisect_right(self.days, dates[i + 1]) if i + 1 < len(dates) else len(self.days)
-            out.extend(range(lo, hi))
-        return sorted(set(out))
-
-    def _next_event(self, s: str, d: int) -> int:
-        # The first day index >= d on which symbol `s` can do anything, or _NEVER.
-        position = self.positions.get(s)
-        if position is None or position.quantity <= 0:
-            return _first_at_or_after(self.entry_days[s], d)
-        if self.limits.daily_loss_includes_unrealized:
-            return d  # the open position's price counts every day
-        candidates = [_first_at_or_after(self.exit_days[s], d), _first_at_or_after(self.intraday_days[s], d)]
-        breach = self.breach_day.get(s, _NEVER)
-        if breach >= d:
-            candidates.append(breach)
-        return min(candidates)
-
-    def _update_breach(self, s: str, after: date) -> None:
-        # The first bar after `after` whose range (or close) reaches the held position's thresholds.
-        position = self.positions.get(s)
-        if position is None or position.quantity <= 0 or position.avg_price <= 0:
-            self.breach_day.pop(s, None)
-            return
-        series = self.data.series[s]
-        start = bisect.bisect_right(series.dates, after)
-        if self.model is not FillModel.PATH:
-            start = bisect.bisect_left(series.dates, after) if self.model is FillModel.NEXT_OPEN else start
-        avg = float(position.avg_price)
-        j = first_breach(series, start, avg * (1 + float(self.stop_pct) / 100),
-                         avg * (1 + float(self.take_pct) / 100), on_close=self.model is not FillModel.PATH)
-        if j < 0:
-            self.breach_day[s] = _NEVER
-            return
-        bar_day = series.dates[j]
-        if self.model is FillModel.NEXT_OPEN:  # the close of bar j is acted on at the next session
-            k = bisect.bisect_right(self.days, bar_day)
-        else:
-            k = bisect.bisect_left(self.days, bar_day)
-        self.breach_day[s] = k if k < len(self.days) else _NEVER
+        self.schedule = EventSchedule(data, config, self.days)
 
     # -- THE RUN --------------------------------------------------------------------------------------
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> BacktestResult:
-        nxt = {s: self._next_event(s, 0) for s in self.symbols}
+        nxt = {s: self.schedule.next_event(s, 0, self.positions.get(s)) for s in self.symbols}
         while self.kill_reason is None:
-            d = min(nxt.values(), default=_NEVER)
+            d = min(nxt.values(), default=NEVER)
             if d >= len(self.days):
                 break
             events = [s for s in self.symbols if nxt[s] == d]
             touched = self._play_day(d, events)
             self.played += 1
             for s in {*events, *touched}:
-                nxt[s] = self._next_event(s, d + 1)
+                nxt[s] = self.schedule.next_event(s, d + 1, self.positions.get(s))
             if progress is not None:
                 progress(d + 1, len(self.days))
         if progress is not None:
@@ -209,13 +118,11 @@ class _Replay:
                               self.played, bars, data_last_close=self._last_close)
 
     def _last_close(self, symbol: str, day: date) -> Decimal:
-        bs = self.data.series[symbol]
-        i = bisect.bisect_right(bs.dates, day)
-        return bs.bars[i - 1].close if i else Decimal(0)
+        return last_close(self.data, symbol, day)
 
     def _play_day(self, d: int, events: list[str]) -> set[str]:
         day = self.days[d]
-        session = _session(day)
+        session = session_of(day)
         t_pre = pre_open(session)
         t_decide = session.ts_close - CLOSE_DECISION_BEFORE_CLOSE if self.model is FillModel.CLOSE else t_pre
         if self.config.params_by_day is not None:
@@ -234,7 +141,7 @@ class _Replay:
         self.handled.clear()
         self.stopped = None
         self.loss_hit = False
-        self.start_equity = self._equity_before(day)
+        self.start_equity = equity_before(self.data, self.engine.deposit_krw, self.positions, day)
         self.net_at_open = self._net_realized()
         # The open's quotes: the previous close with the day's limits (at the close model: the day's close).
         for s in events:
@@ -243,7 +150,7 @@ class _Replay:
             if i == 0:
                 continue
             prev = bs.bars[i - 1].close
-            band = _band(self.instruments[s], prev)
+            band = price_band(self.instruments[s], prev)
             price = prev
             if self.model is FillModel.CLOSE and (bar := bs.bar_on(day)) is not None:
                 price = bar.close
@@ -258,8 +165,8 @@ class _Replay:
             if end == 0:
                 continue
             history = bs.bars[max(0, end - HISTORY_BARS):end]
-            if d in self.cross_days[s]:  # elsewhere the screen proved evaluate_daily returns nothing
-                ts_decision = _bar_close(history[-1].trading_date)
+            if d in self.schedule.cross_days[s]:  # elsewhere the screen proved evaluate_daily returns nothing
+                ts_decision = bar_close(history[-1].trading_date)
                 for signal in evaluate_daily(history, self.positions.get(s), self.params, ts_decision):
                     self._submit(signal, t_decide)
             if self.model is not FillModel.PATH:
@@ -267,7 +174,7 @@ class _Replay:
         # The prints. The engine sees every print while it has a working order (it fills nothing otherwise);
         # the held position's thresholds are read on every print (the float test only skips prints that
         # cannot reach them, with a margin).
-        ts_decision = _bar_close(day)
+        ts_decision = bar_close(day)
         if self.model is FillModel.PATH and len(events) == 1 and not self.unrealized_counts:
             self._play_one(series[events[0]], day, session, ts_decision, touched)
         else:
@@ -281,8 +188,9 @@ class _Replay:
         if self.loss_hit and self.limits.daily_loss_trips_kill_switch:
             self.kill_reason = f"daily loss limit hit on {day}: {self.stopped}"
         for s in {*events, *touched}:
-            if s in touched or self.breach_day.get(s, -1) <= d:
-                self._update_breach(s, day)  # also after a breach that did not exit (denied, or at the close)
+            if s in touched or self.schedule.needs_breach_update(s, d):
+                # also after a breach that did not exit (denied, or at the close)
+                self.schedule.update_breach(s, day, self.positions.get(s))
         return touched
 
     def _play_one(self, bs: BarSeries, day: date, session: TradingSession, ts_decision: datetime,
@@ -316,7 +224,7 @@ class _Replay:
 
     def _play_all(self, day: date, session: TradingSession, events: list[str], t_decide: datetime,
                   ts_decision: datetime, touched: set[str]) -> None:
-        for tick, price in self._prints(day, session, events, t_decide):
+        for tick, price in self.schedule.prints(day, session, events, t_decide):
             if self.engine.has_working_orders:
                 for fill in self.engine.on_print(tick):
                     self._on_fill(fill)
@@ -329,35 +237,10 @@ class _Replay:
                 continue  # not held (nothing to evaluate), or inside the thresholds
             self._on_tick(tick, ts_decision)
 
-    def _prints(self, day: date, session: TradingSession, events: list[str],
-                t_decide: datetime) -> list[tuple[Tick, float]]:
-        # The day's prints of the event symbols in the replay's order (time, symbol rank, path index), each
-        # with its price as a float for the threshold pre-test.
-        series = self.data.series
-        if self.model is FillModel.PATH and len(events) == 1:
-            bs = series[events[0]]
-            return list(zip(bs.prints(day, session.ts_open, session.ts_close), bs.print_prices(day), strict=True))
-        if self.model is FillModel.PATH:
-            keyed = [(tick.ts_event, self.rank[s], n, tick, price) for s in events
-                     for n, (tick, price) in enumerate(zip(series[s].prints(day, session.ts_open, session.ts_close),
-                                                           series[s].print_prices(day), strict=True))]
-            keyed.sort(key=lambda k: k[:3])
-            return [(k[3], k[4]) for k in keyed]
-        ticks = []
-        for s in sorted(events, key=self.rank.__getitem__):
-            bar = series[s].bar_on(day)
-            if bar is None:
-                continue
-            if self.model is FillModel.NEXT_OPEN:
-                ticks.append((Tick(s, bar.open, bar.volume, session.ts_open), float(bar.open)))
-            else:
-                ticks.append((Tick(s, bar.close, bar.volume, t_decide), float(bar.close)))
-        return ticks
-
     def _bar_exit(self, s: str, last: DailyBar, day: date, now: datetime) -> None:
         # Bar fill models: the stop-loss / take-profit read on the decision bar's close.
         tick = Tick(s, last.close, Decimal(0), now)
-        for signal in evaluate_tick(tick, self.positions.get(s), self.params, _bar_close(day)):
+        for signal in evaluate_tick(tick, self.positions.get(s), self.params, bar_close(day)):
             self._submit(signal, now)
 
     def _on_tick(self, tick: Tick, ts_decision: datetime) -> None:
@@ -458,13 +341,11 @@ class _Replay:
         return self._exit_keys[key]
 
     def _set_thresholds(self, symbol: str, position: Position) -> None:
-        # Prices strictly inside (low, high) cannot make evaluate_tick exit (a margin of REL_TOL each side).
-        if position.quantity <= 0 or position.avg_price <= 0:
+        band = self.schedule.thresholds(position)
+        if band is None:
             self.thresholds.pop(symbol, None)
-            return
-        avg = float(position.avg_price)
-        self.thresholds[symbol] = (avg * (1 + float(self.stop_pct) / 100) * (1 + 1e-9),
-                                   avg * (1 + float(self.take_pct) / 100) * (1 - 1e-9))
+        else:
+            self.thresholds[symbol] = band
 
     def _check_daily_loss(self, now: datetime) -> None:
         # Safety.check_daily_loss: once a session, stop mode and cancel the working entries.
@@ -497,64 +378,8 @@ class _Replay:
         # Realized PnL after costs of every position (ExecutionState.net_realized), kept as a running total.
         return self.net_realized_total
 
-    def _equity_before(self, day: date) -> Decimal:
-        # The previous session's end equity: cash plus holdings at their last close before `day`.
-        equity = self.engine.deposit_krw
-        for s, p in self.positions.items():
-            if p.quantity:
-                bs = self.data.series[s]
-                i = bs.index_before(day)
-                if i > 0:
-                    equity += p.quantity * bs.bars[i - 1].close
-        return equity
-
     def _equity_curve(self) -> list[tuple[date, Decimal]]:
-        # Each session's end equity: cash after its fills plus holdings at their last close.
-        curve: list[tuple[date, Decimal]] = []
-        cash = self.config.start_cash_krw
-        held: dict[str, Decimal] = {}
-        fills = sorted(self.fills, key=lambda f: (f.trading_date, f.ts_filled))
-        k = 0
-        for day in self.days:
-            while k < len(fills) and fills[k].trading_date <= day:
-                f = fills[k]
-                if f.side is Side.BUY:
-                    cash -= f.notional_krw + f.commission_krw
-                    held[f.symbol] = held.get(f.symbol, Decimal(0)) + f.quantity
-                else:
-                    cash += f.notional_krw - f.commission_krw - f.tax_krw
-                    held[f.symbol] = held.get(f.symbol, Decimal(0)) - f.quantity
-                k += 1
-            value = cash
-            for s, q in held.items():
-                if q:
-                    bs = self.data.series[s]
-                    i = bisect.bisect_right(bs.dates, day)
-                    if i > 0:
-                        value += q * bs.bars[i - 1].close
-            curve.append((day, value))
-        return curve
-
-
-@functools.lru_cache(maxsize=65536)
-def _band(instrument: Instrument, base: Decimal) -> PriceBand | None:
-    return instrument.price_band(base)
-
-
-@functools.cache
-def _session(day: date) -> TradingSession:
-    return session_for(day)
-
-
-def _first_at_or_after(values: list[int], d: int) -> int:
-    i = bisect.bisect_left(values, d)
-    return values[i] if i < len(values) else _NEVER
-
-
-@functools.cache
-def _bar_close(day: date) -> datetime:
-    # VenueProfile.bar_close of the KRX profile: 15:30 KST of `day`, in UTC.
-    return KRX_DAY.start_of(day) + BAR_CLOSE_OFFSET
+        return equity_curve(self.data, self.days, self.fills, self.config.start_cash_krw)
 
 
 def run_backtest(data: MarketData, config: BacktestConfig,
