@@ -42,9 +42,13 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Yield a headless Chromium (Debian's) driven by Playwright; skipped or failed as `chromium_or_skip` says."""
+    """Yield a headless Chromium (Debian's) driven by Playwright; skipped or failed as `chromium_or_skip` says.
+
+    Module-scoped: while Playwright's sync API is open it runs an event loop in the main thread, so it must be
+    closed before any later module's asyncio test runs.
+    """
     executable = chromium_or_skip()
     from playwright.sync_api import sync_playwright
 

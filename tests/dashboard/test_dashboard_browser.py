@@ -153,7 +153,7 @@ def test_running_daemon_when_it_fills_then_the_open_page_shows_it_and_kill_stops
     assert exit_code == 3
     [(ts_set, set_by)] = query(db_url, select(tables.kill_switch.c.ts_changed, tables.kill_switch.c.set_by))
     [(ts_exited,)] = query(db_url, select(tables.daemon_state.c.ts_heartbeat))
-    assert set_by == "dashboard" and 0 < (ts_exited - ts_set).total_seconds() < 1.0
+    assert set_by == "dashboard 127.0.0.1" and 0 < (ts_exited - ts_set).total_seconds() < 1.0
     messages = [m for (m,) in query(db_url, select(tables.events.c.message).where(
         tables.events.c.kind == "kill_switch_set"))]
     assert messages == ["kill switch set from the dashboard (127.0.0.1) (halt): browser test"]
