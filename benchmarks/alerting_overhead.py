@@ -37,8 +37,7 @@ def refused_url() -> str:
 
 def slack_notifier(queue_size: int = 1000) -> SlackNotifier:
     poster = SlackPoster("xoxb-bench-token-000", base_url=refused_url(), timeout_secs=1, retries=0)
-    return SlackNotifier(poster, SlackChannels("C0ALERTS01", "C0TRADES01"), clock=SystemClock(),
-                         queue_size=queue_size)
+    return SlackNotifier(poster, SlackChannels("C0ALERTS01", "C0TRADES01"), clock=SystemClock(), queue_size=queue_size)
 
 
 def enqueue_cost(n: int = 100_000) -> float:
@@ -61,8 +60,12 @@ def log_line_cost(log_dir: Path, n: int = 20_000) -> float:
     log = structlog.get_logger("stockbot.bench")
     started = time.perf_counter()
     for i in range(n):
-        log.info("fill", message=f"BUY 10 005930 @ 70000 (order {i:010d})", payload={"commission_krw": "98"},
-                 correlation_id="603f13e2610d2508")
+        log.info(
+            "fill",
+            message=f"BUY 10 005930 @ 70000 (order {i:010d})",
+            payload={"commission_krw": "98"},
+            correlation_id="603f13e2610d2508",
+        )
     elapsed = time.perf_counter() - started
     configure_logging("CRITICAL")
     return elapsed / n * 1e6
@@ -93,9 +96,11 @@ async def main() -> None:
         with_slack = await replay_year(Path(tmp) / "c", slack)
         slack.close(timeout_secs=1)
         configure_logging("CRITICAL")
-        print(f"replayed year: {plain:.2f} s bare, {logged:.2f} s with INFO logs to file, "
-              f"{with_slack:.2f} s with logs and Slack (refused; {slack.stats.given_up} notices given up, "
-              f"{slack.stats.overflow} dropped)")
+        print(
+            f"replayed year: {plain:.2f} s bare, {logged:.2f} s with INFO logs to file, "
+            f"{with_slack:.2f} s with logs and Slack (refused; {slack.stats.given_up} notices given up, "
+            f"{slack.stats.overflow} dropped)"
+        )
 
 
 if __name__ == "__main__":

@@ -57,8 +57,13 @@ from stock_manager.localtime import kst_datetime
 from stock_manager.service_layer.ports.notifications import NullNotifier
 from stock_manager.service_layer.ports.storage import StoredFill
 
-SYMBOLS = {"005930": Decimal(60_000), "000660": Decimal(90_000), "005380": Decimal(180_000),
-           "035420": Decimal(200_000), "069500": Decimal(31_000)}
+SYMBOLS = {
+    "005930": Decimal(60_000),
+    "000660": Decimal(90_000),
+    "005380": Decimal(180_000),
+    "035420": Decimal(200_000),
+    "069500": Decimal(31_000),
+}
 ACCOUNT = "99990000-01"
 FIRST_DAY = date(2025, 1, 6)
 PATHS = ["/", "/fragments/overview", "/orders", "/events", "/api/status"]
@@ -81,8 +86,9 @@ class StubBroker:
         return []
 
 
-def feed(port: int, secs: float, rate: float, trigger_fraction: float, ready: "multiprocessing.synchronize.Event"
-         ) -> None:
+def feed(
+    port: int, secs: float, rate: float, trigger_fraction: float, ready: "multiprocessing.synchronize.Event"
+) -> None:
     """The feed process: write ``symbol price trigger sent_ns`` lines at `rate` per second for `secs`."""
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -129,25 +135,51 @@ async def run(label: str, placement: Placement | None, args: argparse.Namespace)
         url = f"sqlite+aiosqlite:///{(Path(tmp) / 'stockbot.db').as_posix()}"
         await upgrade_to_head(url)
         off = "off"
-        settings = load_settings(db_url=url, data_dir=Path(tmp), mode="sim", sim_symbols=",".join(SYMBOLS),
-                                 risk_cooldown_after_failures=off, risk_max_orders_per_minute=off,
-                                 risk_max_quote_age_secs=off, risk_max_consecutive_broker_failures=off,
-                                 risk_max_order_value_krw=off, risk_max_value_per_symbol_krw=off,
-                                 risk_max_symbol_weight_pct=off, dashboard_port=args.port)
+        settings = load_settings(
+            db_url=url,
+            data_dir=Path(tmp),
+            mode="sim",
+            sim_symbols=",".join(SYMBOLS),
+            risk_cooldown_after_failures=off,
+            risk_max_orders_per_minute=off,
+            risk_max_quote_age_secs=off,
+            risk_max_consecutive_broker_failures=off,
+            risk_max_order_value_krw=off,
+            risk_max_value_per_symbol_krw=off,
+            risk_max_symbol_weight_pct=off,
+            dashboard_port=args.port,
+        )
         engine = create_engine(url)
         uow_factory = SqlUnitOfWorkFactory(engine, mode="sim")
         profile = venue_profile(settings)
         clock = FixedClock(kst_datetime(FIRST_DAY, clock_time(9, 0)))
         broker = StubBroker()
-        execution = build_execution(settings, uow_factory, broker, clock, profile, ACCOUNT,  # type: ignore[arg-type]
-                                    notifier=NullNotifier())
+        execution = build_execution(
+            settings,
+            uow_factory,
+            broker,
+            clock,
+            profile,
+            ACCOUNT,  # type: ignore[arg-type]
+            notifier=NullNotifier(),
+        )
         seeded = kst_datetime(FIRST_DAY - timedelta(days=3), clock_time(10, 0))
         async with uow_factory() as uow:
             await uow.strategies.ensure_strategy(STRATEGY_ID, "MA 50/200 cross", "PRD §3.3", seeded)
             for symbol, price in SYMBOLS.items():
                 await uow.market_data.upsert_symbol(profile.instruments.get(symbol), seeded)
-                fill = Fill(f"seed:{symbol}", f"seed-{symbol}", symbol, Side.BUY, Decimal(10), price, Decimal(0),
-                            Decimal(0), seeded, seeded.date())
+                fill = Fill(
+                    f"seed:{symbol}",
+                    f"seed-{symbol}",
+                    symbol,
+                    Side.BUY,
+                    Decimal(10),
+                    price,
+                    Decimal(0),
+                    Decimal(0),
+                    seeded,
+                    seeded.date(),
+                )
                 await uow.fills.add(StoredFill(fill, ACCOUNT, None, "seed"), seeded)
             await uow.commit()
         async with uow_factory() as uow:
@@ -175,8 +207,7 @@ async def run(label: str, placement: Placement | None, args: argparse.Namespace)
                 tick = Tick(symbol, Decimal(price), Decimal(1), clock.now())
                 execution.note_quote(symbol, tick.price, tick.ts_event)
                 before = len(broker.called_ns)
-                for signal in strategy.tick_signals(tick, execution.positions.get(symbol),
-                                                    profile.bar_close(day[0])):
+                for signal in strategy.tick_signals(tick, execution.positions.get(symbol), profile.bar_close(day[0])):
                     await execution.submit(signal)
                 if len(broker.called_ns) > before:
                     latencies.append((broker.called_ns[-1] - int(sent)) / 1000)
@@ -222,8 +253,10 @@ def percentiles(values: list[float]) -> str:
     def at(q: float) -> float:
         return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
-    return (f"{at(0.5) / 1000:7.2f} {at(0.9) / 1000:7.2f} {at(0.99) / 1000:7.2f} {ordered[-1] / 1000:7.2f} "
-            f"{statistics.fmean(ordered) / 1000:7.2f}")
+    return (
+        f"{at(0.5) / 1000:7.2f} {at(0.9) / 1000:7.2f} {at(0.99) / 1000:7.2f} {ordered[-1] / 1000:7.2f} "
+        f"{statistics.fmean(ordered) / 1000:7.2f}"
+    )
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -231,10 +264,14 @@ async def main(args: argparse.Namespace) -> int:
     configurations: list[tuple[str, Placement | None]] = [("no dashboard", None)]
     configurations += [(f"dashboard, 10 req/s, {p}", p) for p in placements]
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"{platform.platform()}; Python {platform.python_version()}; {cpus} usable CPUs; load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"feed: {args.rate:g} prints/s for {args.secs:g} s x {args.rounds} rounds per configuration, "
-          f"{args.trigger_fraction:.0%} triggering; SQLite (WAL, synchronous=FULL) in a temp dir")
+    print(
+        f"{platform.platform()}; Python {platform.python_version()}; {cpus} usable CPUs; load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    print(
+        f"feed: {args.rate:g} prints/s for {args.secs:g} s x {args.rounds} rounds per configuration, "
+        f"{args.trigger_fraction:.0%} triggering; SQLite (WAL, synchronous=FULL) in a temp dir"
+    )
     merged: dict[str, Result] = {label: Result(label, [], [], 0) for label, _ in configurations}
     for _ in range(args.rounds):  # configurations take turns, so the machine's moods spread over all of them
         for label, placement in configurations:
@@ -243,8 +280,10 @@ async def main(args: argparse.Namespace) -> int:
             merged[label].arrival_us += r.arrival_us
             merged[label].requests += r.requests
     results = list(merged.values())
-    print(f"\n{'tick -> order request, ms':34} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7} {'mean':>7}   orders  "
-          "dashboard answers")
+    print(
+        f"\n{'tick -> order request, ms':34} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7} {'mean':>7}   orders  "
+        "dashboard answers"
+    )
     empty = False
     for r in results:
         if not r.latencies_us:

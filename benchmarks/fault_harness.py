@@ -37,10 +37,17 @@ def main() -> int:
     parser.add_argument("--from", dest="date_from", default="2023-01-02", help="first replay day (2023-01-02)")
     parser.add_argument("--to", dest="date_to", default="2023-12-22", help="last replay day (2023-12-22)")
     parser.add_argument("--symbols", default=SYMBOLS, help=f"replayed symbols ({SYMBOLS})")
-    parser.add_argument("--speed", default="20000", help="SIM_SPEED: market seconds per wall second (20000: "
-                        "about 1.2 s per session), or 'fastest'")
-    parser.add_argument("--max-trading-kill-secs", type=float, default=1.6,
-                        help="longest wait after TRADING before a kill (1.6 s; the shortest is 0.1 s)")
+    parser.add_argument(
+        "--speed",
+        default="20000",
+        help="SIM_SPEED: market seconds per wall second (20000: about 1.2 s per session), or 'fastest'",
+    )
+    parser.add_argument(
+        "--max-trading-kill-secs",
+        type=float,
+        default=1.6,
+        help="longest wait after TRADING before a kill (1.6 s; the shortest is 0.1 s)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print each kill")
     args = parser.parse_args()
 
@@ -50,13 +57,22 @@ def main() -> int:
         db_url = args.db_url or f"sqlite+aiosqlite:///{(data_dir / 'stockbot.db').as_posix()}"
         upgrade_to_head_sync(db_url)
         config = HarnessConfig(
-            data_dir=data_dir, db_url=db_url, kills=args.kills, seed=args.seed,
-            period=(date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)), symbols=args.symbols,
-            speed=args.speed, trading_kill_secs=(0.1, args.max_trading_kill_secs), final_timeout_secs=3600.0,
+            data_dir=data_dir,
+            db_url=db_url,
+            kills=args.kills,
+            seed=args.seed,
+            period=(date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)),
+            symbols=args.symbols,
+            speed=args.speed,
+            trading_kill_secs=(0.1, args.max_trading_kill_secs),
+            final_timeout_secs=3600.0,
         )
-        print(f"fault harness: {args.kills} kills, {args.date_from} → {args.date_to}, {args.symbols}, speed "
-              f"{args.speed}, seed {args.seed}, {db_url.split(':', 1)[0]}, Python {platform.python_version()} on "
-              f"{platform.system()} {platform.machine()}", flush=True)
+        print(
+            f"fault harness: {args.kills} kills, {args.date_from} → {args.date_to}, {args.symbols}, speed "
+            f"{args.speed}, seed {args.seed}, {db_url.split(':', 1)[0]}, Python {platform.python_version()} on "
+            f"{platform.system()} {platform.machine()}",
+            flush=True,
+        )
         result = run_harness(config, say=(lambda _: None) if args.quiet else (lambda m: print(m, flush=True)))
         require(result.starts > 0, "the daemon never started")
         print(result.report())

@@ -62,8 +62,14 @@ def percentile(values: list[float], q: float) -> float:
 
 async def parse_rate(texts: list[str], symbols: list[str]) -> float:
     clock = FixedClock(datetime(2025, 6, 2, tzinfo=UTC))
-    dispatcher = FrameDispatcher(account_id=ACCOUNT, cost_model=krx_cost_model(), market_clock=clock, wall_clock=clock,
-                                 cipher_keys=lambda tr_id: None, masker=Masker())
+    dispatcher = FrameDispatcher(
+        account_id=ACCOUNT,
+        cost_model=krx_cost_model(),
+        market_clock=clock,
+        wall_clock=clock,
+        cipher_keys=lambda tr_id: None,
+        masker=Masker(),
+    )
     handled = 0
 
     async def on_tick(tick: object) -> None:
@@ -97,10 +103,19 @@ class PacedServer:
                 message = json.loads(text)
                 if "body" in message:  # a subscribe: ack it
                     tr_key = message["body"]["input"]["tr_key"]
-                    await connection.send(json.dumps({
-                        "header": {"tr_id": "H0STCNT0", "tr_key": tr_key, "encrypt": "N"},
-                        "body": {"rt_cd": "0", "msg_cd": "OPSP0000", "msg1": "SUBSCRIBE SUCCESS",
-                                 "output": {"iv": "0123456789abcdef", "key": "k" * 32}}}))
+                    await connection.send(
+                        json.dumps(
+                            {
+                                "header": {"tr_id": "H0STCNT0", "tr_key": tr_key, "encrypt": "N"},
+                                "body": {
+                                    "rt_cd": "0",
+                                    "msg_cd": "OPSP0000",
+                                    "msg1": "SUBSCRIBE SUCCESS",
+                                    "output": {"iv": "0123456789abcdef", "key": "k" * 32},
+                                },
+                            }
+                        )
+                    )
 
         reading = asyncio.create_task(reader())
         await self.ready.wait()
@@ -117,30 +132,51 @@ async def adapter_latency(texts: list[str], symbols: list[str]) -> tuple[list[fl
     server = PacedServer(texts)
     order_ns: list[int] = []
     tick_ns: list[int] = []
-    accepted = {"rt_cd": "0", "msg_cd": "40600000", "msg1": "ok",
-                "output": {"KRX_FWDG_ORD_ORGNO": "00950", "ODNO": "1", "ORD_TMD": "093000"}}
+    accepted = {
+        "rt_cd": "0",
+        "msg_cd": "40600000",
+        "msg1": "ok",
+        "output": {"KRX_FWDG_ORD_ORGNO": "00950", "ODNO": "1", "ORD_TMD": "093000"},
+    }
 
     def transport(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("order-cash"):
             order_ns.append(time.perf_counter_ns())
             return httpx.Response(200, json=accepted)
         if request.url.path.endswith("tokenP"):
-            return httpx.Response(200, json={"access_token": "t" * 40,
-                                             "access_token_token_expired": "2099-01-01 00:00:00"})
+            return httpx.Response(
+                200, json={"access_token": "t" * 40, "access_token_token_expired": "2099-01-01 00:00:00"}
+            )
         return httpx.Response(200, json={"approval_key": "a" * 36})
 
     async with serve(server.handle, "127.0.0.1", 0) as ws_server:
         port = next(iter(ws_server.sockets)).getsockname()[1]
-        config = KisConfig(mode=KisMode.PAPER, app_key=SecretStr("k" * 36), app_secret=SecretStr("s" * 180),
-                           account=ACCOUNT, hts_id="bench", rest_base_url="http://127.0.0.1:9",
-                           ws_url=f"ws://127.0.0.1:{port}", rate_limit_per_sec=1e9, subscribe_pacing_secs=0.0)
+        config = KisConfig(
+            mode=KisMode.PAPER,
+            app_key=SecretStr("k" * 36),
+            app_secret=SecretStr("s" * 180),
+            account=ACCOUNT,
+            hts_id="bench",
+            rest_base_url="http://127.0.0.1:9",
+            ws_url=f"ws://127.0.0.1:{port}",
+            rate_limit_per_sec=1e9,
+            subscribe_pacing_secs=0.0,
+        )
         clock = FixedClock(datetime(2025, 6, 2, tzinfo=UTC))
         kis = KisBroker(config, clock=clock, cost_model=krx_cost_model(), transport=httpx.MockTransport(transport))
 
         async def on_tick(tick: object) -> None:
             tick_ns.append(time.perf_counter_ns())
-            await kis.place_order(OrderRequest(ACCOUNT, tick.symbol, Side.BUY, OrderType.LIMIT,  # type: ignore[attr-defined]
-                                               Decimal(1), tick.price))  # type: ignore[attr-defined]
+            await kis.place_order(
+                OrderRequest(
+                    ACCOUNT,
+                    tick.symbol,
+                    Side.BUY,
+                    OrderType.LIMIT,  # type: ignore[attr-defined]
+                    Decimal(1),
+                    tick.price,
+                )
+            )  # type: ignore[attr-defined]
             server.handled.set()
 
         await kis.login()
@@ -179,11 +215,15 @@ async def main(ticks: int, symbol_count: int) -> None:
     require(rate > 0 and to_handler and to_order and bare, "a part produced no sample")
     print(f"ticks: {ticks} over {symbol_count} symbols")
     print(f"parse + dispatch, one core: {rate:,.0f} ticks/s")
-    for name, values in (("frame sent -> adapter tick handler", to_handler),
-                         ("frame sent -> order request leaving the adapter", to_order),
-                         ("bare websockets send -> recv (floor)", bare)):
-        print(f"{name}: p50 {percentile(values, 0.5):,.0f} us, p99 {percentile(values, 0.99):,.0f} us, "
-              f"mean {statistics.fmean(values):,.0f} us")
+    for name, values in (
+        ("frame sent -> adapter tick handler", to_handler),
+        ("frame sent -> order request leaving the adapter", to_order),
+        ("bare websockets send -> recv (floor)", bare),
+    ):
+        print(
+            f"{name}: p50 {percentile(values, 0.5):,.0f} us, p99 {percentile(values, 0.99):,.0f} us, "
+            f"mean {statistics.fmean(values):,.0f} us"
+        )
 
 
 if __name__ == "__main__":

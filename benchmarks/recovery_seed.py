@@ -40,21 +40,36 @@ PER_SESSION = 200
 COSTS = krx_cost_model()
 #: KOSPI names with a plausible price each (KRW); the ETF trades on its own tick grid.
 SYMBOLS: dict[str, tuple[int, InstrumentKind]] = {
-    "005930": (72_000, InstrumentKind.STOCK), "000660": (180_000, InstrumentKind.STOCK),
-    "035420": (190_000, InstrumentKind.STOCK), "005380": (240_000, InstrumentKind.STOCK),
-    "051910": (350_000, InstrumentKind.STOCK), "006400": (330_000, InstrumentKind.STOCK),
-    "035720": (45_000, InstrumentKind.STOCK), "068270": (180_000, InstrumentKind.STOCK),
-    "105560": (75_000, InstrumentKind.STOCK), "055550": (45_000, InstrumentKind.STOCK),
-    "012330": (230_000, InstrumentKind.STOCK), "028260": (130_000, InstrumentKind.STOCK),
-    "066570": (100_000, InstrumentKind.STOCK), "096770": (120_000, InstrumentKind.STOCK),
-    "003550": (80_000, InstrumentKind.STOCK), "017670": (52_000, InstrumentKind.STOCK),
-    "034730": (160_000, InstrumentKind.STOCK), "015760": (21_000, InstrumentKind.STOCK),
-    "032830": (80_000, InstrumentKind.STOCK), "003490": (22_000, InstrumentKind.STOCK),
-    "009150": (140_000, InstrumentKind.STOCK), "010950": (65_000, InstrumentKind.STOCK),
-    "086790": (55_000, InstrumentKind.STOCK), "000270": (95_000, InstrumentKind.STOCK),
-    "011200": (18_000, InstrumentKind.STOCK), "018260": (150_000, InstrumentKind.STOCK),
-    "033780": (90_000, InstrumentKind.STOCK), "090430": (130_000, InstrumentKind.STOCK),
-    "251270": (50_000, InstrumentKind.STOCK), "069500": (35_000, InstrumentKind.ETF),
+    "005930": (72_000, InstrumentKind.STOCK),
+    "000660": (180_000, InstrumentKind.STOCK),
+    "035420": (190_000, InstrumentKind.STOCK),
+    "005380": (240_000, InstrumentKind.STOCK),
+    "051910": (350_000, InstrumentKind.STOCK),
+    "006400": (330_000, InstrumentKind.STOCK),
+    "035720": (45_000, InstrumentKind.STOCK),
+    "068270": (180_000, InstrumentKind.STOCK),
+    "105560": (75_000, InstrumentKind.STOCK),
+    "055550": (45_000, InstrumentKind.STOCK),
+    "012330": (230_000, InstrumentKind.STOCK),
+    "028260": (130_000, InstrumentKind.STOCK),
+    "066570": (100_000, InstrumentKind.STOCK),
+    "096770": (120_000, InstrumentKind.STOCK),
+    "003550": (80_000, InstrumentKind.STOCK),
+    "017670": (52_000, InstrumentKind.STOCK),
+    "034730": (160_000, InstrumentKind.STOCK),
+    "015760": (21_000, InstrumentKind.STOCK),
+    "032830": (80_000, InstrumentKind.STOCK),
+    "003490": (22_000, InstrumentKind.STOCK),
+    "009150": (140_000, InstrumentKind.STOCK),
+    "010950": (65_000, InstrumentKind.STOCK),
+    "086790": (55_000, InstrumentKind.STOCK),
+    "000270": (95_000, InstrumentKind.STOCK),
+    "011200": (18_000, InstrumentKind.STOCK),
+    "018260": (150_000, InstrumentKind.STOCK),
+    "033780": (90_000, InstrumentKind.STOCK),
+    "090430": (130_000, InstrumentKind.STOCK),
+    "251270": (50_000, InstrumentKind.STOCK),
+    "069500": (35_000, InstrumentKind.ETF),
 }
 
 # -- THE HISTORY ------------------------------------------------------------------------------------------
@@ -81,44 +96,122 @@ class SeedOrder:
     def row(self) -> tuple[Any, ...]:
         """Return the ``orders`` row (columns as `ORDER_COLUMNS`)."""
         intent = "ENTRY" if self.side is Side.BUY else "EXIT"
-        key = f"{ACCOUNT}:ma_cross:{self.symbol}:{intent}:{self.ts_created:%Y%m%dT%H%M%S}:" \
-              f"{hashlib.sha256(f'{self.id}'.encode()).hexdigest()[:12]}"
+        key = (
+            f"{ACCOUNT}:ma_cross:{self.symbol}:{intent}:{self.ts_created:%Y%m%dT%H%M%S}:"
+            f"{hashlib.sha256(f'{self.id}'.encode()).hexdigest()[:12]}"
+        )
         filled = sum((f.quantity for f in self.recorded), Decimal(0))
         amount = sum((f.quantity * f.price for f in self.recorded), Decimal(0))
         ts_sent = self.ts_created + timedelta(milliseconds=180)
         last = self.recorded[-1].ts_filled if self.recorded else None
-        ts_partial = self.recorded[0].ts_filled if self.recorded and (self.status != "FILLED"
-                                                                      or len(self.recorded) > 1) else None
+        ts_partial = (
+            self.recorded[0].ts_filled
+            if self.recorded and (self.status != "FILLED" or len(self.recorded) > 1)
+            else None
+        )
         ts_end = (last or ts_sent) + timedelta(seconds=1)
         reason = {"CANCELED": "session closed", "REJECTED": "APBK0919 주문가능금액을 초과했습니다"}.get(self.status, "")
         ts_updated = {"FILLED": last, "CANCELED": ts_end, "REJECTED": ts_sent}.get(self.status) or last or ts_sent
-        return (self.id, key, ACCOUNT, "live", "ma_cross", self.symbol, self.side.value, "LIMIT", intent,
-                self.quantity, self.limit, self.signal, self.status, reason,
-                "MA50 crossed above MA200" if self.side is Side.BUY else "take profit +10%",
-                hashlib.sha256(key.encode()).hexdigest()[:16],
-                None if self.status == "REJECTED" else self.number, BRANCH, filled, amount, self.day,
-                self.ts_created, None if self.status == "REJECTED" else ts_sent, ts_partial,
-                last if self.status == "FILLED" else None, ts_end if self.status == "CANCELED" else None,
-                ts_sent if self.status == "REJECTED" else None, ts_updated)
+        return (
+            self.id,
+            key,
+            ACCOUNT,
+            "live",
+            "ma_cross",
+            self.symbol,
+            self.side.value,
+            "LIMIT",
+            intent,
+            self.quantity,
+            self.limit,
+            self.signal,
+            self.status,
+            reason,
+            "MA50 crossed above MA200" if self.side is Side.BUY else "take profit +10%",
+            hashlib.sha256(key.encode()).hexdigest()[:16],
+            None if self.status == "REJECTED" else self.number,
+            BRANCH,
+            filled,
+            amount,
+            self.day,
+            self.ts_created,
+            None if self.status == "REJECTED" else ts_sent,
+            ts_partial,
+            last if self.status == "FILLED" else None,
+            ts_end if self.status == "CANCELED" else None,
+            ts_sent if self.status == "REJECTED" else None,
+            ts_updated,
+        )
 
     def report(self) -> BrokerOrderReport:
         """Return the order as the broker reports it after the daemon died."""
         executed = [*self.recorded, *self.unrecorded]
         qty = sum((f.quantity for f in executed), Decimal(0))
         amount = sum((f.quantity * f.price for f in executed), Decimal(0))
-        return BrokerOrderReport(ACCOUNT, self.number, BRANCH, self.symbol, self.side, OrderType.LIMIT, self.quantity,
-                                 self.limit, self.broker_state, qty, amount / qty if qty else None,
-                                 self.ts_created + timedelta(milliseconds=150), self.day)
+        return BrokerOrderReport(
+            ACCOUNT,
+            self.number,
+            BRANCH,
+            self.symbol,
+            self.side,
+            OrderType.LIMIT,
+            self.quantity,
+            self.limit,
+            self.broker_state,
+            qty,
+            amount / qty if qty else None,
+            self.ts_created + timedelta(milliseconds=150),
+            self.day,
+        )
 
 
-ORDER_COLUMNS = ("id", "idempotency_key", "account_id", "mode", "strategy_id", "symbol", "side", "order_type",
-                 "intent", "quantity", "limit_price", "signal_price", "status", "status_reason", "reason",
-                 "correlation_id", "broker_order_number", "venue_order_ref", "filled_quantity", "filled_amount_krw",
-                 "trading_date", "ts_created", "ts_sent", "ts_partial", "ts_filled", "ts_canceled", "ts_rejected",
-                 "ts_updated")
-FILL_COLUMNS = ("id", "broker_fill_id", "order_id", "account_id", "broker_order_number", "symbol", "side",
-                "quantity", "price", "commission_krw", "tax_krw", "ts_filled", "ts_recorded", "source",
-                "trading_date")
+ORDER_COLUMNS = (
+    "id",
+    "idempotency_key",
+    "account_id",
+    "mode",
+    "strategy_id",
+    "symbol",
+    "side",
+    "order_type",
+    "intent",
+    "quantity",
+    "limit_price",
+    "signal_price",
+    "status",
+    "status_reason",
+    "reason",
+    "correlation_id",
+    "broker_order_number",
+    "venue_order_ref",
+    "filled_quantity",
+    "filled_amount_krw",
+    "trading_date",
+    "ts_created",
+    "ts_sent",
+    "ts_partial",
+    "ts_filled",
+    "ts_canceled",
+    "ts_rejected",
+    "ts_updated",
+)
+FILL_COLUMNS = (
+    "id",
+    "broker_fill_id",
+    "order_id",
+    "account_id",
+    "broker_order_number",
+    "symbol",
+    "side",
+    "quantity",
+    "price",
+    "commission_krw",
+    "tax_krw",
+    "ts_filled",
+    "ts_recorded",
+    "source",
+    "trading_date",
+)
 
 
 @dataclass(slots=True)
@@ -157,8 +250,9 @@ class History:
             moved = price * Decimal(str(round(math.exp(self.rng.gauss(0, 0.02)), 6)))
             self.prices[symbol] = round_to_tick(max(moved, Decimal(1_000)), Side.BUY, SYMBOLS[symbol][1])
 
-    def order(self, day: date, ts: datetime, *, side: Side | None = None, reserve: dict[str, Decimal] | None = None
-              ) -> SeedOrder:
+    def order(
+        self, day: date, ts: datetime, *, side: Side | None = None, reserve: dict[str, Decimal] | None = None
+    ) -> SeedOrder:
         """Decide one order at `ts`: a sell only of shares held (less `reserve`), else a buy of 0.3-3 M KRW."""
         symbol = self.rng.choice(list(SYMBOLS))
         price, kind = self.prices[symbol], SYMBOLS[symbol][1]
@@ -174,8 +268,9 @@ class History:
         offset = Decimal(str(self.rng.uniform(-0.004, 0.004)))
         limit = round_to_tick(price * (1 + offset), side, kind)
         self.number += 1
-        order = SeedOrder(len(self.orders) + 1, day, f"{10_000 + self.number:010d}", symbol, side, quantity, limit,
-                          price, ts, "SENT")
+        order = SeedOrder(
+            len(self.orders) + 1, day, f"{10_000 + self.number:010d}", symbol, side, quantity, limit, price, ts, "SENT"
+        )
         self.orders.append(order)
         return order
 
@@ -186,11 +281,24 @@ class History:
         better = self.rng.random() < 0.3
         price = order.limit
         if better:
-            price = round_to_tick(order.limit * Decimal("0.999") if order.side is Side.BUY
-                                  else order.limit * Decimal("1.001"), order.side, kind)
+            price = round_to_tick(
+                order.limit * Decimal("0.999") if order.side is Side.BUY else order.limit * Decimal("1.001"),
+                order.side,
+                kind,
+            )
         notional = quantity * price
-        fill = Fill("seed", order.number, order.symbol, order.side, quantity, price, COSTS.commission_krw(notional),
-                    COSTS.tax_krw(order.side, notional, order.day), ts, order.day)
+        fill = Fill(
+            "seed",
+            order.number,
+            order.symbol,
+            order.side,
+            quantity,
+            price,
+            COSTS.commission_krw(notional),
+            COSTS.tax_krw(order.side, notional, order.day),
+            ts,
+            order.day,
+        )
         fill = replace(fill, broker_fill_id=cumulative_identity(ACCOUNT, fill, done + quantity))
         (order.recorded if recorded else order.unrecorded).append(fill)
         self.held[order.symbol] += quantity * order.side.sign
@@ -254,22 +362,56 @@ def build_seed(orders_count: int, open_count: int, seed: int) -> Seed:
         end_equity = cash + sum((p.quantity * history.prices[s] for s, p in held.items()), Decimal(0))
 
         def change(attribute: str, before: dict[str, Position] = before) -> Decimal:
-            return sum((getattr(p, attribute) - (getattr(before[s], attribute) if s in before else 0)
-                        for s, p in positions.items()), Decimal(0))
+            return sum(
+                (
+                    getattr(p, attribute) - (getattr(before[s], attribute) if s in before else 0)
+                    for s, p in positions.items()
+                ),
+                Decimal(0),
+            )
 
-        summary = {"stopped": "", "drawdown_pct": "0", "max_drawdown_pct": "0", "peak_equity_krw": str(end_equity),
-                   "positions": {s: {"quantity": str(p.quantity), "avg_price": str(p.avg_price),
-                                     "close": str(history.prices[s])} for s, p in sorted(held.items())},
-                   "orders": [{"symbol": o.symbol, "side": o.side.value, "quantity": str(o.quantity),
-                               "status": o.status, "filled": str(sum((f.quantity for f in o.recorded), Decimal(0))),
-                               "reason": "MA50 crossed above MA200"} for o in day_orders]}
+        summary = {
+            "stopped": "",
+            "drawdown_pct": "0",
+            "max_drawdown_pct": "0",
+            "peak_equity_krw": str(end_equity),
+            "positions": {
+                s: {"quantity": str(p.quantity), "avg_price": str(p.avg_price), "close": str(history.prices[s])}
+                for s, p in sorted(held.items())
+            },
+            "orders": [
+                {
+                    "symbol": o.symbol,
+                    "side": o.side.value,
+                    "quantity": str(o.quantity),
+                    "status": o.status,
+                    "filled": str(sum((f.quantity for f in o.recorded), Decimal(0))),
+                    "reason": "MA50 crossed above MA200",
+                }
+                for o in day_orders
+            ],
+        }
         unrealized = sum(((history.prices[s] - p.avg_price) * p.quantity for s, p in held.items()), Decimal(0))
         close_ts = kst_datetime(day, clock_time(15, 40))
-        settlements.append((ACCOUNT, day, "live", start_equity, end_equity, cash, change("realized_pnl_krw"),
-                            unrealized.quantize(Decimal("0.0001")), change("commission_krw"), change("tax_krw"),
-                            len(day_orders), len(day_fills),
-                            ((end_equity - start_equity) / start_equity * 100).quantize(Decimal("0.000001")),
-                            json.dumps(summary), close_ts))
+        settlements.append(
+            (
+                ACCOUNT,
+                day,
+                "live",
+                start_equity,
+                end_equity,
+                cash,
+                change("realized_pnl_krw"),
+                unrealized.quantize(Decimal("0.0001")),
+                change("commission_krw"),
+                change("tax_krw"),
+                len(day_orders),
+                len(day_fills),
+                ((end_equity - start_equity) / start_equity * 100).quantize(Decimal("0.000001")),
+                json.dumps(summary),
+                close_ts,
+            )
+        )
         start_equity = end_equity
         del index
     history.walk()
@@ -341,43 +483,109 @@ def write_seed(url: URL, seed: Seed, *, checkpoint: bool = True) -> dict[str, in
         with cursor.copy(f"COPY fills ({', '.join(FILL_COLUMNS)}) FROM STDIN") as copy:
             for order, fill in seed.recorded_fills():
                 fills_written += 1
-                copy.write_row((fills_written, fill.broker_fill_id, order.id, ACCOUNT, fill.broker_order_number,
-                                fill.symbol, fill.side.value, fill.quantity, fill.price, fill.commission_krw,
-                                fill.tax_krw, fill.ts_filled, fill.ts_filled + timedelta(milliseconds=40), "notice",
-                                fill.trading_date))
-        columns = ("account_id", "trading_date", "mode", "start_equity_krw", "end_equity_krw", "cash_krw",
-                   "realized_pnl_krw", "unrealized_pnl_krw", "commission_krw", "tax_krw", "orders_count",
-                   "fills_count", "return_pct", "summary", "ts_created")
+                copy.write_row(
+                    (
+                        fills_written,
+                        fill.broker_fill_id,
+                        order.id,
+                        ACCOUNT,
+                        fill.broker_order_number,
+                        fill.symbol,
+                        fill.side.value,
+                        fill.quantity,
+                        fill.price,
+                        fill.commission_krw,
+                        fill.tax_krw,
+                        fill.ts_filled,
+                        fill.ts_filled + timedelta(milliseconds=40),
+                        "notice",
+                        fill.trading_date,
+                    )
+                )
+        columns = (
+            "account_id",
+            "trading_date",
+            "mode",
+            "start_equity_krw",
+            "end_equity_krw",
+            "cash_krw",
+            "realized_pnl_krw",
+            "unrealized_pnl_krw",
+            "commission_krw",
+            "tax_krw",
+            "orders_count",
+            "fills_count",
+            "return_pct",
+            "summary",
+            "ts_created",
+        )
         with cursor.copy(f"COPY daily_settlements ({', '.join(columns)}) FROM STDIN") as copy:
             for row in seed.settlements:
                 copy.write_row(row)
         recorded = [f for _, f in seed.recorded_fills()]
-        columns = ("account_id", "symbol", "quantity", "avg_price", "realized_pnl_krw", "commission_krw",
-                   "tax_krw", "ts_updated")
+        columns = (
+            "account_id",
+            "symbol",
+            "quantity",
+            "avg_price",
+            "realized_pnl_krw",
+            "commission_krw",
+            "tax_krw",
+            "ts_updated",
+        )
         with cursor.copy(f"COPY positions ({', '.join(columns)}) FROM STDIN") as copy:
             for p in positions_from_fills(ACCOUNT, recorded).values():
-                copy.write_row((ACCOUNT, p.symbol, p.quantity, p.avg_price, p.realized_pnl_krw, p.commission_krw,
-                                p.tax_krw, CRASH))
+                copy.write_row(
+                    (ACCOUNT, p.symbol, p.quantity, p.avg_price, p.realized_pnl_krw, p.commission_krw, p.tax_krw, CRASH)
+                )
         if checkpoint:  # what the last close wrote: the fold of every fill before today
             ids = {id(f): i for i, (_, f) in enumerate(seed.recorded_fills(), start=1)}
             past = [f for o in seed.orders if o.day < TODAY for f in o.recorded]
             last_day = max(o.day for o in seed.orders if o.day < TODAY)
             closed = kst_datetime(last_day, clock_time(15, 40))
-            mark = PositionHistory(ACCOUNT, later=tuple(past),
-                                   through_fill_id=max(ids[id(f)] for f in past)).checkpoint(last_day, closed)
+            mark = PositionHistory(
+                ACCOUNT, later=tuple(past), through_fill_id=max(ids[id(f)] for f in past)
+            ).checkpoint(last_day, closed)
             assert mark is not None
-            columns = ("account_id", "symbol", "quantity", "avg_price", "realized_pnl_krw", "commission_krw",
-                       "tax_krw", "trading_date", "through_fill_id", "last_ts_filled",
-                       "last_broker_fill_id", "ts_created", "last_trading_date")
+            columns = (
+                "account_id",
+                "symbol",
+                "quantity",
+                "avg_price",
+                "realized_pnl_krw",
+                "commission_krw",
+                "tax_krw",
+                "trading_date",
+                "through_fill_id",
+                "last_ts_filled",
+                "last_broker_fill_id",
+                "ts_created",
+                "last_trading_date",
+            )
             with cursor.copy(f"COPY position_checkpoints ({', '.join(columns)}) FROM STDIN") as copy:
                 for p in mark.positions.values():
-                    copy.write_row((ACCOUNT, p.symbol, p.quantity, p.avg_price, p.realized_pnl_krw, p.commission_krw,
-                                    p.tax_krw, mark.trading_date, mark.through_fill_id,
-                                    mark.last_ts_filled, mark.last_broker_fill_id, mark.ts_created,
-                                    mark.last_trading_date))
+                    copy.write_row(
+                        (
+                            ACCOUNT,
+                            p.symbol,
+                            p.quantity,
+                            p.avg_price,
+                            p.realized_pnl_krw,
+                            p.commission_krw,
+                            p.tax_krw,
+                            mark.trading_date,
+                            mark.through_fill_id,
+                            mark.last_ts_filled,
+                            mark.last_broker_fill_id,
+                            mark.ts_created,
+                            mark.last_trading_date,
+                        )
+                    )
         for table in ("orders", "fills"):
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
-                           f"(SELECT max(id) FROM {table}))")
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
+                f"(SELECT max(id) FROM {table}))"
+            )
         connection.commit()
     with psycopg.connect(conninfo(url), autocommit=True) as connection:
         connection.execute("VACUUM ANALYZE")

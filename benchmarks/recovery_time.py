@@ -83,10 +83,18 @@ from stock_manager.service_layer.strategy_book import StrategyBook
 from stock_manager.service_layer.trading_day import SessionRunner
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-LIMITS = RiskLimits(max_open_positions=40, max_quantity_per_symbol=Decimal(1_000_000),
-                    daily_loss_limit_pct=Decimal(50), max_value_per_symbol_krw=None, max_symbol_weight_pct=None,
-                    max_order_value_krw=None, price_collar_pct=None, max_quote_age_secs=None,
-                    max_orders_per_minute=None, cooldown_after_failures=None)
+LIMITS = RiskLimits(
+    max_open_positions=40,
+    max_quantity_per_symbol=Decimal(1_000_000),
+    daily_loss_limit_pct=Decimal(50),
+    max_value_per_symbol_krw=None,
+    max_symbol_weight_pct=None,
+    max_order_value_krw=None,
+    price_collar_pct=None,
+    max_quote_age_secs=None,
+    max_orders_per_minute=None,
+    cooldown_after_failures=None,
+)
 
 
 # -- THE BROKER -------------------------------------------------------------------------------------------
@@ -106,11 +114,12 @@ class BenchBroker:
     def __init__(self, seed: Seed, latency_secs: float) -> None:
         self._latency = latency_secs
         self._orders = [o.report() for o in seed.today]
-        self._fills = [replace(f, broker_fill_id=f"exch:{f.broker_order_number}:{i}")  # the exchange's own ids
-                       for i, f in enumerate(f for o in seed.today for f in (*o.recorded, *o.unrecorded))]
+        self._fills = [
+            replace(f, broker_fill_id=f"exch:{f.broker_order_number}:{i}")  # the exchange's own ids
+            for i, f in enumerate(f for o in seed.today for f in (*o.recorded, *o.unrecorded))
+        ]
         held = positions_from_fills(ACCOUNT, seed.all_fills())
-        self._positions = [BrokerPosition(s, p.quantity, p.avg_price) for s, p in sorted(held.items())
-                           if not p.is_flat]
+        self._positions = [BrokerPosition(s, p.quantity, p.avg_price) for s, p in sorted(held.items()) if not p.is_flat]
         self.reads = 0
 
     async def _read(self) -> None:
@@ -286,11 +295,24 @@ async def one_run(url: URL, seed: Seed, latency_secs: float) -> RunResult:
         uow_factory = TimedUnitOfWorkFactory(inner, phases)
         clock = FixedClock(RESTART)
         venue = krx_profile([krx_instrument(s, kind) for s, (_, kind) in SYMBOLS.items()])
-        execution = Execution(config=ExecutionConfig(ACCOUNT, Mode.LIVE, LIMITS), uow_factory=uow_factory,
-                              broker=timed_broker, clock=clock, notifier=NullNotifier(), venue=venue)
-        runner = SessionRunner(execution=execution, uow_factory=uow_factory, broker=timed_broker, clock=clock,
-                               notifier=NullNotifier(), mode=Mode.LIVE, venue=venue,
-                               strategies=StrategyBook((MA_CROSS,)))
+        execution = Execution(
+            config=ExecutionConfig(ACCOUNT, Mode.LIVE, LIMITS),
+            uow_factory=uow_factory,
+            broker=timed_broker,
+            clock=clock,
+            notifier=NullNotifier(),
+            venue=venue,
+        )
+        runner = SessionRunner(
+            execution=execution,
+            uow_factory=uow_factory,
+            broker=timed_broker,
+            clock=clock,
+            notifier=NullNotifier(),
+            mode=Mode.LIVE,
+            venue=venue,
+            strategies=StrategyBook((MA_CROSS,)),
+        )
         session = krx_session(TODAY, kst_datetime(TODAY, clock_time(9, 0)), kst_datetime(TODAY, clock_time(15, 30)))
         with timed_calls(phases):
             started = time.perf_counter()
@@ -302,8 +324,15 @@ async def one_run(url: URL, seed: Seed, latency_secs: float) -> RunResult:
             logs = (await connection.execute(select(recovery_logs.c.outcome).order_by(recovery_logs.c.id))).all()
         held = {p.symbol: p.quantity for p in await broker.get_positions(ACCOUNT)}
         ours = {s: p.quantity for s, p in execution.positions.items() if not p.is_flat}
-        return RunResult(total, phases, logs[-1][0] if logs else "?", execution.stopped_reason,
-                         len(execution.open_orders), fills_after - fills_before, held == ours)
+        return RunResult(
+            total,
+            phases,
+            logs[-1][0] if logs else "?",
+            execution.stopped_reason,
+            len(execution.open_orders),
+            fills_after - fills_before,
+            held == ours,
+        )
     finally:
         await engine.dispose()
 
@@ -330,15 +359,19 @@ async def main(args: argparse.Namespace) -> int:
         written = time.perf_counter() - started
         missed = sum(len(o.unrecorded) for o in seed.open_orders)
         print(f"PostgreSQL {server.render_as_string(hide_password=True)}, database {base}")
-        print(f"seeded {counts['orders']:,} orders ({counts['orders'] - len(seed.today):,} over "
-              f"{counts['settlements']} past sessions + {len(seed.today)} today, {len(seed.open_orders)} open), "
-              f"{counts['fills']:,} fills, {counts['settlements']} settlements "
-              f"(built {built:.1f} s, written {written:.1f} s)")
+        print(
+            f"seeded {counts['orders']:,} orders ({counts['orders'] - len(seed.today):,} over "
+            f"{counts['settlements']} past sessions + {len(seed.today)} today, {len(seed.open_orders)} open), "
+            f"{counts['fills']:,} fills, {counts['settlements']} settlements "
+            f"(built {built:.1f} s, written {written:.1f} s)"
+        )
         by_state: dict[str, int] = {}
         for order in seed.open_orders:
             by_state[order.broker_state.value] = by_state.get(order.broker_state.value, 0) + 1
-        print(f"broker: open orders now {by_state}; {missed} executions our database lacks; "
-              f"read latency {args.broker_latency_ms} ms")
+        print(
+            f"broker: open orders now {by_state}; {missed} executions our database lacks; "
+            f"read latency {args.broker_latency_ms} ms"
+        )
         results: list[RunResult] = []
         for run in range(args.runs):
             copy = f"{base}_run{run}"
@@ -350,25 +383,30 @@ async def main(args: argparse.Namespace) -> int:
             results.append(result)
             p = result.phases
             other = result.total - p.db - p.broker - p.planning - p.applying
-            print(f"  run {run + 1}: {result.total * 1000:8.1f} ms  (db {p.db * 1000:.1f}, broker "
-                  f"{p.broker * 1000:.1f}, planning {p.planning * 1000:.1f}, applying {p.applying * 1000:.1f}, "
-                  f"other {other * 1000:.1f})  outcome {result.outcome}, {result.fills_added} fills recorded, "
-                  f"{result.open_orders} orders still open, positions = broker: {result.positions_match}"
-                  f"{'' if result.stopped is None else ', STOPPED: ' + result.stopped}")
+            print(
+                f"  run {run + 1}: {result.total * 1000:8.1f} ms  (db {p.db * 1000:.1f}, broker "
+                f"{p.broker * 1000:.1f}, planning {p.planning * 1000:.1f}, applying {p.applying * 1000:.1f}, "
+                f"other {other * 1000:.1f})  outcome {result.outcome}, {result.fills_added} fills recorded, "
+                f"{result.open_orders} orders still open, positions = broker: {result.positions_match}"
+                f"{'' if result.stopped is None else ', STOPPED: ' + result.stopped}"
+            )
         require(results, "no restart was timed (--runs 0?)")
         total = median([r.total for r in results])
         db = median([r.phases.db for r in results])
         broker = median([r.phases.broker for r in results])
         planning = median([r.phases.planning for r in results])
         applying = median([r.phases.applying for r in results])
-        print(f"\nrestart to reconciled (SessionRunner.restore), median of {len(results)}: {total * 1000:.0f} ms "
-              f"(target < 2000 ms)")
+        print(
+            f"\nrestart to reconciled (SessionRunner.restore), median of {len(results)}: {total * 1000:.0f} ms "
+            f"(target < 2000 ms)"
+        )
         print(f"  DB reads        {db * 1000:8.1f} ms")
         print(f"  broker reads    {broker * 1000:8.1f} ms")
         print(f"  planning        {planning * 1000:8.1f} ms")
         print(f"  applying        {applying * 1000:8.1f} ms")
-        other = median([r.total - r.phases.db - r.phases.broker - r.phases.planning - r.phases.applying
-                        for r in results])
+        other = median(
+            [r.total - r.phases.db - r.phases.broker - r.phases.planning - r.phases.applying for r in results]
+        )
         print(f"  other (memory)  {other * 1000:8.1f} ms")
         ok = all(r.stopped is None and r.positions_match and r.outcome == "CORRECTED" for r in results)
         if not ok:
@@ -381,15 +419,21 @@ async def main(args: argparse.Namespace) -> int:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--server", default=DEFAULT_SERVER, help="PostgreSQL server (its database is only used "
-                                                                 "to create and drop the benchmark's own)")
+    parser.add_argument(
+        "--server",
+        default=DEFAULT_SERVER,
+        help="PostgreSQL server (its database is only used to create and drop the benchmark's own)",
+    )
     parser.add_argument("--orders", type=int, default=100_000, help="historical orders")
     parser.add_argument("--open", type=int, default=50, help="open orders today (at least 33)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=20250613)
     parser.add_argument("--broker-latency-ms", type=float, default=0.0, help="delay of each broker read")
-    parser.add_argument("--no-checkpoint", action="store_true",
-                        help="seed no position checkpoint (a database before its first close on revision 0003)")
+    parser.add_argument(
+        "--no-checkpoint",
+        action="store_true",
+        help="seed no position checkpoint (a database before its first close on revision 0003)",
+    )
     parser.add_argument("--log-level", default="CRITICAL", help="the daemon's log lines on stderr (INFO: all)")
     return parser.parse_args(argv)
 

@@ -27,8 +27,9 @@ from stock_manager.service_layer.ports.notifications import NullNotifier
 
 async def main(db_url: str | None, symbols: str | None, date_from: str | None, date_to: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(data_dir=Path(tmp), db_url=db_url, sim_symbols=symbols, sim_from=date_from,
-                                 sim_to=date_to)
+        settings = load_settings(
+            data_dir=Path(tmp), db_url=db_url, sim_symbols=symbols, sim_from=date_from, sim_to=date_to
+        )
         days = trading_days(settings.sim_symbols, settings.sim_from, settings.sim_to)
         prints = 0
         for day in days:
@@ -40,8 +41,11 @@ async def main(db_url: str | None, symbols: str | None, date_from: str | None, d
         async with open_storage(settings, upgrade=True) as storage, open_venue(settings) as venue:
             result = await build_daemon(settings, storage, venue, notifier=NullNotifier()).run()
         elapsed = time.perf_counter() - started
-    require(result.settlements and prints, f"the replay settled {len(result.settlements)} sessions, "
-            f"{prints} prints (nothing left to replay in {settings.sim_from}..{settings.sim_to}?)")
+    require(
+        result.settlements and prints,
+        f"the replay settled {len(result.settlements)} sessions, "
+        f"{prints} prints (nothing left to replay in {settings.sim_from}..{settings.sim_to}?)",
+    )
     orders = sum(s.orders_count for s in result.settlements)
     fills = sum(s.fills_count for s in result.settlements)
     print(f"database         {settings.database_url.split(':')[0]}")

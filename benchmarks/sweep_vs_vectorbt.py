@@ -44,8 +44,12 @@ START, END = date(2021, 1, 1), date(2023, 12, 22)
 
 def grid() -> list[dict[str, int]]:
     """Return the 1,000 parameter sets."""
-    return [{"short_window_days": a, "long_window_days": b, "stop_loss_pct": s}
-            for a in SHORTS for b in LONGS for s in STOPS]
+    return [
+        {"short_window_days": a, "long_window_days": b, "stop_loss_pct": s}
+        for a in SHORTS
+        for b in LONGS
+        for s in STOPS
+    ]
 
 
 def vectorbt_sweep(close: pd.DataFrame, volume: pd.DataFrame, period: slice) -> pd.Series:
@@ -58,7 +62,7 @@ def vectorbt_sweep(close: pd.DataFrame, volume: pd.DataFrame, period: slice) -> 
 
     def sma(w: int) -> np.ndarray:
         out = np.full(c.shape, np.nan)
-        out[w - 1:] = (csum[w:] - csum[:-w]) / w
+        out[w - 1 :] = (csum[w:] - csum[:-w]) / w
         return out
 
     smas = {w: sma(w) for w in {*SHORTS, *LONGS}}
@@ -80,9 +84,18 @@ def vectorbt_sweep(close: pd.DataFrame, volume: pd.DataFrame, period: slice) -> 
     ent = np.hstack(entries)
     ex = np.hstack(exits)
     prices = np.tile(c[period], len(entries))
-    pf = vbt.Portfolio.from_signals(prices, ent, ex, sl_stop=np.concatenate(stops), tp_stop=0.10,
-                                    fees=0.000140527, size=2_000_000, size_type="value", init_cash=10_000_000,
-                                    freq="1D")
+    pf = vbt.Portfolio.from_signals(
+        prices,
+        ent,
+        ex,
+        sl_stop=np.concatenate(stops),
+        tp_stop=0.10,
+        fees=0.000140527,
+        size=2_000_000,
+        size_type="value",
+        init_cash=10_000_000,
+        freq="1D",
+    )
     return pf.total_return()
 
 
@@ -94,15 +107,19 @@ def main() -> None:
     import numba
     import vectorbt as vbt
 
-    print(f"vectorbt {vbt.__version__}, numba {numba.__version__}, numpy {np.__version__}; "
-          f"Python {sys.version.split()[0]}; stockbot jobs {args.jobs}")
+    print(
+        f"vectorbt {vbt.__version__}, numba {numba.__version__}, numpy {np.__version__}; "
+        f"Python {sys.version.split()[0]}; stockbot jobs {args.jobs}"
+    )
     market = window(bundled(REAL), START, END)
     frames = {s: bs.arrays for s, bs in market.series.items()}
     index = sorted({d for bs in market.series.values() for d in bs.dates})
-    close = pd.DataFrame({s: pd.Series(frames[s]["close"], index=bs.dates) for s, bs in market.series.items()},
-                         index=index).ffill()
-    volume = pd.DataFrame({s: pd.Series(frames[s]["volume"], index=bs.dates) for s, bs in market.series.items()},
-                          index=index).fillna(0)
+    close = pd.DataFrame(
+        {s: pd.Series(frames[s]["close"], index=bs.dates) for s, bs in market.series.items()}, index=index
+    ).ffill()
+    volume = pd.DataFrame(
+        {s: pd.Series(frames[s]["volume"], index=bs.dates) for s, bs in market.series.items()}, index=index
+    ).fillna(0)
     first = next(i for i, d in enumerate(index) if d >= START)
     period = slice(first, None)
     combos = grid()
@@ -125,18 +142,25 @@ def main() -> None:
     trades = sum(int(r["trades"]) for r in ours)  # type: ignore[call-overload]
     require(trades, "stockbot's sweep made no trade")
     best = max(range(len(combos)), key=lambda i: ours[i]["return_pct"])  # type: ignore[arg-type,return-value]
-    print(f"\ngrid {len(SHORTS)} x {len(LONGS)} x {len(STOPS)} = {len(combos):,} combinations, {len(REAL)} symbols, "
-          f"{START} → {END}; stockbot made {trades:,} fills in all; best {combos[best]} "
-          f"return {ours[best]['return_pct']} %")
+    print(
+        f"\ngrid {len(SHORTS)} x {len(LONGS)} x {len(STOPS)} = {len(combos):,} combinations, {len(REAL)} symbols, "
+        f"{START} → {END}; stockbot made {trades:,} fills in all; best {combos[best]} "
+        f"return {ours[best]['return_pct']} %"
+    )
     print(f"vectorbt first call (numba JIT compile + run): {jit:.2f} s")
     print(f"\n{'engine':34} {'median s':>9} {'rounds':>24} {'combos/s':>9}")
-    for name, values in ((f"stockbot sweep ({args.jobs} processes)", ours_s),
-                         ("vectorbt from_signals (after JIT)", theirs_s)):
-        print(f"{name:34} {statistics.median(values):>9.3f} {', '.join(f'{v:.2f}' for v in values):>24} "
-              f"{len(combos) / statistics.median(values):>9,.0f}")
+    for name, values in (
+        (f"stockbot sweep ({args.jobs} processes)", ours_s),
+        ("vectorbt from_signals (after JIT)", theirs_s),
+    ):
+        print(
+            f"{name:34} {statistics.median(values):>9.3f} {', '.join(f'{v:.2f}' for v in values):>24} "
+            f"{len(combos) / statistics.median(values):>9,.0f}"
+        )
     ratio = statistics.median(theirs_s) / statistics.median(ours_s)
-    print(f"\nstockbot / vectorbt speed: {ratio:.2f}x  (target: no slower, >= 1.0x: "
-          f"{'met' if ratio >= 1 else 'NOT met'})")
+    print(
+        f"\nstockbot / vectorbt speed: {ratio:.2f}x  (target: no slower, >= 1.0x: {'met' if ratio >= 1 else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

@@ -159,8 +159,9 @@ class Frame:
     triggers: bool
 
 
-def build_frames(symbols: list[str], avg: dict[str, Decimal], rounds: int, per_symbol: int, rng: random.Random,
-                 *, triggers: bool) -> list[Frame]:
+def build_frames(
+    symbols: list[str], avg: dict[str, Decimal], rounds: int, per_symbol: int, rng: random.Random, *, triggers: bool
+) -> list[Frame]:
     """Return `rounds` × `per_symbol` × len(symbols) frames; with `triggers`, one per symbol and round crosses
     its stop-loss (x0.94) or take-profit (x1.11); the rest stay within ±4 % of the average price."""
     recorder, frames = TradeRecorder(), []
@@ -171,8 +172,11 @@ def build_frames(symbols: list[str], avg: dict[str, Decimal], rounds: int, per_s
         for j in range(per_symbol):
             for symbol in rng.sample(symbols, len(symbols)):
                 base, fire = avg[symbol], trigger_at[symbol] == j
-                factor = Decimal("0.94" if rng.random() < 0.5 else "1.11") if fire else \
-                    1 + Decimal(rng.randint(-400, 400)) / 10_000
+                factor = (
+                    Decimal("0.94" if rng.random() < 0.5 else "1.11")
+                    if fire
+                    else 1 + Decimal(rng.randint(-400, 400)) / 10_000
+                )
                 price = round_to_tick(base * factor, Side.BUY)
                 at = (kst_datetime(day, clock_time(9, 0)) + timedelta(seconds=second)).replace(microsecond=0)
                 second += 1
@@ -197,8 +201,10 @@ def percentiles(values_us: list[float]) -> str:
     def at(q: float) -> float:
         return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
-    return (f"p50 {at(0.5):8,.0f}  p90 {at(0.9):8,.0f}  p99 {at(0.99):8,.0f}  max {ordered[-1]:8,.0f}  "
-            f"mean {statistics.fmean(ordered):8,.0f} us  (n={len(ordered):,})")
+    return (
+        f"p50 {at(0.5):8,.0f}  p90 {at(0.9):8,.0f}  p99 {at(0.99):8,.0f}  max {ordered[-1]:8,.0f}  "
+        f"mean {statistics.fmean(ordered):8,.0f} us  (n={len(ordered):,})"
+    )
 
 
 class Bench:
@@ -208,15 +214,28 @@ class Bench:
         self.tmp, self.symbols = tmp, symbols
         self.market = FixedClock(kst_datetime(FIRST_DAY, clock_time(8, 30)))
         # The replay stays before its first session: the venue refuses every order (market closed).
-        self.venue = SimBroker(symbols=["005930"], start_date=date(2025, 6, 2), end_date=date(2025, 6, 3),
-                               clock=FixedClock(kst_datetime(date(2025, 6, 2), clock_time(0, 0))),
-                               state_dir=tmp / "sim")
+        self.venue = SimBroker(
+            symbols=["005930"],
+            start_date=date(2025, 6, 2),
+            end_date=date(2025, 6, 3),
+            clock=FixedClock(kst_datetime(date(2025, 6, 2), clock_time(0, 0))),
+            state_dir=tmp / "sim",
+        )
         self.account = sim_account(self.venue.replay_id)
-        self.credential = KisCredential(app_key=DEFAULT_CREDENTIAL.app_key, app_secret=DEFAULT_CREDENTIAL.app_secret,
-                                        account=self.account, hts_id=SIM_HTS_ID)
-        self.server = KisExchangeSimulator(self.venue, mode="paper", credentials=(self.credential,),
-                                           wall_clock=SystemClock(), rate_limit_per_sec=None,
-                                           pingpong_interval_secs=None)
+        self.credential = KisCredential(
+            app_key=DEFAULT_CREDENTIAL.app_key,
+            app_secret=DEFAULT_CREDENTIAL.app_secret,
+            account=self.account,
+            hts_id=SIM_HTS_ID,
+        )
+        self.server = KisExchangeSimulator(
+            self.venue,
+            mode="paper",
+            credentials=(self.credential,),
+            wall_clock=SystemClock(),
+            rate_limit_per_sec=None,
+            pingpong_interval_secs=None,
+        )
         self.transport = StampingTransport()
 
     async def start(self, avg: dict[str, Decimal]) -> None:
@@ -226,24 +245,51 @@ class Bench:
         self.engine = create_engine(url)
         uow = SqlUnitOfWorkFactory(self.engine, mode="sim")
         await self.server.start()
-        config = KisConfig(mode=KisMode.PAPER, app_key=SecretStr(self.credential.app_key),
-                           app_secret=SecretStr(self.credential.app_secret), account=self.account,
-                           hts_id=SIM_HTS_ID, rest_base_url=self.server.rest_base_url, ws_url=self.server.ws_url,
-                           rate_limit_per_sec=1e6, subscribe_pacing_secs=0.0, token_cache_dir=self.tmp / "tokens")
-        self.kis = KisBroker(config, clock=SystemClock(), market_clock=self.market, cost_model=krx_cost_model(),
-                             transport=self.transport)
+        config = KisConfig(
+            mode=KisMode.PAPER,
+            app_key=SecretStr(self.credential.app_key),
+            app_secret=SecretStr(self.credential.app_secret),
+            account=self.account,
+            hts_id=SIM_HTS_ID,
+            rest_base_url=self.server.rest_base_url,
+            ws_url=self.server.ws_url,
+            rate_limit_per_sec=1e6,
+            subscribe_pacing_secs=0.0,
+            token_cache_dir=self.tmp / "tokens",
+        )
+        self.kis = KisBroker(
+            config, clock=SystemClock(), market_clock=self.market, cost_model=krx_cost_model(), transport=self.transport
+        )
         # Generous limits: every round's 40 exits are created in the same market minute, and each is refused
         # by the venue (a failed order), so the rate throttle and the cooldown are off.
-        limits = RiskLimits(max_open_positions=10_000, max_quantity_per_symbol=Decimal(10**9),
-                            daily_loss_limit_pct=Decimal(100), max_orders_per_minute=None,
-                            cooldown_after_failures=None, max_consecutive_broker_failures=None)
+        limits = RiskLimits(
+            max_open_positions=10_000,
+            max_quantity_per_symbol=Decimal(10**9),
+            daily_loss_limit_pct=Decimal(100),
+            max_orders_per_minute=None,
+            cooldown_after_failures=None,
+            max_consecutive_broker_failures=None,
+        )
         instruments = [krx_instrument(s, InstrumentKind.STOCK, s) for s in self.symbols]
         self.profile = krx_profile(instruments)
-        self.execution = Execution(config=ExecutionConfig(self.account, Mode.SIM, limits), uow_factory=uow,
-                                   broker=self.kis, clock=self.market, notifier=NullNotifier(), venue=self.profile)
+        self.execution = Execution(
+            config=ExecutionConfig(self.account, Mode.SIM, limits),
+            uow_factory=uow,
+            broker=self.kis,
+            clock=self.market,
+            notifier=NullNotifier(),
+            venue=self.profile,
+        )
         self.runner = SessionRunner(
-            execution=self.execution, uow_factory=uow, broker=self.kis, clock=self.market, notifier=NullNotifier(),
-            mode=Mode.SIM, venue=self.profile, strategies=StrategyBook((MA_CROSS,)))
+            execution=self.execution,
+            uow_factory=uow,
+            broker=self.kis,
+            clock=self.market,
+            notifier=NullNotifier(),
+            mode=Mode.SIM,
+            venue=self.profile,
+            strategies=StrategyBook((MA_CROSS,)),
+        )
         # Holdings as recorded buy fills before the first session, restored as SessionRunner.open restores them.
         seeded_at = kst_datetime(FIRST_DAY - timedelta(days=3), clock_time(10, 0))
         async with uow() as u:
@@ -251,8 +297,18 @@ class Bench:
             for instrument in instruments:
                 await u.market_data.upsert_symbol(instrument, seeded_at)
             for symbol, price in avg.items():
-                fill = Fill(f"seed:{symbol}", f"seed-{symbol}", symbol, Side.BUY, Decimal(10), price, Decimal(0),
-                            Decimal(0), seeded_at, kst_date(seeded_at))
+                fill = Fill(
+                    f"seed:{symbol}",
+                    f"seed-{symbol}",
+                    symbol,
+                    Side.BUY,
+                    Decimal(10),
+                    price,
+                    Decimal(0),
+                    Decimal(0),
+                    seeded_at,
+                    kst_date(seeded_at),
+                )
                 await u.fills.add(StoredFill(fill, self.account, None, "seed"), seeded_at)
             await u.commit()
         async with uow() as u:
@@ -289,8 +345,14 @@ class Bench:
 
 async def parse_rate(bench: Bench, frames: list[Frame], passes: int) -> float:
     """Part 1: frames split and dispatched into `SessionRunner.on_tick` in process; return ticks/s."""
-    dispatcher = FrameDispatcher(account_id=bench.account, cost_model=krx_cost_model(), market_clock=bench.market,
-                                 wall_clock=SystemClock(), cipher_keys=lambda tr_id: None, masker=Masker())
+    dispatcher = FrameDispatcher(
+        account_id=bench.account,
+        cost_model=krx_cost_model(),
+        market_clock=bench.market,
+        wall_clock=SystemClock(),
+        cipher_keys=lambda tr_id: None,
+        masker=Masker(),
+    )
     dispatcher.add_quote_handler(bench.symbols, bench.runner.on_tick)
     texts = [data_frame(TRADE_TR, [f.record]) for f in frames]
     bench.begin_round(0)
@@ -318,8 +380,10 @@ async def order_path(bench: Bench, frames: list[Frame]) -> tuple[dict[str, list[
 
     Returns microsecond samples by stage, triggering ticks that placed no order, and calm ticks that did.
     """
-    samples: dict[str, list[float]] = {k: [] for k in ("send_recv", "recv_order", "send_order", "recv_tick",
-                                                         "tick_place", "place_order", "order_answer")}
+    samples: dict[str, list[float]] = {
+        k: []
+        for k in ("send_recv", "recv_order", "send_order", "recv_tick", "tick_place", "place_order", "order_answer")
+    }
     missed = unexpected = 0
     current_round = -1
     for f in frames:
@@ -336,10 +400,14 @@ async def order_path(bench: Bench, frames: list[Frame]) -> tuple[dict[str, list[
         ordered = len(bench.transport.order_ns) - orders_before
         if f.triggers and ordered == 1:
             order, tick, place = bench.transport.order_ns[-1], ON_TICK_NS[-1], PLACE_NS[-1]
-            for key, start, end in (("recv_order", received, order), ("send_order", sent, order),
-                                    ("recv_tick", received, tick), ("tick_place", tick, place),
-                                    ("place_order", place, order),
-                                    ("order_answer", order, bench.transport.answered_ns[-1])):
+            for key, start, end in (
+                ("recv_order", received, order),
+                ("send_order", sent, order),
+                ("recv_tick", received, tick),
+                ("tick_place", tick, place),
+                ("place_order", place, order),
+                ("order_answer", order, bench.transport.answered_ns[-1]),
+            ):
                 samples[key].append((end - start) / 1000)
         elif f.triggers:
             missed += 1
@@ -381,8 +449,7 @@ async def bare_floor(frames: list[Frame]) -> list[float]:
 
     async with serve(handler, "127.0.0.1", 0, compression=None, ping_interval=None) as server:
         port = next(iter(server.sockets)).getsockname()[1]
-        async with connect(f"ws://127.0.0.1:{port}", ping_interval=None, compression=None,
-                           max_size=2**22) as client:
+        async with connect(f"ws://127.0.0.1:{port}", ping_interval=None, compression=None, max_size=2**22) as client:
             ready.set()
             for _ in texts:
                 await client.recv()
@@ -395,16 +462,25 @@ async def bare_floor(frames: list[Frame]) -> list[float]:
 def machine_facts() -> list[str]:
     """Return CPU, affinity, load, OS, Python and library versions."""
     cpuinfo = Path("/proc/cpuinfo")
-    names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text(encoding="utf-8").splitlines()
-             if line.startswith("model name")] if cpuinfo.exists() else []
+    names = (
+        [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text(encoding="utf-8").splitlines()
+            if line.startswith("model name")
+        ]
+        if cpuinfo.exists()
+        else []
+    )
     cpu = names[0] if names else platform.processor() or "?"
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "n/a"
     load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a on this platform"
     libraries = ", ".join(f"{name} {version(name)}" for name in ("websockets", "httpx", "aiohttp", "sqlalchemy"))
-    return [f"cpu              {cpu}; {os.cpu_count()} logical CPUs, {affinity} usable by this process",
-            f"load average     {load} (1/5/15 min)",
-            f"platform         {platform.platform()}",
-            f"python           {platform.python_implementation()} {platform.python_version()}; {libraries}"]
+    return [
+        f"cpu              {cpu}; {os.cpu_count()} logical CPUs, {affinity} usable by this process",
+        f"load average     {load} (1/5/15 min)",
+        f"platform         {platform.platform()}",
+        f"python           {platform.python_implementation()} {platform.python_version()}; {libraries}",
+    ]
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -412,11 +488,14 @@ async def main(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)  # noqa: S311 - synthetic prices, not cryptography
     symbols = [f"{900000 + 37 * i:06d}" for i in range(args.symbols)]
     # Average prices log-spread over 1,000..900,000 KRW (every KRX tick band), on the tick grid.
-    avg = {s: round_to_tick(Decimal(round(math.exp(rng.uniform(math.log(1_000), math.log(900_000))))), Side.BUY)
-           for s in symbols}
+    avg = {
+        s: round_to_tick(Decimal(round(math.exp(rng.uniform(math.log(1_000), math.log(900_000))))), Side.BUY)
+        for s in symbols
+    }
     per_symbol = max(1, round(1 / args.trigger_fraction))
-    calm = build_frames(symbols, avg, math.ceil(args.ticks / len(symbols) / per_symbol), per_symbol, rng,
-                        triggers=False)
+    calm = build_frames(
+        symbols, avg, math.ceil(args.ticks / len(symbols) / per_symbol), per_symbol, rng, triggers=False
+    )
     mixed = build_frames(symbols, avg, math.ceil(args.ticks / len(symbols)), per_symbol, rng, triggers=True)
     print("\n".join(machine_facts()))
     started = time.perf_counter()
@@ -435,27 +514,37 @@ async def main(args: argparse.Namespace) -> None:
     floor = await bare_floor(mixed)
     triggers = sum(f.triggers for f in mixed)
     if not samples["recv_order"] or missed:
-        raise MeasuredNothing(f"part 2: {triggers - missed} of {triggers} triggering ticks placed an order "
-                              f"(stop mode: {stopped or 'no'}); the order path was not measured")
+        raise MeasuredNothing(
+            f"part 2: {triggers - missed} of {triggers} triggering ticks placed an order "
+            f"(stop mode: {stopped or 'no'}); the order path was not measured"
+        )
     print(f"disk fsync       4 KiB write + fsync in the temp dir: {percentiles(fsync)}")
-    print(f"run              {len(symbols)} symbols, average prices {min(avg.values()):,}..{max(avg.values()):,} "
-          f"KRW; SQLite migrated in a temp dir; {time.perf_counter() - started:.1f} s")
+    print(
+        f"run              {len(symbols)} symbols, average prices {min(avg.values()):,}..{max(avg.values()):,} "
+        f"KRW; SQLite migrated in a temp dir; {time.perf_counter() - started:.1f} s"
+    )
     print(f"\n1. parse + evaluate on one core, in process: {len(calm):,} ticks x {args.passes} passes, no order")
     print(f"   split + H0STCNT0 parse + SessionRunner.on_tick         {rate:10,.0f} ticks/s")
     print(f"   same frames flooded over the simulator's WebSocket     {flood:10,.0f} ticks/s (sender on the same core)")
-    print(f"\n2. frame -> order request: KisExchangeSimulator + KisBroker + SessionRunner/Execution on SQLite, "
-          f"{len(mixed):,} frames, {triggers:,} triggering")
-    rows = (("recv returned -> order request handed to transport", "recv_order"),
-            ("frame sent    -> order request handed to transport", "send_order"),
-            ("  recv returned -> on_tick entered (adapter parse)", "recv_tick"),
-            ("  on_tick -> place_order (strategy, risk, NEW commit)", "tick_place"),
-            ("  place_order -> request handed to transport", "place_order"),
-            ("frame sent    -> recv returned (every frame)", "send_recv"),
-            ("out of path: order request -> answer headers", "order_answer"))
+    print(
+        f"\n2. frame -> order request: KisExchangeSimulator + KisBroker + SessionRunner/Execution on SQLite, "
+        f"{len(mixed):,} frames, {triggers:,} triggering"
+    )
+    rows = (
+        ("recv returned -> order request handed to transport", "recv_order"),
+        ("frame sent    -> order request handed to transport", "send_order"),
+        ("  recv returned -> on_tick entered (adapter parse)", "recv_tick"),
+        ("  on_tick -> place_order (strategy, risk, NEW commit)", "tick_place"),
+        ("  place_order -> request handed to transport", "place_order"),
+        ("frame sent    -> recv returned (every frame)", "send_recv"),
+        ("out of path: order request -> answer headers", "order_answer"),
+    )
     for label, key in rows:
         print(f"   {label:53} {percentiles(samples[key])}")
-    print(f"   triggering ticks without an order: {missed}; orders from calm ticks: {unexpected}; "
-          f"stop mode: {stopped or 'no'}")
+    print(
+        f"   triggering ticks without an order: {missed}; orders from calm ticks: {unexpected}; "
+        f"stop mode: {stopped or 'no'}"
+    )
     print(f"\n3. floor: bare websockets server -> client on loopback, the same {len(mixed):,} frames one at a time")
     print(f"   {'frame sent    -> recv returned':53} {percentiles(floor)}")
     print(f"\n{machine_facts()[1]} (after)")
@@ -463,8 +552,9 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ticks", type=int, default=10_000, help="triggering ticks in part 2; ticks per pass "
-                        "in part 1")
+    parser.add_argument(
+        "--ticks", type=int, default=10_000, help="triggering ticks in part 2; ticks per pass in part 1"
+    )
     parser.add_argument("--symbols", type=int, default=40, help="at most 40 (41 registrations, notices take one)")
     parser.add_argument("--trigger-fraction", type=float, default=0.25, help="share of part 2's frames that trigger")
     parser.add_argument("--passes", type=int, default=5, help="passes over the frames in part 1")

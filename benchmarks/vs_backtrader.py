@@ -67,8 +67,9 @@ def window(market: MarketData, start: date, end: date) -> MarketData:
 
 def fresh(market: MarketData) -> MarketData:
     """Return a copy with every cache empty."""
-    return MarketData({s: BarSeries(s, bs.bars, bs.kind, bs.intraday, bs.bundled) for s, bs in market.series.items()},
-                      market.source)
+    return MarketData(
+        {s: BarSeries(s, bs.bars, bs.kind, bs.intraday, bs.bundled) for s, bs in market.series.items()}, market.source
+    )
 
 
 def synthetic(count: int, start: date, end: date) -> MarketData:
@@ -82,15 +83,17 @@ def synthetic(count: int, start: date, end: date) -> MarketData:
     for s in REAL:
         a = real.series[s].arrays
         prev = a["close"][:-1]
-        ratios[s] = np.stack([a["open"][1:] / prev, a["high"][1:] / prev, a["low"][1:] / prev,
-                              a["close"][1:] / prev, a["volume"][1:]], axis=1)[-3000:]
+        ratios[s] = np.stack(
+            [a["open"][1:] / prev, a["high"][1:] / prev, a["low"][1:] / prev, a["close"][1:] / prev, a["volume"][1:]],
+            axis=1,
+        )[-3000:]
     series = {}
     for k in range(count):
         source = ratios[REAL[k % len(REAL)]]
         rows = []
         while len(rows) < len(days):
             j = int(rng.integers(0, len(source) - BLOCK_DAYS))
-            rows.extend(source[j:j + BLOCK_DAYS])
+            rows.extend(source[j : j + BLOCK_DAYS])
         close = float(rng.uniform(5_000, 300_000))
         symbol = f"S{k:03d}"
         bars = []
@@ -115,9 +118,17 @@ def frames(market: MarketData) -> dict[str, pd.DataFrame]:
     out = {}
     for s, bs in market.series.items():
         a = bs.arrays
-        out[s] = pd.DataFrame({"open": a["open"], "high": a["high"], "low": a["low"], "close": a["close"],
-                               "volume": a["volume"], "openinterest": 0.0},
-                              index=pd.DatetimeIndex([pd.Timestamp(d) for d in bs.dates]))
+        out[s] = pd.DataFrame(
+            {
+                "open": a["open"],
+                "high": a["high"],
+                "low": a["low"],
+                "close": a["close"],
+                "volume": a["volume"],
+                "openinterest": 0.0,
+            },
+            index=pd.DatetimeIndex([pd.Timestamp(d) for d in bs.dates]),
+        )
     return out
 
 
@@ -125,8 +136,9 @@ def frames(market: MarketData) -> dict[str, pd.DataFrame]:
 
 
 def _krx_floor(price: float, etf: bool) -> float:
-    tick = float(krx_instrument("X", InstrumentKind.ETF if etf else InstrumentKind.STOCK).tick_size(
-        Decimal(str(price))))
+    tick = float(
+        krx_instrument("X", InstrumentKind.ETF if etf else InstrumentKind.STOCK).tick_size(Decimal(str(price)))
+    )
     return math.floor(price / tick + 1e-9) * tick
 
 
@@ -177,13 +189,20 @@ class MaCross(bt.Strategy):
 
     def notify_order(self, order: bt.Order) -> None:
         if order.status == order.Completed:
-            self.trades.append((bt.num2date(order.executed.dt).date(), order.data._name,
-                                "BUY" if order.isbuy() else "SELL", int(abs(order.executed.size)),
-                                round(order.executed.price)))
+            self.trades.append(
+                (
+                    bt.num2date(order.executed.dt).date(),
+                    order.data._name,
+                    "BUY" if order.isbuy() else "SELL",
+                    int(abs(order.executed.size)),
+                    round(order.executed.price),
+                )
+            )
 
 
-def run_backtrader(data: dict[str, pd.DataFrame], start: date, end: date, cash: float,
-                   etfs: frozenset[str]) -> list[tuple[date, str, str, int, int]]:
+def run_backtrader(
+    data: dict[str, pd.DataFrame], start: date, end: date, cash: float, etfs: frozenset[str]
+) -> list[tuple[date, str, str, int, int]]:
     """Return backtrader's fills (date, symbol, side, quantity, price)."""
     cerebro = bt.Cerebro(stdstats=False, cheat_on_open=True)
     cerebro.broker.set_coo(True)
@@ -204,8 +223,9 @@ def run_stockbot(market: MarketData, config: BacktestConfig) -> list[tuple[date,
 # -- THE RUN --------------------------------------------------------------------------------------------
 
 
-def compare(name: str, market: MarketData, start: date, end: date, cash: Decimal, limits: RiskLimits,
-            rounds: int, show: int) -> dict[str, object]:
+def compare(
+    name: str, market: MarketData, start: date, end: date, cash: Decimal, limits: RiskLimits, rounds: int, show: int
+) -> dict[str, object]:
     config = BacktestConfig(start, end, fill_model=FillModel.NEXT_OPEN, start_cash_krw=cash, limits=limits)
     data = frames(market)
     etfs = frozenset(s for s, bs in market.series.items() if bs.kind is InstrumentKind.ETF)
@@ -223,8 +243,10 @@ def compare(name: str, market: MarketData, start: date, end: date, cash: Decimal
     if ours != theirs:
         only_ours = sorted(set(ours) - set(theirs))[:5]
         only_theirs = sorted(set(theirs) - set(ours))[:5]
-        sys.exit(f"vs_backtrader: {name}: trades differ ({len(ours)} vs {len(theirs)}); only stockbot: "
-                 f"{only_ours}; only backtrader: {only_theirs}")
+        sys.exit(
+            f"vs_backtrader: {name}: trades differ ({len(ours)} vs {len(theirs)}); only stockbot: "
+            f"{only_ours}; only backtrader: {only_theirs}"
+        )
     print(f"  identical: {len(ours)} fills (date, symbol, side, quantity, price)")
     ours_s, theirs_s = [], []
     for _ in range(rounds):  # interleaved
@@ -235,8 +257,13 @@ def compare(name: str, market: MarketData, start: date, end: date, cash: Decimal
         run_stockbot(market, config)
         ours_s.append(time.perf_counter() - t)
     require(all(x > 0 for x in ours_s + theirs_s), "a timing was zero")
-    return {"name": name, "bars": bars, "ours": statistics.median(ours_s), "theirs": statistics.median(theirs_s),
-            "fills": len(ours)}
+    return {
+        "name": name,
+        "bars": bars,
+        "ours": statistics.median(ours_s),
+        "theirs": statistics.median(theirs_s),
+        "fills": len(ours),
+    }
 
 
 def main() -> None:
@@ -250,21 +277,34 @@ def main() -> None:
     rows = []
     start, end = date(2021, 1, 1), date(2023, 12, 22)
     real = window(bundled(REAL), start, end)
-    rows.append(compare("bundled 5 x 3y", real, start, end, Decimal(100_000_000), RiskLimits(), args.rounds,
-                        args.show))
+    rows.append(compare("bundled 5 x 3y", real, start, end, Decimal(100_000_000), RiskLimits(), args.rounds, args.show))
     if not args.skip_synthetic:
         s_start = date(2014, 1, 1)
         synth = synthetic(args.symbols, s_start, end)
         open_limits = replace(RiskLimits(), max_open_positions=None, max_orders_per_minute=None)
-        rows.append(compare(f"synthetic {args.symbols} x 10y", synth, s_start, end, Decimal(1_000_000_000),
-                            open_limits, args.rounds, args.show))
-    print(f"\n{'data':22} {'bars':>9} {'backtrader s':>13} {'bars/s':>9} {'stockbot s':>11} {'bars/s':>9} "
-          f"{'ratio':>6}  target >= 5x")
+        rows.append(
+            compare(
+                f"synthetic {args.symbols} x 10y",
+                synth,
+                s_start,
+                end,
+                Decimal(1_000_000_000),
+                open_limits,
+                args.rounds,
+                args.show,
+            )
+        )
+    print(
+        f"\n{'data':22} {'bars':>9} {'backtrader s':>13} {'bars/s':>9} {'stockbot s':>11} {'bars/s':>9} "
+        f"{'ratio':>6}  target >= 5x"
+    )
     for r in rows:
         ratio = r["theirs"] / r["ours"]  # type: ignore[operator]
-        print(f"{r['name']:22} {r['bars']:>9,} {r['theirs']:>13.3f} {r['bars'] / r['theirs']:>9,.0f} "  # type: ignore[operator]
-              f"{r['ours']:>11.3f} {r['bars'] / r['ours']:>9,.0f} {ratio:>5.1f}x  "  # type: ignore[operator]
-              f"{'met' if ratio >= 5 else 'NOT met'}")
+        print(
+            f"{r['name']:22} {r['bars']:>9,} {r['theirs']:>13.3f} {r['bars'] / r['theirs']:>9,.0f} "  # type: ignore[operator]
+            f"{r['ours']:>11.3f} {r['bars'] / r['ours']:>9,.0f} {ratio:>5.1f}x  "  # type: ignore[operator]
+            f"{'met' if ratio >= 5 else 'NOT met'}"
+        )
 
 
 if __name__ == "__main__":

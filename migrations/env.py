@@ -58,10 +58,7 @@ def run_migrations_online() -> None:
         with engine.connect() as connection, connection.begin():
             sqlite = is_sqlite(connection.engine.url)
             context.configure(
-                connection=connection,
-                target_metadata=metadata,
-                render_as_batch=sqlite,
-                compare_type=True,
+                connection=connection, target_metadata=metadata, render_as_batch=sqlite, compare_type=True
             )
             context.run_migrations()
             if sqlite:

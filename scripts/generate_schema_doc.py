@@ -470,11 +470,7 @@ SQLITE_DIFFERENCES = [
     ("`JSONB`", "`JSON` (text)", ""),
     ("`SERIAL`", "`INTEGER` primary key (the rowid)", ""),
     ("`BOOLEAN`", "`BOOLEAN` (0 or 1)", ""),
-    (
-        "trigger function raising `restrict_violation`",
-        "triggers with `RAISE(ABORT, ...)`",
-        "no TRUNCATE in SQLite",
-    ),
+    ("trigger function raising `restrict_violation`", "triggers with `RAISE(ABORT, ...)`", "no TRUNCATE in SQLite"),
 ]
 
 SQLITE_CONNECTIONS = (
@@ -508,11 +504,7 @@ def migration_sql(db_url: str) -> list[str]:
     for chunk in re.split(r";\n\s*\n", buffer.getvalue()):
         lines = [line.rstrip() for line in chunk.strip().splitlines() if not line.startswith("-- ")]
         statement = "\n".join(lines).strip().rstrip(";")
-        if (
-            statement
-            and statement not in ("BEGIN", "COMMIT")
-            and not statement.startswith("INSERT INTO alembic")
-        ):
+        if statement and statement not in ("BEGIN", "COMMIT") and not statement.startswith("INSERT INTO alembic"):
             statements.append(statement)
     return statements
 
@@ -543,8 +535,7 @@ def tables_of(statements: list[str]) -> dict[str, tuple[str, list[str], list[Col
             create, indexes, _ = tables[match[1]]
             lines = create.splitlines()
             if match[3] is not None:  # a column goes after the last column, before the constraints
-                at = next((i for i, line in enumerate(lines) if line.strip().startswith("CONSTRAINT ")),
-                          len(lines) - 1)
+                at = next((i for i, line in enumerate(lines) if line.strip().startswith("CONSTRAINT ")), len(lines) - 1)
                 lines.insert(at, f"    {match[3]},")
             else:
                 lines[-2] = lines[-2].rstrip(",") + ","
@@ -554,8 +545,7 @@ def tables_of(statements: list[str]) -> dict[str, tuple[str, list[str], list[Col
     return tables
 
 
-def _alter_column(tables: dict[str, tuple[str, list[str], list[Column]]], table: str, column: str,
-                  change: str) -> None:
+def _alter_column(tables: dict[str, tuple[str, list[str], list[Column]]], table: str, column: str, change: str) -> None:
     # PostgreSQL's in-place changes of a column's type or nullability, folded into its CREATE TABLE line.
     create, indexes, _ = tables[table]
     lines = create.splitlines()
@@ -601,16 +591,12 @@ def _triggers(statements: list[str]) -> list[str]:
 
 def _check_descriptions(tables: dict[str, tuple[str, list[str], list[Column]]]) -> None:
     problems = [f"table {t} has no description" for t in tables if t not in TABLES]
-    problems += [
-        f"description of table {t}, which the migrations do not create" for t in TABLES if t not in tables
-    ]
+    problems += [f"description of table {t}, which the migrations do not create" for t in TABLES if t not in tables]
     for table, (_, _, columns) in tables.items():
         described = COLUMNS.get(table, {})
         names = {c.name for c in columns}
         problems += [f"column {table}.{c} has no description" for c in sorted(names - described.keys())]
-        problems += [
-            f"description of {table}.{c}, which does not exist" for c in sorted(described.keys() - names)
-        ]
+        problems += [f"description of {table}.{c}, which does not exist" for c in sorted(described.keys() - names)]
     if problems:
         raise SystemExit("generate_schema_doc: update the descriptions:\n  " + "\n  ".join(problems))
 
@@ -641,8 +627,7 @@ def render() -> str:
         "stored in UTC and shown in KST; JSON documents keep decimals as strings. Constraint names follow "
         "`pk_<table>`, `uq_<table>_<column>`, `ck_<table>_<name>`, `fk_<table>_<column>_<referred table>`.",
         "",
-        "The DDL below is PostgreSQL's (the reference dialect); see "
-        "[SQLite differences](#sqlite-differences).",
+        "The DDL below is PostgreSQL's (the reference dialect); see [SQLite differences](#sqlite-differences).",
         "",
         "## Tables",
         "",
@@ -658,9 +643,7 @@ def render() -> str:
             default = f"`{c.default}`" if c.default else ""
             null = "NULL" if c.nullable else "NOT NULL"
             description = _cell(COLUMNS[table][c.name])
-            out.append(
-                f"| `{c.name}` | {c.type} | {sqlite_types[c.name]} | {null} | {default} | {description} |"
-            )
+            out.append(f"| `{c.name}` | {c.type} | {sqlite_types[c.name]} | {null} | {default} | {description} |")
         out += ["", "```sql", *(s + ";" for s in [create, *indexes]), "```", ""]
     out += [
         "## Append-only fills",
@@ -681,8 +664,7 @@ def render() -> str:
         "",
         "## SQLite differences",
         "",
-        "The embedded database (the default, a file in the data directory) runs the same migrations. "
-        "What differs:",
+        "The embedded database (the default, a file in the data directory) runs the same migrations. What differs:",
         "",
         "| PostgreSQL | SQLite | why |",
         "| --- | --- | --- |",
@@ -695,12 +677,8 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Write the document, or with ``--check`` report whether it is up to date (exit status 1 if not)."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--check", action="store_true", help="do not write; exit 1 if the file is out of date"
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="do not write; exit 1 if the file is out of date")
     args = parser.parse_args(argv)
     document = render()
     current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else None

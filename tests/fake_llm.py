@@ -143,20 +143,36 @@ class FakeLlm:
     async def _chat(self, request: web.Request) -> web.Response:
         body = await request.json()
         reply = self._next("openai", body, {k.lower(): v for k, v in request.headers.items()})
-        ok = {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": MODEL,
-              "choices": [{"index": 0, "finish_reason": "stop",
-                           "message": {"role": "assistant", "content": reply.content}}],
-              "usage": {"prompt_tokens": reply.input_tokens, "completion_tokens": reply.output_tokens,
-                        "total_tokens": reply.input_tokens + reply.output_tokens}}
+        ok = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": 0,
+            "model": MODEL,
+            "choices": [
+                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply.content}}
+            ],
+            "usage": {
+                "prompt_tokens": reply.input_tokens,
+                "completion_tokens": reply.output_tokens,
+                "total_tokens": reply.input_tokens + reply.output_tokens,
+            },
+        }
         error = {"error": {"message": reply.error, "type": "fake_error", "code": str(reply.status)}}
         return await self._answer(reply, ok, error)
 
     async def _messages(self, request: web.Request) -> web.Response:
         body = await request.json()
         reply = self._next("anthropic", body, {k.lower(): v for k, v in request.headers.items()})
-        ok = {"id": "msg_fake", "type": "message", "role": "assistant", "model": MODEL, "stop_reason": "end_turn",
-              "stop_sequence": None, "content": [{"type": "text", "text": reply.content}],
-              "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens}}
+        ok = {
+            "id": "msg_fake",
+            "type": "message",
+            "role": "assistant",
+            "model": MODEL,
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "content": [{"type": "text", "text": reply.content}],
+            "usage": {"input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens},
+        }
         error = {"type": "error", "error": {"type": "fake_error", "message": reply.error}}
         return await self._answer(reply, ok, error)
 

@@ -99,19 +99,27 @@ class FakeSlack:
 
     def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Return the fields of every accepted ``chat.postMessage`` (to `channel`, if given)."""
-        return [r.fields for r in self.calls("chat.postMessage")
-                if r.accepted and (channel is None or r.fields.get("channel") == channel)]
+        return [
+            r.fields
+            for r in self.calls("chat.postMessage")
+            if r.accepted and (channel is None or r.fields.get("channel") == channel)
+        ]
 
     def completed_uploads(self) -> list[dict[str, Any]]:
         """Return the fields of every ``files.completeUploadExternal`` (``files`` parsed)."""
-        return [r.fields | {"files": json.loads(r.fields["files"])}
-                for r in self.calls("files.completeUploadExternal") if r.accepted]
+        return [
+            r.fields | {"files": json.loads(r.fields["files"])}
+            for r in self.calls("files.completeUploadExternal")
+            if r.accepted
+        ]
 
     def all_text(self) -> str:
         """Return every request body the fake received, decoded, concatenated (to search for secrets)."""
         with self._lock:
-            return "\n".join(r.body.decode("utf-8", "replace") + " " + json.dumps(r.fields, ensure_ascii=False)
-                             for r in self.requests)
+            return "\n".join(
+                r.body.decode("utf-8", "replace") + " " + json.dumps(r.fields, ensure_ascii=False)
+                for r in self.requests
+            )
 
     def wait_for(self, condition: Callable[["FakeSlack"], bool], timeout_secs: float = 10.0) -> None:
         """Block until `condition(self)` holds (the notifier works in its own thread)."""
@@ -181,8 +189,9 @@ class FakeSlack:
         if outage.mode == "error500":
             return web.Response(status=500, text="internal error")
         if outage.mode == "ratelimited":
-            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
-                                     headers={"Retry-After": str(outage.retry_after_secs)})
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(outage.retry_after_secs)}
+            )
         return None
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -190,8 +199,9 @@ class FakeSlack:
         fields, body = await self._fields(request)
         failure = await self._misbehave()
         with self._lock:
-            self.requests.append(SlackRequest(method, fields, body, request.headers.get("Authorization", ""),
-                                              accepted=failure is None))
+            self.requests.append(
+                SlackRequest(method, fields, body, request.headers.get("Authorization", ""), accepted=failure is None)
+            )
         if failure is not None:
             return failure
         if request.headers.get("Authorization") != f"Bearer {self.token}":
@@ -205,12 +215,14 @@ class FakeSlack:
                 return web.json_response({"ok": True, "channel": fields["channel"], "ts": f"{time.time():.6f}"})
             case "files.getUploadURLExternal":
                 file_id = f"F{len(self.requests):08d}"
-                return web.json_response({"ok": True, "file_id": file_id,
-                                          "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}"})
+                return web.json_response(
+                    {"ok": True, "file_id": file_id, "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}"}
+                )
             case "files.completeUploadExternal":
                 files = json.loads(fields.get("files", "[]"))
-                return web.json_response({"ok": True, "files": [{"id": f["id"], "title": f.get("title")}
-                                                                for f in files]})
+                return web.json_response(
+                    {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+                )
         return web.json_response({"ok": False, "error": "unknown_method"})
 
     async def _upload(self, request: web.Request) -> web.Response:

@@ -132,7 +132,11 @@ class FakeBroker:
     """
 
     def __init__(
-        self, clock: Clock, account_id: str, *, uow_factory: UnitOfWorkFactory | None = None,
+        self,
+        clock: Clock,
+        account_id: str,
+        *,
+        uow_factory: UnitOfWorkFactory | None = None,
         aggregate_fills: bool = False,
     ) -> None:
         self.clock = clock
@@ -174,25 +178,45 @@ class FakeBroker:
         return number
 
     def add_order(
-        self, symbol: str, side: Side, quantity: Decimal, limit_price: Decimal | None, *,
-        number: str | None = None, ts_accepted: datetime | None = None,
-        order_type: OrderType | None = None, state: BrokerOrderState = BrokerOrderState.OPEN,
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        limit_price: Decimal | None,
+        *,
+        number: str | None = None,
+        ts_accepted: datetime | None = None,
+        order_type: OrderType | None = None,
+        state: BrokerOrderState = BrokerOrderState.OPEN,
     ) -> BrokerOrderReport:
         """Put an order in the book directly (placed by hand in HTS/MTS, or by an earlier process)."""
         report = BrokerOrderReport(
-            account_id=self.account_id, broker_order_number=number or self.next_number(),
-            venue_order_ref=FAKE_BRANCH, symbol=symbol, side=side,
+            account_id=self.account_id,
+            broker_order_number=number or self.next_number(),
+            venue_order_ref=FAKE_BRANCH,
+            symbol=symbol,
+            side=side,
             order_type=order_type or (OrderType.LIMIT if limit_price is not None else OrderType.MARKET),
-            quantity=quantity, limit_price=limit_price, state=state, filled_quantity=Decimal(0),
-            avg_fill_price=None, ts_accepted=ts_accepted or self.clock.now(),
+            quantity=quantity,
+            limit_price=limit_price,
+            state=state,
+            filled_quantity=Decimal(0),
+            avg_fill_price=None,
+            ts_accepted=ts_accepted or self.clock.now(),
             trading_date=kst_date(ts_accepted or self.clock.now()),
         )
         self.orders[report.broker_order_number] = report
         return report
 
     def execute(
-        self, broker_order_number: str, quantity: Decimal | int, price: Decimal | int, *,
-        fill_id: str | None = None, commission_krw: Decimal = Decimal(0), tax_krw: Decimal = Decimal(0),
+        self,
+        broker_order_number: str,
+        quantity: Decimal | int,
+        price: Decimal | int,
+        *,
+        fill_id: str | None = None,
+        commission_krw: Decimal = Decimal(0),
+        tax_krw: Decimal = Decimal(0),
     ) -> Fill:
         """Execute part of a booked order: update the book and holdings; return the fill, undelivered."""
         report = self.orders[broker_order_number]
@@ -201,28 +225,43 @@ class FakeBroker:
             raise AssertionError(f"the fake broker cannot overfill order {broker_order_number}")
         fill = Fill(
             broker_fill_id=fill_id or f"{broker_order_number}-{self._next_fill}",
-            broker_order_number=broker_order_number, symbol=report.symbol, side=report.side,
-            quantity=quantity, price=price, commission_krw=commission_krw, tax_krw=tax_krw,
-            ts_filled=self.clock.now(), trading_date=kst_date(self.clock.now()),
+            broker_order_number=broker_order_number,
+            symbol=report.symbol,
+            side=report.side,
+            quantity=quantity,
+            price=price,
+            commission_krw=commission_krw,
+            tax_krw=tax_krw,
+            ts_filled=self.clock.now(),
+            trading_date=kst_date(self.clock.now()),
         )
         self._next_fill += 1
         self.fills.append(fill)
         filled = report.filled_quantity + quantity
         amount = (report.avg_fill_price or Decimal(0)) * report.filled_quantity + quantity * price
         self.orders[broker_order_number] = replace(
-            report, filled_quantity=filled, avg_fill_price=amount / filled,
+            report,
+            filled_quantity=filled,
+            avg_fill_price=amount / filled,
             state=BrokerOrderState.FILLED if filled == report.quantity else report.state,
         )
         self._hold(fill)
         return fill
 
     async def fill(
-        self, broker_order_number: str, quantity: Decimal | int, price: Decimal | int, *,
-        fill_id: str | None = None, commission_krw: Decimal = Decimal(0), tax_krw: Decimal = Decimal(0),
+        self,
+        broker_order_number: str,
+        quantity: Decimal | int,
+        price: Decimal | int,
+        *,
+        fill_id: str | None = None,
+        commission_krw: Decimal = Decimal(0),
+        tax_krw: Decimal = Decimal(0),
     ) -> Fill:
         """Execute part of a booked order and deliver the fill notice to the subscribed handler."""
-        fill = self.execute(broker_order_number, quantity, price, fill_id=fill_id,
-                            commission_krw=commission_krw, tax_krw=tax_krw)
+        fill = self.execute(
+            broker_order_number, quantity, price, fill_id=fill_id, commission_krw=commission_krw, tax_krw=tax_krw
+        )
         await self.deliver(FillReport(self.account_id, fill))
         return fill
 
@@ -236,8 +275,14 @@ class FakeBroker:
         """Cancel an order's remainder at the broker and deliver the notice."""
         self._cancel_in_book(broker_order_number)
         report = self.orders[broker_order_number]
-        notice = CancelReport(self.account_id, broker_order_number, report.quantity - report.filled_quantity,
-                              self.clock.now(), reason, report.trading_date)
+        notice = CancelReport(
+            self.account_id,
+            broker_order_number,
+            report.quantity - report.filled_quantity,
+            self.clock.now(),
+            reason,
+            report.trading_date,
+        )
         await self.deliver(notice)
         return notice
 
@@ -279,8 +324,11 @@ class FakeBroker:
             report = self.orders[fill.broker_order_number]
             assert report.avg_fill_price is not None
             totals[fill.broker_order_number] = replace(
-                fill, broker_fill_id=f"ccld:{fill.broker_order_number}:{report.filled_quantity}",
-                quantity=report.filled_quantity, price=report.avg_fill_price)
+                fill,
+                broker_fill_id=f"ccld:{fill.broker_order_number}:{report.filled_quantity}",
+                quantity=report.filled_quantity,
+                price=report.avg_fill_price,
+            )
         return list(totals.values())
 
     async def get_price(self, symbol: str) -> Quote:
@@ -300,8 +348,9 @@ class FakeBroker:
         if self.checks_cash and not self._place_outcomes and request.side is Side.BUY:
             price = request.limit_price or self.quotes[request.symbol].upper_limit or Decimal(0)
             if request.quantity * price > self.cash.orderable_krw:
-                raise OrderRejectedByBroker(f"orderable cash {self.cash.orderable_krw} is short of "
-                                            f"{request.quantity * price}", code="FAKE_CASH")
+                raise OrderRejectedByBroker(
+                    f"orderable cash {self.cash.orderable_krw} is short of {request.quantity * price}", code="FAKE_CASH"
+                )
         outcome = self._place_outcomes.popleft() if self._place_outcomes else Accept()
         match outcome:
             case Accept(number=number, ts_accepted=ts):
@@ -333,8 +382,16 @@ class FakeBroker:
         self._cancel_in_book(broker_order_number)
         if self.confirms_cancels and key is not None:
             report = self.orders[key]
-            await self.deliver(CancelReport(self.account_id, key, report.quantity - report.filled_quantity,
-                                            self.clock.now(), "canceled by request", report.trading_date))
+            await self.deliver(
+                CancelReport(
+                    self.account_id,
+                    key,
+                    report.quantity - report.filled_quantity,
+                    self.clock.now(),
+                    "canceled by request",
+                    report.trading_date,
+                )
+            )
 
     async def subscribe_quotes(self, symbols: list[str], handler: TickHandler) -> None:
         """Keep the handler (ticks are not generated by this fake)."""
@@ -357,8 +414,15 @@ class FakeBroker:
             return tuple(o for o in await uow.orders.list_open(self.account_id) if o.status.value == "NEW")
 
     def _book(self, request: OrderRequest, number: str | None, ts: datetime | None) -> BrokerOrderReport:
-        return self.add_order(request.symbol, request.side, request.quantity, request.limit_price,
-                              number=number, ts_accepted=ts, order_type=request.order_type)
+        return self.add_order(
+            request.symbol,
+            request.side,
+            request.quantity,
+            request.limit_price,
+            number=number,
+            ts_accepted=ts,
+            order_type=request.order_type,
+        )
 
     def _cancel_in_book(self, broker_order_number: str) -> None:
         key = next(n for n in self.orders if n.lstrip("0") == broker_order_number.lstrip("0"))
@@ -409,7 +473,6 @@ class RecordingNotifier:
     def of_kind(self, kind: str) -> list[EventRecord]:
         """Return the events of `kind`, in order."""
         return [e for e in self.events if e.kind == kind]
-
 
 
 def as_recorded(fill: Fill, account_id: str, cumulative: int | Decimal) -> Fill:

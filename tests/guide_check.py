@@ -235,7 +235,7 @@ def _class_problem(name: str, attribute: str | None) -> str | None:
         return f"no class {name} in src/ or tests/"
     if attribute is None:
         return None
-    body = _code()[defined.start():]
+    body = _code()[defined.start() :]
     following = re.search(r"^class \w", body[1:], re.M)
     body = body[: following.start() + 1] if following else body
     if re.search(rf"^[ \t]+(?:async )?def {attribute}\(|^[ \t]+{attribute}[ \t]*[:=]", body, re.M):

@@ -82,14 +82,10 @@ def upgrade() -> None:
         sa.Column("ts_created", _UTC, nullable=False),
         sa.CheckConstraint("status IN ('DRAFT','ACTIVE','RETIRED')", name=op.f("ck_strategy_params_status")),
         sa.ForeignKeyConstraint(
-            ["strategy_id"],
-            ["strategies.strategy_id"],
-            name=op.f("fk_strategy_params_strategy_id_strategies"),
+            ["strategy_id"], ["strategies.strategy_id"], name=op.f("fk_strategy_params_strategy_id_strategies")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_strategy_params")),
-        sa.UniqueConstraint(
-            "strategy_id", "effective_date", "version", name=op.f("uq_strategy_params_version")
-        ),
+        sa.UniqueConstraint("strategy_id", "effective_date", "version", name=op.f("uq_strategy_params_version")),
     )
     op.create_table(
         "symbols",

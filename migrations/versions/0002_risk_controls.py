@@ -49,8 +49,9 @@ def _kill_switch_0001() -> sa.Table:
 def _kill_switch_0002() -> sa.Table:
     table = _kill_switch_0001()
     table.append_column(sa.Column("action", sa.String(16), server_default="halt", nullable=False))
-    table.append_constraint(sa.CheckConstraint("action IN ('halt','cancel_open','flatten')",
-                                               name="ck_kill_switch_action"))
+    table.append_constraint(
+        sa.CheckConstraint("action IN ('halt','cancel_open','flatten')", name="ck_kill_switch_action")
+    )
     return table
 
 
@@ -107,9 +108,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_observed_orders_account_date"), "observed_orders", ["account_id", "trading_date"])
     with op.batch_alter_table("kill_switch", copy_from=_kill_switch_0001()) as batch:
         batch.add_column(sa.Column("action", sa.String(16), server_default="halt", nullable=False))
-        batch.create_check_constraint(
-            op.f("ck_kill_switch_action"), "action IN ('halt','cancel_open','flatten')"
-        )
+        batch.create_check_constraint(op.f("ck_kill_switch_action"), "action IN ('halt','cancel_open','flatten')")
 
 
 def downgrade() -> None:

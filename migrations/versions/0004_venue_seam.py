@@ -24,27 +24,46 @@ FILLS_APPEND_ONLY_MESSAGE = "fills are append-only"
 
 #: Every exact-decimal column: (table, column, old precision, old scale, new precision).
 _DECIMALS: tuple[tuple[str, str, int, int, int], ...] = (
-    ("market_bars", "open", 20, 4, 28), ("market_bars", "high", 20, 4, 28), ("market_bars", "low", 20, 4, 28),
-    ("market_bars", "close", 20, 4, 28), ("market_bars", "volume", 24, 4, 32),
-    ("orders", "quantity", 20, 4, 28), ("orders", "limit_price", 20, 4, 28), ("orders", "signal_price", 20, 4, 28),
-    ("orders", "filled_quantity", 20, 4, 28), ("orders", "filled_amount_krw", 24, 4, 32),
-    ("fills", "quantity", 20, 4, 28), ("fills", "price", 20, 4, 28), ("fills", "commission_krw", 24, 4, 32),
+    ("market_bars", "open", 20, 4, 28),
+    ("market_bars", "high", 20, 4, 28),
+    ("market_bars", "low", 20, 4, 28),
+    ("market_bars", "close", 20, 4, 28),
+    ("market_bars", "volume", 24, 4, 32),
+    ("orders", "quantity", 20, 4, 28),
+    ("orders", "limit_price", 20, 4, 28),
+    ("orders", "signal_price", 20, 4, 28),
+    ("orders", "filled_quantity", 20, 4, 28),
+    ("orders", "filled_amount_krw", 24, 4, 32),
+    ("fills", "quantity", 20, 4, 28),
+    ("fills", "price", 20, 4, 28),
+    ("fills", "commission_krw", 24, 4, 32),
     ("fills", "tax_krw", 24, 4, 32),
-    ("positions", "quantity", 20, 4, 28), ("positions", "avg_price", 20, 4, 28),
-    ("positions", "realized_pnl_krw", 24, 4, 32), ("positions", "commission_krw", 24, 4, 32),
+    ("positions", "quantity", 20, 4, 28),
+    ("positions", "avg_price", 20, 4, 28),
+    ("positions", "realized_pnl_krw", 24, 4, 32),
+    ("positions", "commission_krw", 24, 4, 32),
     ("positions", "tax_krw", 24, 4, 32),
-    ("position_snapshots", "quantity", 20, 4, 28), ("position_snapshots", "avg_price", 20, 4, 28),
-    ("position_snapshots", "close_price", 20, 4, 28), ("position_snapshots", "market_value_krw", 24, 4, 32),
-    ("position_snapshots", "unrealized_pnl_krw", 24, 4, 32), ("position_snapshots", "realized_pnl_krw", 24, 4, 32),
-    ("daily_settlements", "start_equity_krw", 24, 4, 32), ("daily_settlements", "end_equity_krw", 24, 4, 32),
-    ("daily_settlements", "cash_krw", 24, 4, 32), ("daily_settlements", "realized_pnl_krw", 24, 4, 32),
-    ("daily_settlements", "unrealized_pnl_krw", 24, 4, 32), ("daily_settlements", "commission_krw", 24, 4, 32),
+    ("position_snapshots", "quantity", 20, 4, 28),
+    ("position_snapshots", "avg_price", 20, 4, 28),
+    ("position_snapshots", "close_price", 20, 4, 28),
+    ("position_snapshots", "market_value_krw", 24, 4, 32),
+    ("position_snapshots", "unrealized_pnl_krw", 24, 4, 32),
+    ("position_snapshots", "realized_pnl_krw", 24, 4, 32),
+    ("daily_settlements", "start_equity_krw", 24, 4, 32),
+    ("daily_settlements", "end_equity_krw", 24, 4, 32),
+    ("daily_settlements", "cash_krw", 24, 4, 32),
+    ("daily_settlements", "realized_pnl_krw", 24, 4, 32),
+    ("daily_settlements", "unrealized_pnl_krw", 24, 4, 32),
+    ("daily_settlements", "commission_krw", 24, 4, 32),
     ("daily_settlements", "tax_krw", 24, 4, 32),
     ("daemon_state", "start_equity_krw", 24, 4, 32),
-    ("observed_orders", "quantity", 20, 4, 28), ("observed_orders", "limit_price", 20, 4, 28),
+    ("observed_orders", "quantity", 20, 4, 28),
+    ("observed_orders", "limit_price", 20, 4, 28),
     ("observed_orders", "signal_price", 20, 4, 28),
-    ("position_checkpoints", "quantity", 20, 4, 28), ("position_checkpoints", "avg_price", 20, 4, 28),
-    ("position_checkpoints", "realized_pnl_krw", 24, 4, 32), ("position_checkpoints", "commission_krw", 24, 4, 32),
+    ("position_checkpoints", "quantity", 20, 4, 28),
+    ("position_checkpoints", "avg_price", 20, 4, 28),
+    ("position_checkpoints", "realized_pnl_krw", 24, 4, 32),
+    ("position_checkpoints", "commission_krw", 24, 4, 32),
     ("position_checkpoints", "tax_krw", 24, 4, 32),
 )
 
@@ -59,7 +78,8 @@ def _orders_0003(metadata: sa.MetaData) -> sa.Table:
     # The tables as 0001-0003 built them on SQLite: the batch copy needs them without reflecting (offline SQL).
     statuses = "'NEW','SENT','PARTIAL','FILLED','CANCELED','REJECTED'"
     return sa.Table(
-        "orders", metadata,
+        "orders",
+        metadata,
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("idempotency_key", sa.String(200), nullable=False),
         sa.Column("account_id", sa.String(32), nullable=False),
@@ -101,7 +121,8 @@ def _orders_0003(metadata: sa.MetaData) -> sa.Table:
 
 def _fills_with_trading_date(metadata: sa.MetaData) -> sa.Table:
     return sa.Table(
-        "fills", metadata,
+        "fills",
+        metadata,
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("broker_fill_id", sa.String(64), nullable=False),
         sa.Column("order_id", sa.Integer(), nullable=True),
@@ -128,7 +149,8 @@ def _fills_with_trading_date(metadata: sa.MetaData) -> sa.Table:
 
 def _checkpoints_with_trading_date(metadata: sa.MetaData) -> sa.Table:
     return sa.Table(
-        "position_checkpoints", metadata,
+        "position_checkpoints",
+        metadata,
         sa.Column("account_id", sa.String(32), nullable=False),
         sa.Column("symbol", sa.String(12), nullable=False),
         sa.Column("quantity", _text_decimal(), nullable=False),
@@ -146,7 +168,7 @@ def _checkpoints_with_trading_date(metadata: sa.MetaData) -> sa.Table:
     )
 
 
-def _batch(table: str, copy_from: sa.Table):  # noqa: ANN202 - alembic's batch context
+def _batch(table: str, copy_from: sa.Table):
     # SQLite rebuilds the table from `copy_from`; PostgreSQL alters it in place.
     return op.batch_alter_table(table, copy_from=copy_from if _sqlite() else None)
 
@@ -214,8 +236,14 @@ def upgrade() -> None:
 
     # Orders: an opaque venue reference (was the KIS branch) and our client order id.
     with _batch("orders", orders_0003) as batch:
-        batch.alter_column("broker_branch", new_column_name="venue_order_ref", existing_type=sa.String(16),
-                           type_=sa.String(64), existing_nullable=False, existing_server_default="")
+        batch.alter_column(
+            "broker_branch",
+            new_column_name="venue_order_ref",
+            existing_type=sa.String(16),
+            type_=sa.String(64),
+            existing_nullable=False,
+            existing_server_default="",
+        )
         batch.add_column(sa.Column("client_order_id", sa.String(64), nullable=True))
         batch.create_unique_constraint("uq_orders_account_client_order_id", ["account_id", "client_order_id"])
 
@@ -231,8 +259,10 @@ def upgrade() -> None:
         sa.Column("ts_last_seen", _UTC, nullable=False),
         sa.PrimaryKeyConstraint("account_id", name=op.f("pk_accounts")),
     )
-    op.execute("INSERT INTO accounts (account_id, venue, mode, name, ts_first_seen, ts_last_seen) "
-               "SELECT account_id, 'krx', mode, '', ts_started, ts_heartbeat FROM daemon_state")
+    op.execute(
+        "INSERT INTO accounts (account_id, venue, mode, name, ts_first_seen, ts_last_seen) "
+        "SELECT account_id, 'krx', mode, '', ts_started, ts_heartbeat FROM daemon_state"
+    )
 
 
 def downgrade() -> None:
@@ -242,8 +272,14 @@ def downgrade() -> None:
     with op.batch_alter_table("orders") as batch:
         batch.drop_constraint("uq_orders_account_client_order_id", type_="unique")
         batch.drop_column("client_order_id")
-        batch.alter_column("venue_order_ref", new_column_name="broker_branch", existing_type=sa.String(64),
-                           type_=sa.String(16), existing_nullable=False, existing_server_default="")
+        batch.alter_column(
+            "venue_order_ref",
+            new_column_name="broker_branch",
+            existing_type=sa.String(64),
+            type_=sa.String(16),
+            existing_nullable=False,
+            existing_server_default="",
+        )
     with op.batch_alter_table("position_checkpoints") as batch:
         batch.drop_column("last_trading_date")
     _drop_fill_triggers()

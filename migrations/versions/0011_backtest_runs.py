@@ -61,8 +61,9 @@ def upgrade() -> None:
         sa.Column("price", _decimal(28, 8), nullable=False),
         sa.Column("commission_krw", _decimal(32, 8), nullable=False),
         sa.Column("tax_krw", _decimal(32, 8), nullable=False),
-        sa.ForeignKeyConstraint(["run_id"], ["backtest_runs.id"], name=op.f("fk_backtest_fills_run_id_backtest_runs"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["backtest_runs.id"], name=op.f("fk_backtest_fills_run_id_backtest_runs"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("run_id", "seq", name=op.f("pk_backtest_fills")),
     )
     op.create_table(
@@ -75,8 +76,9 @@ def upgrade() -> None:
         sa.Column("out_of_sample", _JSON, nullable=False),
         sa.Column("objective_in_sample", _decimal(32, 8), nullable=True),
         sa.Column("objective_out_of_sample", _decimal(32, 8), nullable=True),
-        sa.ForeignKeyConstraint(["run_id"], ["backtest_runs.id"],
-                                name=op.f("fk_optimize_trials_run_id_backtest_runs"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["backtest_runs.id"], name=op.f("fk_optimize_trials_run_id_backtest_runs"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("run_id", "window_index", "trial", name=op.f("pk_optimize_trials")),
     )
 

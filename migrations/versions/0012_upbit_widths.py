@@ -24,8 +24,10 @@ depends_on: str | Sequence[str] | None = None
 
 #: (table, column): every fee and tax column.
 _FEES: tuple[tuple[str, str], ...] = tuple(
-    (table, column) for table in ("fills", "positions", "daily_settlements", "position_checkpoints", "backtest_fills")
-    for column in ("commission_krw", "tax_krw"))
+    (table, column)
+    for table in ("fills", "positions", "daily_settlements", "position_checkpoints", "backtest_fills")
+    for column in ("commission_krw", "tax_krw")
+)
 
 
 #: (table, nullable): the venue order number columns.

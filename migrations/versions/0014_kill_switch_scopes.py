@@ -37,11 +37,13 @@ def _set_aside(constraints: Sequence[str]) -> None:
 
 
 def _columns() -> list[sa.Column[object]]:
-    return [sa.Column("active", sa.Boolean(), nullable=False),
-            sa.Column("reason", sa.Text(), server_default="", nullable=False),
-            sa.Column("set_by", sa.String(64), server_default="", nullable=False),
-            sa.Column("ts_changed", _UTC, nullable=False),
-            sa.Column("action", sa.String(16), server_default="halt", nullable=False)]
+    return [
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("reason", sa.Text(), server_default="", nullable=False),
+        sa.Column("set_by", sa.String(64), server_default="", nullable=False),
+        sa.Column("ts_changed", _UTC, nullable=False),
+        sa.Column("action", sa.String(16), server_default="halt", nullable=False),
+    ]
 
 
 def upgrade() -> None:
@@ -68,6 +70,5 @@ def downgrade() -> None:
         sa.CheckConstraint(_ACTIONS, name=op.f("ck_kill_switch_action")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kill_switch")),
     )
-    op.execute(f"INSERT INTO kill_switch (id, {_COPIED}) SELECT 1, {_COPIED} FROM kill_switch_before "
-               "WHERE scope = '*'")
+    op.execute(f"INSERT INTO kill_switch (id, {_COPIED}) SELECT 1, {_COPIED} FROM kill_switch_before WHERE scope = '*'")
     op.drop_table("kill_switch_before")

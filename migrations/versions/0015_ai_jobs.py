@@ -76,8 +76,9 @@ def upgrade() -> None:
         sa.Column("job_run_id", sa.Integer(), nullable=True),
         sa.Column("ts_created", _UTC, nullable=False),
         sa.CheckConstraint("status IN ('WRITTEN','ANNOUNCED')", name=op.f("ck_trade_journals_status")),
-        sa.ForeignKeyConstraint(["job_run_id"], ["ai_job_runs.id"],
-                                name=op.f("fk_trade_journals_job_run_id_ai_job_runs")),
+        sa.ForeignKeyConstraint(
+            ["job_run_id"], ["ai_job_runs.id"], name=op.f("fk_trade_journals_job_run_id_ai_job_runs")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_trade_journals")),
         sa.UniqueConstraint("account_id", "trading_date", "version", name=op.f("uq_trade_journals_version")),
     )
@@ -107,12 +108,15 @@ def upgrade() -> None:
         sa.Column("ts_applied", _UTC, nullable=True),
         sa.CheckConstraint(f"status IN ({_DRAFT_STATUSES})", name=op.f("ck_strategy_param_drafts_status")),
         sa.CheckConstraint("origin IN ('optimizer','model')", name=op.f("ck_strategy_param_drafts_origin")),
-        sa.ForeignKeyConstraint(["strategy_id"], ["strategies.strategy_id"],
-                                name=op.f("fk_strategy_param_drafts_strategy_id_strategies")),
-        sa.ForeignKeyConstraint(["job_run_id"], ["ai_job_runs.id"],
-                                name=op.f("fk_strategy_param_drafts_job_run_id_ai_job_runs")),
-        sa.ForeignKeyConstraint(["params_id"], ["strategy_params.id"],
-                                name=op.f("fk_strategy_param_drafts_params_id_strategy_params")),
+        sa.ForeignKeyConstraint(
+            ["strategy_id"], ["strategies.strategy_id"], name=op.f("fk_strategy_param_drafts_strategy_id_strategies")
+        ),
+        sa.ForeignKeyConstraint(
+            ["job_run_id"], ["ai_job_runs.id"], name=op.f("fk_strategy_param_drafts_job_run_id_ai_job_runs")
+        ),
+        sa.ForeignKeyConstraint(
+            ["params_id"], ["strategy_params.id"], name=op.f("fk_strategy_param_drafts_params_id_strategy_params")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_strategy_param_drafts")),
     )
     op.create_index("ix_strategy_param_drafts_status", "strategy_param_drafts", ["status"])

@@ -19,16 +19,41 @@ from stock_manager.service_layer.ports.ai import ModelRequest
 REQUEST = ModelRequest("journal", "s" * 100, "p" * 900, 500)  # estimate: 500 in + 500 out
 
 
-@pytest.mark.parametrize("budget, used_tokens, used_krw, refused", [
-    (Budget(tokens_per_night=1000), 0, Decimal(0), None),
-    (Budget(tokens_per_night=999), 0, Decimal(0), "budget of 999 tokens would be passed: 0 used, this call may use "
-                                                  "up to 1,000"),
-    (Budget(tokens_per_night=5000), 4001, Decimal(0), "4,001 used"),
-    (Budget(tokens_per_night=10**6, krw_per_night=Decimal(10), price_input_krw_per_mtok=Decimal(4000),
-            price_output_krw_per_mtok=Decimal(16000)), 0, Decimal(0), None),  # 2 + 8 = 10 KRW: allowed
-    (Budget(tokens_per_night=10**6, krw_per_night=Decimal(10), price_input_krw_per_mtok=Decimal(4000),
-            price_output_krw_per_mtok=Decimal(16000)), 0, Decimal("0.01"), "budget of 10 KRW would be passed"),
-])
+@pytest.mark.parametrize(
+    "budget, used_tokens, used_krw, refused",
+    [
+        (Budget(tokens_per_night=1000), 0, Decimal(0), None),
+        (
+            Budget(tokens_per_night=999),
+            0,
+            Decimal(0),
+            "budget of 999 tokens would be passed: 0 used, this call may use up to 1,000",
+        ),
+        (Budget(tokens_per_night=5000), 4001, Decimal(0), "4,001 used"),
+        (
+            Budget(
+                tokens_per_night=10**6,
+                krw_per_night=Decimal(10),
+                price_input_krw_per_mtok=Decimal(4000),
+                price_output_krw_per_mtok=Decimal(16000),
+            ),
+            0,
+            Decimal(0),
+            None,
+        ),  # 2 + 8 = 10 KRW: allowed
+        (
+            Budget(
+                tokens_per_night=10**6,
+                krw_per_night=Decimal(10),
+                price_input_krw_per_mtok=Decimal(4000),
+                price_output_krw_per_mtok=Decimal(16000),
+            ),
+            0,
+            Decimal("0.01"),
+            "budget of 10 KRW would be passed",
+        ),
+    ],
+)
 def test_budget_refuses_a_call_that_would_pass_the_night(budget, used_tokens, used_krw, refused):
     said = budget.refusal(used_tokens, used_krw, REQUEST)
 
@@ -42,15 +67,18 @@ def test_budget_cost_is_known_only_with_both_prices():
     assert Budget().cost(10, 10) is None
 
 
-@pytest.mark.parametrize("text, problem", [
-    ('{"summary": "ok", "observations": ["a"]}', ""),
-    ('```json\n{"summary": "fenced"}\n```', ""),
-    ('Sure! {"summary": "after a word"}', ""),
-    ("no json here", "not valid JSON"),
-    ("[1, 2]", "JSON but not an object (list)"),
-    ('{"summary": ""}', "summary: String should have at least 1 character"),
-    ('{"summary": "x", "order": "BUY"}', "order: Extra inputs are not permitted"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ('{"summary": "ok", "observations": ["a"]}', ""),
+        ('```json\n{"summary": "fenced"}\n```', ""),
+        ('Sure! {"summary": "after a word"}', ""),
+        ("no json here", "not valid JSON"),
+        ("[1, 2]", "JSON but not an object (list)"),
+        ('{"summary": ""}', "summary: String should have at least 1 character"),
+        ('{"summary": "x", "order": "BUY"}', "order: Extra inputs are not permitted"),
+    ],
+)
 def test_parse_answer_returns_the_value_or_the_problem(text, problem):
     parsed = parse_answer(text, JournalNarrative)
 
@@ -65,18 +93,42 @@ def test_parse_answer_keeps_what_was_found_when_the_shape_is_wrong():
 
 
 FACTS = {
-    "trading_date": "2023-03-09", "account_id": "SIM-1", "venue": "krx",
+    "trading_date": "2023-03-09",
+    "account_id": "SIM-1",
+    "venue": "krx",
     "params": {"ma_cross_50_200": {"short_window_days": 57}},
-    "orders": [{"time": "2023-03-08T23:30:00+00:00", "strategy": "ma_cross_50_200", "symbol": "035420",
-                "side": "SELL", "type": "MARKET", "intent": "EXIT", "quantity": "9", "limit_price": None,
-                "signal_price": "191700", "status": "CANCELED", "filled": "0", "avg_price": None,
-                "reason": "stop-loss: 191700 is -6.26% from average 204500", "status_reason": "expired at the close"}],
-    "fills": [], "risk": [], "events": [{"time": "2023-03-09T00:00:00+00:00", "kind": "stop_mode",
-                                         "message": "daily loss limit"}],
-    "settlement": None, "positions": [],
-    "backtest": {"period": "2023-03-06..2023-03-09", "orders_daemon": 1, "orders_backtest": 0, "pairs": [],
-                 "missing": [], "extra": [{"symbol": "035420", "side": "SELL", "quantity": "9"}],
-                 "pnl_difference_krw": "-1200.0000"},
+    "orders": [
+        {
+            "time": "2023-03-08T23:30:00+00:00",
+            "strategy": "ma_cross_50_200",
+            "symbol": "035420",
+            "side": "SELL",
+            "type": "MARKET",
+            "intent": "EXIT",
+            "quantity": "9",
+            "limit_price": None,
+            "signal_price": "191700",
+            "status": "CANCELED",
+            "filled": "0",
+            "avg_price": None,
+            "reason": "stop-loss: 191700 is -6.26% from average 204500",
+            "status_reason": "expired at the close",
+        }
+    ],
+    "fills": [],
+    "risk": [],
+    "events": [{"time": "2023-03-09T00:00:00+00:00", "kind": "stop_mode", "message": "daily loss limit"}],
+    "settlement": None,
+    "positions": [],
+    "backtest": {
+        "period": "2023-03-06..2023-03-09",
+        "orders_daemon": 1,
+        "orders_backtest": 0,
+        "pairs": [],
+        "missing": [],
+        "extra": [{"symbol": "035420", "side": "SELL", "quantity": "9"}],
+        "pnl_difference_krw": "-1200.0000",
+    },
 }
 
 
@@ -127,14 +179,19 @@ def test_nice_step_gives_about_ten_round_points(span, step):
     assert nice_step(Decimal(span)) == Decimal(step)
 
 
-@pytest.mark.parametrize("env, words", [
-    ({"AI_PROVIDER": "openai"}, "AI_PROVIDER=openai needs AI_MODEL"),
-    ({"AI_PROVIDER": "anthropic", "AI_MODEL": "claude-x"}, "AI_PROVIDER=anthropic needs AI_API_KEY"),
-    ({"AI_PROVIDER": "openai", "AI_MODEL": "m", "AI_BASE_URL": "http://10.0.0.5:11434/v1", "AI_API_KEY": "k"},
-     "AI_BASE_URL may use plain http only for a server on this machine"),
-    ({"AI_BASE_URL": "ftp://host"}, "AI_BASE_URL must be an http(s) URL"),
-    ({"AI_BUDGET_KRW_PER_NIGHT": "500"}, "AI_BUDGET_KRW_PER_NIGHT needs AI_PRICE_INPUT_KRW_PER_MTOK"),
-])
+@pytest.mark.parametrize(
+    "env, words",
+    [
+        ({"AI_PROVIDER": "openai"}, "AI_PROVIDER=openai needs AI_MODEL"),
+        ({"AI_PROVIDER": "anthropic", "AI_MODEL": "claude-x"}, "AI_PROVIDER=anthropic needs AI_API_KEY"),
+        (
+            {"AI_PROVIDER": "openai", "AI_MODEL": "m", "AI_BASE_URL": "http://10.0.0.5:11434/v1", "AI_API_KEY": "k"},
+            "AI_BASE_URL may use plain http only for a server on this machine",
+        ),
+        ({"AI_BASE_URL": "ftp://host"}, "AI_BASE_URL must be an http(s) URL"),
+        ({"AI_BUDGET_KRW_PER_NIGHT": "500"}, "AI_BUDGET_KRW_PER_NIGHT needs AI_PRICE_INPUT_KRW_PER_MTOK"),
+    ],
+)
 def test_ai_settings_when_they_cannot_work_together_then_one_line_naming_them(monkeypatch, env, words):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -153,12 +210,15 @@ def test_ai_settings_when_a_local_server_then_no_key_needed(monkeypatch):
     assert model is not None and (model.provider, model.model) == ("openai", "llama3.1")
 
 
-@pytest.mark.parametrize("name, value, words", [
-    ("AI_JOURNAL_LANGUAGE", "fr", "AI_JOURNAL_LANGUAGE: must be ko (Korean) or en (English)"),
-    ("AI_PROVIDER", "gemini", "AI_PROVIDER: Input should be 'none', 'openai' or 'anthropic'"),
-    ("AI_PROPOSE_OBJECTIVE", "luck", "AI_PROPOSE_OBJECTIVE: must be one of sharpe"),
-    ("AI_GATE_MAX_CHANGE_PCT", "0", "AI_GATE_MAX_CHANGE_PCT: Input should be greater than 0"),
-])
+@pytest.mark.parametrize(
+    "name, value, words",
+    [
+        ("AI_JOURNAL_LANGUAGE", "fr", "AI_JOURNAL_LANGUAGE: must be ko (Korean) or en (English)"),
+        ("AI_PROVIDER", "gemini", "AI_PROVIDER: Input should be 'none', 'openai' or 'anthropic'"),
+        ("AI_PROPOSE_OBJECTIVE", "luck", "AI_PROPOSE_OBJECTIVE: must be one of sharpe"),
+        ("AI_GATE_MAX_CHANGE_PCT", "0", "AI_GATE_MAX_CHANGE_PCT: Input should be greater than 0"),
+    ],
+)
 def test_ai_settings_when_one_is_out_of_range_then_named(monkeypatch, name, value, words):
     monkeypatch.setenv(name, value)
 

@@ -38,8 +38,15 @@ async def a_draft(uow_factory, research: FakeResearch | None = None) -> int:
 
 
 async def approve(uow_factory, draft_id: int, **changes):
-    values = {"specs": SPECS, "effective_from": NEXT, "earliest": NEXT, "by": "owner",
-              "reason": "better out of sample", "ts": DECIDED, **changes}
+    values = {
+        "specs": SPECS,
+        "effective_from": NEXT,
+        "earliest": NEXT,
+        "by": "owner",
+        "reason": "better out of sample",
+        "ts": DECIDED,
+        **changes,
+    }
     return await approve_draft(uow_factory, NullNotifier(), draft_id, **values)
 
 
@@ -47,11 +54,24 @@ async def test_approve_when_validated_then_active_from_the_date_and_only_from_it
     draft_id = await a_draft(uow_factory)
     notifier = RecordingNotifier()
 
-    decided = await approve_draft(uow_factory, notifier, draft_id, specs=SPECS, effective_from=NEXT, earliest=NEXT,
-                                  by="owner", reason="better out of sample", ts=DECIDED)
+    decided = await approve_draft(
+        uow_factory,
+        notifier,
+        draft_id,
+        specs=SPECS,
+        effective_from=NEXT,
+        earliest=NEXT,
+        by="owner",
+        reason="better out of sample",
+        ts=DECIDED,
+    )
 
     assert (decided.status, decided.decided_by, decided.decision_reason, decided.effective_from) == (
-        "APPROVED", "owner", "better out of sample", NEXT)
+        "APPROVED",
+        "owner",
+        "better out of sample",
+        NEXT,
+    )
     async with uow_factory() as uow:
         before = await load_params(uow, DAY, None)
         after = await load_params(uow, NEXT, None)
@@ -87,14 +107,18 @@ async def approve_and_id(uow_factory) -> int:
     return draft_id
 
 
-@pytest.mark.parametrize("changes, words", [
-    ({"effective_from": DAY}, "saw data up to 2023-02-17: --from must be later"),
-    ({"effective_from": date(2023, 2, 20), "earliest": date(2023, 2, 21)},
-     "before the next session the daemon has not opened (2023-02-21)"),
-    ({"reason": "  "}, "--reason is required"),
-])
-async def test_approve_when_the_date_or_reason_is_wrong_then_refused_and_nothing_written(uow_factory, changes,
-                                                                                          words):
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"effective_from": DAY}, "saw data up to 2023-02-17: --from must be later"),
+        (
+            {"effective_from": date(2023, 2, 20), "earliest": date(2023, 2, 21)},
+            "before the next session the daemon has not opened (2023-02-21)",
+        ),
+        ({"reason": "  "}, "--reason is required"),
+    ],
+)
+async def test_approve_when_the_date_or_reason_is_wrong_then_refused_and_nothing_written(uow_factory, changes, words):
     draft_id = await a_draft(uow_factory)
 
     with pytest.raises(ConfigurationError, match=re.escape(words)):
@@ -120,8 +144,7 @@ async def test_approve_when_invalid_or_already_decided_then_refused(uow_factory)
 async def test_reject_then_nothing_changes_but_the_draft(uow_factory):
     draft_id = await a_draft(uow_factory)
 
-    decided = await reject_draft(uow_factory, NullNotifier(), draft_id, by="owner", reason="too few trades",
-                                 ts=DECIDED)
+    decided = await reject_draft(uow_factory, NullNotifier(), draft_id, by="owner", reason="too few trades", ts=DECIDED)
 
     assert (decided.status, decided.decided_by, decided.decision_reason) == ("REJECTED", "owner", "too few trades")
     async with uow_factory() as uow:
@@ -137,15 +160,24 @@ async def test_history_when_drafts_decided_and_a_risk_limit_changed_then_who_whe
     async with uow_factory() as uow:
         from stock_manager.domain.risk import RiskLimits
 
-        await change_limit(uow, RiskLimits(), "max_open_positions", "3", changed_by="cli", reason="smaller book",
-                           ts=datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
+        await change_limit(
+            uow,
+            RiskLimits(),
+            "max_open_positions",
+            "3",
+            changed_by="cli",
+            reason="smaller book",
+            ts=datetime(2026, 3, 2, 14, 0, tzinfo=UTC),
+        )
         await uow.commit()
 
     entries = await change_history(uow_factory, SPECS)
 
     assert [(e.kind, e.who, e.why) for e in entries] == [
-        ("params rejected", "owner", "too few trades"), ("params approved", "owner", "better out of sample"),
-        ("risk limit", "cli", "smaller book")]
+        ("params rejected", "owner", "too few trades"),
+        ("params approved", "owner", "better out of sample"),
+        ("risk limit", "cli", "smaller book"),
+    ]
     assert entries[1].change.startswith(f"draft {approved}: short_window_days 50 → 45")
     assert entries[1].change.endswith("from 2023-02-20")
     assert entries[2].change == "5 → 3" and isinstance(entries[2].ts, datetime)
@@ -157,8 +189,10 @@ async def test_draft_detail_compares_with_the_parameters_in_force(uow_factory):
     detail = await draft_detail(uow_factory, draft_id, SPECS, NEXT)
 
     assert detail.active_source == "built-in defaults"
-    assert detail.changes == [("short_window_days", Decimal(50), Decimal(45)),
-                              ("long_window_days", Decimal(200), Decimal(190))]
+    assert detail.changes == [
+        ("short_window_days", Decimal(50), Decimal(45)),
+        ("long_window_days", Decimal(200), Decimal(190)),
+    ]
 
 
 async def test_jobs_when_broker_and_kill_switch_are_absent_then_they_run(uow_factory):
@@ -185,5 +219,11 @@ async def test_jobs_when_broker_and_kill_switch_are_absent_then_they_run(uow_fac
 
 
 def test_risk_limit_change_record_is_what_the_history_reads():
-    assert {f.name for f in fields(RiskLimitChange)} >= {"name", "old_value", "new_value", "changed_by", "reason",
-                                                         "ts_changed"}
+    assert {f.name for f in fields(RiskLimitChange)} >= {
+        "name",
+        "old_value",
+        "new_value",
+        "changed_by",
+        "reason",
+        "ts_changed",
+    }

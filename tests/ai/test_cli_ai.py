@@ -39,15 +39,18 @@ def invoke(*args: str, stdin: str | None = None):
     return runner.invoke(app, list(args), input=stdin)
 
 
-@pytest.mark.parametrize("args, words", [
-    (["params", "approve", "999", "--reason", "x", "--yes"], "no parameter draft 999"),
-    (["params", "approve", "1", "--yes"], "--reason is required"),
-    (["params", "reject", "1", "--reason", " ", "--yes"], "--reason is required"),
-    (["params", "show", "42"], "no parameter draft 42"),
-    (["ai", "journal", "--date", "2023-13-01"], "--date must be YYYY-MM-DD, was '2023-13-01'"),
-    (["ai", "journal"], "no daemon has traded in this database"),
-    (["ai", "propose"], "no session is settled in this database: give --until"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["params", "approve", "999", "--reason", "x", "--yes"], "no parameter draft 999"),
+        (["params", "approve", "1", "--yes"], "--reason is required"),
+        (["params", "reject", "1", "--reason", " ", "--yes"], "--reason is required"),
+        (["params", "show", "42"], "no parameter draft 42"),
+        (["ai", "journal", "--date", "2023-13-01"], "--date must be YYYY-MM-DD, was '2023-13-01'"),
+        (["ai", "journal"], "no daemon has traded in this database"),
+        (["ai", "propose"], "no session is settled in this database: give --until"),
+    ],
+)
 def test_cli_when_the_input_is_bad_then_one_line_and_exit_2(db, args, words):
     result = invoke(*args, "--db-url", db)
 
@@ -78,8 +81,9 @@ def test_approve_when_the_confirmation_is_declined_then_nothing_changes(db):
 def test_reject_when_confirmed_then_rejected_with_who_and_why(db):
     draft_id = with_a_draft(db)
 
-    result = invoke("params", "reject", str(draft_id), "--reason", "too few trades", "--by", "owner", "--db-url", db,
-                    stdin="y\n")
+    result = invoke(
+        "params", "reject", str(draft_id), "--reason", "too few trades", "--by", "owner", "--db-url", db, stdin="y\n"
+    )
 
     assert result.exit_code == 0 and f"Draft {draft_id} rejected by owner" in result.output
     history = invoke("params", "history", "--db-url", db)

@@ -19,14 +19,28 @@ def llm():
 
 
 def openai_model(llm: FakeLlm, **options) -> OpenAiCompatibleChat:
-    values = {"model": "gpt-test", "api_key": None, "base_url": llm.openai_url, "timeout_secs": 2.0,
-              "max_retries": 2, "retry_base_secs": 0.01, **options}
+    values = {
+        "model": "gpt-test",
+        "api_key": None,
+        "base_url": llm.openai_url,
+        "timeout_secs": 2.0,
+        "max_retries": 2,
+        "retry_base_secs": 0.01,
+        **options,
+    }
     return OpenAiCompatibleChat(**values)
 
 
 def anthropic_model(llm: FakeLlm, **options) -> AnthropicChat:
-    values = {"model": "claude-test", "api_key": "sk-ant-test-key-0123456789", "base_url": llm.anthropic_url,
-              "timeout_secs": 2.0, "max_retries": 2, "retry_base_secs": 0.01, **options}
+    values = {
+        "model": "claude-test",
+        "api_key": "sk-ant-test-key-0123456789",
+        "base_url": llm.anthropic_url,
+        "timeout_secs": 2.0,
+        "max_retries": 2,
+        "retry_base_secs": 0.01,
+        **options,
+    }
     return AnthropicChat(**values)
 
 
@@ -36,7 +50,12 @@ async def test_openai_when_the_server_answers_then_text_model_and_tokens(llm):
     answer = await openai_model(llm).complete(REQUEST)
 
     assert (answer.text, answer.model, answer.input_tokens, answer.output_tokens, answer.attempts) == (
-        '{"summary": "fine"}', MODEL, 321, 12, 1)
+        '{"summary": "fine"}',
+        MODEL,
+        321,
+        12,
+        1,
+    )
     (sent,) = llm.requests
     assert sent.body["model"] == "gpt-test" and sent.body["max_tokens"] == 300
     assert sent.body["response_format"] == {"type": "json_object"}
@@ -93,8 +112,11 @@ async def test_anthropic_when_the_server_answers_then_text_and_tokens(llm):
     (sent,) = llm.requests
     assert sent.api == "anthropic" and sent.body["system"] == REQUEST.system
     assert sent.body["max_tokens"] == 300
-    assert "sk-ant-test-key-0123456789" in (sent.headers.get("x-api-key", ""), sent.headers.get("authorization", ""),
-                                            sent.headers.get("authorization", "").removeprefix("Bearer "))
+    assert "sk-ant-test-key-0123456789" in (
+        sent.headers.get("x-api-key", ""),
+        sent.headers.get("authorization", ""),
+        sent.headers.get("authorization", "").removeprefix("Bearer "),
+    )
 
 
 @pytest.mark.parametrize("status", [429, 500, 529])

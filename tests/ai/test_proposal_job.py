@@ -38,8 +38,14 @@ async def test_propose_when_keyless_then_one_optimizer_draft_validated(uow_facto
     assert (draft.origin, draft.status, draft.data_until) == ("optimizer", "VALIDATED", DAY)
     assert draft.base_source == "built-in defaults" and draft.base_params == MaCrossParams().to_mapping()
     assert draft.evidence["out_of_sample"]["proposed"] == "0.61"
-    assert [c["rule"] for c in draft.validation["checks"]] == ["shape", "bounds", "change", "step",
-                                                                "out_of_sample", "drawdown"]
+    assert [c["rule"] for c in draft.validation["checks"]] == [
+        "shape",
+        "bounds",
+        "change",
+        "step",
+        "out_of_sample",
+        "drawdown",
+    ]
     assert outcome.run.outcome == "OK" and outcome.run.details["draft_ids"] == [draft.id]
     assert research.searches[0].data_until == DAY and research.searches[0].max_change_pct == 30
 
@@ -69,8 +75,9 @@ async def test_propose_when_the_answer_is_not_json_then_an_invalid_draft_saying_
 
     _, model = await drafts_of(uow_factory, outcome)
     assert (model.status, model.proposed_params) == ("INVALID", {})
-    assert model.validation["checks"] == [{"rule": "shape", "passed": False,
-                                           "reason": model.validation["checks"][0]["reason"]}]
+    assert model.validation["checks"] == [
+        {"rule": "shape", "passed": False, "reason": model.validation["checks"][0]["reason"]}
+    ]
     assert "not valid JSON" in model.validation["checks"][0]["reason"]
     assert outcome.run.outcome == "OK" and outcome.run.response == "I would lower the short window to 45."
 
@@ -101,8 +108,9 @@ async def test_propose_when_schema_valid_but_out_of_bounds_then_invalid_and_neve
 async def test_propose_when_the_model_moves_too_far_or_does_worse_then_invalid(uow_factory, llm):
     llm.script(Reply(proposal({"short_window_days": 20})), Reply(proposal(GOOD)))
     better, _ = context(uow_factory, model=openai_model(llm))
-    worse, _ = context(uow_factory, model=openai_model(llm),
-                       research=FakeResearch(verified=evidence(proposed="-0.9", active="-0.42")))
+    worse, _ = context(
+        uow_factory, model=openai_model(llm), research=FakeResearch(verified=evidence(proposed="-0.9", active="-0.42"))
+    )
 
     _, far = await drafts_of(uow_factory, await ProposalJob(better).run(DAY))
     _, bad = await drafts_of(uow_factory, await ProposalJob(worse).run(DAY))
@@ -135,8 +143,7 @@ async def test_propose_when_rate_limited_then_retried_then_a_partial_run(uow_fac
     assert "rate limited (HTTP 429): tokens per minute exceeded" in outcome.run.error
 
 
-async def test_propose_when_the_answer_carries_a_secret_and_an_order_then_masked_and_nothing_traded(
-        uow_factory, llm):
+async def test_propose_when_the_answer_carries_a_secret_and_an_order_then_masked_and_nothing_traded(uow_factory, llm):
     register_secret(AI_KEY)
     llm.script(Reply(proposal(GOOD, f"SELL all 005930 at market right now with key {AI_KEY}; then approve me")))
     ctx, notifier = context(uow_factory, model=openai_model(llm))

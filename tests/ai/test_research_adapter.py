@@ -21,8 +21,12 @@ DEFAULTS = MaCrossParams().to_mapping()
 
 
 def research(uow_factory, symbols=("005930", "069500")) -> BacktestResearch:
-    return BacktestResearch(lambda: bundled(list(symbols)), BacktestConfig(date(2023, 1, 2), date(2023, 12, 22)),
-                            storage=SimpleNamespace(uow_factory=uow_factory), settings=None)
+    return BacktestResearch(
+        lambda: bundled(list(symbols)),
+        BacktestConfig(date(2023, 1, 2), date(2023, 12, 22)),
+        storage=SimpleNamespace(uow_factory=uow_factory),
+        settings=None,
+    )
 
 
 def test_research_when_a_strategy_has_no_backtest_then_it_says_so(uow_factory):
@@ -56,8 +60,10 @@ async def test_verify_when_the_proposal_is_the_active_one_then_both_figures_are_
 async def test_search_when_the_bars_stop_before_the_day_then_refused_saying_so(uow_factory):
     plan = SearchPlan(data_until=date(2026, 3, 2))
 
-    with pytest.raises(ConfigurationError, match=re.escape(
-            "the bundled bars do not reach 2026-03-02 (005930 ends 2026-01-15, 069500 ends 2023-12-22)")):
+    with pytest.raises(
+        ConfigurationError,
+        match=re.escape("the bundled bars do not reach 2026-03-02 (005930 ends 2026-01-15, 069500 ends 2023-12-22)"),
+    ):
         await research(uow_factory).search(MA_CROSS, DEFAULTS, plan)
 
 

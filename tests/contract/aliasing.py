@@ -77,11 +77,11 @@ class SymbolAlias:
 
     async def subscribe_order_events(self, handler: OrderEventHandler) -> None:
         async def renamed(event: BrokerOrderEvent) -> None:
-            await handler(FillReport(event.account_id, self._fill(event.fill)) if isinstance(event, FillReport)
-                          else event)
+            await handler(
+                FillReport(event.account_id, self._fill(event.fill)) if isinstance(event, FillReport) else event
+            )
 
         await self.inner.subscribe_order_events(renamed)
 
     async def close(self) -> None:
         await self.inner.close()
-

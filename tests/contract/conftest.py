@@ -7,8 +7,12 @@ import pytest
 
 from tests.contract.harness import VenueHarness, fake_harness, kis_harness, sim_harness, upbit_harness
 
-HARNESSES = {"fake": fake_harness, "sim": sim_harness, "kis-over-simulator": kis_harness,
-             "upbit-over-simulator": upbit_harness}
+HARNESSES = {
+    "fake": fake_harness,
+    "sim": sim_harness,
+    "kis-over-simulator": kis_harness,
+    "upbit-over-simulator": upbit_harness,
+}
 
 
 @pytest.fixture(params=sorted(HARNESSES))

@@ -99,8 +99,9 @@ class FakeHarness:
         self.fake.cash = CashBalance(self.account_id, Decimal(10_000_000), Decimal(10_000_000))
         self.fake.checks_cash = True
         self.fake.confirms_cancels = True
-        self.fake.quotes[SYMBOL] = Quote(SYMBOL, Decimal(72_000), Decimal(72_000), Decimal(93_600),
-                                         Decimal(50_400), self.clock.now())
+        self.fake.quotes[SYMBOL] = Quote(
+            SYMBOL, Decimal(72_000), Decimal(72_000), Decimal(93_600), Decimal(50_400), self.clock.now()
+        )
         self.broker: Broker = self.fake
         self.instrument = krx_instrument(SYMBOL)
         self.events = Events()
@@ -152,8 +153,14 @@ class SimHarness:
         self.session: TradingSession | None = None
 
     def _new(self) -> SimBroker:
-        return SimBroker(symbols=[SYMBOL], start_date=DAY, end_date=DAY, participation_rate=PARTICIPATION,
-                         clock=FixedClock(datetime(2000, 1, 1, tzinfo=UTC)), state_dir=self._state_dir)
+        return SimBroker(
+            symbols=[SYMBOL],
+            start_date=DAY,
+            end_date=DAY,
+            participation_rate=PARTICIPATION,
+            clock=FixedClock(datetime(2000, 1, 1, tzinfo=UTC)),
+            state_dir=self._state_dir,
+        )
 
     async def open_day(self) -> date:
         self.session = await anext(aiter(self.sim.sessions()))
@@ -182,12 +189,24 @@ class KisHarness:
     def __init__(self, tmp_path: Path) -> None:
         self._tmp = tmp_path
         self.wall = SharedWall()
-        self.venue = SimBroker(symbols=[SYMBOL], start_date=DAY, end_date=DAY, participation_rate=PARTICIPATION,
-                               clock=FixedClock(datetime(2000, 1, 1, tzinfo=UTC)), state_dir=tmp_path / "venue")
+        self.venue = SimBroker(
+            symbols=[SYMBOL],
+            start_date=DAY,
+            end_date=DAY,
+            participation_rate=PARTICIPATION,
+            clock=FixedClock(datetime(2000, 1, 1, tzinfo=UTC)),
+            state_dir=tmp_path / "venue",
+        )
         self.faults = FaultKnobs(unanswered_mode="error500")
         self.frames = HandledFrames()
-        self.server = KisExchangeSimulator(self.venue, mode="paper", wall_clock=self.wall, rate_limit_per_sec=None,
-                                           pingpong_interval_secs=None, faults=self.faults)
+        self.server = KisExchangeSimulator(
+            self.venue,
+            mode="paper",
+            wall_clock=self.wall,
+            rate_limit_per_sec=None,
+            pingpong_interval_secs=None,
+            faults=self.faults,
+        )
         self.instrument = krx_instrument(SYMBOL)
         self.events = Events()
         self.session: TradingSession | None = None
@@ -239,14 +258,22 @@ class UpbitHarness:
     """
 
     def __init__(self, tmp_path: Path) -> None:
-        self.venue = SimBroker(symbols=[UPBIT_MARKET], start_date=UPBIT_DAY, end_date=UPBIT_DAY + timedelta(days=1),
-                               venue="upbit", participation_rate=Decimal("0.02"), cost_model=upbit_cost_model(),
-                               start_cash_krw=Decimal(5_000_000_000),
-                               clock=FixedClock(datetime(2000, 1, 1, tzinfo=UTC)), state_dir=tmp_path / "venue")
+        self.venue = SimBroker(
+            symbols=[UPBIT_MARKET],
+            start_date=UPBIT_DAY,
+            end_date=UPBIT_DAY + timedelta(days=1),
+            venue="upbit",
+            participation_rate=Decimal("0.02"),
+            cost_model=upbit_cost_model(),
+            start_cash_krw=Decimal(5_000_000_000),
+            clock=FixedClock(datetime(2000, 1, 1, tzinfo=UTC)),
+            state_dir=tmp_path / "venue",
+        )
         self.faults = UpbitFaultKnobs(lost_mode="error500")
         self.frames = HandledFrames()
-        self.server = UpbitExchangeSimulator(self.venue, wall_clock=SystemClock(), faults=self.faults,
-                                             max_total_krw=Decimal(10**15))
+        self.server = UpbitExchangeSimulator(
+            self.venue, wall_clock=SystemClock(), faults=self.faults, max_total_krw=Decimal(10**15)
+        )
         self.instrument = upbit_instrument(UPBIT_MARKET)
         self.events = Events()
         self.session: TradingSession | None = None
@@ -313,5 +340,14 @@ async def upbit_harness(tmp_path: Path) -> VenueHarness:
     return harness
 
 
-__all__ = ["DAY", "SYMBOL", "Events", "VenueHarness", "fake_harness", "kis_harness", "session_for",
-           "sim_harness", "upbit_harness"]
+__all__ = [
+    "DAY",
+    "SYMBOL",
+    "Events",
+    "VenueHarness",
+    "fake_harness",
+    "kis_harness",
+    "session_for",
+    "sim_harness",
+    "upbit_harness",
+]

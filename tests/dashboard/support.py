@@ -18,8 +18,16 @@ from stock_manager.entrypoints.dashboard.app import DashboardConfig, dashboard_c
 from stock_manager.entrypoints.dashboard.server import bind, make_server
 
 CHROMIUM = Path(os.environ.get("STOCKBOT_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "correct horse battery"
 
 

@@ -22,8 +22,9 @@ def numbers(text: str) -> str:
     return text.replace(",", "").replace("+", "").strip()
 
 
-def test_overview_when_seeded_by_a_sim_run_then_same_positions_and_pnl_as_status_json(browser, seeded_sqlite,
-                                                                                      tmp_path, shots):
+def test_overview_when_seeded_by_a_sim_run_then_same_positions_and_pnl_as_status_json(
+    browser, seeded_sqlite, tmp_path, shots
+):
     db_url = copy_sqlite(seeded_sqlite, tmp_path / "db")
     status = stockbot("status", "--json", env=cli_env(tmp_path / "data", db_url), cwd=tmp_path)
     assert status.returncode == 0, status.stderr
@@ -32,20 +33,27 @@ def test_overview_when_seeded_by_a_sim_run_then_same_positions_and_pnl_as_status
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(url + "/")
         rows = page.locator("#positions tbody tr").all()
-        shown = {row.get_attribute("data-symbol"): (numbers(row.locator(".qty").inner_text()),
-                                                    numbers(row.locator(".realized").inner_text())) for row in rows}
+        shown = {
+            row.get_attribute("data-symbol"): (
+                numbers(row.locator(".qty").inner_text()),
+                numbers(row.locator(".realized").inner_text()),
+            )
+            for row in rows
+        }
         realized_today = numbers(page.locator("#realized-today").inner_text())
         state = page.locator("#daemon-state").inner_text()
         page.screenshot(path=shots / "overview.png", full_page=True)
         page.close()
-    assert shown == {p["symbol"]: (f"{float(p['quantity']):g}", f"{float(p['realized_pnl_krw']):.0f}")
-                     for p in expected["positions"]}
+    assert shown == {
+        p["symbol"]: (f"{float(p['quantity']):g}", f"{float(p['realized_pnl_krw']):.0f}") for p in expected["positions"]
+    }
     assert float(realized_today) == round(float(expected["realized_pnl_today_krw"]))
     assert state == expected["daemon"]["trading_state"] == "EXITED"
 
 
-def test_orders_page_when_filtered_then_only_matching_orders_and_each_has_its_timeline(browser, seeded_sqlite,
-                                                                                       tmp_path, shots):
+def test_orders_page_when_filtered_then_only_matching_orders_and_each_has_its_timeline(
+    browser, seeded_sqlite, tmp_path, shots
+):
     db_url = copy_sqlite(seeded_sqlite, tmp_path / "db")
     with serving(config_for(db_url, tmp_path)) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -66,15 +74,22 @@ def test_orders_page_when_filtered_then_only_matching_orders_and_each_has_its_ti
         steps = page.locator("#timeline li b").all_inner_texts()
         timeline = page.locator("#timeline").inner_text()
         page.screenshot(path=shots / "order-timeline.png", full_page=True)
-        for name, path in [("events", "/events?severity=INFO"), ("risk", "/risk"), ("reports", "/reports"),
-                           ("report", "/reports/2023-02-17"), ("parameters", "/parameters"), ("api", "/api-docs")]:
+        for name, path in [
+            ("events", "/events?severity=INFO"),
+            ("risk", "/risk"),
+            ("reports", "/reports"),
+            ("report", "/reports/2023-02-17"),
+            ("parameters", "/parameters"),
+            ("api", "/api-docs"),
+        ]:
             page.goto(url + path)
             if name == "reports":
                 page.wait_for_selector(".equity-chart canvas")
             page.screenshot(path=shots / f"{name}.png", full_page=True)
         page.goto(url + "/events?severity=WARNING")
-        severities = set(page.locator("#events li[data-severity]").evaluate_all(
-            "items => items.map(i => i.dataset.severity)"))
+        severities = set(
+            page.locator("#events li[data-severity]").evaluate_all("items => items.map(i => i.dataset.severity)")
+        )
         page.close()
     assert everything == 2 and by_symbol == ["005930"] and canceled == 0 and late == ["069500"]
     assert steps[:2] == ["NEW", "order_created"] and {"SENT", "order_sent", "FILLED", "fill"} <= set(steps)
@@ -85,8 +100,9 @@ def test_orders_page_when_filtered_then_only_matching_orders_and_each_has_its_ti
 def test_overview_on_a_phone_when_rendered_then_no_horizontal_scroll(browser, seeded_sqlite, tmp_path, shots):
     db_url = copy_sqlite(seeded_sqlite, tmp_path / "db")
     with serving(config_for(db_url, tmp_path)) as url:
-        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                                has_touch=True)
+        page = browser.new_page(
+            viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+        )
         page.goto(url + "/")
         page.wait_for_selector(".equity-chart canvas")
         widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
@@ -118,7 +134,8 @@ def test_pages_when_a_password_is_set_then_login_first(browser, seeded_sqlite, t
 
 
 def test_running_daemon_when_it_fills_then_the_open_page_shows_it_and_kill_stops_it_within_a_second(
-        browser, tmp_path, shots):
+    browser, tmp_path, shots
+):
     # Arrange: a sim daemon replaying about 1.2 s per session; its first fill comes on its fifth session.
     db_url = f"sqlite+aiosqlite:///{(tmp_path / 'live.db').as_posix()}"
     env = cli_env(tmp_path / "data", db_url, SIM_SPEED="20000")
@@ -154,7 +171,8 @@ def test_running_daemon_when_it_fills_then_the_open_page_shows_it_and_kill_stops
     [(ts_set, set_by)] = query(db_url, select(tables.kill_switch.c.ts_changed, tables.kill_switch.c.set_by))
     [(ts_exited,)] = query(db_url, select(tables.daemon_state.c.ts_heartbeat))
     assert set_by == "dashboard 127.0.0.1" and 0 < (ts_exited - ts_set).total_seconds() < 1.0
-    messages = [m for (m,) in query(db_url, select(tables.events.c.message).where(
-        tables.events.c.kind == "kill_switch_set"))]
+    messages = [
+        m for (m,) in query(db_url, select(tables.events.c.message).where(tables.events.c.kind == "kill_switch_set"))
+    ]
     assert messages == ["kill switch set from the dashboard (127.0.0.1) (halt): browser test"]
     assert Path(shots / "overview-killed.png").exists()

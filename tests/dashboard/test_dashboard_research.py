@@ -14,13 +14,28 @@ def record(db_url: str) -> None:
     async def main() -> None:
         engine = create_engine(db_url)
         try:
-            await record_run(engine, name="feb crosses", kind="BACKTEST", period=(date(2023, 2, 1), date(2023, 2, 28)),
-                             symbols=["005930"], params={"short_window_days": 50}, config={},
-                             summary={"return_pct": "-1.25", "max_drawdown_pct": "2.10", "sharpe": "-0.4",
-                                      "trades": 3}, ts_created=datetime(2023, 3, 1, 6, 0, tzinfo=UTC))
-            await record_run(engine, name="paper vs backtest", kind="DIVERGENCE",
-                             period=(date(2023, 2, 1), date(2023, 2, 28)), symbols=["005930"], params={}, config={},
-                             summary={"pnl_difference_krw": "-1500"}, ts_created=datetime(2023, 3, 2, 6, 0, tzinfo=UTC))
+            await record_run(
+                engine,
+                name="feb crosses",
+                kind="BACKTEST",
+                period=(date(2023, 2, 1), date(2023, 2, 28)),
+                symbols=["005930"],
+                params={"short_window_days": 50},
+                config={},
+                summary={"return_pct": "-1.25", "max_drawdown_pct": "2.10", "sharpe": "-0.4", "trades": 3},
+                ts_created=datetime(2023, 3, 1, 6, 0, tzinfo=UTC),
+            )
+            await record_run(
+                engine,
+                name="paper vs backtest",
+                kind="DIVERGENCE",
+                period=(date(2023, 2, 1), date(2023, 2, 28)),
+                symbols=["005930"],
+                params={},
+                config={},
+                summary={"pnl_difference_krw": "-1500"},
+                ts_created=datetime(2023, 3, 2, 6, 0, tzinfo=UTC),
+            )
         finally:
             await engine.dispose()
 

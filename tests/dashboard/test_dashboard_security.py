@@ -12,11 +12,35 @@ from stock_manager.entrypoints.dashboard.security import hash_password
 from stock_manager.entrypoints.dashboard.server import check_binding
 from tests.dashboard.support import PASSWORD, config_for, serving
 
-PAGES = ["/", "/orders", "/orders/1", "/events", "/risk", "/reports", "/reports/2023-03-03", "/parameters",
-         "/api-docs", "/control/kill", "/control/resume"]
-NOT_PAGES = ["/fragments/overview", "/fragments/orders", "/fragments/events", "/stream", "/api/status",
-             "/api/overview", "/api/orders", "/api/orders/1", "/api/events", "/api/risk", "/api/reports",
-             "/api/equity", "/api/parameters", "/api/openapi.json"]
+PAGES = [
+    "/",
+    "/orders",
+    "/orders/1",
+    "/events",
+    "/risk",
+    "/reports",
+    "/reports/2023-03-03",
+    "/parameters",
+    "/api-docs",
+    "/control/kill",
+    "/control/resume",
+]
+NOT_PAGES = [
+    "/fragments/overview",
+    "/fragments/orders",
+    "/fragments/events",
+    "/stream",
+    "/api/status",
+    "/api/overview",
+    "/api/orders",
+    "/api/orders/1",
+    "/api/events",
+    "/api/risk",
+    "/api/reports",
+    "/api/equity",
+    "/api/parameters",
+    "/api/openapi.json",
+]
 CONTROLS = ["/control/kill", "/control/resume"]
 
 
@@ -36,8 +60,10 @@ def login(client: httpx.Client) -> None:
 
 
 def test_every_page_and_control_when_not_logged_in_then_redirects_or_401(db_url, tmp_path, password_hash):
-    with serving(config_for(db_url, tmp_path, password_hash=password_hash)) as url, \
-            httpx.Client(base_url=url, headers={"accept": "text/html"}) as client:
+    with (
+        serving(config_for(db_url, tmp_path, password_hash=password_hash)) as url,
+        httpx.Client(base_url=url, headers={"accept": "text/html"}) as client,
+    ):
         for path in PAGES:
             answer = client.get(path)
             assert (answer.status_code, answer.headers.get("location")) == (303, f"/login?next={path}"), path
@@ -50,8 +76,10 @@ def test_every_page_and_control_when_not_logged_in_then_redirects_or_401(db_url,
 
 
 def test_login_when_password_right_then_pages_open_and_session_cookie_is_strict(db_url, tmp_path, password_hash):
-    with serving(config_for(db_url, tmp_path, password_hash=password_hash)) as url, \
-            httpx.Client(base_url=url) as client:
+    with (
+        serving(config_for(db_url, tmp_path, password_hash=password_hash)) as url,
+        httpx.Client(base_url=url) as client,
+    ):
         token = csrf_of(client.get("/login").text)
         wrong = client.post("/login", data={"password": "nope-nope", "csrf_token": token})
         answer = client.post("/login", data={"password": PASSWORD, "csrf_token": token})
@@ -63,11 +91,14 @@ def test_login_when_password_right_then_pages_open_and_session_cookie_is_strict(
 
 
 def test_login_when_attempts_repeat_then_limited_with_retry_after(db_url, tmp_path, password_hash):
-    with serving(config_for(db_url, tmp_path, password_hash=password_hash)) as url, \
-            httpx.Client(base_url=url) as client:
+    with (
+        serving(config_for(db_url, tmp_path, password_hash=password_hash)) as url,
+        httpx.Client(base_url=url) as client,
+    ):
         token = csrf_of(client.get("/login").text)
-        codes = [client.post("/login", data={"password": f"guess-{i}", "csrf_token": token}).status_code
-                 for i in range(6)]
+        codes = [
+            client.post("/login", data={"password": f"guess-{i}", "csrf_token": token}).status_code for i in range(6)
+        ]
         right = client.post("/login", data={"password": PASSWORD, "csrf_token": token})
     assert codes == [401] * 5 + [429]
     assert right.status_code == 429 and int(right.headers["retry-after"]) > 0  # even the right one waits
@@ -80,8 +111,11 @@ def test_kill_when_posted_without_the_csrf_token_then_refused_and_switch_untouch
         refused = client.post("/control/kill", data={"action": "halt", "confirm": "yes", **forged})
         status = client.get("/api/status").json()
         token = csrf_of(client.get("/control/kill").text)
-        other_site = client.post("/control/kill", data={"action": "halt", "confirm": "yes", "csrf_token": token},
-                                 headers={"origin": "http://evil.example"})
+        other_site = client.post(
+            "/control/kill",
+            data={"action": "halt", "confirm": "yes", "csrf_token": token},
+            headers={"origin": "http://evil.example"},
+        )
     assert refused.status_code == 403 and other_site.status_code == 403
     assert status["kill_switch"]["active"] is False
 
@@ -90,8 +124,9 @@ def test_kill_when_confirmed_with_the_token_then_set_with_who_and_resume_clears(
     with serving(config_for(db_url, tmp_path)) as url, httpx.Client(base_url=url) as client:
         token = csrf_of(client.get("/control/kill").text)
         unconfirmed = client.post("/control/kill", data={"action": "flatten", "csrf_token": token})
-        killed = client.post("/control/kill", data={"action": "flatten", "csrf_token": token, "confirm": "yes",
-                                                    "reason": "phone test"})
+        killed = client.post(
+            "/control/kill", data={"action": "flatten", "csrf_token": token, "confirm": "yes", "reason": "phone test"}
+        )
         after_kill = client.get("/api/status").json()["kill_switch"]
         events = client.get("/api/events", params={"severity": "WARNING"}).json()["events"]
         resumed = client.post("/control/resume", data={"csrf_token": token, "confirm": "yes"})
@@ -107,9 +142,11 @@ def test_read_only_when_serving_then_controls_hidden_and_refused(db_url, tmp_pat
     with serving(config_for(db_url, tmp_path, read_only=True)) as url, httpx.Client(base_url=url) as client:
         page = client.get("/").text
         token = csrf_of(page)
-        answers = [client.get("/control/kill").status_code,
-                   client.post("/control/kill", data={"csrf_token": token, "confirm": "yes"}).status_code,
-                   client.post("/control/resume", data={"csrf_token": token, "confirm": "yes"}).status_code]
+        answers = [
+            client.get("/control/kill").status_code,
+            client.post("/control/kill", data={"csrf_token": token, "confirm": "yes"}).status_code,
+            client.post("/control/resume", data={"csrf_token": token, "confirm": "yes"}).status_code,
+        ]
     assert 'id="kill-button"' not in page and "Read-only" in page
     assert answers == [403, 403, 403]
 

@@ -29,7 +29,7 @@ def backticked() -> list[str]:
 def section(title: str) -> str:
     start = TEXT.index(f"## {title}\n")
     end = TEXT.find("\n## ", start + 1)
-    return TEXT[start:end if end > 0 else None]
+    return TEXT[start : end if end > 0 else None]
 
 
 def code_blocks(language: str) -> list[str]:
@@ -41,8 +41,11 @@ def code_blocks(language: str) -> list[str]:
 
 def test_every_setting_named_exists():
     named = set(re.findall(r"\bAI_[A-Z0-9_]*[A-Z0-9]\b", TEXT))
-    named |= {t.split("=")[0] for t in backticked()
-              if re.fullmatch(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)+(=\S*)?", t) and t.split("_")[0] in SETTING_PREFIXES}
+    named |= {
+        t.split("=")[0]
+        for t in backticked()
+        if re.fullmatch(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)+(=\S*)?", t) and t.split("_")[0] in SETTING_PREFIXES
+    }
 
     assert sorted(named - known_setting_names()) == []
 
@@ -58,8 +61,12 @@ def test_every_ai_setting_is_in_the_guide():
 
 def commands_named() -> list[str]:
     inline = [t for t in backticked() if t.startswith("stockbot ")]
-    blocks = [line.strip().split("stockbot ", 1)[1] for block in code_blocks("sh") for line in block.splitlines()
-              if "stockbot " in line and not line.strip().startswith("#")]
+    blocks = [
+        line.strip().split("stockbot ", 1)[1]
+        for block in code_blocks("sh")
+        for line in block.splitlines()
+        if "stockbot " in line and not line.strip().startswith("#")
+    ]
     return inline + [f"stockbot {b.split('#')[0].strip()}" for b in blocks]
 
 

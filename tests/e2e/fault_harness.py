@@ -45,23 +45,37 @@ from stock_manager.service_layer.ports.broker import BrokerOrderState
 from tests.e2e.support import query
 
 #: Aggressive MA-cross parameters: entries and stop-loss / take-profit exits nearly every session.
-BUSY_PARAMS = {"short_window_days": 2, "long_window_days": 3, "min_volume_ratio": 0, "stop_loss_pct": -1,
-               "take_profit_pct": 1, "position_value_krw": 1_000_000, "entry_limit_offset_pct": 1}
+BUSY_PARAMS = {
+    "short_window_days": 2,
+    "long_window_days": 3,
+    "min_volume_ratio": 0,
+    "stop_loss_pct": -1,
+    "take_profit_pct": 1,
+    "position_value_krw": 1_000_000,
+    "entry_limit_offset_pct": 1,
+}
 #: A participation rate small enough that an order fills over several prints (partial fills, expiries).
 PARTICIPATION_RATE = "0.00002"
 SYMBOLS = "005930,000660,005380,035420,069500"
 #: Faults on every start (the seed and the unanswered mode are drawn per start).
 BASE_FAULTS = {
-    "error500_probability": "0.03", "rate_limit_probability": "0.03", "unanswered_probability": "0.15",
-    "duplicate_fill_notices": "true", "drop_ws_every_secs": "2.5", "expire_tokens_every_secs": "3.5",
+    "error500_probability": "0.03",
+    "rate_limit_probability": "0.03",
+    "unanswered_probability": "0.15",
+    "duplicate_fill_notices": "true",
+    "drop_ws_every_secs": "2.5",
+    "expire_tokens_every_secs": "3.5",
     "token_gate_secs": "1",
 }
 #: Faults drawn anew for each start, from these choices.
 VARIED_FAULTS = {"unanswered_mode": ("hang", "close", "error500"), "fill_notice_delay_secs": ("0", "0.05", "0.3")}
 #: Order states of ours that the broker calls OPEN.
 WORKING = {"SENT", "PARTIAL"}
-BROKER_STATE = {"FILLED": BrokerOrderState.FILLED, "CANCELED": BrokerOrderState.CANCELED,
-                "REJECTED": BrokerOrderState.REJECTED}
+BROKER_STATE = {
+    "FILLED": BrokerOrderState.FILLED,
+    "CANCELED": BrokerOrderState.CANCELED,
+    "REJECTED": BrokerOrderState.REJECTED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +167,21 @@ class HarnessResult:
 
 
 #: Daemon events worth counting in the report (how the daemon met the faults).
-REPORTED_EVENTS = ("order_outcome_unknown", "order_adopted", "order_not_placed", "recovery_adopted",
-                   "recovery_not_placed", "recovery_cancel", "recovery_reject", "duplicate_fill_notice",
-                   "stop_mode", "external_order", "external_fill", "kill_switch_set", "order_rejected")
+REPORTED_EVENTS = (
+    "order_outcome_unknown",
+    "order_adopted",
+    "order_not_placed",
+    "recovery_adopted",
+    "recovery_not_placed",
+    "recovery_cancel",
+    "recovery_reject",
+    "duplicate_fill_notice",
+    "stop_mode",
+    "external_order",
+    "external_fill",
+    "kill_switch_set",
+    "order_rejected",
+)
 
 
 def run_harness(config: HarnessConfig, *, say: Callable[[str], None] = lambda _: None) -> HarnessResult:
@@ -191,8 +217,9 @@ def run_harness(config: HarnessConfig, *, say: Callable[[str], None] = lambda _:
             daemon.kill()
             daemon.wait()
             if kind == "final":
-                result.failures.append(f"run {result.starts}: still running after {config.final_timeout_secs} s "
-                                       f"(stuck; see {out})")
+                result.failures.append(
+                    f"run {result.starts}: still running after {config.final_timeout_secs} s (stuck; see {out})"
+                )
                 break
             result.kills += 1
             result.startup_kills += kind == "startup"
@@ -202,8 +229,10 @@ def run_harness(config: HarnessConfig, *, say: Callable[[str], None] = lambda _:
         except _NeverTrading:
             daemon.kill()
             daemon.wait()
-            result.failures.append(f"run {result.starts}: never reached TRADING in {config.state_timeout_secs} s "
-                                   f"(stuck start-up; see {out})")
+            result.failures.append(
+                f"run {result.starts}: never reached TRADING in {config.state_timeout_secs} s "
+                f"(stuck start-up; see {out})"
+            )
             break
         code = daemon.returncode
         if code == 0:
@@ -212,9 +241,16 @@ def run_harness(config: HarnessConfig, *, say: Callable[[str], None] = lambda _:
             break
         if code == 3:  # the daemon tripped its kill switch (e.g. repeated broker failures): a person resumes
             result.kill_switch_resumes += 1
-            resumed = subprocess.run([sys.executable, "-m", "stock_manager", "resume", "--yes"], env=env,
-                                     cwd=config.data_dir, capture_output=True, text=True, encoding="utf-8",
-                                     timeout=60, check=False)
+            resumed = subprocess.run(
+                [sys.executable, "-m", "stock_manager", "resume", "--yes"],
+                env=env,
+                cwd=config.data_dir,
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                timeout=60,
+                check=False,
+            )
             if resumed.returncode != 0:
                 result.failures.append(f"resume failed: {resumed.stderr.strip()[-500:]}")
                 break
@@ -241,18 +277,47 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
     finally:
         asyncio.run(broker.close())  # releases the journal (nothing else is open)
     o = tables.orders.c
-    ours = [r._mapping for r in query(config.db_url, select(
-        o.id, o.idempotency_key, o.status, o.broker_order_number, o.filled_quantity, o.quantity).where(
-        o.account_id == account))]
+    ours = [
+        r._mapping
+        for r in query(
+            config.db_url,
+            select(o.id, o.idempotency_key, o.status, o.broker_order_number, o.filled_quantity, o.quantity).where(
+                o.account_id == account
+            ),
+        )
+    ]
     f = tables.fills.c
-    fill_rows = [r._mapping for r in query(config.db_url, select(
-        f.broker_fill_id, f.order_id, f.symbol, f.side, f.quantity, f.price, f.commission_krw, f.tax_krw,
-        f.ts_filled, f.broker_order_number, f.source, f.trading_date).where(f.account_id == account))]
+    fill_rows = [
+        r._mapping
+        for r in query(
+            config.db_url,
+            select(
+                f.broker_fill_id,
+                f.order_id,
+                f.symbol,
+                f.side,
+                f.quantity,
+                f.price,
+                f.commission_krw,
+                f.tax_krw,
+                f.ts_filled,
+                f.broker_order_number,
+                f.source,
+                f.trading_date,
+            ).where(f.account_id == account),
+        )
+    ]
     result.orders, result.broker_orders = len(ours), len(broker_orders)
     result.fills, result.broker_fills = len(fill_rows), len(broker_fills)
-    violations: dict[str, list[str]] = {name: [] for name in (
-        "one order of ours per broker order", "fills equal the broker's executions",
-        "positions equal the broker's holdings", "order states equal the broker's")}
+    violations: dict[str, list[str]] = {
+        name: []
+        for name in (
+            "one order of ours per broker order",
+            "fills equal the broker's executions",
+            "positions equal the broker's holdings",
+            "order states equal the broker's",
+        )
+    }
 
     # 1. Broker orders ↔ our orders, one to one.
     by_number: dict[str, list[Any]] = {}
@@ -265,11 +330,13 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
             keys = [r["idempotency_key"] for r in mine]
             where = "at the broker" if number in broker_orders else "NOT at the broker"
             violations["one order of ours per broker order"].append(
-                f"broker order {number} ({where}) is claimed by {len(mine)} order(s) of ours: {keys}")
+                f"broker order {number} ({where}) is claimed by {len(mine)} order(s) of ours: {keys}"
+            )
     for row in ours:
         if not row["broker_order_number"] and row["status"] not in ("CANCELED", "REJECTED"):
             violations["one order of ours per broker order"].append(
-                f"order {row['idempotency_key']} never resolved: {row['status']} without a broker number")
+                f"order {row['idempotency_key']} never resolved: {row['status']} without a broker number"
+            )
 
     # 2. Fills: per broker order, quantity and amount; none without an order.
     recorded: dict[str, list[Any]] = {}
@@ -277,12 +344,15 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
         recorded.setdefault(normalize_order_number(row["broker_order_number"]), []).append(row)
         if row["order_id"] is None:
             violations["fills equal the broker's executions"].append(
-                f"fill {row['broker_fill_id']} is recorded without an order of ours")
+                f"fill {row['broker_fill_id']} is recorded without an order of ours"
+            )
     executed: dict[str, tuple[Decimal, Decimal]] = {}
     for fill in broker_fills:
         qty, amount = executed.get(normalize_order_number(fill.broker_order_number), (Decimal(0), Decimal(0)))
-        executed[normalize_order_number(fill.broker_order_number)] = (qty + fill.quantity,
-                                                                      amount + fill.quantity * fill.price)
+        executed[normalize_order_number(fill.broker_order_number)] = (
+            qty + fill.quantity,
+            amount + fill.quantity * fill.price,
+        )
     for number in sorted(set(executed) | set(recorded), key=int):
         broker_qty, broker_amount = executed.get(number, (Decimal(0), Decimal(0)))
         rows = recorded.get(number, [])
@@ -291,7 +361,8 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
         if our_qty != broker_qty or abs(our_amount - broker_amount) > Decimal("0.01"):
             violations["fills equal the broker's executions"].append(
                 f"broker order {number}: ours {our_qty} shares / {our_amount} KRW in {len(rows)} fill(s), "
-                f"broker {broker_qty} shares / {broker_amount} KRW")
+                f"broker {broker_qty} shares / {broker_amount} KRW"
+            )
 
     # 2b. No execution counted twice, even where the totals hide it: a fill from a notice is one of the broker's
     # executions of its order (same quantity, price and second), each at most once, and its identity (the
@@ -307,28 +378,43 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
         unmatched = list(sequence.get(number, []))
         for row in sorted((r for r in rows if r["source"] == "notice"), key=lambda r: _cumulative(r["broker_fill_id"])):
             cumulative = _cumulative(row["broker_fill_id"])
-            same = [(end, f) for end, f in unmatched
-                    if (f.ts_filled, f.quantity, f.price) == (row["ts_filled"], row["quantity"], row["price"])]
+            same = [
+                (end, f)
+                for end, f in unmatched
+                if (f.ts_filled, f.quantity, f.price) == (row["ts_filled"], row["quantity"], row["price"])
+            ]
             if not same:
                 violations["fills equal the broker's executions"].append(
                     f"fill {row['broker_fill_id']} from a notice ({row['quantity']} @ {row['price']} at "
-                    f"{row['ts_filled']}) is no execution of broker order {number}, or one counted already")
+                    f"{row['ts_filled']}) is no execution of broker order {number}, or one counted already"
+                )
                 continue
             end, execution = next(((e, f) for e, f in same if e >= cumulative), same[-1])
             unmatched.remove((end, execution))
             if cumulative > end:
                 violations["fills equal the broker's executions"].append(
                     f"fill {row['broker_fill_id']} from a notice is the execution ending at {end} shares: "
-                    "counted after executions it was already part of")
+                    "counted after executions it was already part of"
+                )
             else:
                 result.shifted_notice_fills += cumulative < end
 
     # 3. Positions from our fills = the broker's holdings = our positions table.
-    fills = [Fill(broker_fill_id=r["broker_fill_id"], broker_order_number=r["broker_order_number"],
-                  symbol=r["symbol"], side=Side(r["side"]), quantity=r["quantity"], price=r["price"],
-                  commission_krw=r["commission_krw"], tax_krw=r["tax_krw"], ts_filled=r["ts_filled"],
-                  trading_date=r["trading_date"])
-             for r in fill_rows]
+    fills = [
+        Fill(
+            broker_fill_id=r["broker_fill_id"],
+            broker_order_number=r["broker_order_number"],
+            symbol=r["symbol"],
+            side=Side(r["side"]),
+            quantity=r["quantity"],
+            price=r["price"],
+            commission_krw=r["commission_krw"],
+            tax_krw=r["tax_krw"],
+            ts_filled=r["ts_filled"],
+            trading_date=r["trading_date"],
+        )
+        for r in fill_rows
+    ]
     positions = positions_from_fills(account, fills)
     p = tables.positions.c
     table = {r[0]: r[1] for r in query(config.db_url, select(p.symbol, p.quantity).where(p.account_id == account))}
@@ -338,12 +424,15 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
         table_qty = table.get(symbol, Decimal(0))
         if not ours_qty == broker_qty == table_qty:
             violations["positions equal the broker's holdings"].append(
-                f"{symbol}: from our fills {ours_qty}, positions table {table_qty}, broker {broker_qty}")
-        elif symbol in holdings and positions[symbol].avg_price.quantize(Decimal("0.01")) != \
-                holdings[symbol].avg_price.quantize(Decimal("0.01")):
+                f"{symbol}: from our fills {ours_qty}, positions table {table_qty}, broker {broker_qty}"
+            )
+        elif symbol in holdings and positions[symbol].avg_price.quantize(Decimal("0.01")) != holdings[
+            symbol
+        ].avg_price.quantize(Decimal("0.01")):
             violations["positions equal the broker's holdings"].append(
                 f"{symbol}: average price from our fills {positions[symbol].avg_price}, "
-                f"broker {holdings[symbol].avg_price}")
+                f"broker {holdings[symbol].avg_price}"
+            )
 
     # 4. Final states and executed quantities.
     for number, rows in by_number.items():
@@ -355,7 +444,8 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
         if expected is not report.state or row["filled_quantity"] != report.filled_quantity:
             violations["order states equal the broker's"].append(
                 f"order {row['idempotency_key']} ({number}): ours {row['status']} {row['filled_quantity']} filled, "
-                f"broker {report.state.value} {report.filled_quantity} filled")
+                f"broker {report.state.value} {report.filled_quantity} filled"
+            )
     result.checks = {name: not found for name, found in violations.items()}
     result.violations = [f"{name}: {v}" for name, found in violations.items() for v in found]
 
@@ -377,26 +467,52 @@ def _env(config: HarnessConfig, params: Path, rng: random.Random, *, final: bool
         faults.setdefault("seed", str(rng.randrange(1_000_000)))
         for name, choices in config.varied_faults.items():
             faults.setdefault(name, rng.choice(choices))
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SIM_", "DB_URL", "DATA_DIR", "MODE", "LOG_DIR", "SLACK_", "METRICS_", "RISK_",
-                                "STRATEGY_", "RECONCILE_", "PYTHONDONTWRITEBYTECODE"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            (
+                "SIM_",
+                "DB_URL",
+                "DATA_DIR",
+                "MODE",
+                "LOG_DIR",
+                "SLACK_",
+                "METRICS_",
+                "RISK_",
+                "STRATEGY_",
+                "RECONCILE_",
+                "PYTHONDONTWRITEBYTECODE",
+            )
+        )
+    }
     # Dozens of starts: keep their compiled bytecode (outside the source tree) instead of compiling each time.
     env["PYTHONPYCACHEPREFIX"] = str(config.data_dir / "pycache")
-    env.update({
-        "DATA_DIR": str(config.data_dir), "DB_URL": config.db_url, "LOG_DIR": str(config.data_dir / "logs"),
-        "MODE": "sim", "SIM_FROM": config.period[0].isoformat(), "SIM_TO": config.period[1].isoformat(),
-        "SIM_SYMBOLS": config.symbols, "SIM_SPEED": config.final_speed if final else config.speed,
-        "SIM_PARTICIPATION_RATE": PARTICIPATION_RATE, "SIM_FAULTS": ",".join(f"{k}={v}" for k, v in faults.items()),
-        "STRATEGY_PARAMS_FILE": str(params), "RECONCILE_INTERVAL_SECS": str(config.reconcile_interval_secs),
-        "PYTHONIOENCODING": "utf-8",
-    })
+    env.update(
+        {
+            "DATA_DIR": str(config.data_dir),
+            "DB_URL": config.db_url,
+            "LOG_DIR": str(config.data_dir / "logs"),
+            "MODE": "sim",
+            "SIM_FROM": config.period[0].isoformat(),
+            "SIM_TO": config.period[1].isoformat(),
+            "SIM_SYMBOLS": config.symbols,
+            "SIM_SPEED": config.final_speed if final else config.speed,
+            "SIM_PARTICIPATION_RATE": PARTICIPATION_RATE,
+            "SIM_FAULTS": ",".join(f"{k}={v}" for k, v in faults.items()),
+            "STRATEGY_PARAMS_FILE": str(params),
+            "RECONCILE_INTERVAL_SECS": str(config.reconcile_interval_secs),
+            "PYTHONIOENCODING": "utf-8",
+        }
+    )
     return env
 
 
 def _start(env: dict[str, str], cwd: Path, out: Path) -> subprocess.Popen[bytes]:
     with out.open("wb") as log:  # the child keeps its own handle; a pipe nobody reads would block it
-        return subprocess.Popen([sys.executable, "-m", "stock_manager", "run"], env=env, cwd=cwd, stdout=log,
-                                stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "stock_manager", "run"], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
+        )
 
 
 def _wait_exit(daemon: subprocess.Popen[bytes], secs: float) -> None:

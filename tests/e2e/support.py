@@ -22,33 +22,69 @@ SYMBOLS = "005930,069500"
 
 def replay_settings(data_dir: Path, db_url: str, **overrides: Any) -> Settings:
     """Return settings for the test period on the given database."""
-    values: dict[str, Any] = {"data_dir": data_dir, "db_url": db_url, "sim_from": PERIOD[0], "sim_to": PERIOD[1],
-                              "sim_symbols": SYMBOLS, "mode": "sim"}
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "db_url": db_url,
+        "sim_from": PERIOD[0],
+        "sim_to": PERIOD[1],
+        "sim_symbols": SYMBOLS,
+        "mode": "sim",
+    }
     values.update(overrides)
     return load_settings(**values)
 
 
 def cli_env(data_dir: Path, db_url: str, **extra: str) -> dict[str, str]:
     """Return the environment for a `stockbot` subprocess on this data dir and database."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SIM_", "DB_URL", "DATA_DIR", "MODE", "LOG_DIR", "SLACK_", "METRICS_"))}
-    env.update({"DATA_DIR": str(data_dir), "DB_URL": db_url, "LOG_DIR": str(data_dir / "logs"),
-                "SIM_FROM": PERIOD[0].isoformat(), "SIM_TO": PERIOD[1].isoformat(), "SIM_SYMBOLS": SYMBOLS,
-                "MODE": "sim", "PYTHONIOENCODING": "utf-8", **extra})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SIM_", "DB_URL", "DATA_DIR", "MODE", "LOG_DIR", "SLACK_", "METRICS_"))
+    }
+    env.update(
+        {
+            "DATA_DIR": str(data_dir),
+            "DB_URL": db_url,
+            "LOG_DIR": str(data_dir / "logs"),
+            "SIM_FROM": PERIOD[0].isoformat(),
+            "SIM_TO": PERIOD[1].isoformat(),
+            "SIM_SYMBOLS": SYMBOLS,
+            "MODE": "sim",
+            "PYTHONIOENCODING": "utf-8",
+            **extra,
+        }
+    )
     return env
 
 
-def stockbot(*args: str, env: Mapping[str, str], cwd: Path, timeout: float = 120, input_text: str | None = None,
-             ) -> subprocess.CompletedProcess[str]:
+def stockbot(
+    *args: str, env: Mapping[str, str], cwd: Path, timeout: float = 120, input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m stock_manager <args>`` to completion."""
-    return subprocess.run([sys.executable, "-m", "stock_manager", *args], env=dict(env), cwd=cwd, timeout=timeout,
-                          capture_output=True, text=True, encoding="utf-8", input=input_text, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "stock_manager", *args],
+        env=dict(env),
+        cwd=cwd,
+        timeout=timeout,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        input=input_text,
+        check=False,
+    )
 
 
 def start_stockbot(*args: str, env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
     """Start ``python -m stock_manager <args>`` in the background."""
-    return subprocess.Popen([sys.executable, "-m", "stock_manager", *args], env=dict(env), cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    return subprocess.Popen(
+        [sys.executable, "-m", "stock_manager", *args],
+        env=dict(env),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
 
 
 def dump_database(db_url: str) -> dict[str, list[tuple[Any, ...]]]:

@@ -27,12 +27,21 @@ def stockbot(*args: str) -> str:
 
 
 def test_nightly_jobs_then_journals_and_drafts_and_only_an_approval_changes_the_next_sessions(
-        tmp_path, db_url, monkeypatch):
+    tmp_path, db_url, monkeypatch
+):
     # Arrange: a replay with the journal after every close and proposals after every 7th.
-    for name, value in {"DATA_DIR": str(tmp_path / "data"), "LOG_DIR": str(tmp_path / "logs"), "DB_URL": db_url,
-                        "SIM_SYMBOLS": FIRST_SYMBOLS, "SIM_PROTOCOL": "direct", "AI_JOURNAL_AFTER_CLOSE": "true",
-                        "AI_PROPOSE_NIGHTLY": "true", "AI_PROPOSE_EVERY_SESSIONS": "7", "AI_PROPOSE_TRIALS": "16",
-                        "AI_JOURNAL_LANGUAGE": "en"}.items():
+    for name, value in {
+        "DATA_DIR": str(tmp_path / "data"),
+        "LOG_DIR": str(tmp_path / "logs"),
+        "DB_URL": db_url,
+        "SIM_SYMBOLS": FIRST_SYMBOLS,
+        "SIM_PROTOCOL": "direct",
+        "AI_JOURNAL_AFTER_CLOSE": "true",
+        "AI_PROPOSE_NIGHTLY": "true",
+        "AI_PROPOSE_EVERY_SESSIONS": "7",
+        "AI_PROPOSE_TRIALS": "16",
+        "AI_JOURNAL_LANGUAGE": "en",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
 
@@ -49,7 +58,9 @@ def test_nightly_jobs_then_journals_and_drafts_and_only_an_approval_changes_the_
     runs = query(db_url, select(tables.ai_job_runs.c.job, tables.ai_job_runs.c.outcome))
     assert sorted((r.job, r.outcome) for r in runs) == [("journal", "OK")] * 14 + [("propose", "OK")] * 2
     assert [(d.origin, d.status, d.data_until) for d in drafts] == [
-        ("optimizer", "VALIDATED", date(2023, 2, 21)), ("optimizer", "VALIDATED", date(2023, 3, 3))]
+        ("optimizer", "VALIDATED", date(2023, 2, 21)),
+        ("optimizer", "VALIDATED", date(2023, 3, 3)),
+    ]
     entry = next(j for j in journals if j.trading_date == date(2023, 2, 17))
     assert "BUY 31 005930 LIMIT 64,300 KRW → FILLED 31 avg 62,900 KRW — reason: golden cross SMA50" in entry.text
     assert "Against the backtest: period 2023-02-13..2023-02-17" in entry.text
@@ -59,8 +70,9 @@ def test_nightly_jobs_then_journals_and_drafts_and_only_an_approval_changes_the_
     # Act 2: reject the first draft; approve the second from the next session (the default).
     stockbot("params", "reject", str(drafts[0].id), "--reason", "older data", "--by", "tester", "--yes")
     assert query(db_url, select(tables.strategy_params)) == []  # rejecting changes nothing
-    stockbot("params", "approve", str(drafts[1].id), "--reason", "beats the defaults out of sample", "--by",
-             "owner", "--yes")
+    stockbot(
+        "params", "approve", str(drafts[1].id), "--reason", "beats the defaults out of sample", "--by", "owner", "--yes"
+    )
     (row,) = query(db_url, select(tables.strategy_params))
     assert (row.status, row.effective_date) == ("ACTIVE", date(2023, 3, 6))
 
@@ -70,16 +82,21 @@ def test_nightly_jobs_then_journals_and_drafts_and_only_an_approval_changes_the_
     # Assert: its orders were decided with the approved parameters; the draft is APPLIED; the history.
     proposed = drafts[1].proposed_params
     short, long = proposed["short_window_days"], proposed["long_window_days"]
-    reasons = [r.reason for r in query(db_url, select(tables.orders.c.reason).where(
-        tables.orders.c.trading_date >= date(2023, 3, 6)))]
+    reasons = [
+        r.reason
+        for r in query(db_url, select(tables.orders.c.reason).where(tables.orders.c.trading_date >= date(2023, 3, 6)))
+    ]
     entries = [r for r in reasons if r.startswith("golden cross")]
     assert entries and all(r.startswith(f"golden cross SMA{short} ") and f"> SMA{long} " in r for r in entries)
     assert not any("SMA50 " in r for r in reasons)
-    (applied,) = query(db_url, select(tables.strategy_param_drafts).where(
-        tables.strategy_param_drafts.c.id == drafts[1].id))
+    (applied,) = query(
+        db_url, select(tables.strategy_param_drafts).where(tables.strategy_param_drafts.c.id == drafts[1].id)
+    )
     assert (applied.status, applied.applied_on, applied.decided_by) == ("APPLIED", date(2023, 3, 6), "owner")
     history = json.loads(stockbot("params", "history", "--json"))
     assert [(h["kind"], h["who"], h["why"]) for h in history] == [
-        ("params rejected", "tester", "older data"), ("params approved", "owner", "beats the defaults out of sample"),
-        ("params applied", "daemon", "approved by owner")]
+        ("params rejected", "tester", "older data"),
+        ("params approved", "owner", "beats the defaults out of sample"),
+        ("params applied", "daemon", "approved by owner"),
+    ]
     assert all(h["ts"] for h in history)

@@ -118,13 +118,24 @@ def test_restart_when_daemon_is_sigkilled_repeatedly_then_no_duplicate_order_and
         return sorted((key.split(":", 1)[1], status, number) for key, status, number in query(url, select(*columns)))
 
     def fills(url: str) -> list[tuple[object, ...]]:
-        return sorted(tuple(r) for r in query(url, select(tables.fills.c.broker_fill_id, tables.fills.c.quantity,
-                                                              tables.fills.c.price, tables.fills.c.order_id.is_(None))))
+        return sorted(
+            tuple(r)
+            for r in query(
+                url,
+                select(
+                    tables.fills.c.broker_fill_id,
+                    tables.fills.c.quantity,
+                    tables.fills.c.price,
+                    tables.fills.c.order_id.is_(None),
+                ),
+            )
+        )
 
     assert orders(db_url) == orders(reference_db)  # one broker order per decision, none lost
     assert fills(db_url) == fills(reference_db)  # every fill exactly once, none external
     assert len(query(db_url, select(tables.daily_settlements.c.trading_date))) == len(
-        query(reference_db, select(tables.daily_settlements.c.trading_date)))
+        query(reference_db, select(tables.daily_settlements.c.trading_date))
+    )
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # both databases: test_recover_differences.py
@@ -137,9 +148,17 @@ def test_recover_dry_run_when_database_differs_from_broker_then_shows_each_diffe
     assert stockbot("run", env=env, cwd=tmp_path).returncode == 0
     [(account, day)] = query(db_url, select(tables.daemon_state.c.account_id, tables.daemon_state.c.trading_date))
     order = dict(query(db_url, select(tables.orders).limit(1))[0]._mapping)
-    order.update(id=None, idempotency_key=f"{account}:manual-crash-test", status="NEW", broker_order_number=None,
-                 filled_quantity=Decimal(0), filled_amount_krw=Decimal(0), ts_sent=None, ts_filled=None,
-                 trading_date=day)
+    order.update(
+        id=None,
+        idempotency_key=f"{account}:manual-crash-test",
+        status="NEW",
+        broker_order_number=None,
+        filled_quantity=Decimal(0),
+        filled_amount_krw=Decimal(0),
+        ts_sent=None,
+        ts_filled=None,
+        trading_date=day,
+    )
     order.pop("id")
     engine = create_sync_engine(sync_db_url(db_url))
     with engine.begin() as connection:
@@ -159,7 +178,7 @@ def test_recover_dry_run_when_database_differs_from_broker_then_shows_each_diffe
     assert [a["kind"] for a in plan["actions"]] == ["not_placed"]
     assert plan["actions"][0]["order_key"] == f"{partial_account(account)}:manual-crash-test"  # shown partly
     after_db = dump_database(db_url)
-    dry_runs = after_db.pop("recovery_logs")[len(before_db.pop("recovery_logs")):]
+    dry_runs = after_db.pop("recovery_logs")[len(before_db.pop("recovery_logs")) :]
     assert after_db == before_db
     logged = [dict(zip(tables.recovery_logs.columns.keys(), row, strict=True)) for row in dry_runs]
     assert [(r["dry_run"], r["outcome"]) for r in logged] == [(True, "CORRECTED"), (True, "CORRECTED")]  # a record each
@@ -167,8 +186,12 @@ def test_recover_dry_run_when_database_differs_from_broker_then_shows_each_diffe
     # Applying it (without --dry-run) does change the order, and only that.
     applied = stockbot("recover", env=env, cwd=tmp_path)
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    status = query(db_url, select(tables.orders.c.status, tables.orders.c.status_reason).where(
-        tables.orders.c.idempotency_key == f"{account}:manual-crash-test"))
+    status = query(
+        db_url,
+        select(tables.orders.c.status, tables.orders.c.status_reason).where(
+            tables.orders.c.idempotency_key == f"{account}:manual-crash-test"
+        ),
+    )
     assert status[0][0] == "CANCELED" and "not placed" in status[0][1]
 
 

@@ -65,8 +65,11 @@ async def ledger(settings) -> dict[str, Any]:
         await broker.close()
         async with storage.uow_factory() as uow:
             fills = await uow.fills.list_for_account(account)
-            orders = [o for s in await uow.settlements.list_all(account)
-                      for o in await uow.orders.list_for_date(account, s.trading_date)]
+            orders = [
+                o
+                for s in await uow.settlements.list_all(account)
+                for o in await uow.orders.list_for_date(account, s.trading_date)
+            ]
             adopted = await uow.events.list_kind("recovery_adopted", account)
     return {
         "orders": sorted((o.idempotency_key.split(":", 1)[1], o.status.value, o.filled_quantity) for o in orders),
@@ -84,8 +87,9 @@ async def test_restart_when_daemon_died_at_order_or_fill_then_same_orders_and_fi
 ):
     # Arrange: the reference run never dies (its own data dir and database file).
     # The daemon's own crash recovery, on the replay in-process (the protocol's faults: tests/e2e/test_fault_*).
-    reference = replay_settings(tmp_path / "ref", f"sqlite+aiosqlite:///{(tmp_path / 'ref.db').as_posix()}",
-                                sim_protocol="direct")
+    reference = replay_settings(
+        tmp_path / "ref", f"sqlite+aiosqlite:///{(tmp_path / 'ref.db').as_posix()}", sim_protocol="direct"
+    )
     await run_to_end(reference)
     settings = replay_settings(tmp_path / "crash", db_url, sim_protocol="direct")
     # Act: die once at the chosen moment, then start again and run to the end.

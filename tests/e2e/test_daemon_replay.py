@@ -43,14 +43,17 @@ async def test_run_sim_when_period_has_golden_crosses_then_orders_filled_and_rec
     assert len(closes) == len(broker.days)
     # The two golden crosses became limit buys, accepted by the broker and filled.
     assert sorted((o.symbol, o.side.value, o.status) for o in orders) == [
-        ("005930", "BUY", OrderStatus.FILLED), ("069500", "BUY", OrderStatus.FILLED)]
+        ("005930", "BUY", OrderStatus.FILLED),
+        ("069500", "BUY", OrderStatus.FILLED),
+    ]
     assert all(o.broker_order_number and o.ts_sent and o.ts_filled and o.ts_sent <= o.ts_filled for o in orders)
     assert {str(kst_date(o.ts_created)) for o in orders} == {"2023-02-17", "2023-02-23"}
     # Every broker fill is in the database exactly once, with the broker's price and costs.
     broker_fills = [f for day in broker.days for f in await broker.get_fills(broker.account_id, day)]
-    assert sorted((f.broker_fill_id, f.quantity, f.price, f.commission_krw)
-                  for f in as_recorded_all(result.account_id, broker_fills)) == sorted(
-        (s.fill.broker_fill_id, s.fill.quantity, s.fill.price, s.fill.commission_krw) for s in fills)
+    assert sorted(
+        (f.broker_fill_id, f.quantity, f.price, f.commission_krw)
+        for f in as_recorded_all(result.account_id, broker_fills)
+    ) == sorted((s.fill.broker_fill_id, s.fill.quantity, s.fill.price, s.fill.commission_krw) for s in fills)
     assert all(s.order_id is not None for s in fills)
     # Positions recomputed from our fills equal the broker's holdings.
     ours = {s: p.quantity for s, p in positions_from_fills(result.account_id, [s.fill for s in fills]).items()}
@@ -58,7 +61,8 @@ async def test_run_sim_when_period_has_golden_crosses_then_orders_filled_and_rec
     assert ours == theirs and theirs
     # The period's costs in the settlements add up to the fills' costs, to the won.
     assert sum((s.commission_krw for s in settlements), Decimal(0)) == sum(
-        (s.fill.commission_krw for s in fills), Decimal(0))
+        (s.fill.commission_krw for s in fills), Decimal(0)
+    )
     # Equity is cash plus holdings at the last close: the broker's cash agrees.
     cash = await broker.get_cash(broker.account_id)
     assert settlements[-1].cash_krw == cash.deposit_krw
@@ -106,8 +110,9 @@ async def test_run_sim_when_killed_after_the_brokers_last_close_then_restart_set
 
     async with open_storage(settings, upgrade=False) as storage:
         with contextlib.suppress(ProcessDied):
-            await build_daemon(settings, storage, Venue(DiesAtLastClose(), DiesAtLastClose(), clock),
-                               notifier=NullNotifier()).run()
+            await build_daemon(
+                settings, storage, Venue(DiesAtLastClose(), DiesAtLastClose(), clock), notifier=NullNotifier()
+            ).run()
         async with storage.uow_factory() as uow:
             assert await uow.settlements.get(inner.account_id, last_day) is None
     # Act

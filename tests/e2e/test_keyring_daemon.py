@@ -24,10 +24,12 @@ from stock_manager.entrypoints.venues import Venue
 from stock_manager.service_layer.ports.notifications import NullNotifier
 from tests.e2e.support import replay_settings
 
-CREDENTIAL = KisCredential(app_key="PSpaperAPPKEY" + "0" * 23, app_secret="S" * 180, account="50123456-01",
-                           hts_id="owner01")
-ROTATED = KisCredential(app_key=CREDENTIAL.app_key, app_secret="R" * 180, account=CREDENTIAL.account,
-                        hts_id=CREDENTIAL.hts_id)
+CREDENTIAL = KisCredential(
+    app_key="PSpaperAPPKEY" + "0" * 23, app_secret="S" * 180, account="50123456-01", hts_id="owner01"
+)
+ROTATED = KisCredential(
+    app_key=CREDENTIAL.app_key, app_secret="R" * 180, account=CREDENTIAL.account, hts_id=CREDENTIAL.hts_id
+)
 
 
 @pytest.fixture
@@ -36,8 +38,9 @@ async def exchange(tmp_path: Path) -> AsyncIterator[tuple[KisExchangeSimulator, 
     market = replay_settings(tmp_path / "exchange", "sqlite+aiosqlite:///unused.db", sim_speed="60000")
     market_clock = replay_clock(market)
     replay = build_sim_broker(market, market_clock)
-    server = KisExchangeSimulator(replay, mode="paper", credentials=(CREDENTIAL,), wall_clock=SystemClock(),
-                                  rate_limit_per_sec=None)
+    server = KisExchangeSimulator(
+        replay, mode="paper", credentials=(CREDENTIAL,), wall_clock=SystemClock(), rate_limit_per_sec=None
+    )
     await server.start()
     try:
         yield server, replay, market_clock
@@ -55,10 +58,16 @@ def paper_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, memory_keyring, e
     monkeypatch.delenv("KIS_APP_KEY", raising=False)
     monkeypatch.delenv("KIS_APP_SECRET", raising=False)
     data = tmp_path / "daemon"
-    for name, value in {"MODE": "paper", "DATA_DIR": str(data), "DB_URL": f"sqlite+aiosqlite:///{data.as_posix()}.db",
-                        "KIS_ACCOUNT": CREDENTIAL.account, "KIS_HTS_ID": CREDENTIAL.hts_id,
-                        "KIS_REST_BASE_URL": server.rest_base_url, "KIS_WS_URL": server.ws_url,
-                        "KIS_RATE_LIMIT_PER_SEC": "50"}.items():
+    for name, value in {
+        "MODE": "paper",
+        "DATA_DIR": str(data),
+        "DB_URL": f"sqlite+aiosqlite:///{data.as_posix()}.db",
+        "KIS_ACCOUNT": CREDENTIAL.account,
+        "KIS_HTS_ID": CREDENTIAL.hts_id,
+        "KIS_REST_BASE_URL": server.rest_base_url,
+        "KIS_WS_URL": server.ws_url,
+        "KIS_RATE_LIMIT_PER_SEC": "50",
+    }.items():
         monkeypatch.setenv(name, value)
     memory_keyring.set_password("stockbot", "KIS_APP_KEY", CREDENTIAL.app_key)
     memory_keyring.set_password("stockbot", "KIS_APP_SECRET", CREDENTIAL.app_secret)
@@ -76,8 +85,8 @@ async def test_run_paper_when_the_keys_are_only_in_the_keyring_then_it_logs_in_a
     # Act
     async with open_storage(paper, upgrade=False) as storage:
         result = await asyncio.wait_for(
-            build_daemon(paper, storage, Venue(broker, replay, market_clock), notifier=NullNotifier()).run(),
-            timeout=90)
+            build_daemon(paper, storage, Venue(broker, replay, market_clock), notifier=NullNotifier()).run(), timeout=90
+        )
         async with storage.uow_factory() as uow:
             fills = await uow.fills.list_for_account(result.account_id)
 
@@ -88,8 +97,9 @@ async def test_run_paper_when_the_keys_are_only_in_the_keyring_then_it_logs_in_a
     assert set(json.loads(cache.read_text(encoding="utf-8"))) == {"issued_at", "sealed"}
 
 
-async def test_rotate_when_the_app_secret_is_replaced_then_the_next_login_is_issued_a_new_token(exchange, paper_env,
-                                                                                              memory_keyring):
+async def test_rotate_when_the_app_secret_is_replaced_then_the_next_login_is_issued_a_new_token(
+    exchange, paper_env, memory_keyring
+):
     # Arrange: two logins with the keyring's keys; the second reuses the first one's cached token.
     server, _, market_clock = exchange
 
@@ -108,8 +118,9 @@ async def test_rotate_when_the_app_secret_is_replaced_then_the_next_login_is_iss
     server.gateway.token_gate = timedelta(0)
 
     # Act: ... and rotates it here.
-    rotated = await asyncio.to_thread(CliRunner().invoke, app, ["secrets", "rotate", "KIS_APP_SECRET", "--stdin"],
-                                      input=ROTATED.app_secret)  # the CLI runs its own event loop
+    rotated = await asyncio.to_thread(
+        CliRunner().invoke, app, ["secrets", "rotate", "KIS_APP_SECRET", "--stdin"], input=ROTATED.app_secret
+    )  # the CLI runs its own event loop
     await login()
 
     # Assert: the old token was dropped, a token was issued with the new secret, and the rotation is an event.

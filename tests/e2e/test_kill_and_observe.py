@@ -50,8 +50,9 @@ def test_kill_cancel_open_when_daemon_has_a_working_order_then_it_is_cancelled_a
     assert daemon.returncode == 3
     assert "1 open order(s) cancelled" in daemon.stderr.read()
     [(ts_set, action)] = query(db_url, select(tables.kill_switch.c.ts_changed, tables.kill_switch.c.action))
-    [(ts_exited, state)] = query(db_url, select(tables.daemon_state.c.ts_heartbeat,
-                                                 tables.daemon_state.c.trading_state))
+    [(ts_exited, state)] = query(
+        db_url, select(tables.daemon_state.c.ts_heartbeat, tables.daemon_state.c.trading_state)
+    )
     assert action == "cancel_open" and state == "EXITED"
     assert 0 < (ts_exited - ts_set).total_seconds() < 1.0
     [(status, reason)] = query(db_url, select(tables.orders.c.status, tables.orders.c.status_reason))
@@ -62,19 +63,23 @@ def test_kill_cancel_open_when_daemon_has_a_working_order_then_it_is_cancelled_a
     assert ("kill_switch", "KILL") in decisions
 
 
-def test_run_when_observe_mode_then_would_be_orders_recorded_and_the_broker_sees_nothing(
-    tmp_path: Path, db_url: str
-):
+def test_run_when_observe_mode_then_would_be_orders_recorded_and_the_broker_sees_nothing(tmp_path: Path, db_url: str):
     env = cli_env(tmp_path / "data", db_url)
 
     observed = stockbot("run", "--order-mode", "observe", env=env, cwd=tmp_path)
 
     assert observed.returncode == 0, observed.stderr
     assert query(db_url, select(tables.orders.c.id)) == []
-    would_be = query(db_url, select(tables.observed_orders.c.symbol, tables.observed_orders.c.side,
-                                    tables.observed_orders.c.trading_date).order_by(tables.observed_orders.c.id))
-    assert [(s, side, str(d)) for s, side, d in would_be] == [("005930", "BUY", "2023-02-17"),
-                                                              ("069500", "BUY", "2023-02-23")]
+    would_be = query(
+        db_url,
+        select(
+            tables.observed_orders.c.symbol, tables.observed_orders.c.side, tables.observed_orders.c.trading_date
+        ).order_by(tables.observed_orders.c.id),
+    )
+    assert [(s, side, str(d)) for s, side, d in would_be] == [
+        ("005930", "BUY", "2023-02-17"),
+        ("069500", "BUY", "2023-02-23"),
+    ]
     journal = (tmp_path / "data" / "sim-exchange" / "journal.jsonl").read_text(encoding="utf-8")
     assert not any(json.loads(line).get("type") in ("place", "cancel") for line in journal.splitlines())
     kinds = [k for (k,) in query(db_url, select(tables.events.c.kind))]
@@ -101,8 +106,12 @@ def test_kill_flatten_when_daemon_holds_a_position_then_it_is_sold_at_market_bef
     # Assert: a market sell of the whole position, filled, and nothing held.
     assert killed.returncode == 0, killed.stderr
     assert daemon.returncode == 3
-    sells = query(db_url, select(tables.orders.c.strategy_id, tables.orders.c.order_type, tables.orders.c.status,
-                                 tables.orders.c.quantity).where(tables.orders.c.side == "SELL"))
+    sells = query(
+        db_url,
+        select(
+            tables.orders.c.strategy_id, tables.orders.c.order_type, tables.orders.c.status, tables.orders.c.quantity
+        ).where(tables.orders.c.side == "SELL"),
+    )
     assert [(s, t, st) for s, t, st, _ in sells] == [("kill_switch", "MARKET", "FILLED")]
     fills = query(db_url, select(tables.fills.c.side, tables.fills.c.quantity))
     bought = sum(q for side, q in fills if side == "BUY")

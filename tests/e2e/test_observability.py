@@ -48,15 +48,20 @@ async def test_run_when_observed_then_logs_and_metrics_tell_the_same_story_as_th
     settings = replay_settings(tmp_path / "data", db_url, log_dir=tmp_path / "logs", metrics_port=free_port())
     log_file = configure_logging("INFO", log_dir=settings.log_dir, console_level="CRITICAL")
     # Act
-    async with open_storage(settings, upgrade=False) as storage, open_observability(settings,
-                                                                                    console=NullNotifier()) as obs:
+    async with (
+        open_storage(settings, upgrade=False) as storage,
+        open_observability(settings, console=NullNotifier()) as obs,
+    ):
         assert isinstance(obs.metrics, PrometheusMetrics) and obs.slack is None
         async with open_venue(settings) as venue:
             result = await build_daemon(settings, storage, venue, notifier=obs.notifier, metrics=obs.metrics).run()
         async with storage.uow_factory() as uow:
             fills = await uow.fills.list_for_account(result.account_id)
-            orders = {o.id: o for s in result.settlements
-                      for o in await uow.orders.list_for_date(result.account_id, s.trading_date)}
+            orders = {
+                o.id: o
+                for s in result.settlements
+                for o in await uow.orders.list_for_date(result.account_id, s.trading_date)
+            }
         assert obs.metrics_url is not None
         metrics = scrape(obs.metrics_url)
     # Assert: metrics agree with the database.
@@ -66,8 +71,10 @@ async def test_run_when_observed_then_logs_and_metrics_tell_the_same_story_as_th
     assert metrics["stockbot_order_latency_seconds_count{outcome=sent}"] == 2
     assert metrics["stockbot_fill_ratio"] == 1.0
     assert metrics["stockbot_slippage_bps_count"] == len(fills)
-    expected_bps = sum(((s.fill.price - orders[s.order_id].signal_price) / orders[s.order_id].signal_price * 10_000
-                        for s in fills), Decimal(0))
+    expected_bps = sum(
+        ((s.fill.price - orders[s.order_id].signal_price) / orders[s.order_id].signal_price * 10_000 for s in fills),
+        Decimal(0),
+    )
     assert metrics["stockbot_slippage_bps_mean"] == pytest.approx(float(expected_bps / len(fills)))
     assert metrics["stockbot_equity_krw"] == float(last.end_equity_krw)
     assert metrics["stockbot_max_drawdown_pct"] == float(last.summary["max_drawdown_pct"]) > 0

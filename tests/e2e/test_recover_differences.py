@@ -32,8 +32,16 @@ pytestmark = pytest.mark.slow
 #: the daemon sends two limit buys before the first print. 000660 gives no signal; it is bought by hand.
 DAY = date(2023, 1, 10)
 PERIOD = {"SIM_FROM": "2023-01-10", "SIM_TO": "2023-01-13", "SIM_SYMBOLS": "005930,069500,000660"}
-PARAMS = {"short_window_days": 5, "long_window_days": 10, "volume_window_days": 20, "min_volume_ratio": 0,
-          "stop_loss_pct": -5, "take_profit_pct": 10, "position_value_krw": 2000000, "entry_limit_offset_pct": 1}
+PARAMS = {
+    "short_window_days": 5,
+    "long_window_days": 10,
+    "volume_window_days": 20,
+    "min_volume_ratio": 0,
+    "stop_loss_pct": -5,
+    "take_profit_pct": 10,
+    "position_value_krw": 2000000,
+    "entry_limit_offset_pct": 1,
+}
 BY_HAND = Decimal(3)  # shares of 000660 bought in HTS while the daemon was down
 
 
@@ -78,8 +86,9 @@ async def exchange_goes_on_without_the_daemon(settings: Settings, cancel_number:
     exchange = build_sim_broker(settings, replay_clock(settings))  # resumes the journaled replay
     try:
         await exchange.cancel_order(exchange.account_id, cancel_number, "")
-        await exchange.place_order(OrderRequest(exchange.account_id, "000660", Side.BUY, OrderType.MARKET, BY_HAND,
-                                                None))
+        await exchange.place_order(
+            OrderRequest(exchange.account_id, "000660", Side.BUY, OrderType.MARKET, BY_HAND, None)
+        )
         await exchange.run_until_close(session_for(DAY))
     finally:
         await exchange.close()
@@ -89,11 +98,25 @@ async def exchange_goes_on_without_the_daemon(settings: Settings, cancel_number:
 async def scene(tmp_path: Path, db_url: str) -> Scene:
     params = tmp_path / "params.json"
     params.write_text(json.dumps(PARAMS), encoding="utf-8")
-    settings = replay_settings(tmp_path / "data", db_url, sim_from=date(2023, 1, 10), sim_to=date(2023, 1, 13),
-                               sim_symbols=PERIOD["SIM_SYMBOLS"], strategy_params_file=params)
+    settings = replay_settings(
+        tmp_path / "data",
+        db_url,
+        sim_from=date(2023, 1, 10),
+        sim_to=date(2023, 1, 13),
+        sim_symbols=PERIOD["SIM_SYMBOLS"],
+        strategy_params_file=params,
+    )
     await daemon_dies_after_the_open(settings)
-    rows = query(db_url, select(tables.orders.c.symbol, tables.orders.c.status, tables.orders.c.idempotency_key,
-                                tables.orders.c.broker_order_number, tables.orders.c.account_id))
+    rows = query(
+        db_url,
+        select(
+            tables.orders.c.symbol,
+            tables.orders.c.status,
+            tables.orders.c.idempotency_key,
+            tables.orders.c.broker_order_number,
+            tables.orders.c.account_id,
+        ),
+    )
     assert sorted((symbol, status) for symbol, status, *_ in rows) == [("005930", "SENT"), ("069500", "SENT")]
     keys = {symbol: key for symbol, _, key, _, _ in rows}
     numbers = {symbol: number for symbol, _, _, number, _ in rows}
@@ -151,7 +174,7 @@ async def test_recover_when_fill_missed_order_cancelled_at_broker_and_holding_bo
     # Nothing changed, in the database or at the exchange, but the record of each run.
     assert without_recovery_logs(dump_database(db_url)) == without_recovery_logs(before_db)
     assert journal.read_bytes() == before_journal
-    logs = recovery_logs(db_url)[len(logs_before):]
+    logs = recovery_logs(db_url)[len(logs_before) :]
     assert [(dry_run, outcome) for dry_run, outcome, _ in logs] == [(True, "CORRECTED"), (True, "CORRECTED")]
     assert sorted(a["kind"] for a in logs[0][2]["actions"]) == ["cancel", "external_fill", "external_order", "fill"]
 
@@ -166,21 +189,33 @@ async def test_recover_when_applied_then_resolved_external_holding_still_reporte
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "will change" in applied.stdout and "Recovery applied." in applied.stdout
     assert "CANCELED 0/64" in applied.stdout and "000660 3 @ " in applied.stdout
-    orders = {key: (status, filled) for key, status, filled in query(db_url, select(
-        tables.orders.c.idempotency_key, tables.orders.c.status, tables.orders.c.filled_quantity))}
+    orders = {
+        key: (status, filled)
+        for key, status, filled in query(
+            db_url, select(tables.orders.c.idempotency_key, tables.orders.c.status, tables.orders.c.filled_quantity)
+        )
+    }
     assert orders[scene.entry_005930] == ("FILLED", Decimal(32))
     assert orders[scene.entry_069500] == ("CANCELED", Decimal(0))
-    fills = query(db_url, select(tables.fills.c.symbol, tables.fills.c.quantity, tables.fills.c.order_id,
-                                 tables.fills.c.source))
+    fills = query(
+        db_url, select(tables.fills.c.symbol, tables.fills.c.quantity, tables.fills.c.order_id, tables.fills.c.source)
+    )
     assert sorted((symbol, quantity, order_id is None, source) for symbol, quantity, order_id, source in fills) == [
-        ("000660", BY_HAND, True, "recovery"), ("005930", Decimal(32), False, "recovery")]
+        ("000660", BY_HAND, True, "recovery"),
+        ("005930", Decimal(32), False, "recovery"),
+    ]
     # Our positions are the exchange's holdings.
     held = await exchange_holdings(scene.settings)
     ours = query(db_url, select(tables.positions.c.symbol, tables.positions.c.quantity))
     assert {s: q for s, q in ours if q} == held and held["000660"] == BY_HAND
     # Every correction left an event saying what changed.
-    messages = [m for (m,) in query(db_url, select(tables.events.c.message).where(
-        tables.events.c.kind.in_(["recovery_cancel", "external_order"])))]
+    messages = [
+        m
+        for (m,) in query(
+            db_url,
+            select(tables.events.c.message).where(tables.events.c.kind.in_(["recovery_cancel", "external_order"])),
+        )
+    ]
     assert any("SENT 0/64 → CANCELED 0/64" in m for m in messages), messages
     assert any("000660" in m and "was not placed by this daemon" in m for m in messages), messages
     # A second look: only the order bought by hand is reported again; its fill and holding are ours now.
@@ -189,7 +224,9 @@ async def test_recover_when_applied_then_resolved_external_holding_still_reporte
     assert [a["kind"] for a in plan["actions"]] == ["external_order"]
     assert "000660" in plan["actions"][0]["detail"] and plan["position_differences"] == []
     assert [(dry_run, outcome) for dry_run, outcome, _ in recovery_logs(db_url)[-2:]] == [
-        (False, "CORRECTED"), (True, "CORRECTED")]
+        (False, "CORRECTED"),
+        (True, "CORRECTED"),
+    ]
 
     # Then the daemon starts again and trades the rest of the period.
     async with open_storage(scene.settings, upgrade=False) as storage:
@@ -207,7 +244,7 @@ async def test_recover_when_applied_then_resolved_external_holding_still_reporte
     assert checkpoint is not None and checkpoint.trading_date == last_day
     assert checkpoint.positions == positions
     # Each open logged its recovery, and none failed.
-    opens = [outcome for dry_run, outcome, _ in recovery_logs(db_url)[-len(result.settlements):] if not dry_run]
+    opens = [outcome for dry_run, outcome, _ in recovery_logs(db_url)[-len(result.settlements) :] if not dry_run]
     assert len(opens) == len(result.settlements) and "FAILED" not in opens
     # Nothing left to recover: the run that finds nothing is logged as well.
     final = stockbot("recover", env=scene.env, cwd=tmp_path)

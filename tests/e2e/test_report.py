@@ -77,7 +77,8 @@ async def test_report_when_a_sim_period_was_replayed_then_each_session_matches_t
         assert data["trades"] == len(todays) == len(data["fills"])
         masked = partial_account(result.account_id)  # shown partly, in fill ids too
         assert sorted(f["broker_fill_id"] for f in data["fills"]) == sorted(
-            f.broker_fill_id.replace(result.account_id, masked) for f in todays)
+            f.broker_fill_id.replace(result.account_id, masked) for f in todays
+        )
     # The last session's report carries the whole equity curve and its drawdown.
     assert [p["trading_date"] for p in data["equity_curve"]] == [d.isoformat() for d in days]
     assert Decimal(data["max_drawdown_pct"]) >= Decimal(data["drawdown_pct"]) > 0

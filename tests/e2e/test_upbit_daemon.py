@@ -20,8 +20,15 @@ EIGHT_DECIMALS = Decimal("0.00000001")
 
 
 async def run_upbit(tmp_path: Path, db_url: str, **overrides: object):
-    settings = replay_settings(tmp_path / "data", db_url, venue="upbit", sim_from=PERIOD[0], sim_to=PERIOD[1],
-                               sim_symbols="KRW-BTC", **overrides)
+    settings = replay_settings(
+        tmp_path / "data",
+        db_url,
+        venue="upbit",
+        sim_from=PERIOD[0],
+        sim_to=PERIOD[1],
+        sim_symbols="KRW-BTC",
+        **overrides,
+    )
     notifier = RecordingNotifier()
     async with open_storage(settings, upgrade=False) as storage:
         async with open_venue(settings) as venue:
@@ -49,14 +56,23 @@ async def test_upbit_sim_when_a_period_trades_then_three_strategies_share_the_ac
     assert all(o.client_order_id and len(o.client_order_id) <= 32 for o in orders)
     # Every trade at the venue is recorded once, by its trade uuid, as one of our orders', to 8 decimals.
     wire = OrderIds(broker.book, broker.replay_id)  # the simulator's Upbit uuids of the replay's trades
-    venue_trades = {wire.trade_uuid(f.broker_fill_id): f
-                    for day in broker.days for f in await broker.get_fills(broker.account_id, day)}
+    venue_trades = {
+        wire.trade_uuid(f.broker_fill_id): f
+        for day in broker.days
+        for f in await broker.get_fills(broker.account_id, day)
+    }
     assert sorted(s.fill.broker_fill_id for s in fills) == sorted(venue_trades)
     assert all(s.order_id is not None for s in fills)
     assert all(s.fill.quantity == s.fill.quantity.quantize(EIGHT_DECIMALS) for s in fills)
-    assert all((s.fill.quantity, s.fill.price, s.fill.commission_krw) == (
-        venue_trades[s.fill.broker_fill_id].quantity, venue_trades[s.fill.broker_fill_id].price,
-        venue_trades[s.fill.broker_fill_id].commission_krw) for s in fills)
+    assert all(
+        (s.fill.quantity, s.fill.price, s.fill.commission_krw)
+        == (
+            venue_trades[s.fill.broker_fill_id].quantity,
+            venue_trades[s.fill.broker_fill_id].price,
+            venue_trades[s.fill.broker_fill_id].commission_krw,
+        )
+        for s in fills
+    )
     # Each fill is dated on the UTC day it traded.
     assert all(s.fill.trading_date == s.fill.ts_filled.astimezone(UTC).date() for s in fills)
     # The account's position is the venue's balance, and the sum of what each strategy holds.
@@ -70,17 +86,36 @@ async def test_upbit_sim_when_a_period_trades_then_three_strategies_share_the_ac
     assert sum(per_strategy.values(), Decimal(0)) == theirs.get("KRW-BTC", Decimal(0))
     # The fees of the settlements are the trades' fees, to the won's fraction; the period made a profit.
     assert sum((s.commission_krw for s in settlements), Decimal(0)) == sum(
-        (s.fill.commission_krw for s in fills), Decimal(0))
+        (s.fill.commission_krw for s in fills), Decimal(0)
+    )
     assert settlements[-1].end_equity_krw > Decimal(10_000_000)
     assert notifier.of_kind("fill")
 
 
 def test_upbit_sim_cli_when_run_then_events_in_kst_and_utc_and_a_summary_per_utc_day(tmp_path: Path, db_url):
-    env = {"DATA_DIR": str(tmp_path / "data"), "DB_URL": db_url, "LOG_DIR": str(tmp_path / "logs"),
-           "PYTHONIOENCODING": "utf-8", "COLUMNS": "200", "PATH": "/usr/bin:/bin"}
+    env = {
+        "DATA_DIR": str(tmp_path / "data"),
+        "DB_URL": db_url,
+        "LOG_DIR": str(tmp_path / "logs"),
+        "PYTHONIOENCODING": "utf-8",
+        "COLUMNS": "200",
+        "PATH": "/usr/bin:/bin",
+    }
 
-    done = stockbot("run", "--venue", "upbit", "--mode", "sim", "--from", "2024-03-01", "--to", "2024-03-03",
-                    env=env, cwd=tmp_path, timeout=180)
+    done = stockbot(
+        "run",
+        "--venue",
+        "upbit",
+        "--mode",
+        "sim",
+        "--from",
+        "2024-03-01",
+        "--to",
+        "2024-03-03",
+        env=env,
+        cwd=tmp_path,
+        timeout=180,
+    )
 
     assert done.returncode == 0, done.stderr
     assert "stockbot upbit sim: KRW-BTC 2024-03-01 → 2024-03-03" in done.stdout
@@ -100,8 +135,13 @@ def test_upbit_sim_cli_when_run_then_events_in_kst_and_utc_and_a_summary_per_utc
 
 
 def test_upbit_live_when_keys_are_missing_then_exit_2_naming_them_before_anything_starts(tmp_path: Path):
-    env = {"DATA_DIR": str(tmp_path / "data"), "LOG_DIR": str(tmp_path / "logs"), "PYTHONIOENCODING": "utf-8",
-           "PATH": "/usr/bin:/bin", "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    env = {
+        "DATA_DIR": str(tmp_path / "data"),
+        "LOG_DIR": str(tmp_path / "logs"),
+        "PYTHONIOENCODING": "utf-8",
+        "PATH": "/usr/bin:/bin",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+    }
 
     done = stockbot("run", "--venue", "upbit", "--mode", "live", env=env, cwd=tmp_path, timeout=60)
 

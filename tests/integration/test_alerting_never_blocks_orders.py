@@ -28,22 +28,39 @@ HANG_SECS = 20.0
 
 
 def signal(symbol: str) -> Signal:
-    return Signal(strategy_id="ma_cross", symbol=symbol, side=Side.BUY, intent=Intent.ENTRY,
-                  order_type=OrderType.LIMIT, reference_price=Decimal(50_000), ts_signal=T0,
-                  reason="golden cross", quantity=Decimal(10), limit_price=Decimal(50_000))
+    return Signal(
+        strategy_id="ma_cross",
+        symbol=symbol,
+        side=Side.BUY,
+        intent=Intent.ENTRY,
+        order_type=OrderType.LIMIT,
+        reference_price=Decimal(50_000),
+        ts_signal=T0,
+        reason="golden cross",
+        quantity=Decimal(10),
+        limit_price=Decimal(50_000),
+    )
 
 
 def execution_with_slack(uow_factory, slack_url: str) -> tuple[Execution, SlackNotifier, FakeBroker]:
     clock = FixedClock(T0)
     broker = FakeBroker(clock, ACCOUNT)
-    slack = SlackNotifier(SlackPoster(TOKEN, base_url=slack_url, timeout_secs=int(HANG_SECS) + 5, retries=0),
-                          SlackChannels("C0ALERTS01", "C0TRADES01"), clock=clock, label="paper",
-                          poll_interval_secs=0.02)
+    slack = SlackNotifier(
+        SlackPoster(TOKEN, base_url=slack_url, timeout_secs=int(HANG_SECS) + 5, retries=0),
+        SlackChannels("C0ALERTS01", "C0TRADES01"),
+        clock=clock,
+        label="paper",
+        poll_interval_secs=0.02,
+    )
     slack.start()
     execution = Execution(
-        config=ExecutionConfig(ACCOUNT, Mode.PAPER, RiskLimits(5, Decimal(1_000), Decimal(2))), uow_factory=uow_factory,
-        broker=broker, clock=clock, notifier=FanoutNotifier(ConsoleNotifier(), slack),
-        venue=krx_venue())
+        config=ExecutionConfig(ACCOUNT, Mode.PAPER, RiskLimits(5, Decimal(1_000), Decimal(2))),
+        uow_factory=uow_factory,
+        broker=broker,
+        clock=clock,
+        notifier=FanoutNotifier(ConsoleNotifier(), slack),
+        venue=krx_venue(),
+    )
     execution.load({}, [])
     execution.begin_session(DAY, Decimal(10_000_000), session=HOURS)
     for symbol in SYMBOLS:  # in session, with a fresh quote at the order's price: only alerting is under test
@@ -76,8 +93,11 @@ async def test_orders_when_slack_hangs_then_each_is_sent_without_waiting_for_sla
         fake.set_outage("none")  # release the hanging request
         assert slack.close(timeout_secs=10)
     # Once Slack answered again, the notices went out in order (each order's creation is a trade event).
-    assert [m["text"].splitlines()[1][:14] for m in fake.messages("C0TRADES01")] == ["BUY 10 005930 ", "BUY 10 000660 ",
-                                                                                     "BUY 10 005380 "]
+    assert [m["text"].splitlines()[1][:14] for m in fake.messages("C0TRADES01")] == [
+        "BUY 10 005930 ",
+        "BUY 10 000660 ",
+        "BUY 10 005380 ",
+    ]
 
 
 async def test_orders_when_slack_refuses_connections_then_they_are_sent_and_notices_given_up(uow_factory):

@@ -70,8 +70,9 @@ def test_settings_when_a_secret_is_only_in_the_keyring_then_read_from_there(work
     assert APP_SECRET not in repr(settings)
 
 
-def test_settings_when_environment_or_dotenv_set_a_secret_then_they_win_over_the_keyring(workdir, memory_keyring,
-                                                                                       monkeypatch):
+def test_settings_when_environment_or_dotenv_set_a_secret_then_they_win_over_the_keyring(
+    workdir, memory_keyring, monkeypatch
+):
     for name in ("KIS_APP_SECRET", "SLACK_BOT_TOKEN", "UPBIT_SECRET_KEY"):
         memory_keyring.set_password("stockbot", name, f"keyring-{name}")
     monkeypatch.setenv("KIS_APP_SECRET", "from-the-environment")
@@ -105,21 +106,28 @@ def test_settings_when_the_credential_store_fails_then_secrets_are_missing_and_n
 # -- stockbot secrets ---------------------------------------------------------------------------------------
 
 
-def test_secrets_list_when_secrets_come_from_everywhere_then_names_and_places_and_no_value(workdir, memory_keyring,
-                                                                                           monkeypatch):
+def test_secrets_list_when_secrets_come_from_everywhere_then_names_and_places_and_no_value(
+    workdir, memory_keyring, monkeypatch
+):
     memory_keyring.set_password("stockbot", "KIS_APP_SECRET", APP_SECRET)
     memory_keyring.set_password("stockbot", "SLACK_BOT_TOKEN", "xoxb-1-2-shadowedKEYRINGtoken")
     monkeypatch.setenv("KIS_APP_KEY", "PSenvironmentAPPKEY123")
-    (workdir / ".env").write_text(f"MODE=sim\nSLACK_BOT_TOKEN={DOTENV_TOKEN}\nSLACK_ALERTS_CHANNEL_ID=C0ALERTS01\n",
-                                  encoding="utf-8")
+    (workdir / ".env").write_text(
+        f"MODE=sim\nSLACK_BOT_TOKEN={DOTENV_TOKEN}\nSLACK_ALERTS_CHANNEL_ID=C0ALERTS01\n", encoding="utf-8"
+    )
 
     result = cli("secrets", "list")
 
     assert result.exit_code == 0, result.output
     lines = dict(line.split(None, 1) for line in result.stdout.splitlines()[1:])
-    assert lines == {"KIS_APP_KEY": "environment", "KIS_APP_SECRET": "keyring", "UPBIT_ACCESS_KEY": "missing",
-                     "UPBIT_SECRET_KEY": "missing",
-                     "SLACK_BOT_TOKEN": ".env line 2 (the keyring also holds one, unused)", "AI_API_KEY": "missing"}
+    assert lines == {
+        "KIS_APP_KEY": "environment",
+        "KIS_APP_SECRET": "keyring",
+        "UPBIT_ACCESS_KEY": "missing",
+        "UPBIT_SECRET_KEY": "missing",
+        "SLACK_BOT_TOKEN": ".env line 2 (the keyring also holds one, unused)",
+        "AI_API_KEY": "missing",
+    }
     assert "MemoryKeyring" in result.stdout and "'stockbot'" in result.stdout
     for value in (APP_SECRET, "PSenvironmentAPPKEY123", DOTENV_TOKEN, "shadowedKEYRINGtoken"):
         assert value not in result.stdout + result.stderr
@@ -172,8 +180,13 @@ def test_secrets_rotate_when_a_kis_key_changes_then_cached_tokens_are_dropped_an
 
     memory_keyring.set_password("stockbot", "KIS_APP_SECRET", APP_SECRET)
     settings = load_settings()
-    cache = TokenCache(settings.kis_token_cache_path, app_key="PSsomeAPPkey", app_secret=APP_SECRET, mode="paper",
-                       sealer=KeyringSealer(KeyringStore()))
+    cache = TokenCache(
+        settings.kis_token_cache_path,
+        app_key="PSsomeAPPkey",
+        app_secret=APP_SECRET,
+        mode="paper",
+        sealer=KeyringSealer(KeyringStore()),
+    )
     issued = datetime(2026, 3, 2, tzinfo=UTC)
     cache.save(AccessToken("eyJ-old-token-issued-with-the-old-secret", issued + timedelta(hours=24), issued), issued)
     assert cache.load()[0] is not None
@@ -220,17 +233,30 @@ def test_control_actions_when_run_then_each_is_an_event_with_user_host_and_time(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(workdir / "config"))
     monkeypatch.setenv("MODE", "sim")
 
-    results = [cli("kill", "--reason", "audit drill", "--wait", "0"), cli("resume", "--yes"),
-               cli("risk", "set", "max_open_positions", "4", "--yes"),
-               cli("secrets", "set", "AI_API_KEY", "--stdin", stdin="sk-audit-0123456789"),
-               cli("secrets", "rotate", "AI_API_KEY", "--stdin", stdin="sk-audit-9876543210"),
-               cli("secrets", "delete", "AI_API_KEY"), cli("service", "install"), cli("service", "uninstall")]
+    results = [
+        cli("kill", "--reason", "audit drill", "--wait", "0"),
+        cli("resume", "--yes"),
+        cli("risk", "set", "max_open_positions", "4", "--yes"),
+        cli("secrets", "set", "AI_API_KEY", "--stdin", stdin="sk-audit-0123456789"),
+        cli("secrets", "rotate", "AI_API_KEY", "--stdin", stdin="sk-audit-9876543210"),
+        cli("secrets", "delete", "AI_API_KEY"),
+        cli("service", "install"),
+        cli("service", "uninstall"),
+    ]
 
     assert [r.exit_code for r in results] == [0] * len(results), [r.output for r in results]
     actor = {"user": getpass.getuser(), "host": socket.gethostname()}
     recorded = {e.kind: e for e in events(workdir)}
-    kinds = ["kill_switch_set", "kill_switch_cleared", "risk_limit_changed", "secret_set", "secret_rotated",
-             "secret_deleted", "service_installed", "service_uninstalled"]
+    kinds = [
+        "kill_switch_set",
+        "kill_switch_cleared",
+        "risk_limit_changed",
+        "secret_set",
+        "secret_rotated",
+        "secret_deleted",
+        "service_installed",
+        "service_uninstalled",
+    ]
     assert {kind: recorded[kind].payload["actor"] for kind in kinds if kind in recorded} == dict.fromkeys(kinds, actor)
     assert all(recorded[kind].ts_event.tzinfo is not None for kind in kinds)
     assert all(f"{actor['user']}@{actor['host']}" in recorded[kind].message for kind in kinds)
@@ -250,8 +276,10 @@ def test_dotenv_warning_when_a_secret_is_readable_by_others_then_one_line_naming
     private = exposed_dotenv_warning(path)
 
     warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
-    assert warnings == ["Warning: .env holds SLACK_BOT_TOKEN and is readable by other users (mode 644): move them "
-                        "to the OS credential store with `stockbot secrets set NAME` and delete the lines"]
+    assert warnings == [
+        "Warning: .env holds SLACK_BOT_TOKEN and is readable by other users (mode 644): move them "
+        "to the OS credential store with `stockbot secrets set NAME` and delete the lines"
+    ]
     assert private is None and DOTENV_TOKEN not in result.stderr
 
 

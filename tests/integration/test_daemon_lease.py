@@ -43,8 +43,10 @@ async def test_lease_when_a_second_holder_asks_then_refused_naming_the_first(db_
         holder = raised.value.holder
         assert holder is not None and (holder.host, holder.pid) == (socket.gethostname(), os.getpid())
         assert holder.since is not None and abs(holder.since - now()) < timedelta(minutes=1)
-        assert str(raised.value).startswith(f"another stockbot daemon is running for account 5012****-01 (host "
-                                            f"{socket.gethostname()}, PID {os.getpid()}, since ")
+        assert str(raised.value).startswith(
+            f"another stockbot daemon is running for account 5012****-01 (host "
+            f"{socket.gethostname()}, PID {os.getpid()}, since "
+        )
         assert await first.is_held() and not await second.is_held()
         assert (await second.holder()) is not None
     finally:
@@ -81,8 +83,13 @@ _HOLDER = textwrap.dedent("""
 
 def start_holder(db_url: str, key: str) -> subprocess.Popen[str]:
     """Start a process that takes the lease of `key` and sleeps; return once it holds it."""
-    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, db_url, key], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, db_url, key],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
     line = holder.stdout.readline() if holder.stdout else ""
     if line.strip() != "held":
         holder.kill()
@@ -117,22 +124,28 @@ async def test_lease_when_its_holder_process_is_killed_then_free_again_within_a_
             holder.wait(timeout=10)
 
 
-def test_run_when_another_daemon_holds_the_lease_then_exit_2_naming_it(db_url: str, tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch):
+def test_run_when_another_daemon_holds_the_lease_then_exit_2_naming_it(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     # Arrange: another process holds the lease a sim daemon on this database takes.
     monkeypatch.chdir(tmp_path)
     holder = start_holder(db_url, "sim")
     try:
         # Act
-        result = CliRunner().invoke(app, ["run", "--db-url", db_url, "--from", "2023-02-13", "--to", "2023-02-14"],
-                                    env={"DATA_DIR": str(tmp_path / "data")})
+        result = CliRunner().invoke(
+            app,
+            ["run", "--db-url", db_url, "--from", "2023-02-13", "--to", "2023-02-14"],
+            env={"DATA_DIR": str(tmp_path / "data")},
+        )
     finally:
         holder.kill()
         holder.wait(timeout=10)
     # Assert: refused before anything opened, naming the holder.
     assert result.exit_code == 2, result.output
-    assert result.stderr.startswith(f"Refused: another stockbot daemon is running for sim mode on this database "
-                                    f"(host {socket.gethostname()}, PID {holder.pid}, since ")
+    assert result.stderr.startswith(
+        f"Refused: another stockbot daemon is running for sim mode on this database "
+        f"(host {socket.gethostname()}, PID {holder.pid}, since "
+    )
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "data" / "sim-exchange").exists()
 
@@ -155,7 +168,7 @@ def test_lease_keys_and_names_are_stable():
 
 
 async def test_run_lease_when_kis_and_upbit_daemons_share_a_database_then_both_hold_one_and_a_second_is_refused(
-    db_url: str, tmp_path: Path,
+    db_url: str, tmp_path: Path
 ):
     kis = run_lease(load_settings(mode="sim", data_dir=tmp_path, db_url=db_url))
     upbit = run_lease(load_settings(mode="sim", venue="upbit", data_dir=tmp_path, db_url=db_url))

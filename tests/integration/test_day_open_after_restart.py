@@ -50,17 +50,45 @@ async def test_open_when_restarted_during_the_day_then_strategies_see_the_venues
 ):
     clock = FixedClock(RESTART)
     broker = FakeBroker(clock, ACCOUNT)
-    broker.quotes[COIN] = Quote(COIN, Decimal(90_100_000), Decimal(88_000_000), None, None, RESTART,
-                                day_open=Decimal(88_500_000), day_high=Decimal(91_000_000),
-                                day_low=Decimal(87_900_000))
+    broker.quotes[COIN] = Quote(
+        COIN,
+        Decimal(90_100_000),
+        Decimal(88_000_000),
+        None,
+        None,
+        RESTART,
+        day_open=Decimal(88_500_000),
+        day_high=Decimal(91_000_000),
+        day_low=Decimal(87_900_000),
+    )
     watcher = Watcher()
-    spec = StrategySpec(strategy_id="watcher", name="watcher", source="test", params_from=lambda raw: NoParams(),
-                        problems=lambda raw: [], default_params=NoParams, build=lambda params: watcher)
-    execution = Execution(config=ExecutionConfig(ACCOUNT, Mode.SIM, LIMITS), uow_factory=uow_factory, broker=broker,
-                          clock=clock, notifier=RecordingNotifier(), venue=coin_venue())
-    runner = SessionRunner(execution=execution, uow_factory=uow_factory, broker=broker, clock=clock,
-                           notifier=RecordingNotifier(), mode=Mode.SIM, venue=coin_venue(),
-                           strategies=StrategyBook((spec,)))
+    spec = StrategySpec(
+        strategy_id="watcher",
+        name="watcher",
+        source="test",
+        params_from=lambda raw: NoParams(),
+        problems=lambda raw: [],
+        default_params=NoParams,
+        build=lambda params: watcher,
+    )
+    execution = Execution(
+        config=ExecutionConfig(ACCOUNT, Mode.SIM, LIMITS),
+        uow_factory=uow_factory,
+        broker=broker,
+        clock=clock,
+        notifier=RecordingNotifier(),
+        venue=coin_venue(),
+    )
+    runner = SessionRunner(
+        execution=execution,
+        uow_factory=uow_factory,
+        broker=broker,
+        clock=clock,
+        notifier=RecordingNotifier(),
+        mode=Mode.SIM,
+        venue=coin_venue(),
+        strategies=StrategyBook((spec,)),
+    )
     start = datetime(2024, 6, 3, tzinfo=UTC)
 
     await runner.open(continuous_session(DAY, start, start + timedelta(days=1)))

@@ -30,10 +30,18 @@ T0 = datetime(2024, 3, 4, 0, 5, 1, tzinfo=UTC)  # 09:05:01 KST
 START_EQUITY_KRW = Decimal(10_000_000)
 # The rules these specs are about; the market-data and value rules are specified in test_risk_rules and
 # test_risk_controls.
-LIMITS = RiskLimits(max_open_positions=5, max_quantity_per_symbol=Decimal(1_000),
-                    daily_loss_limit_pct=Decimal(2), max_value_per_symbol_krw=None, max_symbol_weight_pct=None,
-                    max_order_value_krw=None, price_collar_pct=None, max_quote_age_secs=None,
-                    max_orders_per_minute=None, cooldown_after_failures=None)
+LIMITS = RiskLimits(
+    max_open_positions=5,
+    max_quantity_per_symbol=Decimal(1_000),
+    daily_loss_limit_pct=Decimal(2),
+    max_value_per_symbol_krw=None,
+    max_symbol_weight_pct=None,
+    max_order_value_krw=None,
+    price_collar_pct=None,
+    max_quote_age_secs=None,
+    max_orders_per_minute=None,
+    cooldown_after_failures=None,
+)
 HOURS = krx_session(DAY, kst_datetime(DAY, time(9, 0)), kst_datetime(DAY, time(15, 30)))
 
 
@@ -41,6 +49,8 @@ def open_market(execution: Execution) -> None:
     """Give the session its hours and each traded symbol a quote with wide day limits."""
     for symbol in ("005930", "000660", "005380", "035420", "069500"):
         execution.note_quote(symbol, Decimal(72_100), T0, Decimal(1), Decimal(10_000_000))
+
+
 ETF = "069500"
 
 
@@ -48,15 +58,26 @@ ETF = "069500"
 
 
 def make_signal(
-    symbol: str = "005930", side: Side = Side.BUY, intent: Intent = Intent.ENTRY, quantity: int | None = 10,
-    limit_price: str | None = "72100", *, ts_signal: datetime = T0, target_value_krw: Decimal | None = None,
+    symbol: str = "005930",
+    side: Side = Side.BUY,
+    intent: Intent = Intent.ENTRY,
+    quantity: int | None = 10,
+    limit_price: str | None = "72100",
+    *,
+    ts_signal: datetime = T0,
+    target_value_krw: Decimal | None = None,
 ) -> Signal:
     return Signal(
-        strategy_id="ma_cross", symbol=symbol, side=side, intent=intent,
+        strategy_id="ma_cross",
+        symbol=symbol,
+        side=side,
+        intent=intent,
         order_type=OrderType.LIMIT if limit_price is not None else OrderType.MARKET,
-        reference_price=Decimal(limit_price or "72100"), ts_signal=ts_signal,
+        reference_price=Decimal(limit_price or "72100"),
+        ts_signal=ts_signal,
         reason="MA50 crossed above MA200",
-        quantity=Decimal(quantity) if quantity is not None else None, target_value_krw=target_value_krw,
+        quantity=Decimal(quantity) if quantity is not None else None,
+        target_value_krw=target_value_krw,
         limit_price=Decimal(limit_price) if limit_price is not None else None,
     )
 
@@ -69,12 +90,21 @@ async def submitted(execution: Execution, uow_factory: SqlUnitOfWorkFactory, sig
 
 
 def make_execution(
-    uow_factory: SqlUnitOfWorkFactory, broker: FakeBroker, clock: FixedClock, notifier: RecordingNotifier,
-    *, limits: RiskLimits = LIMITS, positions: dict[str, Position] | None = None,
+    uow_factory: SqlUnitOfWorkFactory,
+    broker: FakeBroker,
+    clock: FixedClock,
+    notifier: RecordingNotifier,
+    *,
+    limits: RiskLimits = LIMITS,
+    positions: dict[str, Position] | None = None,
 ) -> Execution:
     execution = Execution(
-        config=ExecutionConfig(ACCOUNT, Mode.SIM, limits), uow_factory=uow_factory, broker=broker, clock=clock,
-        notifier=notifier, venue=krx_venue(etfs=[ETF]),
+        config=ExecutionConfig(ACCOUNT, Mode.SIM, limits),
+        uow_factory=uow_factory,
+        broker=broker,
+        clock=clock,
+        notifier=notifier,
+        venue=krx_venue(etfs=[ETF]),
     )
     execution.load(positions or {}, [])
     execution.begin_session(DAY, START_EQUITY_KRW, session=HOURS)
@@ -151,7 +181,10 @@ async def test_submit_when_signal_allowed_then_order_committed_new_before_broker
     assert (call.request.quantity, call.request.limit_price) == (Decimal(10), Decimal(72100))
     [row_at_send] = call.new_rows_in_database or ()
     assert (row_at_send.idempotency_key, row_at_send.status, row_at_send.broker_order_number) == (
-        key, OrderStatus.NEW, None)
+        key,
+        OrderStatus.NEW,
+        None,
+    )
     [stored] = await orders_in_db(uow_factory)
     assert stored.idempotency_key == key
     assert stored.status is OrderStatus.SENT
@@ -210,7 +243,8 @@ async def test_submit_when_order_of_same_strategy_symbol_intent_open_then_sends_
     assert result is None
     assert len(broker.place_calls) == 1
     assert [o.idempotency_key for o in await orders_in_db(uow_factory)] == [
-        f"{ACCOUNT}:{make_signal().idempotency_key}"]
+        f"{ACCOUNT}:{make_signal().idempotency_key}"
+    ]
 
 
 async def test_submit_when_kill_switch_set_then_no_broker_call_and_risk_denied_by_kill_switch(
@@ -238,8 +272,9 @@ async def test_submit_when_max_open_positions_reached_then_no_broker_call_and_de
 ):
     # Arrange: one symbol held, and at most one may be.
     limits = replace(LIMITS, max_open_positions=1)
-    execution = make_execution(uow_factory, broker, clock, notifier, limits=limits,
-                               positions={"000660": held("000660", 5, 150_000)})
+    execution = make_execution(
+        uow_factory, broker, clock, notifier, limits=limits, positions={"000660": held("000660", 5, 150_000)}
+    )
 
     # Act
     result = await execution.submit(make_signal("005930"))
@@ -250,8 +285,14 @@ async def test_submit_when_max_open_positions_reached_then_no_broker_call_and_de
     assert await orders_in_db(uow_factory) == []
     [denied] = await events_in_db(uow_factory, "risk_denied")
     assert denied.payload["rule"] == "max_open_positions"
-    assert denied.payload["proposal"] == {"symbol": "005930", "side": "BUY", "intent": "ENTRY",
-                                          "order_type": "LIMIT", "quantity": "10", "price_krw": "72100"}
+    assert denied.payload["proposal"] == {
+        "symbol": "005930",
+        "side": "BUY",
+        "intent": "ENTRY",
+        "order_type": "LIMIT",
+        "quantity": "10",
+        "price_krw": "72100",
+    }
     snapshot = denied.payload["risk_state"]
     assert snapshot["positions"] == {"000660": "5"}
     assert snapshot["start_of_day_equity_krw"] == "10000000"
@@ -461,7 +502,9 @@ async def test_fill_notice_when_order_number_never_placed_by_us_then_recorded_as
     assert (stored.fill, stored.order_id) == (as_recorded(fill, ACCOUNT, 3), None)
     [external] = await events_in_db(uow_factory, "external_fill")
     assert (external.payload["broker_fill_id"], external.payload["broker_reference"]) == (
-        stored.fill.broker_fill_id, fill.broker_fill_id)
+        stored.fill.broker_fill_id,
+        fill.broker_fill_id,
+    )
     assert execution.positions["000660"].quantity == Decimal(3)
     assert notifier.of_kind("fill") == []
 
@@ -495,8 +538,7 @@ async def test_record_fill_when_two_fills_of_one_order_recorded_concurrently_the
 
     # Act: the notice of one fill, while the close's inquiry (sync_from_broker) records the other; both
     # must start from the order as the other left it, or the second write loses the first fill.
-    await asyncio.gather(broker.deliver(FillReport(ACCOUNT, first)),
-                         execution.record_fill(second, source="recovery"))
+    await asyncio.gather(broker.deliver(FillReport(ACCOUNT, first)), execution.record_fill(second, source="recovery"))
 
     # Assert
     async with uow_factory() as uow:
@@ -512,15 +554,17 @@ async def test_realized_loss_when_daily_loss_limit_reached_then_stop_mode_and_op
     broker: FakeBroker, uow_factory: SqlUnitOfWorkFactory, clock: FixedClock, notifier: RecordingNotifier
 ):
     # Arrange: 2 % of 10,000,000 KRW is 200,000 KRW; selling 100 shares 2,100 KRW below cost loses 210,000.
-    execution = make_execution(uow_factory, broker, clock, notifier, positions={
-        "000660": held("000660", 100, 100_000), "005380": held("005380", 20, 200_000)})
+    execution = make_execution(
+        uow_factory,
+        broker,
+        clock,
+        notifier,
+        positions={"000660": held("000660", 100, 100_000), "005380": held("005380", 20, 200_000)},
+    )
     await broker.subscribe_order_events(execution.on_broker_event)
-    losing_exit = await submitted(execution, uow_factory, make_signal("000660", Side.SELL, Intent.EXIT, 100,
-                                                                      "97900"))
-    other_exit = await submitted(execution, uow_factory, make_signal("005380", Side.SELL, Intent.EXIT, 20,
-                                                                     "210000"))
-    entry = await submitted(execution, uow_factory, make_signal("005930", Side.BUY, Intent.ENTRY, 10,
-                                                                "72100"))
+    losing_exit = await submitted(execution, uow_factory, make_signal("000660", Side.SELL, Intent.EXIT, 100, "97900"))
+    other_exit = await submitted(execution, uow_factory, make_signal("005380", Side.SELL, Intent.EXIT, 20, "210000"))
+    entry = await submitted(execution, uow_factory, make_signal("005930", Side.BUY, Intent.ENTRY, 10, "72100"))
     assert losing_exit.broker_order_number is not None
 
     # Act

@@ -36,8 +36,9 @@ def notifier() -> RecordingNotifier:
 
 
 @pytest.fixture
-async def execution(uow_factory: SqlUnitOfWorkFactory, broker: FakeBroker, clock: FixedClock,
-                    notifier: RecordingNotifier) -> Execution:
+async def execution(
+    uow_factory: SqlUnitOfWorkFactory, broker: FakeBroker, clock: FixedClock, notifier: RecordingNotifier
+) -> Execution:
     execution = make_execution(uow_factory, broker, clock, notifier)
     await broker.subscribe_order_events(execution.on_broker_event)
     return execution
@@ -50,7 +51,10 @@ async def recorded(uow_factory: SqlUnitOfWorkFactory) -> list[tuple[str, Decimal
 
 
 async def test_notice_when_in_flight_while_rest_totals_recorded_its_execution_then_counted_once(
-    execution: Execution, broker: FakeBroker, uow_factory: SqlUnitOfWorkFactory, clock: FixedClock,
+    execution: Execution,
+    broker: FakeBroker,
+    uow_factory: SqlUnitOfWorkFactory,
+    clock: FixedClock,
     notifier: RecordingNotifier,
 ):
     # Arrange: 4 shares noticed; 3 more executed, their notice still on its way when the stream resumes and
@@ -69,9 +73,11 @@ async def test_notice_when_in_flight_while_rest_totals_recorded_its_execution_th
     await broker.fill(number, 3, 72100)
 
     # Assert: each execution once, at its own price; the order is full and nothing stopped.
-    assert await recorded(uow_factory) == [("11774@4", Decimal(4), Decimal(72000)),
-                                           ("11774@7", Decimal(3), Decimal(72050)),
-                                           ("11774@10", Decimal(3), Decimal(72100))]
+    assert await recorded(uow_factory) == [
+        ("11774@4", Decimal(4), Decimal(72000)),
+        ("11774@7", Decimal(3), Decimal(72050)),
+        ("11774@10", Decimal(3), Decimal(72100)),
+    ]
     stored = await order_in_db(uow_factory, order)
     assert (stored.status, stored.filled_amount_krw) == (OrderStatus.FILLED, Decimal(4 * 72000 + 3 * 72050 + 3 * 72100))
     assert execution.positions["005930"].quantity == Decimal(10)
@@ -95,8 +101,10 @@ async def test_notice_when_executed_after_rest_totals_were_read_then_recorded_al
     await broker.fill(number, 3, 72100)
 
     # Assert: it is a new execution, not the lost one's notice.
-    assert await recorded(uow_factory) == [("11774@3", Decimal(3), Decimal(72000)),
-                                           ("11774@6", Decimal(3), Decimal(72100))]
+    assert await recorded(uow_factory) == [
+        ("11774@3", Decimal(3), Decimal(72000)),
+        ("11774@6", Decimal(3), Decimal(72100)),
+    ]
 
 
 async def test_notice_when_read_after_the_clock_moved_to_the_next_session_then_dated_on_its_orders_day(
@@ -109,8 +117,9 @@ async def test_notice_when_read_after_the_clock_moved_to_the_next_session_then_d
     clock.set(kst_datetime(DAY, time(14, 45)))
     fill = broker.execute(order.broker_order_number, 3, 72000)
     clock.set(kst_datetime(DAY + timedelta(days=1), time(8, 30)))
-    as_read = replace(fill, ts_filled=kst_datetime(DAY + timedelta(days=1), time(14, 45)),
-                      trading_date=DAY + timedelta(days=1))
+    as_read = replace(
+        fill, ts_filled=kst_datetime(DAY + timedelta(days=1), time(14, 45)), trading_date=DAY + timedelta(days=1)
+    )
 
     # Act
     await broker.deliver(FillReport(ACCOUNT, as_read))
@@ -226,8 +235,9 @@ async def test_late_notice_when_its_execution_was_recorded_at_the_expiry_and_the
     execution.begin_session(next_day, Decimal(10_000_000))
 
     # Act
-    await broker.deliver(FillReport(ACCOUNT, replace(late, ts_filled=kst_datetime(next_day, time(13, 30)),
-                                                            trading_date=next_day)))
+    await broker.deliver(
+        FillReport(ACCOUNT, replace(late, ts_filled=kst_datetime(next_day, time(13, 30)), trading_date=next_day))
+    )
 
     # Assert: the execution once.
     assert await recorded(uow_factory) == [("11774@3", Decimal(3), Decimal(72000))]
@@ -259,7 +269,10 @@ async def a_late_notice_read_the_next_morning(
 
 
 async def test_late_notice_when_dated_earlier_today_and_the_broker_has_no_such_order_today_then_ignored(
-    execution: Execution, broker: FakeBroker, uow_factory: SqlUnitOfWorkFactory, clock: FixedClock,
+    execution: Execution,
+    broker: FakeBroker,
+    uow_factory: SqlUnitOfWorkFactory,
+    clock: FixedClock,
     notifier: RecordingNotifier,
 ):
     notice = await a_late_notice_read_the_next_morning(execution, broker, uow_factory, clock)
@@ -270,13 +283,17 @@ async def test_late_notice_when_dated_earlier_today_and_the_broker_has_no_such_o
     async with uow_factory() as uow:
         stored = await uow.fills.list_for_account(ACCOUNT)
     assert [(s.fill.broker_fill_id.rsplit(":", 2)[1:], s.order_id is not None) for s in stored] == [
-        ([f"{DAY:%Y%m%d}", "11774@3"], True)]
+        ([f"{DAY:%Y%m%d}", "11774@3"], True)
+    ]
     assert "external_fill" not in notifier.kinds() and execution.stopped_reason is None
     assert execution.positions["005930"].quantity == Decimal(3)
 
 
 async def test_notice_when_a_hand_order_today_reuses_the_number_symbol_and_side_of_yesterdays_then_external(
-    execution: Execution, broker: FakeBroker, uow_factory: SqlUnitOfWorkFactory, clock: FixedClock,
+    execution: Execution,
+    broker: FakeBroker,
+    uow_factory: SqlUnitOfWorkFactory,
+    clock: FixedClock,
     notifier: RecordingNotifier,
 ):
     # Arrange: the same number, symbol and side as yesterday's order of ours, placed by hand today.
@@ -291,13 +308,15 @@ async def test_notice_when_a_hand_order_today_reuses_the_number_symbol_and_side_
     async with uow_factory() as uow:
         stored = await uow.fills.list_for_account(ACCOUNT)
     assert [(s.fill.broker_fill_id.rsplit(":", 2)[1:], s.order_id is not None) for s in stored] == [
-        ([f"{DAY:%Y%m%d}", "11774@3"], True), ([f"{kst_date(by_hand.ts_filled):%Y%m%d}", "11774@2"], False)]
+        ([f"{DAY:%Y%m%d}", "11774@3"], True),
+        ([f"{kst_date(by_hand.ts_filled):%Y%m%d}", "11774@2"], False),
+    ]
     assert notifier.kinds().count("external_fill") == 1
     assert execution.positions["005930"].quantity == Decimal(5)
 
 
 async def test_late_notice_when_the_brokers_orders_cannot_be_read_then_ignored_and_left_to_the_totals(
-    uow_factory: SqlUnitOfWorkFactory, clock: FixedClock, notifier: RecordingNotifier,
+    uow_factory: SqlUnitOfWorkFactory, clock: FixedClock, notifier: RecordingNotifier
 ):
     broker = OrdersUnreadable(clock, ACCOUNT, aggregate_fills=True)
     execution = make_execution(uow_factory, broker, clock, notifier)

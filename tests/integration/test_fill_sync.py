@@ -53,8 +53,10 @@ async def test_stream_resumed_when_an_execution_happened_during_the_gap_then_rec
     await broker.deliver(StreamResumed(ACCOUNT, clock.now(), gap_secs=5.0))
 
     # Assert
-    assert await recorded(uow_factory) == [("11774@4", Decimal(4), Decimal(72000)),
-                                           ("11774@10", Decimal(6), Decimal(72100))]
+    assert await recorded(uow_factory) == [
+        ("11774@4", Decimal(4), Decimal(72000)),
+        ("11774@10", Decimal(6), Decimal(72100)),
+    ]
     stored = await order_in_db(uow_factory, order)
     assert (stored.status, stored.avg_fill_price) == (OrderStatus.FILLED, Decimal(72060))
     assert execution.positions["005930"].quantity == Decimal(10)
@@ -105,9 +107,15 @@ async def test_reconcile_when_we_recorded_more_than_the_broker_executed_then_sto
     phantom = broker.execute(order.broker_order_number, 4, 72000)
     broker.fills.clear()
     broker.orders[order.broker_order_number] = broker.orders[order.broker_order_number].__class__(
-        **{**{f: getattr(broker.orders[order.broker_order_number], f)
-              for f in broker.orders[order.broker_order_number].__dataclass_fields__},
-           "filled_quantity": Decimal(0), "avg_fill_price": None})
+        **{
+            **{
+                f: getattr(broker.orders[order.broker_order_number], f)
+                for f in broker.orders[order.broker_order_number].__dataclass_fields__
+            },
+            "filled_quantity": Decimal(0),
+            "avg_fill_price": None,
+        }
+    )
     await broker.deliver(FillReport(ACCOUNT, phantom))
 
     # Act

@@ -9,18 +9,11 @@ from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.errors import OrderRejectedByBroker
 from stock_manager.domain.order_status import OrderStatus
 from tests.fakes import CancelCall, FakeBroker, RecordingNotifier
-from tests.integration.test_execution import (
-    ACCOUNT,
-    T0,
-    make_execution,
-    make_signal,
-    order_in_db,
-    submitted,
-)
+from tests.integration.test_execution import ACCOUNT, T0, make_execution, make_signal, order_in_db, submitted
 
 
 async def test_cancel_open_when_memory_missed_the_sent_commit_then_the_order_is_still_cancelled(
-    uow_factory: SqlUnitOfWorkFactory
+    uow_factory: SqlUnitOfWorkFactory,
 ):
     # Arrange: the order is SENT in the database, but the task was stopped before memory saw it.
     clock = FixedClock(T0)
@@ -42,7 +35,7 @@ async def test_cancel_open_when_memory_missed_the_sent_commit_then_the_order_is_
 
 
 async def test_resync_when_the_send_was_cut_off_after_the_broker_took_it_then_the_order_is_adopted(
-    uow_factory: SqlUnitOfWorkFactory
+    uow_factory: SqlUnitOfWorkFactory,
 ):
     # Arrange: the broker accepted the order, but the task stopped before the answer was recorded, so the
     # database still holds it NEW without a broker number.
@@ -69,7 +62,7 @@ async def test_resync_when_the_send_was_cut_off_after_the_broker_took_it_then_th
 
 
 async def test_cancel_open_when_a_submission_is_sending_as_the_kill_lands_then_it_waits_and_cancels_it(
-    uow_factory: SqlUnitOfWorkFactory
+    uow_factory: SqlUnitOfWorkFactory,
 ):
     # Arrange: the broker takes its time answering an order sent from another task (the KIS WebSocket's).
     clock = FixedClock(T0)
@@ -112,7 +105,7 @@ class CancelsTakeTime(FakeBroker):
 
 
 async def test_cancel_open_when_the_closes_cancel_is_still_pending_as_the_kill_lands_then_counted_as_cancelled(
-    uow_factory: SqlUnitOfWorkFactory
+    uow_factory: SqlUnitOfWorkFactory,
 ):
     # Arrange: the close asked for the cancel; the kill switch stopped the session before the notice came.
     clock = FixedClock(T0)

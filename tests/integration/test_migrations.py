@@ -38,21 +38,21 @@ def _normalised_default(default: str | None) -> str | None:
 
 
 def _compare_defaults(
-    _context: object,
-    _inspected: object,
-    _metadata: object,
-    inspected: str | None,
-    _m: object,
-    rendered: str | None,
+    _context: object, _inspected: object, _metadata: object, inspected: str | None, _m: object, rendered: str | None
 ) -> bool:
     return _normalised_default(inspected) != _normalised_default(rendered)
 
 
-def _compare_types(context: Any, inspected_column: Any, metadata_column: Any, inspected_type: Any,
-                   metadata_type: Any) -> bool | None:
+def _compare_types(
+    context: Any, inspected_column: Any, metadata_column: Any, inspected_type: Any, metadata_type: Any
+) -> bool | None:
     # SQLite keeps text whatever VARCHAR length is declared (0012 widened order numbers only where it matters).
-    if (context.dialect.name == "sqlite" and isinstance(inspected_type, String)
-            and isinstance(metadata_type, String) and type(metadata_type).__name__ in ("String", "VARCHAR")):
+    if (
+        context.dialect.name == "sqlite"
+        and isinstance(inspected_type, String)
+        and isinstance(metadata_type, String)
+        and type(metadata_type).__name__ in ("String", "VARCHAR")
+    ):
         return False
     return None  # Alembic's own comparison
 
@@ -120,9 +120,7 @@ def test_upgrade_when_already_at_head_then_changes_nothing(db_url: str) -> None:
     upgrade_to_head_sync(db_url)
 
     assert current_revision(db_url) == head_revision()
-    assert _with_connection(
-        db_url, lambda c: c.execute(text("SELECT message FROM events")).scalars().all()
-    ) == ["kept"]
+    assert _with_connection(db_url, lambda c: c.execute(text("SELECT message FROM events")).scalars().all()) == ["kept"]
 
 
 def test_upgrade_when_two_processes_race_then_both_succeed(empty_db_url: str) -> None:

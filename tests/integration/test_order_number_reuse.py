@@ -18,10 +18,22 @@ NUMBER = "0000011774"
 
 
 async def an_order_of_yesterday_numbered(uow_factory: SqlUnitOfWorkFactory, number: str) -> Order:
-    yesterday = Order(idempotency_key=f"{ACCOUNT}:yesterday", account_id=ACCOUNT, strategy_id="ma_cross",
-                      symbol="005930", side=Side.BUY, order_type=OrderType.LIMIT, quantity=Decimal(10),
-                      limit_price=Decimal(72100), intent=Intent.ENTRY, reason="", trading_date=DAY - timedelta(days=1),
-                      ts_created=T0 - timedelta(days=1), status=OrderStatus.CANCELED, broker_order_number=number)
+    yesterday = Order(
+        idempotency_key=f"{ACCOUNT}:yesterday",
+        account_id=ACCOUNT,
+        strategy_id="ma_cross",
+        symbol="005930",
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=Decimal(10),
+        limit_price=Decimal(72100),
+        intent=Intent.ENTRY,
+        reason="",
+        trading_date=DAY - timedelta(days=1),
+        ts_created=T0 - timedelta(days=1),
+        status=OrderStatus.CANCELED,
+        broker_order_number=number,
+    )
     async with uow_factory() as uow:
         await uow.orders.add(yesterday)
         await uow.commit()
@@ -101,6 +113,7 @@ async def test_recovery_when_broker_holds_shares_bought_by_hand_on_an_earlier_da
     # Assert: reported (event and alert), not adopted, not a reason to stop.
     assert [a.kind for a in plan.actions] == ["external_holding"]
     assert [e.message for e in notifier.of_kind("external_holding")] == [
-        "recovery: 4 000660 @ 150000 at the broker were not bought by this daemon"]
+        "recovery: 4 000660 @ 150000 at the broker were not bought by this daemon"
+    ]
     assert "000660" not in execution.positions and await stored_fills(uow_factory) == []
     assert execution.stopped_reason is None

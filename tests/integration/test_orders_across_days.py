@@ -57,14 +57,21 @@ def broker(clock: FixedClock) -> UuidVenueBroker:
 
 async def start(uow_factory: SqlUnitOfWorkFactory, broker: FakeBroker, clock: FixedClock, day: date) -> Execution:
     """An `Execution` loaded from the database and open for `day`, as the daemon's open does."""
-    execution = Execution(config=ExecutionConfig(ACCOUNT, Mode.SIM, LIMITS), uow_factory=uow_factory,
-                          broker=broker, clock=clock, notifier=RecordingNotifier(), venue=coin_venue())
+    execution = Execution(
+        config=ExecutionConfig(ACCOUNT, Mode.SIM, LIMITS),
+        uow_factory=uow_factory,
+        broker=broker,
+        clock=clock,
+        notifier=RecordingNotifier(),
+        venue=coin_venue(),
+    )
     async with uow_factory() as uow:
         fills = [s.fill for s in await uow.fills.list_for_account(ACCOUNT)]
         open_orders = await uow.orders.list_open(ACCOUNT)
     execution.load(positions_from_fills(ACCOUNT, fills), open_orders)
-    execution.begin_session(day, Decimal(10_000_000), session=continuous_session(day, at(day, 0), at(day, 0)
-                                                                                  + timedelta(days=1)))
+    execution.begin_session(
+        day, Decimal(10_000_000), session=continuous_session(day, at(day, 0), at(day, 0) + timedelta(days=1))
+    )
     execution.note_quote(COIN, PRICE, clock.now())
     await broker.subscribe_order_events(execution.on_broker_event)
     return execution
@@ -75,9 +82,20 @@ async def test_gtc_order_when_it_fills_on_later_days_then_each_fill_is_its_own_a
 ):
     # Day 1: a GTC buy of 0.03 is placed and a third of it fills (notice).
     execution = await start(uow_factory, broker, clock, D1)
-    order = await execution.submit(Signal(
-        strategy_id="turtle", symbol=COIN, side=Side.BUY, intent=Intent.ENTRY, order_type=OrderType.LIMIT,
-        reference_price=PRICE, ts_signal=at(D1, 3), reason="breakout", quantity=Decimal("0.03"), limit_price=PRICE))
+    order = await execution.submit(
+        Signal(
+            strategy_id="turtle",
+            symbol=COIN,
+            side=Side.BUY,
+            intent=Intent.ENTRY,
+            order_type=OrderType.LIMIT,
+            reference_price=PRICE,
+            ts_signal=at(D1, 3),
+            reason="breakout",
+            quantity=Decimal("0.03"),
+            limit_price=PRICE,
+        )
+    )
     assert order is not None and order.broker_order_number is not None
     number = order.broker_order_number
     await broker.fill(number, Decimal("0.01"), PRICE, fill_id="trade-1")
@@ -94,11 +112,13 @@ async def test_gtc_order_when_it_fills_on_later_days_then_each_fill_is_its_own_a
     broker.order_event_handler = None
     clock.set(at(D3, 1))
     restarted = await start(uow_factory, broker, clock, D3)
-    plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, D3, order_numbers_restart_daily=False),
-                             coin_venue().fill_identity)
+    plan = await gather_plan(
+        uow_factory, broker, RecoveryInputs(ACCOUNT, D3, order_numbers_restart_daily=False), coin_venue().fill_identity
+    )
     await apply_plan(plan, restarted, uow_factory, RecordingNotifier(), clock, mode=Mode.SIM)
-    again = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, D3, order_numbers_restart_daily=False),
-                              coin_venue().fill_identity)
+    again = await gather_plan(
+        uow_factory, broker, RecoveryInputs(ACCOUNT, D3, order_numbers_restart_daily=False), coin_venue().fill_identity
+    )
 
     # Each execution is recorded once, as the order's, on the day it traded; the order is FILLED; positions
     # equal the venue's; nothing is labelled external and a second look finds nothing to do.
@@ -109,9 +129,11 @@ async def test_gtc_order_when_it_fills_on_later_days_then_each_fill_is_its_own_a
         stored = await uow.orders.get(order.id)
         external = await uow.events.recent(100)
     assert [(s.fill.broker_fill_id, s.fill.trading_date, s.order_id) for s in fills] == [
-        ("trade-1", D1, order.id), ("trade-2", D2, order.id), ("trade-3", D2, order.id)]
+        ("trade-1", D1, order.id),
+        ("trade-2", D2, order.id),
+        ("trade-3", D2, order.id),
+    ]
     assert stored is not None and stored.status is OrderStatus.FILLED
     assert stored.filled_quantity == Decimal("0.03") and stored.trading_date == D1
     assert not [e for e in external if e.kind == "external_fill"]
     assert restarted.state.positions[COIN].quantity == broker.positions[COIN].quantity == Decimal("0.03")
-

@@ -27,17 +27,43 @@ from tests.fakes import FakeBroker, RecordingNotifier, krx_venue
 
 ACCOUNT = "50123456-01"
 D1, D2, D3 = date(2024, 3, 4), date(2024, 3, 5), date(2024, 3, 6)
-LIMITS = RiskLimits(max_open_positions=5, max_quantity_per_symbol=Decimal(1_000), daily_loss_limit_pct=Decimal(2),
-                    max_value_per_symbol_krw=None, max_symbol_weight_pct=None, max_order_value_krw=None,
-                    price_collar_pct=None, max_quote_age_secs=None, max_orders_per_minute=None,
-                    cooldown_after_failures=None)
+LIMITS = RiskLimits(
+    max_open_positions=5,
+    max_quantity_per_symbol=Decimal(1_000),
+    daily_loss_limit_pct=Decimal(2),
+    max_value_per_symbol_krw=None,
+    max_symbol_weight_pct=None,
+    max_order_value_krw=None,
+    price_collar_pct=None,
+    max_quote_age_secs=None,
+    max_orders_per_minute=None,
+    cooldown_after_failures=None,
+)
 
 
-def fill(fill_id: str, day: date, at: time, symbol: str, side: Side, quantity: int, price: str,
-         commission: str = "10", tax: str = "0") -> Fill:
-    return Fill(broker_fill_id=fill_id, broker_order_number=fill_id.split("@")[0], symbol=symbol, side=side,
-                quantity=Decimal(quantity), price=Decimal(price), commission_krw=Decimal(commission),
-                tax_krw=Decimal(tax), ts_filled=kst_datetime(day, at), trading_date=day)
+def fill(
+    fill_id: str,
+    day: date,
+    at: time,
+    symbol: str,
+    side: Side,
+    quantity: int,
+    price: str,
+    commission: str = "10",
+    tax: str = "0",
+) -> Fill:
+    return Fill(
+        broker_fill_id=fill_id,
+        broker_order_number=fill_id.split("@")[0],
+        symbol=symbol,
+        side=side,
+        quantity=Decimal(quantity),
+        price=Decimal(price),
+        commission_krw=Decimal(commission),
+        tax_krw=Decimal(tax),
+        ts_filled=kst_datetime(day, at),
+        trading_date=day,
+    )
 
 
 #: Two days of trading: buys at different prices, a partial sell (realized PnL), a symbol bought, sold flat
@@ -160,11 +186,22 @@ async def test_checkpoint_when_written_at_each_close_then_replaces_the_last_and_
 
 async def test_list_settlements_without_summary_then_same_equity_and_no_summary(uow_factory: SqlUnitOfWorkFactory):
     settlement = DailySettlement(
-        account_id=ACCOUNT, trading_date=D1, mode="sim", start_equity_krw=Decimal("10000000"),
-        end_equity_krw=Decimal("10012345.5"), cash_krw=Decimal("7000000"), realized_pnl_krw=Decimal(2500),
-        unrealized_pnl_krw=Decimal(-100), commission_krw=Decimal(40), tax_krw=Decimal(120), orders_count=4,
-        fills_count=4, return_pct=Decimal("0.123455"), summary={"orders": [{"symbol": "005930"}]},
-        ts_created=datetime(2024, 3, 4, 6, 40, tzinfo=UTC))
+        account_id=ACCOUNT,
+        trading_date=D1,
+        mode="sim",
+        start_equity_krw=Decimal("10000000"),
+        end_equity_krw=Decimal("10012345.5"),
+        cash_krw=Decimal("7000000"),
+        realized_pnl_krw=Decimal(2500),
+        unrealized_pnl_krw=Decimal(-100),
+        commission_krw=Decimal(40),
+        tax_krw=Decimal(120),
+        orders_count=4,
+        fills_count=4,
+        return_pct=Decimal("0.123455"),
+        summary={"orders": [{"symbol": "005930"}]},
+        ts_created=datetime(2024, 3, 4, 6, 40, tzinfo=UTC),
+    )
     async with uow_factory() as uow:
         await uow.settlements.put(settlement)
         await uow.commit()
@@ -190,11 +227,24 @@ async def test_restore_when_checkpoint_and_fills_of_today_then_same_positions_an
     broker = FakeBroker(clock, ACCOUNT)
     for symbol, position in positions_from_fills(ACCOUNT, everything).items():
         broker.set_position(symbol, position.quantity, position.avg_price)
-    execution = Execution(config=ExecutionConfig(ACCOUNT, Mode.SIM, LIMITS), uow_factory=uow_factory, broker=broker,
-                          clock=clock, notifier=RecordingNotifier(), venue=krx_venue())
-    runner = SessionRunner(execution=execution, uow_factory=uow_factory, broker=broker, clock=clock,
-                           notifier=RecordingNotifier(), mode=Mode.SIM, venue=krx_venue(),
-                           strategies=StrategyBook((MA_CROSS,)))
+    execution = Execution(
+        config=ExecutionConfig(ACCOUNT, Mode.SIM, LIMITS),
+        uow_factory=uow_factory,
+        broker=broker,
+        clock=clock,
+        notifier=RecordingNotifier(),
+        venue=krx_venue(),
+    )
+    runner = SessionRunner(
+        execution=execution,
+        uow_factory=uow_factory,
+        broker=broker,
+        clock=clock,
+        notifier=RecordingNotifier(),
+        mode=Mode.SIM,
+        venue=krx_venue(),
+        strategies=StrategyBook((MA_CROSS,)),
+    )
     session = krx_session(D3, kst_datetime(D3, time(9, 0)), kst_datetime(D3, time(15, 30)))
     # Act
     restored = await runner.restore(session)
@@ -203,7 +253,8 @@ async def test_restore_when_checkpoint_and_fills_of_today_then_same_positions_an
     assert execution.positions == positions_from_fills(ACCOUNT, everything)
     assert restored.before_today == before
     today_net = sum((p.net_realized_pnl_krw for p in execution.positions.values()), Decimal(0)) - sum(
-        (p.net_realized_pnl_krw for p in before.values()), Decimal(0))
+        (p.net_realized_pnl_krw for p in before.values()), Decimal(0)
+    )
     assert execution.realized_pnl_today_krw == today_net != 0
     assert execution.stopped_reason is None  # the broker's holdings agree
 
@@ -244,8 +295,9 @@ def test_positions_when_an_extra_fill_sorts_before_the_checkpoint_then_refuses()
         history.positions(before=D2)
     assert history.positions(TODAY) == positions_from_fills(ACCOUNT, [*BEFORE_CLOSE, *TODAY])
     assert PositionHistory(ACCOUNT).checkpoint(D2, kst_datetime(D2, time(15, 40))) is None
-    assert history.positions()["005930"] == Position(ACCOUNT, "005930", Decimal(18), Decimal("71900.0000"),
-                                                     Decimal("7200.0000"), Decimal(30), Decimal(156))
+    assert history.positions()["005930"] == Position(
+        ACCOUNT, "005930", Decimal(18), Decimal("71900.0000"), Decimal("7200.0000"), Decimal(30), Decimal(156)
+    )
 
 
 @pytest.mark.parametrize("calls", [("before", "all", "extra"), ("extra", "all", "before"), ("all", "late", "before")])

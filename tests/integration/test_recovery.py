@@ -28,10 +28,18 @@ from tests.integration.test_execution import ACCOUNT, DAY, HOURS, LIMITS, T0, op
 
 
 def make_signal(symbol: str = "005930", quantity: int = 10, limit_price: str = "72100") -> Signal:
-    return Signal(strategy_id="ma_cross", symbol=symbol, side=Side.BUY, intent=Intent.ENTRY,
-                  order_type=OrderType.LIMIT, reference_price=Decimal(limit_price), ts_signal=T0,
-                  reason="MA50 crossed above MA200", quantity=Decimal(quantity),
-                  limit_price=Decimal(limit_price))
+    return Signal(
+        strategy_id="ma_cross",
+        symbol=symbol,
+        side=Side.BUY,
+        intent=Intent.ENTRY,
+        order_type=OrderType.LIMIT,
+        reference_price=Decimal(limit_price),
+        ts_signal=T0,
+        reason="MA50 crossed above MA200",
+        quantity=Decimal(quantity),
+        limit_price=Decimal(limit_price),
+    )
 
 
 async def start_daemon(
@@ -39,8 +47,12 @@ async def start_daemon(
 ) -> Execution:
     """Build an `Execution` with its state loaded from the database, as the market-open sequence does."""
     execution = Execution(
-        config=ExecutionConfig(ACCOUNT, Mode.SIM, LIMITS), uow_factory=uow_factory, broker=broker, clock=clock,
-        notifier=notifier, venue=krx_venue(),
+        config=ExecutionConfig(ACCOUNT, Mode.SIM, LIMITS),
+        uow_factory=uow_factory,
+        broker=broker,
+        clock=clock,
+        notifier=notifier,
+        venue=krx_venue(),
     )
     async with uow_factory() as uow:
         fills = [s.fill for s in await uow.fills.list_for_account(ACCOUNT)]
@@ -53,7 +65,10 @@ async def start_daemon(
 
 
 async def recover(
-    execution: Execution, uow_factory: SqlUnitOfWorkFactory, broker: FakeBroker, clock: FixedClock,
+    execution: Execution,
+    uow_factory: SqlUnitOfWorkFactory,
+    broker: FakeBroker,
+    clock: FixedClock,
     notifier: RecordingNotifier,
 ) -> None:
     plan = await gather_plan(uow_factory, broker, RecoveryInputs(ACCOUNT, DAY), CumulativeFillIdentity())
@@ -109,7 +124,10 @@ def broker(clock: FixedClock) -> FakeBroker:
 
 
 async def test_restart_when_crashed_after_broker_placed_and_filled_the_order_then_adopts_and_records_fill(
-    uow_factory: SqlUnitOfWorkFactory, db_engine: AsyncEngine, broker: FakeBroker, clock: FixedClock,
+    uow_factory: SqlUnitOfWorkFactory,
+    db_engine: AsyncEngine,
+    broker: FakeBroker,
+    clock: FixedClock,
     notifier: RecordingNotifier,
 ):
     # Arrange: the NEW row is committed, the broker places the order, the daemon dies; then it fills.
@@ -125,8 +143,7 @@ async def test_restart_when_crashed_after_broker_placed_and_filled_the_order_the
 
     # Assert
     [order] = await orders_in_db(uow_factory)
-    assert (order.status, order.broker_order_number, order.filled_quantity) == (
-        OrderStatus.FILLED, number, Decimal(10))
+    assert (order.status, order.broker_order_number, order.filled_quantity) == (OrderStatus.FILLED, number, Decimal(10))
     async with uow_factory() as uow:
         [stored] = await uow.fills.list_for_account(ACCOUNT)
         positions = await uow.positions.list_all(ACCOUNT)
@@ -136,8 +153,7 @@ async def test_restart_when_crashed_after_broker_placed_and_filled_the_order_the
     assert execution.open_orders == {}
     assert len(broker.place_calls) == 1 and broker.cancel_calls == []  # the one call made before the crash
     [log] = await recovery_log_rows(db_engine)
-    assert (log["account_id"], log["mode"], log["dry_run"], log["outcome"]) == (
-        ACCOUNT, "sim", False, "CORRECTED")
+    assert (log["account_id"], log["mode"], log["dry_run"], log["outcome"]) == (ACCOUNT, "sim", False, "CORRECTED")
     assert [a["kind"] for a in log["summary"]["actions"]] == ["adopt", "fill"]
     [event] = await events_in_db(uow_factory, "recovery")
     assert event.severity == "INFO"
@@ -146,7 +162,10 @@ async def test_restart_when_crashed_after_broker_placed_and_filled_the_order_the
 
 
 async def test_restart_when_crashed_before_broker_received_the_order_then_canceled_as_not_placed(
-    uow_factory: SqlUnitOfWorkFactory, db_engine: AsyncEngine, broker: FakeBroker, clock: FixedClock,
+    uow_factory: SqlUnitOfWorkFactory,
+    db_engine: AsyncEngine,
+    broker: FakeBroker,
+    clock: FixedClock,
     notifier: RecordingNotifier,
 ):
     # Arrange
@@ -166,7 +185,10 @@ async def test_restart_when_crashed_before_broker_received_the_order_then_cancel
 
 
 async def test_restart_when_database_and_broker_agree_then_clean_log_and_trading_goes_on(
-    uow_factory: SqlUnitOfWorkFactory, db_engine: AsyncEngine, broker: FakeBroker, clock: FixedClock,
+    uow_factory: SqlUnitOfWorkFactory,
+    db_engine: AsyncEngine,
+    broker: FakeBroker,
+    clock: FixedClock,
     notifier: RecordingNotifier,
 ):
     # Arrange: one order sent and filled while the daemon ran.
@@ -188,7 +210,10 @@ async def test_restart_when_database_and_broker_agree_then_clean_log_and_trading
 
 
 async def test_restart_when_position_differs_from_broker_holding_then_stop_mode(
-    uow_factory: SqlUnitOfWorkFactory, db_engine: AsyncEngine, broker: FakeBroker, clock: FixedClock,
+    uow_factory: SqlUnitOfWorkFactory,
+    db_engine: AsyncEngine,
+    broker: FakeBroker,
+    clock: FixedClock,
     notifier: RecordingNotifier,
 ):
     # Arrange: our fills say 10 shares; the broker holds 7 (3 sold by hand, no order we can see).
@@ -218,7 +243,7 @@ async def test_restart_when_position_differs_from_broker_holding_then_stop_mode(
 
 
 async def test_restart_when_order_was_placed_by_hand_then_external_events_and_fill_without_order(
-    uow_factory: SqlUnitOfWorkFactory, broker: FakeBroker, clock: FixedClock, notifier: RecordingNotifier,
+    uow_factory: SqlUnitOfWorkFactory, broker: FakeBroker, clock: FixedClock, notifier: RecordingNotifier
 ):
     # Arrange: 3 × 000660 bought in the broker's app while the daemon was down.
     by_hand = broker.add_order("000660", Side.BUY, Decimal(3), Decimal(150_000), number="0000099001")

@@ -27,8 +27,10 @@ from tests.integration.test_recovery import ACCOUNT, DAY, T0, make_signal, start
 
 async def row_counts(db_engine: AsyncEngine) -> dict[str, int]:
     async with db_engine.connect() as connection:
-        return {name: (await connection.execute(select(func.count()).select_from(table))).scalar_one()
-                for name, table in tables.metadata.tables.items()}
+        return {
+            name: (await connection.execute(select(func.count()).select_from(table))).scalar_one()
+            for name, table in tables.metadata.tables.items()
+        }
 
 
 async def logs(db_engine: AsyncEngine) -> list[dict[str, Any]]:
@@ -55,7 +57,7 @@ async def broker_differs_from_database(uow_factory: SqlUnitOfWorkFactory, clock:
 
 
 async def test_dry_run_when_broker_differs_then_one_dry_run_record_and_nothing_else_written(
-    uow_factory: SqlUnitOfWorkFactory, db_engine: AsyncEngine,
+    uow_factory: SqlUnitOfWorkFactory, db_engine: AsyncEngine
 ):
     # Arrange
     clock = FixedClock(T0)
@@ -91,7 +93,7 @@ async def test_plan_when_broker_differs_then_each_correction_has_its_before_and_
 
 
 async def test_apply_when_broker_differs_then_one_record_and_events_say_before_and_after(
-    uow_factory: SqlUnitOfWorkFactory, db_engine: AsyncEngine,
+    uow_factory: SqlUnitOfWorkFactory, db_engine: AsyncEngine
 ):
     # Arrange
     clock = FixedClock(T0)

@@ -33,12 +33,27 @@ HOURS = krx_session(DAY, kst_datetime(DAY, time(9, 0)), kst_datetime(DAY, time(1
 LIMITS = RiskLimits()  # the owner's defaults
 
 
-def signal(symbol: str = "005930", side: Side = Side.BUY, intent: Intent = Intent.ENTRY, quantity: int = 10,
-           limit: str | None = "72100", *, minute: int = 0) -> Signal:
-    return Signal(strategy_id="ma_cross", symbol=symbol, side=side, intent=intent,
-                  order_type=OrderType.LIMIT if limit else OrderType.MARKET, reference_price=Decimal(limit or "72100"),
-                  ts_signal=T0 + timedelta(minutes=minute), reason="test", quantity=Decimal(quantity),
-                  limit_price=Decimal(limit) if limit else None)
+def signal(
+    symbol: str = "005930",
+    side: Side = Side.BUY,
+    intent: Intent = Intent.ENTRY,
+    quantity: int = 10,
+    limit: str | None = "72100",
+    *,
+    minute: int = 0,
+) -> Signal:
+    return Signal(
+        strategy_id="ma_cross",
+        symbol=symbol,
+        side=side,
+        intent=intent,
+        order_type=OrderType.LIMIT if limit else OrderType.MARKET,
+        reference_price=Decimal(limit or "72100"),
+        ts_signal=T0 + timedelta(minutes=minute),
+        reason="test",
+        quantity=Decimal(quantity),
+        limit_price=Decimal(limit) if limit else None,
+    )
 
 
 class KillBeforeSend:
@@ -82,11 +97,23 @@ class KillBeforeSend:
         return Wrapped()
 
 
-def make_execution(uow_factory: Any, broker: FakeBroker, clock: FixedClock, *, limits: RiskLimits = LIMITS,
-                   order_mode: str = "send", positions: dict[str, Position] | None = None) -> Execution:
-    execution = Execution(config=ExecutionConfig(ACCOUNT, Mode.SIM, limits, OrderMode(order_mode)),
-                          uow_factory=uow_factory, broker=broker, clock=clock, notifier=RecordingNotifier(),
-                          venue=krx_venue())
+def make_execution(
+    uow_factory: Any,
+    broker: FakeBroker,
+    clock: FixedClock,
+    *,
+    limits: RiskLimits = LIMITS,
+    order_mode: str = "send",
+    positions: dict[str, Position] | None = None,
+) -> Execution:
+    execution = Execution(
+        config=ExecutionConfig(ACCOUNT, Mode.SIM, limits, OrderMode(order_mode)),
+        uow_factory=uow_factory,
+        broker=broker,
+        clock=clock,
+        notifier=RecordingNotifier(),
+        venue=krx_venue(),
+    )
     execution.load(positions or {}, [])
     execution.begin_session(DAY, Decimal(10_000_000), session=HOURS)
     for symbol in ("005930", "000660"):
@@ -187,9 +214,7 @@ async def test_submit_when_orders_per_minute_reached_then_throttled_until_window
 # -- THE KILL SWITCH ON THE ORDER PATH ---------------------------------------------------------------------------
 
 
-async def test_submit_when_kill_switch_set_between_risk_check_and_send_then_order_not_sent(
-    uow_factory, broker, clock
-):
+async def test_submit_when_kill_switch_set_between_risk_check_and_send_then_order_not_sent(uow_factory, broker, clock):
     execution = make_execution(KillBeforeSend(uow_factory), broker, clock)
 
     result = await execution.submit(signal())
@@ -242,7 +267,8 @@ async def test_submit_when_observe_mode_then_would_be_order_recorded_and_broker_
         observed = await uow.observed_orders.list_for_date(ACCOUNT, DAY)
         events = await uow.events.list_kind("order_observed", ACCOUNT)
     assert [(o.symbol, o.side, o.quantity, o.limit_price) for o in observed] == [
-        ("005930", "BUY", Decimal(10), Decimal(72_100))]
+        ("005930", "BUY", Decimal(10), Decimal(72_100))
+    ]
     assert len(events) == 1
     assert ("price_collar", "DENY", "000660") in await risk_rows(uow_factory)
 
@@ -262,8 +288,7 @@ async def test_submit_when_stop_order_mode_then_nothing_sent_and_denial_recorded
 async def test_sends_when_broker_fails_three_times_in_a_row_then_kill_switch_set_by_daemon(
     uow_factory, broker, clock, failure
 ):
-    execution = make_execution(uow_factory, broker, clock,
-                               limits=replace(LIMITS, cooldown_after_failures=None))
+    execution = make_execution(uow_factory, broker, clock, limits=replace(LIMITS, cooldown_after_failures=None))
     broker.script_place(failure, failure, failure)
     for n, symbol in enumerate(("005930", "000660", "035420")):
         # A fatal error stops the session; the count goes on across sessions until one order is accepted.
@@ -287,8 +312,13 @@ async def test_sends_when_broker_fails_three_times_in_a_row_then_kill_switch_set
 
 async def test_sends_when_failures_interrupted_by_an_accepted_order_then_no_trip(uow_factory, broker, clock):
     execution = make_execution(uow_factory, broker, clock, limits=replace(LIMITS, cooldown_after_failures=None))
-    broker.script_place(Ambiguous(placed=False), Ambiguous(placed=False), Reject("no cash"),
-                        Ambiguous(placed=False), Ambiguous(placed=False))
+    broker.script_place(
+        Ambiguous(placed=False),
+        Ambiguous(placed=False),
+        Reject("no cash"),
+        Ambiguous(placed=False),
+        Ambiguous(placed=False),
+    )
     for n in range(5):
         await execution.submit(signal(quantity=1, minute=n))
 
@@ -299,8 +329,12 @@ async def test_sends_when_failures_interrupted_by_an_accepted_order_then_no_trip
 async def test_fill_when_daily_loss_limit_reached_then_stop_mode_recorded_once_as_risk_decision(
     uow_factory, broker, clock
 ):
-    execution = make_execution(uow_factory, broker, clock, positions={
-        "000660": Position(ACCOUNT, "000660", quantity=Decimal(100), avg_price=Decimal(100_000))})
+    execution = make_execution(
+        uow_factory,
+        broker,
+        clock,
+        positions={"000660": Position(ACCOUNT, "000660", quantity=Decimal(100), avg_price=Decimal(100_000))},
+    )
     await broker.subscribe_order_events(execution.on_broker_event)
     execution.note_quote("000660", Decimal(97_900), T0, Decimal(70_000), Decimal(130_000))
     exit_order = await execution.submit(signal("000660", Side.SELL, Intent.EXIT, 100, "97900"))
@@ -318,9 +352,15 @@ async def test_fill_when_daily_loss_limit_reached_then_stop_mode_recorded_once_a
 async def test_flatten_when_kill_switch_asks_for_it_then_market_sells_of_every_position_pass_the_switch(
     uow_factory, broker, clock
 ):
-    execution = make_execution(uow_factory, broker, clock, positions={
-        "005930": Position(ACCOUNT, "005930", quantity=Decimal(31), avg_price=Decimal(64_300)),
-        "000660": Position(ACCOUNT, "000660", quantity=Decimal(5), avg_price=Decimal(150_000))})
+    execution = make_execution(
+        uow_factory,
+        broker,
+        clock,
+        positions={
+            "005930": Position(ACCOUNT, "005930", quantity=Decimal(31), avg_price=Decimal(64_300)),
+            "000660": Position(ACCOUNT, "000660", quantity=Decimal(5), avg_price=Decimal(150_000)),
+        },
+    )
     async with uow_factory() as uow:
         await uow.control.set_kill_switch(True, "flatten now", "cli", T0, "flatten")
         await uow.commit()
@@ -328,15 +368,19 @@ async def test_flatten_when_kill_switch_asks_for_it_then_market_sells_of_every_p
 
     sent = await execution.flatten("flatten now")
 
-    assert sorted((c.request.symbol, c.request.side, c.request.order_type, c.request.quantity)
-                  for c in broker.place_calls) == [("000660", Side.SELL, OrderType.MARKET, Decimal(5)),
-                                                   ("005930", Side.SELL, OrderType.MARKET, Decimal(31))]
+    assert sorted(
+        (c.request.symbol, c.request.side, c.request.order_type, c.request.quantity) for c in broker.place_calls
+    ) == [("000660", Side.SELL, OrderType.MARKET, Decimal(5)), ("005930", Side.SELL, OrderType.MARKET, Decimal(31))]
     assert all(o.strategy_id == "kill_switch" for o in sent)
 
 
 async def test_flatten_when_switch_only_halts_or_market_closed_then_nothing_sold(uow_factory, broker, clock):
-    execution = make_execution(uow_factory, broker, clock, positions={
-        "005930": Position(ACCOUNT, "005930", quantity=Decimal(31), avg_price=Decimal(64_300))})
+    execution = make_execution(
+        uow_factory,
+        broker,
+        clock,
+        positions={"005930": Position(ACCOUNT, "005930", quantity=Decimal(31), avg_price=Decimal(64_300))},
+    )
     async with uow_factory() as uow:
         await uow.control.set_kill_switch(True, "halt", "cli", T0, "halt")
         await uow.commit()
@@ -366,17 +410,26 @@ async def test_change_limit_when_set_twice_then_newest_wins_and_history_kept(uow
     assert limits.max_symbol_weight_pct == Decimal(15) and limits.price_collar_pct is None
     assert limits.max_open_positions == LIMITS.max_open_positions
     assert [(c.name, c.old_value, c.new_value) for c in history] == [
-        ("max_symbol_weight_pct", "20", "25"), ("max_symbol_weight_pct", "25", "15"),
-        ("price_collar_pct", "5", None)]
+        ("max_symbol_weight_pct", "20", "25"),
+        ("max_symbol_weight_pct", "25", "15"),
+        ("price_collar_pct", "5", None),
+    ]
 
 
-@pytest.mark.parametrize(("name", "value", "problem"), [
-    ("max_weight", "20", "unknown risk limit"), ("max_symbol_weight_pct", "-1", "positive number ≤ 100"),
-    ("max_symbol_weight_pct", "150", "positive number ≤ 100"), ("max_open_positions", "0", "positive number"),
-    ("max_open_positions", "", "`off` is the only way to switch a rule off"),
-    ("max_open_positions", "  ", "`off` is the only way to switch a rule off"),
-    ("max_orders_per_minute", "2.5", "whole number"), ("cooldown_secs", "off", "cannot be off"),
-    ("daily_loss_includes_unrealized", "maybe", "true or false")])
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("max_weight", "20", "unknown risk limit"),
+        ("max_symbol_weight_pct", "-1", "positive number ≤ 100"),
+        ("max_symbol_weight_pct", "150", "positive number ≤ 100"),
+        ("max_open_positions", "0", "positive number"),
+        ("max_open_positions", "", "`off` is the only way to switch a rule off"),
+        ("max_open_positions", "  ", "`off` is the only way to switch a rule off"),
+        ("max_orders_per_minute", "2.5", "whole number"),
+        ("cooldown_secs", "off", "cannot be off"),
+        ("daily_loss_includes_unrealized", "maybe", "true or false"),
+    ],
+)
 async def test_change_limit_when_invalid_then_refused_naming_the_limit_and_nothing_stored(
     uow_factory, name, value, problem
 ):
@@ -393,6 +446,7 @@ async def test_risk_report_when_daemon_traded_today_then_limits_sources_and_usag
     async with uow_factory() as uow:
         await change_limit(uow, LIMITS, "max_open_positions", "3", changed_by="cli", reason="", ts=T0)
         from stock_manager.service_layer.ports.storage import DaemonState
+
         await uow.control.put_daemon_state(DaemonState(ACCOUNT, "sim", "TRADING", "", DAY, None, 1, T0, T0))
         await uow.commit()
 

@@ -32,10 +32,19 @@ DAY = date(2024, 3, 4)
 T0 = datetime(2024, 3, 4, 0, 5, 1, tzinfo=UTC)
 HOURS = krx_session(DAY, kst_datetime(DAY, time(9, 0)), kst_datetime(DAY, time(15, 30)))
 SYMBOLS = ("005930", "000660", "035420")
-LIMITS = RiskLimits(max_open_positions=2, max_quantity_per_symbol=Decimal(60), max_order_value_krw=Decimal(2_500_000),
-                    max_value_per_symbol_krw=Decimal(3_000_000), max_symbol_weight_pct=Decimal(25),
-                    price_collar_pct=Decimal(3), max_quote_age_secs=60, max_orders_per_minute=4,
-                    cooldown_after_failures=2, cooldown_secs=120, max_consecutive_broker_failures=3)
+LIMITS = RiskLimits(
+    max_open_positions=2,
+    max_quantity_per_symbol=Decimal(60),
+    max_order_value_krw=Decimal(2_500_000),
+    max_value_per_symbol_krw=Decimal(3_000_000),
+    max_symbol_weight_pct=Decimal(25),
+    price_collar_pct=Decimal(3),
+    max_quote_age_secs=60,
+    max_orders_per_minute=4,
+    cooldown_after_failures=2,
+    cooldown_secs=120,
+    max_consecutive_broker_failures=3,
+)
 
 
 @dataclass(frozen=True)
@@ -79,17 +88,25 @@ class FillOne:
     pass
 
 
-submits = st.builds(Submit, st.sampled_from(SYMBOLS), st.booleans(), st.integers(1, 45),
-                    st.integers(-40, 40) | st.just(99))
-steps = st.lists(st.one_of(
-    submits, submits, submits, submits,  # most steps are signals
-    st.builds(Quote, st.sampled_from(SYMBOLS), st.integers(-100, 100), st.integers(0, 90)),
-    st.builds(Advance, st.integers(0, 200)),
-    st.builds(SetSwitch, st.booleans(), st.sampled_from(["halt", "cancel_open", "flatten"])),
-    st.just(KillDuringNextSend()),
-    st.builds(NextOutcome, st.sampled_from(["accept", "reject", "ambiguous"])),
-    st.just(FillOne()),
-), min_size=1, max_size=25)
+submits = st.builds(
+    Submit, st.sampled_from(SYMBOLS), st.booleans(), st.integers(1, 45), st.integers(-40, 40) | st.just(99)
+)
+steps = st.lists(
+    st.one_of(
+        submits,
+        submits,
+        submits,
+        submits,  # most steps are signals
+        st.builds(Quote, st.sampled_from(SYMBOLS), st.integers(-100, 100), st.integers(0, 90)),
+        st.builds(Advance, st.integers(0, 200)),
+        st.builds(SetSwitch, st.booleans(), st.sampled_from(["halt", "cancel_open", "flatten"])),
+        st.just(KillDuringNextSend()),
+        st.builds(NextOutcome, st.sampled_from(["accept", "reject", "ambiguous"])),
+        st.just(FillOne()),
+    ),
+    min_size=1,
+    max_size=25,
+)
 
 
 class CheckingBroker(FakeBroker):
@@ -111,9 +128,14 @@ async def run_stream(db_url: str, stream: list[Any]) -> tuple[int, int]:
         killer.enabled = False
         clock = FixedClock(T0)
         broker = CheckingBroker(clock, account, uow_factory=base)
-        execution = Execution(config=ExecutionConfig(account, Mode.SIM, LIMITS), uow_factory=killer, broker=broker,
-                              clock=clock, notifier=RecordingNotifier(),
-                              venue=krx_venue())
+        execution = Execution(
+            config=ExecutionConfig(account, Mode.SIM, LIMITS),
+            uow_factory=killer,
+            broker=broker,
+            clock=clock,
+            notifier=RecordingNotifier(),
+            venue=krx_venue(),
+        )
         execution.load({"035420": Position(account, "035420", quantity=Decimal(30), avg_price=Decimal(60_000))}, [])
         execution.begin_session(DAY, Decimal(10_000_000), session=HOURS)
         await broker.subscribe_order_events(execution.on_broker_event)
@@ -132,17 +154,28 @@ async def run_stream(db_url: str, stream: list[Any]) -> tuple[int, int]:
                     market = step.offset_ticks == 99 and step.sell
                     limit = None if market else max(Decimal(42_000), last + 100 * min(step.offset_ticks, 40))
                     side, intent = (Side.SELL, Intent.EXIT) if step.sell else (Side.BUY, Intent.ENTRY)
-                    signal = Signal(strategy_id="prop", symbol=step.symbol, side=side, intent=intent,
-                                    order_type=OrderType.MARKET if market else OrderType.LIMIT,
-                                    reference_price=last, ts_signal=T0 + timedelta(minutes=n), reason="property",
-                                    quantity=Decimal(step.quantity), limit_price=limit)
-                    proposal = OrderProposal(step.symbol, side, intent, Decimal(step.quantity), limit or last,
-                                             signal.order_type)
+                    signal = Signal(
+                        strategy_id="prop",
+                        symbol=step.symbol,
+                        side=side,
+                        intent=intent,
+                        order_type=OrderType.MARKET if market else OrderType.LIMIT,
+                        reference_price=last,
+                        ts_signal=T0 + timedelta(minutes=n),
+                        reason="property",
+                        quantity=Decimal(step.quantity),
+                        limit_price=limit,
+                    )
+                    proposal = OrderProposal(
+                        step.symbol, side, intent, Decimal(step.quantity), limit or last, signal.order_type
+                    )
                     async with base() as uow:
                         switch = await uow.control.get_kill_switch()
                     allowed = pre_trade_denial(proposal, execution.risk_state(), LIMITS, switch) is None
-                    live_twin = any((o.strategy_id, o.symbol, o.intent) == ("prop", step.symbol, intent)
-                                    for o in execution.open_orders.values())
+                    live_twin = any(
+                        (o.strategy_id, o.symbol, o.intent) == ("prop", step.symbol, intent)
+                        for o in execution.open_orders.values()
+                    )
                     armed = killer.enabled
                     before = len(broker.place_calls)
                     await execution.submit(signal)
@@ -153,8 +186,11 @@ async def run_stream(db_url: str, stream: list[Any]) -> tuple[int, int]:
                     denied_total += 0 if allowed else 1
                     killer.enabled = False
                 case Quote():
-                    execution.note_quote(step.symbol, Decimal(60_000 + 100 * step.price_ticks),
-                                         clock.now() - timedelta(seconds=step.age_secs))
+                    execution.note_quote(
+                        step.symbol,
+                        Decimal(60_000 + 100 * step.price_ticks),
+                        clock.now() - timedelta(seconds=step.age_secs),
+                    )
                 case Advance():
                     clock.advance(timedelta(seconds=step.secs))
                 case SetSwitch():
@@ -164,17 +200,22 @@ async def run_stream(db_url: str, stream: list[Any]) -> tuple[int, int]:
                 case KillDuringNextSend():
                     killer.enabled = True
                 case NextOutcome():
-                    broker.script_place({"accept": Accept(), "reject": Reject("no"),
-                                         "ambiguous": Ambiguous(placed=False)}[step.outcome])
+                    broker.script_place(
+                        {"accept": Accept(), "reject": Reject("no"), "ambiguous": Ambiguous(placed=False)}[step.outcome]
+                    )
                 case FillOne():  # the broker fills the oldest working limit order we have not filled yet
-                    working = [o for o in execution.open_orders.values()
-                               if o.broker_order_number and o.limit_price and o.broker_order_number not in filled]
+                    working = [
+                        o
+                        for o in execution.open_orders.values()
+                        if o.broker_order_number and o.limit_price and o.broker_order_number not in filled
+                    ]
                     if working:
                         order = working[0]
                         assert order.broker_order_number is not None and order.limit_price is not None
                         filled.add(order.broker_order_number)
-                        await broker.fill(order.broker_order_number, int(order.remaining_quantity),
-                                          int(order.limit_price))
+                        await broker.fill(
+                            order.broker_order_number, int(order.remaining_quantity), int(order.limit_price)
+                        )
         return sent_total, denied_total
     finally:
         await engine.dispose()

@@ -57,8 +57,14 @@ def leaking(text: str) -> list[str]:
 
 async def test_secrets_when_fed_through_every_path_then_no_output_contains_one(tmp_path: Path, uow_factory, capfd):
     # Arrange: secrets from settings and from run time, registered the way the daemon does.
-    settings = load_settings(kis_app_key=APP_KEY, kis_app_secret=APP_SECRET, kis_account=ACCOUNT,
-                             slack_bot_token=TOKEN, slack_alerts_channel_id="C0ALERTS01", data_dir=tmp_path)
+    settings = load_settings(
+        kis_app_key=APP_KEY,
+        kis_app_secret=APP_SECRET,
+        kis_account=ACCOUNT,
+        slack_bot_token=TOKEN,
+        slack_alerts_channel_id="C0ALERTS01",
+        data_dir=tmp_path,
+    )
     register_secrets(settings)
     register_secret(ACCESS_TOKEN)  # what the KIS adapter does on receiving a token
     register_secret(APPROVAL_KEY)
@@ -67,16 +73,24 @@ async def test_secrets_when_fed_through_every_path_then_no_output_contains_one(t
     screen = io.StringIO()
     clock = FixedClock(T0)
     with FakeSlack() as fake:
-        slack = SlackNotifier(SlackPoster(TOKEN, base_url=fake.base_url, timeout_secs=5, retries=0),
-                              SlackChannels("C0ALERTS01", "C0TRADES01"), clock=clock, label="live",
-                              poll_interval_secs=0.02)
+        slack = SlackNotifier(
+            SlackPoster(TOKEN, base_url=fake.base_url, timeout_secs=5, retries=0),
+            SlackChannels("C0ALERTS01", "C0TRADES01"),
+            clock=clock,
+            label="live",
+            poll_interval_secs=0.02,
+        )
         slack.start()
         notifier = FanoutNotifier(ConsoleNotifier(Console(file=screen, width=300)), slack)
         broker = FakeBroker(clock, ACCOUNT)
         execution = Execution(
             config=ExecutionConfig(ACCOUNT, Mode.LIVE, RiskLimits(5, Decimal(1_000), Decimal(2))),
-            uow_factory=uow_factory, broker=broker, clock=clock, notifier=notifier,
-            venue=krx_venue())
+            uow_factory=uow_factory,
+            broker=broker,
+            clock=clock,
+            notifier=notifier,
+            venue=krx_venue(),
+        )
         execution.load({}, [])
         execution.begin_session(date(2024, 3, 4), Decimal(10_000_000), session=HOURS)
         for symbol, price in (("005930", 70_000), ("000660", 90_000)):  # in session, quotes at the orders' prices
@@ -85,32 +99,66 @@ async def test_secrets_when_fed_through_every_path_then_no_output_contains_one(t
 
         # Act: a secret in a decision's reason, in a broker error that stops trading, in an event's text and
         # payload, in structured and free-text log lines and in a logged exception.
-        await execution.submit(Signal(
-            strategy_id="ma_cross", symbol="005930", side=Side.BUY, intent=Intent.ENTRY, order_type=OrderType.LIMIT,
-            reference_price=Decimal(70_000), ts_signal=T0, quantity=Decimal(1), limit_price=Decimal(70_000),
-            reason=f"golden cross for {ACCOUNT} (appkey={APP_KEY})"))
+        await execution.submit(
+            Signal(
+                strategy_id="ma_cross",
+                symbol="005930",
+                side=Side.BUY,
+                intent=Intent.ENTRY,
+                order_type=OrderType.LIMIT,
+                reference_price=Decimal(70_000),
+                ts_signal=T0,
+                quantity=Decimal(1),
+                limit_price=Decimal(70_000),
+                reason=f"golden cross for {ACCOUNT} (appkey={APP_KEY})",
+            )
+        )
         broker.script_place(Fatal(f"EGW00123 token {ACCESS_TOKEN} expired for account {ACCOUNT}"))
-        await execution.submit(Signal(
-            strategy_id="ma_cross", symbol="000660", side=Side.BUY, intent=Intent.ENTRY, order_type=OrderType.LIMIT,
-            reference_price=Decimal(90_000), ts_signal=T0, quantity=Decimal(1), limit_price=Decimal(90_000),
-            reason="golden cross"))
+        await execution.submit(
+            Signal(
+                strategy_id="ma_cross",
+                symbol="000660",
+                side=Side.BUY,
+                intent=Intent.ENTRY,
+                order_type=OrderType.LIMIT,
+                reference_price=Decimal(90_000),
+                ts_signal=T0,
+                quantity=Decimal(1),
+                limit_price=Decimal(90_000),
+                reason="golden cross",
+            )
+        )
         async with uow_factory() as uow:
-            await record_event(uow, notifier, ts=T0, kind="broker_login_failed", severity="ERROR",
-                               message=f"login refused: appsecret {APP_SECRET} / approval {APPROVAL_KEY}",
-                               payload={"appsecret": APP_SECRET, "headers": {"authorization": f"Bearer {ACCESS_TOKEN}"},
-                                        "note": f"account {ACCOUNT} token {TOKEN}"}, account_id=ACCOUNT)
+            await record_event(
+                uow,
+                notifier,
+                ts=T0,
+                kind="broker_login_failed",
+                severity="ERROR",
+                message=f"login refused: appsecret {APP_SECRET} / approval {APPROVAL_KEY}",
+                payload={
+                    "appsecret": APP_SECRET,
+                    "headers": {"authorization": f"Bearer {ACCESS_TOKEN}"},
+                    "note": f"account {ACCOUNT} token {TOKEN}",
+                },
+                account_id=ACCOUNT,
+            )
             await uow.commit()
-        log.info("kis_request", headers={"appkey": APP_KEY, "appsecret": APP_SECRET,
-                                         "authorization": f"Bearer {ACCESS_TOKEN}"},
-                 url=f"ws://ops.koreainvestment.com:21000?approval_key={APPROVAL_KEY}", cano="50123456")
+        log.info(
+            "kis_request",
+            headers={"appkey": APP_KEY, "appsecret": APP_SECRET, "authorization": f"Bearer {ACCESS_TOKEN}"},
+            url=f"ws://ops.koreainvestment.com:21000?approval_key={APPROVAL_KEY}",
+            cano="50123456",
+        )
         log.warning(f"free text with {APP_KEY} and {APPROVAL_KEY} for {ACCOUNT}")
         try:
             raise StockbotError(f"token refresh failed for {APP_SECRET}")
         except StockbotError:
             log.exception("kis_token_refresh_failed")
         with pytest.raises(cli.typer.Exit):  # the CLI's one place that prints errors (run outside this loop)
-            await asyncio.to_thread(cli.guarded,
-                                    lambda: _raise(StockbotError(f"could not log in with {APP_KEY} / {ACCESS_TOKEN}")))
+            await asyncio.to_thread(
+                cli.guarded, lambda: _raise(StockbotError(f"could not log in with {APP_KEY} / {ACCESS_TOKEN}"))
+            )
         assert slack.close(timeout_secs=10)
         slack_text = fake.all_text()
 
@@ -120,8 +168,14 @@ async def test_secrets_when_fed_through_every_path_then_no_output_contains_one(t
     stored = "\n".join(f"{e.kind} {e.message} {json.dumps(e.payload, ensure_ascii=False)}" for e in events)
     log_files = "\n".join(p.read_text(encoding="utf-8") for p in log_dir.glob("*.jsonl"))
     captured = capfd.readouterr()
-    outputs = {"events": stored, "log file": log_files, "stdout": captured.out, "stderr": captured.err,
-               "console": screen.getvalue(), "slack": slack_text}
+    outputs = {
+        "events": stored,
+        "log file": log_files,
+        "stdout": captured.out,
+        "stderr": captured.err,
+        "console": screen.getvalue(),
+        "slack": slack_text,
+    }
     assert {name: leaking(text) for name, text in outputs.items()} == {name: [] for name in outputs}
     # Every path was exercised, and the account still shows partly where it is useful.
     assert "stop_mode" in stored and "broker_login_failed" in stored and "5012****-01" in stored
@@ -138,9 +192,14 @@ def _raise(error: BaseException):
     return fail()
 
 
-KEYRING_CANARIES = {"KIS_APP_KEY": "PScanaryKEYRINGappkey0001", "KIS_APP_SECRET": "canarySECRETfromKEYRING/0002==",
-                    "UPBIT_ACCESS_KEY": "canaryUPBITaccess0003", "UPBIT_SECRET_KEY": "canaryUPBITsecret0004",
-                    "SLACK_BOT_TOKEN": "xoxb-5-6-canarySLACKkeyring0005", "AI_API_KEY": "sk-canaryAIkey0006"}
+KEYRING_CANARIES = {
+    "KIS_APP_KEY": "PScanaryKEYRINGappkey0001",
+    "KIS_APP_SECRET": "canarySECRETfromKEYRING/0002==",
+    "UPBIT_ACCESS_KEY": "canaryUPBITaccess0003",
+    "UPBIT_SECRET_KEY": "canaryUPBITsecret0004",
+    "SLACK_BOT_TOKEN": "xoxb-5-6-canarySLACKkeyring0005",
+    "AI_API_KEY": "sk-canaryAIkey0006",
+}
 ROTATED_CANARY = "canaryROTATEDsecret0007=="
 
 
@@ -161,12 +220,16 @@ def test_secrets_when_kept_in_the_keyring_then_no_command_event_or_log_shows_one
 
     # Act: store each, list, rotate one, delete one; then run with them as the daemon does (settings read from
     # the keyring, registered for masking) and let them reach a log line, an event and an error.
-    said = [runner.invoke(cli.app, ["secrets", "set", name, "--stdin"], input=f"{value}\n")
-            for name, value in KEYRING_CANARIES.items()]
-    said += [runner.invoke(cli.app, ["secrets", "list"]),
-             runner.invoke(cli.app, ["secrets", "rotate", "KIS_APP_SECRET", "--stdin"], input=ROTATED_CANARY),
-             runner.invoke(cli.app, ["secrets", "delete", "AI_API_KEY"]),
-             runner.invoke(cli.app, ["secrets", "set", "AI_API_KEY", "--stdin"], input="two words")]
+    said = [
+        runner.invoke(cli.app, ["secrets", "set", name, "--stdin"], input=f"{value}\n")
+        for name, value in KEYRING_CANARIES.items()
+    ]
+    said += [
+        runner.invoke(cli.app, ["secrets", "list"]),
+        runner.invoke(cli.app, ["secrets", "rotate", "KIS_APP_SECRET", "--stdin"], input=ROTATED_CANARY),
+        runner.invoke(cli.app, ["secrets", "delete", "AI_API_KEY"]),
+        runner.invoke(cli.app, ["secrets", "set", "AI_API_KEY", "--stdin"], input="two words"),
+    ]
     settings = load_settings()
     register_secrets(settings)
     log_dir = tmp_path / "logs"
@@ -179,8 +242,15 @@ def test_secrets_when_kept_in_the_keyring_then_no_command_event_or_log_shows_one
             async with storage.uow_factory() as uow:
                 from stock_manager.service_layer.ports.notifications import NullNotifier
 
-                await record_event(uow, NullNotifier(), ts=T0, kind="canary", severity="ERROR", message=everything,
-                                   payload={"text": everything})
+                await record_event(
+                    uow,
+                    NullNotifier(),
+                    ts=T0,
+                    kind="canary",
+                    severity="ERROR",
+                    message=everything,
+                    payload={"text": everything},
+                )
                 await uow.commit()
             async with storage.uow_factory() as uow:
                 return await uow.events.recent(100)
@@ -190,9 +260,11 @@ def test_secrets_when_kept_in_the_keyring_then_no_command_event_or_log_shows_one
     # Assert
     assert [r.exit_code for r in said] == [0] * 9 + [2], [r.output for r in said]
     assert settings.kis_app_secret is not None and settings.kis_app_secret.get_secret_value() == ROTATED_CANARY
-    outputs = {"commands": "\n".join(r.stdout + r.stderr for r in said),
-               "events": "\n".join(f"{e.kind} {e.message} {json.dumps(e.payload)}" for e in events),
-               "log file": "\n".join(p.read_text(encoding="utf-8") for p in log_dir.glob("*.jsonl"))}
+    outputs = {
+        "commands": "\n".join(r.stdout + r.stderr for r in said),
+        "events": "\n".join(f"{e.kind} {e.message} {json.dumps(e.payload)}" for e in events),
+        "log file": "\n".join(p.read_text(encoding="utf-8") for p in log_dir.glob("*.jsonl")),
+    }
     canaries = [*KEYRING_CANARIES.values(), ROTATED_CANARY]
     assert {name: [c for c in canaries if c in text] for name, text in outputs.items()} == {key: [] for key in outputs}
     assert {"secret_set", "secret_rotated", "secret_deleted", "canary"} <= {e.kind for e in events}

@@ -28,16 +28,9 @@ SAMSUNG, KODEX = "005930", "069500"
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def _broker(
-    state_dir: Path, start: date, end: date, symbols: tuple[str, ...] = (SAMSUNG, KODEX), **kw
-) -> SimBroker:
+def _broker(state_dir: Path, start: date, end: date, symbols: tuple[str, ...] = (SAMSUNG, KODEX), **kw) -> SimBroker:
     return SimBroker(
-        symbols=list(symbols),
-        start_date=start,
-        end_date=end,
-        clock=FixedClock(EPOCH),
-        state_dir=state_dir,
-        **kw,
+        symbols=list(symbols), start_date=start, end_date=end, clock=FixedClock(EPOCH), state_dir=state_dir, **kw
     )
 
 
@@ -140,9 +133,7 @@ async def test_run_until_close_when_orders_placed_from_handlers_then_fills_befor
     assert (position.symbol, position.quantity) == (SAMSUNG, Decimal(10))
 
 
-async def test_cancel_order_when_working_then_cancel_report_delivered_before_next_print(
-    tmp_path: Path,
-) -> None:
+async def test_cancel_order_when_working_then_cancel_report_delivered_before_next_print(tmp_path: Path) -> None:
     broker = _broker(tmp_path, date(2023, 12, 22), date(2023, 12, 22), symbols=(SAMSUNG,))
     seen = Recorder(broker)
     numbers = []
@@ -169,9 +160,7 @@ async def test_cancel_order_when_working_then_cancel_report_delivered_before_nex
         await broker.cancel_order(broker.account_id, numbers[0], "00950")
 
 
-async def test_get_daily_bars_when_replaying_then_never_a_bar_on_or_after_the_replay_day(
-    tmp_path: Path,
-) -> None:
+async def test_get_daily_bars_when_replaying_then_never_a_bar_on_or_after_the_replay_day(tmp_path: Path) -> None:
     broker = _broker(tmp_path, date(2023, 12, 21), date(2023, 12, 22), symbols=(SAMSUNG,))
     sessions = broker.sessions()
 
@@ -179,9 +168,7 @@ async def test_get_daily_bars_when_replaying_then_never_a_bar_on_or_after_the_re
     bars = await broker.get_daily_bars(SAMSUNG, date(2030, 1, 1), 3)
     assert first.trading_date == date(2023, 12, 21)
     assert [b.trading_date for b in bars] == [date(2023, 12, 18), date(2023, 12, 19), date(2023, 12, 20)]
-    assert [b.trading_date for b in await broker.get_daily_bars(SAMSUNG, date(2023, 12, 19), 1)] == [
-        date(2023, 12, 19)
-    ]
+    assert [b.trading_date for b in await broker.get_daily_bars(SAMSUNG, date(2023, 12, 19), 1)] == [date(2023, 12, 19)]
     await broker.run_until_close(first)
     assert (await broker.get_daily_bars(SAMSUNG, date(2030, 1, 1), 1))[0].trading_date == date(2023, 12, 20)
     await anext(sessions)
@@ -220,18 +207,14 @@ async def test_place_order_when_invalid_then_domain_errors(tmp_path: Path) -> No
     with pytest.raises(OrderRejectedByBroker) as tick:
         await broker.place_order(_limit(broker, Side.BUY, 1, 75050))
     with pytest.raises(FatalBrokerError):
-        await broker.place_order(
-            OrderRequest("50123456-01", SAMSUNG, Side.BUY, OrderType.MARKET, Decimal(1), None)
-        )
+        await broker.place_order(OrderRequest("50123456-01", SAMSUNG, Side.BUY, OrderType.MARKET, Decimal(1), None))
 
     assert str(closed.value).startswith("장운영시간이 아닙니다.")
     assert str(tick.value).startswith("주식주문호가단위 오류입니다.")
     assert await broker.get_orders(broker.account_id, date(2023, 12, 22)) == []
 
 
-async def test_run_until_close_when_real_minute_day_then_1441_prints_and_closing_auction(
-    tmp_path: Path,
-) -> None:
+async def test_run_until_close_when_real_minute_day_then_1441_prints_and_closing_auction(tmp_path: Path) -> None:
     broker = _broker(tmp_path, date(2025, 6, 13), date(2025, 6, 13), symbols=(SAMSUNG,), speed=1e7)
     ticks: list[Tick] = []
 

@@ -89,9 +89,7 @@ async def test_restart_when_process_sigkilled_mid_day_then_exchange_state_surviv
     broker = replay["build"](crashed_dir)
     account = broker.account_id
     orders = await broker.get_orders(account, date(2023, 12, 21))
-    assert [(o.side, o.state, o.filled_quantity) for o in orders] == [
-        ("SELL", BrokerOrderState.OPEN, Decimal(0))
-    ]
+    assert [(o.side, o.state, o.filled_quantity) for o in orders] == [("SELL", BrokerOrderState.OPEN, Decimal(0))]
     assert [f.quantity for f in await broker.get_fills(account, date(2023, 12, 20))] == [Decimal(10)]
     assert broker.progress == (date(2023, 12, 21), 11)  # 11 prints played: 09:00 … 11:15
     assert broker.clock.now() == kst_datetime(date(2023, 12, 21), time(11, 15))
@@ -110,7 +108,5 @@ async def test_restart_when_process_sigkilled_mid_day_then_exchange_state_surviv
         assert await broker.get_orders(account, day) == await whole.get_orders(account, day)
         assert await broker.get_fills(account, day) == await whole.get_fills(account, day)
     assert await broker.get_cash(account) == await whole.get_cash(account)
-    assert [o.state for o in await broker.get_orders(account, date(2023, 12, 21))] == [
-        BrokerOrderState.FILLED
-    ]
+    assert [o.state for o in await broker.get_orders(account, date(2023, 12, 21))] == [BrokerOrderState.FILLED]
     assert broker.finished and whole.finished

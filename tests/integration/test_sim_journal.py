@@ -27,20 +27,13 @@ class SimulatedKill(Exception):
 
 def _broker(state_dir: Path, start: date = D1, end: date = D3, symbols=(SAMSUNG, KODEX), **kw) -> SimBroker:
     return SimBroker(
-        symbols=list(symbols),
-        start_date=start,
-        end_date=end,
-        clock=FixedClock(EPOCH),
-        state_dir=state_dir,
-        **kw,
+        symbols=list(symbols), start_date=start, end_date=end, clock=FixedClock(EPOCH), state_dir=state_dir, **kw
     )
 
 
 def _request(broker: SimBroker, symbol: str, side: Side, qty: int, price: int | None = None) -> OrderRequest:
     kind = OrderType.MARKET if price is None else OrderType.LIMIT
-    return OrderRequest(
-        broker.account_id, symbol, side, kind, Decimal(qty), None if price is None else Decimal(price)
-    )
+    return OrderRequest(broker.account_id, symbol, side, kind, Decimal(qty), None if price is None else Decimal(price))
 
 
 def _plan() -> dict[tuple[str, datetime], Callable[[SimBroker, list[str]], object]]:
@@ -189,9 +182,7 @@ async def test_restart_when_line_in_the_middle_corrupt_then_journal_error(tmp_pa
         _broker(tmp_path)
 
 
-async def test_restart_when_parameters_differ_then_old_journal_archived_and_new_replay(
-    tmp_path: Path,
-) -> None:
+async def test_restart_when_parameters_differ_then_old_journal_archived_and_new_replay(tmp_path: Path) -> None:
     old = _broker(tmp_path)
     await Trader(old).run()
     await old.close()

@@ -22,9 +22,17 @@ DAY = date(2024, 3, 1)
 
 
 def _replay(state_dir: Path, **kw) -> SimBroker:
-    return SimBroker(symbols=[BTC], start_date=DAY, end_date=DAY + timedelta(days=1), venue="upbit",
-                     clock=FixedClock(datetime(2000, 1, 1, tzinfo=UTC)), state_dir=state_dir,
-                     cost_model=upbit_cost_model(), start_cash_krw=Decimal(100_000_000), **kw)
+    return SimBroker(
+        symbols=[BTC],
+        start_date=DAY,
+        end_date=DAY + timedelta(days=1),
+        venue="upbit",
+        clock=FixedClock(datetime(2000, 1, 1, tzinfo=UTC)),
+        state_dir=state_dir,
+        cost_model=upbit_cost_model(),
+        start_cash_krw=Decimal(100_000_000),
+        **kw,
+    )
 
 
 async def test_upbit_replay_when_a_day_plays_then_utc_sessions_192_prints_and_orders_carried_over(tmp_path: Path):
@@ -36,8 +44,9 @@ async def test_upbit_replay_when_a_day_plays_then_utc_sessions_192_prints_and_or
     assert (session.ts_open, session.ts_close) == (datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 2, tzinfo=UTC))
     quote = await venue.get_price(BTC)
     assert quote.upper_limit is None and quote.lower_limit is None
-    resting = OrderRequest(venue.account_id, BTC, Side.BUY, OrderType.LIMIT, Decimal("0.01"),
-                           Decimal(1_000_000))  # far below the market: it rests
+    resting = OrderRequest(
+        venue.account_id, BTC, Side.BUY, OrderType.LIMIT, Decimal("0.01"), Decimal(1_000_000)
+    )  # far below the market: it rests
 
     ack = await venue.place_order(resting)
     await venue.run_until_close(session)
@@ -45,15 +54,16 @@ async def test_upbit_replay_when_a_day_plays_then_utc_sessions_192_prints_and_or
     assert len(played) == 192 and all(t.volume >= 0 for t in played)
     assert sum((t.volume for t in played), Decimal(0)) == Decimal("6256.97193595")  # the day candle's volume
     await anext(sessions)
-    [carried] = [r for r in await venue.get_orders(venue.account_id, DAY + timedelta(days=1))
-                 if r.broker_order_number == ack.broker_order_number]
+    [carried] = [
+        r
+        for r in await venue.get_orders(venue.account_id, DAY + timedelta(days=1))
+        if r.broker_order_number == ack.broker_order_number
+    ]
     assert carried.state is BrokerOrderState.OPEN and carried.trading_date == DAY
     await venue.close()
 
 
-async def test_amount_buy_when_the_replay_is_rebuilt_after_a_crash_then_same_fills_and_no_second_notice(
-    tmp_path: Path,
-):
+async def test_amount_buy_when_the_replay_is_rebuilt_after_a_crash_then_same_fills_and_no_second_notice(tmp_path: Path):
     venue = _replay(tmp_path, participation_rate=Decimal("0.0001"))
     events: list[BrokerOrderEvent] = []
     await venue.subscribe_order_events(lambda event: _append(events, event))

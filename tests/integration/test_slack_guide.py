@@ -17,15 +17,22 @@ def test_slack_guide_when_read_then_every_named_setting_command_table_file_and_c
     assert guide_problems(GUIDE) == []
 
 
-def test_slack_guide_when_its_examples_run_against_the_fake_slack_then_each_works(tmp_path: Path,
-                                                                                monkeypatch: pytest.MonkeyPatch):
+def test_slack_guide_when_its_examples_run_against_the_fake_slack_then_each_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     # Arrange: the settings of an owner's .env, Slack pointed at the fake.
     monkeypatch.chdir(tmp_path)
     with FakeSlack() as fake:
-        for name, value in {"MODE": "paper", "DATA_DIR": str(tmp_path / "data"), "DB_URL": "",
-                            "LOG_DIR": str(tmp_path / "logs"), "SLACK_BOT_TOKEN": TOKEN,
-                            "SLACK_ALERTS_CHANNEL_ID": ALERTS, "SLACK_TRADES_CHANNEL_ID": TRADES,
-                            "SLACK_BASE_URL": fake.base_url}.items():
+        for name, value in {
+            "MODE": "paper",
+            "DATA_DIR": str(tmp_path / "data"),
+            "DB_URL": "",
+            "LOG_DIR": str(tmp_path / "logs"),
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_ALERTS_CHANNEL_ID": ALERTS,
+            "SLACK_TRADES_CHANNEL_ID": TRADES,
+            "SLACK_BASE_URL": fake.base_url,
+        }.items():
             monkeypatch.setenv(name, value)
 
         # Act
@@ -45,7 +52,9 @@ def test_guide_check_when_a_guide_names_what_does_not_exist_then_each_is_reporte
         "read the `event_log` table; see `adapters/notifications/slak.py`, `SlackPosterX`, `SlackPoster.post`,\n"
         "`record_events()`. Fine: `SLACK_BOT_TOKEN=xoxb-1`, `stockbot service install|status --print`, the\n"
         "`events` table, `service_layer/events.py`, `SlackResult.ok`, `mask()`, `TRADE_KINDS`.\n"
-        "```python\nraise RuntimeError('broken example')\n```\n", encoding="utf-8")
+        "```python\nraise RuntimeError('broken example')\n```\n",
+        encoding="utf-8",
+    )
 
     problems = guide_problems(guide)
 

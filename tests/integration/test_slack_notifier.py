@@ -23,8 +23,9 @@ T0 = datetime(2025, 6, 13, 1, 0, tzinfo=UTC)  # 10:00 KST
 
 
 def event(kind: str, severity: str, message: str, **payload: object) -> EventRecord:
-    return EventRecord(ts_event=T0, kind=kind, severity=severity, message=message, payload=payload,
-                       account_id="SIM-test")
+    return EventRecord(
+        ts_event=T0, kind=kind, severity=severity, message=message, payload=payload, account_id="SIM-test"
+    )
 
 
 @pytest.fixture
@@ -40,8 +41,9 @@ def clock() -> FixedClock:
 
 def make_notifier(base_url: str, clock: FixedClock, **options: object) -> SlackNotifier:
     poster = SlackPoster(TOKEN, base_url=base_url, timeout_secs=2, retries=0)
-    notifier = SlackNotifier(poster, SlackChannels(ALERTS, TRADES), clock=clock, label="sim",
-                             poll_interval_secs=0.02, **options)  # type: ignore[arg-type]
+    notifier = SlackNotifier(
+        poster, SlackChannels(ALERTS, TRADES), clock=clock, label="sim", poll_interval_secs=0.02, **options
+    )  # type: ignore[arg-type]
     notifier.start()
     return notifier
 
@@ -68,8 +70,10 @@ def test_route_when_critical_error_and_trade_events_then_sent_at_once_to_their_c
     alerts, trades = texts(slack, ALERTS), texts(slack, TRADES)
     assert [t.split("\n")[1] for t in alerts] == ["005930 order outcome unknown", "stop mode: daily loss limit"]
     assert [t.split("\n")[1] for t in trades] == [
-        "BUY 31 005930 @ 62900 (order 0000000001)", "stop mode: daily loss limit",
-        "recovery corrected: 1 correction(s)"]
+        "BUY 31 005930 @ 62900 (order 0000000001)",
+        "stop mode: daily loss limit",
+        "recovery corrected: 1 correction(s)",
+    ]
     assert "*CRITICAL* `stop_mode` [sim] 2025-06-13 10:00:00 KST" in alerts[1]
     # INFO that is not part of the trading story is never sent.
     assert not any("market" in t or "recovery clean" in t for t in alerts + trades)
@@ -154,24 +158,55 @@ def test_dedupe_when_two_fills_read_alike_then_both_are_sent(slack, clock):
 
 def settlement(day: date, start: int, end: int, **values: object) -> DailySettlement:
     fields: dict[str, object] = dict(
-        account_id="SIM-test", trading_date=day, mode="sim", start_equity_krw=Decimal(start),
-        end_equity_krw=Decimal(end), cash_krw=Decimal(end), realized_pnl_krw=Decimal(0),
-        unrealized_pnl_krw=Decimal(0), commission_krw=Decimal(0), tax_krw=Decimal(0), orders_count=0,
-        fills_count=0, return_pct=Decimal(0), summary={}, ts_created=T0)
+        account_id="SIM-test",
+        trading_date=day,
+        mode="sim",
+        start_equity_krw=Decimal(start),
+        end_equity_krw=Decimal(end),
+        cash_krw=Decimal(end),
+        realized_pnl_krw=Decimal(0),
+        unrealized_pnl_krw=Decimal(0),
+        commission_krw=Decimal(0),
+        tax_krw=Decimal(0),
+        orders_count=0,
+        fills_count=0,
+        return_pct=Decimal(0),
+        summary={},
+        ts_created=T0,
+    )
     fields.update(values)
     return DailySettlement(**fields)  # type: ignore[arg-type]
 
 
 def test_report_when_a_session_closes_then_trades_channel_gets_the_report_with_the_equity_curve(slack, clock):
-    history = [settlement(date(2025, 6, 12), 10_000_000, 10_200_000),
-               settlement(date(2025, 6, 13), 10_200_000, 9_996_000, realized_pnl_krw=Decimal(-200_000),
-                          commission_krw=Decimal(1_433), tax_krw=Decimal(2_567), orders_count=1, fills_count=1,
-                          return_pct=Decimal("-2.0"))]
+    history = [
+        settlement(date(2025, 6, 12), 10_000_000, 10_200_000),
+        settlement(
+            date(2025, 6, 13),
+            10_200_000,
+            9_996_000,
+            realized_pnl_krw=Decimal(-200_000),
+            commission_krw=Decimal(1_433),
+            tax_krw=Decimal(2_567),
+            orders_count=1,
+            fills_count=1,
+            return_pct=Decimal("-2.0"),
+        ),
+    ]
     notifier = make_notifier(slack.base_url, clock)
 
-    sale = Fill(broker_fill_id="0000000007-1", broker_order_number="0000000007", symbol="005930", side=Side.SELL,
-                quantity=Decimal(20), price=Decimal(59_500), commission_krw=Decimal(1_433), tax_krw=Decimal(2_567),
-                ts_filled=T0, trading_date=date(2025, 6, 13))
+    sale = Fill(
+        broker_fill_id="0000000007-1",
+        broker_order_number="0000000007",
+        symbol="005930",
+        side=Side.SELL,
+        quantity=Decimal(20),
+        price=Decimal(59_500),
+        commission_krw=Decimal(1_433),
+        tax_krw=Decimal(2_567),
+        ts_filled=T0,
+        trading_date=date(2025, 6, 13),
+    )
     notifier.session_closed(build_daily_report(history, date(2025, 6, 13), [sale]))
     assert notifier.close(timeout_secs=30)
 
@@ -189,8 +224,9 @@ def test_report_when_a_session_closes_then_trades_channel_gets_the_report_with_t
 def test_report_when_the_upload_fails_then_the_text_is_posted_alone(slack, clock):
     notifier = make_notifier(slack.base_url, clock, attach_chart=True)
     slack.set_outage("error500")
-    notifier.session_closed(build_daily_report([settlement(date(2025, 6, 13), 10_000_000, 10_000_000)],
-                                               date(2025, 6, 13)))
+    notifier.session_closed(
+        build_daily_report([settlement(date(2025, 6, 13), 10_000_000, 10_000_000)], date(2025, 6, 13))
+    )
     slack.wait_for(lambda s: len(s.calls("files.getUploadURLExternal")) >= 1)
     slack.set_outage("none")
 

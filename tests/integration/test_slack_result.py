@@ -21,8 +21,9 @@ def test_post_when_slack_accepts_then_ok_with_the_message_ts(slack):
     assert result.ok and result.error == "" and result.ts is not None
 
 
-@pytest.mark.parametrize(("outage", "error"), [("none", "channel_not_found"), ("error500", "internal error"),
-                                               ("ratelimited", "ratelimited")])
+@pytest.mark.parametrize(
+    ("outage", "error"), [("none", "channel_not_found"), ("error500", "internal error"), ("ratelimited", "ratelimited")]
+)
 def test_post_when_slack_refuses_then_a_result_names_why(slack, outage, error):
     slack.set_outage(outage)
     channel = "#alerts" if outage == "none" else ALERTS  # a name is not an ID: Slack knows no such channel
@@ -37,7 +38,8 @@ def test_post_when_nothing_listens_or_slack_hangs_then_a_result_not_an_exception
 
     refused = SlackPoster(TOKEN, base_url=refused_base_url(), retries=0).post_message(ALERTS, "hello")
     hanging = SlackPoster(TOKEN, base_url=slack.base_url, timeout_secs=1, retries=0).upload_file(
-        ALERTS, "equity.png", b"\x89PNG", title="equity", comment="report")
+        ALERTS, "equity.png", b"\x89PNG", title="equity", comment="report"
+    )
     slack.set_outage("none")
 
     assert not refused.ok and refused.error

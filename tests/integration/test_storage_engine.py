@@ -29,10 +29,7 @@ T0 = datetime(2024, 3, 4, 0, 0, tzinfo=UTC)
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
-        (
-            "sqlite+aiosqlite:////var/lib/stockbot/stockbot.db",
-            "sqlite+aiosqlite:////var/lib/stockbot/stockbot.db",
-        ),
+        ("sqlite+aiosqlite:////var/lib/stockbot/stockbot.db", "sqlite+aiosqlite:////var/lib/stockbot/stockbot.db"),
         ("sqlite:///relative/stockbot.db", "sqlite+aiosqlite:///relative/stockbot.db"),
         ("postgresql://bot:pw@db.local:5432/stockbot", "postgresql+psycopg://bot:pw@db.local:5432/stockbot"),
         ("postgres://bot@db.local/stockbot", "postgresql+psycopg://bot@db.local/stockbot"),
@@ -47,10 +44,7 @@ def test_normalize_db_url_when_supported_then_uses_the_async_driver(given: str, 
     ("given", "problem"),
     [
         ("mysql+pymysql://bot:s3cr3t-pw@db.local/stockbot", "'mysql' is not supported"),
-        (
-            "postgresql+asyncpg://bot:s3cr3t-pw@db.local/stockbot",
-            "driver 'postgresql+asyncpg' is not supported",
-        ),
+        ("postgresql+asyncpg://bot:s3cr3t-pw@db.local/stockbot", "driver 'postgresql+asyncpg' is not supported"),
         ("postgresql://bot:s3cr3t-pw@db.local", "names no database"),
         ("sqlite+aiosqlite://", "in-memory SQLite is not supported"),
         ("sqlite+aiosqlite:///:memory:", "in-memory SQLite is not supported"),
@@ -58,9 +52,7 @@ def test_normalize_db_url_when_supported_then_uses_the_async_driver(given: str, 
         ("", "not a valid database URL"),
     ],
 )
-def test_create_engine_when_url_unsupported_then_configuration_error_without_password(
-    given: str, problem: str
-) -> None:
+def test_create_engine_when_url_unsupported_then_configuration_error_without_password(given: str, problem: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         create_engine(given)
 
@@ -94,14 +86,11 @@ async def test_create_engine_when_sqlite_then_wal_foreign_keys_and_busy_timeout(
 
 def test_dumps_json_when_korean_text_and_decimals_then_readable_and_exact() -> None:
     assert (
-        dumps_json({"name": "삼성전자", "rate": Decimal("0.000140527")})
-        == '{"name":"삼성전자","rate":"0.000140527"}'
+        dumps_json({"name": "삼성전자", "rate": Decimal("0.000140527")}) == '{"name":"삼성전자","rate":"0.000140527"}'
     )
 
 
-async def test_add_fill_when_order_id_unknown_then_foreign_key_refuses(
-    uow_factory: SqlUnitOfWorkFactory,
-) -> None:
+async def test_add_fill_when_order_id_unknown_then_foreign_key_refuses(uow_factory: SqlUnitOfWorkFactory) -> None:
     fill = Fill("F-1", "1", "005930", Side.BUY, Decimal(1), Decimal(1), Decimal(0), Decimal(0), T0, kst_date(T0))
 
     with pytest.raises(IntegrityError):

@@ -58,9 +58,7 @@ def make_fill(fill_id: str = "F-1", quantity: str = "4", **changes: object) -> F
     return replace(fill, **changes) if changes else fill
 
 
-async def test_add_order_when_key_is_new_then_assigns_id_and_reads_back(
-    uow_factory: SqlUnitOfWorkFactory,
-) -> None:
+async def test_add_order_when_key_is_new_then_assigns_id_and_reads_back(uow_factory: SqlUnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         added = await uow.orders.add(make_order())
         await uow.commit()
@@ -95,14 +93,10 @@ async def test_add_order_when_key_exists_then_raises_and_existing_order_is_retri
         assert len(await uow.events.list_kind("order_duplicate")) == 1
 
 
-async def test_update_order_when_every_field_set_then_round_trips_exactly(
-    uow_factory: SqlUnitOfWorkFactory,
-) -> None:
+async def test_update_order_when_every_field_set_then_round_trips_exactly(uow_factory: SqlUnitOfWorkFactory) -> None:
     # Arrange: every column that can hold a value holds one, with the most decimals the columns allow
     order = make_order(
-        quantity=Decimal("12345.6789"),
-        limit_price=Decimal("12345.6789"),
-        signal_price=Decimal("0.0001"),
+        quantity=Decimal("12345.6789"), limit_price=Decimal("12345.6789"), signal_price=Decimal("0.0001")
     )
     async with uow_factory() as uow:
         await uow.orders.add(order)
@@ -131,13 +125,9 @@ async def test_update_order_when_every_field_set_then_round_trips_exactly(
     assert loaded.events == []
 
 
-async def test_add_order_when_market_order_then_null_prices_round_trip(
-    uow_factory: SqlUnitOfWorkFactory,
-) -> None:
+async def test_add_order_when_market_order_then_null_prices_round_trip(uow_factory: SqlUnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
-        order = await uow.orders.add(
-            make_order(order_type=OrderType.MARKET, limit_price=None, signal_price=None)
-        )
+        order = await uow.orders.add(make_order(order_type=OrderType.MARKET, limit_price=None, signal_price=None))
         await uow.commit()
     async with uow_factory() as uow:
         loaded = await uow.orders.get_by_key(order.idempotency_key)
@@ -167,13 +157,7 @@ async def test_get_by_broker_number_when_zero_padded_either_way_then_finds_the_o
 async def test_list_open_when_orders_in_every_status_then_returns_new_sent_partial_oldest_first(
     uow_factory: SqlUnitOfWorkFactory,
 ) -> None:
-    statuses = [
-        OrderStatus.FILLED,
-        OrderStatus.PARTIAL,
-        OrderStatus.NEW,
-        OrderStatus.CANCELED,
-        OrderStatus.SENT,
-    ]
+    statuses = [OrderStatus.FILLED, OrderStatus.PARTIAL, OrderStatus.NEW, OrderStatus.CANCELED, OrderStatus.SENT]
     async with uow_factory() as uow:
         for i, status in enumerate(statuses):
             order = await uow.orders.add(make_order(f"k{i}", ts_created=T0 + timedelta(seconds=i)))
@@ -194,9 +178,7 @@ async def test_add_fill_when_new_then_recorded_and_loaded_into_order_fill_ids(
         order = await uow.orders.add(make_order())
         first = await uow.fills.add(StoredFill(make_fill("F-1"), ACCOUNT, order.id, "notice"), T0)
         second = await uow.fills.add(StoredFill(make_fill("F-2", "6"), ACCOUNT, order.id, "recovery"), T0)
-        external = await uow.fills.add(
-            StoredFill(make_fill("X-1", symbol="000660"), ACCOUNT, None, "recovery"), T0
-        )
+        external = await uow.fills.add(StoredFill(make_fill("X-1", symbol="000660"), ACCOUNT, None, "recovery"), T0)
         await uow.commit()
 
     async with uow_factory() as uow:
@@ -252,10 +234,7 @@ async def test_list_fills_for_date_when_fills_span_a_day_boundary_then_uses_thei
 
 @pytest.mark.parametrize(
     "statement",
-    [
-        pytest.param(update(fills).values(price=Decimal(1)), id="update"),
-        pytest.param(delete(fills), id="delete"),
-    ],
+    [pytest.param(update(fills).values(price=Decimal(1)), id="update"), pytest.param(delete(fills), id="delete")],
 )
 async def test_change_fill_when_recorded_then_database_refuses(
     uow_factory: SqlUnitOfWorkFactory, db_engine: AsyncEngine, statement: object

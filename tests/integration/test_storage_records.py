@@ -23,9 +23,7 @@ DAY = date(2024, 3, 4)
 
 
 async def test_upsert_position_when_symbol_exists_then_replaces_it(uow_factory: SqlUnitOfWorkFactory) -> None:
-    first = Position(
-        ACCOUNT, "005930", Decimal(10), Decimal("72100.1234"), Decimal(0), Decimal(101), Decimal(0)
-    )
+    first = Position(ACCOUNT, "005930", Decimal(10), Decimal("72100.1234"), Decimal(0), Decimal(101), Decimal(0))
     second = Position(
         ACCOUNT, "005930", Decimal(0), Decimal(0), Decimal("12345.6789"), Decimal("202.5"), Decimal("1300")
     )
@@ -52,10 +50,7 @@ async def test_add_snapshot_when_taken_twice_then_keeps_the_last(uow_factory: Sq
         Decimal("8995"), Decimal(0), T0,
     )  # fmt: skip
     corrected = replace(
-        snapshot,
-        close_price=Decimal(73100),
-        market_value_krw=Decimal(731000),
-        unrealized_pnl_krw=Decimal(9995),
+        snapshot, close_price=Decimal(73100), market_value_krw=Decimal(731000), unrealized_pnl_krw=Decimal(9995)
     )
     async with uow_factory() as uow:
         await uow.positions.add_snapshot(snapshot)
@@ -87,11 +82,7 @@ async def test_put_settlement_when_repeated_then_replaces_and_lists_in_date_orde
         listed = await uow.settlements.list_all(ACCOUNT)
         missing = await uow.settlements.get(ACCOUNT, DAY - timedelta(days=1))
 
-    assert (
-        one is not None
-        and one.end_equity_krw == Decimal("10010495.5")
-        and one.return_pct == Decimal("0.00014")
-    )
+    assert one is not None and one.end_equity_krw == Decimal("10010495.5") and one.return_pct == Decimal("0.00014")
     assert one.summary == {"best": "005930", "pnl_krw": "10495.5", "at": T0.isoformat()}
     assert [s.trading_date for s in listed] == [DAY, DAY + timedelta(days=1)]
     assert missing is None
@@ -127,9 +118,7 @@ async def test_add_event_when_payload_has_decimals_and_datetimes_then_stored_as_
         "note": "킬 스위치",
         "ratio": "nan",
     }
-    assert event == EventRecord(
-        T0, "risk_block", "WARNING", "blocked", event.payload, "c-9", ACCOUNT, event.id
-    )
+    assert event == EventRecord(T0, "risk_block", "WARNING", "blocked", event.payload, "c-9", ACCOUNT, event.id)
     assert event.id is not None
 
 
@@ -138,12 +127,8 @@ async def test_recent_events_when_filtered_by_account_then_newest_first_with_glo
 ) -> None:
     async with uow_factory() as uow:
         await uow.events.add(EventRecord(T0, "market_open", "INFO", "open"))
-        await uow.events.add(
-            EventRecord(T0 + timedelta(seconds=1), "order", "INFO", "mine", account_id=ACCOUNT)
-        )
-        await uow.events.add(
-            EventRecord(T0 + timedelta(seconds=2), "order", "INFO", "theirs", account_id="x")
-        )
+        await uow.events.add(EventRecord(T0 + timedelta(seconds=1), "order", "INFO", "mine", account_id=ACCOUNT))
+        await uow.events.add(EventRecord(T0 + timedelta(seconds=2), "order", "INFO", "theirs", account_id="x"))
         await uow.events.add(EventRecord(T0 + timedelta(seconds=3), "market_close", "INFO", "close"))
         await uow.commit()
 
@@ -164,9 +149,7 @@ async def test_kill_switch_when_never_set_then_inactive(uow_factory: SqlUnitOfWo
         assert await uow.control.get_kill_switch() == KillSwitchState(False, "", "", None)
 
 
-async def test_kill_switch_when_set_then_cleared_then_reads_each_state(
-    uow_factory: SqlUnitOfWorkFactory,
-) -> None:
+async def test_kill_switch_when_set_then_cleared_then_reads_each_state(uow_factory: SqlUnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         await uow.control.set_kill_switch(True, "daily loss limit", "stockbot kill", T0)
         await uow.commit()
@@ -213,12 +196,7 @@ async def test_active_params_when_several_dates_versions_and_statuses_then_picks
             await uow.strategies.add_params("ma_cross", date(2024, 3, 4), {"fast": 30}, "ACTIVE", "file", T0),
             await uow.strategies.add_params("ma_cross", date(2024, 3, 4), {"fast": 40}, "DRAFT", "ai", T0),
             await uow.strategies.add_params(
-                "ma_cross",
-                date(2024, 3, 5),
-                {"fast": 60, "rate": Decimal("0.000140527")},
-                "ACTIVE",
-                "file",
-                T0,
+                "ma_cross", date(2024, 3, 5), {"fast": 60, "rate": Decimal("0.000140527")}, "ACTIVE", "file", T0
             ),
         ]
         await uow.commit()
@@ -248,9 +226,7 @@ async def test_upsert_daily_bars_when_overlapping_then_replaces_and_reads_oldest
     async with uow_factory() as uow:
         await uow.market_data.upsert_symbol(krx_instrument("005930", name="삼성전자"), T0)
         await uow.market_data.upsert_symbol(krx_instrument("005930", name="삼성전자보통주"), T0)
-        written = await uow.market_data.upsert_daily_bars(
-            [bar(4, "72500"), bar(5, "72600"), bar(6, "72700")], "kis"
-        )
+        written = await uow.market_data.upsert_daily_bars([bar(4, "72500"), bar(5, "72600"), bar(6, "72700")], "kis")
         rewritten = await uow.market_data.upsert_daily_bars([bar(6, "72800.25"), bar(7, "72900")], "kis")
         nothing = await uow.market_data.upsert_daily_bars([], "kis")
         await uow.commit()

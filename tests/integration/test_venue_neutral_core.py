@@ -31,19 +31,41 @@ T0 = datetime(2024, 6, 3, 3, 0, tzinfo=UTC)
 COIN = "KRW-XYZ"
 #: A grid no stock exchange uses: 0.5 KRW below 1,000, 25 KRW from 1,000, 1,000 KRW from 1,000,000.
 GRID = TickTable(((Decimal(1_000), Decimal("0.5")), (Decimal(1_000_000), Decimal(25))), Decimal(1_000))
-XYZ = Instrument(symbol=COIN, venue="coinvenue", ticks=GRID, size_increment=Decimal("0.00000001"),
-                 min_notional=Decimal(5_000), band_rate=None, kind="CRYPTO", market="KRW")
-LIMITS = RiskLimits(max_open_positions=5, max_quantity_per_symbol=None, daily_loss_limit_pct=Decimal(2),
-                    max_value_per_symbol_krw=None, max_symbol_weight_pct=None, max_order_value_krw=None,
-                    price_collar_pct=Decimal(5), max_quote_age_secs=60, max_orders_per_minute=None,
-                    cooldown_after_failures=None)
+XYZ = Instrument(
+    symbol=COIN,
+    venue="coinvenue",
+    ticks=GRID,
+    size_increment=Decimal("0.00000001"),
+    min_notional=Decimal(5_000),
+    band_rate=None,
+    kind="CRYPTO",
+    market="KRW",
+)
+LIMITS = RiskLimits(
+    max_open_positions=5,
+    max_quantity_per_symbol=None,
+    daily_loss_limit_pct=Decimal(2),
+    max_value_per_symbol_krw=None,
+    max_symbol_weight_pct=None,
+    max_order_value_krw=None,
+    price_collar_pct=Decimal(5),
+    max_quote_age_secs=60,
+    max_orders_per_minute=None,
+    cooldown_after_failures=None,
+)
 
 
 def coin_venue() -> VenueProfile:
-    return VenueProfile(name="coinvenue", instruments=InstrumentBook.of([XYZ]), trading_day=DayBoundary(timedelta(0)),
-                        bar_close_offset=timedelta(hours=24), fill_identity=TradeIdFillIdentity(),
-                        client_order_ids=True, order_numbers_restart_daily=False,
-                        default_time_in_force=TimeInForce.GTC)
+    return VenueProfile(
+        name="coinvenue",
+        instruments=InstrumentBook.of([XYZ]),
+        trading_day=DayBoundary(timedelta(0)),
+        bar_close_offset=timedelta(hours=24),
+        fill_identity=TradeIdFillIdentity(),
+        client_order_ids=True,
+        order_numbers_restart_daily=False,
+        default_time_in_force=TimeInForce.GTC,
+    )
 
 
 @pytest.fixture
@@ -61,8 +83,14 @@ def broker(clock: FixedClock) -> FakeBroker:
 
 @pytest.fixture
 async def execution(uow_factory: SqlUnitOfWorkFactory, broker: FakeBroker, clock: FixedClock) -> Execution:
-    execution = Execution(config=ExecutionConfig(ACCOUNT, Mode.SIM, LIMITS), uow_factory=uow_factory,
-                          broker=broker, clock=clock, notifier=RecordingNotifier(), venue=coin_venue())
+    execution = Execution(
+        config=ExecutionConfig(ACCOUNT, Mode.SIM, LIMITS),
+        uow_factory=uow_factory,
+        broker=broker,
+        clock=clock,
+        notifier=RecordingNotifier(),
+        venue=coin_venue(),
+    )
     start = datetime(2024, 6, 3, tzinfo=UTC)
     execution.begin_session(DAY, Decimal(10_000_000), session=continuous_session(DAY, start, start + timedelta(1)))
     execution.note_quote(COIN, Decimal(88_712_000), T0)
@@ -71,9 +99,18 @@ async def execution(uow_factory: SqlUnitOfWorkFactory, broker: FakeBroker, clock
 
 
 def coin_signal(budget_krw: str, limit: str) -> Signal:
-    return Signal(strategy_id="breakout", symbol=COIN, side=Side.BUY, intent=Intent.ENTRY,
-                  order_type=OrderType.LIMIT, reference_price=Decimal(limit), ts_signal=T0, reason="breakout",
-                  target_value_krw=Decimal(budget_krw), limit_price=Decimal(limit))
+    return Signal(
+        strategy_id="breakout",
+        symbol=COIN,
+        side=Side.BUY,
+        intent=Intent.ENTRY,
+        order_type=OrderType.LIMIT,
+        reference_price=Decimal(limit),
+        ts_signal=T0,
+        reason="breakout",
+        target_value_krw=Decimal(budget_krw),
+        limit_price=Decimal(limit),
+    )
 
 
 async def test_order_when_instrument_has_8_decimal_sizes_and_its_own_grid_then_exact_through_fill_and_storage(
@@ -85,8 +122,13 @@ async def test_order_when_instrument_has_8_decimal_sizes_and_its_own_grid_then_e
     # Act
     order = await execution.submit(signal)
     assert order is not None and order.broker_order_number is not None
-    fill = await broker.fill(order.broker_order_number, Decimal("0.00695601"), Decimal(88_712_000),
-                             fill_id="trade-uuid-1", commission_krw=Decimal("308.54077956"))
+    fill = await broker.fill(
+        order.broker_order_number,
+        Decimal("0.00695601"),
+        Decimal(88_712_000),
+        fill_id="trade-uuid-1",
+        commission_krw=Decimal("308.54077956"),
+    )
 
     # Assert: the limit is on the instrument's grid, the quantity floored to 1e-8, the client id sent.
     [call] = broker.place_calls
@@ -161,8 +203,9 @@ async def test_order_when_the_write_fails_after_its_event_then_the_order_is_not_
         async def __aexit__(self, *exc: object) -> None:
             await self.inner.__aexit__(*exc)
 
-    execution.ports = type(execution.ports)(**{**{f: getattr(execution.ports, f) for f in
-                                                  execution.ports.__dataclass_fields__}, "uow": FailingCommit})
+    execution.ports = type(execution.ports)(
+        **{**{f: getattr(execution.ports, f) for f in execution.ports.__dataclass_fields__}, "uow": FailingCommit}
+    )
     execution.placement._ports = execution.ports
     execution.safety._ports = execution.ports
 

@@ -56,15 +56,21 @@ class FakeKis:
                 return script
         status, body, headers = script
         content = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
-        return httpx.Response(status, content=content.encode(), headers={"content-type": "application/json",
-                                                                          **headers})
+        return httpx.Response(status, content=content.encode(), headers={"content-type": "application/json", **headers})
 
     def _builtin(self, path: str) -> tuple[int, dict[str, Any], dict[str, str]]:
         if path.endswith("/oauth2/tokenP"):
             self.tokens_issued += 1
-            return 200, {"access_token": f"token-{self.tokens_issued:04d}-" + "t" * 40,
-                         "access_token_token_expired": self.token_expiry, "token_type": "Bearer",
-                         "expires_in": 86400}, {}
+            return (
+                200,
+                {
+                    "access_token": f"token-{self.tokens_issued:04d}-" + "t" * 40,
+                    "access_token_token_expired": self.token_expiry,
+                    "token_type": "Bearer",
+                    "expires_in": 86400,
+                },
+                {},
+            )
         if path.endswith("/oauth2/Approval"):
             self.approvals_issued += 1
             return 200, {"approval_key": f"approval-{self.approvals_issued:04d}-" + "a" * 27}, {}

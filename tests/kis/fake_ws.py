@@ -67,13 +67,31 @@ class FakeKisWs:
             tr_id = message["body"]["input"]["tr_id"]
             tr_key = message["body"]["input"]["tr_key"]
             if message["header"]["approval_key"] in self.refused_keys:
-                await connection.send(json.dumps({"header": {"tr_id": tr_id, "tr_key": tr_key, "encrypt": "N"},
-                                                  "body": {"rt_cd": "9", "msg_cd": "OPSP0011",
-                                                           "msg1": "invalid approval : NOT FOUND"}}))
+                await connection.send(
+                    json.dumps(
+                        {
+                            "header": {"tr_id": tr_id, "tr_key": tr_key, "encrypt": "N"},
+                            "body": {"rt_cd": "9", "msg_cd": "OPSP0011", "msg1": "invalid approval : NOT FOUND"},
+                        }
+                    )
+                )
                 continue
             self.keys[tr_id] = (key, iv)
-            await connection.send(json.dumps({
-                "header": {"tr_id": tr_id, "tr_key": tr_key, "encrypt": "Y" if tr_id.startswith("H0STCNI") else "N"},
-                "body": {"rt_cd": "0", "msg_cd": "OPSP0000", "msg1": "SUBSCRIBE SUCCESS",
-                         "output": {"iv": iv, "key": key}}}))
+            await connection.send(
+                json.dumps(
+                    {
+                        "header": {
+                            "tr_id": tr_id,
+                            "tr_key": tr_key,
+                            "encrypt": "Y" if tr_id.startswith("H0STCNI") else "N",
+                        },
+                        "body": {
+                            "rt_cd": "0",
+                            "msg_cd": "OPSP0000",
+                            "msg1": "SUBSCRIBE SUCCESS",
+                            "output": {"iv": iv, "key": key},
+                        },
+                    }
+                )
+            )
             self.subscribed.set()

@@ -42,24 +42,50 @@ class SharedWall(FixedClock):
 
 def make_venue(state_dir: Path) -> SimBroker:
     """A replay of Samsung Electronics and KODEX 200 over 2023-12-20..22."""
-    return SimBroker(symbols=[SAMSUNG, KODEX], start_date=FIRST_DAY, end_date=date(2023, 12, 22),
-                     clock=FixedClock(datetime(2000, 1, 1, tzinfo=UTC)), state_dir=state_dir)
+    return SimBroker(
+        symbols=[SAMSUNG, KODEX],
+        start_date=FIRST_DAY,
+        end_date=date(2023, 12, 22),
+        clock=FixedClock(datetime(2000, 1, 1, tzinfo=UTC)),
+        state_dir=state_dir,
+    )
 
 
 def adapter_config(sim: KisExchangeSimulator, cache_dir: Path, **overrides: Any) -> KisConfig:
     values: dict[str, Any] = {
-        "mode": KisMode(sim.mode), "app_key": SecretStr(CRED.app_key), "app_secret": SecretStr(CRED.app_secret),
-        "account": CRED.account, "hts_id": CRED.hts_id, "rest_base_url": sim.rest_base_url, "ws_url": sim.ws_url,
-        "token_cache_dir": cache_dir, "subscribe_pacing_secs": 0.0, "rate_limit_per_sec": 500.0,
-        "reconnect_initial_secs": 0.05, "reconnect_max_secs": 0.2, "request_timeout_secs": 2.0,
+        "mode": KisMode(sim.mode),
+        "app_key": SecretStr(CRED.app_key),
+        "app_secret": SecretStr(CRED.app_secret),
+        "account": CRED.account,
+        "hts_id": CRED.hts_id,
+        "rest_base_url": sim.rest_base_url,
+        "ws_url": sim.ws_url,
+        "token_cache_dir": cache_dir,
+        "subscribe_pacing_secs": 0.0,
+        "rate_limit_per_sec": 500.0,
+        "reconnect_initial_secs": 0.05,
+        "reconnect_max_secs": 0.2,
+        "request_timeout_secs": 2.0,
     }
     return KisConfig(**(values | overrides))
 
 
-def make_adapter(sim: KisExchangeSimulator, venue: SimBroker, wall: SharedWall, cache_dir: Path,
-                 frames: HandledFrames | None = None, **overrides: Any) -> KisBroker:
-    return KisBroker(adapter_config(sim, cache_dir, **overrides), clock=wall, market_clock=venue.clock,
-                     cost_model=krx_cost_model(), sleep=wall.sleep, on_frame_handled=frames)
+def make_adapter(
+    sim: KisExchangeSimulator,
+    venue: SimBroker,
+    wall: SharedWall,
+    cache_dir: Path,
+    frames: HandledFrames | None = None,
+    **overrides: Any,
+) -> KisBroker:
+    return KisBroker(
+        adapter_config(sim, cache_dir, **overrides),
+        clock=wall,
+        market_clock=venue.clock,
+        cost_model=krx_cost_model(),
+        sleep=wall.sleep,
+        on_frame_handled=frames,
+    )
 
 
 @dataclass
@@ -108,8 +134,13 @@ class Rig:
 
 
 @asynccontextmanager
-async def build_rig(tmp_path: Path, *, mode: str = "paper", sim_kwargs: dict[str, Any] | None = None,
-                    adapter_kwargs: dict[str, Any] | None = None) -> AsyncIterator[Rig]:
+async def build_rig(
+    tmp_path: Path,
+    *,
+    mode: str = "paper",
+    sim_kwargs: dict[str, Any] | None = None,
+    adapter_kwargs: dict[str, Any] | None = None,
+) -> AsyncIterator[Rig]:
     wall = SharedWall()
     venue = make_venue(tmp_path / "venue")
     kwargs = {"rate_limit_per_sec": None, "pingpong_interval_secs": None} | (sim_kwargs or {})

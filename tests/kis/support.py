@@ -32,10 +32,18 @@ def sample_meta(name: str) -> dict[str, Any]:
 def config(tmp_path: Path | None = None, **overrides: Any) -> KisConfig:
     """Return a paper config towards loopback URLs, cache in `tmp_path`, with `overrides`."""
     values: dict[str, Any] = {
-        "mode": KisMode.PAPER, "app_key": SecretStr(APP_KEY), "app_secret": SecretStr(APP_SECRET),
-        "account": ACCOUNT, "hts_id": HTS_ID, "rest_base_url": "http://127.0.0.1:9", "ws_url": "ws://127.0.0.1:9",
-        "rate_limit_per_sec": 1000.0, "token_cache_dir": tmp_path, "subscribe_pacing_secs": 0.0,
-        "reconnect_initial_secs": 0.01, "reconnect_max_secs": 0.05,
+        "mode": KisMode.PAPER,
+        "app_key": SecretStr(APP_KEY),
+        "app_secret": SecretStr(APP_SECRET),
+        "account": ACCOUNT,
+        "hts_id": HTS_ID,
+        "rest_base_url": "http://127.0.0.1:9",
+        "ws_url": "ws://127.0.0.1:9",
+        "rate_limit_per_sec": 1000.0,
+        "token_cache_dir": tmp_path,
+        "subscribe_pacing_secs": 0.0,
+        "reconnect_initial_secs": 0.01,
+        "reconnect_max_secs": 0.05,
     }
     values.update(overrides)
     return KisConfig(**values)

@@ -118,8 +118,9 @@ async def test_daily_orders_are_read_over_several_pages(tmp_path: Path):
     async with build_rig(tmp_path, sim_kwargs={"page_sizes": {"daily_ccld": 4}}) as rig:
         await rig.open_session()
         quote = await rig.kis.get_price(SAMSUNG)
-        numbers = [(await rig.kis.place_order(limit(Side.BUY, 1, quote.lower_limit))).broker_order_number
-                   for _ in range(10)]
+        numbers = [
+            (await rig.kis.place_order(limit(Side.BUY, 1, quote.lower_limit))).broker_order_number for _ in range(10)
+        ]
 
         reports = await rig.kis.get_orders(ACCOUNT, FIRST_DAY)
 
@@ -281,8 +282,12 @@ async def test_client_limiter_keeps_a_burst_under_the_servers_rate(tmp_path: Pat
     venue = make_venue(tmp_path / "venue")
     sim = KisExchangeSimulator(venue, mode="real", wall_clock=SystemClock(), pingpong_interval_secs=None)
     await sim.start()
-    kis = KisBroker(adapter_config(sim, tmp_path / "tokens", rate_limit_per_sec=None), clock=SystemClock(),
-                    market_clock=venue.clock, cost_model=krx_cost_model())
+    kis = KisBroker(
+        adapter_config(sim, tmp_path / "tokens", rate_limit_per_sec=None),
+        clock=SystemClock(),
+        market_clock=venue.clock,
+        cost_model=krx_cost_model(),
+    )
     try:
         await kis.login()
         await anext(aiter(venue.sessions()))

@@ -18,8 +18,13 @@ PRICE_OUTPUT = {"stck_prpr": "71500", "stck_sdpr": "70000", "stck_mxpr": "91000"
 
 
 def broker(fake: FakeKis, clock: WallClock, tmp_path, **overrides) -> KisBroker:
-    return KisBroker(config(tmp_path, **overrides), clock=clock, cost_model=krx_cost_model(),
-                     transport=fake.transport(), sleep=clock.sleep)
+    return KisBroker(
+        config(tmp_path, **overrides),
+        clock=clock,
+        cost_model=krx_cost_model(),
+        transport=fake.transport(),
+        sleep=clock.sleep,
+    )
 
 
 async def test_token_is_issued_once_and_reused():
@@ -172,8 +177,9 @@ async def test_restart_within_a_minute_of_an_issuance_waits_before_issuing(tmp_p
 
 async def test_refused_credentials_are_fatal_and_masked():
     fake, clock = FakeKis(), WallClock()
-    fake.script("/oauth2/tokenP", (403, {"error_code": "EGW00103", "error_description": "유효하지 않은 AppKey입니다."},
-                                   {}))
+    fake.script(
+        "/oauth2/tokenP", (403, {"error_code": "EGW00103", "error_description": "유효하지 않은 AppKey입니다."}, {})
+    )
     kis = broker(fake, clock, None)
 
     with pytest.raises(FatalBrokerError) as caught:

@@ -17,42 +17,68 @@ from tests.kis.support import ACCOUNT, APP_KEY, APP_SECRET, WallClock
 
 
 def make(**overrides) -> KisConfig:
-    values = {"mode": KisMode.PAPER, "app_key": SecretStr(APP_KEY), "app_secret": SecretStr(APP_SECRET),
-              "account": ACCOUNT, "hts_id": "hts"}
+    values = {
+        "mode": KisMode.PAPER,
+        "app_key": SecretStr(APP_KEY),
+        "app_secret": SecretStr(APP_SECRET),
+        "account": ACCOUNT,
+        "hts_id": "hts",
+    }
     return KisConfig(**(values | overrides))
 
 
 def test_documented_hosts_and_rates_by_mode():
     paper, real = make(), make(mode="real")
 
-    assert (paper.rest_url, paper.websocket_url) == ("https://openapivts.koreainvestment.com:29443",
-                                                     "ws://ops.koreainvestment.com:31000")
-    assert (real.rest_url, real.websocket_url) == ("https://openapi.koreainvestment.com:9443",
-                                                   "ws://ops.koreainvestment.com:21000")
+    assert (paper.rest_url, paper.websocket_url) == (
+        "https://openapivts.koreainvestment.com:29443",
+        "ws://ops.koreainvestment.com:31000",
+    )
+    assert (real.rest_url, real.websocket_url) == (
+        "https://openapi.koreainvestment.com:9443",
+        "ws://ops.koreainvestment.com:21000",
+    )
     assert (paper.rate_per_sec, real.rate_per_sec) == (1.8, 18.0)
     assert (paper.notice_tr_id, real.notice_tr_id) == ("H0STCNI9", "H0STCNI0")
 
 
-@pytest.mark.parametrize(("real_id", "paper_id"), [("TTTC0012U", "VTTC0012U"), ("TTTC8434R", "VTTC8434R"),
-                                                   ("CTSC9215R", "VTSC9215R"), ("FHKST01010100", "FHKST01010100")])
+@pytest.mark.parametrize(
+    ("real_id", "paper_id"),
+    [
+        ("TTTC0012U", "VTTC0012U"),
+        ("TTTC8434R", "VTTC8434R"),
+        ("CTSC9215R", "VTSC9215R"),
+        ("FHKST01010100", "FHKST01010100"),
+    ],
+)
 def test_paper_tr_ids_take_the_v_prefix_except_quotations(real_id, paper_id):
     assert make().tr(real_id) == paper_id
     assert make(mode="real").tr(real_id) == real_id
 
 
-@pytest.mark.parametrize(("rest", "ws"), [("http://127.0.0.1:8080", "ws://127.0.0.1:8081"),
-                                          ("http://localhost:1", "ws://[::1]:2"),
-                                          ("https://kis.example.com", "wss://kis.example.com/ws")])
+@pytest.mark.parametrize(
+    ("rest", "ws"),
+    [
+        ("http://127.0.0.1:8080", "ws://127.0.0.1:8081"),
+        ("http://localhost:1", "ws://[::1]:2"),
+        ("https://kis.example.com", "wss://kis.example.com/ws"),
+    ],
+)
 def test_plain_http_and_ws_are_allowed_to_loopback_and_tls_anywhere(rest, ws):
     config = make(rest_base_url=rest + "/", ws_url=ws)
 
     assert config.rest_url == rest and config.websocket_url == ws
 
 
-@pytest.mark.parametrize(("name", "url"), [("rest_base_url", "http://kis.example.com"),
-                                           ("ws_url", "ws://10.0.0.5:21000"),
-                                           ("rest_base_url", "ftp://127.0.0.1"),
-                                           ("ws_url", "not a url")])
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [
+        ("rest_base_url", "http://kis.example.com"),
+        ("ws_url", "ws://10.0.0.5:21000"),
+        ("rest_base_url", "ftp://127.0.0.1"),
+        ("ws_url", "not a url"),
+    ],
+)
 def test_plain_text_to_a_remote_host_or_a_bad_scheme_is_refused(name, url):
     with pytest.raises(ConfigurationError, match=r"KIS_REST_BASE_URL|KIS_WS_URL"):
         make(**{name: url})
@@ -108,8 +134,12 @@ def test_settings_give_a_broker_with_cache_in_the_data_dir(monkeypatch, tmp_path
 
 def test_sim_mode_needs_an_explicit_kis_mode(monkeypatch, tmp_path: Path):
     monkeypatch.chdir(tmp_path)
-    for name, value in {"KIS_APP_KEY": APP_KEY, "KIS_APP_SECRET": APP_SECRET, "KIS_ACCOUNT": ACCOUNT,
-                        "KIS_HTS_ID": "hts"}.items():
+    for name, value in {
+        "KIS_APP_KEY": APP_KEY,
+        "KIS_APP_SECRET": APP_SECRET,
+        "KIS_ACCOUNT": ACCOUNT,
+        "KIS_HTS_ID": "hts",
+    }.items():
         monkeypatch.setenv(name, value)
     settings = load_settings(mode="sim")
 

@@ -35,8 +35,13 @@ ACCEPTED = (200, sample("rest-order-cash-200-paper.json"), {})
 
 def broker(fake: FakeKis, clock: WallClock | None = None, **overrides) -> KisBroker:
     clock = clock or WallClock()
-    return KisBroker(config(None, **overrides), clock=clock, cost_model=krx_cost_model(), transport=fake.transport(),
-                     sleep=clock.sleep)
+    return KisBroker(
+        config(None, **overrides),
+        clock=clock,
+        cost_model=krx_cost_model(),
+        transport=fake.transport(),
+        sleep=clock.sleep,
+    )
 
 
 def limit_buy(price: str = "71550", quantity: str = "3") -> OrderRequest:
@@ -62,8 +67,15 @@ async def test_limit_buy_is_sent_on_the_tick_grid_with_paper_tr_and_string_value
     assert call.headers["tr_id"] == "VTTC0012U"
     assert call.headers["authorization"].startswith("Bearer token-")
     assert (call.headers["appkey"], call.headers["appsecret"], call.headers["custtype"]) == (APP_KEY, APP_SECRET, "P")
-    assert body_of(call) == {"CANO": "50123456", "ACNT_PRDT_CD": "01", "PDNO": "005930", "ORD_DVSN": "00",
-                             "ORD_QTY": "3", "ORD_UNPR": "71500", "EXCG_ID_DVSN_CD": "KRX"}
+    assert body_of(call) == {
+        "CANO": "50123456",
+        "ACNT_PRDT_CD": "01",
+        "PDNO": "005930",
+        "ORD_DVSN": "00",
+        "ORD_QTY": "3",
+        "ORD_UNPR": "71500",
+        "EXCG_ID_DVSN_CD": "KRX",
+    }
     await kis.close()
 
 
@@ -77,8 +89,16 @@ async def test_market_sell_on_real_sends_ord_unpr_zero_and_sell_type():
 
     [call] = fake.calls(ORDER)
     assert call.headers["tr_id"] == "TTTC0011U"
-    assert body_of(call) | {} == {"CANO": "50123456", "ACNT_PRDT_CD": "01", "PDNO": "005930", "SLL_TYPE": "01",
-                                  "ORD_DVSN": "01", "ORD_QTY": "2", "ORD_UNPR": "0", "EXCG_ID_DVSN_CD": "KRX"}
+    assert body_of(call) | {} == {
+        "CANO": "50123456",
+        "ACNT_PRDT_CD": "01",
+        "PDNO": "005930",
+        "SLL_TYPE": "01",
+        "ORD_DVSN": "01",
+        "ORD_QTY": "2",
+        "ORD_UNPR": "0",
+        "EXCG_ID_DVSN_CD": "KRX",
+    }
     await kis.close()
 
 
@@ -119,13 +139,16 @@ async def test_business_rejection_carries_kis_message_and_code():
     await kis.close()
 
 
-@pytest.mark.parametrize("failure", [
-    httpx.ReadTimeout("read timed out"),
-    httpx.RemoteProtocolError("server disconnected"),
-    (500, {"rt_cd": "1", "msg_cd": "EGW00500", "msg1": "internal"}, {}),
-    (502, "<html>bad gateway</html>", {}),
-    (200, "not json", {}),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ReadTimeout("read timed out"),
+        httpx.RemoteProtocolError("server disconnected"),
+        (500, {"rt_cd": "1", "msg_cd": "EGW00500", "msg1": "internal"}, {}),
+        (502, "<html>bad gateway</html>", {}),
+        (200, "not json", {}),
+    ],
+)
 async def test_order_whose_outcome_is_unknown_is_ambiguous_and_never_resent(failure):
     fake = FakeKis()
     fake.script(ORDER, failure)
@@ -138,8 +161,14 @@ async def test_order_whose_outcome_is_unknown_is_ambiguous_and_never_resent(fail
     await kis.close()
 
 
-@pytest.mark.parametrize("failure", [httpx.ConnectError("connection refused"), httpx.ConnectTimeout("timeout"),
-                                     error("EGW00201", "초당 거래건수를 초과하였습니다.")])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ConnectError("connection refused"),
+        httpx.ConnectTimeout("timeout"),
+        error("EGW00201", "초당 거래건수를 초과하였습니다."),
+    ],
+)
 async def test_order_certainly_not_sent_is_temporary_not_ambiguous(failure):
     fake = FakeKis()
     fake.script(ORDER, failure)
@@ -197,9 +226,18 @@ async def test_cancel_sends_the_whole_remainder_cancel():
 
     [call] = fake.calls(CANCEL)
     assert call.headers["tr_id"] == "VTTC0013U"
-    assert body_of(call) == {"CANO": "50123456", "ACNT_PRDT_CD": "01", "KRX_FWDG_ORD_ORGNO": "00950",
-                             "ORGN_ODNO": "11774", "ORD_DVSN": "00", "RVSE_CNCL_DVSN_CD": "02", "ORD_QTY": "0",
-                             "ORD_UNPR": "0", "QTY_ALL_ORD_YN": "Y", "EXCG_ID_DVSN_CD": "KRX"}
+    assert body_of(call) == {
+        "CANO": "50123456",
+        "ACNT_PRDT_CD": "01",
+        "KRX_FWDG_ORD_ORGNO": "00950",
+        "ORGN_ODNO": "11774",
+        "ORD_DVSN": "00",
+        "RVSE_CNCL_DVSN_CD": "02",
+        "ORD_QTY": "0",
+        "ORD_UNPR": "0",
+        "QTY_ALL_ORD_YN": "Y",
+        "EXCG_ID_DVSN_CD": "KRX",
+    }
     await kis.close()
 
 
@@ -259,12 +297,15 @@ async def test_read_failing_in_transport_or_5xx_is_retried_then_temporary(failur
     await kis.close()
 
 
-@pytest.mark.parametrize("answer", [
-    error("EGW02004", "실전투자 도메인은 모의투자 앱키로 호출하실 수 없습니다."),
-    error("", "모의투자 TR 이 아닙니다.", rt_cd="1"),
-    error("APAC0081", "계좌번호 입력 오류입니다", status=200, rt_cd="7"),
-    error("EGW00205", "credentials_type이 유효하지 않습니다.(Bearer)"),
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        error("EGW02004", "실전투자 도메인은 모의투자 앱키로 호출하실 수 없습니다."),
+        error("", "모의투자 TR 이 아닙니다.", rt_cd="1"),
+        error("APAC0081", "계좌번호 입력 오류입니다", status=200, rt_cd="7"),
+        error("EGW00205", "credentials_type이 유효하지 않습니다.(Bearer)"),
+    ],
+)
 async def test_configuration_errors_are_fatal_and_not_retried(answer):
     fake = FakeKis()
     fake.script(BALANCE, answer)
@@ -292,9 +333,19 @@ async def test_balance_sample_gives_cash():
 
 
 def _page(rows: list[dict], tr_cont: str, fk: str, nk: str) -> tuple[int, dict, dict]:
-    return 200, {"rt_cd": "0", "msg_cd": "20310000", "msg1": "모의투자 조회가 완료되었습니다.   ",
-                 "ctx_area_fk100": fk, "ctx_area_nk100": nk, "output1": rows,
-                 "output2": [{"dnca_tot_amt": "1000", "nxdy_excc_amt": "1000"}]}, {"tr_cont": tr_cont}
+    return (
+        200,
+        {
+            "rt_cd": "0",
+            "msg_cd": "20310000",
+            "msg1": "모의투자 조회가 완료되었습니다.   ",
+            "ctx_area_fk100": fk,
+            "ctx_area_nk100": nk,
+            "output1": rows,
+            "output2": [{"dnca_tot_amt": "1000", "nxdy_excc_amt": "1000"}],
+        },
+        {"tr_cont": tr_cont},
+    )
 
 
 def _holding(symbol: str) -> dict:
@@ -305,8 +356,12 @@ async def test_positions_are_read_over_every_page_with_context_sent_back_unstrip
     fake = FakeKis()
     fk = "50123456!^01!^".ljust(100)
     nk1, nk2 = "000660".ljust(100), "114800".ljust(100)
-    fake.script(BALANCE, _page([_holding("000660")], "F", fk, nk1), _page([_holding("114800")], "M", fk, nk2),
-                _page([_holding("005930")], "D", fk, " " * 100))
+    fake.script(
+        BALANCE,
+        _page([_holding("000660")], "F", fk, nk1),
+        _page([_holding("114800")], "M", fk, nk2),
+        _page([_holding("005930")], "D", fk, " " * 100),
+    )
     kis = broker(fake)
 
     positions = await kis.get_positions(ACCOUNT)
@@ -322,9 +377,13 @@ async def test_positions_are_read_over_every_page_with_context_sent_back_unstrip
 async def test_data_changed_between_pages_restarts_from_page_one():
     fake = FakeKis()
     fk, nk = "f".ljust(100), "n".ljust(100)
-    fake.script(BALANCE, _page([_holding("000660")], "F", fk, nk),
-                error("SYDB0050", "조회이후에 자료가 변경되었습니다.(다시 조회하세요)", status=200, rt_cd="7"),
-                _page([_holding("000660")], "F", fk, nk), _page([_holding("005930")], "D", fk, " " * 100))
+    fake.script(
+        BALANCE,
+        _page([_holding("000660")], "F", fk, nk),
+        error("SYDB0050", "조회이후에 자료가 변경되었습니다.(다시 조회하세요)", status=200, rt_cd="7"),
+        _page([_holding("000660")], "F", fk, nk),
+        _page([_holding("005930")], "D", fk, " " * 100),
+    )
     kis = broker(fake)
 
     positions = await kis.get_positions(ACCOUNT)
@@ -361,9 +420,21 @@ async def test_malformed_read_answer_is_a_temporary_error_naming_the_field():
 
 
 def _bars(days: list[date]) -> tuple[int, dict, dict]:
-    return ok(None, output1={}, output2=[
-        {"stck_bsop_date": f"{d:%Y%m%d}", "stck_oprc": "100", "stck_hgpr": "110", "stck_lwpr": "90",
-         "stck_clpr": "105", "acml_vol": "10"} for d in sorted(days, reverse=True)])
+    return ok(
+        None,
+        output1={},
+        output2=[
+            {
+                "stck_bsop_date": f"{d:%Y%m%d}",
+                "stck_oprc": "100",
+                "stck_hgpr": "110",
+                "stck_lwpr": "90",
+                "stck_clpr": "105",
+                "acml_vol": "10",
+            }
+            for d in sorted(days, reverse=True)
+        ],
+    )
 
 
 async def test_daily_bars_are_paged_backwards_by_date_until_count():

@@ -102,21 +102,39 @@ def test_daily_ccld_sample_gives_one_aggregate_fill_with_costs():
 
 
 def _row(**fields: str) -> dict[str, str]:
-    base = {"ord_dt": "20250602", "ord_gno_brno": "00950", "odno": "0000000101", "orgn_odno": "",
-            "sll_buy_dvsn_cd": "01", "pdno": "005930", "ord_qty": "10", "ord_unpr": "71500", "ord_tmd": "093000",
-            "tot_ccld_qty": "0", "avg_prvs": "0", "cncl_yn": "", "tot_ccld_amt": "0", "ord_dvsn_cd": "00",
-            "cncl_cfrm_qty": "0", "rmn_qty": "10", "rjct_qty": "0"}
+    base = {
+        "ord_dt": "20250602",
+        "ord_gno_brno": "00950",
+        "odno": "0000000101",
+        "orgn_odno": "",
+        "sll_buy_dvsn_cd": "01",
+        "pdno": "005930",
+        "ord_qty": "10",
+        "ord_unpr": "71500",
+        "ord_tmd": "093000",
+        "tot_ccld_qty": "0",
+        "avg_prvs": "0",
+        "cncl_yn": "",
+        "tot_ccld_amt": "0",
+        "ord_dvsn_cd": "00",
+        "cncl_cfrm_qty": "0",
+        "rmn_qty": "10",
+        "rjct_qty": "0",
+    }
     return base | fields
 
 
-@pytest.mark.parametrize(("fields", "state"), [
-    ({}, BrokerOrderState.OPEN),
-    ({"tot_ccld_qty": "4", "avg_prvs": "71500", "tot_ccld_amt": "286000", "rmn_qty": "6"}, BrokerOrderState.OPEN),
-    ({"tot_ccld_qty": "10", "avg_prvs": "71500", "rmn_qty": "0"}, BrokerOrderState.FILLED),
-    ({"rjct_qty": "10", "rmn_qty": "0"}, BrokerOrderState.REJECTED),
-    ({"cncl_yn": "Y"}, BrokerOrderState.CANCELED),
-    ({"tot_ccld_qty": "4", "avg_prvs": "71500", "cncl_cfrm_qty": "6", "rmn_qty": "0"}, BrokerOrderState.CANCELED),
-])
+@pytest.mark.parametrize(
+    ("fields", "state"),
+    [
+        ({}, BrokerOrderState.OPEN),
+        ({"tot_ccld_qty": "4", "avg_prvs": "71500", "tot_ccld_amt": "286000", "rmn_qty": "6"}, BrokerOrderState.OPEN),
+        ({"tot_ccld_qty": "10", "avg_prvs": "71500", "rmn_qty": "0"}, BrokerOrderState.FILLED),
+        ({"rjct_qty": "10", "rmn_qty": "0"}, BrokerOrderState.REJECTED),
+        ({"cncl_yn": "Y"}, BrokerOrderState.CANCELED),
+        ({"tot_ccld_qty": "4", "avg_prvs": "71500", "cncl_cfrm_qty": "6", "rmn_qty": "0"}, BrokerOrderState.CANCELED),
+    ],
+)
 def test_order_state_from_totals(fields, state):
     [report] = parse_order_reports([_row(**fields)], ACCOUNT)
 
@@ -127,8 +145,9 @@ def test_order_state_from_totals(fields, state):
 
 def test_cancel_row_is_not_an_order_and_cancels_its_original():
     original = _row()
-    cancel = _row(odno="0000000102", orgn_odno="0000000101", ord_qty="10", cncl_cfrm_qty="10", rmn_qty="0",
-                  ord_tmd="093500")
+    cancel = _row(
+        odno="0000000102", orgn_odno="0000000101", ord_qty="10", cncl_cfrm_qty="10", rmn_qty="0", ord_tmd="093500"
+    )
 
     reports = parse_order_reports([cancel, original], ACCOUNT)
 
@@ -157,15 +176,29 @@ def test_malformed_number_names_the_field():
 
 
 def test_price_answer_gives_limits_and_base():
-    body = {"rt_cd": "0", "msg_cd": "MCA00000", "msg1": "정상처리 되었습니다.",
-            "output": {"stck_prpr": "71500", "prdy_vrss": "1500", "stck_mxpr": "91000", "stck_llam": "49000",
-                       "stck_sdpr": "70000", "aspr_unit": "100"}}
+    body = {
+        "rt_cd": "0",
+        "msg_cd": "MCA00000",
+        "msg1": "정상처리 되었습니다.",
+        "output": {
+            "stck_prpr": "71500",
+            "prdy_vrss": "1500",
+            "stck_mxpr": "91000",
+            "stck_llam": "49000",
+            "stck_sdpr": "70000",
+            "aspr_unit": "100",
+        },
+    }
     ts = datetime(2025, 6, 2, 1, tzinfo=UTC)
 
     quote = parse_quote(body, "005930", ts)
 
     assert (quote.price, quote.base_price, quote.upper_limit, quote.lower_limit) == (
-        Decimal(71500), Decimal(70000), Decimal(91000), Decimal(49000))
+        Decimal(71500),
+        Decimal(70000),
+        Decimal(91000),
+        Decimal(49000),
+    )
     assert quote.ts_event == ts
     assert quote.day_open is None  # no stck_oprc: the day's open is unknown
 
@@ -174,8 +207,9 @@ def test_price_answer_when_the_day_traded_then_its_open_high_and_low_and_before_
     row = {"stck_prpr": "71500", "stck_mxpr": "91000", "stck_llam": "49000", "stck_sdpr": "70000"}
     ts = datetime(2025, 6, 2, 1, tzinfo=UTC)
 
-    traded = parse_quote({"output": {**row, "stck_oprc": "70200", "stck_hgpr": "71900", "stck_lwpr": "70100"}},
-                         "005930", ts)
+    traded = parse_quote(
+        {"output": {**row, "stck_oprc": "70200", "stck_hgpr": "71900", "stck_lwpr": "70100"}}, "005930", ts
+    )
     before = parse_quote({"output": {**row, "stck_oprc": "0", "stck_hgpr": "0", "stck_lwpr": "0"}}, "005930", ts)
 
     assert (traded.day_open, traded.day_high, traded.day_low) == (Decimal(70200), Decimal(71900), Decimal(70100))
@@ -183,13 +217,29 @@ def test_price_answer_when_the_day_traded_then_its_open_high_and_low_and_before_
 
 
 def test_daily_chart_rows_come_back_oldest_first_and_empty_rows_are_skipped():
-    body = {"rt_cd": "0", "output1": {"stck_prpr": "71500"}, "output2": [
-        {"stck_bsop_date": "20250602", "stck_oprc": "70000", "stck_hgpr": "72000", "stck_lwpr": "69900",
-         "stck_clpr": "71500", "acml_vol": "1000"},
-        {"stck_bsop_date": "20250530", "stck_oprc": "69000", "stck_hgpr": "70500", "stck_lwpr": "68800",
-         "stck_clpr": "70000", "acml_vol": "900"},
-        {},
-    ]}
+    body = {
+        "rt_cd": "0",
+        "output1": {"stck_prpr": "71500"},
+        "output2": [
+            {
+                "stck_bsop_date": "20250602",
+                "stck_oprc": "70000",
+                "stck_hgpr": "72000",
+                "stck_lwpr": "69900",
+                "stck_clpr": "71500",
+                "acml_vol": "1000",
+            },
+            {
+                "stck_bsop_date": "20250530",
+                "stck_oprc": "69000",
+                "stck_hgpr": "70500",
+                "stck_lwpr": "68800",
+                "stck_clpr": "70000",
+                "acml_vol": "900",
+            },
+            {},
+        ],
+    }
 
     bars = parse_daily_bars(body, "005930")
 

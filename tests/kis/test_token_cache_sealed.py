@@ -20,12 +20,18 @@ TOKEN = "token-0001-" + "t" * 40  # FakeKis's first token
 
 
 def broker(fake: FakeKis, clock: WallClock, tmp_path, **overrides) -> KisBroker:
-    return KisBroker(config(tmp_path, token_sealer=KeyringSealer(KeyringStore()), **overrides), clock=clock,
-                     cost_model=krx_cost_model(), transport=fake.transport(), sleep=clock.sleep)
+    return KisBroker(
+        config(tmp_path, token_sealer=KeyringSealer(KeyringStore()), **overrides),
+        clock=clock,
+        cost_model=krx_cost_model(),
+        transport=fake.transport(),
+        sleep=clock.sleep,
+    )
 
 
-async def test_restart_when_sealed_then_the_cached_token_is_reused_and_the_file_holds_no_token(tmp_path,
-                                                                                              memory_keyring):
+async def test_restart_when_sealed_then_the_cached_token_is_reused_and_the_file_holds_no_token(
+    tmp_path, memory_keyring
+):
     fake, clock = FakeKis(), WallClock()
     first = broker(fake, clock, tmp_path)
     await first.issue_access_token()
@@ -86,8 +92,9 @@ async def test_drop_cached_tokens_when_rotating_then_the_next_start_issues_a_new
 
 async def test_cache_when_a_clear_token_from_before_sealing_is_found_then_used_and_sealed(tmp_path):
     fake, clock = FakeKis(), WallClock()
-    clear = KisBroker(config(tmp_path), clock=clock, cost_model=krx_cost_model(), transport=fake.transport(),
-                      sleep=clock.sleep)
+    clear = KisBroker(
+        config(tmp_path), clock=clock, cost_model=krx_cost_model(), transport=fake.transport(), sleep=clock.sleep
+    )
     await clear.issue_access_token()
     await clear.close()
     assert TOKEN in clear.tokens.cache_path.read_text(encoding="utf-8")

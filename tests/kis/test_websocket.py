@@ -55,9 +55,15 @@ def make_broker(server: FakeKisWs, rest: FakeKis, **overrides) -> CountingKis:
 
     market = FixedClock(datetime(2025, 6, 2, 0, 0, tzinfo=UTC))
     frames = HandledFrames()
-    kis = CountingKis(config(None, ws_url=server.url, **overrides), clock=WallClock(), market_clock=market,
-                      cost_model=krx_cost_model(), transport=rest.transport(), sleep=asyncio.sleep,
-                      on_frame_handled=frames)
+    kis = CountingKis(
+        config(None, ws_url=server.url, **overrides),
+        clock=WallClock(),
+        market_clock=market,
+        cost_model=krx_cost_model(),
+        transport=rest.transport(),
+        sleep=asyncio.sleep,
+        on_frame_handled=frames,
+    )
     kis.frames = frames
     return kis
 
@@ -78,10 +84,16 @@ async def test_trade_frame_reaches_the_symbol_handler_and_counts_once(server, re
     assert kis.frames.count == 1
     first = server.received[0]
     assert first["header"]["approval_key"].startswith("approval-")
-    assert first["header"] | {} == {"approval_key": first["header"]["approval_key"], "custtype": "P",
-                                    "tr_type": "1", "content-type": "utf-8"}
-    assert [m["body"]["input"] for m in server.received] == [{"tr_id": "H0STCNT0", "tr_key": "000100"},
-                                                             {"tr_id": "H0STCNT0", "tr_key": "005930"}]
+    assert first["header"] | {} == {
+        "approval_key": first["header"]["approval_key"],
+        "custtype": "P",
+        "tr_type": "1",
+        "content-type": "utf-8",
+    }
+    assert [m["body"]["input"] for m in server.received] == [
+        {"tr_id": "H0STCNT0", "tr_key": "000100"},
+        {"tr_id": "H0STCNT0", "tr_key": "005930"},
+    ]
     await kis.close()
 
 
@@ -146,8 +158,13 @@ async def test_malformed_frames_are_skipped_and_the_session_goes_on(server, rest
 
     await kis.subscribe_quotes(["000100"], on_tick)
     await until(lambda: server.received)
-    for bad in ["0|H0STCNT0|002|1^2^3", "0|H0STCNT0", "1|H0STCNI9|001|!!notbase64", "{not json", "0|H0STCNT0|001|" +
-                "^".join(["000100", "999999", "x"] + ["0"] * 43)]:
+    for bad in [
+        "0|H0STCNT0|002|1^2^3",
+        "0|H0STCNT0",
+        "1|H0STCNI9|001|!!notbase64",
+        "{not json",
+        "0|H0STCNT0|001|" + "^".join(["000100", "999999", "x"] + ["0"] * 43),
+    ]:
         await server.send(bad)
     await server.send(TRADES)
     await until(lambda: len(ticks) == 4)
@@ -219,8 +236,12 @@ async def test_refused_approval_key_is_renewed_on_reconnect(server, rest):
 
 
 async def test_unreachable_websocket_is_temporary(rest):
-    kis = KisBroker(config(None, ws_url="ws://127.0.0.1:9"), clock=WallClock(), cost_model=krx_cost_model(),
-                    transport=rest.transport())
+    kis = KisBroker(
+        config(None, ws_url="ws://127.0.0.1:9"),
+        clock=WallClock(),
+        cost_model=krx_cost_model(),
+        transport=rest.transport(),
+    )
 
     with pytest.raises(TemporaryBrokerError, match="WebSocket"):
         await kis.subscribe_quotes(["005930"], lambda tick: asyncio.sleep(0))

@@ -43,8 +43,9 @@ def notice_fields(**changes: str) -> list[str]:
     return fields
 
 
-NOTICE_FIELD_ORDER = json.loads((SAMPLES / "ws-H0STCNI0-ack-and-encrypted-notice.json")
-                                .read_text(encoding="utf-8"))["_meta"]["field_order"]
+NOTICE_FIELD_ORDER = json.loads((SAMPLES / "ws-H0STCNI0-ack-and-encrypted-notice.json").read_text(encoding="utf-8"))[
+    "_meta"
+]["field_order"]
 
 
 def test_four_record_trade_frame_gives_four_ticks_in_order():
@@ -55,8 +56,11 @@ def test_four_record_trade_frame_gives_four_ticks_in_order():
     ticks = parse_trades(frame, DAY)
 
     assert [(t.symbol, t.price, t.volume) for t in ticks] == [
-        ("000100", Decimal(73000), Decimal(454)), ("000100", Decimal(73000), Decimal(46)),
-        ("000100", Decimal(72900), Decimal(10)), ("000100", Decimal(72900), Decimal(10))]
+        ("000100", Decimal(73000), Decimal(454)),
+        ("000100", Decimal(73000), Decimal(46)),
+        ("000100", Decimal(72900), Decimal(10)),
+        ("000100", Decimal(72900), Decimal(10)),
+    ]
     assert {t.ts_event for t in ticks} == {datetime(2025, 6, 2, 1, 34, 13, tzinfo=UTC)}  # 10:34:13 KST
 
 
@@ -119,7 +123,11 @@ def test_old_23_field_layout_is_read_too():
     [notice] = parse_notices("^".join(old), 1)
 
     assert (notice.order_number, notice.quantity, notice.price, notice.is_fill) == (
-        "0000011774", Decimal(1), Decimal(71500), True)
+        "0000011774",
+        Decimal(1),
+        Decimal(71500),
+        True,
+    )
 
 
 def test_extra_trailing_fields_are_tolerated():
@@ -139,8 +147,9 @@ def test_refused_order_notice_becomes_a_reject_report():
 
 
 def test_confirmed_cancel_notice_cancels_the_original_order():
-    fields = notice_fields(ODER_NO="0000011775", OODER_NO="0000011774", CNTG_YN="1", RCTF_CLS="2", ACPT_YN="2",
-                           ODER_QTY="3", CNTG_QTY="0")
+    fields = notice_fields(
+        ODER_NO="0000011775", OODER_NO="0000011774", CNTG_YN="1", RCTF_CLS="2", ACPT_YN="2", ODER_QTY="3", CNTG_QTY="0"
+    )
 
     [notice] = parse_notices("^".join(fields), 1)
     event = notice_event(notice, account_id=ACCOUNT, session_date=DAY, cost_model=krx_cost_model())
@@ -158,18 +167,27 @@ def test_order_acceptance_notice_has_no_event():
 def test_round_trip_of_our_own_encryption_matches_the_sample():
     ack = NOTICE["server_ack_text_frame"]["body"]["output"]
 
-    assert "1|H0STCNI0|001|" + encrypt(NOTICE["decrypted_payload"], ack["key"], ack["iv"]) == \
-        NOTICE["server_data_text_frame"]
+    assert (
+        "1|H0STCNI0|001|" + encrypt(NOTICE["decrypted_payload"], ack["key"], ack["iv"])
+        == NOTICE["server_data_text_frame"]
+    )
 
 
 def test_system_message_samples_parse():
-    messages = {m["name"].split(" ")[0]: parse_system_message(json.dumps(m["frame"]))
-                for m in sample("ws-system-messages.json")["messages"]}
+    messages = {
+        m["name"].split(" ")[0]: parse_system_message(json.dumps(m["frame"]))
+        for m in sample("ws-system-messages.json")["messages"]
+    }
 
     assert messages["PINGPONG"].is_pingpong
     ack = messages["subscribe"]
     assert (ack.tr_id, ack.tr_key, ack.msg_cd, ack.key, ack.iv) == (
-        "H0STCNT0", "005930", "OPSP0000", "iuheqrmvfxoceaxeyqgjwesozgizmmgx", "d59d91fcf9fd0044")
+        "H0STCNT0",
+        "005930",
+        "OPSP0000",
+        "iuheqrmvfxoceaxeyqgjwesozgizmmgx",
+        "d59d91fcf9fd0044",
+    )
     assert messages["duplicate"].msg_cd == "OPSP0002"
     assert messages["42nd"].msg_cd == "OPSP0008"
     assert (messages["second"].rt_cd, messages["second"].msg_cd) == ("9", "OPSP8996")

@@ -26,11 +26,16 @@ BASE = "/uapi/domestic-stock/v1"
 WALL_START = datetime(2025, 5, 15, 0, 0, tzinfo=UTC)
 
 
-def make_venue(state_dir: Path, start: date = date(2023, 12, 20), end: date = date(2023, 12, 22),
-               clock_start: datetime = datetime(2000, 1, 1, tzinfo=UTC)) -> SimBroker:
+def make_venue(
+    state_dir: Path,
+    start: date = date(2023, 12, 20),
+    end: date = date(2023, 12, 22),
+    clock_start: datetime = datetime(2000, 1, 1, tzinfo=UTC),
+) -> SimBroker:
     """A replay of Samsung Electronics and KODEX 200 over a few December 2023 days."""
-    return SimBroker(symbols=[SAMSUNG, KODEX], start_date=start, end_date=end,
-                     clock=FixedClock(clock_start), state_dir=state_dir)
+    return SimBroker(
+        symbols=[SAMSUNG, KODEX], start_date=start, end_date=end, clock=FixedClock(clock_start), state_dir=state_dir
+    )
 
 
 class WallClock(FixedClock):
@@ -93,9 +98,14 @@ class KisClient:
         await self.http.aclose()
 
     async def token_call(self, secret: str | None = None) -> httpx.Response:
-        return await self.http.post("/oauth2/tokenP", json={
-            "grant_type": "client_credentials", "appkey": self.credential.app_key,
-            "appsecret": secret if secret is not None else self.credential.app_secret})
+        return await self.http.post(
+            "/oauth2/tokenP",
+            json={
+                "grant_type": "client_credentials",
+                "appkey": self.credential.app_key,
+                "appsecret": secret if secret is not None else self.credential.app_secret,
+            },
+        )
 
     async def login(self) -> str:
         response = await self.token_call()
@@ -104,16 +114,27 @@ class KisClient:
         return self.token
 
     async def approval_key(self) -> str:
-        response = await self.http.post("/oauth2/Approval", json={
-            "grant_type": "client_credentials", "appkey": self.credential.app_key,
-            "secretkey": self.credential.app_secret})
+        response = await self.http.post(
+            "/oauth2/Approval",
+            json={
+                "grant_type": "client_credentials",
+                "appkey": self.credential.app_key,
+                "secretkey": self.credential.app_secret,
+            },
+        )
         assert response.status_code == 200, response.text
         return str(response.json()["approval_key"])
 
     def headers(self, tr_id: str, **extra: str) -> dict[str, str]:
-        return {"content-type": "application/json; charset=utf-8", "authorization": f"Bearer {self.token}",
-                "appkey": self.credential.app_key, "appsecret": self.credential.app_secret, "tr_id": tr_id,
-                "custtype": "P", **extra}
+        return {
+            "content-type": "application/json; charset=utf-8",
+            "authorization": f"Bearer {self.token}",
+            "appkey": self.credential.app_key,
+            "appsecret": self.credential.app_secret,
+            "tr_id": tr_id,
+            "custtype": "P",
+            **extra,
+        }
 
     async def post(self, path: str, tr_id: str, body: dict[str, Any], **headers: str) -> httpx.Response:
         return await self.http.post(f"{BASE}/{path}", headers=self.headers(tr_id, **headers), json=body)
@@ -121,30 +142,85 @@ class KisClient:
     async def get(self, path: str, tr_id: str, params: dict[str, str], **headers: str) -> httpx.Response:
         return await self.http.get(f"{BASE}/{path}", headers=self.headers(tr_id, **headers), params=params)
 
-    async def order(self, tr_id: str = "VTTC0012U", symbol: str = SAMSUNG, qty: str = "10", dvsn: str = "01",
-                    price: str = "0", **extra: str) -> httpx.Response:
-        body = {"CANO": self.credential.cano, "ACNT_PRDT_CD": self.credential.product_code, "PDNO": symbol,
-                "ORD_DVSN": dvsn, "ORD_QTY": qty, "ORD_UNPR": price, "EXCG_ID_DVSN_CD": "KRX", **extra}
+    async def order(
+        self,
+        tr_id: str = "VTTC0012U",
+        symbol: str = SAMSUNG,
+        qty: str = "10",
+        dvsn: str = "01",
+        price: str = "0",
+        **extra: str,
+    ) -> httpx.Response:
+        body = {
+            "CANO": self.credential.cano,
+            "ACNT_PRDT_CD": self.credential.product_code,
+            "PDNO": symbol,
+            "ORD_DVSN": dvsn,
+            "ORD_QTY": qty,
+            "ORD_UNPR": price,
+            "EXCG_ID_DVSN_CD": "KRX",
+            **extra,
+        }
         return await self.post("trading/order-cash", tr_id, body)
 
     async def cancel(self, odno: str, tr_id: str = "VTTC0013U", branch: str = "00950", **extra: str) -> httpx.Response:
-        body = {"CANO": self.credential.cano, "ACNT_PRDT_CD": self.credential.product_code,
-                "KRX_FWDG_ORD_ORGNO": branch, "ORGN_ODNO": odno, "ORD_DVSN": "00", "RVSE_CNCL_DVSN_CD": "02",
-                "ORD_QTY": "0", "ORD_UNPR": "0", "QTY_ALL_ORD_YN": "Y", **extra}
+        body = {
+            "CANO": self.credential.cano,
+            "ACNT_PRDT_CD": self.credential.product_code,
+            "KRX_FWDG_ORD_ORGNO": branch,
+            "ORGN_ODNO": odno,
+            "ORD_DVSN": "00",
+            "RVSE_CNCL_DVSN_CD": "02",
+            "ORD_QTY": "0",
+            "ORD_UNPR": "0",
+            "QTY_ALL_ORD_YN": "Y",
+            **extra,
+        }
         return await self.post("trading/order-rvsecncl", tr_id, body)
 
-    async def daily_ccld(self, tr_id: str = "VTTC0081R", day: str = "20231220", fk: str = "", nk: str = "",
-                         tr_cont: str = "", **extra: str) -> httpx.Response:
-        params = {"CANO": self.credential.cano, "ACNT_PRDT_CD": self.credential.product_code,
-                  "INQR_STRT_DT": day, "INQR_END_DT": day, "SLL_BUY_DVSN_CD": "00", "PDNO": "", "ORD_GNO_BRNO": "",
-                  "ODNO": "", "CCLD_DVSN": "00", "INQR_DVSN": "01", "INQR_DVSN_1": "", "INQR_DVSN_3": "00",
-                  "EXCG_ID_DVSN_CD": "KRX", "CTX_AREA_FK100": fk, "CTX_AREA_NK100": nk, **extra}
+    async def daily_ccld(
+        self,
+        tr_id: str = "VTTC0081R",
+        day: str = "20231220",
+        fk: str = "",
+        nk: str = "",
+        tr_cont: str = "",
+        **extra: str,
+    ) -> httpx.Response:
+        params = {
+            "CANO": self.credential.cano,
+            "ACNT_PRDT_CD": self.credential.product_code,
+            "INQR_STRT_DT": day,
+            "INQR_END_DT": day,
+            "SLL_BUY_DVSN_CD": "00",
+            "PDNO": "",
+            "ORD_GNO_BRNO": "",
+            "ODNO": "",
+            "CCLD_DVSN": "00",
+            "INQR_DVSN": "01",
+            "INQR_DVSN_1": "",
+            "INQR_DVSN_3": "00",
+            "EXCG_ID_DVSN_CD": "KRX",
+            "CTX_AREA_FK100": fk,
+            "CTX_AREA_NK100": nk,
+            **extra,
+        }
         return await self.get("trading/inquire-daily-ccld", tr_id, params, tr_cont=tr_cont)
 
     async def balance(self, tr_id: str = "VTTC8434R", fk: str = "", nk: str = "", tr_cont: str = "") -> httpx.Response:
-        params = {"CANO": self.credential.cano, "ACNT_PRDT_CD": self.credential.product_code, "AFHR_FLPR_YN": "N",
-                  "OFL_YN": "", "INQR_DVSN": "01", "UNPR_DVSN": "01", "FUND_STTL_ICLD_YN": "N",
-                  "FNCG_AMT_AUTO_RDPT_YN": "N", "PRCS_DVSN": "00", "CTX_AREA_FK100": fk, "CTX_AREA_NK100": nk}
+        params = {
+            "CANO": self.credential.cano,
+            "ACNT_PRDT_CD": self.credential.product_code,
+            "AFHR_FLPR_YN": "N",
+            "OFL_YN": "",
+            "INQR_DVSN": "01",
+            "UNPR_DVSN": "01",
+            "FUND_STTL_ICLD_YN": "N",
+            "FNCG_AMT_AUTO_RDPT_YN": "N",
+            "PRCS_DVSN": "00",
+            "CTX_AREA_FK100": fk,
+            "CTX_AREA_NK100": nk,
+        }
         return await self.get("trading/inquire-balance", tr_id, params, tr_cont=tr_cont)
 
 
@@ -156,9 +232,12 @@ async def client(sim: KisExchangeSimulator) -> AsyncIterator[KisClient]:
 
 
 def subscribe_message(approval_key: str, tr_id: str, tr_key: str, tr_type: str = "1") -> str:
-    return json.dumps({"header": {"approval_key": approval_key, "custtype": "P", "tr_type": tr_type,
-                                  "content-type": "utf-8"},
-                       "body": {"input": {"tr_id": tr_id, "tr_key": tr_key}}})
+    return json.dumps(
+        {
+            "header": {"approval_key": approval_key, "custtype": "P", "tr_type": tr_type, "content-type": "utf-8"},
+            "body": {"input": {"tr_id": tr_id, "tr_key": tr_key}},
+        }
+    )
 
 
 class WsClient:

@@ -17,12 +17,15 @@ def sample(name: str) -> dict:
 
 
 async def price_call(kis: KisClient, **headers: str):
-    return await kis.get("quotations/inquire-price", "FHKST01010100",
-                         {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": SAMSUNG}, **headers)
+    return await kis.get(
+        "quotations/inquire-price",
+        "FHKST01010100",
+        {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": SAMSUNG},
+        **headers,
+    )
 
 
-async def test_token_when_issued_then_has_the_documented_fields_and_a_24h_kst_expiry(
-        sim: KisExchangeSimulator) -> None:
+async def test_token_when_issued_then_has_the_documented_fields_and_a_24h_kst_expiry(sim: KisExchangeSimulator) -> None:
     async with KisClient(sim) as kis:
         response = await kis.token_call()
 
@@ -36,7 +39,8 @@ async def test_token_when_issued_then_has_the_documented_fields_and_a_24h_kst_ex
 
 
 async def test_token_when_asked_again_within_a_minute_then_403_egw00133_in_the_sample_shape(
-        sim: KisExchangeSimulator, wall: WallClock) -> None:
+    sim: KisExchangeSimulator, wall: WallClock
+) -> None:
     async with KisClient(sim) as kis:
         await kis.login()
         wall.tick(59)
@@ -48,7 +52,8 @@ async def test_token_when_asked_again_within_a_minute_then_403_egw00133_in_the_s
 
 
 async def test_token_when_asked_again_within_6h_then_the_same_token_and_after_6h_a_new_one(
-        sim: KisExchangeSimulator, wall: WallClock) -> None:
+    sim: KisExchangeSimulator, wall: WallClock
+) -> None:
     async with KisClient(sim) as kis:
         first = await kis.login()
         wall.tick(61)
@@ -63,7 +68,8 @@ async def test_token_when_asked_again_within_6h_then_the_same_token_and_after_6h
 
 
 async def test_rest_call_when_token_expired_then_egw00123_and_a_fresh_token_works(
-        sim: KisExchangeSimulator, wall: WallClock) -> None:
+    sim: KisExchangeSimulator, wall: WallClock
+) -> None:
     async with KisClient(sim) as kis:
         await kis.login()
         assert (await price_call(kis)).status_code == 200
@@ -78,7 +84,8 @@ async def test_rest_call_when_token_expired_then_egw00123_and_a_fresh_token_work
 
 
 async def test_rest_call_when_expired_by_the_fault_knob_then_egw00123(
-        sim: KisExchangeSimulator, wall: WallClock) -> None:
+    sim: KisExchangeSimulator, wall: WallClock
+) -> None:
     async with KisClient(sim) as kis:
         await kis.login()
         assert sim.expire_tokens() == 1
@@ -90,8 +97,7 @@ async def test_rest_call_when_expired_by_the_fault_knob_then_egw00123(
     assert fresh and sim.tokens_issued == 2
 
 
-async def test_rest_call_when_token_unknown_or_without_bearer_then_egw00121_or_egw00205(
-        client: KisClient) -> None:
+async def test_rest_call_when_token_unknown_or_without_bearer_then_egw00121_or_egw00205(client: KisClient) -> None:
     unknown = await price_call(client, authorization="Bearer not-a-token")
     no_bearer = await price_call(client, authorization=client.token)
 
@@ -122,8 +128,10 @@ async def test_token_when_key_of_the_other_environment_then_egw02004(venue, wall
 
 
 async def test_revoke_when_token_revoked_then_integer_code_and_the_token_is_refused(client: KisClient) -> None:
-    response = await client.http.post("/oauth2/revokeP", json={
-        "appkey": client.credential.app_key, "appsecret": client.credential.app_secret, "token": client.token})
+    response = await client.http.post(
+        "/oauth2/revokeP",
+        json={"appkey": client.credential.app_key, "appsecret": client.credential.app_secret, "token": client.token},
+    )
     after = await price_call(client)
 
     assert response.status_code == 200 and response.json()["code"] == 200
@@ -131,12 +139,18 @@ async def test_revoke_when_token_revoked_then_integer_code_and_the_token_is_refu
 
 
 async def test_approval_key_when_secretkey_given_then_issued_and_appsecret_name_is_refused(
-        sim: KisExchangeSimulator) -> None:
+    sim: KisExchangeSimulator,
+) -> None:
     async with KisClient(sim) as kis:
         key = await kis.approval_key()
-        wrong = await kis.http.post("/oauth2/Approval", json={
-            "grant_type": "client_credentials", "appkey": kis.credential.app_key,
-            "appsecret": kis.credential.app_secret})
+        wrong = await kis.http.post(
+            "/oauth2/Approval",
+            json={
+                "grant_type": "client_credentials",
+                "appkey": kis.credential.app_key,
+                "appsecret": kis.credential.app_secret,
+            },
+        )
 
     assert len(key) == 36
     assert sim.gateway.approval_owner(key) == sim.gateway.credentials[0]
@@ -146,8 +160,11 @@ async def test_approval_key_when_secretkey_given_then_issued_and_appsecret_name_
 async def test_hashkey_when_asked_then_echoes_the_body_with_a_hash_without_a_token(sim: KisExchangeSimulator) -> None:
     body = {"CANO": CANO, "ACNT_PRDT_CD": PRDT, "PDNO": SAMSUNG, "ORD_DVSN": "01", "ORD_QTY": "1", "ORD_UNPR": "0"}
     async with KisClient(sim) as kis:
-        response = await kis.http.post("/uapi/hashkey", json=body, headers={
-            "appkey": kis.credential.app_key, "appsecret": kis.credential.app_secret})
+        response = await kis.http.post(
+            "/uapi/hashkey",
+            json=body,
+            headers={"appkey": kis.credential.app_key, "appsecret": kis.credential.app_secret},
+        )
 
     assert response.status_code == 200
     assert response.json()["BODY"] == body and len(response.json()["HASH"]) == 64

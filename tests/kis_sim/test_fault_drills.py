@@ -23,7 +23,8 @@ PRICE = ("quotations/inquire-price", "FHKST01010100", {"FID_COND_MRKT_DIV_CODE":
 
 
 async def test_unanswered_probability_when_set_then_a_seeded_share_goes_unanswered_and_every_order_is_placed(
-        venue: SimBroker, wall: WallClock) -> None:
+    venue: SimBroker, wall: WallClock
+) -> None:
     await open_session(venue)
     knobs = FaultKnobs(unanswered_probability=0.5, unanswered_mode="error500", seed=11)
     sim = await start_sim(venue, wall, mode="paper", faults=knobs)
@@ -46,7 +47,8 @@ async def test_unanswered_probability_when_set_then_a_seeded_share_goes_unanswer
 
 
 async def test_drop_every_secs_when_set_then_sessions_are_dropped_again_and_again_and_logged(
-        venue: SimBroker, wall: WallClock) -> None:
+    venue: SimBroker, wall: WallClock
+) -> None:
     sim = await start_sim(venue, wall, mode="paper", faults=FaultKnobs(drop_ws_every_secs=0.1))
     try:
         async with KisClient(sim) as kis:
@@ -63,9 +65,11 @@ async def test_drop_every_secs_when_set_then_sessions_are_dropped_again_and_agai
 
 
 async def test_expire_every_secs_when_set_then_tokens_expire_while_running_and_a_new_one_works(
-        venue: SimBroker, wall: WallClock) -> None:
-    sim = await start_sim(venue, wall, mode="paper",
-                          faults=FaultKnobs(expire_tokens_every_secs=0.1, token_gate_secs=0.5))
+    venue: SimBroker, wall: WallClock
+) -> None:
+    sim = await start_sim(
+        venue, wall, mode="paper", faults=FaultKnobs(expire_tokens_every_secs=0.1, token_gate_secs=0.5)
+    )
     try:
         async with KisClient(sim) as kis:
             await kis.login()
@@ -85,7 +89,8 @@ async def test_expire_every_secs_when_set_then_tokens_expire_while_running_and_a
 
 
 async def test_token_gate_when_shortened_then_a_new_token_may_be_asked_sooner_but_not_at_once(
-        venue: SimBroker, wall: WallClock) -> None:
+    venue: SimBroker, wall: WallClock
+) -> None:
     sim = await start_sim(venue, wall, mode="paper", faults=FaultKnobs(token_gate_secs=1.0))
     try:
         async with KisClient(sim) as kis:
@@ -132,20 +137,35 @@ def test_fault_log_when_written_then_counts_survive_in_the_file_and_a_torn_line_
 
 
 def test_parse_faults_when_periodic_and_probabilistic_knobs_given_then_they_are_set() -> None:
-    knobs = parse_faults("unanswered_probability=0.2, unanswered_mode=close, drop_ws_every_secs=2.5,"
-                         "expire_tokens_every_secs=3.5,token_gate_secs=1,seed=7")
+    knobs = parse_faults(
+        "unanswered_probability=0.2, unanswered_mode=close, drop_ws_every_secs=2.5,"
+        "expire_tokens_every_secs=3.5,token_gate_secs=1,seed=7"
+    )
 
     assert knobs is not None
-    assert (knobs.unanswered_probability, knobs.unanswered_mode, knobs.drop_ws_every_secs,
-            knobs.expire_tokens_every_secs, knobs.token_gate_secs, knobs.seed) == (0.2, "close", 2.5, 3.5, 1.0, 7)
+    assert (
+        knobs.unanswered_probability,
+        knobs.unanswered_mode,
+        knobs.drop_ws_every_secs,
+        knobs.expire_tokens_every_secs,
+        knobs.token_gate_secs,
+        knobs.seed,
+    ) == (0.2, "close", 2.5, 3.5, 1.0, 7)
     with pytest.raises(ConfigurationError, match=r"unknown knob 'drop_every'.*drop_ws_every_secs"):
         parse_faults("drop_every=3")
 
 
 async def test_sim_venue_when_faults_on_then_the_adapter_times_out_soon_and_each_fault_is_logged_in_the_state_dir(
-        tmp_path: Path) -> None:
-    settings = load_settings(mode="sim", data_dir=tmp_path / "data", sim_from="2023-02-13", sim_to="2023-02-14",
-                             sim_symbols="005930", sim_faults="error500_probability=1")
+    tmp_path: Path,
+) -> None:
+    settings = load_settings(
+        mode="sim",
+        data_dir=tmp_path / "data",
+        sim_from="2023-02-13",
+        sim_to="2023-02-14",
+        sim_symbols="005930",
+        sim_faults="error500_probability=1",
+    )
 
     async with open_venue(settings) as venue:
         await venue.broker.login()
@@ -158,9 +178,11 @@ async def test_sim_venue_when_faults_on_then_the_adapter_times_out_soon_and_each
 
 
 async def test_sim_venue_when_no_faults_then_the_adapter_keeps_its_timeout_and_nothing_is_logged(
-        tmp_path: Path) -> None:
-    settings = load_settings(mode="sim", data_dir=tmp_path / "data", sim_from="2023-02-13", sim_to="2023-02-14",
-                             sim_symbols="005930")
+    tmp_path: Path,
+) -> None:
+    settings = load_settings(
+        mode="sim", data_dir=tmp_path / "data", sim_from="2023-02-13", sim_to="2023-02-14", sim_symbols="005930"
+    )
 
     async with open_venue(settings) as venue:
         timeout = venue.broker.config.request_timeout_secs  # type: ignore[attr-defined]

@@ -18,12 +18,14 @@ SAMPLES = Path(__file__).parent.parent / "kis_samples"
 
 
 async def price_call(kis: KisClient) -> httpx.Response:
-    return await kis.get("quotations/inquire-price", "FHKST01010100",
-                         {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": SAMSUNG})
+    return await kis.get(
+        "quotations/inquire-price", "FHKST01010100", {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": SAMSUNG}
+    )
 
 
 async def test_drop_when_triggered_then_every_session_closes_abnormally_and_reconnecting_works(
-        sim: KisExchangeSimulator, client: KisClient) -> None:
+    sim: KisExchangeSimulator, client: KisClient
+) -> None:
     key = await client.approval_key()
     ws = await ws_connect(sim, key)
     await ws.subscribe("H0STCNT0", SAMSUNG)
@@ -40,16 +42,26 @@ async def test_drop_when_triggered_then_every_session_closes_abnormally_and_reco
 
 @pytest.mark.parametrize("mode", ["hang", "close", "error500"])
 async def test_unanswered_order_when_set_then_the_order_is_live_at_the_venue_but_the_request_fails(
-        sim: KisExchangeSimulator, venue: SimBroker, client: KisClient, mode: str) -> None:
+    sim: KisExchangeSimulator, venue: SimBroker, client: KisClient, mode: str
+) -> None:
     await open_session(venue)
     sim.faults.unanswered_orders, sim.faults.unanswered_mode = 1, mode
 
     if mode == "hang":
         with pytest.raises(httpx.ReadTimeout):
-            await client.http.post("/uapi/domestic-stock/v1/trading/order-cash", timeout=0.3,
-                                   headers=client.headers("VTTC0012U"),
-                                   json={"CANO": client.credential.cano, "ACNT_PRDT_CD": "01", "PDNO": SAMSUNG,
-                                         "ORD_DVSN": "01", "ORD_QTY": "1", "ORD_UNPR": "0"})
+            await client.http.post(
+                "/uapi/domestic-stock/v1/trading/order-cash",
+                timeout=0.3,
+                headers=client.headers("VTTC0012U"),
+                json={
+                    "CANO": client.credential.cano,
+                    "ACNT_PRDT_CD": "01",
+                    "PDNO": SAMSUNG,
+                    "ORD_DVSN": "01",
+                    "ORD_QTY": "1",
+                    "ORD_UNPR": "0",
+                },
+            )
     elif mode == "close":
         with pytest.raises(httpx.RemoteProtocolError):
             await client.order(qty="1")
@@ -65,7 +77,8 @@ async def test_unanswered_order_when_set_then_the_order_is_live_at_the_venue_but
 
 
 async def test_random_faults_when_probability_set_then_seeded_and_repeatable_before_any_effect(
-        sim: KisExchangeSimulator, client: KisClient) -> None:
+    sim: KisExchangeSimulator, client: KisClient
+) -> None:
     sim.faults.error500_probability, sim.faults.rate_limit_probability, sim.faults.seed = 0.3, 0.3, 7
 
     async def run() -> list[str]:
@@ -83,7 +96,8 @@ async def test_random_faults_when_probability_set_then_seeded_and_repeatable_bef
 
 
 async def test_random_faults_when_certain_then_orders_are_never_placed(
-        sim: KisExchangeSimulator, venue: SimBroker, client: KisClient) -> None:
+    sim: KisExchangeSimulator, venue: SimBroker, client: KisClient
+) -> None:
     await open_session(venue)
     sim.faults.error500_probability = 1.0
 
@@ -93,7 +107,8 @@ async def test_random_faults_when_certain_then_orders_are_never_placed(
 
 
 async def test_rate_limit_when_exceeded_then_egw00201_in_the_sample_shape_and_recovers_with_time(
-        venue: SimBroker, wall: WallClock) -> None:
+    venue: SimBroker, wall: WallClock
+) -> None:
     sim = await start_sim(venue, wall, mode="paper", rate_limit_per_sec="by-mode")
     try:
         async with KisClient(sim) as kis:
@@ -123,7 +138,8 @@ async def test_rate_limit_when_real_mode_then_twenty_per_second(venue: SimBroker
 
 
 async def test_fill_notices_when_duplicated_then_each_fill_arrives_twice_identically(
-        sim: KisExchangeSimulator, venue: SimBroker, client: KisClient) -> None:
+    sim: KisExchangeSimulator, venue: SimBroker, client: KisClient
+) -> None:
     session = await open_session(venue)
     ws = await ws_connect(sim, await client.approval_key())
     await ws.subscribe("H0STCNI9", client.credential.hts_id)
@@ -140,7 +156,8 @@ async def test_fill_notices_when_duplicated_then_each_fill_arrives_twice_identic
 
 
 async def test_fill_notices_when_delayed_then_they_arrive_after_later_trade_frames(
-        sim: KisExchangeSimulator, venue: SimBroker, client: KisClient) -> None:
+    sim: KisExchangeSimulator, venue: SimBroker, client: KisClient
+) -> None:
     session = await open_session(venue)
     ws = await ws_connect(sim, await client.approval_key())
     await ws.subscribe("H0STCNI9", client.credential.hts_id)
@@ -159,7 +176,8 @@ async def test_fill_notices_when_delayed_then_they_arrive_after_later_trade_fram
 
 
 async def test_reject_after_accept_when_set_then_http_accepts_and_a_refusal_notice_follows(
-        sim: KisExchangeSimulator, venue: SimBroker, client: KisClient) -> None:
+    sim: KisExchangeSimulator, venue: SimBroker, client: KisClient
+) -> None:
     session = await open_session(venue)
     ws = await ws_connect(sim, await client.approval_key())
     await ws.subscribe("H0STCNI9", client.credential.hts_id)

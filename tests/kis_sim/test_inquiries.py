@@ -20,7 +20,8 @@ def sample(name: str) -> dict:
 
 
 async def test_balance_when_holding_then_sample_shape_padded_strings_and_the_venues_figures(
-        client: KisClient, venue: SimBroker) -> None:
+    client: KisClient, venue: SimBroker
+) -> None:
     session = await open_session(venue)
     await client.order(qty="10")
     await venue.run_until_close(session)
@@ -42,7 +43,8 @@ async def test_balance_when_holding_then_sample_shape_padded_strings_and_the_ven
 
 
 async def test_balance_when_more_rows_than_a_page_then_f_then_e_with_the_context_sent_back_unstripped(
-        venue: SimBroker, wall: WallClock) -> None:
+    venue: SimBroker, wall: WallClock
+) -> None:
     sim = await start_sim(venue, wall, mode="paper", page_sizes={"balance": 1})
     try:
         session = await open_session(venue)
@@ -63,7 +65,8 @@ async def test_balance_when_more_rows_than_a_page_then_f_then_e_with_the_context
 
 
 async def test_daily_ccld_when_real_then_rows_have_the_samples_keys_and_totals(
-        venue: SimBroker, wall: WallClock) -> None:
+    venue: SimBroker, wall: WallClock
+) -> None:
     sim = await start_sim(venue, wall, mode="real")
     try:
         session = await open_session(venue)
@@ -91,7 +94,8 @@ async def test_daily_ccld_when_real_then_rows_have_the_samples_keys_and_totals(
 
 
 async def test_daily_ccld_when_paged_then_every_row_once_and_a_change_between_pages_is_sydb0050(
-        venue: SimBroker, wall: WallClock) -> None:
+    venue: SimBroker, wall: WallClock
+) -> None:
     sim = await start_sim(venue, wall, mode="paper", page_sizes={"daily_ccld": 2})
     try:
         await open_session(venue)
@@ -104,11 +108,22 @@ async def test_daily_ccld_when_paged_then_every_row_once_and_a_change_between_pa
             second = await kis.daily_ccld(fk=ctx["ctx_area_fk100"], nk=ctx["ctx_area_nk100"], tr_cont="N")
             again = await kis.daily_ccld()
             await kis.order(dvsn="00", price="60300", qty="1")
-            stale = await kis.daily_ccld(fk=again.json()["ctx_area_fk100"], nk=again.json()["ctx_area_nk100"],
-                                         tr_cont="N")
-            missing_ctx = await kis.get("trading/inquire-daily-ccld", "VTTC0081R", {
-                "CANO": CANO, "ACNT_PRDT_CD": PRDT, "INQR_STRT_DT": "20231220", "INQR_END_DT": "20231220",
-                "SLL_BUY_DVSN_CD": "00", "CCLD_DVSN": "00", "INQR_DVSN": "01"})
+            stale = await kis.daily_ccld(
+                fk=again.json()["ctx_area_fk100"], nk=again.json()["ctx_area_nk100"], tr_cont="N"
+            )
+            missing_ctx = await kis.get(
+                "trading/inquire-daily-ccld",
+                "VTTC0081R",
+                {
+                    "CANO": CANO,
+                    "ACNT_PRDT_CD": PRDT,
+                    "INQR_STRT_DT": "20231220",
+                    "INQR_END_DT": "20231220",
+                    "SLL_BUY_DVSN_CD": "00",
+                    "CCLD_DVSN": "00",
+                    "INQR_DVSN": "01",
+                },
+            )
     finally:
         await sim.stop()
 
@@ -117,13 +132,17 @@ async def test_daily_ccld_when_paged_then_every_row_once_and_a_change_between_pa
     assert odnos == ["0000000001", "0000000002", "0000000003"]
     assert second.json()["output2"]["tot_ord_qty"] == "3"
     assert stale.status_code == 200
-    assert stale.json() == {"rt_cd": "7", "msg_cd": "SYDB0050",
-                            "msg1": "조회이후에 자료가 변경되었습니다.(다시 조회하세요)"}
+    assert stale.json() == {
+        "rt_cd": "7",
+        "msg_cd": "SYDB0050",
+        "msg1": "조회이후에 자료가 변경되었습니다.(다시 조회하세요)",
+    }
     assert missing_ctx.status_code == 500 and missing_ctx.json()["msg_cd"] == "OPSQ2001"
 
 
 async def test_daily_ccld_when_filtered_then_only_matching_rows_newest_first_by_default(
-        client: KisClient, venue: SimBroker) -> None:
+    client: KisClient, venue: SimBroker
+) -> None:
     await open_session(venue)
     await client.order(dvsn="00", price="60000", qty="1")
     await client.order(symbol=KODEX, dvsn="00", price="30000", qty="1")
@@ -142,11 +161,19 @@ async def test_daily_ccld_when_filtered_then_only_matching_rows_newest_first_by_
 
 
 async def test_psbl_order_when_a_buy_is_working_then_orderable_cash_excludes_its_reservation(
-        client: KisClient, venue: SimBroker) -> None:
+    client: KisClient, venue: SimBroker
+) -> None:
     await open_session(venue)
     await client.order(dvsn="00", price="60000", qty="10")
-    params = {"CANO": CANO, "ACNT_PRDT_CD": PRDT, "PDNO": SAMSUNG, "ORD_UNPR": "70000", "ORD_DVSN": "00",
-              "CMA_EVLU_AMT_ICLD_YN": "N", "OVRS_ICLD_YN": "N"}
+    params = {
+        "CANO": CANO,
+        "ACNT_PRDT_CD": PRDT,
+        "PDNO": SAMSUNG,
+        "ORD_UNPR": "70000",
+        "ORD_DVSN": "00",
+        "CMA_EVLU_AMT_ICLD_YN": "N",
+        "OVRS_ICLD_YN": "N",
+    }
 
     response = await client.get("trading/inquire-psbl-order", "VTTC8908R", params)
 
@@ -157,9 +184,16 @@ async def test_psbl_order_when_a_buy_is_working_then_orderable_cash_excludes_its
 
 
 async def test_psbl_rvsecncl_when_paper_then_service_not_found_and_on_real_lists_working_orders(
-        client: KisClient, venue: SimBroker, wall: WallClock) -> None:
-    params = {"CANO": CANO, "ACNT_PRDT_CD": PRDT, "CTX_AREA_FK100": "", "CTX_AREA_NK100": "", "INQR_DVSN_1": "0",
-              "INQR_DVSN_2": "0"}
+    client: KisClient, venue: SimBroker, wall: WallClock
+) -> None:
+    params = {
+        "CANO": CANO,
+        "ACNT_PRDT_CD": PRDT,
+        "CTX_AREA_FK100": "",
+        "CTX_AREA_NK100": "",
+        "INQR_DVSN_1": "0",
+        "INQR_DVSN_2": "0",
+    }
     on_paper = await client.get("trading/inquire-psbl-rvsecncl", "VTTC0084R", params)
     await client.sim.stop()
     sim = await start_sim(venue, wall, mode="real")
@@ -178,13 +212,18 @@ async def test_psbl_rvsecncl_when_paper_then_service_not_found_and_on_real_lists
 
 
 async def test_price_when_session_trades_then_last_print_base_limits_and_tick(
-        client: KisClient, venue: SimBroker) -> None:
+    client: KisClient, venue: SimBroker
+) -> None:
     session = await open_session(venue)
-    before = (await client.get("quotations/inquire-price", "FHKST01010100",
-                               {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": SAMSUNG})).json()["output"]
+    before = (
+        await client.get(
+            "quotations/inquire-price", "FHKST01010100", {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": SAMSUNG}
+        )
+    ).json()["output"]
     await venue.run_until_close(session)
-    after = await client.get("quotations/inquire-price", "FHKST01010100",
-                             {"fid_cond_mrkt_div_code": "J", "fid_input_iscd": SAMSUNG})
+    after = await client.get(
+        "quotations/inquire-price", "FHKST01010100", {"fid_cond_mrkt_div_code": "J", "fid_input_iscd": SAMSUNG}
+    )
 
     quote = await venue.get_price(SAMSUNG)
     output = after.json()["output"]
@@ -198,21 +237,30 @@ async def test_price_when_session_trades_then_last_print_base_limits_and_tick(
 
 
 async def test_price_when_symbol_not_replayed_then_refused(client: KisClient) -> None:
-    response = await client.get("quotations/inquire-price", "FHKST01010100",
-                                {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "000001"})
+    response = await client.get(
+        "quotations/inquire-price", "FHKST01010100", {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "000001"}
+    )
 
     assert response.json()["rt_cd"] == "1"
 
 
 async def test_daily_chart_when_asked_then_newest_first_at_most_100_and_never_the_replay_day(
-        client: KisClient, venue: SimBroker) -> None:
+    client: KisClient, venue: SimBroker
+) -> None:
     await open_session(venue)
-    params = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": SAMSUNG, "FID_INPUT_DATE_1": "20200101",
-              "FID_INPUT_DATE_2": "20231231", "FID_PERIOD_DIV_CODE": "D", "FID_ORG_ADJ_PRC": "0"}
+    params = {
+        "FID_COND_MRKT_DIV_CODE": "J",
+        "FID_INPUT_ISCD": SAMSUNG,
+        "FID_INPUT_DATE_1": "20200101",
+        "FID_INPUT_DATE_2": "20231231",
+        "FID_PERIOD_DIV_CODE": "D",
+        "FID_ORG_ADJ_PRC": "0",
+    }
 
     response = await client.get("quotations/inquire-daily-itemchartprice", "FHKST03010100", params)
-    weekly = await client.get("quotations/inquire-daily-itemchartprice", "FHKST03010100",
-                              {**params, "FID_PERIOD_DIV_CODE": "W"})
+    weekly = await client.get(
+        "quotations/inquire-daily-itemchartprice", "FHKST03010100", {**params, "FID_PERIOD_DIV_CODE": "W"}
+    )
 
     rows = response.json()["output2"]
     dates = [row["stck_bsop_date"] for row in rows]
@@ -226,11 +274,18 @@ async def test_daily_chart_when_asked_then_newest_first_at_most_100_and_never_th
 
 @pytest.mark.parametrize(("first", "last"), [("19800101", "19800301"), ("20231231", "20231201")])
 async def test_daily_chart_when_the_window_has_no_bar_then_an_empty_list_as_at_kis_never_a_500(
-        client: KisClient, venue: SimBroker, first: str, last: str) -> None:
+    client: KisClient, venue: SimBroker, first: str, last: str
+) -> None:
     # Before the bundled data begins, and a reversed window: both hold no bar.
     await open_session(venue)
-    params = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": SAMSUNG, "FID_INPUT_DATE_1": first,
-              "FID_INPUT_DATE_2": last, "FID_PERIOD_DIV_CODE": "D", "FID_ORG_ADJ_PRC": "0"}
+    params = {
+        "FID_COND_MRKT_DIV_CODE": "J",
+        "FID_INPUT_ISCD": SAMSUNG,
+        "FID_INPUT_DATE_1": first,
+        "FID_INPUT_DATE_2": last,
+        "FID_PERIOD_DIV_CODE": "D",
+        "FID_ORG_ADJ_PRC": "0",
+    }
 
     response = await client.get("quotations/inquire-daily-itemchartprice", "FHKST03010100", params)
 

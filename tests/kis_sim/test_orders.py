@@ -21,7 +21,8 @@ def sample(name: str) -> dict:
 
 
 async def test_order_when_paper_market_buy_then_sample_shape_unpadded_odno_and_an_acceptance_notice(
-        sim: KisExchangeSimulator, venue: SimBroker, client: KisClient) -> None:
+    sim: KisExchangeSimulator, venue: SimBroker, client: KisClient
+) -> None:
     await open_session(venue)
     ws = await ws_connect(sim, await client.approval_key())
     await ws.subscribe("H0STCNI9", client.credential.hts_id)
@@ -48,7 +49,8 @@ async def test_order_when_paper_market_buy_then_sample_shape_unpadded_odno_and_a
 
 
 async def test_order_when_real_mode_limit_buy_then_apbk0013_and_a_padded_odno(
-        venue: SimBroker, wall: WallClock) -> None:
+    venue: SimBroker, wall: WallClock
+) -> None:
     sim = await start_sim(venue, wall, mode="real")
     try:
         await open_session(venue)
@@ -66,7 +68,8 @@ async def test_order_when_real_mode_limit_buy_then_apbk0013_and_a_padded_odno(
 
 
 async def test_order_when_old_tr_ids_then_accepted_as_the_new_ones(
-        sim: KisExchangeSimulator, venue: SimBroker, client: KisClient) -> None:
+    sim: KisExchangeSimulator, venue: SimBroker, client: KisClient
+) -> None:
     await open_session(venue)
 
     buy = await client.order("VTTC0802U", qty="2")
@@ -77,12 +80,13 @@ async def test_order_when_old_tr_ids_then_accepted_as_the_new_ones(
     assert sell.json()["msg1"] == "주문가능수량을 초과 했습니다"
 
 
-@pytest.mark.parametrize(("mode", "tr_id", "msg1"), [
-    ("paper", "TTTC0012U", "모의투자 TR 이 아닙니다."),
-    ("real", "VTTC0012U", "실전투자 TR 이 아닙니다."),
-])
+@pytest.mark.parametrize(
+    ("mode", "tr_id", "msg1"),
+    [("paper", "TTTC0012U", "모의투자 TR 이 아닙니다."), ("real", "VTTC0012U", "실전투자 TR 이 아닙니다.")],
+)
 async def test_order_when_tr_of_the_other_environment_then_http_500_and_nothing_placed(
-        venue: SimBroker, wall: WallClock, mode: str, tr_id: str, msg1: str) -> None:
+    venue: SimBroker, wall: WallClock, mode: str, tr_id: str, msg1: str
+) -> None:
     sim = await start_sim(venue, wall, mode=mode)
     try:
         await open_session(venue)
@@ -105,12 +109,25 @@ async def test_order_when_tr_id_names_another_service_then_opsq0002(client: KisC
 
 
 async def test_order_when_keys_lowercase_or_values_not_strings_then_opsq2001(
-        client: KisClient, venue: SimBroker) -> None:
+    client: KisClient, venue: SimBroker
+) -> None:
     await open_session(venue)
-    lower = {"cano": client.credential.cano, "acnt_prdt_cd": "01", "pdno": SAMSUNG, "ord_dvsn": "01",
-             "ord_qty": "1", "ord_unpr": "0"}
-    numbers = {"CANO": client.credential.cano, "ACNT_PRDT_CD": "01", "PDNO": SAMSUNG, "ORD_DVSN": "01",
-               "ORD_QTY": 1, "ORD_UNPR": 0}
+    lower = {
+        "cano": client.credential.cano,
+        "acnt_prdt_cd": "01",
+        "pdno": SAMSUNG,
+        "ord_dvsn": "01",
+        "ord_qty": "1",
+        "ord_unpr": "0",
+    }
+    numbers = {
+        "CANO": client.credential.cano,
+        "ACNT_PRDT_CD": "01",
+        "PDNO": SAMSUNG,
+        "ORD_DVSN": "01",
+        "ORD_QTY": 1,
+        "ORD_UNPR": 0,
+    }
 
     for body in (lower, numbers):
         response = await client.post("trading/order-cash", "VTTC0012U", body)
@@ -127,15 +144,19 @@ async def test_order_when_account_is_not_the_keys_then_apac0081_rt_cd_7(client: 
     assert response.json() == {"rt_cd": "7", "msg_cd": "APAC0081", "msg1": "계좌번호 입력 오류입니다"}
 
 
-@pytest.mark.parametrize(("kwargs", "msg1"), [
-    ({"dvsn": "00", "price": "73050"}, "주식주문호가단위 오류입니다."),
-    ({"dvsn": "00", "price": "99000"}, "주문가격이 상한가를 초과합니다."),
-    ({"qty": "0"}, "주문수량을 확인 하여 주십시요."),
-    ({"qty": "100000"}, "주문가능금액을 초과 했습니다"),
-    ({"dvsn": "01", "price": "73000"}, "주문단가를 확인 하여 주십시요."),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "msg1"),
+    [
+        ({"dvsn": "00", "price": "73050"}, "주식주문호가단위 오류입니다."),
+        ({"dvsn": "00", "price": "99000"}, "주문가격이 상한가를 초과합니다."),
+        ({"qty": "0"}, "주문수량을 확인 하여 주십시요."),
+        ({"qty": "100000"}, "주문가능금액을 초과 했습니다"),
+        ({"dvsn": "01", "price": "73000"}, "주문단가를 확인 하여 주십시요."),
+    ],
+)
 async def test_order_when_the_venue_refuses_then_http_200_rt_cd_1_with_kis_wording(
-        client: KisClient, venue: SimBroker, kwargs: dict, msg1: str) -> None:
+    client: KisClient, venue: SimBroker, kwargs: dict, msg1: str
+) -> None:
     await open_session(venue)
 
     response = await client.order(**kwargs)
@@ -148,7 +169,8 @@ async def test_order_when_the_venue_refuses_then_http_200_rt_cd_1_with_kis_wordi
 
 
 async def test_order_when_before_the_pre_open_then_paper_says_the_market_has_not_opened(
-        tmp_path: Path, wall: WallClock) -> None:
+    tmp_path: Path, wall: WallClock
+) -> None:
     early = make_venue(tmp_path / "early", clock_start=kst_datetime(date(2023, 12, 20), time(7, 0)))
     sim = await start_sim(early, wall, mode="paper")
     try:
@@ -164,7 +186,8 @@ async def test_order_when_before_the_pre_open_then_paper_says_the_market_has_not
 
 
 async def test_order_when_the_session_has_closed_then_paper_says_the_market_is_closed(
-        client: KisClient, venue: SimBroker) -> None:
+    client: KisClient, venue: SimBroker
+) -> None:
     session = await open_session(venue)
     await venue.run_until_close(session)
 
@@ -174,7 +197,8 @@ async def test_order_when_the_session_has_closed_then_paper_says_the_market_is_c
 
 
 async def test_order_when_market_kodex_sell_after_buy_then_fills_and_notices_in_26_fields(
-        sim: KisExchangeSimulator, venue: SimBroker, client: KisClient) -> None:
+    sim: KisExchangeSimulator, venue: SimBroker, client: KisClient
+) -> None:
     session = await open_session(venue)
     ws = await ws_connect(sim, await client.approval_key())
     await ws.subscribe("H0STCNI9", client.credential.hts_id)
@@ -194,7 +218,8 @@ async def test_order_when_market_kodex_sell_after_buy_then_fills_and_notices_in_
 
 
 async def test_cancel_when_a_working_limit_order_is_cancelled_then_cancel_number_notices_and_ccld_rows(
-        sim: KisExchangeSimulator, venue: SimBroker, client: KisClient) -> None:
+    sim: KisExchangeSimulator, venue: SimBroker, client: KisClient
+) -> None:
     session = await open_session(venue)
     ws = await ws_connect(sim, await client.approval_key())
     await ws.subscribe("H0STCNI9", client.credential.hts_id)
@@ -212,18 +237,33 @@ async def test_cancel_when_a_working_limit_order_is_cancelled_then_cancel_number
     cancel_number = body["output"]["ODNO"]
     assert cancel_number == "8000000001"
     assert (accepted[2], accepted[3], accepted[5], accepted[13], accepted[14]) == (
-        cancel_number, "0000000001", "2", "1", "1")
+        cancel_number,
+        "0000000001",
+        "2",
+        "1",
+        "1",
+    )
     assert (confirmed[2], confirmed[3], confirmed[5], confirmed[9], confirmed[14]) == (
-        cancel_number, "0000000001", "2", "4", "2")
+        cancel_number,
+        "0000000001",
+        "2",
+        "4",
+        "2",
+    )
     original, cancel = rows
     assert (original["odno"], original["cncl_cfrm_qty"], original["rmn_qty"]) == ("0000000001", "4", "0")
     assert (cancel["odno"], cancel["orgn_odno"], cancel["cncl_yn"], cancel["ord_qty"]) == (
-        cancel_number, "0000000001", "Y", "4")
+        cancel_number,
+        "0000000001",
+        "Y",
+        "4",
+    )
     await ws.conn.close()
 
 
 async def test_cancel_when_order_unknown_or_branch_wrong_or_already_cancelled_then_business_errors(
-        client: KisClient, venue: SimBroker) -> None:
+    client: KisClient, venue: SimBroker
+) -> None:
     await open_session(venue)
     placed = (await client.order(dvsn="00", price="60000", qty="1")).json()["output"]
 
@@ -248,7 +288,8 @@ async def test_cancel_when_partial_quantity_then_refused_as_not_simulated(client
 
 
 async def test_revise_when_price_changed_then_a_replacement_order_carries_the_new_price(
-        client: KisClient, venue: SimBroker) -> None:
+    client: KisClient, venue: SimBroker
+) -> None:
     await open_session(venue)
     placed = (await client.order(dvsn="00", price="60000", qty="5")).json()["output"]
 
@@ -263,7 +304,8 @@ async def test_revise_when_price_changed_then_a_replacement_order_carries_the_ne
 
 
 async def test_order_cash_when_real_sample_request_body_is_sent_verbatim_then_accepted(
-        venue: SimBroker, wall: WallClock) -> None:
+    venue: SimBroker, wall: WallClock
+) -> None:
     request_body = sample("rest-order-cash-200-real.json")["_meta"]["request_body"]
     owner = KisCredential("SAMPLEKEY", "SAMPLESECRET", "12345678-01", "samplehts")
     sim = await start_sim(venue, wall, mode="real", credentials=[owner])

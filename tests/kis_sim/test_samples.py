@@ -24,8 +24,10 @@ from .conftest import CANO, PRDT, SAMSUNG, KisClient, WallClock, start_sim, ws_c
 
 SAMPLES = Path(__file__).parent.parent / "kis_samples"
 NOTICE = json.loads((SAMPLES / "ws-H0STCNI0-ack-and-encrypted-notice.json").read_text(encoding="utf-8"))
-SYSTEM = {m["name"]: m["frame"] for m in json.loads(
-    (SAMPLES / "ws-system-messages.json").read_text(encoding="utf-8"))["messages"]}
+SYSTEM = {
+    m["name"]: m["frame"]
+    for m in json.loads((SAMPLES / "ws-system-messages.json").read_text(encoding="utf-8"))["messages"]
+}
 
 
 @pytest.mark.parametrize("path", sorted(p.name for p in SAMPLES.iterdir() if p.suffix in (".json", ".txt")))
@@ -50,11 +52,26 @@ def test_cipher_when_given_the_samples_key_and_iv_then_reproduces_the_encrypted_
 def test_notice_when_built_from_the_samples_values_then_the_frame_is_byte_identical() -> None:
     fields = NOTICE["decrypted_payload"].split("^")
     notice = Notice(
-        hts_id="testhts", account="5012345601", order_number="0000011774", original_number="", side="02",
-        revise_cancel="0", order_kind="00", symbol=SAMSUNG, quantity=Decimal(1), price=Decimal(71500),
-        ts=kst_datetime(date(2025, 5, 15), time(9, 30, 12)), rejected=False, is_fill=True, acceptance="2",
-        branch="00950", order_quantity=Decimal(1), order_price=Decimal(71500), account_name="홍길동",
-        symbol_name="삼성전자")
+        hts_id="testhts",
+        account="5012345601",
+        order_number="0000011774",
+        original_number="",
+        side="02",
+        revise_cancel="0",
+        order_kind="00",
+        symbol=SAMSUNG,
+        quantity=Decimal(1),
+        price=Decimal(71500),
+        ts=kst_datetime(date(2025, 5, 15), time(9, 30, 12)),
+        rejected=False,
+        is_fill=True,
+        acceptance="2",
+        branch="00950",
+        order_quantity=Decimal(1),
+        order_price=Decimal(71500),
+        account_name="홍길동",
+        symbol_name="삼성전자",
+    )
     output = NOTICE["server_ack_text_frame"]["body"]["output"]
 
     frame = data_frame("H0STCNI0", [notice.fields()], encrypted_with=SessionCipher(output["key"], output["iv"]))
@@ -68,7 +85,7 @@ def test_trade_frame_when_compared_with_the_4_record_capture_then_same_layout() 
     capture = (SAMPLES / "ws-frame-H0STCNT0-4records.txt").read_text(encoding="utf-8").strip()
     enc, tr_id, count, payload = capture.split("|", 3)
     fields = payload.split("^")
-    records = [fields[i:i + TRADE_FIELDS] for i in range(0, len(fields), TRADE_FIELDS)]
+    records = [fields[i : i + TRADE_FIELDS] for i in range(0, len(fields), TRADE_FIELDS)]
 
     rebuilt = data_frame(tr_id, records)
 
@@ -85,7 +102,8 @@ def test_pingpong_when_built_then_the_samples_shape() -> None:
 
 
 async def test_subscribe_when_the_samples_message_is_sent_verbatim_then_the_samples_acks(
-        venue: SimBroker, wall: WallClock) -> None:
+    venue: SimBroker, wall: WallClock
+) -> None:
     owner = KisCredential("SAMPLEKEY", "SAMPLESECRET", f"{CANO}-{PRDT}", "testhts")
     sim = await start_sim(venue, wall, mode="real", credentials=[owner])
     try:
@@ -105,7 +123,8 @@ async def test_subscribe_when_the_samples_message_is_sent_verbatim_then_the_samp
     expected = NOTICE["server_ack_text_frame"]
     assert notice_ack["header"] == expected["header"]
     assert {k: v for k, v in notice_ack["body"].items() if k != "output"} == {
-        k: v for k, v in expected["body"].items() if k != "output"}
+        k: v for k, v in expected["body"].items() if k != "output"
+    }
     assert set(notice_ack["body"]["output"]) == {"iv", "key"}
     sample_ack = SYSTEM["subscribe ack for H0STCNT0 (unencrypted channel; key/iv still present)"]
     assert trade_ack["header"] == sample_ack["header"]

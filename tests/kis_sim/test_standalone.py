@@ -32,16 +32,25 @@ async def test_exchange_sim_when_run_then_prints_urls_and_credential_plays_and_s
     console = Console()
     lines = console.lines
     stop = asyncio.Event()
-    options = ExchangeSimOptions(mode="paper", rest_port=0, ws_port=0, date_from=date(2023, 12, 20),
-                                 date_to=date(2023, 12, 21), symbols=[SAMSUNG], speed=None,
-                                 state_dir=tmp_path / "state", rate_limit_per_sec=None)
+    options = ExchangeSimOptions(
+        mode="paper",
+        rest_port=0,
+        ws_port=0,
+        date_from=date(2023, 12, 20),
+        date_to=date(2023, 12, 21),
+        symbols=[SAMSUNG],
+        speed=None,
+        state_dir=tmp_path / "state",
+        rate_limit_per_sec=None,
+    )
     task = asyncio.create_task(run_exchange_sim(options, console.say, stop))
     await asyncio.wait_for(console.finished.wait(), 30)
     env = dict(line.split("=", 1) for line in lines if line.startswith("KIS_"))
     async with httpx.AsyncClient(base_url=env["KIS_REST_BASE_URL"]) as http:
-        token = await http.post("/oauth2/tokenP", json={"grant_type": "client_credentials",
-                                                         "appkey": env["KIS_APP_KEY"],
-                                                         "appsecret": env["KIS_APP_SECRET"]})
+        token = await http.post(
+            "/oauth2/tokenP",
+            json={"grant_type": "client_credentials", "appkey": env["KIS_APP_KEY"], "appsecret": env["KIS_APP_SECRET"]},
+        )
 
     stop.set()
     code = await task
@@ -59,9 +68,16 @@ async def test_exchange_sim_when_run_then_prints_urls_and_credential_plays_and_s
 async def test_exchange_sim_when_cancelled_then_sockets_and_journal_are_released(tmp_path: Path) -> None:
     console = Console()
     lines = console.lines
-    options = ExchangeSimOptions(mode="real", rest_port=0, ws_port=0, date_from=date(2023, 12, 20),
-                                 date_to=date(2023, 12, 20), symbols=[SAMSUNG], speed=None,
-                                 state_dir=tmp_path / "state")
+    options = ExchangeSimOptions(
+        mode="real",
+        rest_port=0,
+        ws_port=0,
+        date_from=date(2023, 12, 20),
+        date_to=date(2023, 12, 20),
+        symbols=[SAMSUNG],
+        speed=None,
+        state_dir=tmp_path / "state",
+    )
     task = asyncio.create_task(run_exchange_sim(options, console.say))
     await asyncio.wait_for(console.finished.wait(), 30)
     url = next(line.split("=", 1)[1] for line in lines if line.startswith("KIS_REST_BASE_URL="))

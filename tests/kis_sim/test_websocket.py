@@ -18,7 +18,8 @@ from .conftest import KODEX, SAMSUNG, KisClient, WallClock, open_session, start_
 
 
 async def test_subscribe_when_approval_key_valid_then_ack_with_key_iv_and_duplicate_is_benign(
-        sim: KisExchangeSimulator, client: KisClient) -> None:
+    sim: KisExchangeSimulator, client: KisClient
+) -> None:
     ws = await ws_connect(sim, await client.approval_key(), path="/anything/at/all")
 
     ack = await ws.subscribe("H0STCNT0", SAMSUNG)
@@ -43,7 +44,8 @@ async def test_subscribe_when_approval_key_unknown_then_refused(sim: KisExchange
 
 
 async def test_subscribe_when_42nd_registration_then_max_subscribe_over(
-        sim: KisExchangeSimulator, client: KisClient) -> None:
+    sim: KisExchangeSimulator, client: KisClient
+) -> None:
     ws = await ws_connect(sim, await client.approval_key())
     acks = [await ws.subscribe("H0STCNT0", f"{n:06d}") for n in range(41)]
 
@@ -58,15 +60,18 @@ async def test_subscribe_when_42nd_registration_then_max_subscribe_over(
 
 
 async def test_session_when_second_connection_uses_the_same_appkey_then_already_in_use_and_closed(
-        sim: KisExchangeSimulator, client: KisClient) -> None:
+    sim: KisExchangeSimulator, client: KisClient
+) -> None:
     first = await ws_connect(sim, await client.approval_key())
     await first.subscribe("H0STCNT0", SAMSUNG)
     second = await ws_connect(sim, await client.approval_key())
 
     refused = await second.subscribe("H0STCNT0", KODEX)
 
-    assert refused == {"header": {"tr_id": "(null)", "tr_key": "", "encrypt": "N"},
-                       "body": {"rt_cd": "9", "msg_cd": "OPSP8996", "msg1": "ALREADY IN USE appkey"}}
+    assert refused == {
+        "header": {"tr_id": "(null)", "tr_key": "", "encrypt": "N"},
+        "body": {"rt_cd": "9", "msg_cd": "OPSP8996", "msg1": "ALREADY IN USE appkey"},
+    }
     with pytest.raises(ConnectionClosed):
         await second.recv()
     assert (await first.subscribe("H0STCNT0", KODEX))["body"]["rt_cd"] == "0"
@@ -74,7 +79,8 @@ async def test_session_when_second_connection_uses_the_same_appkey_then_already_
 
 
 async def test_notice_tr_when_of_the_other_environment_then_refused(
-        sim: KisExchangeSimulator, client: KisClient) -> None:
+    sim: KisExchangeSimulator, client: KisClient
+) -> None:
     ws = await ws_connect(sim, await client.approval_key())
 
     ack = await ws.subscribe("H0STCNI0", client.credential.hts_id)
@@ -84,7 +90,8 @@ async def test_notice_tr_when_of_the_other_environment_then_refused(
 
 
 async def test_trade_frames_when_replay_plays_then_one_46_field_record_per_print_of_subscribed_codes(
-        sim: KisExchangeSimulator, venue: SimBroker, client: KisClient) -> None:
+    sim: KisExchangeSimulator, venue: SimBroker, client: KisClient
+) -> None:
     prints: list[Tick] = []
 
     async def remember(tick: Tick) -> None:
@@ -112,7 +119,8 @@ async def test_trade_frames_when_replay_plays_then_one_46_field_record_per_print
 
 
 async def test_subscriptions_when_connection_drops_then_lost_and_the_new_session_has_a_new_key(
-        sim: KisExchangeSimulator, venue: SimBroker, client: KisClient) -> None:
+    sim: KisExchangeSimulator, venue: SimBroker, client: KisClient
+) -> None:
     key = await client.approval_key()
     first = await ws_connect(sim, key)
     first_ack = await first.subscribe("H0STCNT0", SAMSUNG)
@@ -132,7 +140,8 @@ async def test_subscriptions_when_connection_drops_then_lost_and_the_new_session
 
 
 async def test_pingpong_when_interval_elapses_then_sent_and_every_reply_style_is_tolerated(
-        venue: SimBroker, wall: WallClock) -> None:
+    venue: SimBroker, wall: WallClock
+) -> None:
     sim = await start_sim(venue, wall, mode="paper", pingpong_interval_secs=0.05)
     try:
         async with KisClient(sim) as kis:
@@ -141,9 +150,19 @@ async def test_pingpong_when_interval_elapses_then_sent_and_every_reply_style_is
             await ws.conn.send(json.dumps(ping))  # text echo
             await ws.conn.pong(b"x")  # pong frame
             await ws.conn.ping(b"x")  # ping frame
-            await ws.conn.send(json.dumps({"header": {"approval_key": await kis.approval_key(), "custtype": "P",
-                                                      "tr_type": "1", "content-type": "utf-8"},
-                                           "body": {"input": {"tr_id": "H0STCNT0", "tr_key": SAMSUNG}}}))
+            await ws.conn.send(
+                json.dumps(
+                    {
+                        "header": {
+                            "approval_key": await kis.approval_key(),
+                            "custtype": "P",
+                            "tr_type": "1",
+                            "content-type": "utf-8",
+                        },
+                        "body": {"input": {"tr_id": "H0STCNT0", "tr_key": SAMSUNG}},
+                    }
+                )
+            )
             later = [json.loads(await ws.recv()) for _ in range(3)]
             await ws.conn.close()
     finally:
@@ -156,7 +175,8 @@ async def test_pingpong_when_interval_elapses_then_sent_and_every_reply_style_is
 
 
 async def test_lockstep_when_after_broadcast_given_then_awaited_after_each_venue_event(
-        venue: SimBroker, wall: WallClock) -> None:
+    venue: SimBroker, wall: WallClock
+) -> None:
     seen: list[int] = []
     sim: KisExchangeSimulator | None = None
 
@@ -193,8 +213,9 @@ async def test_lockstep_when_after_broadcast_given_then_awaited_after_each_venue
     assert seen == sorted(seen)
 
 
-async def test_websocket_when_simulator_stops_then_clients_are_closed(sim: KisExchangeSimulator,
-                                                                      client: KisClient) -> None:
+async def test_websocket_when_simulator_stops_then_clients_are_closed(
+    sim: KisExchangeSimulator, client: KisClient
+) -> None:
     ws = await ws_connect(sim, await client.approval_key())
     await ws.subscribe("H0STCNT0", SAMSUNG)
 
@@ -208,7 +229,8 @@ async def test_websocket_when_simulator_stops_then_clients_are_closed(sim: KisEx
 
 
 async def test_approval_key_when_it_expires_during_a_session_then_the_session_keeps_subscribing(
-        sim: KisExchangeSimulator, client: KisClient, wall: WallClock) -> None:
+    sim: KisExchangeSimulator, client: KisClient, wall: WallClock
+) -> None:
     key = await client.approval_key()
     ws = await ws_connect(sim, key)
     await ws.subscribe("H0STCNT0", SAMSUNG)

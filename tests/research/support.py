@@ -22,16 +22,18 @@ def fresh_sqlite(template: Path, target_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{target.as_posix()}"
 
 
-async def daemon_replay(tmp_path: Path, db_url: str, start: date, end: date, symbols: str,
-                        params: Mapping[str, object] | None = None) -> tuple[list[Row], list[Row]]:
+async def daemon_replay(
+    tmp_path: Path, db_url: str, start: date, end: date, symbols: str, params: Mapping[str, object] | None = None
+) -> tuple[list[Row], list[Row]]:
     """Run the daemon over the direct sim replay (with `params` as its parameter file); return its (orders,
     fills) as comparable rows."""
     extra: dict[str, object] = {}
     if params is not None:
         extra["strategy_params_file"] = tmp_path / "params.json"
         extra["strategy_params_file"].write_text(json.dumps(params), encoding="utf-8")
-    settings = replay_settings(tmp_path / "data", db_url, sim_from=start, sim_to=end, sim_symbols=symbols,
-                               sim_protocol="direct", **extra)
+    settings = replay_settings(
+        tmp_path / "data", db_url, sim_from=start, sim_to=end, sim_symbols=symbols, sim_protocol="direct", **extra
+    )
     async with open_storage(settings, upgrade=False) as storage:
         async with open_venue(settings) as venue:
             result = await build_daemon(settings, storage, venue, notifier=NullNotifier()).run()
@@ -41,17 +43,45 @@ async def daemon_replay(tmp_path: Path, db_url: str, start: date, end: date, sym
             orders = [o for day in broker.days for o in await uow.orders.list_for_date(result.account_id, day)]
             fills = [s.fill for s in await uow.fills.list_for_account(result.account_id)]
         await broker.close()
-    order_rows = sorted((o.trading_date, o.symbol, str(o.side), str(o.intent), str(o.order_type), o.quantity,
-                         o.limit_price, str(o.status), o.filled_quantity) for o in orders)
-    fill_rows = sorted((f.trading_date, f.symbol, str(f.side), f.quantity, f.price, f.commission_krw, f.tax_krw,
-                        f.ts_filled) for f in fills)
+    order_rows = sorted(
+        (
+            o.trading_date,
+            o.symbol,
+            str(o.side),
+            str(o.intent),
+            str(o.order_type),
+            o.quantity,
+            o.limit_price,
+            str(o.status),
+            o.filled_quantity,
+        )
+        for o in orders
+    )
+    fill_rows = sorted(
+        (f.trading_date, f.symbol, str(f.side), f.quantity, f.price, f.commission_krw, f.tax_krw, f.ts_filled)
+        for f in fills
+    )
     return order_rows, fill_rows
 
 
 def backtest_rows(result: BacktestResult) -> tuple[list[Row], list[Row]]:
     """Return the backtest's (orders, fills) in the shape of `daemon_replay`'s."""
-    orders = sorted((o.trading_date, o.symbol, str(o.side), str(o.intent), str(o.order_type), o.quantity,
-                     o.limit_price, o.status, o.filled_quantity) for o in result.orders)
-    fills = sorted((f.trading_date, f.symbol, str(f.side), f.quantity, f.price, f.commission_krw, f.tax_krw,
-                    f.ts_filled) for f in result.fills)
+    orders = sorted(
+        (
+            o.trading_date,
+            o.symbol,
+            str(o.side),
+            str(o.intent),
+            str(o.order_type),
+            o.quantity,
+            o.limit_price,
+            o.status,
+            o.filled_quantity,
+        )
+        for o in result.orders
+    )
+    fills = sorted(
+        (f.trading_date, f.symbol, str(f.side), f.quantity, f.price, f.commission_krw, f.tax_krw, f.ts_filled)
+        for f in result.fills
+    )
     return orders, fills

@@ -19,8 +19,9 @@ def test_backtest_when_bars_come_from_a_csv_then_same_trades_as_the_bundled_data
     from stock_manager.research.data import from_files
 
     config = BacktestConfig(date(2022, 1, 1), date(2023, 6, 30))
-    assert backtest_rows(run_backtest(from_files([tmp_path / "bars.csv"]), config)) == \
-        backtest_rows(run_backtest(market, config))
+    assert backtest_rows(run_backtest(from_files([tmp_path / "bars.csv"]), config)) == backtest_rows(
+        run_backtest(market, config)
+    )
 
 
 def test_backtest_cli_when_csv_has_a_bad_row_then_one_line_and_exit_2(tmp_path):
@@ -42,9 +43,26 @@ def test_backtest_cli_when_a_column_is_missing_then_exit_2(tmp_path):
 def test_backtest_cli_when_recorded_then_a_named_run_with_its_fills(tmp_path, _sqlite_template, monkeypatch):
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     db_url = fresh_sqlite(_sqlite_template, tmp_path)
-    result = runner.invoke(app, ["backtest", "--symbols", "005930,069500", "--from", "2023-02-13", "--to",
-                                 "2023-03-03", "--out", str(tmp_path / "out"), "--record", "--name", "feb",
-                                 "--db-url", db_url, "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "backtest",
+            "--symbols",
+            "005930,069500",
+            "--from",
+            "2023-02-13",
+            "--to",
+            "2023-03-03",
+            "--out",
+            str(tmp_path / "out"),
+            "--record",
+            "--name",
+            "feb",
+            "--db-url",
+            db_url,
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["fills"] == 2 and (tmp_path / "out" / "report.html").read_text().count("<svg") == 1

@@ -19,8 +19,16 @@ SHIFT_KRW = Decimal(100)
 async def _report(tmp_path, db_url):
     settings = replay_settings(tmp_path / "data", db_url)
     async with open_storage(settings, upgrade=False) as storage:
-        return await divergence_report(storage, START, END, SYMBOLS.split(","), account=None, settings=settings,
-                                       fallback=MaCrossParams(), limits=risk_limits(settings))
+        return await divergence_report(
+            storage,
+            START,
+            END,
+            SYMBOLS.split(","),
+            account=None,
+            settings=settings,
+            fallback=MaCrossParams(),
+            limits=risk_limits(settings),
+        )
 
 
 async def test_divergence_when_daemon_traded_as_the_backtest_then_every_trade_matches(tmp_path, _sqlite_template):
@@ -34,7 +42,8 @@ async def test_divergence_when_daemon_traded_as_the_backtest_then_every_trade_ma
 
 
 async def test_divergence_when_every_buy_filled_100_krw_worse_then_reports_exactly_that(
-        tmp_path, _sqlite_template, monkeypatch):
+    tmp_path, _sqlite_template, monkeypatch
+):
     # Arrange: a sim run whose venue fills every buy 100 KRW above the print (a known slippage).
     original = matching.MatchingEngine._execute
 
@@ -51,7 +60,9 @@ async def test_divergence_when_every_buy_filled_100_krw_worse_then_reports_exact
     report = await _report(tmp_path, db_url)
     # Assert: each pair is 100 KRW a share worse, in KRW and bps of the backtest's price; nothing else differs.
     assert [(p["symbol"], p["slippage_krw_per_share"]) for p in report["pairs"]] == [
-        ("005930", SHIFT_KRW), ("069500", SHIFT_KRW)]
+        ("005930", SHIFT_KRW),
+        ("069500", SHIFT_KRW),
+    ]
     shares = sum(p["quantity_daemon"] for p in report["pairs"])
     assert report["slippage_total_krw"] == SHIFT_KRW * shares
     for p in report["pairs"]:

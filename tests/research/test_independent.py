@@ -41,11 +41,13 @@ def _independent(symbol: str, etf: bool) -> list[tuple[date, str, int, int]]:
     for i in range(LONG, len(dates) - 1):
         if dates[i + 1] < START or dates[i + 1] > END:
             continue
+
         def sma(window: int, end: int) -> Fraction:
-            return Fraction(sum(c[end - window + 1:end + 1]), window)
+            return Fraction(sum(c[end - window + 1 : end + 1]), window)
+
         prev_gap, gap = sma(SHORT, i - 1) - sma(LONG, i - 1), sma(SHORT, i) - sma(LONG, i)
         nxt = i + 1
-        if qty == 0 and prev_gap <= 0 < gap and v[i] >= Fraction(sum(v[i - VOL_WINDOW:i]), VOL_WINDOW) * VOL_RATIO:
+        if qty == 0 and prev_gap <= 0 < gap and v[i] >= Fraction(sum(v[i - VOL_WINDOW : i]), VOL_WINDOW) * VOL_RATIO:
             limit_raw = c[i] * (1 + OFFSET)
             limit = int(limit_raw // _tick(limit_raw, etf)) * _tick(limit_raw, etf)
             if o[nxt] <= limit:
@@ -67,5 +69,9 @@ def test_backtest_when_next_open_then_trades_equal_an_independent_fraction_compu
     assert len(theirs) >= 10
     assert ours == theirs
     assert result.denials == []
-    assert all(f.quantity == o.quantity for o in result.orders for f in result.fills
-               if f.broker_order_number == o.broker_order_number)  # no partial fill to explain away
+    assert all(
+        f.quantity == o.quantity
+        for o in result.orders
+        for f in result.fills
+        if f.broker_order_number == o.broker_order_number
+    )  # no partial fill to explain away

@@ -9,20 +9,30 @@ from stock_manager.research import optimize as opt
 from stock_manager.research.data import BarSeries, MarketData, bundled
 from stock_manager.research.engine import BacktestConfig
 
-SPEC = opt.spec_from_mapping({
-    "objective": "return_pct", "trials": 4, "seed": 3,
-    "walk_forward": {"in_sample_days": 365, "out_of_sample_days": 180},
-    "params": {"short_window_days": {"low": 10, "high": 40, "step": 10},
-               "long_window_days": {"low": 60, "high": 120, "step": 20}},
-})
+SPEC = opt.spec_from_mapping(
+    {
+        "objective": "return_pct",
+        "trials": 4,
+        "seed": 3,
+        "walk_forward": {"in_sample_days": 365, "out_of_sample_days": 180},
+        "params": {
+            "short_window_days": {"low": 10, "high": 40, "step": 10},
+            "long_window_days": {"low": 60, "high": 120, "step": 20},
+        },
+    }
+)
 
 
 def _poisoned_after(market: MarketData, last: date) -> MarketData:
     # Every bar after `last` becomes a crash to 1 KRW on huge volume: any read of it changes the figures.
     series = {}
     for s, bs in market.series.items():
-        bars = tuple(b if b.trading_date <= last else DailyBar(s, b.trading_date, Decimal(1), Decimal(1), Decimal(1),
-                                                                Decimal(1), Decimal(10**9)) for b in bs.bars)
+        bars = tuple(
+            b
+            if b.trading_date <= last
+            else DailyBar(s, b.trading_date, Decimal(1), Decimal(1), Decimal(1), Decimal(1), Decimal(10**9))
+            for b in bs.bars
+        )
         series[s] = BarSeries(s, bars, bs.kind, frozenset(), bundled=False)
     return MarketData(series, "poisoned")
 
@@ -56,14 +66,17 @@ def test_optimize_when_run_twice_with_a_seed_then_same_trials_whatever_the_jobs(
     config = BacktestConfig(date(2021, 1, 1), date(2022, 6, 30))
     first = opt.optimize(market, config, SPEC, jobs=1)
     second = opt.optimize(market, config, SPEC, jobs=2)
-    assert [(t["params"], t["objective_in_sample"]) for t in first.trials] == \
-        [(t["params"], t["objective_in_sample"]) for t in second.trials]
+    assert [(t["params"], t["objective_in_sample"]) for t in first.trials] == [
+        (t["params"], t["objective_in_sample"]) for t in second.trials
+    ]
     assert len(first.trials) == 4 * len(first.windows)
 
 
 def test_guard_when_best_in_sample_is_worse_out_of_sample_than_active_then_not_suggested():
-    rows = [{"best_params": {"short_window_days": 10}, "best_out_of_sample": -3.0, "baseline_out_of_sample": 1.0},
-            {"best_params": {"short_window_days": 20}, "best_out_of_sample": 0.5, "baseline_out_of_sample": 1.0}]
+    rows = [
+        {"best_params": {"short_window_days": 10}, "best_out_of_sample": -3.0, "baseline_out_of_sample": 1.0},
+        {"best_params": {"short_window_days": 20}, "best_out_of_sample": 0.5, "baseline_out_of_sample": 1.0},
+    ]
     suggestion, verdict = opt._guard(rows, "return_pct")
     assert suggestion is None and verdict.startswith("keep the current parameters")
     better = [replace_row(r, best_out_of_sample=2.0) for r in rows]

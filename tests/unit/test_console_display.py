@@ -52,10 +52,18 @@ def seed(data_dir: Path) -> None:
         engine = create_engine(url)
         try:
             async with SqlUnitOfWorkFactory(engine, mode="sim")() as uow:
-                await uow.control.put_daemon_state(DaemonState(ACCOUNT, "sim", "EXITED", "", date(2026, 3, 2), None,
-                                                               1, T0, T0))
-                await record_event(uow, NullNotifier(), ts=T0, kind="fill", severity="INFO", account_id=ACCOUNT,
-                                   message=f"BUY 31 005930 @ 62900 (order 0000000003) on {ACCOUNT}")
+                await uow.control.put_daemon_state(
+                    DaemonState(ACCOUNT, "sim", "EXITED", "", date(2026, 3, 2), None, 1, T0, T0)
+                )
+                await record_event(
+                    uow,
+                    NullNotifier(),
+                    ts=T0,
+                    kind="fill",
+                    severity="INFO",
+                    account_id=ACCOUNT,
+                    message=f"BUY 31 005930 @ 62900 (order 0000000003) on {ACCOUNT}",
+                )
                 await uow.commit()
         finally:
             await engine.dispose()
@@ -94,9 +102,16 @@ def test_risk_show_when_a_limit_was_changed_then_account_masked_and_the_time_in_
 
 
 def test_status_open_orders_show_the_broker_number_without_leading_zeros():
-    order = SimpleNamespace(id=7, symbol="005930", side=SimpleNamespace(value="BUY"), quantity=Decimal(31),
-                            limit_price=Decimal(64300), status=SimpleNamespace(value="SENT"),
-                            filled_quantity=Decimal(0), broker_order_number="0000011774")
+    order = SimpleNamespace(
+        id=7,
+        symbol="005930",
+        side=SimpleNamespace(value="BUY"),
+        quantity=Decimal(31),
+        limit_price=Decimal(64300),
+        status=SimpleNamespace(value="SENT"),
+        filled_quantity=Decimal(0),
+        broker_order_number="0000011774",
+    )
     report = StatusReport(None, KillSwitchState(False, "", "", None), [], [order], None, Decimal(0), None, [])  # type: ignore[list-item]
     out = StringIO()
 
@@ -117,14 +132,22 @@ def test_console_when_an_event_names_a_padded_order_number_then_it_is_shown_like
     assert lines[0].endswith("005930 order accepted as 3") and lines[1].endswith("(order 3)")
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("005930 order 0000000004: expired at the close", "005930 order 4: expired at the close"),
-    ("external order 0000011774 was not placed by this daemon", "external order 11774 was not placed by this daemon"),
-    ("fill 0000000003-0001 of 1,000,000 KRW", "fill 3-0001 of 1,000,000 KRW"),
-    ("symbols 005930 069500, 8 digits 00001234, 11 digits 00000000012", "symbols 005930 069500, 8 digits 00001234, "
-                                                                        "11 digits 00000000012"),
-    ("price 0000000001.5", "price 0000000001.5"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("005930 order 0000000004: expired at the close", "005930 order 4: expired at the close"),
+        (
+            "external order 0000011774 was not placed by this daemon",
+            "external order 11774 was not placed by this daemon",
+        ),
+        ("fill 0000000003-0001 of 1,000,000 KRW", "fill 3-0001 of 1,000,000 KRW"),
+        (
+            "symbols 005930 069500, 8 digits 00001234, 11 digits 00000000012",
+            "symbols 005930 069500, 8 digits 00001234, 11 digits 00000000012",
+        ),
+        ("price 0000000001.5", "price 0000000001.5"),
+    ],
+)
 def test_order_numbers_when_shown_then_only_padded_order_numbers_change(text, expected):
     assert order_numbers(text) == expected
 
@@ -146,8 +169,10 @@ def test_risk_set_when_the_value_is_blank_then_refused_and_the_limit_stays(env, 
     shown = invoke(env, "risk", "show", "--json")
 
     assert result.exit_code == 2
-    assert result.stderr.strip() == ("Configuration error: risk limit max_open_positions needs a value: a number, "
-                                     "true/false or 'off' (`off` is the only way to switch a rule off)")
+    assert result.stderr.strip() == (
+        "Configuration error: risk limit max_open_positions needs a value: a number, "
+        "true/false or 'off' (`off` is the only way to switch a rule off)"
+    )
     limits = {line["name"]: line for line in json.loads(shown.stdout)["limits"]}
     assert limits["max_open_positions"]["value"] == "5" and limits["max_open_positions"]["source"] == "settings"
 
@@ -160,15 +185,18 @@ def test_recover_dry_run_json_when_nothing_to_recover_then_still_json(env):
     assert (data["outcome"], data["clean"], data["actions"], data["account_id"]) == ("CLEAN", True, [], None)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--rest-port", "99999"], "--rest-port must be 0 (any free port) or 1-65535, was 99999"),
-    (["--ws-port", "-1"], "--ws-port must be 0 (any free port) or 1-65535, was -1"),
-    (["--rest-port", "18443", "--ws-port", "18443"], "--rest-port and --ws-port must differ, both were 18443"),
-    (["--speed", "0"], "--speed must be 'fastest' or a positive number of market seconds per second, was '0'"),
-    (["--speed", "nan"], "--speed must be 'fastest' or a positive number"),
-    (["--from", "2023-12-22", "--to", "2023-12-01"], "--from 2023-12-22 is after --to 2023-12-01"),
-    (["--from", "2030-01-02", "--to", "2030-01-31"], "no trading day with data"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--rest-port", "99999"], "--rest-port must be 0 (any free port) or 1-65535, was 99999"),
+        (["--ws-port", "-1"], "--ws-port must be 0 (any free port) or 1-65535, was -1"),
+        (["--rest-port", "18443", "--ws-port", "18443"], "--rest-port and --ws-port must differ, both were 18443"),
+        (["--speed", "0"], "--speed must be 'fastest' or a positive number of market seconds per second, was '0'"),
+        (["--speed", "nan"], "--speed must be 'fastest' or a positive number"),
+        (["--from", "2023-12-22", "--to", "2023-12-01"], "--from 2023-12-22 is after --to 2023-12-01"),
+        (["--from", "2030-01-02", "--to", "2030-01-31"], "no trading day with data"),
+    ],
+)
 def test_exchange_sim_when_an_option_is_bad_then_one_line_and_exit_2(env, args, message):
     result = invoke(env, "exchange-sim", *args)
 
@@ -187,8 +215,11 @@ def test_kill_when_dotenv_has_a_mistake_then_the_switch_is_still_set_on_the_conf
     shown = invoke({**env, "DATA_DIR": str(data_dir)}, "risk", "show", "--json")
 
     assert killed.exit_code == 0, killed.output
-    assert killed.stderr.startswith("Warning: .env is not UTF-8") and "setting the kill switch on sqlite" in \
-        killed.stderr and str(data_dir) in killed.stderr
+    assert (
+        killed.stderr.startswith("Warning: .env is not UTF-8")
+        and "setting the kill switch on sqlite" in killed.stderr
+        and str(data_dir) in killed.stderr
+    )
     assert "Kill switch set for every daemon (panic; halt)" in killed.stdout
     switch = json.loads(shown.stdout)["kill_switch"]
     assert switch["active"] is True and switch["reason"] == "panic"

@@ -52,15 +52,22 @@ class RawDay:
 def raw_days() -> list[RawDay]:
     """The 2017-2024 daily file; its last row is a partial day (SOURCES.md) and is dropped."""
     rows = _rows("upbit_krw-btc_daily_2017-09-25_2024-12-04.csv")[:-1]
-    return [RawDay(date.fromisoformat(r["candle_date_time_kst"][:10]), Fraction(r["opening_price"]),
-                   Fraction(r["high_price"]), Fraction(r["low_price"]), Fraction(r["trade_price"])) for r in rows]
+    return [
+        RawDay(
+            date.fromisoformat(r["candle_date_time_kst"][:10]),
+            Fraction(r["opening_price"]),
+            Fraction(r["high_price"]),
+            Fraction(r["low_price"]),
+            Fraction(r["trade_price"]),
+        )
+        for r in rows
+    ]
 
 
 def raw_prints() -> dict[date, list[tuple[datetime, Fraction]]]:
     """Prints per trading day from the 30-minute file (newest first on disk: sorted here)."""
     by_day: dict[date, list[tuple[datetime, Fraction]]] = {}
-    for r in sorted(_rows("upbit_krw-btc_minute30_2024-01-23_2025-01-27.csv"),
-                    key=lambda r: r["candle_date_time_utc"]):
+    for r in sorted(_rows("upbit_krw-btc_minute30_2024-01-23_2025-01-27.csv"), key=lambda r: r["candle_date_time_utc"]):
         start = datetime.fromisoformat(r["candle_date_time_utc"]).replace(tzinfo=UTC)
         day = start.date()  # the trading day starts at 09:00 KST, which is 00:00 UTC
         o, h, lo, c = (Fraction(r[k]) for k in ("opening_price", "high_price", "low_price", "trade_price"))
@@ -74,8 +81,18 @@ PRINTS = raw_prints()
 
 
 def bars(days: list[RawDay]) -> list[DailyBar]:
-    return [DailyBar(SYMBOL, d.day, Decimal(d.open.numerator), Decimal(d.high.numerator), Decimal(d.low.numerator),
-                     Decimal(d.close.numerator), Decimal(0)) for d in days]
+    return [
+        DailyBar(
+            SYMBOL,
+            d.day,
+            Decimal(d.open.numerator),
+            Decimal(d.high.numerator),
+            Decimal(d.low.numerator),
+            Decimal(d.close.numerator),
+            Decimal(0),
+        )
+        for d in days
+    ]
 
 
 @dataclass(frozen=True)
@@ -105,8 +122,11 @@ def run(strategy: Strategy) -> Iterator[Decision]:
             position = Position("a", SYMBOL, held, avg) if held else None
             for signal in strategy.tick_signals(Tick(SYMBOL, p, Decimal(0), ts), position, ts, market):
                 assert signal.quantity is not None or signal.target_value_krw is not None
-                quantity = signal.quantity if signal.quantity is not None else Decimal(
-                    int(signal.target_value_krw / p / Decimal("1e-8"))) * Decimal("1e-8")
+                quantity = (
+                    signal.quantity
+                    if signal.quantity is not None
+                    else Decimal(int(signal.target_value_krw / p / Decimal("1e-8"))) * Decimal("1e-8")
+                )
                 if signal.side is Side.BUY:
                     assert signal.order_type is OrderType.LIMIT and signal.intent is Intent.ENTRY
                     assert signal.limit_price is not None and signal.limit_price > p
@@ -134,6 +154,7 @@ def test_the_data_covers_the_test_period() -> None:
 
 # --- volatility breakout ---------------------------------------------------------------------------------
 
+
 def expected_breakout(k: Fraction, ma_days: int) -> list[Decision]:
     out: list[Decision] = []
     held = Fraction(0)
@@ -145,7 +166,7 @@ def expected_breakout(k: Fraction, ma_days: int) -> list[Decision]:
             held = Fraction(0)
         prev = DAYS[i - 1]
         target = d.open + k * (prev.high - prev.low)
-        closes = [x.close for x in DAYS[i - ma_days:i]]
+        closes = [x.close for x in DAYS[i - ma_days : i]]
         if ma_days and not prev.close > sum(closes) / ma_days:
             continue
         for index, (_, price) in enumerate(PRINTS.get(d.day, [])):
@@ -158,7 +179,8 @@ def expected_breakout(k: Fraction, ma_days: int) -> list[Decision]:
 
 @pytest.mark.parametrize(("k", "ma_days"), [("0.5", 5), ("0.5", 0), ("0.3", 20)])
 def test_volatility_breakout_enters_at_the_first_print_reaching_the_target_and_exits_next_day(
-        k: str, ma_days: int) -> None:
+    k: str, ma_days: int
+) -> None:
     params = BreakoutParams.from_mapping({"k": k, "ma_filter_days": ma_days})
     got = list(run(VOLATILITY_BREAKOUT.build(params)))
     expected = expected_breakout(Fraction(k), ma_days)
@@ -168,18 +190,18 @@ def test_volatility_breakout_enters_at_the_first_print_reaching_the_target_and_e
 
 # --- turtle ----------------------------------------------------------------------------------------------
 
-def expected_turtle(entry_days: int, exit_days: int, atr_days: int, risk: Fraction,
-                    stop_n: Fraction) -> list[Decision]:
+
+def expected_turtle(entry_days: int, exit_days: int, atr_days: int, risk: Fraction, stop_n: Fraction) -> list[Decision]:
     true_range = [None] + [max(d.high, p.close) - min(d.low, p.close) for p, d in pairwise(DAYS)]
     out: list[Decision] = []
     held, avg = Fraction(0), Fraction(0)
     for i, d in enumerate(DAYS):
         if not FIRST <= d.day <= LAST:
             continue
-        window = true_range[i - atr_days:i]
+        window = true_range[i - atr_days : i]
         n = sum(window) / atr_days  # type: ignore[arg-type]
-        channel_high = max(x.high for x in DAYS[i - entry_days:i])
-        channel_low = min(x.low for x in DAYS[i - exit_days:i])
+        channel_high = max(x.high for x in DAYS[i - entry_days : i])
+        channel_low = min(x.low for x in DAYS[i - exit_days : i])
         for index, (_, price) in enumerate(PRINTS.get(d.day, [])):
             if held:
                 if price < channel_low or price <= avg - stop_n * n:
@@ -194,7 +216,8 @@ def expected_turtle(entry_days: int, exit_days: int, atr_days: int, risk: Fracti
 
 @pytest.mark.parametrize(("entry_days", "exit_days"), [(20, 10), (55, 20)])
 def test_turtle_enters_on_the_channel_breakout_sized_by_n_and_leaves_on_the_exit_channel_or_2n(
-        entry_days: int, exit_days: int) -> None:
+    entry_days: int, exit_days: int
+) -> None:
     params = TurtleParams.from_mapping({"entry_days": entry_days, "exit_days": exit_days})
     got = list(run(TURTLE.build(params)))
     expected = expected_turtle(entry_days, exit_days, 20, Fraction(50_000), Fraction(2))
@@ -204,6 +227,7 @@ def test_turtle_enters_on_the_channel_breakout_sized_by_n_and_leaves_on_the_exit
 
 
 # --- grid ------------------------------------------------------------------------------------------------
+
 
 def expected_grid(levels: int, band_pct: Fraction, unit_krw: Fraction) -> list[Decision]:
     out: list[Decision] = []
@@ -255,9 +279,19 @@ class _GridClosingEachDay:
     def daily_signals(self, history, position, ts_decision):  # type: ignore[no-untyped-def]
         if position is None or position.quantity <= 0:
             return []
-        return [Signal(strategy_id="grid", symbol=SYMBOL, side=Side.SELL, intent=Intent.EXIT,
-                       order_type=OrderType.MARKET, reference_price=history[-1].close, ts_signal=ts_decision,
-                       reason="test: day boundary", quantity=position.quantity)]
+        return [
+            Signal(
+                strategy_id="grid",
+                symbol=SYMBOL,
+                side=Side.SELL,
+                intent=Intent.EXIT,
+                order_type=OrderType.MARKET,
+                reference_price=history[-1].close,
+                ts_signal=ts_decision,
+                reason="test: day boundary",
+                quantity=position.quantity,
+            )
+        ]
 
     def tick_signals(self, tick, position, ts_decision, day):  # type: ignore[no-untyped-def]
         return self.inner.tick_signals(tick, position, ts_decision, day)
@@ -265,15 +299,19 @@ class _GridClosingEachDay:
 
 # --- parameters ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("spec", "raw", "message"), [
-    (VOLATILITY_BREAKOUT, {"k": "0"}, "k must be above 0 and at most 3, was 0"),
-    (VOLATILITY_BREAKOUT, {"ma_filter_days": "2.5"}, "ma_filter_days"),
-    (TURTLE, {"entry_days": 1}, "entry_days must be at least 2 and at most 250, was 1"),
-    (TURTLE, {"stop_n": "-1"}, "stop_n must be above 0"),
-    (GRID, {"levels": 1}, "levels must be at least 2"),
-    (GRID, {"band_pct": 50}, "band_pct must be above 0 and below 50, was 50"),
-    (GRID, {"spacing": 3}, "spacing"),
-])
+
+@pytest.mark.parametrize(
+    ("spec", "raw", "message"),
+    [
+        (VOLATILITY_BREAKOUT, {"k": "0"}, "k must be above 0 and at most 3, was 0"),
+        (VOLATILITY_BREAKOUT, {"ma_filter_days": "2.5"}, "ma_filter_days"),
+        (TURTLE, {"entry_days": 1}, "entry_days must be at least 2 and at most 250, was 1"),
+        (TURTLE, {"stop_n": "-1"}, "stop_n must be above 0"),
+        (GRID, {"levels": 1}, "levels must be at least 2"),
+        (GRID, {"band_pct": 50}, "band_pct must be above 0 and below 50, was 50"),
+        (GRID, {"spacing": 3}, "spacing"),
+    ],
+)
 def test_bad_parameters_are_named(spec, raw, message) -> None:  # type: ignore[no-untyped-def]
     assert any(message in p for p in spec.problems(raw))
     with pytest.raises(ConfigurationError, match="invalid strategy parameters"):

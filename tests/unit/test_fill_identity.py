@@ -4,11 +4,7 @@ and the executions a venue reports beyond ours."""
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from stock_manager.adapters.broker.fill_identity import (
-    CumulativeFillIdentity,
-    TradeIdFillIdentity,
-    cumulative_identity,
-)
+from stock_manager.adapters.broker.fill_identity import CumulativeFillIdentity, TradeIdFillIdentity, cumulative_identity
 from stock_manager.domain.fill_matching import normalize_order_number
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import Side
@@ -17,11 +13,21 @@ ACCOUNT = "50123456-01"
 T0 = datetime(2024, 3, 4, 0, 5, 1, tzinfo=UTC)  # 09:05:01 KST, 2024-03-04
 
 
-def execution(quantity: int, price: str, *, seconds: int = 0, ref: str = "r", commission: str = "0",
-              number: str = "0000011774") -> Fill:
-    return Fill(broker_fill_id=ref, broker_order_number=number, symbol="005930", side=Side.BUY,
-                quantity=Decimal(quantity), price=Decimal(price), commission_krw=Decimal(commission),
-                tax_krw=Decimal(0), ts_filled=T0 + timedelta(seconds=seconds), trading_date=date(2024, 3, 4))
+def execution(
+    quantity: int, price: str, *, seconds: int = 0, ref: str = "r", commission: str = "0", number: str = "0000011774"
+) -> Fill:
+    return Fill(
+        broker_fill_id=ref,
+        broker_order_number=number,
+        symbol="005930",
+        side=Side.BUY,
+        quantity=Decimal(quantity),
+        price=Decimal(price),
+        commission_krw=Decimal(commission),
+        tax_krw=Decimal(0),
+        ts_filled=T0 + timedelta(seconds=seconds),
+        trading_date=date(2024, 3, 4),
+    )
 
 
 def missing_fills(account: str, recorded: list[Fill], at_broker: list[Fill]):
@@ -43,8 +49,11 @@ def test_missing_when_broker_reports_individual_executions_beyond_ours_then_the_
     found = missing_fills(ACCOUNT, recorded, at_broker)
 
     [fill] = found.fills
-    assert (fill.quantity, fill.price, fill.broker_fill_id) == (Decimal(6), Decimal(72100),
-                                                               "50123456-01:20240304:11774@10")
+    assert (fill.quantity, fill.price, fill.broker_fill_id) == (
+        Decimal(6),
+        Decimal(72100),
+        "50123456-01:20240304:11774@10",
+    )
     assert found.surplus_quantity == 0
 
 

@@ -16,20 +16,28 @@ def test_session_for_when_college_entrance_exam_day_then_opens_ten_closes_sixtee
 
 def test_session_for_when_first_trading_day_of_year_then_opens_at_ten_closes_normally():
     session = session_for(date(2024, 1, 2))
-    assert (session.ts_open, session.ts_close) == (kst_datetime(date(2024, 1, 2), time(10, 0)),
-                                                   kst_datetime(date(2024, 1, 2), time(15, 30)))
+    assert (session.ts_open, session.ts_close) == (
+        kst_datetime(date(2024, 1, 2), time(10, 0)),
+        kst_datetime(date(2024, 1, 2), time(15, 30)),
+    )
 
 
 def test_session_for_when_ordinary_day_then_nine_to_fifteen_thirty():
     session = session_for(date(2024, 3, 4))
-    assert (session.ts_open, session.ts_close) == (kst_datetime(date(2024, 3, 4), time(9, 0)),
-                                                   kst_datetime(date(2024, 3, 4), time(15, 30)))
+    assert (session.ts_open, session.ts_close) == (
+        kst_datetime(date(2024, 3, 4), time(9, 0)),
+        kst_datetime(date(2024, 3, 4), time(15, 30)),
+    )
 
 
-@pytest.mark.parametrize(("day", "trading"), [
-    (date(2024, 3, 4), True), (date(2024, 3, 2), False),  # a Saturday
-    (date(2023, 12, 29), False),  # year-end closing day
-    (date(2024, 9, 17), False),  # Chuseok
-])
+@pytest.mark.parametrize(
+    ("day", "trading"),
+    [
+        (date(2024, 3, 4), True),
+        (date(2024, 3, 2), False),  # a Saturday
+        (date(2023, 12, 29), False),  # year-end closing day
+        (date(2024, 9, 17), False),  # Chuseok
+    ],
+)
 def test_is_trading_day_when_weekend_or_holiday_then_false(day, trading):
     assert is_trading_day(day) is trading

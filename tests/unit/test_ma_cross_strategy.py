@@ -23,10 +23,10 @@ SYMBOLS = ["005930", "000660", "005380", "035420", "069500"]
 FIRST, LAST = date(2021, 1, 1), date(2023, 12, 22)
 
 
-
 def close_of(day: date) -> datetime:
     """When a KRX trading day's daily bar closes (the venue profile's `bar_close`)."""
     return krx_profile([]).bar_close(day)
+
 
 def raw_rows(symbol: str) -> list[tuple[date, int, int]]:
     """(date, close, volume) from the bundled QuantKang file, halt days (volume 0, flat bar) dropped."""
@@ -35,8 +35,9 @@ def raw_rows(symbol: str) -> list[tuple[date, int, int]]:
     for r in csv.DictReader(text.splitlines()):
         if int(r["volume"]) == 0 and r["open"] == r["high"] == r["low"] == r["close"]:
             continue
-        rows.append((date(int(r["date"][:4]), int(r["date"][4:6]), int(r["date"][6:])), int(r["close"]),
-                     int(r["volume"])))
+        rows.append(
+            (date(int(r["date"][:4]), int(r["date"][4:6]), int(r["date"][6:])), int(r["close"]), int(r["volume"]))
+        )
     return rows
 
 
@@ -97,8 +98,12 @@ def test_evaluate_daily_when_holding_then_exit_exactly_on_dead_cross_dates(symbo
 
 
 def test_bundled_2023_has_the_crosses_the_default_replay_relies_on():
-    golden_2023 = sorted(d for s in SYMBOLS for d, k in expected_crosses(raw_rows(s), Fraction(4, 5)).items()
-                         if k == "golden" and d.year == 2023)
+    golden_2023 = sorted(
+        d
+        for s in SYMBOLS
+        for d, k in expected_crosses(raw_rows(s), Fraction(4, 5)).items()
+        if k == "golden" and d.year == 2023
+    )
     assert len(golden_2023) >= 3
 
 
@@ -126,10 +131,18 @@ def test_evaluate_tick_when_price_crosses_stop_or_target_then_exit(price, fires)
 def test_evaluate_tick_when_same_session_then_same_idempotency_key():
     position = Position("A", "005930", quantity=Decimal(7), avg_price=Decimal(10000))
     day = date(2023, 3, 2)
-    a = evaluate_tick(Tick("005930", Decimal(9000), Decimal(1), datetime(2023, 3, 2, 1, tzinfo=UTC)), position,
-                      MaCrossParams(), close_of(day))
-    b = evaluate_tick(Tick("005930", Decimal(8900), Decimal(1), datetime(2023, 3, 2, 5, tzinfo=UTC)), position,
-                      MaCrossParams(), close_of(day))
+    a = evaluate_tick(
+        Tick("005930", Decimal(9000), Decimal(1), datetime(2023, 3, 2, 1, tzinfo=UTC)),
+        position,
+        MaCrossParams(),
+        close_of(day),
+    )
+    b = evaluate_tick(
+        Tick("005930", Decimal(8900), Decimal(1), datetime(2023, 3, 2, 5, tzinfo=UTC)),
+        position,
+        MaCrossParams(),
+        close_of(day),
+    )
     assert a[0].idempotency_key == b[0].idempotency_key
 
 

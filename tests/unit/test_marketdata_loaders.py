@@ -52,11 +52,7 @@ def test_daily_bars_when_samsung_after_2023_then_kis_file_values() -> None:
     last = daily_bars("005930")[-1]
 
     assert bar_2025 is not None
-    assert (bar_2025.open, bar_2025.close, bar_2025.volume) == (
-        Decimal(60200),
-        Decimal(58300),
-        Decimal(20705979),
-    )
+    assert (bar_2025.open, bar_2025.close, bar_2025.volume) == (Decimal(60200), Decimal(58300), Decimal(20705979))
     assert (last.trading_date, last.close) == (date(2026, 1, 15), Decimal(141650))
 
 
@@ -136,9 +132,7 @@ def test_intraday_bars_when_5_minute_kst_file_then_aware_utc_and_whole_won() -> 
     assert len(bars) == 67
     assert bars[0].ts_start == datetime(2020, 3, 19, 0, 0, tzinfo=UTC)
     assert bars[0].length.total_seconds() == 300
-    assert all(
-        bar.close == bar.close.to_integral_value() and bar.close.as_tuple().exponent == 0 for bar in bars
-    )
+    assert all(bar.close == bar.close.to_integral_value() and bar.close.as_tuple().exponent == 0 for bar in bars)
 
 
 def test_intraday_bars_when_day_without_minute_data_then_none() -> None:

@@ -42,21 +42,12 @@ def test_session_prints_when_down_day_then_open_high_low_close() -> None:
 
     prints = _prints("005930", day)
 
-    assert [prints[i].price for i in (0, 8, 16, 24)] == [
-        Decimal(74100),
-        Decimal(74300),
-        Decimal(72500),
-        Decimal(73100),
-    ]
+    assert [prints[i].price for i in (0, 8, 16, 24)] == [Decimal(74100), Decimal(74300), Decimal(72500), Decimal(73100)]
     assert [p.price for p in prints[:9]] == sorted(p.price for p in prints[:9])  # rises to the high first
 
 
 def test_session_prints_when_interpolated_then_on_tick_grid_inside_day_range_and_time_ordered() -> None:
-    for symbol, day in [
-        ("005930", date(2023, 12, 22)),
-        ("000660", date(2022, 3, 15)),
-        ("005380", date(2021, 7, 1)),
-    ]:
+    for symbol, day in [("005930", date(2023, 12, 22)), ("000660", date(2022, 3, 15)), ("005380", date(2021, 7, 1))]:
         bar = daily_bar(symbol, day)
         assert bar is not None
         prints = _prints(symbol, day)
@@ -143,9 +134,4 @@ def test_session_prints_when_session_opens_late_then_anchors_follow_the_session(
     day = date(2023, 1, 2)  # first trading day of the year: 10:00 open
     prints = session_prints("005930", day, kst_datetime(day, time(10, 0)), kst_datetime(day, time(15, 30)))
 
-    assert [_kst(prints[i]) for i in (0, 8, 16, 24)] == [
-        time(10, 0),
-        time(11, 30),
-        time(13, 30),
-        time(15, 30),
-    ]
+    assert [_kst(prints[i]) for i in (0, 8, 16, 24)] == [time(10, 0), time(11, 30), time(13, 30), time(15, 30)]

@@ -5,11 +5,7 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
-from stock_manager.adapters.observability.masking import (
-    MASK,
-    SecretRegistry,
-    partial_account,
-)
+from stock_manager.adapters.observability.masking import MASK, SecretRegistry, partial_account
 
 
 @pytest.fixture
@@ -32,8 +28,9 @@ def test_mask_when_one_secret_contains_another_then_the_longer_is_hidden_whole(r
     assert registry.mask("x abcdef123456789 y abcdef123") == f"x {MASK} y {MASK}"
 
 
-@pytest.mark.parametrize(("account", "shown"), [
-    ("50123456-01", "5012****-01"), ("5012345601", "5012****01"), ("50123456", "5012****")])
+@pytest.mark.parametrize(
+    ("account", "shown"), [("50123456-01", "5012****-01"), ("5012345601", "5012****01"), ("50123456", "5012****")]
+)
 def test_partial_account_when_shown_then_only_the_first_digits_and_product_code_remain(account, shown):
     assert partial_account(account) == shown
 
@@ -45,21 +42,34 @@ def test_mask_when_an_account_is_registered_then_each_of_its_forms_shows_partly(
     assert masked == "acct 5012****-01 / CANO=5012**** / 5012****01"
 
 
-@pytest.mark.parametrize(("text", "masked"), [
-    ("Authorization: Bearer eyJhbGciOi.abc.def", f"Authorization: Bearer {MASK}"),
-    ("slack xoxb-1234-5678-abcdEFGH failed", f"slack xoxb-{MASK} failed".replace("xoxb", "xox*")),
-    ('{"appkey": "PSabc123", "appsecret":"zz9"}', f'{{"appkey": "{MASK}", "appsecret":"{MASK}"}}'),
-    ("GET /ws?approval_key=1a2b3c4d&tr_id=H0STCNT0", f"GET /ws?approval_key={MASK}&tr_id=H0STCNT0"),
-    ("token_type=Bearer", "token_type=Bearer"),  # not a credential value
-])
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Authorization: Bearer eyJhbGciOi.abc.def", f"Authorization: Bearer {MASK}"),
+        ("slack xoxb-1234-5678-abcdEFGH failed", f"slack xoxb-{MASK} failed".replace("xoxb", "xox*")),
+        ('{"appkey": "PSabc123", "appsecret":"zz9"}', f'{{"appkey": "{MASK}", "appsecret":"{MASK}"}}'),
+        ("GET /ws?approval_key=1a2b3c4d&tr_id=H0STCNT0", f"GET /ws?approval_key={MASK}&tr_id=H0STCNT0"),
+        ("token_type=Bearer", "token_type=Bearer"),  # not a credential value
+    ],
+)
 def test_mask_when_text_looks_like_a_credential_then_it_is_hidden_even_unregistered(registry, text, masked):
     assert registry.mask(text) == masked
 
 
 def test_mask_data_when_keys_name_credentials_then_their_values_are_replaced_recursively(registry):
     registry.register("run-time-token-123")
-    data = {"AppKey": "x1", "headers": {"authorization": "anything", "content-type": "json"},
-            "items": ["run-time-token-123", 5], "count": 3, "access-token": ""}
+    data = {
+        "AppKey": "x1",
+        "headers": {"authorization": "anything", "content-type": "json"},
+        "items": ["run-time-token-123", 5],
+        "count": 3,
+        "access-token": "",
+    }
 
-    assert registry.mask_data(data) == {"AppKey": MASK, "headers": {"authorization": MASK, "content-type": "json"},
-                                        "items": [MASK, 5], "count": 3, "access-token": ""}
+    assert registry.mask_data(data) == {
+        "AppKey": MASK,
+        "headers": {"authorization": MASK, "content-type": "json"},
+        "items": [MASK, 5],
+        "count": 3,
+        "access-token": "",
+    }

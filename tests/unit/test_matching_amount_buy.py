@@ -22,8 +22,9 @@ START = datetime(2024, 3, 1, tzinfo=UTC)
 
 
 def _engine(cash: str = "1000000", rate: str = "0.25") -> MatchingEngine:
-    engine = MatchingEngine(ACCOUNT, {BTC: upbit_instrument(BTC)},
-                            MatchingConfig(Decimal(rate), Decimal(cash), upbit_cost_model()))
+    engine = MatchingEngine(
+        ACCOUNT, {BTC: upbit_instrument(BTC)}, MatchingConfig(Decimal(rate), Decimal(cash), upbit_cost_model())
+    )
     session = session_for(DAY)
     engine.open_session(session, {BTC: Decimal(160_000_000)}, session.ts_first_order)
     return engine
@@ -49,11 +50,15 @@ def test_amount_buy_when_one_print_spends_it_then_dust_refunded_and_order_cancel
     assert report.quantity == report.filled_quantity  # a buy by amount reports what it bought
     [closed] = engine.take_closed()
     assert (closed.broker_order_number, closed.canceled_quantity, closed.reason) == (
-        ack.broker_order_number, Decimal(0), REASON_SPENT)
+        ack.broker_order_number,
+        Decimal(0),
+        REASON_SPENT,
+    )
     assert engine.take_closed() == []
     # Only the notional and its fee left the account: the 0.20826408 KRW of dust and unused fee came back.
-    assert engine.deposit_krw == engine.orderable_krw == Decimal(1_000_000) - Decimal("5999.79184") - Decimal(
-        "2.99989592")
+    assert (
+        engine.deposit_krw == engine.orderable_krw == Decimal(1_000_000) - Decimal("5999.79184") - Decimal("2.99989592")
+    )
 
 
 def test_amount_buy_when_prints_are_thin_then_participation_splits_it_over_prints_until_spent():
@@ -72,8 +77,11 @@ def test_amount_buy_when_prints_are_thin_then_participation_splits_it_over_print
 def test_amount_buy_when_invalid_then_refused_like_a_buy_and_the_client_id_stays_unused():
     engine = _engine(cash="10000")
 
-    for amount, code in ((Decimal(4999), RejectCode.UNDER_MIN_NOTIONAL), (Decimal(0), RejectCode.PRICE),
-                         (Decimal(9996), RejectCode.INSUFFICIENT_CASH)):
+    for amount, code in (
+        (Decimal(4999), RejectCode.UNDER_MIN_NOTIONAL),
+        (Decimal(0), RejectCode.PRICE),
+        (Decimal(9996), RejectCode.INSUFFICIENT_CASH),
+    ):
         with pytest.raises(OrderRejectedByBroker) as raised:
             engine.submit_amount_buy(ACCOUNT, BTC, amount, START, client_order_id="id-1")
         assert raised.value.code == code

@@ -28,11 +28,7 @@ def _session(day: date) -> TradingSession:
 
 
 def _engine(
-    day: date = DAY_2023,
-    *,
-    base: Decimal = Decimal(75000),
-    cash: Decimal = Decimal(10_000_000),
-    rate: str = "0.25",
+    day: date = DAY_2023, *, base: Decimal = Decimal(75000), cash: Decimal = Decimal(10_000_000), rate: str = "0.25"
 ) -> MatchingEngine:
     engine = MatchingEngine(
         ACCOUNT,
@@ -40,9 +36,7 @@ def _engine(
         MatchingConfig(participation_rate=Decimal(rate), start_cash_krw=cash, cost_model=krx_cost_model()),
     )
     session = _session(day)
-    engine.open_session(
-        session, {SAMSUNG: base, KODEX: Decimal(35000)}, session.ts_open - timedelta(minutes=30)
-    )
+    engine.open_session(session, {SAMSUNG: base, KODEX: Decimal(35000)}, session.ts_open - timedelta(minutes=30))
     return engine
 
 
@@ -56,21 +50,15 @@ def _tick(price: int, volume: int, minute: int, day: date = DAY_2023, symbol: st
 
 def _buy(qty: int, price: int | None = None, symbol: str = SAMSUNG) -> OrderRequest:
     kind = OrderType.MARKET if price is None else OrderType.LIMIT
-    return OrderRequest(
-        ACCOUNT, symbol, Side.BUY, kind, Decimal(qty), None if price is None else Decimal(price)
-    )
+    return OrderRequest(ACCOUNT, symbol, Side.BUY, kind, Decimal(qty), None if price is None else Decimal(price))
 
 
 def _sell(qty: int, price: int | None = None, symbol: str = SAMSUNG) -> OrderRequest:
     kind = OrderType.MARKET if price is None else OrderType.LIMIT
-    return OrderRequest(
-        ACCOUNT, symbol, Side.SELL, kind, Decimal(qty), None if price is None else Decimal(price)
-    )
+    return OrderRequest(ACCOUNT, symbol, Side.SELL, kind, Decimal(qty), None if price is None else Decimal(price))
 
 
-def _rejection(
-    engine: MatchingEngine, request: OrderRequest, ts: datetime | None = None
-) -> OrderRejectedByBroker:
+def _rejection(engine: MatchingEngine, request: OrderRequest, ts: datetime | None = None) -> OrderRejectedByBroker:
     with pytest.raises(OrderRejectedByBroker) as raised:
         engine.submit(request, ts or _at(DAY_2023, 9, 5))
     return raised.value
@@ -139,8 +127,9 @@ def test_submit_when_quantity_not_positive_integer_then_quantity_rejection(quant
 
 
 def test_submit_when_symbol_unknown_or_halted_or_account_wrong_then_rejected() -> None:
-    engine = MatchingEngine(ACCOUNT, {SAMSUNG: krx_instrument(SAMSUNG),
-                                      KODEX: krx_instrument(KODEX, InstrumentKind.ETF)})
+    engine = MatchingEngine(
+        ACCOUNT, {SAMSUNG: krx_instrument(SAMSUNG), KODEX: krx_instrument(KODEX, InstrumentKind.ETF)}
+    )
     session = _session(DAY_2023)
     engine.open_session(session, {SAMSUNG: Decimal(75000)}, session.ts_open)  # KODEX has no bar today
 
@@ -246,9 +235,7 @@ def test_on_print_when_limit_sell_then_fills_only_at_or_above_limit() -> None:
     engine.submit(_sell(10, 75500), _at(DAY_2023, 9, 5))
 
     assert engine.on_print(_tick(75400, 10_000, 6)) == []
-    assert [(f.quantity, f.price) for f in engine.on_print(_tick(75500, 10_000, 7))] == [
-        (Decimal(10), Decimal(75500))
-    ]
+    assert [(f.quantity, f.price) for f in engine.on_print(_tick(75500, 10_000, 7))] == [(Decimal(10), Decimal(75500))]
 
 
 def test_on_print_when_volume_small_then_partial_fills_capped_by_participation() -> None:
@@ -262,9 +249,7 @@ def test_on_print_when_volume_small_then_partial_fills_capped_by_participation()
 
     assert [f.quantity for f in first] == [Decimal(25)]
     assert nothing == [] and second == []
-    assert [(f.broker_fill_id, f.quantity) for f in third] == [
-        (f"{ack.broker_order_number}-0002", Decimal(75))
-    ]
+    assert [(f.broker_fill_id, f.quantity) for f in third] == [(f"{ack.broker_order_number}-0002", Decimal(75))]
     report = engine.orders(DAY_2023)[0]
     assert (report.state, report.filled_quantity) == (BrokerOrderState.FILLED, Decimal(100))
     assert report.avg_fill_price == Decimal("75075.0000")

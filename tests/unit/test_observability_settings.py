@@ -19,10 +19,13 @@ def test_settings_when_slack_values_are_secret_then_the_error_never_echoes_them(
     assert "METRICS_PORT" in str(raised.value) and "xoxb-secret-value" not in str(raised.value)
 
 
-@pytest.mark.parametrize(("values", "problem"), [
-    ({"slack_bot_token": "xoxb-1-2-abc"}, "SLACK_ALERTS_CHANNEL_ID is not"),
-    ({"slack_trades_channel_id": "C0TRADES01"}, "SLACK_BOT_TOKEN is not"),
-])
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"slack_bot_token": "xoxb-1-2-abc"}, "SLACK_ALERTS_CHANNEL_ID is not"),
+        ({"slack_trades_channel_id": "C0TRADES01"}, "SLACK_BOT_TOKEN is not"),
+    ],
+)
 def test_slack_when_settings_are_incomplete_then_configuration_error(values, problem):
     with pytest.raises(ConfigurationError, match=problem):
         build_slack_notifier(load_settings(**values))

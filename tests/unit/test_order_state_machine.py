@@ -18,15 +18,25 @@ S = OrderStatus
 
 def make_order(quantity: int = 10) -> Order:
     return Order(
-        idempotency_key="k", account_id="A", strategy_id="s", symbol="005930", side=Side.BUY,
-        order_type=OrderType.LIMIT, quantity=Decimal(quantity), limit_price=Decimal(60000), intent=Intent.ENTRY,
-        reason="test", trading_date=date(2023, 3, 2), ts_created=T0,
+        idempotency_key="k",
+        account_id="A",
+        strategy_id="s",
+        symbol="005930",
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=Decimal(quantity),
+        limit_price=Decimal(60000),
+        intent=Intent.ENTRY,
+        reason="test",
+        trading_date=date(2023, 3, 2),
+        ts_created=T0,
     )
 
 
 def fill(fill_id: str, quantity: int, number: str = "0000000001") -> Fill:
-    return Fill(fill_id, number, "005930", Side.BUY, Decimal(quantity), Decimal(60000), Decimal(8), Decimal(0), T0,
-                T0.date())
+    return Fill(
+        fill_id, number, "005930", Side.BUY, Decimal(quantity), Decimal(60000), Decimal(8), Decimal(0), T0, T0.date()
+    )
 
 
 def order_in(status: OrderStatus) -> Order:
@@ -63,9 +73,7 @@ def event_for(trigger: OrderStatus, order: Order):
 
 
 LEGAL = sorted(TRANSITIONS, key=str)
-ILLEGAL = sorted(
-    (pair for pair in product(S, S) if pair not in TRANSITIONS and pair[1] is not S.NEW), key=str
-)
+ILLEGAL = sorted((pair for pair in product(S, S) if pair not in TRANSITIONS and pair[1] is not S.NEW), key=str)
 
 
 @pytest.mark.parametrize(("current", "trigger"), LEGAL, ids=[f"{a}->{b}" for a, b in LEGAL])
@@ -94,11 +102,17 @@ def test_apply_when_transition_is_not_in_table_then_raises_and_leaves_order_unch
 
 def test_apply_when_partial_fills_sum_to_quantity_then_filled_with_average_price():
     order = order_in(S.SENT)
-    order.apply(OrderFilled(Fill("a", "1", "005930", Side.BUY, Decimal(4), Decimal(60000), Decimal(0), Decimal(0), T0,
-                                 T0.date())))
+    order.apply(
+        OrderFilled(
+            Fill("a", "1", "005930", Side.BUY, Decimal(4), Decimal(60000), Decimal(0), Decimal(0), T0, T0.date())
+        )
+    )
     assert order.status is S.PARTIAL and order.ts_partial == T0
-    order.apply(OrderFilled(Fill("b", "1", "005930", Side.BUY, Decimal(6), Decimal(60100), Decimal(0), Decimal(0), T0,
-                                 T0.date())))
+    order.apply(
+        OrderFilled(
+            Fill("b", "1", "005930", Side.BUY, Decimal(6), Decimal(60100), Decimal(0), Decimal(0), T0, T0.date())
+        )
+    )
     assert order.status is S.FILLED
     assert order.avg_fill_price == (Decimal(4) * 60000 + Decimal(6) * 60100) / 10
     assert order.remaining_quantity == 0
@@ -127,6 +141,17 @@ def test_apply_when_late_fill_after_cancel_then_quantity_counted_and_status_stay
 
 def test_order_when_limit_without_price_then_refused():
     with pytest.raises(ValueError, match="limit price"):
-        Order(idempotency_key="k", account_id="A", strategy_id="s", symbol="005930", side=Side.BUY,
-              order_type=OrderType.LIMIT, quantity=Decimal(1), limit_price=None, intent=Intent.ENTRY, reason="",
-              trading_date=date(2023, 1, 2), ts_created=T0)
+        Order(
+            idempotency_key="k",
+            account_id="A",
+            strategy_id="s",
+            symbol="005930",
+            side=Side.BUY,
+            order_type=OrderType.LIMIT,
+            quantity=Decimal(1),
+            limit_price=None,
+            intent=Intent.ENTRY,
+            reason="",
+            trading_date=date(2023, 1, 2),
+            ts_created=T0,
+        )

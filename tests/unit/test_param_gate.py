@@ -23,9 +23,14 @@ RULES = GateRules(oos_margin=Decimal(0), max_drawdown_pct=Decimal(10), max_chang
 
 
 def evidence(proposed="0.5", active="0.1", drawdown="4", **extra) -> OutOfSample:
-    return OutOfSample("sharpe", True, None if proposed is None else Decimal(proposed),
-                       None if active is None else Decimal(active),
-                       None if drawdown is None else Decimal(drawdown), **extra)
+    return OutOfSample(
+        "sharpe",
+        True,
+        None if proposed is None else Decimal(proposed),
+        None if active is None else Decimal(active),
+        None if drawdown is None else Decimal(drawdown),
+        **extra,
+    )
 
 
 def rules_of(verdict) -> dict[str, bool]:
@@ -36,8 +41,14 @@ def test_check_when_within_bounds_better_and_small_step_then_validated():
     verdict = check_proposal(MA_CROSS, ACTIVE, {"short_window_days": 45, "long_window_days": 190}, evidence(), RULES)
 
     assert verdict.valid and verdict.status is DraftStatus.VALIDATED
-    assert rules_of(verdict) == {"shape": True, "bounds": True, "change": True, "step": True,
-                                 "out_of_sample": True, "drawdown": True}
+    assert rules_of(verdict) == {
+        "shape": True,
+        "bounds": True,
+        "change": True,
+        "step": True,
+        "out_of_sample": True,
+        "drawdown": True,
+    }
     assert "short_window_days 50 → 45" in verdict.checks[2].reason
 
 
@@ -50,14 +61,17 @@ def test_check_when_out_of_the_declared_bounds_then_invalid_naming_each_value():
     assert "stop_loss_pct must be above -100 and below 0, was 5" in verdict.failures()[0]
 
 
-@pytest.mark.parametrize("spec, proposal, words", [
-    (VOLATILITY_BREAKOUT, {"k": "3.5"}, "k must be above 0 and at most 3, was 3.5"),
-    (TURTLE, {"entry_days": 1}, "entry_days must be at least 2 and at most 250, was 1"),
-    (GRID, {"levels": 500}, "levels must be at least 2 and at most 100, was 500"),
-    (MA_CROSS, {"short_window_days": "fifty"}, "short_window_days must be a number, was 'fifty'"),
-    (MA_CROSS, {"short_window_days": 40.5}, "short_window_days must be a whole number"),
-    (MA_CROSS, {"buy_now": 1}, "unknown strategy parameter(s): buy_now"),
-])
+@pytest.mark.parametrize(
+    "spec, proposal, words",
+    [
+        (VOLATILITY_BREAKOUT, {"k": "3.5"}, "k must be above 0 and at most 3, was 3.5"),
+        (TURTLE, {"entry_days": 1}, "entry_days must be at least 2 and at most 250, was 1"),
+        (GRID, {"levels": 500}, "levels must be at least 2 and at most 100, was 500"),
+        (MA_CROSS, {"short_window_days": "fifty"}, "short_window_days must be a number, was 'fifty'"),
+        (MA_CROSS, {"short_window_days": 40.5}, "short_window_days must be a whole number"),
+        (MA_CROSS, {"buy_now": 1}, "unknown strategy parameter(s): buy_now"),
+    ],
+)
 def test_check_when_a_strategy_spec_refuses_then_its_own_reason_is_the_gates(spec, proposal, words):
     verdict = check_proposal(spec, {}, proposal, evidence(), RULES)
 
@@ -92,10 +106,18 @@ def test_check_when_the_proposal_equals_the_active_parameters_then_invalid():
     assert "the same as the ACTIVE parameters" in verdict.failures()
 
 
-@pytest.mark.parametrize("proposed, active, margin, passed", [
-    ("0.5", "0.1", "0", True), ("0.1", "0.5", "0", False), ("0.5", "0.5", "0", True),
-    ("0.5", "0.45", "0.1", False), ("0.4", "0.45", "-0.1", True), (None, "0.1", "0", False), ("0.2", None, "0", True),
-])
+@pytest.mark.parametrize(
+    "proposed, active, margin, passed",
+    [
+        ("0.5", "0.1", "0", True),
+        ("0.1", "0.5", "0", False),
+        ("0.5", "0.5", "0", True),
+        ("0.5", "0.45", "0.1", False),
+        ("0.4", "0.45", "-0.1", True),
+        (None, "0.1", "0", False),
+        ("0.2", None, "0", True),
+    ],
+)
 def test_check_out_of_sample_against_the_active_parameters_with_the_margin(proposed, active, margin, passed):
     rules = GateRules(oos_margin=Decimal(margin))
 
@@ -112,8 +134,13 @@ def test_check_when_the_objective_is_minimised_then_lower_is_better():
 
 def test_check_when_the_drawdown_is_too_deep_or_the_loss_limit_was_hit_then_invalid():
     deep = check_proposal(MA_CROSS, ACTIVE, {"short_window_days": 45}, evidence(drawdown="12.5"), RULES)
-    killed = check_proposal(MA_CROSS, ACTIVE, {"short_window_days": 45},
-                            evidence(proposed_kill_switch="daily loss limit hit on 2023-03-02"), RULES)
+    killed = check_proposal(
+        MA_CROSS,
+        ACTIVE,
+        {"short_window_days": 45},
+        evidence(proposed_kill_switch="daily loss limit hit on 2023-03-02"),
+        RULES,
+    )
 
     assert deep.failures() == ["out-of-sample maximum drawdown 12.5 % above 10 %"]
     assert killed.failures() == ["the backtest hit the daily loss limit: daily loss limit hit on 2023-03-02"]
@@ -128,26 +155,40 @@ def test_check_when_the_walk_forward_mean_is_worse_then_invalid():
 
 
 def test_check_when_there_is_no_evidence_then_invalid_saying_why():
-    verdict = check_proposal(VOLATILITY_BREAKOUT, {}, {"k": "0.55"}, None, RULES,
-                             no_evidence_reason="the research engine backtests only ma_cross_50_200")
+    verdict = check_proposal(
+        VOLATILITY_BREAKOUT,
+        {},
+        {"k": "0.55"},
+        None,
+        RULES,
+        no_evidence_reason="the research engine backtests only ma_cross_50_200",
+    )
 
     assert verdict.failures() == [
         "no out-of-sample evidence: the research engine backtests only ma_cross_50_200",
-        "no drawdown figure: the research engine backtests only ma_cross_50_200"]
+        "no drawdown figure: the research engine backtests only ma_cross_50_200",
+    ]
 
 
 def test_verdict_to_mapping_keeps_every_reason():
     data = malformed("the answer is not JSON: Expecting value").to_mapping()
 
-    assert data == {"valid": False, "checks": [
-        {"rule": "shape", "passed": False, "reason": "the answer is not JSON: Expecting value"}]}
+    assert data == {
+        "valid": False,
+        "checks": [{"rule": "shape", "passed": False, "reason": "the answer is not JSON: Expecting value"}],
+    }
 
 
-@pytest.mark.parametrize("current, target", [
-    (DraftStatus.INVALID, DraftStatus.APPROVED), (DraftStatus.DRAFT, DraftStatus.APPROVED),
-    (DraftStatus.REJECTED, DraftStatus.APPROVED), (DraftStatus.APPROVED, DraftStatus.REJECTED),
-    (DraftStatus.APPLIED, DraftStatus.APPROVED),
-])
+@pytest.mark.parametrize(
+    "current, target",
+    [
+        (DraftStatus.INVALID, DraftStatus.APPROVED),
+        (DraftStatus.DRAFT, DraftStatus.APPROVED),
+        (DraftStatus.REJECTED, DraftStatus.APPROVED),
+        (DraftStatus.APPROVED, DraftStatus.REJECTED),
+        (DraftStatus.APPLIED, DraftStatus.APPROVED),
+    ],
+)
 def test_transition_when_not_in_the_table_then_refused(current, target):
     with pytest.raises(InvalidTransition, match=f"a {current} draft cannot become {target}"):
         require_transition(current, target)

@@ -14,8 +14,18 @@ T0 = datetime(2023, 3, 2, 0, 0, tzinfo=UTC)
 
 
 def f(fid: str, side: Side, qty: int, price: int, minutes: int = 0, commission: int = 0, tax: int = 0) -> Fill:
-    return Fill(fid, "1", "005930", side, Decimal(qty), Decimal(price), Decimal(commission), Decimal(tax),
-                T0 + timedelta(minutes=minutes), T0.date())
+    return Fill(
+        fid,
+        "1",
+        "005930",
+        side,
+        Decimal(qty),
+        Decimal(price),
+        Decimal(commission),
+        Decimal(tax),
+        T0 + timedelta(minutes=minutes),
+        T0.date(),
+    )
 
 
 def test_apply_fill_when_buying_twice_then_average_price_is_volume_weighted():
@@ -48,8 +58,20 @@ def test_positions_from_fills_when_given_out_of_order_then_same_as_execution_ord
 
 @pytest.mark.parametrize(
     ("price", "tick"),
-    [(1999, 1), (2000, 5), (4995, 5), (5000, 10), (19990, 10), (20000, 50), (49950, 50), (50000, 100),
-     (199900, 100), (200000, 500), (499500, 500), (500000, 1000)],
+    [
+        (1999, 1),
+        (2000, 5),
+        (4995, 5),
+        (5000, 10),
+        (19990, 10),
+        (20000, 50),
+        (49950, 50),
+        (50000, 100),
+        (199900, 100),
+        (200000, 500),
+        (499500, 500),
+        (500000, 1000),
+    ],
 )
 def test_tick_size_when_price_at_band_edges_then_matches_krx_table(price, tick):
     assert tick_size(Decimal(price)) == tick
@@ -62,8 +84,13 @@ def test_tick_size_when_etf_then_five_won_above_2000():
 
 @pytest.mark.parametrize(
     ("price", "side", "expected"),
-    [("60050", Side.BUY, 60000), ("60050", Side.SELL, 60100), ("49990", Side.SELL, 50000),
-     ("199950", Side.SELL, 200000), ("60000", Side.BUY, 60000)],
+    [
+        ("60050", Side.BUY, 60000),
+        ("60050", Side.SELL, 60100),
+        ("49990", Side.SELL, 50000),
+        ("199950", Side.SELL, 200000),
+        ("60000", Side.BUY, 60000),
+    ],
 )
 def test_round_to_tick_when_off_grid_then_never_more_aggressive(price, side, expected):
     rounded = round_to_tick(Decimal(price), side)
@@ -84,7 +111,14 @@ def test_cost_model_when_selling_in_2023_then_tax_020_and_commission_truncated_t
     assert costs.tax_krw(Side.BUY, notional, date(2023, 6, 1)) == 0
 
 
-@pytest.mark.parametrize(("day", "rate"), [(date(2023, 12, 28), "0.0020"), (date(2024, 5, 2), "0.0018"),
-                                           (date(2025, 6, 13), "0.0015"), (date(2026, 1, 2), "0.0020")])
+@pytest.mark.parametrize(
+    ("day", "rate"),
+    [
+        (date(2023, 12, 28), "0.0020"),
+        (date(2024, 5, 2), "0.0018"),
+        (date(2025, 6, 13), "0.0015"),
+        (date(2026, 1, 2), "0.0020"),
+    ],
+)
 def test_sell_tax_rate_when_year_changes_then_follows_schedule(day, rate):
     assert krx_cost_model().sell_tax_rate(day) == Decimal(rate)

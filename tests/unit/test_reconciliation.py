@@ -30,31 +30,77 @@ def as_cumulative(fill: Fill, cumulative: int) -> Fill:
     return replace(fill, broker_fill_id=cumulative_identity(ACCOUNT, fill, Decimal(cumulative)))
 
 
-def our_order(key: str = "k1", number: str | None = None, status: OrderStatus | None = None, *,
-              order_id: int = 1, symbol: str = "005930", quantity: int = 10, limit: int = 72100) -> Order:
+def our_order(
+    key: str = "k1",
+    number: str | None = None,
+    status: OrderStatus | None = None,
+    *,
+    order_id: int = 1,
+    symbol: str = "005930",
+    quantity: int = 10,
+    limit: int = 72100,
+) -> Order:
     return Order(
-        idempotency_key=f"{ACCOUNT}:{key}", account_id=ACCOUNT, strategy_id="ma_cross", symbol=symbol,
-        side=Side.BUY, order_type=OrderType.LIMIT, quantity=Decimal(quantity), limit_price=Decimal(limit),
-        intent=Intent.ENTRY, reason="test", trading_date=DAY, ts_created=T0, id=order_id,
-        status=status or (OrderStatus.SENT if number else OrderStatus.NEW), broker_order_number=number,
+        idempotency_key=f"{ACCOUNT}:{key}",
+        account_id=ACCOUNT,
+        strategy_id="ma_cross",
+        symbol=symbol,
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=Decimal(quantity),
+        limit_price=Decimal(limit),
+        intent=Intent.ENTRY,
+        reason="test",
+        trading_date=DAY,
+        ts_created=T0,
+        id=order_id,
+        status=status or (OrderStatus.SENT if number else OrderStatus.NEW),
+        broker_order_number=number,
     )
 
 
-def report(number: str, state: BrokerOrderState = BrokerOrderState.OPEN, *, symbol: str = "005930",
-           quantity: int = 10, limit: int = 72100, filled: int = 0,
-           ts_accepted: datetime = T0_BROKER) -> BrokerOrderReport:
+def report(
+    number: str,
+    state: BrokerOrderState = BrokerOrderState.OPEN,
+    *,
+    symbol: str = "005930",
+    quantity: int = 10,
+    limit: int = 72100,
+    filled: int = 0,
+    ts_accepted: datetime = T0_BROKER,
+) -> BrokerOrderReport:
     return BrokerOrderReport(
-        account_id=ACCOUNT, broker_order_number=number, venue_order_ref="06010", symbol=symbol, side=Side.BUY,
-        order_type=OrderType.LIMIT, quantity=Decimal(quantity), limit_price=Decimal(limit), state=state,
-        filled_quantity=Decimal(filled), avg_fill_price=Decimal(limit) if filled else None,
-        ts_accepted=ts_accepted, trading_date=DAY,
+        account_id=ACCOUNT,
+        broker_order_number=number,
+        venue_order_ref="06010",
+        symbol=symbol,
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=Decimal(quantity),
+        limit_price=Decimal(limit),
+        state=state,
+        filled_quantity=Decimal(filled),
+        avg_fill_price=Decimal(limit) if filled else None,
+        ts_accepted=ts_accepted,
+        trading_date=DAY,
     )
 
 
-def fill(fill_id: str, number: str, quantity: int, price: int = 72100, *, symbol: str = "005930",
-         seconds: int = 30) -> Fill:
-    return Fill(fill_id, number, symbol, Side.BUY, Decimal(quantity), Decimal(price), Decimal(0), Decimal(0),
-                T0 + timedelta(seconds=seconds), kst_date(T0 + timedelta(seconds=seconds)))
+def fill(
+    fill_id: str, number: str, quantity: int, price: int = 72100, *, symbol: str = "005930", seconds: int = 30
+) -> Fill:
+    return Fill(
+        fill_id,
+        number,
+        symbol,
+        Side.BUY,
+        Decimal(quantity),
+        Decimal(price),
+        Decimal(0),
+        Decimal(0),
+        T0 + timedelta(seconds=seconds),
+        kst_date(T0 + timedelta(seconds=seconds)),
+    )
 
 
 def holding(symbol: str, quantity: int, avg_price: int = 72100) -> BrokerPosition:
@@ -62,15 +108,23 @@ def holding(symbol: str, quantity: int, avg_price: int = 72100) -> BrokerPositio
 
 
 def plan(
-    *, open_orders: Sequence[Order] = (), known_orders: Sequence[Order] | None = None,
-    recorded_fills: Sequence[Fill] = (), broker_orders: Sequence[BrokerOrderReport] = (),
-    broker_fills: Sequence[Fill] = (), broker_positions: Sequence[BrokerPosition] = (),
+    *,
+    open_orders: Sequence[Order] = (),
+    known_orders: Sequence[Order] | None = None,
+    recorded_fills: Sequence[Fill] = (),
+    broker_orders: Sequence[BrokerOrderReport] = (),
+    broker_fills: Sequence[Fill] = (),
+    broker_positions: Sequence[BrokerPosition] = (),
 ) -> RecoveryPlan:
     """Plan with `known_orders` defaulting to the open ones (every order of ours the days cover)."""
     return plan_recovery(
-        account_id=ACCOUNT, open_orders=open_orders,
-        known_orders=open_orders if known_orders is None else known_orders, recorded_fills=recorded_fills,
-        broker_orders=broker_orders, broker_fills=broker_fills, broker_positions=broker_positions,
+        account_id=ACCOUNT,
+        open_orders=open_orders,
+        known_orders=open_orders if known_orders is None else known_orders,
+        recorded_fills=recorded_fills,
+        broker_orders=broker_orders,
+        broker_fills=broker_fills,
+        broker_positions=broker_positions,
         fill_identity=CumulativeFillIdentity(),
     )
 
@@ -89,10 +143,17 @@ def test_plan_when_database_and_broker_agree_then_clean():
     f1 = fill("F1", "0000011774", 10)
 
     # Act
-    result = plan(open_orders=[working], known_orders=[done, working], recorded_fills=[f1],
-                  broker_orders=[report("0000011774", BrokerOrderState.FILLED, filled=10),
-                                 report("0000011775", symbol="000660", limit=150_000)],
-                  broker_fills=[f1], broker_positions=[holding("005930", 10)])
+    result = plan(
+        open_orders=[working],
+        known_orders=[done, working],
+        recorded_fills=[f1],
+        broker_orders=[
+            report("0000011774", BrokerOrderState.FILLED, filled=10),
+            report("0000011775", symbol="000660", limit=150_000),
+        ],
+        broker_fills=[f1],
+        broker_positions=[holding("005930", 10)],
+    )
 
     # Assert
     assert result.is_clean
@@ -174,8 +235,12 @@ def test_plan_when_match_is_ambiguous_then_candidates_are_not_labelled_external(
     candidates = [report("0000011774", BrokerOrderState.FILLED, filled=10), report("0000011775")]
 
     # Act
-    result = plan(open_orders=[our_order("k1")], broker_orders=candidates,
-                  broker_fills=[fill("F1", "0000011774", 10)], broker_positions=[holding("005930", 10)])
+    result = plan(
+        open_orders=[our_order("k1")],
+        broker_orders=candidates,
+        broker_fills=[fill("F1", "0000011774", 10)],
+        broker_positions=[holding("005930", 10)],
+    )
 
     # Assert
     assert [kind for kind, _ in kinds(result)] == ["ambiguous"]
@@ -190,9 +255,13 @@ def test_plan_when_fill_was_missed_then_fill_action_for_our_order():
     f1, f2 = fill("F1", "0000011774", 4), fill("F2", "0000011774", 6, seconds=60)
 
     # Act
-    result = plan(open_orders=[order], recorded_fills=[f1],
-                  broker_orders=[report("0000011774", BrokerOrderState.FILLED, filled=10)],
-                  broker_fills=[f1, f2], broker_positions=[holding("005930", 10)])
+    result = plan(
+        open_orders=[order],
+        recorded_fills=[f1],
+        broker_orders=[report("0000011774", BrokerOrderState.FILLED, filled=10)],
+        broker_fills=[f1, f2],
+        broker_positions=[holding("005930", 10)],
+    )
 
     # Assert
     [action] = result.actions
@@ -222,8 +291,9 @@ def test_plan_when_broker_has_no_record_of_a_sent_order_then_cancel_as_expired()
 
 def test_plan_when_broker_rejected_the_order_then_reject():
     # Act
-    result = plan(open_orders=[our_order("k1", "0000011774")],
-                  broker_orders=[report("0000011774", BrokerOrderState.REJECTED)])
+    result = plan(
+        open_orders=[our_order("k1", "0000011774")], broker_orders=[report("0000011774", BrokerOrderState.REJECTED)]
+    )
 
     # Assert
     assert kinds(result) == [("reject", f"{ACCOUNT}:k1")]
@@ -234,13 +304,13 @@ def test_plan_when_broker_rejected_the_order_then_reject():
 
 def test_plan_when_order_placed_by_hand_at_the_broker_then_external_order_and_fill_never_adopted():
     # Arrange: no NEW order of ours; someone bought 3 shares of 000660 in the broker's app.
-    by_hand = report("0000099001", BrokerOrderState.FILLED, symbol="000660", quantity=3, limit=150_000,
-                     filled=3)
+    by_hand = report("0000099001", BrokerOrderState.FILLED, symbol="000660", quantity=3, limit=150_000, filled=3)
     f1 = fill("X1", "0000099001", 3, 150_000, symbol="000660")
 
     # Act
-    result = plan(open_orders=[], broker_orders=[by_hand], broker_fills=[f1],
-                  broker_positions=[holding("000660", 3, 150_000)])
+    result = plan(
+        open_orders=[], broker_orders=[by_hand], broker_fills=[f1], broker_positions=[holding("000660", 3, 150_000)]
+    )
 
     # Assert
     assert kinds(result) == [("external_order", None), ("external_fill", None)]
@@ -270,9 +340,13 @@ def test_plan_when_positions_from_fills_differ_from_broker_holdings_then_positio
     f1 = fill("F1", "0000011774", 10)
 
     # Act
-    result = plan(known_orders=[done], recorded_fills=[f1],
-                  broker_orders=[report("0000011774", BrokerOrderState.FILLED, filled=10)], broker_fills=[f1],
-                  broker_positions=[holding("005930", 7)])
+    result = plan(
+        known_orders=[done],
+        recorded_fills=[f1],
+        broker_orders=[report("0000011774", BrokerOrderState.FILLED, filled=10)],
+        broker_fills=[f1],
+        broker_positions=[holding("005930", 7)],
+    )
 
     # Assert
     assert result.actions == ()
@@ -289,14 +363,18 @@ def test_plan_when_broker_holds_a_symbol_the_daemon_never_held_then_external_hol
     f1 = fill("F1", "0000011774", 10)
 
     # Act
-    result = plan(known_orders=[done], recorded_fills=[f1],
-                  broker_orders=[report("0000011774", BrokerOrderState.FILLED, filled=10)], broker_fills=[f1],
-                  broker_positions=[holding("005930", 10), holding("000660", 2, 150_000)])
+    result = plan(
+        known_orders=[done],
+        recorded_fills=[f1],
+        broker_orders=[report("0000011774", BrokerOrderState.FILLED, filled=10)],
+        broker_fills=[f1],
+        broker_positions=[holding("005930", 10), holding("000660", 2, 150_000)],
+    )
 
     # Assert: labelled, left out of our positions, and no reason to stop.
     assert [(a.kind, a.detail, a.after) for a in result.actions] == [
-        ("external_holding", "2 000660 @ 150000 at the broker were not bought by this daemon",
-         "reported, not adopted")]
+        ("external_holding", "2 000660 @ 150000 at the broker were not bought by this daemon", "reported, not adopted")
+    ]
     assert result.position_differences == () and result.stop_reasons == ()
     assert "000660" not in result.positions_after
 
@@ -306,8 +384,7 @@ def test_plan_when_broker_holds_a_symbol_the_daemon_never_held_then_external_hol
 
 @pytest.mark.parametrize(
     ("ours", "theirs"),
-    [pytest.param("11774", "0000011774", id="ours-short"),
-     pytest.param("0000011774", "11774", id="theirs-short")],
+    [pytest.param("11774", "0000011774", id="ours-short"), pytest.param("0000011774", "11774", id="theirs-short")],
 )
 def test_plan_when_broker_number_differs_only_in_leading_zeros_then_same_order(ours: str, theirs: str):
     # Arrange: our working order, and an earlier order of ours that is done.
@@ -317,11 +394,17 @@ def test_plan_when_broker_number_differs_only_in_leading_zeros_then_same_order(o
     f1, f2 = fill("F1", theirs, 4), fill("F2", theirs, 6, seconds=60)
 
     # Act
-    result = plan(open_orders=[working], known_orders=[done, working], recorded_fills=[f0, f1],
-                  broker_orders=[report(theirs.replace("11774", "11700"), BrokerOrderState.FILLED, quantity=5,
-                                        filled=5),
-                                 report(theirs, BrokerOrderState.FILLED, filled=10)],
-                  broker_fills=[f0, f1, f2], broker_positions=[holding("005930", 15)])
+    result = plan(
+        open_orders=[working],
+        known_orders=[done, working],
+        recorded_fills=[f0, f1],
+        broker_orders=[
+            report(theirs.replace("11774", "11700"), BrokerOrderState.FILLED, quantity=5, filled=5),
+            report(theirs, BrokerOrderState.FILLED, filled=10),
+        ],
+        broker_fills=[f0, f1, f2],
+        broker_positions=[holding("005930", 15)],
+    )
 
     # Assert
     [action] = result.actions

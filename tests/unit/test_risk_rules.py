@@ -21,27 +21,58 @@ from stock_manager.domain.sessions import MarketPhase
 
 NOW = datetime(2024, 3, 4, 1, 0, tzinfo=UTC)  # 10:00 KST
 LIMITS = RiskLimits(
-    max_open_positions=2, max_quantity_per_symbol=Decimal(100), daily_loss_limit_pct=Decimal(2),
-    max_value_per_symbol_krw=Decimal(3_000_000), max_symbol_weight_pct=Decimal(20),
-    max_order_value_krw=Decimal(1_500_000), price_collar_pct=Decimal(5), max_quote_age_secs=60,
-    max_orders_per_minute=3, cooldown_after_failures=3, cooldown_secs=300,
+    max_open_positions=2,
+    max_quantity_per_symbol=Decimal(100),
+    daily_loss_limit_pct=Decimal(2),
+    max_value_per_symbol_krw=Decimal(3_000_000),
+    max_symbol_weight_pct=Decimal(20),
+    max_order_value_krw=Decimal(1_500_000),
+    price_collar_pct=Decimal(5),
+    max_quote_age_secs=60,
+    max_orders_per_minute=3,
+    cooldown_after_failures=3,
+    cooldown_secs=300,
 )
 QUOTE = MarketSnapshot(Decimal(60_000), NOW, lower_limit=Decimal(42_000), upper_limit=Decimal(78_000))
 
 
 #: What a KRX phase takes from us (the venue's phases carry it).
-ACCEPTED = {p: frozenset({OrderType.LIMIT, OrderType.MARKET})
-            for p in (MarketPhase.PRE_OPEN_AUCTION, MarketPhase.CONTINUOUS, MarketPhase.CLOSING_AUCTION)}
+ACCEPTED = {
+    p: frozenset({OrderType.LIMIT, OrderType.MARKET})
+    for p in (MarketPhase.PRE_OPEN_AUCTION, MarketPhase.CONTINUOUS, MarketPhase.CLOSING_AUCTION)
+}
 
 
-def state(positions=None, working=None, realized="0", equity="10000000", stopped=False, *, phase=MarketPhase.CONTINUOUS,
-          market=None, recent=(), failures=None, unrealized="0", working_value=None) -> RiskState:
+def state(
+    positions=None,
+    working=None,
+    realized="0",
+    equity="10000000",
+    stopped=False,
+    *,
+    phase=MarketPhase.CONTINUOUS,
+    market=None,
+    recent=(),
+    failures=None,
+    unrealized="0",
+    working_value=None,
+) -> RiskState:
     held = {s: Position("A", s, quantity=Decimal(q), avg_price=Decimal(60_000)) for s, q in (positions or {}).items()}
-    return RiskState(held, {s: Decimal(q) for s, q in (working or {}).items()}, Decimal(realized), Decimal(equity),
-                     stopped, now=NOW, phase=phase, order_types_now=ACCEPTED.get(phase, frozenset()),
-                     market=market if market is not None else {s: QUOTE for s in ("005930", "000660", "035420")},
-                     working_buy_value_krw={s: Decimal(v) for s, v in (working_value or {}).items()},
-                     recent_orders=tuple(recent), failures=failures or {}, unrealized_pnl_krw=Decimal(unrealized))
+    return RiskState(
+        held,
+        {s: Decimal(q) for s, q in (working or {}).items()},
+        Decimal(realized),
+        Decimal(equity),
+        stopped,
+        now=NOW,
+        phase=phase,
+        order_types_now=ACCEPTED.get(phase, frozenset()),
+        market=market if market is not None else {s: QUOTE for s in ("005930", "000660", "035420")},
+        working_buy_value_krw={s: Decimal(v) for s, v in (working_value or {}).items()},
+        recent_orders=tuple(recent),
+        failures=failures or {},
+        unrealized_pnl_krw=Decimal(unrealized),
+    )
 
 
 def buy(symbol="005930", qty=10, price="60000", order_type=OrderType.LIMIT) -> OrderProposal:
@@ -68,9 +99,17 @@ def test_stop_mode_when_set_then_even_exits_denied():
     assert rule_of(sell(), state(positions={"005930": 10}, stopped=True)) == "stop_mode"
 
 
-@pytest.mark.parametrize(("phase", "allowed"), [
-    (MarketPhase.PRE_OPEN_AUCTION, True), (MarketPhase.CONTINUOUS, True), (MarketPhase.CLOSING_AUCTION, True),
-    (MarketPhase.AFTER_HOURS, False), (MarketPhase.CLOSED, False), (None, False)])
+@pytest.mark.parametrize(
+    ("phase", "allowed"),
+    [
+        (MarketPhase.PRE_OPEN_AUCTION, True),
+        (MarketPhase.CONTINUOUS, True),
+        (MarketPhase.CLOSING_AUCTION, True),
+        (MarketPhase.AFTER_HOURS, False),
+        (MarketPhase.CLOSED, False),
+        (None, False),
+    ],
+)
 @pytest.mark.parametrize("order_type", [OrderType.LIMIT, OrderType.MARKET])
 def test_session_phase_when_phase_does_not_take_the_order_type_then_denied(phase, allowed, order_type):
     decision = rule_of(buy(order_type=order_type), state(phase=phase))
@@ -98,8 +137,7 @@ def test_stale_market_data_when_rule_off_then_age_ignored():
     assert rule_of(buy(), state(market=old), replace(LIMITS, max_quote_age_secs=None)) is None
 
 
-@pytest.mark.parametrize(("price", "denied"), [
-    ("63000", False), ("63100", True), ("57000", False), ("56900", True)])
+@pytest.mark.parametrize(("price", "denied"), [("63000", False), ("63100", True), ("57000", False), ("56900", True)])
 def test_price_collar_when_limit_more_than_five_percent_from_last_then_denied(price, denied):
     assert (rule_of(buy(price=price), state()) == "price_collar") is denied
     assert (rule_of(sell(price=price), state(positions={"005930": 10})) == "price_collar") is denied
@@ -107,8 +145,13 @@ def test_price_collar_when_limit_more_than_five_percent_from_last_then_denied(pr
 
 @pytest.mark.parametrize(("price", "denied"), [("78000", False), ("78100", True), ("42000", False), ("41950", True)])
 def test_price_collar_when_outside_days_price_limits_then_denied_even_with_collar_off(price, denied):
-    limits = replace(LIMITS, price_collar_pct=None, max_order_value_krw=None, max_value_per_symbol_krw=None,
-                     max_symbol_weight_pct=None)
+    limits = replace(
+        LIMITS,
+        price_collar_pct=None,
+        max_order_value_krw=None,
+        max_value_per_symbol_krw=None,
+        max_symbol_weight_pct=None,
+    )
     assert (rule_of(buy(qty=1, price=price), state(), limits) == "price_collar") is denied
 
 
@@ -119,17 +162,21 @@ def test_price_collar_when_market_order_then_not_applied():
 # -- THROTTLE AND COOLDOWN ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("recent", "denied"), [
-    ([NOW - timedelta(seconds=s) for s in (1, 2)], False),
-    ([NOW - timedelta(seconds=s) for s in (1, 2, 3)], True),
-    ([NOW - timedelta(seconds=s) for s in (1, 2, 60)], False),  # 60 s ago is outside the window
-])
+@pytest.mark.parametrize(
+    ("recent", "denied"),
+    [
+        ([NOW - timedelta(seconds=s) for s in (1, 2)], False),
+        ([NOW - timedelta(seconds=s) for s in (1, 2, 3)], True),
+        ([NOW - timedelta(seconds=s) for s in (1, 2, 60)], False),  # 60 s ago is outside the window
+    ],
+)
 def test_order_rate_when_orders_in_last_minute_reach_maximum_then_denied(recent, denied):
     assert (rule_of(sell(), state(positions={"005930": 10}, recent=recent)) == "order_rate") is denied
 
 
-@pytest.mark.parametrize(("count", "since_secs", "denied"), [
-    (2, 10, False), (3, 10, True), (3, 299, True), (3, 300, False), (5, 301, False)])
+@pytest.mark.parametrize(
+    ("count", "since_secs", "denied"), [(2, 10, False), (3, 10, True), (3, 299, True), (3, 300, False), (5, 301, False)]
+)
 def test_cooldown_when_symbol_failed_three_times_then_denied_for_five_minutes(count, since_secs, denied):
     failures = {"005930": SymbolFailures(count, NOW - timedelta(seconds=since_secs))}
     assert (rule_of(buy(), state(failures=failures)) == "cooldown") is denied
@@ -152,8 +199,10 @@ def test_daily_loss_limit_when_breached_then_exits_still_allowed():
     assert check_order(sell(), state(positions={"005930": 10}, realized="-300000"), LIMITS) is None
 
 
-@pytest.mark.parametrize(("unrealized", "included", "breached"), [
-    ("-100001", False, False), ("-100000", True, True), ("-99999", True, False)])
+@pytest.mark.parametrize(
+    ("unrealized", "included", "breached"),
+    [("-100001", False, False), ("-100000", True, True), ("-99999", True, False)],
+)
 def test_daily_loss_limit_when_unrealized_included_then_it_counts(unrealized, included, breached):
     limits = replace(LIMITS, daily_loss_includes_unrealized=included)
     assert daily_loss_limit_breached(state(realized="-100000", unrealized=unrealized), limits) is breached
@@ -187,23 +236,33 @@ def test_max_open_positions_when_one_below_limit_then_allowed():
     assert rule_of(buy("035420"), state(positions={"005930": 10})) is None
 
 
-@pytest.mark.parametrize(("held", "working", "qty", "denied"),
-                         [(5, 4, 1, False), (50, 40, 11, True), (0, 0, 25, False), (90, 0, 11, True)])
+@pytest.mark.parametrize(
+    ("held", "working", "qty", "denied"), [(5, 4, 1, False), (50, 40, 11, True), (0, 0, 25, False), (90, 0, 11, True)]
+)
 def test_max_quantity_per_symbol_when_total_crosses_limit_then_denied(held, working, qty, denied):
     limits = replace(LIMITS, max_value_per_symbol_krw=None, max_symbol_weight_pct=None, max_order_value_krw=None)
     s = state(positions={"005930": held} if held else {}, working={"005930": working} if working else {})
     assert (rule_of(buy(qty=qty), s, limits) == "max_quantity_per_symbol") is denied
 
 
-@pytest.mark.parametrize(("held", "working_value", "qty", "denied"), [
-    (25, 0, 25, False),  # 1,500,000 held at cost + 1,500,000 proposed = 3,000,000: the maximum
-    (25, 60_000, 24, False), (25, 60_001, 24, True), (26, 0, 25, True)])
+@pytest.mark.parametrize(
+    ("held", "working_value", "qty", "denied"),
+    [
+        (25, 0, 25, False),  # 1,500,000 held at cost + 1,500,000 proposed = 3,000,000: the maximum
+        (25, 60_000, 24, False),
+        (25, 60_001, 24, True),
+        (26, 0, 25, True),
+    ],
+)
 def test_max_value_per_symbol_when_held_working_and_proposed_above_maximum_then_denied(
     held, working_value, qty, denied
 ):
     limits = replace(LIMITS, max_symbol_weight_pct=None)
-    s = state(positions={"005930": held}, working={"005930": 1} if working_value else {},
-              working_value={"005930": working_value} if working_value else {})
+    s = state(
+        positions={"005930": held},
+        working={"005930": 1} if working_value else {},
+        working_value={"005930": working_value} if working_value else {},
+    )
     assert (rule_of(buy(qty=qty), s, limits) == "max_value_per_symbol") is denied
 
 
@@ -226,8 +285,16 @@ def test_max_symbol_weight_when_equity_unknown_then_buy_denied():
 
 
 def test_limits_when_every_exposure_rule_off_then_large_buy_allowed():
-    limits = RiskLimits(max_open_positions=None, max_quantity_per_symbol=None, daily_loss_limit_pct=None,
-                        max_value_per_symbol_krw=None, max_symbol_weight_pct=None, max_order_value_krw=None,
-                        price_collar_pct=None, max_quote_age_secs=None, max_orders_per_minute=None,
-                        cooldown_after_failures=None)
+    limits = RiskLimits(
+        max_open_positions=None,
+        max_quantity_per_symbol=None,
+        daily_loss_limit_pct=None,
+        max_value_per_symbol_krw=None,
+        max_symbol_weight_pct=None,
+        max_order_value_krw=None,
+        price_collar_pct=None,
+        max_quote_age_secs=None,
+        max_orders_per_minute=None,
+        cooldown_after_failures=None,
+    )
     assert rule_of(buy(qty=100_000), state(equity="0", realized="-9999999"), limits) is None

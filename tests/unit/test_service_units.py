@@ -24,8 +24,13 @@ from stock_manager.entrypoints.service import (
 from stock_manager.entrypoints.service_units import TASK_NAMESPACE, ServiceSpec, service_spec, systemd_unit, task_xml
 
 NS = {"t": TASK_NAMESPACE}
-SPEC = ServiceSpec(name="stockbot-paper", program=r"C:\Users\Kim\stockbot\.venv\Scripts\stockbot.exe",
-                   arguments=("run", "--mode", "paper"), working_dir=Path(r"C:\Users\Kim\stockbot"), mode="paper")
+SPEC = ServiceSpec(
+    name="stockbot-paper",
+    program=r"C:\Users\Kim\stockbot\.venv\Scripts\stockbot.exe",
+    arguments=("run", "--mode", "paper"),
+    working_dir=Path(r"C:\Users\Kim\stockbot"),
+    mode="paper",
+)
 
 
 def parse(xml: str) -> ET.Element:
@@ -64,15 +69,26 @@ def test_task_xml_at_boot_runs_logged_on_or_not():
 
 
 def test_systemd_unit_restarts_on_failure_but_not_after_a_refusal_and_is_wanted_by_default_target():
-    spec = ServiceSpec(name="stockbot-live", program="/home/kim/my bots/.venv/bin/stockbot",
-                       arguments=("run", "--mode", "live"), working_dir=Path("/home/kim/my bots"), mode="live")
+    spec = ServiceSpec(
+        name="stockbot-live",
+        program="/home/kim/my bots/.venv/bin/stockbot",
+        arguments=("run", "--mode", "live"),
+        working_dir=Path("/home/kim/my bots"),
+        mode="live",
+    )
 
     unit = systemd_unit(spec).splitlines()
 
     assert 'ExecStart="/home/kim/my bots/.venv/bin/stockbot" run --mode live' in unit
     assert 'WorkingDirectory="/home/kim/my bots"' in unit
-    for line in ("Restart=on-failure", "RestartPreventExitStatus=2 3", "KillSignal=SIGINT", "SuccessExitStatus=130",
-                 "WantedBy=default.target", "[Install]"):
+    for line in (
+        "Restart=on-failure",
+        "RestartPreventExitStatus=2 3",
+        "KillSignal=SIGINT",
+        "SuccessExitStatus=130",
+        "WantedBy=default.target",
+        "[Install]",
+    ):
         assert line in unit
 
 
@@ -97,14 +113,27 @@ def test_install_steps_register_with_schtasks_xml_on_windows_and_systemctl_user_
     assert windows[0].write == (tmp_path / "t.xml", text, "utf-16")
     assert [s.args for s in windows[1:]] == [
         ["schtasks", "/Create", "/XML", str(tmp_path / "t.xml"), "/TN", "stockbot-paper", "/F"],
-        ["schtasks", "/Run", "/TN", "stockbot-paper"]]
+        ["schtasks", "/Run", "/TN", "stockbot-paper"],
+    ]
     assert linux[0].write == (tmp_path / "user" / "stockbot-paper.service", unit, "utf-8")
-    assert [s.args for s in linux[1:]] == [["systemctl", "--user", "daemon-reload"],
-                                           ["systemctl", "--user", "enable", "--now", "stockbot-paper.service"]]
+    assert [s.args for s in linux[1:]] == [
+        ["systemctl", "--user", "daemon-reload"],
+        ["systemctl", "--user", "enable", "--now", "stockbot-paper.service"],
+    ]
     assert uninstall_steps("stockbot-paper", "win32", task_file=tmp_path / "t.xml", unit_dir=tmp_path)[0].args == [
-        "schtasks", "/Delete", "/TN", "stockbot-paper", "/F"]
-    assert status_steps("stockbot-paper", "linux")[0].args == ["systemctl", "--user", "status",
-                                                               "stockbot-paper.service", "--no-pager"]
+        "schtasks",
+        "/Delete",
+        "/TN",
+        "stockbot-paper",
+        "/F",
+    ]
+    assert status_steps("stockbot-paper", "linux")[0].args == [
+        "systemctl",
+        "--user",
+        "status",
+        "stockbot-paper.service",
+        "--no-pager",
+    ]
     with pytest.raises(ConfigurationError, match="supports Windows and Linux"):
         install_steps(SPEC, "darwin", task_file=tmp_path / "t.xml", unit_dir=tmp_path, user="")
 
@@ -112,8 +141,10 @@ def test_install_steps_register_with_schtasks_xml_on_windows_and_systemctl_user_
 def test_run_steps_when_a_command_fails_then_one_line_naming_it_and_later_steps_not_run(tmp_path: Path):
     from rich.console import Console
 
-    steps = [Step("say no", [sys.executable, "-c", "import sys; print('ERROR: Access is denied.'); sys.exit(1)"]),
-             Step("write", write=(tmp_path / "after", "x", "utf-8"))]
+    steps = [
+        Step("say no", [sys.executable, "-c", "import sys; print('ERROR: Access is denied.'); sys.exit(1)"]),
+        Step("write", write=(tmp_path / "after", "x", "utf-8")),
+    ]
 
     with pytest.raises(ServiceCommandFailed, match=r"say no: .* exited with 1: ERROR: Access is denied\."):
         run_steps(steps, Console(file=io.StringIO()))
@@ -123,9 +154,11 @@ def test_run_steps_when_a_command_fails_then_one_line_naming_it_and_later_steps_
 def test_cli_install_print_shows_what_it_would_register_and_changes_nothing(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
-    result = CliRunner().invoke(app, ["service", "install", "--print"],
-                                env={"XDG_CONFIG_HOME": str(tmp_path / "config"), "MODE": "sim",
-                                     "DATA_DIR": str(tmp_path / "data")})
+    result = CliRunner().invoke(
+        app,
+        ["service", "install", "--print"],
+        env={"XDG_CONFIG_HOME": str(tmp_path / "config"), "MODE": "sim", "DATA_DIR": str(tmp_path / "data")},
+    )
 
     assert result.exit_code == 0, result.output
     assert ("<Task" in result.stdout) if sys.platform == "win32" else ("Restart=on-failure" in result.stdout)
@@ -140,8 +173,9 @@ def test_cli_install_when_the_configuration_is_not_runnable_then_refused_before_
     result = CliRunner().invoke(app, ["service", "install"], env={"XDG_CONFIG_HOME": str(tmp_path / "config")})
 
     assert result.exit_code == 2
-    assert result.stderr.strip() == ("Configuration error: .env line 2: unknown setting KIS_APPKEY; did you mean "
-                                     "KIS_APP_KEY?")
+    assert result.stderr.strip() == (
+        "Configuration error: .env line 2: unknown setting KIS_APPKEY; did you mean KIS_APP_KEY?"
+    )
     assert not (tmp_path / "config").exists()
 
 
@@ -149,8 +183,9 @@ def _user_systemd_problem() -> str | None:
     if not sys.platform.startswith("linux"):
         return "not Linux"
     try:
-        probe = subprocess.run(["systemctl", "--user", "show-environment"], capture_output=True, text=True,
-                               timeout=10, check=False)
+        probe = subprocess.run(
+            ["systemctl", "--user", "show-environment"], capture_output=True, text=True, timeout=10, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"systemctl cannot run: {e}"
     if probe.returncode != 0:
@@ -163,8 +198,11 @@ def test_linux_unit_for_real_install_status_uninstall(tmp_path: Path, monkeypatc
         pytest.skip(f"the real systemd user unit needs a running user manager: {problem}")
     # A short replay in its own data directory, so the started daemon harms nothing.
     monkeypatch.chdir(tmp_path)
-    (tmp_path / ".env").write_text(f"MODE=sim\nDATA_DIR={tmp_path / 'data'}\nLOG_DIR={tmp_path / 'logs'}\n"
-                                   "SIM_FROM=2023-02-13\nSIM_TO=2023-02-14\nSIM_SYMBOLS=005930\n", encoding="utf-8")
+    (tmp_path / ".env").write_text(
+        f"MODE=sim\nDATA_DIR={tmp_path / 'data'}\nLOG_DIR={tmp_path / 'logs'}\n"
+        "SIM_FROM=2023-02-13\nSIM_TO=2023-02-14\nSIM_SYMBOLS=005930\n",
+        encoding="utf-8",
+    )
     name = f"stockbot-test-{uuid.uuid4().hex[:8]}"
     runner = CliRunner()
     try:
@@ -175,6 +213,7 @@ def test_linux_unit_for_real_install_status_uninstall(tmp_path: Path, monkeypatc
     finally:
         removed = runner.invoke(app, ["service", "uninstall", "--name", name])
     assert removed.exit_code == 0, removed.output
-    gone = subprocess.run(["systemctl", "--user", "status", f"{name}.service"], capture_output=True, text=True,
-                          timeout=10, check=False)
+    gone = subprocess.run(
+        ["systemctl", "--user", "status", f"{name}.service"], capture_output=True, text=True, timeout=10, check=False
+    )
     assert gone.returncode != 0

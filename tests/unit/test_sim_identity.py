@@ -8,14 +8,24 @@ from stock_manager.adapters.broker.sim.identity import (
     start_record,
 )
 
-PARAMS = {"symbols": ["005930"], "start_date": "2023-02-13", "end_date": "2023-03-03", "start_cash_krw": "10000000",
-          "participation_rate": "0.25", "commission_rate": "0.000140527",
-          "sell_tax_schedule": [["2023-01-01", "0.002"]], "data": "abc", "engine": 1}
+PARAMS = {
+    "symbols": ["005930"],
+    "start_date": "2023-02-13",
+    "end_date": "2023-03-03",
+    "start_cash_krw": "10000000",
+    "participation_rate": "0.25",
+    "commission_rate": "0.000140527",
+    "sell_tax_schedule": [["2023-01-01", "0.002"]],
+    "data": "abc",
+    "engine": 1,
+}
 
 
 def journal(generation: int, *, finished: bool, **changed: object) -> list[dict]:
-    records = [start_record("r", {**PARAMS, **changed, "generation": generation}),
-               {"type": "session", "day": "2023-02-13", "ts": "2023-02-12T23:30:00+00:00"}]
+    records = [
+        start_record("r", {**PARAMS, **changed, "generation": generation}),
+        {"type": "session", "day": "2023-02-13", "ts": "2023-02-12T23:30:00+00:00"},
+    ]
     if finished:
         records.append({"type": "finished", "ts": "2023-03-03T06:30:00+00:00"})
     return records
@@ -23,18 +33,19 @@ def journal(generation: int, *, finished: bool, **changed: object) -> list[dict]
 
 def test_choose_generation_when_same_replay_finished_then_resumed_not_restarted():
     # A daemon killed after the broker's last close must find its account again, not a new one.
-    assert choose_generation(journal(3, finished=True), dict(PARAMS), requested=None, fresh=False,
-                             archived_count=3) == 3
+    assert (
+        choose_generation(journal(3, finished=True), dict(PARAMS), requested=None, fresh=False, archived_count=3) == 3
+    )
 
 
 def test_choose_generation_when_same_replay_unfinished_then_resumed():
-    assert choose_generation(journal(0, finished=False), dict(PARAMS), requested=None, fresh=False,
-                             archived_count=0) == 0
+    assert (
+        choose_generation(journal(0, finished=False), dict(PARAMS), requested=None, fresh=False, archived_count=0) == 0
+    )
 
 
 def test_choose_generation_when_fresh_then_new_generation_past_every_archived_one():
-    assert choose_generation(journal(0, finished=True), dict(PARAMS), requested=None, fresh=True,
-                             archived_count=2) == 3
+    assert choose_generation(journal(0, finished=True), dict(PARAMS), requested=None, fresh=True, archived_count=2) == 3
 
 
 def test_choose_generation_when_parameters_differ_then_new_generation():

@@ -14,21 +14,24 @@ def ev(kind: str, severity: str, message: str = "m", **payload: object) -> Event
     return EventRecord(ts_event=T0, kind=kind, severity=severity, message=message, payload=payload)
 
 
-@pytest.mark.parametrize(("record", "expected"), [
-    (ev("order_outcome_unknown", "ERROR"), Route(("A",), batch=False, alert=True)),
-    (ev("kill_switch", "CRITICAL"), Route(("T", "A"), batch=False, alert=False)),
-    (ev("stop_mode", "CRITICAL"), Route(("T", "A"), batch=False, alert=False)),
-    (ev("fill", "INFO"), Route(("T",))),
-    (ev("external_fill", "WARNING"), Route(("T",))),
-    (ev("order_created", "INFO"), Route(("T",))),
-    (ev("order_rejected", "WARNING"), Route(("T",))),
-    (ev("risk_denied", "WARNING"), Route((), batch=True)),
-    (ev("order_sent", "INFO"), Route(())),
-    (ev("market_open", "INFO"), Route(())),
-    (ev("recovery", "INFO", clean=True), Route(())),
-    (ev("recovery", "INFO", clean=False), Route(("T",))),
-    (ev("recovery", "ERROR", clean=False), Route(("T", "A"))),
-])
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        (ev("order_outcome_unknown", "ERROR"), Route(("A",), batch=False, alert=True)),
+        (ev("kill_switch", "CRITICAL"), Route(("T", "A"), batch=False, alert=False)),
+        (ev("stop_mode", "CRITICAL"), Route(("T", "A"), batch=False, alert=False)),
+        (ev("fill", "INFO"), Route(("T",))),
+        (ev("external_fill", "WARNING"), Route(("T",))),
+        (ev("order_created", "INFO"), Route(("T",))),
+        (ev("order_rejected", "WARNING"), Route(("T",))),
+        (ev("risk_denied", "WARNING"), Route((), batch=True)),
+        (ev("order_sent", "INFO"), Route(())),
+        (ev("market_open", "INFO"), Route(())),
+        (ev("recovery", "INFO", clean=True), Route(())),
+        (ev("recovery", "INFO", clean=False), Route(("T",))),
+        (ev("recovery", "ERROR", clean=False), Route(("T", "A"))),
+    ],
+)
 def test_route_when_an_event_is_recorded_then_it_goes_where_its_kind_and_level_say(record, expected):
     assert route(record, alerts_channel="A", trades_channel="T") == expected
 
@@ -41,8 +44,12 @@ def test_deduper_when_the_same_key_repeats_then_only_after_the_window_is_it_new_
     dedupe = Deduper(timedelta(minutes=1))
     key = alert_key(ev("x", "ERROR", "boom"))
 
-    assert [dedupe.first(key, T0), dedupe.first(key, T0 + timedelta(seconds=59)),
-            dedupe.first(key, T0 + timedelta(seconds=60)), dedupe.first("other", T0)] == [True, False, True, True]
+    assert [
+        dedupe.first(key, T0),
+        dedupe.first(key, T0 + timedelta(seconds=59)),
+        dedupe.first(key, T0 + timedelta(seconds=60)),
+        dedupe.first("other", T0),
+    ] == [True, False, True, True]
 
 
 def test_batch_when_warnings_repeat_then_each_distinct_warning_is_kept_once_with_its_count():

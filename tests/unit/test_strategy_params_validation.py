@@ -18,23 +18,26 @@ from stock_manager.service_layer.params import load_params, read_params_file
 from stock_manager.service_layer.trading_day import HISTORY_BARS
 
 
-@pytest.mark.parametrize(("raw", "reason"), [
-    ({"stop_loss_pct": -150}, "stop_loss_pct must be above -100 and below 0, was -150"),
-    ({"stop_loss_pct": 5}, "stop_loss_pct must be above -100 and below 0, was 5"),
-    ({"take_profit_pct": 0}, "take_profit_pct must be above 0, was 0"),
-    ({"min_volume_ratio": "-0.5"}, "min_volume_ratio must be at least 0"),
-    ({"position_value_krw": 0}, "position_value_krw must be above 0, was 0"),
-    ({"short_window_days": 200, "long_window_days": 50}, "short_window_days must be below long_window_days"),
-    ({"short_window_days": 0}, "short_window_days must be between 1 and 250 sessions, was 0"),
-    ({"long_window_days": 400}, "long_window_days must be between 1 and 250 sessions, was 400"),
-    ({"long_window_days": 200.5}, "long_window_days must be a whole number, was 200.5"),
-    ({"long_window_days": True}, "long_window_days must be a number, was True"),
-    ({"stop_loss_pct": None}, "stop_loss_pct must be a number, was None"),
-    ({"stop_loss_pct": float("nan")}, "stop_loss_pct must be a number, was nan"),
-    ({"take_profit_pct": "ten"}, "take_profit_pct must be a number, was 'ten'"),
-    ({"entry_limit_offset_pct": 35}, "entry_limit_offset_pct must be at least 0 and below 30, was 35"),
-    ({"stop_loss": -5}, "unknown strategy parameter(s): stop_loss"),
-])
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ({"stop_loss_pct": -150}, "stop_loss_pct must be above -100 and below 0, was -150"),
+        ({"stop_loss_pct": 5}, "stop_loss_pct must be above -100 and below 0, was 5"),
+        ({"take_profit_pct": 0}, "take_profit_pct must be above 0, was 0"),
+        ({"min_volume_ratio": "-0.5"}, "min_volume_ratio must be at least 0"),
+        ({"position_value_krw": 0}, "position_value_krw must be above 0, was 0"),
+        ({"short_window_days": 200, "long_window_days": 50}, "short_window_days must be below long_window_days"),
+        ({"short_window_days": 0}, "short_window_days must be between 1 and 250 sessions, was 0"),
+        ({"long_window_days": 400}, "long_window_days must be between 1 and 250 sessions, was 400"),
+        ({"long_window_days": 200.5}, "long_window_days must be a whole number, was 200.5"),
+        ({"long_window_days": True}, "long_window_days must be a number, was True"),
+        ({"stop_loss_pct": None}, "stop_loss_pct must be a number, was None"),
+        ({"stop_loss_pct": float("nan")}, "stop_loss_pct must be a number, was nan"),
+        ({"take_profit_pct": "ten"}, "take_profit_pct must be a number, was 'ten'"),
+        ({"entry_limit_offset_pct": 35}, "entry_limit_offset_pct must be at least 0 and below 30, was 35"),
+        ({"stop_loss": -5}, "unknown strategy parameter(s): stop_loss"),
+    ],
+)
 def test_problems_when_a_parameter_is_invalid_then_the_reason_names_it(raw: dict[str, Any], reason: str):
     problems = MaCrossParams.problems(raw)
 
@@ -68,8 +71,10 @@ def test_read_params_file_when_invalid_then_names_the_file_and_every_reason(tmp_
     with pytest.raises(ConfigurationError) as raised:
         read_params_file(path)
 
-    assert str(raised.value) == (f"strategy parameter file {path}: stop_loss_pct must be above -100 and below 0, "
-                                 "was -150; take_profit_pct must be above 0, was -1")
+    assert str(raised.value) == (
+        f"strategy parameter file {path}: stop_loss_pct must be above -100 and below 0, "
+        "was -150; take_profit_pct must be above 0, was -1"
+    )
 
 
 def test_read_params_file_when_not_utf8_then_a_configuration_error(tmp_path: Path):
@@ -90,18 +95,24 @@ async def test_load_params_when_the_active_row_is_invalid_then_a_reason_the_sess
     with pytest.raises(ConfigurationError) as raised:
         await load_params(uow, date(2023, 2, 13), None)  # type: ignore[arg-type]
 
-    assert str(raised.value) == ("the ACTIVE strategy_params row for 2023-02-13: stop_loss_pct must be above -100 "
-                                 "and below 0, was -150")
+    assert str(raised.value) == (
+        "the ACTIVE strategy_params row for 2023-02-13: stop_loss_pct must be above -100 and below 0, was -150"
+    )
 
 
 def test_run_when_the_params_file_is_invalid_then_exit_2_before_anything_runs(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "params.yaml").write_text("stop_loss_pct: -150\n", encoding="utf-8")
 
-    result = CliRunner().invoke(app, ["run", "--params-file", "params.yaml", "--from", "2023-02-13", "--to",
-                                      "2023-02-14"], env={"DATA_DIR": str(tmp_path / "data"), "DB_URL": None})
+    result = CliRunner().invoke(
+        app,
+        ["run", "--params-file", "params.yaml", "--from", "2023-02-13", "--to", "2023-02-14"],
+        env={"DATA_DIR": str(tmp_path / "data"), "DB_URL": None},
+    )
 
     assert result.exit_code == 2, result.output
-    assert result.stderr.strip() == ("Configuration error: strategy parameter file params.yaml: stop_loss_pct must be "
-                                     "above -100 and below 0, was -150")
+    assert result.stderr.strip() == (
+        "Configuration error: strategy parameter file params.yaml: stop_loss_pct must be "
+        "above -100 and below 0, was -150"
+    )
     assert not (tmp_path / "data").exists()  # no database, no replay journal

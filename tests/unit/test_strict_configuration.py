@@ -65,12 +65,15 @@ def test_dotenv_when_not_utf8_then_the_byte_its_offset_and_line_are_named(tmp_pa
     assert str(raised.value) == f"{path} is not UTF-8 (byte 0xb1 at offset 21, line 2); save it as UTF-8"
 
 
-@pytest.mark.parametrize(("line", "problem"), [
-    ("COMMISION_RATE=0.0001", "unknown setting COMMISION_RATE; did you mean COMMISSION_RATE?"),
-    ("LOGLEVEL=INFO", "unknown setting LOGLEVEL; did you mean LOG_LEVEL?"),
-    ("UPBIT_REGION=x", "unknown setting UPBIT_REGION (see .env.example for every setting)"),
-    ("MODE", "MODE has no '=' (write MODE=value)"),
-])
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("COMMISION_RATE=0.0001", "unknown setting COMMISION_RATE; did you mean COMMISSION_RATE?"),
+        ("LOGLEVEL=INFO", "unknown setting LOGLEVEL; did you mean LOG_LEVEL?"),
+        ("UPBIT_REGION=x", "unknown setting UPBIT_REGION (see .env.example for every setting)"),
+        ("MODE", "MODE has no '=' (write MODE=value)"),
+    ],
+)
 def test_dotenv_when_a_name_looks_like_ours_or_lacks_a_value_then_refused(tmp_path, line, problem):
     path = write_env(tmp_path, f"{line}\n")
 
@@ -106,29 +109,33 @@ def test_environment_when_a_variable_has_our_prefix_but_is_unknown_then_refused_
 # -- VALUES ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "value", "problem"), [
-    ("COMMISSION_RATE", "-0.01", "greater than or equal to 0"),
-    ("COMMISSION_RATE", "0.02", "less than or equal to 0.01"),
-    ("LOG_LEVEL", "LOUD", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
-    ("KILL_POLL_INTERVAL_SECS", "-1", "greater than 0"),
-    ("HEARTBEAT_INTERVAL_SECS", "0", "greater than 0"),
-    ("RECONCILE_INTERVAL_SECS", "0", "greater than 0"),
-    ("FLATTEN_WAIT_SECS", "0", "greater than 0"),
-    ("RISK_MAX_OPEN_POSITIONS", "0", "greater than 0"),
-    ("RISK_MAX_OPEN_POSITIONS", "", None),  # empty: the default (as every empty setting)
-    ("RISK_DAILY_LOSS_LIMIT_PCT", "150", "less than or equal to 100"),
-    ("RISK_COOLDOWN_SECS", "-5", "greater than 0"),
-    ("METRICS_PORT", "0", "greater than or equal to 1"),
-    ("METRICS_PORT", "65536", "less than or equal to 65535"),
-    ("SIM_PARTICIPATION_RATE", "1.5", "less than or equal to 1"),
-    ("SIM_START_CASH_KRW", "0", "greater than 0"),
-    ("SIM_SYMBOLS", ",", "needs at least one symbol"),
-    ("SIM_SYMBOLS", "005930,5930", "5930 is not a six-character KRX code"),
-    ("STRATEGY_PARAMS_FILE", "no-such-params.yaml", "no such file"),
-    ("MODE", "production", "'sim', 'paper' or 'live'"),
-])
-def test_settings_when_a_value_is_out_of_range_then_refused_naming_the_setting(workdir, monkeypatch, name, value,
-                                                                                 problem):
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("COMMISSION_RATE", "-0.01", "greater than or equal to 0"),
+        ("COMMISSION_RATE", "0.02", "less than or equal to 0.01"),
+        ("LOG_LEVEL", "LOUD", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("KILL_POLL_INTERVAL_SECS", "-1", "greater than 0"),
+        ("HEARTBEAT_INTERVAL_SECS", "0", "greater than 0"),
+        ("RECONCILE_INTERVAL_SECS", "0", "greater than 0"),
+        ("FLATTEN_WAIT_SECS", "0", "greater than 0"),
+        ("RISK_MAX_OPEN_POSITIONS", "0", "greater than 0"),
+        ("RISK_MAX_OPEN_POSITIONS", "", None),  # empty: the default (as every empty setting)
+        ("RISK_DAILY_LOSS_LIMIT_PCT", "150", "less than or equal to 100"),
+        ("RISK_COOLDOWN_SECS", "-5", "greater than 0"),
+        ("METRICS_PORT", "0", "greater than or equal to 1"),
+        ("METRICS_PORT", "65536", "less than or equal to 65535"),
+        ("SIM_PARTICIPATION_RATE", "1.5", "less than or equal to 1"),
+        ("SIM_START_CASH_KRW", "0", "greater than 0"),
+        ("SIM_SYMBOLS", ",", "needs at least one symbol"),
+        ("SIM_SYMBOLS", "005930,5930", "5930 is not a six-character KRX code"),
+        ("STRATEGY_PARAMS_FILE", "no-such-params.yaml", "no such file"),
+        ("MODE", "production", "'sim', 'paper' or 'live'"),
+    ],
+)
+def test_settings_when_a_value_is_out_of_range_then_refused_naming_the_setting(
+    workdir, monkeypatch, name, value, problem
+):
     monkeypatch.setenv(name, value)
 
     if problem is None:
@@ -171,12 +178,15 @@ def test_settings_when_values_are_valid_then_normalised(workdir, monkeypatch):
 # -- AS THE USER SEES IT -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("dotenv", "expected"), [
-    ("MODE=sim\nKIS_APPKEY=x\n", ".env line 2: unknown setting KIS_APPKEY; did you mean KIS_APP_KEY?"),
-    ("MODE=sim\nthis is not a setting\n", ".env line 2 is not NAME=value"),
-    ("COMMISSION_RATE=-0.01\n", "COMMISSION_RATE (.env line 1): Input should be greater than or equal to 0"),
-    ("LOG_LEVEL=[/]\n", "LOG_LEVEL (.env line 1): must be one of"),  # not read as console markup
-])
+@pytest.mark.parametrize(
+    ("dotenv", "expected"),
+    [
+        ("MODE=sim\nKIS_APPKEY=x\n", ".env line 2: unknown setting KIS_APPKEY; did you mean KIS_APP_KEY?"),
+        ("MODE=sim\nthis is not a setting\n", ".env line 2 is not NAME=value"),
+        ("COMMISSION_RATE=-0.01\n", "COMMISSION_RATE (.env line 1): Input should be greater than or equal to 0"),
+        ("LOG_LEVEL=[/]\n", "LOG_LEVEL (.env line 1): must be one of"),  # not read as console markup
+    ],
+)
 def test_cli_when_dotenv_is_wrong_then_one_line_on_stderr_and_exit_2(workdir, dotenv, expected):
     write_env(workdir, dotenv)
 
@@ -191,14 +201,25 @@ def test_cli_subprocess_when_dotenv_is_not_utf8_then_one_line_and_exit_2(tmp_pat
     # The real program, as a new user starts it: the 127-line traceback this used to print is gone.
     (tmp_path / ".env").write_bytes("MODE=sim\n# 모의투자\n".encode("cp949"))
 
-    done = subprocess.run([sys.executable, "-m", "stock_manager", "status"], cwd=tmp_path, capture_output=True,
-                          text=True, encoding="utf-8", timeout=60, check=False,
-                          env={**{k: v for k, v in os.environ.items() if k in _PLATFORM_VARIABLES},
-                               "DATA_DIR": str(tmp_path / "data"), "PYTHONIOENCODING": "utf-8"})
+    done = subprocess.run(
+        [sys.executable, "-m", "stock_manager", "status"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+        env={
+            **{k: v for k, v in os.environ.items() if k in _PLATFORM_VARIABLES},
+            "DATA_DIR": str(tmp_path / "data"),
+            "PYTHONIOENCODING": "utf-8",
+        },
+    )
 
     assert done.returncode == 2
-    assert done.stderr.strip() == ("Configuration error: .env is not UTF-8 (byte 0xb8 at offset 11, line 2); "
-                                   "save it as UTF-8")
+    assert done.stderr.strip() == (
+        "Configuration error: .env is not UTF-8 (byte 0xb8 at offset 11, line 2); save it as UTF-8"
+    )
 
 
 def test_dotenv_line_numbers_count_blank_lines_comments_and_windows_line_ends(tmp_path):

@@ -22,8 +22,20 @@ from stock_manager.adapters.broker.upbit.rest import UpbitRestClient
 SAMPLES = Path(__file__).resolve().parent.parent / "upbit_samples"
 ACCESS_KEY = "AKtestAccessKey0123456789abcdefghijklmno"  # 40 characters, like Upbit's
 SECRET_KEY = "SKtestSecretKey9876543210zyxwvutsrqponml"
-FAST_RATES = {group: 1000.0 for group in ("default", "order", "order-test", "order-cancel-all", "market", "candle",
-                                          "trade", "ticker", "orderbook")}
+FAST_RATES = {
+    group: 1000.0
+    for group in (
+        "default",
+        "order",
+        "order-test",
+        "order-cancel-all",
+        "market",
+        "candle",
+        "trade",
+        "ticker",
+        "orderbook",
+    )
+}
 DEFAULT_REMAINING = "group=default; min=1800; sec=29"
 
 
@@ -64,10 +76,13 @@ def ws_message(name: str, note_start: str) -> dict[str, Any]:
 def ws_message_text(name: str, note_start: str) -> str:
     """Return the ``msg`` of the frame of `name` whose note starts with `note_start`, as the exact JSON text of the
     sample (so JSON numbers go on the wire digit for digit)."""
-    lines = [line for line in (SAMPLES / name).read_text(encoding="utf-8").splitlines()
-             if json.loads(line).get("_note", "").startswith(note_start) and '"msg": ' in line]
+    lines = [
+        line
+        for line in (SAMPLES / name).read_text(encoding="utf-8").splitlines()
+        if json.loads(line).get("_note", "").startswith(note_start) and '"msg": ' in line
+    ]
     assert len(lines) == 1, f"{note_start!r} matches {len(lines)} frames"
-    text = lines[0][lines[0].index('"msg": ') + len('"msg": '):].rstrip()
+    text = lines[0][lines[0].index('"msg": ') + len('"msg": ') :].rstrip()
     assert text.endswith("}}") or text.endswith("]}")
     return text[:-1]  # the wrapper's closing brace
 
@@ -75,10 +90,14 @@ def ws_message_text(name: str, note_start: str) -> str:
 def config(**overrides: Any) -> UpbitConfig:
     """Return a config towards loopback URLs with fast rates and short back-offs, plus `overrides`."""
     values: dict[str, Any] = {
-        "access_key": SecretStr(ACCESS_KEY), "secret_key": SecretStr(SECRET_KEY),
-        "rest_base_url": "http://127.0.0.1:9", "ws_public_url": "ws://127.0.0.1:9/websocket/v1",
-        "ws_private_url": "ws://127.0.0.1:9/websocket/v1/private", "rates_per_sec": FAST_RATES,
-        "reconnect_initial_secs": 0.01, "reconnect_max_secs": 0.02,
+        "access_key": SecretStr(ACCESS_KEY),
+        "secret_key": SecretStr(SECRET_KEY),
+        "rest_base_url": "http://127.0.0.1:9",
+        "ws_public_url": "ws://127.0.0.1:9/websocket/v1",
+        "ws_private_url": "ws://127.0.0.1:9/websocket/v1/private",
+        "rates_per_sec": FAST_RATES,
+        "reconnect_initial_secs": 0.01,
+        "reconnect_max_secs": 0.02,
     }
     values.update(overrides)
     return UpbitConfig(**values)
@@ -115,8 +134,9 @@ def ok(body: Any, status: int = 200, *, remaining: str = DEFAULT_REMAINING, **he
     return httpx.Response(status, json=body, headers={"Remaining-Req": remaining, **headers})
 
 
-def fail(status: int, body: Any = None, *, text: str | None = None, remaining: str = DEFAULT_REMAINING,
-         **headers: str) -> httpx.Response:
+def fail(
+    status: int, body: Any = None, *, text: str | None = None, remaining: str = DEFAULT_REMAINING, **headers: str
+) -> httpx.Response:
     """Return an error answer: a JSON `body` or a raw `text` page."""
     if text is not None:
         return httpx.Response(status, text=text, headers={"Remaining-Req": remaining, **headers})
@@ -179,8 +199,9 @@ def query_pairs(request: httpx.Request) -> list[tuple[str, str]]:
     return list(httpx.QueryParams(request.url.query.decode("ascii")).multi_items())
 
 
-def rest_client(fake: FakeUpbit, time: FakeTime, *, on_blocked: BlockHandler | None = None,
-                **overrides: Any) -> UpbitRestClient:
+def rest_client(
+    fake: FakeUpbit, time: FakeTime, *, on_blocked: BlockHandler | None = None, **overrides: Any
+) -> UpbitRestClient:
     """Return an `UpbitRestClient` on `fake`'s transport whose limiter and retries run on `time`."""
     settings = config(**overrides)
     limiter = UpbitRateLimiter(settings, clock=time, monotonic=time.monotonic, sleep=time.sleep, on_blocked=on_blocked)

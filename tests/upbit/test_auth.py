@@ -33,24 +33,33 @@ from tests.upbit.support import (
 
 # The four vectors of upbit-openapi.md §2.2.
 VECTORS = [
-    ({"market": "KRW-BTC", "side": "bid", "volume": "1", "price": "140000000", "ord_type": "limit"},
-     "market=KRW-BTC&side=bid&volume=1&price=140000000&ord_type=limit",
-     "5017abae1487d9a07531c830df42357630c73e0e7bbd8bd65678a5ecfc9ee3390e4d35878fbc8d3c01e6d7c9ebd2b3df044b459b3502585157c4553deca42c97"),
-    ({"uuid": "cdd92199-2897-4e14-9448-f923320408ad"},
-     "uuid=cdd92199-2897-4e14-9448-f923320408ad",
-     "79bbec9454274d296b69505bda5f84d5e17b129499e1e1930e51fc3f15b8c4f5d3b13529c558fe30865bde47a8769ca26377f5c55fff94629be3caf7f1ba024e"),
-    ({"market": "KRW-BTC", "states": ["done", "cancel"]},
-     "market=KRW-BTC&states[]=done&states[]=cancel",
-     "0aededd62b76d555bf21f829c2a854408340bd9474ddd390c33308d2a1bf472b23559ba339fb346e8d7325d19039eadcb41a54ce02ea20bf2fc0161d9d09c77d"),
-    ({"market": "KRW-BTC", "start_time": "2024-12-09T13:56:53+09:00"},
-     "market=KRW-BTC&start_time=2024-12-09T13:56:53+09:00",
-     "be96db89e135b9555a7c33d5f7dab02082a3a8fa3dab75e51a66257074743c098403ba88f3e42355d2f063fd61ca7d0735fd0832da5285e6ee3dda3b04d409bc"),
+    (
+        {"market": "KRW-BTC", "side": "bid", "volume": "1", "price": "140000000", "ord_type": "limit"},
+        "market=KRW-BTC&side=bid&volume=1&price=140000000&ord_type=limit",
+        "5017abae1487d9a07531c830df42357630c73e0e7bbd8bd65678a5ecfc9ee3390e4d35878fbc8d3c01e6d7c9ebd2b3df044b459b3502585157c4553deca42c97",
+    ),
+    (
+        {"uuid": "cdd92199-2897-4e14-9448-f923320408ad"},
+        "uuid=cdd92199-2897-4e14-9448-f923320408ad",
+        "79bbec9454274d296b69505bda5f84d5e17b129499e1e1930e51fc3f15b8c4f5d3b13529c558fe30865bde47a8769ca26377f5c55fff94629be3caf7f1ba024e",
+    ),
+    (
+        {"market": "KRW-BTC", "states": ["done", "cancel"]},
+        "market=KRW-BTC&states[]=done&states[]=cancel",
+        "0aededd62b76d555bf21f829c2a854408340bd9474ddd390c33308d2a1bf472b23559ba339fb346e8d7325d19039eadcb41a54ce02ea20bf2fc0161d9d09c77d",
+    ),
+    (
+        {"market": "KRW-BTC", "start_time": "2024-12-09T13:56:53+09:00"},
+        "market=KRW-BTC&start_time=2024-12-09T13:56:53+09:00",
+        "be96db89e135b9555a7c33d5f7dab02082a3a8fa3dab75e51a66257074743c098403ba88f3e42355d2f063fd61ca7d0735fd0832da5285e6ee3dda3b04d409bc",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("params", "expected_string", "expected_hash"), VECTORS)
-def test_query_hash_when_given_the_reference_vectors_then_matches(params: dict, expected_string: str,
-                                                                   expected_hash: str) -> None:
+def test_query_hash_when_given_the_reference_vectors_then_matches(
+    params: dict, expected_string: str, expected_hash: str
+) -> None:
     string = parameter_string(encode_params(params))
 
     assert string == expected_string
@@ -78,14 +87,17 @@ def test_query_string_when_a_timestamp_has_an_offset_then_the_url_is_encoded_and
     assert parameter_string(pairs) == "market=KRW-BTC&to=2024-12-09T13:56:53+09:00"
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (Decimal("0.00000001"), "0.00000001"),  # str() would give 1E-8
-    (Decimal("1E+2"), "100"),
-    (Decimal("155772000"), "155772000"),
-    (True, "true"),
-    (200, "200"),
-    (datetime(2024, 12, 9, 13, 56, 53, 123456, tzinfo=timezone(timedelta(hours=9))), "2024-12-09T04:56:53+00:00"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("0.00000001"), "0.00000001"),  # str() would give 1E-8
+        (Decimal("1E+2"), "100"),
+        (Decimal("155772000"), "155772000"),
+        (True, "true"),
+        (200, "200"),
+        (datetime(2024, 12, 9, 13, 56, 53, 123456, tzinfo=timezone(timedelta(hours=9))), "2024-12-09T04:56:53+00:00"),
+    ],
+)
 def test_render_value_when_typed_values_are_given_then_plain_wire_text(value: object, text: str) -> None:
     assert render_value(value) == text  # type: ignore[arg-type]
 
@@ -157,19 +169,27 @@ def test_auth_when_the_algorithm_is_not_hmac_then_refused(algorithm: str) -> Non
         UpbitAuth(ACCESS_KEY, SECRET_KEY, algorithm=algorithm)
 
 
-async def test_get_when_a_timestamp_is_sent_then_the_url_is_percent_encoded_and_the_hash_is_over_the_decoded_form(
-) -> None:
+async def test_get_when_a_timestamp_is_sent_then_the_url_is_percent_encoded_and_the_hash_is_over_the_decoded_form() -> (
+    None
+):
     fake = FakeUpbit().on("GET", "/v1/orders/closed", ok([]))
     time = FakeTime()
     client = UpbitRestClient(config(), transport=fake.transport(), clock=time, sleep=time.sleep)
     kst = timezone(timedelta(hours=9))
 
-    await client.read("/v1/orders/closed", {"market": "KRW-BTC", "states": ["done", "cancel"],
-                                            "start_time": datetime(2024, 12, 9, 13, 56, 53, tzinfo=kst)})
+    await client.read(
+        "/v1/orders/closed",
+        {
+            "market": "KRW-BTC",
+            "states": ["done", "cancel"],
+            "start_time": datetime(2024, 12, 9, 13, 56, 53, tzinfo=kst),
+        },
+    )
 
     request = fake.requests[0]
-    assert request.url.query == (b"market=KRW-BTC&states%5B%5D=done&states%5B%5D=cancel"
-                                 b"&start_time=2024-12-09T04%3A56%3A53%2B00%3A00")
+    assert request.url.query == (
+        b"market=KRW-BTC&states%5B%5D=done&states%5B%5D=cancel&start_time=2024-12-09T04%3A56%3A53%2B00%3A00"
+    )
     assert decoded_query(request) == "market=KRW-BTC&states[]=done&states[]=cancel&start_time=2024-12-09T04:56:53+00:00"
     assert claims(request)["query_hash"] == hashlib.sha512(decoded_query(request).encode()).hexdigest()
     assert request.content == b""

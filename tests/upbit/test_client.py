@@ -64,23 +64,57 @@ async def test_chance_when_asked_then_the_market_is_in_the_query() -> None:
 # -- PLACE ORDER --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("side", "ord_type", "options", "body"), [
-    ("bid", "limit", {"volume": Decimal("0.0001"), "price": Decimal("155772000")},
-     {"market": "KRW-BTC", "side": "bid", "volume": "0.0001", "price": "155772000", "ord_type": "limit"}),
-    ("ask", "limit", {"volume": Decimal("0.00010000"), "price": Decimal("1.6E+8"), "time_in_force": "post_only"},
-     {"market": "KRW-BTC", "side": "ask", "volume": "0.0001", "price": "160000000", "ord_type": "limit",
-      "time_in_force": "post_only"}),
-    ("bid", "price", {"price": Decimal("6000"), "identifier": "bot-2"},
-     {"market": "KRW-BTC", "side": "bid", "price": "6000", "ord_type": "price", "identifier": "bot-2"}),
-    ("ask", "market", {"volume": Decimal("0.00000001")},
-     {"market": "KRW-BTC", "side": "ask", "volume": "0.00000001", "ord_type": "market"}),
-    ("bid", "best", {"price": Decimal("10000"), "time_in_force": "ioc"},
-     {"market": "KRW-BTC", "side": "bid", "price": "10000", "ord_type": "best", "time_in_force": "ioc"}),
-    ("ask", "best", {"volume": Decimal("0.5"), "time_in_force": "fok"},
-     {"market": "KRW-BTC", "side": "ask", "volume": "0.5", "ord_type": "best", "time_in_force": "fok"}),
-])
+@pytest.mark.parametrize(
+    ("side", "ord_type", "options", "body"),
+    [
+        (
+            "bid",
+            "limit",
+            {"volume": Decimal("0.0001"), "price": Decimal("155772000")},
+            {"market": "KRW-BTC", "side": "bid", "volume": "0.0001", "price": "155772000", "ord_type": "limit"},
+        ),
+        (
+            "ask",
+            "limit",
+            {"volume": Decimal("0.00010000"), "price": Decimal("1.6E+8"), "time_in_force": "post_only"},
+            {
+                "market": "KRW-BTC",
+                "side": "ask",
+                "volume": "0.0001",
+                "price": "160000000",
+                "ord_type": "limit",
+                "time_in_force": "post_only",
+            },
+        ),
+        (
+            "bid",
+            "price",
+            {"price": Decimal("6000"), "identifier": "bot-2"},
+            {"market": "KRW-BTC", "side": "bid", "price": "6000", "ord_type": "price", "identifier": "bot-2"},
+        ),
+        (
+            "ask",
+            "market",
+            {"volume": Decimal("0.00000001")},
+            {"market": "KRW-BTC", "side": "ask", "volume": "0.00000001", "ord_type": "market"},
+        ),
+        (
+            "bid",
+            "best",
+            {"price": Decimal("10000"), "time_in_force": "ioc"},
+            {"market": "KRW-BTC", "side": "bid", "price": "10000", "ord_type": "best", "time_in_force": "ioc"},
+        ),
+        (
+            "ask",
+            "best",
+            {"volume": Decimal("0.5"), "time_in_force": "fok"},
+            {"market": "KRW-BTC", "side": "ask", "volume": "0.5", "ord_type": "best", "time_in_force": "fok"},
+        ),
+    ],
+)
 async def test_place_order_when_the_type_matrix_allows_it_then_only_the_listed_keys_are_sent(
-        side: str, ord_type: str, options: dict[str, Any], body: dict[str, str]) -> None:
+    side: str, ord_type: str, options: dict[str, Any], body: dict[str, str]
+) -> None:
     fake = FakeUpbit().on("POST", "/v1/orders", ok(order_sample("POST /v1/orders -> 201"), 201))
 
     order = await client(fake).place_order("KRW-BTC", side, ord_type, **options)
@@ -91,25 +125,29 @@ async def test_place_order_when_the_type_matrix_allows_it_then_only_the_listed_k
     assert list(sent) == list(body)
 
 
-@pytest.mark.parametrize(("side", "ord_type", "options", "reason"), [
-    ("bid", "limit", {"volume": Decimal("1")}, "need price"),
-    ("bid", "price", {"price": Decimal("6000"), "volume": Decimal("1")}, "must not carry volume"),
-    ("ask", "price", {"price": Decimal("6000")}, "only for bid"),
-    ("bid", "market", {"volume": Decimal("1")}, "only for ask"),
-    ("ask", "market", {"volume": Decimal("1"), "price": Decimal("5")}, "must not carry price"),
-    ("bid", "best", {"price": Decimal("10000")}, "need time_in_force"),
-    ("ask", "best", {"volume": Decimal("1"), "time_in_force": "post_only"}, "not allowed"),
-    ("bid", "price", {"price": Decimal("6000"), "time_in_force": "ioc"}, "not allowed"),
-    ("bid", "limit", {"volume": 0.1, "price": Decimal("5000")}, "must be a Decimal"),
-    ("bid", "limit", {"volume": Decimal("0.000000001"), "price": Decimal("5000")}, "more than 8 decimal places"),
-    ("bid", "limit", {"volume": Decimal("-1"), "price": Decimal("5000")}, "positive"),
-    ("bid", "limit", {"volume": Decimal("1"), "price": Decimal("NaN")}, "positive and finite"),
-    ("buy", "limit", {"volume": Decimal("1"), "price": Decimal("5000")}, "side must be"),
-    ("bid", "stop", {"volume": Decimal("1"), "price": Decimal("5000")}, "ord_type must be"),
-    ("bid", "limit", {"volume": Decimal("1"), "price": Decimal("5000"), "identifier": " "}, "identifier"),
-])
+@pytest.mark.parametrize(
+    ("side", "ord_type", "options", "reason"),
+    [
+        ("bid", "limit", {"volume": Decimal("1")}, "need price"),
+        ("bid", "price", {"price": Decimal("6000"), "volume": Decimal("1")}, "must not carry volume"),
+        ("ask", "price", {"price": Decimal("6000")}, "only for bid"),
+        ("bid", "market", {"volume": Decimal("1")}, "only for ask"),
+        ("ask", "market", {"volume": Decimal("1"), "price": Decimal("5")}, "must not carry price"),
+        ("bid", "best", {"price": Decimal("10000")}, "need time_in_force"),
+        ("ask", "best", {"volume": Decimal("1"), "time_in_force": "post_only"}, "not allowed"),
+        ("bid", "price", {"price": Decimal("6000"), "time_in_force": "ioc"}, "not allowed"),
+        ("bid", "limit", {"volume": 0.1, "price": Decimal("5000")}, "must be a Decimal"),
+        ("bid", "limit", {"volume": Decimal("0.000000001"), "price": Decimal("5000")}, "more than 8 decimal places"),
+        ("bid", "limit", {"volume": Decimal("-1"), "price": Decimal("5000")}, "positive"),
+        ("bid", "limit", {"volume": Decimal("1"), "price": Decimal("NaN")}, "positive and finite"),
+        ("buy", "limit", {"volume": Decimal("1"), "price": Decimal("5000")}, "side must be"),
+        ("bid", "stop", {"volume": Decimal("1"), "price": Decimal("5000")}, "ord_type must be"),
+        ("bid", "limit", {"volume": Decimal("1"), "price": Decimal("5000"), "identifier": " "}, "identifier"),
+    ],
+)
 async def test_place_order_when_outside_the_matrix_then_rejected_as_client_and_nothing_is_sent(
-        side: str, ord_type: str, options: dict[str, Any], reason: str) -> None:
+    side: str, ord_type: str, options: dict[str, Any], reason: str
+) -> None:
     fake = FakeUpbit()
 
     with pytest.raises(OrderRejectedByBroker, match=reason) as raised:
@@ -197,8 +235,14 @@ async def test_open_orders_when_there_are_two_pages_then_every_order_once() -> N
     found = await client(fake).open_orders("KRW-BTC")
 
     assert [o.uuid for o in found] == [o["uuid"] for o in orders]
-    assert query_pairs(fake.requests[0]) == [("market", "KRW-BTC"), ("states[]", "wait"), ("states[]", "watch"),
-                                             ("page", "1"), ("limit", "100"), ("order_by", "asc")]
+    assert query_pairs(fake.requests[0]) == [
+        ("market", "KRW-BTC"),
+        ("states[]", "wait"),
+        ("states[]", "watch"),
+        ("page", "1"),
+        ("limit", "100"),
+        ("order_by", "asc"),
+    ]
     assert ("page", "2") in query_pairs(fake.requests[1])
 
 
@@ -277,10 +321,24 @@ def candle_venue(history_start: datetime, now: datetime) -> Any:
         while minute >= history_start and len(starts) < int(params["count"]):
             starts.append(minute)
             minute -= timedelta(minutes=1)
-        return ok([{"market": params["market"], "candle_date_time_utc": s.strftime("%Y-%m-%dT%H:%M:%S"),
-                    "candle_date_time_kst": "", "opening_price": 1, "high_price": 2, "low_price": 1,
-                    "trade_price": 2, "timestamp": int(s.timestamp() * 1000) + 59000,
-                    "candle_acc_trade_price": 10, "candle_acc_trade_volume": "0.1", "unit": 1} for s in starts])
+        return ok(
+            [
+                {
+                    "market": params["market"],
+                    "candle_date_time_utc": s.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "candle_date_time_kst": "",
+                    "opening_price": 1,
+                    "high_price": 2,
+                    "low_price": 1,
+                    "trade_price": 2,
+                    "timestamp": int(s.timestamp() * 1000) + 59000,
+                    "candle_acc_trade_price": 10,
+                    "candle_acc_trade_volume": "0.1",
+                    "unit": 1,
+                }
+                for s in starts
+            ]
+        )
 
     return answer
 
@@ -328,9 +386,16 @@ async def test_trades_when_count_is_out_of_range_then_value_error() -> None:
 
 
 async def test_instruments_when_asked_then_tick_sizes_as_decimals() -> None:
-    fake = FakeUpbit().on("GET", "/v1/orderbook/instruments", ok([
-        {"market": "KRW-BTC", "quote_currency": "KRW", "tick_size": "1000", "supported_levels": ["0", "10000"]},
-        {"market": "KRW-XRP", "quote_currency": "KRW", "tick_size": "1", "supported_levels": ["0"]}]))
+    fake = FakeUpbit().on(
+        "GET",
+        "/v1/orderbook/instruments",
+        ok(
+            [
+                {"market": "KRW-BTC", "quote_currency": "KRW", "tick_size": "1000", "supported_levels": ["0", "10000"]},
+                {"market": "KRW-XRP", "quote_currency": "KRW", "tick_size": "1", "supported_levels": ["0"]},
+            ]
+        ),
+    )
 
     found = await client(fake).instruments(["KRW-BTC", "KRW-XRP"])
 

@@ -94,8 +94,11 @@ def test_parse_orders_when_a_closed_list_element_then_executed_funds_is_read() -
 
 @pytest.mark.parametrize("trades_count", [1, "1"])
 def test_parse_order_when_trades_count_is_a_string_then_it_is_still_an_int(trades_count: object) -> None:
-    payload = {**order_sample("GET /v1/orders/closed element"), "trades_count": trades_count,
-               "created_at": "2023-05-01T01:02:03Z"}
+    payload = {
+        **order_sample("GET /v1/orders/closed element"),
+        "trades_count": trades_count,
+        "created_at": "2023-05-01T01:02:03Z",
+    }
 
     order = parse_order(payload)
 
@@ -103,8 +106,10 @@ def test_parse_order_when_trades_count_is_a_string_then_it_is_still_an_int(trade
     assert order.created_at == datetime(2023, 5, 1, 1, 2, 3, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("field", "value"), [("uuid", None), ("executed_volume", "abc"), ("created_at", "yesterday"),
-                                              ("locked", True), ("price", "Infinity")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("uuid", None), ("executed_volume", "abc"), ("created_at", "yesterday"), ("locked", True), ("price", "Infinity")],
+)
 def test_parse_order_when_a_field_is_malformed_then_a_parse_error(field: str, value: object) -> None:
     with pytest.raises(UpbitParseError):
         parse_order({**order_sample("POST /v1/orders -> 201"), field: value})
@@ -115,7 +120,11 @@ def test_parse_accounts_when_the_sample_is_read_then_krw_and_btc_balances() -> N
 
     assert (krw.currency, krw.balance, krw.locked, krw.avg_buy_price) == ("KRW", Decimal("1000000.0"), 0, 0)
     assert (btc.currency, btc.balance, btc.avg_buy_price, btc.unit_currency) == (
-        "BTC", Decimal("2.0"), Decimal("140000000"), "KRW")
+        "BTC",
+        Decimal("2.0"),
+        Decimal("140000000"),
+        "KRW",
+    )
     assert btc.avg_buy_price_modified is False
 
 
@@ -171,18 +180,38 @@ def test_parse_tickers_when_the_sample_is_read_then_numbers_keep_every_digit() -
 
 
 def test_parse_trade_ticks_when_given_then_taker_side_and_cursor() -> None:
-    [tick] = parse_trade_ticks([{"market": "KRW-BTC", "trade_date_utc": "2020-03-18", "trade_time_utc": "05:11:25",
-                                 "timestamp": 1584508285812, "trade_price": 6747000, "trade_volume": 0.06499468,
-                                 "prev_closing_price": 6774000, "change_price": 27000, "ask_bid": "ASK",
-                                 "sequential_id": 1584508285000002}])
+    [tick] = parse_trade_ticks(
+        [
+            {
+                "market": "KRW-BTC",
+                "trade_date_utc": "2020-03-18",
+                "trade_time_utc": "05:11:25",
+                "timestamp": 1584508285812,
+                "trade_price": 6747000,
+                "trade_volume": 0.06499468,
+                "prev_closing_price": 6774000,
+                "change_price": 27000,
+                "ask_bid": "ASK",
+                "sequential_id": 1584508285000002,
+            }
+        ]
+    )
 
     assert (tick.ask_bid, tick.sequential_id) == ("ASK", 1584508285000002)
     assert tick.trade_volume == Decimal("0.06499468")
 
 
 def test_parse_instruments_when_given_then_tick_size_is_a_decimal() -> None:
-    [instrument] = parse_instruments([{"market": "KRW-BTC", "quote_currency": "KRW", "tick_size": "1000",
-                                       "supported_levels": ["0", "10000", "100000"]}])
+    [instrument] = parse_instruments(
+        [
+            {
+                "market": "KRW-BTC",
+                "quote_currency": "KRW",
+                "tick_size": "1000",
+                "supported_levels": ["0", "10000", "100000"],
+            }
+        ]
+    )
 
     assert instrument.tick_size == Decimal("1000")
     assert instrument.supported_levels == (Decimal(0), Decimal(10000), Decimal(100000))

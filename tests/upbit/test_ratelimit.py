@@ -33,38 +33,46 @@ def headers(remaining: str) -> httpx.Headers:
 # -- HEADER PARSING ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("group=default; min=1800; sec=29", RemainingReq("default", 29)),
-    ("group=candles; min=600; sec=9", RemainingReq("candle", 9)),  # the real header's spelling
-    ("group=order;min=198;sec=0", RemainingReq("order", 0)),
-    ("group=order-cancel-all, sec=1", RemainingReq("order-cancel-all", 1)),
-    ("sec=3; group=Ticker", RemainingReq("ticker", 3)),
-    ("group=default; min=1800", RemainingReq("default", None)),
-    ("group=default; sec=x", RemainingReq("default", None)),
-    ("min=5; sec=0", None),
-    ("", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("group=default; min=1800; sec=29", RemainingReq("default", 29)),
+        ("group=candles; min=600; sec=9", RemainingReq("candle", 9)),  # the real header's spelling
+        ("group=order;min=198;sec=0", RemainingReq("order", 0)),
+        ("group=order-cancel-all, sec=1", RemainingReq("order-cancel-all", 1)),
+        ("sec=3; group=Ticker", RemainingReq("ticker", 3)),
+        ("group=default; min=1800", RemainingReq("default", None)),
+        ("group=default; sec=x", RemainingReq("default", None)),
+        ("min=5; sec=0", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_parse_remaining_req_when_given_real_and_odd_headers_then_reads_group_and_sec(
-        value: str | None, expected: RemainingReq | None) -> None:
+    value: str | None, expected: RemainingReq | None
+) -> None:
     assert parse_remaining_req(value) == expected
 
 
-@pytest.mark.parametrize(("method", "path", "group", "priority"), [
-    ("POST", "/v1/orders", "order", Priority.ORDER),
-    ("POST", "/v1/orders/test", "order-test", Priority.ORDER),
-    ("DELETE", "/v1/order", "default", Priority.ORDER),
-    ("DELETE", "/v1/orders/open", "order-cancel-all", Priority.ORDER),
-    ("GET", "/v1/order", "default", Priority.READ),
-    ("GET", "/v1/accounts", "default", Priority.READ),
-    ("GET", "/v1/candles/minutes/1", "candle", Priority.READ),
-    ("GET", "/v1/ticker", "ticker", Priority.READ),
-    ("GET", "/v1/trades/ticks", "trade", Priority.READ),
-    ("GET", "/v1/orderbook/instruments", "orderbook", Priority.READ),
-    ("GET", "/v1/market/all", "market", Priority.READ),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "group", "priority"),
+    [
+        ("POST", "/v1/orders", "order", Priority.ORDER),
+        ("POST", "/v1/orders/test", "order-test", Priority.ORDER),
+        ("DELETE", "/v1/order", "default", Priority.ORDER),
+        ("DELETE", "/v1/orders/open", "order-cancel-all", Priority.ORDER),
+        ("GET", "/v1/order", "default", Priority.READ),
+        ("GET", "/v1/accounts", "default", Priority.READ),
+        ("GET", "/v1/candles/minutes/1", "candle", Priority.READ),
+        ("GET", "/v1/ticker", "ticker", Priority.READ),
+        ("GET", "/v1/trades/ticks", "trade", Priority.READ),
+        ("GET", "/v1/orderbook/instruments", "orderbook", Priority.READ),
+        ("GET", "/v1/market/all", "market", Priority.READ),
+    ],
+)
 def test_request_group_when_classifying_endpoints_then_the_documented_group_and_priority(
-        method: str, path: str, group: str, priority: Priority) -> None:
+    method: str, path: str, group: str, priority: Priority
+) -> None:
     assert request_group(method, path) == group
     assert request_priority(method, path) is priority
 
@@ -123,8 +131,9 @@ async def test_observe_when_429_repeats_then_the_group_backs_off_exponentially_c
     backoffs = []
 
     for _ in range(5):
-        error = await rate.observe("order", 429, headers("group=order; min=0; sec=0"), "Too many API requests.",
-                                   what="POST /v1/orders")
+        error = await rate.observe(
+            "order", 429, headers("group=order; min=0; sec=0"), "Too many API requests.", what="POST /v1/orders"
+        )
         assert isinstance(error, UpbitRateLimited) and isinstance(error, TemporaryBrokerError)
         backoffs.append(error.retry_after_secs)
         await rate.acquire("order", Priority.ORDER)
@@ -190,8 +199,11 @@ async def test_418_when_answered_then_every_request_is_refused_until_the_block_e
     assert len(fake.requests) == 1  # nothing sent during the block
     assert isinstance(first.value, FatalBrokerError)
     assert "2025-08-09T07:02:00+00:00" in str(first.value) and "2025-08-09T07:02:00+00:00" in str(refused.value)
-    assert notices == [BlockNotice(until_utc=datetime(2025, 8, 9, 7, 2, tzinfo=UTC), duration_secs=120.0,
-                                   offence=1, stated_by_upbit=True)]
+    assert notices == [
+        BlockNotice(
+            until_utc=datetime(2025, 8, 9, 7, 2, tzinfo=UTC), duration_secs=120.0, offence=1, stated_by_upbit=True
+        )
+    ]
     assert client.limiter.blocked_until_utc == datetime(2025, 8, 9, 7, 2, tzinfo=UTC)
 
     time.t += 120.0
@@ -227,19 +239,24 @@ async def test_418_when_the_hook_fails_then_the_block_still_holds() -> None:
         await rate.acquire("candle")
 
 
-@pytest.mark.parametrize(("header", "text", "expected"), [
-    ("30", "", 30.0),
-    ("Sat, 09 Aug 2025 07:05:00 GMT", "", 300.0),
-    ("", '{"error":{"name":"blocked","message":"10분 동안 차단되었습니다"}}', 600.0),
-    ("", "Your IP is blocked for 90 seconds.", 90.0),
-    ("", "blocked for 1 hour", 3600.0),
-    ("", "Too many API requests.", None),
-    ("soon", "", None),
-])
-def test_parse_block_duration_when_upbit_states_one_then_it_is_used(header: str, text: str,
-                                                                      expected: float | None) -> None:
-    stated = parse_block_duration_secs(httpx.Headers({"Retry-After": header} if header else {}), text,
-                                       now_utc=datetime(2025, 8, 9, 7, 0, tzinfo=UTC))
+@pytest.mark.parametrize(
+    ("header", "text", "expected"),
+    [
+        ("30", "", 30.0),
+        ("Sat, 09 Aug 2025 07:05:00 GMT", "", 300.0),
+        ("", '{"error":{"name":"blocked","message":"10분 동안 차단되었습니다"}}', 600.0),
+        ("", "Your IP is blocked for 90 seconds.", 90.0),
+        ("", "blocked for 1 hour", 3600.0),
+        ("", "Too many API requests.", None),
+        ("soon", "", None),
+    ],
+)
+def test_parse_block_duration_when_upbit_states_one_then_it_is_used(
+    header: str, text: str, expected: float | None
+) -> None:
+    stated = parse_block_duration_secs(
+        httpx.Headers({"Retry-After": header} if header else {}), text, now_utc=datetime(2025, 8, 9, 7, 0, tzinfo=UTC)
+    )
 
     assert stated == (pytest.approx(expected) if expected is not None else None)
 
@@ -266,8 +283,10 @@ async def test_acquire_when_reads_and_a_cancel_queue_in_one_group_then_the_cance
 
     tasks = [asyncio.create_task(request("read-1", Priority.READ))]
     await asyncio.sleep(0)  # read-1 holds the group, waiting for the next second
-    tasks += [asyncio.create_task(request("read-2", Priority.READ)),
-              asyncio.create_task(request("cancel", Priority.ORDER))]
+    tasks += [
+        asyncio.create_task(request("read-2", Priority.READ)),
+        asyncio.create_task(request("cancel", Priority.ORDER)),
+    ]
     await asyncio.sleep(0)  # both queue behind it
     second_over.set()
     await asyncio.gather(*tasks)

@@ -72,8 +72,10 @@ async def test_cancel_when_sent_then_parameters_are_in_the_query_string_and_the_
     assert request.url.query == b"uuid=cdd92199-2897-4e14-9448-f923320408ad"
     assert request.content == b""
     assert "content-type" not in request.headers
-    assert claims(request)["query_hash"] == ("79bbec9454274d296b69505bda5f84d5e17b129499e1e1930e51fc3f15b8c4f5"
-                                             "d3b13529c558fe30865bde47a8769ca26377f5c55fff94629be3caf7f1ba024e")
+    assert claims(request)["query_hash"] == (
+        "79bbec9454274d296b69505bda5f84d5e17b129499e1e1930e51fc3f15b8c4f5"
+        "d3b13529c558fe30865bde47a8769ca26377f5c55fff94629be3caf7f1ba024e"
+    )
 
 
 async def test_read_when_unsigned_or_without_params_then_no_token_or_no_hash_claims() -> None:
@@ -99,8 +101,11 @@ async def test_read_when_numbers_are_json_numbers_then_they_arrive_as_decimals_n
 
 # -- ERROR TRANSLATION --------------------------------------------------------------------------------------
 
-ORDER_ERRORS = [entry for entry in sample("rest_errors.json")
-                if "body" in entry and entry["body"]["error"]["name"] in ORDER_REJECTION_NAMES]
+ORDER_ERRORS = [
+    entry
+    for entry in sample("rest_errors.json")
+    if "body" in entry and entry["body"]["error"]["name"] in ORDER_REJECTION_NAMES
+]
 
 
 @pytest.mark.parametrize("entry", ORDER_ERRORS, ids=lambda e: e["body"]["error"]["name"])
@@ -118,17 +123,21 @@ async def test_order_when_upbit_refuses_it_then_rejected_with_the_upbit_name_as_
 
 @pytest.mark.parametrize("name", sorted(FATAL_NAMES))
 @pytest.mark.parametrize("kind", list(CallKind))
-def test_translate_when_keys_ip_or_permissions_are_refused_then_fatal_for_every_kind(name: str,
-                                                                                     kind: CallKind) -> None:
+def test_translate_when_keys_ip_or_permissions_are_refused_then_fatal_for_every_kind(name: str, kind: CallKind) -> None:
     error = translate_error(401, {"error": {"name": name, "message": "x"}}, "", kind=kind, what="GET /v1/accounts")
 
     assert type(error) is FatalBrokerError
     assert name in str(error)
 
 
-@pytest.mark.parametrize(("kind", "expected"), [(CallKind.READ, UpbitRequestRefused),
-                                                (CallKind.ORDER, OrderRejectedByBroker),
-                                                (CallKind.CANCEL, OrderRejectedByBroker)])
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        (CallKind.READ, UpbitRequestRefused),
+        (CallKind.ORDER, OrderRejectedByBroker),
+        (CallKind.CANCEL, OrderRejectedByBroker),
+    ],
+)
 def test_translate_when_validation_error_then_refused_read_or_rejected_order(kind: CallKind, expected: type) -> None:
     status, body = error_sample("validation_error")
 
@@ -139,8 +148,9 @@ def test_translate_when_validation_error_then_refused_read_or_rejected_order(kin
 
 
 @pytest.mark.parametrize(("status", "name"), [(400, 400), (404, 404)])
-def test_translate_when_a_quotation_error_has_a_numeric_name_then_a_refused_read_with_its_text(status: int,
-                                                                                               name: int) -> None:
+def test_translate_when_a_quotation_error_has_a_numeric_name_then_a_refused_read_with_its_text(
+    status: int, name: int
+) -> None:
     error = translate_error(status, error_sample(name)[1], "", kind=CallKind.READ, what="GET /v1/ticker")
 
     assert isinstance(error, UpbitRequestRefused)
@@ -157,21 +167,26 @@ def test_translate_when_order_not_found_then_a_definite_not_found() -> None:
 
 
 def test_translate_when_403_is_not_market_offline_then_fatal() -> None:
-    error = translate_error(403, {"error": {"name": "thirdparty_agreement_required"}}, "", kind=CallKind.ORDER,
-                            what="POST /v1/orders")
+    error = translate_error(
+        403, {"error": {"name": "thirdparty_agreement_required"}}, "", kind=CallKind.ORDER, what="POST /v1/orders"
+    )
 
     assert type(error) is FatalBrokerError
 
 
-@pytest.mark.parametrize(("status", "kind", "expected"), [
-    (500, CallKind.READ, RetryableRead),
-    (502, CallKind.ORDER, AmbiguousOrderOutcome),
-    (503, CallKind.CANCEL, AmbiguousOrderOutcome),
-    (400, CallKind.READ, RetryableRead),  # a non-JSON 4xx page: infrastructure, not Upbit's API
-    (400, CallKind.ORDER, AmbiguousOrderOutcome),
-])
+@pytest.mark.parametrize(
+    ("status", "kind", "expected"),
+    [
+        (500, CallKind.READ, RetryableRead),
+        (502, CallKind.ORDER, AmbiguousOrderOutcome),
+        (503, CallKind.CANCEL, AmbiguousOrderOutcome),
+        (400, CallKind.READ, RetryableRead),  # a non-JSON 4xx page: infrastructure, not Upbit's API
+        (400, CallKind.ORDER, AmbiguousOrderOutcome),
+    ],
+)
 def test_translate_when_5xx_or_a_non_json_page_then_retryable_read_or_ambiguous_order(
-        status: int, kind: CallKind, expected: type) -> None:
+    status: int, kind: CallKind, expected: type
+) -> None:
     error = translate_error(status, None, "<html><body>Bad Gateway</body></html>", kind=kind, what="X")
 
     assert type(error) is expected
@@ -189,8 +204,13 @@ async def test_order_when_5xx_then_ambiguous_and_never_resent() -> None:
 
 async def test_read_when_5xx_then_retried_with_backoff_until_it_succeeds() -> None:
     time = FakeTime()
-    fake = FakeUpbit().on("GET", "/v1/accounts", fail(500, text="Internal Server Error"), fail(502, text=""),
-                          ok(sample("rest_accounts.json")))
+    fake = FakeUpbit().on(
+        "GET",
+        "/v1/accounts",
+        fail(500, text="Internal Server Error"),
+        fail(502, text=""),
+        ok(sample("rest_accounts.json")),
+    )
     client = rest_client(fake, time)
 
     answer = await client.read("/v1/accounts")
@@ -256,11 +276,19 @@ async def test_order_when_the_connection_cannot_be_made_then_temporary_not_ambig
     assert "nothing was sent" in str(raised.value)
 
 
-@pytest.mark.parametrize("failure", [httpx.ReadTimeout("no answer"), httpx.RemoteProtocolError("dropped"),
-                                     httpx.WriteTimeout("half sent"), httpx.ReadError("reset")])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ReadTimeout("no answer"),
+        httpx.RemoteProtocolError("dropped"),
+        httpx.WriteTimeout("half sent"),
+        httpx.ReadError("reset"),
+    ],
+)
 @pytest.mark.parametrize(("method", "path"), [("POST", "/v1/orders"), ("DELETE", "/v1/order")])
-async def test_order_or_cancel_when_the_answer_is_lost_then_ambiguous(failure: Exception, method: str,
-                                                                      path: str) -> None:
+async def test_order_or_cancel_when_the_answer_is_lost_then_ambiguous(
+    failure: Exception, method: str, path: str
+) -> None:
     fake = FakeUpbit().on(method, path, failure)
     client = rest_client(fake, FakeTime())
 
@@ -291,11 +319,14 @@ async def test_order_when_201_carries_a_body_that_is_not_json_then_ambiguous() -
 # -- SECRETS ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("answer", [
-    fail(401, {"error": {"name": "jwt_verification", "message": "Jwt 토큰 검증에 실패했습니다."}}),
-    fail(500, text="echo of your request"),
-    httpx.ReadTimeout("timed out"),
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        fail(401, {"error": {"name": "jwt_verification", "message": "Jwt 토큰 검증에 실패했습니다."}}),
+        fail(500, text="echo of your request"),
+        httpx.ReadTimeout("timed out"),
+    ],
+)
 async def test_failing_request_when_raised_and_logged_then_no_key_or_token_appears(answer: Any) -> None:
     sent_tokens: list[str] = []
 

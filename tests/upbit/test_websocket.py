@@ -26,8 +26,13 @@ TRADE = ws_message_text("ws_public.jsonl", "trade;")
 FILL = ws_message_text("ws_private.jsonl", "fill event")
 INVALID_AUTH = ws_message_text("ws_private.jsonl", "missing/invalid Authorization")
 WRONG_FORMAT = ws_message_text("ws_public.jsonl", "request-level error")
-LIST_ANSWER = json.dumps(next(f["msg"] for f in ws_frames("ws_public.jsonl")
-                              if isinstance(f.get("msg"), dict) and f["msg"].get("method") == "LIST_SUBSCRIPTIONS"))
+LIST_ANSWER = json.dumps(
+    next(
+        f["msg"]
+        for f in ws_frames("ws_public.jsonl")
+        if isinstance(f.get("msg"), dict) and f["msg"].get("method") == "LIST_SUBSCRIPTIONS"
+    )
+)
 PUBLIC = [Subscription("ticker", ("KRW-BTC",)), Subscription("trade", ("krw-btc",), is_only_realtime=True)]
 PRIVATE = [Subscription("myOrder", ("KRW-BTC",)), Subscription("myAsset")]
 WAIT_SECS = 5.0  # an upper bound for the loopback round trips, never reached when things work
@@ -69,10 +74,16 @@ class Recorder:
         return await asyncio.wait_for(self.events.get(), WAIT_SECS)
 
 
-def session(url: str, recorder: Recorder, subscriptions: list[Subscription] = PUBLIC,
-            **options: Any) -> UpbitWebSocket:
-    return UpbitWebSocket(url, subscriptions, on_event=recorder.on_event, on_resumed=recorder.on_resumed,
-                          on_fatal=recorder.on_fatal, sleep=recorder.sleep, **options)
+def session(url: str, recorder: Recorder, subscriptions: list[Subscription] = PUBLIC, **options: Any) -> UpbitWebSocket:
+    return UpbitWebSocket(
+        url,
+        subscriptions,
+        on_event=recorder.on_event,
+        on_resumed=recorder.on_resumed,
+        on_fatal=recorder.on_fatal,
+        sleep=recorder.sleep,
+        **options,
+    )
 
 
 async def subscribed(server: FakeUpbitWs) -> list[dict[str, Any]]:
@@ -85,33 +96,54 @@ async def subscribed(server: FakeUpbitWs) -> list[dict[str, Any]]:
 def test_subscription_request_when_built_then_ticket_types_and_format_in_order() -> None:
     request = subscription_request("t-1", [*PUBLIC, *PRIVATE], message_format="SIMPLE")
 
-    assert request == [{"ticket": "t-1"}, {"type": "ticker", "codes": ["KRW-BTC"]},
-                       {"type": "trade", "codes": ["KRW-BTC"], "is_only_realtime": True},
-                       {"type": "myOrder", "codes": ["KRW-BTC"]}, {"type": "myAsset"}, {"format": "SIMPLE"}]
+    assert request == [
+        {"ticket": "t-1"},
+        {"type": "ticker", "codes": ["KRW-BTC"]},
+        {"type": "trade", "codes": ["KRW-BTC"], "is_only_realtime": True},
+        {"type": "myOrder", "codes": ["KRW-BTC"]},
+        {"type": "myAsset"},
+        {"format": "SIMPLE"},
+    ]
 
 
-@pytest.mark.parametrize(("name", "note", "subscriptions"), [
-    ("ws_public.jsonl", "subscribe request", [Subscription("ticker", ("KRW-BTC",)),
-                                              Subscription("trade", ("KRW-BTC",), is_only_realtime=True),
-                                              Subscription("orderbook", ("KRW-BTC.5",))]),
-    ("ws_private.jsonl", None, PRIVATE),
-])
+@pytest.mark.parametrize(
+    ("name", "note", "subscriptions"),
+    [
+        (
+            "ws_public.jsonl",
+            "subscribe request",
+            [
+                Subscription("ticker", ("KRW-BTC",)),
+                Subscription("trade", ("KRW-BTC",), is_only_realtime=True),
+                Subscription("orderbook", ("KRW-BTC.5",)),
+            ],
+        ),
+        ("ws_private.jsonl", None, PRIVATE),
+    ],
+)
 def test_subscription_request_when_compared_with_the_samples_then_the_same_array(
-        name: str, note: str | None, subscriptions: list[Subscription]) -> None:
-    sample = next(f["msg"] for f in ws_frames(name) if f["_dir"].startswith("client->server")
-                  and (note is None or f.get("_note", "").startswith(note)))
+    name: str, note: str | None, subscriptions: list[Subscription]
+) -> None:
+    sample = next(
+        f["msg"]
+        for f in ws_frames(name)
+        if f["_dir"].startswith("client->server") and (note is None or f.get("_note", "").startswith(note))
+    )
 
     request = subscription_request(sample[0]["ticket"], subscriptions)
 
     assert request[: len(sample)] == sample
-    assert request[len(sample):] in ([], [{"format": "DEFAULT"}])  # the format object is optional
+    assert request[len(sample) :] in ([], [{"format": "DEFAULT"}])  # the format object is optional
 
 
-@pytest.mark.parametrize(("kwargs", "reason"), [
-    ({"type": "myAsset", "codes": ("KRW-BTC",)}, "myAsset takes no codes"),
-    ({"type": "ticker"}, "needs at least one market code"),
-    ({"type": "trade", "codes": ("KRW-BTC",), "is_only_snapshot": True, "is_only_realtime": True}, "exclude"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({"type": "myAsset", "codes": ("KRW-BTC",)}, "myAsset takes no codes"),
+        ({"type": "ticker"}, "needs at least one market code"),
+        ({"type": "trade", "codes": ("KRW-BTC",), "is_only_snapshot": True, "is_only_realtime": True}, "exclude"),
+    ],
+)
 def test_subscription_when_malformed_then_value_error(kwargs: dict[str, Any], reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         Subscription(**kwargs)
@@ -130,8 +162,11 @@ async def test_frames_when_binary_or_text_then_parsed_into_events_in_arrival_ord
     events = [await recorder.next_event() for _ in range(3)]
     await ws.close()
 
-    assert request[1:] == [{"type": "ticker", "codes": ["KRW-BTC"]},
-                           {"type": "trade", "codes": ["KRW-BTC"], "is_only_realtime": True}, {"format": "DEFAULT"}]
+    assert request[1:] == [
+        {"type": "ticker", "codes": ["KRW-BTC"]},
+        {"type": "trade", "codes": ["KRW-BTC"], "is_only_realtime": True},
+        {"format": "DEFAULT"},
+    ]
     assert set(request[0]) == {"ticket"}
     assert [type(e) for e in events] == [TickerEvent, TradeEvent, TickerEvent]
     assert isinstance(events[0], TickerEvent)
@@ -140,9 +175,15 @@ async def test_frames_when_binary_or_text_then_parsed_into_events_in_arrival_ord
 
 
 async def test_frames_when_a_handler_fails_or_a_frame_is_garbage_then_the_next_events_still_arrive(
-        server: FakeUpbitWs) -> None:
-    server.on_subscribe = [b"\xff\xfe not json", TICKER.encode(), WRONG_FORMAT.encode(), LIST_ANSWER.encode(),
-                           TRADE.encode()]
+    server: FakeUpbitWs,
+) -> None:
+    server.on_subscribe = [
+        b"\xff\xfe not json",
+        TICKER.encode(),
+        WRONG_FORMAT.encode(),
+        LIST_ANSWER.encode(),
+        TRADE.encode(),
+    ]
     handled: list[str] = []
     done = asyncio.Event()
 
@@ -174,10 +215,16 @@ async def test_frames_when_a_handler_fails_or_a_frame_is_garbage_then_the_next_e
 
 
 async def test_keepalive_when_nothing_was_sent_for_the_interval_then_ping_text_and_status_up_is_not_an_event(
-        server: FakeUpbitWs) -> None:
+    server: FakeUpbitWs,
+) -> None:
     recorder = Recorder()
-    ws = UpbitWebSocket.public(config(ws_public_url=server.url()), PUBLIC, on_event=recorder.on_event,
-                               sleep=recorder.sleep, ping_interval_secs=0.05)
+    ws = UpbitWebSocket.public(
+        config(ws_public_url=server.url()),
+        PUBLIC,
+        on_event=recorder.on_event,
+        sleep=recorder.sleep,
+        ping_interval_secs=0.05,
+    )
 
     await ws.start()
     await subscribed(server)
@@ -198,7 +245,8 @@ async def test_keepalive_when_nothing_was_sent_for_the_interval_then_ping_text_a
 
 
 async def test_reconnect_when_the_server_drops_the_connection_then_full_resubscription_and_on_resumed(
-        server: FakeUpbitWs) -> None:
+    server: FakeUpbitWs,
+) -> None:
     recorder = Recorder()
     ws = session(server.url(), recorder, reconnect_initial_secs=0.5, reconnect_max_secs=4.0)
     await ws.start()
@@ -236,7 +284,8 @@ async def test_start_when_the_server_is_not_there_then_temporary_error() -> None
 
 
 async def test_private_when_connecting_then_the_handshake_carries_a_bearer_token_without_hash_claims(
-        server: FakeUpbitWs) -> None:
+    server: FakeUpbitWs,
+) -> None:
     server.on_subscribe = [FILL.encode()]
     recorder = Recorder()
     settings = config(ws_private_url=server.url("/websocket/v1/private"))
@@ -273,8 +322,7 @@ async def test_private_when_reconnecting_then_a_fresh_token_is_minted(server: Fa
     assert len(nonces) == 2 and nonces[0] != nonces[1]
 
 
-async def test_invalid_auth_when_the_server_refuses_the_token_then_fatal_and_no_reconnect(
-        server: FakeUpbitWs) -> None:
+async def test_invalid_auth_when_the_server_refuses_the_token_then_fatal_and_no_reconnect(server: FakeUpbitWs) -> None:
     server.on_subscribe = [INVALID_AUTH.encode()]
     recorder = Recorder()
     ws = session(server.url("/websocket/v1/private"), recorder, PRIVATE, authorization=lambda: "Bearer bad")
@@ -290,15 +338,19 @@ async def test_invalid_auth_when_the_server_refuses_the_token_then_fatal_and_no_
     await ws.close()
 
 
-@pytest.mark.parametrize(("status", "expected"), [(HTTPStatus.UNAUTHORIZED, FatalBrokerError),
-                                                  (HTTPStatus.SERVICE_UNAVAILABLE, TemporaryBrokerError)])
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(HTTPStatus.UNAUTHORIZED, FatalBrokerError), (HTTPStatus.SERVICE_UNAVAILABLE, TemporaryBrokerError)],
+)
 async def test_start_when_the_handshake_is_refused_then_fatal_for_401_and_temporary_otherwise(
-        server: FakeUpbitWs, status: HTTPStatus, expected: type) -> None:
+    server: FakeUpbitWs, status: HTTPStatus, expected: type
+) -> None:
     server.refuse_handshake_with = status
 
     with pytest.raises(expected) as raised:
-        await session(server.url("/websocket/v1/private"), Recorder(), PRIVATE,
-                      authorization=lambda: "Bearer x").start()
+        await session(
+            server.url("/websocket/v1/private"), Recorder(), PRIVATE, authorization=lambda: "Bearer x"
+        ).start()
 
     assert type(raised.value) is expected
 

@@ -58,10 +58,19 @@ def test_orderbook_when_parsed_then_every_level_best_first() -> None:
 
 def test_orderbook_when_simple_then_unit_abbreviations_are_expanded() -> None:
     default = ws_message("ws_public.jsonl", "orderbook;")
-    simple = {"ty": "orderbook", "cd": "KRW-BTC", "tms": default["timestamp"], "tas": default["total_ask_size"],
-              "tbs": default["total_bid_size"], "lv": 0, "st": "REALTIME",
-              "obu": [{"ap": u["ask_price"], "bp": u["bid_price"], "as": u["ask_size"], "bs": u["bid_size"]}
-                      for u in default["orderbook_units"]]}
+    simple = {
+        "ty": "orderbook",
+        "cd": "KRW-BTC",
+        "tms": default["timestamp"],
+        "tas": default["total_ask_size"],
+        "tbs": default["total_bid_size"],
+        "lv": 0,
+        "st": "REALTIME",
+        "obu": [
+            {"ap": u["ask_price"], "bp": u["bid_price"], "as": u["ask_size"], "bs": u["bid_size"]}
+            for u in default["orderbook_units"]
+        ],
+    }
 
     assert parse_ws_message(simple) == parse_ws_message(default)
 
@@ -104,13 +113,37 @@ def test_my_order_when_done_then_terminal_state_and_no_fill_fields() -> None:
 
 def test_my_order_when_simple_then_the_same_event_as_default() -> None:
     default = ws_message("ws_private.jsonl", "fill event")
-    abbreviations = {"type": "ty", "code": "cd", "uuid": "uid", "ask_bid": "ab", "order_type": "ot", "state": "s",
-                     "trade_uuid": "tuid", "price": "p", "avg_price": "ap", "volume": "v", "remaining_volume": "rv",
-                     "executed_volume": "ev", "trades_count": "tc", "reserved_fee": "rsf", "remaining_fee": "rmf",
-                     "paid_fee": "pf", "locked": "l", "executed_funds": "ef", "time_in_force": "tif",
-                     "trade_fee": "tf", "is_maker": "im", "identifier": "id", "smp_type": "smpt",
-                     "prevented_volume": "pv", "prevented_locked": "pl", "trade_timestamp": "ttms",
-                     "order_timestamp": "otms", "timestamp": "tms", "stream_type": "st"}
+    abbreviations = {
+        "type": "ty",
+        "code": "cd",
+        "uuid": "uid",
+        "ask_bid": "ab",
+        "order_type": "ot",
+        "state": "s",
+        "trade_uuid": "tuid",
+        "price": "p",
+        "avg_price": "ap",
+        "volume": "v",
+        "remaining_volume": "rv",
+        "executed_volume": "ev",
+        "trades_count": "tc",
+        "reserved_fee": "rsf",
+        "remaining_fee": "rmf",
+        "paid_fee": "pf",
+        "locked": "l",
+        "executed_funds": "ef",
+        "time_in_force": "tif",
+        "trade_fee": "tf",
+        "is_maker": "im",
+        "identifier": "id",
+        "smp_type": "smpt",
+        "prevented_volume": "pv",
+        "prevented_locked": "pl",
+        "trade_timestamp": "ttms",
+        "order_timestamp": "otms",
+        "timestamp": "tms",
+        "stream_type": "st",
+    }
     simple = {abbreviations[key]: value for key, value in default.items()}
 
     assert to_default_format(simple) == default
@@ -121,14 +154,22 @@ def test_my_asset_when_balances_change_then_each_currency_with_balance_and_locke
     event = parse_ws_message(ws_message("ws_private.jsonl", "balance change"))
 
     assert isinstance(event, MyAssetEvent)
-    assert event.assets == (AssetChange("KRW", Decimal("851926.0"), Decimal("0.0")),
-                            AssetChange("BTC", Decimal("0.001"), Decimal("0.0")))
+    assert event.assets == (
+        AssetChange("KRW", Decimal("851926.0"), Decimal("0.0")),
+        AssetChange("BTC", Decimal("0.001"), Decimal("0.0")),
+    )
     assert event.asset_at == datetime(2025, 7, 4, 5, 15, 0, 365000, tzinfo=UTC)
 
 
 def test_my_asset_when_simple_then_asset_abbreviations_are_expanded() -> None:
-    simple = {"ty": "myAsset", "astuid": "u-1", "ast": [{"cu": "KRW", "b": 1.5, "l": 0}], "asttms": 1751606100365,
-              "tms": 1751606100412, "st": "REALTIME"}
+    simple = {
+        "ty": "myAsset",
+        "astuid": "u-1",
+        "ast": [{"cu": "KRW", "b": 1.5, "l": 0}],
+        "asttms": 1751606100365,
+        "tms": 1751606100412,
+        "st": "REALTIME",
+    }
 
     event = parse_ws_message(simple)
 

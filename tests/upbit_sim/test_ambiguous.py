@@ -38,7 +38,7 @@ class DroppingTransport(httpx.AsyncBaseTransport):
 
 @pytest.mark.parametrize("mode", ["error500", "close"])
 async def test_lost_answer_when_the_order_exists_then_adopted_by_identifier_and_never_sent_again(
-    sim: UpbitExchangeSimulator, mode: str,
+    sim: UpbitExchangeSimulator, mode: str
 ):
     adapter = make_adapter(sim)
     await anext(aiter(sim.venue.sessions()))

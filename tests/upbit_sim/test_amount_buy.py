@@ -19,8 +19,9 @@ async def test_amount_buy_when_spent_then_cancel_with_fills_reported_filled_and_
 ):
     venue = make_venue(tmp_path / "venue", participation=Decimal("0.0002"))
     frames = HandledFrames()
-    sim = UpbitExchangeSimulator(venue, wall_clock=SystemClock(), rate_limits=None,
-                                 after_broadcast=lambda: frames.wait_for(sim.data_frames_sent))
+    sim = UpbitExchangeSimulator(
+        venue, wall_clock=SystemClock(), rate_limits=None, after_broadcast=lambda: frames.wait_for(sim.data_frames_sent)
+    )
     await sim.start()
     adapter = make_adapter(sim, frames)
     recorder = Recorder()

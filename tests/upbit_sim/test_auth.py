@@ -18,23 +18,26 @@ async def test_query_hash_when_array_and_time_parameters_then_the_decoded_string
     await anext(aiter(sim.venue.sessions()))
 
     opened = await client.get("/v1/orders/open", {"market": BTC, "states": ["wait", "watch"]})
-    closed = await client.get("/v1/orders/closed", {"market": BTC, "states": ["done", "cancel"],
-                                                    "start_time": "2024-03-01T09:00:00+09:00"})
+    closed = await client.get(
+        "/v1/orders/closed", {"market": BTC, "states": ["done", "cancel"], "start_time": "2024-03-01T09:00:00+09:00"}
+    )
 
     assert (opened.status_code, opened.json()) == (200, [])
     assert closed.status_code == 200  # "+" and ":" were sent percent-encoded and hashed decoded
     await client.aclose()
 
 
-async def test_query_hash_when_it_does_not_match_the_query_then_401_invalid_query_payload(
-    sim: UpbitExchangeSimulator,
-):
+async def test_query_hash_when_it_does_not_match_the_query_then_401_invalid_query_payload(sim: UpbitExchangeSimulator):
     client = SignedClient(sim)
 
-    wrong = await client.get("/v1/orders/open", {"market": BTC, "states": ["wait", "watch"]},
-                             hashed="market=KRW-BTC&states=wait&states=watch")  # arrays without their []
-    reordered = await client.get("/v1/orders/open", {"market": BTC, "states": ["wait"]},
-                                 hashed="states[]=wait&market=KRW-BTC")
+    wrong = await client.get(
+        "/v1/orders/open",
+        {"market": BTC, "states": ["wait", "watch"]},
+        hashed="market=KRW-BTC&states=wait&states=watch",
+    )  # arrays without their []
+    reordered = await client.get(
+        "/v1/orders/open", {"market": BTC, "states": ["wait"]}, hashed="states[]=wait&market=KRW-BTC"
+    )
 
     for answer in (wrong, reordered):
         assert answer.status_code == 401
@@ -49,8 +52,7 @@ async def test_jwt_when_hs256_or_hs512_then_accepted_and_none_unknown_key_or_reu
     hs256 = SignedClient(sim, algorithm="HS256")
     assert (await hs256.get("/v1/accounts")).status_code == 200
     http = hs256.http
-    unsigned = jwt.encode({"access_key": DEFAULT_KEY.access_key, "nonce": str(uuid.uuid4())}, key="",
-                          algorithm="none")
+    unsigned = jwt.encode({"access_key": DEFAULT_KEY.access_key, "nonce": str(uuid.uuid4())}, key="", algorithm="none")
     stranger = UpbitAuth("AKunknownKey000000000000000000000000000", "SKsomeSecret000000000000000000000000000")
     nonce = str(uuid.uuid4())
     fixed = UpbitAuth(DEFAULT_KEY.access_key, DEFAULT_KEY.secret_key, nonce_factory=lambda: nonce)
@@ -63,10 +65,16 @@ async def test_jwt_when_hs256_or_hs512_then_accepted_and_none_unknown_key_or_reu
         "again": await http.get("/v1/accounts", headers={"authorization": fixed.authorization()}),
     }
 
-    names = {case: (a.status_code, a.json()["error"]["name"] if a.status_code != 200 else "") for case, a in
-             answers.items()}
-    assert names == {"none": (401, "jwt_verification"), "missing": (401, "jwt_verification"),
-                     "stranger": (401, "invalid_access_key"), "first": (200, ""), "again": (401, "nonce_used")}
+    names = {
+        case: (a.status_code, a.json()["error"]["name"] if a.status_code != 200 else "") for case, a in answers.items()
+    }
+    assert names == {
+        "none": (401, "jwt_verification"),
+        "missing": (401, "jwt_verification"),
+        "stranger": (401, "invalid_access_key"),
+        "first": (200, ""),
+        "again": (401, "nonce_used"),
+    }
     await hs256.aclose()
 
 
@@ -80,8 +88,10 @@ async def test_post_body_when_hashed_in_key_order_then_accepted_and_a_null_chang
 
     created = await client.post("/v1/orders", body)
     with_null = await client.http.post(  # pitfall 4: a null is part of the string the server hashes
-        "/v1/orders", json={**body, "identifier": None},
-        headers={"authorization": auth.authorization(parameter_string(list(body.items())))})
+        "/v1/orders",
+        json={**body, "identifier": None},
+        headers={"authorization": auth.authorization(parameter_string(list(body.items())))},
+    )
 
     assert created.status_code == 201 and created.json()["state"] == "wait"
     assert (with_null.status_code, with_null.json()["error"]["name"]) == (401, "invalid_query_payload")

@@ -16,8 +16,9 @@ from tests.upbit_sim.support import BTC, DAY, Recorder, make_adapter, make_venue
 async def _replay_once(state_dir: Path) -> list[tuple[str, object]]:
     venue = make_venue(state_dir, participation=Decimal("0.001"))
     frames = HandledFrames()
-    sim = UpbitExchangeSimulator(venue, wall_clock=SystemClock(), rate_limits=None,
-                                 after_broadcast=lambda: frames.wait_for(sim.data_frames_sent))
+    sim = UpbitExchangeSimulator(
+        venue, wall_clock=SystemClock(), rate_limits=None, after_broadcast=lambda: frames.wait_for(sim.data_frames_sent)
+    )
     await sim.start()
     adapter = make_adapter(sim, frames)
     seen: list[tuple[str, object]] = []
@@ -28,8 +29,17 @@ async def _replay_once(state_dir: Path) -> list[tuple[str, object]]:
         seen.append(("tick", tick))
         if not placed:  # a decision taken on a print, like a strategy's
             placed = True
-            await adapter.place_order(OrderRequest(adapter.account_id, BTC, Side.BUY, OrderType.LIMIT,
-                                                   Decimal("0.5"), Decimal(86_000_000), "lockstep-1"))
+            await adapter.place_order(
+                OrderRequest(
+                    adapter.account_id,
+                    BTC,
+                    Side.BUY,
+                    OrderType.LIMIT,
+                    Decimal("0.5"),
+                    Decimal(86_000_000),
+                    "lockstep-1",
+                )
+            )
 
     recorder = Recorder()
     await adapter.subscribe_quotes([BTC], on_tick)
@@ -59,8 +69,9 @@ async def test_lockstep_when_the_replay_runs_over_loopback_then_every_print_is_h
 async def test_standalone_when_started_then_banner_with_the_key_serves_and_stops_cleanly(tmp_path: Path):
     lines: list[str] = []
     stop = asyncio.Event()
-    options = UpbitSimOptions(port=0, date_from=DAY, date_to=DAY, symbols=[BTC], speed=None,
-                              state_dir=tmp_path / "standalone")
+    options = UpbitSimOptions(
+        port=0, date_from=DAY, date_to=DAY, symbols=[BTC], speed=None, state_dir=tmp_path / "standalone"
+    )
 
     task = asyncio.create_task(run_upbit_exchange_sim(options, lines.append, stop))
     for _ in range(200):

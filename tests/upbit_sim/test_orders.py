@@ -29,16 +29,23 @@ async def test_place_when_below_the_minimum_off_the_price_unit_above_the_maximum
     adapter = make_adapter(sim)
     await anext(aiter(sim.venue.sessions()))
 
-    codes = [await _refusal(adapter, _limit(adapter, Side.BUY, "0.00005", 85_000_000)),  # 4,250 KRW
-             await _refusal(adapter, _limit(adapter, Side.SELL, "0.00005", 85_000_000)),
-             await _refusal(adapter, _limit(adapter, Side.BUY, "20", 85_000_000)),  # 1.7 billion KRW
-             await _refusal(adapter, _limit(adapter, Side.BUY, "2", 85_000_000)),  # the account has 100 million
-             await _refusal(adapter, _limit(adapter, Side.SELL, "0.1", 85_000_000))]  # holds no BTC
+    codes = [
+        await _refusal(adapter, _limit(adapter, Side.BUY, "0.00005", 85_000_000)),  # 4,250 KRW
+        await _refusal(adapter, _limit(adapter, Side.SELL, "0.00005", 85_000_000)),
+        await _refusal(adapter, _limit(adapter, Side.BUY, "20", 85_000_000)),  # 1.7 billion KRW
+        await _refusal(adapter, _limit(adapter, Side.BUY, "2", 85_000_000)),  # the account has 100 million
+        await _refusal(adapter, _limit(adapter, Side.SELL, "0.1", 85_000_000)),
+    ]  # holds no BTC
     with pytest.raises(OrderRejectedByBroker) as off_grid:  # the adapter rounds to the grid; the raw client does not
         await adapter.client.place_order(BTC, "bid", "limit", volume=Decimal("0.001"), price=Decimal(85_000_500))
 
-    assert codes == ["under_min_total_bid", "under_min_total_ask", "over_krw_funds_bid", "insufficient_funds_bid",
-                     "insufficient_funds_ask"]
+    assert codes == [
+        "under_min_total_bid",
+        "under_min_total_ask",
+        "over_krw_funds_bid",
+        "insufficient_funds_bid",
+        "insufficient_funds_ask",
+    ]
     assert off_grid.value.code == "invalid_price_bid"
     assert await adapter.get_orders(adapter.account_id, DAY) == []
     await adapter.close()
@@ -98,15 +105,18 @@ async def test_market_orders_when_placed_then_a_sell_is_market_by_volume_and_a_b
     adapter = make_adapter(sim)
     sessions = aiter(sim.venue.sessions())
     session = await anext(sessions)
-    buy = await adapter.place_order(OrderRequest(adapter.account_id, BTC, Side.BUY, OrderType.MARKET,
-                                                 Decimal("0.5"), None, "mkt-buy"))
+    buy = await adapter.place_order(
+        OrderRequest(adapter.account_id, BTC, Side.BUY, OrderType.MARKET, Decimal("0.5"), None, "mkt-buy")
+    )
     await sim.venue.run_until_close(session)
     with pytest.raises(OrderRejectedByBroker) as between:  # the replay is between two days: no session
-        await adapter.place_order(OrderRequest(adapter.account_id, BTC, Side.SELL, OrderType.MARKET,
-                                               Decimal("0.2"), None, "mkt-sell-early"))
+        await adapter.place_order(
+            OrderRequest(adapter.account_id, BTC, Side.SELL, OrderType.MARKET, Decimal("0.2"), None, "mkt-sell-early")
+        )
     await anext(sessions)
-    sell = await adapter.place_order(OrderRequest(adapter.account_id, BTC, Side.SELL, OrderType.MARKET,
-                                                  Decimal("0.2"), None, "mkt-sell"))
+    sell = await adapter.place_order(
+        OrderRequest(adapter.account_id, BTC, Side.SELL, OrderType.MARKET, Decimal("0.2"), None, "mkt-sell")
+    )
 
     orders = {o["identifier"]: o for o in sim.records.orders_received}
     assert orders["mkt-buy"]["ord_type"] == "limit"

@@ -80,13 +80,12 @@ async def test_block_when_upbit_answers_418_then_fatal_the_alert_hook_and_nothin
     await adapter.close()
 
 
-async def test_429_burst_when_reads_meet_it_then_retried_after_back_off_and_answered(
-    venue: SimBroker, tmp_path: Path,
-):
+async def test_429_burst_when_reads_meet_it_then_retried_after_back_off_and_answered(venue: SimBroker, tmp_path: Path):
     server = UpbitExchangeSimulator(venue, wall_clock=SystemClock(), rate_limits=None)
     await server.start()
-    adapter = make_adapter(server, config={"rate_limited_backoff_initial_secs": 0.01,
-                                           "rate_limited_backoff_max_secs": 0.02})
+    adapter = make_adapter(
+        server, config={"rate_limited_backoff_initial_secs": 0.01, "rate_limited_backoff_max_secs": 0.02}
+    )
     server.faults.rate_limited_requests = 2
 
     cash = await adapter.get_cash(adapter.account_id)

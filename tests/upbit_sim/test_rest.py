@@ -19,11 +19,20 @@ async def test_exchange_answers_when_read_then_decimals_are_strings_and_quotatio
     chance = await client.get("/v1/orders/chance", {"market": BTC})
     ticker = await client.http.get("/v1/ticker", params={"markets": BTC})
 
-    assert accounts.json()[0] == {"currency": "KRW", "balance": "100000000", "locked": "0", "avg_buy_price": "0",
-                                  "avg_buy_price_modified": False, "unit_currency": "KRW"}
+    assert accounts.json()[0] == {
+        "currency": "KRW",
+        "balance": "100000000",
+        "locked": "0",
+        "avg_buy_price": "0",
+        "avg_buy_price_modified": False,
+        "unit_currency": "KRW",
+    }
     body = chance.json()
     assert (body["bid_fee"], body["market"]["bid"]["min_total"], body["market"]["max_total"]) == (
-        "0.0005", "5000", "1000000000")
+        "0.0005",
+        "5000",
+        "1000000000",
+    )
     assert '"trade_price":85910000' in ticker.text and '"prev_closing_price":85910000' in ticker.text
     assert ticker.headers["Remaining-Req"].startswith("group=ticker; min=1800; sec=")
     await client.aclose()
@@ -36,21 +45,31 @@ async def test_candles_when_paged_then_newest_first_to_exclusive_and_never_past_
     http = SignedClient(sim).http
 
     days = (await http.get("/v1/candles/days", params={"market": BTC, "count": 3})).json()
-    future = (await http.get("/v1/candles/days", params={"market": BTC, "count": 2,
-                                                         "to": "2024-03-05T00:00:00Z"})).json()
+    future = (
+        await http.get("/v1/candles/days", params={"market": BTC, "count": 2, "to": "2024-03-05T00:00:00Z"})
+    ).json()
     halves_before = (await http.get("/v1/candles/minutes/30", params={"market": BTC, "count": 2})).json()
     await sim.venue.run_until_close(session)  # the clock is now 24:00 of the first day
     hours = (await http.get("/v1/candles/minutes/60", params={"market": BTC, "count": 3})).json()
-    page_2 = (await http.get("/v1/candles/minutes/60", params={"market": BTC, "count": 2,
-                                                               "to": hours[-1]["candle_date_time_utc"]})).json()
+    page_2 = (
+        await http.get(
+            "/v1/candles/minutes/60", params={"market": BTC, "count": 2, "to": hours[-1]["candle_date_time_utc"]}
+        )
+    ).json()
 
-    assert [d["candle_date_time_utc"] for d in days] == ["2024-02-29T00:00:00", "2024-02-28T00:00:00",
-                                                         "2024-02-27T00:00:00"]
+    assert [d["candle_date_time_utc"] for d in days] == [
+        "2024-02-29T00:00:00",
+        "2024-02-28T00:00:00",
+        "2024-02-27T00:00:00",
+    ]
     assert days[0]["trade_price"] == 85_910_000 and days[0]["prev_closing_price"] == 87_634_000
     assert [d["candle_date_time_utc"] for d in future] == ["2024-02-29T00:00:00", "2024-02-28T00:00:00"]
     assert halves_before[0]["candle_date_time_utc"] == "2024-02-29T23:30:00"
-    assert [h["candle_date_time_utc"] for h in hours] == ["2024-03-01T23:00:00", "2024-03-01T22:00:00",
-                                                          "2024-03-01T21:00:00"]
+    assert [h["candle_date_time_utc"] for h in hours] == [
+        "2024-03-01T23:00:00",
+        "2024-03-01T22:00:00",
+        "2024-03-01T21:00:00",
+    ]
     assert [h["candle_date_time_utc"] for h in page_2] == ["2024-03-01T20:00:00", "2024-03-01T19:00:00"]
     bad = await http.get("/v1/candles/minutes/7", params={"market": BTC})
     unknown = await http.get("/v1/ticker", params={"markets": "KRW-ETH"})
@@ -71,7 +90,11 @@ async def test_adapter_reads_when_replaying_then_quote_without_limits_utc_daily_
     cash = await adapter.get_cash(adapter.account_id)
 
     assert (quote.price, quote.base_price, quote.upper_limit, quote.lower_limit) == (
-        Decimal(87_397_000), Decimal(85_910_000), None, None)
+        Decimal(87_397_000),
+        Decimal(85_910_000),
+        None,
+        None,
+    )
     assert quote.ts_event == datetime(2024, 3, 1, 23, 52, 30, tzinfo=UTC)
     assert [b.trading_date for b in bars] == [DAY - timedelta(days=2), DAY - timedelta(days=1), DAY]
     assert bars[-1].close == Decimal(87_397_000) and bars[-1].volume == Decimal("6256.97193595")
@@ -84,8 +107,14 @@ async def test_order_test_endpoint_when_valid_or_short_of_funds_then_answers_wit
 ):
     client = SignedClient(sim)
     await anext(aiter(sim.venue.sessions()))
-    order = {"market": BTC, "side": "bid", "volume": "0.001", "price": "80000000", "ord_type": "limit",
-             "identifier": "probe-1"}
+    order = {
+        "market": BTC,
+        "side": "bid",
+        "volume": "0.001",
+        "price": "80000000",
+        "ord_type": "limit",
+        "identifier": "probe-1",
+    }
 
     ok = await client.post("/v1/orders/test", order)
     poor = await client.post("/v1/orders/test", {**order, "volume": "2", "identifier": "probe-2"})
@@ -102,8 +131,9 @@ async def test_closed_orders_when_the_window_is_over_7_days_or_states_conflict_t
 ):
     client = SignedClient(sim)
 
-    wide = await client.get("/v1/orders/closed", {"market": BTC, "start_time": "2024-03-01T00:00:00Z",
-                                                  "end_time": "2024-03-09T00:00:00Z"})
+    wide = await client.get(
+        "/v1/orders/closed", {"market": BTC, "start_time": "2024-03-01T00:00:00Z", "end_time": "2024-03-09T00:00:00Z"}
+    )
     both = await client.get("/v1/orders/open", {"state": "wait", "states": ["wait"]})
     ids = await client.get("/v1/orders/uuids", {"uuids": ["a"], "identifiers": ["b"]})
 

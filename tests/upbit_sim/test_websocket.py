@@ -34,8 +34,9 @@ async def _json(ws: ClientConnection) -> Any:
 
 @pytest.fixture
 async def keepalive_sim(venue: SimBroker) -> AsyncIterator[UpbitExchangeSimulator]:
-    server = UpbitExchangeSimulator(venue, wall_clock=SystemClock(), rate_limits=None, idle_timeout_secs=0.4,
-                                    status_up_interval_secs=0.1)
+    server = UpbitExchangeSimulator(
+        venue, wall_clock=SystemClock(), rate_limits=None, idle_timeout_secs=0.4, status_up_interval_secs=0.1
+    )
     await server.start()
     yield server
     await server.stop()
@@ -46,8 +47,15 @@ async def test_public_stream_when_subscribed_then_binary_snapshot_then_realtime_
 ):
     session = await anext(aiter(sim.venue.sessions()))
     async with websockets.connect(sim.ws_public_url) as ws:
-        await ws.send(json.dumps([{"ticket": "t-1"}, {"type": "ticker", "codes": ["krw-btc"]},
-                                  {"type": "trade", "codes": ["KRW-BTC"], "isOnlyRealtime": True}]))
+        await ws.send(
+            json.dumps(
+                [
+                    {"ticket": "t-1"},
+                    {"type": "ticker", "codes": ["krw-btc"]},
+                    {"type": "trade", "codes": ["KRW-BTC"], "isOnlyRealtime": True},
+                ]
+            )
+        )
         snapshot = await _frame(ws)
         await sim.venue.run_until_close(session)
         frames = [await _frame(ws) for _ in range(2 * 192)]
@@ -80,30 +88,44 @@ async def test_requests_when_replaced_listed_or_malformed_then_the_new_set_the_l
 ):
     async with websockets.connect(sim.ws_public_url) as ws:
         await ws.send(json.dumps([{"ticket": "a"}, {"type": "ticker", "codes": ["KRW-BTC"], "is_only_realtime": True}]))
-        await ws.send(json.dumps([{"ticket": "b"}, {"type": "trade", "codes": ["KRW-BTC.5"], "is_only_realtime": True},
-                                  {"format": "SIMPLE"}]))
+        await ws.send(
+            json.dumps(
+                [
+                    {"ticket": "b"},
+                    {"type": "trade", "codes": ["KRW-BTC.5"], "is_only_realtime": True},
+                    {"format": "SIMPLE"},
+                ]
+            )
+        )
         await ws.send(json.dumps([{"ticket": "c"}, {"method": "LIST_SUBSCRIPTIONS"}]))
         listed = await _json(ws)
         errors = []
-        for request in ([{"type": "trade", "codes": ["KRW-BTC"]}], [{"ticket": "d"}, {"type": "trade"}],
-                        [{"ticket": "e"}], "not json", [{"ticket": "f"}, {"type": "myOrder"}]):
+        for request in (
+            [{"type": "trade", "codes": ["KRW-BTC"]}],
+            [{"ticket": "d"}, {"type": "trade"}],
+            [{"ticket": "e"}],
+            "not json",
+            [{"ticket": "f"}, {"type": "myOrder"}],
+        ):
             await ws.send(request if isinstance(request, str) else json.dumps(request))
             errors.append((await _json(ws))["error"]["name"])
 
-    assert listed == {"method": "LIST_SUBSCRIPTIONS", "result": [{"type": "trade", "codes": ["KRW-BTC"]}],
-                      "ticket": "c"}
+    assert listed == {
+        "method": "LIST_SUBSCRIPTIONS",
+        "result": [{"type": "trade", "codes": ["KRW-BTC"]}],
+        "ticket": "c",
+    }
     assert errors == ["NO_TICKET", "NO_CODES", "NO_TYPE", "WRONG_FORMAT", "INVALID_PARAM"]
 
 
-async def test_private_stream_when_unauthenticated_or_asking_myasset_codes_then_refused(
-    sim: UpbitExchangeSimulator,
-):
+async def test_private_stream_when_unauthenticated_or_asking_myasset_codes_then_refused(sim: UpbitExchangeSimulator):
     async with websockets.connect(sim.ws_private_url) as anonymous:
         refused = await _json(anonymous)
         await asyncio.wait_for(anonymous.wait_closed(), 5)
     auth = UpbitAuth(DEFAULT_KEY.access_key, DEFAULT_KEY.secret_key)
-    async with websockets.connect(sim.ws_private_url,
-                                  additional_headers={"Authorization": auth.websocket_authorization()}) as ws:
+    async with websockets.connect(
+        sim.ws_private_url, additional_headers={"Authorization": auth.websocket_authorization()}
+    ) as ws:
         await ws.send(json.dumps([{"ticket": "p"}, {"type": "myAsset", "codes": ["KRW-BTC"]}]))
         wrong = await _json(ws)
 
@@ -117,17 +139,26 @@ async def test_private_stream_when_an_order_is_placed_and_filled_then_wait_trade
     adapter = make_adapter(sim)
     session = await anext(aiter(sim.venue.sessions()))
     auth = UpbitAuth(DEFAULT_KEY.access_key, DEFAULT_KEY.secret_key)
-    async with websockets.connect(sim.ws_private_url,
-                                  additional_headers={"Authorization": auth.websocket_authorization()}) as ws:
+    async with websockets.connect(
+        sim.ws_private_url, additional_headers={"Authorization": auth.websocket_authorization()}
+    ) as ws:
         await ws.send(json.dumps([{"ticket": "p"}, {"type": "myOrder", "codes": [BTC]}, {"type": "myAsset"}]))
         await asyncio.sleep(0.05)
-        await adapter.place_order(OrderRequest(adapter.account_id, BTC, Side.BUY, OrderType.LIMIT, Decimal("0.01"),
-                                               Decimal(88_000_000), "priv-1"))
+        await adapter.place_order(
+            OrderRequest(
+                adapter.account_id, BTC, Side.BUY, OrderType.LIMIT, Decimal("0.01"), Decimal(88_000_000), "priv-1"
+            )
+        )
         await sim.venue.run_until_close(session)
         messages = [await _json(ws) for _ in range(5)]
 
     assert [(m["type"], m.get("state")) for m in messages] == [
-        ("myOrder", "wait"), ("myAsset", None), ("myOrder", "trade"), ("myOrder", "done"), ("myAsset", None)]
+        ("myOrder", "wait"),
+        ("myAsset", None),
+        ("myOrder", "trade"),
+        ("myOrder", "done"),
+        ("myAsset", None),
+    ]
     trade = messages[2]
     assert (trade["volume"], trade["price"], trade["identifier"]) == (0.01, 85_911_000, "priv-1")
     assert trade["trade_fee"] == 429.555 and trade["trade_uuid"]
@@ -179,8 +210,9 @@ async def test_adapter_stream_when_dropped_duplicated_and_delayed_then_resumed_a
         await asyncio.sleep(0.05)
     sim.faults.duplicate_my_order_events = True
     sim.faults.my_order_delay_secs = 0.05
-    await adapter.place_order(OrderRequest(adapter.account_id, BTC, Side.BUY, OrderType.LIMIT, Decimal(1),
-                                           Decimal(88_000_000), "ws-1"))
+    await adapter.place_order(
+        OrderRequest(adapter.account_id, BTC, Side.BUY, OrderType.LIMIT, Decimal(1), Decimal(88_000_000), "ws-1")
+    )
 
     await sim.venue.run_until_close(session)
     await asyncio.sleep(0.2)  # the delayed events
@@ -192,8 +224,9 @@ async def test_adapter_stream_when_dropped_duplicated_and_delayed_then_resumed_a
     assert len(trade_ids) > 1 and len(set(trade_ids)) == len(trade_ids)
     assert adapter.streams.duplicates_dropped == len(trade_ids)
     assert sum(f.fill.quantity for f in fills) == 1
-    assert {f.fill.broker_fill_id for f in fills} == {f.broker_fill_id for f in await adapter.get_fills(
-        adapter.account_id, session.trading_date)}
+    assert {f.fill.broker_fill_id for f in fills} == {
+        f.broker_fill_id for f in await adapter.get_fills(adapter.account_id, session.trading_date)
+    }
     await adapter.close()
     await sim.stop()
     await venue.close()

@@ -39,8 +39,10 @@ def ai_problem(settings: "Settings") -> str | None:
             return "AI_BASE_URL may use plain http only for a server on this machine (127.0.0.1, localhost)"
     priced = settings.ai_price_input_krw_per_mtok is not None and settings.ai_price_output_krw_per_mtok is not None
     if settings.ai_budget_krw_per_night is not None and not priced:
-        return ("AI_BUDGET_KRW_PER_NIGHT needs AI_PRICE_INPUT_KRW_PER_MTOK and AI_PRICE_OUTPUT_KRW_PER_MTOK "
-                "(the model's prices per million tokens) to count won")
+        return (
+            "AI_BUDGET_KRW_PER_NIGHT needs AI_PRICE_INPUT_KRW_PER_MTOK and AI_PRICE_OUTPUT_KRW_PER_MTOK "
+            "(the model's prices per million tokens) to count won"
+        )
     if provider == "none":
         return None
     if not settings.ai_model.strip():

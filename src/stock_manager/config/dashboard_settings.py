@@ -9,11 +9,14 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 class DashboardSettings(BaseModel):
     """The ``DASHBOARD_*`` settings."""
 
-    dashboard_host: str = Field(default="127.0.0.1", description="address `stockbot dashboard` binds; not loopback "
-                                "needs DASHBOARD_PASSWORD_HASH")
+    dashboard_host: str = Field(
+        default="127.0.0.1",
+        description="address `stockbot dashboard` binds; not loopback needs DASHBOARD_PASSWORD_HASH",
+    )
     dashboard_port: int = Field(default=8765, ge=1, le=65535)
-    dashboard_password_hash: SecretStr | None = Field(default=None, description="argon2 hash of the dashboard's "
-                                                      "password (`stockbot dashboard --set-password`)")
+    dashboard_password_hash: SecretStr | None = Field(
+        default=None, description="argon2 hash of the dashboard's password (`stockbot dashboard --set-password`)"
+    )
     dashboard_read_only: bool = False
     dashboard_session_hours: float = Field(default=12.0, gt=0, le=720)
 

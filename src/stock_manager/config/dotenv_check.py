@@ -74,8 +74,9 @@ def read_dotenv(path: Path) -> list[DotenvLine] | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
-        raise ConfigurationError(f"{path} is not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}, line {line}); "
-                                 "save it as UTF-8") from None
+        raise ConfigurationError(
+            f"{path} is not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}, line {line}); save it as UTF-8"
+        ) from None
     lines = []
     for binding in parse_stream(StringIO(text)):
         # A binding's text starts with the blank lines before it: its own line comes after them.

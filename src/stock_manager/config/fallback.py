@@ -20,8 +20,9 @@ from stock_manager.config.settings import APP_NAME, Mode, Settings
 _LOCATION = ("DB_URL", "DATA_DIR", "MODE")
 
 
-def location_settings(db_url: str | None, env_file: Path | None = None, environ: Mapping[str, str] | None = None
-                      ) -> Settings:
+def location_settings(
+    db_url: str | None, env_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
     """Return settings with only the database's location (and the mode) taken from the configuration.
 
     Parameters
@@ -51,5 +52,8 @@ def location_settings(db_url: str | None, env_file: Path | None = None, environ:
             values[name.upper()] = value
     mode = values.get("MODE", "").strip().lower()
     data_dir = values.get("DATA_DIR") or platformdirs.user_data_dir(APP_NAME, appauthor=False)
-    return Settings.model_construct(db_url=db_url or values.get("DB_URL") or None, data_dir=Path(data_dir),
-                                    mode=Mode(mode) if mode in Mode._value2member_map_ else Mode.SIM)
+    return Settings.model_construct(
+        db_url=db_url or values.get("DB_URL") or None,
+        data_dir=Path(data_dir),
+        mode=Mode(mode) if mode in Mode._value2member_map_ else Mode.SIM,
+    )

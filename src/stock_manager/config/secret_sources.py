@@ -21,8 +21,14 @@ from stock_manager.adapters.secrets.keyring_store import DEFAULT_SERVICE, Keyrin
 from stock_manager.config.dotenv_check import read_dotenv
 
 #: The settings kept as secrets, as written in ``.env`` and the credential store.
-SECRET_SETTINGS = ("KIS_APP_KEY", "KIS_APP_SECRET", "UPBIT_ACCESS_KEY", "UPBIT_SECRET_KEY", "SLACK_BOT_TOKEN",
-                   "AI_API_KEY")
+SECRET_SETTINGS = (
+    "KIS_APP_KEY",
+    "KIS_APP_SECRET",
+    "UPBIT_ACCESS_KEY",
+    "UPBIT_SECRET_KEY",
+    "SLACK_BOT_TOKEN",
+    "AI_API_KEY",
+)
 #: Secrets whose rotation drops the cached KIS access tokens (tokens issued with the old key).
 KIS_CREDENTIALS = frozenset({"KIS_APP_KEY", "KIS_APP_SECRET"})
 
@@ -74,8 +80,9 @@ def dotenv_secrets(path: Path | None) -> dict[str, int]:
     return {name: lines.get(name, 0) for name in SECRET_SETTINGS if values.get(name)}
 
 
-def secret_origins(env_file: Path | None, environ: Mapping[str, str], store: KeyringStore
-                   ) -> tuple[list[SecretOrigin], str | None]:
+def secret_origins(
+    env_file: Path | None, environ: Mapping[str, str], store: KeyringStore
+) -> tuple[list[SecretOrigin], str | None]:
     """Return where each of `SECRET_SETTINGS` comes from, and why the keyring could not be read (or None).
 
     The order of precedence is the settings': the environment, then ``.env``, then the keyring.
@@ -115,8 +122,10 @@ def exposed_dotenv_warning(env_file: Path | None) -> str | None:
         reasons.append(f"inside the git work tree {tree}")
     if not reasons:
         return None
-    return (f"{env_file} holds {', '.join(names)} and is {' and '.join(reasons)}: move them to the OS credential "
-            "store with `stockbot secrets set NAME` and delete the lines")
+    return (
+        f"{env_file} holds {', '.join(names)} and is {' and '.join(reasons)}: move them to the OS credential "
+        "store with `stockbot secrets set NAME` and delete the lines"
+    )
 
 
 def git_work_tree(path: Path) -> Path | None:

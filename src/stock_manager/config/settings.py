@@ -41,10 +41,17 @@ class SimProtocol(StrEnum):
 
 #: Risk settings a value of ``off`` (or ``none``) turns off.
 _OPTIONAL_RISK = (
-    "risk_max_open_positions", "risk_max_quantity_per_symbol", "risk_daily_loss_limit_pct",
-    "risk_max_value_per_symbol_krw", "risk_max_symbol_weight_pct", "risk_max_order_value_krw",
-    "risk_price_collar_pct", "risk_max_quote_age_secs", "risk_max_orders_per_minute",
-    "risk_cooldown_after_failures", "risk_max_consecutive_broker_failures",
+    "risk_max_open_positions",
+    "risk_max_quantity_per_symbol",
+    "risk_daily_loss_limit_pct",
+    "risk_max_value_per_symbol_krw",
+    "risk_max_symbol_weight_pct",
+    "risk_max_order_value_krw",
+    "risk_price_collar_pct",
+    "risk_max_quote_age_secs",
+    "risk_max_orders_per_minute",
+    "risk_cooldown_after_failures",
+    "risk_max_consecutive_broker_failures",
 )
 
 
@@ -83,18 +90,33 @@ UPBIT_MARKET = re.compile(r"^KRW-[0-9A-Z]{2,10}$")
 #: What ``--venue upbit`` uses unless told otherwise: the bundled year of 30-minute KRW-BTC candles; one market
 #: traded by three strategies at once (a larger share of equity per symbol than the stock defaults allow), whose
 #: daily moves are wider than stocks' (a daily loss limit of 5 % rather than 2 %).
-UPBIT_DEFAULTS = {"sim_from": date(2024, 1, 24), "sim_to": date(2025, 1, 26), "sim_symbols": ("KRW-BTC",),
-                  "risk_max_symbol_weight_pct": Decimal(60), "risk_max_value_per_symbol_krw": Decimal(6_000_000),
-                  "risk_daily_loss_limit_pct": Decimal(5)}
+UPBIT_DEFAULTS = {
+    "sim_from": date(2024, 1, 24),
+    "sim_to": date(2025, 1, 26),
+    "sim_symbols": ("KRW-BTC",),
+    "risk_max_symbol_weight_pct": Decimal(60),
+    "risk_max_value_per_symbol_krw": Decimal(6_000_000),
+    "risk_daily_loss_limit_pct": Decimal(5),
+}
 #: The stale-price limit of an Upbit replay, whose prints are 7.5 minutes apart (four per 30-minute candle).
 UPBIT_SIM_MAX_QUOTE_AGE_SECS = 900
 #: The levels ``LOG_LEVEL`` accepts (Python's logging levels).
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 #: Settings whose value an error message never shows (secrets, and a URL that may hold a password).
-_NEVER_ECHOED = frozenset({"kis_app_key", "kis_app_secret", "slack_bot_token", "db_url", "kis_account",
-                           "upbit_access_key", "upbit_secret_key", "ai_api_key",
-                           "dashboard_password_hash"})
+_NEVER_ECHOED = frozenset(
+    {
+        "kis_app_key",
+        "kis_app_secret",
+        "slack_bot_token",
+        "db_url",
+        "kis_account",
+        "upbit_access_key",
+        "upbit_secret_key",
+        "ai_api_key",
+        "dashboard_password_hash",
+    }
+)
 
 
 class Settings(AiSettings, DashboardSettings, BaseSettings):
@@ -109,8 +131,10 @@ class Settings(AiSettings, DashboardSettings, BaseSettings):
     mode: Mode = Mode.SIM
     venue: VenueName = Field(default=VenueName.KIS, description="kis (KRX stocks) or upbit (Bitcoin)")
     strategies: Annotated[tuple[str, ...], NoDecode] = Field(
-        default=(), description="strategy ids to run, comma-separated; default: ma_cross for kis, "
-                                "volatility_breakout,grid,turtle for upbit")
+        default=(),
+        description="strategy ids to run, comma-separated; default: ma_cross for kis, "
+        "volatility_breakout,grid,turtle for upbit",
+    )
     db_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file in DATA_DIR")
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)))
     log_level: str = "INFO"
@@ -121,8 +145,9 @@ class Settings(AiSettings, DashboardSettings, BaseSettings):
     kis_hts_id: str | None = None
     kis_rest_base_url: str | None = Field(default=None, description="override of the mode's REST host")
     kis_ws_url: str | None = Field(default=None, description="override of the mode's WebSocket host")
-    kis_rate_limit_per_sec: float | None = Field(default=None, gt=0,
-                                                 description="REST calls per second; default 18 live, 1.8 paper")
+    kis_rate_limit_per_sec: float | None = Field(
+        default=None, gt=0, description="REST calls per second; default 18 live, 1.8 paper"
+    )
     kis_token_cache_dir: Path | None = Field(default=None, description="default: <DATA_DIR>/kis-tokens")
     kis_use_hashkey: bool = False
     kis_ws_max_registrations: int = Field(default=41, ge=1, le=41)
@@ -133,14 +158,24 @@ class Settings(AiSettings, DashboardSettings, BaseSettings):
     sim_speed: str = "fastest"
     sim_start_cash_krw: Decimal = Field(default=Decimal(10_000_000), gt=0)
     sim_participation_rate: Decimal = Field(default=Decimal("0.25"), gt=0, le=1)
-    sim_protocol: SimProtocol = Field(default=SimProtocol.KIS, description="kis: through the KIS adapter and the "
-                                      "KIS-compatible simulator on loopback; direct: the replay in-process")
-    sim_faults: str = Field(default="", description="fault knobs of the KIS simulator, e.g. "
-                            "'error500_probability=0.05,drop_ws_every_secs=20,duplicate_fill_notices=true' "
-                            "(tests, drills)")
+    sim_protocol: SimProtocol = Field(
+        default=SimProtocol.KIS,
+        description="kis: through the KIS adapter and the "
+        "KIS-compatible simulator on loopback; direct: the replay in-process",
+    )
+    sim_faults: str = Field(
+        default="",
+        description="fault knobs of the KIS simulator, e.g. "
+        "'error500_probability=0.05,drop_ws_every_secs=20,duplicate_fill_notices=true' "
+        "(tests, drills)",
+    )
 
-    commission_rate: Decimal = Field(default=Decimal("0.000140527"), ge=0, le=Decimal("0.01"),
-                                     description="per side, as a fraction (0.000140527 = 0.0140527 %)")
+    commission_rate: Decimal = Field(
+        default=Decimal("0.000140527"),
+        ge=0,
+        le=Decimal("0.01"),
+        description="per side, as a fraction (0.000140527 = 0.0140527 %)",
+    )
 
     strategy_params_file: Path | None = None
     params_fallback: ParamsFallback = ParamsFallback.FILE_OR_DEFAULTS
@@ -170,17 +205,26 @@ class Settings(AiSettings, DashboardSettings, BaseSettings):
     upbit_access_key: SecretStr | None = None
     upbit_secret_key: SecretStr | None = None
     upbit_rest_base_url: str | None = Field(default=None, description="override of https://api.upbit.com")
-    upbit_ws_url: str | None = Field(default=None, description="override of wss://api.upbit.com/websocket/v1 "
-                                     "(the private stream is <url>/private)")
-    upbit_fee_rate: Decimal = Field(default=Decimal("0.0005"), ge=0, le=Decimal("0.01"),
-                                    description="fee per side (0.05 % on the KRW market)")
-    upbit_maintenance: str = Field(default="", description="maintenance windows, no order sent during one: "
-                                   "ISO intervals, e.g. 2025-03-01T00:00Z/2025-03-01T02:00Z, comma-separated")
-    upbit_tick_table_file: Path | None = Field(default=None, description="JSON price-unit table replacing the "
-                                               "built-in one (Upbit changes it by notice)")
+    upbit_ws_url: str | None = Field(
+        default=None, description="override of wss://api.upbit.com/websocket/v1 (the private stream is <url>/private)"
+    )
+    upbit_fee_rate: Decimal = Field(
+        default=Decimal("0.0005"), ge=0, le=Decimal("0.01"), description="fee per side (0.05 % on the KRW market)"
+    )
+    upbit_maintenance: str = Field(
+        default="",
+        description="maintenance windows, no order sent during one: "
+        "ISO intervals, e.g. 2025-03-01T00:00Z/2025-03-01T02:00Z, comma-separated",
+    )
+    upbit_tick_table_file: Path | None = Field(
+        default=None, description="JSON price-unit table replacing the built-in one (Upbit changes it by notice)"
+    )
     ai_api_key: SecretStr | None = None
-    keyring_service: str = Field(default="stockbot", min_length=1, description="OS credential store service "
-                                 "holding the secrets (a second name keeps a second set of keys apart)")
+    keyring_service: str = Field(
+        default="stockbot",
+        min_length=1,
+        description="OS credential store service holding the secrets (a second name keeps a second set of keys apart)",
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_alerts_channel_id: str | None = None
@@ -192,12 +236,16 @@ class Settings(AiSettings, DashboardSettings, BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Read arguments, the environment, ``.env``, then the OS credential store for secrets set nowhere else."""
         return init_settings, env_settings, dotenv_settings, KeyringSettingsSource(settings_cls), file_secret_settings
+
     @field_validator("mode", "venue", mode="before")
     @classmethod
     def _lower_mode(cls, value: object) -> object:
@@ -231,8 +279,11 @@ class Settings(AiSettings, DashboardSettings, BaseSettings):
             for name, default in defaults.items():
                 if name not in self.model_fields_set:
                     object.__setattr__(self, name, default)
-        pattern, example = ((UPBIT_MARKET, "an Upbit KRW market such as KRW-BTC") if self.venue is VenueName.UPBIT
-                            else (KRX_SYMBOL, "a six-character KRX code such as 005930"))
+        pattern, example = (
+            (UPBIT_MARKET, "an Upbit KRW market such as KRW-BTC")
+            if self.venue is VenueName.UPBIT
+            else (KRX_SYMBOL, "a six-character KRX code such as 005930")
+        )
         if bad := [s for s in self.sim_symbols if not pattern.match(s)]:
             raise ValueError(f"SIM_SYMBOLS: {', '.join(bad)} is not {example}")
         if self.upbit_tick_table_file is not None and not self.upbit_tick_table_file.is_file():
@@ -339,8 +390,14 @@ class Settings(AiSettings, DashboardSettings, BaseSettings):
 
     def missing_upbit_settings(self) -> list[str]:
         """Return the names of the settings live Upbit trading needs but are not set."""
-        return [name for name, value in {"UPBIT_ACCESS_KEY": self.upbit_access_key,
-                                         "UPBIT_SECRET_KEY": self.upbit_secret_key}.items() if not value]
+        return [
+            name
+            for name, value in {
+                "UPBIT_ACCESS_KEY": self.upbit_access_key,
+                "UPBIT_SECRET_KEY": self.upbit_secret_key,
+            }.items()
+            if not value
+        ]
 
     def missing_kis_settings(self) -> list[str]:
         """Return the names of the settings paper and live trading need but are not set."""
@@ -370,15 +427,17 @@ def load_settings(**overrides: object) -> Settings:
         Naming each problem (and its ``.env`` line) on one line; secret values are never echoed.
     """
     env_file = Settings.model_config.get("env_file")
-    dotenv_lines = check_sources(Path(env_file) if isinstance(env_file, str) else None, known_setting_names(),
-                                 os.environ)
+    dotenv_lines = check_sources(
+        Path(env_file) if isinstance(env_file, str) else None, known_setting_names(), os.environ
+    )
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as e:
         environment = {name.upper() for name in os.environ}
-        from_file = {name: line for name, line in dotenv_lines.items()
-                     if name not in environment and name.lower() not in given}
+        from_file = {
+            name: line for name, line in dotenv_lines.items() if name not in environment and name.lower() not in given
+        }
         problems = "; ".join(_describe(err, from_file, env_file) for err in e.errors())
         raise ConfigurationError(f"invalid settings: {problems}") from None
 

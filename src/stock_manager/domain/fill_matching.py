@@ -64,8 +64,10 @@ def missing_by_quantity(
     """
     recorded_qty = sum((f.quantity for f in recorded), Decimal(0))
     recorded_notional = sum((f.notional_krw for f in recorded), Decimal(0))
-    recorded_costs = (sum((f.commission_krw for f in recorded), Decimal(0)),
-                      sum((f.tax_krw for f in recorded), Decimal(0)))
+    recorded_costs = (
+        sum((f.commission_krw for f in recorded), Decimal(0)),
+        sum((f.tax_krw for f in recorded), Decimal(0)),
+    )
     broker_qty = sum((f.quantity for f in at_broker), Decimal(0))
     if recorded_qty >= broker_qty:
         return MissingFills((), recorded_qty - broker_qty)
@@ -88,9 +90,14 @@ def missing_by_quantity(
         # The venue's execution straddles what we recorded: only its remainder is missing.
         remainder = cumulative - recorded_qty
         price = ((notional - recorded_notional) / remainder).quantize(DERIVED_QUANTUM, ROUND_HALF_EVEN)
-        found.append(replace(
-            fill, broker_fill_id=identity(fill, cumulative), quantity=remainder, price=price,
-            commission_krw=max(Decimal(0), commission - recorded_costs[0]).quantize(DERIVED_QUANTUM),
-            tax_krw=max(Decimal(0), tax - recorded_costs[1]).quantize(DERIVED_QUANTUM),
-        ))
+        found.append(
+            replace(
+                fill,
+                broker_fill_id=identity(fill, cumulative),
+                quantity=remainder,
+                price=price,
+                commission_krw=max(Decimal(0), commission - recorded_costs[0]).quantize(DERIVED_QUANTUM),
+                tax_krw=max(Decimal(0), tax - recorded_costs[1]).quantize(DERIVED_QUANTUM),
+            )
+        )
     return MissingFills(tuple(found), Decimal(0))

@@ -142,8 +142,10 @@ class Instrument:
         upper_raw = base_price * (1 + self.band_rate)
         lower_raw = base_price * (1 - self.band_rate)
         upper_tick, lower_tick = self.tick_size(upper_raw), self.tick_size(lower_raw)
-        return PriceBand(lower=(lower_raw / lower_tick).to_integral_value(ROUND_CEILING) * lower_tick,
-                         upper=(upper_raw / upper_tick).to_integral_value(ROUND_FLOOR) * upper_tick)
+        return PriceBand(
+            lower=(lower_raw / lower_tick).to_integral_value(ROUND_CEILING) * lower_tick,
+            upper=(upper_raw / upper_tick).to_integral_value(ROUND_FLOOR) * upper_tick,
+        )
 
     # -- SIZES ----------------------------------------------------------------------------------------
 

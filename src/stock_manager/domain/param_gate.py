@@ -53,14 +53,16 @@ class DraftStatus(StrEnum):
 
 
 #: The legal moves of a draft; approval is only ever a person's (`stockbot params approve`).
-DRAFT_TRANSITIONS: Final[frozenset[tuple[DraftStatus, DraftStatus]]] = frozenset({
-    (DraftStatus.DRAFT, DraftStatus.VALIDATED),
-    (DraftStatus.DRAFT, DraftStatus.INVALID),
-    (DraftStatus.VALIDATED, DraftStatus.APPROVED),
-    (DraftStatus.VALIDATED, DraftStatus.REJECTED),
-    (DraftStatus.INVALID, DraftStatus.REJECTED),  # cleared from the list of pending drafts
-    (DraftStatus.APPROVED, DraftStatus.APPLIED),
-})
+DRAFT_TRANSITIONS: Final[frozenset[tuple[DraftStatus, DraftStatus]]] = frozenset(
+    {
+        (DraftStatus.DRAFT, DraftStatus.VALIDATED),
+        (DraftStatus.DRAFT, DraftStatus.INVALID),
+        (DraftStatus.VALIDATED, DraftStatus.APPROVED),
+        (DraftStatus.VALIDATED, DraftStatus.REJECTED),
+        (DraftStatus.INVALID, DraftStatus.REJECTED),  # cleared from the list of pending drafts
+        (DraftStatus.APPROVED, DraftStatus.APPLIED),
+    }
+)
 #: Drafts waiting for a person.
 PENDING: Final = frozenset({DraftStatus.VALIDATED, DraftStatus.INVALID})
 
@@ -158,8 +160,10 @@ class GateVerdict:
 
     def to_mapping(self) -> dict[str, Any]:
         """Return the verdict as JSON-safe data (``strategy_param_drafts.validation``)."""
-        return {"valid": self.valid, "checks": [{"rule": c.rule, "passed": c.passed, "reason": c.reason}
-                                                for c in self.checks]}
+        return {
+            "valid": self.valid,
+            "checks": [{"rule": c.rule, "passed": c.passed, "reason": c.reason} for c in self.checks],
+        }
 
 
 def malformed(reason: str) -> GateVerdict:
@@ -167,8 +171,15 @@ def malformed(reason: str) -> GateVerdict:
     return GateVerdict((GateCheck("shape", False, reason),))
 
 
-def check_proposal(spec: StrategySpec, active: Mapping[str, Any], proposed: object, evidence: OutOfSample | None,
-                   rules: GateRules, *, no_evidence_reason: str = "no out-of-sample backtest was run") -> GateVerdict:
+def check_proposal(
+    spec: StrategySpec,
+    active: Mapping[str, Any],
+    proposed: object,
+    evidence: OutOfSample | None,
+    rules: GateRules,
+    *,
+    no_evidence_reason: str = "no out-of-sample backtest was run",
+) -> GateVerdict:
     """Return the gate's verdict on `proposed` (module docstring for the rules).
 
     Parameters
@@ -183,8 +194,7 @@ def check_proposal(spec: StrategySpec, active: Mapping[str, Any], proposed: obje
         The backtest evidence; None fails ``out_of_sample`` and ``drawdown`` with `no_evidence_reason`.
     """
     if not isinstance(proposed, Mapping) or not all(isinstance(k, str) for k in proposed):
-        return malformed("the proposal must be a mapping of parameter names to values, was "
-                         f"{type(proposed).__name__}")
+        return malformed(f"the proposal must be a mapping of parameter names to values, was {type(proposed).__name__}")
     checks = [GateCheck("shape", True, f"{len(proposed)} parameter(s)")]
     if problems := spec.problems(proposed):
         checks.append(GateCheck("bounds", False, "; ".join(problems)))
@@ -218,8 +228,7 @@ def complete(spec: StrategySpec, params: Mapping[str, Any]) -> dict[str, Decimal
     return {k: Decimal(str(v)) for k, v in mapping.items()}
 
 
-def differences(spec: StrategySpec, before: Mapping[str, Any], after: Mapping[str, Any]
-                ) -> list[tuple[str, Any, Any]]:
+def differences(spec: StrategySpec, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     """Return (name, before, after) of every parameter that differs, in the strategy's order; values as given
     (completed with the defaults when both sides are valid for `spec`, compared as numbers)."""
     try:
@@ -249,13 +258,20 @@ def _out_of_sample(ev: OutOfSample, margin: Decimal) -> GateCheck:
     if ev.proposed is None:
         return GateCheck("out_of_sample", False, f"out-of-sample {name} of the proposal is undefined (no trade)")
     if ev.active is None:
-        return GateCheck("out_of_sample", True, f"out-of-sample {name} {ev.proposed} against none for the ACTIVE "
-                                                "parameters (they did not trade)")
+        return GateCheck(
+            "out_of_sample",
+            True,
+            f"out-of-sample {name} {ev.proposed} against none for the ACTIVE parameters (they did not trade)",
+        )
     need = ev.active + margin if ev.higher_is_better else ev.active - margin
     ok = ev.proposed >= need if ev.higher_is_better else ev.proposed <= need
     relation = "at least" if ev.higher_is_better else "at most"
-    return GateCheck("out_of_sample", ok, f"out-of-sample {name} {ev.proposed} against {ev.active} for the ACTIVE "
-                                          f"parameters; needs {relation} {need} (margin {margin})")
+    return GateCheck(
+        "out_of_sample",
+        ok,
+        f"out-of-sample {name} {ev.proposed} against {ev.active} for the ACTIVE "
+        f"parameters; needs {relation} {need} (margin {margin})",
+    )
 
 
 def _walk_forward(ev: OutOfSample) -> GateCheck:
@@ -274,8 +290,11 @@ def _drawdown(ev: OutOfSample, max_pct: Decimal) -> GateCheck:
     if ev.proposed_max_drawdown_pct is None:
         return GateCheck("drawdown", False, "no out-of-sample maximum drawdown figure")
     ok = ev.proposed_max_drawdown_pct <= max_pct
-    return GateCheck("drawdown", ok, f"out-of-sample maximum drawdown {ev.proposed_max_drawdown_pct} % "
-                                     f"{'within' if ok else 'above'} {max_pct} %")
+    return GateCheck(
+        "drawdown",
+        ok,
+        f"out-of-sample maximum drawdown {ev.proposed_max_drawdown_pct} % {'within' if ok else 'above'} {max_pct} %",
+    )
 
 
 def decimal_or_none(value: object) -> Decimal | None:
@@ -289,6 +308,18 @@ def decimal_or_none(value: object) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-__all__ = ["DRAFT_TRANSITIONS", "PENDING", "DraftStatus", "GateCheck", "GateRules",
-           "GateVerdict", "OutOfSample", "check_proposal", "complete", "decimal_or_none", "differences", "malformed",
-           "require_transition"]
+__all__ = [
+    "DRAFT_TRANSITIONS",
+    "PENDING",
+    "DraftStatus",
+    "GateCheck",
+    "GateRules",
+    "GateVerdict",
+    "OutOfSample",
+    "check_proposal",
+    "complete",
+    "decimal_or_none",
+    "differences",
+    "malformed",
+    "require_transition",
+]

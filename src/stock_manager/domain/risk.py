@@ -198,8 +198,11 @@ def check_stale_market_data(proposal: OrderProposal, state: RiskState, limits: R
         return RiskDenial("stale_market_data", f"{proposal.symbol}: no market data; no order is sent")
     age = state.now - snapshot.ts_last
     if age > timedelta(seconds=limits.max_quote_age_secs):
-        return RiskDenial("stale_market_data", f"{proposal.symbol}: last price is {age.total_seconds():.0f} s "
-                                               f"old; the maximum is {limits.max_quote_age_secs} s")
+        return RiskDenial(
+            "stale_market_data",
+            f"{proposal.symbol}: last price is {age.total_seconds():.0f} s "
+            f"old; the maximum is {limits.max_quote_age_secs} s",
+        )
     return None
 
 
@@ -212,17 +215,22 @@ def check_price_collar(proposal: OrderProposal, state: RiskState, limits: RiskLi
         return RiskDenial("price_collar", f"{proposal.symbol}: no last price to check the limit price against")
     price = proposal.price_krw
     if snapshot.lower_limit is not None and price < snapshot.lower_limit:
-        return RiskDenial("price_collar", f"{proposal.symbol}: limit {price} is below the day's lower limit "
-                                          f"{snapshot.lower_limit}")
+        return RiskDenial(
+            "price_collar", f"{proposal.symbol}: limit {price} is below the day's lower limit {snapshot.lower_limit}"
+        )
     if snapshot.upper_limit is not None and price > snapshot.upper_limit:
-        return RiskDenial("price_collar", f"{proposal.symbol}: limit {price} is above the day's upper limit "
-                                          f"{snapshot.upper_limit}")
+        return RiskDenial(
+            "price_collar", f"{proposal.symbol}: limit {price} is above the day's upper limit {snapshot.upper_limit}"
+        )
     if limits.price_collar_pct is None or snapshot.last_price <= 0:
         return None
     deviation_pct = abs(price - snapshot.last_price) / snapshot.last_price * 100
     if deviation_pct > limits.price_collar_pct:
-        return RiskDenial("price_collar", f"{proposal.symbol}: limit {price} is {deviation_pct:.2f}% from the last "
-                                          f"price {snapshot.last_price}; the collar is ±{limits.price_collar_pct}%")
+        return RiskDenial(
+            "price_collar",
+            f"{proposal.symbol}: limit {price} is {deviation_pct:.2f}% from the last "
+            f"price {snapshot.last_price}; the collar is ±{limits.price_collar_pct}%",
+        )
     return None
 
 
@@ -233,8 +241,9 @@ def check_order_rate(proposal: OrderProposal, state: RiskState, limits: RiskLimi
     since = state.now - timedelta(seconds=60)
     count = sum(1 for ts in state.recent_orders if ts > since)
     if count >= limits.max_orders_per_minute:
-        return RiskDenial("order_rate", f"{count} orders in the last 60 s; the maximum is "
-                                        f"{limits.max_orders_per_minute}")
+        return RiskDenial(
+            "order_rate", f"{count} orders in the last 60 s; the maximum is {limits.max_orders_per_minute}"
+        )
     return None
 
 
@@ -247,8 +256,11 @@ def check_cooldown(proposal: OrderProposal, state: RiskState, limits: RiskLimits
         return None
     until = failures.ts_last + timedelta(seconds=limits.cooldown_secs)
     if state.now < until:
-        return RiskDenial("cooldown", f"{proposal.symbol}: {failures.count} failed orders in a row; cooling down "
-                                      f"for {(until - state.now).total_seconds():.0f} s more")
+        return RiskDenial(
+            "cooldown",
+            f"{proposal.symbol}: {failures.count} failed orders in a row; cooling down "
+            f"for {(until - state.now).total_seconds():.0f} s more",
+        )
     return None
 
 
@@ -272,8 +284,10 @@ def check_max_order_value(proposal: OrderProposal, state: RiskState, limits: Ris
         return None
     value = proposal.quantity * proposal.price_krw
     if value > limits.max_order_value_krw:
-        return RiskDenial("max_order_value", f"{proposal.symbol}: order value {value:.0f} KRW; the maximum is "
-                                             f"{limits.max_order_value_krw:.0f} KRW")
+        return RiskDenial(
+            "max_order_value",
+            f"{proposal.symbol}: order value {value:.0f} KRW; the maximum is {limits.max_order_value_krw:.0f} KRW",
+        )
     return None
 
 
@@ -290,9 +304,7 @@ def check_max_open_positions(proposal: OrderProposal, state: RiskState, limits: 
     return None
 
 
-def check_max_quantity_per_symbol(
-    proposal: OrderProposal, state: RiskState, limits: RiskLimits
-) -> RiskDenial | None:
+def check_max_quantity_per_symbol(proposal: OrderProposal, state: RiskState, limits: RiskLimits) -> RiskDenial | None:
     """Deny a buy that would take held plus working quantity of the symbol above the maximum."""
     if limits.max_quantity_per_symbol is None or proposal.side is Side.SELL:
         return None
@@ -317,8 +329,11 @@ def check_max_value_per_symbol(proposal: OrderProposal, state: RiskState, limits
     working = state.working_buy_value_krw.get(proposal.symbol, Decimal(0))
     total = held + working + proposal.quantity * proposal.price_krw
     if total > limits.max_value_per_symbol_krw:
-        return RiskDenial("max_value_per_symbol", f"{proposal.symbol}: {total:.0f} KRW held, working and proposed; "
-                                                  f"the maximum is {limits.max_value_per_symbol_krw:.0f} KRW")
+        return RiskDenial(
+            "max_value_per_symbol",
+            f"{proposal.symbol}: {total:.0f} KRW held, working and proposed; "
+            f"the maximum is {limits.max_value_per_symbol_krw:.0f} KRW",
+        )
     return None
 
 
@@ -335,13 +350,19 @@ def check_max_symbol_weight(proposal: OrderProposal, state: RiskState, limits: R
         return RiskDenial("max_symbol_weight", "start-of-day equity is unknown; no buy is sent")
     snapshot = state.market.get(proposal.symbol)
     price = snapshot.last_price if snapshot is not None else proposal.price_krw
-    shares = (_held_quantity(state, proposal.symbol) + state.working_buy_quantity.get(proposal.symbol, Decimal(0))
-              + proposal.quantity)
+    shares = (
+        _held_quantity(state, proposal.symbol)
+        + state.working_buy_quantity.get(proposal.symbol, Decimal(0))
+        + proposal.quantity
+    )
     weight_pct = shares * price / equity * 100
     if weight_pct > limits.max_symbol_weight_pct:
-        return RiskDenial("max_symbol_weight", f"{proposal.symbol}: {shares} at {price} would be "
-                                               f"{weight_pct:.2f}% of equity {equity:.0f} KRW; the maximum is "
-                                               f"{limits.max_symbol_weight_pct}%")
+        return RiskDenial(
+            "max_symbol_weight",
+            f"{proposal.symbol}: {shares} at {price} would be "
+            f"{weight_pct:.2f}% of equity {equity:.0f} KRW; the maximum is "
+            f"{limits.max_symbol_weight_pct}%",
+        )
     return None
 
 

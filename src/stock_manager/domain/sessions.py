@@ -98,9 +98,14 @@ class TradingSession:
         return window is not None and order_type in window.order_types
 
 
-def continuous_session(trading_date: date, ts_open: datetime, ts_close: datetime,
-                       order_types: Sequence[OrderType] = (OrderType.LIMIT, OrderType.MARKET),
-                       *, orders_expire_at_close: bool = False) -> TradingSession:
+def continuous_session(
+    trading_date: date,
+    ts_open: datetime,
+    ts_close: datetime,
+    order_types: Sequence[OrderType] = (OrderType.LIMIT, OrderType.MARKET),
+    *,
+    orders_expire_at_close: bool = False,
+) -> TradingSession:
     """Return a session that takes `order_types` from its open to its close with no other phase."""
     window = PhaseWindow(MarketPhase.CONTINUOUS, ts_open, ts_close, frozenset(order_types))
     return TradingSession(trading_date, ts_open, ts_close, (window,), orders_expire_at_close)

@@ -49,9 +49,14 @@ def build_language_model(settings: Settings, *, retry_base_secs: float = 1.0) ->
     if settings.ai_provider is AiProvider.NONE:
         return None
     key = settings.ai_api_key.get_secret_value() if settings.ai_api_key is not None else None
-    options: dict[str, Any] = {"model": settings.ai_model.strip(), "api_key": key or None,
-                               "base_url": settings.ai_base_url, "timeout_secs": settings.ai_timeout_secs,
-                               "max_retries": settings.ai_max_retries, "retry_base_secs": retry_base_secs}
+    options: dict[str, Any] = {
+        "model": settings.ai_model.strip(),
+        "api_key": key or None,
+        "base_url": settings.ai_base_url,
+        "timeout_secs": settings.ai_timeout_secs,
+        "max_retries": settings.ai_max_retries,
+        "retry_base_secs": retry_base_secs,
+    }
     if settings.ai_provider is AiProvider.ANTHROPIC:
         from stock_manager.adapters.ai.anthropic_chat import AnthropicChat
 
@@ -64,20 +69,38 @@ def build_language_model(settings: Settings, *, retry_base_secs: float = 1.0) ->
 def ai_config(settings: Settings, *, search_jobs: int = 0) -> AiConfig:
     """Return the jobs' settings."""
     return AiConfig(
-        language=settings.ai_journal_language, max_output_tokens=settings.ai_max_output_tokens,
+        language=settings.ai_journal_language,
+        max_output_tokens=settings.ai_max_output_tokens,
         job_timeout_secs=settings.ai_job_timeout_secs,
-        budget=Budget(settings.ai_budget_tokens_per_night, settings.ai_budget_krw_per_night,
-                      settings.ai_price_input_krw_per_mtok, settings.ai_price_output_krw_per_mtok),
-        rules=GateRules(settings.ai_gate_oos_margin, settings.ai_gate_max_drawdown_pct,
-                        settings.ai_gate_max_change_pct),
-        trials=settings.ai_propose_trials, in_sample_days=settings.ai_propose_in_sample_days,
-        out_of_sample_days=settings.ai_propose_out_of_sample_days, windows=settings.ai_propose_windows,
-        objective=settings.ai_propose_objective, seed=settings.ai_propose_seed, search_jobs=search_jobs)
+        budget=Budget(
+            settings.ai_budget_tokens_per_night,
+            settings.ai_budget_krw_per_night,
+            settings.ai_price_input_krw_per_mtok,
+            settings.ai_price_output_krw_per_mtok,
+        ),
+        rules=GateRules(
+            settings.ai_gate_oos_margin, settings.ai_gate_max_drawdown_pct, settings.ai_gate_max_change_pct
+        ),
+        trials=settings.ai_propose_trials,
+        in_sample_days=settings.ai_propose_in_sample_days,
+        out_of_sample_days=settings.ai_propose_out_of_sample_days,
+        windows=settings.ai_propose_windows,
+        objective=settings.ai_propose_objective,
+        seed=settings.ai_propose_seed,
+        search_jobs=search_jobs,
+    )
 
 
-def ai_context(settings: Settings, storage: Any, notifier: Notifier, *, profile: VenueProfile | None = None,
-               model: LanguageModel | None = None, data_files: list[Path] | None = None,
-               search_jobs: int = 0) -> AiContext:
+def ai_context(
+    settings: Settings,
+    storage: Any,
+    notifier: Notifier,
+    *,
+    profile: VenueProfile | None = None,
+    model: LanguageModel | None = None,
+    data_files: list[Path] | None = None,
+    search_jobs: int = 0,
+) -> AiContext:
     """Return the jobs' context for `settings` on `storage` (a `bootstrap.Storage`).
 
     `model` overrides the settings' provider (tests); `data_files` replace the bundled bars of the research
@@ -98,29 +121,44 @@ def ai_context(settings: Settings, storage: Any, notifier: Notifier, *, profile:
     def market() -> Any:
         return from_files(data_files, symbols) if data_files else bundled(symbols)
 
-    base = BacktestConfig(settings.sim_from, settings.sim_to, limits=risk_limits(settings),
-                          start_cash_krw=settings.sim_start_cash_krw,
-                          participation_rate=settings.sim_participation_rate,
-                          cost_model=krx_cost_model(settings.commission_rate))
+    base = BacktestConfig(
+        settings.sim_from,
+        settings.sim_to,
+        limits=risk_limits(settings),
+        start_cash_krw=settings.sim_start_cash_krw,
+        participation_rate=settings.sim_participation_rate,
+        cost_model=krx_cost_model(settings.commission_rate),
+    )
     research = BacktestResearch(market, base, storage=storage, settings=settings)
     return AiContext(
-        uow_factory=storage.uow_factory, notifier=notifier, wall_clock=SystemClock(),
-        day_boundary=profile.trading_day, venue=profile.name,
-        specs={spec.strategy_id: spec for spec in strategy_specs(settings)}, writer=FactsJournalWriter(),
-        research=research, mask=mask, config=ai_config(settings, search_jobs=search_jobs), model=model,
-        params_file=settings.strategy_params_file)
+        uow_factory=storage.uow_factory,
+        notifier=notifier,
+        wall_clock=SystemClock(),
+        day_boundary=profile.trading_day,
+        venue=profile.name,
+        specs={spec.strategy_id: spec for spec in strategy_specs(settings)},
+        writer=FactsJournalWriter(),
+        research=research,
+        mask=mask,
+        config=ai_config(settings, search_jobs=search_jobs),
+        model=model,
+        params_file=settings.strategy_params_file,
+    )
 
 
-def nightly_jobs(settings: Settings, storage: Any, notifier: Notifier, profile: VenueProfile,
-                 *, model: LanguageModel | None = None) -> NightlyJobs | None:
+def nightly_jobs(
+    settings: Settings, storage: Any, notifier: Notifier, profile: VenueProfile, *, model: LanguageModel | None = None
+) -> NightlyJobs | None:
     """Return the daemon's after-close hook for ``AI_JOURNAL_AFTER_CLOSE`` / ``AI_PROPOSE_NIGHTLY``; None
     when both are off."""
     if not (settings.ai_journal_after_close or settings.ai_propose_nightly):
         return None
     ctx = ai_context(settings, storage, notifier, profile=profile, model=model)
-    return NightlyJobs(JournalJob(ctx) if settings.ai_journal_after_close else None,
-                       ProposalJob(ctx) if settings.ai_propose_nightly else None,
-                       settings.ai_propose_every_sessions)
+    return NightlyJobs(
+        JournalJob(ctx) if settings.ai_journal_after_close else None,
+        ProposalJob(ctx) if settings.ai_propose_nightly else None,
+        settings.ai_propose_every_sessions,
+    )
 
 
 async def last_settled(storage: Any, venue: str | None = None) -> date | None:

@@ -15,8 +15,16 @@ from stock_manager.service_layer.ports.ai_storage import JobRun, ParamDraft, Tra
 from stock_manager.service_layer.views.params import DraftDetail, HistoryEntry
 
 #: Evidence figures shown for a draft, in order.
-FIGURES = ("return_pct", "sharpe", "max_drawdown_pct", "trades", "win_rate_pct", "costs_krw", "end_equity_krw",
-           "kill_switch")
+FIGURES = (
+    "return_pct",
+    "sharpe",
+    "max_drawdown_pct",
+    "trades",
+    "win_rate_pct",
+    "costs_krw",
+    "end_equity_krw",
+    "kill_switch",
+)
 
 
 def wide(console: Console) -> Console:
@@ -52,14 +60,26 @@ def render_drafts(drafts: Sequence[ParamDraft], console: Console) -> None:
     the first failed rule of an INVALID one."""
     console = wide(console)
     if not drafts:
-        console.print("No parameter drafts. `stockbot ai propose` makes some (the daemon too, with "
-                      "AI_PROPOSE_NIGHTLY=true).")
+        console.print(
+            "No parameter drafts. `stockbot ai propose` makes some (the daemon too, with AI_PROPOSE_NIGHTLY=true)."
+        )
         return
-    table = Table("id", "strategy", "origin", "status", "proposed (KST)", "data until", "OOS objective vs active",
-                  "why not", title="Parameter drafts", title_justify="left")
+    table = Table(
+        "id",
+        "strategy",
+        "origin",
+        "status",
+        "proposed (KST)",
+        "data until",
+        "OOS objective vs active",
+        "why not",
+        title="Parameter drafts",
+        title_justify="left",
+    )
     for d in drafts:
-        table.add_row(str(d.id), d.strategy_id, d.origin, d.status, kst(d.ts_created), str(d.data_until), _oos(d),
-                      _why(d))
+        table.add_row(
+            str(d.id), d.strategy_id, d.origin, d.status, kst(d.ts_created), str(d.data_until), _oos(d), _why(d)
+        )
     console.print(table)
 
 
@@ -72,8 +92,14 @@ def render_draft(detail: DraftDetail, console: Console) -> None:
     console.print(f"proposed {kst(d.ts_created)} KST by {_plain(d.created_by)}; data up to {d.data_until}")
     if d.rationale:
         console.print(f"rationale: {_plain(d.rationale)}")
-    table = Table("parameter", f"in force on {detail.on} ({detail.active_source})", "proposed", "change",
-                  title="What it changes", title_justify="left")
+    table = Table(
+        "parameter",
+        f"in force on {detail.on} ({detail.active_source})",
+        "proposed",
+        "change",
+        title="What it changes",
+        title_justify="left",
+    )
     for name, old, new in detail.changes:
         table.add_row(name, _plain(old), _plain(new), _pct(old, new))
     if not detail.changes:
@@ -82,29 +108,49 @@ def render_draft(detail: DraftDetail, console: Console) -> None:
     evidence = d.evidence or {}
     backtests = evidence.get("backtests") or {}
     if backtests:
-        ev = Table("figure", "proposed", "in force (active)",
-                   title=f"Out of sample {evidence.get('out_of_sample_span', '')} ({evidence.get('objective', '')})",
-                   title_justify="left")
+        ev = Table(
+            "figure",
+            "proposed",
+            "in force (active)",
+            title=f"Out of sample {evidence.get('out_of_sample_span', '')} ({evidence.get('objective', '')})",
+            title_justify="left",
+        )
         for key in FIGURES:
-            ev.add_row(key, _plain(backtests.get("proposed", {}).get(key)),
-                       _plain(backtests.get("active", {}).get(key)))
+            ev.add_row(
+                key, _plain(backtests.get("proposed", {}).get(key)), _plain(backtests.get("active", {}).get(key))
+            )
         console.print(ev)
     windows = (evidence.get("search") or {}).get("windows") or []
     if windows:
-        wf = Table("window", "in sample", "out of sample", "best IS", "best OOS", "active OOS",
-                   title=f"Walk-forward search: {_plain((evidence.get('search') or {}).get('verdict'))}",
-                   title_justify="left")
+        wf = Table(
+            "window",
+            "in sample",
+            "out of sample",
+            "best IS",
+            "best OOS",
+            "active OOS",
+            title=f"Walk-forward search: {_plain((evidence.get('search') or {}).get('verdict'))}",
+            title_justify="left",
+        )
         for w in windows:
-            wf.add_row(str(w["window"]), w["in_sample"], w["out_of_sample"], _plain(w["best_in_sample"]),
-                       _plain(w["best_out_of_sample"]), _plain(w["baseline_out_of_sample"]))
+            wf.add_row(
+                str(w["window"]),
+                w["in_sample"],
+                w["out_of_sample"],
+                _plain(w["best_in_sample"]),
+                _plain(w["best_out_of_sample"]),
+                _plain(w["baseline_out_of_sample"]),
+            )
         console.print(wf)
     for check in (d.validation or {}).get("checks", []):
         mark = "[green]✓[/]" if check.get("passed") else "[red]✗[/]"
         console.print(f"{mark} {check.get('rule')}: {_plain(check.get('reason'))}")
     if d.ts_decided is not None:
-        console.print(f"{d.status.lower() if d.status != 'APPLIED' else 'approved'} by {_plain(d.decided_by)} at "
-                      f"{kst(d.ts_decided)} KST{f' from {d.effective_from}' if d.effective_from else ''}: "
-                      f"{_plain(d.decision_reason)}")
+        console.print(
+            f"{d.status.lower() if d.status != 'APPLIED' else 'approved'} by {_plain(d.decided_by)} at "
+            f"{kst(d.ts_decided)} KST{f' from {d.effective_from}' if d.effective_from else ''}: "
+            f"{_plain(d.decision_reason)}"
+        )
     if d.ts_applied is not None:
         console.print(f"applied: the daemon opened session {d.applied_on} with it")
 
@@ -136,9 +182,13 @@ def render_history(entries: Sequence[HistoryEntry], console: Console) -> None:
 
 def render_journal(journal: TradeJournal, console: Console) -> None:
     """Print a journal with a line saying which version, written how and when."""
-    console.print(f"journal of {journal.trading_date}, account {account(journal.account_id)}, version "
-                  f"{journal.version}, {journal.language}, by {journal.model}, {journal.status} "
-                  f"({kst(journal.ts_created)} KST)", style="dim", markup=False)
+    console.print(
+        f"journal of {journal.trading_date}, account {account(journal.account_id)}, version "
+        f"{journal.version}, {journal.language}, by {journal.model}, {journal.status} "
+        f"({kst(journal.ts_created)} KST)",
+        style="dim",
+        markup=False,
+    )
     console.print(shown(journal.text), markup=False)
 
 
@@ -157,10 +207,31 @@ def journal_data(journal: TradeJournal) -> dict[str, Any]:
 def render_runs(runs: Sequence[JobRun], console: Console) -> None:
     """Print the newest job runs: what, for which day, by which model, how it ended, tokens and cost."""
     console = wide(console)
-    table = Table("id", "job", "trigger", "for", "provider:model", "outcome", "tokens in/out", "cost KRW",
-                  "started (KST)", "error", title="AI job runs", title_justify="left")
+    table = Table(
+        "id",
+        "job",
+        "trigger",
+        "for",
+        "provider:model",
+        "outcome",
+        "tokens in/out",
+        "cost KRW",
+        "started (KST)",
+        "error",
+        title="AI job runs",
+        title_justify="left",
+    )
     for r in runs:
-        table.add_row(str(r.id), r.job, r.triggered_by, str(r.subject_date), f"{r.provider}:{r.model or '-'}",
-                      r.outcome, f"{r.input_tokens:,}/{r.output_tokens:,}",
-                      "-" if r.cost_krw is None else f"{r.cost_krw:,.2f}", kst(r.ts_started), escape(r.error[:80]))
+        table.add_row(
+            str(r.id),
+            r.job,
+            r.triggered_by,
+            str(r.subject_date),
+            f"{r.provider}:{r.model or '-'}",
+            r.outcome,
+            f"{r.input_tokens:,}/{r.output_tokens:,}",
+            "-" if r.cost_krw is None else f"{r.cost_krw:,.2f}",
+            kst(r.ts_started),
+            escape(r.error[:80]),
+        )
     console.print(table)

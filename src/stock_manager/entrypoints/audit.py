@@ -51,22 +51,41 @@ def current_actor() -> Actor:
     return Actor(user or "unknown", host or "unknown")
 
 
-async def record_control_action(uow: UnitOfWork, *, kind: str, message: str, severity: str = "WARNING",
-                                payload: dict[str, Any] | None = None, actor: Actor | None = None,
-                                ts: datetime | None = None) -> EventRecord:
+async def record_control_action(
+    uow: UnitOfWork,
+    *,
+    kind: str,
+    message: str,
+    severity: str = "WARNING",
+    payload: dict[str, Any] | None = None,
+    actor: Actor | None = None,
+    ts: datetime | None = None,
+) -> EventRecord:
     """Add the event of one control action to `uow` (the caller commits), with its actor and time (default: now).
 
     The message ends with ``(by user@host)``; the payload carries ``actor: {user, host}``. Never pass a
     secret value in `message` or `payload`.
     """
     actor = actor or current_actor()
-    return await record_event(uow, NullNotifier(), ts=ts or SystemClock().now(), kind=kind, severity=severity,
-                              message=f"{message} (by {actor.user}@{actor.host})",
-                              payload={**(payload or {}), "actor": actor.payload()})
+    return await record_event(
+        uow,
+        NullNotifier(),
+        ts=ts or SystemClock().now(),
+        kind=kind,
+        severity=severity,
+        message=f"{message} (by {actor.user}@{actor.host})",
+        payload={**(payload or {}), "actor": actor.payload()},
+    )
 
 
-async def record_control_action_now(uow_factory: UnitOfWorkFactory, *, kind: str, message: str,
-                                    severity: str = "WARNING", payload: dict[str, Any] | None = None) -> None:
+async def record_control_action_now(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    kind: str,
+    message: str,
+    severity: str = "WARNING",
+    payload: dict[str, Any] | None = None,
+) -> None:
     """Record one control action in its own transaction (for actions that change nothing else in the database)."""
     async with uow_factory() as uow:
         await record_control_action(uow, kind=kind, message=message, severity=severity, payload=payload)

@@ -99,14 +99,17 @@ async def open_storage(settings: Settings, *, upgrade: bool) -> AsyncIterator[St
         else:
             current, head = await asyncio.to_thread(current_revision, url), head_revision()
             if current != head:
-                raise ConfigurationError(f"the database schema is at {current or 'nothing'}, the code needs "
-                                         f"{head}: run `stockbot db upgrade`")
+                raise ConfigurationError(
+                    f"the database schema is at {current or 'nothing'}, the code needs "
+                    f"{head}: run `stockbot db upgrade`"
+                )
     except (DBAPIError, OSError) as e:
         raise StorageUnavailable(f"cannot open the database {safe_url(url)}: {_first_line(e)}") from None
     engine = create_engine(url)
     try:
-        yield Storage(engine, SqlUnitOfWorkFactory(engine, mode=str(settings.mode),
-                                                   kill_scope=venue_scope(settings.venue)))
+        yield Storage(
+            engine, SqlUnitOfWorkFactory(engine, mode=str(settings.mode), kill_scope=venue_scope(settings.venue))
+        )
     finally:
         await engine.dispose()
 
@@ -153,15 +156,18 @@ def venue_profile(settings: Settings) -> VenueProfile:
 
     unknown = [s for s in settings.sim_symbols if s not in BUNDLED_SYMBOLS]
     if unknown and settings.mode is Mode.SIM:
-        raise ConfigurationError(f"no bundled market data for symbol(s) {', '.join(unknown)}; "
-                                 f"available: {', '.join(BUNDLED_SYMBOLS)}")
+        raise ConfigurationError(
+            f"no bundled market data for symbol(s) {', '.join(unknown)}; available: {', '.join(BUNDLED_SYMBOLS)}"
+        )
     return krx_profile([listed_instrument(s) for s in settings.sim_symbols])
 
 
 #: The strategies a venue's account runs unless ``STRATEGIES`` says otherwise: the MA 50/200 cross for stocks
 #: (PRD §3.3); volatility breakout, grid and turtle side by side for Bitcoin (spec 004).
-DEFAULT_STRATEGIES = {VenueName.KIS: (MA_CROSS.strategy_id,),
-                      VenueName.UPBIT: ("volatility_breakout", "grid", "turtle")}
+DEFAULT_STRATEGIES = {
+    VenueName.KIS: (MA_CROSS.strategy_id,),
+    VenueName.UPBIT: ("volatility_breakout", "grid", "turtle"),
+}
 
 
 def strategy_specs(settings: Settings) -> tuple[StrategySpec, ...]:
@@ -203,30 +209,54 @@ def require_broker_mode_available(settings: Settings) -> None:
         return
     if settings.venue is VenueName.UPBIT:
         if settings.mode is Mode.LIVE and (missing := settings.missing_upbit_settings()):
-            raise ConfigurationError(f"--venue upbit --mode live needs these settings: {', '.join(missing)} "
-                                     "(see .env.example, or `stockbot secrets set`)")
+            raise ConfigurationError(
+                f"--venue upbit --mode live needs these settings: {', '.join(missing)} "
+                "(see .env.example, or `stockbot secrets set`)"
+            )
         return
     missing = settings.missing_kis_settings()
     if missing:
-        raise ConfigurationError(f"--mode {settings.mode} needs these settings: {', '.join(missing)} "
-                                 "(see .env.example)")
+        raise ConfigurationError(
+            f"--mode {settings.mode} needs these settings: {', '.join(missing)} (see .env.example)"
+        )
 
 
 def build_execution(
-    settings: Settings, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock, profile: VenueProfile,
-    account_id: str, *, notifier: Notifier | None = None, metrics: Metrics | None = None,
-    kill_switch: KillSwitch | None = None, on_stop: Callable[[str], Awaitable[None]] | None = None,
+    settings: Settings,
+    uow_factory: UnitOfWorkFactory,
+    broker: Broker,
+    clock: Clock,
+    profile: VenueProfile,
+    account_id: str,
+    *,
+    notifier: Notifier | None = None,
+    metrics: Metrics | None = None,
+    kill_switch: KillSwitch | None = None,
+    on_stop: Callable[[str], Awaitable[None]] | None = None,
 ) -> Execution:
     """Return the execution of `account_id` at the venue of `profile` (the daemon's, and `stockbot recover`'s)."""
     config = ExecutionConfig(account_id, settings.mode, risk_limits(settings), settings.order_mode)
-    return Execution(config=config, uow_factory=uow_factory, broker=broker, clock=clock,
-                     notifier=notifier or ConsoleNotifier(), venue=profile, kill_switch=kill_switch,
-                     on_stop=on_stop, metrics=metrics)
+    return Execution(
+        config=config,
+        uow_factory=uow_factory,
+        broker=broker,
+        clock=clock,
+        notifier=notifier or ConsoleNotifier(),
+        venue=profile,
+        kill_switch=kill_switch,
+        on_stop=on_stop,
+        metrics=metrics,
+    )
 
 
 def build_daemon(
-    settings: Settings, storage: Storage, venue: Venue, *, notifier: Notifier | None = None,
-    metrics: Metrics | None = None, profile: VenueProfile | None = None,
+    settings: Settings,
+    storage: Storage,
+    venue: Venue,
+    *,
+    notifier: Notifier | None = None,
+    metrics: Metrics | None = None,
+    profile: VenueProfile | None = None,
 ) -> TradingDaemon:
     """Wire the daemon for `settings` on `venue` (see `entrypoints.venues.open_venue`; tests pass their own).
 
@@ -244,27 +274,60 @@ def build_daemon(
     notifier = notifier or ConsoleNotifier()
     metrics = metrics or NullMetrics()
 
-    def assemble(account_id: str, kill_switch: KillSwitch, on_stop: Callable[[str], Awaitable[None]],
-                 on_state: Callable[[str, str, date], Awaitable[None]]) -> SessionRunner:
-        execution = build_execution(settings, storage.uow_factory, venue.broker, venue.clock, profile, account_id,
-                                    notifier=notifier, metrics=metrics, kill_switch=kill_switch, on_stop=on_stop)
-        book = StrategyBook(strategy_specs(settings), settings.strategy_params_file,
-                            settings.params_fallback is ParamsFallback.STOP)
+    def assemble(
+        account_id: str,
+        kill_switch: KillSwitch,
+        on_stop: Callable[[str], Awaitable[None]],
+        on_state: Callable[[str, str, date], Awaitable[None]],
+    ) -> SessionRunner:
+        execution = build_execution(
+            settings,
+            storage.uow_factory,
+            venue.broker,
+            venue.clock,
+            profile,
+            account_id,
+            notifier=notifier,
+            metrics=metrics,
+            kill_switch=kill_switch,
+            on_stop=on_stop,
+        )
+        book = StrategyBook(
+            strategy_specs(settings), settings.strategy_params_file, settings.params_fallback is ParamsFallback.STOP
+        )
         return SessionRunner(
-            execution=execution, uow_factory=storage.uow_factory, broker=venue.broker, clock=venue.clock,
-            notifier=notifier, mode=settings.mode, venue=profile, strategies=book, on_state=on_state,
+            execution=execution,
+            uow_factory=storage.uow_factory,
+            broker=venue.broker,
+            clock=venue.clock,
+            notifier=notifier,
+            mode=settings.mode,
+            venue=profile,
+            strategies=book,
+            on_state=on_state,
             metrics=metrics,
         )
 
     config = DaemonConfig(
-        mode=settings.mode, account_id=None, kill_poll_interval_secs=settings.kill_poll_interval_secs,
+        mode=settings.mode,
+        account_id=None,
+        kill_poll_interval_secs=settings.kill_poll_interval_secs,
         heartbeat_interval_secs=settings.heartbeat_interval_secs,
-        reconcile_interval_secs=settings.reconcile_interval_secs, flatten_wait_secs=settings.flatten_wait_secs,
+        reconcile_interval_secs=settings.reconcile_interval_secs,
+        flatten_wait_secs=settings.flatten_wait_secs,
     )
     session_assembly: SessionAssembly = assemble
     from stock_manager.entrypoints.ai_jobs import nightly_jobs
 
-    return TradingDaemon(config=config, uow_factory=storage.uow_factory, broker=venue.broker,
-                         schedule=venue.schedule, clock=venue.clock, wall_clock=SystemClock(),
-                         notifier=notifier, assemble=session_assembly, kill_notices=kill_notices(settings),
-                         after_close=nightly_jobs(settings, storage, notifier, profile))
+    return TradingDaemon(
+        config=config,
+        uow_factory=storage.uow_factory,
+        broker=venue.broker,
+        schedule=venue.schedule,
+        clock=venue.clock,
+        wall_clock=SystemClock(),
+        notifier=notifier,
+        assemble=session_assembly,
+        kill_notices=kill_notices(settings),
+        after_close=nightly_jobs(settings, storage, notifier, profile),
+    )

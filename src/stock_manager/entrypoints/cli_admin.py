@@ -26,6 +26,7 @@ from stock_manager.entrypoints.cli_app import settings as _settings
 def risk_show(db_url: DbUrl = None, as_json: JsonOut = False, venue: VenueOpt = None) -> None:
     """Print the risk limits in force, where each comes from, and today's usage of each (the latest daemon's
     account; the venue's with --venue)."""
+
     async def main() -> int:
         from stock_manager.adapters.clock import SystemClock
         from stock_manager.entrypoints.bootstrap import open_storage, risk_limits, venue_profile
@@ -35,8 +36,13 @@ def risk_show(db_url: DbUrl = None, as_json: JsonOut = False, venue: VenueOpt = 
 
         settings = _settings(db_url=db_url, venue=venue)
         async with open_storage(settings, upgrade=False) as storage:
-            report = await risk_report(storage.uow_factory, risk_limits(settings), SystemClock().now(),
-                                       venue_profile(settings).trading_day, venue=venue_filter(settings))
+            report = await risk_report(
+                storage.uow_factory,
+                risk_limits(settings),
+                SystemClock().now(),
+                venue_profile(settings).trading_day,
+                venue=venue_filter(settings),
+            )
         if as_json:
             print_json(risk_data(report))
         else:
@@ -66,8 +72,10 @@ def risk_set(
         settings = _settings(db_url=db_url)
         async with open_storage(settings, upgrade=False) as storage:
             change = await change_risk_limit(storage.uow_factory, settings, name, value, reason)
-        console.print(f"Risk limit {name}: {change.old_value or 'off'} → {change.new_value or 'off'}; it applies "
-                      "from the next session.")
+        console.print(
+            f"Risk limit {name}: {change.old_value or 'off'} → {change.new_value or 'off'}; it applies "
+            "from the next session."
+        )
         return 0
 
     guarded(main)
@@ -76,6 +84,7 @@ def risk_set(
 @db_app.command("upgrade")
 def db_upgrade(db_url: DbUrl = None) -> None:
     """Upgrade the database schema to the newest migration (``alembic upgrade head``)."""
+
     async def main() -> int:
         from stock_manager.entrypoints.bootstrap import open_storage, safe_url
 
@@ -90,8 +99,10 @@ def db_upgrade(db_url: DbUrl = None) -> None:
 
 @app.command("exchange-sim")
 def exchange_sim(
-    venue: Annotated[VenueName, typer.Option("--venue", help="kis (a KIS Open API-compatible exchange) or upbit "
-                                                            "(an Upbit-compatible one).")] = VenueName.KIS,
+    venue: Annotated[
+        VenueName,
+        typer.Option("--venue", help="kis (a KIS Open API-compatible exchange) or upbit (an Upbit-compatible one)."),
+    ] = VenueName.KIS,
     mode: Annotated[str, typer.Option("--mode", help="KIS environment to play: paper (VTS) or real.")] = "paper",
     rest_port: Annotated[int, typer.Option("--rest-port", help="REST port on 127.0.0.1 (0: any free).")] = 0,
     ws_port: Annotated[int, typer.Option("--ws-port", help="WebSocket port on 127.0.0.1 (0: any free).")] = 0,
@@ -104,6 +115,7 @@ def exchange_sim(
     """Serve a KIS Open API- or Upbit-compatible exchange on 127.0.0.1 replaying real data (Ctrl+C stops it).
 
     Upbit serves REST and both WebSockets on one port (--rest-port)."""
+
     async def main() -> int:
         from stock_manager.adapters.broker.kis_sim.standalone import ExchangeSimOptions, check_options, run_exchange_sim
 
@@ -111,9 +123,12 @@ def exchange_sim(
             raise ConfigurationError(f"--mode must be paper or real, was {mode!r}")
         check_options(rest_port=rest_port, ws_port=ws_port, speed=speed)
         try:
-            overrides = {"sim_from": date.fromisoformat(date_from) if date_from else None,
-                         "sim_to": date.fromisoformat(date_to) if date_to else None,
-                         "sim_symbols": symbols, "sim_speed": speed}
+            overrides = {
+                "sim_from": date.fromisoformat(date_from) if date_from else None,
+                "sim_to": date.fromisoformat(date_to) if date_to else None,
+                "sim_symbols": symbols,
+                "sim_speed": speed,
+            }
         except ValueError as e:
             raise ConfigurationError(f"--from/--to must be YYYY-MM-DD: {e}") from None
         settings = _settings(**overrides, venue=venue)
@@ -123,16 +138,33 @@ def exchange_sim(
             from stock_manager.adapters.broker.upbit_sim.standalone import UpbitSimOptions, run_upbit_exchange_sim
 
             if ws_port:
-                raise ConfigurationError("--ws-port is KIS's: the Upbit simulator serves REST and WebSockets on "
-                                         "one port (--rest-port)")
-            return await run_upbit_exchange_sim(UpbitSimOptions(
-                port=rest_port, date_from=settings.sim_from, date_to=settings.sim_to, symbols=settings.sim_symbols,
-                speed=settings.sim_speed_factor, state_dir=settings.data_dir / "upbit-exchange-sim", fresh=fresh,
-                start_cash_krw=settings.sim_start_cash_krw), console.print)
+                raise ConfigurationError(
+                    "--ws-port is KIS's: the Upbit simulator serves REST and WebSockets on one port (--rest-port)"
+                )
+            return await run_upbit_exchange_sim(
+                UpbitSimOptions(
+                    port=rest_port,
+                    date_from=settings.sim_from,
+                    date_to=settings.sim_to,
+                    symbols=settings.sim_symbols,
+                    speed=settings.sim_speed_factor,
+                    state_dir=settings.data_dir / "upbit-exchange-sim",
+                    fresh=fresh,
+                    start_cash_krw=settings.sim_start_cash_krw,
+                ),
+                console.print,
+            )
         options = ExchangeSimOptions(
-            mode="real" if mode == "real" else "paper", rest_port=rest_port, ws_port=ws_port,
-            date_from=settings.sim_from, date_to=settings.sim_to, symbols=settings.sim_symbols,
-            speed=settings.sim_speed_factor, state_dir=settings.data_dir / "kis-exchange-sim", fresh=fresh)
+            mode="real" if mode == "real" else "paper",
+            rest_port=rest_port,
+            ws_port=ws_port,
+            date_from=settings.sim_from,
+            date_to=settings.sim_to,
+            symbols=settings.sim_symbols,
+            speed=settings.sim_speed_factor,
+            state_dir=settings.data_dir / "kis-exchange-sim",
+            fresh=fresh,
+        )
         return await run_exchange_sim(options, console.print)
 
     guarded(main)

@@ -16,11 +16,13 @@ from stock_manager.domain.errors import ConfigurationError
 from stock_manager.entrypoints.cli_app import DbUrl, JsonOut, app, console, guarded
 from stock_manager.entrypoints.cli_app import settings as _settings
 
-ai_app = typer.Typer(help="AI batch jobs: the trade journal and parameter drafts (they never place orders).",
-                     no_args_is_help=True)
+ai_app = typer.Typer(
+    help="AI batch jobs: the trade journal and parameter drafts (they never place orders).", no_args_is_help=True
+)
 journal_app = typer.Typer(help="The trade journal (매매일지) of a session: write it, or show it with `show`.")
-params_app = typer.Typer(help="Strategy parameter drafts: list, show, approve, reject; the history of changes.",
-                         no_args_is_help=True)
+params_app = typer.Typer(
+    help="Strategy parameter drafts: list, show, approve, reject; the history of changes.", no_args_is_help=True
+)
 ai_app.add_typer(journal_app, name="journal")
 app.add_typer(ai_app, name="ai")
 app.add_typer(params_app, name="params")
@@ -70,7 +72,8 @@ def journal(ctx: typer.Context, day: Day = None, account: Account = None, db_url
         settings = _settings(db_url=db_url)
         async with open_storage(settings, upgrade=False) as storage, open_observability(settings) as obs:
             outcome = await JournalJob(ai_context(settings, storage, obs.notifier)).run(
-                _day(day, "--date"), account, triggered_by="cli")
+                _day(day, "--date"), account, triggered_by="cli"
+            )
         run = outcome.run
         if outcome.journal is not None:
             render_journal(outcome.journal, console)
@@ -83,6 +86,7 @@ def journal(ctx: typer.Context, day: Day = None, account: Account = None, db_url
 @journal_app.command("show")
 def journal_show(day: Day = None, account: Account = None, db_url: DbUrl = None, as_json: JsonOut = False) -> None:
     """Show the newest journal of a session (default: the last journaled)."""
+
     async def main() -> int:
         from stock_manager.entrypoints.ai_views import journal_data, render_journal
         from stock_manager.entrypoints.bootstrap import open_storage
@@ -108,14 +112,18 @@ def journal_show(day: Day = None, account: Account = None, db_url: DbUrl = None,
 
 @ai_app.command("propose")
 def propose(
-    until: Annotated[str | None, typer.Option("--until", help="Last day of data, YYYY-MM-DD (default: the last "
-                                              "settled session).")] = None,
-    data: Annotated[list[Path] | None, typer.Option("--data", help="CSV/Parquet bars instead of the bundled data "
-                                                    "(as `stockbot backtest --data`).")] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Last day of data, YYYY-MM-DD (default: the last settled session).")
+    ] = None,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option("--data", help="CSV/Parquet bars instead of the bundled data (as `stockbot backtest --data`)."),
+    ] = None,
     jobs: Annotated[int, typer.Option("--jobs", min=0, help="Search processes (0: in this process).")] = 2,
     db_url: DbUrl = None,
 ) -> None:
     """Draft strategy parameters now: walk-forward search around the ACTIVE ones (and the model's proposal)."""
+
     async def main() -> int:
         from stock_manager.entrypoints.ai_jobs import ai_context, last_settled
         from stock_manager.entrypoints.ai_views import render_drafts
@@ -143,9 +151,11 @@ def propose(
 
 
 @ai_app.command("runs")
-def runs(limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
-         db_url: DbUrl = None) -> None:
+def runs(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20, db_url: DbUrl = None
+) -> None:
     """Show the newest AI job runs: outcome, model, tokens, cost, error."""
+
     async def main() -> int:
         from stock_manager.entrypoints.ai_views import render_runs
         from stock_manager.entrypoints.bootstrap import open_storage
@@ -159,9 +169,13 @@ def runs(limit: Annotated[int, typer.Option("--limit", min=1, help="How many, ne
 
 
 @params_app.command("drafts")
-def drafts(every: Annotated[bool, typer.Option("--all", help="Also decided and applied drafts.")] = False,
-           db_url: DbUrl = None, as_json: JsonOut = False) -> None:
+def drafts(
+    every: Annotated[bool, typer.Option("--all", help="Also decided and applied drafts.")] = False,
+    db_url: DbUrl = None,
+    as_json: JsonOut = False,
+) -> None:
     """List the drafts waiting for a decision (VALIDATED, INVALID) and those approved but not yet applied."""
+
     async def main() -> int:
         from stock_manager.entrypoints.ai_views import draft_data, render_drafts
         from stock_manager.entrypoints.bootstrap import open_storage
@@ -179,9 +193,13 @@ def drafts(every: Annotated[bool, typer.Option("--all", help="Also decided and a
 
 
 @params_app.command("show")
-def show(draft_id: Annotated[int, typer.Argument(help="The draft's id (`stockbot params drafts`).")],
-         db_url: DbUrl = None, as_json: JsonOut = False) -> None:
+def show(
+    draft_id: Annotated[int, typer.Argument(help="The draft's id (`stockbot params drafts`).")],
+    db_url: DbUrl = None,
+    as_json: JsonOut = False,
+) -> None:
     """Show a draft against the parameters in force, with its evidence and the gate's checks."""
+
     async def main() -> int:
         from stock_manager.entrypoints.ai_jobs import earliest_session
         from stock_manager.entrypoints.ai_views import draft_data, render_draft
@@ -195,9 +213,15 @@ def show(draft_id: Annotated[int, typer.Argument(help="The draft's id (`stockbot
             on = await earliest_session(settings, storage)
             detail = await draft_detail(storage.uow_factory, draft_id, specs, on, settings.strategy_params_file)
         if as_json:
-            print_json({**draft_data(detail.draft), "in_force_on": detail.on, "in_force": detail.active,
-                        "in_force_source": detail.active_source,
-                        "changes": [{"name": n, "in_force": a, "proposed": b} for n, a, b in detail.changes]})
+            print_json(
+                {
+                    **draft_data(detail.draft),
+                    "in_force_on": detail.on,
+                    "in_force": detail.active,
+                    "in_force_source": detail.active_source,
+                    "changes": [{"name": n, "in_force": a, "proposed": b} for n, a, b in detail.changes],
+                }
+            )
         else:
             render_draft(detail, console)
         return 0
@@ -206,11 +230,18 @@ def show(draft_id: Annotated[int, typer.Argument(help="The draft's id (`stockbot
 
 
 @params_app.command("approve")
-def approve(draft_id: Annotated[int, typer.Argument(help="The draft's id.")], reason: Reason = "",
-            date_from: Annotated[str | None, typer.Option("--from", help="First session it applies to, YYYY-MM-DD "
-                                                          "(default: the next session).")] = None,
-            by: By = None, yes: Yes = False, db_url: DbUrl = None) -> None:
+def approve(
+    draft_id: Annotated[int, typer.Argument(help="The draft's id.")],
+    reason: Reason = "",
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="First session it applies to, YYYY-MM-DD (default: the next session).")
+    ] = None,
+    by: By = None,
+    yes: Yes = False,
+    db_url: DbUrl = None,
+) -> None:
     """Approve a VALIDATED draft: it becomes the ACTIVE parameters from the given session (asks first)."""
+
     async def main() -> int:
         from stock_manager.adapters.clock import SystemClock
         from stock_manager.entrypoints.ai_jobs import earliest_session
@@ -230,25 +261,44 @@ def approve(draft_id: Annotated[int, typer.Argument(help="The draft's id.")], re
             detail = await draft_detail(storage.uow_factory, draft_id, specs, effective, settings.strategy_params_file)
             if not yes:
                 render_draft(detail, console)
-                if not typer.confirm(f"Approve draft {draft_id} ({detail.draft.strategy_id}) as the ACTIVE "
-                                     f"parameters from {effective}?", default=False):
+                if not typer.confirm(
+                    f"Approve draft {draft_id} ({detail.draft.strategy_id}) as the ACTIVE parameters from {effective}?",
+                    default=False,
+                ):
                     console.print("Draft left as it was.")
                     return 1
-            decided = await approve_draft(storage.uow_factory, NullNotifier(), draft_id, specs=specs,
-                                          effective_from=effective, earliest=earliest, by=who, reason=reason,
-                                          ts=SystemClock().now())
-        console.print(f"Draft {draft_id} approved by {who}: the ACTIVE parameters of {decided.strategy_id} from "
-                      f"{decided.effective_from} (strategy_params row {decided.params_id}); the daemon uses them "
-                      "from that session's open.", markup=False)
+            decided = await approve_draft(
+                storage.uow_factory,
+                NullNotifier(),
+                draft_id,
+                specs=specs,
+                effective_from=effective,
+                earliest=earliest,
+                by=who,
+                reason=reason,
+                ts=SystemClock().now(),
+            )
+        console.print(
+            f"Draft {draft_id} approved by {who}: the ACTIVE parameters of {decided.strategy_id} from "
+            f"{decided.effective_from} (strategy_params row {decided.params_id}); the daemon uses them "
+            "from that session's open.",
+            markup=False,
+        )
         return 0
 
     guarded(main)
 
 
 @params_app.command("reject")
-def reject(draft_id: Annotated[int, typer.Argument(help="The draft's id.")], reason: Reason = "", by: By = None,
-           yes: Yes = False, db_url: DbUrl = None) -> None:
+def reject(
+    draft_id: Annotated[int, typer.Argument(help="The draft's id.")],
+    reason: Reason = "",
+    by: By = None,
+    yes: Yes = False,
+    db_url: DbUrl = None,
+) -> None:
     """Reject a draft (nothing else changes; asks first)."""
+
     async def main() -> int:
         from stock_manager.adapters.clock import SystemClock
         from stock_manager.entrypoints.bootstrap import open_storage
@@ -261,8 +311,9 @@ def reject(draft_id: Annotated[int, typer.Argument(help="The draft's id.")], rea
             if not yes and not typer.confirm(f"Reject draft {draft_id}?", default=False):
                 console.print("Draft left as it was.")
                 return 1
-            await reject_draft(storage.uow_factory, NullNotifier(), draft_id, by=who, reason=reason,
-                               ts=SystemClock().now())
+            await reject_draft(
+                storage.uow_factory, NullNotifier(), draft_id, by=who, reason=reason, ts=SystemClock().now()
+            )
         console.print(f"Draft {draft_id} rejected by {who}; nothing else changed.", markup=False)
         return 0
 
@@ -272,6 +323,7 @@ def reject(draft_id: Annotated[int, typer.Argument(help="The draft's id.")], rea
 @params_app.command("history")
 def history(db_url: DbUrl = None, as_json: JsonOut = False) -> None:
     """Show who changed strategy parameters and risk limits, when and why."""
+
     async def main() -> int:
         from stock_manager.entrypoints.ai_views import history_data, render_history
         from stock_manager.entrypoints.bootstrap import open_storage, strategy_specs

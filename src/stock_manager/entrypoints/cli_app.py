@@ -17,8 +17,13 @@ from stock_manager.config.settings import Settings, VenueName, load_settings
 from stock_manager.domain.errors import ConfigurationError, StockbotError
 from stock_manager.entrypoints.service import service_app
 
-app = typer.Typer(name="stockbot", help="Automated trading daemon: KRX stocks (KIS Open API) and Bitcoin (Upbit).",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    name="stockbot",
+    help="Automated trading daemon: KRX stocks (KIS Open API) and Bitcoin (Upbit).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 risk_app = typer.Typer(help="Risk limits: show them with today's usage, change one.", no_args_is_help=True)
@@ -29,8 +34,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DbUrl = Annotated[str | None, typer.Option("--db-url", help="SQLAlchemy URL (default: DB_URL, else embedded SQLite).")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-VenueOpt = Annotated[VenueName | None, typer.Option("--venue", help="kis (KRX stocks; the default, or VENUE) or "
-                                                                 "upbit (Bitcoin).")]
+VenueOpt = Annotated[
+    VenueName | None, typer.Option("--venue", help="kis (KRX stocks; the default, or VENUE) or upbit (Bitcoin).")
+]
 
 
 @app.callback()

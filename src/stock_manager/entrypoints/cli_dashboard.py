@@ -15,15 +15,26 @@ PASSWORD_SETTING = "DASHBOARD_PASSWORD_HASH"  # noqa: S105 - a setting's name, n
 
 @app.command()
 def dashboard(
-    host: Annotated[str | None, typer.Option("--host", help="Address to bind (default DASHBOARD_HOST, 127.0.0.1); "
-                                             "0.0.0.0 serves the LAN and needs a password.")] = None,
-    port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="Port (default DASHBOARD_PORT, "
-                                             "8765).")] = None,
-    read_only: Annotated[bool, typer.Option("--read-only", help="Pages only: hide and refuse the kill and "
-                                            "resume controls.")] = False,
-    set_password: Annotated[bool, typer.Option("--set-password", help="Ask for a new password and store its "
-                                               "argon2 hash in ./.env (DASHBOARD_PASSWORD_HASH); serve nothing.")]
-    = False,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            help="Address to bind (default DASHBOARD_HOST, 127.0.0.1); 0.0.0.0 serves the LAN and needs a password.",
+        ),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", min=1, max=65535, help="Port (default DASHBOARD_PORT, 8765).")
+    ] = None,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="Pages only: hide and refuse the kill and resume controls.")
+    ] = False,
+    set_password: Annotated[
+        bool,
+        typer.Option(
+            "--set-password",
+            help="Ask for a new password and store its argon2 hash in ./.env (DASHBOARD_PASSWORD_HASH); serve nothing.",
+        ),
+    ] = False,
     db_url: DbUrl = None,
 ) -> None:
     """Serve the dashboard: overview, orders, events, risk, reports, parameters and the kill switch."""
@@ -43,9 +54,11 @@ def dashboard(
             pass  # the embedded database is created or upgraded; PostgreSQL must be current
         sock = bind(config)
         login = "password required" if config.password_hash else "no password (this computer only)"
-        console.print(f"Dashboard on {url_of(config, sock.getsockname()[1])} · database "
-                      f"{safe_url(settings.database_url)} · {login}"
-                      f"{' · read-only' if config.read_only else ''}. Ctrl+C stops it.")
+        console.print(
+            f"Dashboard on {url_of(config, sock.getsockname()[1])} · database "
+            f"{safe_url(settings.database_url)} · {login}"
+            f"{' · read-only' if config.read_only else ''}. Ctrl+C stops it."
+        )
         await serve(config, sock)
         return 0
 
@@ -55,16 +68,17 @@ def dashboard(
 def _set_password(env_file: Path) -> None:
     from stock_manager.entrypoints.dashboard.security import hash_password
 
-    password = typer.prompt("New dashboard password (at least 8 characters)", hide_input=True,
-                            confirmation_prompt=True)
+    password = typer.prompt("New dashboard password (at least 8 characters)", hide_input=True, confirmation_prompt=True)
     try:
         hashed = hash_password(password)
     except ValueError as e:
         console.print(f"[bold red]Refused:[/] {e}")
         raise typer.Exit(2) from None
     write_setting(env_file, PASSWORD_SETTING, hashed)
-    console.print(f"The password's argon2 hash is stored in {env_file.resolve()} ({PASSWORD_SETTING}); restart the "
-                  "dashboard to use it.")
+    console.print(
+        f"The password's argon2 hash is stored in {env_file.resolve()} ({PASSWORD_SETTING}); restart the "
+        "dashboard to use it."
+    )
 
 
 def write_setting(env_file: Path, name: str, value: str) -> None:

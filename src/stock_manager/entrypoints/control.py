@@ -16,8 +16,16 @@ from stock_manager.service_layer.risk_gate import record_risk_decision
 _EXITED = frozenset({"EXITED"})
 
 
-async def set_kill_switch(uow_factory: UnitOfWorkFactory, *, active: bool, reason: str, action: str = "halt",
-                          set_by: str = "cli", who: str = "", scope: str = "*") -> list[str]:
+async def set_kill_switch(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    active: bool,
+    reason: str,
+    action: str = "halt",
+    set_by: str = "cli",
+    who: str = "",
+    scope: str = "*",
+) -> list[str]:
     """Set or clear a kill switch, with an event (and a KILL risk decision when set), in one transaction; return
     the scopes changed.
 
@@ -42,23 +50,36 @@ async def set_kill_switch(uow_factory: UnitOfWorkFactory, *, active: bool, reaso
         for each in scopes:
             await uow.control.set_kill_switch(active, reason, label, now, action, scope=each)
         if active:
-            await record_risk_decision(uow, NullNotifier(), ts=now, rule="kill_switch", decision="KILL",
-                                       message=f"kill switch set from {source}{where} ({action}): {reason}"
-                                               + (f" (by {actor.user}@{actor.host})" if set_by == "cli" else ""),
-                                       snapshot={"action": action, **seen},
-                                       account_id=None, event_kind="kill_switch_set", severity="CRITICAL")
+            await record_risk_decision(
+                uow,
+                NullNotifier(),
+                ts=now,
+                rule="kill_switch",
+                decision="KILL",
+                message=f"kill switch set from {source}{where} ({action}): {reason}"
+                + (f" (by {actor.user}@{actor.host})" if set_by == "cli" else ""),
+                snapshot={"action": action, **seen},
+                account_id=None,
+                event_kind="kill_switch_set",
+                severity="CRITICAL",
+            )
         else:
             cleared = "" if scopes == ["*"] else f" ({', '.join(scopes)})"
-            await record_control_action(uow, kind="kill_switch_cleared", actor=actor, ts=now,
-                                        message=f"kill switch cleared from {source}{cleared}: {reason}",
-                                        payload={"set_by": set_by, **({"who": who} if who else {}),
-                                                 "scopes": scopes})
+            await record_control_action(
+                uow,
+                kind="kill_switch_cleared",
+                actor=actor,
+                ts=now,
+                message=f"kill switch cleared from {source}{cleared}: {reason}",
+                payload={"set_by": set_by, **({"who": who} if who else {}), "scopes": scopes},
+            )
         await uow.commit()
     return scopes
 
 
-async def change_risk_limit(uow_factory: UnitOfWorkFactory, settings: Settings, name: str, value: str,
-                            reason: str) -> RiskLimitChange:
+async def change_risk_limit(
+    uow_factory: UnitOfWorkFactory, settings: Settings, name: str, value: str, reason: str
+) -> RiskLimitChange:
     """Record a new value of a risk limit (with history) and an event; it applies from the next session.
 
     Raises
@@ -71,12 +92,17 @@ async def change_risk_limit(uow_factory: UnitOfWorkFactory, settings: Settings, 
 
     now, actor = SystemClock().now(), current_actor()
     async with uow_factory() as uow:
-        change = await change_limit(uow, risk_limits(settings), name, value, changed_by=actor.label, reason=reason,
-                                    ts=now)
-        await record_control_action(uow, kind="risk_limit_changed", actor=actor, ts=now,
-                                    message=f"risk limit {name}: {change.old_value or 'off'} → "
-                                            f"{change.new_value or 'off'} ({reason})",
-                                    payload={"name": name, "old": change.old_value, "new": change.new_value})
+        change = await change_limit(
+            uow, risk_limits(settings), name, value, changed_by=actor.label, reason=reason, ts=now
+        )
+        await record_control_action(
+            uow,
+            kind="risk_limit_changed",
+            actor=actor,
+            ts=now,
+            message=f"risk limit {name}: {change.old_value or 'off'} → {change.new_value or 'off'} ({reason})",
+            payload={"name": name, "old": change.old_value, "new": change.new_value},
+        )
         await uow.commit()
     return change
 
@@ -87,8 +113,9 @@ async def running_daemons(uow_factory: UnitOfWorkFactory, scope: str = "*") -> l
     async with uow_factory() as uow:
         states = await uow.control.list_daemon_states()
         venues = {s.account_id: await uow.accounts.venue_of(s.account_id) for s in states}
-    return [s.account_id for s in states if s.trading_state not in _EXITED
-            and scope in ("*", venues[s.account_id] or "krx")]
+    return [
+        s.account_id for s in states if s.trading_state not in _EXITED and scope in ("*", venues[s.account_id] or "krx")
+    ]
 
 
 async def daemon_running(uow_factory: UnitOfWorkFactory, scope: str = "*") -> bool:
@@ -96,8 +123,9 @@ async def daemon_running(uow_factory: UnitOfWorkFactory, scope: str = "*") -> bo
     return bool(await running_daemons(uow_factory, scope))
 
 
-async def wait_for_exit(uow_factory: UnitOfWorkFactory, timeout_secs: float, *, was_running: bool | None = None,
-                        scope: str = "*") -> bool | None:
+async def wait_for_exit(
+    uow_factory: UnitOfWorkFactory, timeout_secs: float, *, was_running: bool | None = None, scope: str = "*"
+) -> bool | None:
     """Wait until every daemon of `scope` reports EXITED; None when none was running at all.
 
     Pass `was_running` as read before the kill switch was set: a daemon that hears the switch at once may
@@ -141,8 +169,19 @@ async def run_recovery(settings: Settings, *, dry_run: bool, as_json: bool, cons
         if venue is None:
             nothing = "Nothing to recover: no replay has run in this data directory."
             if as_json:  # the same shape as a plan, so scripts need no special case
-                print_json({"dry_run": dry_run, "account_id": None, "outcome": "CLEAN", "clean": True, "actions": [],
-                            "positions_after": {}, "position_differences": [], "stop_reasons": [], "note": nothing})
+                print_json(
+                    {
+                        "dry_run": dry_run,
+                        "account_id": None,
+                        "outcome": "CLEAN",
+                        "clean": True,
+                        "actions": [],
+                        "positions_after": {},
+                        "position_differences": [],
+                        "stop_reasons": [],
+                        "note": nothing,
+                    }
+                )
             else:
                 console.print(nothing)
             return 0
@@ -158,8 +197,14 @@ async def run_recovery(settings: Settings, *, dry_run: bool, as_json: bool, cons
         plan = await gather_plan(storage.uow_factory, broker, inputs, profile.fill_identity)
         register_account(account_id)  # shown partly in the plan's keys, ids and details too
         if as_json:
-            print_json({"dry_run": dry_run, "account_id": shown_account(account_id), "outcome": plan_outcome(plan)[0],
-                        **plan_data(plan)})
+            print_json(
+                {
+                    "dry_run": dry_run,
+                    "account_id": shown_account(account_id),
+                    "outcome": plan_outcome(plan)[0],
+                    **plan_data(plan),
+                }
+            )
         else:
             render_plan(plan, console, dry_run=dry_run)
         if dry_run:  # changes nothing but its own record of the run
@@ -168,8 +213,9 @@ async def run_recovery(settings: Settings, *, dry_run: bool, as_json: bool, cons
         from stock_manager.service_layer.position_history import load_position_history
 
         # No order is placed here: execution only applies the plan's corrections.
-        execution = build_execution(settings, storage.uow_factory, broker, clock, profile, account_id,
-                                    notifier=NullNotifier())
+        execution = build_execution(
+            settings, storage.uow_factory, broker, clock, profile, account_id, notifier=NullNotifier()
+        )
         async with storage.uow_factory() as uow:
             fills = await load_position_history(uow, account_id, today)
             open_orders = await uow.orders.list_open(account_id)

@@ -13,12 +13,7 @@ from pathlib import Path
 from stock_manager.adapters.broker.kis.token_cache import drop_cached_tokens
 from stock_manager.adapters.observability.masking import register_secret
 from stock_manager.adapters.secrets.keyring_store import KeyringStore, backend_name
-from stock_manager.config.secret_sources import (
-    KIS_CREDENTIALS,
-    SECRET_SETTINGS,
-    SecretOrigin,
-    secret_origins,
-)
+from stock_manager.config.secret_sources import KIS_CREDENTIALS, SECRET_SETTINGS, SecretOrigin, secret_origins
 from stock_manager.config.settings import Settings
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.entrypoints.audit import record_control_action
@@ -90,8 +85,9 @@ def _shadowed_by(settings: Settings, name: str) -> str | None:
     return None if source in ("keyring", "missing") else source
 
 
-async def store_secret(settings: Settings, uow_factory: UnitOfWorkFactory, name: str, value: str, *,
-                       rotate: bool = False) -> SecretChange:
+async def store_secret(
+    settings: Settings, uow_factory: UnitOfWorkFactory, name: str, value: str, *, rotate: bool = False
+) -> SecretChange:
     """Store `value` as `name` in the credential store and record ``secret_set`` (or ``secret_rotated``).
 
     A rotation of a KIS key drops the cached access tokens.
@@ -106,16 +102,21 @@ async def store_secret(settings: Settings, uow_factory: UnitOfWorkFactory, name:
     store = KeyringStore(settings.keyring_service)
     shadowed_by = _shadowed_by(settings, name)
     if rotate and shadowed_by is not None:
-        raise ConfigurationError(f"{name} comes from {shadowed_by}, which wins over the credential store: remove "
-                                 "it there, then `stockbot secrets set` it")
+        raise ConfigurationError(
+            f"{name} comes from {shadowed_by}, which wins over the credential store: remove "
+            "it there, then `stockbot secrets set` it"
+        )
     store.set(name, value)
     dropped = drop_cached_tokens(settings.kis_token_cache_path) if rotate and name in KIS_CREDENTIALS else 0
     verb = "rotated" if rotate else "set"
     async with uow_factory() as uow:
         await record_control_action(
-            uow, kind=f"secret_{verb}", message=f"secret {name} {verb} in the OS credential store"
+            uow,
+            kind=f"secret_{verb}",
+            message=f"secret {name} {verb} in the OS credential store"
             + (f"; {dropped} cached KIS token(s) dropped" if dropped else ""),
-            payload={"name": name, "service": store.service, "tokens_dropped": dropped})
+            payload={"name": name, "service": store.service, "tokens_dropped": dropped},
+        )
         await uow.commit()
     return SecretChange(name, store.service, dropped, shadowed_by)
 
@@ -132,8 +133,11 @@ async def delete_secret(settings: Settings, uow_factory: UnitOfWorkFactory, name
     if not store.delete(name):
         return False
     async with uow_factory() as uow:
-        await record_control_action(uow, kind="secret_deleted",
-                                    message=f"secret {name} deleted from the OS credential store",
-                                    payload={"name": name, "service": store.service})
+        await record_control_action(
+            uow,
+            kind="secret_deleted",
+            message=f"secret {name} deleted from the OS credential store",
+            payload={"name": name, "service": store.service},
+        )
         await uow.commit()
     return True

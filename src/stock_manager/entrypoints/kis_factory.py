@@ -37,18 +37,31 @@ def kis_config_from_settings(settings: Settings, *, mode: KisMode | None = None)
         mode = KisMode.REAL if settings.mode is Mode.LIVE else KisMode.PAPER
     assert settings.kis_app_key is not None and settings.kis_app_secret is not None
     return KisConfig(
-        mode=mode, app_key=settings.kis_app_key, app_secret=settings.kis_app_secret,
-        account=settings.kis_account or "", hts_id=settings.kis_hts_id or "",
-        rest_base_url=settings.kis_rest_base_url, ws_url=settings.kis_ws_url,
-        rate_limit_per_sec=settings.kis_rate_limit_per_sec, token_cache_dir=settings.kis_token_cache_path,
-        use_hashkey=settings.kis_use_hashkey, max_registrations=settings.kis_ws_max_registrations,
+        mode=mode,
+        app_key=settings.kis_app_key,
+        app_secret=settings.kis_app_secret,
+        account=settings.kis_account or "",
+        hts_id=settings.kis_hts_id or "",
+        rest_base_url=settings.kis_rest_base_url,
+        ws_url=settings.kis_ws_url,
+        rate_limit_per_sec=settings.kis_rate_limit_per_sec,
+        token_cache_dir=settings.kis_token_cache_path,
+        use_hashkey=settings.kis_use_hashkey,
+        max_registrations=settings.kis_ws_max_registrations,
         token_sealer=KeyringSealer(KeyringStore(settings.keyring_service)),
     )
 
 
-def from_settings(settings: Settings, *, clock: Clock, market_clock: Clock | None = None,
-                  cost_model: CostModel | None = None, mode: KisMode | None = None,
-                  transport: httpx.AsyncBaseTransport | None = None, sleep: Sleep = asyncio.sleep) -> KisBroker:
+def from_settings(
+    settings: Settings,
+    *,
+    clock: Clock,
+    market_clock: Clock | None = None,
+    cost_model: CostModel | None = None,
+    mode: KisMode | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> KisBroker:
     """Return a `KisBroker` for `settings` (see `kis_config_from_settings`), costs from ``COMMISSION_RATE``.
 
     Raises
@@ -57,6 +70,11 @@ def from_settings(settings: Settings, *, clock: Clock, market_clock: Clock | Non
         On missing or invalid ``KIS_*`` settings.
     """
     config = kis_config_from_settings(settings, mode=mode)
-    return KisBroker(config, clock=clock, market_clock=market_clock,
-                     cost_model=cost_model or krx_cost_model(settings.commission_rate),
-                     transport=transport, sleep=sleep)
+    return KisBroker(
+        config,
+        clock=clock,
+        market_clock=market_clock,
+        cost_model=cost_model or krx_cost_model(settings.commission_rate),
+        transport=transport,
+        sleep=sleep,
+    )

@@ -28,8 +28,14 @@ def register_secrets(settings: Settings) -> None:
     Adapters register what they receive at run time (access tokens, approval keys) with
     `stock_manager.adapters.observability.masking.register_secret`.
     """
-    for secret in (settings.kis_app_key, settings.kis_app_secret, settings.slack_bot_token, settings.upbit_access_key,
-                   settings.upbit_secret_key, settings.ai_api_key):
+    for secret in (
+        settings.kis_app_key,
+        settings.kis_app_secret,
+        settings.slack_bot_token,
+        settings.upbit_access_key,
+        settings.upbit_secret_key,
+        settings.ai_api_key,
+    ):
         register_secret(secret)
     register_account(settings.kis_account)
 
@@ -61,11 +67,17 @@ def build_slack_notifier(settings: Settings) -> "SlackNotifier | None":
     from stock_manager.adapters.notifications.slack_client import SlackPoster
 
     poster = SlackPoster(settings.slack_bot_token.get_secret_value(), base_url=settings.slack_base_url)
-    channels = SlackChannels(settings.slack_alerts_channel_id,
-                             settings.slack_trades_channel_id or settings.slack_alerts_channel_id)
+    channels = SlackChannels(
+        settings.slack_alerts_channel_id, settings.slack_trades_channel_id or settings.slack_alerts_channel_id
+    )
     upbit = settings.venue is VenueName.UPBIT
-    return SlackNotifier(poster, channels, clock=SystemClock(), label=f"{settings.venue} {settings.mode}" if upbit
-                         else str(settings.mode), show_utc=upbit)
+    return SlackNotifier(
+        poster,
+        channels,
+        clock=SystemClock(),
+        label=f"{settings.venue} {settings.mode}" if upbit else str(settings.mode),
+        show_utc=upbit,
+    )
 
 
 @asynccontextmanager
@@ -81,8 +93,9 @@ async def open_observability(settings: Settings, *, console: Notifier | None = N
     register_secrets(settings)
     slack = build_slack_notifier(settings)
     console = console or ConsoleNotifier(show_utc=settings.venue is VenueName.UPBIT)
-    obs = Observability(notifier=FanoutNotifier(console, slack) if slack else console, metrics=NullMetrics(),
-                        slack=slack)
+    obs = Observability(
+        notifier=FanoutNotifier(console, slack) if slack else console, metrics=NullMetrics(), slack=slack
+    )
     try:
         if settings.metrics_port is not None:
             from stock_manager.adapters.observability.metrics import PrometheusMetrics

@@ -17,14 +17,22 @@ from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.strategies.ma_cross import MA_CROSS, MaCrossParams
 
 #: What each replay parameter is called in the new-account notice.
-_PARAM_NAMES = {"start_date": "period", "end_date": "period", "symbols": "symbols",
-                "start_cash_krw": "starting cash", "participation_rate": "participation rate",
-                "commission_rate": "costs", "sell_tax_schedule": "costs", "data": "bundled market data",
-                "engine": "simulator version"}
+_PARAM_NAMES = {
+    "start_date": "period",
+    "end_date": "period",
+    "symbols": "symbols",
+    "start_cash_krw": "starting cash",
+    "participation_rate": "participation rate",
+    "commission_rate": "costs",
+    "sell_tax_schedule": "costs",
+    "data": "bundled market data",
+    "engine": "simulator version",
+}
 
 
-def check_before_run(settings: Settings, *, fresh: bool, say: Callable[[str], None],
-                     warn: Callable[[str], None]) -> None:
+def check_before_run(
+    settings: Settings, *, fresh: bool, say: Callable[[str], None], warn: Callable[[str], None]
+) -> None:
     """Validate the strategy parameter file and, in sim, the replay; print notices and warnings.
 
     Parameters
@@ -40,8 +48,12 @@ def check_before_run(settings: Settings, *, fresh: bool, say: Callable[[str], No
     from stock_manager.entrypoints.bootstrap import strategy_specs
     from stock_manager.service_layer.params import read_params_file
 
-    params = {spec.strategy_id: read_params_file(settings.strategy_params_file, spec)
-              if settings.strategy_params_file else spec.default_params() for spec in strategy_specs(settings)}
+    params = {
+        spec.strategy_id: read_params_file(settings.strategy_params_file, spec)
+        if settings.strategy_params_file
+        else spec.default_params()
+        for spec in strategy_specs(settings)
+    }
     if settings.mode is not Mode.SIM:
         return
     if settings.venue is VenueName.UPBIT:
@@ -59,8 +71,9 @@ def check_before_run(settings: Settings, *, fresh: bool, say: Callable[[str], No
         say(notice)
 
 
-def replay_problems(coverage: Sequence[SymbolCoverage], start: date, end: date, long_window_days: int
-                    ) -> tuple[str | None, list[str]]:
+def replay_problems(
+    coverage: Sequence[SymbolCoverage], start: date, end: date, long_window_days: int
+) -> tuple[str | None, list[str]]:
     """Return why a replay period cannot trade at all (or None), and a warning per kind of problem.
 
     A symbol can trade when it has a session in the period with at least ``long_window_days + 1`` bars
@@ -75,15 +88,19 @@ def replay_problems(coverage: Sequence[SymbolCoverage], start: date, end: date, 
     if absent:
         reasons.append("no market data for " + ", ".join(f"{c.symbol} ({_span(c, start, end)})" for c in absent))
     if short:
-        reasons.append(", ".join(f"{c.symbol} has {c.bars_before_last} daily bar(s) before {c.last_in_period}"
-                                 for c in short)
-                       + f" and the strategy needs {needed} (long_window_days {long_window_days} + 1)")
+        reasons.append(
+            ", ".join(f"{c.symbol} has {c.bars_before_last} daily bar(s) before {c.last_in_period}" for c in short)
+            + f" and the strategy needs {needed} (long_window_days {long_window_days} + 1)"
+        )
     if len(absent) + len(short) == len(coverage):
         return f"nothing to trade in {period}: {'; '.join(reasons)}", []
-    warnings = [f"{reason} in {period}: {'it' if n == 1 else 'they'} will not trade"
-                for reason, n in zip(reasons, [n for n in (len(absent), len(short)) if n], strict=True)]
-    warnings += [f"{c.symbol}'s data ends {c.last}, before {end}: it trades until then"
-                 for c in ending if c not in short]
+    warnings = [
+        f"{reason} in {period}: {'it' if n == 1 else 'they'} will not trade"
+        for reason, n in zip(reasons, [n for n in (len(absent), len(short)) if n], strict=True)
+    ]
+    warnings += [
+        f"{c.symbol}'s data ends {c.last}, before {end}: it trades until then" for c in ending if c not in short
+    ]
     return None, warnings
 
 
@@ -98,11 +115,13 @@ def upbit_replay_problems(settings: Settings) -> tuple[str | None, list[str]]:
         days = minute_days(market)
         inside = [d for d in days if start <= d <= end]
         if not inside:
-            return (f"nothing to trade in {start} → {end}: the bundled {market} candles cover {days[0]} → "
-                    f"{days[-1]}"), []
+            return (
+                f"nothing to trade in {start} → {end}: the bundled {market} candles cover {days[0]} → {days[-1]}"
+            ), []
         if inside[0] > start or inside[-1] < end:
-            warnings.append(f"{market}'s bundled candles cover {inside[0]} → {inside[-1]} of {start} → {end}: "
-                            "it trades only then")
+            warnings.append(
+                f"{market}'s bundled candles cover {inside[0]} → {inside[-1]} of {start} → {end}: it trades only then"
+            )
     return None, warnings
 
 
@@ -133,11 +152,12 @@ def new_account_notice(settings: Settings, *, fresh: bool) -> str | None:
     differing = sorted({_PARAM_NAMES.get(k, k) for k in ours if ours.get(k) != journaled.get(k)})
     if not differing:
         return None
-    before = (f"{journaled.get('start_date')} → {journaled.get('end_date')}, "
-              f"{','.join(journaled.get('symbols') or [])}")
+    before = f"{journaled.get('start_date')} → {journaled.get('end_date')}, {','.join(journaled.get('symbols') or [])}"
     verb = "differs" if len(differing) == 1 else "differ"
-    return (f"a new simulated account: the {' and '.join(differing)} {verb} from the journal's ({before}); "
-            "the replay journaled before is archived")
+    return (
+        f"a new simulated account: the {' and '.join(differing)} {verb} from the journal's ({before}); "
+        "the replay journaled before is archived"
+    )
 
 
 def replay_parameters(settings: Settings) -> dict[str, Any]:
@@ -153,8 +173,14 @@ def replay_parameters(settings: Settings) -> dict[str, Any]:
     if upbit:
         from stock_manager.adapters.venues.upbit.data import upbit_data_fingerprint
 
-        return replay_params(tuple(sorted(set(settings.sim_symbols))), settings.sim_from, settings.sim_to, config,
-                             venue="upbit", data=upbit_data_fingerprint())
+        return replay_params(
+            tuple(sorted(set(settings.sim_symbols))),
+            settings.sim_from,
+            settings.sim_to,
+            config,
+            venue="upbit",
+            data=upbit_data_fingerprint(),
+        )
     return replay_params(tuple(sorted(set(settings.sim_symbols))), settings.sim_from, settings.sim_to, config)
 
 

@@ -22,19 +22,24 @@ if TYPE_CHECKING:
     from stock_manager.config.settings import Settings
     from stock_manager.research.data import MarketData
 
-DateFrom = Annotated[str | None, typer.Option("--from", help="First session, YYYY-MM-DD (default: 3 years "
-                                              "before --to).")]
+DateFrom = Annotated[
+    str | None, typer.Option("--from", help="First session, YYYY-MM-DD (default: 3 years before --to).")
+]
 DateTo = Annotated[str | None, typer.Option("--to", help="Last session, YYYY-MM-DD (default: the data's end).")]
-Symbols = Annotated[str | None, typer.Option("--symbols", help="Comma-separated codes (default: SIM_SYMBOLS, or "
-                                             "every symbol of --data).")]
-DataFiles = Annotated[list[Path] | None, typer.Option("--data", help="CSV/Parquet bar file(s) instead of the "
-                                                      "bundled data (columns in README).")]
-ParamsFile = Annotated[Path | None, typer.Option("--params-file", help="Strategy parameters (YAML/JSON); "
-                                                 "default: the built-in defaults.")]
+Symbols = Annotated[
+    str | None,
+    typer.Option("--symbols", help="Comma-separated codes (default: SIM_SYMBOLS, or every symbol of --data)."),
+]
+DataFiles = Annotated[
+    list[Path] | None,
+    typer.Option("--data", help="CSV/Parquet bar file(s) instead of the bundled data (columns in README)."),
+]
+ParamsFile = Annotated[
+    Path | None, typer.Option("--params-file", help="Strategy parameters (YAML/JSON); default: the built-in defaults.")
+]
 Record = Annotated[bool, typer.Option("--record", help="Also store the run in the database (backtest_runs).")]
 Name = Annotated[str | None, typer.Option("--name", help="Name of the recorded run.")]
-DbUrl = Annotated[str | None, typer.Option("--db-url", help="SQLAlchemy URL (default: DB_URL, else embedded "
-                                           "SQLite).")]
+DbUrl = Annotated[str | None, typer.Option("--db-url", help="SQLAlchemy URL (default: DB_URL, else embedded SQLite).")]
 OutDir = Annotated[Path, typer.Option("--out", help="Directory for the CSV/JSON/PNG/HTML outputs.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of tables.")]
 
@@ -83,8 +88,9 @@ def progress_bar(console: "Console", total_hint: int, label: str) -> tuple[Calla
         return None, None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-                   transient=True)
+    bar = Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
+    )
     task = bar.add_task(label, total=total_hint)
 
     def advance(done: int, total: int) -> None:
@@ -94,12 +100,19 @@ def progress_bar(console: "Console", total_hint: int, label: str) -> tuple[Calla
 
 
 def backtest(
-    date_from: DateFrom = None, date_to: DateTo = None, symbols: Symbols = None, data: DataFiles = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    symbols: Symbols = None,
+    data: DataFiles = None,
     params_file: ParamsFile = None,
-    fill_model: Annotated[str, typer.Option("--fill-model", help="path (the daemon's intraday path), close, or "
-                                            "next-open.")] = "path",
+    fill_model: Annotated[
+        str, typer.Option("--fill-model", help="path (the daemon's intraday path), close, or next-open.")
+    ] = "path",
     cash: Annotated[str | None, typer.Option("--cash", help="Start cash, KRW (default: SIM_START_CASH_KRW).")] = None,
-    out: OutDir = Path("backtest-out"), record: Record = False, name: Name = None, db_url: DbUrl = None,
+    out: OutDir = Path("backtest-out"),
+    record: Record = False,
+    name: Name = None,
+    db_url: DbUrl = None,
     as_json: JsonOut = False,
 ) -> None:
     """Backtest the strategy on bundled or your own daily bars, with the daemon's risk rules and fills."""
@@ -127,9 +140,16 @@ def backtest(
         params = read_params(params_file)
         from stock_manager.adapters.venues.krx.rules import krx_cost_model
 
-        config = BacktestConfig(start, end, params=params, limits=risk_limits(settings), start_cash_krw=start_cash,
-                                participation_rate=settings.sim_participation_rate,
-                                cost_model=krx_cost_model(settings.commission_rate), fill_model=model)
+        config = BacktestConfig(
+            start,
+            end,
+            params=params,
+            limits=risk_limits(settings),
+            start_cash_krw=start_cash,
+            participation_rate=settings.sim_participation_rate,
+            cost_model=krx_cost_model(settings.commission_rate),
+            fill_model=model,
+        )
         advance, bar = progress_bar(err, len(market.trading_days(start, end)), "backtest")
         if bar is not None:
             with bar:
@@ -153,10 +173,17 @@ def backtest(
             intents = {o.broker_order_number: str(o.intent) for o in result.orders if o.broker_order_number}
             async with open_storage(settings, upgrade=False) as storage:
                 run_id = await record_run(
-                    storage.engine, name=name or f"backtest {start}..{end}", kind="BACKTEST", period=(start, end),
+                    storage.engine,
+                    name=name or f"backtest {start}..{end}",
+                    kind="BACKTEST",
+                    period=(start, end),
                     ts_created=SystemClock().now(),
-                    symbols=market.symbols, params=params.to_mapping(), config=config_mapping(config, market.source),
-                    summary=summarize(result), fills=[(f, intents[f.broker_order_number]) for f in result.fills])
+                    symbols=market.symbols,
+                    params=params.to_mapping(),
+                    config=config_mapping(config, market.source),
+                    summary=summarize(result),
+                    fills=[(f, intents[f.broker_order_number]) for f in result.fills],
+                )
             console.print(f"recorded as backtest run {run_id}")
         return 0
 
@@ -167,19 +194,33 @@ def config_mapping(config: Any, source: str) -> dict[str, Any]:
     """Return what a run was configured with, JSON-safe (for ``backtest_runs.config``)."""
     from dataclasses import asdict
 
-    return {"fill_model": str(config.fill_model), "start_cash_krw": str(config.start_cash_krw),
-            "participation_rate": str(config.participation_rate), "data": source,
-            "commission_rate": str(config.cost_model.commission_rate),
-            "risk_limits": {k: (None if v is None else str(v)) for k, v in asdict(config.limits).items()}}
+    return {
+        "fill_model": str(config.fill_model),
+        "start_cash_krw": str(config.start_cash_krw),
+        "participation_rate": str(config.participation_rate),
+        "data": source,
+        "commission_rate": str(config.cost_model.commission_rate),
+        "risk_limits": {k: (None if v is None else str(v)) for k, v in asdict(config.limits).items()},
+    }
 
 
 def optimize(
-    spec_file: Annotated[Path, typer.Option("--spec", help="Search file (YAML/JSON): objective, trials, seed, "
-                                            "walk_forward, params ranges (see README).")],
-    date_from: DateFrom = None, date_to: DateTo = None, symbols: Symbols = None, data: DataFiles = None,
+    spec_file: Annotated[
+        Path,
+        typer.Option(
+            "--spec", help="Search file (YAML/JSON): objective, trials, seed, walk_forward, params ranges (see README)."
+        ),
+    ],
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    symbols: Symbols = None,
+    data: DataFiles = None,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes.")] = 2,
     seed: Annotated[int | None, typer.Option("--seed", help="Overrides the file's seed.")] = None,
-    out: OutDir = Path("optimize-out"), record: Record = False, name: Name = None, db_url: DbUrl = None,
+    out: OutDir = Path("optimize-out"),
+    record: Record = False,
+    name: Name = None,
+    db_url: DbUrl = None,
     as_json: JsonOut = False,
 ) -> None:
     """Walk-forward parameter search with optuna; every trial kept; out-of-sample next to in-sample."""
@@ -205,9 +246,14 @@ def optimize(
             spec = replace(spec, seed=seed)
         market = load_market(settings, symbols, data)
         start, end = period_of(market, date_from, date_to)
-        config = BacktestConfig(start, end, limits=risk_limits(settings), start_cash_krw=settings.sim_start_cash_krw,
-                                participation_rate=settings.sim_participation_rate,
-                                cost_model=krx_cost_model(settings.commission_rate))
+        config = BacktestConfig(
+            start,
+            end,
+            limits=risk_limits(settings),
+            start_cash_krw=settings.sim_start_cash_krw,
+            participation_rate=settings.sim_participation_rate,
+            cost_model=krx_cost_model(settings.commission_rate),
+        )
         rows: list = []
         if db_url or os.environ.get("DB_URL"):  # a database is given: the baseline is its ACTIVE parameters
             async with open_storage(settings, upgrade=False) as storage:
@@ -222,9 +268,17 @@ def optimize(
         with bar:
             result = run_search(market, config, spec, jobs=jobs, baseline_for=baseline, progress=advance)
         out.mkdir(parents=True, exist_ok=True)
-        document = {"objective": spec.objective, "seed": spec.seed, "period": f"{start}..{end}",
-                    "symbols": market.symbols, "baseline": result.baseline, "windows": result.windows,
-                    "suggestion": result.suggestion, "verdict": result.verdict, "trials": result.trials}
+        document = {
+            "objective": spec.objective,
+            "seed": spec.seed,
+            "period": f"{start}..{end}",
+            "symbols": market.symbols,
+            "baseline": result.baseline,
+            "windows": result.windows,
+            "suggestion": result.suggestion,
+            "verdict": result.verdict,
+            "trials": result.trials,
+        }
         import csv
         import json
 
@@ -232,13 +286,31 @@ def optimize(
         names = sorted({k for t in result.trials for k in t["params"]})
         with (out / "trials.csv").open("w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            writer.writerow(["window", "trial", *names, "objective_in_sample", "objective_out_of_sample",
-                             "trades_in_sample", "trades_out_of_sample", "error"])
+            writer.writerow(
+                [
+                    "window",
+                    "trial",
+                    *names,
+                    "objective_in_sample",
+                    "objective_out_of_sample",
+                    "trades_in_sample",
+                    "trades_out_of_sample",
+                    "error",
+                ]
+            )
             for t in result.trials:
-                writer.writerow([t["window"], t["trial"], *(t["params"].get(n, "") for n in names),
-                                 t["objective_in_sample"], t["objective_out_of_sample"],
-                                 t["in_sample"].get("trades", ""), t["out_of_sample"].get("trades", ""),
-                                 t["error"] or ""])
+                writer.writerow(
+                    [
+                        t["window"],
+                        t["trial"],
+                        *(t["params"].get(n, "") for n in names),
+                        t["objective_in_sample"],
+                        t["objective_out_of_sample"],
+                        t["in_sample"].get("trades", ""),
+                        t["out_of_sample"].get("trades", ""),
+                        t["error"] or "",
+                    ]
+                )
         if as_json:
             console.print_json(data=jsonable({k: v for k, v in document.items() if k != "trials"}))
         else:
@@ -248,12 +320,24 @@ def optimize(
             best = result.suggestion or result.baseline
             async with open_storage(settings, upgrade=False) as storage:
                 run_id = await record_run(
-                    storage.engine, name=name or f"optimize {start}..{end}", kind="OPTIMIZE", period=(start, end),
+                    storage.engine,
+                    name=name or f"optimize {start}..{end}",
+                    kind="OPTIMIZE",
+                    period=(start, end),
                     ts_created=SystemClock().now(),
-                    symbols=market.symbols, params=best, config={"spec": jsonable(asdict(spec)), "jobs": jobs},
+                    symbols=market.symbols,
+                    params=best,
+                    config={"spec": jsonable(asdict(spec)), "jobs": jobs},
                     summary={"verdict": result.verdict, "suggestion": result.suggestion, "windows": result.windows},
-                    trials=[{**t, "objective_in_sample": _dec(t["objective_in_sample"]),
-                             "objective_out_of_sample": _dec(t["objective_out_of_sample"])} for t in result.trials])
+                    trials=[
+                        {
+                            **t,
+                            "objective_in_sample": _dec(t["objective_in_sample"]),
+                            "objective_out_of_sample": _dec(t["objective_out_of_sample"]),
+                        }
+                        for t in result.trials
+                    ],
+                )
             console.print(f"recorded as optimize run {run_id}")
         return 0
 
@@ -275,14 +359,27 @@ def render_search(result: Any, console: "Console") -> None:
         console = Console(width=160, highlight=False)
     objective = result.spec.objective
     table = Table(title=f"Walk-forward windows ({objective}; {result.spec.trials} trials each)", title_justify="left")
-    for column in ("window", "in sample", "out of sample", "best in-sample params", f"IS {objective}",
-                   f"OOS {objective}", f"baseline OOS {objective}"):
+    for column in (
+        "window",
+        "in sample",
+        "out of sample",
+        "best in-sample params",
+        f"IS {objective}",
+        f"OOS {objective}",
+        f"baseline OOS {objective}",
+    ):
         table.add_column(column)
     for w in result.windows:
         changed = {k: v for k, v in w["best_params"].items() if str(w["baseline_params"].get(k)) != str(v)}
-        table.add_row(str(w["window"]), w["in_sample"], w["out_of_sample"],
-                      ", ".join(f"{k}={v}" for k, v in changed.items()) or "(= baseline)",
-                      _num(w["best_in_sample"]), _num(w["best_out_of_sample"]), _num(w["baseline_out_of_sample"]))
+        table.add_row(
+            str(w["window"]),
+            w["in_sample"],
+            w["out_of_sample"],
+            ", ".join(f"{k}={v}" for k, v in changed.items()) or "(= baseline)",
+            _num(w["best_in_sample"]),
+            _num(w["best_out_of_sample"]),
+            _num(w["baseline_out_of_sample"]),
+        )
     console.print(table)
     console.print(f"[bold]Verdict:[/] {result.verdict}")
     if result.suggestion:
@@ -297,11 +394,21 @@ def divergence(
     date_from: Annotated[str, typer.Option("--from", help="First session the daemon traded, YYYY-MM-DD.")],
     date_to: Annotated[str, typer.Option("--to", help="Last session, YYYY-MM-DD.")],
     symbols: Symbols = None,
-    account: Annotated[str | None, typer.Option("--account", help="The daemon's account (default: the only one "
-                                                "with orders in the period).")] = None,
-    params_file: Annotated[Path | None, typer.Option("--params-file", help="Parameters on days without an ACTIVE "
-                                                     "strategy_params row (default: the built-in defaults).")] = None,
-    out: OutDir = Path("divergence-out"), record: Record = False, name: Name = None, db_url: DbUrl = None,
+    account: Annotated[
+        str | None,
+        typer.Option("--account", help="The daemon's account (default: the only one with orders in the period)."),
+    ] = None,
+    params_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--params-file",
+            help="Parameters on days without an ACTIVE strategy_params row (default: the built-in defaults).",
+        ),
+    ] = None,
+    out: OutDir = Path("divergence-out"),
+    record: Record = False,
+    name: Name = None,
+    db_url: DbUrl = None,
     as_json: JsonOut = False,
 ) -> None:
     """Compare what the daemon traded (sim or paper) with the backtest of the same days, trade by trade."""
@@ -319,19 +426,31 @@ def divergence(
         settings = app_settings(db_url=db_url)
         wanted = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else list(settings.sim_symbols)
         async with open_storage(settings, upgrade=False) as storage:
-            report = await divergence_report(storage, start, end, wanted, account=account,
-                                             settings=settings, fallback=read_params(params_file),
-                                             limits=risk_limits(settings))
+            report = await divergence_report(
+                storage,
+                start,
+                end,
+                wanted,
+                account=account,
+                settings=settings,
+                fallback=read_params(params_file),
+                limits=risk_limits(settings),
+            )
             paths = write_divergence(report, out)
             if record:
                 from stock_manager.research.store import record_run
 
-                run_id = await record_run(storage.engine, name=name or f"divergence {start}..{end}",
-                                          ts_created=SystemClock().now(),
-                                          kind="DIVERGENCE", period=(start, end), symbols=wanted,
-                                          params={"by_day": report["params_by_day"]},
-                                          config={"account": report["account"]},
-                                          summary={k: v for k, v in report.items() if k != "params_by_day"})
+                run_id = await record_run(
+                    storage.engine,
+                    name=name or f"divergence {start}..{end}",
+                    ts_created=SystemClock().now(),
+                    kind="DIVERGENCE",
+                    period=(start, end),
+                    symbols=wanted,
+                    params={"by_day": report["params_by_day"]},
+                    config={"account": report["account"]},
+                    summary={k: v for k, v in report.items() if k != "params_by_day"},
+                )
                 console.print(f"recorded as divergence run {run_id}")
         if as_json:
             from stock_manager.research.report import jsonable

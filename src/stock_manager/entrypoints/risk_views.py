@@ -16,11 +16,17 @@ def risk_data(report: RiskReport) -> dict[str, Any]:
         "account_id": account(report.account_id) if report.account_id else None,
         "trading_date": report.trading_date,
         "start_of_day_equity_krw": report.start_of_day_equity_krw,
-        "kill_switch": {"active": report.kill_switch.active, "action": report.kill_switch.action,
-                        "reason": report.kill_switch.reason, "set_by": report.kill_switch.set_by,
-                        "ts_changed": report.kill_switch.ts_changed},
-        "limits": [{"name": line.name, "value": line.value, "source": _source(line), "usage": line.usage}
-                   for line in report.limits],
+        "kill_switch": {
+            "active": report.kill_switch.active,
+            "action": report.kill_switch.action,
+            "reason": report.kill_switch.reason,
+            "set_by": report.kill_switch.set_by,
+            "ts_changed": report.kill_switch.ts_changed,
+        },
+        "limits": [
+            {"name": line.name, "value": line.value, "source": _source(line), "usage": line.usage}
+            for line in report.limits
+        ],
         "denials_today": report.denials_today,
     }
 
@@ -28,11 +34,15 @@ def risk_data(report: RiskReport) -> dict[str, Any]:
 def render_risk(report: RiskReport, console: Console) -> None:
     """Print the limits with their source and today's usage, the kill switch and today's denials."""
     switch = report.kill_switch
-    console.print(f"Risk on {report.trading_date} · account {account(report.account_id)} · start-of-day equity "
-                  f"{f'{report.start_of_day_equity_krw:,.0f} KRW' if report.start_of_day_equity_krw else '-'}")
+    console.print(
+        f"Risk on {report.trading_date} · account {account(report.account_id)} · start-of-day equity "
+        f"{f'{report.start_of_day_equity_krw:,.0f} KRW' if report.start_of_day_equity_krw else '-'}"
+    )
     if switch.active:
-        console.print(f"[bold red]Kill switch SET[/] ({switch.action}) by {switch.set_by or '-'} at "
-                      f"{kst(switch.ts_changed)} KST: {switch.reason}")
+        console.print(
+            f"[bold red]Kill switch SET[/] ({switch.action}) by {switch.set_by or '-'} at "
+            f"{kst(switch.ts_changed)} KST: {switch.reason}"
+        )
     else:
         console.print("Kill switch clear")
     table = Table("value", "source", "today")

@@ -22,8 +22,9 @@ from rich.console import Console
 from stock_manager.domain.errors import ConfigurationError, StockbotError
 from stock_manager.entrypoints.service_units import ServiceSpec, service_spec, systemd_unit, task_xml
 
-service_app = typer.Typer(help="Run the daemon on its own: started at logon/boot, restarted after a failure.",
-                          no_args_is_help=True)
+service_app = typer.Typer(
+    help="Run the daemon on its own: started at logon/boot, restarted after a failure.", no_args_is_help=True
+)
 _out = Console(highlight=False, soft_wrap=True)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -58,8 +59,9 @@ def windows_user() -> str:
     return f"{domain}\\{getpass.getuser()}" if domain else getpass.getuser()
 
 
-def install_steps(spec: ServiceSpec, platform: str, *, task_file: Path, unit_dir: Path, user: str,
-                  at_boot: bool = False) -> tuple[str, list[Step]]:
+def install_steps(
+    spec: ServiceSpec, platform: str, *, task_file: Path, unit_dir: Path, user: str, at_boot: bool = False
+) -> tuple[str, list[Step]]:
     """Return what is registered (task XML or unit text) and the steps that register and start it.
 
     Raises
@@ -71,8 +73,10 @@ def install_steps(spec: ServiceSpec, platform: str, *, task_file: Path, unit_dir
         xml = task_xml(spec, user, at_boot=at_boot)
         return xml, [
             Step(f"write {task_file}", write=(task_file, xml, "utf-16")),
-            Step(f"register the task {spec.name}", ["schtasks", "/Create", "/XML", str(task_file), "/TN", spec.name,
-                                                    "/F"]),
+            Step(
+                f"register the task {spec.name}",
+                ["schtasks", "/Create", "/XML", str(task_file), "/TN", spec.name, "/F"],
+            ),
             Step("start it now", ["schtasks", "/Run", "/TN", spec.name]),
         ]
     if platform.startswith("linux"):
@@ -80,8 +84,10 @@ def install_steps(spec: ServiceSpec, platform: str, *, task_file: Path, unit_dir
         return unit, [
             Step(f"write {path}", write=(path, unit, "utf-8")),
             Step("reload systemd's user units", ["systemctl", "--user", "daemon-reload"]),
-            Step(f"enable and start {spec.name}.service", ["systemctl", "--user", "enable", "--now",
-                                                           f"{spec.name}.service"]),
+            Step(
+                f"enable and start {spec.name}.service",
+                ["systemctl", "--user", "enable", "--now", f"{spec.name}.service"],
+            ),
         ]
     raise ConfigurationError(f"`stockbot service` supports Windows and Linux (systemd), not {platform}")
 
@@ -93,13 +99,20 @@ def uninstall_steps(name: str, platform: str, *, task_file: Path, unit_dir: Path
     would terminate it without its clean exit.
     """
     if platform == "win32":
-        return [Step(f"unregister the task {name}", ["schtasks", "/Delete", "/TN", name, "/F"]),
-                Step(f"remove {task_file}", remove=task_file)]
+        return [
+            Step(f"unregister the task {name}", ["schtasks", "/Delete", "/TN", name, "/F"]),
+            Step(f"remove {task_file}", remove=task_file),
+        ]
     if platform.startswith("linux"):
-        return [Step(f"stop and disable {name}.service", ["systemctl", "--user", "disable", "--now",
-                                                          f"{name}.service"], may_fail=True),
-                Step(f"remove {unit_dir / f'{name}.service'}", remove=unit_dir / f"{name}.service"),
-                Step("reload systemd's user units", ["systemctl", "--user", "daemon-reload"])]
+        return [
+            Step(
+                f"stop and disable {name}.service",
+                ["systemctl", "--user", "disable", "--now", f"{name}.service"],
+                may_fail=True,
+            ),
+            Step(f"remove {unit_dir / f'{name}.service'}", remove=unit_dir / f"{name}.service"),
+            Step("reload systemd's user units", ["systemctl", "--user", "daemon-reload"]),
+        ]
     raise ConfigurationError(f"`stockbot service` supports Windows and Linux (systemd), not {platform}")
 
 
@@ -108,8 +121,13 @@ def status_steps(name: str, platform: str) -> list[Step]:
     if platform == "win32":
         return [Step(f"query the task {name}", ["schtasks", "/Query", "/TN", name, "/V", "/FO", "LIST"])]
     if platform.startswith("linux"):
-        return [Step(f"status of {name}.service", ["systemctl", "--user", "status", f"{name}.service",
-                                                   "--no-pager"], may_fail=True)]
+        return [
+            Step(
+                f"status of {name}.service",
+                ["systemctl", "--user", "status", f"{name}.service", "--no-pager"],
+                may_fail=True,
+            )
+        ]
     raise ConfigurationError(f"`stockbot service` supports Windows and Linux (systemd), not {platform}")
 
 
@@ -137,8 +155,10 @@ def run_steps(steps: list[Step], say: "Console") -> list[subprocess.CompletedPro
             done.append(result)
             if result.returncode != 0 and not step.may_fail:
                 said = (result.stderr or result.stdout).strip().splitlines()
-                raise ServiceCommandFailed(f"{step.describe}: {' '.join(step.args)} exited with {result.returncode}"
-                                           + (f": {said[0]}" if said else ""))
+                raise ServiceCommandFailed(
+                    f"{step.describe}: {' '.join(step.args)} exited with {result.returncode}"
+                    + (f": {said[0]}" if said else "")
+                )
         say.print(f"done: {step.describe}", markup=False)
     return done
 
@@ -181,23 +201,43 @@ def _task_file(name: str) -> Path:
 
 
 @service_app.command("install")
-def install(mode: ModeOption = None, name: NameOption = None, print_only: PrintOption = False,
-            at_boot: Annotated[bool, typer.Option("--at-boot", help="Windows: start at boot, logged on or not "
-                                                  "(run from an elevated prompt).")] = False) -> None:
+def install(
+    mode: ModeOption = None,
+    name: NameOption = None,
+    print_only: PrintOption = False,
+    at_boot: Annotated[
+        bool, typer.Option("--at-boot", help="Windows: start at boot, logged on or not (run from an elevated prompt).")
+    ] = False,
+) -> None:
     """Register `stockbot run --mode <mode>` (from this directory, with its .env) and start it."""
+
     def action() -> int:
         spec = _spec(mode, name)
-        text, steps = install_steps(spec, sys.platform, task_file=_task_file(spec.name), unit_dir=systemd_user_dir(),
-                                    user=windows_user() if sys.platform == "win32" else "", at_boot=at_boot)
+        text, steps = install_steps(
+            spec,
+            sys.platform,
+            task_file=_task_file(spec.name),
+            unit_dir=systemd_user_dir(),
+            user=windows_user() if sys.platform == "win32" else "",
+            at_boot=at_boot,
+        )
         if print_only:
             _out.print(text, markup=False)
             _show(steps, _out)
             return 0
         run_steps(steps, _out)
-        _out.print(f"{spec.name} runs `{subprocess.list2cmdline(spec.command_line)}` in {spec.working_dir}; "
-                   "`stockbot service status` shows it.", markup=False)
-        _audit(mode, "service_installed", f"service {spec.name} installed ({sys.platform}, "
-               f"{'at boot' if at_boot else 'at logon'}) in {spec.working_dir}", {"name": spec.name})
+        _out.print(
+            f"{spec.name} runs `{subprocess.list2cmdline(spec.command_line)}` in {spec.working_dir}; "
+            "`stockbot service status` shows it.",
+            markup=False,
+        )
+        _audit(
+            mode,
+            "service_installed",
+            f"service {spec.name} installed ({sys.platform}, "
+            f"{'at boot' if at_boot else 'at logon'}) in {spec.working_dir}",
+            {"name": spec.name},
+        )
         return 0
 
     _guard(action)
@@ -206,6 +246,7 @@ def install(mode: ModeOption = None, name: NameOption = None, print_only: PrintO
 @service_app.command("uninstall")
 def uninstall(mode: ModeOption = None, name: NameOption = None, print_only: PrintOption = False) -> None:
     """Unregister the service (Linux: stop it first; Windows: a running daemon is left to `stockbot kill`)."""
+
     def action() -> int:
         task = name or f"stockbot-{mode or _default_mode()}"
         steps = uninstall_steps(task, sys.platform, task_file=_task_file(task), unit_dir=systemd_user_dir())
@@ -222,6 +263,7 @@ def uninstall(mode: ModeOption = None, name: NameOption = None, print_only: Prin
 @service_app.command("status")
 def status(mode: ModeOption = None, name: NameOption = None, print_only: PrintOption = False) -> None:
     """Show whether the service is registered and running, as the operating system reports it."""
+
     def action() -> int:
         task = name or f"stockbot-{mode or _default_mode()}"
         steps = status_steps(task, sys.platform)

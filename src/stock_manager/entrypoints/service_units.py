@@ -61,8 +61,9 @@ class ServiceSpec:
         return [self.program, *self.arguments]
 
 
-def service_spec(mode: str, working_dir: Path, *, name: str | None = None, python: Path | None = None,
-                 windows: bool | None = None) -> ServiceSpec:
+def service_spec(
+    mode: str, working_dir: Path, *, name: str | None = None, python: Path | None = None, windows: bool | None = None
+) -> ServiceSpec:
     """Return the service of ``stockbot run --mode <mode>`` run from `working_dir`.
 
     The program is the ``stockbot`` console script installed next to `python` (this interpreter by default);
@@ -76,8 +77,9 @@ def service_spec(mode: str, working_dir: Path, *, name: str | None = None, pytho
         program, arguments = str(script), run
     else:
         program, arguments = str(python), ("-m", "stock_manager", *run)
-    return ServiceSpec(name=name or f"stockbot-{mode}", program=program, arguments=arguments,
-                       working_dir=working_dir, mode=mode)
+    return ServiceSpec(
+        name=name or f"stockbot-{mode}", program=program, arguments=arguments, working_dir=working_dir, mode=mode
+    )
 
 
 def task_xml(spec: ServiceSpec, user: str, *, at_boot: bool = False) -> str:
@@ -94,8 +96,11 @@ def task_xml(spec: ServiceSpec, user: str, *, at_boot: bool = False) -> str:
     ET.register_namespace("", TASK_NAMESPACE)
     task = ET.Element(_t("Task"), {"version": "1.2"})
     info = _sub(task, "RegistrationInfo")
-    _sub(info, "Description", f"stockbot trading daemon ({spec.mode}): `stockbot run --mode {spec.mode}` in "
-                              f"{spec.working_dir}")
+    _sub(
+        info,
+        "Description",
+        f"stockbot trading daemon ({spec.mode}): `stockbot run --mode {spec.mode}` in {spec.working_dir}",
+    )
     _sub(info, "URI", f"\\{spec.name}")
     trigger = _sub(_sub(task, "Triggers"), "BootTrigger" if at_boot else "LogonTrigger")
     repetition = _sub(trigger, "Repetition")
@@ -111,16 +116,27 @@ def task_xml(spec: ServiceSpec, user: str, *, at_boot: bool = False) -> str:
     _sub(principal, "LogonType", "S4U" if at_boot else "InteractiveToken")
     _sub(principal, "RunLevel", "LeastPrivilege")
     settings = _sub(task, "Settings")
-    for name, value in (("MultipleInstancesPolicy", "IgnoreNew"), ("DisallowStartIfOnBatteries", "false"),
-                        ("StopIfGoingOnBatteries", "false"), ("AllowHardTerminate", "true"),
-                        ("StartWhenAvailable", "true"), ("RunOnlyIfNetworkAvailable", "false")):
+    for name, value in (
+        ("MultipleInstancesPolicy", "IgnoreNew"),
+        ("DisallowStartIfOnBatteries", "false"),
+        ("StopIfGoingOnBatteries", "false"),
+        ("AllowHardTerminate", "true"),
+        ("StartWhenAvailable", "true"),
+        ("RunOnlyIfNetworkAvailable", "false"),
+    ):
         _sub(settings, name, value)
     idle = _sub(settings, "IdleSettings")
     _sub(idle, "StopOnIdleEnd", "false")
     _sub(idle, "RestartOnIdle", "false")
-    for name, value in (("AllowStartOnDemand", "true"), ("Enabled", "true"), ("Hidden", "false"),
-                        ("RunOnlyIfIdle", "false"), ("WakeToRun", "false"), ("ExecutionTimeLimit", "PT0S"),
-                        ("Priority", "7")):
+    for name, value in (
+        ("AllowStartOnDemand", "true"),
+        ("Enabled", "true"),
+        ("Hidden", "false"),
+        ("RunOnlyIfIdle", "false"),
+        ("WakeToRun", "false"),
+        ("ExecutionTimeLimit", "PT0S"),
+        ("Priority", "7"),
+    ):
         _sub(settings, name, value)
     restart = _sub(settings, "RestartOnFailure")
     _sub(restart, "Interval", "PT1M")
@@ -136,36 +152,39 @@ def task_xml(spec: ServiceSpec, user: str, *, at_boot: bool = False) -> str:
 def systemd_unit(spec: ServiceSpec) -> str:
     """Return the systemd user unit of `spec` (for ``~/.config/systemd/user/<name>.service``)."""
     command = " ".join(_systemd_quote(part) for part in spec.command_line)
-    return "\n".join([
-        "[Unit]",
-        f"Description=stockbot trading daemon ({spec.mode})",
-        "After=network-online.target",
-        "",
-        "[Service]",
-        "Type=simple",
-        f"WorkingDirectory={_systemd_quote(str(spec.working_dir))}",
-        f"ExecStart={command}",
-        "Environment=PYTHONUNBUFFERED=1 PYTHONIOENCODING=utf-8",
-        "Restart=on-failure",
-        f"RestartSec={RESTART_SECS}",
-        f"RestartPreventExitStatus={' '.join(str(code) for code in NO_RESTART_EXIT_CODES)}",
-        "# Stopped like Ctrl+C: the daemon closes its connections and exits with 130.",
-        "KillSignal=SIGINT",
-        "SuccessExitStatus=130",
-        "TimeoutStopSec=60",
-        "",
-        "[Install]",
-        "WantedBy=default.target",
-        "",
-    ])
+    return "\n".join(
+        [
+            "[Unit]",
+            f"Description=stockbot trading daemon ({spec.mode})",
+            "After=network-online.target",
+            "",
+            "[Service]",
+            "Type=simple",
+            f"WorkingDirectory={_systemd_quote(str(spec.working_dir))}",
+            f"ExecStart={command}",
+            "Environment=PYTHONUNBUFFERED=1 PYTHONIOENCODING=utf-8",
+            "Restart=on-failure",
+            f"RestartSec={RESTART_SECS}",
+            f"RestartPreventExitStatus={' '.join(str(code) for code in NO_RESTART_EXIT_CODES)}",
+            "# Stopped like Ctrl+C: the daemon closes its connections and exits with 130.",
+            "KillSignal=SIGINT",
+            "SuccessExitStatus=130",
+            "TimeoutStopSec=60",
+            "",
+            "[Install]",
+            "WantedBy=default.target",
+            "",
+        ]
+    )
 
 
 def _t(tag: str) -> str:
     return f"{{{TASK_NAMESPACE}}}{tag}"
 
 
-def _sub(parent: ET.Element, tag: str, text: str | None = None, *, attributes: dict[str, str] | None = None
-         ) -> ET.Element:
+def _sub(
+    parent: ET.Element, tag: str, text: str | None = None, *, attributes: dict[str, str] | None = None
+) -> ET.Element:
     element = ET.SubElement(parent, _t(tag), attributes or {})
     if text is not None:
         element.text = text
@@ -175,6 +194,6 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, *, attributes: d
 def _systemd_quote(argument: str) -> str:
     # systemd's command-line quoting: double quotes, backslash escapes, "%" doubled (specifier syntax).
     escaped = argument.replace("%", "%%")
-    if escaped and not any(c in escaped for c in ' \t"\'\\;$'):
+    if escaped and not any(c in escaped for c in " \t\"'\\;$"):
         return escaped
     return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"').replace("$", "$$") + '"'

@@ -101,15 +101,26 @@ def live_broker(settings: Settings, wall: SystemClock) -> "UpbitBroker":
     from stock_manager.adapters.venues.upbit.rules import upbit_cost_model
 
     if missing := settings.missing_upbit_settings():
-        raise ConfigurationError(f"--venue upbit --mode {settings.mode} needs these settings: {', '.join(missing)} "
-                                 "(see .env.example, or `stockbot secrets set`)")
+        raise ConfigurationError(
+            f"--venue upbit --mode {settings.mode} needs these settings: {', '.join(missing)} "
+            "(see .env.example, or `stockbot secrets set`)"
+        )
     assert settings.upbit_access_key is not None and settings.upbit_secret_key is not None
     ws = settings.upbit_ws_url or DEFAULT_WS_PUBLIC_URL
-    config = UpbitConfig(access_key=settings.upbit_access_key, secret_key=settings.upbit_secret_key,
-                         rest_base_url=settings.upbit_rest_base_url or DEFAULT_REST_BASE_URL, ws_public_url=ws,
-                         ws_private_url=f"{ws.rstrip('/')}/private")
-    return UpbitBroker(config, markets=settings.sim_symbols, clock=wall,
-                       cost_model=upbit_cost_model(settings.upbit_fee_rate), instruments=upbit_instruments(settings))
+    config = UpbitConfig(
+        access_key=settings.upbit_access_key,
+        secret_key=settings.upbit_secret_key,
+        rest_base_url=settings.upbit_rest_base_url or DEFAULT_REST_BASE_URL,
+        ws_public_url=ws,
+        ws_private_url=f"{ws.rstrip('/')}/private",
+    )
+    return UpbitBroker(
+        config,
+        markets=settings.sim_symbols,
+        clock=wall,
+        cost_model=upbit_cost_model(settings.upbit_fee_rate),
+        instruments=upbit_instruments(settings),
+    )
 
 
 @asynccontextmanager
@@ -128,18 +139,34 @@ async def upbit_front(settings: Settings, replay: "SimBroker") -> AsyncIterator[
     lockstep = Lockstep()
     faults = parse_faults(settings.sim_faults, UpbitFaultKnobs)
     fault_log = FaultLog(settings.sim_state_dir / FAULT_LOG_FILE) if faults is not None else None
-    server = UpbitExchangeSimulator(replay, keys=(UpbitKey(access, secret),), wall_clock=SystemClock(),
-                                    rate_limits=None, faults=faults, fault_log=fault_log, after_broadcast=lockstep)
+    server = UpbitExchangeSimulator(
+        replay,
+        keys=(UpbitKey(access, secret),),
+        wall_clock=SystemClock(),
+        rate_limits=None,
+        faults=faults,
+        fault_log=fault_log,
+        after_broadcast=lockstep,
+    )
     lockstep.bind(server)
     await server.start()
     try:
-        config = UpbitConfig(access_key=SecretStr(access), secret_key=SecretStr(secret),
-                             rest_base_url=server.rest_base_url, ws_public_url=server.ws_public_url,
-                             ws_private_url=server.ws_private_url,
-                             rates_per_sec=dict.fromkeys(DEFAULT_RATES_PER_SEC, SIM_RATES_PER_SEC))
-        client = UpbitBroker(config, markets=settings.sim_symbols, clock=SystemClock(),
-                             cost_model=upbit_cost_model(settings.upbit_fee_rate),
-                             instruments=upbit_instruments(settings), on_frame_handled=lockstep.handled)
+        config = UpbitConfig(
+            access_key=SecretStr(access),
+            secret_key=SecretStr(secret),
+            rest_base_url=server.rest_base_url,
+            ws_public_url=server.ws_public_url,
+            ws_private_url=server.ws_private_url,
+            rates_per_sec=dict.fromkeys(DEFAULT_RATES_PER_SEC, SIM_RATES_PER_SEC),
+        )
+        client = UpbitBroker(
+            config,
+            markets=settings.sim_symbols,
+            clock=SystemClock(),
+            cost_model=upbit_cost_model(settings.upbit_fee_rate),
+            instruments=upbit_instruments(settings),
+            on_frame_handled=lockstep.handled,
+        )
         try:
             yield client
         finally:

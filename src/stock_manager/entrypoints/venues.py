@@ -188,26 +188,50 @@ async def _kis_front(settings: Settings, replay: Any) -> AsyncIterator["KisBroke
     from stock_manager.adapters.broker.kis_sim.server import DEFAULT_CREDENTIAL, KisExchangeSimulator
 
     wall = SystemClock()
-    credential = KisCredential(app_key=DEFAULT_CREDENTIAL.app_key, app_secret=DEFAULT_CREDENTIAL.app_secret,
-                               account=sim_account(replay.replay_id), hts_id=SIM_HTS_ID)
+    credential = KisCredential(
+        app_key=DEFAULT_CREDENTIAL.app_key,
+        app_secret=DEFAULT_CREDENTIAL.app_secret,
+        account=sim_account(replay.replay_id),
+        hts_id=SIM_HTS_ID,
+    )
     lockstep = Lockstep()
     faults = parse_faults(settings.sim_faults)
     fault_log = FaultLog(settings.sim_state_dir / FAULT_LOG_FILE) if faults is not None else None
-    server = KisExchangeSimulator(replay, mode="paper", credentials=(credential,), wall_clock=wall,
-                                  rate_limit_per_sec=None, faults=faults, fault_log=fault_log,
-                                  after_broadcast=lockstep, pingpong_interval_secs=None)
+    server = KisExchangeSimulator(
+        replay,
+        mode="paper",
+        credentials=(credential,),
+        wall_clock=wall,
+        rate_limit_per_sec=None,
+        faults=faults,
+        fault_log=fault_log,
+        after_broadcast=lockstep,
+        pingpong_interval_secs=None,
+    )
     lockstep.bind(server)
     server.gateway.load_tokens(settings.sim_state_dir / "kis-tokens.json")  # KIS remembers its tokens
     await server.start()
     try:
         config = KisConfig(
-            mode=KisMode.PAPER, app_key=SecretStr(credential.app_key), app_secret=SecretStr(credential.app_secret),
-            account=credential.account, hts_id=credential.hts_id, rest_base_url=server.rest_base_url,
-            ws_url=server.ws_url, rate_limit_per_sec=SIM_RATE_LIMIT_PER_SEC, subscribe_pacing_secs=0.0,
-            token_cache_dir=settings.data_dir / "sim-kis-tokens", **_fault_tuning(faults),
+            mode=KisMode.PAPER,
+            app_key=SecretStr(credential.app_key),
+            app_secret=SecretStr(credential.app_secret),
+            account=credential.account,
+            hts_id=credential.hts_id,
+            rest_base_url=server.rest_base_url,
+            ws_url=server.ws_url,
+            rate_limit_per_sec=SIM_RATE_LIMIT_PER_SEC,
+            subscribe_pacing_secs=0.0,
+            token_cache_dir=settings.data_dir / "sim-kis-tokens",
+            **_fault_tuning(faults),
         )
-        client = KisBroker(config, clock=wall, market_clock=replay.clock,
-                           cost_model=krx_cost_model(settings.commission_rate), on_frame_handled=lockstep.handled)
+        client = KisBroker(
+            config,
+            clock=wall,
+            market_clock=replay.clock,
+            cost_model=krx_cost_model(settings.commission_rate),
+            on_frame_handled=lockstep.handled,
+        )
         try:
             yield client
         finally:
@@ -230,10 +254,17 @@ def build_sim_broker(settings: Settings, clock: FixedClock, *, fresh: bool = Fal
     else:
         costs, market = krx_cost_model(settings.commission_rate), "krx"
     return SimBroker(
-        symbols=list(settings.sim_symbols), start_date=settings.sim_from, end_date=settings.sim_to, clock=clock,
-        state_dir=settings.sim_state_dir, speed=settings.sim_speed_factor,
-        participation_rate=settings.sim_participation_rate, start_cash_krw=settings.sim_start_cash_krw,
-        cost_model=costs, fresh=fresh, venue=market,
+        symbols=list(settings.sim_symbols),
+        start_date=settings.sim_from,
+        end_date=settings.sim_to,
+        clock=clock,
+        state_dir=settings.sim_state_dir,
+        speed=settings.sim_speed_factor,
+        participation_rate=settings.sim_participation_rate,
+        start_cash_krw=settings.sim_start_cash_krw,
+        cost_model=costs,
+        fresh=fresh,
+        venue=market,
     )
 
 
@@ -247,8 +278,10 @@ def _fault_tuning(faults: "FaultKnobs | None") -> dict[str, float]:
     # step) and the adapter's token issuance interval following the simulator's gate.
     if faults is None:
         return {}
-    return {"request_timeout_secs": SIM_FAULT_REQUEST_TIMEOUT_SECS,
-            "token_issue_interval_secs": faults.token_gate_secs + 1.0}
+    return {
+        "request_timeout_secs": SIM_FAULT_REQUEST_TIMEOUT_SECS,
+        "token_issue_interval_secs": faults.token_gate_secs + 1.0,
+    }
 
 
 def sim_account(replay_id: str) -> str:

@@ -35,34 +35,69 @@ def status_data(report: StatusReport) -> dict[str, Any]:
     d = report.daemon
     register_account(d.account_id if d is not None else None)  # masked in every message below too
     return {
-        "daemon": None if d is None else {
-            "account_id": account(d.account_id) if d.account_id else None, "mode": d.mode,
+        "daemon": None
+        if d is None
+        else {
+            "account_id": account(d.account_id) if d.account_id else None,
+            "mode": d.mode,
             "trading_state": d.trading_state,
-            "stop_reason": d.stop_reason, "trading_date": d.trading_date, "pid": d.pid,
-            "ts_started": d.ts_started, "ts_heartbeat": d.ts_heartbeat},
-        "kill_switch": {"active": report.kill_switch.active, "action": report.kill_switch.action,
-                        "reason": report.kill_switch.reason,
-                        "ts_changed": report.kill_switch.ts_changed},
-        "positions": [{"symbol": p.symbol, "quantity": p.quantity, "avg_price": p.avg_price,
-                       "realized_pnl_krw": p.net_realized_pnl_krw} for p in report.positions],
-        "open_orders": [{"id": o.id, "symbol": o.symbol, "side": o.side, "quantity": o.quantity,
-                         "limit_price": o.limit_price, "status": o.status, "filled": o.filled_quantity,
-                         "broker_order_number": order_number(o.broker_order_number) if o.broker_order_number
-                         else None} for o in report.open_orders],
+            "stop_reason": d.stop_reason,
+            "trading_date": d.trading_date,
+            "pid": d.pid,
+            "ts_started": d.ts_started,
+            "ts_heartbeat": d.ts_heartbeat,
+        },
+        "kill_switch": {
+            "active": report.kill_switch.active,
+            "action": report.kill_switch.action,
+            "reason": report.kill_switch.reason,
+            "ts_changed": report.kill_switch.ts_changed,
+        },
+        "positions": [
+            {
+                "symbol": p.symbol,
+                "quantity": p.quantity,
+                "avg_price": p.avg_price,
+                "realized_pnl_krw": p.net_realized_pnl_krw,
+            }
+            for p in report.positions
+        ],
+        "open_orders": [
+            {
+                "id": o.id,
+                "symbol": o.symbol,
+                "side": o.side,
+                "quantity": o.quantity,
+                "limit_price": o.limit_price,
+                "status": o.status,
+                "filled": o.filled_quantity,
+                "broker_order_number": order_number(o.broker_order_number) if o.broker_order_number else None,
+            }
+            for o in report.open_orders
+        ],
         "trading_date": report.trading_date,
         "realized_pnl_today_krw": report.realized_pnl_today_krw,
         "last_settlement": None if report.last_settlement is None else settlement_data(report.last_settlement),
-        "events": [{"ts": e.ts_event, "kind": e.kind, "severity": e.severity, "message": shown(e.message)}
-                   for e in report.events],
+        "events": [
+            {"ts": e.ts_event, "kind": e.kind, "severity": e.severity, "message": shown(e.message)}
+            for e in report.events
+        ],
     }
 
 
 def settlement_data(s: DailySettlement) -> dict[str, Any]:
     """Return one settlement as plain data."""
-    return {"trading_date": s.trading_date, "orders": s.orders_count, "fills": s.fills_count,
-            "realized_pnl_krw": s.realized_pnl_krw, "commission_krw": s.commission_krw, "tax_krw": s.tax_krw,
-            "unrealized_pnl_krw": s.unrealized_pnl_krw, "end_equity_krw": s.end_equity_krw,
-            "return_pct": s.return_pct}
+    return {
+        "trading_date": s.trading_date,
+        "orders": s.orders_count,
+        "fills": s.fills_count,
+        "realized_pnl_krw": s.realized_pnl_krw,
+        "commission_krw": s.commission_krw,
+        "tax_krw": s.tax_krw,
+        "unrealized_pnl_krw": s.unrealized_pnl_krw,
+        "end_equity_krw": s.end_equity_krw,
+        "return_pct": s.return_pct,
+    }
 
 
 def render_status(report: StatusReport, console: Console) -> None:
@@ -72,11 +107,15 @@ def render_status(report: StatusReport, console: Console) -> None:
     if d is None:
         console.print("No daemon has run against this database yet. Start one with `stockbot run --mode sim`.")
     else:
-        console.print(f"Mode [bold]{d.mode}[/]  account {account(d.account_id)}  state [bold]{d.trading_state}[/]"
-                      f"{f' ({d.stop_reason})' if d.stop_reason else ''}  session {d.trading_date or '-'}  "
-                      f"heartbeat {kst(d.ts_heartbeat)} KST")
-        console.print(f"Realized PnL on {report.trading_date or '-'}: {report.realized_pnl_today_krw:,.0f} KRW "
-                      "(after commission and tax)")
+        console.print(
+            f"Mode [bold]{d.mode}[/]  account {account(d.account_id)}  state [bold]{d.trading_state}[/]"
+            f"{f' ({d.stop_reason})' if d.stop_reason else ''}  session {d.trading_date or '-'}  "
+            f"heartbeat {kst(d.ts_heartbeat)} KST"
+        )
+        console.print(
+            f"Realized PnL on {report.trading_date or '-'}: {report.realized_pnl_today_krw:,.0f} KRW "
+            "(after commission and tax)"
+        )
     ks = report.kill_switch
     console.print(f"Kill switch: {'[bold red]SET[/] — ' + ks.reason if ks.active else 'clear'}")
     table = Table(title="Positions")
@@ -89,9 +128,16 @@ def render_status(report: StatusReport, console: Console) -> None:
     for col in ("id", "symbol", "side", "qty", "limit KRW", "status", "filled", "broker no."):
         orders.add_column(col)
     for o in report.open_orders:
-        orders.add_row(str(o.id), o.symbol, o.side.value, f"{o.quantity:,.0f}",
-                       f"{o.limit_price:,.0f}" if o.limit_price else "market", o.status.value,
-                       f"{o.filled_quantity:,.0f}", order_number(o.broker_order_number))
+        orders.add_row(
+            str(o.id),
+            o.symbol,
+            o.side.value,
+            f"{o.quantity:,.0f}",
+            f"{o.limit_price:,.0f}" if o.limit_price else "market",
+            o.status.value,
+            f"{o.filled_quantity:,.0f}",
+            order_number(o.broker_order_number),
+        )
     console.print(orders)
     events = Table(title="Last events")
     for col in ("time KST", "severity", "kind", "message"):
@@ -105,10 +151,14 @@ def plan_data(plan: RecoveryPlan) -> dict[str, Any]:
     """Return the plan as plain data (``recover --json``): order numbers unpadded, accounts masked."""
     data: dict[str, Any] = plan_summary(plan)
     data["actions"] = [
-        {**row, "detail": shown(row["detail"]),
-         **{key: shown(row[key]) for key in ("order_key", "broker_fill_id") if row[key]},
-         "broker_order_number": order_number(row["broker_order_number"]) if row["broker_order_number"] else None}
-        for row in data["actions"]]
+        {
+            **row,
+            "detail": shown(row["detail"]),
+            **{key: shown(row[key]) for key in ("order_key", "broker_fill_id") if row[key]},
+            "broker_order_number": order_number(row["broker_order_number"]) if row["broker_order_number"] else None,
+        }
+        for row in data["actions"]
+    ]
     return data
 
 
@@ -125,8 +175,13 @@ def render_plan(plan: RecoveryPlan, console: Console, *, dry_run: bool) -> None:
         ref = row["order_key"] or row["broker_fill_id"] or row["broker_order_number"] or "-"
         table.add_row(row["kind"], shown(str(ref)), shown(row["detail"]), shown(row["before"]), shown(row["after"]))
     for diff in plan.position_differences:
-        table.add_row("position_mismatch", diff.symbol, "our fills and the broker's holding differ",
-                      f"ours {plain(diff.ours_quantity)}", f"broker {plain(diff.broker_quantity)}")
+        table.add_row(
+            "position_mismatch",
+            diff.symbol,
+            "our fills and the broker's holding differ",
+            f"ours {plain(diff.ours_quantity)}",
+            f"broker {plain(diff.broker_quantity)}",
+        )
     console.print(table)
     if plan.stop_reasons or plan.position_differences:
         console.print(f"[bold red]A restart {verb} enter stop mode:[/] unresolvable differences above.")
@@ -151,8 +206,10 @@ def render_period(settlements: Sequence[DailySettlement], console: Console) -> N
         ("tax KRW", f"{sum((s.tax_krw for s in settlements), Decimal(0)):,.0f}"),
         ("unrealized PnL at end KRW", f"{last.unrealized_pnl_krw:,.0f}"),
         ("equity start → end KRW", f"{first.start_equity_krw:,.0f} → {last.end_equity_krw:,.0f}"),
-        ("return", f"{(last.end_equity_krw / first.start_equity_krw - 1) * 100:+.3f}%"
-         if first.start_equity_krw else "-"),
+        (
+            "return",
+            f"{(last.end_equity_krw / first.start_equity_krw - 1) * 100:+.3f}%" if first.start_equity_krw else "-",
+        ),
     ]
     for measure, value in rows:
         table.add_row(measure, value)
@@ -164,17 +221,39 @@ def report_data(report: DailyReport) -> dict[str, Any]:
     s, dd = report.settlement, report.drawdown
     register_account(s.account_id)  # masked in the fill ids below too
     return {
-        "account_id": account(s.account_id), "trading_date": s.trading_date, "mode": s.mode,
-        "realized_pnl_krw": s.realized_pnl_krw, "commission_krw": s.commission_krw, "tax_krw": s.tax_krw,
-        "net_realized_pnl_krw": report.net_realized_pnl_krw, "unrealized_pnl_krw": s.unrealized_pnl_krw,
-        "orders": s.orders_count, "trades": s.fills_count,
-        "start_equity_krw": s.start_equity_krw, "end_equity_krw": s.end_equity_krw, "cash_krw": s.cash_krw,
-        "return_pct": s.return_pct, "cumulative_return_pct": report.cumulative_return_pct,
-        "drawdown_pct": dd.current_pct, "max_drawdown_pct": dd.max_pct, "max_drawdown_krw": dd.max_krw,
-        "peak_equity_krw": dd.peak_equity_krw, "stopped": s.summary.get("stopped") or "",
-        "fills": [{"ts": f.ts_filled, "symbol": f.symbol, "side": f.side, "quantity": f.quantity, "price": f.price,
-                   "commission_krw": f.commission_krw, "tax_krw": f.tax_krw, "broker_fill_id": shown(f.broker_fill_id)}
-                  for f in report.fills],
+        "account_id": account(s.account_id),
+        "trading_date": s.trading_date,
+        "mode": s.mode,
+        "realized_pnl_krw": s.realized_pnl_krw,
+        "commission_krw": s.commission_krw,
+        "tax_krw": s.tax_krw,
+        "net_realized_pnl_krw": report.net_realized_pnl_krw,
+        "unrealized_pnl_krw": s.unrealized_pnl_krw,
+        "orders": s.orders_count,
+        "trades": s.fills_count,
+        "start_equity_krw": s.start_equity_krw,
+        "end_equity_krw": s.end_equity_krw,
+        "cash_krw": s.cash_krw,
+        "return_pct": s.return_pct,
+        "cumulative_return_pct": report.cumulative_return_pct,
+        "drawdown_pct": dd.current_pct,
+        "max_drawdown_pct": dd.max_pct,
+        "max_drawdown_krw": dd.max_krw,
+        "peak_equity_krw": dd.peak_equity_krw,
+        "stopped": s.summary.get("stopped") or "",
+        "fills": [
+            {
+                "ts": f.ts_filled,
+                "symbol": f.symbol,
+                "side": f.side,
+                "quantity": f.quantity,
+                "price": f.price,
+                "commission_krw": f.commission_krw,
+                "tax_krw": f.tax_krw,
+                "broker_fill_id": shown(f.broker_fill_id),
+            }
+            for f in report.fills
+        ],
         "equity_curve": [{"trading_date": d, "end_equity_krw": e} for d, e in report.equity_curve],
     }
 
@@ -206,6 +285,13 @@ def render_report(report: DailyReport, console: Console) -> None:
     for col in ("time KST", "side", "symbol", "qty", "price KRW", "commission KRW", "tax KRW"):
         fills.add_column(col, justify="left" if col in ("time KST", "side", "symbol") else "right")
     for f in report.fills:
-        fills.add_row(kst(f.ts_filled), f.side.value, f.symbol, f"{f.quantity:,.0f}", f"{f.price:,.0f}",
-                      f"{f.commission_krw:,.0f}", f"{f.tax_krw:,.0f}")
+        fills.add_row(
+            kst(f.ts_filled),
+            f.side.value,
+            f.symbol,
+            f"{f.quantity:,.0f}",
+            f"{f.price:,.0f}",
+            f"{f.commission_krw:,.0f}",
+            f"{f.tax_krw:,.0f}",
+        )
     console.print(fills if report.fills else "No trades this session.")

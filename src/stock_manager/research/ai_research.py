@@ -39,8 +39,19 @@ from stock_manager.service_layer.risk_config import effective_limits
 #: The MA cross parameters the search fits; the others are held at their ACTIVE values.
 SEARCHED = ("short_window_days", "long_window_days", "stop_loss_pct", "take_profit_pct", "min_volume_ratio")
 #: The figures of a backtest kept as evidence.
-KEPT = ("period", "return_pct", "sharpe", "max_drawdown_pct", "trades", "closed_trades", "win_rate_pct",
-        "costs_krw", "end_equity_krw", "risk_denials", "kill_switch")
+KEPT = (
+    "period",
+    "return_pct",
+    "sharpe",
+    "max_drawdown_pct",
+    "trades",
+    "closed_trades",
+    "win_rate_pct",
+    "costs_krw",
+    "end_equity_krw",
+    "risk_denials",
+    "kill_switch",
+)
 
 
 def nice_step(span: Decimal) -> Decimal:
@@ -71,8 +82,10 @@ def search_space(active: Mapping[str, Any], max_change_pct: Decimal) -> tuple[di
             rng: Any = {"low": lo, "high": hi} if lo < hi else None
         else:
             step = nice_step(high - low)
-            lo_d, hi_d = (low / step).to_integral_value(rounding="ROUND_CEILING") * step, \
-                (high / step).to_integral_value(rounding="ROUND_FLOOR") * step
+            lo_d, hi_d = (
+                (low / step).to_integral_value(rounding="ROUND_CEILING") * step,
+                (high / step).to_integral_value(rounding="ROUND_FLOOR") * step,
+            )
             rng = {"low": float(lo_d), "high": float(hi_d), "step": float(step)} if value and lo_d < hi_d else None
         if rng is not None:
             rng = _clipped(full, name, rng)
@@ -113,8 +126,9 @@ class BacktestResearch:
         The daemon's settings (the divergence report reads the simulated account's defaults from them).
     """
 
-    def __init__(self, market: Callable[[], MarketData], config: BacktestConfig, *, storage: Any,
-                 settings: Any) -> None:
+    def __init__(
+        self, market: Callable[[], MarketData], config: BacktestConfig, *, storage: Any, settings: Any
+    ) -> None:
         self._market_of = market
         self._market: MarketData | None = None
         self._config = config
@@ -137,12 +151,17 @@ class BacktestResearch:
         # The bars up to `day`; refused when a symbol's data stops more than a week before it (a stale search
         # would judge parameters on a period that is not the one they are for).
         market = self.market()
-        stale = {s: bs.dates[-1] if bs.dates else None for s, bs in market.series.items()
-                 if not bs.dates or bs.dates[-1] < day - timedelta(days=7)}
+        stale = {
+            s: bs.dates[-1] if bs.dates else None
+            for s, bs in market.series.items()
+            if not bs.dates or bs.dates[-1] < day - timedelta(days=7)
+        }
         if stale:
             said = ", ".join(f"{s} ends {last or 'empty'}" for s, last in stale.items())
-            raise ConfigurationError(f"the {market.source} bars do not reach {day} ({said}); proposals need daily "
-                                     "bars up to the day searched (`stockbot ai propose --data FILE`)")
+            raise ConfigurationError(
+                f"the {market.source} bars do not reach {day} ({said}); proposals need daily "
+                "bars up to the day searched (`stockbot ai propose --data FILE`)"
+            )
         return market.until(day)
 
     async def _config_until(self, plan: SearchPlan) -> BacktestConfig:
@@ -162,41 +181,79 @@ class BacktestResearch:
         self._require(spec)
         config = await self._config_until(plan)
         space, fixed = search_space(active, plan.max_change_pct)
-        search = spec_from_mapping({"objective": plan.objective, "trials": plan.trials, "seed": plan.seed,
-                                    "walk_forward": {"in_sample_days": plan.in_sample_days,
-                                                     "out_of_sample_days": plan.out_of_sample_days},
-                                    "params": space, "fixed": fixed})
+        search = spec_from_mapping(
+            {
+                "objective": plan.objective,
+                "trials": plan.trials,
+                "seed": plan.seed,
+                "walk_forward": {"in_sample_days": plan.in_sample_days, "out_of_sample_days": plan.out_of_sample_days},
+                "params": space,
+                "fixed": fixed,
+            }
+        )
         market = self._market_until(plan.data_until)
-        result = await asyncio.to_thread(optimize, market, config, search, jobs=plan.jobs,
-                                         baseline_for=lambda _day: dict(active))
+        result = await asyncio.to_thread(
+            optimize, market, config, search, jobs=plan.jobs, baseline_for=lambda _day: dict(active)
+        )
         last = result.windows[-1]
         candidate = dict(last["best_params"])
         evidence = self._evidence(market, config, search, candidate, active, plan)
-        both = [w for w in result.windows if w["best_out_of_sample"] is not None
-                and w["baseline_out_of_sample"] is not None]
+        both = [
+            w for w in result.windows if w["best_out_of_sample"] is not None and w["baseline_out_of_sample"] is not None
+        ]
 
         def mean(key: str) -> Decimal | None:
             return Decimal(str(round(sum(w[key] for w in both) / len(both), 6))) if both else None
 
-        oos = replace(evidence.out_of_sample, walk_forward_proposed=mean("best_out_of_sample"),
-                      walk_forward_active=mean("baseline_out_of_sample"))
-        figures = {**evidence.figures, "search": {"trials_per_window": plan.trials, "space": space, "seed": plan.seed,
-                                                  "verdict": result.verdict, "windows": jsonable(result.windows)}}
-        return Finding(candidate, f"walk-forward search ({len(result.windows)} windows, {plan.trials} trials each, "
-                                  f"{plan.objective}): {result.verdict}", Evidence(oos, figures))
+        oos = replace(
+            evidence.out_of_sample,
+            walk_forward_proposed=mean("best_out_of_sample"),
+            walk_forward_active=mean("baseline_out_of_sample"),
+        )
+        figures = {
+            **evidence.figures,
+            "search": {
+                "trials_per_window": plan.trials,
+                "space": space,
+                "seed": plan.seed,
+                "verdict": result.verdict,
+                "windows": jsonable(result.windows),
+            },
+        }
+        return Finding(
+            candidate,
+            f"walk-forward search ({len(result.windows)} windows, {plan.trials} trials each, "
+            f"{plan.objective}): {result.verdict}",
+            Evidence(oos, figures),
+        )
 
-    async def verify(self, spec: StrategySpec, proposed: Mapping[str, Any], active: Mapping[str, Any],
-                     plan: SearchPlan) -> Evidence:
+    async def verify(
+        self, spec: StrategySpec, proposed: Mapping[str, Any], active: Mapping[str, Any], plan: SearchPlan
+    ) -> Evidence:
         """Return `proposed` and `active` backtested on the last out-of-sample span ending on `plan.data_until`."""
         self._require(spec)
         config = await self._config_until(plan)
-        search = SearchSpec(plan.objective, plan.trials, plan.seed, plan.in_sample_days, plan.out_of_sample_days,
-                            plan.out_of_sample_days, {})
+        search = SearchSpec(
+            plan.objective,
+            plan.trials,
+            plan.seed,
+            plan.in_sample_days,
+            plan.out_of_sample_days,
+            plan.out_of_sample_days,
+            {},
+        )
         market = self._market_until(plan.data_until)
         return await asyncio.to_thread(self._evidence, market, config, search, proposed, active, plan)
 
-    def _evidence(self, market: MarketData, config: BacktestConfig, search: SearchSpec, proposed: Mapping[str, Any],
-                  active: Mapping[str, Any], plan: SearchPlan) -> Evidence:
+    def _evidence(
+        self,
+        market: MarketData,
+        config: BacktestConfig,
+        search: SearchSpec,
+        proposed: Mapping[str, Any],
+        active: Mapping[str, Any],
+        plan: SearchPlan,
+    ) -> Evidence:
         start = plan.data_until - timedelta(days=plan.out_of_sample_days - 1)
         span = replace(config, start=start, end=plan.data_until)
         figures = {}
@@ -205,12 +262,15 @@ class BacktestResearch:
             summary = summarize(result)
             figures[label] = {k: summary.get(k) for k in KEPT}
         objective = search.objective
-        oos = OutOfSample(objective, objective not in MINIMISED, decimal_or_none(figures["proposed"][objective]),
-                          decimal_or_none(figures["active"][objective]),
-                          decimal_or_none(figures["proposed"]["max_drawdown_pct"]),
-                          figures["proposed"]["kill_switch"] or None)
-        return Evidence(oos, {"out_of_sample_span": f"{start}..{plan.data_until}",
-                              "backtests": jsonable(figures)})
+        oos = OutOfSample(
+            objective,
+            objective not in MINIMISED,
+            decimal_or_none(figures["proposed"][objective]),
+            decimal_or_none(figures["active"][objective]),
+            decimal_or_none(figures["proposed"]["max_drawdown_pct"]),
+            figures["proposed"]["kill_switch"] or None,
+        )
+        return Evidence(oos, {"out_of_sample_span": f"{start}..{plan.data_until}", "backtests": jsonable(figures)})
 
     @staticmethod
     def _require(spec: StrategySpec) -> None:
@@ -230,15 +290,31 @@ class BacktestResearch:
             settled = [s.trading_date for s in await uow.settlements.list_all(account_id, with_summary=False)]
         start = settled[0] if settled else day
         try:
-            report = await divergence_report(self._storage, start, day, market.symbols, account=account_id,
-                                             settings=self._settings, fallback=MaCrossParams(),
-                                             limits=self._config.limits, market=market)
+            report = await divergence_report(
+                self._storage,
+                start,
+                day,
+                market.symbols,
+                account=account_id,
+                settings=self._settings,
+                fallback=MaCrossParams(),
+                limits=self._config.limits,
+                market=market,
+            )
         except ConfigurationError as e:
             return {"unavailable": str(e)}
         of_day = [p for p in report["pairs"] if p["trading_date"] == day]
         missing = [r for r in report["missing"] if r["trading_date"] == day]
         extra = [r for r in report["extra"] if r["trading_date"] == day]
-        return jsonable({"period": report["period"], "orders_daemon": len(of_day) + len(extra),
-                         "orders_backtest": len(of_day) + len(missing), "pairs": of_day, "missing": missing,
-                         "extra": extra, "pnl_difference_krw": report["pnl_difference_krw"],
-                         "held_at_start": report["held_at_start"]})
+        return jsonable(
+            {
+                "period": report["period"],
+                "orders_daemon": len(of_day) + len(extra),
+                "orders_backtest": len(of_day) + len(missing),
+                "pairs": of_day,
+                "missing": missing,
+                "extra": extra,
+                "pnl_difference_krw": report["pnl_difference_krw"],
+                "held_at_start": report["held_at_start"],
+            }
+        )

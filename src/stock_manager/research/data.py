@@ -85,8 +85,10 @@ class BarSeries:
     @cached_property
     def arrays(self) -> dict[str, np.ndarray]:
         """Return float64 arrays ``open, high, low, close, volume`` (screening only)."""
-        return {name: np.fromiter((float(getattr(b, name)) for b in self.bars), dtype=np.float64, count=len(self.bars))
-                for name in ("open", "high", "low", "close", "volume")}
+        return {
+            name: np.fromiter((float(getattr(b, name)) for b in self.bars), dtype=np.float64, count=len(self.bars))
+            for name in ("open", "high", "low", "close", "volume")
+        }
 
     def index_before(self, day: date) -> int:
         """Return how many bars are dated strictly before `day`."""
@@ -140,8 +142,9 @@ class MarketData:
         from stock_manager.adapters.venues.krx.rules import krx_instrument
 
         if self._instruments is None:
-            self._instruments = {s: listed_instrument(s) if bs.bundled else krx_instrument(s, bs.kind)
-                                 for s, bs in self.series.items()}
+            self._instruments = {
+                s: listed_instrument(s) if bs.bundled else krx_instrument(s, bs.kind) for s, bs in self.series.items()
+            }
         return dict(self._instruments)
 
     def trading_days(self, start: date, end: date) -> list[date]:
@@ -149,7 +152,7 @@ class MarketData:
         if (start, end) not in self._days:
             days: set[date] = set()
             for bs in self.series.values():
-                days.update(bs.dates[bisect.bisect_left(bs.dates, start): bisect.bisect_right(bs.dates, end)])
+                days.update(bs.dates[bisect.bisect_left(bs.dates, start) : bisect.bisect_right(bs.dates, end)])
             self._days[(start, end)] = sorted(days)
         return list(self._days[(start, end)])
 
@@ -159,9 +162,19 @@ class MarketData:
 
     def until(self, last: date) -> "MarketData":
         """Return the data with every bar after `last` removed (nothing later can be read from it)."""
-        return MarketData({s: BarSeries(s, bs.bars[:bisect.bisect_right(bs.dates, last)], bs.kind,
-                                        frozenset(d for d in bs.intraday if d <= last), bs.bundled)
-                           for s, bs in self.series.items()}, self.source)
+        return MarketData(
+            {
+                s: BarSeries(
+                    s,
+                    bs.bars[: bisect.bisect_right(bs.dates, last)],
+                    bs.kind,
+                    frozenset(d for d in bs.intraday if d <= last),
+                    bs.bundled,
+                )
+                for s, bs in self.series.items()
+            },
+            self.source,
+        )
 
 
 def bundled(symbols: Iterable[str]) -> MarketData:
@@ -177,8 +190,9 @@ def bundled(symbols: Iterable[str]) -> MarketData:
 
     series = {}
     for symbol in symbols:
-        series[symbol] = BarSeries(symbol, tuple(daily_bars(symbol)), kind_of(symbol),
-                                   frozenset(intraday_days(symbol)), bundled=True)
+        series[symbol] = BarSeries(
+            symbol, tuple(daily_bars(symbol)), kind_of(symbol), frozenset(intraday_days(symbol)), bundled=True
+        )
     if not series:
         raise ConfigurationError("no symbols to backtest")
     return MarketData(series, "bundled")
@@ -252,8 +266,11 @@ def _parse_row(path: Path, row: int, values: tuple[str, ...]) -> tuple[str, Dail
         raise DataFileError(f"{path} row {row}: empty symbol")
     text = values[1].strip()
     try:
-        day = date(int(text[:4]), int(text[4:6]), int(text[6:8])) if len(text) == 8 and text.isdigit() \
+        day = (
+            date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+            if len(text) == 8 and text.isdigit()
             else date.fromisoformat(text[:10])
+        )
     except ValueError:
         raise DataFileError(f"{path} row {row}: date {text!r} is not YYYY-MM-DD") from None
     numbers = []

@@ -85,9 +85,19 @@ def side_orders(orders: Sequence[Any], fills: Sequence[Fill], number_of: Any) ->
     for o in orders:
         number = number_of(o)
         number = normalize_order_number(number) if number else number  # "1" is "0000000001" at KIS
-        out.append(SideOrder(o.trading_date, o.symbol, str(o.side), str(o.intent), str(o.order_type), o.quantity,
-                             o.limit_price, o.ts_created,
-                             tuple(by_number.get((o.trading_date, number), [])) if number else ()))
+        out.append(
+            SideOrder(
+                o.trading_date,
+                o.symbol,
+                str(o.side),
+                str(o.intent),
+                str(o.order_type),
+                o.quantity,
+                o.limit_price,
+                o.ts_created,
+                tuple(by_number.get((o.trading_date, number), [])) if number else (),
+            )
+        )
     return out
 
 
@@ -99,10 +109,13 @@ def _contribution(side: str, quantity: Decimal, price: Decimal, last: Decimal) -
     return _sign(side) * quantity * (last - price)
 
 
-def compare(daemon: Sequence[SideOrder], backtest: Sequence[SideOrder], last_close: Mapping[str, Decimal],
-            daemon_denials: set[tuple[date, str, str]] = frozenset(),  # type: ignore[assignment]
-            backtest_denials: set[tuple[date, str, str]] = frozenset(),  # type: ignore[assignment]
-            ) -> dict[str, Any]:
+def compare(
+    daemon: Sequence[SideOrder],
+    backtest: Sequence[SideOrder],
+    last_close: Mapping[str, Decimal],
+    daemon_denials: set[tuple[date, str, str]] = frozenset(),  # type: ignore[assignment]
+    backtest_denials: set[tuple[date, str, str]] = frozenset(),  # type: ignore[assignment]
+) -> dict[str, Any]:
     """Return the trade-by-trade comparison and the PnL decomposition (module docstring)."""
     d_by, b_by = _merged(daemon), _merged(backtest)
     buckets = {k: Decimal(0) for k in ("slippage", "fees", "missed_fills", "extra_fills", "risk_denials")}
@@ -113,10 +126,18 @@ def compare(daemon: Sequence[SideOrder], backtest: Sequence[SideOrder], last_clo
         last = last_close[symbol]
         if d is not None and b is not None:
             m = min(d.filled, b.filled)
-            row: dict[str, Any] = {"trading_date": day, "symbol": symbol, "side": side, "intent": key[3],
-                                   "quantity_daemon": d.filled, "quantity_backtest": b.filled,
-                                   "price_daemon": _q(d.vwap), "price_backtest": _q(b.vwap),
-                                   "costs_daemon": d.costs, "costs_backtest": b.costs}
+            row: dict[str, Any] = {
+                "trading_date": day,
+                "symbol": symbol,
+                "side": side,
+                "intent": key[3],
+                "quantity_daemon": d.filled,
+                "quantity_backtest": b.filled,
+                "price_daemon": _q(d.vwap),
+                "price_backtest": _q(b.vwap),
+                "costs_daemon": d.costs,
+                "costs_backtest": b.costs,
+            }
             slip = Decimal(0)
             if m and d.vwap is not None and b.vwap is not None:
                 slip = _sign(side) * m * (b.vwap - d.vwap)
@@ -124,8 +145,7 @@ def compare(daemon: Sequence[SideOrder], backtest: Sequence[SideOrder], last_clo
                 row["slippage_krw_per_share"] = _q(per_share)
                 row["slippage_bps"] = _q(per_share / b.vwap * _BPS)
             row["slippage_krw"] = _q(-slip)
-            row["delay_secs"] = ((d.first_fill - b.first_fill).total_seconds()
-                                 if d.first_fill and b.first_fill else None)
+            row["delay_secs"] = (d.first_fill - b.first_fill).total_seconds() if d.first_fill and b.first_fill else None
             buckets["slippage"] += slip
             buckets["fees"] += b.costs - d.costs
             if b.filled > m and b.vwap is not None:
@@ -139,15 +159,35 @@ def compare(daemon: Sequence[SideOrder], backtest: Sequence[SideOrder], last_clo
             pnl = _contribution(side, b.filled, b.vwap, last) - b.costs if b.vwap is not None else Decimal(0)
             denied = (day, symbol, side) in daemon_denials
             buckets["risk_denials" if denied else "missed_fills"] -= pnl
-            missing.append({"trading_date": day, "symbol": symbol, "side": side, "intent": key[3],
-                            "quantity": b.filled, "price": _q(b.vwap), "pnl_krw": _q(pnl), "risk_denied": denied})
+            missing.append(
+                {
+                    "trading_date": day,
+                    "symbol": symbol,
+                    "side": side,
+                    "intent": key[3],
+                    "quantity": b.filled,
+                    "price": _q(b.vwap),
+                    "pnl_krw": _q(pnl),
+                    "risk_denied": denied,
+                }
+            )
         else:
             assert d is not None
             pnl = _contribution(side, d.filled, d.vwap, last) - d.costs if d.vwap is not None else Decimal(0)
             denied = (day, symbol, side) in backtest_denials
             buckets["risk_denials" if denied else "extra_fills"] += pnl
-            extra.append({"trading_date": day, "symbol": symbol, "side": side, "intent": key[3],
-                          "quantity": d.filled, "price": _q(d.vwap), "pnl_krw": _q(pnl), "risk_denied": denied})
+            extra.append(
+                {
+                    "trading_date": day,
+                    "symbol": symbol,
+                    "side": side,
+                    "intent": key[3],
+                    "quantity": d.filled,
+                    "price": _q(d.vwap),
+                    "pnl_krw": _q(pnl),
+                    "risk_denied": denied,
+                }
+            )
     pnl_d = _pnl(daemon, last_close)
     pnl_b = _pnl(backtest, last_close)
     total = pnl_d - pnl_b
@@ -155,12 +195,17 @@ def compare(daemon: Sequence[SideOrder], backtest: Sequence[SideOrder], last_clo
     residual = total - sum(buckets.values(), Decimal(0))
     slipped = [p for p in pairs if p.get("slippage_bps") is not None]
     return {
-        "pairs": pairs, "missing": missing, "extra": extra,
-        "pnl_daemon_krw": _q(pnl_d), "pnl_backtest_krw": _q(pnl_b), "pnl_difference_krw": _q(total),
+        "pairs": pairs,
+        "missing": missing,
+        "extra": extra,
+        "pnl_daemon_krw": _q(pnl_d),
+        "pnl_backtest_krw": _q(pnl_b),
+        "pnl_difference_krw": _q(total),
         "decomposition_krw": {**buckets_q, "residual": _q(residual)},
         "slippage_total_krw": _q(sum((p["slippage_krw"] for p in pairs), Decimal(0))),
         "slippage_mean_bps": _q(sum((p["slippage_bps"] for p in slipped), Decimal(0)) / len(slipped))
-        if slipped else None,
+        if slipped
+        else None,
         "costs_daemon_krw": sum((o.costs for o in daemon), Decimal(0)),
         "costs_backtest_krw": sum((o.costs for o in backtest), Decimal(0)),
     }
@@ -171,9 +216,21 @@ def _merged(orders: Sequence[SideOrder]) -> dict[tuple[date, str, str, str], Sid
     out: dict[tuple[date, str, str, str], SideOrder] = {}
     for o in orders:
         known = out.get(o.key)
-        out[o.key] = o if known is None else SideOrder(
-            o.trading_date, o.symbol, o.side, o.intent, o.order_type, known.quantity + o.quantity, o.limit_price,
-            min(known.ts_created, o.ts_created), known.fills + o.fills)
+        out[o.key] = (
+            o
+            if known is None
+            else SideOrder(
+                o.trading_date,
+                o.symbol,
+                o.side,
+                o.intent,
+                o.order_type,
+                known.quantity + o.quantity,
+                o.limit_price,
+                min(known.ts_created, o.ts_created),
+                known.fills + o.fills,
+            )
+        )
     return out
 
 

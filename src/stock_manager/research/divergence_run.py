@@ -24,9 +24,18 @@ from stock_manager.research.report import jsonable
 from stock_manager.research.store import active_params_rows, params_on
 
 
-async def divergence_report(storage: Any, start: date, end: date, symbols: list[str], *, account: str | None,
-                            settings: Any, fallback: MaCrossParams, limits: RiskLimits,
-                            market: MarketData | None = None) -> dict[str, Any]:
+async def divergence_report(
+    storage: Any,
+    start: date,
+    end: date,
+    symbols: list[str],
+    *,
+    account: str | None,
+    settings: Any,
+    fallback: MaCrossParams,
+    limits: RiskLimits,
+    market: MarketData | None = None,
+) -> dict[str, Any]:
     """Return the divergence report of `account` over [start, end] (see `divergence`).
 
     `market` gives the bars (default: the bundled data of `symbols`); a caller asking again and again (the
@@ -45,13 +54,18 @@ async def divergence_report(storage: Any, start: date, end: date, symbols: list[
 
     engine = storage.engine
     if account is None:
-        statement = select(tables.orders.c.account_id).distinct().where(
-            tables.orders.c.trading_date >= start, tables.orders.c.trading_date <= end)
+        statement = (
+            select(tables.orders.c.account_id)
+            .distinct()
+            .where(tables.orders.c.trading_date >= start, tables.orders.c.trading_date <= end)
+        )
         async with engine.connect() as conn:
             accounts = sorted(r[0] for r in await conn.execute(statement))
         if len(accounts) != 1:
-            raise ConfigurationError(f"{len(accounts)} accounts have orders in {start}..{end}"
-                                     f"{': ' + ', '.join(accounts) if accounts else ''}; name one with --account")
+            raise ConfigurationError(
+                f"{len(accounts)} accounts have orders in {start}..{end}"
+                f"{': ' + ', '.join(accounts) if accounts else ''}; name one with --account"
+            )
         account = accounts[0]
     async with storage.uow_factory() as uow:
         orders = []
@@ -60,13 +74,17 @@ async def divergence_report(storage: Any, start: date, end: date, symbols: list[
             orders += await uow.orders.list_for_date(account, day)
             day += timedelta(days=1)
         fills_all = [s.fill for s in await uow.fills.list_for_account(account)]
-        settlements = [s for s in await uow.settlements.list_all(account, with_summary=False)
-                       if start <= s.trading_date <= end]
+        settlements = [
+            s for s in await uow.settlements.list_all(account, with_summary=False) if start <= s.trading_date <= end
+        ]
         events = await uow.risk.list_events(account, since=kst_datetime(start, time(0, 0)))
         limits = await effective_limits(uow, limits)  # the settings' limits, then the database's changes
     fills = [f for f in fills_all if start <= f.trading_date <= end]
-    held_before = {s: p.quantity for s, p in positions_from_fills(
-        account, [f for f in fills_all if f.trading_date < start]).items() if p.quantity}
+    held_before = {
+        s: p.quantity
+        for s, p in positions_from_fills(account, [f for f in fills_all if f.trading_date < start]).items()
+        if p.quantity
+    }
     rows = await active_params_rows(engine)
     start_cash = settlements[0].start_equity_krw if settlements else settings.sim_start_cash_krw
 
@@ -75,9 +93,16 @@ async def divergence_report(storage: Any, start: date, end: date, symbols: list[
         return MaCrossParams.from_mapping(raw) if raw is not None else fallback
 
     market = market.subset(symbols) if market is not None else bundled(symbols)
-    config = BacktestConfig(start, end, params=params_for(start), limits=limits, start_cash_krw=start_cash,
-                            participation_rate=settings.sim_participation_rate,
-                            cost_model=krx_cost_model(settings.commission_rate), params_by_day=params_for)
+    config = BacktestConfig(
+        start,
+        end,
+        params=params_for(start),
+        limits=limits,
+        start_cash_krw=start_cash,
+        participation_rate=settings.sim_participation_rate,
+        cost_model=krx_cost_model(settings.commission_rate),
+        params_by_day=params_for,
+    )
     result = run_backtest(market, config)
     last_close = {s: _last_close(market, s, end) for s in symbols}
     for f in fills:
@@ -99,15 +124,24 @@ async def divergence_report(storage: Any, start: date, end: date, symbols: list[
         if mapping != previous:
             changes.append({"from": d, "params": mapping})
             previous = mapping
-    report.update({
-        "account": account, "period": f"{start}..{end}", "symbols": symbols, "start_cash_krw": start_cash,
-        "held_at_start": held_before, "params_by_day": changes,
-        "orders_daemon": len(orders), "orders_backtest": len(result.orders),
-        "fills_daemon": len(fills), "fills_backtest": len(result.fills),
-        "denials_daemon": len(daemon_denials), "denials_backtest": len(result.denials),
-        "equity_daemon": [(s.trading_date, s.end_equity_krw) for s in settlements],
-        "equity_backtest": result.equity,
-    })
+    report.update(
+        {
+            "account": account,
+            "period": f"{start}..{end}",
+            "symbols": symbols,
+            "start_cash_krw": start_cash,
+            "held_at_start": held_before,
+            "params_by_day": changes,
+            "orders_daemon": len(orders),
+            "orders_backtest": len(result.orders),
+            "fills_daemon": len(fills),
+            "fills_backtest": len(result.fills),
+            "denials_daemon": len(daemon_denials),
+            "denials_backtest": len(result.denials),
+            "equity_daemon": [(s.trading_date, s.end_equity_krw) for s in settlements],
+            "equity_backtest": result.equity,
+        }
+    )
     return report
 
 
@@ -121,39 +155,74 @@ def render_divergence(report: dict[str, Any], console: Console) -> None:
     """Print the trade-by-trade table, the missing and extra trades and the decomposition."""
     if not console.is_terminal and console.width < 140:
         console = Console(width=150, highlight=False)
-    console.print(f"account {report['account']}, {report['period']}, {', '.join(report['symbols'])}: daemon "
-                  f"{report['orders_daemon']} orders / {report['fills_daemon']} fills, backtest "
-                  f"{report['orders_backtest']} / {report['fills_backtest']}")
+    console.print(
+        f"account {report['account']}, {report['period']}, {', '.join(report['symbols'])}: daemon "
+        f"{report['orders_daemon']} orders / {report['fills_daemon']} fills, backtest "
+        f"{report['orders_backtest']} / {report['fills_backtest']}"
+    )
     if report["held_at_start"]:
         console.print(f"[yellow]the account held {report['held_at_start']} at the start; the backtest starts flat[/]")
     table = Table(title="Trade by trade", title_justify="left")
-    for column in ("date", "symbol", "side", "qty daemon", "qty backtest", "price daemon", "price backtest",
-                   "slippage KRW", "bps", "delay s", "costs daemon", "costs backtest"):
+    for column in (
+        "date",
+        "symbol",
+        "side",
+        "qty daemon",
+        "qty backtest",
+        "price daemon",
+        "price backtest",
+        "slippage KRW",
+        "bps",
+        "delay s",
+        "costs daemon",
+        "costs backtest",
+    ):
         table.add_column(column, justify="left" if column in ("date", "symbol", "side") else "right")
     for p in report["pairs"]:
-        table.add_row(str(p["trading_date"]), p["symbol"], p["side"], _n(p["quantity_daemon"]),
-                      _n(p["quantity_backtest"]), _n(p["price_daemon"]), _n(p["price_backtest"]),
-                      _n(p["slippage_krw"]), _n(p.get("slippage_bps")), _n(p["delay_secs"]),
-                      _n(p["costs_daemon"]), _n(p["costs_backtest"]))
+        table.add_row(
+            str(p["trading_date"]),
+            p["symbol"],
+            p["side"],
+            _n(p["quantity_daemon"]),
+            _n(p["quantity_backtest"]),
+            _n(p["price_daemon"]),
+            _n(p["price_backtest"]),
+            _n(p["slippage_krw"]),
+            _n(p.get("slippage_bps")),
+            _n(p["delay_secs"]),
+            _n(p["costs_daemon"]),
+            _n(p["costs_backtest"]),
+        )
     console.print(table)
-    for title, rows in (("Missing (backtest traded, daemon did not)", report["missing"]),
-                        ("Extra (daemon traded, backtest did not)", report["extra"])):
+    for title, rows in (
+        ("Missing (backtest traded, daemon did not)", report["missing"]),
+        ("Extra (daemon traded, backtest did not)", report["extra"]),
+    ):
         if rows:
-            console.print(f"[bold]{title}[/]: " + "; ".join(
-                f"{r['trading_date']} {r['symbol']} {r['side']} {r['quantity']} @ {_n(r['price'])}"
-                f"{' (risk denied)' if r['risk_denied'] else ''}" for r in rows))
-    console.print(f"[bold]PnL difference daemon − backtest: {_n(report['pnl_difference_krw'])} KRW[/] (daemon "
-                  f"{_n(report['pnl_daemon_krw'])}, backtest {_n(report['pnl_backtest_krw'])}; open positions at the "
-                  "last close), by cause:")
+            console.print(
+                f"[bold]{title}[/]: "
+                + "; ".join(
+                    f"{r['trading_date']} {r['symbol']} {r['side']} {r['quantity']} @ {_n(r['price'])}"
+                    f"{' (risk denied)' if r['risk_denied'] else ''}"
+                    for r in rows
+                )
+            )
+    console.print(
+        f"[bold]PnL difference daemon − backtest: {_n(report['pnl_difference_krw'])} KRW[/] (daemon "
+        f"{_n(report['pnl_daemon_krw'])}, backtest {_n(report['pnl_backtest_krw'])}; open positions at the "
+        "last close), by cause:"
+    )
     d = Table(show_header=False)
     d.add_column("bucket")
     d.add_column("KRW", justify="right")
     for k, v in report["decomposition_krw"].items():
         d.add_row(k.replace("_", " "), _n(v))
     console.print(d)
-    console.print(f"slippage total {_n(report['slippage_total_krw'])} KRW, mean {_n(report['slippage_mean_bps'])} "
-                  f"bps; costs daemon {_n(report['costs_daemon_krw'])} KRW, backtest "
-                  f"{_n(report['costs_backtest_krw'])} KRW")
+    console.print(
+        f"slippage total {_n(report['slippage_total_krw'])} KRW, mean {_n(report['slippage_mean_bps'])} "
+        f"bps; costs daemon {_n(report['costs_daemon_krw'])} KRW, backtest "
+        f"{_n(report['costs_backtest_krw'])} KRW"
+    )
 
 
 def _n(value: Any) -> str:
@@ -183,8 +252,11 @@ def write_divergence(report: dict[str, Any], out: Path) -> list[Path]:
     top.grid(alpha=0.3)
     top.tick_params(axis="x", rotation=30)
     items = list(report["decomposition_krw"].items())
-    bottom.barh([k.replace("_", " ") for k, _ in items], [float(v) for _, v in items],
-                color=["#d62728" if v < 0 else "#2ca02c" for _, v in items])
+    bottom.barh(
+        [k.replace("_", " ") for k, _ in items],
+        [float(v) for _, v in items],
+        color=["#d62728" if v < 0 else "#2ca02c" for _, v in items],
+    )
     bottom.set_title(f"PnL daemon − backtest: {float(report['pnl_difference_krw']):,.0f} KRW")
     bottom.grid(alpha=0.3, axis="x")
     fig.tight_layout()

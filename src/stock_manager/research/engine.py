@@ -67,8 +67,11 @@ class _Replay:
         self.data, self.config = data, config
         self.symbols = data.symbols
         self.instruments = data.instruments()
-        self.engine = MatchingEngine(ACCOUNT_ID, self.instruments, MatchingConfig(
-            config.participation_rate, config.start_cash_krw, config.cost_model))
+        self.engine = MatchingEngine(
+            ACCOUNT_ID,
+            self.instruments,
+            MatchingConfig(config.participation_rate, config.start_cash_krw, config.cost_model),
+        )
         self.limits = config.limits
         self.days = data.trading_days(config.start, config.end)
         self.model = config.fill_model
@@ -111,11 +114,29 @@ class _Replay:
                 progress(d + 1, len(self.days))
         if progress is not None:
             progress(len(self.days), len(self.days))
-        bars = sum(len(bs.dates[bisect.bisect_left(bs.dates, self.config.start):
-                                bisect.bisect_right(bs.dates, self.config.end)]) for bs in self.data.series.values())
-        return BacktestResult(self.config, self.symbols, self.days, self.orders, self.fills, self.denials,
-                              self._equity_curve, self.engine.deposit_krw, dict(self.positions), self.kill_reason,
-                              self.played, bars, data_last_close=self._last_close)
+        bars = sum(
+            len(
+                bs.dates[
+                    bisect.bisect_left(bs.dates, self.config.start) : bisect.bisect_right(bs.dates, self.config.end)
+                ]
+            )
+            for bs in self.data.series.values()
+        )
+        return BacktestResult(
+            self.config,
+            self.symbols,
+            self.days,
+            self.orders,
+            self.fills,
+            self.denials,
+            self._equity_curve,
+            self.engine.deposit_krw,
+            dict(self.positions),
+            self.kill_reason,
+            self.played,
+            bars,
+            data_last_close=self._last_close,
+        )
 
     def _last_close(self, symbol: str, day: date) -> Decimal:
         return last_close(self.data, symbol, day)
@@ -164,7 +185,7 @@ class _Replay:
                 end += 1
             if end == 0:
                 continue
-            history = bs.bars[max(0, end - HISTORY_BARS):end]
+            history = bs.bars[max(0, end - HISTORY_BARS) : end]
             if d in self.schedule.cross_days[s]:  # elsewhere the screen proved evaluate_daily returns nothing
                 ts_decision = bar_close(history[-1].trading_date)
                 for signal in evaluate_daily(history, self.positions.get(s), self.params, ts_decision):
@@ -193,8 +214,9 @@ class _Replay:
                 self.schedule.update_breach(s, day, self.positions.get(s))
         return touched
 
-    def _play_one(self, bs: BarSeries, day: date, session: TradingSession, ts_decision: datetime,
-                  touched: set[str]) -> None:
+    def _play_one(
+        self, bs: BarSeries, day: date, session: TradingSession, ts_decision: datetime, touched: set[str]
+    ) -> None:
         # One symbol's prints (most played days): while the engine has no working order and the position is
         # not held, nothing can happen for the rest of the day; while held without a working order, only a
         # print outside the thresholds can; such stretches are skipped.
@@ -222,8 +244,15 @@ class _Replay:
                     self._on_tick(tick, ts_decision)
             i += 1
 
-    def _play_all(self, day: date, session: TradingSession, events: list[str], t_decide: datetime,
-                  ts_decision: datetime, touched: set[str]) -> None:
+    def _play_all(
+        self,
+        day: date,
+        session: TradingSession,
+        events: list[str],
+        t_decide: datetime,
+        ts_decision: datetime,
+        touched: set[str],
+    ) -> None:
         for tick, price in self.schedule.prints(day, session, events, t_decide):
             if self.engine.has_working_orders:
                 for fill in self.engine.on_print(tick):
@@ -268,8 +297,10 @@ class _Replay:
         key = f"{ACCOUNT_ID}:{signal.idempotency_key}"
         if key in self.handled:
             return
-        if any((o.strategy_id, o.symbol, o.intent) == (signal.strategy_id, signal.symbol, signal.intent)
-               for o in self.open_orders.values()):
+        if any(
+            (o.strategy_id, o.symbol, o.intent) == (signal.strategy_id, signal.symbol, signal.intent)
+            for o in self.open_orders.values()
+        ):
             return  # one live order per intent
         self.handled.add(key)
         if key in self.used_keys:
@@ -282,27 +313,55 @@ class _Replay:
         if quantity is None:
             assert signal.target_value_krw is not None
             quantity = instrument.floor_quantity(signal.target_value_krw / (limit or signal.reference_price))
-        proposal = OrderProposal(signal.symbol, signal.side, signal.intent, quantity,
-                                 limit or signal.reference_price, signal.order_type)
-        risk = self.book.state(now=now, positions=self.positions, open_orders=self.open_orders.values(),  # type: ignore[arg-type]
-                               realized_pnl_today_krw=self._net_realized() - self.net_at_open,
-                               start_of_day_equity_krw=self.start_equity,
-                               stopped=self.stopped is not None or self.kill_reason is not None)
+        proposal = OrderProposal(
+            signal.symbol, signal.side, signal.intent, quantity, limit or signal.reference_price, signal.order_type
+        )
+        risk = self.book.state(
+            now=now,
+            positions=self.positions,
+            open_orders=self.open_orders.values(),  # type: ignore[arg-type]
+            realized_pnl_today_krw=self._net_realized() - self.net_at_open,
+            start_of_day_equity_krw=self.start_equity,
+            stopped=self.stopped is not None or self.kill_reason is not None,
+        )
         switch = KillSwitchState(self.kill_reason is not None, self.kill_reason or "", "daemon", None)
         denial = pre_trade_denial(proposal, risk, self.limits, switch, instrument)
         if denial is not None:
             assert self.trading_date is not None
-            self.denials.append(Denial(now, self.trading_date, signal.symbol, signal.side, signal.intent, quantity,
-                                       denial.rule, denial.message))
+            self.denials.append(
+                Denial(
+                    now,
+                    self.trading_date,
+                    signal.symbol,
+                    signal.side,
+                    signal.intent,
+                    quantity,
+                    denial.rule,
+                    denial.message,
+                )
+            )
             return
         self.book.note_order(now)
         assert self.trading_date is not None
-        order = BtOrder(key, signal.strategy_id, signal.symbol, signal.side, signal.intent, signal.order_type,
-                        quantity, limit, signal.reference_price, signal.reason, self.trading_date, now)
+        order = BtOrder(
+            key,
+            signal.strategy_id,
+            signal.symbol,
+            signal.side,
+            signal.intent,
+            signal.order_type,
+            quantity,
+            limit,
+            signal.reference_price,
+            signal.reason,
+            self.trading_date,
+            now,
+        )
         self.used_keys.add(key)
         self.orders.append(order)
-        request = OrderRequest(ACCOUNT_ID, order.symbol, order.side, order.order_type, quantity, limit, None,
-                               TimeInForce.DAY)
+        request = OrderRequest(
+            ACCOUNT_ID, order.symbol, order.side, order.order_type, quantity, limit, None, TimeInForce.DAY
+        )
         try:
             ack = self.engine.submit(request, now)
         except OrderRejectedByBroker as e:
@@ -335,8 +394,17 @@ class _Replay:
         # The idempotency key every stop-loss / take-profit signal of `symbol` carries this session.
         key = (symbol, ts_decision)
         if key not in self._exit_keys:
-            probe = Signal(STRATEGY_ID, symbol, Side.SELL, Intent.EXIT, OrderType.MARKET, Decimal(1), ts_decision,
-                           "", quantity=Decimal(1))
+            probe = Signal(
+                STRATEGY_ID,
+                symbol,
+                Side.SELL,
+                Intent.EXIT,
+                OrderType.MARKET,
+                Decimal(1),
+                ts_decision,
+                "",
+                quantity=Decimal(1),
+            )
             self._exit_keys[key] = f"{ACCOUNT_ID}:{probe.idempotency_key}"
         return self._exit_keys[key]
 
@@ -355,17 +423,25 @@ class _Replay:
             quick = RiskState(self.positions, {}, self._net_realized() - self.net_at_open, self.start_equity)
             if not daily_loss_limit_breached(quick, self.limits):
                 return
-        risk = self.book.state(now=now, positions=self.positions, open_orders=self.open_orders.values(),  # type: ignore[arg-type]
-                               realized_pnl_today_krw=self._net_realized() - self.net_at_open,
-                               start_of_day_equity_krw=self.start_equity, stopped=self.stopped is not None)
+        risk = self.book.state(
+            now=now,
+            positions=self.positions,
+            open_orders=self.open_orders.values(),  # type: ignore[arg-type]
+            realized_pnl_today_krw=self._net_realized() - self.net_at_open,
+            start_of_day_equity_krw=self.start_equity,
+            stopped=self.stopped is not None,
+        )
         if not daily_loss_limit_breached(risk, self.limits):
             return
         self.loss_hit = True
-        pnl = risk.realized_pnl_today_krw + (risk.unrealized_pnl_krw if self.limits.daily_loss_includes_unrealized
-                                             else 0)
+        pnl = risk.realized_pnl_today_krw + (
+            risk.unrealized_pnl_krw if self.limits.daily_loss_includes_unrealized else 0
+        )
         if self.stopped is None:
-            self.stopped = (f"daily loss limit: {pnl:.0f} KRW today (limit -{self.limits.daily_loss_limit_pct}% of "
-                            f"{self.start_equity:.0f} KRW)")
+            self.stopped = (
+                f"daily loss limit: {pnl:.0f} KRW today (limit -{self.limits.daily_loss_limit_pct}% of "
+                f"{self.start_equity:.0f} KRW)"
+            )
         for number, order in list(self.open_orders.items()):
             if order.intent is Intent.ENTRY:
                 self.engine.cancel(number, now)
@@ -382,8 +458,9 @@ class _Replay:
         return equity_curve(self.data, self.days, self.fills, self.config.start_cash_krw)
 
 
-def run_backtest(data: MarketData, config: BacktestConfig,
-                 progress: Callable[[int, int], None] | None = None) -> BacktestResult:
+def run_backtest(
+    data: MarketData, config: BacktestConfig, progress: Callable[[int, int], None] | None = None
+) -> BacktestResult:
     """Backtest the MA cross strategy on `data` over `config`'s period (module docstring).
 
     Parameters

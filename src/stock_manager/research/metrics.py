@@ -52,9 +52,18 @@ def round_trips(fills: list[Fill]) -> list[Trade]:
     trades: list[Trade] = []
     open_: dict[str, dict[str, Any]] = {}
     for f in sorted(fills, key=lambda f: (f.ts_filled, f.broker_fill_id)):
-        t = open_.setdefault(f.symbol, {"qty": Decimal(0), "bought": Decimal(0), "bqty": Decimal(0),
-                                        "sold": Decimal(0), "sqty": Decimal(0), "costs": Decimal(0),
-                                        "entry": f.trading_date})
+        t = open_.setdefault(
+            f.symbol,
+            {
+                "qty": Decimal(0),
+                "bought": Decimal(0),
+                "bqty": Decimal(0),
+                "sold": Decimal(0),
+                "sqty": Decimal(0),
+                "costs": Decimal(0),
+                "entry": f.trading_date,
+            },
+        )
         if t["qty"] == 0:
             t["entry"] = f.trading_date
         signed = f.quantity if f.side is Side.BUY else -f.quantity
@@ -77,8 +86,16 @@ def _trade(symbol: str, t: dict[str, Any], exit_date: date | None) -> Trade:
     entry_price = t["bought"] / t["bqty"] if t["bqty"] else Decimal(0)
     exit_price = t["sold"] / t["sqty"] if t["sqty"] else None
     pnl = t["sold"] - t["bought"] - t["costs"] if exit_date is not None else Decimal(0) - t["costs"]
-    return Trade(symbol, t["entry"], exit_date, t["bqty"], entry_price.quantize(Decimal("0.01")),
-                 exit_price.quantize(Decimal("0.01")) if exit_price is not None else None, pnl, t["costs"])
+    return Trade(
+        symbol,
+        t["entry"],
+        exit_date,
+        t["bqty"],
+        entry_price.quantize(Decimal("0.01")),
+        exit_price.quantize(Decimal("0.01")) if exit_price is not None else None,
+        pnl,
+        t["costs"],
+    )
 
 
 def summarize(result: BacktestResult) -> dict[str, Any]:
@@ -106,20 +123,33 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
     mean_equity = Decimal(str(float(np.mean(eq)))) if len(eq) else start_cash
     return {
         "period": f"{days[0]}..{days[-1]}" if days else "",
-        "sessions": len(days), "sessions_played": result.played_days, "bars": result.bars,
-        "symbols": result.symbols, "fill_model": str(result.config.fill_model),
-        "start_cash_krw": start_cash, "end_equity_krw": end_equity,
-        "return_pct": (total * 100).quantize(_Q), "cagr_pct": _dec(cagr, 100),
-        "max_drawdown_pct": _dec(max_dd, 100), "sharpe": _dec(sharpe),
-        "trades": len(trades), "closed_trades": len(closed), "win_rate_pct": _dec(len(wins) / len(closed) if closed
-                                                                                  else None, 100),
+        "sessions": len(days),
+        "sessions_played": result.played_days,
+        "bars": result.bars,
+        "symbols": result.symbols,
+        "fill_model": str(result.config.fill_model),
+        "start_cash_krw": start_cash,
+        "end_equity_krw": end_equity,
+        "return_pct": (total * 100).quantize(_Q),
+        "cagr_pct": _dec(cagr, 100),
+        "max_drawdown_pct": _dec(max_dd, 100),
+        "sharpe": _dec(sharpe),
+        "trades": len(trades),
+        "closed_trades": len(closed),
+        "win_rate_pct": _dec(len(wins) / len(closed) if closed else None, 100),
         "profit_factor": (sum(wins, Decimal(0)) / -sum(losses, Decimal(0))).quantize(_Q)
-        if losses and sum(losses, Decimal(0)) < 0 else None,
+        if losses and sum(losses, Decimal(0)) < 0
+        else None,
         "exposure_pct": _dec(held / len(days) if days else None, 100),
         "turnover": (notional / mean_equity).quantize(_Q) if mean_equity else None,
-        "traded_notional_krw": notional, "commission_krw": commission, "tax_krw": tax,
-        "costs_krw": commission + tax, "orders": len(result.orders), "fills": len(result.fills),
-        "risk_denials": len(result.denials), "kill_switch": result.kill_reason,
+        "traded_notional_krw": notional,
+        "commission_krw": commission,
+        "tax_krw": tax,
+        "costs_krw": commission + tax,
+        "orders": len(result.orders),
+        "fills": len(result.fills),
+        "risk_denials": len(result.denials),
+        "kill_switch": result.kill_reason,
     }
 
 

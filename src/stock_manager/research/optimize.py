@@ -107,10 +107,16 @@ def spec_from_mapping(raw: Mapping[str, Any]) -> SearchSpec:
     wf = raw.get("walk_forward") or {}
     try:
         oos = int(wf.get("out_of_sample_days", 180))
-        spec = SearchSpec(objective=str(raw.get("objective", "sharpe")), trials=int(raw.get("trials", 40)),
-                          seed=int(raw.get("seed", 0)), in_sample_days=int(wf.get("in_sample_days", 730)),
-                          out_of_sample_days=oos, step_days=int(wf.get("step_days", oos)),
-                          space=dict(raw["params"]), fixed=dict(raw.get("fixed") or {}))
+        spec = SearchSpec(
+            objective=str(raw.get("objective", "sharpe")),
+            trials=int(raw.get("trials", 40)),
+            seed=int(raw.get("seed", 0)),
+            in_sample_days=int(wf.get("in_sample_days", 730)),
+            out_of_sample_days=oos,
+            step_days=int(wf.get("step_days", oos)),
+            space=dict(raw["params"]),
+            fixed=dict(raw.get("fixed") or {}),
+        )
     except (TypeError, ValueError) as e:
         raise ConfigurationError(f"search file: {e}") from None
     from stock_manager.research.report import SUMMARY_ROWS
@@ -142,12 +148,16 @@ def windows(start: date, end: date, spec: SearchSpec) -> list[Window]:
         oos_start = is_end + timedelta(days=1)
         if oos_start > end:
             break
-        out.append(Window(len(out), is_start, is_end, oos_start,
-                          min(end, oos_start + timedelta(days=spec.out_of_sample_days - 1))))
+        out.append(
+            Window(
+                len(out), is_start, is_end, oos_start, min(end, oos_start + timedelta(days=spec.out_of_sample_days - 1))
+            )
+        )
         is_start += timedelta(days=spec.step_days)
     if not out:
-        raise ConfigurationError(f"{start}..{end} is too short for {spec.in_sample_days} in-sample days and "
-                                 "an out-of-sample span")
+        raise ConfigurationError(
+            f"{start}..{end} is too short for {spec.in_sample_days} in-sample days and an out-of-sample span"
+        )
     return out
 
 
@@ -206,8 +216,12 @@ def figures(result: BacktestResult, objective: str) -> dict[str, Any]:
     if objective in _QUICK:
         end = result.end_equity_krw
         start = result.config.start_cash_krw
-        return {"return_pct": ((end / start - 1) * 100).quantize(Decimal("0.000001")), "end_equity_krw": end,
-                "trades": len(result.fills), "orders": len(result.orders)}
+        return {
+            "return_pct": ((end / start - 1) * 100).quantize(Decimal("0.000001")),
+            "end_equity_krw": end,
+            "trades": len(result.fills),
+            "orders": len(result.orders),
+        }
     summary = summarize(result)
     del summary["symbols"]
     return summary
@@ -237,8 +251,12 @@ def pool(market: MarketData, config: BacktestConfig, jobs: int) -> Executor:
         _init_worker(market, config)
         return ThreadPoolExecutor(max_workers=1)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
-                               initializer=_init_worker, initargs=(market, config))
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_init_worker,
+        initargs=(market, config),
+    )
 
 
 # -- THE SEARCH -----------------------------------------------------------------------------------------
@@ -256,9 +274,15 @@ class SearchResult:
     verdict: str
 
 
-def optimize(market: MarketData, config: BacktestConfig, spec: SearchSpec, *, jobs: int = 2,
-             baseline_for: Callable[[date], Mapping[str, Any]] | None = None,
-             progress: Callable[[int, int], None] | None = None) -> SearchResult:
+def optimize(
+    market: MarketData,
+    config: BacktestConfig,
+    spec: SearchSpec,
+    *,
+    jobs: int = 2,
+    baseline_for: Callable[[date], Mapping[str, Any]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SearchResult:
     """Run the walk-forward search over `config`'s period (module docstring).
 
     Parameters
@@ -287,8 +311,12 @@ def optimize(market: MarketData, config: BacktestConfig, spec: SearchSpec, *, jo
                 outcomes = [r for chunk in executor.map(_evaluate_batch, chunks) for r in chunk]
                 for trial, p, outcome in zip(asked, params, outcomes, strict=True):
                     row = _trial_row(w, trial.number, p, outcome, spec.objective)
-                    study.tell(trial, score(row["objective_in_sample"], spec.objective)
-                               if "error" not in outcome else UNDEFINED_SCORE)
+                    study.tell(
+                        trial,
+                        score(row["objective_in_sample"], spec.objective)
+                        if "error" not in outcome
+                        else UNDEFINED_SCORE,
+                    )
                     window_trials.append(row)
                 done += len(asked)
                 if progress is not None:
@@ -296,23 +324,37 @@ def optimize(market: MarketData, config: BacktestConfig, spec: SearchSpec, *, jo
             trials.extend(window_trials)
             best = max(window_trials, key=lambda r: score(r["objective_in_sample"], spec.objective))
             base = evaluate(baseline_of(w.oos_start), w, spec.objective)
-            rows.append({"window": w.index, "in_sample": f"{w.is_start}..{w.is_end}",
-                         "out_of_sample": f"{w.oos_start}..{w.oos_end}", "best_params": best["params"],
-                         "best_in_sample": best["objective_in_sample"],
-                         "best_out_of_sample": best["objective_out_of_sample"],
-                         "baseline_params": dict(baseline_of(w.oos_start)),
-                         "baseline_in_sample": objective_value(base.get("in_sample", {}), spec.objective),
-                         "baseline_out_of_sample": objective_value(base.get("out_of_sample", {}), spec.objective)})
+            rows.append(
+                {
+                    "window": w.index,
+                    "in_sample": f"{w.is_start}..{w.is_end}",
+                    "out_of_sample": f"{w.oos_start}..{w.oos_end}",
+                    "best_params": best["params"],
+                    "best_in_sample": best["objective_in_sample"],
+                    "best_out_of_sample": best["objective_out_of_sample"],
+                    "baseline_params": dict(baseline_of(w.oos_start)),
+                    "baseline_in_sample": objective_value(base.get("in_sample", {}), spec.objective),
+                    "baseline_out_of_sample": objective_value(base.get("out_of_sample", {}), spec.objective),
+                }
+            )
     suggestion, verdict = _guard(rows, spec.objective)
     return SearchResult(spec, dict(baseline_of(config.end)), rows, trials, suggestion, verdict)
 
 
-def _trial_row(w: Window, number: int, params: Mapping[str, Any], outcome: Mapping[str, Any],
-               objective: str) -> dict[str, Any]:
+def _trial_row(
+    w: Window, number: int, params: Mapping[str, Any], outcome: Mapping[str, Any], objective: str
+) -> dict[str, Any]:
     ins, oos = outcome.get("in_sample", {}), outcome.get("out_of_sample", {})
-    return {"window": w.index, "trial": number, "params": dict(params), "in_sample": ins, "out_of_sample": oos,
-            "objective_in_sample": objective_value(ins, objective),
-            "objective_out_of_sample": objective_value(oos, objective), "error": outcome.get("error")}
+    return {
+        "window": w.index,
+        "trial": number,
+        "params": dict(params),
+        "in_sample": ins,
+        "out_of_sample": oos,
+        "objective_in_sample": objective_value(ins, objective),
+        "objective_out_of_sample": objective_value(oos, objective),
+        "error": outcome.get("error"),
+    }
 
 
 def _guard(rows: list[dict[str, Any]], objective: str) -> tuple[dict[str, Any] | None, str]:
@@ -328,12 +370,15 @@ def _guard(rows: list[dict[str, Any]], objective: str) -> tuple[dict[str, Any] |
     if last["best_out_of_sample"] is None:
         return None, "keep the current parameters: the best in-sample parameters have no out-of-sample figure"
     if cand < base or wf_cand < wf_base:
-        return None, (f"keep the current parameters: out of sample the best in-sample parameters score "
-                      f"{last['best_out_of_sample']} (walk-forward mean {_fmt(wf_cand, objective)}) against "
-                      f"{last['baseline_out_of_sample']} ({_fmt(wf_base, objective)}) for the current ones")
+        return None, (
+            f"keep the current parameters: out of sample the best in-sample parameters score "
+            f"{last['best_out_of_sample']} (walk-forward mean {_fmt(wf_cand, objective)}) against "
+            f"{last['baseline_out_of_sample']} ({_fmt(wf_base, objective)}) for the current ones"
+        )
     return dict(last["best_params"]), (
         f"suggested: out of sample {last['best_out_of_sample']} (walk-forward mean {_fmt(wf_cand, objective)}) "
-        f"against {last['baseline_out_of_sample']} ({_fmt(wf_base, objective)}) for the current parameters")
+        f"against {last['baseline_out_of_sample']} ({_fmt(wf_base, objective)}) for the current parameters"
+    )
 
 
 def _fmt(value: float, objective: str) -> str:

@@ -18,11 +18,21 @@ from stock_manager.research.engine import BacktestResult
 from stock_manager.research.metrics import Trade, round_trips, summarize
 
 SUMMARY_ROWS = (
-    ("period", "period"), ("sessions", "sessions (played)"), ("return_pct", "return %"), ("cagr_pct", "CAGR %"),
-    ("max_drawdown_pct", "max drawdown %"), ("sharpe", "Sharpe"), ("trades", "trades (closed)"),
-    ("win_rate_pct", "win rate %"), ("profit_factor", "profit factor"), ("exposure_pct", "exposure %"),
-    ("turnover", "turnover ×"), ("costs_krw", "costs KRW (commission + tax)"), ("end_equity_krw", "end equity KRW"),
-    ("risk_denials", "risk denials"), ("kill_switch", "kill switch"),
+    ("period", "period"),
+    ("sessions", "sessions (played)"),
+    ("return_pct", "return %"),
+    ("cagr_pct", "CAGR %"),
+    ("max_drawdown_pct", "max drawdown %"),
+    ("sharpe", "Sharpe"),
+    ("trades", "trades (closed)"),
+    ("win_rate_pct", "win rate %"),
+    ("profit_factor", "profit factor"),
+    ("exposure_pct", "exposure %"),
+    ("turnover", "turnover ×"),
+    ("costs_krw", "costs KRW (commission + tax)"),
+    ("end_equity_krw", "end equity KRW"),
+    ("risk_denials", "risk denials"),
+    ("kill_switch", "kill switch"),
 )
 
 
@@ -66,9 +76,16 @@ def render(result: BacktestResult, console: Console, *, max_trades: int = 40) ->
     for name in ("symbol", "entry", "exit", "qty", "entry price", "exit price", "PnL KRW (net)", "costs KRW"):
         table.add_column(name, justify="right" if name not in ("symbol", "entry", "exit") else "left")
     for t in trades[:max_trades]:
-        table.add_row(t.symbol, str(t.entry_date), str(t.exit_date or "open"), f"{t.quantity:,}",
-                      f"{t.entry_price:,.2f}", f"{t.exit_price:,.2f}" if t.exit_price is not None else "-",
-                      f"{t.pnl_krw:,.0f}", f"{t.costs_krw:,.0f}")
+        table.add_row(
+            t.symbol,
+            str(t.entry_date),
+            str(t.exit_date or "open"),
+            f"{t.quantity:,}",
+            f"{t.entry_price:,.2f}",
+            f"{t.exit_price:,.2f}" if t.exit_price is not None else "-",
+            f"{t.pnl_krw:,.0f}",
+            f"{t.costs_krw:,.0f}",
+        )
     if len(trades) > max_trades:
         table.add_row("…", f"{len(trades) - max_trades} more in trades.csv", "", "", "", "", "", "")
     console.print(table)
@@ -87,22 +104,92 @@ def write_outputs(result: BacktestResult, out_dir: Path, *, title: str = "stockb
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = summarize(result)
     trades = round_trips(result.fills)
-    paths = [out_dir / n for n in ("summary.json", "trades.csv", "orders.csv", "fills.csv", "equity.csv",
-                                   "equity.png", "report.html")]
+    paths = [
+        out_dir / n
+        for n in ("summary.json", "trades.csv", "orders.csv", "fills.csv", "equity.csv", "equity.png", "report.html")
+    ]
     paths[0].write_text(json.dumps(jsonable(summary), indent=2), encoding="utf-8")
-    _csv(paths[1], ["symbol", "entry_date", "exit_date", "quantity", "entry_price", "exit_price", "pnl_krw",
-                    "costs_krw"],
-         [[t.symbol, t.entry_date, t.exit_date or "", t.quantity, t.entry_price, t.exit_price or "", t.pnl_krw,
-           t.costs_krw] for t in trades])
-    _csv(paths[2], ["trading_date", "ts_created", "symbol", "side", "intent", "order_type", "quantity",
-                    "limit_price", "status", "filled_quantity", "avg_fill_price", "reason", "note"],
-         [[o.trading_date, o.ts_created.isoformat(), o.symbol, o.side, o.intent, o.order_type, o.quantity,
-           o.limit_price or "", o.status, o.filled_quantity, o.avg_fill_price or "", o.reason, o.note]
-          for o in result.orders])
-    _csv(paths[3], ["trading_date", "ts_filled", "symbol", "side", "quantity", "price", "commission_krw",
-                    "tax_krw", "order_number"],
-         [[f.trading_date, f.ts_filled.isoformat(), f.symbol, f.side, f.quantity, f.price, f.commission_krw,
-           f.tax_krw, f.broker_order_number] for f in result.fills])
+    _csv(
+        paths[1],
+        ["symbol", "entry_date", "exit_date", "quantity", "entry_price", "exit_price", "pnl_krw", "costs_krw"],
+        [
+            [
+                t.symbol,
+                t.entry_date,
+                t.exit_date or "",
+                t.quantity,
+                t.entry_price,
+                t.exit_price or "",
+                t.pnl_krw,
+                t.costs_krw,
+            ]
+            for t in trades
+        ],
+    )
+    _csv(
+        paths[2],
+        [
+            "trading_date",
+            "ts_created",
+            "symbol",
+            "side",
+            "intent",
+            "order_type",
+            "quantity",
+            "limit_price",
+            "status",
+            "filled_quantity",
+            "avg_fill_price",
+            "reason",
+            "note",
+        ],
+        [
+            [
+                o.trading_date,
+                o.ts_created.isoformat(),
+                o.symbol,
+                o.side,
+                o.intent,
+                o.order_type,
+                o.quantity,
+                o.limit_price or "",
+                o.status,
+                o.filled_quantity,
+                o.avg_fill_price or "",
+                o.reason,
+                o.note,
+            ]
+            for o in result.orders
+        ],
+    )
+    _csv(
+        paths[3],
+        [
+            "trading_date",
+            "ts_filled",
+            "symbol",
+            "side",
+            "quantity",
+            "price",
+            "commission_krw",
+            "tax_krw",
+            "order_number",
+        ],
+        [
+            [
+                f.trading_date,
+                f.ts_filled.isoformat(),
+                f.symbol,
+                f.side,
+                f.quantity,
+                f.price,
+                f.commission_krw,
+                f.tax_krw,
+                f.broker_order_number,
+            ]
+            for f in result.fills
+        ],
+    )
     _csv(paths[4], ["date", "equity_krw"], [[d, e] for d, e in result.equity])
     png, svg = equity_charts(result.equity, result.config.start_cash_krw, title)
     paths[5].write_bytes(png)
@@ -147,13 +234,29 @@ def equity_charts(equity: Sequence[tuple[date, Decimal]], start_cash: Decimal, t
 
 
 def _html(title: str, summary: dict[str, Any], trades: list[Trade], svg: str) -> str:
-    rows = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(_cell(summary, key))}</td></tr>"
-                   for key, label in SUMMARY_ROWS)
+    rows = "".join(
+        f"<tr><th>{html.escape(label)}</th><td>{html.escape(_cell(summary, key))}</td></tr>"
+        for key, label in SUMMARY_ROWS
+    )
     trade_rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-            t.symbol, t.entry_date, t.exit_date or "open", t.quantity, t.entry_price, t.exit_price or "-",
-            f"{t.pnl_krw:,.0f}", f"{t.costs_krw:,.0f}")) + "</tr>" for t in trades)
-    svg_body = svg[svg.find("<svg"):]
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(v))}</td>"
+            for v in (
+                t.symbol,
+                t.entry_date,
+                t.exit_date or "open",
+                t.quantity,
+                t.entry_price,
+                t.exit_price or "-",
+                f"{t.pnl_krw:,.0f}",
+                f"{t.costs_krw:,.0f}",
+            )
+        )
+        + "</tr>"
+        for t in trades
+    )
+    svg_body = svg[svg.find("<svg") :]
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;margin:1em 0}}

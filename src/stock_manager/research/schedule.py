@@ -98,8 +98,9 @@ class EventSchedule:
     def _screen(self, sets: list[MaCrossParams]) -> None:
         day_index = {d: i for i, d in enumerate(self.days)}
         cache = self.data.screens
-        windows = tuple(sorted({(p.short_window_days, p.long_window_days, p.volume_window_days, p.min_volume_ratio)
-                                for p in sets}))
+        windows = tuple(
+            sorted({(p.short_window_days, p.long_window_days, p.volume_window_days, p.min_volume_ratio) for p in sets})
+        )
         for s, series in self.data.series.items():
             key = (s, self.model, self.config.start, self.config.end, windows)
             if key not in cache:  # a sweep shares the windows of many parameter sets
@@ -112,8 +113,9 @@ class EventSchedule:
                 cache[key] = (self._decision_days(s, sorted(golden)), self._decision_days(s, sorted(dead)))
             self.entry_days[s], self.exit_days[s] = cache[key]
             self.cross_days[s] = {*self.entry_days[s], *self.exit_days[s]}
-            self.intraday_days[s] = sorted(day_index[d] for d in series.intraday if d in day_index) \
-                if self.model is FillModel.PATH else []
+            self.intraday_days[s] = (
+                sorted(day_index[d] for d in series.intraday if d in day_index) if self.model is FillModel.PATH else []
+            )
 
     def _decision_days(self, symbol: str, bar_indices: Sequence[int]) -> list[int]:
         # The sessions whose history ends with bar i: (date_i, date_{i+1}] (path, next-open); date_i (close).
@@ -156,8 +158,13 @@ class EventSchedule:
         if self.model is FillModel.NEXT_OPEN:
             start = bisect.bisect_left(series.dates, after)
         avg = float(position.avg_price)
-        j = first_breach(series, start, avg * (1 + float(self.stop_pct) / 100),
-                         avg * (1 + float(self.take_pct) / 100), on_close=self.model is not FillModel.PATH)
+        j = first_breach(
+            series,
+            start,
+            avg * (1 + float(self.stop_pct) / 100),
+            avg * (1 + float(self.take_pct) / 100),
+            on_close=self.model is not FillModel.PATH,
+        )
         if j < 0:
             self.breach_day[s] = NEVER
             return
@@ -176,11 +183,14 @@ class EventSchedule:
         if position.quantity <= 0 or position.avg_price <= 0:
             return None
         avg = float(position.avg_price)
-        return (avg * (1 + float(self.stop_pct) / 100) * (1 + 1e-9),
-                avg * (1 + float(self.take_pct) / 100) * (1 - 1e-9))
+        return (
+            avg * (1 + float(self.stop_pct) / 100) * (1 + 1e-9),
+            avg * (1 + float(self.take_pct) / 100) * (1 - 1e-9),
+        )
 
-    def prints(self, day: date, session: TradingSession, events: list[str],
-               t_decide: datetime) -> list[tuple[Tick, float]]:
+    def prints(
+        self, day: date, session: TradingSession, events: list[str], t_decide: datetime
+    ) -> list[tuple[Tick, float]]:
         """The day's prints of the `events` symbols in replay order (time, symbol rank, path index).
 
         Each with its price as a float for the threshold pre-test. Bar fill models give one print per symbol:
@@ -191,9 +201,17 @@ class EventSchedule:
             bs = series[events[0]]
             return list(zip(bs.prints(day, session.ts_open, session.ts_close), bs.print_prices(day), strict=True))
         if self.model is FillModel.PATH:
-            keyed = [(tick.ts_event, self.rank[s], n, tick, price) for s in events
-                     for n, (tick, price) in enumerate(zip(series[s].prints(day, session.ts_open, session.ts_close),
-                                                           series[s].print_prices(day), strict=True))]
+            keyed = [
+                (tick.ts_event, self.rank[s], n, tick, price)
+                for s in events
+                for n, (tick, price) in enumerate(
+                    zip(
+                        series[s].prints(day, session.ts_open, session.ts_close),
+                        series[s].print_prices(day),
+                        strict=True,
+                    )
+                )
+            ]
             keyed.sort(key=lambda k: k[:3])
             return [(k[3], k[4]) for k in keyed]
         ticks = []

@@ -32,7 +32,7 @@ def sma(values: np.ndarray, window: int) -> np.ndarray:
     out = np.full(values.shape, np.nan)
     if window <= len(values):
         csum = np.concatenate(([0.0], np.cumsum(values)))
-        out[window - 1:] = (csum[window:] - csum[:-window]) / window
+        out[window - 1 :] = (csum[window:] - csum[:-window]) / window
     return out
 
 
@@ -51,7 +51,7 @@ def crosses(series: BarSeries, params: MaCrossParams) -> Crosses:
         return Crosses(empty, empty)
     diff = series.sma(short_w) - series.sma(long_w)
     tol = REL_TOL * np.nanmax(close)
-    prev, cur = diff[long_w - 1:-1], diff[long_w:]
+    prev, cur = diff[long_w - 1 : -1], diff[long_w:]
     idx = np.arange(long_w, n)
     golden = idx[(prev <= tol) & (cur > -tol)]
     dead = idx[(prev >= -tol) & (cur < tol)]
@@ -62,7 +62,7 @@ def crosses(series: BarSeries, params: MaCrossParams) -> Crosses:
             golden = empty
         else:
             mean_before = np.full(n, np.nan)
-            mean_before[vw:] = sma(volume, vw)[vw - 1:-1]
+            mean_before[vw:] = sma(volume, vw)[vw - 1 : -1]
             ok = volume >= mean_before * ratio * (1 - REL_TOL) - REL_TOL
             golden = golden[(golden >= vw) & ok[golden]]
     return Crosses(golden, dead)

@@ -15,9 +15,18 @@ from stock_manager.research.report import jsonable
 
 
 async def record_run(
-    engine: AsyncEngine, *, name: str, kind: str, period: tuple[date, date], symbols: Sequence[str],
-    params: Mapping[str, Any], config: Mapping[str, Any], summary: Mapping[str, Any],
-    ts_created: datetime, fills: Sequence[tuple[Fill, str]] = (), trials: Sequence[Mapping[str, Any]] = (),
+    engine: AsyncEngine,
+    *,
+    name: str,
+    kind: str,
+    period: tuple[date, date],
+    symbols: Sequence[str],
+    params: Mapping[str, Any],
+    config: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    ts_created: datetime,
+    fills: Sequence[tuple[Fill, str]] = (),
+    trials: Sequence[Mapping[str, Any]] = (),
     strategy_id: str = STRATEGY_ID,
 ) -> int:
     """Store one run with its fills (fill, intent) and optimisation trials; return the run's id.
@@ -28,23 +37,61 @@ async def record_run(
     ``objective_in_sample`` and ``objective_out_of_sample``.
     """
     async with engine.begin() as conn:
-        run_id = (await conn.execute(insert(tables.backtest_runs).values(
-            name=name, kind=kind, strategy_id=strategy_id, period_from=period[0], period_to=period[1],
-            symbols=list(symbols), params=jsonable(dict(params)), config=jsonable(dict(config)),
-            summary=jsonable(dict(summary)), ts_created=ts_created,
-        ).returning(tables.backtest_runs.c.id))).scalar_one()
+        run_id = (
+            await conn.execute(
+                insert(tables.backtest_runs)
+                .values(
+                    name=name,
+                    kind=kind,
+                    strategy_id=strategy_id,
+                    period_from=period[0],
+                    period_to=period[1],
+                    symbols=list(symbols),
+                    params=jsonable(dict(params)),
+                    config=jsonable(dict(config)),
+                    summary=jsonable(dict(summary)),
+                    ts_created=ts_created,
+                )
+                .returning(tables.backtest_runs.c.id)
+            )
+        ).scalar_one()
         if fills:
-            await conn.execute(insert(tables.backtest_fills), [
-                {"run_id": run_id, "seq": n, "trading_date": f.trading_date, "ts_filled": f.ts_filled,
-                 "symbol": f.symbol, "side": str(f.side), "intent": intent, "quantity": f.quantity, "price": f.price,
-                 "commission_krw": f.commission_krw, "tax_krw": f.tax_krw}
-                for n, (f, intent) in enumerate(fills, start=1)])
+            await conn.execute(
+                insert(tables.backtest_fills),
+                [
+                    {
+                        "run_id": run_id,
+                        "seq": n,
+                        "trading_date": f.trading_date,
+                        "ts_filled": f.ts_filled,
+                        "symbol": f.symbol,
+                        "side": str(f.side),
+                        "intent": intent,
+                        "quantity": f.quantity,
+                        "price": f.price,
+                        "commission_krw": f.commission_krw,
+                        "tax_krw": f.tax_krw,
+                    }
+                    for n, (f, intent) in enumerate(fills, start=1)
+                ],
+            )
         if trials:
-            await conn.execute(insert(tables.optimize_trials), [
-                {"run_id": run_id, "window_index": t["window"], "trial": t["trial"], "params": jsonable(t["params"]),
-                 "in_sample": jsonable(t["in_sample"]), "out_of_sample": jsonable(t["out_of_sample"]),
-                 "objective_in_sample": t["objective_in_sample"],
-                 "objective_out_of_sample": t["objective_out_of_sample"]} for t in trials])
+            await conn.execute(
+                insert(tables.optimize_trials),
+                [
+                    {
+                        "run_id": run_id,
+                        "window_index": t["window"],
+                        "trial": t["trial"],
+                        "params": jsonable(t["params"]),
+                        "in_sample": jsonable(t["in_sample"]),
+                        "out_of_sample": jsonable(t["out_of_sample"]),
+                        "objective_in_sample": t["objective_in_sample"],
+                        "objective_out_of_sample": t["objective_out_of_sample"],
+                    }
+                    for t in trials
+                ],
+            )
     return int(run_id)
 
 
@@ -60,9 +107,11 @@ async def list_runs(engine: AsyncEngine, name: str | None = None) -> list[dict[s
 async def active_params_rows(engine: AsyncEngine, strategy_id: str = STRATEGY_ID) -> list[tuple[date, int, dict]]:
     """Return every ACTIVE ``strategy_params`` row of `strategy_id` as (effective date, version, params)."""
     sp = tables.strategy_params
-    statement = (select(sp.c.effective_date, sp.c.version, sp.c.params)
-                 .where(sp.c.strategy_id == strategy_id, sp.c.status == "ACTIVE")
-                 .order_by(sp.c.effective_date, sp.c.version))
+    statement = (
+        select(sp.c.effective_date, sp.c.version, sp.c.params)
+        .where(sp.c.strategy_id == strategy_id, sp.c.status == "ACTIVE")
+        .order_by(sp.c.effective_date, sp.c.version)
+    )
     async with engine.connect() as conn:
         return [(row.effective_date, row.version, dict(row.params)) for row in await conn.execute(statement)]
 

@@ -31,8 +31,15 @@ def warm_paths(market: MarketData, config: BacktestConfig) -> None:
             bs.prints(day, session.ts_open, session.ts_close)
 
 
-def sweep(market: MarketData, config: BacktestConfig, grid: Sequence[Mapping[str, Any]], *,
-          objective: str = "return_pct", jobs: int = 2, chunks_per_job: int = 4) -> list[dict[str, Any]]:
+def sweep(
+    market: MarketData,
+    config: BacktestConfig,
+    grid: Sequence[Mapping[str, Any]],
+    *,
+    objective: str = "return_pct",
+    jobs: int = 2,
+    chunks_per_job: int = 4,
+) -> list[dict[str, Any]]:
     """Backtest every parameter set of `grid` over `config`'s period; return their figures in grid order.
 
     Consecutive grid entries go to the same worker (they usually share moving-average windows, whose screening
@@ -41,7 +48,7 @@ def sweep(market: MarketData, config: BacktestConfig, grid: Sequence[Mapping[str
     warm_paths(market, config)  # once, before the workers fork: they share the paths
     tasks = [(i, dict(p), objective) for i, p in enumerate(grid)]
     size = max(1, -(-len(tasks) // (jobs * chunks_per_job)))
-    chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
+    chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
     results: dict[int, dict[str, Any]] = {}
     if jobs <= 1:
         _opt._init_worker(market, config)

@@ -36,8 +36,9 @@ def equity_before(data: MarketData, cash_krw: Decimal, positions: Mapping[str, P
     return equity
 
 
-def equity_curve(data: MarketData, days: Iterable[date], fills: Iterable[Fill],
-                 start_cash_krw: Decimal) -> list[tuple[date, Decimal]]:
+def equity_curve(
+    data: MarketData, days: Iterable[date], fills: Iterable[Fill], start_cash_krw: Decimal
+) -> list[tuple[date, Decimal]]:
     """Each session's end equity, ``[(day, KRW)]``: cash after its fills plus holdings at their last close."""
     curve: list[tuple[date, Decimal]] = []
     cash = start_cash_krw

@@ -43,9 +43,13 @@ class SessionAssembly(Protocol):
     """Builds the account's execution and session runner once the account is known (the composition root
     provides it, so the daemon never chooses a concrete object)."""
 
-    def __call__(self, account_id: str, kill_switch: KillSwitch,
-                 on_stop: Callable[[str], Awaitable[None]],
-                 on_state: Callable[[str, str, date], Awaitable[None]]) -> SessionRunner: ...
+    def __call__(
+        self,
+        account_id: str,
+        kill_switch: KillSwitch,
+        on_stop: Callable[[str], Awaitable[None]],
+        on_state: Callable[[str, str, date], Awaitable[None]],
+    ) -> SessionRunner: ...
 
 
 class AfterClose(Protocol):
@@ -100,11 +104,20 @@ class TradingDaemon:
         Runs after each session's close (the AI batch jobs); None: nothing.
     """
 
-    def __init__(self, *, config: DaemonConfig, uow_factory: UnitOfWorkFactory, broker: Broker,
-                 schedule: SessionSchedule, clock: Clock, wall_clock: Clock, notifier: Notifier,
-                 assemble: SessionAssembly,
-                 kill_notices: Callable[[], Awaitable[KillSwitchNotices]] | None = None,
-                 after_close: AfterClose | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        config: DaemonConfig,
+        uow_factory: UnitOfWorkFactory,
+        broker: Broker,
+        schedule: SessionSchedule,
+        clock: Clock,
+        wall_clock: Clock,
+        notifier: Notifier,
+        assemble: SessionAssembly,
+        kill_notices: Callable[[], Awaitable[KillSwitchNotices]] | None = None,
+        after_close: AfterClose | None = None,
+    ) -> None:
         self.config = config
         self._uow = uow_factory
         self._broker = broker
@@ -136,8 +149,9 @@ class TradingDaemon:
         async with self._uow() as uow:
             switch = await uow.control.get_kill_switch()
         if switch.active:
-            raise KillSwitchActive(f"the kill switch is set ({switch.reason or 'no reason given'}); "
-                                   "run `stockbot resume` to clear it")
+            raise KillSwitchActive(
+                f"the kill switch is set ({switch.reason or 'no reason given'}); run `stockbot resume` to clear it"
+            )
         await self._broker.login()
         offered = await self._broker.get_accounts()
         accounts = [a.account_id for a in offered]
@@ -145,17 +159,21 @@ class TradingDaemon:
         if account_id is None or account_id not in accounts:
             raise ConfigurationError(f"account {self.config.account_id!r} is not among the broker's accounts")
         result = RunResult(account_id=account_id)
-        runner = self._assemble(account_id, self.kill_switch,
-                                lambda reason: self._set_trading_state("STOPPED", reason), self._set_trading_state)
+        runner = self._assemble(
+            account_id,
+            self.kill_switch,
+            lambda reason: self._set_trading_state("STOPPED", reason),
+            self._set_trading_state,
+        )
         execution = runner.execution
         now = self._wall.now()
         names = {a.account_id: a.name for a in offered}
         async with self._uow() as uow:
-            await uow.accounts.seen(account_id, runner.venue.name, str(self.config.mode), names.get(account_id, ""),
-                                    now)
+            await uow.accounts.seen(
+                account_id, runner.venue.name, str(self.config.mode), names.get(account_id, ""), now
+            )
             await uow.commit()
-        self._state = DaemonState(account_id, str(self.config.mode), "STARTING", "", None, None, os.getpid(), now,
-                                  now)
+        self._state = DaemonState(account_id, str(self.config.mode), "STARTING", "", None, None, os.getpid(), now, now)
         await self._write_state()
         await self._broker.subscribe_order_events(execution.on_broker_event)
         await self._broker.subscribe_quotes(runner.venue.instruments.symbols, runner.on_tick)
@@ -179,7 +197,8 @@ class TradingDaemon:
                 result.settlements.append(settlement)
                 current = None
                 if self.after_close is not None and not await self._until_killed(
-                        self._after_close_safely(account_id, settlement)):
+                    self._after_close_safely(account_id, settlement)
+                ):
                     break
             if self.kill_switch.tripped:
                 result.killed, result.kill_reason = True, self._kill_reason
@@ -255,18 +274,26 @@ class TradingDaemon:
             if sent and session is not None:
                 await self._let_flatten_fill(execution, session, {o.id for o in sent})
         result.open_orders_left = len(execution.open_orders)
-        left = (f"; {result.open_orders_left} order(s) left working at the broker"
-                if result.open_orders_left else "")
+        left = f"; {result.open_orders_left} order(s) left working at the broker" if result.open_orders_left else ""
         async with self._uow() as uow:
-            await record_event(uow, self._notifier, ts=self._clock.now(), kind="kill_switch", severity="CRITICAL",
-                               message=f"kill switch honoured ({action}): {self._kill_reason}; "
-                                       f"{result.open_orders_cancelled} open order(s) cancelled, "
-                                       f"{result.flatten_orders} flatten order(s) sent{left}; exiting",
-                               account_id=execution.config.account_id,
-                               payload={"reason": self._kill_reason, "action": action,
-                                        "cancelled": result.open_orders_cancelled,
-                                        "flatten_orders": result.flatten_orders,
-                                        "left_working": result.open_orders_left})
+            await record_event(
+                uow,
+                self._notifier,
+                ts=self._clock.now(),
+                kind="kill_switch",
+                severity="CRITICAL",
+                message=f"kill switch honoured ({action}): {self._kill_reason}; "
+                f"{result.open_orders_cancelled} open order(s) cancelled, "
+                f"{result.flatten_orders} flatten order(s) sent{left}; exiting",
+                account_id=execution.config.account_id,
+                payload={
+                    "reason": self._kill_reason,
+                    "action": action,
+                    "cancelled": result.open_orders_cancelled,
+                    "flatten_orders": result.flatten_orders,
+                    "left_working": result.open_orders_left,
+                },
+            )
             await uow.commit()
 
     async def _kill_action(self) -> str:
@@ -285,8 +312,11 @@ class TradingDaemon:
         market = asyncio.ensure_future(self._schedule.run_until_close(session))
         deadline = asyncio.get_running_loop().time() + self.config.flatten_wait_secs
         try:
-            while (order_ids & execution.open_orders.keys() and not market.done()
-                   and asyncio.get_running_loop().time() < deadline):
+            while (
+                order_ids & execution.open_orders.keys()
+                and not market.done()
+                and asyncio.get_running_loop().time() < deadline
+            ):
                 await asyncio.wait({market}, timeout=0.05)
         finally:
             if not market.done():
@@ -341,8 +371,13 @@ class TradingDaemon:
     async def _set_trading_state(self, trading_state: str, reason: str, trading_date: date | None = None) -> None:
         if self._state is None:
             return
-        self._state = replace(self._state, trading_state=trading_state, stop_reason=reason,
-                              trading_date=trading_date or self._state.trading_date, ts_heartbeat=self._wall.now())
+        self._state = replace(
+            self._state,
+            trading_state=trading_state,
+            stop_reason=reason,
+            trading_date=trading_date or self._state.trading_date,
+            ts_heartbeat=self._wall.now(),
+        )
         await self._write_state()
 
     async def _write_state(self) -> None:

@@ -68,14 +68,25 @@ async def record_event(
     if severity not in _LEVELS:
         raise ValueError(f"unknown severity {severity!r}")
     record = EventRecord(
-        ts_event=ts, kind=kind, severity=severity, message=message, payload=jsonable(dict(payload or {})),
-        correlation_id=correlation_id, account_id=account_id,
+        ts_event=ts,
+        kind=kind,
+        severity=severity,
+        message=message,
+        payload=jsonable(dict(payload or {})),
+        correlation_id=correlation_id,
+        account_id=account_id,
     )
     await uow.events.add(record)
 
     def announce() -> None:
-        log.log(_LEVELS[severity], kind, message=message, correlation_id=correlation_id or None,
-                ts_market=ts.isoformat(), payload=record.payload)
+        log.log(
+            _LEVELS[severity],
+            kind,
+            message=message,
+            correlation_id=correlation_id or None,
+            ts_market=ts.isoformat(),
+            payload=record.payload,
+        )
         notifier.event(record)
 
     uow.after_commit(announce)

@@ -38,8 +38,9 @@ def read_params_file(path: Path, spec: StrategySpec = MA_CROSS) -> StrategyParam
     except OSError as e:
         raise ConfigurationError(f"cannot read strategy parameter file {path}: {e.strerror}") from None
     except UnicodeDecodeError as e:
-        raise ConfigurationError(f"strategy parameter file {path} is not UTF-8 (byte at offset {e.start}); "
-                                 "save it as UTF-8") from None
+        raise ConfigurationError(
+            f"strategy parameter file {path} is not UTF-8 (byte at offset {e.start}); save it as UTF-8"
+        ) from None
     try:
         raw: Any = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
@@ -55,8 +56,9 @@ def read_params_file(path: Path, spec: StrategySpec = MA_CROSS) -> StrategyParam
     return spec.params_from(raw)
 
 
-async def load_params(uow: UnitOfWork, on: date, fallback_file: Path | None,
-                      spec: StrategySpec = MA_CROSS) -> LoadedParams:
+async def load_params(
+    uow: UnitOfWork, on: date, fallback_file: Path | None, spec: StrategySpec = MA_CROSS
+) -> LoadedParams:
     """Return today's ACTIVE parameters, else the file's, else the built-in defaults (flagged as fallback).
 
     Raises

@@ -104,8 +104,9 @@ class PositionHistory:
         # fold already made that is not longer.
         if count not in self._folds:
             start = max((n for n in self._folds if n <= count), default=0)
-            self._folds[count] = positions_from_fills(self.account_id, self._in_execution_order()[start:count],
-                                                      start=self._folds.get(start, self.base))
+            self._folds[count] = positions_from_fills(
+                self.account_id, self._in_execution_order()[start:count], start=self._folds.get(start, self.base)
+            )
         return dict(self._folds[count])
 
     def checkpoint(self, trading_date: date, ts_created: datetime) -> PositionCheckpoint | None:
@@ -117,8 +118,16 @@ class PositionHistory:
             last, last_day = self.base_key, self.base_trading_date
         else:
             return None
-        return PositionCheckpoint(self.account_id, self.positions(), trading_date, self.through_fill_id, last[0],
-                                  last[1], ts_created, last_day)
+        return PositionCheckpoint(
+            self.account_id,
+            self.positions(),
+            trading_date,
+            self.through_fill_id,
+            last[0],
+            last[1],
+            ts_created,
+            last_day,
+        )
 
 
 async def load_position_history(uow: UnitOfWork, account_id: str, today: date | None) -> PositionHistory:
@@ -130,12 +139,18 @@ async def load_position_history(uow: UnitOfWork, account_id: str, today: date | 
         key = (checkpoint.last_ts_filled, checkpoint.last_broker_fill_id)
         later = await uow.fills.list_after(account_id, checkpoint.through_fill_id)
         if all(execution_order(s.fill) > key for s in later):
-            return PositionHistory(account_id, dict(checkpoint.positions), key, tuple(s.fill for s in later),
-                                   max((s.id or 0 for s in later), default=checkpoint.through_fill_id),
-                                   checkpoint.last_trading_date)
+            return PositionHistory(
+                account_id,
+                dict(checkpoint.positions),
+                key,
+                tuple(s.fill for s in later),
+                max((s.id or 0 for s in later), default=checkpoint.through_fill_id),
+                checkpoint.last_trading_date,
+            )
     stored = await uow.fills.list_for_account(account_id)
-    return PositionHistory(account_id, {}, None, tuple(s.fill for s in stored),
-                           max((s.id or 0 for s in stored), default=0))
+    return PositionHistory(
+        account_id, {}, None, tuple(s.fill for s in stored), max((s.id or 0 for s in stored), default=0)
+    )
 
 
 async def strategy_positions(uow: UnitOfWork, account_id: str) -> dict[tuple[str, str], Position]:
@@ -146,6 +161,8 @@ async def strategy_positions(uow: UnitOfWork, account_id: str) -> dict[tuple[str
     for stored in await uow.fills.list_for_account(account_id):
         if stored.order_id is not None and stored.order_id in strategy_of:
             by_strategy.setdefault(strategy_of[stored.order_id], []).append(stored.fill)
-    return {(strategy, symbol): position
-            for strategy, fills in by_strategy.items()
-            for symbol, position in positions_from_fills(account_id, fills).items()}
+    return {
+        (strategy, symbol): position
+        for strategy, fills in by_strategy.items()
+        for symbol, position in positions_from_fills(account_id, fills).items()
+    }

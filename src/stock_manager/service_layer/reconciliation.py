@@ -123,6 +123,7 @@ def plan_recovery(
     """
     actions: list[Action] = []
     stops: list[str] = []
+
     def order_key(day: date, number: str) -> tuple[date | None, str]:
         return (day if order_numbers_restart_daily else None, strip_number(number))
 
@@ -148,8 +149,9 @@ def plan_recovery(
         elif matches:
             claims.setdefault(strip_number(matches[0].broker_order_number), []).append(order)
         else:
-            actions.append(Action("not_placed", "no order of this shape at the broker: it never reached it",
-                                  order.idempotency_key))
+            actions.append(
+                Action("not_placed", "no order of this shape at the broker: it never reached it", order.idempotency_key)
+            )
     adopted: dict[str, Order] = {}
     for number, orders in claims.items():
         if len(orders) > 1:
@@ -158,8 +160,14 @@ def plan_recovery(
             contested.add(number)
             continue
         adopted[number] = orders[0]
-        actions.append(Action("adopt", f"found at the broker as {by_number[number].broker_order_number}",
-                              orders[0].idempotency_key, report=by_number[number]))
+        actions.append(
+            Action(
+                "adopt",
+                f"found at the broker as {by_number[number].broker_order_number}",
+                orders[0].idempotency_key,
+                report=by_number[number],
+            )
+        )
         ours.add(number)
 
     # Our working orders: fills we missed, then the broker's final state.
@@ -167,16 +175,19 @@ def plan_recovery(
     tracked += [(o, n) for n, o in adopted.items()]
     for order, number in tracked:
         report = by_number.get(number)
-        missing, surplus = _missing(fill_identity, account_id,
-                                    recorded_by_order.get(order_key(order.trading_date, number), []),
-                                    fills_by_number.get(number, []))
+        missing, surplus = _missing(
+            fill_identity,
+            account_id,
+            recorded_by_order.get(order_key(order.trading_date, number), []),
+            fills_by_number.get(number, []),
+        )
         if surplus:
             stops.append(f"order {order.broker_order_number}: {surplus} more recorded than the broker executed")
-        actions.extend(Action("fill", f"missed fill {f.quantity} @ {f.price}", order.idempotency_key, fill=f)
-                       for f in missing)
+        actions.extend(
+            Action("fill", f"missed fill {f.quantity} @ {f.price}", order.idempotency_key, fill=f) for f in missing
+        )
         if report is None:
-            actions.append(Action("cancel", "the broker has no such order on its day: expired",
-                                  order.idempotency_key))
+            actions.append(Action("cancel", "the broker has no such order on its day: expired", order.idempotency_key))
         elif report.state is BrokerOrderState.CANCELED:
             actions.append(Action("cancel", "cancelled or expired at the broker", order.idempotency_key, report=report))
         elif report.state is BrokerOrderState.REJECTED:
@@ -185,14 +196,25 @@ def plan_recovery(
     # Orders and fills the daemon never made (placed by hand in HTS/MTS): labelled, never adopted.
     for report in broker_orders:
         if strip_number(report.broker_order_number) not in ours | contested:
-            actions.append(Action("external_order", f"{report.side} {report.quantity} {report.symbol} "
-                                  f"({report.broker_order_number}) was not placed by this daemon", report=report))
+            actions.append(
+                Action(
+                    "external_order",
+                    f"{report.side} {report.quantity} {report.symbol} "
+                    f"({report.broker_order_number}) was not placed by this daemon",
+                    report=report,
+                )
+            )
             number = strip_number(report.broker_order_number)
-            missing, _ = _missing(fill_identity, account_id,
-                                  recorded_by_order.get(order_key(report.trading_date, number), []),
-                                  fills_by_number.get(number, []))
-            actions.extend(Action("external_fill", f"execution of external order {report.broker_order_number}",
-                                  fill=f) for f in missing)
+            missing, _ = _missing(
+                fill_identity,
+                account_id,
+                recorded_by_order.get(order_key(report.trading_date, number), []),
+                fills_by_number.get(number, []),
+            )
+            actions.extend(
+                Action("external_fill", f"execution of external order {report.broker_order_number}", fill=f)
+                for f in missing
+            )
 
     new_fills = [a.fill for a in actions if a.fill is not None]
     if history is None:
@@ -205,8 +227,13 @@ def plan_recovery(
     for diff in _position_differences(positions_after, broker_positions):
         if diff.ours_quantity == 0 and diff.broker_quantity > 0 and diff.symbol not in maybe_ours:
             # Shares this daemon never held: bought by hand before the days the broker's orders cover.
-            actions.append(Action("external_holding", f"{plain(diff.broker_quantity)} {diff.symbol} @ "
-                                  f"{plain(diff.broker_avg_price)} at the broker were not bought by this daemon"))
+            actions.append(
+                Action(
+                    "external_holding",
+                    f"{plain(diff.broker_quantity)} {diff.symbol} @ "
+                    f"{plain(diff.broker_avg_price)} at the broker were not bought by this daemon",
+                )
+            )
         else:
             differences.append(diff)
     described = describe_changes(account_id, actions, open_orders, positions_before)
@@ -298,9 +325,14 @@ def same_shape(order: Order, report: BrokerOrderReport) -> bool:
     """Return True when `report` could be `order` at the broker: same symbol, side, quantity, type and limit,
     accepted no earlier than one second before our row was created (venue times may have whole seconds) and
     within `ADOPTION_WINDOW` after it."""
-    return (report.symbol == order.symbol and report.side is order.side and report.quantity == order.quantity
-            and report.limit_price == order.limit_price and report.order_type is order.order_type
-            and order.ts_created - timedelta(seconds=1) <= report.ts_accepted <= order.ts_created + ADOPTION_WINDOW)
+    return (
+        report.symbol == order.symbol
+        and report.side is order.side
+        and report.quantity == order.quantity
+        and report.limit_price == order.limit_price
+        and report.order_type is order.order_type
+        and order.ts_created - timedelta(seconds=1) <= report.ts_accepted <= order.ts_created + ADOPTION_WINDOW
+    )
 
 
 def _position_differences(
@@ -313,5 +345,10 @@ def _position_differences(
         mine_qty = mine.quantity if mine else Decimal(0)
         other_qty = other.quantity if other else Decimal(0)
         if mine_qty != other_qty:
-            yield PositionDifference(symbol, mine_qty, other_qty, mine.avg_price if mine else Decimal(0),
-                                     other.avg_price if other else Decimal(0))
+            yield PositionDifference(
+                symbol,
+                mine_qty,
+                other_qty,
+                mine.avg_price if mine else Decimal(0),
+                other.avg_price if other else Decimal(0),
+            )

@@ -30,7 +30,10 @@ class RecoveryInputs:
 
 
 async def gather_plan(
-    uow_factory: UnitOfWorkFactory, broker: Broker, inputs: RecoveryInputs, fill_identity: FillIdentity,
+    uow_factory: UnitOfWorkFactory,
+    broker: Broker,
+    inputs: RecoveryInputs,
+    fill_identity: FillIdentity,
     history: PositionHistory | None = None,
 ) -> RecoveryPlan:
     """Read the database and the broker (nothing is written) and return the recovery plan.
@@ -49,15 +52,19 @@ async def gather_plan(
             # An order working across days may have filled on days in between: every fill of the open ones.
             numbers = {o.broker_order_number for o in open_orders if o.broker_order_number}
             seen = {s.id for s in stored}
-            stored += [s for s in await uow.fills.list_for_order_numbers(inputs.account_id, numbers)
-                       if s.id not in seen]
+            stored += [
+                s for s in await uow.fills.list_for_order_numbers(inputs.account_id, numbers) if s.id not in seen
+            ]
         recorded = [s.fill for s in stored]
         if history is None:
             history = await load_position_history(uow, inputs.account_id, inputs.today)
     # A working order that lives across days may be reported for each of them: each order once (numbers may
     # restart every day, so an order is its day and number).
-    reported = {(r.trading_date, r.broker_order_number): r
-                for day in days for r in await broker.get_orders(inputs.account_id, day)}
+    reported = {
+        (r.trading_date, r.broker_order_number): r
+        for day in days
+        for r in await broker.get_orders(inputs.account_id, day)
+    }
     broker_orders = list(reported.values())
     broker_fills = [f for day in days for f in await broker.get_fills(inputs.account_id, day)]
     broker_positions = await broker.get_positions(inputs.account_id)
@@ -65,15 +72,27 @@ async def gather_plan(
         async with uow_factory() as uow:
             history = await load_position_history(uow, inputs.account_id, None)
     return plan_recovery(
-        account_id=inputs.account_id, open_orders=open_orders, known_orders=known, recorded_fills=recorded,
-        broker_orders=broker_orders, broker_fills=broker_fills, broker_positions=broker_positions,
-        fill_identity=fill_identity, history=history, order_numbers_restart_daily=inputs.order_numbers_restart_daily,
+        account_id=inputs.account_id,
+        open_orders=open_orders,
+        known_orders=known,
+        recorded_fills=recorded,
+        broker_orders=broker_orders,
+        broker_fills=broker_fills,
+        broker_positions=broker_positions,
+        fill_identity=fill_identity,
+        history=history,
+        order_numbers_restart_daily=inputs.order_numbers_restart_daily,
     )
 
 
 async def apply_plan(
-    plan: RecoveryPlan, execution: Execution, uow_factory: UnitOfWorkFactory, notifier: Notifier, clock: Clock,
-    *, mode: Mode,
+    plan: RecoveryPlan,
+    execution: Execution,
+    uow_factory: UnitOfWorkFactory,
+    notifier: Notifier,
+    clock: Clock,
+    *,
+    mode: Mode,
 ) -> None:
     """Apply every correction of `plan`; enter stop mode for what it cannot resolve; log the run."""
     ts_started = clock.now()
@@ -85,50 +104,86 @@ async def apply_plan(
             case "adopt" if order is not None and action.report is not None:
                 r = action.report
                 accepted = OrderAccepted(r.broker_order_number, r.ts_accepted, r.venue_order_ref)
-                await execution.apply_event(order, accepted, "recovery_adopted", "WARNING",
-                                            f"recovery: {order.symbol} order {action.detail}; adopted"
-                                            f"{_change(action)}")
+                await execution.apply_event(
+                    order,
+                    accepted,
+                    "recovery_adopted",
+                    "WARNING",
+                    f"recovery: {order.symbol} order {action.detail}; adopted{_change(action)}",
+                )
             case "not_placed" if order is not None:
-                await execution.apply_event(order, OrderCanceled(clock.now(), f"not placed: {action.detail}"),
-                                            "recovery_not_placed", "WARNING",
-                                            f"recovery: {order.symbol} order was never placed{_change(action)}")
+                await execution.apply_event(
+                    order,
+                    OrderCanceled(clock.now(), f"not placed: {action.detail}"),
+                    "recovery_not_placed",
+                    "WARNING",
+                    f"recovery: {order.symbol} order was never placed{_change(action)}",
+                )
             case "fill" | "external_fill" if action.fill is not None:
                 await execution.record_fill(action.fill, source="recovery")
             case "cancel" | "reject" if order is not None:
                 current = execution.open_orders.get(order.id or -1)
                 if current is not None and current.is_open:
-                    event = (OrderCanceled(clock.now(), f"recovery: {action.detail}") if action.kind == "cancel"
-                             else OrderRejected(clock.now(), f"recovery: {action.detail}"))
-                    await execution.apply_event(current, event, f"recovery_{action.kind}", "WARNING",
-                                                f"recovery: {current.symbol} order {current.broker_order_number}: "
-                                                f"{action.detail}{_change(action)}")
+                    event = (
+                        OrderCanceled(clock.now(), f"recovery: {action.detail}")
+                        if action.kind == "cancel"
+                        else OrderRejected(clock.now(), f"recovery: {action.detail}")
+                    )
+                    await execution.apply_event(
+                        current,
+                        event,
+                        f"recovery_{action.kind}",
+                        "WARNING",
+                        f"recovery: {current.symbol} order {current.broker_order_number}: "
+                        f"{action.detail}{_change(action)}",
+                    )
             case "external_order" | "external_holding":
                 async with uow_factory() as uow:
-                    await record_event(uow, notifier, ts=clock.now(), kind=action.kind, severity="WARNING",
-                                       message=f"recovery: {action.detail}", account_id=account_id)
+                    await record_event(
+                        uow,
+                        notifier,
+                        ts=clock.now(),
+                        kind=action.kind,
+                        severity="WARNING",
+                        message=f"recovery: {action.detail}",
+                        account_id=account_id,
+                    )
                     await uow.commit()
     outcome, reasons = plan_outcome(plan)
     async with uow_factory() as uow:
         await uow.settlements.add_recovery_log(
-            account_id, str(mode), False, outcome, plan_summary(plan), ts_started, clock.now())
-        await record_event(uow, notifier, ts=clock.now(), kind="recovery", severity="INFO" if not reasons else "ERROR",
-                           message=f"recovery {outcome.lower()}: {len(plan.actions)} correction(s)",
-                           payload=plan_summary(plan), account_id=account_id)
+            account_id, str(mode), False, outcome, plan_summary(plan), ts_started, clock.now()
+        )
+        await record_event(
+            uow,
+            notifier,
+            ts=clock.now(),
+            kind="recovery",
+            severity="INFO" if not reasons else "ERROR",
+            message=f"recovery {outcome.lower()}: {len(plan.actions)} correction(s)",
+            payload=plan_summary(plan),
+            account_id=account_id,
+        )
         await uow.commit()
     if reasons:
         await execution.enter_stop_mode("recovery could not reconcile: " + "; ".join(reasons))
 
 
 async def record_dry_run(
-    plan: RecoveryPlan, uow_factory: UnitOfWorkFactory, account_id: str, mode: Mode, ts_started: datetime,
+    plan: RecoveryPlan,
+    uow_factory: UnitOfWorkFactory,
+    account_id: str,
+    mode: Mode,
+    ts_started: datetime,
     ts_finished: datetime,
 ) -> None:
     """Log a run that only showed `plan` (``stockbot recover --dry-run``): one ``recovery_logs`` row with
     ``dry_run`` true and the outcome applying it would have; nothing else is written."""
     outcome, _ = plan_outcome(plan)
     async with uow_factory() as uow:
-        await uow.settlements.add_recovery_log(account_id, str(mode), True, outcome, plan_summary(plan), ts_started,
-                                               ts_finished)
+        await uow.settlements.add_recovery_log(
+            account_id, str(mode), True, outcome, plan_summary(plan), ts_started, ts_finished
+        )
         await uow.commit()
 
 
@@ -137,8 +192,10 @@ def plan_outcome(plan: RecoveryPlan) -> tuple[str, list[str]]:
     it cannot resolve, and each position that would still differ from the broker's."""
     reasons = list(plan.stop_reasons)
     for diff in plan.position_differences:
-        reasons.append(f"{diff.symbol}: {plain(diff.ours_quantity)} shares from our fills, "
-                       f"{plain(diff.broker_quantity)} at the broker")
+        reasons.append(
+            f"{diff.symbol}: {plain(diff.ours_quantity)} shares from our fills, "
+            f"{plain(diff.broker_quantity)} at the broker"
+        )
     return ("FAILED" if reasons else ("CLEAN" if plan.is_clean else "CORRECTED")), reasons
 
 
@@ -151,14 +208,24 @@ def plan_summary(plan: RecoveryPlan) -> dict[str, object]:
     return {
         "clean": plan.is_clean,
         "actions": [
-            {"kind": a.kind, "detail": a.detail, "order_key": a.order_key,
-             "broker_order_number": (a.report.broker_order_number if a.report else
-                                     a.fill.broker_order_number if a.fill else None),
-             "broker_fill_id": a.fill.broker_fill_id if a.fill else None, "before": a.before, "after": a.after}
+            {
+                "kind": a.kind,
+                "detail": a.detail,
+                "order_key": a.order_key,
+                "broker_order_number": (
+                    a.report.broker_order_number if a.report else a.fill.broker_order_number if a.fill else None
+                ),
+                "broker_fill_id": a.fill.broker_fill_id if a.fill else None,
+                "before": a.before,
+                "after": a.after,
+            }
             for a in plan.actions
         ],
-        "positions_after": {s: {"quantity": str(p.quantity), "avg_price": str(p.avg_price)}
-                            for s, p in sorted(plan.positions_after.items()) if not p.is_flat},
+        "positions_after": {
+            s: {"quantity": str(p.quantity), "avg_price": str(p.avg_price)}
+            for s, p in sorted(plan.positions_after.items())
+            if not p.is_flat
+        },
         "position_differences": [
             {"symbol": d.symbol, "ours": str(d.ours_quantity), "broker": str(d.broker_quantity)}
             for d in plan.position_differences

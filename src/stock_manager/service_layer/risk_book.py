@@ -43,13 +43,17 @@ class RiskBook:
         """Return True when the session takes an order of `order_type` at `now` (never without a session)."""
         return self.session is not None and self.session.accepts(now, order_type)
 
-    def note_quote(self, symbol: str, price: Decimal, ts: datetime, lower: Decimal | None = None,
-                   upper: Decimal | None = None) -> None:
+    def note_quote(
+        self, symbol: str, price: Decimal, ts: datetime, lower: Decimal | None = None, upper: Decimal | None = None
+    ) -> None:
         """Record a quote of `symbol` (price KRW at `ts`, with the day's limits when known)."""
         known = self.market.get(symbol)
         self.market[symbol] = MarketSnapshot(
-            price, ts, lower if lower is not None else (known.lower_limit if known else None),
-            upper if upper is not None else (known.upper_limit if known else None))
+            price,
+            ts,
+            lower if lower is not None else (known.lower_limit if known else None),
+            upper if upper is not None else (known.upper_limit if known else None),
+        )
 
     def note_order(self, ts: datetime) -> None:
         """Count an order created (or observed) at `ts` for the rate throttle."""
@@ -66,8 +70,14 @@ class RiskBook:
         self.broker_failures = 0
 
     def state(
-        self, *, now: datetime, positions: Mapping[str, Position], open_orders: Iterable[Order],
-        realized_pnl_today_krw: Decimal, start_of_day_equity_krw: Decimal, stopped: bool,
+        self,
+        *,
+        now: datetime,
+        positions: Mapping[str, Position],
+        open_orders: Iterable[Order],
+        realized_pnl_today_krw: Decimal,
+        start_of_day_equity_krw: Decimal,
+        stopped: bool,
     ) -> RiskState:
         """Return the `RiskState` at `now` for these positions and open orders."""
         while self.recent_orders and self.recent_orders[0] <= now - _RATE_WINDOW:
@@ -86,11 +96,19 @@ class RiskBook:
             if snapshot is not None and not position.is_flat:
                 unrealized += position.unrealized_pnl_krw(snapshot.last_price)
         return RiskState(
-            positions=positions, working_buy_quantity=working, realized_pnl_today_krw=realized_pnl_today_krw,
-            start_of_day_equity_krw=start_of_day_equity_krw, stopped=stopped, now=now, phase=self.phase_at(now),
+            positions=positions,
+            working_buy_quantity=working,
+            realized_pnl_today_krw=realized_pnl_today_krw,
+            start_of_day_equity_krw=start_of_day_equity_krw,
+            stopped=stopped,
+            now=now,
+            phase=self.phase_at(now),
             order_types_now=self._order_types_at(now),
-            market=dict(self.market), working_buy_value_krw=working_value, recent_orders=tuple(self.recent_orders),
-            failures=dict(self.failures), unrealized_pnl_krw=unrealized,
+            market=dict(self.market),
+            working_buy_value_krw=working_value,
+            recent_orders=tuple(self.recent_orders),
+            failures=dict(self.failures),
+            unrealized_pnl_krw=unrealized,
         )
 
     def _order_types_at(self, now: datetime) -> frozenset[OrderType]:

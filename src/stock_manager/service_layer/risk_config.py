@@ -49,8 +49,10 @@ def parse_limit(name: str, text: str | None) -> object:
     if text is None:  # stored: the rule is off
         raw = "off"
     elif not (raw := text.strip().lower()):
-        raise ConfigurationError(f"risk limit {name} needs a value: a number, true/false or 'off' (`off` is the "
-                                 "only way to switch a rule off)")
+        raise ConfigurationError(
+            f"risk limit {name} needs a value: a number, true/false or 'off' (`off` is the "
+            "only way to switch a rule off)"
+        )
     if raw in _OFF:
         if name in _REQUIRED:
             raise ConfigurationError(f"risk limit {name} cannot be off")
@@ -65,8 +67,9 @@ def parse_limit(name: str, text: str | None) -> object:
     except InvalidOperation:
         raise ConfigurationError(f"risk limit {name} must be a number or 'off', was {text!r}") from None
     if not number.is_finite() or number <= 0 or (name.endswith("_pct") and number > 100):
-        raise ConfigurationError(f"risk limit {name} must be a positive number{' ≤ 100' * name.endswith('_pct')} "
-                                 f"or 'off', was {text!r}")
+        raise ConfigurationError(
+            f"risk limit {name} must be a positive number{' ≤ 100' * name.endswith('_pct')} or 'off', was {text!r}"
+        )
     if "int" in kind:
         if number != number.to_integral_value():
             raise ConfigurationError(f"risk limit {name} must be a whole number, was {text!r}")
@@ -110,7 +113,13 @@ async def change_limit(
     """
     value = parse_limit(name, text)
     current = await effective_limits(uow, base)
-    change = RiskLimitChange(name=name, old_value=format_limit(getattr(current, name)), new_value=format_limit(value),
-                             changed_by=changed_by, reason=reason, ts_changed=ts)
+    change = RiskLimitChange(
+        name=name,
+        old_value=format_limit(getattr(current, name)),
+        new_value=format_limit(value),
+        changed_by=changed_by,
+        reason=reason,
+        ts_changed=ts,
+    )
     await uow.risk.add_limit_change(change)
     return change

@@ -58,13 +58,15 @@ class StrategyBook:
         if not self._all:
             for spec in self.specs:
                 if spec.strategy_id not in self._bound:
-                    self._bound[spec.strategy_id] = spec.build(self.params.get(spec.strategy_id)
-                                                               or spec.default_params())
+                    self._bound[spec.strategy_id] = spec.build(
+                        self.params.get(spec.strategy_id) or spec.default_params()
+                    )
             self._all = tuple(self._bound[spec.strategy_id] for spec in self.specs)
         return self._all
 
-    async def load(self, uow: UnitOfWork, day: date, *, clock: Clock, notifier: Notifier,
-                   account_id: str) -> str | None:
+    async def load(
+        self, uow: UnitOfWork, day: date, *, clock: Clock, notifier: Notifier, account_id: str
+    ) -> str | None:
         """Read every strategy's parameters for `day` (in `uow`; the caller commits); return why the session
         must not trade (invalid parameters, or none with ``PARAMS_FALLBACK=stop``), or None."""
         for spec in self.specs:
@@ -76,21 +78,35 @@ class StrategyBook:
             if loaded.fallback and self.stop_without_params:
                 return "no ACTIVE strategy_params for today and PARAMS_FALLBACK=stop"
             if not loaded.fallback and (applied := await uow.ai.mark_applied(spec.strategy_id, day, clock.now())):
-                await record_event(uow, notifier, ts=clock.now(), kind="params_applied", severity="INFO",
-                                   account_id=account_id, payload={"draft_ids": applied, **loaded.params.to_mapping()},
-                                   message=f"approved parameter draft {', '.join(map(str, applied))} of "
-                                           f"{spec.strategy_id} in force from session {day}")
-            changed = (loaded.source != self.sources.get(spec.strategy_id)
-                       or loaded.params != self.params.get(spec.strategy_id))
+                await record_event(
+                    uow,
+                    notifier,
+                    ts=clock.now(),
+                    kind="params_applied",
+                    severity="INFO",
+                    account_id=account_id,
+                    payload={"draft_ids": applied, **loaded.params.to_mapping()},
+                    message=f"approved parameter draft {', '.join(map(str, applied))} of "
+                    f"{spec.strategy_id} in force from session {day}",
+                )
+            changed = loaded.source != self.sources.get(spec.strategy_id) or loaded.params != self.params.get(
+                spec.strategy_id
+            )
             self.params[spec.strategy_id], self.sources[spec.strategy_id] = loaded.params, loaded.source
             self._bound[spec.strategy_id] = spec.build(loaded.params)
             self._all = ()
             if loaded.fallback and changed:
                 where = "" if self.single else f" of {spec.strategy_id}"
-                await record_event(uow, notifier, ts=clock.now(), kind="params_fallback", severity="WARNING",
-                                   account_id=account_id,
-                                   message=f"no ACTIVE strategy_params{where} for {day}; using {loaded.source}",
-                                   payload=loaded.params.to_mapping())
+                await record_event(
+                    uow,
+                    notifier,
+                    ts=clock.now(),
+                    kind="params_fallback",
+                    severity="WARNING",
+                    account_id=account_id,
+                    message=f"no ACTIVE strategy_params{where} for {day}; using {loaded.source}",
+                    payload=loaded.params.to_mapping(),
+                )
         return None
 
     def payload(self) -> dict[str, Any]:

@@ -117,16 +117,23 @@ class SessionRunner:
                         self.day_range[symbol] = (quote.day_low, quote.day_high)
         if missing:
             async with self.uow_factory() as uow:
-                await record_event(uow, self.notifier, ts=self.clock.now(), kind="quote_unavailable",
-                                   severity="WARNING", account_id=self.account_id, payload=missing,
-                                   message=f"no price for {', '.join(missing)}: no order on them until a tick "
-                                           "arrives")
+                await record_event(
+                    uow,
+                    self.notifier,
+                    ts=self.clock.now(),
+                    kind="quote_unavailable",
+                    severity="WARNING",
+                    account_id=self.account_id,
+                    payload=missing,
+                    message=f"no price for {', '.join(missing)}: no order on them until a tick arrives",
+                )
                 await uow.commit()
         # Parameters (step 4) and universe (step 7).
         history: dict[str, list[DailyBar]] = {}
         async with self.uow_factory() as uow:
-            reason = await self.strategies.load(uow, day, clock=self.clock, notifier=self.notifier,
-                                                account_id=self.account_id)
+            reason = await self.strategies.load(
+                uow, day, clock=self.clock, notifier=self.notifier, account_id=self.account_id
+            )
             for instrument in self.venue.instruments.by_symbol.values():
                 await uow.market_data.upsert_symbol(instrument, self.clock.now())
             await uow.commit()
@@ -137,14 +144,23 @@ class SessionRunner:
         async with self.uow_factory() as uow:
             for bars in history.values():
                 await uow.market_data.upsert_daily_bars(bars[-5:], source="broker")
-            await record_event(uow, self.notifier, ts=self.clock.now(), kind="market_open", severity="INFO",
-                               account_id=self.account_id,
-                               message=f"session {day}: equity {start_equity:,.0f} KRW, "
-                                       f"cash {cash.deposit_krw:,.0f} KRW, "
-                                       f"{sum(1 for p in ex.positions.values() if not p.is_flat)} position(s), "
-                                       f"{len(ex.open_orders)} open order(s)",
-                               payload={"start_equity_krw": start_equity, "cash_krw": cash.deposit_krw,
-                                        "params": self.strategies.payload()})
+            await record_event(
+                uow,
+                self.notifier,
+                ts=self.clock.now(),
+                kind="market_open",
+                severity="INFO",
+                account_id=self.account_id,
+                message=f"session {day}: equity {start_equity:,.0f} KRW, "
+                f"cash {cash.deposit_krw:,.0f} KRW, "
+                f"{sum(1 for p in ex.positions.values() if not p.is_flat)} position(s), "
+                f"{len(ex.open_orders)} open order(s)",
+                payload={
+                    "start_equity_krw": start_equity,
+                    "cash_krw": cash.deposit_krw,
+                    "params": self.strategies.payload(),
+                },
+            )
             await uow.commit()
         await self._state("TRADING" if ex.stopped_reason is None else "STOPPED", ex.stopped_reason or "", day)
         # The day's signals from the daily bars up to yesterday, strategy by strategy.
@@ -171,8 +187,9 @@ class SessionRunner:
         async with self.uow_factory() as uow:
             fills = await load_position_history(uow, self.account_id, day)
             open_orders = await uow.orders.list_open(self.account_id)
-            previous = [s for s in await uow.settlements.list_all(self.account_id, with_summary=False)
-                        if s.trading_date < day]
+            previous = [
+                s for s in await uow.settlements.list_all(self.account_id, with_summary=False) if s.trading_date < day
+            ]
             own = None if self.strategies.single else await strategy_positions(uow, self.account_id)
         # The loss limit counts every fill of today, also those recorded before a restart.
         before_today = fills.positions(before=day)
@@ -184,8 +201,13 @@ class SessionRunner:
                 limits = await effective_limits(uow, ex.config.risk_limits)
         except Exception as e:
             limits, limits_problem = ex.config.risk_limits, f"risk limits in the database are invalid: {e}"
-        ex.begin_session(day, Decimal(0), sum((p.net_realized_pnl_krw for p in before_today.values()), Decimal(0)),
-                         session=session, limits=limits)
+        ex.begin_session(
+            day,
+            Decimal(0),
+            sum((p.net_realized_pnl_krw for p in before_today.values()), Decimal(0)),
+            session=session,
+            limits=limits,
+        )
         if limits_problem:
             await ex.enter_stop_mode(limits_problem, rule="risk_limits")
         inputs = RecoveryInputs(self.account_id, day, self.venue.order_numbers_restart_daily)
@@ -211,8 +233,9 @@ class SessionRunner:
         if not holding and not self.strategies.enters_intraday:
             return
         if holding:
-            self.metrics.exposure(sum((p.quantity * self.last_prices.get(s, p.avg_price)
-                                       for s, p in ex.positions.items()), Decimal(0)))
+            self.metrics.exposure(
+                sum((p.quantity * self.last_prices.get(s, p.avg_price) for s, p in ex.positions.items()), Decimal(0))
+            )
         ts_decision = self.venue.bar_close(self.session.trading_date)
         low, high = self.day_range[tick.symbol]
         day = MarketDay(self.history.get(tick.symbol, ()), self.open_prices[tick.symbol], high, low)
@@ -247,30 +270,66 @@ class SessionRunner:
             if position.is_flat:
                 continue
             close_price = self.last_prices.get(symbol) or (await self.broker.get_price(symbol)).price
-            snapshots.append(PositionSnapshot(
-                self.account_id, day, symbol, position.quantity, position.avg_price, close_price,
-                position.market_value_krw(close_price), position.unrealized_pnl_krw(close_price),
-                position.realized_pnl_krw, now))
+            snapshots.append(
+                PositionSnapshot(
+                    self.account_id,
+                    day,
+                    symbol,
+                    position.quantity,
+                    position.avg_price,
+                    close_price,
+                    position.market_value_krw(close_price),
+                    position.unrealized_pnl_krw(close_price),
+                    position.realized_pnl_krw,
+                    now,
+                )
+            )
         end_equity = cash.deposit_krw + sum((s.market_value_krw for s in snapshots), Decimal(0))
         start_equity = ex.start_of_day_equity_krw
-        return_pct = ((end_equity - start_equity) / start_equity * 100).quantize(Decimal("0.000001")) \
-            if start_equity else Decimal(0)
-        dd = drawdown(history[0].start_equity_krw if history else start_equity,
-                      [*(s.end_equity_krw for s in history), end_equity])
+        return_pct = (
+            ((end_equity - start_equity) / start_equity * 100).quantize(Decimal("0.000001"))
+            if start_equity
+            else Decimal(0)
+        )
+        dd = drawdown(
+            history[0].start_equity_krw if history else start_equity, [*(s.end_equity_krw for s in history), end_equity]
+        )
         settlement = DailySettlement(
-            account_id=self.account_id, trading_date=day, mode=self.mode, start_equity_krw=start_equity,
-            end_equity_krw=end_equity, cash_krw=cash.deposit_krw, realized_pnl_krw=realized,
+            account_id=self.account_id,
+            trading_date=day,
+            mode=self.mode,
+            start_equity_krw=start_equity,
+            end_equity_krw=end_equity,
+            cash_krw=cash.deposit_krw,
+            realized_pnl_krw=realized,
             unrealized_pnl_krw=sum((s.unrealized_pnl_krw for s in snapshots), Decimal(0)),
-            commission_krw=commission, tax_krw=tax, orders_count=len(orders_today), fills_count=len(todays),
-            return_pct=return_pct, ts_created=now,
-            summary={"stopped": ex.stopped_reason or "", "drawdown_pct": str(dd.current_pct),
-                     "max_drawdown_pct": str(dd.max_pct), "peak_equity_krw": str(dd.peak_equity_krw),
-                     "positions": {
-                s.symbol: {"quantity": str(s.quantity), "avg_price": str(s.avg_price), "close": str(s.close_price)}
-                for s in snapshots},
-                "orders": [{"symbol": o.symbol, "side": o.side.value, "quantity": str(o.quantity),
-                            "status": o.status.value, "filled": str(o.filled_quantity), "reason": o.reason}
-                           for o in orders_today]},
+            commission_krw=commission,
+            tax_krw=tax,
+            orders_count=len(orders_today),
+            fills_count=len(todays),
+            return_pct=return_pct,
+            ts_created=now,
+            summary={
+                "stopped": ex.stopped_reason or "",
+                "drawdown_pct": str(dd.current_pct),
+                "max_drawdown_pct": str(dd.max_pct),
+                "peak_equity_krw": str(dd.peak_equity_krw),
+                "positions": {
+                    s.symbol: {"quantity": str(s.quantity), "avg_price": str(s.avg_price), "close": str(s.close_price)}
+                    for s in snapshots
+                },
+                "orders": [
+                    {
+                        "symbol": o.symbol,
+                        "side": o.side.value,
+                        "quantity": str(o.quantity),
+                        "status": o.status.value,
+                        "filled": str(o.filled_quantity),
+                        "reason": o.reason,
+                    }
+                    for o in orders_today
+                ],
+            },
         )
         async with self.uow_factory() as uow:
             for position in after.values():
@@ -281,11 +340,17 @@ class SessionRunner:
             for snapshot in snapshots:
                 await uow.positions.add_snapshot(snapshot)
             await uow.settlements.put(settlement)
-            await record_event(uow, self.notifier, ts=now, kind="market_close", severity="INFO",
-                               account_id=self.account_id,
-                               message=f"session {day} closed: {len(orders_today)} order(s), {len(todays)} fill(s), "
-                                       f"realized {realized - commission - tax:,.0f} KRW net",
-                               payload={"end_equity_krw": end_equity, "return_pct": return_pct})
+            await record_event(
+                uow,
+                self.notifier,
+                ts=now,
+                kind="market_close",
+                severity="INFO",
+                account_id=self.account_id,
+                message=f"session {day} closed: {len(orders_today)} order(s), {len(todays)} fill(s), "
+                f"realized {realized - commission - tax:,.0f} KRW net",
+                payload={"end_equity_krw": end_equity, "return_pct": return_pct},
+            )
             await uow.commit()
         await self._state("CLOSED", ex.stopped_reason or "", day)
         self.metrics.exposure(sum((s.market_value_krw for s in snapshots), Decimal(0)))

@@ -24,14 +24,23 @@ class AnthropicChat:
 
     provider = "anthropic"
 
-    def __init__(self, *, model: str, api_key: str | None, base_url: str | None, timeout_secs: float,
-                 max_retries: int, retry_base_secs: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_key: str | None,
+        base_url: str | None,
+        timeout_secs: float,
+        max_retries: int,
+        retry_base_secs: float = 1.0,
+    ) -> None:
         self._model = model
         self._timeout = timeout_secs
         self._max_retries = max_retries
         self._base = retry_base_secs
-        self._client = anthropic.AsyncAnthropic(api_key=api_key or NO_KEY, base_url=base_url, timeout=timeout_secs,
-                                                max_retries=0)
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key or NO_KEY, base_url=base_url, timeout=timeout_secs, max_retries=0
+        )
 
     @property
     def model(self) -> str:
@@ -44,13 +53,18 @@ class AnthropicChat:
         async def call() -> ModelAnswer:
             try:
                 response = await self._client.messages.create(
-                    model=self._model, max_tokens=request.max_output_tokens, system=request.system,
-                    messages=[{"role": "user", "content": request.prompt}])
+                    model=self._model,
+                    max_tokens=request.max_output_tokens,
+                    system=request.system,
+                    messages=[{"role": "user", "content": request.prompt}],
+                )
             except anthropic.APITimeoutError:
                 raise AiTemporaryError(f"no answer within {self._timeout:g} s") from None
             except anthropic.RateLimitError as e:
-                raise AiRateLimited(f"rate limited (HTTP 429): {_message(e)}",
-                                    retry_after_secs=retry_after(e.response.headers.get("retry-after"))) from None
+                raise AiRateLimited(
+                    f"rate limited (HTTP 429): {_message(e)}",
+                    retry_after_secs=retry_after(e.response.headers.get("retry-after")),
+                ) from None
             except (anthropic.InternalServerError, anthropic.APIConnectionError) as e:
                 raise AiTemporaryError(f"{type(e).__name__}: {_message(e)}") from None
             except anthropic.APIStatusError as e:
@@ -60,8 +74,12 @@ class AnthropicChat:
             except anthropic.AnthropicError as e:
                 raise AiRequestRefused(f"{type(e).__name__}: {_message(e)}") from None
             text = "".join(getattr(block, "text", "") for block in response.content)
-            return ModelAnswer(text=text, model=response.model or self._model,
-                               input_tokens=response.usage.input_tokens, output_tokens=response.usage.output_tokens)
+            return ModelAnswer(
+                text=text,
+                model=response.model or self._model,
+                input_tokens=response.usage.input_tokens,
+                output_tokens=response.usage.output_tokens,
+            )
 
         answer, attempts = await with_retries(call, max_retries=self._max_retries, base_delay_secs=self._base)
         return ModelAnswer(answer.text, answer.model, answer.input_tokens, answer.output_tokens, attempts)

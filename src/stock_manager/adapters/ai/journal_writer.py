@@ -14,38 +14,97 @@ from stock_manager.localtime import KST
 
 _WORDS = {
     "ko": {
-        "title": "매매일지", "account": "계좌", "params": "파라미터", "result": "결과",
+        "title": "매매일지",
+        "account": "계좌",
+        "params": "파라미터",
+        "result": "결과",
         "realized": "실현손익 {net}원 (세전 {gross}원, 수수료 {commission}원, 세금 {tax}원)",
-        "unrealized": "미실현 {value}원", "equity": "자산 {start} → {end}원 ({ret}%)",
-        "drawdown": "낙폭 {dd}% (최대 {max}%)", "stopped": "거래중지: {why}", "unsettled": "정산 기록 없음",
-        "orders": "주문 {n}건", "fills": "체결 {n}건", "risk": "리스크 판단 {n}건", "events": "이벤트",
-        "none": "없음", "reason": "사유", "positions": "보유 (종가 기준)", "backtest": "백테스트 비교",
-        "no_backtest": "백테스트 비교: 없음 ({why})", "shares": "주", "krw": "원", "avg": "평균",
-        "close": "종가", "signal_vs": "신호가 {price}원 대비", "commission": "수수료", "tax": "세금",
+        "unrealized": "미실현 {value}원",
+        "equity": "자산 {start} → {end}원 ({ret}%)",
+        "drawdown": "낙폭 {dd}% (최대 {max}%)",
+        "stopped": "거래중지: {why}",
+        "unsettled": "정산 기록 없음",
+        "orders": "주문 {n}건",
+        "fills": "체결 {n}건",
+        "risk": "리스크 판단 {n}건",
+        "events": "이벤트",
+        "none": "없음",
+        "reason": "사유",
+        "positions": "보유 (종가 기준)",
+        "backtest": "백테스트 비교",
+        "no_backtest": "백테스트 비교: 없음 ({why})",
+        "shares": "주",
+        "krw": "원",
+        "avg": "평균",
+        "close": "종가",
+        "signal_vs": "신호가 {price}원 대비",
+        "commission": "수수료",
+        "tax": "세금",
         "bt_line": "기간 {period}: 오늘 데몬 주문 {d}건, 백테스트 {b}건",
-        "bt_same": "오늘 거래가 백테스트와 같음", "bt_pair": "{symbol} {side}: 데몬 {qd} @ {pd}, 백테스트 {qb} @ {pb} "
-        "(슬리피지 {slip}원)", "bt_missing": "백테스트만 거래: {items}", "bt_extra": "데몬만 거래: {items}",
+        "bt_same": "오늘 거래가 백테스트와 같음",
+        "bt_pair": "{symbol} {side}: 데몬 {qd} @ {pd}, 백테스트 {qb} @ {pb} (슬리피지 {slip}원)",
+        "bt_missing": "백테스트만 거래: {items}",
+        "bt_extra": "데몬만 거래: {items}",
         "bt_pnl": "기간 손익 차이 (데몬 − 백테스트) {diff}원",
-        "BUY": "매수", "SELL": "매도", "LIMIT": "지정가", "MARKET": "시장가", "FILLED": "체결", "PARTIAL": "부분체결",
-        "CANCELED": "취소", "REJECTED": "거부", "SENT": "접수", "NEW": "신규", "DENY": "거부", "STOP": "거래중지",
+        "BUY": "매수",
+        "SELL": "매도",
+        "LIMIT": "지정가",
+        "MARKET": "시장가",
+        "FILLED": "체결",
+        "PARTIAL": "부분체결",
+        "CANCELED": "취소",
+        "REJECTED": "거부",
+        "SENT": "접수",
+        "NEW": "신규",
+        "DENY": "거부",
+        "STOP": "거래중지",
         "KILL": "킬스위치",
     },
     "en": {
-        "title": "Trade journal", "account": "account", "params": "parameters", "result": "Result",
+        "title": "Trade journal",
+        "account": "account",
+        "params": "parameters",
+        "result": "Result",
         "realized": "realized {net} KRW net ({gross} gross, commission {commission}, tax {tax})",
-        "unrealized": "unrealized {value} KRW", "equity": "equity {start} → {end} KRW ({ret}%)",
-        "drawdown": "drawdown {dd}% (max {max}%)", "stopped": "stop mode: {why}", "unsettled": "not settled",
-        "orders": "Orders: {n}", "fills": "Fills: {n}", "risk": "Risk decisions: {n}", "events": "Events",
-        "none": "none", "reason": "reason", "positions": "Held at the close", "backtest": "Against the backtest",
-        "no_backtest": "Against the backtest: none ({why})", "shares": "", "krw": " KRW", "avg": "avg",
-        "close": "close", "signal_vs": "against the signal price {price} KRW:", "commission": "commission",
+        "unrealized": "unrealized {value} KRW",
+        "equity": "equity {start} → {end} KRW ({ret}%)",
+        "drawdown": "drawdown {dd}% (max {max}%)",
+        "stopped": "stop mode: {why}",
+        "unsettled": "not settled",
+        "orders": "Orders: {n}",
+        "fills": "Fills: {n}",
+        "risk": "Risk decisions: {n}",
+        "events": "Events",
+        "none": "none",
+        "reason": "reason",
+        "positions": "Held at the close",
+        "backtest": "Against the backtest",
+        "no_backtest": "Against the backtest: none ({why})",
+        "shares": "",
+        "krw": " KRW",
+        "avg": "avg",
+        "close": "close",
+        "signal_vs": "against the signal price {price} KRW:",
+        "commission": "commission",
         "tax": "tax",
         "bt_line": "period {period}: today the daemon placed {d} order(s), the backtest {b}",
-        "bt_same": "today's trades are the backtest's", "bt_pair": "{symbol} {side}: daemon {qd} @ {pd}, backtest "
-        "{qb} @ {pb} (slippage {slip} KRW)", "bt_missing": "only the backtest traded: {items}",
-        "bt_extra": "only the daemon traded: {items}", "bt_pnl": "period PnL difference (daemon − backtest) {diff} KRW",
-        "BUY": "BUY", "SELL": "SELL", "LIMIT": "LIMIT", "MARKET": "MARKET", "FILLED": "FILLED", "PARTIAL": "PARTIAL",
-        "CANCELED": "CANCELED", "REJECTED": "REJECTED", "SENT": "SENT", "NEW": "NEW", "DENY": "DENY", "STOP": "STOP",
+        "bt_same": "today's trades are the backtest's",
+        "bt_pair": "{symbol} {side}: daemon {qd} @ {pd}, backtest {qb} @ {pb} (slippage {slip} KRW)",
+        "bt_missing": "only the backtest traded: {items}",
+        "bt_extra": "only the daemon traded: {items}",
+        "bt_pnl": "period PnL difference (daemon − backtest) {diff} KRW",
+        "BUY": "BUY",
+        "SELL": "SELL",
+        "LIMIT": "LIMIT",
+        "MARKET": "MARKET",
+        "FILLED": "FILLED",
+        "PARTIAL": "PARTIAL",
+        "CANCELED": "CANCELED",
+        "REJECTED": "REJECTED",
+        "SENT": "SENT",
+        "NEW": "NEW",
+        "DENY": "DENY",
+        "STOP": "STOP",
         "KILL": "KILL",
     },
 }
@@ -89,16 +148,22 @@ class FactsJournalWriter:
         lines += self._fills(facts.get("fills") or [], w)
         risk = facts.get("risk") or []
         lines.append(w["risk"].format(n=len(risk)) + ("" if risk else f": {w['none']}"))
-        lines += [f" • {_time(r['time'])} {r['rule']} {w.get(r['decision'], r['decision'])}"
-                  f"{' ' + r['symbol'] if r.get('symbol') else ''}: {r['message']}" for r in risk]
+        lines += [
+            f" • {_time(r['time'])} {r['rule']} {w.get(r['decision'], r['decision'])}"
+            f"{' ' + r['symbol'] if r.get('symbol') else ''}: {r['message']}"
+            for r in risk
+        ]
         if events := facts.get("events") or []:
             lines.append(w["events"])
             lines += [f" • {_time(e['time'])} {e['kind']}: {e['message']}" for e in events]
         if positions := facts.get("positions") or []:
             lines.append(w["positions"])
-            lines += [f" • {p['symbol']} {_qty(p['quantity'])}{w['shares']} {w['avg']} {_n(p['avg_price'])}"
-                      f"{w['krw']}, {w['close']} {_n(p['close'])}{w['krw']}, "
-                      f"{w['unrealized'].format(value=_signed(p['unrealized_krw']))}" for p in positions]
+            lines += [
+                f" • {p['symbol']} {_qty(p['quantity'])}{w['shares']} {w['avg']} {_n(p['avg_price'])}"
+                f"{w['krw']}, {w['close']} {_n(p['close'])}{w['krw']}, "
+                f"{w['unrealized'].format(value=_signed(p['unrealized_krw']))}"
+                for p in positions
+            ]
         lines += self._backtest(facts.get("backtest") or {}, w)
         return "\n".join(lines)
 
@@ -106,12 +171,21 @@ class FactsJournalWriter:
     def _result(s: Mapping[str, Any] | None, w: Mapping[str, str]) -> str:
         if not s:
             return f"{w['result']}: {w['unsettled']}"
-        parts = [w["realized"].format(net=_signed(s["realized_net_krw"]), gross=_signed(s["realized_gross_krw"]),
-                                      commission=_n(s["commission_krw"]), tax=_n(s["tax_krw"])),
-                 w["unrealized"].format(value=_signed(s["unrealized_krw"])),
-                 w["equity"].format(start=_n(s["start_equity_krw"]), end=_n(s["end_equity_krw"]),
-                                    ret=f"{Decimal(str(s['return_pct'])):+.3f}"),
-                 w["drawdown"].format(dd=_n(s.get("drawdown_pct"), 2), max=_n(s.get("max_drawdown_pct"), 2))]
+        parts = [
+            w["realized"].format(
+                net=_signed(s["realized_net_krw"]),
+                gross=_signed(s["realized_gross_krw"]),
+                commission=_n(s["commission_krw"]),
+                tax=_n(s["tax_krw"]),
+            ),
+            w["unrealized"].format(value=_signed(s["unrealized_krw"])),
+            w["equity"].format(
+                start=_n(s["start_equity_krw"]),
+                end=_n(s["end_equity_krw"]),
+                ret=f"{Decimal(str(s['return_pct'])):+.3f}",
+            ),
+            w["drawdown"].format(dd=_n(s.get("drawdown_pct"), 2), max=_n(s.get("max_drawdown_pct"), 2)),
+        ]
         if s.get("stopped"):
             parts.append(w["stopped"].format(why=s["stopped"]))
         return f"{w['result']}: " + ", ".join(parts)
@@ -121,42 +195,67 @@ class FactsJournalWriter:
         lines = [w["orders"].format(n=len(orders)) + ("" if orders else f": {w['none']}")]
         for o in orders:
             price = f" {_n(o['limit_price'])}{w['krw']}" if o.get("limit_price") else ""
-            done = (f" → {w.get(o['status'], o['status'])} {_qty(o['filled'])}{w['shares']} {w['avg']} "
-                    f"{_n(o['avg_price'])}{w['krw']}" if Decimal(str(o.get("filled") or 0)) else
-                    f" → {w.get(o['status'], o['status'])}")
+            done = (
+                f" → {w.get(o['status'], o['status'])} {_qty(o['filled'])}{w['shares']} {w['avg']} "
+                f"{_n(o['avg_price'])}{w['krw']}"
+                if Decimal(str(o.get("filled") or 0))
+                else f" → {w.get(o['status'], o['status'])}"
+            )
             why = f" ({o['status_reason']})" if o.get("status_reason") else ""
-            lines.append(f" • {_time(o['time'])} {w.get(o['side'], o['side'])} {_qty(o['quantity'])}{w['shares']} "
-                         f"{o['symbol']} {w.get(o['type'], o['type'])}{price}{done}{why} — {w['reason']}: "
-                         f"{o['reason']}")
+            lines.append(
+                f" • {_time(o['time'])} {w.get(o['side'], o['side'])} {_qty(o['quantity'])}{w['shares']} "
+                f"{o['symbol']} {w.get(o['type'], o['type'])}{price}{done}{why} — {w['reason']}: "
+                f"{o['reason']}"
+            )
         return lines
 
     @staticmethod
     def _fills(fills: Sequence[Mapping[str, Any]], w: Mapping[str, str]) -> list[str]:
         lines = [w["fills"].format(n=len(fills)) + ("" if fills else f": {w['none']}")]
         for f in fills:
-            slip = (f" ({w['signal_vs'].format(price=_n(f['signal_price']))} {_signed(f['slippage_krw'])}{w['krw']}, "
-                    f"{f['slippage_bps']} bp)" if f.get("signal_price") else "")
-            lines.append(f" • {_time(f['time'])} {w.get(f['side'], f['side'])} {_qty(f['quantity'])}{w['shares']} "
-                         f"{f['symbol']} @ {_n(f['price'])}{w['krw']}{slip}, {w['commission']} "
-                         f"{_n(f['commission_krw'])}{w['krw']}, {w['tax']} {_n(f['tax_krw'])}{w['krw']}")
+            slip = (
+                f" ({w['signal_vs'].format(price=_n(f['signal_price']))} {_signed(f['slippage_krw'])}{w['krw']}, "
+                f"{f['slippage_bps']} bp)"
+                if f.get("signal_price")
+                else ""
+            )
+            lines.append(
+                f" • {_time(f['time'])} {w.get(f['side'], f['side'])} {_qty(f['quantity'])}{w['shares']} "
+                f"{f['symbol']} @ {_n(f['price'])}{w['krw']}{slip}, {w['commission']} "
+                f"{_n(f['commission_krw'])}{w['krw']}, {w['tax']} {_n(f['tax_krw'])}{w['krw']}"
+            )
         return lines
 
     @staticmethod
     def _backtest(bt: Mapping[str, Any], w: Mapping[str, str]) -> list[str]:
         if "unavailable" in bt or not bt:
             return [w["no_backtest"].format(why=bt.get("unavailable", w["none"]))]
-        lines = [f"{w['backtest']}: " + w["bt_line"].format(period=bt["period"], d=bt["orders_daemon"],
-                                                             b=bt["orders_backtest"])]
+        lines = [
+            f"{w['backtest']}: "
+            + w["bt_line"].format(period=bt["period"], d=bt["orders_daemon"], b=bt["orders_backtest"])
+        ]
         pairs, missing, extra = bt.get("pairs") or [], bt.get("missing") or [], bt.get("extra") or []
-        differing = [p for p in pairs if Decimal(str(p.get("slippage_krw") or 0))
-                     or Decimal(str(p.get("quantity_daemon") or 0)) != Decimal(str(p.get("quantity_backtest") or 0))]
+        differing = [
+            p
+            for p in pairs
+            if Decimal(str(p.get("slippage_krw") or 0))
+            or Decimal(str(p.get("quantity_daemon") or 0)) != Decimal(str(p.get("quantity_backtest") or 0))
+        ]
         if not differing and not missing and not extra:
             lines.append(f" • {w['bt_same']}")
         for p in differing:
-            lines.append(" • " + w["bt_pair"].format(
-                symbol=p["symbol"], side=w.get(p["side"], p["side"]), qd=_qty(p["quantity_daemon"]),
-                pd=_n(p["price_daemon"]), qb=_qty(p["quantity_backtest"]), pb=_n(p["price_backtest"]),
-                slip=_signed(p.get("slippage_krw"))))
+            lines.append(
+                " • "
+                + w["bt_pair"].format(
+                    symbol=p["symbol"],
+                    side=w.get(p["side"], p["side"]),
+                    qd=_qty(p["quantity_daemon"]),
+                    pd=_n(p["price_daemon"]),
+                    qb=_qty(p["quantity_backtest"]),
+                    pb=_n(p["price_backtest"]),
+                    slip=_signed(p.get("slippage_krw")),
+                )
+            )
         for key, items in (("bt_missing", missing), ("bt_extra", extra)):
             if items:
                 said = "; ".join(f"{r['symbol']} {w.get(r['side'], r['side'])} {_qty(r['quantity'])}" for r in items)

@@ -38,14 +38,23 @@ class OpenAiCompatibleChat:
 
     provider = "openai"
 
-    def __init__(self, *, model: str, api_key: str | None, base_url: str | None, timeout_secs: float,
-                 max_retries: int, retry_base_secs: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_key: str | None,
+        base_url: str | None,
+        timeout_secs: float,
+        max_retries: int,
+        retry_base_secs: float = 1.0,
+    ) -> None:
         self._model = model
         self._timeout = timeout_secs
         self._max_retries = max_retries
         self._base = retry_base_secs
-        self._client = openai.AsyncOpenAI(api_key=api_key or NO_KEY, base_url=base_url, timeout=timeout_secs,
-                                          max_retries=0)
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key or NO_KEY, base_url=base_url, timeout=timeout_secs, max_retries=0
+        )
 
     @property
     def model(self) -> str:
@@ -58,14 +67,21 @@ class OpenAiCompatibleChat:
         async def call() -> ModelAnswer:
             try:
                 response = await self._client.chat.completions.create(
-                    model=self._model, max_tokens=request.max_output_tokens, response_format={"type": "json_object"},
-                    messages=[{"role": "system", "content": request.system},
-                              {"role": "user", "content": request.prompt}])
+                    model=self._model,
+                    max_tokens=request.max_output_tokens,
+                    response_format={"type": "json_object"},
+                    messages=[
+                        {"role": "system", "content": request.system},
+                        {"role": "user", "content": request.prompt},
+                    ],
+                )
             except openai.APITimeoutError:
                 raise AiTemporaryError(f"no answer within {self._timeout:g} s") from None
             except openai.RateLimitError as e:
-                raise AiRateLimited(f"rate limited (HTTP 429): {_message(e)}",
-                                    retry_after_secs=retry_after(e.response.headers.get("retry-after"))) from None
+                raise AiRateLimited(
+                    f"rate limited (HTTP 429): {_message(e)}",
+                    retry_after_secs=retry_after(e.response.headers.get("retry-after")),
+                ) from None
             except (openai.InternalServerError, openai.APIConnectionError) as e:
                 raise AiTemporaryError(f"{type(e).__name__}: {_message(e)}") from None
             except openai.APIStatusError as e:
@@ -75,9 +91,12 @@ class OpenAiCompatibleChat:
             if not response.choices:
                 raise AiTemporaryError("the answer had no choices")
             usage = response.usage
-            return ModelAnswer(text=response.choices[0].message.content or "", model=response.model or self._model,
-                               input_tokens=usage.prompt_tokens if usage else 0,
-                               output_tokens=usage.completion_tokens if usage else 0)
+            return ModelAnswer(
+                text=response.choices[0].message.content or "",
+                model=response.model or self._model,
+                input_tokens=usage.prompt_tokens if usage else 0,
+                output_tokens=usage.completion_tokens if usage else 0,
+            )
 
         answer, attempts = await with_retries(call, max_retries=self._max_retries, base_delay_secs=self._base)
         return ModelAnswer(answer.text, answer.model, answer.input_tokens, answer.output_tokens, attempts)

@@ -31,8 +31,9 @@ def retry_after(value: str | None) -> float | None:
         return None
 
 
-async def with_retries[T](call: Callable[[], Awaitable[T]], *, max_retries: int,
-                          base_delay_secs: float) -> tuple[T, int]:
+async def with_retries[T](
+    call: Callable[[], Awaitable[T]], *, max_retries: int, base_delay_secs: float
+) -> tuple[T, int]:
     """Return `call`'s result and the attempts it took, retrying temporary failures (module docstring).
 
     Raises
@@ -51,8 +52,12 @@ async def with_retries[T](call: Callable[[], Awaitable[T]], *, max_retries: int,
 
     attempts = 0
     try:
-        async for attempt in AsyncRetrying(retry=retry_if_exception_type(AiTemporaryError),
-                                           stop=stop_after_attempt(max_retries + 1), wait=wait, reraise=True):
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(AiTemporaryError),
+            stop=stop_after_attempt(max_retries + 1),
+            wait=wait,
+            reraise=True,
+        ):
             with attempt:
                 attempts = attempt.retry_state.attempt_number
                 result = await call()

@@ -20,8 +20,7 @@ def cumulative_identity(account_id: str, fill: Fill, cumulative_quantity: Decima
     """Return ``"<account>:<YYYYMMDD>:<order number without leading zeros>@<quantity>"`` for the execution
     that brought its order's executed quantity to `cumulative_quantity` (e.g. ``"50123456-01:20250613:11774@30"``)."""
     quantity = format(cumulative_quantity.normalize(), "f")
-    return (f"{account_id}:{fill.trading_date:%Y%m%d}:{normalize_order_number(fill.broker_order_number)}"
-            f"@{quantity}")
+    return f"{account_id}:{fill.trading_date:%Y%m%d}:{normalize_order_number(fill.broker_order_number)}@{quantity}"
 
 
 class CumulativeFillIdentity:
@@ -33,8 +32,9 @@ class CumulativeFillIdentity:
 
     def missing(self, account_id: str, recorded: Sequence[Fill], at_broker: Sequence[Fill]) -> MissingFills:
         """Return the venue's executions of one order beyond `recorded` (see `missing_by_quantity`)."""
-        return missing_by_quantity(recorded, at_broker,
-                                   lambda fill, cumulative: cumulative_identity(account_id, fill, cumulative))
+        return missing_by_quantity(
+            recorded, at_broker, lambda fill, cumulative: cumulative_identity(account_id, fill, cumulative)
+        )
 
 
 class TradeIdFillIdentity:

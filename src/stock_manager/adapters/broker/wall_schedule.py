@@ -37,8 +37,14 @@ class CalendarSchedule:
         Stop after this many sessions (None: run until the calendar ends or the daemon stops).
     """
 
-    def __init__(self, clock: Clock, next_session: Callable[[datetime], TradingSession | None], *,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, max_sessions: int | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        next_session: Callable[[datetime], TradingSession | None],
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_sessions: int | None = None,
+    ) -> None:
         self._clock = clock
         self._next_session = next_session
         self._sleep = sleep

@@ -15,8 +15,9 @@ from stock_manager.service_layer.ports.lease import DaemonLease
 __all__ = ["FileLease", "PgAdvisoryLease", "advisory_key", "lease_for"]
 
 
-def lease_for(database_url: str, key_subject: str, subject: str, *, now: Callable[[], datetime],
-              file_tag: str = "") -> DaemonLease:
+def lease_for(
+    database_url: str, key_subject: str, subject: str, *, now: Callable[[], datetime], file_tag: str = ""
+) -> DaemonLease:
     """Return the lease for a daemon on `database_url`.
 
     Parameters

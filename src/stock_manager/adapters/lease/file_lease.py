@@ -48,8 +48,7 @@ class FileLease:
         self.record_path = database.with_name(stem + RECORD_SUFFIX)
         self._subject = subject
         self._now = now
-        self._lock = FileLock(self.lock_path, timeout=0, thread_local=False, is_singleton=False,
-                              fallback_to_soft=False)
+        self._lock = FileLock(self.lock_path, timeout=0, thread_local=False, is_singleton=False, fallback_to_soft=False)
 
     async def acquire(self) -> None:
         """Take the lock without waiting and write the side record.
@@ -114,7 +113,8 @@ class FileLease:
         try:
             record = json.loads(self.record_path.read_text(encoding="utf-8"))
             since = datetime.fromisoformat(record["since"]) if record.get("since") else None
-            return LeaseHolder(host=record.get("host"), pid=record.get("pid"), since=since,
-                               detail=f"lock {self.lock_path}")
+            return LeaseHolder(
+                host=record.get("host"), pid=record.get("pid"), since=since, detail=f"lock {self.lock_path}"
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return LeaseHolder(host=None, pid=None, since=None, detail=f"lock {self.lock_path}")

@@ -74,11 +74,13 @@ class PgAdvisoryLease:
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         try:
             return await psycopg.AsyncConnection.connect(
-                self._conninfo, autocommit=True, connect_timeout=self._timeout,
-                application_name=application_name(os.getpid(), socket.gethostname()))
+                self._conninfo,
+                autocommit=True,
+                connect_timeout=self._timeout,
+                application_name=application_name(os.getpid(), socket.gethostname()),
+            )
         except psycopg.Error as e:
-            raise StorageUnavailable(f"cannot open the daemon lease on {self._safe_url}: "
-                                     f"{_first_line(e)}") from None
+            raise StorageUnavailable(f"cannot open the daemon lease on {self._safe_url}: {_first_line(e)}") from None
 
     async def acquire(self) -> None:
         """Take the advisory lock on a new connection, kept open until `release`.
@@ -124,8 +126,9 @@ class PgAdvisoryLease:
         backend, app, address, started = row
         named = _APPLICATION_NAME.match(app or "")
         where = f"PostgreSQL backend {backend}" + (f" from {address}" if address else "")
-        return LeaseHolder(host=named["host"] if named else None, pid=int(named["pid"]) if named else None,
-                           since=started, detail=where)
+        return LeaseHolder(
+            host=named["host"] if named else None, pid=int(named["pid"]) if named else None, since=started, detail=where
+        )
 
     async def is_held(self) -> bool:
         """Return True while the lease's connection answers (the server keeps the lock as long as it lives)."""

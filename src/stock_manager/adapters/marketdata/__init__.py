@@ -6,20 +6,9 @@ Public API: `daily_bars`, `daily_bar`, `bars_before`, `previous_close`, `trading
 """
 
 from stock_manager.adapters.marketdata.bundled import BUNDLED_SYMBOLS, data_fingerprint
-from stock_manager.adapters.marketdata.daily import (
-    bars_before,
-    daily_bar,
-    daily_bars,
-    previous_close,
-    trading_days,
-)
+from stock_manager.adapters.marketdata.daily import bars_before, daily_bar, daily_bars, previous_close, trading_days
 from stock_manager.adapters.marketdata.intraday import IntradayBar, intraday_bars, intraday_days
-from stock_manager.adapters.marketdata.master import (
-    SymbolInfo,
-    instrument_kind,
-    parse_kospi_master,
-    symbol_info,
-)
+from stock_manager.adapters.marketdata.master import SymbolInfo, instrument_kind, parse_kospi_master, symbol_info
 from stock_manager.adapters.marketdata.paths import session_prints
 
 __all__ = [

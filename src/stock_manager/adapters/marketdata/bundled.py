@@ -28,7 +28,7 @@ INTRADAY_FILES: dict[str, tuple[tuple[str, int], ...]] = {
         ("krx_005930_minute5_yahoo_2020-02-18_2020-04-16.csv", 5),
         ("krx_005930_minute1_yahoo_2025-06-13.csv", 1),
         ("krx_005930_minute1_yahoo_2025-06-16_2025-06-18.csv", 1),
-    ),
+    )
 }
 
 #: KIS KOSPI stock master (cp949, fixed width).
@@ -83,9 +83,7 @@ def require_bundled(symbol: str) -> str:
         If the symbol is not one of `BUNDLED_SYMBOLS`.
     """
     if symbol not in BUNDLED_SYMBOLS:
-        raise ConfigurationError(
-            f"no bundled market data for symbol {symbol!r}; have {', '.join(BUNDLED_SYMBOLS)}"
-        )
+        raise ConfigurationError(f"no bundled market data for symbol {symbol!r}; have {', '.join(BUNDLED_SYMBOLS)}")
     return symbol
 
 

@@ -47,9 +47,14 @@ def period_coverage(symbols: Iterable[str], start: date, end: date) -> list[Symb
     for symbol in symbols:
         dates = [bar.trading_date for bar in daily_bars(symbol)]
         lo, hi = bisect.bisect_left(dates, start), bisect.bisect_right(dates, end)
-        result.append(SymbolCoverage(
-            symbol=symbol, first=dates[0] if dates else None, last=dates[-1] if dates else None,
-            sessions_in_period=hi - lo, last_in_period=dates[hi - 1] if hi > lo else None,
-            bars_before_last=hi - 1 if hi > lo else 0,
-        ))
+        result.append(
+            SymbolCoverage(
+                symbol=symbol,
+                first=dates[0] if dates else None,
+                last=dates[-1] if dates else None,
+                sessions_in_period=hi - lo,
+                last_in_period=dates[hi - 1] if hi > lo else None,
+                bars_before_last=hi - 1 if hi > lo else 0,
+            )
+        )
     return result

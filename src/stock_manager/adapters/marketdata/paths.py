@@ -87,15 +87,11 @@ def bar_prints(
             prints.append(Tick(bar.symbol, price, volume, bar.ts_start + step * index))
     if day_bar is not None:
         covered = sum((bar.volume for bar in bars if ts_open <= bar.ts_start < ts_close), Decimal(0))
-        prints.append(
-            Tick(day_bar.symbol, day_bar.close, max(Decimal(0), day_bar.volume - covered), ts_close)
-        )
+        prints.append(Tick(day_bar.symbol, day_bar.close, max(Decimal(0), day_bar.volume - covered), ts_close))
     return prints
 
 
-def daily_path_prints(
-    bar: DailyBar, ts_open: datetime, ts_close: datetime, kind: InstrumentKind
-) -> list[Tick]:
+def daily_path_prints(bar: DailyBar, ts_open: datetime, ts_close: datetime, kind: InstrumentKind) -> list[Tick]:
     """Return the 25 prints of a day built from its daily bar (module docstring, second case)."""
     length = ts_close - ts_open
     if length > FIRST_EXTREME_AFTER_OPEN + SECOND_EXTREME_BEFORE_CLOSE:

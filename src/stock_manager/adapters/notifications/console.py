@@ -8,8 +8,9 @@ from stock_manager.service_layer.ports.storage import EventRecord
 from stock_manager.service_layer.views.reports import DailyReport
 
 #: Event kinds worth a line even at INFO severity: the trading story of a session.
-TRADE_KINDS = frozenset({"order_created", "order_sent", "fill", "order_canceled", "order_rejected", "market_open",
-                         "params_applied"})
+TRADE_KINDS = frozenset(
+    {"order_created", "order_sent", "fill", "order_canceled", "order_rejected", "market_open", "params_applied"}
+)
 
 
 #: How a trading day that is a UTC day is labelled (Upbit's: 09:00 KST to 09:00 KST).
@@ -55,7 +56,8 @@ class ConsoleNotifier:
                 f"{net:,.0f} KRW net (commission {s.commission_krw:,.0f}, tax {s.tax_krw:,.0f}), unrealized "
                 f"{s.unrealized_pnl_krw:,.0f} KRW, equity {s.end_equity_krw:,.0f} KRW ({s.return_pct:+.3f}%), "
                 f"drawdown {report.drawdown.current_pct:.2f}% (max {report.drawdown.max_pct:.2f}%)",
-                markup=False, style="bold",
+                markup=False,
+                style="bold",
             )
         except Exception:  # noqa: S110 - a notifier must never break the trading path
             pass

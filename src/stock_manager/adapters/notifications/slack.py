@@ -42,8 +42,7 @@ class SlackApi(Protocol):
 
     def post_message(self, channel_id: str, text: str) -> SlackResult: ...
 
-    def upload_file(self, channel_id: str, filename: str, data: bytes, *, title: str, comment: str
-                    ) -> SlackResult: ...
+    def upload_file(self, channel_id: str, filename: str, data: bytes, *, title: str, comment: str) -> SlackResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +96,20 @@ class SlackNotifier:
         How often the worker checks the batch and retries while idle.
     """
 
-    def __init__(self, api: SlackApi, channels: SlackChannels, *, clock: Clock, label: str = "",
-                 attach_chart: bool = True, queue_size: int = 1000, poll_interval_secs: float = 0.5,
-                 batch_window: timedelta = timedelta(minutes=5),
-                 dedupe_window: timedelta = timedelta(minutes=1), show_utc: bool = False) -> None:
+    def __init__(
+        self,
+        api: SlackApi,
+        channels: SlackChannels,
+        *,
+        clock: Clock,
+        label: str = "",
+        attach_chart: bool = True,
+        queue_size: int = 1000,
+        poll_interval_secs: float = 0.5,
+        batch_window: timedelta = timedelta(minutes=5),
+        dedupe_window: timedelta = timedelta(minutes=1),
+        show_utc: bool = False,
+    ) -> None:
         self._show_utc = show_utc
         self._api = api
         self._channels = channels
@@ -223,8 +232,9 @@ class SlackNotifier:
 
     def _send(self, pending: _Pending) -> None:
         if pending.png is not None:
-            result = self._api.upload_file(pending.channel, pending.filename, pending.png,
-                                           title=pending.filename, comment=pending.text)
+            result = self._api.upload_file(
+                pending.channel, pending.filename, pending.png, title=pending.filename, comment=pending.text
+            )
             if not result.ok:  # the text matters more than the picture: post it alone next time
                 log.warning("slack_upload_failed", error=result.error)
                 pending.png = None

@@ -54,14 +54,20 @@ class SlackPoster:
         Extra attempts after a connection error, and after ``ratelimited`` (waiting Retry-After).
     """
 
-    def __init__(self, token: str, *, base_url: str = DEFAULT_BASE_URL, timeout_secs: int = 10,
-                 retries: int = 1) -> None:
+    def __init__(
+        self, token: str, *, base_url: str = DEFAULT_BASE_URL, timeout_secs: int = 10, retries: int = 1
+    ) -> None:
         quiet = logging.getLogger("stockbot.slack_sdk")
         quiet.setLevel(logging.CRITICAL)  # the notifier logs failures itself; slack-sdk would echo bodies
         self._client = WebClient(
-            token=token, base_url=base_url, timeout=timeout_secs, logger=quiet,
-            retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=retries),
-                            RateLimitErrorRetryHandler(max_retry_count=retries)],
+            token=token,
+            base_url=base_url,
+            timeout=timeout_secs,
+            logger=quiet,
+            retry_handlers=[
+                ConnectionErrorRetryHandler(max_retry_count=retries),
+                RateLimitErrorRetryHandler(max_retry_count=retries),
+            ],
         )
         if urlsplit(base_url).hostname in _LOOPBACK:
             self._client.proxy = None  # a proxy from the environment must not intercept a local server
@@ -72,15 +78,22 @@ class SlackPoster:
 
     def post_message(self, channel_id: str, text: str) -> SlackResult:
         """Post `text` (Slack mrkdwn, masked again here) to the channel with ID `channel_id`."""
-        return self._call(self._client.chat_postMessage, channel=channel_id, text=mask(text),
-                          unfurl_links=False, unfurl_media=False)
+        return self._call(
+            self._client.chat_postMessage, channel=channel_id, text=mask(text), unfurl_links=False, unfurl_media=False
+        )
 
     def upload_file(self, channel_id: str, filename: str, data: bytes, *, title: str, comment: str) -> SlackResult:
         """Upload `data` as `filename` to the channel with `comment` as its message (files upload v2 flow:
         ``files.getUploadURLExternal``, the upload URL, ``files.completeUploadExternal``).
         """
-        return self._call(self._client.files_upload_v2, channel=channel_id, filename=filename, content=data,
-                          title=title, initial_comment=mask(comment))
+        return self._call(
+            self._client.files_upload_v2,
+            channel=channel_id,
+            filename=filename,
+            content=data,
+            title=title,
+            initial_comment=mask(comment),
+        )
 
     def _call(self, method: Any, **kwargs: Any) -> SlackResult:
         try:

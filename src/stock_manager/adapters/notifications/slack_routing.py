@@ -22,8 +22,19 @@ from stock_manager.service_layer.ports.storage import EventRecord
 from stock_manager.service_layer.views.reports import DailyReport
 
 #: Event kinds of the trading story that go to the trades channel at any level.
-TRADE_KINDS = frozenset({"order_created", "order_rejected", "fill", "external_fill", "stop_mode", "kill_switch",
-                         "kill_switch_set", "kill_switch_cleared", "trade_journal"})
+TRADE_KINDS = frozenset(
+    {
+        "order_created",
+        "order_rejected",
+        "fill",
+        "external_fill",
+        "stop_mode",
+        "kill_switch",
+        "kill_switch_set",
+        "kill_switch_cleared",
+        "trade_journal",
+    }
+)
 _URGENT = frozenset({"ERROR", "CRITICAL"})
 _EMOJI = {"CRITICAL": ":rotating_light:", "ERROR": ":x:", "WARNING": ":warning:"}
 _KIND_EMOJI = {"fill": ":white_check_mark:", "order_created": ":memo:", "recovery": ":arrows_counterclockwise:"}
@@ -116,12 +127,15 @@ def format_event(record: EventRecord, label: str, *, show_utc: bool = False) -> 
     """Return one event as a Slack message: level, kind, time (KST; and UTC with `show_utc`), message, account
     and correlation id."""
     emoji = _EMOJI.get(record.severity) or _KIND_EMOJI.get(record.kind, ":information_source:")
-    extra = [f"account {record.account_id}" if record.account_id else "",
-             f"corr {record.correlation_id}" if record.correlation_id else ""]
+    extra = [
+        f"account {record.account_id}" if record.account_id else "",
+        f"corr {record.correlation_id}" if record.correlation_id else "",
+    ]
     tail = " · ".join(e for e in extra if e)
     when = show_kst_utc(record.ts_event) if show_utc else f"{_kst(record.ts_event)} KST"
-    return (f"{emoji} *{record.severity}* `{record.kind}` [{label}] {when}\n{record.message}"
-            + (f"\n_{tail}_" if tail else ""))
+    return f"{emoji} *{record.severity}* `{record.kind}` [{label}] {when}\n{record.message}" + (
+        f"\n_{tail}_" if tail else ""
+    )
 
 
 def format_batch(warnings: Iterable[tuple[EventRecord, int]], started: datetime | None, label: str) -> str:

@@ -114,8 +114,12 @@ def _formatter(renderer: Any) -> structlog.stdlib.ProcessorFormatter:
 
 
 def configure_logging(
-    level: str = "INFO", *, json_lines: bool = False, log_dir: Path | None = None,
-    console_level: str | None = None, hide_events_on_console: bool = False,
+    level: str = "INFO",
+    *,
+    json_lines: bool = False,
+    log_dir: Path | None = None,
+    console_level: str | None = None,
+    hide_events_on_console: bool = False,
 ) -> Path | None:
     """Configure structlog and the standard library's root logger (again, replacing an earlier setup).
 
@@ -144,8 +148,9 @@ def configure_logging(
     file_level, shown_level = _level(level), _level(console_level or level)
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(shown_level)
-    console.setFormatter(_formatter(structlog.processors.JSONRenderer() if json_lines
-                                    else structlog.dev.ConsoleRenderer(colors=False)))
+    console.setFormatter(
+        _formatter(structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False))
+    )
     if hide_events_on_console:
         console.addFilter(_HideEvents())
     handlers: list[logging.Handler] = [console]

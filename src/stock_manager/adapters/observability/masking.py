@@ -24,12 +24,32 @@ from typing import Any, Protocol
 MASK = "***"
 
 #: Keys whose values are secrets whatever they look like (compared lower-case, ``-`` read as ``_``).
-SECRET_KEYS = frozenset({
-    "appkey", "appsecret", "app_key", "app_secret", "secretkey", "access_token", "approval_key", "authorization",
-    "password", "token", "bot_token", "slack_bot_token", "kis_app_key", "kis_app_secret", "refresh_token",
-    "access_key", "secret_key", "upbit_access_key", "upbit_secret_key",  # Upbit's key pair (and its JWT claim)
-    "api_key", "ai_api_key", "x_api_key",  # an AI provider's key
-})
+SECRET_KEYS = frozenset(
+    {
+        "appkey",
+        "appsecret",
+        "app_key",
+        "app_secret",
+        "secretkey",
+        "access_token",
+        "approval_key",
+        "authorization",
+        "password",
+        "token",
+        "bot_token",
+        "slack_bot_token",
+        "kis_app_key",
+        "kis_app_secret",
+        "refresh_token",
+        "access_key",
+        "secret_key",
+        "upbit_access_key",
+        "upbit_secret_key",  # Upbit's key pair (and its JWT claim)
+        "api_key",
+        "ai_api_key",
+        "x_api_key",  # an AI provider's key
+    }
+)
 
 _MIN_SECRET_CHARS = 6  # shorter values would mask ordinary words and numbers
 

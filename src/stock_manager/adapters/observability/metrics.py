@@ -48,17 +48,27 @@ class PrometheusMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self._latency = Histogram("stockbot_order_latency_seconds", "Broker order request to its answer",
-                                  ["outcome"], buckets=_LATENCY_BUCKETS_SECS, registry=r)
+        self._latency = Histogram(
+            "stockbot_order_latency_seconds",
+            "Broker order request to its answer",
+            ["outcome"],
+            buckets=_LATENCY_BUCKETS_SECS,
+            registry=r,
+        )
         self._orders = Counter("stockbot_orders", "Order requests by outcome", ["outcome"], registry=r)
         self._failure_ratio = Gauge("stockbot_order_failure_ratio", "Share of order requests not sent", registry=r)
         self._ordered = Counter("stockbot_order_quantity", "Shares in orders the broker accepted", ["side"], registry=r)
         self._filled = Counter("stockbot_fill_quantity", "Shares filled in our orders", ["side"], registry=r)
         self._fill_ratio = Gauge("stockbot_fill_ratio", "Filled shares / accepted shares", registry=r)
-        self._slippage = Histogram("stockbot_slippage_bps", "Fill price against the signal price, bps (+ = worse)",
-                                   buckets=_SLIPPAGE_BUCKETS_BPS, registry=r)
-        self._slippage_mean = Gauge("stockbot_slippage_bps_mean", "Mean slippage against the signal price, bps",
-                                    registry=r)
+        self._slippage = Histogram(
+            "stockbot_slippage_bps",
+            "Fill price against the signal price, bps (+ = worse)",
+            buckets=_SLIPPAGE_BUCKETS_BPS,
+            registry=r,
+        )
+        self._slippage_mean = Gauge(
+            "stockbot_slippage_bps_mean", "Mean slippage against the signal price, bps", registry=r
+        )
         self._exposure = Gauge("stockbot_exposure_krw", "Holdings at the latest known prices, KRW", registry=r)
         self._equity = Gauge("stockbot_equity_krw", "Equity at the last open or close, KRW", registry=r)
         self._drawdown = Gauge("stockbot_drawdown_pct", "Equity below its peak, percent", registry=r)

@@ -73,8 +73,9 @@ class KeyringStore:
         except Exception as e:
             raise SecretStoreUnavailable(self._problem("write", name, e)) from None
         if kept != value:
-            raise SecretStoreUnavailable(f"the credential store ({backend_name()}) did not keep {name} "
-                                         f"under {self.service!r}")
+            raise SecretStoreUnavailable(
+                f"the credential store ({backend_name()}) did not keep {name} under {self.service!r}"
+            )
 
     def delete(self, name: str) -> bool:
         """Remove `name`; return False when it was not there.
@@ -98,5 +99,7 @@ class KeyringStore:
         # The backend's message names the backend or the failure, never a value (none is passed to it here
         # except on `set`, whose failures are described by type only).
         detail = type(error).__name__ if verb == "write" else f"{type(error).__name__}: {error}"
-        return (f"cannot {verb} {name} in the OS credential store ({backend_name()}, service {self.service!r}): "
-                f"{detail.splitlines()[0] if detail else ''}")
+        return (
+            f"cannot {verb} {name} in the OS credential store ({backend_name()}, service {self.service!r}): "
+            f"{detail.splitlines()[0] if detail else ''}"
+        )

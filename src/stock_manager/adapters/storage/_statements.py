@@ -25,4 +25,3 @@ def upsert(connection: AsyncConnection, table: Table, key: Sequence[str]) -> Any
     statement = dialect_insert(connection, table)
     replaced = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in key}
     return statement.on_conflict_do_update(index_elements=list(key), set_=replaced)
-

@@ -69,10 +69,7 @@ class SqlPositionRepository:
         """Return the snapshots of one session, by symbol."""
         statement = (
             select(position_snapshots)
-            .where(
-                position_snapshots.c.account_id == account_id,
-                position_snapshots.c.trading_date == trading_date,
-            )
+            .where(position_snapshots.c.account_id == account_id, position_snapshots.c.trading_date == trading_date)
             .order_by(position_snapshots.c.symbol)
         )
         return [PositionSnapshot(**row._mapping) for row in await self._connection.execute(statement)]
@@ -84,18 +81,32 @@ class SqlPositionRepository:
         rows = (await self._connection.execute(statement)).all()
         if not rows:
             return None
-        marks = {(r.trading_date, r.through_fill_id, r.last_ts_filled, r.last_broker_fill_id, r.ts_created,
-                  r.last_trading_date)
-                 for r in rows}
+        marks = {
+            (
+                r.trading_date,
+                r.through_fill_id,
+                r.last_ts_filled,
+                r.last_broker_fill_id,
+                r.ts_created,
+                r.last_trading_date,
+            )
+            for r in rows
+        }
         if len(marks) != 1:
             return None
         first = rows[0]
         return PositionCheckpoint(
             account_id=account_id,
-            positions={r.symbol: Position(account_id, r.symbol, r.quantity, r.avg_price, r.realized_pnl_krw,
-                                          r.commission_krw, r.tax_krw) for r in rows},
-            trading_date=first.trading_date, through_fill_id=first.through_fill_id,
-            last_ts_filled=first.last_ts_filled, last_broker_fill_id=first.last_broker_fill_id,
+            positions={
+                r.symbol: Position(
+                    account_id, r.symbol, r.quantity, r.avg_price, r.realized_pnl_krw, r.commission_krw, r.tax_krw
+                )
+                for r in rows
+            },
+            trading_date=first.trading_date,
+            through_fill_id=first.through_fill_id,
+            last_ts_filled=first.last_ts_filled,
+            last_broker_fill_id=first.last_broker_fill_id,
             last_trading_date=first.last_trading_date,
             ts_created=first.ts_created,
         )
@@ -103,19 +114,34 @@ class SqlPositionRepository:
     async def put_checkpoint(self, checkpoint: PositionCheckpoint) -> None:
         """Replace the account's position checkpoint (one row per symbol, the point repeated on each)."""
         await self._connection.execute(
-            delete(position_checkpoints).where(position_checkpoints.c.account_id == checkpoint.account_id))
+            delete(position_checkpoints).where(position_checkpoints.c.account_id == checkpoint.account_id)
+        )
         if not checkpoint.positions:
             return
-        mark = {"trading_date": checkpoint.trading_date, "through_fill_id": checkpoint.through_fill_id,
-                "last_ts_filled": checkpoint.last_ts_filled,
-                "last_broker_fill_id": checkpoint.last_broker_fill_id, "ts_created": checkpoint.ts_created,
-                "last_trading_date": checkpoint.last_trading_date}
-        await self._connection.execute(insert(position_checkpoints), [
-            {"account_id": checkpoint.account_id, "symbol": p.symbol, "quantity": p.quantity,
-             "avg_price": p.avg_price, "realized_pnl_krw": p.realized_pnl_krw, "commission_krw": p.commission_krw,
-             "tax_krw": p.tax_krw, **mark}
-            for p in checkpoint.positions.values()
-        ])
+        mark = {
+            "trading_date": checkpoint.trading_date,
+            "through_fill_id": checkpoint.through_fill_id,
+            "last_ts_filled": checkpoint.last_ts_filled,
+            "last_broker_fill_id": checkpoint.last_broker_fill_id,
+            "ts_created": checkpoint.ts_created,
+            "last_trading_date": checkpoint.last_trading_date,
+        }
+        await self._connection.execute(
+            insert(position_checkpoints),
+            [
+                {
+                    "account_id": checkpoint.account_id,
+                    "symbol": p.symbol,
+                    "quantity": p.quantity,
+                    "avg_price": p.avg_price,
+                    "realized_pnl_krw": p.realized_pnl_krw,
+                    "commission_krw": p.commission_krw,
+                    "tax_krw": p.tax_krw,
+                    **mark,
+                }
+                for p in checkpoint.positions.values()
+            ],
+        )
 
 
 class SqlSettlementRepository:
@@ -191,10 +217,11 @@ class SqlAccountRepository:
     async def seen(self, account_id: str, venue: str, mode: str, name: str, ts: datetime) -> None:
         """Insert the account, or update its venue, mode, name and last-seen time."""
         statement = dialect_insert(self._connection, accounts).values(
-            account_id=account_id, venue=venue, mode=mode, name=name, ts_first_seen=ts, ts_last_seen=ts)
+            account_id=account_id, venue=venue, mode=mode, name=name, ts_first_seen=ts, ts_last_seen=ts
+        )
         statement = statement.on_conflict_do_update(
-            index_elements=["account_id"],
-            set_={"venue": venue, "mode": mode, "name": name, "ts_last_seen": ts})
+            index_elements=["account_id"], set_={"venue": venue, "mode": mode, "name": name, "ts_last_seen": ts}
+        )
         await self._connection.execute(statement)
 
     async def venue_of(self, account_id: str) -> str | None:

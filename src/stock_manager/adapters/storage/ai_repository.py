@@ -70,7 +70,8 @@ class SqlAiRepository:
     async def night_usage(self, night: date) -> tuple[int, Decimal]:
         """Return the tokens (input + output) and the known cost (KRW) of every run of `night`."""
         statement = select(ai_job_runs.c.input_tokens, ai_job_runs.c.output_tokens, ai_job_runs.c.cost_krw).where(
-            ai_job_runs.c.night == night)
+            ai_job_runs.c.night == night
+        )
         tokens, cost = 0, Decimal(0)
         for row in await self._connection.execute(statement):
             tokens += row.input_tokens + row.output_tokens
@@ -82,17 +83,20 @@ class SqlAiRepository:
     async def add_journal(self, journal: TradeJournal) -> TradeJournal:
         """Insert the journal as the next version of its account and day; return it with its id and version."""
         latest = select(func.max(trade_journals.c.version)).where(
-            trade_journals.c.account_id == journal.account_id, trade_journals.c.trading_date == journal.trading_date)
+            trade_journals.c.account_id == journal.account_id, trade_journals.c.trading_date == journal.trading_date
+        )
         version = ((await self._connection.execute(latest)).scalar_one_or_none() or 0) + 1
         values = {**_values(journal), "version": version, "strategies": list(journal.strategies)}
-        new_id = (await self._connection.execute(
-            insert(trade_journals).values(**values).returning(trade_journals.c.id))).scalar_one()
+        new_id = (
+            await self._connection.execute(insert(trade_journals).values(**values).returning(trade_journals.c.id))
+        ).scalar_one()
         return _with(journal, id=int(new_id), version=version)
 
     async def set_journal_status(self, journal_id: int, status: str) -> None:
         """Change a journal's status."""
         await self._connection.execute(
-            update(trade_journals).where(trade_journals.c.id == journal_id).values(status=status))
+            update(trade_journals).where(trade_journals.c.id == journal_id).values(status=status)
+        )
 
     async def latest_journal(self, trading_date: date, account_id: str | None = None) -> TradeJournal | None:
         """Return the newest version of the day's journal (of `account_id`, else of the last journaled account)."""
@@ -118,8 +122,9 @@ class SqlAiRepository:
 
     async def get_draft(self, draft_id: int) -> ParamDraft | None:
         """Return the draft with this id."""
-        row = (await self._connection.execute(
-            select(strategy_param_drafts).where(strategy_param_drafts.c.id == draft_id))).first()
+        row = (
+            await self._connection.execute(select(strategy_param_drafts).where(strategy_param_drafts.c.id == draft_id))
+        ).first()
         return None if row is None else _record(ParamDraft, row)
 
     async def list_drafts(self, statuses: Collection[str] | None = None) -> list[ParamDraft]:
@@ -140,28 +145,46 @@ class SqlAiRepository:
         if draft.id is None:
             raise ValueError("a draft needs its id to be updated")
         c = strategy_param_drafts.c
-        await self._connection.execute(update(strategy_param_drafts).where(c.id == draft.id).values(
-            status=draft.status, decided_by=draft.decided_by, ts_decided=draft.ts_decided,
-            decision_reason=draft.decision_reason, effective_from=draft.effective_from, params_id=draft.params_id,
-            applied_on=draft.applied_on, ts_applied=draft.ts_applied))
+        await self._connection.execute(
+            update(strategy_param_drafts)
+            .where(c.id == draft.id)
+            .values(
+                status=draft.status,
+                decided_by=draft.decided_by,
+                ts_decided=draft.ts_decided,
+                decision_reason=draft.decision_reason,
+                effective_from=draft.effective_from,
+                params_id=draft.params_id,
+                applied_on=draft.applied_on,
+                ts_applied=draft.ts_applied,
+            )
+        )
 
     async def params_row_id(self, strategy_id: str, effective_date: date, version: int) -> int:
         """Return the id of the ``strategy_params`` row of that strategy, date and version."""
         sp = strategy_params.c
-        statement = select(sp.id).where(sp.strategy_id == strategy_id, sp.effective_date == effective_date,
-                                        sp.version == version)
+        statement = select(sp.id).where(
+            sp.strategy_id == strategy_id, sp.effective_date == effective_date, sp.version == version
+        )
         return int((await self._connection.execute(statement)).scalar_one())
 
     async def mark_applied(self, strategy_id: str, on: date, ts: datetime) -> list[int]:
         """Mark APPLIED the APPROVED draft whose ``strategy_params`` row is in force on `on`; return its id(s)."""
         sp, d = strategy_params.c, strategy_param_drafts.c
-        in_force = (select(sp.id).where(sp.strategy_id == strategy_id, sp.status == "ACTIVE", sp.effective_date <= on)
-                    .order_by(sp.effective_date.desc(), sp.version.desc()).limit(1)).scalar_subquery()
+        in_force = (
+            select(sp.id)
+            .where(sp.strategy_id == strategy_id, sp.status == "ACTIVE", sp.effective_date <= on)
+            .order_by(sp.effective_date.desc(), sp.version.desc())
+            .limit(1)
+        ).scalar_subquery()
         waiting = and_(d.strategy_id == strategy_id, d.status == "APPROVED", d.params_id == in_force)
         ids = list((await self._connection.execute(select(d.id).where(waiting))).scalars())
         if ids:
-            await self._connection.execute(update(strategy_param_drafts).where(d.id.in_(ids)).values(
-                status="APPLIED", applied_on=on, ts_applied=ts))
+            await self._connection.execute(
+                update(strategy_param_drafts)
+                .where(d.id.in_(ids))
+                .values(status="APPLIED", applied_on=on, ts_applied=ts)
+            )
         return ids
 
 

@@ -20,12 +20,7 @@ from stock_manager.adapters.storage.tables import (
     strategies,
     strategy_params,
 )
-from stock_manager.service_layer.ports.storage import (
-    KILL_SWITCH_ACTIONS,
-    DaemonState,
-    EventRecord,
-    KillSwitchState,
-)
+from stock_manager.service_layer.ports.storage import KILL_SWITCH_ACTIONS, DaemonState, EventRecord, KillSwitchState
 
 #: Allowed values of ``strategy_params.status``.
 PARAM_STATUSES = frozenset({"DRAFT", "ACTIVE", "RETIRED"})
@@ -64,16 +59,12 @@ class SqlEventRepository:
 
     async def recent(self, limit: int, account_id: str | None = None) -> list[EventRecord]:
         """Return up to `limit` newest events, newest first."""
-        statement = (
-            self._select(account_id).order_by(events.c.ts_event.desc(), events.c.id.desc()).limit(limit)
-        )
+        statement = self._select(account_id).order_by(events.c.ts_event.desc(), events.c.id.desc()).limit(limit)
         return [_to_event(row) for row in await self._connection.execute(statement)]
 
     async def list_kind(self, kind: str, account_id: str | None = None) -> list[EventRecord]:
         """Return every event of `kind`, oldest first."""
-        statement = (
-            self._select(account_id).where(events.c.kind == kind).order_by(events.c.ts_event, events.c.id)
-        )
+        statement = self._select(account_id).where(events.c.kind == kind).order_by(events.c.ts_event, events.c.id)
         return [_to_event(row) for row in await self._connection.execute(statement)]
 
     def _select(self, account_id: str | None) -> Any:
@@ -98,8 +89,10 @@ class SqlControlRepository:
         """Return the switch in force for `scope` (default: this unit of work's): the ``*`` switch when set, else
         the venue's; inactive (with the newest change's reason and time) when neither is set."""
         scope = scope or self._scope
-        rows = {row.scope: _switch(row) for row in await self._connection.execute(
-            select(kill_switch).where(kill_switch.c.scope.in_({"*", scope})))}
+        rows = {
+            row.scope: _switch(row)
+            for row in await self._connection.execute(select(kill_switch).where(kill_switch.c.scope.in_({"*", scope})))
+        }
         everywhere, own = rows.get("*"), rows.get(scope)
         for switch in (everywhere, own):
             if switch is not None and switch.active:
@@ -141,8 +134,10 @@ class SqlControlRepository:
         }
         await self._connection.execute(upsert(self._connection, kill_switch, ["scope"]), values)
         if self._connection.dialect.name == "postgresql":
-            await self._connection.execute(text("SELECT pg_notify(:channel, :payload)"),
-                                           {"channel": KILL_SWITCH_CHANNEL, "payload": action if active else "clear"})
+            await self._connection.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": KILL_SWITCH_CHANNEL, "payload": action if active else "clear"},
+            )
 
     async def get_daemon_state(self, account_id: str | None = None, venue: str | None = None) -> DaemonState | None:
         """Return one account's daemon state, or the most recently started one when `account_id` is None (of an
@@ -151,11 +146,10 @@ class SqlControlRepository:
         if account_id is not None:
             statement = statement.where(daemon_state.c.account_id == account_id)
         if venue is not None:
-            statement = statement.where(daemon_state.c.account_id.in_(
-                select(accounts.c.account_id).where(accounts.c.venue == venue)))
-        row = (
-            await self._connection.execute(statement.order_by(daemon_state.c.ts_started.desc()).limit(1))
-        ).first()
+            statement = statement.where(
+                daemon_state.c.account_id.in_(select(accounts.c.account_id).where(accounts.c.venue == venue))
+            )
+        row = (await self._connection.execute(statement.order_by(daemon_state.c.ts_started.desc()).limit(1))).first()
         return None if row is None else DaemonState(**row._mapping)
 
     async def list_daemon_states(self) -> list[DaemonState]:
@@ -199,13 +193,7 @@ class SqlStrategyRepository:
         return None if params is None else dict(params)
 
     async def add_params(
-        self,
-        strategy_id: str,
-        effective_date: date,
-        params: Mapping[str, Any],
-        status: str,
-        source: str,
-        ts: datetime,
+        self, strategy_id: str, effective_date: date, params: Mapping[str, Any], status: str, source: str, ts: datetime
     ) -> int:
         """Insert a parameter row as the next version for that date and return its version (1, 2, ...).
 
@@ -219,9 +207,7 @@ class SqlStrategyRepository:
             If the strategy was never added with `ensure_strategy`.
         """
         if status not in PARAM_STATUSES:
-            raise ValueError(
-                f"strategy parameter status must be one of {sorted(PARAM_STATUSES)}, was {status!r}"
-            )
+            raise ValueError(f"strategy parameter status must be one of {sorted(PARAM_STATUSES)}, was {status!r}")
         known = select(strategies.c.strategy_id).where(strategies.c.strategy_id == strategy_id)
         if (await self._connection.execute(known)).first() is None:
             raise LookupError(f"strategy {strategy_id!r} is not in the database; call ensure_strategy first")
@@ -257,5 +243,11 @@ def _to_event(row: Row[Any]) -> EventRecord:
 
 
 def _switch(row: Row[Any]) -> KillSwitchState:
-    return KillSwitchState(active=row.active, reason=row.reason, set_by=row.set_by, ts_changed=row.ts_changed,
-                           action=row.action, scope=row.scope)
+    return KillSwitchState(
+        active=row.active,
+        reason=row.reason,
+        set_by=row.set_by,
+        ts_changed=row.ts_changed,
+        action=row.action,
+        scope=row.scope,
+    )

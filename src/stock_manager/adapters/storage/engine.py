@@ -88,9 +88,7 @@ def normalize_db_url(db_url: str | URL) -> URL:
         return url.set(drivername="postgresql+psycopg")
     backend = url.get_backend_name()
     if backend in ("sqlite", "postgresql"):
-        problem = (
-            f"the driver {url.drivername!r} is not supported; use sqlite+aiosqlite or postgresql+psycopg"
-        )
+        problem = f"the driver {url.drivername!r} is not supported; use sqlite+aiosqlite or postgresql+psycopg"
     else:
         problem = f"the database {backend!r} is not supported; use SQLite or PostgreSQL"
     raise ConfigurationError(f"DB_URL {shown}: {problem} ({_EXAMPLES})")

@@ -68,8 +68,11 @@ class SqlFillRepository:
         """Return the account's fills of these venue order numbers, whatever their day, in execution order."""
         if not broker_order_numbers:
             return []
-        return await self._many(select(fills).where(fills.c.account_id == account_id,
-                                                    fills.c.broker_order_number.in_(sorted(broker_order_numbers))))
+        return await self._many(
+            select(fills).where(
+                fills.c.account_id == account_id, fills.c.broker_order_number.in_(sorted(broker_order_numbers))
+            )
+        )
 
     async def list_after(self, account_id: str, fill_id: int) -> list[StoredFill]:
         """Return the account's fills whose row id is greater than `fill_id`, in execution order."""

@@ -57,8 +57,9 @@ class SqlHistory(SqlOrderRepository):
         statement = select(events).where(events.c.correlation_id == correlation_id)
         return [_event(row) for row in await self._conn.execute(statement.order_by(events.c.ts_event, events.c.id))]
 
-    async def events(self, *, min_severity: str = "DEBUG", after_id: int = 0, limit: int = 100,
-                     account_id: str | None = None) -> list[EventRecord]:
+    async def events(
+        self, *, min_severity: str = "DEBUG", after_id: int = 0, limit: int = 100, account_id: str | None = None
+    ) -> list[EventRecord]:
         """Return up to `limit` newest events at or above `min_severity` with an id above `after_id`, newest first.
 
         Raises
@@ -68,7 +69,7 @@ class SqlHistory(SqlOrderRepository):
         """
         if min_severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, was {min_severity!r}")
-        wanted = SEVERITIES[SEVERITIES.index(min_severity):]
+        wanted = SEVERITIES[SEVERITIES.index(min_severity) :]
         statement = select(events).where(events.c.id > after_id, events.c.severity.in_(wanted))
         if account_id is not None:
             statement = statement.where(or_(events.c.account_id == account_id, events.c.account_id.is_(None)))
@@ -81,18 +82,37 @@ class SqlHistory(SqlOrderRepository):
         if status is not None:
             statement = statement.where(strategy_params.c.status == status)
         statement = statement.order_by(strategy_params.c.effective_date.desc(), strategy_params.c.version.desc())
-        return [ParamsRow(id=row.id, strategy_id=row.strategy_id, effective_date=row.effective_date,
-                          version=row.version, status=row.status, params=dict(row.params), source=row.source,
-                          ts_created=row.ts_created)
-                for row in await self._conn.execute(statement.limit(MAX_ROWS))]
+        return [
+            ParamsRow(
+                id=row.id,
+                strategy_id=row.strategy_id,
+                effective_date=row.effective_date,
+                version=row.version,
+                status=row.status,
+                params=dict(row.params),
+                source=row.source,
+                ts_created=row.ts_created,
+            )
+            for row in await self._conn.execute(statement.limit(MAX_ROWS))
+        ]
 
     async def research_runs(self, limit: int = 50) -> list[ResearchRun]:
         """Return up to `limit` recorded research runs (``backtest_runs``), newest first."""
         statement = select(backtest_runs).order_by(backtest_runs.c.id.desc()).limit(max(1, min(limit, MAX_ROWS)))
-        return [ResearchRun(id=row.id, name=row.name, kind=row.kind, strategy_id=row.strategy_id,
-                            period_from=row.period_from, period_to=row.period_to, symbols=tuple(row.symbols),
-                            summary=dict(row.summary), ts_created=row.ts_created)
-                for row in await self._conn.execute(statement)]
+        return [
+            ResearchRun(
+                id=row.id,
+                name=row.name,
+                kind=row.kind,
+                strategy_id=row.strategy_id,
+                period_from=row.period_from,
+                period_to=row.period_to,
+                symbols=tuple(row.symbols),
+                summary=dict(row.summary),
+                ts_created=row.ts_created,
+            )
+            for row in await self._conn.execute(statement)
+        ]
 
 
 class SqlHistoryFactory:
@@ -112,5 +132,13 @@ class SqlHistoryFactory:
 
 
 def _event(row: Row[Any]) -> EventRecord:
-    return EventRecord(id=row.id, ts_event=row.ts_event, kind=row.kind, severity=row.severity, message=row.message,
-                       payload=row.payload, correlation_id=row.correlation_id, account_id=row.account_id)
+    return EventRecord(
+        id=row.id,
+        ts_event=row.ts_event,
+        kind=row.kind,
+        severity=row.severity,
+        message=row.message,
+        payload=row.payload,
+        correlation_id=row.correlation_id,
+        account_id=row.account_id,
+    )

@@ -37,7 +37,8 @@ class PgKillSwitchListener:
             When the server cannot be reached; the caller polls instead.
         """
         connection = await asyncio.wait_for(
-            psycopg.AsyncConnection.connect(self._conninfo, autocommit=True), timeout_secs)
+            psycopg.AsyncConnection.connect(self._conninfo, autocommit=True), timeout_secs
+        )
         await connection.execute(f"LISTEN {KILL_SWITCH_CHANNEL}")
         self._connection = connection
 

@@ -27,8 +27,14 @@ class SqlMarketDataRepository:
 
     async def upsert_symbol(self, instrument: Instrument, ts: datetime) -> None:
         """Insert or update an instrument's metadata (name, market, kind, venue)."""
-        values = {"symbol": instrument.symbol, "name": instrument.name, "market": instrument.market,
-                  "kind": instrument.kind, "venue": instrument.venue, "ts_updated": ts}
+        values = {
+            "symbol": instrument.symbol,
+            "name": instrument.name,
+            "market": instrument.market,
+            "kind": instrument.kind,
+            "venue": instrument.venue,
+            "ts_updated": ts,
+        }
         await self._connection.execute(upsert(self._connection, symbols, ["symbol"]), values)
 
     async def upsert_daily_bars(self, bars: Sequence[DailyBar], source: str) -> int:
@@ -49,9 +55,7 @@ class SqlMarketDataRepository:
             }
             for bar in bars
         ]
-        await self._connection.execute(
-            upsert(self._connection, market_bars, ["symbol", "interval", "ts_bar"]), rows
-        )
+        await self._connection.execute(upsert(self._connection, market_bars, ["symbol", "interval", "ts_bar"]), rows)
         return len(rows)
 
     async def daily_bars(self, symbol: str, end: date, count: int) -> list[DailyBar]:

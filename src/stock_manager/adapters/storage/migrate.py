@@ -38,9 +38,7 @@ def migrations_dir() -> Path:
     for candidate in (_PACKAGED, _CHECKOUT):
         if (candidate / "env.py").is_file():
             return candidate
-    raise ConfigurationError(
-        f"database migrations not found in {_PACKAGED} or {_CHECKOUT}: reinstall stockbot"
-    )
+    raise ConfigurationError(f"database migrations not found in {_PACKAGED} or {_CHECKOUT}: reinstall stockbot")
 
 
 def alembic_config(db_url: str | URL) -> Config:

@@ -67,9 +67,7 @@ class SqlOrderRepository:
             "ts_updated": order.ts_created,
         }
         statement = (
-            insert_unless_exists(self._connection, orders, ["idempotency_key"])
-            .values(values)
-            .returning(orders.c.id)
+            insert_unless_exists(self._connection, orders, ["idempotency_key"]).values(values).returning(orders.c.id)
         )
         order_id = (await self._connection.execute(statement)).scalar_one_or_none()
         if order_id is None:
@@ -104,8 +102,7 @@ class SqlOrderRepository:
         if not wanted:
             return None
         statement = select(orders).where(
-            orders.c.account_id == account_id,
-            func.ltrim(func.trim(orders.c.broker_order_number), "0") == wanted,
+            orders.c.account_id == account_id, func.ltrim(func.trim(orders.c.broker_order_number), "0") == wanted
         )
         if trading_date is not None:
             statement = statement.where(orders.c.trading_date == trading_date)
@@ -119,9 +116,7 @@ class SqlOrderRepository:
 
     async def list_for_date(self, account_id: str, trading_date: date) -> list[Order]:
         """Return the account's orders of `trading_date`, oldest first."""
-        statement = select(orders).where(
-            orders.c.account_id == account_id, orders.c.trading_date == trading_date
-        )
+        statement = select(orders).where(orders.c.account_id == account_id, orders.c.trading_date == trading_date)
         return await self._many(statement.order_by(orders.c.ts_created, orders.c.id))
 
     async def update(self, order: Order, ts_updated: datetime) -> None:
@@ -135,9 +130,7 @@ class SqlOrderRepository:
         if order.id is None:
             raise LookupError(f"order {order.idempotency_key} was never added")
         statement = (
-            update(orders)
-            .where(orders.c.id == order.id)
-            .values(_order_values(order) | {"ts_updated": ts_updated})
+            update(orders).where(orders.c.id == order.id).values(_order_values(order) | {"ts_updated": ts_updated})
         )
         result = await self._connection.execute(statement)
         if result.rowcount != 1:

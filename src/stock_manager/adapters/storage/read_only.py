@@ -37,10 +37,15 @@ def create_read_only_engine(db_url: str) -> AsyncEngine:
     url = normalize_db_url(db_url)
     if not is_sqlite(url):
         return create_async_engine(
-            url, json_serializer=dumps_json, pool_pre_ping=True, pool_size=2, max_overflow=2,
+            url,
+            json_serializer=dumps_json,
+            pool_pre_ping=True,
+            pool_size=2,
+            max_overflow=2,
             isolation_level="REPEATABLE READ",
-            connect_args={"options": "-c default_transaction_read_only=on "
-                                     f"-c statement_timeout={READ_STATEMENT_TIMEOUT_MS}"},
+            connect_args={
+                "options": f"-c default_transaction_read_only=on -c statement_timeout={READ_STATEMENT_TIMEOUT_MS}"
+            },
         )
     engine = create_async_engine(url, json_serializer=dumps_json)
 

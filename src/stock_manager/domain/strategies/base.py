@@ -50,13 +50,15 @@ class Strategy(Protocol):
         """Return True when a print may trigger an entry while flat (else prints matter only while holding)."""
         ...
 
-    def daily_signals(self, history: Sequence[DailyBar], position: Position | None,
-                      ts_decision: datetime) -> list[Signal]:
+    def daily_signals(
+        self, history: Sequence[DailyBar], position: Position | None, ts_decision: datetime
+    ) -> list[Signal]:
         """Return the signals for the trading day after the last bar of `history` (one symbol, date order)."""
         ...
 
-    def tick_signals(self, tick: Tick, position: Position | None, ts_decision: datetime,
-                     day: MarketDay) -> list[Signal]:
+    def tick_signals(
+        self, tick: Tick, position: Position | None, ts_decision: datetime, day: MarketDay
+    ) -> list[Signal]:
         """Return the signals one trade print triggers (`day`: the day's history and open)."""
         ...
 

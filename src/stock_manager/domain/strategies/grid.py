@@ -49,9 +49,12 @@ class GridParams:
     entry_limit_offset_pct: Decimal = Decimal("0.1")
 
     BOUNDS: ClassVar[dict[str, Bound]] = {
-        "levels": Bound(2, 100), "band_pct": Bound(0, 50, low_open=True, high_open=True),
-        "unit_value_krw": Bound(0, low_open=True), "size_increment": Bound(0, 1, low_open=True),
-        "entry_limit_offset_pct": Bound(0, 5, high_open=True)}
+        "levels": Bound(2, 100),
+        "band_pct": Bound(0, 50, low_open=True, high_open=True),
+        "unit_value_krw": Bound(0, low_open=True),
+        "size_increment": Bound(0, 1, low_open=True),
+        "entry_limit_offset_pct": Bound(0, 5, high_open=True),
+    }
 
     @classmethod
     def problems(cls, raw: Mapping[str, Any]) -> list[str]:
@@ -111,13 +114,15 @@ class Grid:
         """Return True: the grid buys as prints fall through its levels."""
         return True
 
-    def daily_signals(self, history: Sequence[DailyBar], position: Position | None,
-                      ts_decision: datetime) -> list[Signal]:
+    def daily_signals(
+        self, history: Sequence[DailyBar], position: Position | None, ts_decision: datetime
+    ) -> list[Signal]:
         """Return nothing: the grid trades on prints."""
         return []
 
-    def tick_signals(self, tick: Tick, position: Position | None, ts_decision: datetime,
-                     day: MarketDay) -> list[Signal]:
+    def tick_signals(
+        self, tick: Tick, position: Position | None, ts_decision: datetime, day: MarketDay
+    ) -> list[Signal]:
         """Return the buy or sell that brings the held units to the print's level (all out once the day left
         the band)."""
         grid = grid_day(day.history, self.params)
@@ -131,20 +136,49 @@ class Grid:
             return []
         if left or target < held_units:
             quantity = held if left or target == 0 else (held_units - target) * grid.unit
-            why = (f"grid stopped: the day left the band {grid.lower:.0f}-{grid.upper:.0f}" if left
-                   else f"grid: {tick.price} rose to level {target}; selling {held_units - target} unit(s)")
-            return [Signal(strategy_id=STRATEGY_ID, symbol=tick.symbol, side=Side.SELL, intent=Intent.EXIT,
-                           order_type=OrderType.MARKET, reference_price=tick.price, ts_signal=ts_decision,
-                           reason=why, quantity=min(quantity, held), key_suffix="out" if left else f"L{target}")]
-        return [Signal(strategy_id=STRATEGY_ID, symbol=tick.symbol, side=Side.BUY, intent=Intent.ENTRY,
-                       order_type=OrderType.LIMIT, reference_price=tick.price, ts_signal=ts_decision,
-                       reason=f"grid: {tick.price} fell to level {target}; buying {target - held_units} unit(s)",
-                       quantity=(target - held_units) * grid.unit,
-                       limit_price=tick.price * (1 + self.params.entry_limit_offset_pct / 100),
-                       key_suffix=f"L{target}")]
+            why = (
+                f"grid stopped: the day left the band {grid.lower:.0f}-{grid.upper:.0f}"
+                if left
+                else f"grid: {tick.price} rose to level {target}; selling {held_units - target} unit(s)"
+            )
+            return [
+                Signal(
+                    strategy_id=STRATEGY_ID,
+                    symbol=tick.symbol,
+                    side=Side.SELL,
+                    intent=Intent.EXIT,
+                    order_type=OrderType.MARKET,
+                    reference_price=tick.price,
+                    ts_signal=ts_decision,
+                    reason=why,
+                    quantity=min(quantity, held),
+                    key_suffix="out" if left else f"L{target}",
+                )
+            ]
+        return [
+            Signal(
+                strategy_id=STRATEGY_ID,
+                symbol=tick.symbol,
+                side=Side.BUY,
+                intent=Intent.ENTRY,
+                order_type=OrderType.LIMIT,
+                reference_price=tick.price,
+                ts_signal=ts_decision,
+                reason=f"grid: {tick.price} fell to level {target}; buying {target - held_units} unit(s)",
+                quantity=(target - held_units) * grid.unit,
+                limit_price=tick.price * (1 + self.params.entry_limit_offset_pct / 100),
+                key_suffix=f"L{target}",
+            )
+        ]
 
 
 #: How the daemon runs the grid.
-GRID = StrategySpec(strategy_id=STRATEGY_ID, name="Grid (levels in a band around the previous close)",
-                    source="spec 004", params_from=GridParams.from_mapping, problems=GridParams.problems,
-                    default_params=GridParams, build=Grid)
+GRID = StrategySpec(
+    strategy_id=STRATEGY_ID,
+    name="Grid (levels in a band around the previous close)",
+    source="spec 004",
+    params_from=GridParams.from_mapping,
+    problems=GridParams.problems,
+    default_params=GridParams,
+    build=Grid,
+)

@@ -100,8 +100,9 @@ def sma(values: Sequence[Decimal], window: int, end: int) -> Decimal | None:
     return sum(values[end - window + 1 : end + 1], Decimal(0)) / window
 
 
-def evaluate_daily(history: Sequence[DailyBar], position: Position | None, params: MaCrossParams,
-                   ts_decision: datetime) -> list[Signal]:
+def evaluate_daily(
+    history: Sequence[DailyBar], position: Position | None, params: MaCrossParams, ts_decision: datetime
+) -> list[Signal]:
     """Return the daily signals for the session after the last bar of `history`.
 
     Parameters
@@ -137,18 +138,38 @@ def evaluate_daily(history: Sequence[DailyBar], position: Position | None, param
         if quantity <= 0:
             return []
         reason = f"golden cross SMA{params.short_window_days} {short:.0f} > SMA{params.long_window_days} {long_:.0f}"
-        return [_signal(bar.symbol, Side.BUY, Intent.ENTRY, OrderType.LIMIT, bar.close, ts_signal, reason,
-                        quantity=quantity, limit_price=limit)]
+        return [
+            _signal(
+                bar.symbol,
+                Side.BUY,
+                Intent.ENTRY,
+                OrderType.LIMIT,
+                bar.close,
+                ts_signal,
+                reason,
+                quantity=quantity,
+                limit_price=limit,
+            )
+        ]
     if prev_short >= prev_long and short < long_ and holding:
         assert position is not None
         reason = f"dead cross SMA{params.short_window_days} {short:.0f} < SMA{params.long_window_days} {long_:.0f}"
-        return [_signal(bar.symbol, Side.SELL, Intent.EXIT, OrderType.MARKET, bar.close, ts_signal, reason,
-                        quantity=position.quantity)]
+        return [
+            _signal(
+                bar.symbol,
+                Side.SELL,
+                Intent.EXIT,
+                OrderType.MARKET,
+                bar.close,
+                ts_signal,
+                reason,
+                quantity=position.quantity,
+            )
+        ]
     return []
 
 
-def evaluate_tick(tick: Tick, position: Position | None, params: MaCrossParams,
-                  ts_decision: datetime) -> list[Signal]:
+def evaluate_tick(tick: Tick, position: Position | None, params: MaCrossParams, ts_decision: datetime) -> list[Signal]:
     """Return an EXIT signal when `tick` breaches the stop-loss or take-profit of the held position.
 
     The signal's `ts_signal` is `ts_decision`, the close of the session the tick belongs to, so there is one
@@ -163,8 +184,18 @@ def evaluate_tick(tick: Tick, position: Position | None, params: MaCrossParams,
         reason = f"take-profit: {tick.price} is +{change_pct:.2f}% from average {position.avg_price:.0f}"
     else:
         return []
-    return [_signal(tick.symbol, Side.SELL, Intent.EXIT, OrderType.MARKET, tick.price,
-                    ts_decision, reason, quantity=position.quantity)]
+    return [
+        _signal(
+            tick.symbol,
+            Side.SELL,
+            Intent.EXIT,
+            OrderType.MARKET,
+            tick.price,
+            ts_decision,
+            reason,
+            quantity=position.quantity,
+        )
+    ]
 
 
 def _volume_confirms(history: Sequence[DailyBar], params: MaCrossParams) -> bool:
@@ -177,11 +208,30 @@ def _volume_confirms(history: Sequence[DailyBar], params: MaCrossParams) -> bool
     return history[-1].volume >= average * params.min_volume_ratio
 
 
-def _signal(symbol: str, side: Side, intent: Intent, order_type: OrderType, reference: Decimal,
-            ts_signal: datetime, reason: str, *, quantity: Decimal, limit_price: Decimal | None = None) -> Signal:
-    return Signal(strategy_id=STRATEGY_ID, symbol=symbol, side=side, intent=intent, order_type=order_type,
-                  reference_price=reference, ts_signal=ts_signal, reason=reason, quantity=quantity,
-                  limit_price=limit_price)
+def _signal(
+    symbol: str,
+    side: Side,
+    intent: Intent,
+    order_type: OrderType,
+    reference: Decimal,
+    ts_signal: datetime,
+    reason: str,
+    *,
+    quantity: Decimal,
+    limit_price: Decimal | None = None,
+) -> Signal:
+    return Signal(
+        strategy_id=STRATEGY_ID,
+        symbol=symbol,
+        side=side,
+        intent=intent,
+        order_type=order_type,
+        reference_price=reference,
+        ts_signal=ts_signal,
+        reason=reason,
+        quantity=quantity,
+        limit_price=limit_price,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,19 +250,26 @@ class MaCrossStrategy:
         """Return False: entries are decided on daily bars; prints only trigger exits of a held position."""
         return False
 
-    def daily_signals(self, history: Sequence[DailyBar], position: Position | None,
-                      ts_decision: datetime) -> list[Signal]:
+    def daily_signals(
+        self, history: Sequence[DailyBar], position: Position | None, ts_decision: datetime
+    ) -> list[Signal]:
         """Return `evaluate_daily` of the bound parameters."""
         return evaluate_daily(history, position, self.params, ts_decision)
 
-    def tick_signals(self, tick: Tick, position: Position | None, ts_decision: datetime,
-                     day: MarketDay) -> list[Signal]:
+    def tick_signals(
+        self, tick: Tick, position: Position | None, ts_decision: datetime, day: MarketDay
+    ) -> list[Signal]:
         """Return `evaluate_tick` of the bound parameters (the day's history is not needed)."""
         return evaluate_tick(tick, position, self.params, ts_decision)
 
 
 #: How the daemon runs the MA cross strategy.
-MA_CROSS = StrategySpec(strategy_id=STRATEGY_ID, name="MA 50/200 cross", source="PRD §3.3",
-                        params_from=MaCrossParams.from_mapping, problems=MaCrossParams.problems,
-                        default_params=MaCrossParams,
-                        build=MaCrossStrategy)
+MA_CROSS = StrategySpec(
+    strategy_id=STRATEGY_ID,
+    name="MA 50/200 cross",
+    source="PRD §3.3",
+    params_from=MaCrossParams.from_mapping,
+    problems=MaCrossParams.problems,
+    default_params=MaCrossParams,
+    build=MaCrossStrategy,
+)

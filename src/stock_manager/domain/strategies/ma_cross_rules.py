@@ -67,20 +67,24 @@ def parameter_problems(values: Mapping[str, Any]) -> list[str]:
         if not 1 <= v[name] <= MAX_WINDOW_DAYS:
             problems.append(f"{name} must be between 1 and {MAX_WINDOW_DAYS} sessions, was {v[name]}")
     if v["short_window_days"] >= v["long_window_days"]:
-        problems.append(f"short_window_days must be below long_window_days, was {v['short_window_days']} "
-                        f"≥ {v['long_window_days']}")
+        problems.append(
+            f"short_window_days must be below long_window_days, was {v['short_window_days']} ≥ {v['long_window_days']}"
+        )
     if not -100 < v["stop_loss_pct"] < 0:
         problems.append(f"stop_loss_pct must be above -100 and below 0, was {v['stop_loss_pct']}")
     if not v["take_profit_pct"] > 0:
         problems.append(f"take_profit_pct must be above 0, was {v['take_profit_pct']}")
     if not v["min_volume_ratio"] >= 0:
-        problems.append(f"min_volume_ratio must be at least 0 (0 turns the volume filter off), "
-                        f"was {v['min_volume_ratio']}")
+        problems.append(
+            f"min_volume_ratio must be at least 0 (0 turns the volume filter off), was {v['min_volume_ratio']}"
+        )
     if not v["position_value_krw"] > 0:
         problems.append(f"position_value_krw must be above 0, was {v['position_value_krw']}")
     if not 0 <= v["entry_limit_offset_pct"] < MAX_ENTRY_LIMIT_OFFSET_PCT:
-        problems.append(f"entry_limit_offset_pct must be at least 0 and below {MAX_ENTRY_LIMIT_OFFSET_PCT}, "
-                        f"was {v['entry_limit_offset_pct']}")
+        problems.append(
+            f"entry_limit_offset_pct must be at least 0 and below {MAX_ENTRY_LIMIT_OFFSET_PCT}, "
+            f"was {v['entry_limit_offset_pct']}"
+        )
     return problems
 
 

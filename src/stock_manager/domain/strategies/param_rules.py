@@ -36,8 +36,12 @@ class Bound:
         return f"{name} must be {' and '.join(part for part in (low, high) if part)}, was {value}"
 
 
-def params_problems(cls: type, raw: Mapping[str, Any], bounds: Mapping[str, Bound],
-                    extra: Callable[[Mapping[str, Any]], list[str]] | None = None) -> list[str]:
+def params_problems(
+    cls: type,
+    raw: Mapping[str, Any],
+    bounds: Mapping[str, Bound],
+    extra: Callable[[Mapping[str, Any]], list[str]] | None = None,
+) -> list[str]:
     """Return why `raw` does not make valid `cls` parameters (empty when it does)."""
     values, problems = coerce_parameters(raw, {f.name: f.type for f in fields(cls)})  # type: ignore[arg-type]
     if problems:
@@ -49,8 +53,12 @@ def params_problems(cls: type, raw: Mapping[str, Any], bounds: Mapping[str, Boun
     return problems
 
 
-def build_params[T](cls: type[T], raw: Mapping[str, Any], bounds: Mapping[str, Bound],
-                    extra: Callable[[Mapping[str, Any]], list[str]] | None = None) -> T:
+def build_params[T](
+    cls: type[T],
+    raw: Mapping[str, Any],
+    bounds: Mapping[str, Bound],
+    extra: Callable[[Mapping[str, Any]], list[str]] | None = None,
+) -> T:
     """Return `cls` parameters from `raw`.
 
     Raises
@@ -66,5 +74,4 @@ def build_params[T](cls: type[T], raw: Mapping[str, Any], bounds: Mapping[str, B
 
 def params_mapping(params: object) -> dict[str, str | int]:
     """Return dataclass parameters as JSON-safe values (Decimals as strings)."""
-    return {f.name: (v if isinstance(v := getattr(params, f.name), int) else str(v))
-            for f in fields(params)}  # type: ignore[arg-type]
+    return {f.name: (v if isinstance(v := getattr(params, f.name), int) else str(v)) for f in fields(params)}  # type: ignore[arg-type]

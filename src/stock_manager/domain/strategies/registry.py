@@ -11,4 +11,5 @@ from stock_manager.domain.strategies.volatility_breakout import VOLATILITY_BREAK
 
 #: The strategies by id: the MA 50/200 cross for stocks (PRD §3.3); the three of spec 004 for Bitcoin.
 STRATEGIES: Mapping[str, StrategySpec] = MappingProxyType(
-    {spec.strategy_id: spec for spec in (MA_CROSS, VOLATILITY_BREAKOUT, GRID, TURTLE)})
+    {spec.strategy_id: spec for spec in (MA_CROSS, VOLATILITY_BREAKOUT, GRID, TURTLE)}
+)

@@ -50,9 +50,14 @@ class TurtleParams:
     entry_limit_offset_pct: Decimal = Decimal("0.2")
 
     BOUNDS: ClassVar[dict[str, Bound]] = {
-        "entry_days": Bound(2, 250), "exit_days": Bound(1, 250), "atr_days": Bound(1, 250),
-        "risk_per_unit_krw": Bound(0, low_open=True), "stop_n": Bound(0, 10, low_open=True),
-        "size_increment": Bound(0, 1, low_open=True), "entry_limit_offset_pct": Bound(0, 5, high_open=True)}
+        "entry_days": Bound(2, 250),
+        "exit_days": Bound(1, 250),
+        "atr_days": Bound(1, 250),
+        "risk_per_unit_krw": Bound(0, low_open=True),
+        "stop_n": Bound(0, 10, low_open=True),
+        "size_increment": Bound(0, 1, low_open=True),
+        "entry_limit_offset_pct": Bound(0, 5, high_open=True),
+    }
 
     @classmethod
     def problems(cls, raw: Mapping[str, Any]) -> list[str]:
@@ -74,8 +79,10 @@ def average_true_range(history: Sequence[DailyBar], days: int) -> Decimal | None
     None with fewer than `days` + 1 bars."""
     if len(history) < days + 1:
         return None
-    ranges = [max(bar.high, before.close) - min(bar.low, before.close)
-              for before, bar in zip(history[-days - 1:-1], history[-days:], strict=True)]
+    ranges = [
+        max(bar.high, before.close) - min(bar.low, before.close)
+        for before, bar in zip(history[-days - 1 : -1], history[-days:], strict=True)
+    ]
     return sum(ranges, Decimal(0)) / days
 
 
@@ -95,20 +102,22 @@ class Turtle:
         """Return True: the entry is a print breaking the channel."""
         return True
 
-    def daily_signals(self, history: Sequence[DailyBar], position: Position | None,
-                      ts_decision: datetime) -> list[Signal]:
+    def daily_signals(
+        self, history: Sequence[DailyBar], position: Position | None, ts_decision: datetime
+    ) -> list[Signal]:
         """Return nothing: the turtle decides on prints."""
         return []
 
-    def tick_signals(self, tick: Tick, position: Position | None, ts_decision: datetime,
-                     day: MarketDay) -> list[Signal]:
+    def tick_signals(
+        self, tick: Tick, position: Position | None, ts_decision: datetime, day: MarketDay
+    ) -> list[Signal]:
         """Return the channel-breakout entry while flat, or the channel or stop exit while holding."""
         p, history = self.params, day.history
         n = average_true_range(history, p.atr_days)
         holding = position is not None and position.quantity > 0
         if holding:
             assert position is not None
-            exit_low = min((bar.low for bar in history[-p.exit_days:]), default=None)
+            exit_low = min((bar.low for bar in history[-p.exit_days :]), default=None)
             stop = position.avg_price - p.stop_n * n if n is not None else None
             if exit_low is not None and tick.price < exit_low:
                 why = f"turtle exit: {tick.price} below the {p.exit_days}-day low {exit_low}"
@@ -116,25 +125,50 @@ class Turtle:
                 why = f"turtle stop: {tick.price} at or below {stop:.0f} ({p.stop_n} N under {position.avg_price})"
             else:
                 return []
-            return [Signal(strategy_id=STRATEGY_ID, symbol=tick.symbol, side=Side.SELL, intent=Intent.EXIT,
-                           order_type=OrderType.MARKET, reference_price=tick.price, ts_signal=ts_decision,
-                           reason=why, quantity=position.quantity)]
+            return [
+                Signal(
+                    strategy_id=STRATEGY_ID,
+                    symbol=tick.symbol,
+                    side=Side.SELL,
+                    intent=Intent.EXIT,
+                    order_type=OrderType.MARKET,
+                    reference_price=tick.price,
+                    ts_signal=ts_decision,
+                    reason=why,
+                    quantity=position.quantity,
+                )
+            ]
         if n is None or n <= 0 or len(history) < p.entry_days:
             return []
-        entry_high = max(bar.high for bar in history[-p.entry_days:])
+        entry_high = max(bar.high for bar in history[-p.entry_days :])
         if tick.price <= entry_high:
             return []
         quantity = (p.risk_per_unit_krw / n / p.size_increment).to_integral_value(ROUND_FLOOR) * p.size_increment
         if quantity <= 0:
             return []
-        return [Signal(strategy_id=STRATEGY_ID, symbol=tick.symbol, side=Side.BUY, intent=Intent.ENTRY,
-                       order_type=OrderType.LIMIT, reference_price=tick.price, ts_signal=ts_decision,
-                       reason=f"turtle entry: {tick.price} above the {p.entry_days}-day high {entry_high}; "
-                              f"N {n:.0f}", quantity=quantity,
-                       limit_price=tick.price * (1 + p.entry_limit_offset_pct / 100))]
+        return [
+            Signal(
+                strategy_id=STRATEGY_ID,
+                symbol=tick.symbol,
+                side=Side.BUY,
+                intent=Intent.ENTRY,
+                order_type=OrderType.LIMIT,
+                reference_price=tick.price,
+                ts_signal=ts_decision,
+                reason=f"turtle entry: {tick.price} above the {p.entry_days}-day high {entry_high}; N {n:.0f}",
+                quantity=quantity,
+                limit_price=tick.price * (1 + p.entry_limit_offset_pct / 100),
+            )
+        ]
 
 
 #: How the daemon runs the turtle.
-TURTLE = StrategySpec(strategy_id=STRATEGY_ID, name="Turtle (Donchian 20/10, ATR sizing)", source="spec 004",
-                      params_from=TurtleParams.from_mapping, problems=TurtleParams.problems,
-                      default_params=TurtleParams, build=Turtle)
+TURTLE = StrategySpec(
+    strategy_id=STRATEGY_ID,
+    name="Turtle (Donchian 20/10, ATR sizing)",
+    source="spec 004",
+    params_from=TurtleParams.from_mapping,
+    problems=TurtleParams.problems,
+    default_params=TurtleParams,
+    build=Turtle,
+)

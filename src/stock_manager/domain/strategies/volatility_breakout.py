@@ -45,8 +45,11 @@ class BreakoutParams:
     entry_limit_offset_pct: Decimal = Decimal("0.2")
 
     BOUNDS: ClassVar[dict[str, Bound]] = {
-        "k": Bound(0, 3, low_open=True), "ma_filter_days": Bound(0, 250),
-        "position_value_krw": Bound(0, low_open=True), "entry_limit_offset_pct": Bound(0, 5, high_open=True)}
+        "k": Bound(0, 3, low_open=True),
+        "ma_filter_days": Bound(0, 250),
+        "position_value_krw": Bound(0, low_open=True),
+        "entry_limit_offset_pct": Bound(0, 5, high_open=True),
+    }
 
     @classmethod
     def problems(cls, raw: Mapping[str, Any]) -> list[str]:
@@ -96,17 +99,29 @@ class VolatilityBreakout:
         """Return True: the entry is a print crossing the day's target."""
         return True
 
-    def daily_signals(self, history: Sequence[DailyBar], position: Position | None,
-                      ts_decision: datetime) -> list[Signal]:
+    def daily_signals(
+        self, history: Sequence[DailyBar], position: Position | None, ts_decision: datetime
+    ) -> list[Signal]:
         """Return the exit at the day boundary of a position held overnight."""
         if position is None or position.quantity <= 0 or not history:
             return []
-        return [Signal(strategy_id=STRATEGY_ID, symbol=history[-1].symbol, side=Side.SELL, intent=Intent.EXIT,
-                       order_type=OrderType.MARKET, reference_price=history[-1].close, ts_signal=ts_decision,
-                       reason="volatility breakout: exit at the day boundary", quantity=position.quantity)]
+        return [
+            Signal(
+                strategy_id=STRATEGY_ID,
+                symbol=history[-1].symbol,
+                side=Side.SELL,
+                intent=Intent.EXIT,
+                order_type=OrderType.MARKET,
+                reference_price=history[-1].close,
+                ts_signal=ts_decision,
+                reason="volatility breakout: exit at the day boundary",
+                quantity=position.quantity,
+            )
+        ]
 
-    def tick_signals(self, tick: Tick, position: Position | None, ts_decision: datetime,
-                     day: MarketDay) -> list[Signal]:
+    def tick_signals(
+        self, tick: Tick, position: Position | None, ts_decision: datetime, day: MarketDay
+    ) -> list[Signal]:
         """Return the entry when a print reaches the day's target while flat (and the trend filter allows)."""
         if (position is not None and position.quantity > 0) or day.open_price is None:
             return []
@@ -114,15 +129,30 @@ class VolatilityBreakout:
         if target is None or tick.price < target or not trend_allows(day.history, self.params.ma_filter_days):
             return []
         limit = tick.price * (1 + self.params.entry_limit_offset_pct / 100)
-        return [Signal(strategy_id=STRATEGY_ID, symbol=tick.symbol, side=Side.BUY, intent=Intent.ENTRY,
-                       order_type=OrderType.LIMIT, reference_price=tick.price, ts_signal=ts_decision,
-                       reason=f"volatility breakout: {tick.price} reached the target {target:.0f} (open "
-                              f"{day.open_price} + {self.params.k} × range)",
-                       target_value_krw=self.params.position_value_krw, limit_price=limit)]
+        return [
+            Signal(
+                strategy_id=STRATEGY_ID,
+                symbol=tick.symbol,
+                side=Side.BUY,
+                intent=Intent.ENTRY,
+                order_type=OrderType.LIMIT,
+                reference_price=tick.price,
+                ts_signal=ts_decision,
+                reason=f"volatility breakout: {tick.price} reached the target {target:.0f} (open "
+                f"{day.open_price} + {self.params.k} × range)",
+                target_value_krw=self.params.position_value_krw,
+                limit_price=limit,
+            )
+        ]
 
 
 #: How the daemon runs the volatility breakout.
 VOLATILITY_BREAKOUT = StrategySpec(
-    strategy_id=STRATEGY_ID, name="Volatility breakout (Larry Williams)", source="spec 004",
-    params_from=BreakoutParams.from_mapping, problems=BreakoutParams.problems, default_params=BreakoutParams,
-    build=VolatilityBreakout)
+    strategy_id=STRATEGY_ID,
+    name="Volatility breakout (Larry Williams)",
+    source="spec 004",
+    params_from=BreakoutParams.from_mapping,
+    problems=BreakoutParams.problems,
+    default_params=BreakoutParams,
+    build=VolatilityBreakout,
+)

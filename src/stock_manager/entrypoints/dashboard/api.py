@@ -49,13 +49,19 @@ async def overview_json(request: Request) -> Any:
 
 
 @router.get("/orders", summary="Orders with filters, newest first")
-async def orders(request: Request, date_from: Day = None, date_to: Day = None, symbol: str | None = None,
-                 strategy: str | None = None,
-                 status: Annotated[str | None, Query(description="comma-separated: NEW,SENT,…")] = None) -> Any:
+async def orders(
+    request: Request,
+    date_from: Day = None,
+    date_to: Day = None,
+    symbol: str | None = None,
+    strategy: str | None = None,
+    status: Annotated[str | None, Query(description="comma-separated: NEW,SENT,…")] = None,
+) -> Any:
     """Orders of the latest daemon's account; dates are the venue's trading dates, both ends included."""
     state = state_of(request)
-    found = await search_orders(state.uow_factory, state.history,
-                                order_filter(date_from, date_to, symbol, strategy, status))
+    found = await search_orders(
+        state.uow_factory, state.history, order_filter(date_from, date_to, symbol, strategy, status)
+    )
     register_account(found.account_id)
     return jsonable({"orders": [order_data(o) for o in found.orders], "strategies": found.strategies})
 
@@ -71,8 +77,12 @@ async def order(request: Request, order_id: int) -> Any:
 
 
 @router.get("/events", summary="The newest events at or above a severity")
-async def events(request: Request, severity: Annotated[str, Query(description=", ".join(SEVERITIES))] = "INFO",
-                 after_id: int = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
+async def events(
+    request: Request,
+    severity: Annotated[str, Query(description=", ".join(SEVERITIES))] = "INFO",
+    after_id: int = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
     """Newest first; pass the newest id seen as ``after_id`` to get only what came after it."""
     if severity not in SEVERITIES:
         raise HTTPException(422, f"severity must be one of {', '.join(SEVERITIES)}")
@@ -85,8 +95,9 @@ async def events(request: Request, severity: Annotated[str, Query(description=",
 async def risk(request: Request) -> Any:
     """The same data as ``stockbot risk show --json``."""
     state = state_of(request)
-    report = await risk_report(state.uow_factory, state.config.risk_limits, SystemClock().now(),
-                               state.config.trading_day)
+    report = await risk_report(
+        state.uow_factory, state.config.risk_limits, SystemClock().now(), state.config.trading_day
+    )
     return jsonable(risk_data(report))
 
 
@@ -124,13 +135,31 @@ async def parameters(request: Request) -> Any:
         rows = await history.params_rows("ACTIVE")
     async with state.uow_factory() as uow:
         daemon = await uow.control.get_daemon_state(None)
-        today = daemon.trading_date if daemon and daemon.trading_date else state.config.trading_day.date_of(
-            SystemClock().now())
+        today = (
+            daemon.trading_date
+            if daemon and daemon.trading_date
+            else state.config.trading_day.date_of(SystemClock().now())
+        )
         in_force = await uow.strategies.active_params(STRATEGY_ID, today)
-    return jsonable({"strategy_id": STRATEGY_ID, "trading_date": today, "in_force": in_force,
-                     "active": [{"id": r.id, "strategy_id": r.strategy_id, "effective_date": r.effective_date,
-                                 "version": r.version, "params": r.params, "source": r.source,
-                                 "ts_created": r.ts_created} for r in rows]})
+    return jsonable(
+        {
+            "strategy_id": STRATEGY_ID,
+            "trading_date": today,
+            "in_force": in_force,
+            "active": [
+                {
+                    "id": r.id,
+                    "strategy_id": r.strategy_id,
+                    "effective_date": r.effective_date,
+                    "version": r.version,
+                    "params": r.params,
+                    "source": r.source,
+                    "ts_created": r.ts_created,
+                }
+                for r in rows
+            ],
+        }
+    )
 
 
 @router.get("/openapi.json", include_in_schema=False)

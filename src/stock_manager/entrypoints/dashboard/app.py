@@ -33,9 +33,11 @@ from stock_manager.entrypoints.dashboard.security import SESSION_AUTHENTICATED, 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SESSION_COOKIE = "stockbot_session"
 #: Pages may load scripts, styles and images from this server only (the vendored libraries included).
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                           "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
-                           "base-uri 'none'; object-src 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+    "base-uri 'none'; object-src 'none'"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,18 +66,24 @@ class DashboardConfig:
     live_interval_secs: float = 0.5
 
 
-def dashboard_config(settings: Settings, *, host: str | None = None, port: int | None = None,
-                     read_only: bool | None = None) -> DashboardConfig:
+def dashboard_config(
+    settings: Settings, *, host: str | None = None, port: int | None = None, read_only: bool | None = None
+) -> DashboardConfig:
     """Return the dashboard's configuration from settings, with command-line overrides on top."""
     from stock_manager.entrypoints.bootstrap import risk_limits, venue_profile
 
     secret = settings.dashboard_password_hash
     return DashboardConfig(
-        database_url=settings.database_url, host=host or settings.dashboard_host,
-        port=port or settings.dashboard_port, password_hash=secret.get_secret_value() if secret else None,
+        database_url=settings.database_url,
+        host=host or settings.dashboard_host,
+        port=port or settings.dashboard_port,
+        password_hash=secret.get_secret_value() if secret else None,
         read_only=settings.dashboard_read_only if read_only is None else read_only,
-        session_hours=settings.dashboard_session_hours, mode=str(settings.mode),
-        risk_limits=risk_limits(settings), trading_day=venue_profile(settings).trading_day)
+        session_hours=settings.dashboard_session_hours,
+        mode=str(settings.mode),
+        risk_limits=risk_limits(settings),
+        trading_day=venue_profile(settings).trading_day,
+    )
 
 
 class DashboardState:
@@ -92,8 +100,9 @@ class DashboardState:
         self.limiter = LoginLimiter()
         self.templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
         self.templates.env.globals.update(template_helpers())
-        self.templates.env.globals.update(read_only=config.read_only, login_required=config.password_hash is not None,
-                                          mode=config.mode)
+        self.templates.env.globals.update(
+            read_only=config.read_only, login_required=config.password_hash is not None, mode=config.mode
+        )
 
     async def close(self) -> None:
         """Stop the watcher and dispose of both engines."""
@@ -144,10 +153,13 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers += [(b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-                            (b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-                            (b"referrer-policy", b"no-referrer"),
-                            (b"cache-control", b"max-age=3600" if cacheable else b"no-store")]
+                headers += [
+                    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"cache-control", b"max-age=3600" if cacheable else b"no-store"),
+                ]
                 message["headers"] = headers
             await send(message)
 
@@ -166,16 +178,25 @@ def create_app(config: DashboardConfig) -> FastAPI:
         finally:
             await app.state.dashboard.close()
 
-    app = FastAPI(title="stockbot dashboard", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None,  # served by `api.openapi` behind the login
-                  description="Read-only JSON views behind the dashboard's pages (the shapes of `stockbot status "
-                              "--json`, `risk show --json` and `report --json` where those exist). Times are UTC "
-                              "ISO 8601, amounts KRW as decimal strings, accounts masked.")
+    app = FastAPI(
+        title="stockbot dashboard",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # served by `api.openapi` behind the login
+        description="Read-only JSON views behind the dashboard's pages (the shapes of `stockbot status "
+        "--json`, `risk show --json` and `report --json` where those exist). Times are UTC "
+        "ISO 8601, amounts KRW as decimal strings, accounts masked.",
+    )
 
     @app.exception_handler(NotLoggedIn)
     async def not_logged_in(request: Request, _error: NotLoggedIn) -> Response:
-        if request.method == "GET" and "text/html" in request.headers.get("accept", "") \
-                and not request.url.path.startswith(("/api/", "/fragments/", "/stream")):
+        if (
+            request.method == "GET"
+            and "text/html" in request.headers.get("accept", "")
+            and not request.url.path.startswith(("/api/", "/fragments/", "/stream"))
+        ):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         return JSONResponse({"detail": "login required"}, status_code=401)
 
@@ -185,7 +206,13 @@ def create_app(config: DashboardConfig) -> FastAPI:
     app.include_router(controls.router)
     # Outermost last: security headers on every response, then the session cookie (signed with a key made for
     # this process: a restart logs everybody out).
-    app.add_middleware(SessionMiddleware, secret_key=secrets.token_urlsafe(32), session_cookie=SESSION_COOKIE,
-                       max_age=int(config.session_hours * 3600), same_site="strict", https_only=False)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secrets.token_urlsafe(32),
+        session_cookie=SESSION_COOKIE,
+        max_age=int(config.session_hours * 3600),
+        same_site="strict",
+        https_only=False,
+    )
     app.add_middleware(SecurityHeaders)
     return app

@@ -44,9 +44,13 @@ async def confirm_kill(request: Request, action: str = "halt") -> HTMLResponse:
 
 
 @router.post("/kill")
-async def kill(request: Request, csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
-               action: Annotated[str, Form()] = "halt", reason: Annotated[str, Form(max_length=200)] = "",
-               confirm: Annotated[str, Form()] = "") -> Response:
+async def kill(
+    request: Request,
+    csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+    action: Annotated[str, Form()] = "halt",
+    reason: Annotated[str, Form(max_length=200)] = "",
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
     _require_controls(request)
     if not csrf_valid(request, csrf):
         raise HTTPException(403, "missing or wrong CSRF token")
@@ -55,8 +59,14 @@ async def kill(request: Request, csrf: Annotated[str, Form(alias=CSRF_FIELD)] = 
     if confirm != "yes":
         raise HTTPException(422, "the kill was not confirmed")
     who = remote_address(request)
-    await set_kill_switch(state_of(request).control_uow_factory, active=True, action=action,
-                          reason=reason.strip() or "dashboard kill", set_by="dashboard", who=who)
+    await set_kill_switch(
+        state_of(request).control_uow_factory,
+        active=True,
+        action=action,
+        reason=reason.strip() or "dashboard kill",
+        set_by="dashboard",
+        who=who,
+    )
     log.warning("dashboard_kill", action=action, who=who)
     return RedirectResponse("/?done=kill", status_code=303)
 
@@ -68,15 +78,17 @@ async def confirm_resume(request: Request) -> HTMLResponse:
 
 
 @router.post("/resume")
-async def resume(request: Request, csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
-                 confirm: Annotated[str, Form()] = "") -> Response:
+async def resume(
+    request: Request, csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "", confirm: Annotated[str, Form()] = ""
+) -> Response:
     _require_controls(request)
     if not csrf_valid(request, csrf):
         raise HTTPException(403, "missing or wrong CSRF token")
     if confirm != "yes":
         raise HTTPException(422, "the resume was not confirmed")
     who = remote_address(request)
-    await set_kill_switch(state_of(request).control_uow_factory, active=False, reason="dashboard resume",
-                          set_by="dashboard", who=who)
+    await set_kill_switch(
+        state_of(request).control_uow_factory, active=False, reason="dashboard resume", set_by="dashboard", who=who
+    )
     log.warning("dashboard_resume", who=who)
     return RedirectResponse("/?done=resume", status_code=303)

@@ -39,9 +39,11 @@ class ChangeWatcher:
             newest = await uow.events.recent(1)
             daemon = await uow.control.get_daemon_state(None)
             switch = await uow.control.get_kill_switch()
-        return (newest[0].id if newest else None,
-                None if daemon is None else (daemon.account_id, daemon.trading_state, daemon.ts_heartbeat),
-                (switch.active, switch.ts_changed))
+        return (
+            newest[0].id if newest else None,
+            None if daemon is None else (daemon.account_id, daemon.trading_state, daemon.ts_heartbeat),
+            (switch.active, switch.ts_changed),
+        )
 
     async def listen(self) -> AsyncIterator[int]:
         """Yield the version now, then each new version, until the watcher stops (or the caller leaves)."""
@@ -58,8 +60,7 @@ class ChangeWatcher:
                 waiter = asyncio.ensure_future(self._changed.wait())
                 stopper = asyncio.ensure_future(self._stopping.wait())
                 try:
-                    await asyncio.wait({waiter, stopper}, timeout=KEEPALIVE_SECS,
-                                       return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.wait({waiter, stopper}, timeout=KEEPALIVE_SECS, return_when=asyncio.FIRST_COMPLETED)
                 finally:
                     waiter.cancel()
                     stopper.cancel()

@@ -37,13 +37,21 @@ Day = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render `template` with the page's common context (CSRF token, the current path)."""
     return state_of(request).templates.TemplateResponse(
-        request, template, {"csrf_token": csrf_token(request), "path": request.url.path,
-                            "logged_in": is_authenticated(request), **context},
-        status_code=status_code)
+        request,
+        template,
+        {
+            "csrf_token": csrf_token(request),
+            "path": request.url.path,
+            "logged_in": is_authenticated(request),
+            **context,
+        },
+        status_code=status_code,
+    )
 
 
-def order_filter(date_from: str | None, date_to: str | None, symbol: str | None, strategy: str | None,
-                 status: str | None) -> OrderFilter:
+def order_filter(
+    date_from: str | None, date_to: str | None, symbol: str | None, strategy: str | None, status: str | None
+) -> OrderFilter:
     """Return the filter of the orders page's query.
 
     Raises
@@ -54,9 +62,13 @@ def order_filter(date_from: str | None, date_to: str | None, symbol: str | None,
     statuses = tuple(s for s in (status or "").split(",") if s)
     if bad := [s for s in statuses if s not in OrderStatus.__members__]:
         raise HTTPException(422, f"unknown order status {', '.join(bad)}")
-    return OrderFilter(date.fromisoformat(date_from) if date_from else None,
-                       date.fromisoformat(date_to) if date_to else None, (symbol or "").strip() or None,
-                       strategy or None, statuses)
+    return OrderFilter(
+        date.fromisoformat(date_from) if date_from else None,
+        date.fromisoformat(date_to) if date_to else None,
+        (symbol or "").strip() or None,
+        strategy or None,
+        statuses,
+    )
 
 
 # -- LOGIN -----------------------------------------------------------------------------------------------------
@@ -70,8 +82,12 @@ async def login_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login")
-async def login(request: Request, password: Annotated[str, Form()] = "",
-                csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "", next: Annotated[str, Form()] = "/") -> Response:
+async def login(
+    request: Request,
+    password: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
     import asyncio
 
     state = state_of(request)
@@ -83,8 +99,9 @@ async def login(request: Request, password: Annotated[str, Form()] = "",
     address = remote_address(request)
     wait = state.limiter.retry_after_secs(address)
     if wait > 0:
-        response = render(request, "login.html", 429, next=target,
-                          error=f"Too many failed logins; try again in {wait:.0f} s.")
+        response = render(
+            request, "login.html", 429, next=target, error=f"Too many failed logins; try again in {wait:.0f} s."
+        )
         response.headers["retry-after"] = f"{wait:.0f}"
         return response
     if not await asyncio.to_thread(verify_password, state.config.password_hash, password):
@@ -123,25 +140,60 @@ async def _overview(request: Request) -> Overview:
 
 
 @pages.get("/orders")
-async def orders_page(request: Request, date_from: Day = None, date_to: Day = None, symbol: str | None = None,
-                      strategy: str | None = None, status: str | None = None) -> HTMLResponse:
+async def orders_page(
+    request: Request,
+    date_from: Day = None,
+    date_to: Day = None,
+    symbol: str | None = None,
+    strategy: str | None = None,
+    status: str | None = None,
+) -> HTMLResponse:
     where = order_filter(date_from, date_to, symbol, strategy, status)
     state = state_of(request)
     found = await search_orders(state.uow_factory, state.history, where)
     register_account(found.account_id)
-    query = urlencode({k: v for k, v in {"date_from": date_from, "date_to": date_to, "symbol": symbol,
-                                         "strategy": strategy, "status": status}.items() if v})
-    return render(request, "orders.html", found=found, query=query, statuses=[s.value for s in OrderStatus],
-                  selected={"date_from": date_from or "", "date_to": date_to or "", "symbol": symbol or "",
-                            "strategy": strategy or "", "status": status or ""})
+    query = urlencode(
+        {
+            k: v
+            for k, v in {
+                "date_from": date_from,
+                "date_to": date_to,
+                "symbol": symbol,
+                "strategy": strategy,
+                "status": status,
+            }.items()
+            if v
+        }
+    )
+    return render(
+        request,
+        "orders.html",
+        found=found,
+        query=query,
+        statuses=[s.value for s in OrderStatus],
+        selected={
+            "date_from": date_from or "",
+            "date_to": date_to or "",
+            "symbol": symbol or "",
+            "strategy": strategy or "",
+            "status": status or "",
+        },
+    )
 
 
 @pages.get("/fragments/orders")
-async def orders_fragment(request: Request, date_from: Day = None, date_to: Day = None, symbol: str | None = None,
-                          strategy: str | None = None, status: str | None = None) -> HTMLResponse:
+async def orders_fragment(
+    request: Request,
+    date_from: Day = None,
+    date_to: Day = None,
+    symbol: str | None = None,
+    strategy: str | None = None,
+    status: str | None = None,
+) -> HTMLResponse:
     state = state_of(request)
-    found = await search_orders(state.uow_factory, state.history,
-                                order_filter(date_from, date_to, symbol, strategy, status))
+    found = await search_orders(
+        state.uow_factory, state.history, order_filter(date_from, date_to, symbol, strategy, status)
+    )
     register_account(found.account_id)
     return render(request, "_orders.html", found=found)
 
@@ -158,8 +210,9 @@ async def order_page(request: Request, order_id: int) -> HTMLResponse:
 
 @pages.get("/events")
 async def events_page(request: Request, severity: str = "INFO") -> HTMLResponse:
-    return render(request, "events.html", severity=severity, severities=SEVERITIES,
-                  events=await _events(request, severity))
+    return render(
+        request, "events.html", severity=severity, severities=SEVERITIES, events=await _events(request, severity)
+    )
 
 
 @pages.get("/fragments/events")
@@ -177,8 +230,9 @@ async def _events(request: Request, severity: str) -> list[Any]:
 @pages.get("/risk")
 async def risk_page(request: Request) -> HTMLResponse:
     state = state_of(request)
-    report = await risk_report(state.uow_factory, state.config.risk_limits, SystemClock().now(),
-                               state.config.trading_day)
+    report = await risk_report(
+        state.uow_factory, state.config.risk_limits, SystemClock().now(), state.config.trading_day
+    )
     register_account(report.account_id)
     return render(request, "risk.html", r=report)
 
@@ -190,13 +244,21 @@ async def reports_page(request: Request, date_from: Day = None, date_to: Day = N
         daemon = await uow.control.get_daemon_state(None)
         settlements = await uow.settlements.list_all(daemon.account_id, with_summary=False) if daemon else []
     start, end = (date.fromisoformat(d) if d else None for d in (date_from, date_to))
-    shown = [s for s in settlements if (start is None or s.trading_date >= start)
-             and (end is None or s.trading_date <= end)]
+    shown = [
+        s for s in settlements if (start is None or s.trading_date >= start) and (end is None or s.trading_date <= end)
+    ]
     async with state.history() as history:
         runs = await history.research_runs()
-    return render(request, "reports.html", settlements=list(reversed(shown)), runs=runs,
-                  points=equity_points(settlements, start, end), date_from=date_from or "", date_to=date_to or "",
-                  query=urlencode({k: v for k, v in {"date_from": date_from, "date_to": date_to}.items() if v}))
+    return render(
+        request,
+        "reports.html",
+        settlements=list(reversed(shown)),
+        runs=runs,
+        points=equity_points(settlements, start, end),
+        date_from=date_from or "",
+        date_to=date_to or "",
+        query=urlencode({k: v for k, v in {"date_from": date_from, "date_to": date_to}.items() if v}),
+    )
 
 
 @pages.get("/reports/{day}")
@@ -215,18 +277,31 @@ async def parameters_page(request: Request) -> HTMLResponse:
         active = await history.params_rows("ACTIVE")
     async with state.uow_factory() as uow:
         daemon = await uow.control.get_daemon_state(None)
-        today = daemon.trading_date if daemon and daemon.trading_date else state.config.trading_day.date_of(
-            SystemClock().now())
+        today = (
+            daemon.trading_date
+            if daemon and daemon.trading_date
+            else state.config.trading_day.date_of(SystemClock().now())
+        )
         in_force = await uow.strategies.active_params(STRATEGY_ID, today)
-    return render(request, "parameters.html", active=active, in_force=in_force, today=today,
-                  strategy_id=STRATEGY_ID, defaults=asdict(MaCrossParams()))
+    return render(
+        request,
+        "parameters.html",
+        active=active,
+        in_force=in_force,
+        today=today,
+        strategy_id=STRATEGY_ID,
+        defaults=asdict(MaCrossParams()),
+    )
 
 
 @pages.get("/api-docs")
 async def api_docs_page(request: Request) -> HTMLResponse:
     schema = request.app.openapi()
-    endpoints = [(path, method.upper(), op.get("summary", ""), op.get("description", ""))
-                 for path, methods in schema.get("paths", {}).items() for method, op in methods.items()]
+    endpoints = [
+        (path, method.upper(), op.get("summary", ""), op.get("description", ""))
+        for path, methods in schema.get("paths", {}).items()
+        for method, op in methods.items()
+    ]
     return render(request, "api_docs.html", endpoints=endpoints)
 
 
@@ -240,8 +315,9 @@ async def stream(request: Request) -> StreamingResponse:
                 return
             yield f"event: changed\ndata: {version}\n\n" if version >= 0 else ": keep-alive\n\n"
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"cache-control": "no-store", "x-accel-buffering": "no"}
+    )
 
 
 router.include_router(pages)

@@ -48,8 +48,10 @@ def run_result(run: ResearchRun) -> str:
     optimisation's verdict; a divergence's PnL difference (from its recorded summary)."""
     s = run.summary
     if run.kind == "BACKTEST":
-        return (f"return {s.get('return_pct', '-')}%, max drawdown {s.get('max_drawdown_pct', '-')}%, "
-                f"Sharpe {s.get('sharpe', '-')}, {s.get('trades', 0)} trades")
+        return (
+            f"return {s.get('return_pct', '-')}%, max drawdown {s.get('max_drawdown_pct', '-')}%, "
+            f"Sharpe {s.get('sharpe', '-')}, {s.get('trades', 0)} trades"
+        )
     if run.kind == "OPTIMIZE":
         return shown(str(s.get("verdict", "-")))
     difference = s.get("pnl_difference_krw")
@@ -58,33 +60,73 @@ def run_result(run: ResearchRun) -> str:
 
 def template_helpers() -> dict[str, Any]:
     """Return the helpers every template may call."""
-    return {"kst": kst, "krw": krw, "number": number, "pct": pct, "shown": shown, "account": account,
-            "order_number": order_number, "run_result": run_result}
+    return {
+        "kst": kst,
+        "krw": krw,
+        "number": number,
+        "pct": pct,
+        "shown": shown,
+        "account": account,
+        "order_number": order_number,
+        "run_result": run_result,
+    }
 
 
 def order_data(o: Order) -> dict[str, Any]:
     """Return one order as plain data: account masked, broker number unpadded."""
-    return {"id": o.id, "trading_date": o.trading_date, "strategy_id": o.strategy_id, "symbol": o.symbol,
-            "side": o.side, "order_type": o.order_type, "intent": o.intent, "quantity": o.quantity,
-            "limit_price": o.limit_price, "signal_price": o.signal_price, "status": o.status,
-            "status_reason": shown(o.status_reason), "reason": shown(o.reason), "filled": o.filled_quantity,
-            "filled_amount_krw": o.filled_amount_krw,
-            "broker_order_number": order_number(o.broker_order_number) if o.broker_order_number else None,
-            "ts_created": o.ts_created, "ts_sent": o.ts_sent, "ts_partial": o.ts_partial, "ts_filled": o.ts_filled,
-            "ts_canceled": o.ts_canceled, "ts_rejected": o.ts_rejected}
+    return {
+        "id": o.id,
+        "trading_date": o.trading_date,
+        "strategy_id": o.strategy_id,
+        "symbol": o.symbol,
+        "side": o.side,
+        "order_type": o.order_type,
+        "intent": o.intent,
+        "quantity": o.quantity,
+        "limit_price": o.limit_price,
+        "signal_price": o.signal_price,
+        "status": o.status,
+        "status_reason": shown(o.status_reason),
+        "reason": shown(o.reason),
+        "filled": o.filled_quantity,
+        "filled_amount_krw": o.filled_amount_krw,
+        "broker_order_number": order_number(o.broker_order_number) if o.broker_order_number else None,
+        "ts_created": o.ts_created,
+        "ts_sent": o.ts_sent,
+        "ts_partial": o.ts_partial,
+        "ts_filled": o.ts_filled,
+        "ts_canceled": o.ts_canceled,
+        "ts_rejected": o.ts_rejected,
+    }
 
 
 def event_data(e: EventRecord) -> dict[str, Any]:
     """Return one event as plain data (the message masked; payloads are masked when stored)."""
-    return {"id": e.id, "ts": e.ts_event, "kind": e.kind, "severity": e.severity, "message": shown(e.message),
-            "correlation_id": e.correlation_id}
+    return {
+        "id": e.id,
+        "ts": e.ts_event,
+        "kind": e.kind,
+        "severity": e.severity,
+        "message": shown(e.message),
+        "correlation_id": e.correlation_id,
+    }
 
 
 def timeline_data(t: OrderTimeline) -> dict[str, Any]:
     """Return an order with its timeline as plain data."""
-    return {"order": order_data(t.order),
-            "timeline": [{"ts": s.ts, "step": s.label, "severity": s.severity, "detail": shown(s.detail),
-                          "is_status": s.status is not None} for s in t.steps]}
+    return {
+        "order": order_data(t.order),
+        "timeline": [
+            {
+                "ts": s.ts,
+                "step": s.label,
+                "severity": s.severity,
+                "detail": shown(s.detail),
+                "is_status": s.status is not None,
+            }
+            for s in t.steps
+        ],
+    }
 
 
 def overview_data(o: Overview) -> dict[str, Any]:
@@ -94,24 +136,51 @@ def overview_data(o: Overview) -> dict[str, Any]:
     dd = o.drawdown
     return {
         "status": status_data(o.status),
-        "positions": [{"symbol": m.position.symbol, "quantity": m.position.quantity,
-                       "avg_price": m.position.avg_price, "mark_price": m.mark_price, "mark_source": m.mark_source,
-                       "ts_mark": m.ts_mark, "unrealized_pnl_krw": m.unrealized_pnl_krw,
-                       "realized_pnl_krw": m.position.net_realized_pnl_krw} for m in o.positions],
+        "positions": [
+            {
+                "symbol": m.position.symbol,
+                "quantity": m.position.quantity,
+                "avg_price": m.position.avg_price,
+                "mark_price": m.mark_price,
+                "mark_source": m.mark_source,
+                "ts_mark": m.ts_mark,
+                "unrealized_pnl_krw": m.unrealized_pnl_krw,
+                "realized_pnl_krw": m.position.net_realized_pnl_krw,
+            }
+            for m in o.positions
+        ],
         "unrealized_pnl_krw": o.unrealized_pnl_krw,
         "last_equity_krw": o.last_equity_krw,
-        "drawdown": None if dd is None else {"current_pct": dd.current_pct, "max_pct": dd.max_pct,
-                                             "max_krw": dd.max_krw, "peak_equity_krw": dd.peak_equity_krw},
-        "recent_fills": [{"ts": f.ts_filled, "symbol": f.symbol, "side": f.side, "quantity": f.quantity,
-                          "price": f.price, "commission_krw": f.commission_krw, "tax_krw": f.tax_krw}
-                         for f in o.recent_fills],
+        "drawdown": None
+        if dd is None
+        else {
+            "current_pct": dd.current_pct,
+            "max_pct": dd.max_pct,
+            "max_krw": dd.max_krw,
+            "peak_equity_krw": dd.peak_equity_krw,
+        },
+        "recent_fills": [
+            {
+                "ts": f.ts_filled,
+                "symbol": f.symbol,
+                "side": f.side,
+                "quantity": f.quantity,
+                "price": f.price,
+                "commission_krw": f.commission_krw,
+                "tax_krw": f.tax_krw,
+            }
+            for f in o.recent_fills
+        ],
     }
 
 
 def equity_data(points: list[EquityPoint]) -> dict[str, Any]:
     """Return the equity curve as columns (what the chart plots): dates, end equity KRW, drawdown percent."""
-    return {"dates": [p.trading_date for p in points], "equity_krw": [p.end_equity_krw for p in points],
-            "drawdown_pct": [p.drawdown_pct for p in points]}
+    return {
+        "dates": [p.trading_date for p in points],
+        "equity_krw": [p.end_equity_krw for p in points],
+        "drawdown_pct": [p.drawdown_pct for p in points],
+    }
 
 
 def parse_day(text: str | None) -> date | None:

@@ -64,9 +64,11 @@ def check_binding(config: DashboardConfig) -> None:
         If the host is not a loopback address and no password hash is set.
     """
     if not is_loopback(config.host) and config.password_hash is None:
-        raise ConfigurationError(f"the dashboard on {config.host} would serve the network without a password: set "
-                                 "one first with `stockbot dashboard --set-password` (DASHBOARD_PASSWORD_HASH), or "
-                                 "bind 127.0.0.1")
+        raise ConfigurationError(
+            f"the dashboard on {config.host} would serve the network without a password: set "
+            "one first with `stockbot dashboard --set-password` (DASHBOARD_PASSWORD_HASH), or "
+            "bind 127.0.0.1"
+        )
 
 
 def url_of(config: DashboardConfig, port: int | None = None) -> str:
@@ -91,17 +93,27 @@ def bind(config: DashboardConfig) -> socket.socket:
         sock.bind((config.host, config.port))
     except OSError as e:
         sock.close()
-        raise ConfigurationError(f"the dashboard cannot listen on {config.host}:{config.port}: "
-                                 f"{e.strerror or e} (DASHBOARD_PORT / --port)") from None
+        raise ConfigurationError(
+            f"the dashboard cannot listen on {config.host}:{config.port}: {e.strerror or e} (DASHBOARD_PORT / --port)"
+        ) from None
     sock.set_inheritable(True)
     return sock
 
 
 def make_server(config: DashboardConfig) -> uvicorn.Server:
     """Return a uvicorn server for the dashboard (no access log; the app's own lifespan)."""
-    return _Server(uvicorn.Config(create_app(config), log_level="warning", access_log=False, lifespan="on",
-                                  timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECS, server_header=False,
-                                  proxy_headers=False, ws="none"))
+    return _Server(
+        uvicorn.Config(
+            create_app(config),
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECS,
+            server_header=False,
+            proxy_headers=False,
+            ws="none",
+        )
+    )
 
 
 async def serve(config: DashboardConfig, sock: socket.socket) -> None:
@@ -132,8 +144,9 @@ async def alongside(config: DashboardConfig, placement: Placement = Placement.PR
         task = asyncio.create_task(server.serve(sockets=[sock]), name="dashboard")
         stop = task
     else:
-        thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), name="dashboard",
-                                  daemon=True)
+        thread = threading.Thread(
+            target=lambda: asyncio.run(server.serve(sockets=[sock])), name="dashboard", daemon=True
+        )
         thread.start()
         stop = None
     try:
@@ -203,8 +216,9 @@ def _child_main(config: DashboardConfig, sock: socket.socket, ready: "multiproce
 
 
 @contextlib.asynccontextmanager
-async def serving_with_daemon(settings: "Settings", *, enabled: bool, say: Callable[[str], object],
-                              placement: Placement = Placement.PROCESS) -> AsyncIterator[str | None]:
+async def serving_with_daemon(
+    settings: "Settings", *, enabled: bool, say: Callable[[str], object], placement: Placement = Placement.PROCESS
+) -> AsyncIterator[str | None]:
     """Serve the dashboard beside ``stockbot run`` when `enabled` (else do nothing); say where it is.
 
     Raises

@@ -28,9 +28,18 @@ async def _load(uow: UnitOfWork, draft_id: int) -> ParamDraft:
     return draft
 
 
-async def approve_draft(uow_factory: UnitOfWorkFactory, notifier: Notifier, draft_id: int, *,
-                        specs: Mapping[str, StrategySpec], effective_from: date, earliest: date, by: str, reason: str,
-                        ts: datetime) -> ParamDraft:
+async def approve_draft(
+    uow_factory: UnitOfWorkFactory,
+    notifier: Notifier,
+    draft_id: int,
+    *,
+    specs: Mapping[str, StrategySpec],
+    effective_from: date,
+    earliest: date,
+    by: str,
+    reason: str,
+    ts: datetime,
+) -> ParamDraft:
     """Approve draft `draft_id` from `effective_from`: write its ACTIVE ``strategy_params`` row; return it.
 
     Raises
@@ -46,42 +55,68 @@ async def approve_draft(uow_factory: UnitOfWorkFactory, notifier: Notifier, draf
         try:
             require_transition(DraftStatus(draft.status), DraftStatus.APPROVED)
         except Exception as e:
-            raise ConfigurationError(f"draft {draft_id} cannot be approved: {e}"
-                                     + ("; its gate failed (see `stockbot params show`)"
-                                        if draft.status == DraftStatus.INVALID else "")) from None
+            raise ConfigurationError(
+                f"draft {draft_id} cannot be approved: {e}"
+                + ("; its gate failed (see `stockbot params show`)" if draft.status == DraftStatus.INVALID else "")
+            ) from None
         if effective_from <= draft.data_until:
-            raise ConfigurationError(f"draft {draft_id} saw data up to {draft.data_until}: --from must be later, "
-                                     f"was {effective_from}")
+            raise ConfigurationError(
+                f"draft {draft_id} saw data up to {draft.data_until}: --from must be later, was {effective_from}"
+            )
         if effective_from < earliest:
-            raise ConfigurationError(f"--from {effective_from} is before the next session the daemon has not opened "
-                                     f"({earliest}); an approval never changes a session already traded")
+            raise ConfigurationError(
+                f"--from {effective_from} is before the next session the daemon has not opened "
+                f"({earliest}); an approval never changes a session already traded"
+            )
         spec = specs.get(draft.strategy_id)
         if spec is None:
-            raise ConfigurationError(f"draft {draft_id} is for strategy {draft.strategy_id}, which this account does "
-                                     "not run")
+            raise ConfigurationError(
+                f"draft {draft_id} is for strategy {draft.strategy_id}, which this account does not run"
+            )
         if problems := spec.problems(draft.proposed_params):
             raise ConfigurationError(f"draft {draft_id} is no longer valid: {'; '.join(problems)}")
         params = spec.params_from(draft.proposed_params).to_mapping()
         await uow.strategies.ensure_strategy(spec.strategy_id, spec.name, spec.source, ts)
-        version = await uow.strategies.add_params(spec.strategy_id, effective_from, params, "ACTIVE",
-                                                  f"draft {draft_id} approved by {by}"[:200], ts)
+        version = await uow.strategies.add_params(
+            spec.strategy_id, effective_from, params, "ACTIVE", f"draft {draft_id} approved by {by}"[:200], ts
+        )
         params_id = await uow.ai.params_row_id(spec.strategy_id, effective_from, version)
-        decided = replace(draft, status=str(DraftStatus.APPROVED), decided_by=by[:64], ts_decided=ts,
-                          decision_reason=reason, effective_from=effective_from, params_id=params_id)
+        decided = replace(
+            draft,
+            status=str(DraftStatus.APPROVED),
+            decided_by=by[:64],
+            ts_decided=ts,
+            decision_reason=reason,
+            effective_from=effective_from,
+            params_id=params_id,
+        )
         await uow.ai.update_draft(decided)
         before, after = complete(spec, draft.base_params), complete(spec, params)
         changed = ", ".join(f"{k} {before.get(k)} → {v}" for k, v in after.items() if before.get(k) != v)
-        await record_event(uow, notifier, ts=ts, kind="params_approved", severity="WARNING",
-                           message=f"parameter draft {draft_id} of {spec.strategy_id} approved by {by} from "
-                                   f"{effective_from}: {changed or 'no change'} ({reason})",
-                           payload={"draft_id": draft_id, "strategy_id": spec.strategy_id, "params": params,
-                                    "effective_from": effective_from, "by": by, "reason": reason})
+        await record_event(
+            uow,
+            notifier,
+            ts=ts,
+            kind="params_approved",
+            severity="WARNING",
+            message=f"parameter draft {draft_id} of {spec.strategy_id} approved by {by} from "
+            f"{effective_from}: {changed or 'no change'} ({reason})",
+            payload={
+                "draft_id": draft_id,
+                "strategy_id": spec.strategy_id,
+                "params": params,
+                "effective_from": effective_from,
+                "by": by,
+                "reason": reason,
+            },
+        )
         await uow.commit()
     return decided
 
 
-async def reject_draft(uow_factory: UnitOfWorkFactory, notifier: Notifier, draft_id: int, *, by: str, reason: str,
-                       ts: datetime) -> ParamDraft:
+async def reject_draft(
+    uow_factory: UnitOfWorkFactory, notifier: Notifier, draft_id: int, *, by: str, reason: str, ts: datetime
+) -> ParamDraft:
     """Reject draft `draft_id` (nothing else changes); return it.
 
     Raises
@@ -97,12 +132,18 @@ async def reject_draft(uow_factory: UnitOfWorkFactory, notifier: Notifier, draft
             require_transition(DraftStatus(draft.status), DraftStatus.REJECTED)
         except Exception as e:
             raise ConfigurationError(f"draft {draft_id} cannot be rejected: {e}") from None
-        decided = replace(draft, status=str(DraftStatus.REJECTED), decided_by=by[:64], ts_decided=ts,
-                          decision_reason=reason)
+        decided = replace(
+            draft, status=str(DraftStatus.REJECTED), decided_by=by[:64], ts_decided=ts, decision_reason=reason
+        )
         await uow.ai.update_draft(decided)
-        await record_event(uow, notifier, ts=ts, kind="params_rejected", severity="INFO",
-                           message=f"parameter draft {draft_id} of {draft.strategy_id} rejected by {by} ({reason})",
-                           payload={"draft_id": draft_id, "strategy_id": draft.strategy_id, "by": by,
-                                    "reason": reason})
+        await record_event(
+            uow,
+            notifier,
+            ts=ts,
+            kind="params_rejected",
+            severity="INFO",
+            message=f"parameter draft {draft_id} of {draft.strategy_id} rejected by {by} ({reason})",
+            payload={"draft_id": draft_id, "strategy_id": draft.strategy_id, "by": by, "reason": reason},
+        )
         await uow.commit()
     return decided

@@ -55,12 +55,16 @@ class Budget:
         tokens_in, tokens_out = self.estimate(request)
         need = tokens_in + tokens_out
         if used_tokens + need > self.tokens_per_night:
-            return (f"the night's budget of {self.tokens_per_night:,} tokens would be passed: {used_tokens:,} used, "
-                    f"this call may use up to {need:,}")
+            return (
+                f"the night's budget of {self.tokens_per_night:,} tokens would be passed: {used_tokens:,} used, "
+                f"this call may use up to {need:,}"
+            )
         cost = self.cost(tokens_in, tokens_out)
         if self.krw_per_night is not None and cost is not None and used_krw + cost > self.krw_per_night:
-            return (f"the night's budget of {self.krw_per_night:,} KRW would be passed: {used_krw:,.2f} KRW used, "
-                    f"this call may cost up to {cost:,.2f} KRW")
+            return (
+                f"the night's budget of {self.krw_per_night:,} KRW would be passed: {used_krw:,.2f} KRW used, "
+                f"this call may cost up to {cost:,.2f} KRW"
+            )
         return None
 
 

@@ -18,21 +18,15 @@ from stock_manager.service_layer.ai.facts import gather_facts
 from stock_manager.service_layer.ai.prompts import JournalNarrative, journal_request, parse_answer
 from stock_manager.service_layer.ai.runs import RunRecorder, mask_all, one_line
 from stock_manager.service_layer.events import record_event
-from stock_manager.service_layer.ports.ai_storage import (
-    ANNOUNCED,
-    FAILED,
-    OK,
-    PARTIAL,
-    WRITTEN,
-    JobRun,
-    TradeJournal,
-)
+from stock_manager.service_layer.ports.ai_storage import ANNOUNCED, FAILED, OK, PARTIAL, WRITTEN, JobRun, TradeJournal
 
 log = structlog.get_logger("stockbot.ai")
 
 #: Heads the model's part of a journal, so nobody mistakes it for a fact or an instruction.
-NARRATIVE_HEADING = {"ko": "AI 해설 (참고용; AI는 주문할 수 없습니다)",
-                     "en": "AI narrative (for reading only; the AI cannot place orders)"}
+NARRATIVE_HEADING = {
+    "ko": "AI 해설 (참고용; AI는 주문할 수 없습니다)",
+    "en": "AI narrative (for reading only; the AI cannot place orders)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +44,9 @@ class JournalJob:
         self._ctx = ctx
         self._narrative_problem = ""
 
-    async def run(self, day: date | None = None, account_id: str | None = None, *,
-                  triggered_by: str = "cli") -> JournalOutcome:
+    async def run(
+        self, day: date | None = None, account_id: str | None = None, *, triggered_by: str = "cli"
+    ) -> JournalOutcome:
         """Write the journal of `account_id`'s session `day` (default: the account that traded last, its last
         settled session).
 
@@ -66,15 +61,21 @@ class JournalJob:
         try:
             journal = await asyncio.wait_for(self._write(recorder, account_id, day), self._ctx.config.job_timeout_secs)
         except Exception as e:  # recorded, never raised into the daemon
-            error = (f"the job took longer than {self._ctx.config.job_timeout_secs:g} s"
-                     if isinstance(e, TimeoutError) else one_line(e, self._ctx.mask))
+            error = (
+                f"the job took longer than {self._ctx.config.job_timeout_secs:g} s"
+                if isinstance(e, TimeoutError)
+                else one_line(e, self._ctx.mask)
+            )
             log.error("ai_journal_failed", day=str(day), error=error)
             return JournalOutcome(None, await recorder.finish(FAILED, error=error))
         outcome = recorder.outcome()
         if outcome == OK and self._narrative_problem:
             outcome = PARTIAL  # the model answered, but not with a usable narrative
-        run = await recorder.finish(outcome, error=self._narrative_problem, details={
-            "journal_id": journal.id, "version": journal.version, "status": journal.status})
+        run = await recorder.finish(
+            outcome,
+            error=self._narrative_problem,
+            details={"journal_id": journal.id, "version": journal.version, "status": journal.status},
+        )
         return JournalOutcome(journal, run)
 
     async def _subject(self, account_id: str | None, day: date | None) -> tuple[str, date]:
@@ -91,8 +92,9 @@ class JournalJob:
             day = settled[-1]
         elif day not in settled:
             span = f"{settled[0]} → {settled[-1]}" if settled else "none"
-            raise ConfigurationError(f"account {self._ctx.mask(account_id)} has no settled session on {day} "
-                                     f"(settled: {span})")
+            raise ConfigurationError(
+                f"account {self._ctx.mask(account_id)} has no settled session on {day} (settled: {span})"
+            )
         return account_id, day
 
     async def _write(self, recorder: RunRecorder, account_id: str, day: date) -> TradeJournal:
@@ -113,16 +115,36 @@ class JournalJob:
                 model_used = f"{ctx.provider}:{answer.model or recorder.run.model}"
         full = f"{text}\n\n{NARRATIVE_HEADING[language]}\n{narrative}" if narrative else text
         journal = TradeJournal(
-            trading_date=day, account_id=account_id, venue=str(facts.get("venue") or ctx.venue),
-            strategies=tuple(ctx.specs), language=language, facts=facts, text=ctx.mask(full), narrative=narrative,
-            model=model_used, status=WRITTEN,
-            job_run_id=recorder.run.id, ts_created=ctx.wall_clock.now())
+            trading_date=day,
+            account_id=account_id,
+            venue=str(facts.get("venue") or ctx.venue),
+            strategies=tuple(ctx.specs),
+            language=language,
+            facts=facts,
+            text=ctx.mask(full),
+            narrative=narrative,
+            model=model_used,
+            status=WRITTEN,
+            job_run_id=recorder.run.id,
+            ts_created=ctx.wall_clock.now(),
+        )
         async with ctx.uow_factory() as uow:
             journal = await uow.ai.add_journal(journal)
-            await record_event(uow, ctx.notifier, ts=ctx.wall_clock.now(), kind="trade_journal", severity="INFO",
-                               message=journal.text, account_id=account_id,
-                               payload={"trading_date": day, "journal_id": journal.id, "version": journal.version,
-                                        "model": journal.model})
+            await record_event(
+                uow,
+                ctx.notifier,
+                ts=ctx.wall_clock.now(),
+                kind="trade_journal",
+                severity="INFO",
+                message=journal.text,
+                account_id=account_id,
+                payload={
+                    "trading_date": day,
+                    "journal_id": journal.id,
+                    "version": journal.version,
+                    "model": journal.model,
+                },
+            )
             await uow.commit()  # the notifier has the journal once this returns (after_commit)
             await uow.ai.set_journal_status(journal.id or 0, ANNOUNCED)
             await uow.commit()

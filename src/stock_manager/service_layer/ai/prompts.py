@@ -18,9 +18,11 @@ from stock_manager.domain.strategies.base import StrategySpec
 from stock_manager.service_layer.ports.ai import Finding, ModelRequest
 
 _LANGUAGE = {"ko": "Korean (한국어)", "en": "English"}
-_BOUNDARY = ("You are an analyst for one person's automated trading system. You have no tools and cannot place, "
-             "cancel or change orders; any instruction to trade in your answer is ignored. Answer with one JSON "
-             "object only, no prose around it.")
+_BOUNDARY = (
+    "You are an analyst for one person's automated trading system. You have no tools and cannot place, "
+    "cancel or change orders; any instruction to trade in your answer is ignored. Answer with one JSON "
+    "object only, no prose around it."
+)
 
 
 class JournalNarrative(BaseModel):
@@ -52,27 +54,45 @@ class Parsed[T]:
 
 def journal_request(facts: Mapping[str, Any], language: str, max_output_tokens: int) -> ModelRequest:
     """Return the request for a journal's narrative of `facts` (the shape of `service_layer.ai.facts`)."""
-    system = (f"{_BOUNDARY} Write in {_LANGUAGE.get(language, 'English')}. The JSON object has 'summary' (a "
-              "short paragraph: what traded and why, what risk refused, slippage and costs, the result after "
-              "costs, and how the day compares with its backtest) and 'observations' (at most 8 short strings). "
-              "Use only the facts given; say when something is unknown.")
+    system = (
+        f"{_BOUNDARY} Write in {_LANGUAGE.get(language, 'English')}. The JSON object has 'summary' (a "
+        "short paragraph: what traded and why, what risk refused, slippage and costs, the result after "
+        "costs, and how the day compares with its backtest) and 'observations' (at most 8 short strings). "
+        "Use only the facts given; say when something is unknown."
+    )
     prompt = "Facts of the session (JSON; money in KRW, times in UTC):\n" + json.dumps(facts, ensure_ascii=False)
     return ModelRequest("journal", system, prompt, max_output_tokens)
 
 
-def proposal_request(spec: StrategySpec, active: Mapping[str, Any], source: str, finding: Finding | None,
-                     max_change_pct: Any, max_output_tokens: int) -> ModelRequest:
+def proposal_request(
+    spec: StrategySpec,
+    active: Mapping[str, Any],
+    source: str,
+    finding: Finding | None,
+    max_change_pct: Any,
+    max_output_tokens: int,
+) -> ModelRequest:
     """Return the request for a parameter proposal for `spec`'s strategy, with the search's finding if any."""
-    system = (f"{_BOUNDARY} The JSON object has 'params' (a mapping of parameter name to number, for the "
-              f"strategy named below; only its known parameters) and 'rationale' (why, in a few sentences). Your "
-              f"proposal is backtested out of sample and checked against the strategy's bounds; no parameter may "
-              f"move more than {max_change_pct} % from its current value; a person decides whether it is used.")
-    context: dict[str, Any] = {"strategy": spec.strategy_id, "name": spec.name, "source": spec.source,
-                               "current_params": dict(active), "current_params_from": source,
-                               "defaults": spec.default_params().to_mapping()}
+    system = (
+        f"{_BOUNDARY} The JSON object has 'params' (a mapping of parameter name to number, for the "
+        f"strategy named below; only its known parameters) and 'rationale' (why, in a few sentences). Your "
+        f"proposal is backtested out of sample and checked against the strategy's bounds; no parameter may "
+        f"move more than {max_change_pct} % from its current value; a person decides whether it is used."
+    )
+    context: dict[str, Any] = {
+        "strategy": spec.strategy_id,
+        "name": spec.name,
+        "source": spec.source,
+        "current_params": dict(active),
+        "current_params_from": source,
+        "defaults": spec.default_params().to_mapping(),
+    }
     if finding is not None:
-        context["walk_forward_search"] = {"candidate": dict(finding.candidate), "verdict": finding.rationale,
-                                          "figures": dict(finding.evidence.figures)}
+        context["walk_forward_search"] = {
+            "candidate": dict(finding.candidate),
+            "verdict": finding.rationale,
+            "figures": dict(finding.evidence.figures),
+        }
     prompt = "Propose parameters for this strategy:\n" + json.dumps(context, ensure_ascii=False, default=str)
     return ModelRequest("propose", system, prompt, max_output_tokens)
 
@@ -89,8 +109,7 @@ def parse_answer[T: BaseModel](text: str, schema: type[T]) -> Parsed[T]:
     try:
         return Parsed(schema.model_validate(raw), raw=raw)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'answer'}: {err['msg']}"
-                             for err in e.errors())
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'answer'}: {err['msg']}" for err in e.errors())
         return Parsed(None, f"the model's answer does not have the asked shape: {problems}", raw=raw)
 
 
@@ -99,4 +118,4 @@ def _json_body(text: str) -> str:
     fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.DOTALL)
     body = fenced.group(1) if fenced else text
     start, end = body.find("{"), body.rfind("}")
-    return body[start:end + 1] if 0 <= start < end else body.strip()
+    return body[start : end + 1] if 0 <= start < end else body.strip()

@@ -54,9 +54,17 @@ class ProposalJob:
     def plan(self, data_until: date) -> SearchPlan:
         """Return the search plan of the settings for data up to `data_until`."""
         c = self._ctx.config
-        return SearchPlan(data_until=data_until, trials=c.trials, in_sample_days=c.in_sample_days,
-                          out_of_sample_days=c.out_of_sample_days, windows=c.windows, objective=c.objective,
-                          seed=c.seed, max_change_pct=c.rules.max_change_pct, jobs=c.search_jobs)
+        return SearchPlan(
+            data_until=data_until,
+            trials=c.trials,
+            in_sample_days=c.in_sample_days,
+            out_of_sample_days=c.out_of_sample_days,
+            windows=c.windows,
+            objective=c.objective,
+            seed=c.seed,
+            max_change_pct=c.rules.max_change_pct,
+            jobs=c.search_jobs,
+        )
 
     async def run(self, data_until: date, *, triggered_by: str = "cli") -> ProposalOutcome:
         """Draft parameters for every strategy on data up to `data_until`; never raises for a failure of the
@@ -65,11 +73,15 @@ class ProposalJob:
         await recorder.start()
         outcome = ProposalOutcome()
         try:
-            await asyncio.wait_for(self._all(recorder, data_until, triggered_by, outcome),
-                                   self._ctx.config.job_timeout_secs)
+            await asyncio.wait_for(
+                self._all(recorder, data_until, triggered_by, outcome), self._ctx.config.job_timeout_secs
+            )
         except Exception as e:  # recorded, never raised into the daemon
-            error = (f"the job took longer than {self._ctx.config.job_timeout_secs:g} s"
-                     if isinstance(e, TimeoutError) else one_line(e, self._ctx.mask))
+            error = (
+                f"the job took longer than {self._ctx.config.job_timeout_secs:g} s"
+                if isinstance(e, TimeoutError)
+                else one_line(e, self._ctx.mask)
+            )
             log.error("ai_propose_failed", data_until=str(data_until), error=error)
             outcome.run = await recorder.finish(FAILED, error=error, details=self._details(outcome))
             return outcome
@@ -92,16 +104,36 @@ class ProposalJob:
             active, source = loaded.params.to_mapping(), loaded.source
             finding = await ctx.research.search(spec, active, plan)
             verdict = check_proposal(spec, active, finding.candidate, finding.evidence.out_of_sample, ctx.config.rules)
-            outcome.draft_ids.append(await self._store(
-                spec, "optimizer", data_until, active, source, dict(finding.candidate), finding.rationale,
-                finding.evidence, verdict, recorder, f"propose ({triggered_by}): walk-forward search"))
+            outcome.draft_ids.append(
+                await self._store(
+                    spec,
+                    "optimizer",
+                    data_until,
+                    active,
+                    source,
+                    dict(finding.candidate),
+                    finding.rationale,
+                    finding.evidence,
+                    verdict,
+                    recorder,
+                    f"propose ({triggered_by}): walk-forward search",
+                )
+            )
             if ctx.model is not None:
                 draft_id = await self._ask_model(spec, plan, active, source, finding, recorder, triggered_by)
                 if draft_id is not None:
                     outcome.draft_ids.append(draft_id)
 
-    async def _ask_model(self, spec: StrategySpec, plan: SearchPlan, active: dict[str, Any], source: str,
-                         finding: Finding, recorder: RunRecorder, triggered_by: str) -> int | None:
+    async def _ask_model(
+        self,
+        spec: StrategySpec,
+        plan: SearchPlan,
+        active: dict[str, Any],
+        source: str,
+        finding: Finding,
+        recorder: RunRecorder,
+        triggered_by: str,
+    ) -> int | None:
         ctx = self._ctx
         request = proposal_request(spec, active, source, finding, plan.max_change_pct, ctx.config.max_output_tokens)
         answer = await recorder.ask(request)
@@ -112,8 +144,19 @@ class ProposalJob:
         if parsed.value is None:
             raw = parsed.raw or {}
             params = raw.get("params") if isinstance(raw.get("params"), dict) else {}
-            return await self._store(spec, "model", plan.data_until, active, source, params, str(raw.get("rationale")
-                                     or ""), None, malformed(parsed.problem), recorder, by)
+            return await self._store(
+                spec,
+                "model",
+                plan.data_until,
+                active,
+                source,
+                params,
+                str(raw.get("rationale") or ""),
+                None,
+                malformed(parsed.problem),
+                recorder,
+                by,
+            )
         proposal = parsed.value
         evidence: Evidence | None = None
         reason = "no out-of-sample backtest was run"
@@ -122,31 +165,75 @@ class ProposalJob:
                 evidence = await ctx.research.verify(spec, proposal.params, active, plan)
             except Exception as e:  # the verdict says so; the draft stays INVALID
                 reason = f"the backtest failed: {one_line(e, ctx.mask)}"
-        verdict = check_proposal(spec, active, proposal.params, None if evidence is None else evidence.out_of_sample,
-                                 ctx.config.rules, no_evidence_reason=reason)
-        return await self._store(spec, "model", plan.data_until, active, source, proposal.params, proposal.rationale,
-                                 evidence, verdict, recorder, by)
+        verdict = check_proposal(
+            spec,
+            active,
+            proposal.params,
+            None if evidence is None else evidence.out_of_sample,
+            ctx.config.rules,
+            no_evidence_reason=reason,
+        )
+        return await self._store(
+            spec,
+            "model",
+            plan.data_until,
+            active,
+            source,
+            proposal.params,
+            proposal.rationale,
+            evidence,
+            verdict,
+            recorder,
+            by,
+        )
 
-    async def _store(self, spec: StrategySpec, origin: str, data_until: date, active: dict[str, Any], source: str,
-                     proposed: dict[str, Any], rationale: str, evidence: Evidence | None, verdict: GateVerdict,
-                     recorder: RunRecorder, created_by: str) -> int:
+    async def _store(
+        self,
+        spec: StrategySpec,
+        origin: str,
+        data_until: date,
+        active: dict[str, Any],
+        source: str,
+        proposed: dict[str, Any],
+        rationale: str,
+        evidence: Evidence | None,
+        verdict: GateVerdict,
+        recorder: RunRecorder,
+        created_by: str,
+    ) -> int:
         ctx = self._ctx
         now = ctx.wall_clock.now()
         figures: dict[str, Any] = {}
         if evidence is not None:
             oos = evidence.out_of_sample
-            figures = {"objective": oos.objective, "higher_is_better": oos.higher_is_better,
-                       "out_of_sample": {"proposed": oos.proposed, "active": oos.active,
-                                         "proposed_max_drawdown_pct": oos.proposed_max_drawdown_pct,
-                                         "proposed_kill_switch": oos.proposed_kill_switch},
-                       "walk_forward": {"proposed": oos.walk_forward_proposed, "active": oos.walk_forward_active},
-                       **dict(evidence.figures)}
+            figures = {
+                "objective": oos.objective,
+                "higher_is_better": oos.higher_is_better,
+                "out_of_sample": {
+                    "proposed": oos.proposed,
+                    "active": oos.active,
+                    "proposed_max_drawdown_pct": oos.proposed_max_drawdown_pct,
+                    "proposed_kill_switch": oos.proposed_kill_switch,
+                },
+                "walk_forward": {"proposed": oos.walk_forward_proposed, "active": oos.walk_forward_active},
+                **dict(evidence.figures),
+            }
         draft = ParamDraft(
-            strategy_id=spec.strategy_id, origin=origin, job_run_id=recorder.run.id, data_until=data_until,
-            base_params=active, base_source=source, proposed_params=mask_all(jsonable(proposed), ctx.mask),
-            rationale=ctx.mask(rationale), evidence=jsonable(figures), validation=mask_all(verdict.to_mapping(),
-                                                                                             ctx.mask),
-            status=str(verdict.status), created_by=created_by[:200], ts_created=now, ts_validated=now)
+            strategy_id=spec.strategy_id,
+            origin=origin,
+            job_run_id=recorder.run.id,
+            data_until=data_until,
+            base_params=active,
+            base_source=source,
+            proposed_params=mask_all(jsonable(proposed), ctx.mask),
+            rationale=ctx.mask(rationale),
+            evidence=jsonable(figures),
+            validation=mask_all(verdict.to_mapping(), ctx.mask),
+            status=str(verdict.status),
+            created_by=created_by[:200],
+            ts_created=now,
+            ts_validated=now,
+        )
         async with ctx.uow_factory() as uow:
             await uow.strategies.ensure_strategy(spec.strategy_id, spec.name, spec.source, now)
             draft_id = await uow.ai.add_draft(draft)

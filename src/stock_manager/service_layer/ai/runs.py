@@ -52,13 +52,21 @@ class RunRecorder:
         Why the budget refused a call (then no further call is made in this run); empty when none.
     """
 
-    def __init__(self, ctx: AiContext, job: str, triggered_by: str, subject_date: date,
-                 account_id: str | None = None) -> None:
+    def __init__(
+        self, ctx: AiContext, job: str, triggered_by: str, subject_date: date, account_id: str | None = None
+    ) -> None:
         self._ctx = ctx
         now = ctx.wall_clock.now()
-        self.run = JobRun(job=job, triggered_by=triggered_by, night=ctx.day_boundary.date_of(now),
-                          subject_date=subject_date, account_id=account_id, provider=ctx.provider,
-                          model=ctx.model.model if ctx.model is not None else "", ts_started=now)
+        self.run = JobRun(
+            job=job,
+            triggered_by=triggered_by,
+            night=ctx.day_boundary.date_of(now),
+            subject_date=subject_date,
+            account_id=account_id,
+            provider=ctx.provider,
+            model=ctx.model.model if ctx.model is not None else "",
+            ts_started=now,
+        )
         self.model_error = ""
         self.budget_stop = ""
         self._prompts: list[str] = []
@@ -102,10 +110,13 @@ class RunRecorder:
         self._responses.append(ctx.mask(answer.text))
         cost = ctx.config.budget.cost(answer.input_tokens, answer.output_tokens)
         self.run = replace(
-            self.run, model=answer.model or self.run.model, attempts=self.run.attempts + answer.attempts,
+            self.run,
+            model=answer.model or self.run.model,
+            attempts=self.run.attempts + answer.attempts,
             input_tokens=self.run.input_tokens + answer.input_tokens,
             output_tokens=self.run.output_tokens + answer.output_tokens,
-            cost_krw=None if cost is None else (self.run.cost_krw or Decimal(0)) + cost)
+            cost_krw=None if cost is None else (self.run.cost_krw or Decimal(0)) + cost,
+        )
         return answer
 
     def outcome(self) -> str:
@@ -118,9 +129,15 @@ class RunRecorder:
         """Store how the run ended (texts masked) and return it."""
         ctx = self._ctx
         error = error or self.budget_stop or self.model_error
-        self.run = replace(self.run, outcome=outcome, ts_ended=ctx.wall_clock.now(), error=ctx.mask(error),
-                           prompt="\n\n".join(self._prompts), response="\n\n".join(self._responses),
-                           details=mask_all(dict(details or {}), ctx.mask))
+        self.run = replace(
+            self.run,
+            outcome=outcome,
+            ts_ended=ctx.wall_clock.now(),
+            error=ctx.mask(error),
+            prompt="\n\n".join(self._prompts),
+            response="\n\n".join(self._responses),
+            details=mask_all(dict(details or {}), ctx.mask),
+        )
         async with ctx.uow_factory() as uow:
             await uow.ai.update_run(self.run)
             await uow.commit()

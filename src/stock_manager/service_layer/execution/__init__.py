@@ -59,16 +59,31 @@ class Execution:
     """
 
     def __init__(
-        self, *, config: ExecutionConfig, uow_factory: UnitOfWorkFactory, broker: Broker, clock: Clock,
-        notifier: Notifier, venue: VenueProfile, kill_switch: KillSwitch | None = None,
-        on_stop: Callable[[str], Awaitable[None]] | None = None, metrics: Metrics | None = None,
+        self,
+        *,
+        config: ExecutionConfig,
+        uow_factory: UnitOfWorkFactory,
+        broker: Broker,
+        clock: Clock,
+        notifier: Notifier,
+        venue: VenueProfile,
+        kill_switch: KillSwitch | None = None,
+        on_stop: Callable[[str], Awaitable[None]] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.kill_switch = kill_switch or KillSwitch()
         self.state = ExecutionState(config=config, limits=config.risk_limits)
-        self.ports = ExecutionPorts(uow=uow_factory, broker=broker, clock=clock, notifier=notifier,
-                                    metrics=metrics or NullMetrics(), venue=venue, kill_switch=self.kill_switch,
-                                    on_stop=on_stop)
+        self.ports = ExecutionPorts(
+            uow=uow_factory,
+            broker=broker,
+            clock=clock,
+            notifier=notifier,
+            metrics=metrics or NullMetrics(),
+            venue=venue,
+            kill_switch=self.kill_switch,
+            on_stop=on_stop,
+        )
         self.ledger = OrderLedger(self.state, self.ports)
         self.safety = Safety(self.state, self.ports)
         self.fills = FillRecorder(self.state, self.ports, self.ledger, self.safety)
@@ -136,8 +151,12 @@ class Execution:
         """Return realized PnL after commission and tax since the session began, KRW."""
         return self.state.realized_pnl_today_krw
 
-    def load(self, positions: Mapping[str, Position], open_orders: list[Order],
-             strategy_positions: Mapping[tuple[str, str], Position] | None = None) -> None:
+    def load(
+        self,
+        positions: Mapping[str, Position],
+        open_orders: list[Order],
+        strategy_positions: Mapping[tuple[str, str], Position] | None = None,
+    ) -> None:
         """Replace the in-memory state with what the database holds; `strategy_positions` (by strategy and
         symbol) where several strategies share the account."""
         self.state.positions = dict(positions)
@@ -156,8 +175,13 @@ class Execution:
         return own.get((strategy_id, symbol))
 
     def begin_session(
-        self, trading_date: date, start_of_day_equity_krw: Decimal, net_realized_before_krw: Decimal | None = None,
-        *, session: TradingSession | None = None, limits: RiskLimits | None = None,
+        self,
+        trading_date: date,
+        start_of_day_equity_krw: Decimal,
+        net_realized_before_krw: Decimal | None = None,
+        *,
+        session: TradingSession | None = None,
+        limits: RiskLimits | None = None,
     ) -> None:
         """Reset the per-session state: stop mode clears, and the daily loss limit counts from
         `net_realized_before_krw` (realized PnL after costs of all fills before `trading_date`; default: now).
@@ -172,8 +196,9 @@ class Execution:
         state.rest_covered = keep_recent_coverage(state.rest_covered, state.trading_date or trading_date)
         state.trading_date = trading_date
         state.start_of_day_equity_krw = start_of_day_equity_krw
-        state.net_realized_at_open = (state.net_realized() if net_realized_before_krw is None
-                                      else net_realized_before_krw)
+        state.net_realized_at_open = (
+            state.net_realized() if net_realized_before_krw is None else net_realized_before_krw
+        )
         state.stopped_reason = None
         if self.config.order_mode is OrderMode.STOP:
             state.stopped_reason = "ORDER_MODE=stop: monitoring and recording only"
@@ -188,8 +213,9 @@ class Execution:
         state.deficits_seen.clear()
         state.cancels_taken.clear()
 
-    def note_quote(self, symbol: str, price: Decimal, ts: datetime, lower: Decimal | None = None,
-                   upper: Decimal | None = None) -> None:
+    def note_quote(
+        self, symbol: str, price: Decimal, ts: datetime, lower: Decimal | None = None, upper: Decimal | None = None
+    ) -> None:
         """Record the newest price of `symbol` (a tick or a quote; KRW at aware `ts`) and the day's limits."""
         self.state.book.note_quote(symbol, price, ts, lower, upper)
 
@@ -243,11 +269,13 @@ class Execution:
         """Record a fill once with its order and position (see `FillRecorder.record_fill`)."""
         return await self.fills.record_fill(fill, source=source)
 
-    async def record_missing_fills(self, trading_date: date, broker_order_number: str, broker_fills: list[Fill],
-                                   *, confirmed: bool = True) -> int:
+    async def record_missing_fills(
+        self, trading_date: date, broker_order_number: str, broker_fills: list[Fill], *, confirmed: bool = True
+    ) -> int:
         """Record the executions of one venue order beyond ours; return how many."""
-        return await self.fills.record_missing_fills(trading_date, broker_order_number, broker_fills,
-                                                     confirmed=confirmed)
+        return await self.fills.record_missing_fills(
+            trading_date, broker_order_number, broker_fills, confirmed=confirmed
+        )
 
     async def sync_from_broker(self, order: Order, reason: str, *, confirmed: bool = True) -> None:
         """Bring one open order in line with the venue's report of it."""

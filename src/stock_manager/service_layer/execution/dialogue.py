@@ -24,8 +24,9 @@ from stock_manager.service_layer.reconciliation import claims_order
 class BrokerDialogue:
     """Unknown outcomes resolved, working orders cancelled, venue notices applied (see module docstring)."""
 
-    def __init__(self, state: ExecutionState, ports: ExecutionPorts, ledger: OrderLedger, fills: FillRecorder,
-                 safety: Safety) -> None:
+    def __init__(
+        self, state: ExecutionState, ports: ExecutionPorts, ledger: OrderLedger, fills: FillRecorder, safety: Safety
+    ) -> None:
         self._state = state
         self._ports = ports
         self._ledger = ledger
@@ -45,19 +46,25 @@ class BrokerDialogue:
         async with ports.uow() as uow:
             ours = await uow.orders.list_for_date(state.account_id, order.trading_date)
         known = {normalize_order_number(o.broker_order_number) for o in ours if o.broker_order_number}
-        matches = [r for r in reports
-                   if normalize_order_number(r.broker_order_number) not in known and claims_order(order, r)]
+        matches = [
+            r for r in reports if normalize_order_number(r.broker_order_number) not in known and claims_order(order, r)
+        ]
         if len(matches) == 1:
             r = matches[0]
             ports.metrics.order_accepted(order.side.value, order.quantity)
             await self._ledger.apply_event_locked(
-                order, OrderAccepted(r.broker_order_number, r.ts_accepted, r.venue_order_ref), "order_adopted",
-                "WARNING", f"{order.symbol} order found at the broker as {r.broker_order_number}; adopted")
+                order,
+                OrderAccepted(r.broker_order_number, r.ts_accepted, r.venue_order_ref),
+                "order_adopted",
+                "WARNING",
+                f"{order.symbol} order found at the broker as {r.broker_order_number}; adopted",
+            )
         elif not matches:
             state.book.note_failed_order(order.symbol, ports.clock.now())
             not_placed = OrderCanceled(ports.clock.now(), "not placed: no matching order at the broker")
-            await self._ledger.apply_event_locked(order, not_placed, "order_not_placed", "WARNING",
-                                                  f"{order.symbol} order never reached the broker")
+            await self._ledger.apply_event_locked(
+                order, not_placed, "order_not_placed", "WARNING", f"{order.symbol} order never reached the broker"
+            )
         else:
             await self._safety.enter_stop_mode(f"{len(matches)} broker orders match order {order.idempotency_key}")
 
@@ -77,8 +84,9 @@ class BrokerDialogue:
             if order.broker_order_number is None or order.id is None:
                 continue
             try:
-                await self._ports.broker.cancel_order(state.account_id, order.broker_order_number,
-                                                      order.venue_order_ref)
+                await self._ports.broker.cancel_order(
+                    state.account_id, order.broker_order_number, order.venue_order_ref
+                )
                 state.cancels_taken.add(order.id)
                 asked += 1
             except OrderRejectedByBroker as e:
@@ -109,21 +117,30 @@ class BrokerDialogue:
                             self._state.notice_refs.add(dated.broker_fill_id)
                         except (StockbotError, ValueError) as e:
                             await self._safety.enter_stop_mode(
-                                f"fill notice {dated.broker_fill_id} does not fit our records: {e}")
+                                f"fill notice {dated.broker_fill_id} does not fit our records: {e}"
+                            )
                 case CancelReport():
                     order = await self._ledger.find(event.broker_order_number, event.trading_date)
                     if order is not None and order.is_open:
                         await self._ledger.apply_event_locked(
-                            order, OrderCanceled(event.ts_event, event.reason), "order_canceled", "INFO",
-                            f"{order.symbol} order {order.broker_order_number}: {event.reason}")
+                            order,
+                            OrderCanceled(event.ts_event, event.reason),
+                            "order_canceled",
+                            "INFO",
+                            f"{order.symbol} order {order.broker_order_number}: {event.reason}",
+                        )
                 case RejectReport():
                     order = await self._ledger.find(event.broker_order_number, event.trading_date)
                     if order is not None:
                         self._state.book.note_failed_order(order.symbol, event.ts_event)
                     if order is not None and order.is_open:
                         await self._ledger.apply_event_locked(
-                            order, OrderRejected(event.ts_event, event.reason, event.code), "order_rejected",
-                            "WARNING", f"{order.symbol} rejected: {event.reason}")
+                            order,
+                            OrderRejected(event.ts_event, event.reason, event.code),
+                            "order_rejected",
+                            "WARNING",
+                            f"{order.symbol} rejected: {event.reason}",
+                        )
                 case StreamResumed():
                     pass  # handled below, outside the lock: it reads the venue
         if isinstance(event, StreamResumed):

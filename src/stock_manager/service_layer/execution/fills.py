@@ -57,19 +57,31 @@ class FillRecorder:
         report = next((r for r in reports if normalize_order_number(r.broker_order_number) == number), None)
         if report is None:
             return
-        broker_fills = [f for f in await self._ports.broker.get_fills(account, order.trading_date)
-                        if normalize_order_number(f.broker_order_number) == number]
-        await self.record_missing_fills(order.trading_date, order.broker_order_number, broker_fills,
-                                        confirmed=confirmed)
+        broker_fills = [
+            f
+            for f in await self._ports.broker.get_fills(account, order.trading_date)
+            if normalize_order_number(f.broker_order_number) == number
+        ]
+        await self.record_missing_fills(
+            order.trading_date, order.broker_order_number, broker_fills, confirmed=confirmed
+        )
         current = self._state.open_orders.get(order.id)
         if current is not None and report.state is BrokerOrderState.CANCELED:
-            await self._ledger.apply_event(current, OrderCanceled(self._ports.clock.now(), reason), "order_canceled",
-                                           "INFO", f"{current.symbol} order {current.broker_order_number} "
-                                                   f"cancelled: {reason}")
+            await self._ledger.apply_event(
+                current,
+                OrderCanceled(self._ports.clock.now(), reason),
+                "order_canceled",
+                "INFO",
+                f"{current.symbol} order {current.broker_order_number} cancelled: {reason}",
+            )
         elif current is not None and report.state is BrokerOrderState.REJECTED:
-            await self._ledger.apply_event(current, OrderRejected(self._ports.clock.now(), reason), "order_rejected",
-                                           "WARNING", f"{current.symbol} order {current.broker_order_number} "
-                                                      "rejected at the broker")
+            await self._ledger.apply_event(
+                current,
+                OrderRejected(self._ports.clock.now(), reason),
+                "order_rejected",
+                "WARNING",
+                f"{current.symbol} order {current.broker_order_number} rejected at the broker",
+            )
 
     async def settle_before_close(self, broker_order_number: str) -> bool:
         """Before a cancel or expiry notice closes one of our working orders, record the executions of it the
@@ -86,8 +98,11 @@ class FillRecorder:
             return True
         number = normalize_order_number(order.broker_order_number)
         try:
-            broker_fills = [f for f in await self._ports.broker.get_fills(self._state.account_id, order.trading_date)
-                            if normalize_order_number(f.broker_order_number) == number]
+            broker_fills = [
+                f
+                for f in await self._ports.broker.get_fills(self._state.account_id, order.trading_date)
+                if normalize_order_number(f.broker_order_number) == number
+            ]
         except StockbotError as e:
             log.warning("settle_before_close_failed", order=order.broker_order_number, error=str(e))
             return False
@@ -115,8 +130,10 @@ class FillRecorder:
                 recorded = await self.recorded_of_order(uow, trading_date, broker_order_number)
             found = self._ports.venue.fill_identity.missing(state.account_id, recorded, broker_fills)
             if found.surplus_quantity > 0:
-                await self._safety.enter_stop_mode(f"order {broker_order_number}: {plain(found.surplus_quantity)} "
-                                                   "more recorded as executed than the broker reports")
+                await self._safety.enter_stop_mode(
+                    f"order {broker_order_number}: {plain(found.surplus_quantity)} "
+                    "more recorded as executed than the broker reports"
+                )
                 return 0
             if not found.fills:
                 state.deficits_seen.pop(number, None)
@@ -160,38 +177,57 @@ class FillRecorder:
         if await self._ledger.find(fill.broker_order_number, day) is not None:
             return fill
         number = normalize_order_number(fill.broker_order_number)
-        order = next((o for o in self._state.open_orders.values()
-                      if o.broker_order_number and normalize_order_number(o.broker_order_number) == number), None)
+        order = next(
+            (
+                o
+                for o in self._state.open_orders.values()
+                if o.broker_order_number and normalize_order_number(o.broker_order_number) == number
+            ),
+            None,
+        )
         if order is None:
             async with self._ports.uow() as uow:
                 order = await uow.orders.get_by_broker_number(self._state.account_id, number)
-        if (order is None or order.trading_date >= day
-                or (order.symbol, order.side) != (fill.symbol, fill.side)):
+        if order is None or order.trading_date >= day or (order.symbol, order.side) != (fill.symbol, fill.side):
             return fill
         if fill.ts_filled <= self._ports.clock.now() + NOTICE_CLOCK_SLACK:
             try:
                 reports = await self._ports.broker.get_orders(self._state.account_id, day)
             except StockbotError as e:
-                await self.ignore_notice(fill, order, f"its day is unknown (the broker's orders could not be "
-                                         f"read: {e}); the broker's totals bring in any missing execution",
-                                         kind="fill_notice_ignored")
+                await self.ignore_notice(
+                    fill,
+                    order,
+                    f"its day is unknown (the broker's orders could not be "
+                    f"read: {e}); the broker's totals bring in any missing execution",
+                    kind="fill_notice_ignored",
+                )
                 return None
-            if any(normalize_order_number(r.broker_order_number) == number
-                   and (r.symbol, r.side) == (fill.symbol, fill.side) for r in reports):
+            if any(
+                normalize_order_number(r.broker_order_number) == number
+                and (r.symbol, r.side) == (fill.symbol, fill.side)
+                for r in reports
+            ):
                 return fill  # the venue's order of that day, not ours: external
         # The same wall time on the order's trading day.
         shift = venue.trading_day.start_of(order.trading_date) - venue.trading_day.start_of(day)
         return replace(fill, ts_filled=fill.ts_filled + shift, trading_date=order.trading_date)
 
-    async def ignore_notice(self, fill: Fill, order: Order | None, why: str,
-                            kind: str = "duplicate_fill_notice") -> None:
+    async def ignore_notice(
+        self, fill: Fill, order: Order | None, why: str, kind: str = "duplicate_fill_notice"
+    ) -> None:
         """Record that a fill notice was not recorded, and why."""
         async with self._ports.uow() as uow:
-            await record_event(uow, self._ports.notifier, ts=self._ports.clock.now(), kind=kind,
-                               severity="WARNING", message=f"fill notice {fill.broker_fill_id} ignored: {why}",
-                               payload={"broker_reference": fill.broker_fill_id},
-                               correlation_id=order.correlation_id if order else "",
-                               account_id=self._state.account_id)
+            await record_event(
+                uow,
+                self._ports.notifier,
+                ts=self._ports.clock.now(),
+                kind=kind,
+                severity="WARNING",
+                message=f"fill notice {fill.broker_fill_id} ignored: {why}",
+                payload={"broker_reference": fill.broker_fill_id},
+                correlation_id=order.correlation_id if order else "",
+                account_id=self._state.account_id,
+            )
             await uow.commit()
 
     async def already_covered(self, fill: Fill) -> bool:
@@ -248,11 +284,13 @@ class FillRecorder:
         day = fill.trading_date
         number = normalize_order_number(fill.broker_order_number)
         async with ports.uow() as uow:
-            recorded_qty = sum((f.quantity for f in await self.recorded_of_order(uow, day, fill.broker_order_number)),
-                               Decimal(0))
+            recorded_qty = sum(
+                (f.quantity for f in await self.recorded_of_order(uow, day, fill.broker_order_number)), Decimal(0)
+            )
             reference = fill.broker_fill_id
-            fill = replace(fill, broker_fill_id=ports.venue.fill_identity.identify(state.account_id, fill,
-                                                                                   recorded_qty))
+            fill = replace(
+                fill, broker_fill_id=ports.venue.fill_identity.identify(state.account_id, fill, recorded_qty)
+            )
             if await uow.fills.exists(fill.broker_fill_id):
                 return False
             updated = None
@@ -266,12 +304,22 @@ class FillRecorder:
             await uow.positions.upsert(position, now)
             kind, severity = ("fill", "INFO") if order is not None else ("external_fill", "WARNING")
             await record_event(
-                uow, ports.notifier, ts=now, kind=kind, severity=severity,
+                uow,
+                ports.notifier,
+                ts=now,
+                kind=kind,
+                severity=severity,
                 message=f"{fill.side} {plain(fill.quantity)} {fill.symbol} @ {plain(fill.price)} "
-                        f"(order {fill.broker_order_number})",
-                payload={"broker_fill_id": fill.broker_fill_id, "broker_reference": reference, "source": source,
-                         "commission_krw": fill.commission_krw, "tax_krw": fill.tax_krw},
-                correlation_id=order.correlation_id if order else "", account_id=state.account_id,
+                f"(order {fill.broker_order_number})",
+                payload={
+                    "broker_fill_id": fill.broker_fill_id,
+                    "broker_reference": reference,
+                    "source": source,
+                    "commission_krw": fill.commission_krw,
+                    "tax_krw": fill.tax_krw,
+                },
+                correlation_id=order.correlation_id if order else "",
+                account_id=state.account_id,
             )
             await uow.commit()
         state.positions[fill.symbol] = position
@@ -288,7 +336,8 @@ class FillRecorder:
         return True
 
 
-def keep_recent_coverage(coverage: dict[tuple[date, str], tuple[Decimal, datetime]],
-                         since: date) -> dict[tuple[date, str], tuple[Decimal, datetime]]:
+def keep_recent_coverage(
+    coverage: dict[tuple[date, str], tuple[Decimal, datetime]], since: date
+) -> dict[tuple[date, str], tuple[Decimal, datetime]]:
     """Return the totals' coverage of orders of `since` or later (a late notice of them may still come)."""
     return {key: value for key, value in coverage.items() if key[0] >= since}

@@ -31,8 +31,11 @@ class OrderLedger:
             day = None
         number = normalize_order_number(broker_order_number)
         for order in self._state.open_orders.values():
-            if (order.broker_order_number and normalize_order_number(order.broker_order_number) == number
-                    and day in (None, order.trading_date)):
+            if (
+                order.broker_order_number
+                and normalize_order_number(order.broker_order_number) == number
+                and day in (None, order.trading_date)
+            ):
                 return order
         async with self._ports.uow() as uow:
             return await uow.orders.get_by_broker_number(self._state.account_id, broker_order_number, day)
@@ -42,8 +45,7 @@ class OrderLedger:
         async with self._state.lock:
             await self.apply_event_locked(order, event, kind, severity, message)
 
-    async def apply_event_locked(self, order: Order, event: OrderEvent, kind: str, severity: str,
-                                 message: str) -> None:
+    async def apply_event_locked(self, order: Order, event: OrderEvent, kind: str, severity: str, message: str) -> None:
         """As `apply_event`, for a caller that holds the lock; the newest in-memory copy is the one changed."""
         order = self._state.open_orders.get(order.id or -1, order)
         updated = copy.deepcopy(order)
@@ -51,17 +53,36 @@ class OrderLedger:
         now = self._ports.clock.now()
         async with self._ports.uow() as uow:
             await uow.orders.update(updated, now)
-            await record_event(uow, self._ports.notifier, ts=now, kind=kind, severity=severity, message=message,
-                               payload={"order_id": updated.id, "status": updated.status.value,
-                                        "broker_order_number": updated.broker_order_number},
-                               correlation_id=updated.correlation_id, account_id=self._state.account_id)
+            await record_event(
+                uow,
+                self._ports.notifier,
+                ts=now,
+                kind=kind,
+                severity=severity,
+                message=message,
+                payload={
+                    "order_id": updated.id,
+                    "status": updated.status.value,
+                    "broker_order_number": updated.broker_order_number,
+                },
+                correlation_id=updated.correlation_id,
+                account_id=self._state.account_id,
+            )
             await uow.commit()
         self._state.remember(updated)
 
     async def note(self, order: Order, kind: str, severity: str, message: str) -> None:
         """Record an event about `order` that changes nothing else."""
         async with self._ports.uow() as uow:
-            await record_event(uow, self._ports.notifier, ts=self._ports.clock.now(), kind=kind, severity=severity,
-                               message=message, payload={"order_id": order.id},
-                               correlation_id=order.correlation_id, account_id=self._state.account_id)
+            await record_event(
+                uow,
+                self._ports.notifier,
+                ts=self._ports.clock.now(),
+                kind=kind,
+                severity=severity,
+                message=message,
+                payload={"order_id": order.id},
+                correlation_id=order.correlation_id,
+                account_id=self._state.account_id,
+            )
             await uow.commit()

@@ -46,8 +46,14 @@ def client_order_id_for(idempotency_key: str) -> str:
 class OrderPlacement:
     """Turns allowed signals into orders at the venue (see module docstring)."""
 
-    def __init__(self, state: ExecutionState, ports: ExecutionPorts, ledger: OrderLedger, safety: Safety,
-                 dialogue: BrokerDialogue) -> None:
+    def __init__(
+        self,
+        state: ExecutionState,
+        ports: ExecutionPorts,
+        ledger: OrderLedger,
+        safety: Safety,
+        dialogue: BrokerDialogue,
+    ) -> None:
         self._state = state
         self._ports = ports
         self._ledger = ledger
@@ -82,16 +88,24 @@ class OrderPlacement:
     async def _submit(self, signal: Signal, key: str) -> Order | None:
         state = self._state
         async with state.lock:
-            if any((o.strategy_id, o.symbol, o.intent) == (signal.strategy_id, signal.symbol, signal.intent)
-                   for o in state.open_orders.values()):
+            if any(
+                (o.strategy_id, o.symbol, o.intent) == (signal.strategy_id, signal.symbol, signal.intent)
+                for o in state.open_orders.values()
+            ):
                 return None  # one live order per intent; this one is still working
             state.handled_keys.add(key)
             async with self._ports.uow() as uow:
                 existing = await uow.orders.get_by_key(key)
             if existing is not None:
                 return existing
-            log.info("signal", symbol=signal.symbol, side=str(signal.side), intent=str(signal.intent),
-                     reference_price=str(signal.reference_price), reason=signal.reason)
+            log.info(
+                "signal",
+                symbol=signal.symbol,
+                side=str(signal.side),
+                intent=str(signal.intent),
+                reference_price=str(signal.reference_price),
+                reason=signal.reason,
+            )
             order = await self._create_order(signal, key)
             if order is None:
                 return None
@@ -111,8 +125,9 @@ class OrderPlacement:
             assert signal.target_value_krw is not None
             quantity = instrument.floor_quantity(signal.target_value_krw / (limit or signal.reference_price))
         corr = correlation_id_for(key)
-        proposal = OrderProposal(signal.symbol, signal.side, signal.intent, quantity, limit or signal.reference_price,
-                                 signal.order_type)
+        proposal = OrderProposal(
+            signal.symbol, signal.side, signal.intent, quantity, limit or signal.reference_price, signal.order_type
+        )
         risk = state.risk_state(now, ports.kill_switch)
         try:
             async with ports.uow() as uow:
@@ -123,10 +138,16 @@ class OrderPlacement:
         if denial is not None:
             async with ports.uow() as uow:
                 await record_risk_decision(
-                    uow, ports.notifier, ts=now, rule=denial.rule, decision="DENY",
+                    uow,
+                    ports.notifier,
+                    ts=now,
+                    rule=denial.rule,
+                    decision="DENY",
                     message=f"{signal.symbol} {signal.side} {signal.intent} denied by {denial.rule}: {denial.message}",
-                    snapshot=denial_payload(denial, proposal, risk, signal.reason), account_id=state.account_id,
-                    symbol=signal.symbol, correlation_id=corr,
+                    snapshot=denial_payload(denial, proposal, risk, signal.reason),
+                    account_id=state.account_id,
+                    symbol=signal.symbol,
+                    correlation_id=corr,
                 )
                 await uow.commit()
             return None
@@ -135,16 +156,30 @@ class OrderPlacement:
             await self._observe(signal, key, corr, quantity, limit, now)
             return None
         order = Order(
-            idempotency_key=key, account_id=state.account_id, strategy_id=signal.strategy_id, symbol=signal.symbol,
-            side=signal.side, order_type=signal.order_type, quantity=quantity, limit_price=limit,
-            intent=signal.intent, reason=signal.reason, trading_date=state.trading_date or ports.venue.date_of(now),
-            ts_created=now, correlation_id=corr, signal_price=signal.reference_price,
+            idempotency_key=key,
+            account_id=state.account_id,
+            strategy_id=signal.strategy_id,
+            symbol=signal.symbol,
+            side=signal.side,
+            order_type=signal.order_type,
+            quantity=quantity,
+            limit_price=limit,
+            intent=signal.intent,
+            reason=signal.reason,
+            trading_date=state.trading_date or ports.venue.date_of(now),
+            ts_created=now,
+            correlation_id=corr,
+            signal_price=signal.reference_price,
             client_order_id=client_order_id_for(key) if ports.venue.client_order_ids else None,
         )
-        return await self._add(order, "INFO", f"{order.side} {plain(order.quantity)} {order.symbol} "
-                                              f"{order.order_type}{f' @ {plain(limit)}' if limit else ''}: "
-                                              f"{order.reason}",
-                               {"reason": order.reason, "signal_price": signal.reference_price})
+        return await self._add(
+            order,
+            "INFO",
+            f"{order.side} {plain(order.quantity)} {order.symbol} "
+            f"{order.order_type}{f' @ {plain(limit)}' if limit else ''}: "
+            f"{order.reason}",
+            {"reason": order.reason, "signal_price": signal.reference_price},
+        )
 
     async def _add(self, order: Order, severity: str, message: str, extra: dict[str, object]) -> Order | None:
         # Commit the order as NEW with its ``order_created`` event; None when its key exists already.
@@ -153,32 +188,58 @@ class OrderPlacement:
                 order = await uow.orders.add(order)
             except DuplicateIdempotencyKey:
                 return None
-            await record_event(uow, self._ports.notifier, ts=order.ts_created, kind="order_created",
-                               severity=severity, message=message,
-                               payload={"order_id": order.id, "idempotency_key": order.idempotency_key, **extra},
-                               correlation_id=order.correlation_id, account_id=self._state.account_id)
+            await record_event(
+                uow,
+                self._ports.notifier,
+                ts=order.ts_created,
+                kind="order_created",
+                severity=severity,
+                message=message,
+                payload={"order_id": order.id, "idempotency_key": order.idempotency_key, **extra},
+                correlation_id=order.correlation_id,
+                account_id=self._state.account_id,
+            )
             await uow.commit()
         assert order.id is not None
         self._state.open_orders[order.id] = order
         return order
 
-    async def _observe(self, signal: Signal, key: str, corr: str, quantity: Decimal, limit: Decimal | None,
-                       now: datetime) -> None:
+    async def _observe(
+        self, signal: Signal, key: str, corr: str, quantity: Decimal, limit: Decimal | None, now: datetime
+    ) -> None:
         # Observe mode: the would-be order and its event, never an order row, never the broker.
         state, ports = self._state, self._ports
         observed = ObservedOrder(
-            idempotency_key=key, account_id=state.account_id, mode=str(state.config.mode),
-            strategy_id=signal.strategy_id, symbol=signal.symbol, side=signal.side.value,
-            order_type=signal.order_type.value, intent=signal.intent.value, quantity=quantity, limit_price=limit,
-            signal_price=signal.reference_price, reason=signal.reason, correlation_id=corr,
-            trading_date=state.trading_date or ports.venue.date_of(now), ts_observed=now)
+            idempotency_key=key,
+            account_id=state.account_id,
+            mode=str(state.config.mode),
+            strategy_id=signal.strategy_id,
+            symbol=signal.symbol,
+            side=signal.side.value,
+            order_type=signal.order_type.value,
+            intent=signal.intent.value,
+            quantity=quantity,
+            limit_price=limit,
+            signal_price=signal.reference_price,
+            reason=signal.reason,
+            correlation_id=corr,
+            trading_date=state.trading_date or ports.venue.date_of(now),
+            ts_observed=now,
+        )
         async with ports.uow() as uow:
             if await uow.observed_orders.add(observed):
                 await record_event(
-                    uow, ports.notifier, ts=now, kind="order_observed", severity="INFO",
+                    uow,
+                    ports.notifier,
+                    ts=now,
+                    kind="order_observed",
+                    severity="INFO",
                     message=f"observe mode, not sent: {signal.side} {plain(quantity)} {signal.symbol} "
-                            f"{signal.order_type}{f' @ {plain(limit)}' if limit else ''}: {signal.reason}",
-                    payload={"idempotency_key": key}, correlation_id=corr, account_id=state.account_id)
+                    f"{signal.order_type}{f' @ {plain(limit)}' if limit else ''}: {signal.reason}",
+                    payload={"idempotency_key": key},
+                    correlation_id=corr,
+                    account_id=state.account_id,
+                )
             await uow.commit()
 
     async def send(self, order: Order, *, flatten: bool = False) -> None:
@@ -186,15 +247,31 @@ class OrderPlacement:
         state, ports, ledger = self._state, self._ports, self._ledger
         blocker = await self._safety.send_blocker(flatten=flatten)
         if blocker is not None:
-            await ledger.apply_event_locked(order, OrderCanceled(ports.clock.now(), f"not sent: {blocker}"),
-                                            "order_not_sent", "WARNING", f"{order.symbol} order not sent: {blocker}")
+            await ledger.apply_event_locked(
+                order,
+                OrderCanceled(ports.clock.now(), f"not sent: {blocker}"),
+                "order_not_sent",
+                "WARNING",
+                f"{order.symbol} order not sent: {blocker}",
+            )
             async with ports.uow() as uow:
-                await uow.risk.add_event(order_risk_record(ports.clock.now(), "kill_switch", "DENY",
-                                                           f"{order.symbol} order not sent: {blocker}", order))
+                await uow.risk.add_event(
+                    order_risk_record(
+                        ports.clock.now(), "kill_switch", "DENY", f"{order.symbol} order not sent: {blocker}", order
+                    )
+                )
                 await uow.commit()
             return
-        request = OrderRequest(state.account_id, order.symbol, order.side, order.order_type, order.quantity,
-                               order.limit_price, order.client_order_id, ports.venue.default_time_in_force)
+        request = OrderRequest(
+            state.account_id,
+            order.symbol,
+            order.side,
+            order.order_type,
+            order.quantity,
+            order.limit_price,
+            order.client_order_id,
+            ports.venue.default_time_in_force,
+        )
         timer = ports.metrics.order_timer()
         try:
             ack = await ports.broker.place_order(request)
@@ -202,13 +279,22 @@ class OrderPlacement:
             timer.done("rejected")
             state.book.note_failed_order(order.symbol, ports.clock.now())
             state.book.broker_failures = 0  # the broker answered
-            await ledger.apply_event_locked(order, OrderRejected(ports.clock.now(), str(e), e.code), "order_rejected",
-                                            "WARNING", f"{order.symbol} order rejected by the broker: {e.code} {e}")
+            await ledger.apply_event_locked(
+                order,
+                OrderRejected(ports.clock.now(), str(e), e.code),
+                "order_rejected",
+                "WARNING",
+                f"{order.symbol} order rejected by the broker: {e.code} {e}",
+            )
         except (AmbiguousOrderOutcome, TemporaryBrokerError) as e:
             timer.done("unknown")
             self._safety.note_broker_failure(order)
-            await ledger.note(order, "order_outcome_unknown", "ERROR",
-                              f"{order.symbol} order outcome unknown ({type(e).__name__}: {e}); resolving by inquiry")
+            await ledger.note(
+                order,
+                "order_outcome_unknown",
+                "ERROR",
+                f"{order.symbol} order outcome unknown ({type(e).__name__}: {e}); resolving by inquiry",
+            )
             await self._dialogue.resolve_unknown(order)
             await self._safety.trip_on_broker_failures(e)
         except FatalBrokerError as e:
@@ -221,10 +307,13 @@ class OrderPlacement:
             timer.done("sent")
             ports.metrics.order_accepted(order.side.value, order.quantity)
             state.book.note_accepted_order(order.symbol)
-            await ledger.apply_event_locked(order, OrderAccepted(ack.broker_order_number, ack.ts_accepted,
-                                                                 ack.venue_order_ref),
-                                            "order_sent", "INFO", f"{order.symbol} order accepted as "
-                                                                  f"{ack.broker_order_number}")
+            await ledger.apply_event_locked(
+                order,
+                OrderAccepted(ack.broker_order_number, ack.ts_accepted, ack.venue_order_ref),
+                "order_sent",
+                "INFO",
+                f"{order.symbol} order accepted as {ack.broker_order_number}",
+            )
 
     async def flatten(self, reason: str) -> list[Order]:
         """Sell every held position at market (``stockbot kill --flatten``); return the orders sent.
@@ -242,31 +331,58 @@ class OrderPlacement:
         if state.config.order_mode is not OrderMode.SEND or not state.book.accepts(now, OrderType.MARKET):
             phase = state.book.phase_at(now)
             async with ports.uow() as uow:
-                await record_event(uow, ports.notifier, ts=now, kind="flatten_skipped", severity="CRITICAL",
-                                   message=f"flatten not possible now ({phase or 'session hours unknown'}, "
-                                           f"ORDER_MODE={state.config.order_mode}); positions kept: "
-                                           f"{', '.join(f'{s} {plain(q)}' for s, q in sorted(held.items()))}",
-                                   account_id=state.account_id, payload={"held": held})
+                await record_event(
+                    uow,
+                    ports.notifier,
+                    ts=now,
+                    kind="flatten_skipped",
+                    severity="CRITICAL",
+                    message=f"flatten not possible now ({phase or 'session hours unknown'}, "
+                    f"ORDER_MODE={state.config.order_mode}); positions kept: "
+                    f"{', '.join(f'{s} {plain(q)}' for s, q in sorted(held.items()))}",
+                    account_id=state.account_id,
+                    payload={"held": held},
+                )
                 await uow.commit()
             return []
         sent: list[Order] = []
         async with state.lock:
             for symbol, quantity in sorted(held.items()):
-                selling = sum((o.remaining_quantity for o in state.open_orders.values()
-                               if o.symbol == symbol and o.side is Side.SELL), Decimal(0))
+                selling = sum(
+                    (
+                        o.remaining_quantity
+                        for o in state.open_orders.values()
+                        if o.symbol == symbol and o.side is Side.SELL
+                    ),
+                    Decimal(0),
+                )
                 quantity -= selling
                 if quantity <= 0:
                     continue
                 key = f"{state.account_id}:kill_switch:{symbol}:{Intent.EXIT}:{now.isoformat()}:flatten"
                 market = state.book.market.get(symbol)
-                order = await self._add(Order(
-                    idempotency_key=key, account_id=state.account_id, strategy_id="kill_switch",
-                    symbol=symbol, side=Side.SELL, order_type=OrderType.MARKET, quantity=quantity, limit_price=None,
-                    intent=Intent.EXIT, reason=f"flatten: {reason}",
-                    trading_date=state.trading_date or ports.venue.date_of(now), ts_created=now,
-                    correlation_id=correlation_id_for(key), signal_price=market.last_price if market else None,
-                    client_order_id=client_order_id_for(key) if ports.venue.client_order_ids else None),
-                    "WARNING", f"SELL {plain(quantity)} {symbol} MARKET: flatten ({reason})", {})
+                order = await self._add(
+                    Order(
+                        idempotency_key=key,
+                        account_id=state.account_id,
+                        strategy_id="kill_switch",
+                        symbol=symbol,
+                        side=Side.SELL,
+                        order_type=OrderType.MARKET,
+                        quantity=quantity,
+                        limit_price=None,
+                        intent=Intent.EXIT,
+                        reason=f"flatten: {reason}",
+                        trading_date=state.trading_date or ports.venue.date_of(now),
+                        ts_created=now,
+                        correlation_id=correlation_id_for(key),
+                        signal_price=market.last_price if market else None,
+                        client_order_id=client_order_id_for(key) if ports.venue.client_order_ids else None,
+                    ),
+                    "WARNING",
+                    f"SELL {plain(quantity)} {symbol} MARKET: flatten ({reason})",
+                    {},
+                )
                 if order is None:
                     continue
                 await self.send(order, flatten=True)

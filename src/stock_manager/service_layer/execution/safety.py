@@ -37,10 +37,18 @@ class Safety:
             return
         self._state.stopped_reason = reason
         async with self._ports.uow() as uow:
-            await record_risk_decision(uow, self._ports.notifier, ts=self._ports.clock.now(), rule=rule,
-                                       decision="STOP", message=f"stop mode: {reason}", snapshot={"reason": reason},
-                                       account_id=self._state.account_id, event_kind="stop_mode",
-                                       severity="CRITICAL")
+            await record_risk_decision(
+                uow,
+                self._ports.notifier,
+                ts=self._ports.clock.now(),
+                rule=rule,
+                decision="STOP",
+                message=f"stop mode: {reason}",
+                snapshot={"reason": reason},
+                account_id=self._state.account_id,
+                event_kind="stop_mode",
+                severity="CRITICAL",
+            )
             await uow.commit()
         if self._ports.on_stop is not None:
             await self._ports.on_stop(reason)
@@ -96,8 +104,10 @@ class Safety:
         failures = self._state.book.broker_failures
         if limit is not None and failures >= limit:
             await self.trip_kill_switch(
-                "broker_failures", f"{failures} consecutive broker failures on sends "
-                                   f"(last: {type(error).__name__}: {error})", action="cancel_open")
+                "broker_failures",
+                f"{failures} consecutive broker failures on sends (last: {type(error).__name__}: {error})",
+                action="cancel_open",
+            )
 
     async def trip_kill_switch(self, rule: str, reason: str, *, action: str = "halt") -> None:
         """Set the latched kill switch from the daemon (an event and a KILL risk decision), then stop.
@@ -107,11 +117,18 @@ class Safety:
         now = self._ports.clock.now()
         async with self._ports.uow() as uow:
             await uow.control.set_kill_switch(True, reason, "daemon", now, action)
-            await record_risk_decision(uow, self._ports.notifier, ts=now, rule=rule, decision="KILL",
-                                       message=f"kill switch set by the daemon ({action}): {reason}",
-                                       snapshot={"action": action, "set_by": "daemon"},
-                                       account_id=self._state.account_id, event_kind="kill_switch_set",
-                                       severity="CRITICAL")
+            await record_risk_decision(
+                uow,
+                self._ports.notifier,
+                ts=now,
+                rule=rule,
+                decision="KILL",
+                message=f"kill switch set by the daemon ({action}): {reason}",
+                snapshot={"action": action, "set_by": "daemon"},
+                account_id=self._state.account_id,
+                event_kind="kill_switch_set",
+                severity="CRITICAL",
+            )
             await uow.commit()
         self._ports.kill_switch.trip(reason)
         await self.enter_stop_mode(f"kill switch: {reason}", rule=rule)
@@ -125,10 +142,13 @@ class Safety:
         if not daily_loss_limit_breached(risk, state.limits):
             return
         state.loss_limit_hit = True
-        pnl = risk.realized_pnl_today_krw + (risk.unrealized_pnl_krw if state.limits.daily_loss_includes_unrealized
-                                             else 0)
-        reason = f"daily loss limit: {pnl:.0f} KRW today (limit -{state.limits.daily_loss_limit_pct}% of " \
-                 f"{state.start_of_day_equity_krw:.0f} KRW)"
+        pnl = risk.realized_pnl_today_krw + (
+            risk.unrealized_pnl_krw if state.limits.daily_loss_includes_unrealized else 0
+        )
+        reason = (
+            f"daily loss limit: {pnl:.0f} KRW today (limit -{state.limits.daily_loss_limit_pct}% of "
+            f"{state.start_of_day_equity_krw:.0f} KRW)"
+        )
         await self.enter_stop_mode(reason, rule="daily_loss_limit")
         if self.cancel_entries is not None:
             await self.cancel_entries("daily loss limit reached")
@@ -136,9 +156,19 @@ class Safety:
 
 def order_risk_record(ts: datetime, rule: str, decision: str, message: str, order: Order) -> RiskEventRecord:
     """Return a ``risk_events`` row about one order (its id, key, symbol, side and quantity as the snapshot)."""
-    return RiskEventRecord(ts_event=ts, rule=rule, decision=decision, message=message,
-                           snapshot={"order_id": order.id, "idempotency_key": order.idempotency_key,
-                                     "symbol": order.symbol, "side": order.side.value,
-                                     "quantity": str(order.quantity)},
-                           account_id=order.account_id, symbol=order.symbol, correlation_id=order.correlation_id)
-
+    return RiskEventRecord(
+        ts_event=ts,
+        rule=rule,
+        decision=decision,
+        message=message,
+        snapshot={
+            "order_id": order.id,
+            "idempotency_key": order.idempotency_key,
+            "symbol": order.symbol,
+            "side": order.side.value,
+            "quantity": str(order.quantity),
+        },
+        account_id=order.account_id,
+        symbol=order.symbol,
+        correlation_id=order.correlation_id,
+    )

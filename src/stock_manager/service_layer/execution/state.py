@@ -116,7 +116,10 @@ class ExecutionState:
     def risk_state(self, now: datetime, kill_switch: KillSwitch) -> RiskState:
         """Return the account and the market as the risk rules see them at `now`."""
         return self.book.state(
-            now=now, positions=self.positions, open_orders=self.open_orders.values(),
-            realized_pnl_today_krw=self.realized_pnl_today_krw, start_of_day_equity_krw=self.start_of_day_equity_krw,
+            now=now,
+            positions=self.positions,
+            open_orders=self.open_orders.values(),
+            realized_pnl_today_krw=self.realized_pnl_today_krw,
+            start_of_day_equity_krw=self.start_of_day_equity_krw,
             stopped=self.stopped_reason is not None or kill_switch.tripped,
         )

@@ -131,8 +131,9 @@ class ParameterResearch(Protocol):
         in-sample best with its out-of-sample evidence against `active`."""
         ...
 
-    async def verify(self, spec: StrategySpec, proposed: Mapping[str, Any], active: Mapping[str, Any],
-                     plan: SearchPlan) -> Evidence:
+    async def verify(
+        self, spec: StrategySpec, proposed: Mapping[str, Any], active: Mapping[str, Any], plan: SearchPlan
+    ) -> Evidence:
         """Backtest `proposed` and `active` on the last out-of-sample span ending on `plan.data_until`."""
         ...
 

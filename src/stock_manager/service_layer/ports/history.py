@@ -90,8 +90,9 @@ class History(Protocol):
         """Return every event of one decision (its correlation id), oldest first."""
         ...
 
-    async def events(self, *, min_severity: str = "DEBUG", after_id: int = 0, limit: int = 100,
-                     account_id: str | None = None) -> list[EventRecord]:
+    async def events(
+        self, *, min_severity: str = "DEBUG", after_id: int = 0, limit: int = 100, account_id: str | None = None
+    ) -> list[EventRecord]:
         """Return up to `limit` newest events at or above `min_severity` with an id above `after_id`, newest
         first (with `account_id`: that account's and those tied to no account)."""
         ...

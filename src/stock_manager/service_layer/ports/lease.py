@@ -60,8 +60,9 @@ class LeaseHeld(StockbotError):
 
     def __init__(self, subject: str, holder: LeaseHolder | None, tz: tzinfo = UTC) -> None:
         who = holder.describe(tz) if holder is not None else "a process that could not be identified"
-        super().__init__(f"another stockbot daemon is running for {subject} ({who}); stop it first, or wait "
-                         "until it exits")
+        super().__init__(
+            f"another stockbot daemon is running for {subject} ({who}); stop it first, or wait until it exits"
+        )
         self.subject = subject
         self.holder = holder
 

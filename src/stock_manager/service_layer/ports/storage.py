@@ -251,8 +251,7 @@ class StrategyRepository(Protocol):
         ...
 
     async def add_params(
-        self, strategy_id: str, effective_date: date, params: Mapping[str, Any], status: str, source: str,
-        ts: datetime,
+        self, strategy_id: str, effective_date: date, params: Mapping[str, Any], status: str, source: str, ts: datetime
     ) -> int:
         """Insert a parameter row as the next version for that date; return its version."""
         ...
@@ -302,8 +301,14 @@ class SettlementRepository(Protocol):
         ...
 
     async def add_recovery_log(
-        self, account_id: str, mode: str, dry_run: bool, outcome: str, summary: Mapping[str, Any],
-        ts_started: datetime, ts_finished: datetime,
+        self,
+        account_id: str,
+        mode: str,
+        dry_run: bool,
+        outcome: str,
+        summary: Mapping[str, Any],
+        ts_started: datetime,
+        ts_finished: datetime,
     ) -> None:
         """Append one recovery run's record."""
         ...

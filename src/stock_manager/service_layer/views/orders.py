@@ -63,8 +63,9 @@ async def search_orders(uow_factory: UnitOfWorkFactory, history: HistoryFactory,
     return OrderSearch(daemon.account_id, found, strategies, where)
 
 
-async def order_timeline(uow_factory: UnitOfWorkFactory, history: HistoryFactory, order_id: int
-                         ) -> OrderTimeline | None:
+async def order_timeline(
+    uow_factory: UnitOfWorkFactory, history: HistoryFactory, order_id: int
+) -> OrderTimeline | None:
     """Return the order's timeline, or None when no order of the latest daemon's account has this id."""
     async with uow_factory() as uow:
         daemon = await uow.control.get_daemon_state(None)
@@ -81,8 +82,11 @@ def timeline_steps(order: Order, events: list[EventRecord]) -> list[TimelineStep
     (a status before an event at the same time)."""
     statuses = [
         (order.ts_created, OrderStatus.NEW, order.reason),
-        (order.ts_sent, OrderStatus.SENT,
-         f"broker order {order.broker_order_number}" if order.broker_order_number else ""),
+        (
+            order.ts_sent,
+            OrderStatus.SENT,
+            f"broker order {order.broker_order_number}" if order.broker_order_number else "",
+        ),
         (order.ts_partial, OrderStatus.PARTIAL, ""),
         (order.ts_filled, OrderStatus.FILLED, ""),
         (order.ts_canceled, OrderStatus.CANCELED, order.status_reason),
@@ -95,5 +99,9 @@ def timeline_steps(order: Order, events: list[EventRecord]) -> list[TimelineStep
 
 #: Order of steps recorded at the same time (a replay's market time often is): each status, then the event
 #: recording it; a fill's event before the FILLED it completes.
-_STAGE = {name: rank for rank, name in enumerate(
-    ("NEW", "order_created", "SENT", "order_sent", "fill", "PARTIAL", "FILLED", "CANCELED", "REJECTED"))}
+_STAGE = {
+    name: rank
+    for rank, name in enumerate(
+        ("NEW", "order_created", "SENT", "order_sent", "fill", "PARTIAL", "FILLED", "CANCELED", "REJECTED")
+    )
+}

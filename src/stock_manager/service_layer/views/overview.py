@@ -80,8 +80,9 @@ class Overview:
     recent_fills: tuple[Fill, ...]
 
 
-def equity_points(settlements: list[DailySettlement], date_from: date | None = None,
-                  date_to: date | None = None) -> list[EquityPoint]:
+def equity_points(
+    settlements: list[DailySettlement], date_from: date | None = None, date_to: date | None = None
+) -> list[EquityPoint]:
     """Return the equity curve with its drawdown, oldest first, for the sessions in [`date_from`, `date_to`]; the
     running peak starts at the first settled session's start equity, whatever range is asked."""
     history = sorted(settlements, key=lambda s: s.trading_date)
@@ -108,14 +109,18 @@ async def overview(uow_factory: UnitOfWorkFactory, *, fills_limit: int = 10, eve
         snapshots = await uow.positions.list_snapshots(daemon.account_id, last.trading_date) if last else []
         fills = [s.fill for s in await uow.fills.list_for_account(daemon.account_id)]
     marks: dict[str, tuple[Decimal, str, datetime]] = {
-        s.symbol: (s.close_price, f"close {s.trading_date}", s.ts_created) for s in snapshots}
+        s.symbol: (s.close_price, f"close {s.trading_date}", s.ts_created) for s in snapshots
+    }
     for fill in fills:  # execution order: a later fill's price replaces an earlier mark
         known = marks.get(fill.symbol)
         if known is None or fill.ts_filled > known[2] or (last is not None and fill.trading_date > last.trading_date):
             marks[fill.symbol] = (fill.price, "fill", fill.ts_filled)
-    marked = tuple(MarkedPosition(p, *marks[p.symbol]) if p.symbol in marks else MarkedPosition(p, None, "", None)
-                   for p in status.positions)
+    marked = tuple(
+        MarkedPosition(p, *marks[p.symbol]) if p.symbol in marks else MarkedPosition(p, None, "", None)
+        for p in status.positions
+    )
     unrealized = sum((m.unrealized_pnl_krw or Decimal(0) for m in marked), Decimal(0))
     curve = drawdown(settlements[0].start_equity_krw, (s.end_equity_krw for s in settlements)) if settlements else None
-    return Overview(status, marked, unrealized, last.end_equity_krw if last else None, curve,
-                    tuple(reversed(fills[-fills_limit:])))
+    return Overview(
+        status, marked, unrealized, last.end_equity_krw if last else None, curve, tuple(reversed(fills[-fills_limit:]))
+    )

@@ -52,8 +52,13 @@ class HistoryEntry:
     why: str
 
 
-async def draft_detail(uow_factory: UnitOfWorkFactory, draft_id: int, specs: Mapping[str, StrategySpec], on: date,
-                       params_file: Path | None = None) -> DraftDetail:
+async def draft_detail(
+    uow_factory: UnitOfWorkFactory,
+    draft_id: int,
+    specs: Mapping[str, StrategySpec],
+    on: date,
+    params_file: Path | None = None,
+) -> DraftDetail:
     """Return draft `draft_id` with the parameters in force on `on`.
 
     Raises
@@ -67,8 +72,9 @@ async def draft_detail(uow_factory: UnitOfWorkFactory, draft_id: int, specs: Map
             raise ConfigurationError(f"no parameter draft {draft_id} (see `stockbot params drafts`)")
         spec = specs.get(draft.strategy_id)
         if spec is None:
-            raise ConfigurationError(f"draft {draft_id} is for strategy {draft.strategy_id}, which this account "
-                                     "does not run")
+            raise ConfigurationError(
+                f"draft {draft_id} is for strategy {draft.strategy_id}, which this account does not run"
+            )
         loaded = await load_params(uow, on, params_file, spec)
     active = loaded.params.to_mapping()
     return DraftDetail(draft, on, active, loaded.source, differences(spec, active, draft.proposed_params))
@@ -79,25 +85,70 @@ async def change_history(uow_factory: UnitOfWorkFactory, specs: Mapping[str, Str
     async with uow_factory() as uow:
         drafts = await uow.ai.list_drafts()
         limits = await uow.risk.limit_changes()
-    entries = [(c.ts_changed, HistoryEntry(c.ts_changed, "risk limit", c.name,
-                                           f"{c.old_value or 'off'} → {c.new_value or 'off'}", c.changed_by, c.reason))
-               for c in limits]
+    entries = [
+        (
+            c.ts_changed,
+            HistoryEntry(
+                c.ts_changed,
+                "risk limit",
+                c.name,
+                f"{c.old_value or 'off'} → {c.new_value or 'off'}",
+                c.changed_by,
+                c.reason,
+            ),
+        )
+        for c in limits
+    ]
     for d in reversed(drafts):  # oldest first: decisions at the same instant keep their order
         spec = specs.get(d.strategy_id)
-        moved = (differences(spec, d.base_params, d.proposed_params) if spec is not None else
-                 [(k, d.base_params.get(k), v) for k, v in d.proposed_params.items() if d.base_params.get(k) != v])
+        moved = (
+            differences(spec, d.base_params, d.proposed_params)
+            if spec is not None
+            else [(k, d.base_params.get(k), v) for k, v in d.proposed_params.items() if d.base_params.get(k) != v]
+        )
         said = ", ".join(f"{k} {a} → {b}" for k, a, b in moved) or "no change"
         if d.ts_decided is not None and d.status in ("APPROVED", "APPLIED"):
-            entries.append((d.ts_decided, HistoryEntry(d.ts_decided, "params approved", d.strategy_id,
-                                                       f"draft {d.id}: {said}, from {d.effective_from}",
-                                                       d.decided_by, d.decision_reason)))
+            entries.append(
+                (
+                    d.ts_decided,
+                    HistoryEntry(
+                        d.ts_decided,
+                        "params approved",
+                        d.strategy_id,
+                        f"draft {d.id}: {said}, from {d.effective_from}",
+                        d.decided_by,
+                        d.decision_reason,
+                    ),
+                )
+            )
         elif d.ts_decided is not None and d.status == "REJECTED":
-            entries.append((d.ts_decided, HistoryEntry(d.ts_decided, "params rejected", d.strategy_id,
-                                                       f"draft {d.id}: {said}", d.decided_by, d.decision_reason)))
+            entries.append(
+                (
+                    d.ts_decided,
+                    HistoryEntry(
+                        d.ts_decided,
+                        "params rejected",
+                        d.strategy_id,
+                        f"draft {d.id}: {said}",
+                        d.decided_by,
+                        d.decision_reason,
+                    ),
+                )
+            )
         if d.ts_applied is not None:
             # A replay applies on its own clock, which may be years before the approval: listed after it.
             after = max(d.ts_applied, d.ts_decided) if d.ts_decided is not None else d.ts_applied
-            entries.append((after, HistoryEntry(d.ts_applied, "params applied", d.strategy_id,
-                                                f"draft {d.id} in force from session {d.applied_on}", "daemon",
-                                                f"approved by {d.decided_by}")))
+            entries.append(
+                (
+                    after,
+                    HistoryEntry(
+                        d.ts_applied,
+                        "params applied",
+                        d.strategy_id,
+                        f"draft {d.id} in force from session {d.applied_on}",
+                        "daemon",
+                        f"approved by {d.decided_by}",
+                    ),
+                )
+            )
     return [entry for _, entry in sorted(entries, key=lambda pair: pair[0])]

@@ -56,8 +56,9 @@ class DailyReport:
         return (change * 100).quantize(Decimal("0.000001"))
 
 
-def build_daily_report(settlements: Sequence[DailySettlement], trading_date: date,
-                       fills: Sequence[Fill] = ()) -> DailyReport:
+def build_daily_report(
+    settlements: Sequence[DailySettlement], trading_date: date, fills: Sequence[Fill] = ()
+) -> DailyReport:
     """Return the report of `trading_date` from the account's settlements (any order) and that day's fills.
 
     Raises
@@ -87,8 +88,12 @@ class ReportLookup:
     settled: tuple[date, ...]
 
 
-async def load_daily_report(uow_factory: UnitOfWorkFactory, trading_date: date | None = None,
-                            account_id: str | None = None, venue: str | None = None) -> ReportLookup:
+async def load_daily_report(
+    uow_factory: UnitOfWorkFactory,
+    trading_date: date | None = None,
+    account_id: str | None = None,
+    venue: str | None = None,
+) -> ReportLookup:
     """Read the report of `trading_date` (default: the last settled session) for `account_id` (default: the
     account of the latest daemon, of `venue` when given) from ``daily_settlements`` and ``fills``. Nothing is
     written.

@@ -44,8 +44,9 @@ class RiskReport:
     denials_today: dict[str, int]
 
 
-async def risk_report(uow_factory: UnitOfWorkFactory, base: RiskLimits, now: datetime,
-                      trading_day: DayBoundary, venue: str | None = None) -> RiskReport:
+async def risk_report(
+    uow_factory: UnitOfWorkFactory, base: RiskLimits, now: datetime, trading_day: DayBoundary, venue: str | None = None
+) -> RiskReport:
     """Return the limits in force (settings `base` overridden by the database) with today's usage; the venue's
     `trading_day` dates `now` and the day's risk decisions; the account is the latest daemon's (of `venue` when
     given).
@@ -61,8 +62,9 @@ async def risk_report(uow_factory: UnitOfWorkFactory, base: RiskLimits, now: dat
         scope = (await uow.accounts.venue_of(daemon.account_id) if daemon is not None else None) or venue
         switch = await uow.control.get_kill_switch(scope)
         account = daemon.account_id if daemon is not None else None
-        day = (daemon.trading_date if daemon is not None and daemon.trading_date is not None
-               else trading_day.date_of(now))
+        day = (
+            daemon.trading_date if daemon is not None and daemon.trading_date is not None else trading_day.date_of(now)
+        )
         fills = [s.fill for s in await uow.fills.list_for_account(account)] if account else []
         orders = await uow.orders.list_for_date(account, day) if account else []
         open_orders = await uow.orders.list_open(account) if account else []
@@ -75,8 +77,9 @@ async def risk_report(uow_factory: UnitOfWorkFactory, base: RiskLimits, now: dat
     held = {s: p for s, p in positions_from_fills(account or "", fills).items() if not p.is_flat}
     before_today = positions_from_fills(account or "", [f for f in fills if f.trading_date < day])
     through_today = positions_from_fills(account or "", [f for f in fills if f.trading_date <= day])
-    realized = (sum((p.net_realized_pnl_krw for p in through_today.values()), Decimal(0))
-                - sum((p.net_realized_pnl_krw for p in before_today.values()), Decimal(0)))
+    realized = sum((p.net_realized_pnl_krw for p in through_today.values()), Decimal(0)) - sum(
+        (p.net_realized_pnl_krw for p in before_today.values()), Decimal(0)
+    )
     working_qty: dict[str, Decimal] = {}
     working_value: dict[str, Decimal] = {}
     for order in open_orders:
@@ -86,8 +89,10 @@ async def risk_report(uow_factory: UnitOfWorkFactory, base: RiskLimits, now: dat
             working_value[order.symbol] = working_value.get(order.symbol, Decimal(0)) + order.remaining_quantity * price
     symbols = sorted(set(held) | set(working_qty))
     qty = {s: (held[s].quantity if s in held else Decimal(0)) + working_qty.get(s, Decimal(0)) for s in symbols}
-    value = {s: (held[s].quantity * held[s].avg_price if s in held else Decimal(0)) + working_value.get(s, Decimal(0))
-             for s in symbols}
+    value = {
+        s: (held[s].quantity * held[s].avg_price if s in held else Decimal(0)) + working_value.get(s, Decimal(0))
+        for s in symbols
+    }
 
     def top(amounts: dict[str, Decimal], unit: str) -> str:
         if not amounts:
@@ -100,16 +105,30 @@ async def risk_report(uow_factory: UnitOfWorkFactory, base: RiskLimits, now: dat
         "max_open_positions": f"{len(symbols)} engaged",
         "max_quantity_per_symbol": top(qty, " shares"),
         "max_value_per_symbol_krw": top(value, " KRW at cost"),
-        "max_symbol_weight_pct": (top({s: v / equity * 100 for s, v in value.items()}, " % at cost")
-                                  if equity else "start-of-day equity unknown"),
-        "daily_loss_limit_pct": (f"realized {realized:,.0f} KRW today"
-                                 + (f" = {realized / equity * 100:.2f}% of {equity:,.0f} KRW" if equity else "")),
+        "max_symbol_weight_pct": (
+            top({s: v / equity * 100 for s, v in value.items()}, " % at cost")
+            if equity
+            else "start-of-day equity unknown"
+        ),
+        "daily_loss_limit_pct": (
+            f"realized {realized:,.0f} KRW today"
+            + (f" = {realized / equity * 100:.2f}% of {equity:,.0f} KRW" if equity else "")
+        ),
         "max_orders_per_minute": f"{len(orders)} order(s) today",
-        "cooldown_after_failures": (", ".join(f"{s}: {n} failed in a row" for s, n in streaks.items() if n)
-                                    or "no failed orders"),
+        "cooldown_after_failures": (
+            ", ".join(f"{s}: {n} failed in a row" for s, n in streaks.items() if n) or "no failed orders"
+        ),
     }
-    lines = [LimitLine(f.name, format_limit(getattr(limits, f.name)), _source(newest.get(f.name)),
-                       usage.get(f.name, ""), _changed_at(newest.get(f.name))) for f in fields(RiskLimits)]
+    lines = [
+        LimitLine(
+            f.name,
+            format_limit(getattr(limits, f.name)),
+            _source(newest.get(f.name)),
+            usage.get(f.name, ""),
+            _changed_at(newest.get(f.name)),
+        )
+        for f in fields(RiskLimits)
+    ]
     denials = Counter(d.rule for d in decisions if d.decision == "DENY" and trading_day.date_of(d.ts_event) == day)
     return RiskReport(account, day, equity, switch, lines, dict(sorted(denials.items())))
 
@@ -123,7 +142,8 @@ def _failure_streaks(orders: list[Order]) -> dict[str, int]:
     streaks: dict[str, int] = {}
     for order in orders:
         failed = order.status is OrderStatus.REJECTED or (
-            order.status is OrderStatus.CANCELED and order.broker_order_number is None)
+            order.status is OrderStatus.CANCELED and order.broker_order_number is None
+        )
         streaks[order.symbol] = streaks.get(order.symbol, 0) + 1 if failed else 0
     return streaks
 

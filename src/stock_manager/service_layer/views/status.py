@@ -35,8 +35,9 @@ class StatusReport:
     events: list[EventRecord]
 
 
-async def status_report(uow_factory: UnitOfWorkFactory, *, events_limit: int = 10,
-                        venue: str | None = None) -> StatusReport:
+async def status_report(
+    uow_factory: UnitOfWorkFactory, *, events_limit: int = 10, venue: str | None = None
+) -> StatusReport:
     """Return the latest daemon's account state (of `venue`, when given), or an empty report when no daemon ever
     ran; the kill switch is the one that daemon honours."""
     async with uow_factory() as uow:
@@ -44,8 +45,7 @@ async def status_report(uow_factory: UnitOfWorkFactory, *, events_limit: int = 1
         scope = (await uow.accounts.venue_of(daemon.account_id) if daemon is not None else None) or venue
         switch = await uow.control.get_kill_switch(scope)
         if daemon is None:
-            return StatusReport(None, switch, [], [], None, Decimal(0), None,
-                                await uow.events.recent(events_limit))
+            return StatusReport(None, switch, [], [], None, Decimal(0), None, await uow.events.recent(events_limit))
         account = daemon.account_id
         fills = [s.fill for s in await uow.fills.list_for_account(account)]
         positions = [p for p in positions_from_fills(account, fills).values() if not p.is_flat]
@@ -58,6 +58,8 @@ async def status_report(uow_factory: UnitOfWorkFactory, *, events_limit: int = 1
         before = positions_from_fills(account, [f for f in fills if f.trading_date < day])
         after = positions_from_fills(account, [f for f in fills if f.trading_date <= day])
         realized = sum((p.net_realized_pnl_krw for p in after.values()), Decimal(0)) - sum(
-            (p.net_realized_pnl_krw for p in before.values()), Decimal(0))
-    return StatusReport(daemon, switch, positions, open_orders, day, realized,
-                        settlements[-1] if settlements else None, events)
+            (p.net_realized_pnl_krw for p in before.values()), Decimal(0)
+        )
+    return StatusReport(
+        daemon, switch, positions, open_orders, day, realized, settlements[-1] if settlements else None, events
+    )

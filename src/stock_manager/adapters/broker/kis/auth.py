@@ -85,17 +85,29 @@ class TokenManager:
         Learns every token and approval key issued, so they never reach a log line.
     """
 
-    def __init__(self, *, config: KisConfig, http: httpx.AsyncClient, clock: Clock, sleep: Sleep,
-                 limiter: PriorityRateLimiter, masker: Masker) -> None:
+    def __init__(
+        self,
+        *,
+        config: KisConfig,
+        http: httpx.AsyncClient,
+        clock: Clock,
+        sleep: Sleep,
+        limiter: PriorityRateLimiter,
+        masker: Masker,
+    ) -> None:
         self._config = config
         self._http = http
         self._clock = clock
         self._sleep = sleep
         self._limiter = limiter
         self._masker = masker
-        self._cache = TokenCache(config.token_cache_dir, app_key=config.app_key.get_secret_value(),
-                                 app_secret=config.app_secret.get_secret_value(), mode=str(config.mode),
-                                 sealer=config.token_sealer)
+        self._cache = TokenCache(
+            config.token_cache_dir,
+            app_key=config.app_key.get_secret_value(),
+            app_secret=config.app_secret.get_secret_value(),
+            mode=str(config.mode),
+            sealer=config.token_sealer,
+        )
         self._token, self._last_issued_at = self._cache.load()
         if self._token is not None:
             masker.add(self._token.value)
@@ -142,8 +154,11 @@ class TokenManager:
                 self._cache.save(None, self._last_issued_at)
 
     async def _issue(self) -> AccessToken:
-        body = {"grant_type": "client_credentials", "appkey": self._config.app_key.get_secret_value(),
-                "appsecret": self._config.app_secret.get_secret_value()}
+        body = {
+            "grant_type": "client_credentials",
+            "appkey": self._config.app_key.get_secret_value(),
+            "appsecret": self._config.app_secret.get_secret_value(),
+        }
         for _ in range(MAX_TOKEN_RATE_WAITS + 1):
             await self._wait_issue_interval()
             status, answer = await self._post(TOKEN_PATH, body, what="token issuance")
@@ -163,8 +178,10 @@ class TokenManager:
                 log.info("kis_token_issued", expires_at=token.expires_at.isoformat(), mode=str(self._config.mode))
                 return token
             self._raise_auth_failure(status, code, message, what="token issuance")
-        raise TemporaryBrokerError(f"KIS still refuses a new access token ({TOKEN_RATE_CODE}, one per minute) "
-                                   f"after {MAX_TOKEN_RATE_WAITS} waits")
+        raise TemporaryBrokerError(
+            f"KIS still refuses a new access token ({TOKEN_RATE_CODE}, one per minute) "
+            f"after {MAX_TOKEN_RATE_WAITS} waits"
+        )
 
     async def _wait_issue_interval(self) -> None:
         if self._last_issued_at is None:
@@ -185,8 +202,11 @@ class TokenManager:
         """
         async with self._approval_lock:
             if self._approval_key is None or renew:
-                body = {"grant_type": "client_credentials", "appkey": self._config.app_key.get_secret_value(),
-                        "secretkey": self._config.app_secret.get_secret_value()}
+                body = {
+                    "grant_type": "client_credentials",
+                    "appkey": self._config.app_key.get_secret_value(),
+                    "secretkey": self._config.app_secret.get_secret_value(),
+                }
                 status, answer = await self._post(APPROVAL_PATH, body, what="approval key")
                 key = str((answer or {}).get("approval_key") or "")
                 if status != 200 or not key:
@@ -214,12 +234,15 @@ class TokenManager:
             raise TemporaryBrokerError(f"KIS hashkey: HTTP {status}: {message} ({code})")
         return value
 
-    async def _post(self, path: str, body: dict[str, str] | bytes, *, what: str,
-                    credentials_in_headers: bool = False) -> tuple[int, dict[str, Any] | None]:
+    async def _post(
+        self, path: str, body: dict[str, str] | bytes, *, what: str, credentials_in_headers: bool = False
+    ) -> tuple[int, dict[str, Any] | None]:
         headers = {"content-type": "application/json; charset=utf-8"}
         if credentials_in_headers:
-            headers |= {"appkey": self._config.app_key.get_secret_value(),
-                        "appsecret": self._config.app_secret.get_secret_value()}
+            headers |= {
+                "appkey": self._config.app_key.get_secret_value(),
+                "appsecret": self._config.app_secret.get_secret_value(),
+            }
         await self._limiter.acquire(Priority.ORDER)
         try:
             content = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -237,6 +260,7 @@ class TokenManager:
         if code == RATE_LIMIT_CODE or (status >= 500 and not code.startswith("EGW")):
             raise TemporaryBrokerError(f"KIS {what}: HTTP {status}: {detail}")
         if status in (401, 403) or code.startswith("EGW") or 400 <= status < 500:
-            raise FatalBrokerError(f"KIS {what} refused (check KIS_APP_KEY / KIS_APP_SECRET and the mode): "
-                                   f"HTTP {status}: {detail}")
+            raise FatalBrokerError(
+                f"KIS {what} refused (check KIS_APP_KEY / KIS_APP_SECRET and the mode): HTTP {status}: {detail}"
+            )
         raise TemporaryBrokerError(f"KIS {what}: HTTP {status}: {detail}")

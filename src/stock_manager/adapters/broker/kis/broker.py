@@ -101,34 +101,60 @@ class KisBroker:
         Called after each WebSocket data frame was fully handled (an in-process simulator counts them).
     """
 
-    def __init__(self, config: KisConfig, *, clock: Clock, cost_model: CostModel, market_clock: Clock | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None, sleep: Sleep = asyncio.sleep,
-                 on_frame_handled: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: KisConfig,
+        *,
+        clock: Clock,
+        cost_model: CostModel,
+        market_clock: Clock | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        on_frame_handled: Callable[[], None] | None = None,
+    ) -> None:
         self.config = config
         self._clock = clock
         self._market_clock = market_clock or clock
         self._cost_model = cost_model
-        self._masker = Masker([config.app_key.get_secret_value(), config.app_secret.get_secret_value()],
-                              account=config.account)
+        self._masker = Masker(
+            [config.app_key.get_secret_value(), config.app_secret.get_secret_value()], account=config.account
+        )
         timeout = httpx.Timeout(config.request_timeout_secs)
-        self._http = httpx.AsyncClient(base_url=config.rest_url, transport=transport, timeout=timeout,
-                                       verify=tls_context(), trust_env=False)
+        self._http = httpx.AsyncClient(
+            base_url=config.rest_url, transport=transport, timeout=timeout, verify=tls_context(), trust_env=False
+        )
         self._limiter = PriorityRateLimiter(config.rate_per_sec)
-        self.tokens = TokenManager(config=config, http=self._http, clock=clock, sleep=sleep, limiter=self._limiter,
-                                   masker=self._masker)
-        self.rest = KisRestClient(config=config, http=self._http, tokens=self.tokens, limiter=self._limiter,
-                                  sleep=sleep, masker=self._masker)
+        self.tokens = TokenManager(
+            config=config, http=self._http, clock=clock, sleep=sleep, limiter=self._limiter, masker=self._masker
+        )
+        self.rest = KisRestClient(
+            config=config, http=self._http, tokens=self.tokens, limiter=self._limiter, sleep=sleep, masker=self._masker
+        )
         self._ws: KisWebSocketSession
-        self._dispatch = FrameDispatcher(account_id=config.account, cost_model=cost_model,
-                                         market_clock=self._market_clock, wall_clock=clock,
-                                         cipher_keys=lambda tr_id: self._ws.cipher_keys(tr_id), masker=self._masker)
+        self._dispatch = FrameDispatcher(
+            account_id=config.account,
+            cost_model=cost_model,
+            market_clock=self._market_clock,
+            wall_clock=clock,
+            cipher_keys=lambda tr_id: self._ws.cipher_keys(tr_id),
+            masker=self._masker,
+        )
         self._ws = KisWebSocketSession(
-            url=config.websocket_url, approval_key=lambda renew: self.tokens.approval_key(renew=renew),
-            on_data=self._dispatch.handle, on_resumed=self._dispatch.resumed, clock=clock, sleep=sleep,
-            masker=self._masker, max_registrations=config.max_registrations,
-            tuning=SessionTuning(pacing_secs=config.pacing_secs, reconnect_initial_secs=config.reconnect_initial_secs,
-                                 reconnect_max_secs=config.reconnect_max_secs),
-            on_frame_handled=on_frame_handled)
+            url=config.websocket_url,
+            approval_key=lambda renew: self.tokens.approval_key(renew=renew),
+            on_data=self._dispatch.handle,
+            on_resumed=self._dispatch.resumed,
+            clock=clock,
+            sleep=sleep,
+            masker=self._masker,
+            max_registrations=config.max_registrations,
+            tuning=SessionTuning(
+                pacing_secs=config.pacing_secs,
+                reconnect_initial_secs=config.reconnect_initial_secs,
+                reconnect_max_secs=config.reconnect_max_secs,
+            ),
+            on_frame_handled=on_frame_handled,
+        )
 
     # -- DIAGNOSTICS ----------------------------------------------------------------------------------
 
@@ -179,8 +205,11 @@ class KisBroker:
             For another account than the configured one; and as any read (see `KisRestClient.read`).
         """
         self._require_account(account_id)
-        answer = await self.rest.read(BALANCE_PATH, self.config.tr("TTTC8434R"),
-                                      {**self._balance_params(), "CTX_AREA_FK100": "", "CTX_AREA_NK100": ""})
+        answer = await self.rest.read(
+            BALANCE_PATH,
+            self.config.tr("TTTC8434R"),
+            {**self._balance_params(), "CTX_AREA_FK100": "", "CTX_AREA_NK100": ""},
+        )
         return self._parsed(lambda: parse_cash(answer.body, account_id), "inquire-balance")
 
     async def get_positions(self, account_id: str) -> list[BrokerPosition]:
@@ -221,8 +250,9 @@ class KisBroker:
 
         The quote's time is the market clock's now (the answer carries no time).
         """
-        answer = await self.rest.read(PRICE_PATH, "FHKST01010100",
-                                      {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": symbol})
+        answer = await self.rest.read(
+            PRICE_PATH, "FHKST01010100", {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": symbol}
+        )
         return self._parsed(lambda: parse_quote(answer.body, symbol, self._market_clock.now()), "inquire-price")
 
     async def get_daily_bars(self, symbol: str, end: date, count: int) -> list[DailyBar]:
@@ -237,10 +267,18 @@ class KisBroker:
         window_end = end
         for _ in range(count // 50 + 3):
             window_start = window_end - timedelta(days=CHART_WINDOW_DAYS)
-            answer = await self.rest.read(DAILY_CHART_PATH, "FHKST03010100", {
-                "FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": symbol,
-                "FID_INPUT_DATE_1": f"{window_start:%Y%m%d}", "FID_INPUT_DATE_2": f"{window_end:%Y%m%d}",
-                "FID_PERIOD_DIV_CODE": "D", "FID_ORG_ADJ_PRC": "0"})
+            answer = await self.rest.read(
+                DAILY_CHART_PATH,
+                "FHKST03010100",
+                {
+                    "FID_COND_MRKT_DIV_CODE": "J",
+                    "FID_INPUT_ISCD": symbol,
+                    "FID_INPUT_DATE_1": f"{window_start:%Y%m%d}",
+                    "FID_INPUT_DATE_2": f"{window_end:%Y%m%d}",
+                    "FID_PERIOD_DIV_CODE": "D",
+                    "FID_ORG_ADJ_PRC": "0",
+                },
+            )
             body = answer.body
             page = self._parsed(lambda: parse_daily_bars(body, symbol), "inquire-daily-itemchartprice")  # noqa: B023
             page = [bar for bar in page if bar.trading_date <= end]
@@ -307,14 +345,22 @@ class KisBroker:
         body = self._order_body(request)
         tr_id = self.config.tr("TTTC0012U" if request.side is Side.BUY else "TTTC0011U")
         trading_date = kst_date(self._market_clock.now())
-        log.info("kis_order_sending", tr_id=tr_id, symbol=request.symbol, side=str(request.side),
-                 order_type=body["ORD_DVSN"], quantity=body["ORD_QTY"], price=body["ORD_UNPR"])
+        log.info(
+            "kis_order_sending",
+            tr_id=tr_id,
+            symbol=request.symbol,
+            side=str(request.side),
+            order_type=body["ORD_DVSN"],
+            quantity=body["ORD_QTY"],
+            price=body["ORD_UNPR"],
+        )
         answer = await self.rest.order(ORDER_CASH_PATH, tr_id, body)
         try:
             ack = parse_order_ack(answer, trading_date)
         except ValueError as e:
-            raise AmbiguousOrderOutcome(f"KIS accepted the order but its answer cannot be read ({e}); "
-                                        "inquire before doing anything else") from None
+            raise AmbiguousOrderOutcome(
+                f"KIS accepted the order but its answer cannot be read ({e}); inquire before doing anything else"
+            ) from None
         log.info("kis_order_accepted", order=ack.broker_order_number, branch=ack.venue_order_ref)
         return ack
 
@@ -330,10 +376,18 @@ class KisBroker:
             As `place_order`.
         """
         self._require_account(account_id)
-        body = {"CANO": self.config.cano, "ACNT_PRDT_CD": self.config.product_code,
-                "KRX_FWDG_ORD_ORGNO": venue_order_ref, "ORGN_ODNO": broker_order_number, "ORD_DVSN": "00",
-                "RVSE_CNCL_DVSN_CD": "02", "ORD_QTY": "0", "ORD_UNPR": "0", "QTY_ALL_ORD_YN": "Y",
-                "EXCG_ID_DVSN_CD": "KRX"}
+        body = {
+            "CANO": self.config.cano,
+            "ACNT_PRDT_CD": self.config.product_code,
+            "KRX_FWDG_ORD_ORGNO": venue_order_ref,
+            "ORGN_ODNO": broker_order_number,
+            "ORD_DVSN": "00",
+            "RVSE_CNCL_DVSN_CD": "02",
+            "ORD_QTY": "0",
+            "ORD_UNPR": "0",
+            "QTY_ALL_ORD_YN": "Y",
+            "EXCG_ID_DVSN_CD": "KRX",
+        }
         tr_id = self.config.tr("TTTC0013U")
         log.info("kis_cancel_sending", tr_id=tr_id, order=broker_order_number)
         await self.rest.order(ORDER_RVSECNCL_PATH, tr_id, body)
@@ -347,14 +401,17 @@ class KisBroker:
 
     def _require_account(self, account_id: str) -> None:
         if account_id != self.config.account:
-            raise FatalBrokerError(f"account {mask_account(account_id)} is not the configured KIS account "
-                                   f"{mask_account(self.config.account)}")
+            raise FatalBrokerError(
+                f"account {mask_account(account_id)} is not the configured KIS account "
+                f"{mask_account(self.config.account)}"
+            )
 
     def _order_body(self, request: OrderRequest) -> dict[str, str]:
         quantity = request.quantity
         if quantity <= 0 or quantity != quantity.to_integral_value():
-            raise OrderRejectedByBroker(f"quantity must be a positive whole number of shares, was {quantity}",
-                                        code="CLIENT")
+            raise OrderRejectedByBroker(
+                f"quantity must be a positive whole number of shares, was {quantity}", code="CLIENT"
+            )
         if request.order_type is OrderType.LIMIT:
             if request.limit_price is None or request.limit_price <= 0:
                 raise OrderRejectedByBroker("a limit order needs a positive limit price", code="CLIENT")
@@ -366,28 +423,46 @@ class KisBroker:
         body = {"CANO": self.config.cano, "ACNT_PRDT_CD": self.config.product_code, "PDNO": request.symbol}
         if request.side is Side.SELL:
             body["SLL_TYPE"] = "01"
-        body |= {"ORD_DVSN": division, "ORD_QTY": str(int(quantity)), "ORD_UNPR": unit_price,
-                 "EXCG_ID_DVSN_CD": "KRX"}
+        body |= {"ORD_DVSN": division, "ORD_QTY": str(int(quantity)), "ORD_UNPR": unit_price, "EXCG_ID_DVSN_CD": "KRX"}
         return body
 
     def _balance_params(self) -> dict[str, str]:
-        return {"CANO": self.config.cano, "ACNT_PRDT_CD": self.config.product_code, "AFHR_FLPR_YN": "N",
-                "OFL_YN": "", "INQR_DVSN": "02", "UNPR_DVSN": "01", "FUND_STTL_ICLD_YN": "N",
-                "FNCG_AMT_AUTO_RDPT_YN": "N", "PRCS_DVSN": "00"}
+        return {
+            "CANO": self.config.cano,
+            "ACNT_PRDT_CD": self.config.product_code,
+            "AFHR_FLPR_YN": "N",
+            "OFL_YN": "",
+            "INQR_DVSN": "02",
+            "UNPR_DVSN": "01",
+            "FUND_STTL_ICLD_YN": "N",
+            "FNCG_AMT_AUTO_RDPT_YN": "N",
+            "PRCS_DVSN": "00",
+        }
 
     async def _daily_rows(self, trading_date: date) -> list[Row]:
         day = f"{trading_date:%Y%m%d}"
-        params = {"CANO": self.config.cano, "ACNT_PRDT_CD": self.config.product_code, "INQR_STRT_DT": day,
-                  "INQR_END_DT": day, "SLL_BUY_DVSN_CD": "00", "INQR_DVSN": "01", "PDNO": "", "CCLD_DVSN": "00",
-                  "ORD_GNO_BRNO": "", "ODNO": "", "INQR_DVSN_3": "00", "INQR_DVSN_1": "",
-                  "EXCG_ID_DVSN_CD": "KRX" if self.config.mode == "paper" else "ALL"}
+        params = {
+            "CANO": self.config.cano,
+            "ACNT_PRDT_CD": self.config.product_code,
+            "INQR_STRT_DT": day,
+            "INQR_END_DT": day,
+            "SLL_BUY_DVSN_CD": "00",
+            "INQR_DVSN": "01",
+            "PDNO": "",
+            "CCLD_DVSN": "00",
+            "ORD_GNO_BRNO": "",
+            "ODNO": "",
+            "INQR_DVSN_3": "00",
+            "INQR_DVSN_1": "",
+            "EXCG_ID_DVSN_CD": "KRX" if self.config.mode == "paper" else "ALL",
+        }
         pages = await self.rest.read_pages(DAILY_CCLD_PATH, self.config.tr("TTTC0081R"), params)
-        return self._parsed(lambda: [row for page in pages for row in rows(lower_keys(page.body).get("output1"))],
-                            "inquire-daily-ccld")
+        return self._parsed(
+            lambda: [row for page in pages for row in rows(lower_keys(page.body).get("output1"))], "inquire-daily-ccld"
+        )
 
     def _parsed[T](self, parse: Callable[[], T], what: str) -> T:
         try:
             return parse()
         except (ValueError, KeyError, TypeError, ArithmeticError) as e:
             raise TemporaryBrokerError(f"KIS {what}: the answer cannot be read: {self._masker(e)}") from None
-

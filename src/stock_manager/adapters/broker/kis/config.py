@@ -169,16 +169,28 @@ class KisConfig:
         if not self.app_key.get_secret_value() or not self.app_secret.get_secret_value():
             raise ConfigurationError("KIS_APP_KEY and KIS_APP_SECRET must not be empty")
         if not _ACCOUNT.match(self.account or ""):
-            raise ConfigurationError("KIS_ACCOUNT must be CANO-ACNT_PRDT_CD: 8 digits, a dash, 2 digits "
-                                     "(e.g. 50123456-01)")
+            raise ConfigurationError(
+                "KIS_ACCOUNT must be CANO-ACNT_PRDT_CD: 8 digits, a dash, 2 digits (e.g. 50123456-01)"
+            )
         if not (self.hts_id or "").strip():
             raise ConfigurationError("KIS_HTS_ID must not be empty (the tr_key of the fill-notice channel)")
-        object.__setattr__(self, "rest_base_url", check_url(
-            self.rest_base_url or DEFAULT_REST_BASE_URLS[self.mode], setting="KIS_REST_BASE_URL",
-            secure_scheme="https", plain_scheme="http"))
-        object.__setattr__(self, "ws_url", check_url(
-            self.ws_url or DEFAULT_WS_URLS[self.mode], setting="KIS_WS_URL", secure_scheme="wss",
-            plain_scheme="ws"))
+        object.__setattr__(
+            self,
+            "rest_base_url",
+            check_url(
+                self.rest_base_url or DEFAULT_REST_BASE_URLS[self.mode],
+                setting="KIS_REST_BASE_URL",
+                secure_scheme="https",
+                plain_scheme="http",
+            ),
+        )
+        object.__setattr__(
+            self,
+            "ws_url",
+            check_url(
+                self.ws_url or DEFAULT_WS_URLS[self.mode], setting="KIS_WS_URL", secure_scheme="wss", plain_scheme="ws"
+            ),
+        )
         if self.rate_limit_per_sec is None:
             object.__setattr__(self, "rate_limit_per_sec", DEFAULT_RATE_LIMITS_PER_SEC[self.mode])
         if self.subscribe_pacing_secs is None:
@@ -186,8 +198,9 @@ class KisConfig:
         if not self.rate_limit_per_sec or self.rate_limit_per_sec <= 0:
             raise ConfigurationError(f"KIS_RATE_LIMIT_PER_SEC must be positive, was {self.rate_limit_per_sec}")
         if not self.max_registrations >= 1:
-            raise ConfigurationError(f"the WebSocket registration budget must be positive, was "
-                                     f"{self.max_registrations}")
+            raise ConfigurationError(
+                f"the WebSocket registration budget must be positive, was {self.max_registrations}"
+            )
 
     @property
     def cano(self) -> str:

@@ -54,8 +54,17 @@ class FrameDispatcher:
         How long a decrypted notice is remembered to drop an exact duplicate.
     """
 
-    def __init__(self, *, account_id: str, cost_model: CostModel, market_clock: Clock, wall_clock: Clock,
-                 cipher_keys: KeySource, masker: Masker, duplicate_window_secs: float = 5.0) -> None:
+    def __init__(
+        self,
+        *,
+        account_id: str,
+        cost_model: CostModel,
+        market_clock: Clock,
+        wall_clock: Clock,
+        cipher_keys: KeySource,
+        masker: Masker,
+        duplicate_window_secs: float = 5.0,
+    ) -> None:
         self._account_id = account_id
         self._account_digits = account_id.replace("-", "")
         self._cost_model = cost_model
@@ -119,8 +128,9 @@ class FrameDispatcher:
             if notice.account and notice.account.replace("-", "") != self._account_digits:
                 log.info("kis_notice_other_account", account=self._masker(notice.account))
                 continue
-            event = notice_event(notice, account_id=self._account_id, session_date=session_date,
-                                 cost_model=self._cost_model)
+            event = notice_event(
+                notice, account_id=self._account_id, session_date=session_date, cost_model=self._cost_model
+            )
             if event is None:
                 log.debug("kis_notice_acknowledgement", order=notice.order_number, acceptance=notice.acceptance)
                 continue

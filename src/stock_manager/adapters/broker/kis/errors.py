@@ -32,16 +32,18 @@ TOKEN_CODES = frozenset({"EGW00123", "EGW00121"})
 RATE_LIMIT_CODE = "EGW00201"
 TOKEN_RATE_CODE = "EGW00133"  # noqa: S105 - a KIS message code, not a secret
 PAGING_CHANGED_CODE = "SYDB0050"
-FATAL_CODES = frozenset({
-    "EGW00205",  # credentials_type (Bearer) / unregistered IP
-    "EGW00206",  # API not subscribed
-    "EGW00207",  # IP restriction
-    "EGW02004",  # paper app key on the real host
-    "MCA00124",  # service not on this host
-    "OPSQ0002",  # unknown TR id
-    "OPSQ2001",  # missing required parameter (a bug in the request)
-    "APAC0081",  # wrong account number
-})
+FATAL_CODES = frozenset(
+    {
+        "EGW00205",  # credentials_type (Bearer) / unregistered IP
+        "EGW00206",  # API not subscribed
+        "EGW00207",  # IP restriction
+        "EGW02004",  # paper app key on the real host
+        "MCA00124",  # service not on this host
+        "OPSQ0002",  # unknown TR id
+        "OPSQ2001",  # missing required parameter (a bug in the request)
+        "APAC0081",  # wrong account number
+    }
+)
 WRONG_MODE_TEXT = "모의투자 TR 이 아닙니다"
 
 

@@ -127,8 +127,11 @@ def parse_order_ack(body: Mapping[str, Any], trading_date: date) -> OrderAck:
     number = text(row, "odno")
     if not number:
         raise ValueError("field ODNO is missing or empty")
-    return OrderAck(broker_order_number=number, venue_order_ref=text(row, "krx_fwdg_ord_orgno"),
-                    ts_accepted=kst_time(trading_date, text(row, "ord_tmd"), "ORD_TMD"))
+    return OrderAck(
+        broker_order_number=number,
+        venue_order_ref=text(row, "krx_fwdg_ord_orgno"),
+        ts_accepted=kst_time(trading_date, text(row, "ord_tmd"), "ORD_TMD"),
+    )
 
 
 # -- BALANCE --------------------------------------------------------------------------------------------
@@ -142,8 +145,9 @@ def parse_cash(body: Mapping[str, Any], account_id: str) -> CashBalance:
         raise ValueError("the balance answer has no output2")
     row = summary[0]
     deposit = dec(row, "dnca_tot_amt")
-    return CashBalance(account_id=account_id, deposit_krw=deposit,
-                       orderable_krw=dec(row, "nxdy_excc_amt", default=deposit))
+    return CashBalance(
+        account_id=account_id, deposit_krw=deposit, orderable_krw=dec(row, "nxdy_excc_amt", default=deposit)
+    )
 
 
 def parse_positions(body: Mapping[str, Any]) -> list[BrokerPosition]:
@@ -152,8 +156,11 @@ def parse_positions(body: Mapping[str, Any]) -> list[BrokerPosition]:
     for row in rows(lower_keys(body).get("output1")):
         quantity = dec(row, "hldg_qty", default=Decimal(0))
         if quantity > 0:
-            positions.append(BrokerPosition(symbol=text(row, "pdno"), quantity=quantity,
-                                            avg_price=dec(row, "pchs_avg_pric", default=Decimal(0))))
+            positions.append(
+                BrokerPosition(
+                    symbol=text(row, "pdno"), quantity=quantity, avg_price=dec(row, "pchs_avg_pric", default=Decimal(0))
+                )
+            )
     return positions
 
 
@@ -181,8 +188,10 @@ def _state(row: Row, cancel_confirmed: bool) -> BrokerOrderState:
         return BrokerOrderState.FILLED
     if dec(row, "rjct_qty", default=Decimal(0)) > 0 and filled == 0:
         return BrokerOrderState.REJECTED
-    canceled = (text(row, "cncl_yn").upper() == "Y"
-                or dec(row, "cncl_cfrm_qty", default=dec(row, "cnc_cfrm_qty", default=Decimal(0))) > 0)
+    canceled = (
+        text(row, "cncl_yn").upper() == "Y"
+        or dec(row, "cncl_cfrm_qty", default=dec(row, "cnc_cfrm_qty", default=Decimal(0))) > 0
+    )
     # rmn_qty 0 with shares unfilled: nothing of the order is working any more.
     if canceled or cancel_confirmed or dec(row, "rmn_qty", default=quantity - filled) <= 0:
         return BrokerOrderState.CANCELED
@@ -201,8 +210,10 @@ def parse_order_reports(all_rows: Iterable[Row], account_id: str) -> list[Broker
     confirmed_cancels = set()
     for row in normalized:
         if _is_revise_or_cancel(row):
-            confirmed = (text(row, "cncl_yn").upper() == "Y"
-                         or dec(row, "cncl_cfrm_qty", default=dec(row, "cnc_cfrm_qty", default=Decimal(0))) > 0)
+            confirmed = (
+                text(row, "cncl_yn").upper() == "Y"
+                or dec(row, "cncl_cfrm_qty", default=dec(row, "cnc_cfrm_qty", default=Decimal(0))) > 0
+            )
             if confirmed:
                 confirmed_cancels.add(text(row, "orgn_odno").lstrip("0"))
     reports = []
@@ -216,20 +227,28 @@ def parse_order_reports(all_rows: Iterable[Row], account_id: str) -> list[Broker
         if filled > 0 and avg <= 0:
             avg = dec(row, "tot_ccld_amt", default=Decimal(0)) / filled
         day = parse_yyyymmdd(text(row, "ord_dt"), "ord_dt")
-        reports.append(BrokerOrderReport(
-            account_id=account_id, broker_order_number=number, venue_order_ref=text(row, "ord_gno_brno"),
-            symbol=text(row, "pdno"), side=_side(row), order_type=order_type, quantity=dec(row, "ord_qty"),
-            limit_price=None if order_type is OrderType.MARKET else dec(row, "ord_unpr"),
-            state=_state(row, number.lstrip("0") in confirmed_cancels), filled_quantity=filled,
-            avg_fill_price=avg if filled > 0 else None,
-            ts_accepted=kst_time(day, text(row, "ord_tmd"), "ord_tmd"), trading_date=day,
-        ))
+        reports.append(
+            BrokerOrderReport(
+                account_id=account_id,
+                broker_order_number=number,
+                venue_order_ref=text(row, "ord_gno_brno"),
+                symbol=text(row, "pdno"),
+                side=_side(row),
+                order_type=order_type,
+                quantity=dec(row, "ord_qty"),
+                limit_price=None if order_type is OrderType.MARKET else dec(row, "ord_unpr"),
+                state=_state(row, number.lstrip("0") in confirmed_cancels),
+                filled_quantity=filled,
+                avg_fill_price=avg if filled > 0 else None,
+                ts_accepted=kst_time(day, text(row, "ord_tmd"), "ord_tmd"),
+                trading_date=day,
+            )
+        )
     reports.sort(key=lambda r: (r.ts_accepted, r.broker_order_number.lstrip("0").zfill(12)))
     return reports
 
 
-def aggregate_fills(reports: Iterable[BrokerOrderReport], all_rows: Iterable[Row],
-                    cost_model: CostModel) -> list[Fill]:
+def aggregate_fills(reports: Iterable[BrokerOrderReport], all_rows: Iterable[Row], cost_model: CostModel) -> list[Fill]:
     """Return one aggregate fill per order with executions (``inquire-daily-ccld`` has only order totals).
 
     Quantity ``tot_ccld_qty``, price ``avg_prvs``, id ``ccld:<YYYYMMDD>:<ODNO>:<qty>``, fees from `cost_model`
@@ -246,14 +265,20 @@ def aggregate_fills(reports: Iterable[BrokerOrderReport], all_rows: Iterable[Row
             continue
         notional = amounts.get(report.broker_order_number) or report.filled_quantity * report.avg_fill_price
         trade_day = report.trading_date
-        fills.append(Fill(
-            broker_fill_id=f"ccld:{trade_day:%Y%m%d}:{report.broker_order_number}:{report.filled_quantity}",
-            broker_order_number=report.broker_order_number, symbol=report.symbol, side=report.side,
-            quantity=report.filled_quantity, price=report.avg_fill_price,
-            commission_krw=cost_model.commission_krw(notional),
-            tax_krw=cost_model.tax_krw(report.side, notional, trade_day), ts_filled=report.ts_accepted,
-            trading_date=trade_day,
-        ))
+        fills.append(
+            Fill(
+                broker_fill_id=f"ccld:{trade_day:%Y%m%d}:{report.broker_order_number}:{report.filled_quantity}",
+                broker_order_number=report.broker_order_number,
+                symbol=report.symbol,
+                side=report.side,
+                quantity=report.filled_quantity,
+                price=report.avg_fill_price,
+                commission_krw=cost_model.commission_krw(notional),
+                tax_krw=cost_model.tax_krw(report.side, notional, trade_day),
+                ts_filled=report.ts_accepted,
+                trading_date=trade_day,
+            )
+        )
     return fills
 
 
@@ -271,10 +296,17 @@ def parse_quote(body: Mapping[str, Any], symbol: str, ts_event: datetime) -> Quo
     price = dec(row, "stck_prpr")
     day = [dec(row, name, default=Decimal(0)) for name in ("stck_oprc", "stck_hgpr", "stck_lwpr")]
     day_open, day_high, day_low = day if all(v > 0 for v in day) else (None, None, None)
-    return Quote(symbol=text(row, "stck_shrn_iscd") or symbol, price=price,
-                 base_price=dec(row, "stck_sdpr", default=price), upper_limit=dec(row, "stck_mxpr"),
-                 lower_limit=dec(row, "stck_llam"), ts_event=ts_event, day_open=day_open, day_high=day_high,
-                 day_low=day_low)
+    return Quote(
+        symbol=text(row, "stck_shrn_iscd") or symbol,
+        price=price,
+        base_price=dec(row, "stck_sdpr", default=price),
+        upper_limit=dec(row, "stck_mxpr"),
+        lower_limit=dec(row, "stck_llam"),
+        ts_event=ts_event,
+        day_open=day_open,
+        day_high=day_high,
+        day_low=day_low,
+    )
 
 
 def parse_daily_bars(body: Mapping[str, Any], symbol: str) -> list[DailyBar]:
@@ -287,8 +319,16 @@ def parse_daily_bars(body: Mapping[str, Any], symbol: str) -> list[DailyBar]:
         day = text(row, "stck_bsop_date")
         if not day:
             continue
-        bars.append(DailyBar(symbol=symbol, trading_date=parse_yyyymmdd(day, "stck_bsop_date"),
-                             open=dec(row, "stck_oprc"), high=dec(row, "stck_hgpr"), low=dec(row, "stck_lwpr"),
-                             close=dec(row, "stck_clpr"), volume=dec(row, "acml_vol", default=Decimal(0))))
+        bars.append(
+            DailyBar(
+                symbol=symbol,
+                trading_date=parse_yyyymmdd(day, "stck_bsop_date"),
+                open=dec(row, "stck_oprc"),
+                high=dec(row, "stck_hgpr"),
+                low=dec(row, "stck_lwpr"),
+                close=dec(row, "stck_clpr"),
+                volume=dec(row, "acml_vol", default=Decimal(0)),
+            )
+        )
     bars.sort(key=lambda b: b.trading_date)
     return bars

@@ -69,8 +69,17 @@ class KisRestClient:
         Tries of a read (first included) before its error is raised.
     """
 
-    def __init__(self, *, config: KisConfig, http: httpx.AsyncClient, tokens: TokenManager,
-                 limiter: PriorityRateLimiter, sleep: Sleep, masker: Masker, read_attempts: int = 5) -> None:
+    def __init__(
+        self,
+        *,
+        config: KisConfig,
+        http: httpx.AsyncClient,
+        tokens: TokenManager,
+        limiter: PriorityRateLimiter,
+        sleep: Sleep,
+        masker: Masker,
+        read_attempts: int = 5,
+    ) -> None:
         self._config = config
         self._http = http
         self._tokens = tokens
@@ -94,10 +103,14 @@ class KisRestClient:
             retry=retry_if_exception_type((RetryableRead, RateLimited)),
             stop=stop_after_attempt(self._read_attempts),
             wait=wait_exponential_jitter(multiplier=0.2, max=2.0, jitter=0.3),
-            sleep=self._sleep, reraise=True,
+            sleep=self._sleep,
+            reraise=True,
             before_sleep=lambda state: log.warning(
-                "kis_read_retry", tr_id=tr_id, attempt=state.attempt_number,
-                error=self._masker(state.outcome.exception() if state.outcome else "")),
+                "kis_read_retry",
+                tr_id=tr_id,
+                attempt=state.attempt_number,
+                error=self._masker(state.outcome.exception() if state.outcome else ""),
+            ),
         )
         async for attempt in retrying:
             with attempt:
@@ -121,8 +134,9 @@ class KisRestClient:
         answer = await self._with_token("POST", path, tr_id, body=dict(body), tr_cont="")
         return answer.body
 
-    async def read_pages(self, path: str, tr_id: str, params: Mapping[str, str], *,
-                         max_pages: int = 200) -> list[KisAnswer]:
+    async def read_pages(
+        self, path: str, tr_id: str, params: Mapping[str, str], *, max_pages: int = 200
+    ) -> list[KisAnswer]:
         """Return every page of a pageable inquiry (``tr_cont`` F/M → next page with ``tr_cont: N``).
 
         ``CTX_AREA_FK100``/``CTX_AREA_NK100`` are sent empty first, then exactly as received (padding kept).
@@ -152,16 +166,26 @@ class KisRestClient:
             if answer.tr_cont not in MORE_PAGES:
                 return pages
             body = lower_keys(answer.body)
-            context = {"CTX_AREA_FK100": str(body.get("ctx_area_fk100") or ""),
-                       "CTX_AREA_NK100": str(body.get("ctx_area_nk100") or "")}
+            context = {
+                "CTX_AREA_FK100": str(body.get("ctx_area_fk100") or ""),
+                "CTX_AREA_NK100": str(body.get("ctx_area_nk100") or ""),
+            }
             if not context["CTX_AREA_NK100"].strip():
                 log.warning("kis_paging_without_context", tr_id=tr_id, tr_cont=answer.tr_cont)
                 return pages
             tr_cont = "N"
         raise TemporaryBrokerError(f"KIS {tr_id}: more than {max_pages} pages")
 
-    async def _with_token(self, method: str, path: str, tr_id: str, *, params: Mapping[str, str] | None = None,
-                          body: dict[str, str] | None = None, tr_cont: str) -> KisAnswer:
+    async def _with_token(
+        self,
+        method: str,
+        path: str,
+        tr_id: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: dict[str, str] | None = None,
+        tr_cont: str,
+    ) -> KisAnswer:
         token = await self._tokens.access_token()
         try:
             return await self._send(method, path, tr_id, token, params=params, body=body, tr_cont=tr_cont)
@@ -171,8 +195,17 @@ class KisRestClient:
             token = await self._tokens.access_token()
             return await self._send(method, path, tr_id, token, params=params, body=body, tr_cont=tr_cont)
 
-    async def _send(self, method: str, path: str, tr_id: str, token: str, *, params: Mapping[str, str] | None,
-                    body: dict[str, str] | None, tr_cont: str) -> KisAnswer:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        tr_id: str,
+        token: str,
+        *,
+        params: Mapping[str, str] | None,
+        body: dict[str, str] | None,
+        tr_cont: str,
+    ) -> KisAnswer:
         is_order = method == "POST"
         headers = {
             "content-type": "application/json; charset=utf-8",
@@ -201,7 +234,8 @@ class KisRestClient:
             if is_order:
                 raise AmbiguousOrderOutcome(
                     f"KIS {what}: no answer after the request was sent ({type(e).__name__}); inquire before "
-                    "doing anything else") from None
+                    "doing anything else"
+                ) from None
             raise RetryableRead(f"KIS {what}: {type(e).__name__}: {self._masker(e)}") from None
         try:
             decoded = response.json()

@@ -57,8 +57,15 @@ class TokenCache:
     after a token is invalidated, so the one-per-minute rule survives restarts.
     """
 
-    def __init__(self, directory: Path | None, *, app_key: str, mode: str, app_secret: str = "",
-                 sealer: TokenSealer | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path | None,
+        *,
+        app_key: str,
+        mode: str,
+        app_secret: str = "",
+        sealer: TokenSealer | None = None,
+    ) -> None:
         digest = hashlib.sha256(f"{mode}:{app_key}:{app_secret}".encode()).hexdigest()[:20]
         self.path = None if directory is None else directory / f"kis-token-{mode}-{digest}.json"
         self._sealer = sealer
@@ -108,8 +115,11 @@ class TokenCache:
         if sealed is None:
             if not self._unsealed_warned:
                 self._unsealed_warned = True
-                log.warning("kis_token_not_cached", reason="no OS credential store to seal it with; the token is "
-                            "kept in memory only and issued again after a restart")
+                log.warning(
+                    "kis_token_not_cached",
+                    reason="no OS credential store to seal it with; the token is "
+                    "kept in memory only and issued again after a restart",
+                )
             return {}
         return {"sealed": sealed}
 

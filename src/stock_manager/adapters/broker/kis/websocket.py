@@ -77,10 +77,21 @@ class KisWebSocketSession:
         Jitter source (seedable for tests).
     """
 
-    def __init__(self, *, url: str, approval_key: ApprovalKeySource, on_data: DataHandler,
-                 on_resumed: ResumeHandler, clock: Clock, sleep: Sleep, masker: Masker, max_registrations: int,
-                 tuning: SessionTuning | None = None, rng: random.Random | None = None,
-                 on_frame_handled: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        url: str,
+        approval_key: ApprovalKeySource,
+        on_data: DataHandler,
+        on_resumed: ResumeHandler,
+        clock: Clock,
+        sleep: Sleep,
+        masker: Masker,
+        max_registrations: int,
+        tuning: SessionTuning | None = None,
+        rng: random.Random | None = None,
+        on_frame_handled: Callable[[], None] | None = None,
+    ) -> None:
         self._url = url
         self._on_frame_handled = on_frame_handled
         self._approval_key = approval_key
@@ -137,7 +148,8 @@ class KisWebSocketSession:
         if len(self._registrations) + len(new) > self._max:
             raise ConfigurationError(
                 f"KIS allows {self._max} WebSocket registrations per session (trade prices, order book and fill "
-                f"notices together); {len(self._registrations)} are in use and {len(new)} more were asked")
+                f"notices together); {len(self._registrations)} are in use and {len(new)} more were asked"
+            )
         for registration in new:
             self._registrations[registration] = None
         if self._task is None:
@@ -166,16 +178,22 @@ class KisWebSocketSession:
             try:
                 ws = await self._connect()
             except (OSError, TimeoutError, InvalidHandshake) as e:
-                raise TemporaryBrokerError(f"cannot open the KIS WebSocket {self._url}: "
-                                           f"{type(e).__name__}: {self._masker(e)}") from None
+                raise TemporaryBrokerError(
+                    f"cannot open the KIS WebSocket {self._url}: {type(e).__name__}: {self._masker(e)}"
+                ) from None
             self._task = asyncio.create_task(self._run(ws), name="kis-websocket")
 
     async def _connect(self) -> ClientConnection:
         key = await self._approval_key(self._renew_key)
         self._renew_key = False
         try:
-            ws = await connect(self._url, ping_interval=None, open_timeout=self._tuning.open_timeout_secs,
-                               max_size=2**22, compression=None)
+            ws = await connect(
+                self._url,
+                ping_interval=None,
+                open_timeout=self._tuning.open_timeout_secs,
+                max_size=2**22,
+                compression=None,
+            )
         except InvalidStatus:
             self._renew_key = True  # a refused handshake: try a new approval key next time
             raise
@@ -191,9 +209,15 @@ class KisWebSocketSession:
             for index, (tr_id, tr_key) in enumerate(registrations):
                 if index and self._tuning.pacing_secs > 0:
                     await self._sleep(self._tuning.pacing_secs)
-                message = {"header": {"approval_key": self._current_key, "custtype": "P", "tr_type": "1",
-                                      "content-type": "utf-8"},
-                           "body": {"input": {"tr_id": tr_id, "tr_key": tr_key}}}
+                message = {
+                    "header": {
+                        "approval_key": self._current_key,
+                        "custtype": "P",
+                        "tr_type": "1",
+                        "content-type": "utf-8",
+                    },
+                    "body": {"input": {"tr_id": tr_id, "tr_key": tr_key}},
+                }
                 try:
                     await ws.send(json.dumps(message))
                 except ConnectionClosed:
@@ -233,8 +257,7 @@ class KisWebSocketSession:
             try:
                 return await self._connect()
             except Exception as e:  # any failure: back off and try again (the daemon alerts on the gap)
-                log.warning("kis_ws_reconnect_failed", attempt=attempt,
-                            error=f"{type(e).__name__}: {self._masker(e)}")
+                log.warning("kis_ws_reconnect_failed", attempt=attempt, error=f"{type(e).__name__}: {self._masker(e)}")
 
     async def _resumed(self) -> None:
         gap, self._resume_gap_secs = self._resume_gap_secs, None
@@ -259,8 +282,12 @@ class KisWebSocketSession:
             try:
                 await self._on_data(frame, self.connections)
             except Exception as e:
-                log.warning("kis_ws_frame_skipped", tr_id=frame.tr_id, error=f"{type(e).__name__}: "
-                            f"{self._masker(e)}", frame=self._masker(text[:120]) if not frame.encrypted else "")
+                log.warning(
+                    "kis_ws_frame_skipped",
+                    tr_id=frame.tr_id,
+                    error=f"{type(e).__name__}: {self._masker(e)}",
+                    frame=self._masker(text[:120]) if not frame.encrypted else "",
+                )
             self._count_handled()
             return
         try:
@@ -295,8 +322,9 @@ class KisWebSocketSession:
             log.error("kis_ws_session_refused", msg_cd=message.msg_cd, msg=message.msg1)
             await ws.close()
             return
-        log.warning("kis_ws_error_message", tr_id=message.tr_id, rt_cd=message.rt_cd, msg_cd=message.msg_cd,
-                    msg=message.msg1)
+        log.warning(
+            "kis_ws_error_message", tr_id=message.tr_id, rt_cd=message.rt_cd, msg_cd=message.msg_cd, msg=message.msg1
+        )
 
     def _count_handled(self) -> None:
         if self._on_frame_handled is not None:

@@ -61,7 +61,7 @@ def _records(payload: str, count: int, least_fields: int) -> list[list[str]]:
     if len(fields) % count or len(fields) // count < least_fields:
         raise ValueError(f"{len(fields)} fields do not make {count} records of at least {least_fields}")
     width = len(fields) // count
-    return [fields[i * width:(i + 1) * width] for i in range(count)]
+    return [fields[i * width : (i + 1) * width] for i in range(count)]
 
 
 def _decimal(value: str, name: str) -> Decimal:
@@ -88,8 +88,14 @@ def parse_trades(frame: DataFrame, session_date: date) -> list[Tick]:
         price = _decimal(record[2], "STCK_PRPR")
         if price <= 0:
             raise ValueError(f"trade price is not positive: {price}")
-        ticks.append(Tick(symbol=symbol, price=price, volume=_decimal(record[12], "CNTG_VOL"),
-                          ts_event=kst_time(session_date, record[1].strip(), "STCK_CNTG_HOUR")))
+        ticks.append(
+            Tick(
+                symbol=symbol,
+                price=price,
+                volume=_decimal(record[12], "CNTG_VOL"),
+                ts_event=kst_time(session_date, record[1].strip(), "STCK_CNTG_HOUR"),
+            )
+        )
     return ticks
 
 
@@ -140,19 +146,29 @@ def parse_notices(plaintext: str, count: int) -> list[Notice]:
         side_code = record[4].strip()
         if side_code not in {"01", "02"}:
             raise ValueError(f"SELN_BYOV_CLS is not 01/02: {side_code[:4]!r}")
-        notices.append(Notice(
-            account=record[1].strip(), order_number=record[2].strip(), original_order_number=record[3].strip(),
-            side=Side.SELL if side_code == "01" else Side.BUY, revise_cancel=record[5].strip(),
-            symbol=record[8].strip(), quantity=_decimal(record[9] or "0", "CNTG_QTY"),
-            price=_decimal(record[10] or "0", "CNTG_UNPR"), hhmmss=record[11].strip(),
-            refused=record[12].strip() in {"1", "Y"}, is_fill=record[13].strip() == "2",
-            acceptance=record[14].strip(), order_quantity=_decimal(record[16] or "0", "ODER_QTY"),
-        ))
+        notices.append(
+            Notice(
+                account=record[1].strip(),
+                order_number=record[2].strip(),
+                original_order_number=record[3].strip(),
+                side=Side.SELL if side_code == "01" else Side.BUY,
+                revise_cancel=record[5].strip(),
+                symbol=record[8].strip(),
+                quantity=_decimal(record[9] or "0", "CNTG_QTY"),
+                price=_decimal(record[10] or "0", "CNTG_UNPR"),
+                hhmmss=record[11].strip(),
+                refused=record[12].strip() in {"1", "Y"},
+                is_fill=record[13].strip() == "2",
+                acceptance=record[14].strip(),
+                order_quantity=_decimal(record[16] or "0", "ODER_QTY"),
+            )
+        )
     return notices
 
 
-def notice_event(notice: Notice, *, account_id: str, session_date: date,
-                 cost_model: CostModel) -> BrokerOrderEvent | None:
+def notice_event(
+    notice: Notice, *, account_id: str, session_date: date, cost_model: CostModel
+) -> BrokerOrderEvent | None:
     """Return the port event of a notice, or None for an acknowledgement the port has no event for.
 
     =============================================  ===============================================
@@ -176,28 +192,48 @@ def notice_event(notice: Notice, *, account_id: str, session_date: date,
     if notice.is_fill:
         notional = notice.quantity * notice.price
         fill = Fill(
-            broker_fill_id=(f"notice:{session_date:%Y%m%d}:{notice.order_number}:{notice.hhmmss}:"
-                            f"{notice.quantity}@{notice.price}"),
-            broker_order_number=notice.order_number, symbol=notice.symbol, side=notice.side,
-            quantity=notice.quantity, price=notice.price, commission_krw=cost_model.commission_krw(notional),
-            tax_krw=cost_model.tax_krw(notice.side, notional, session_date), ts_filled=ts,
+            broker_fill_id=(
+                f"notice:{session_date:%Y%m%d}:{notice.order_number}:{notice.hhmmss}:{notice.quantity}@{notice.price}"
+            ),
+            broker_order_number=notice.order_number,
+            symbol=notice.symbol,
+            side=notice.side,
+            quantity=notice.quantity,
+            price=notice.price,
+            commission_krw=cost_model.commission_krw(notional),
+            tax_krw=cost_model.tax_krw(notice.side, notional, session_date),
+            ts_filled=ts,
             trading_date=session_date,
         )
         return FillReport(account_id=account_id, fill=fill)
     if notice.refused:
-        return RejectReport(account_id=account_id, broker_order_number=notice.order_number, ts_event=ts,
-                            reason="KIS refused the order (notice RFUS_YN=1)", trading_date=session_date,
-                            code="RFUS_YN")
+        return RejectReport(
+            account_id=account_id,
+            broker_order_number=notice.order_number,
+            ts_event=ts,
+            reason="KIS refused the order (notice RFUS_YN=1)",
+            trading_date=session_date,
+            code="RFUS_YN",
+        )
     quantity = notice.order_quantity if notice.order_quantity > 0 else notice.quantity
     if notice.revise_cancel == "2" and notice.acceptance == "2":
-        return CancelReport(account_id=account_id,
-                            broker_order_number=notice.original_order_number or notice.order_number,
-                            canceled_quantity=quantity, ts_event=ts, reason="canceled (KIS confirmation)",
-                            trading_date=session_date)
+        return CancelReport(
+            account_id=account_id,
+            broker_order_number=notice.original_order_number or notice.order_number,
+            canceled_quantity=quantity,
+            ts_event=ts,
+            reason="canceled (KIS confirmation)",
+            trading_date=session_date,
+        )
     if notice.acceptance == "3":
-        return CancelReport(account_id=account_id, broker_order_number=notice.order_number,
-                            canceled_quantity=quantity, ts_event=ts, reason="remainder canceled by the exchange",
-                            trading_date=session_date)
+        return CancelReport(
+            account_id=account_id,
+            broker_order_number=notice.order_number,
+            canceled_quantity=quantity,
+            ts_event=ts,
+            reason="remainder canceled by the exchange",
+            trading_date=session_date,
+        )
     return None
 
 
@@ -237,7 +273,11 @@ def parse_system_message(text: str) -> SystemMessage:
     body = data.get("body") if isinstance(data.get("body"), dict) else {}
     output = body.get("output") if isinstance(body.get("output"), dict) else {}
     return SystemMessage(
-        tr_id=str(header.get("tr_id") or ""), tr_key=str(header.get("tr_key") or ""),
-        rt_cd=str(body.get("rt_cd") or "").strip(), msg_cd=str(body.get("msg_cd") or "").strip(),
-        msg1=str(body.get("msg1") or "").strip(), key=str(output.get("key") or ""), iv=str(output.get("iv") or ""),
+        tr_id=str(header.get("tr_id") or ""),
+        tr_key=str(header.get("tr_key") or ""),
+        rt_cd=str(body.get("rt_cd") or "").strip(),
+        msg_cd=str(body.get("msg_cd") or "").strip(),
+        msg1=str(body.get("msg1") or "").strip(),
+        key=str(output.get("key") or ""),
+        iv=str(output.get("iv") or ""),
     )

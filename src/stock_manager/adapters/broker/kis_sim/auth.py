@@ -134,10 +134,17 @@ class Gateway:
         self.token_state_path = path
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
-            self.tokens = [IssuedToken(t["token"], t["app_key"], datetime.fromisoformat(t["issued_at"]),
-                                       datetime.fromisoformat(t["expires_at"]), t.get("revoked", False),
-                                       t.get("expired", False))
-                           for t in saved.get("tokens", [])]
+            self.tokens = [
+                IssuedToken(
+                    t["token"],
+                    t["app_key"],
+                    datetime.fromisoformat(t["issued_at"]),
+                    datetime.fromisoformat(t["expires_at"]),
+                    t.get("revoked", False),
+                    t.get("expired", False),
+                )
+                for t in saved.get("tokens", [])
+            ]
             self._last_token_call = {k: datetime.fromisoformat(v) for k, v in saved.get("last_call", {}).items()}
         except (OSError, ValueError, KeyError, TypeError):
             pass
@@ -145,10 +152,20 @@ class Gateway:
     def _save_tokens(self) -> None:
         if self.token_state_path is None:
             return
-        state = {"tokens": [{"token": t.token, "app_key": t.app_key, "issued_at": t.issued_at.isoformat(),
-                             "expires_at": t.expires_at.isoformat(), "revoked": t.revoked, "expired": t.expired}
-                            for t in self.tokens],
-                 "last_call": {k: v.isoformat() for k, v in self._last_token_call.items()}}
+        state = {
+            "tokens": [
+                {
+                    "token": t.token,
+                    "app_key": t.app_key,
+                    "issued_at": t.issued_at.isoformat(),
+                    "expires_at": t.expires_at.isoformat(),
+                    "revoked": t.revoked,
+                    "expired": t.expired,
+                }
+                for t in self.tokens
+            ],
+            "last_call": {k: v.isoformat() for k, v in self._last_token_call.items()},
+        }
         with contextlib.suppress(OSError):
             self.token_state_path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.token_state_path.with_suffix(".tmp")
@@ -195,9 +212,7 @@ class Gateway:
             if token.app_key == app_key and self._usable(token, now) and now - token.issued_at < TOKEN_REUSE_WINDOW:
                 self.token_calls.append((app_key, now, False))
                 return token
-        token = IssuedToken(
-            token=_jwt_like(), app_key=app_key, issued_at=now, expires_at=now + TOKEN_LIFETIME
-        )
+        token = IssuedToken(token=_jwt_like(), app_key=app_key, issued_at=now, expires_at=now + TOKEN_LIFETIME)
         self.tokens.append(token)
         self.token_calls.append((app_key, now, True))
         self._save_tokens()

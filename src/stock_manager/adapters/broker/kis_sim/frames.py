@@ -29,14 +29,23 @@ _CENT = Decimal("0.01")
 # -- system messages ---------------------------------------------------------------------------------------
 
 
-def system_message(tr_id: str, tr_key: str, rt_cd: str, msg_cd: str, msg1: str, *, encrypt: str = "N",
-                   output: dict[str, str] | None = None) -> str:
+def system_message(
+    tr_id: str,
+    tr_key: str,
+    rt_cd: str,
+    msg_cd: str,
+    msg1: str,
+    *,
+    encrypt: str = "N",
+    output: dict[str, str] | None = None,
+) -> str:
     """Return a JSON system message (ack, error) as KIS sends it (samples ``ws-system-messages.json``)."""
     body: dict[str, object] = {"rt_cd": rt_cd, "msg_cd": msg_cd, "msg1": msg1}
     if output is not None:
         body["output"] = output
-    return json.dumps({"header": {"tr_id": tr_id, "tr_key": tr_key, "encrypt": encrypt}, "body": body},
-                      ensure_ascii=False)
+    return json.dumps(
+        {"header": {"tr_id": tr_id, "tr_key": tr_key, "encrypt": encrypt}, "body": body}, ensure_ascii=False
+    )
 
 
 def pingpong(ts: datetime) -> str:
@@ -70,8 +79,9 @@ class SessionCipher:
     def fresh(cls) -> "SessionCipher":
         """Return a new random key and IV (lower-case letters and digits, as in the samples)."""
         alphabet = string.ascii_lowercase + string.digits
-        return cls("".join(secrets.choice(alphabet) for _ in range(32)),
-                   "".join(secrets.choice(alphabet) for _ in range(16)))
+        return cls(
+            "".join(secrets.choice(alphabet) for _ in range(32)), "".join(secrets.choice(alphabet) for _ in range(16))
+        )
 
     def encrypt(self, text: str) -> str:
         """Return base64(AES-256-CBC(PKCS7(text as UTF-8)))."""
@@ -162,8 +172,9 @@ class TradeRecorder:
         stats = self._days.get(symbol)
         return stats if stats is not None and stats.day == day else None
 
-    def record(self, tick: Tick, base_price: Decimal, limits: PriceBand, tick_size: Decimal,
-               previous_volume: Decimal | None) -> list[str]:
+    def record(
+        self, tick: Tick, base_price: Decimal, limits: PriceBand, tick_size: Decimal, previous_volume: Decimal | None
+    ) -> list[str]:
         """Return the record of `tick` and count it in its symbol's day."""
         stats = self.observe(tick)
         day, hour, price, volume = stats.day, kst_hhmmss(tick.ts_event), tick.price, tick.volume
@@ -174,17 +185,52 @@ class TradeRecorder:
         buy_rate = stats.buy_volume / stats.volume * 100 if stats.volume > 0 else Decimal(0)
         volume_rate = stats.volume / previous_volume * 100 if previous_volume else Decimal(0)
         record = [
-            tick.symbol, hour, num(price), _sign(price, base_price, limits), num(change),
-            _pct(change / base_price * 100 if base_price else Decimal(0)), _pct(vwap),
-            num(stats.open), num(stats.high), num(stats.low), num(ask), num(bid),
-            num(volume), num(stats.volume), num(stats.value.to_integral_value()),
-            str(stats.sell_count), str(stats.buy_count), str(stats.buy_count - stats.sell_count),
-            _pct(strength), num(stats.sell_volume), num(stats.buy_volume), stats.last_side,
-            _pct(buy_rate), _pct(volume_rate),
-            stats.open_hour, _updown(price, stats.open), num(price - stats.open),
-            stats.high_hour, _updown(price, stats.high), num(price - stats.high),
-            stats.low_hour, _updown(price, stats.low), num(price - stats.low),
-            day.strftime("%Y%m%d"), "20", "N", "0", "0", "0", "0", "0.00", "0", "0.00", "0", "", num(stats.open),
+            tick.symbol,
+            hour,
+            num(price),
+            _sign(price, base_price, limits),
+            num(change),
+            _pct(change / base_price * 100 if base_price else Decimal(0)),
+            _pct(vwap),
+            num(stats.open),
+            num(stats.high),
+            num(stats.low),
+            num(ask),
+            num(bid),
+            num(volume),
+            num(stats.volume),
+            num(stats.value.to_integral_value()),
+            str(stats.sell_count),
+            str(stats.buy_count),
+            str(stats.buy_count - stats.sell_count),
+            _pct(strength),
+            num(stats.sell_volume),
+            num(stats.buy_volume),
+            stats.last_side,
+            _pct(buy_rate),
+            _pct(volume_rate),
+            stats.open_hour,
+            _updown(price, stats.open),
+            num(price - stats.open),
+            stats.high_hour,
+            _updown(price, stats.high),
+            num(price - stats.high),
+            stats.low_hour,
+            _updown(price, stats.low),
+            num(price - stats.low),
+            day.strftime("%Y%m%d"),
+            "20",
+            "N",
+            "0",
+            "0",
+            "0",
+            "0",
+            "0.00",
+            "0",
+            "0.00",
+            "0",
+            "",
+            num(stats.open),
         ]
         assert len(record) == TRADE_FIELDS
         return record
@@ -258,9 +304,30 @@ class Notice:
     def fields(self) -> list[str]:
         """Return the 26 ``^``-separated fields, in the documented order."""
         return [
-            self.hts_id, self.account, self.order_number, self.original_number, self.side,
-            self.revise_cancel, self.order_kind, "0", self.symbol, num(self.quantity), num(self.price),
-            kst_hhmmss(self.ts), "1" if self.rejected else "0", "2" if self.is_fill else "1", self.acceptance,
-            self.branch, num(self.order_quantity), self.account_name, "", "1", "N", "", "", "",
-            self.symbol_name, num(self.order_price),
+            self.hts_id,
+            self.account,
+            self.order_number,
+            self.original_number,
+            self.side,
+            self.revise_cancel,
+            self.order_kind,
+            "0",
+            self.symbol,
+            num(self.quantity),
+            num(self.price),
+            kst_hhmmss(self.ts),
+            "1" if self.rejected else "0",
+            "2" if self.is_fill else "1",
+            self.acceptance,
+            self.branch,
+            num(self.order_quantity),
+            self.account_name,
+            "",
+            "1",
+            "N",
+            "",
+            "",
+            "",
+            self.symbol_name,
+            num(self.order_price),
         ]

@@ -71,8 +71,9 @@ class Ledger:
         self.orders[meta.number] = meta
         self.version += 1
 
-    def new_cancel(self, original: str, kind: str, ts: datetime, quantity: Decimal,
-                   credential: KisCredential) -> CancelOrder:
+    def new_cancel(
+        self, original: str, kind: str, ts: datetime, quantity: Decimal, credential: KisCredential
+    ) -> CancelOrder:
         """Return a new revise/cancel order of `original`, numbered from its own range."""
         cancel = CancelOrder(str(self._next_cancel), original, kind, ts, quantity, credential)
         self._next_cancel += 1

@@ -43,8 +43,13 @@ def credential_of(request: web.Request) -> KisCredential:
 def kis_response(body: dict[str, Any], *, status: int = 200, tr_id: str = "", tr_cont: str = "") -> web.Response:
     """Return a JSON response with KIS's headers (``tr_id`` echo, ``tr_cont``, ``gt_uid``)."""
     headers = {"tr_id": tr_id, "tr_cont": tr_cont, "gt_uid": uuid.uuid4().hex}
-    return web.Response(text=json.dumps(body, ensure_ascii=False), status=status,
-                        content_type="application/json", charset="utf-8", headers=headers)
+    return web.Response(
+        text=json.dumps(body, ensure_ascii=False),
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+        headers=headers,
+    )
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
@@ -112,12 +117,14 @@ async def token_p(request: web.Request) -> web.Response:
         raise KisError(403, "EGW00102", "grant_type이 유효하지 않습니다.", oauth_shape=True)  # code and text [?]
     token = sim.gateway.issue_token(str(body.get("appkey", "")), str(body.get("appsecret", "")))
     remaining = int((token.expires_at - sim.wall_clock.now()).total_seconds())
-    return kis_response({
-        "access_token": token.token,
-        "access_token_token_expired": wire.kst_timestamp(token.expires_at),
-        "token_type": "Bearer",
-        "expires_in": remaining,
-    })
+    return kis_response(
+        {
+            "access_token": token.token,
+            "access_token_token_expired": wire.kst_timestamp(token.expires_at),
+            "token_type": "Bearer",
+            "expires_in": remaining,
+        }
+    )
 
 
 async def revoke_p(request: web.Request) -> web.Response:

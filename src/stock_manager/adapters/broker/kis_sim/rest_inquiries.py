@@ -62,8 +62,15 @@ async def balance(request: web.Request) -> web.Response:
     tr_id = request.headers.get("tr_id", "")
     wire.BALANCE.resolve(sim.mode, tr_id)
     cano, product = _account(request, sim)
-    for name in ("AFHR_FLPR_YN", "OFL_YN", "INQR_DVSN", "UNPR_DVSN", "FUND_STTL_ICLD_YN",
-                 "FNCG_AMT_AUTO_RDPT_YN", "PRCS_DVSN"):
+    for name in (
+        "AFHR_FLPR_YN",
+        "OFL_YN",
+        "INQR_DVSN",
+        "UNPR_DVSN",
+        "FUND_STTL_ICLD_YN",
+        "FNCG_AMT_AUTO_RDPT_YN",
+        "PRCS_DVSN",
+    ):
         param(request, name)
     engine = sim.venue.book
     rows: list[dict[str, str]] = []
@@ -77,39 +84,74 @@ async def balance(request: web.Request) -> web.Response:
         pnl = value - purchase
         rate = pnl / purchase * 100 if purchase else Decimal(0)
         change = quote.price - quote.base_price
-        rows.append({
-            "pdno": position.symbol, "prdt_name": sim.symbol_name(position.symbol), "trad_dvsn_name": "현금",
-            "bfdy_buy_qty": "0", "bfdy_sll_qty": "0", "thdt_buyqty": "0", "thdt_sll_qty": "0",
-            "hldg_qty": wire.num(position.quantity),
-            "ord_psbl_qty": wire.num(engine.sellable_quantity(position.symbol)),
-            "pchs_avg_pric": wire.num(position.avg_price, 4), "pchs_amt": wire.num(purchase),
-            "prpr": wire.num(quote.price), "evlu_amt": wire.num(value), "evlu_pfls_amt": wire.num(pnl),
-            "evlu_pfls_rt": wire.num(rate, 2), "evlu_erng_rt": wire.num(rate, 8), "loan_dt": "", "loan_amt": "0",
-            "stln_slng_chgs": "0", "expd_dt": "",
-            "fltt_rt": wire.num(change / quote.base_price * 100 if quote.base_price else Decimal(0), 8),
-            "bfdy_cprs_icdc": wire.num(change), "item_mgna_rt_name": "20%", "grta_rt_name": "", "sbst_pric": "0",
-            "stck_loan_unpr": "0.0000",
-        })
+        rows.append(
+            {
+                "pdno": position.symbol,
+                "prdt_name": sim.symbol_name(position.symbol),
+                "trad_dvsn_name": "현금",
+                "bfdy_buy_qty": "0",
+                "bfdy_sll_qty": "0",
+                "thdt_buyqty": "0",
+                "thdt_sll_qty": "0",
+                "hldg_qty": wire.num(position.quantity),
+                "ord_psbl_qty": wire.num(engine.sellable_quantity(position.symbol)),
+                "pchs_avg_pric": wire.num(position.avg_price, 4),
+                "pchs_amt": wire.num(purchase),
+                "prpr": wire.num(quote.price),
+                "evlu_amt": wire.num(value),
+                "evlu_pfls_amt": wire.num(pnl),
+                "evlu_pfls_rt": wire.num(rate, 2),
+                "evlu_erng_rt": wire.num(rate, 8),
+                "loan_dt": "",
+                "loan_amt": "0",
+                "stln_slng_chgs": "0",
+                "expd_dt": "",
+                "fltt_rt": wire.num(change / quote.base_price * 100 if quote.base_price else Decimal(0), 8),
+                "bfdy_cprs_icdc": wire.num(change),
+                "item_mgna_rt_name": "20%",
+                "grta_rt_name": "",
+                "sbst_pric": "0",
+                "stck_loan_unpr": "0.0000",
+            }
+        )
     today = kst_date(sim.venue.clock.now())
     fills = engine.fills(today)
     deposit = engine.deposit_krw
     summary = {
-        "dnca_tot_amt": wire.num(deposit), "nxdy_excc_amt": wire.num(deposit),
-        "prvs_rcdl_excc_amt": wire.num(deposit), "cma_evlu_amt": "0", "bfdy_buy_amt": "0",
+        "dnca_tot_amt": wire.num(deposit),
+        "nxdy_excc_amt": wire.num(deposit),
+        "prvs_rcdl_excc_amt": wire.num(deposit),
+        "cma_evlu_amt": "0",
+        "bfdy_buy_amt": "0",
         "thdt_buy_amt": wire.num(sum((f.notional_krw for f in fills if f.side is Side.BUY), Decimal(0))),
-        "nxdy_auto_rdpt_amt": "0", "bfdy_sll_amt": "0",
+        "nxdy_auto_rdpt_amt": "0",
+        "bfdy_sll_amt": "0",
         "thdt_sll_amt": wire.num(sum((f.notional_krw for f in fills if f.side is Side.SELL), Decimal(0))),
-        "d2_auto_rdpt_amt": "0", "bfdy_tlex_amt": "0",
+        "d2_auto_rdpt_amt": "0",
+        "bfdy_tlex_amt": "0",
         "thdt_tlex_amt": wire.num(sum((f.commission_krw + f.tax_krw for f in fills), Decimal(0))),
-        "tot_loan_amt": "0", "scts_evlu_amt": wire.num(total_value), "tot_evlu_amt": wire.num(deposit + total_value),
-        "nass_amt": wire.num(deposit + total_value), "fncg_gld_auto_rdpt_yn": "",
-        "pchs_amt_smtl_amt": wire.num(total_purchase), "evlu_amt_smtl_amt": wire.num(total_value),
-        "evlu_pfls_smtl_amt": wire.num(total_value - total_purchase), "tot_stln_slng_chgs": "0",
-        "bfdy_tot_asst_evlu_amt": "0", "asst_icdc_amt": "0", "asst_icdc_erng_rt": "0.00000000",
+        "tot_loan_amt": "0",
+        "scts_evlu_amt": wire.num(total_value),
+        "tot_evlu_amt": wire.num(deposit + total_value),
+        "nass_amt": wire.num(deposit + total_value),
+        "fncg_gld_auto_rdpt_yn": "",
+        "pchs_amt_smtl_amt": wire.num(total_purchase),
+        "evlu_amt_smtl_amt": wire.num(total_value),
+        "evlu_pfls_smtl_amt": wire.num(total_value - total_purchase),
+        "tot_stln_slng_chgs": "0",
+        "bfdy_tot_asst_evlu_amt": "0",
+        "asst_icdc_amt": "0",
+        "asst_icdc_erng_rt": "0.00000000",
     }
     page = paginate(request, rows, sim.page_sizes["balance"], f"{cano}!^{product}!^", sim.ledger.version)
-    body = wire.envelope(_ok(sim, page.tr_cont in ("F", "M")), pad=True, ctx_area_fk100=page.ctx_fk,
-                         ctx_area_nk100=page.ctx_nk, output1=page.rows, output2=[summary])
+    body = wire.envelope(
+        _ok(sim, page.tr_cont in ("F", "M")),
+        pad=True,
+        ctx_area_fk100=page.ctx_fk,
+        ctx_area_nk100=page.ctx_nk,
+        output1=page.rows,
+        output2=[summary],
+    )
     return kis_response(body, tr_id=tr_id, tr_cont=page.tr_cont)
 
 
@@ -126,21 +168,42 @@ def _order_row(sim: KisExchangeSimulator, report: BrokerOrderReport, fills: list
     market = report.order_type is OrderType.MARKET
     sell = report.side is Side.SELL
     return {
-        "ord_dt": kst_date(report.ts_accepted).strftime("%Y%m%d"), "ord_gno_brno": BRANCH,
-        "odno": report.broker_order_number, "orgn_odno": meta.original,
-        "ord_dvsn_name": "시장가" if market else "지정가", "sll_buy_dvsn_cd": "01" if sell else "02",
-        "sll_buy_dvsn_cd_name": "현금매도" if sell else "현금매수", "pdno": report.symbol,
-        "prdt_name": sim.symbol_name(report.symbol), "ord_qty": wire.num(report.quantity),
-        "ord_unpr": wire.num(report.limit_price or Decimal(0)), "ord_tmd": wire.kst_hhmmss(report.ts_accepted),
-        "tot_ccld_qty": wire.num(filled), "avg_prvs": _exact(amount / filled) if filled else "0", "cncl_yn": "",
-        "tot_ccld_amt": wire.num(amount), "loan_dt": "", "ordr_empno": "OpnAPI", "ord_dvsn_cd": meta.ord_dvsn,
+        "ord_dt": kst_date(report.ts_accepted).strftime("%Y%m%d"),
+        "ord_gno_brno": BRANCH,
+        "odno": report.broker_order_number,
+        "orgn_odno": meta.original,
+        "ord_dvsn_name": "시장가" if market else "지정가",
+        "sll_buy_dvsn_cd": "01" if sell else "02",
+        "sll_buy_dvsn_cd_name": "현금매도" if sell else "현금매수",
+        "pdno": report.symbol,
+        "prdt_name": sim.symbol_name(report.symbol),
+        "ord_qty": wire.num(report.quantity),
+        "ord_unpr": wire.num(report.limit_price or Decimal(0)),
+        "ord_tmd": wire.kst_hhmmss(report.ts_accepted),
+        "tot_ccld_qty": wire.num(filled),
+        "avg_prvs": _exact(amount / filled) if filled else "0",
+        "cncl_yn": "",
+        "tot_ccld_amt": wire.num(amount),
+        "loan_dt": "",
+        "ordr_empno": "OpnAPI",
+        "ord_dvsn_cd": meta.ord_dvsn,
         "cncl_cfrm_qty": wire.num(unfilled if not open_ and not rejected else Decimal(0)),
         "rmn_qty": wire.num(unfilled if open_ else Decimal(0)),
-        "rjct_qty": wire.num(unfilled if rejected else Decimal(0)), "ccld_cndt_name": "없음",
-        "inqr_ip_addr": "127.0.0.1", "cpbc_ordp_ord_rcit_dvsn_cd": "", "cpbc_ordp_infm_mthd_dvsn_cd": "",
-        "infm_tmd": "", "ctac_tlno": "", "prdt_type_cd": "300", "excg_dvsn_cd": "02",
-        "cpbc_ordp_mtrl_dvsn_cd": "", "ord_orgno": BRANCH, "rsvn_ord_end_dt": "",
-        "excg_id_dvsn_cd": "KRX", "stpm_cndt_pric": "0", "stpm_efct_occr_dtmd": "",
+        "rjct_qty": wire.num(unfilled if rejected else Decimal(0)),
+        "ccld_cndt_name": "없음",
+        "inqr_ip_addr": "127.0.0.1",
+        "cpbc_ordp_ord_rcit_dvsn_cd": "",
+        "cpbc_ordp_infm_mthd_dvsn_cd": "",
+        "infm_tmd": "",
+        "ctac_tlno": "",
+        "prdt_type_cd": "300",
+        "excg_dvsn_cd": "02",
+        "cpbc_ordp_mtrl_dvsn_cd": "",
+        "ord_orgno": BRANCH,
+        "rsvn_ord_end_dt": "",
+        "excg_id_dvsn_cd": "KRX",
+        "stpm_cndt_pric": "0",
+        "stpm_efct_occr_dtmd": "",
     }
 
 
@@ -152,13 +215,24 @@ def _cancel_rows(sim: KisExchangeSimulator) -> list[tuple[dict[str, str], Broker
             continue
         row = _order_row(sim, original, [])
         quantity = cancel.confirmed_quantity if cancel.confirmed_quantity is not None else cancel.quantity
-        row.update({
-            "ord_dt": kst_date(cancel.ts).strftime("%Y%m%d"), "odno": cancel.number, "orgn_odno": cancel.original,
-            "ord_dvsn_name": "취소", "ord_qty": wire.num(quantity), "ord_unpr": "0",
-            "ord_tmd": wire.kst_hhmmss(cancel.ts), "tot_ccld_qty": "0", "avg_prvs": "0", "tot_ccld_amt": "0",
-            "cncl_yn": "Y", "cncl_cfrm_qty": wire.num(quantity if cancel.confirmed_quantity is not None else 0),
-            "rmn_qty": "0", "rjct_qty": "0",
-        })
+        row.update(
+            {
+                "ord_dt": kst_date(cancel.ts).strftime("%Y%m%d"),
+                "odno": cancel.number,
+                "orgn_odno": cancel.original,
+                "ord_dvsn_name": "취소",
+                "ord_qty": wire.num(quantity),
+                "ord_unpr": "0",
+                "ord_tmd": wire.kst_hhmmss(cancel.ts),
+                "tot_ccld_qty": "0",
+                "avg_prvs": "0",
+                "tot_ccld_amt": "0",
+                "cncl_yn": "Y",
+                "cncl_cfrm_qty": wire.num(quantity if cancel.confirmed_quantity is not None else 0),
+                "rmn_qty": "0",
+                "rjct_qty": "0",
+            }
+        )
         rows.append((row, original))
     return rows
 
@@ -199,22 +273,32 @@ async def daily_ccld(request: web.Request) -> web.Response:
             continue
         selected.append(row)
     selected.sort(key=lambda row: (row["ord_dt"], row["ord_tmd"], row["odno"]), reverse=newest_first)
-    page = paginate(request, selected, sim.page_sizes["daily_ccld"],
-                    f"{cano}!^{product}!^{start:%Y%m%d}!^{end:%Y%m%d}!^{symbol}!^{ccld}!^{side}!^",
-                    sim.ledger.version)
+    page = paginate(
+        request,
+        selected,
+        sim.page_sizes["daily_ccld"],
+        f"{cano}!^{product}!^{start:%Y%m%d}!^{end:%Y%m%d}!^{symbol}!^{ccld}!^{side}!^",
+        sim.ledger.version,
+    )
     real_rows = [r for r in selected if r["cncl_yn"] != "Y"]
     total_qty = sum((Decimal(r["tot_ccld_qty"]) for r in real_rows), Decimal(0))
     total_amt = sum((Decimal(r["tot_ccld_amt"]) for r in real_rows), Decimal(0))
-    fees = sum((f.commission_krw + f.tax_krw for r in real_rows for f in fills_by_order.get(r["odno"], [])),
-               Decimal(0))
+    fees = sum((f.commission_krw + f.tax_krw for r in real_rows for f in fills_by_order.get(r["odno"], [])), Decimal(0))
     summary = {
         "tot_ord_qty": wire.num(sum((Decimal(r["ord_qty"]) for r in real_rows), Decimal(0))),
-        "tot_ccld_qty": wire.num(total_qty), "tot_ccld_amt": wire.num(total_amt),
+        "tot_ccld_qty": wire.num(total_qty),
+        "tot_ccld_amt": wire.num(total_amt),
         "prsm_tlex_smtl": wire.num(fees),
         "pchs_avg_pric": wire.num(total_amt / total_qty if total_qty else Decimal(0), 4),
     }
-    body = wire.envelope(_ok(sim, page.tr_cont in ("F", "M")), pad=True, ctx_area_fk100=page.ctx_fk,
-                         ctx_area_nk100=page.ctx_nk, output1=page.rows, output2=summary)
+    body = wire.envelope(
+        _ok(sim, page.tr_cont in ("F", "M")),
+        pad=True,
+        ctx_area_fk100=page.ctx_fk,
+        ctx_area_nk100=page.ctx_nk,
+        output1=page.rows,
+        output2=summary,
+    )
     return kis_response(body, tr_id=tr_id, tr_cont=page.tr_cont)
 
 
@@ -248,10 +332,18 @@ async def psbl_order(request: web.Request) -> web.Response:
     quantity = (cash / (price * (1 + rate))).to_integral_value(ROUND_FLOOR) if price > 0 else Decimal(0)
     amount = quantity * price
     output: dict[str, Any] = {
-        "ord_psbl_cash": wire.num(cash), "ord_psbl_sbst": "0", "ruse_psbl_amt": "0", "fund_rpch_chgs": "0",
-        "psbl_qty_calc_unpr": wire.num(price), "nrcvb_buy_amt": wire.num(amount),
-        "nrcvb_buy_qty": wire.num(quantity), "max_buy_amt": wire.num(amount), "max_buy_qty": wire.num(quantity),
-        "cma_evlu_amt": "0", "ovrs_re_use_amt_wcrc": "0", "ord_psbl_frcr_amt_wcrc": "0",
+        "ord_psbl_cash": wire.num(cash),
+        "ord_psbl_sbst": "0",
+        "ruse_psbl_amt": "0",
+        "fund_rpch_chgs": "0",
+        "psbl_qty_calc_unpr": wire.num(price),
+        "nrcvb_buy_amt": wire.num(amount),
+        "nrcvb_buy_qty": wire.num(quantity),
+        "max_buy_amt": wire.num(amount),
+        "max_buy_qty": wire.num(quantity),
+        "cma_evlu_amt": "0",
+        "ovrs_re_use_amt_wcrc": "0",
+        "ord_psbl_frcr_amt_wcrc": "0",
     }
     return kis_response(wire.envelope(wire.INQUIRY_OK[sim.mode], pad=True, output=output), tr_id=tr_id)
 
@@ -276,20 +368,37 @@ async def psbl_rvsecncl(request: web.Request) -> web.Response:
         sell = report.side is Side.SELL
         if (side_filter == "1" and not sell) or (side_filter == "2" and sell):
             continue
-        rows.append({
-            "ord_gno_brno": BRANCH, "odno": report.broker_order_number, "orgn_odno": meta.original,
-            "ord_dvsn_name": "시장가" if report.order_type is OrderType.MARKET else "지정가",
-            "pdno": report.symbol, "prdt_name": sim.symbol_name(report.symbol),
-            "rvse_cncl_dvsn_name": "", "ord_qty": wire.num(report.quantity),
-            "ord_unpr": wire.num(report.limit_price or Decimal(0)), "ord_tmd": wire.kst_hhmmss(report.ts_accepted),
-            "tot_ccld_qty": wire.num(report.filled_quantity),
-            "tot_ccld_amt": wire.num(report.filled_quantity * (report.avg_fill_price or Decimal(0))),
-            "psbl_qty": wire.num(report.quantity - report.filled_quantity),
-            "sll_buy_dvsn_cd": "01" if sell else "02", "ord_dvsn_cd": meta.ord_dvsn, "mgco_aptm_odno": "",
-            "excg_dvsn_cd": "02", "excg_id_dvsn_cd": "KRX", "excg_id_dvsn_name": "KRX", "stpm_cndt_pric": "0",
-            "stpm_efct_occr_yn": "N",
-        })
+        rows.append(
+            {
+                "ord_gno_brno": BRANCH,
+                "odno": report.broker_order_number,
+                "orgn_odno": meta.original,
+                "ord_dvsn_name": "시장가" if report.order_type is OrderType.MARKET else "지정가",
+                "pdno": report.symbol,
+                "prdt_name": sim.symbol_name(report.symbol),
+                "rvse_cncl_dvsn_name": "",
+                "ord_qty": wire.num(report.quantity),
+                "ord_unpr": wire.num(report.limit_price or Decimal(0)),
+                "ord_tmd": wire.kst_hhmmss(report.ts_accepted),
+                "tot_ccld_qty": wire.num(report.filled_quantity),
+                "tot_ccld_amt": wire.num(report.filled_quantity * (report.avg_fill_price or Decimal(0))),
+                "psbl_qty": wire.num(report.quantity - report.filled_quantity),
+                "sll_buy_dvsn_cd": "01" if sell else "02",
+                "ord_dvsn_cd": meta.ord_dvsn,
+                "mgco_aptm_odno": "",
+                "excg_dvsn_cd": "02",
+                "excg_id_dvsn_cd": "KRX",
+                "excg_id_dvsn_name": "KRX",
+                "stpm_cndt_pric": "0",
+                "stpm_efct_occr_yn": "N",
+            }
+        )
     page = paginate(request, rows, sim.page_sizes["psbl_rvsecncl"], f"{cano}!^{product}!^", sim.ledger.version)
-    body = wire.envelope(_ok(sim, page.tr_cont in ("F", "M")), pad=True, ctx_area_fk100=page.ctx_fk,
-                         ctx_area_nk100=page.ctx_nk, output=page.rows)
+    body = wire.envelope(
+        _ok(sim, page.tr_cont in ("F", "M")),
+        pad=True,
+        ctx_area_fk100=page.ctx_fk,
+        ctx_area_nk100=page.ctx_nk,
+        output=page.rows,
+    )
     return kis_response(body, tr_id=tr_id, tr_cont=page.tr_cont)

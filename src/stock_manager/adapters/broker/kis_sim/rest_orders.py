@@ -131,8 +131,14 @@ async def order_cash(request: web.Request) -> web.Response:
             raise unsupported(f"EXCG_ID_DVSN_CD {exchange}")
         order_type = _order_type(values["ORD_DVSN"])
         side = Side.BUY if meaning == "buy" else Side.SELL
-        order = OrderRequest(sim.venue.account_id, values["PDNO"], side, order_type,
-                             _quantity(values["ORD_QTY"], sim), _price(values["ORD_UNPR"], order_type, sim))
+        order = OrderRequest(
+            sim.venue.account_id,
+            values["PDNO"],
+            side,
+            order_type,
+            _quantity(values["ORD_QTY"], sim),
+            _price(values["ORD_UNPR"], order_type, sim),
+        )
         ack = await _place(sim, order)
     except KisError as error:
         received.outcome = f"{'rejected' if error.http_status == 200 else 'error'} {error.msg_cd}"
@@ -143,17 +149,25 @@ async def order_cash(request: web.Request) -> web.Response:
     sim.ledger.add(meta)
     report = sim.venue.book.order(number)
     assert report is not None
-    await sim.send_notice(meta.credential, sim.notice(
-        meta, report, quantity=order.quantity, price=order.limit_price or Decimal(0), ts=ack.ts_accepted,
-        acceptance="1"))
+    await sim.send_notice(
+        meta.credential,
+        sim.notice(
+            meta,
+            report,
+            quantity=order.quantity,
+            price=order.limit_price or Decimal(0),
+            ts=ack.ts_accepted,
+            acceptance="1",
+        ),
+    )
     if sim.faults.take_rejected():
         sim.fault_log.note("rejected_after_accept", order=number)
         meta.rejected = True
         await sim.venue.cancel_order(sim.venue.account_id, number, BRANCH)
-    output = {"KRX_FWDG_ORD_ORGNO": BRANCH, "ODNO": _odno(sim, number),
-              "ORD_TMD": wire.kst_hhmmss(ack.ts_accepted)}
-    return await _answer(request, sim, wire.envelope(wire.order_ok(sim.mode, side is Side.BUY), status_first=True,
-                                                     output=output), tr_id)
+    output = {"KRX_FWDG_ORD_ORGNO": BRANCH, "ODNO": _odno(sim, number), "ORD_TMD": wire.kst_hhmmss(ack.ts_accepted)}
+    return await _answer(
+        request, sim, wire.envelope(wire.order_ok(sim.mode, side is Side.BUY), status_first=True, output=output), tr_id
+    )
 
 
 async def order_rvsecncl(request: web.Request) -> web.Response:
@@ -170,14 +184,26 @@ async def order_rvsecncl(request: web.Request) -> web.Response:
         received.outcome = f"{'rejected' if error.http_status == 200 else 'error'} {error.msg_cd}"
         raise
     received.outcome = f"accepted {number}"
-    return await _answer(request, sim, wire.envelope(wire.cancel_ok(sim.mode), status_first=True, output=output),
-                         tr_id)
+    return await _answer(request, sim, wire.envelope(wire.cancel_ok(sim.mode), status_first=True, output=output), tr_id)
 
 
-async def _revise_or_cancel(request: web.Request, sim: KisExchangeSimulator,
-                            body: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    values = strings(body, ["CANO", "ACNT_PRDT_CD", "KRX_FWDG_ORD_ORGNO", "ORGN_ODNO", "ORD_DVSN",
-                            "RVSE_CNCL_DVSN_CD", "ORD_QTY", "ORD_UNPR", "QTY_ALL_ORD_YN"])
+async def _revise_or_cancel(
+    request: web.Request, sim: KisExchangeSimulator, body: dict[str, Any]
+) -> tuple[str, dict[str, str]]:
+    values = strings(
+        body,
+        [
+            "CANO",
+            "ACNT_PRDT_CD",
+            "KRX_FWDG_ORD_ORGNO",
+            "ORGN_ODNO",
+            "ORD_DVSN",
+            "RVSE_CNCL_DVSN_CD",
+            "ORD_QTY",
+            "ORD_UNPR",
+            "QTY_ALL_ORD_YN",
+        ],
+    )
     check_account(sim, request, values["CANO"], values["ACNT_PRDT_CD"])
     now = sim.venue.clock.now()
     kind = values["RVSE_CNCL_DVSN_CD"]
@@ -201,11 +227,25 @@ async def _revise_or_cancel(request: web.Request, sim: KisExchangeSimulator,
         await _cancel_at_venue(sim, report.broker_order_number, BRANCH)
         cancel = sim.ledger.new_cancel(report.broker_order_number, kind, now, remaining, credential)
         meta.pending = cancel
-        await sim.send_notice(credential, sim.notice(
-            meta, report, quantity=remaining, price=Decimal(0), ts=now, acceptance="1", number=cancel.number,
-            original=report.broker_order_number, revise_cancel="2"))
-        return cancel.number, {"KRX_FWDG_ORD_ORGNO": BRANCH, "ODNO": _odno(sim, cancel.number),
-                               "ORD_TMD": wire.kst_hhmmss(now)}
+        await sim.send_notice(
+            credential,
+            sim.notice(
+                meta,
+                report,
+                quantity=remaining,
+                price=Decimal(0),
+                ts=now,
+                acceptance="1",
+                number=cancel.number,
+                original=report.broker_order_number,
+                revise_cancel="2",
+            ),
+        )
+        return cancel.number, {
+            "KRX_FWDG_ORD_ORGNO": BRANCH,
+            "ODNO": _odno(sim, cancel.number),
+            "ORD_TMD": wire.kst_hhmmss(now),
+        }
     order_type = _order_type(values["ORD_DVSN"])
     price = _price(values["ORD_UNPR"], order_type, sim)
     quote = sim.venue.book.day_quote(report.symbol)
@@ -214,29 +254,42 @@ async def _revise_or_cancel(request: web.Request, sim: KisExchangeSimulator,
             raise business_error(sim.mode, RejectCode.TICK_SIZE, now)
         if not quote.limits.contains(price):
             above = price > quote.limits.upper
-            raise business_error(sim.mode, RejectCode.ABOVE_UPPER_LIMIT if above else RejectCode.BELOW_LOWER_LIMIT,
-                                 now)
+            raise business_error(sim.mode, RejectCode.ABOVE_UPPER_LIMIT if above else RejectCode.BELOW_LOWER_LIMIT, now)
     await _cancel_at_venue(sim, report.broker_order_number, BRANCH)
     cancel = sim.ledger.new_cancel(report.broker_order_number, kind, now, remaining, credential)
     meta.pending = cancel
     try:
-        ack = await _place(sim, OrderRequest(sim.venue.account_id, report.symbol, report.side, order_type,
-                                             remaining, price))
+        ack = await _place(
+            sim, OrderRequest(sim.venue.account_id, report.symbol, report.side, order_type, remaining, price)
+        )
     except KisError:
         cancel.kind = "02"  # the original is cancelled all the same; it shows as a cancel
         raise
     cancel.replacement = ack.broker_order_number
-    replacement = OrderMeta(ack.broker_order_number, credential, values["ORD_DVSN"],
-                            original=report.broker_order_number)
+    replacement = OrderMeta(
+        ack.broker_order_number, credential, values["ORD_DVSN"], original=report.broker_order_number
+    )
     sim.ledger.add(replacement)
     new_report = sim.venue.book.order(ack.broker_order_number)
     assert new_report is not None
-    await sim.send_notice(credential, sim.notice(
-        replacement, new_report, quantity=remaining, price=price or Decimal(0), ts=ack.ts_accepted,
-        acceptance="1", original=report.broker_order_number, revise_cancel="1"))
-    return ack.broker_order_number, {"KRX_FWDG_ORD_ORGNO": BRANCH,
-                                     "ODNO": _odno(sim, ack.broker_order_number),
-                                     "ORD_TMD": wire.kst_hhmmss(ack.ts_accepted)}
+    await sim.send_notice(
+        credential,
+        sim.notice(
+            replacement,
+            new_report,
+            quantity=remaining,
+            price=price or Decimal(0),
+            ts=ack.ts_accepted,
+            acceptance="1",
+            original=report.broker_order_number,
+            revise_cancel="1",
+        ),
+    )
+    return ack.broker_order_number, {
+        "KRX_FWDG_ORD_ORGNO": BRANCH,
+        "ODNO": _odno(sim, ack.broker_order_number),
+        "ORD_TMD": wire.kst_hhmmss(ack.ts_accepted),
+    }
 
 
 async def _cancel_at_venue(sim: KisExchangeSimulator, number: str, branch: str) -> None:

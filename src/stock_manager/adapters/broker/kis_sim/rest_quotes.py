@@ -62,26 +62,65 @@ async def price(request: web.Request) -> web.Response:
     change = quote.price - quote.base_price
     kind = sim.venue_kind(symbol)
     output = {
-        "iscd_stat_cls_code": "55", "marg_rate": "20.00", "rprs_mrkt_kor_name": "KOSPI", "bstp_kor_isnm": "",
-        "temp_stop_yn": "N", "oprc_rang_cont_yn": "N", "clpr_rang_cont_yn": "N", "crdt_able_yn": "Y",
-        "grmn_rate_cls_code": "40", "elw_pblc_yn": "N", "stck_prpr": wire.num(quote.price),
-        "prdy_vrss": wire.num(change), "prdy_vrss_sign": _sign(quote.price, quote.base_price, quote),
+        "iscd_stat_cls_code": "55",
+        "marg_rate": "20.00",
+        "rprs_mrkt_kor_name": "KOSPI",
+        "bstp_kor_isnm": "",
+        "temp_stop_yn": "N",
+        "oprc_rang_cont_yn": "N",
+        "clpr_rang_cont_yn": "N",
+        "crdt_able_yn": "Y",
+        "grmn_rate_cls_code": "40",
+        "elw_pblc_yn": "N",
+        "stck_prpr": wire.num(quote.price),
+        "prdy_vrss": wire.num(change),
+        "prdy_vrss_sign": _sign(quote.price, quote.base_price, quote),
         "prdy_ctrt": wire.num(change / quote.base_price * 100 if quote.base_price else Decimal(0), 2),
         "acml_tr_pbmn": wire.num(stats.value.to_integral_value() if stats else Decimal(0)),
         "acml_vol": wire.num(stats.volume if stats else Decimal(0)),
         "stck_oprc": wire.num(stats.open if stats else Decimal(0)),
         "stck_hgpr": wire.num(stats.high if stats else Decimal(0)),
         "stck_lwpr": wire.num(stats.low if stats else Decimal(0)),
-        "stck_mxpr": wire.num(quote.upper_limit), "stck_llam": wire.num(quote.lower_limit),
-        "stck_sdpr": wire.num(quote.base_price), "wghn_avrg_stck_prc": "0", "hts_frgn_ehrt": "0",
-        "frgn_ntby_qty": "0", "pgtr_ntby_qty": "0", "pvt_scnd_dmrs_prc": "0", "pvt_frst_dmrs_prc": "0",
-        "pvt_pont_val": "0", "pvt_frst_dmsp_prc": "0", "pvt_scnd_dmsp_prc": "0", "dmrs_val": "0",
-        "dmsp_val": "0", "cpfn": "0", "rstc_wdth_prc": "0", "stck_fcam": "0", "stck_sspr": "0",
-        "aspr_unit": wire.num(tick_size(quote.price, kind)), "hts_deal_qty_unit_val": "1", "lstn_stcn": "0",
-        "hts_avls": "0", "per": "0.00", "pbr": "0.00", "stac_month": "12", "vol_tnrt": "0.00", "eps": "0.00",
-        "bps": "0.00", "d250_hgpr": "0", "d250_lwpr": "0", "w52_hgpr": "0", "w52_lwpr": "0",
-        "stck_shrn_iscd": symbol, "vi_cls_code": "N", "ovtm_vi_cls_code": "N", "last_ssts_cntg_qty": "0",
-        "invt_caful_yn": "N", "mrkt_warn_cls_code": "00", "short_over_yn": "N", "sltr_yn": "N",
+        "stck_mxpr": wire.num(quote.upper_limit),
+        "stck_llam": wire.num(quote.lower_limit),
+        "stck_sdpr": wire.num(quote.base_price),
+        "wghn_avrg_stck_prc": "0",
+        "hts_frgn_ehrt": "0",
+        "frgn_ntby_qty": "0",
+        "pgtr_ntby_qty": "0",
+        "pvt_scnd_dmrs_prc": "0",
+        "pvt_frst_dmrs_prc": "0",
+        "pvt_pont_val": "0",
+        "pvt_frst_dmsp_prc": "0",
+        "pvt_scnd_dmsp_prc": "0",
+        "dmrs_val": "0",
+        "dmsp_val": "0",
+        "cpfn": "0",
+        "rstc_wdth_prc": "0",
+        "stck_fcam": "0",
+        "stck_sspr": "0",
+        "aspr_unit": wire.num(tick_size(quote.price, kind)),
+        "hts_deal_qty_unit_val": "1",
+        "lstn_stcn": "0",
+        "hts_avls": "0",
+        "per": "0.00",
+        "pbr": "0.00",
+        "stac_month": "12",
+        "vol_tnrt": "0.00",
+        "eps": "0.00",
+        "bps": "0.00",
+        "d250_hgpr": "0",
+        "d250_lwpr": "0",
+        "w52_hgpr": "0",
+        "w52_lwpr": "0",
+        "stck_shrn_iscd": symbol,
+        "vi_cls_code": "N",
+        "ovtm_vi_cls_code": "N",
+        "last_ssts_cntg_qty": "0",
+        "invt_caful_yn": "N",
+        "mrkt_warn_cls_code": "00",
+        "short_over_yn": "N",
+        "sltr_yn": "N",
         "mang_issu_cls_code": "N",
     }
     return kis_response(wire.envelope(wire.QUOTE_OK, output=output), tr_id=tr_id)
@@ -110,26 +149,41 @@ async def daily_chart(request: web.Request) -> web.Response:
     rows = []  # a window without bars (before the data begins, or reversed dates) is an empty list, as at KIS
     for previous, bar in zip([None, *bars], bars, strict=False):
         change = bar.close - previous.close if previous is not None else Decimal(0)
-        rows.append({
-            "stck_bsop_date": bar.trading_date.strftime("%Y%m%d"), "stck_clpr": wire.num(bar.close),
-            "stck_oprc": wire.num(bar.open), "stck_hgpr": wire.num(bar.high), "stck_lwpr": wire.num(bar.low),
-            "acml_vol": wire.num(bar.volume), "acml_tr_pbmn": wire.num((bar.close * bar.volume).to_integral_value()),
-            "flng_cls_code": "00", "prtt_rate": "0.00", "mod_yn": "N",
-            "prdy_vrss_sign": "2" if change > 0 else "5" if change < 0 else "3", "prdy_vrss": wire.num(change),
-            "revl_issu_reas": "",
-        })
+        rows.append(
+            {
+                "stck_bsop_date": bar.trading_date.strftime("%Y%m%d"),
+                "stck_clpr": wire.num(bar.close),
+                "stck_oprc": wire.num(bar.open),
+                "stck_hgpr": wire.num(bar.high),
+                "stck_lwpr": wire.num(bar.low),
+                "acml_vol": wire.num(bar.volume),
+                "acml_tr_pbmn": wire.num((bar.close * bar.volume).to_integral_value()),
+                "flng_cls_code": "00",
+                "prtt_rate": "0.00",
+                "mod_yn": "N",
+                "prdy_vrss_sign": "2" if change > 0 else "5" if change < 0 else "3",
+                "prdy_vrss": wire.num(change),
+                "revl_issu_reas": "",
+            }
+        )
     rows = rows[-MAX_BARS:][::-1]
     try:
         quote = await sim.venue.get_price(symbol)
     except ConfigurationError:
         raise wire.invalid_param("FID_INPUT_ISCD", symbol) from None
     summary = {
-        "prdy_vrss": wire.num(quote.price - quote.base_price), "prdy_vrss_sign": _sign(quote.price, quote.base_price,
-                                                                                       quote),
-        "prdy_ctrt": wire.num((quote.price - quote.base_price) / quote.base_price * 100 if quote.base_price
-                              else Decimal(0), 2),
-        "stck_prdy_clpr": wire.num(quote.base_price), "acml_vol": "0", "acml_tr_pbmn": "0",
-        "hts_kor_isnm": sim.symbol_name(symbol), "stck_prpr": wire.num(quote.price), "stck_shrn_iscd": symbol,
-        "stck_mxpr": wire.num(quote.upper_limit), "stck_llam": wire.num(quote.lower_limit),
+        "prdy_vrss": wire.num(quote.price - quote.base_price),
+        "prdy_vrss_sign": _sign(quote.price, quote.base_price, quote),
+        "prdy_ctrt": wire.num(
+            (quote.price - quote.base_price) / quote.base_price * 100 if quote.base_price else Decimal(0), 2
+        ),
+        "stck_prdy_clpr": wire.num(quote.base_price),
+        "acml_vol": "0",
+        "acml_tr_pbmn": "0",
+        "hts_kor_isnm": sim.symbol_name(symbol),
+        "stck_prpr": wire.num(quote.price),
+        "stck_shrn_iscd": symbol,
+        "stck_mxpr": wire.num(quote.upper_limit),
+        "stck_llam": wire.num(quote.lower_limit),
     }
     return kis_response(wire.envelope(wire.QUOTE_OK, output1=summary, output2=rows), tr_id=tr_id)

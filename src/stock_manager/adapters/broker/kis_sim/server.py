@@ -155,8 +155,14 @@ class KisExchangeSimulator:
         self.fault_log = fault_log or FaultLog()
         self.after_broadcast = after_broadcast
         self.gateway = Gateway(mode, list(credentials), wall_clock, float(rate) if rate is not None else None)
-        self.hub = WsHub(self.gateway, mode, wall_clock, sleep, pingpong_interval_secs=pingpong_interval_secs,
-                         max_registrations=max_registrations)
+        self.hub = WsHub(
+            self.gateway,
+            mode,
+            wall_clock,
+            sleep,
+            pingpong_interval_secs=pingpong_interval_secs,
+            max_registrations=max_registrations,
+        )
         self.ledger = Ledger()
         self.records = SimRecords()
         self.page_sizes = {**DEFAULT_PAGE_SIZES[mode], **(page_sizes or {})}
@@ -262,8 +268,13 @@ class KisExchangeSimulator:
         kind = self.venue_kind(tick.symbol)
         if self.hub.has_subscribers(TRADE_TR, tick.symbol):
             previous = previous_close(tick.symbol, kst_date(tick.ts_event))
-            record = self.trades.record(tick, quote.base_price, quote.limits, tick_size(tick.price, kind),
-                                        previous.volume if previous is not None else None)
+            record = self.trades.record(
+                tick,
+                quote.base_price,
+                quote.limits,
+                tick_size(tick.price, kind),
+                previous.volume if previous is not None else None,
+            )
             await self.hub.send_records(TRADE_TR, tick.symbol, [record], encrypted=False)
         else:
             self.trades.observe(tick)
@@ -289,8 +300,9 @@ class KisExchangeSimulator:
         if report is None:
             return
         meta = self.meta_for(report.broker_order_number)
-        notice = self.notice(meta, report, quantity=fill.quantity, price=fill.price, ts=fill.ts_filled,
-                             is_fill=True, acceptance="2")
+        notice = self.notice(
+            meta, report, quantity=fill.quantity, price=fill.price, ts=fill.ts_filled, is_fill=True, acceptance="2"
+        )
         copies = 2 if self.faults.duplicate_fill_notices else 1
         delay = self.faults.fill_notice_delay_secs
         if copies > 1:
@@ -309,20 +321,42 @@ class KisExchangeSimulator:
         meta = self.meta_for(report.broker_order_number)
         pending, meta.pending = meta.pending, None
         if meta.rejected:
-            notice = self.notice(meta, report, quantity=event.canceled_quantity, price=_order_price(report),
-                                 ts=event.ts_event, rejected=True, acceptance="2")
+            notice = self.notice(
+                meta,
+                report,
+                quantity=event.canceled_quantity,
+                price=_order_price(report),
+                ts=event.ts_event,
+                rejected=True,
+                acceptance="2",
+            )
         elif pending is not None:
             pending.confirmed_quantity = event.canceled_quantity
             number = pending.replacement or pending.number
-            notice = self.notice(meta, report, quantity=event.canceled_quantity, price=_order_price(report),
-                                 ts=event.ts_event, acceptance="2", number=number, original=meta.number,
-                                 revise_cancel="1" if pending.kind == "01" else "2")
+            notice = self.notice(
+                meta,
+                report,
+                quantity=event.canceled_quantity,
+                price=_order_price(report),
+                ts=event.ts_event,
+                acceptance="2",
+                number=number,
+                original=meta.number,
+                revise_cancel="1" if pending.kind == "01" else "2",
+            )
         else:
             # Expiry at the close (or a cancel nobody asked for here): the exchange cancelled the remainder.
             acceptance = "3" if event.reason == REASON_EXPIRED else "2"
-            notice = self.notice(meta, report, quantity=event.canceled_quantity, price=_order_price(report),
-                                 ts=event.ts_event, acceptance=acceptance, original=meta.number,
-                                 revise_cancel="2")
+            notice = self.notice(
+                meta,
+                report,
+                quantity=event.canceled_quantity,
+                price=_order_price(report),
+                ts=event.ts_event,
+                acceptance=acceptance,
+                original=meta.number,
+                revise_cancel="2",
+            )
         await self.send_notice(meta.credential, notice)
 
     async def _send_later(self, delay: float, credential: KisCredential, notice: Notice, copies: int) -> None:
@@ -351,19 +385,43 @@ class KisExchangeSimulator:
         except ConfigurationError:
             return symbol
 
-    def notice(self, meta: OrderMeta, report: BrokerOrderReport, *, quantity: Decimal, price: Decimal,
-               ts: datetime, acceptance: str, is_fill: bool = False, rejected: bool = False,
-               number: str | None = None, original: str = "", revise_cancel: str = "0") -> Notice:
+    def notice(
+        self,
+        meta: OrderMeta,
+        report: BrokerOrderReport,
+        *,
+        quantity: Decimal,
+        price: Decimal,
+        ts: datetime,
+        acceptance: str,
+        is_fill: bool = False,
+        rejected: bool = False,
+        number: str | None = None,
+        original: str = "",
+        revise_cancel: str = "0",
+    ) -> Notice:
         """Return the 26-field notice of an event of `meta`'s order."""
         credential = meta.credential
         return Notice(
-            hts_id=credential.hts_id, account=credential.cano + credential.product_code,
-            order_number=number or meta.number, original_number=original,
-            side="01" if report.side is Side.SELL else "02", revise_cancel=revise_cancel,
-            order_kind=meta.ord_dvsn, symbol=report.symbol, quantity=quantity, price=price, ts=ts,
-            rejected=rejected, is_fill=is_fill, acceptance=acceptance, branch=BRANCH,
-            order_quantity=report.quantity, order_price=_order_price(report),
-            account_name=credential.account_name, symbol_name=self.symbol_name(report.symbol),
+            hts_id=credential.hts_id,
+            account=credential.cano + credential.product_code,
+            order_number=number or meta.number,
+            original_number=original,
+            side="01" if report.side is Side.SELL else "02",
+            revise_cancel=revise_cancel,
+            order_kind=meta.ord_dvsn,
+            symbol=report.symbol,
+            quantity=quantity,
+            price=price,
+            ts=ts,
+            rejected=rejected,
+            is_fill=is_fill,
+            acceptance=acceptance,
+            branch=BRANCH,
+            order_quantity=report.quantity,
+            order_price=_order_price(report),
+            account_name=credential.account_name,
+            symbol_name=self.symbol_name(report.symbol),
         )
 
     async def send_notice(self, credential: KisCredential, notice: Notice) -> int:

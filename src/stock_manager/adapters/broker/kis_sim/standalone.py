@@ -84,12 +84,14 @@ def check_options(*, rest_port: int, ws_port: int, speed: str) -> None:
         except ValueError:
             value = float("nan")
         if not (math.isfinite(value) and value > 0):
-            raise ConfigurationError(f"--speed must be 'fastest' or a positive number of market seconds per "
-                                     f"second, was {speed!r}")
+            raise ConfigurationError(
+                f"--speed must be 'fastest' or a positive number of market seconds per second, was {speed!r}"
+            )
 
 
-async def run_exchange_sim(options: ExchangeSimOptions, say: Callable[[str], None],
-                           stop: asyncio.Event | None = None) -> int:
+async def run_exchange_sim(
+    options: ExchangeSimOptions, say: Callable[[str], None], stop: asyncio.Event | None = None
+) -> int:
     """Serve the simulator and play the replay until `stop` is set or the task is cancelled (Ctrl+C).
 
     Returns
@@ -102,12 +104,24 @@ async def run_exchange_sim(options: ExchangeSimOptions, say: Callable[[str], Non
     ConfigurationError
         For unknown symbols, an empty period, a busy state directory or a port already in use.
     """
-    venue = SimBroker(symbols=list(options.symbols), start_date=options.date_from, end_date=options.date_to,
-                      clock=FixedClock(kst_datetime(options.date_from, time(0, 0))), state_dir=options.state_dir,
-                      speed=options.speed, fresh=options.fresh)
-    sim = KisExchangeSimulator(venue, mode=options.mode, credentials=[options.credential],
-                               wall_clock=SystemClock(), rest_port=options.rest_port, ws_port=options.ws_port,
-                               rate_limit_per_sec=options.rate_limit_per_sec)
+    venue = SimBroker(
+        symbols=list(options.symbols),
+        start_date=options.date_from,
+        end_date=options.date_to,
+        clock=FixedClock(kst_datetime(options.date_from, time(0, 0))),
+        state_dir=options.state_dir,
+        speed=options.speed,
+        fresh=options.fresh,
+    )
+    sim = KisExchangeSimulator(
+        venue,
+        mode=options.mode,
+        credentials=[options.credential],
+        wall_clock=SystemClock(),
+        rest_port=options.rest_port,
+        ws_port=options.ws_port,
+        rate_limit_per_sec=options.rate_limit_per_sec,
+    )
     try:
         try:
             await sim.start()
@@ -141,16 +155,24 @@ async def _play(venue: SimBroker, say: Callable[[str], None]) -> None:
     say("replay finished; still serving inquiries (Ctrl+C stops)")
 
 
-def _banner(sim: KisExchangeSimulator, options: ExchangeSimOptions, venue: SimBroker,
-            say: Callable[[str], None]) -> None:
+def _banner(
+    sim: KisExchangeSimulator, options: ExchangeSimOptions, venue: SimBroker, say: Callable[[str], None]
+) -> None:
     credential = options.credential
     speed = "fastest" if options.speed is None else f"{options.speed:g}x"
-    say(f"KIS exchange simulator ({options.mode}) replaying {', '.join(venue.symbols)} "
-        f"{options.date_from} → {options.date_to} at {speed}")
+    say(
+        f"KIS exchange simulator ({options.mode}) replaying {', '.join(venue.symbols)} "
+        f"{options.date_from} → {options.date_to} at {speed}"
+    )
     say(f"REST      {sim.rest_base_url}")
     say(f"WebSocket {sim.ws_url}")
     say("Accepted credential (simulator only), as .env lines:")
-    for name, value in (("KIS_APP_KEY", credential.app_key), ("KIS_APP_SECRET", credential.app_secret),
-                        ("KIS_ACCOUNT", credential.account), ("KIS_HTS_ID", credential.hts_id),
-                        ("KIS_REST_BASE_URL", sim.rest_base_url), ("KIS_WS_URL", sim.ws_url)):
+    for name, value in (
+        ("KIS_APP_KEY", credential.app_key),
+        ("KIS_APP_SECRET", credential.app_secret),
+        ("KIS_ACCOUNT", credential.account),
+        ("KIS_HTS_ID", credential.hts_id),
+        ("KIS_REST_BASE_URL", sim.rest_base_url),
+        ("KIS_WS_URL", sim.ws_url),
+    ):
         say(f"{name}={value}")

@@ -271,9 +271,7 @@ ORDER_CASH = TrSpec({"TTTC0012U": "buy", "TTTC0011U": "sell", "TTTC0802U": "buy"
 ORDER_RVSECNCL = TrSpec({"TTTC0013U": "rvsecncl", "TTTC0803U": "rvsecncl"})
 PSBL_RVSECNCL = TrSpec({"TTTC0084R": "psbl", "TTTC8036R": "psbl"}, paper_supported=False)
 BALANCE = TrSpec({"TTTC8434R": "balance"})
-DAILY_CCLD = TrSpec(
-    {"TTTC0081R": "recent", "TTTC8001R": "recent", "CTSC9215R": "old", "CTSC9115R": "old"}
-)
+DAILY_CCLD = TrSpec({"TTTC0081R": "recent", "TTTC8001R": "recent", "CTSC9215R": "old", "CTSC9115R": "old"})
 PSBL_ORDER = TrSpec({"TTTC8908R": "psbl"})
 PRICE = TrSpec({"FHKST01010100": "price"}, paper_derived=False)
 DAILY_CHART = TrSpec({"FHKST03010100": "chart"}, paper_derived=False)

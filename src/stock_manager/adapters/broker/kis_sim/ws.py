@@ -80,8 +80,16 @@ class WsHub:
         Registrations per session (41 at KIS).
     """
 
-    def __init__(self, gateway: Gateway, mode: KisMode, wall_clock: Clock, sleep: Sleep, *,
-                 pingpong_interval_secs: float | None, max_registrations: int = MAX_REGISTRATIONS) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        mode: KisMode,
+        wall_clock: Clock,
+        sleep: Sleep,
+        *,
+        pingpong_interval_secs: float | None,
+        max_registrations: int = MAX_REGISTRATIONS,
+    ) -> None:
         self._gateway = gateway
         self._mode: KisMode = mode
         self._clock = wall_clock
@@ -102,8 +110,7 @@ class WsHub:
 
     async def start(self, host: str, port: int) -> str:
         """Listen on `host`:`port` (0 picks a free port); return the ``ws://`` URL."""
-        self._server = await serve(self._serve, host, port, ping_interval=None, max_size=2**20,
-                                   compression=None)
+        self._server = await serve(self._serve, host, port, ping_interval=None, max_size=2**20, compression=None)
         bound = self._server.sockets[0].getsockname()
         self.url = f"ws://{bound[0]}:{bound[1]}"
         return self.url
@@ -209,8 +216,10 @@ class WsHub:
             await self._reply(session, tr_id, tr_key, "9", "OPSP8993", "INVALID APPROVAL KEY")
             return True
         if session.credential is None:
-            if any(s is not session and s.credential is not None and s.credential.app_key == owner.app_key
-                   for s in self.sessions):
+            if any(
+                s is not session and s.credential is not None and s.credential.app_key == owner.app_key
+                for s in self.sessions
+            ):
                 self.sessions_refused += 1
                 await self._reply(session, "(null)", "", "9", "OPSP8996", "ALREADY IN USE appkey")
                 await session.conn.close()
@@ -232,21 +241,37 @@ class WsHub:
                 await self._reply(session, tr_id, tr_key, "1", "OPSP0008", "MAX SUBSCRIBE OVER", encrypt)
             else:
                 session.subscriptions.add(key)
-                await self._reply(session, tr_id, tr_key, "0", "OPSP0000", "SUBSCRIBE SUCCESS", encrypt,
-                                  output=session.cipher.ack_output())
+                await self._reply(
+                    session,
+                    tr_id,
+                    tr_key,
+                    "0",
+                    "OPSP0000",
+                    "SUBSCRIBE SUCCESS",
+                    encrypt,
+                    output=session.cipher.ack_output(),
+                )
         elif tr_type == "2":
             if key in session.subscriptions:
                 session.subscriptions.discard(key)
                 await self._reply(session, tr_id, tr_key, "0", "OPSP0001", "UNSUBSCRIBE SUCCESS", encrypt)
             else:
-                await self._reply(session, tr_id, tr_key, "9", "OPSP0003", "UNSUBSCRIBE ERROR(not found!)",
-                                  encrypt)
+                await self._reply(session, tr_id, tr_key, "9", "OPSP0003", "UNSUBSCRIBE ERROR(not found!)", encrypt)
         else:
             await self._reply(session, tr_id, tr_key, "9", "OPSP8994", "JSON PARSING ERROR : invalid tr_type")
         return True
 
-    async def _reply(self, session: WsSession, tr_id: str, tr_key: str, rt_cd: str, msg_cd: str, msg1: str,
-                     encrypt: str = "N", *, output: dict[str, str] | None = None) -> None:
+    async def _reply(
+        self,
+        session: WsSession,
+        tr_id: str,
+        tr_key: str,
+        rt_cd: str,
+        msg_cd: str,
+        msg1: str,
+        encrypt: str = "N",
+        *,
+        output: dict[str, str] | None = None,
+    ) -> None:
         with contextlib.suppress(ConnectionClosed):
-            await session.conn.send(system_message(tr_id, tr_key, rt_cd, msg_cd, msg1, encrypt=encrypt,
-                                                   output=output))
+            await session.conn.send(system_message(tr_id, tr_key, rt_cd, msg_cd, msg1, encrypt=encrypt, output=output))

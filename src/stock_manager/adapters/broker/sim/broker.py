@@ -92,10 +92,21 @@ class SimBroker:
     """
 
     def __init__(
-        self, *, symbols: Sequence[str], start_date: date, end_date: date, clock: FixedClock, state_dir: Path,
-        speed: float | None = None, participation_rate: Decimal = Decimal("0.25"),
-        start_cash_krw: Decimal = Decimal(10_000_000), cost_model: CostModel | None = None,
-        read_only: bool = False, generation: int | None = None, fresh: bool = False, venue: str = "krx",
+        self,
+        *,
+        symbols: Sequence[str],
+        start_date: date,
+        end_date: date,
+        clock: FixedClock,
+        state_dir: Path,
+        speed: float | None = None,
+        participation_rate: Decimal = Decimal("0.25"),
+        start_cash_krw: Decimal = Decimal(10_000_000),
+        cost_model: CostModel | None = None,
+        read_only: bool = False,
+        generation: int | None = None,
+        fresh: bool = False,
+        venue: str = "krx",
     ) -> None:
         if not symbols:
             raise ConfigurationError("a replay needs at least one symbol")
@@ -104,16 +115,16 @@ class SimBroker:
         self._market = replay_market(venue, symbols)
         days = self._market.trading_days(start_date, end_date)
         if not days:
-            raise ConfigurationError(
-                f"no trading day with data for {self._market.symbols} in {start_date}..{end_date}")
+            raise ConfigurationError(f"no trading day with data for {self._market.symbols} in {start_date}..{end_date}")
         try:
             config = MatchingConfig(participation_rate, start_cash_krw, cost_model or default_costs(venue))
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from exc
         self._clock = clock
         self._speed = speed
-        self._params = replay_params(self._market.symbols, start_date, end_date, config,
-                                     venue=venue, data=self._market.fingerprint())
+        self._params = replay_params(
+            self._market.symbols, start_date, end_date, config, venue=venue, data=self._market.fingerprint()
+        )
         self._state = ReplayState(days=days)
         self._streams = EventStreams(self._market.symbols)
         if read_only and not (state_dir / JOURNAL_FILE).exists():
@@ -121,17 +132,32 @@ class SimBroker:
         journal = Journal.open(state_dir, read_only=read_only)
         try:
             self._params["generation"] = choose_generation(
-                journal.records, self._params, requested=generation, fresh=fresh,
-                archived_count=journal.archived_count())
+                journal.records,
+                self._params,
+                requested=generation,
+                fresh=fresh,
+                archived_count=journal.archived_count(),
+            )
             self.replay_id = hashlib.sha256(json.dumps(self._params, sort_keys=True).encode()).hexdigest()[:8]
             self.account_id = f"SIM-{self.replay_id}"
             self._engine = MatchingEngine(self.account_id, self._market.instruments(), config)
             self._journal = ReplayJournal(journal, self._state, clock, read_only=read_only)
             self._orders = VenueOrders(engine=self._engine, journal=self._journal, streams=self._streams, clock=clock)
-            self._queries = VenueQueries(account_id=self.account_id, replay_id=self.replay_id, engine=self._engine,
-                                         market=self._market, clock=clock, state=self._state)
-            self._journal.start_or_resume(self.replay_id, self._params, self._engine, self._open_engine_day,
-                                          lambda: self._market.session(days[0]).ts_first_order)
+            self._queries = VenueQueries(
+                account_id=self.account_id,
+                replay_id=self.replay_id,
+                engine=self._engine,
+                market=self._market,
+                clock=clock,
+                state=self._state,
+            )
+            self._journal.start_or_resume(
+                self.replay_id,
+                self._params,
+                self._engine,
+                self._open_engine_day,
+                lambda: self._market.session(days[0]).ts_first_order,
+            )
         except BaseException:
             journal.close()
             raise
@@ -254,8 +280,15 @@ class SimBroker:
         await self._streams.deliver_held()
         self._advance_clock(session.ts_close)
         expired = self._engine.expire_open_orders(session.ts_close)
-        self._journal.write({"type": "close", "day": day.isoformat(), "ts": iso(session.ts_close),
-                             "expired": [report.broker_order_number for report in expired]}, sync=True)
+        self._journal.write(
+            {
+                "type": "close",
+                "day": day.isoformat(),
+                "ts": iso(session.ts_close),
+                "expired": [report.broker_order_number for report in expired],
+            },
+            sync=True,
+        )
         state.session_open = False
         state.day_index += 1
         state.played = 0
@@ -339,8 +372,9 @@ class SimBroker:
         self._require_account(request.account_id)
         return self._orders.place(request)
 
-    async def place_amount_buy(self, account_id: str, symbol: str, amount_krw: Decimal,
-                               client_order_id: str | None = None) -> OrderAck:
+    async def place_amount_buy(
+        self, account_id: str, symbol: str, amount_krw: Decimal, client_order_id: str | None = None
+    ) -> OrderAck:
         """Place a market buy that spends `amount_krw` KRW (plus commission) at the replay clock's time (Upbit's
         ``ord_type=price``; see `MatchingEngine.submit_amount_buy`); journaled like `place_order`.
 
@@ -387,8 +421,7 @@ class SimBroker:
         self._advance_clock(session.ts_first_order)
         self._open_engine_day(session.trading_date)
         state.session_open, state.played, state.last_opened = True, 0, session.trading_date
-        self._journal.write({"type": "session", "day": session.trading_date.isoformat(),
-                             "ts": iso(self._clock.now())})
+        self._journal.write({"type": "session", "day": session.trading_date.isoformat(), "ts": iso(self._clock.now())})
 
     def _open_engine_day(self, day: date) -> tuple[TradingSession, list[Tick]]:
         session = self._market.session(day)
@@ -398,9 +431,11 @@ class SimBroker:
     def _day_prints(self, session: TradingSession) -> list[Tick]:
         state, day = self._state, session.trading_date
         if state.prints is None or state.prints[0] != day:
-            keyed = [(tick.ts_event, rank, index, tick)
-                     for rank, symbol in enumerate(self._market.symbols)
-                     for index, tick in enumerate(self._market.prints(symbol, session))]
+            keyed = [
+                (tick.ts_event, rank, index, tick)
+                for rank, symbol in enumerate(self._market.symbols)
+                for index, tick in enumerate(self._market.prints(symbol, session))
+            ]
             state.prints = (day, [tick for *_, tick in sorted(keyed, key=lambda k: k[:3])])
         return state.prints[1]
 
@@ -414,5 +449,3 @@ class SimBroker:
     def _advance_clock(self, ts: datetime) -> None:
         if ts > self._clock.now():
             self._clock.set(ts)
-
-

@@ -61,8 +61,13 @@ class ReplayJournal:
     def record(self, kind: str, **fields: Any) -> Record:
         """Return a record of the current day: its type, day, position among the day's prints and time."""
         state = self._state
-        return {"type": kind, "day": state.days[state.day_index].isoformat(), "at": state.played,
-                "ts": iso(self._clock.now()), **fields}
+        return {
+            "type": kind,
+            "day": state.days[state.day_index].isoformat(),
+            "at": state.played,
+            "ts": iso(self._clock.now()),
+            **fields,
+        }
 
     def write(self, record: Record, *, sync: bool = False) -> None:
         """Append `record` (fsync-ed when `sync`).
@@ -87,8 +92,14 @@ class ReplayJournal:
         if self.journal.closed:
             raise FatalBrokerError("the sim broker is closed (or its journal failed); build a new one")
 
-    def start_or_resume(self, replay_id: str, params: dict[str, Any], engine: MatchingEngine,
-                        open_day: DayOpener, first_order_time: Callable[[], datetime]) -> None:
+    def start_or_resume(
+        self,
+        replay_id: str,
+        params: dict[str, Any],
+        engine: MatchingEngine,
+        open_day: DayOpener,
+        first_order_time: Callable[[], datetime],
+    ) -> None:
         """Journal a new replay's start, or rebuild `engine` from the journal of the same replay and move the
         state and the clock to where it stopped; archive the journal of another replay first.
 

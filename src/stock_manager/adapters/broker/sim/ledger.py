@@ -64,13 +64,18 @@ class AccountLedger:
 
     def positions(self) -> list[BrokerPosition]:
         """Return the holdings with non-zero quantity, by symbol."""
-        return [BrokerPosition(symbol=symbol, quantity=position.quantity, avg_price=position.avg_price)
-                for symbol, position in sorted(self._positions.items()) if position.quantity != 0]
+        return [
+            BrokerPosition(symbol=symbol, quantity=position.quantity, avg_price=position.avg_price)
+            for symbol, position in sorted(self._positions.items())
+            if position.quantity != 0
+        ]
 
     def sellable_quantity(self, symbol: str) -> Decimal:
         """Return the quantity held minus the remaining quantity of working sells of `symbol`."""
-        working = sum((o.remaining for o in self._working
-                       if o.request.symbol == symbol and o.request.side is Side.SELL), Decimal(0))
+        working = sum(
+            (o.remaining for o in self._working if o.request.symbol == symbol and o.request.side is Side.SELL),
+            Decimal(0),
+        )
         return self.holding(symbol).quantity - working
 
     def fills(self, trading_date: date | None = None) -> list[Fill]:

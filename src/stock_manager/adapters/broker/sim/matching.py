@@ -149,9 +149,7 @@ class MatchingEngine:
 
     # -- SESSION --------------------------------------------------------------------------------------
 
-    def open_session(
-        self, session: TradingSession, base_prices: Mapping[str, Decimal], accept_from: datetime
-    ) -> None:
+    def open_session(self, session: TradingSession, base_prices: Mapping[str, Decimal], accept_from: datetime) -> None:
         """Start accepting orders for `session` from `accept_from` (the pre-open).
 
         Parameters
@@ -219,21 +217,21 @@ class MatchingEngine:
         if not instrument.is_valid_quantity(quantity):
             raise reject(RejectCode.QUANTITY, str(quantity))
         reserve = reserve_price(request, instrument, quote, self._last_price(request.symbol, quote))
-        value_price = request.limit_price if request.limit_price is not None else self._last_price(request.symbol,
-                                                                                                   quote)
+        value_price = (
+            request.limit_price if request.limit_price is not None else self._last_price(request.symbol, quote)
+        )
         if quantity * value_price < instrument.min_notional:
             raise reject(RejectCode.UNDER_MIN_NOTIONAL, f"{quantity * value_price} < {instrument.min_notional}")
         require_unused(self._client_ids, request.client_order_id)
         if request.side is Side.BUY:
             require_cash(self.ledger.cost_of_buying(quantity, reserve), self.orderable_krw)
         elif quantity > self.sellable_quantity(request.symbol):
-            raise reject(
-                RejectCode.INSUFFICIENT_HOLDINGS, f"sellable {self.sellable_quantity(request.symbol)}"
-            )
+            raise reject(RejectCode.INSUFFICIENT_HOLDINGS, f"sellable {self.sellable_quantity(request.symbol)}")
         return self._accept(BookOrder("", request, session.session.trading_date, ts, reserve))
 
-    def submit_amount_buy(self, account_id: str, symbol: str, amount_krw: Decimal, ts: datetime,
-                          client_order_id: str | None = None) -> OrderAck:
+    def submit_amount_buy(
+        self, account_id: str, symbol: str, amount_krw: Decimal, ts: datetime, client_order_id: str | None = None
+    ) -> OrderAck:
         """Validate and accept a market buy that spends `amount_krw` (KRW, before commission) at `ts`.
 
         The order is a MARKET BUY whose quantity is what it buys (module docstring).
@@ -251,8 +249,7 @@ class MatchingEngine:
             raise reject(RejectCode.UNDER_MIN_NOTIONAL, f"{amount_krw} < {instrument.min_notional}")
         require_unused(self._client_ids, client_order_id)
         require_cash(amount_krw + self.config.cost_model.commission_krw(amount_krw), self.orderable_krw)
-        return self._accept(BookOrder("", request, session.session.trading_date, ts, Decimal(0),
-                                      amount_krw=amount_krw))
+        return self._accept(BookOrder("", request, session.session.trading_date, ts, Decimal(0), amount_krw=amount_krw))
 
     def cancel(self, order_number: str, ts: datetime) -> CancelReport:
         """Cancel the whole remainder of a working order at `ts`.
@@ -304,8 +301,11 @@ class MatchingEngine:
             if quantity > 0:
                 fills.append(self._execute(order, quantity, tick))
                 capacity -= quantity
-            if order.amount_krw is not None and order.state is BrokerOrderState.OPEN and instrument.floor_quantity(
-                    order.remaining_krw / tick.price) <= 0:
+            if (
+                order.amount_krw is not None
+                and order.state is BrokerOrderState.OPEN
+                and instrument.floor_quantity(order.remaining_krw / tick.price) <= 0
+            ):
                 self._closed.append(self._close_order(order, tick.ts_event, REASON_SPENT))
         return fills
 

@@ -50,8 +50,13 @@ class MatchingConfig:
             raise ValueError(f"start cash must not be negative, was {self.start_cash_krw}")
 
 
-def admit(session: BookSession | None, account_id: str, instruments: Mapping[str, Instrument],
-          request: OrderRequest, ts: datetime) -> tuple[BookSession, Instrument, DayQuote]:
+def admit(
+    session: BookSession | None,
+    account_id: str,
+    instruments: Mapping[str, Instrument],
+    request: OrderRequest,
+    ts: datetime,
+) -> tuple[BookSession, Instrument, DayQuote]:
     """Return the session, instrument and day quote of `request` after the checks every order passes first: the
     market takes orders at `ts`, the account is the engine's, the symbol is traded and trades today.
 
@@ -122,10 +127,18 @@ def report_of(account_id: str, order: BookOrder) -> BrokerOrderReport:
     if order.filled_quantity > 0:
         avg = (order.filled_amount_krw / order.filled_quantity).quantize(PRICE_QUANTUM)
     return BrokerOrderReport(
-        account_id=account_id, broker_order_number=order.number, venue_order_ref="", symbol=request.symbol,
-        side=request.side, order_type=request.order_type,
+        account_id=account_id,
+        broker_order_number=order.number,
+        venue_order_ref="",
+        symbol=request.symbol,
+        side=request.side,
+        order_type=request.order_type,
         quantity=request.quantity if order.amount_krw is None else order.filled_quantity,  # by amount: what it bought
-        limit_price=request.limit_price, state=order.state, filled_quantity=order.filled_quantity,
-        avg_fill_price=avg, ts_accepted=order.ts_accepted, trading_date=order.trading_date,
+        limit_price=request.limit_price,
+        state=order.state,
+        filled_quantity=order.filled_quantity,
+        avg_fill_price=avg,
+        ts_accepted=order.ts_accepted,
+        trading_date=order.trading_date,
         client_order_id=request.client_order_id,
     )

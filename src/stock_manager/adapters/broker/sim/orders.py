@@ -20,8 +20,9 @@ from stock_manager.service_layer.ports.broker import OrderAck, OrderRequest
 class VenueOrders:
     """The `Broker` port's order commands of the sim broker, plus the venue-only ones its fronts need."""
 
-    def __init__(self, *, engine: MatchingEngine, journal: ReplayJournal, streams: EventStreams,
-                 clock: FixedClock) -> None:
+    def __init__(
+        self, *, engine: MatchingEngine, journal: ReplayJournal, streams: EventStreams, clock: FixedClock
+    ) -> None:
         self._engine = engine
         self._journal = journal
         self._streams = streams
@@ -36,20 +37,30 @@ class VenueOrders:
             raise
         self._journal.write(
             self._journal.record("place", order_number=ack.broker_order_number, request=encode_request(request)),
-            sync=True)
+            sync=True,
+        )
         return ack
 
-    def place_amount_buy(self, account_id: str, symbol: str, amount_krw: Decimal,
-                         client_order_id: str | None) -> OrderAck:
+    def place_amount_buy(
+        self, account_id: str, symbol: str, amount_krw: Decimal, client_order_id: str | None
+    ) -> OrderAck:
         """Accept a market buy spending `amount_krw` now, or refuse it and burn its client order id."""
         try:
             ack = self._engine.submit_amount_buy(account_id, symbol, amount_krw, self._clock.now(), client_order_id)
         except OrderRejectedByBroker:
             self._burn_refused(client_order_id)
             raise
-        self._journal.write(self._journal.record(
-            "place_amount", order_number=ack.broker_order_number, account_id=account_id, symbol=symbol,
-            amount_krw=number(amount_krw), client_order_id=client_order_id), sync=True)
+        self._journal.write(
+            self._journal.record(
+                "place_amount",
+                order_number=ack.broker_order_number,
+                account_id=account_id,
+                symbol=symbol,
+                amount_krw=number(amount_krw),
+                client_order_id=client_order_id,
+            ),
+            sync=True,
+        )
         return ack
 
     def burn(self, client_order_id: str) -> None:

@@ -13,20 +13,22 @@ from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import DailyBar
-from stock_manager.service_layer.ports.broker import (
-    AccountRef,
-    BrokerOrderReport,
-    BrokerPosition,
-    CashBalance,
-    Quote,
-)
+from stock_manager.service_layer.ports.broker import AccountRef, BrokerOrderReport, BrokerPosition, CashBalance, Quote
 
 
 class VenueQueries:
     """The `Broker` port's read calls of the sim broker."""
 
-    def __init__(self, *, account_id: str, replay_id: str, engine: MatchingEngine, market: ReplayMarket,
-                 clock: FixedClock, state: ReplayState) -> None:
+    def __init__(
+        self,
+        *,
+        account_id: str,
+        replay_id: str,
+        engine: MatchingEngine,
+        market: ReplayMarket,
+        clock: FixedClock,
+        state: ReplayState,
+    ) -> None:
         self._account_id = account_id
         self._replay_id = replay_id
         self._engine = engine
@@ -74,12 +76,28 @@ class VenueQueries:
         band = instrument.price_band(base_bar.close) if instrument is not None else None
         last = self._engine.last_print(symbol)
         if last is not None and self._market.trading_date_of(last.ts_event) == day:
-            played = [t.price for t in self._market.prints(symbol, self._market.session(day))
-                      if t.ts_event <= last.ts_event]
-            return Quote(symbol, last.price, base_bar.close, band.upper if band else None,
-                         band.lower if band else None, last.ts_event, played[0], max(played), min(played))
-        return Quote(symbol, base_bar.close, base_bar.close, band.upper if band else None,
-                     band.lower if band else None, self._clock.now())
+            played = [
+                t.price for t in self._market.prints(symbol, self._market.session(day)) if t.ts_event <= last.ts_event
+            ]
+            return Quote(
+                symbol,
+                last.price,
+                base_bar.close,
+                band.upper if band else None,
+                band.lower if band else None,
+                last.ts_event,
+                played[0],
+                max(played),
+                min(played),
+            )
+        return Quote(
+            symbol,
+            base_bar.close,
+            base_bar.close,
+            band.upper if band else None,
+            band.lower if band else None,
+            self._clock.now(),
+        )
 
     def daily_bars(self, symbol: str, end: date, count: int) -> list[DailyBar]:
         """Return up to `count` bars of `symbol` ending on or before `end`, oldest first.

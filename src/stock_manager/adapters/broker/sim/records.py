@@ -27,8 +27,15 @@ def iso(ts: datetime) -> str:
     return ts.isoformat()
 
 
-def replay_params(symbols: tuple[str, ...], start: date, end: date, config: MatchingConfig, *,
-                  venue: str = "krx", data: str | None = None) -> dict[str, Any]:
+def replay_params(
+    symbols: tuple[str, ...],
+    start: date,
+    end: date,
+    config: MatchingConfig,
+    *,
+    venue: str = "krx",
+    data: str | None = None,
+) -> dict[str, Any]:
     """Return the parameters that identify a replay: same parameters, same replay (and the same journal).
 
     `data` is the replayed data's fingerprint (the bundled data's by default); `venue` is recorded only when it
@@ -54,15 +61,18 @@ def replay_params(symbols: tuple[str, ...], start: date, end: date, config: Matc
 
 def encode_request(request: OrderRequest) -> dict[str, Any]:
     """Return the JSON object of an order request."""
-    return {
-        "account_id": request.account_id,
-        "symbol": request.symbol,
-        "side": request.side.value,
-        "order_type": request.order_type.value,
-        "quantity": str(request.quantity),
-        "limit_price": None if request.limit_price is None else str(request.limit_price),
-    } | ({} if request.client_order_id is None else {"client_order_id": request.client_order_id}) | (
-        {} if request.time_in_force is TimeInForce.DAY else {"time_in_force": request.time_in_force.value})
+    return (
+        {
+            "account_id": request.account_id,
+            "symbol": request.symbol,
+            "side": request.side.value,
+            "order_type": request.order_type.value,
+            "quantity": str(request.quantity),
+            "limit_price": None if request.limit_price is None else str(request.limit_price),
+        }
+        | ({} if request.client_order_id is None else {"client_order_id": request.client_order_id})
+        | ({} if request.time_in_force is TimeInForce.DAY else {"time_in_force": request.time_in_force.value})
+    )
 
 
 def decode_request(data: dict[str, Any]) -> OrderRequest:

@@ -129,8 +129,9 @@ def _replay_command(engine: MatchingEngine, record: Record) -> None:
             if ack.broker_order_number != record["order_number"]:
                 raise JournalError(f"journaled order {record['order_number']} came back as {ack}")
         elif record["type"] == "place_amount":
-            ack = engine.submit_amount_buy(record["account_id"], record["symbol"], Decimal(record["amount_krw"]), ts,
-                                           record.get("client_order_id"))
+            ack = engine.submit_amount_buy(
+                record["account_id"], record["symbol"], Decimal(record["amount_krw"]), ts, record.get("client_order_id")
+            )
             if ack.broker_order_number != record["order_number"]:
                 raise JournalError(f"journaled order {record['order_number']} came back as {ack}")
         elif record["type"] == "burn":
@@ -138,6 +139,4 @@ def _replay_command(engine: MatchingEngine, record: Record) -> None:
         else:
             engine.cancel(record["order_number"], ts)
     except OrderRejectedByBroker as exc:
-        raise JournalError(
-            f"journaled {record['type']} {record.get('order_number')} now fails: {exc}"
-        ) from exc
+        raise JournalError(f"journaled {record['type']} {record.get('order_number')} now fails: {exc}") from exc

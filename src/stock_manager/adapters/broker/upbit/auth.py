@@ -65,8 +65,7 @@ def render_value(value: ParamScalar) -> str:
                 raise TypeError(f"datetime parameters must be timezone-aware, was {value!r}")
             return value.astimezone(UTC).replace(microsecond=0).isoformat()
         case _:
-            raise TypeError(f"unsupported parameter type {type(value).__name__} (floats are not accepted; "
-                            "use Decimal)")
+            raise TypeError(f"unsupported parameter type {type(value).__name__} (floats are not accepted; use Decimal)")
 
 
 def encode_params(params: Params | None) -> Pairs:
@@ -134,8 +133,14 @@ class UpbitAuth:
         If a key is empty or `algorithm` is not HS256/HS512.
     """
 
-    def __init__(self, access_key: SecretStr | str, secret_key: SecretStr | str, *, algorithm: str = "HS512",
-                 nonce_factory: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        access_key: SecretStr | str,
+        secret_key: SecretStr | str,
+        *,
+        algorithm: str = "HS512",
+        nonce_factory: Callable[[], str] | None = None,
+    ) -> None:
         self._access_key = _reveal(access_key)
         self._secret_key = _reveal(secret_key)
         if not self._access_key or not self._secret_key:

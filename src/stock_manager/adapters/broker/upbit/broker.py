@@ -93,22 +93,41 @@ class UpbitBroker:
         HTTP transport and async sleep for tests; extra `UpbitWebSocket` options.
     """
 
-    def __init__(self, config: UpbitConfig, *, markets: Sequence[str] = ("KRW-BTC",), clock: Clock | None = None,
-                 cost_model: CostModel | None = None, instruments: Iterable[Instrument] = (),
-                 market_buy_slippage: Decimal = DEFAULT_MARKET_BUY_SLIPPAGE, on_blocked: BlockAlert | None = None,
-                 on_stream_fatal: FatalHandler | None = None, on_frame_handled: Callable[[], None] | None = None,
-                 account_id: str | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, **ws_options: object) -> None:
+    def __init__(
+        self,
+        config: UpbitConfig,
+        *,
+        markets: Sequence[str] = ("KRW-BTC",),
+        clock: Clock | None = None,
+        cost_model: CostModel | None = None,
+        instruments: Iterable[Instrument] = (),
+        market_buy_slippage: Decimal = DEFAULT_MARKET_BUY_SLIPPAGE,
+        on_blocked: BlockAlert | None = None,
+        on_stream_fatal: FatalHandler | None = None,
+        on_frame_handled: Callable[[], None] | None = None,
+        account_id: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **ws_options: object,
+    ) -> None:
         self.config = config
         self.account_id = account_id or account_id_for(config.access_key.get_secret_value())
         self._markets = tuple(markets)
         self._clock = clock or SystemClock()
         self._costs = cost_model or upbit_cost_model()
-        self.client = UpbitExchangeClient.from_config(config, transport=transport, clock=self._clock, sleep=sleep,
-                                                      on_blocked=on_blocked)
+        self.client = UpbitExchangeClient.from_config(
+            config, transport=transport, clock=self._clock, sleep=sleep, on_blocked=on_blocked
+        )
         self.sender = OrderSender(self.client, {i.symbol: i for i in instruments}, market_buy_slippage)
-        self.streams = UpbitStreams(config, account_id=self.account_id, clock=self._clock, cost_model=self._costs,
-                                    on_frame_handled=on_frame_handled, on_fatal=on_stream_fatal, **ws_options)
+        self.streams = UpbitStreams(
+            config,
+            account_id=self.account_id,
+            clock=self._clock,
+            cost_model=self._costs,
+            on_frame_handled=on_frame_handled,
+            on_fatal=on_stream_fatal,
+            **ws_options,
+        )
 
     # -- SESSION AND ACCOUNT --------------------------------------------------------------------------------
 
@@ -188,8 +207,7 @@ class UpbitBroker:
         (``GET /v1/candles/days``; a day in progress is a partial candle)."""
         if count <= 0:
             return []
-        candles = await self.client.candles_days(symbol, to=UPBIT_DAY.start_of(end + timedelta(days=1)),
-                                                 count=count)
+        candles = await self.client.candles_days(symbol, to=UPBIT_DAY.start_of(end + timedelta(days=1)), count=count)
         return [daily_bar(candle) for candle in candles]
 
     async def subscribe_quotes(self, symbols: list[str], handler: TickHandler) -> None:
@@ -233,8 +251,9 @@ class UpbitBroker:
         self._require_account(request.account_id)
         return await self.sender.place(request)
 
-    async def place_amount_buy(self, account_id: str, symbol: str, amount_krw: Decimal,
-                               client_order_id: str | None = None) -> OrderAck:
+    async def place_amount_buy(
+        self, account_id: str, symbol: str, amount_krw: Decimal, client_order_id: str | None = None
+    ) -> OrderAck:
         """Place a market buy spending `amount_krw` KRW plus the fee (``ord_type=price``); it ends ``cancel``
         once spent, with the dust that cannot buy 1e-8 refunded (reported FILLED). Raises as `place_order`."""
         self._require_account(account_id)

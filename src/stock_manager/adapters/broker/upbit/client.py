@@ -75,9 +75,15 @@ class UpbitExchangeClient:
         self._closed_limit = closed_orders_limit
 
     @classmethod
-    def from_config(cls, config: UpbitConfig, *, transport: httpx.AsyncBaseTransport | None = None,
-                    clock: Clock | None = None, sleep: Sleep = asyncio.sleep,
-                    on_blocked: BlockHandler | None = None) -> "UpbitExchangeClient":
+    def from_config(
+        cls,
+        config: UpbitConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep = asyncio.sleep,
+        on_blocked: BlockHandler | None = None,
+    ) -> "UpbitExchangeClient":
         """Return a client over a new `UpbitRestClient` (no I/O until the first call)."""
         return cls(UpbitRestClient(config, transport=transport, clock=clock, sleep=sleep, on_blocked=on_blocked))
 
@@ -110,9 +116,17 @@ class UpbitExchangeClient:
 
     # -- ORDERS ---------------------------------------------------------------------------------------------
 
-    async def place_order(self, market: str, side: str, ord_type: str, *, volume: Decimal | None = None,
-                          price: Decimal | None = None, time_in_force: str | None = None,
-                          identifier: str | None = None) -> UpbitOrder:
+    async def place_order(
+        self,
+        market: str,
+        side: str,
+        ord_type: str,
+        *,
+        volume: Decimal | None = None,
+        price: Decimal | None = None,
+        time_in_force: str | None = None,
+        identifier: str | None = None,
+    ) -> UpbitOrder:
         """Create an order once, ``POST /v1/orders`` (§4.3); return Upbit's answer (201, state ``wait`` for a
         resting limit, no trades). The body follows `orders.order_body` (types and amounts checked first).
 
@@ -130,20 +144,30 @@ class UpbitExchangeClient:
         FatalBrokerError
             Keys, IP allow-list or permissions refused, or a 418 block (`UpbitBlocked`): stop trading.
         """
-        body = order_body(market, side, ord_type, volume=volume, price=price, time_in_force=time_in_force,
-                          identifier=identifier)
+        body = order_body(
+            market, side, ord_type, volume=volume, price=price, time_in_force=time_in_force, identifier=identifier
+        )
         payload = await self.rest.order("/v1/orders", dict(body))
         return _acted(parse_order, payload, "POST /v1/orders")
 
-    async def test_order(self, market: str, side: str, ord_type: str, *, volume: Decimal | None = None,
-                         price: Decimal | None = None, time_in_force: str | None = None,
-                         identifier: str | None = None) -> UpbitOrder:
+    async def test_order(
+        self,
+        market: str,
+        side: str,
+        ord_type: str,
+        *,
+        volume: Decimal | None = None,
+        price: Decimal | None = None,
+        time_in_force: str | None = None,
+        identifier: str | None = None,
+    ) -> UpbitOrder:
         """Validate an order without creating it, ``POST /v1/orders/test`` (§4.4); the answer's uuid is unusable.
 
         Raises as `place_order`.
         """
-        body = order_body(market, side, ord_type, volume=volume, price=price, time_in_force=time_in_force,
-                          identifier=identifier)
+        body = order_body(
+            market, side, ord_type, volume=volume, price=price, time_in_force=time_in_force, identifier=identifier
+        )
         return _acted(parse_order, await self.rest.order("/v1/orders/test", dict(body)), "POST /v1/orders/test")
 
     async def get_order(self, uuid: str | None = None, identifier: str | None = None) -> UpbitOrder | None:
@@ -182,8 +206,9 @@ class UpbitExchangeClient:
         payload = await self.rest.cancel("/v1/order", _one_of(uuid=uuid, identifier=identifier))
         return _acted(parse_order, payload, "DELETE /v1/order")
 
-    async def open_orders(self, market: str | None = None, *,
-                          states: Sequence[str] = ("wait", "watch")) -> list[UpbitOrder]:
+    async def open_orders(
+        self, market: str | None = None, *, states: Sequence[str] = ("wait", "watch")
+    ) -> list[UpbitOrder]:
         """Return every working order (all pages), ``GET /v1/orders/open`` (§4.6), oldest first, without trades.
 
         Raises
@@ -193,8 +218,13 @@ class UpbitExchangeClient:
         """
         found: dict[str, UpbitOrder] = {}
         for page in range(1, MAX_OPEN_ORDER_PAGES + 1):
-            params = {"market": market, "states": list(states), "page": page, "limit": OPEN_ORDERS_PER_PAGE,
-                      "order_by": "asc"}
+            params = {
+                "market": market,
+                "states": list(states),
+                "page": page,
+                "limit": OPEN_ORDERS_PER_PAGE,
+                "order_by": "asc",
+            }
             orders = _read(parse_orders, await self.rest.read("/v1/orders/open", params), "GET /v1/orders/open")
             for order in orders:
                 found.setdefault(order.uuid, order)  # pages shift when orders close meanwhile
@@ -202,8 +232,9 @@ class UpbitExchangeClient:
                 return sorted(found.values(), key=lambda o: o.created_at)
         raise TemporaryBrokerError(f"Upbit GET /v1/orders/open: more than {MAX_OPEN_ORDER_PAGES} pages")
 
-    async def closed_orders(self, market: str, start: datetime, end: datetime, *,
-                            states: Sequence[str] = ("done", "cancel")) -> list[UpbitOrder]:
+    async def closed_orders(
+        self, market: str, start: datetime, end: datetime, *, states: Sequence[str] = ("done", "cancel")
+    ) -> list[UpbitOrder]:
         """Return the finished orders of `market` between `start` and `end`, ``GET /v1/orders/closed`` (§4.7),
         oldest first, without trades (each has ``executed_funds``).
 
@@ -230,13 +261,21 @@ class UpbitExchangeClient:
         pending = list(reversed(windows))
         while pending:
             low, high = pending.pop()
-            params = {"market": market, "states": list(states), "start_time": low, "end_time": high,
-                      "limit": self._closed_limit, "order_by": "asc"}
+            params = {
+                "market": market,
+                "states": list(states),
+                "start_time": low,
+                "end_time": high,
+                "limit": self._closed_limit,
+                "order_by": "asc",
+            }
             orders = _read(parse_orders, await self.rest.read("/v1/orders/closed", params), "GET /v1/orders/closed")
             if len(orders) >= self._closed_limit:
                 if high - low <= timedelta(seconds=1):
-                    raise TemporaryBrokerError(f"Upbit GET /v1/orders/closed: {len(orders)} orders in the second "
-                                               f"from {low.isoformat()}; cannot split further")
+                    raise TemporaryBrokerError(
+                        f"Upbit GET /v1/orders/closed: {len(orders)} orders in the second "
+                        f"from {low.isoformat()}; cannot split further"
+                    )
                 middle = low + timedelta(seconds=math.ceil((high - low).total_seconds() / 2))
                 pending.extend([(middle, high), (low, middle)])
                 continue
@@ -263,8 +302,9 @@ class UpbitExchangeClient:
 
     # -- QUOTATION ------------------------------------------------------------------------------------------
 
-    async def candles_minutes(self, market: str, unit: int, to: datetime | None = None,
-                              count: int = CANDLES_PER_CALL) -> list[UpbitCandle]:
+    async def candles_minutes(
+        self, market: str, unit: int, to: datetime | None = None, count: int = CANDLES_PER_CALL
+    ) -> list[UpbitCandle]:
         """Return up to `count` minute candles that started before `to` (exclusive; None = now), oldest first,
         ``GET /v1/candles/minutes/{unit}`` (§3.2). Minutes without trades have no candle.
 
@@ -277,8 +317,9 @@ class UpbitExchangeClient:
             raise ValueError(f"unit must be one of {sorted(CANDLE_MINUTE_UNITS)}, was {unit}")
         return await self._candles(f"/v1/candles/minutes/{unit}", market, to, count)
 
-    async def candles_days(self, market: str, to: datetime | None = None,
-                           count: int = CANDLES_PER_CALL) -> list[UpbitCandle]:
+    async def candles_days(
+        self, market: str, to: datetime | None = None, count: int = CANDLES_PER_CALL
+    ) -> list[UpbitCandle]:
         """Return up to `count` day candles (days start 00:00 UTC) before `to`, oldest first,
         ``GET /v1/candles/days`` (§3.2). Raises as `candles_minutes`."""
         return await self._candles("/v1/candles/days", market, to, count)
@@ -293,8 +334,11 @@ class UpbitExchangeClient:
         cursor = to
         while len(found) < count:
             asked = min(CANDLES_PER_CALL, count - len(found))
-            page = _read(parse_candles, await self.rest.read(path, {"market": market, "to": cursor, "count": asked},
-                                                             signed=False), f"GET {path}")
+            page = _read(
+                parse_candles,
+                await self.rest.read(path, {"market": market, "to": cursor, "count": asked}, signed=False),
+                f"GET {path}",
+            )
             new = [candle for candle in page if candle.start_utc not in found]
             found.update((candle.start_utc, candle) for candle in new)
             if len(page) < asked or not new:
@@ -347,8 +391,9 @@ def _acted[T](parse: Callable[[Any], T], payload: Any, what: str) -> T:
         return parse(payload)
     except UpbitParseError as e:
         log.error("upbit_unreadable_order_answer", what=what, error=mask(str(e)))
-        raise AmbiguousOrderOutcome(mask(f"Upbit {what}: accepted, but the answer could not be read ({e}); "
-                                         "inquire before anything else")) from None
+        raise AmbiguousOrderOutcome(
+            mask(f"Upbit {what}: accepted, but the answer could not be read ({e}); inquire before anything else")
+        ) from None
 
 
 def _one_of(**ids: str | None) -> dict[str, str]:
@@ -359,7 +404,7 @@ def _one_of(**ids: str | None) -> dict[str, str]:
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _aware(ts: datetime) -> datetime:
@@ -375,4 +420,3 @@ def _floor_second(ts: datetime) -> datetime:
 def _ceil_second(ts: datetime) -> datetime:
     floor = _floor_second(ts)
     return floor if floor == _aware(ts) else floor + timedelta(seconds=1)
-

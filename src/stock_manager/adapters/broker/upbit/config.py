@@ -23,17 +23,19 @@ DEFAULT_WS_PRIVATE_URL: Final = "wss://api.upbit.com/websocket/v1/private"
 
 #: Client-side pace per `Remaining-Req` group, requests per second (§6). Exchange groups count per pocket
 #: (account), quotation groups per IP. ``order`` is 8/s in the reference pages and 12/s per a later notice.
-DEFAULT_RATES_PER_SEC: Final[Mapping[str, float]] = MappingProxyType({
-    "default": 30.0,
-    "order": 8.0,
-    "order-test": 8.0,
-    "order-cancel-all": 0.5,
-    "market": 10.0,
-    "candle": 10.0,
-    "trade": 10.0,
-    "ticker": 10.0,
-    "orderbook": 10.0,
-})
+DEFAULT_RATES_PER_SEC: Final[Mapping[str, float]] = MappingProxyType(
+    {
+        "default": 30.0,
+        "order": 8.0,
+        "order-test": 8.0,
+        "order-cancel-all": 0.5,
+        "market": 10.0,
+        "candle": 10.0,
+        "trade": 10.0,
+        "ticker": 10.0,
+        "orderbook": 10.0,
+    }
+)
 
 #: The server closes a WebSocket after this long without traffic in either direction (§5.1).
 WS_IDLE_LIMIT_SECS: Final = 120.0
@@ -64,11 +66,14 @@ def check_url(url: str, *, setting: str, secure_scheme: str, plain_scheme: str) 
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme not in {secure_scheme, plain_scheme} or not host:
-        raise ConfigurationError(f"{setting} must be a {secure_scheme}:// or {plain_scheme}:// URL with a host, "
-                                 f"was {url!r}")
+        raise ConfigurationError(
+            f"{setting} must be a {secure_scheme}:// or {plain_scheme}:// URL with a host, was {url!r}"
+        )
     if parts.scheme == plain_scheme and not is_loopback_host(host):
-        raise ConfigurationError(f"{setting}: plain {plain_scheme}:// is allowed only to a loopback host "
-                                 f"(127.0.0.1, ::1, localhost); use {secure_scheme}:// for {host}")
+        raise ConfigurationError(
+            f"{setting}: plain {plain_scheme}:// is allowed only to a loopback host "
+            f"(127.0.0.1, ::1, localhost); use {secure_scheme}:// for {host}"
+        )
     return url.rstrip("/")
 
 
@@ -143,26 +148,43 @@ class UpbitConfig:
             if not value.get_secret_value().strip():
                 raise ConfigurationError(f"the Upbit {name} must not be empty")
         if self.jwt_algorithm not in JWT_ALGORITHMS:
-            raise ConfigurationError(f"jwt_algorithm must be one of {sorted(JWT_ALGORITHMS)}, "
-                                     f"was {self.jwt_algorithm!r}")
-        object.__setattr__(self, "rest_base_url", check_url(
-            self.rest_base_url, setting="rest_base_url", secure_scheme="https", plain_scheme="http"))
+            raise ConfigurationError(
+                f"jwt_algorithm must be one of {sorted(JWT_ALGORITHMS)}, was {self.jwt_algorithm!r}"
+            )
+        object.__setattr__(
+            self,
+            "rest_base_url",
+            check_url(self.rest_base_url, setting="rest_base_url", secure_scheme="https", plain_scheme="http"),
+        )
         for name in ("ws_public_url", "ws_private_url"):
-            object.__setattr__(self, name, check_url(
-                getattr(self, name), setting=name, secure_scheme="wss", plain_scheme="ws"))
+            object.__setattr__(
+                self, name, check_url(getattr(self, name), setting=name, secure_scheme="wss", plain_scheme="ws")
+            )
         rates = {**DEFAULT_RATES_PER_SEC, **self.rates_per_sec}
         for group, rate in rates.items():
             _require_positive(f"rates_per_sec[{group!r}]", rate)
         object.__setattr__(self, "rates_per_sec", MappingProxyType(rates))
-        for name in ("request_timeout_secs", "rate_limited_backoff_initial_secs", "rate_limited_backoff_max_secs",
-                     "block_default_secs", "block_max_secs", "block_forget_secs", "ping_interval_secs",
-                     "pong_timeout_secs", "ws_open_timeout_secs", "reconnect_initial_secs", "reconnect_max_secs"):
+        for name in (
+            "request_timeout_secs",
+            "rate_limited_backoff_initial_secs",
+            "rate_limited_backoff_max_secs",
+            "block_default_secs",
+            "block_max_secs",
+            "block_forget_secs",
+            "ping_interval_secs",
+            "pong_timeout_secs",
+            "ws_open_timeout_secs",
+            "reconnect_initial_secs",
+            "reconnect_max_secs",
+        ):
             _require_positive(name, getattr(self, name))
         if self.read_attempts < 1:
             raise ConfigurationError(f"read_attempts must be at least 1, was {self.read_attempts}")
         if self.ping_interval_secs >= WS_IDLE_LIMIT_SECS:
-            raise ConfigurationError(f"ping_interval_secs must be below Upbit's {WS_IDLE_LIMIT_SECS:.0f} s idle "
-                                     f"limit, was {self.ping_interval_secs}")
+            raise ConfigurationError(
+                f"ping_interval_secs must be below Upbit's {WS_IDLE_LIMIT_SECS:.0f} s idle "
+                f"limit, was {self.ping_interval_secs}"
+            )
 
     def rate_per_sec(self, group: str) -> float:
         """Return the client-side pace of `group`, requests per second (``default``'s for an unknown group)."""

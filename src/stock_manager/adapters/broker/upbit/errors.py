@@ -44,17 +44,37 @@ from stock_manager.domain.errors import (
 )
 
 #: Error names that mean the key, its IP allow-list or its permissions are wrong (§2.5).
-FATAL_NAMES: Final = frozenset({
-    "jwt_verification", "invalid_access_key", "expired_access_key", "no_authorization_ip", "no_authorization_i_p",
-    "out_of_scope", "invalid_query_payload",
-})
+FATAL_NAMES: Final = frozenset(
+    {
+        "jwt_verification",
+        "invalid_access_key",
+        "expired_access_key",
+        "no_authorization_ip",
+        "no_authorization_i_p",
+        "out_of_scope",
+        "invalid_query_payload",
+    }
+)
 #: Documented refusals of one order (§4.3, §7); other 4xx names are refusals too.
-ORDER_REJECTION_NAMES: Final = frozenset({
-    "insufficient_funds_ask", "insufficient_funds_bid", "under_min_total_ask", "under_min_total_bid",
-    "over_krw_funds_ask", "over_krw_funds_bid", "invalid_price_ask", "invalid_price_bid", "invalid_time_in_force",
-    "create_ask_error", "create_bid_error", "validation_error", "invalid_parameter", "notfoundmarket",
-    "market_offline",
-})
+ORDER_REJECTION_NAMES: Final = frozenset(
+    {
+        "insufficient_funds_ask",
+        "insufficient_funds_bid",
+        "under_min_total_ask",
+        "under_min_total_bid",
+        "over_krw_funds_ask",
+        "over_krw_funds_bid",
+        "invalid_price_ask",
+        "invalid_price_bid",
+        "invalid_time_in_force",
+        "create_ask_error",
+        "create_bid_error",
+        "validation_error",
+        "invalid_parameter",
+        "notfoundmarket",
+        "market_offline",
+    }
+)
 NONCE_USED: Final = "nonce_used"
 ORDER_NOT_FOUND: Final = "order_not_found"
 _BODY_EXCERPT_CHARS = 120

@@ -51,8 +51,16 @@ def _render(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def order_body(market: str, side: str, ord_type: str, *, volume: Decimal | None = None, price: Decimal | None = None,
-               time_in_force: str | None = None, identifier: str | None = None) -> dict[str, str]:
+def order_body(
+    market: str,
+    side: str,
+    ord_type: str,
+    *,
+    volume: Decimal | None = None,
+    price: Decimal | None = None,
+    time_in_force: str | None = None,
+    identifier: str | None = None,
+) -> dict[str, str]:
     """Return the JSON body of ``POST /v1/orders`` for a request that fits the §4.3 matrix.
 
     Keys come in the order ``market, side, volume, price, ord_type, time_in_force, identifier`` and only those
@@ -97,8 +105,9 @@ def order_body(market: str, side: str, ord_type: str, *, volume: Decimal | None 
         raise _refuse(f"{ord_type} orders need time_in_force ioc or fok")
     if time_in_force is not None and time_in_force not in tif_allowed:
         allowed = ", ".join(sorted(tif_allowed)) or "none"
-        raise _refuse(f"time_in_force {time_in_force!r} is not allowed for {ord_type} {side} orders "
-                      f"(allowed: {allowed})")
+        raise _refuse(
+            f"time_in_force {time_in_force!r} is not allowed for {ord_type} {side} orders (allowed: {allowed})"
+        )
     body = {"market": market, "side": side}
     if volume is not None:
         body["volume"] = _render(_amount("volume", volume, max_decimals=VOLUME_DECIMALS))
@@ -125,8 +134,10 @@ def _matrix(side: str, ord_type: str) -> tuple[bool, bool, frozenset[str], bool]
             return False, True, BEST_TIME_IN_FORCE, True
         case "best", "ask":
             return True, False, BEST_TIME_IN_FORCE, True
-        case ("price" | "market"), _:
-            raise _refuse(f"ord_type {ord_type!r} is only for {'bid' if ord_type == 'price' else 'ask'} orders "
-                          f"(market buys use 'price' with a KRW amount, market sells 'market' with a volume)")
+        case (("price" | "market"), _):
+            raise _refuse(
+                f"ord_type {ord_type!r} is only for {'bid' if ord_type == 'price' else 'ask'} orders "
+                f"(market buys use 'price' with a KRW amount, market sells 'market' with a volume)"
+            )
         case _:
             raise _refuse(f"ord_type must be limit, price, market or best, was {ord_type!r}")

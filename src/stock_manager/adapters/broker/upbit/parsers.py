@@ -166,9 +166,16 @@ def _object(payload: Any, *, what: str) -> Row:
 
 def parse_trade(row: Row) -> UpbitTrade:
     """Parse one element of an order's ``trades`` (§4.10)."""
-    return UpbitTrade(uuid=text(row, "uuid"), market=text(row, "market"), price=dec(row, "price"),
-                      volume=dec(row, "volume"), funds=dec(row, "funds"), side=text(row, "side"),
-                      created_at=exchange_time(row, "created_at"), trend=opt_text(row, "trend"))
+    return UpbitTrade(
+        uuid=text(row, "uuid"),
+        market=text(row, "market"),
+        price=dec(row, "price"),
+        volume=dec(row, "volume"),
+        funds=dec(row, "funds"),
+        side=text(row, "side"),
+        created_at=exchange_time(row, "created_at"),
+        trend=opt_text(row, "trend"),
+    )
 
 
 def parse_order(payload: Any) -> UpbitOrder:
@@ -184,14 +191,25 @@ def parse_order(payload: Any) -> UpbitOrder:
     if not isinstance(trades, list):
         raise UpbitParseError(f"order trades must be a list, was {trades!r}")
     return UpbitOrder(
-        uuid=text(row, "uuid"), identifier=opt_text(row, "identifier"), market=text(row, "market"),
-        side=text(row, "side"), ord_type=text(row, "ord_type"), state=text(row, "state"),
-        price=opt_dec(row, "price"), volume=opt_dec(row, "volume"), remaining_volume=opt_dec(row, "remaining_volume"),
-        executed_volume=dec_or(row, "executed_volume", Decimal(0)), executed_funds=opt_dec(row, "executed_funds"),
-        reserved_fee=dec_or(row, "reserved_fee", Decimal(0)), remaining_fee=dec_or(row, "remaining_fee", Decimal(0)),
-        paid_fee=dec_or(row, "paid_fee", Decimal(0)), locked=dec_or(row, "locked", Decimal(0)),
-        trades_count=integer(row, "trades_count", default=0), time_in_force=opt_text(row, "time_in_force"),
-        created_at=exchange_time(row, "created_at"), trades=tuple(parse_trade(t) for t in trades),
+        uuid=text(row, "uuid"),
+        identifier=opt_text(row, "identifier"),
+        market=text(row, "market"),
+        side=text(row, "side"),
+        ord_type=text(row, "ord_type"),
+        state=text(row, "state"),
+        price=opt_dec(row, "price"),
+        volume=opt_dec(row, "volume"),
+        remaining_volume=opt_dec(row, "remaining_volume"),
+        executed_volume=dec_or(row, "executed_volume", Decimal(0)),
+        executed_funds=opt_dec(row, "executed_funds"),
+        reserved_fee=dec_or(row, "reserved_fee", Decimal(0)),
+        remaining_fee=dec_or(row, "remaining_fee", Decimal(0)),
+        paid_fee=dec_or(row, "paid_fee", Decimal(0)),
+        locked=dec_or(row, "locked", Decimal(0)),
+        trades_count=integer(row, "trades_count", default=0),
+        time_in_force=opt_text(row, "time_in_force"),
+        created_at=exchange_time(row, "created_at"),
+        trades=tuple(parse_trade(t) for t in trades),
     )
 
 
@@ -203,11 +221,14 @@ def parse_orders(payload: Any) -> list[UpbitOrder]:
 def parse_balance(row: Row) -> UpbitBalance:
     """Parse one element of ``GET /v1/accounts`` (§4.1); the old ``avg_krw_buy_price`` name is accepted too."""
     avg = row.get("avg_buy_price", row.get("avg_krw_buy_price"))
-    return UpbitBalance(currency=text(row, "currency"), balance=dec(row, "balance"),
-                        locked=dec_or(row, "locked", Decimal(0)),
-                        avg_buy_price=Decimal(0) if avg in (None, "") else to_decimal(avg, field="avg_buy_price"),
-                        avg_buy_price_modified=bool(row.get("avg_buy_price_modified", row.get("modified", False))),
-                        unit_currency=opt_text(row, "unit_currency") or "KRW")
+    return UpbitBalance(
+        currency=text(row, "currency"),
+        balance=dec(row, "balance"),
+        locked=dec_or(row, "locked", Decimal(0)),
+        avg_buy_price=Decimal(0) if avg in (None, "") else to_decimal(avg, field="avg_buy_price"),
+        avg_buy_price_modified=bool(row.get("avg_buy_price_modified", row.get("modified", False))),
+        unit_currency=opt_text(row, "unit_currency") or "KRW",
+    )
 
 
 def parse_accounts(payload: Any) -> list[UpbitBalance]:
@@ -225,13 +246,21 @@ def parse_chance(payload: Any) -> UpbitChance:
     ask = _object(market.get("ask") or {}, what="orders/chance market.ask")
     bid_fee, ask_fee = dec(row, "bid_fee"), dec(row, "ask_fee")
     return UpbitChance(
-        market=text(market, "id"), bid_fee=bid_fee, ask_fee=ask_fee,
-        maker_bid_fee=dec_or(row, "maker_bid_fee", bid_fee), maker_ask_fee=dec_or(row, "maker_ask_fee", ask_fee),
-        bid_currency=text(bid, "currency"), ask_currency=text(ask, "currency"),
-        bid_min_total=dec(bid, "min_total"), ask_min_total=dec(ask, "min_total"),
-        max_total=opt_dec(market, "max_total"), bid_types=strings(market, "bid_types"),
-        ask_types=strings(market, "ask_types"), order_sides=strings(market, "order_sides"),
-        state=opt_text(market, "state") or "", bid_account=_opt_balance(row.get("bid_account")),
+        market=text(market, "id"),
+        bid_fee=bid_fee,
+        ask_fee=ask_fee,
+        maker_bid_fee=dec_or(row, "maker_bid_fee", bid_fee),
+        maker_ask_fee=dec_or(row, "maker_ask_fee", ask_fee),
+        bid_currency=text(bid, "currency"),
+        ask_currency=text(ask, "currency"),
+        bid_min_total=dec(bid, "min_total"),
+        ask_min_total=dec(ask, "min_total"),
+        max_total=opt_dec(market, "max_total"),
+        bid_types=strings(market, "bid_types"),
+        ask_types=strings(market, "ask_types"),
+        order_sides=strings(market, "order_sides"),
+        state=opt_text(market, "state") or "",
+        bid_account=_opt_balance(row.get("bid_account")),
         ask_account=_opt_balance(row.get("ask_account")),
     )
 
@@ -247,10 +276,15 @@ def parse_candle(row: Row) -> UpbitCandle:
     """Parse one minute or day candle (§3.2)."""
     unit = row.get("unit")
     return UpbitCandle(
-        market=text(row, "market"), start_utc=utc_wall_time(row, "candle_date_time_utc"),
-        opening_price=dec(row, "opening_price"), high_price=dec(row, "high_price"), low_price=dec(row, "low_price"),
-        trade_price=dec(row, "trade_price"), last_trade_at=epoch_ms(row, "timestamp"),
-        acc_trade_price=dec(row, "candle_acc_trade_price"), acc_trade_volume=dec(row, "candle_acc_trade_volume"),
+        market=text(row, "market"),
+        start_utc=utc_wall_time(row, "candle_date_time_utc"),
+        opening_price=dec(row, "opening_price"),
+        high_price=dec(row, "high_price"),
+        low_price=dec(row, "low_price"),
+        trade_price=dec(row, "trade_price"),
+        last_trade_at=epoch_ms(row, "timestamp"),
+        acc_trade_price=dec(row, "candle_acc_trade_price"),
+        acc_trade_volume=dec(row, "candle_acc_trade_volume"),
         unit_mins=None if unit is None else integer(row, "unit"),
     )
 
@@ -263,12 +297,19 @@ def parse_candles(payload: Any) -> list[UpbitCandle]:
 def parse_ticker(row: Row) -> UpbitTicker:
     """Parse one element of ``GET /v1/ticker`` (§3.4)."""
     return UpbitTicker(
-        market=text(row, "market"), trade_price=dec(row, "trade_price"), opening_price=dec(row, "opening_price"),
-        high_price=dec(row, "high_price"), low_price=dec(row, "low_price"),
-        prev_closing_price=dec(row, "prev_closing_price"), change=text(row, "change"),
-        signed_change_price=dec(row, "signed_change_price"), signed_change_rate=dec(row, "signed_change_rate"),
-        trade_volume=dec(row, "trade_volume"), acc_trade_price_24h=dec(row, "acc_trade_price_24h"),
-        acc_trade_volume_24h=dec(row, "acc_trade_volume_24h"), traded_at=epoch_ms(row, "trade_timestamp"),
+        market=text(row, "market"),
+        trade_price=dec(row, "trade_price"),
+        opening_price=dec(row, "opening_price"),
+        high_price=dec(row, "high_price"),
+        low_price=dec(row, "low_price"),
+        prev_closing_price=dec(row, "prev_closing_price"),
+        change=text(row, "change"),
+        signed_change_price=dec(row, "signed_change_price"),
+        signed_change_rate=dec(row, "signed_change_rate"),
+        trade_volume=dec(row, "trade_volume"),
+        acc_trade_price_24h=dec(row, "acc_trade_price_24h"),
+        acc_trade_volume_24h=dec(row, "acc_trade_volume_24h"),
+        traded_at=epoch_ms(row, "trade_timestamp"),
         timestamp=epoch_ms(row, "timestamp"),
     )
 
@@ -280,9 +321,14 @@ def parse_tickers(payload: Any) -> list[UpbitTicker]:
 
 def parse_trade_tick(row: Row) -> UpbitTradeTick:
     """Parse one element of ``GET /v1/trades/ticks`` (§3.3)."""
-    return UpbitTradeTick(market=text(row, "market"), traded_at=epoch_ms(row, "timestamp"),
-                          trade_price=dec(row, "trade_price"), trade_volume=dec(row, "trade_volume"),
-                          ask_bid=text(row, "ask_bid"), sequential_id=integer(row, "sequential_id"))
+    return UpbitTradeTick(
+        market=text(row, "market"),
+        traded_at=epoch_ms(row, "timestamp"),
+        trade_price=dec(row, "trade_price"),
+        trade_volume=dec(row, "trade_volume"),
+        ask_bid=text(row, "ask_bid"),
+        sequential_id=integer(row, "sequential_id"),
+    )
 
 
 def parse_trade_ticks(payload: Any) -> list[UpbitTradeTick]:
@@ -292,8 +338,12 @@ def parse_trade_ticks(payload: Any) -> list[UpbitTradeTick]:
 
 def parse_instruments(payload: Any) -> list[UpbitInstrument]:
     """Parse ``GET /v1/orderbook/instruments`` (§3.6): ``tick_size`` and ``supported_levels`` as Decimals."""
-    return [UpbitInstrument(market=text(row, "market"), quote_currency=opt_text(row, "quote_currency") or "",
-                            tick_size=dec(row, "tick_size"),
-                            supported_levels=tuple(to_decimal(v, field="supported_levels")
-                                                   for v in row.get("supported_levels") or ()))
-            for row in rows(payload, what="orderbook/instruments")]
+    return [
+        UpbitInstrument(
+            market=text(row, "market"),
+            quote_currency=opt_text(row, "quote_currency") or "",
+            tick_size=dec(row, "tick_size"),
+            supported_levels=tuple(to_decimal(v, field="supported_levels") for v in row.get("supported_levels") or ()),
+        )
+        for row in rows(payload, what="orderbook/instruments")
+    ]

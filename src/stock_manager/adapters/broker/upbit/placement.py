@@ -69,8 +69,12 @@ class OrderSender:
         How far above the last price a MARKET BUY's protective limit is (0.01 = 1 %).
     """
 
-    def __init__(self, client: UpbitExchangeClient, instruments: dict[str, Instrument],
-                 market_buy_slippage: Decimal = DEFAULT_MARKET_BUY_SLIPPAGE) -> None:
+    def __init__(
+        self,
+        client: UpbitExchangeClient,
+        instruments: dict[str, Instrument],
+        market_buy_slippage: Decimal = DEFAULT_MARKET_BUY_SLIPPAGE,
+    ) -> None:
         self._client = client
         self._instruments = instruments
         self._slippage = market_buy_slippage
@@ -112,21 +116,43 @@ class OrderSender:
             args = ("limit", request.quantity, price, tif)
         ord_type, volume, price, tif = args
         side = "bid" if request.side is Side.BUY else "ask"
-        log.info("upbit_order_sending", market=request.symbol, side=side, ord_type=ord_type, volume=str(volume),
-                 price=None if price is None else str(price), identifier=request.client_order_id)
+        log.info(
+            "upbit_order_sending",
+            market=request.symbol,
+            side=side,
+            ord_type=ord_type,
+            volume=str(volume),
+            price=None if price is None else str(price),
+            identifier=request.client_order_id,
+        )
         return await self._send(request.symbol, side, ord_type, volume, price, tif, request.client_order_id)
 
     async def place_amount_buy(self, market: str, amount_krw: Decimal, identifier: str | None) -> OrderAck:
         """Send a market buy spending `amount_krw` (``ord_type=price``), resolving ambiguity the same way."""
-        log.info("upbit_order_sending", market=market, side="bid", ord_type="price", amount_krw=str(amount_krw),
-                 identifier=identifier)
+        log.info(
+            "upbit_order_sending",
+            market=market,
+            side="bid",
+            ord_type="price",
+            amount_krw=str(amount_krw),
+            identifier=identifier,
+        )
         return await self._send(market, "bid", "price", None, amount_krw, None, identifier)
 
-    async def _send(self, market: str, side: str, ord_type: str, volume: Decimal | None, price: Decimal | None,
-                    tif: str | None, identifier: str | None) -> OrderAck:
+    async def _send(
+        self,
+        market: str,
+        side: str,
+        ord_type: str,
+        volume: Decimal | None,
+        price: Decimal | None,
+        tif: str | None,
+        identifier: str | None,
+    ) -> OrderAck:
         try:
-            order = await self._client.place_order(market, side, ord_type, volume=volume, price=price,
-                                                   time_in_force=tif, identifier=identifier)
+            order = await self._client.place_order(
+                market, side, ord_type, volume=volume, price=price, time_in_force=tif, identifier=identifier
+            )
         except AmbiguousOrderOutcome as e:
             if identifier is None:
                 raise
@@ -138,14 +164,16 @@ class OrderSender:
             self.resends += 1
             log.warning("upbit_order_resent", identifier=identifier, resend_identifier=retry)
             try:
-                order = await self._client.place_order(market, side, ord_type, volume=volume, price=price,
-                                                       time_in_force=tif, identifier=retry)
+                order = await self._client.place_order(
+                    market, side, ord_type, volume=volume, price=price, time_in_force=tif, identifier=retry
+                )
             except AmbiguousOrderOutcome:
                 found = await self._look_up(retry)
                 if found is not None:
                     return self._adopt(found)
-                raise AmbiguousOrderOutcome(f"Upbit order {identifier}: the re-send {retry} is unresolved too; "
-                                            "inquire, never send again") from None
+                raise AmbiguousOrderOutcome(
+                    f"Upbit order {identifier}: the re-send {retry} is unresolved too; inquire, never send again"
+                ) from None
         log.info("upbit_order_accepted", order=order.uuid, identifier=order.identifier, state=order.state)
         return order_ack(order)
 
@@ -156,8 +184,10 @@ class OrderSender:
         except FatalBrokerError:
             raise
         except BrokerError as e:
-            raise AmbiguousOrderOutcome(f"Upbit order {identifier}: the outcome is unknown and the lookup by "
-                                        f"identifier failed ({type(e).__name__}); inquire, never send again") from None
+            raise AmbiguousOrderOutcome(
+                f"Upbit order {identifier}: the outcome is unknown and the lookup by "
+                f"identifier failed ({type(e).__name__}); inquire, never send again"
+            ) from None
 
     def _adopt(self, order: UpbitOrder) -> OrderAck:
         self.adopted += 1

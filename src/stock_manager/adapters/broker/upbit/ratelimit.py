@@ -48,11 +48,27 @@ EXHAUSTED_WAIT_SECS: Final = 1.0
 #: Group names as the ``Remaining-Req`` header spells them → the names used here (§6: real header ``candles``).
 GROUP_ALIASES: Final = {"candles": "candle"}
 _HEADER_PAIR = re.compile(r"([A-Za-z_]+)\s*=\s*([^;,\s]+)")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(seconds?|secs?|s\b|minutes?|mins?|m\b|hours?|h\b|초|분|시간)",
-                       re.IGNORECASE)
-_UNIT_SECS: Final = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0, "초": 1.0,
-                     "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0, "분": 60.0,
-                     "h": 3600.0, "hour": 3600.0, "hours": 3600.0, "시간": 3600.0}
+_DURATION = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(seconds?|secs?|s\b|minutes?|mins?|m\b|hours?|h\b|초|분|시간)", re.IGNORECASE
+)
+_UNIT_SECS: Final = {
+    "s": 1.0,
+    "sec": 1.0,
+    "secs": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "초": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "mins": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "분": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+    "시간": 3600.0,
+}
 
 
 class Priority(IntEnum):
@@ -189,8 +205,15 @@ class UpbitRateLimiter:
         propagated.
     """
 
-    def __init__(self, config: UpbitConfig, *, clock: Clock, monotonic: Monotonic = time.monotonic,
-                 sleep: Sleep = asyncio.sleep, on_blocked: BlockHandler | None = None) -> None:
+    def __init__(
+        self,
+        config: UpbitConfig,
+        *,
+        clock: Clock,
+        monotonic: Monotonic = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        on_blocked: BlockHandler | None = None,
+    ) -> None:
         self._config = config
         self._clock = clock
         self._monotonic = monotonic
@@ -236,8 +259,9 @@ class UpbitRateLimiter:
 
     # -- AFTER AN ANSWER ---------------------------------------------------------------------------------
 
-    async def observe(self, group: str, status: int, headers: Mapping[str, str], text: str, *,
-                      what: str) -> UpbitRateLimited | UpbitBlocked | None:
+    async def observe(
+        self, group: str, status: int, headers: Mapping[str, str], text: str, *, what: str
+    ) -> UpbitRateLimited | UpbitBlocked | None:
         """Learn from one answer of a request of `group`; return the error to raise for 429/418, else None.
 
         Parameters
@@ -264,13 +288,23 @@ class UpbitRateLimiter:
             return await self._start_block(headers, text, what=what)
         if status == 429:
             state.rate_limited_in_a_row += 1
-            backoff_secs = min(self._config.rate_limited_backoff_max_secs,
-                               self._config.rate_limited_backoff_initial_secs * 2 ** (state.rate_limited_in_a_row - 1))
+            backoff_secs = min(
+                self._config.rate_limited_backoff_max_secs,
+                self._config.rate_limited_backoff_initial_secs * 2 ** (state.rate_limited_in_a_row - 1),
+            )
             state.resume_at = max(state.resume_at, now + backoff_secs)
-            log.warning("upbit_rate_limited", group=group, what=what, in_a_row=state.rate_limited_in_a_row,
-                        backoff_secs=backoff_secs)
-            return UpbitRateLimited(f"Upbit {what}: HTTP 429 (group {group!r} over its limit); the group is held "
-                                    f"back {backoff_secs:g} s", group=group, retry_after_secs=backoff_secs)
+            log.warning(
+                "upbit_rate_limited",
+                group=group,
+                what=what,
+                in_a_row=state.rate_limited_in_a_row,
+                backoff_secs=backoff_secs,
+            )
+            return UpbitRateLimited(
+                f"Upbit {what}: HTTP 429 (group {group!r} over its limit); the group is held back {backoff_secs:g} s",
+                group=group,
+                retry_after_secs=backoff_secs,
+            )
         state.rate_limited_in_a_row = 0
         return None
 
@@ -285,10 +319,17 @@ class UpbitRateLimiter:
         self._blocked_until = max(self._blocked_until, now + duration_secs)
         until_utc = now_utc + timedelta(seconds=self._blocked_until - now)
         self._blocked_until_utc = until_utc
-        notice = BlockNotice(until_utc=until_utc, duration_secs=duration_secs, offence=self._offences,
-                             stated_by_upbit=stated is not None)
-        log.error("upbit_blocked", what=what, until_utc=until_utc.isoformat(), duration_secs=duration_secs,
-                  offence=self._offences, stated_by_upbit=stated is not None)
+        notice = BlockNotice(
+            until_utc=until_utc, duration_secs=duration_secs, offence=self._offences, stated_by_upbit=stated is not None
+        )
+        log.error(
+            "upbit_blocked",
+            what=what,
+            until_utc=until_utc.isoformat(),
+            duration_secs=duration_secs,
+            offence=self._offences,
+            stated_by_upbit=stated is not None,
+        )
         if self.on_blocked is not None:
             try:
                 await self.on_blocked(notice)
@@ -306,7 +347,9 @@ class UpbitRateLimiter:
         return UpbitBlocked(
             f"{prefix}: Upbit blocks this IP/account until {until_utc.astimezone(UTC).isoformat(timespec='seconds')} "
             f"(offence {self._offences}, {duration_secs:.0f} s left); nothing is sent until then",
-            until_utc=until_utc, duration_secs=duration_secs)
+            until_utc=until_utc,
+            duration_secs=duration_secs,
+        )
 
     def _group(self, name: str) -> _Group:
         state = self._groups.get(name)
@@ -317,8 +360,13 @@ class UpbitRateLimiter:
 
 # -- REQUEST CLASSIFICATION -------------------------------------------------------------------------------
 
-_QUOTATION_GROUPS: Final = (("/v1/market/", "market"), ("/v1/candles/", "candle"), ("/v1/trades/", "trade"),
-                            ("/v1/ticker", "ticker"), ("/v1/orderbook", "orderbook"))
+_QUOTATION_GROUPS: Final = (
+    ("/v1/market/", "market"),
+    ("/v1/candles/", "candle"),
+    ("/v1/trades/", "trade"),
+    ("/v1/ticker", "ticker"),
+    ("/v1/orderbook", "orderbook"),
+)
 
 
 def request_group(method: str, path: str) -> str:

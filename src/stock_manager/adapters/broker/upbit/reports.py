@@ -84,10 +84,19 @@ def order_report(account_id: str, order: UpbitOrder) -> BrokerOrderReport:
     if order.executed_volume > 0 and funds is not None:
         avg = (funds / order.executed_volume).quantize(PRICE_QUANTUM)
     return BrokerOrderReport(
-        account_id=account_id, broker_order_number=order.uuid, venue_order_ref=order.uuid, symbol=order.market,
-        side=side_of(order.side), order_type=OrderType.LIMIT if limit else OrderType.MARKET, quantity=quantity,
-        limit_price=order.price if limit else None, state=state_of(order), filled_quantity=order.executed_volume,
-        avg_fill_price=avg, ts_accepted=order.created_at, trading_date=UPBIT_DAY.date_of(order.created_at),
+        account_id=account_id,
+        broker_order_number=order.uuid,
+        venue_order_ref=order.uuid,
+        symbol=order.market,
+        side=side_of(order.side),
+        order_type=OrderType.LIMIT if limit else OrderType.MARKET,
+        quantity=quantity,
+        limit_price=order.price if limit else None,
+        state=state_of(order),
+        filled_quantity=order.executed_volume,
+        avg_fill_price=avg,
+        ts_accepted=order.created_at,
+        trading_date=UPBIT_DAY.date_of(order.created_at),
         client_order_id=client_order_id_of(order.identifier),
     )
 
@@ -100,10 +109,18 @@ def order_ack(order: UpbitOrder) -> OrderAck:
 def trade_fill(order: UpbitOrder, trade: UpbitTrade, costs: CostModel) -> Fill:
     """Return one trade of ``GET /v1/order`` as a fill: id = the trade's uuid, fee = the fee rate × its funds
     (Upbit's trades carry no fee of their own; the stream's ``trade_fee`` is the same product)."""
-    return Fill(broker_fill_id=trade.uuid, broker_order_number=order.uuid, symbol=order.market,
-                side=side_of(order.side), quantity=trade.volume, price=trade.price,
-                commission_krw=costs.commission_krw(trade.funds), tax_krw=Decimal(0), ts_filled=trade.created_at,
-                trading_date=UPBIT_DAY.date_of(trade.created_at))
+    return Fill(
+        broker_fill_id=trade.uuid,
+        broker_order_number=order.uuid,
+        symbol=order.market,
+        side=side_of(order.side),
+        quantity=trade.volume,
+        price=trade.price,
+        commission_krw=costs.commission_krw(trade.funds),
+        tax_krw=Decimal(0),
+        ts_filled=trade.created_at,
+        trading_date=UPBIT_DAY.date_of(trade.created_at),
+    )
 
 
 def event_fill(event: MyOrderEvent, costs: CostModel) -> Fill | None:
@@ -114,17 +131,31 @@ def event_fill(event: MyOrderEvent, costs: CostModel) -> Fill | None:
         return None
     ts = event.trade_at or event.timestamp
     fee = event.trade_fee if event.trade_fee is not None else costs.commission_krw(price * volume)
-    return Fill(broker_fill_id=event.trade_uuid, broker_order_number=event.uuid, symbol=event.market,
-                side=side_of(event.side), quantity=volume, price=price, commission_krw=fee, tax_krw=Decimal(0),
-                ts_filled=ts, trading_date=UPBIT_DAY.date_of(ts))
+    return Fill(
+        broker_fill_id=event.trade_uuid,
+        broker_order_number=event.uuid,
+        symbol=event.market,
+        side=side_of(event.side),
+        quantity=volume,
+        price=price,
+        commission_krw=fee,
+        tax_krw=Decimal(0),
+        ts_filled=ts,
+        trading_date=UPBIT_DAY.date_of(ts),
+    )
 
 
 def event_cancel(account_id: str, event: MyOrderEvent) -> CancelReport:
     """Return the report of a ``myOrder`` ``cancel`` event: what will never fill (``remaining_volume``)."""
     created = event.order_at or event.timestamp
-    return CancelReport(account_id=account_id, broker_order_number=event.uuid,
-                        canceled_quantity=event.remaining_volume or Decimal(0), ts_event=event.timestamp,
-                        reason=CANCEL_REASON, trading_date=UPBIT_DAY.date_of(created))
+    return CancelReport(
+        account_id=account_id,
+        broker_order_number=event.uuid,
+        canceled_quantity=event.remaining_volume or Decimal(0),
+        ts_event=event.timestamp,
+        reason=CANCEL_REASON,
+        trading_date=UPBIT_DAY.date_of(created),
+    )
 
 
 def cash_of(account_id: str, balances: list[UpbitBalance]) -> CashBalance:
@@ -137,23 +168,39 @@ def cash_of(account_id: str, balances: list[UpbitBalance]) -> CashBalance:
 
 def positions_of(balances: list[UpbitBalance]) -> list[BrokerPosition]:
     """Return every non-KRW currency held (``balance + locked`` > 0) as ``KRW-<currency>`` at its average price."""
-    return [BrokerPosition(symbol=f"{QUOTE_CURRENCY}-{b.currency}", quantity=b.balance + b.locked,
-                           avg_price=b.avg_buy_price)
-            for b in sorted(balances, key=lambda b: b.currency)
-            if b.currency != QUOTE_CURRENCY and b.balance + b.locked > 0]
+    return [
+        BrokerPosition(
+            symbol=f"{QUOTE_CURRENCY}-{b.currency}", quantity=b.balance + b.locked, avg_price=b.avg_buy_price
+        )
+        for b in sorted(balances, key=lambda b: b.currency)
+        if b.currency != QUOTE_CURRENCY and b.balance + b.locked > 0
+    ]
 
 
 def quote_of(ticker: UpbitTicker) -> Quote:
     """Return the ticker (Upbit GET /v1/ticker) as a quote: the last price, the previous UTC day's close as base,
     no price limits, the UTC day's open, high and low."""
-    return Quote(symbol=ticker.market, price=ticker.trade_price, base_price=ticker.prev_closing_price,
-                 upper_limit=None, lower_limit=None, ts_event=ticker.traded_at, day_open=ticker.opening_price,
-                 day_high=ticker.high_price, day_low=ticker.low_price)
+    return Quote(
+        symbol=ticker.market,
+        price=ticker.trade_price,
+        base_price=ticker.prev_closing_price,
+        upper_limit=None,
+        lower_limit=None,
+        ts_event=ticker.traded_at,
+        day_open=ticker.opening_price,
+        day_high=ticker.high_price,
+        day_low=ticker.low_price,
+    )
 
 
 def daily_bar(candle: UpbitCandle) -> DailyBar:
     """Return a day candle as the daily bar of its UTC date."""
-    return DailyBar(symbol=candle.market, trading_date=UPBIT_DAY.date_of(candle.start_utc), open=candle.opening_price,
-                    high=candle.high_price, low=candle.low_price, close=candle.trade_price,
-                    volume=candle.acc_trade_volume)
-
+    return DailyBar(
+        symbol=candle.market,
+        trading_date=UPBIT_DAY.date_of(candle.start_utc),
+        open=candle.opening_price,
+        high=candle.high_price,
+        low=candle.low_price,
+        close=candle.trade_price,
+        volume=candle.acc_trade_volume,
+    )

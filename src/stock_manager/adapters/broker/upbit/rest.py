@@ -82,17 +82,29 @@ class UpbitRestClient:
         Hook awaited when Upbit answers 418 (ignored when `limiter` is given: set it there).
     """
 
-    def __init__(self, config: UpbitConfig, *, auth: UpbitAuth | None = None, limiter: UpbitRateLimiter | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None, clock: Clock | None = None,
-                 sleep: Sleep = asyncio.sleep, on_blocked: BlockHandler | None = None) -> None:
+    def __init__(
+        self,
+        config: UpbitConfig,
+        *,
+        auth: UpbitAuth | None = None,
+        limiter: UpbitRateLimiter | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep = asyncio.sleep,
+        on_blocked: BlockHandler | None = None,
+    ) -> None:
         self._config = config
         self._auth = auth or UpbitAuth(config.access_key, config.secret_key, algorithm=config.jwt_algorithm)
-        self.limiter = limiter or UpbitRateLimiter(config, clock=clock or SystemClock(), sleep=sleep,
-                                                   on_blocked=on_blocked)
+        self.limiter = limiter or UpbitRateLimiter(
+            config, clock=clock or SystemClock(), sleep=sleep, on_blocked=on_blocked
+        )
         self._sleep = sleep
-        self._http = httpx.AsyncClient(base_url=config.rest_base_url, transport=transport,
-                                       timeout=httpx.Timeout(config.request_timeout_secs),
-                                       headers={"accept": "application/json"})
+        self._http = httpx.AsyncClient(
+            base_url=config.rest_base_url,
+            transport=transport,
+            timeout=httpx.Timeout(config.request_timeout_secs),
+            headers={"accept": "application/json"},
+        )
         self.requests_sent = 0  # requests handed to the transport
 
     async def aclose(self) -> None:
@@ -131,10 +143,14 @@ class UpbitRestClient:
             retry=retry_if_exception_type(_RETRYABLE_READ),
             stop=stop_after_attempt(self._config.read_attempts),
             wait=wait_exponential_jitter(multiplier=0.2, max=2.0, jitter=0.2),
-            sleep=self._sleep, reraise=True,
+            sleep=self._sleep,
+            reraise=True,
             before_sleep=lambda state: log.warning(
-                "upbit_read_retry", path=path, attempt=state.attempt_number,
-                error=mask(str(state.outcome.exception())) if state.outcome else ""),
+                "upbit_read_retry",
+                path=path,
+                attempt=state.attempt_number,
+                error=mask(str(state.outcome.exception())) if state.outcome else "",
+            ),
         )
         async for attempt in retrying:
             with attempt:
@@ -200,9 +216,12 @@ class UpbitRestClient:
         except httpx.HTTPError as e:
             if kind is CallKind.READ:
                 raise RetryableRead(mask(f"Upbit {what}: {type(e).__name__}: {e}")) from None
-            raise AmbiguousOrderOutcome(mask(
-                f"Upbit {what}: no answer after the request was sent ({type(e).__name__}); it may have been "
-                "processed: inquire before anything else")) from None
+            raise AmbiguousOrderOutcome(
+                mask(
+                    f"Upbit {what}: no answer after the request was sent ({type(e).__name__}); it may have been "
+                    "processed: inquire before anything else"
+                )
+            ) from None
         return await self._answer(response, group=group, kind=kind, what=what)
 
     async def _answer(self, response: httpx.Response, *, group: str, kind: CallKind, what: str) -> Any:
@@ -215,12 +234,19 @@ class UpbitRestClient:
             if decoded is None:
                 if kind is CallKind.READ:
                     raise RetryableRead(f"Upbit {what}: HTTP {response.status_code} with a body that is not JSON")
-                raise AmbiguousOrderOutcome(f"Upbit {what}: HTTP {response.status_code} with a body that is not "
-                                            "JSON; the request may have been processed: inquire before anything else")
+                raise AmbiguousOrderOutcome(
+                    f"Upbit {what}: HTTP {response.status_code} with a body that is not "
+                    "JSON; the request may have been processed: inquire before anything else"
+                )
             return decoded
         error = translate_error(response.status_code, decoded, text, kind=kind, what=what)
         # A refusal of one order (or "no such order") is an expected outcome; everything else is worth a warning.
         level = log.info if isinstance(error, OrderRejectedByBroker) else log.warning
-        level("upbit_request_failed", what=what, status=response.status_code, error_type=type(error).__name__,
-              error=str(error))
+        level(
+            "upbit_request_failed",
+            what=what,
+            status=response.status_code,
+            error_type=type(error).__name__,
+            error=str(error),
+        )
         raise error

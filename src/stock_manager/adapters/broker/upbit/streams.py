@@ -66,9 +66,17 @@ class UpbitStreams:
         Extra `UpbitWebSocket` options (``sleep``, timing) for tests.
     """
 
-    def __init__(self, config: UpbitConfig, *, account_id: str, clock: Clock, cost_model: CostModel,
-                 on_frame_handled: Callable[[], None] | None = None, on_fatal: FatalHandler | None = None,
-                 **ws_options: object) -> None:
+    def __init__(
+        self,
+        config: UpbitConfig,
+        *,
+        account_id: str,
+        clock: Clock,
+        cost_model: CostModel,
+        on_frame_handled: Callable[[], None] | None = None,
+        on_fatal: FatalHandler | None = None,
+        **ws_options: object,
+    ) -> None:
         self._config = config
         self._account_id = account_id
         self._clock = clock
@@ -91,8 +99,9 @@ class UpbitStreams:
             codes = tuple(sorted({s for symbols_, _ in self._quote_handlers for s in symbols_}))
             subscriptions = [Subscription("trade", codes, is_only_realtime=True)]
             if self.public is None:
-                self.public = UpbitWebSocket.public(self._config, subscriptions, on_event=self._on_public,
-                                                    on_fatal=self._fatal, **self._ws_options)
+                self.public = UpbitWebSocket.public(
+                    self._config, subscriptions, on_event=self._on_public, on_fatal=self._fatal, **self._ws_options
+                )
                 await self.public.start()
             else:
                 await self.public.subscribe(subscriptions)
@@ -102,9 +111,14 @@ class UpbitStreams:
         async with self._lock:
             self._order_handlers.append(handler)
             if self.private is None:
-                self.private = UpbitWebSocket.private(self._config, [Subscription("myOrder")],
-                                                      on_event=self._on_private, on_resumed=self._resumed,
-                                                      on_fatal=self._fatal, **self._ws_options)
+                self.private = UpbitWebSocket.private(
+                    self._config,
+                    [Subscription("myOrder")],
+                    on_event=self._on_private,
+                    on_resumed=self._resumed,
+                    on_fatal=self._fatal,
+                    **self._ws_options,
+                )
                 await self.private.start()
 
     async def close(self) -> None:
@@ -156,8 +170,11 @@ class UpbitStreams:
             try:
                 await handler(event)
             except Exception as e:  # one handler's failure must not keep the event from the others
-                log.error("upbit_order_event_handler_failed", event_type=type(event).__name__,
-                          error=mask(f"{type(e).__name__}: {e}"))
+                log.error(
+                    "upbit_order_event_handler_failed",
+                    event_type=type(event).__name__,
+                    error=mask(f"{type(e).__name__}: {e}"),
+                )
 
     async def _fatal(self, error: FatalBrokerError) -> None:
         if self._on_fatal is not None:

@@ -95,8 +95,9 @@ class Subscription:
         return item
 
 
-def subscription_request(ticket: str, subscriptions: Sequence[Subscription], *,
-                         message_format: str = "DEFAULT") -> list[dict[str, Any]]:
+def subscription_request(
+    ticket: str, subscriptions: Sequence[Subscription], *, message_format: str = "DEFAULT"
+) -> list[dict[str, Any]]:
     """Return the request array ``[{"ticket"}, {type…}, …, {"format"}]`` for the whole subscription set."""
     return [{"ticket": ticket}, *(s.as_request_item() for s in subscriptions), {"format": message_format}]
 
@@ -132,12 +133,25 @@ class UpbitWebSocket:
         Monotonic seconds, for gap lengths.
     """
 
-    def __init__(self, url: str, subscriptions: Sequence[Subscription], *, on_event: EventHandler,
-                 on_resumed: ResumeHandler | None = None, on_fatal: FatalHandler | None = None,
-                 authorization: Callable[[], str] | None = None, message_format: str = "DEFAULT",
-                 ping_interval_secs: float = 30.0, pong_timeout_secs: float = 10.0, open_timeout_secs: float = 10.0,
-                 reconnect_initial_secs: float = 1.0, reconnect_max_secs: float = 60.0, sleep: Sleep = asyncio.sleep,
-                 monotonic: Callable[[], float] = time.monotonic, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        subscriptions: Sequence[Subscription],
+        *,
+        on_event: EventHandler,
+        on_resumed: ResumeHandler | None = None,
+        on_fatal: FatalHandler | None = None,
+        authorization: Callable[[], str] | None = None,
+        message_format: str = "DEFAULT",
+        ping_interval_secs: float = 30.0,
+        pong_timeout_secs: float = 10.0,
+        open_timeout_secs: float = 10.0,
+        reconnect_initial_secs: float = 1.0,
+        reconnect_max_secs: float = 60.0,
+        sleep: Sleep = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
         if message_format not in FORMATS:
             raise ValueError(f"message_format must be one of {sorted(FORMATS)}, was {message_format!r}")
         self.url = url
@@ -162,19 +176,32 @@ class UpbitWebSocket:
         self.events_handled = 0
 
     @classmethod
-    def public(cls, config: UpbitConfig, subscriptions: Sequence[Subscription], *, on_event: EventHandler,
-               **options: Any) -> "UpbitWebSocket":
+    def public(
+        cls, config: UpbitConfig, subscriptions: Sequence[Subscription], *, on_event: EventHandler, **options: Any
+    ) -> "UpbitWebSocket":
         """Return a session on `config`'s public endpoint with its keep-alive and back-off settings (`options`,
         e.g. ``on_resumed``, ``sleep`` or ``ping_interval_secs``, override or add to them)."""
         return cls(config.ws_public_url, subscriptions, on_event=on_event, **{**_timing(config), **options})
 
     @classmethod
-    def private(cls, config: UpbitConfig, subscriptions: Sequence[Subscription], *, on_event: EventHandler,
-                auth: UpbitAuth | None = None, **options: Any) -> "UpbitWebSocket":
+    def private(
+        cls,
+        config: UpbitConfig,
+        subscriptions: Sequence[Subscription],
+        *,
+        on_event: EventHandler,
+        auth: UpbitAuth | None = None,
+        **options: Any,
+    ) -> "UpbitWebSocket":
         """Return a session on `config`'s private endpoint, authorised with a fresh token per handshake (§2.4)."""
         auth = auth or UpbitAuth(config.access_key, config.secret_key, algorithm=config.jwt_algorithm)
-        return cls(config.ws_private_url, subscriptions, on_event=on_event,
-                   authorization=auth.websocket_authorization, **{**_timing(config), **options})
+        return cls(
+            config.ws_private_url,
+            subscriptions,
+            on_event=on_event,
+            authorization=auth.websocket_authorization,
+            **{**_timing(config), **options},
+        )
 
     # -- PUBLIC -------------------------------------------------------------------------------------------
 
@@ -199,12 +226,14 @@ class UpbitWebSocket:
             ws = await self._connect()
         except InvalidStatus as e:
             if e.response.status_code in (401, 403):
-                raise FatalBrokerError(f"Upbit WebSocket {self.url}: handshake refused with HTTP "
-                                       f"{e.response.status_code}") from None
+                raise FatalBrokerError(
+                    f"Upbit WebSocket {self.url}: handshake refused with HTTP {e.response.status_code}"
+                ) from None
             raise TemporaryBrokerError(mask(f"cannot open the Upbit WebSocket {self.url}: {e}")) from None
         except (OSError, TimeoutError, InvalidHandshake) as e:
-            raise TemporaryBrokerError(mask(f"cannot open the Upbit WebSocket {self.url}: "
-                                            f"{type(e).__name__}: {e}")) from None
+            raise TemporaryBrokerError(
+                mask(f"cannot open the Upbit WebSocket {self.url}: {type(e).__name__}: {e}")
+            ) from None
         self._task = asyncio.create_task(self._run(ws), name="upbit-websocket")
 
     async def subscribe(self, subscriptions: Sequence[Subscription]) -> None:
@@ -236,13 +265,22 @@ class UpbitWebSocket:
 
     async def _connect(self) -> ClientConnection:
         headers = {"Authorization": self._authorization()} if self._authorization else None
-        ws = await connect(self.url, additional_headers=headers, open_timeout=self._open_timeout_secs,
-                           ping_interval=self._ping_interval_secs, ping_timeout=self._pong_timeout_secs,
-                           max_size=2**22)
+        ws = await connect(
+            self.url,
+            additional_headers=headers,
+            open_timeout=self._open_timeout_secs,
+            ping_interval=self._ping_interval_secs,
+            ping_timeout=self._pong_timeout_secs,
+            max_size=2**22,
+        )
         self._ws = ws
         self.connections += 1
-        log.info("upbit_ws_connected", url=self.url, connection=self.connections,
-                 subscriptions=[s.type for s in self._subscriptions])
+        log.info(
+            "upbit_ws_connected",
+            url=self.url,
+            connection=self.connections,
+            subscriptions=[s.type for s in self._subscriptions],
+        )
         await self._send_subscription(ws)
         return ws
 
@@ -283,8 +321,9 @@ class UpbitWebSocket:
             async for frame in ws:
                 await self._on_frame(ws, frame)
         except ConnectionClosed as e:
-            log.warning("upbit_ws_closed", url=self.url, code=e.rcvd.code if e.rcvd else None,
-                        connection=self.connections)
+            log.warning(
+                "upbit_ws_closed", url=self.url, code=e.rcvd.code if e.rcvd else None, connection=self.connections
+            )
         except Exception as e:  # a bug in a frame path must not end the session: reconnect instead
             log.error("upbit_ws_reader_failed", error=mask(f"{type(e).__name__}: {e}"))
             await ws.close()
@@ -362,8 +401,9 @@ class UpbitWebSocket:
         try:
             await self._on_event(event)
         except Exception as e:
-            log.error("upbit_ws_handler_failed", event_type=type(event).__name__,
-                      error=mask(f"{type(e).__name__}: {e}"))
+            log.error(
+                "upbit_ws_handler_failed", event_type=type(event).__name__, error=mask(f"{type(e).__name__}: {e}")
+            )
         self.events_handled += 1
 
     async def _fatal(self, detail: str) -> None:
@@ -377,6 +417,10 @@ class UpbitWebSocket:
 
 
 def _timing(config: UpbitConfig) -> dict[str, float]:
-    return {"ping_interval_secs": config.ping_interval_secs, "pong_timeout_secs": config.pong_timeout_secs,
-            "open_timeout_secs": config.ws_open_timeout_secs, "reconnect_initial_secs": config.reconnect_initial_secs,
-            "reconnect_max_secs": config.reconnect_max_secs}
+    return {
+        "ping_interval_secs": config.ping_interval_secs,
+        "pong_timeout_secs": config.pong_timeout_secs,
+        "open_timeout_secs": config.ws_open_timeout_secs,
+        "reconnect_initial_secs": config.reconnect_initial_secs,
+        "reconnect_max_secs": config.reconnect_max_secs,
+    }

@@ -14,5 +14,11 @@ from stock_manager.adapters.broker.upbit_sim.faults import UpbitFaultKnobs
 from stock_manager.adapters.broker.upbit_sim.server import DEFAULT_KEY, UpbitExchangeSimulator
 from stock_manager.adapters.broker.upbit_sim.standalone import UpbitSimOptions, run_upbit_exchange_sim
 
-__all__ = ["DEFAULT_KEY", "UpbitExchangeSimulator", "UpbitFaultKnobs", "UpbitKey", "UpbitSimOptions",
-           "run_upbit_exchange_sim"]
+__all__ = [
+    "DEFAULT_KEY",
+    "UpbitExchangeSimulator",
+    "UpbitFaultKnobs",
+    "UpbitKey",
+    "UpbitSimOptions",
+    "run_upbit_exchange_sim",
+]

@@ -36,8 +36,9 @@ class EventFeed:
         if sim.hub.subscribers("trade", tick.symbol):
             await sim.hub.broadcast("trade", tick.symbol, sim.market_view.trade_event(trade, base, now, "REALTIME"))
         if sim.hub.subscribers("ticker", tick.symbol):
-            await sim.hub.broadcast("ticker", tick.symbol,
-                                    sim.market_view.ticker_event(tick.symbol, base, now, "REALTIME"))
+            await sim.hub.broadcast(
+                "ticker", tick.symbol, sim.market_view.ticker_event(tick.symbol, base, now, "REALTIME")
+            )
 
     async def order_accepted(self, order_number: str) -> None:
         """Send the ``wait`` event of a new order, then the balances."""
@@ -93,6 +94,6 @@ class EventFeed:
     async def _assets(self) -> None:
         sim = self._sim
         if sim.hub.subscribers("myAsset", ""):
-            await sim.hub.broadcast("myAsset", "", my_asset_event(sim.venue.book, sim.venue.clock.now(),
-                                                                  str(uuid.uuid4())))
-
+            await sim.hub.broadcast(
+                "myAsset", "", my_asset_event(sim.venue.book, sim.venue.clock.now(), str(uuid.uuid4()))
+            )

@@ -19,7 +19,13 @@ from stock_manager.domain.clock import Clock
 
 #: Requests per second per group (§6); ``order`` is 8/s in the reference pages (12/s per a later notice).
 DEFAULT_LIMITS: Final[Mapping[str, int]] = {
-    "default": 30, "order": 8, "order-test": 8, "market": 10, "candles": 10, "trade": 10, "ticker": 10,
+    "default": 30,
+    "order": 8,
+    "order-test": 8,
+    "market": 10,
+    "candles": 10,
+    "trade": 10,
+    "ticker": 10,
     "orderbook": 10,
 }
 EXCHANGE_GROUPS: Final = frozenset({"default", "order", "order-test", "order-cancel-all"})
@@ -36,8 +42,13 @@ def request_group(method: str, path: str) -> str:
         return "order-test"
     if method == "DELETE" and path == "/v1/orders/open":
         return "order-cancel-all"
-    for prefix, group in (("/v1/market/", "market"), ("/v1/candles/", "candles"), ("/v1/trades/", "trade"),
-                          ("/v1/ticker", "ticker"), ("/v1/orderbook", "orderbook")):
+    for prefix, group in (
+        ("/v1/market/", "market"),
+        ("/v1/candles/", "candles"),
+        ("/v1/trades/", "trade"),
+        ("/v1/ticker", "ticker"),
+        ("/v1/orderbook", "orderbook"),
+    ):
         if path.startswith(prefix):
             return group
     return "default"

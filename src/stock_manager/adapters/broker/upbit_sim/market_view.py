@@ -69,8 +69,9 @@ class MarketView:
         state = self._markets.setdefault(tick.symbol, _Market())
         previous = state.trades[-1].tick.price if state.trades else tick.price
         self._counter += 1
-        trade = Trade(tick, "BID" if tick.price >= previous else "ASK",
-                      epoch_ms(tick.ts_event) * 1000 + self._counter % 1000)
+        trade = Trade(
+            tick, "BID" if tick.price >= previous else "ASK", epoch_ms(tick.ts_event) * 1000 + self._counter % 1000
+        )
         state.trades.append(trade)
         day = UPBIT_DAY.date_of(tick.ts_event)
         stats = state.stats
@@ -110,16 +111,22 @@ class MarketView:
         high52 = max(year, key=lambda b: b.high, default=None)
         low52 = min(year, key=lambda b: b.low, default=None)
         body: dict[str, Any] = {
-            "market": symbol, "trade_date": f"{traded_at:%Y%m%d}", "trade_time": f"{traded_at:%H%M%S}",
+            "market": symbol,
+            "trade_date": f"{traded_at:%Y%m%d}",
+            "trade_time": f"{traded_at:%H%M%S}",
             "trade_date_kst": f"{traded_at.astimezone(KST):%Y%m%d}",
-            "trade_time_kst": f"{traded_at.astimezone(KST):%H%M%S}", "trade_timestamp": epoch_ms(traded_at),
+            "trade_time_kst": f"{traded_at.astimezone(KST):%H%M%S}",
+            "trade_timestamp": epoch_ms(traded_at),
             "opening_price": number(stats.open if stats else price),
             "high_price": number(stats.high if stats else price),
-            "low_price": number(stats.low if stats else price), "trade_price": number(price),
+            "low_price": number(stats.low if stats else price),
+            "trade_price": number(price),
             "prev_closing_price": number(base_price),
             "change": "RISE" if change > 0 else "FALL" if change < 0 else "EVEN",
-            "change_price": number(abs(change)), "change_rate": number(abs(rate)),
-            "signed_change_price": number(change), "signed_change_rate": number(rate),
+            "change_price": number(abs(change)),
+            "change_rate": number(abs(rate)),
+            "signed_change_price": number(change),
+            "signed_change_rate": number(rate),
             "trade_volume": number(last.tick.volume if last else Decimal(0)),
             "acc_trade_price": number(stats.value_krw if stats else Decimal(0)),
             "acc_trade_price_24h": number(stats.value_krw if stats else Decimal(0)),
@@ -127,9 +134,12 @@ class MarketView:
             "acc_trade_volume_24h": number(stats.volume if stats else Decimal(0)),
         }
         if high52 is not None and low52 is not None:
-            body |= {"highest_52_week_price": number(high52.high),
-                     "highest_52_week_date": high52.trading_date.isoformat(),
-                     "lowest_52_week_price": number(low52.low), "lowest_52_week_date": low52.trading_date.isoformat()}
+            body |= {
+                "highest_52_week_price": number(high52.high),
+                "highest_52_week_date": high52.trading_date.isoformat(),
+                "lowest_52_week_price": number(low52.low),
+                "lowest_52_week_date": low52.trading_date.isoformat(),
+            }
         body["timestamp"] = epoch_ms(now)
         return body
 
@@ -141,32 +151,56 @@ class MarketView:
         stats = self._markets[symbol].stats if symbol in self._markets else None
         for key in ("trade_date_kst", "trade_time_kst"):
             body.pop(key)
-        return {"type": "ticker", "code": market, **body, "ask_bid": last.ask_bid if last else "BID",
-                "acc_ask_volume": number(stats.ask_volume if stats else Decimal(0)),
-                "acc_bid_volume": number(stats.bid_volume if stats else Decimal(0)),
-                "market_state": "ACTIVE", "market_warning": "NONE", "stream_type": stream_type}
+        return {
+            "type": "ticker",
+            "code": market,
+            **body,
+            "ask_bid": last.ask_bid if last else "BID",
+            "acc_ask_volume": number(stats.ask_volume if stats else Decimal(0)),
+            "acc_bid_volume": number(stats.bid_volume if stats else Decimal(0)),
+            "market_state": "ACTIVE",
+            "market_warning": "NONE",
+            "stream_type": stream_type,
+        }
 
     @staticmethod
     def trade_tick(trade: Trade, base_price: Decimal) -> dict[str, Any]:
         """Return a ``GET /v1/trades/ticks`` element (§3.3)."""
         tick = trade.tick
-        return {"market": tick.symbol, "trade_date_utc": f"{tick.ts_event:%Y-%m-%d}",
-                "trade_time_utc": f"{tick.ts_event:%H:%M:%S}", "timestamp": epoch_ms(tick.ts_event),
-                "trade_price": number(tick.price), "trade_volume": number(tick.volume),
-                "prev_closing_price": number(base_price), "change_price": number(tick.price - base_price),
-                "ask_bid": trade.ask_bid, "sequential_id": trade.sequential_id}
+        return {
+            "market": tick.symbol,
+            "trade_date_utc": f"{tick.ts_event:%Y-%m-%d}",
+            "trade_time_utc": f"{tick.ts_event:%H:%M:%S}",
+            "timestamp": epoch_ms(tick.ts_event),
+            "trade_price": number(tick.price),
+            "trade_volume": number(tick.volume),
+            "prev_closing_price": number(base_price),
+            "change_price": number(tick.price - base_price),
+            "ask_bid": trade.ask_bid,
+            "sequential_id": trade.sequential_id,
+        }
 
     @staticmethod
     def trade_event(trade: Trade, base_price: Decimal, now: datetime, stream_type: str) -> dict[str, Any]:
         """Return a WebSocket ``trade`` message (§5.3; dates with dashes and colons, UTC)."""
         tick = trade.tick
         change = tick.price - base_price
-        return {"type": "trade", "code": tick.symbol, "timestamp": epoch_ms(now),
-                "trade_date": f"{tick.ts_event:%Y-%m-%d}", "trade_time": f"{tick.ts_event:%H:%M:%S}",
-                "trade_timestamp": epoch_ms(tick.ts_event), "trade_price": number(tick.price),
-                "trade_volume": number(tick.volume), "ask_bid": trade.ask_bid, "prev_closing_price": number(base_price),
-                "change": "RISE" if change > 0 else "FALL" if change < 0 else "EVEN",
-                "change_price": number(abs(change)), "sequential_id": trade.sequential_id, "stream_type": stream_type}
+        return {
+            "type": "trade",
+            "code": tick.symbol,
+            "timestamp": epoch_ms(now),
+            "trade_date": f"{tick.ts_event:%Y-%m-%d}",
+            "trade_time": f"{tick.ts_event:%H:%M:%S}",
+            "trade_timestamp": epoch_ms(tick.ts_event),
+            "trade_price": number(tick.price),
+            "trade_volume": number(tick.volume),
+            "ask_bid": trade.ask_bid,
+            "prev_closing_price": number(base_price),
+            "change": "RISE" if change > 0 else "FALL" if change < 0 else "EVEN",
+            "change_price": number(abs(change)),
+            "sequential_id": trade.sequential_id,
+            "stream_type": stream_type,
+        }
 
 
 def day_start(ts: datetime) -> datetime:

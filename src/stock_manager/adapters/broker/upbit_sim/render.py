@@ -21,8 +21,12 @@ from stock_manager.domain.model import OrderType, Side
 from stock_manager.service_layer.ports.broker import BrokerOrderReport, BrokerOrderState
 
 NAMESPACE: Final = uuid.UUID("5f0e6c1e-3a55-4f0b-9d0e-7b1c8a2e4d61")
-STATES: Final = {BrokerOrderState.OPEN: "wait", BrokerOrderState.FILLED: "done",
-                 BrokerOrderState.CANCELED: "cancel", BrokerOrderState.REJECTED: "cancel"}
+STATES: Final = {
+    BrokerOrderState.OPEN: "wait",
+    BrokerOrderState.FILLED: "done",
+    BrokerOrderState.CANCELED: "cancel",
+    BrokerOrderState.REJECTED: "cancel",
+}
 
 
 class OrderIds:
@@ -54,8 +58,15 @@ class OrderIds:
 class OrderFacts:
     """Everything the wire says of one order, from the venue's report and its fills (amounts in KRW)."""
 
-    def __init__(self, report: BrokerOrderReport, fills: Sequence[Fill], amount_krw: Decimal | None,
-                 fee_rate: Decimal, *, pending_cancel: bool = False) -> None:
+    def __init__(
+        self,
+        report: BrokerOrderReport,
+        fills: Sequence[Fill],
+        amount_krw: Decimal | None,
+        fee_rate: Decimal,
+        *,
+        pending_cancel: bool = False,
+    ) -> None:
         self.report = report
         self.fills = list(fills)
         self.amount_krw = amount_krw
@@ -105,31 +116,53 @@ class OrderFacts:
         return self.funds / self.executed if self.executed else Decimal(0)
 
 
-def order_object(facts: OrderFacts, ids: OrderIds, *, with_trades: bool = False,
-                 with_funds: bool = False) -> dict[str, Any]:
+def order_object(
+    facts: OrderFacts, ids: OrderIds, *, with_trades: bool = False, with_funds: bool = False
+) -> dict[str, Any]:
     """Return the REST order object (§4.10): decimals as strings; ``trades`` for ``GET /v1/order``,
     ``executed_funds`` for the list endpoints."""
     report = facts.report
     body: dict[str, Any] = {
-        "uuid": ids.order_uuid(report.broker_order_number), "side": facts.side, "ord_type": facts.ord_type,
-        "price": None if facts.price is None else text(facts.price), "state": facts.state, "market": report.symbol,
+        "uuid": ids.order_uuid(report.broker_order_number),
+        "side": facts.side,
+        "ord_type": facts.ord_type,
+        "price": None if facts.price is None else text(facts.price),
+        "state": facts.state,
+        "market": report.symbol,
         "created_at": kst_iso(report.ts_accepted),
     }
     if facts.remaining_volume is not None:
         body["volume"] = text(report.quantity)
         body["remaining_volume"] = text(facts.remaining_volume)
-    body |= {"reserved_fee": text(facts.reserved_fee), "remaining_fee": text(facts.remaining_fee),
-             "paid_fee": text(facts.paid_fee), "locked": text(facts.locked), "executed_volume": text(facts.executed)}
+    body |= {
+        "reserved_fee": text(facts.reserved_fee),
+        "remaining_fee": text(facts.remaining_fee),
+        "paid_fee": text(facts.paid_fee),
+        "locked": text(facts.locked),
+        "executed_volume": text(facts.executed),
+    }
     if with_funds:
         body["executed_funds"] = text(facts.funds)
-    body |= {"prevented_volume": "0", "prevented_locked": "0", "trades_count": len(facts.fills),
-             "identifier": report.client_order_id}
+    body |= {
+        "prevented_volume": "0",
+        "prevented_locked": "0",
+        "trades_count": len(facts.fills),
+        "identifier": report.client_order_id,
+    }
     if with_trades:
-        body["trades"] = [{"market": f.symbol, "uuid": ids.trade_uuid(f.broker_fill_id), "price": text(f.price),
-                           "volume": text(f.quantity), "funds": text(f.notional_krw),
-                           "trend": "up" if f.side is Side.BUY else "down",
-                           "created_at": kst_iso(f.ts_filled, micro=True),
-                           "side": facts.side} for f in facts.fills]
+        body["trades"] = [
+            {
+                "market": f.symbol,
+                "uuid": ids.trade_uuid(f.broker_fill_id),
+                "price": text(f.price),
+                "volume": text(f.quantity),
+                "funds": text(f.notional_krw),
+                "trend": "up" if f.side is Side.BUY else "down",
+                "created_at": kst_iso(f.ts_filled, micro=True),
+                "side": facts.side,
+            }
+            for f in facts.fills
+        ]
     return body
 
 
@@ -142,39 +175,81 @@ def my_order_event(facts: OrderFacts, ids: OrderIds, state: str, ts: datetime, *
         return None if value is None else number(value)
 
     return {
-        "type": "myOrder", "code": report.symbol, "uuid": ids.order_uuid(report.broker_order_number),
-        "ask_bid": facts.side.upper(), "order_type": facts.ord_type, "state": state,
+        "type": "myOrder",
+        "code": report.symbol,
+        "uuid": ids.order_uuid(report.broker_order_number),
+        "ask_bid": facts.side.upper(),
+        "order_type": facts.ord_type,
+        "state": state,
         "trade_uuid": ids.trade_uuid(fill.broker_fill_id) if fill else None,
-        "price": num(fill.price if fill else facts.price), "avg_price": num(facts.avg_price),
+        "price": num(fill.price if fill else facts.price),
+        "avg_price": num(facts.avg_price),
         "volume": num(fill.quantity if fill else (None if facts.remaining_volume is None else report.quantity)),
-        "remaining_volume": num(facts.remaining_volume), "executed_volume": num(facts.executed),
-        "trades_count": len(facts.fills), "reserved_fee": num(facts.reserved_fee),
-        "remaining_fee": num(facts.remaining_fee), "paid_fee": num(facts.paid_fee), "locked": num(facts.locked),
-        "executed_funds": num(facts.funds), "time_in_force": None,
+        "remaining_volume": num(facts.remaining_volume),
+        "executed_volume": num(facts.executed),
+        "trades_count": len(facts.fills),
+        "reserved_fee": num(facts.reserved_fee),
+        "remaining_fee": num(facts.remaining_fee),
+        "paid_fee": num(facts.paid_fee),
+        "locked": num(facts.locked),
+        "executed_funds": num(facts.funds),
+        "time_in_force": None,
         "trade_fee": num(fill.commission_krw) if fill else None,
-        "is_maker": (report.order_type is OrderType.LIMIT) if fill else None, "identifier": report.client_order_id,
-        "smp_type": None, "prevented_volume": number(Decimal(0)), "prevented_locked": number(Decimal(0)),
-        "trade_timestamp": epoch_ms(fill.ts_filled) if fill else None, "order_timestamp": epoch_ms(report.ts_accepted),
-        "timestamp": epoch_ms(ts), "stream_type": "REALTIME",
+        "is_maker": (report.order_type is OrderType.LIMIT) if fill else None,
+        "identifier": report.client_order_id,
+        "smp_type": None,
+        "prevented_volume": number(Decimal(0)),
+        "prevented_locked": number(Decimal(0)),
+        "trade_timestamp": epoch_ms(fill.ts_filled) if fill else None,
+        "order_timestamp": epoch_ms(report.ts_accepted),
+        "timestamp": epoch_ms(ts),
+        "stream_type": "REALTIME",
     }
 
 
 def balances(book: ExchangeBook, quote_currency: str = "KRW") -> list[dict[str, Any]]:
     """Return ``GET /v1/accounts`` (§4.1): KRW first (``balance`` = orderable, ``locked`` = what open bids hold),
     then each base currency held (``locked`` = what open asks hold); decimals as strings."""
-    rows = [{"currency": quote_currency, "balance": text(book.orderable_krw), "locked": text(book.reserved_krw),
-             "avg_buy_price": "0", "avg_buy_price_modified": False, "unit_currency": quote_currency}]
+    rows = [
+        {
+            "currency": quote_currency,
+            "balance": text(book.orderable_krw),
+            "locked": text(book.reserved_krw),
+            "avg_buy_price": "0",
+            "avg_buy_price_modified": False,
+            "unit_currency": quote_currency,
+        }
+    ]
     for position in book.positions():
         free = book.sellable_quantity(position.symbol)
-        rows.append({"currency": position.symbol.partition("-")[2], "balance": text(free),
-                     "locked": text(position.quantity - free), "avg_buy_price": text(position.avg_price),
-                     "avg_buy_price_modified": False, "unit_currency": quote_currency})
+        rows.append(
+            {
+                "currency": position.symbol.partition("-")[2],
+                "balance": text(free),
+                "locked": text(position.quantity - free),
+                "avg_buy_price": text(position.avg_price),
+                "avg_buy_price_modified": False,
+                "unit_currency": quote_currency,
+            }
+        )
     return rows
 
 
 def my_asset_event(book: ExchangeBook, ts: datetime, asset_uuid: str) -> dict[str, Any]:
     """Return a ``myAsset`` event (§5.3) with every balance (JSON numbers)."""
-    assets = [{"currency": row["currency"], "balance": number(Decimal(row["balance"])),
-               "locked": number(Decimal(row["locked"]))} for row in balances(book)]
-    return {"type": "myAsset", "asset_uuid": asset_uuid, "assets": assets, "asset_timestamp": epoch_ms(ts),
-            "timestamp": epoch_ms(ts), "stream_type": "REALTIME"}
+    assets = [
+        {
+            "currency": row["currency"],
+            "balance": number(Decimal(row["balance"])),
+            "locked": number(Decimal(row["locked"])),
+        }
+        for row in balances(book)
+    ]
+    return {
+        "type": "myAsset",
+        "asset_uuid": asset_uuid,
+        "assets": assets,
+        "asset_timestamp": epoch_ms(ts),
+        "timestamp": epoch_ms(ts),
+        "stream_type": "REALTIME",
+    }

@@ -90,8 +90,11 @@ async def _read_params(request: web.Request) -> Params:
             raise validation_error("the body is not a JSON object")
         return Params(body_pairs(body), body)
     if request.method == "DELETE" and await request.read():
-        raise UpbitApiError(400, "QUERY_PARAMETER_NOT_SUPPORTED", "이 API는 쿼리 파라미터 형식의 요청만 지원합니다. "
-                                                                  "요청 본문에 값을 포함할 수 없습니다.")
+        raise UpbitApiError(
+            400,
+            "QUERY_PARAMETER_NOT_SUPPORTED",
+            "이 API는 쿼리 파라미터 형식의 요청만 지원합니다. 요청 본문에 값을 포함할 수 없습니다.",
+        )
     return Params(query_pairs(request.rel_url.raw_query_string))
 
 
@@ -109,8 +112,9 @@ def _pocket(request: web.Request, exchange: bool) -> str:
 def _refusal(verdict: Verdict) -> web.Response:
     if verdict.status == 418:
         secs = math.ceil(verdict.block_secs)
-        return web.Response(status=418, text=f"{TOO_MANY} Blocked for {secs} seconds.",
-                            headers={"Retry-After": str(secs)})
+        return web.Response(
+            status=418, text=f"{TOO_MANY} Blocked for {secs} seconds.", headers={"Retry-After": str(secs)}
+        )
     return web.Response(status=429, text=TOO_MANY)
 
 
@@ -143,8 +147,9 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
             params = await _read_params(request)
             request[PARAMS_KEY] = params
             if exchange:
-                request[KEY_KEY] = sim.jwt_gate.authenticate(request.headers.get("Authorization"), params.pairs,
-                                                             request.rel_url.raw_query_string)
+                request[KEY_KEY] = sim.jwt_gate.authenticate(
+                    request.headers.get("Authorization"), params.pairs, request.rel_url.raw_query_string
+                )
             response = await handler(request)
         except UpbitApiError as e:
             response = error_response(e)

@@ -81,17 +81,35 @@ async def chance(request: web.Request) -> web.Response:
     base = market.partition("-")[2]
     rows = {row["currency"]: row for row in balances(sim.venue.book)}
     fee = text(sim.venue.book.commission_rate)
-    empty = {"balance": "0", "locked": "0", "avg_buy_price": "0", "avg_buy_price_modified": False,
-             "unit_currency": "KRW"}
-    return exchange_response({
-        "bid_fee": fee, "ask_fee": fee, "maker_bid_fee": fee, "maker_ask_fee": fee,
-        "market": {"id": market, "name": f"{base}/KRW", "order_types": ["limit"], "order_sides": ["ask", "bid"],
-                   "bid_types": ["limit", "price"], "ask_types": ["limit", "market"],
-                   "bid": {"currency": "KRW", "min_total": text(sim.instrument(market).min_notional)},
-                   "ask": {"currency": base, "min_total": text(sim.instrument(market).min_notional)},
-                   "max_total": text(sim.max_total_krw), "state": "active"},
-        "bid_account": rows["KRW"], "ask_account": rows.get(base, {"currency": base, **empty}),
-    })
+    empty = {
+        "balance": "0",
+        "locked": "0",
+        "avg_buy_price": "0",
+        "avg_buy_price_modified": False,
+        "unit_currency": "KRW",
+    }
+    return exchange_response(
+        {
+            "bid_fee": fee,
+            "ask_fee": fee,
+            "maker_bid_fee": fee,
+            "maker_ask_fee": fee,
+            "market": {
+                "id": market,
+                "name": f"{base}/KRW",
+                "order_types": ["limit"],
+                "order_sides": ["ask", "bid"],
+                "bid_types": ["limit", "price"],
+                "ask_types": ["limit", "market"],
+                "bid": {"currency": "KRW", "min_total": text(sim.instrument(market).min_notional)},
+                "ask": {"currency": base, "min_total": text(sim.instrument(market).min_notional)},
+                "max_total": text(sim.max_total_krw),
+                "state": "active",
+            },
+            "bid_account": rows["KRW"],
+            "ask_account": rows.get(base, {"currency": base, **empty}),
+        }
+    )
 
 
 async def create_order(request: web.Request) -> web.Response:
@@ -125,14 +143,24 @@ async def test_order(request: web.Request) -> web.Response:
     order = _validate(sim, params_of(request).body)
     book = sim.venue.book
     side = "bid" if order.side is Side.BUY else "ask"
-    if order.side is Side.BUY and _value(sim, order, params_of(request).body) * (1 + book.commission_rate) > \
-            book.orderable_krw:
+    if (
+        order.side is Side.BUY
+        and _value(sim, order, params_of(request).body) * (1 + book.commission_rate) > book.orderable_krw
+    ):
         raise _error("insufficient_funds_bid")
     if order.side is Side.SELL and order.quantity > book.sellable_quantity(order.symbol):
         raise _error(f"insufficient_funds_{side}")
-    return exchange_response({"uuid": "00000000-0000-0000-0000-000000000000", "side": side,
-                              "ord_type": params_of(request).body["ord_type"], "state": "wait",
-                              "market": order.symbol, "identifier": order.client_order_id}, status=201)
+    return exchange_response(
+        {
+            "uuid": "00000000-0000-0000-0000-000000000000",
+            "side": side,
+            "ord_type": params_of(request).body["ord_type"],
+            "state": "wait",
+            "market": order.symbol,
+            "identifier": order.client_order_id,
+        },
+        status=201,
+    )
 
 
 async def get_order(request: web.Request) -> web.Response:
@@ -164,7 +192,7 @@ async def open_orders(request: web.Request) -> web.Response:
     page = params.integer("page", 1, low=1, high=10**9)
     limit = params.integer("limit", 100, low=1, high=100)
     rows = [r for r in sim.open_reports() if _in_market(r, params.get("market")) and "wait" in states]
-    rows = _ordered(rows, params.get("order_by"))[(page - 1) * limit:page * limit]
+    rows = _ordered(rows, params.get("order_by"))[(page - 1) * limit : page * limit]
     return exchange_response([order_object(sim.facts(r), sim.ids, with_funds=True) for r in rows])
 
 
@@ -186,8 +214,11 @@ async def closed_orders(request: web.Request) -> web.Response:
         end = start + CLOSED_WINDOW
     if end < start or end - start > CLOSED_WINDOW:
         raise validation_error("start_time and end_time must be at most 7 days apart")
-    rows = [r for r in sim.closed_reports() if _in_market(r, params.get("market"))
-            and sim.facts(r).state in states and start <= r.ts_accepted <= end]
+    rows = [
+        r
+        for r in sim.closed_reports()
+        if _in_market(r, params.get("market")) and sim.facts(r).state in states and start <= r.ts_accepted <= end
+    ]
     rows = _ordered(rows, params.get("order_by"))[:limit]
     return exchange_response([order_object(sim.facts(r), sim.ids, with_funds=True) for r in rows])
 
@@ -204,8 +235,9 @@ async def orders_by_ids(request: web.Request) -> web.Response:
         report = sim.find(uuid=value) if uuids else sim.find(identifier=value)
         if report is not None and _in_market(report, params.get("market")) and report not in found:
             found.append(report)
-    return exchange_response([order_object(sim.facts(r), sim.ids, with_funds=True)
-                              for r in _ordered(found, params.get("order_by"))])
+    return exchange_response(
+        [order_object(sim.facts(r), sim.ids, with_funds=True) for r in _ordered(found, params.get("order_by"))]
+    )
 
 
 # -- HELPERS -----------------------------------------------------------------------------------------------
@@ -228,24 +260,35 @@ def _validate(sim: Any, body: dict[str, Any]) -> OrderRequest:
     if ord_type not in ("limit", "price", "market", "best"):
         raise validation_error("ord_type is missing, ord_type does not have a valid value")
     identifier = body.get("identifier")
-    if identifier is not None and (not isinstance(identifier, str) or not identifier.strip() or (
-            sim.identifier_max_chars is not None and len(identifier) > sim.identifier_max_chars)):
+    if identifier is not None and (
+        not isinstance(identifier, str)
+        or not identifier.strip()
+        or (sim.identifier_max_chars is not None and len(identifier) > sim.identifier_max_chars)
+    ):
         raise validation_error("identifier does not have a valid value")
     market = _market(sim, body["market"])
     needs = {"limit": ("volume", "price"), "price": ("price",), "market": ("volume",)}
     if ord_type == "best":
         raise UpbitApiError(400, "invalid_parameter", "best orders are not simulated")
     if (ord_type, side) in (("price", "ask"), ("market", "bid")) or any(
-            (body.get(k) is not None) != (k in needs[ord_type]) for k in ("volume", "price")):
-        raise UpbitApiError(400, f"create_{side}_error",
-                            f"{ord_type} {side} orders take {' and '.join(needs[ord_type])}")
+        (body.get(k) is not None) != (k in needs[ord_type]) for k in ("volume", "price")
+    ):
+        raise UpbitApiError(
+            400, f"create_{side}_error", f"{ord_type} {side} orders take {' and '.join(needs[ord_type])}"
+        )
     if body.get("time_in_force") is not None:
         raise UpbitApiError(400, "invalid_time_in_force", "time_in_force is not simulated")
     volume = parse_amount(body["volume"], "volume", max_decimals=8) if "volume" in needs[ord_type] else Decimal(0)
     price = parse_amount(body["price"], "price") if ord_type != "market" else None
-    order = OrderRequest(sim.venue.account_id, market, Side.BUY if side == "bid" else Side.SELL,
-                         OrderType.LIMIT if ord_type == "limit" else OrderType.MARKET, volume,
-                         price if ord_type == "limit" else None, identifier)
+    order = OrderRequest(
+        sim.venue.account_id,
+        market,
+        Side.BUY if side == "bid" else Side.SELL,
+        OrderType.LIMIT if ord_type == "limit" else OrderType.MARKET,
+        volume,
+        price if ord_type == "limit" else None,
+        identifier,
+    )
     if _value(sim, order, body) > sim.max_total_krw:
         raise _error(f"over_krw_funds_{side}")
     if not sim.accepts_orders():
@@ -264,8 +307,9 @@ async def _place(sim: Any, order: OrderRequest, body: dict[str, Any]) -> BrokerO
     side = "bid" if order.side is Side.BUY else "ask"
     try:
         if body["ord_type"] == "price":
-            ack = await sim.venue.place_amount_buy(order.account_id, order.symbol, parse_amount(body["price"], "price"),
-                                                   order.client_order_id)
+            ack = await sim.venue.place_amount_buy(
+                order.account_id, order.symbol, parse_amount(body["price"], "price"), order.client_order_id
+            )
         else:
             ack = await sim.venue.place_order(order)
     except OrderRejectedByBroker as e:
@@ -315,5 +359,14 @@ def _ordered(rows: list[BrokerOrderReport], order_by: str | None) -> list[Broker
     return sorted(rows, key=key, reverse=order_by != "asc")
 
 
-__all__ = ["accounts", "cancel_order", "chance", "closed_orders", "create_order", "get_order", "open_orders",
-           "orders_by_ids", "test_order"]
+__all__ = [
+    "accounts",
+    "cancel_order",
+    "chance",
+    "closed_orders",
+    "create_order",
+    "get_order",
+    "open_orders",
+    "orders_by_ids",
+    "test_order",
+]

@@ -47,17 +47,27 @@ def _markets(sim: Any, params: Params, name: str) -> list[str]:
 
 
 def _candle(candle: data.Candle, *, unit: int | None = None, previous: data.Candle | None = None) -> dict[str, Any]:
-    body = {"market": candle.market, "candle_date_time_utc": f"{candle.start:%Y-%m-%dT%H:%M:%S}",
-            "candle_date_time_kst": f"{candle.start.astimezone(KST):%Y-%m-%dT%H:%M:%S}",
-            "opening_price": number(candle.open), "high_price": number(candle.high), "low_price": number(candle.low),
-            "trade_price": number(candle.close), "timestamp": epoch_ms(candle.last_trade_at),
-            "candle_acc_trade_price": number(candle.value_krw), "candle_acc_trade_volume": number(candle.volume)}
+    body = {
+        "market": candle.market,
+        "candle_date_time_utc": f"{candle.start:%Y-%m-%dT%H:%M:%S}",
+        "candle_date_time_kst": f"{candle.start.astimezone(KST):%Y-%m-%dT%H:%M:%S}",
+        "opening_price": number(candle.open),
+        "high_price": number(candle.high),
+        "low_price": number(candle.low),
+        "trade_price": number(candle.close),
+        "timestamp": epoch_ms(candle.last_trade_at),
+        "candle_acc_trade_price": number(candle.value_krw),
+        "candle_acc_trade_volume": number(candle.volume),
+    }
     if unit is not None:
         body["unit"] = unit
     if previous is not None:
         change = candle.close - previous.close
-        body |= {"prev_closing_price": number(previous.close), "change_price": number(change),
-                 "change_rate": number((change / previous.close).quantize(RATE_QUANTUM))}
+        body |= {
+            "prev_closing_price": number(previous.close),
+            "change_price": number(change),
+            "change_rate": number((change / previous.close).quantize(RATE_QUANTUM)),
+        }
     return body
 
 
@@ -115,11 +125,21 @@ def _grouped(halves: Sequence[data.Candle], length: timedelta) -> list[data.Cand
     for candle in halves:
         day = UPBIT_DAY.start_of(candle.trading_date)
         groups.setdefault(day + ((candle.start - day) // length) * length, []).append(candle)
-    return [data.Candle(market=parts[0].market, start=start, length=length, open=parts[0].open,
-                        high=max(c.high for c in parts), low=min(c.low for c in parts), close=parts[-1].close,
-                        volume=sum((c.volume for c in parts), Decimal(0)),
-                        value_krw=sum((c.value_krw for c in parts), Decimal(0)), last_trade_at=parts[-1].last_trade_at)
-            for start, parts in sorted(groups.items())]
+    return [
+        data.Candle(
+            market=parts[0].market,
+            start=start,
+            length=length,
+            open=parts[0].open,
+            high=max(c.high for c in parts),
+            low=min(c.low for c in parts),
+            close=parts[-1].close,
+            volume=sum((c.volume for c in parts), Decimal(0)),
+            value_krw=sum((c.value_krw for c in parts), Decimal(0)),
+            last_trade_at=parts[-1].last_trade_at,
+        )
+        for start, parts in sorted(groups.items())
+    ]
 
 
 async def day_candles(request: web.Request) -> web.Response:
@@ -142,8 +162,9 @@ async def ticker(request: web.Request) -> web.Response:
     """``GET /v1/ticker?markets=`` (§3.4)."""
     sim = sim_of(request)
     now = sim.venue.clock.now()
-    return quotation_response([sim.market_view.ticker(m, sim.base_price(m), now)
-                               for m in _markets(sim, params_of(request), "markets")])
+    return quotation_response(
+        [sim.market_view.ticker(m, sim.base_price(m), now) for m in _markets(sim, params_of(request), "markets")]
+    )
 
 
 async def trades(request: web.Request) -> web.Response:
@@ -164,18 +185,36 @@ async def orderbook(request: web.Request) -> web.Response:
     for market in _markets(sim, params_of(request), "markets"):
         price = sim.last_price(market)
         unit = sim.instrument(market).tick_size(price)
-        rows.append({"market": market, "timestamp": epoch_ms(sim.venue.clock.now()),
-                     "total_ask_size": number(Decimal(0)), "total_bid_size": number(Decimal(0)),
-                     "orderbook_units": [{"ask_price": number(price + unit), "bid_price": number(price),
-                                          "ask_size": number(Decimal(0)), "bid_size": number(Decimal(0))}],
-                     "level": 0})
+        rows.append(
+            {
+                "market": market,
+                "timestamp": epoch_ms(sim.venue.clock.now()),
+                "total_ask_size": number(Decimal(0)),
+                "total_bid_size": number(Decimal(0)),
+                "orderbook_units": [
+                    {
+                        "ask_price": number(price + unit),
+                        "bid_price": number(price),
+                        "ask_size": number(Decimal(0)),
+                        "bid_size": number(Decimal(0)),
+                    }
+                ],
+                "level": 0,
+            }
+        )
     return quotation_response(rows)
 
 
 async def instruments(request: web.Request) -> web.Response:
     """``GET /v1/orderbook/instruments`` (§3.6): the price unit at the last trade (a string), level 0 only."""
     sim = sim_of(request)
-    rows = [{"market": m, "quote_currency": "KRW",
-             "tick_size": format(sim.instrument(m).tick_size(sim.last_price(m)).normalize(), "f"),
-             "supported_levels": ["0"]} for m in _markets(sim, params_of(request), "markets")]
+    rows = [
+        {
+            "market": m,
+            "quote_currency": "KRW",
+            "tick_size": format(sim.instrument(m).tick_size(sim.last_price(m)).normalize(), "f"),
+            "supported_levels": ["0"],
+        }
+        for m in _markets(sim, params_of(request), "markets")
+    ]
     return quotation_response(rows)

@@ -52,8 +52,8 @@ from stock_manager.service_layer.ports.broker import (
 )
 
 #: The key pair `stockbot exchange-sim --venue upbit` accepts by default (printed when it starts).
-DEFAULT_KEY: Final = UpbitKey(access_key="SIMUPBITACCESSKEY000000000000000000000001",
-                              secret_key="SIMUPBITSECRETKEY00000000000000000000001")  # noqa: S106 - a fake
+_SIM_SECRET: Final = "SIMUPBITSECRETKEY00000000000000000000001"  # noqa: S105 - the simulator's published fake key
+DEFAULT_KEY: Final = UpbitKey(access_key="SIMUPBITACCESSKEY000000000000000000000001", secret_key=_SIM_SECRET)
 type Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -110,13 +110,25 @@ class UpbitExchangeSimulator:
     """
 
     def __init__(
-        self, venue: SimBroker, *, keys: Sequence[UpbitKey] = (DEFAULT_KEY,), wall_clock: Clock,
-        sleep: Sleep = asyncio.sleep, rate_limits: Mapping[str, int] | None = DEFAULT_LIMITS,
-        block_after_429s: int = 10, block_secs: float = 60.0, faults: UpbitFaultKnobs | None = None,
-        fault_log: FaultLog | None = None, after_broadcast: Callable[[], Awaitable[None]] | None = None,
-        host: str = "127.0.0.1", port: int = 0, idle_timeout_secs: float = 120.0,
-        status_up_interval_secs: float = 10.0, max_total_krw: Decimal = MAX_ORDER_KRW,
-        identifier_max_chars: int | None = 32, lenient_query_hash: bool = False,
+        self,
+        venue: SimBroker,
+        *,
+        keys: Sequence[UpbitKey] = (DEFAULT_KEY,),
+        wall_clock: Clock,
+        sleep: Sleep = asyncio.sleep,
+        rate_limits: Mapping[str, int] | None = DEFAULT_LIMITS,
+        block_after_429s: int = 10,
+        block_secs: float = 60.0,
+        faults: UpbitFaultKnobs | None = None,
+        fault_log: FaultLog | None = None,
+        after_broadcast: Callable[[], Awaitable[None]] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        idle_timeout_secs: float = 120.0,
+        status_up_interval_secs: float = 10.0,
+        max_total_krw: Decimal = MAX_ORDER_KRW,
+        identifier_max_chars: int | None = 32,
+        lenient_query_hash: bool = False,
         maintenance: Sequence[MaintenanceWindow] = (),
     ) -> None:
         if not keys:
@@ -131,10 +143,15 @@ class UpbitExchangeSimulator:
         self.market = UpbitReplayMarket(venue.symbols, maintenance=maintenance)
         self._instruments = self.market.instruments()
         self.jwt_gate = JwtGate(keys, lenient_query_hash=lenient_query_hash)
-        self.rate_gate = RateGate(wall_clock, None if rate_limits is None else dict(rate_limits), block_after_429s,
-                                  block_secs)
-        self.hub = WsHub(self.jwt_gate, self._snapshot, idle_timeout_secs=idle_timeout_secs,
-                         status_up_interval_secs=status_up_interval_secs)
+        self.rate_gate = RateGate(
+            wall_clock, None if rate_limits is None else dict(rate_limits), block_after_429s, block_secs
+        )
+        self.hub = WsHub(
+            self.jwt_gate,
+            self._snapshot,
+            idle_timeout_secs=idle_timeout_secs,
+            status_up_interval_secs=status_up_interval_secs,
+        )
         self.market_view = MarketView(self.market)
         self.ids = OrderIds(venue.book, venue.replay_id)
         self.events = EventFeed(self, self._spawn)
@@ -253,10 +270,14 @@ class UpbitExchangeSimulator:
         """Return the wire facts of `report` (with only its fills up to `upto_fill` when given)."""
         fills = [f for f in self.venue.book.fills() if f.broker_order_number == report.broker_order_number]
         if upto_fill is not None:
-            fills = fills[:next(i for i, f in enumerate(fills) if f.broker_fill_id == upto_fill) + 1]
-        return OrderFacts(report, fills, self.venue.book.order_amount_krw(report.broker_order_number),
-                          self.venue.book.commission_rate,
-                          pending_cancel=report.broker_order_number in self.pending_cancels)
+            fills = fills[: next(i for i, f in enumerate(fills) if f.broker_fill_id == upto_fill) + 1]
+        return OrderFacts(
+            report,
+            fills,
+            self.venue.book.order_amount_krw(report.broker_order_number),
+            self.venue.book.commission_rate,
+            pending_cancel=report.broker_order_number in self.pending_cancels,
+        )
 
     def find(self, *, uuid: str | None = None, identifier: str | None = None) -> BrokerOrderReport | None:
         """Return the order with `uuid` or else `identifier`, or None."""
@@ -273,18 +294,27 @@ class UpbitExchangeSimulator:
 
     def closed_reports(self) -> list[BrokerOrderReport]:
         """Return the finished orders (a pending cancel is not finished yet)."""
-        return [r for r in self.venue.book.orders()
-                if r.state is not BrokerOrderState.OPEN and r.broker_order_number not in self.pending_cancels]
+        return [
+            r
+            for r in self.venue.book.orders()
+            if r.state is not BrokerOrderState.OPEN and r.broker_order_number not in self.pending_cancels
+        ]
 
     async def cancel(self, order_number: str) -> None:
         """Cancel an order at the venue; its confirmation follows before the venue's next print."""
         report = self.venue.book.order(order_number)
         await self.venue.cancel_order(self.venue.account_id, order_number)
         if self.venue.finished and report is not None:  # no next print will ever deliver the confirmation
-            await self.events.on_order_event(CancelReport(self.venue.account_id, order_number,
-                                                          report.quantity - report.filled_quantity,
-                                                          self.venue.clock.now(), "canceled by request",
-                                                          report.trading_date))
+            await self.events.on_order_event(
+                CancelReport(
+                    self.venue.account_id,
+                    order_number,
+                    report.quantity - report.filled_quantity,
+                    self.venue.clock.now(),
+                    "canceled by request",
+                    report.trading_date,
+                )
+            )
         else:
             self.pending_cancels.add(order_number)
 

@@ -62,8 +62,9 @@ class UpbitSimOptions:
     rate_limits_on: bool = True
 
 
-async def run_upbit_exchange_sim(options: UpbitSimOptions, say: Callable[[str], None],
-                                 stop: asyncio.Event | None = None) -> int:
+async def run_upbit_exchange_sim(
+    options: UpbitSimOptions, say: Callable[[str], None], stop: asyncio.Event | None = None
+) -> int:
     """Serve the simulator and play the replay until `stop` is set or the task is cancelled (Ctrl+C).
 
     Returns
@@ -76,13 +77,25 @@ async def run_upbit_exchange_sim(options: UpbitSimOptions, say: Callable[[str], 
     ConfigurationError
         For unknown markets, an empty period, a busy state directory or a port already in use.
     """
-    venue = SimBroker(symbols=list(options.symbols), start_date=options.date_from, end_date=options.date_to,
-                      clock=FixedClock(UPBIT_DAY.start_of(options.date_from) - timedelta(hours=1)),
-                      state_dir=options.state_dir, speed=options.speed,
-                      fresh=options.fresh, venue="upbit", cost_model=upbit_cost_model(),
-                      start_cash_krw=options.start_cash_krw)
-    sim = UpbitExchangeSimulator(venue, keys=[options.key], wall_clock=SystemClock(), port=options.port,
-                                 **({} if options.rate_limits_on else {"rate_limits": None}))
+    venue = SimBroker(
+        symbols=list(options.symbols),
+        start_date=options.date_from,
+        end_date=options.date_to,
+        clock=FixedClock(UPBIT_DAY.start_of(options.date_from) - timedelta(hours=1)),
+        state_dir=options.state_dir,
+        speed=options.speed,
+        fresh=options.fresh,
+        venue="upbit",
+        cost_model=upbit_cost_model(),
+        start_cash_krw=options.start_cash_krw,
+    )
+    sim = UpbitExchangeSimulator(
+        venue,
+        keys=[options.key],
+        wall_clock=SystemClock(),
+        port=options.port,
+        **({} if options.rate_limits_on else {"rate_limits": None}),
+    )
     try:
         try:
             await sim.start()
@@ -114,16 +127,23 @@ async def _play(venue: SimBroker, say: Callable[[str], None]) -> None:
     say("replay finished; still serving inquiries (Ctrl+C stops)")
 
 
-def _banner(sim: UpbitExchangeSimulator, options: UpbitSimOptions, venue: SimBroker,
-            say: Callable[[str], None]) -> None:
+def _banner(
+    sim: UpbitExchangeSimulator, options: UpbitSimOptions, venue: SimBroker, say: Callable[[str], None]
+) -> None:
     speed = "fastest" if options.speed is None else f"{options.speed:g}x"
-    say(f"Upbit exchange simulator replaying {', '.join(venue.symbols)} {options.date_from} → {options.date_to} "
-        f"at {speed}")
+    say(
+        f"Upbit exchange simulator replaying {', '.join(venue.symbols)} {options.date_from} → {options.date_to} "
+        f"at {speed}"
+    )
     say(f"REST              {sim.rest_base_url}")
     say(f"WebSocket public  {sim.ws_public_url}")
     say(f"WebSocket private {sim.ws_private_url}")
     say("Accepted key pair (simulator only), as .env lines:")
-    for name, value in (("VENUE", "upbit"), ("UPBIT_ACCESS_KEY", options.key.access_key),
-                        ("UPBIT_SECRET_KEY", options.key.secret_key), ("UPBIT_REST_BASE_URL", sim.rest_base_url),
-                        ("UPBIT_WS_URL", sim.ws_public_url)):
+    for name, value in (
+        ("VENUE", "upbit"),
+        ("UPBIT_ACCESS_KEY", options.key.access_key),
+        ("UPBIT_SECRET_KEY", options.key.secret_key),
+        ("UPBIT_REST_BASE_URL", sim.rest_base_url),
+        ("UPBIT_WS_URL", sim.ws_public_url),
+    ):
         say(f"{name}={value}")

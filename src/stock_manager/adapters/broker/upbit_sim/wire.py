@@ -83,8 +83,7 @@ def quotation_response(body: Any, *, status: int = 200) -> web.Response:
 
 def error_response(error: UpbitApiError) -> web.Response:
     """Return the answer of `error`."""
-    return web.Response(text=dumps(error.body()), status=error.status, content_type="application/json",
-                        charset="utf-8")
+    return web.Response(text=dumps(error.body()), status=error.status, content_type="application/json", charset="utf-8")
 
 
 def kst_iso(ts: datetime, *, micro: bool = False) -> str:

@@ -36,19 +36,64 @@ PRIVATE_TYPES: Final = frozenset({"myOrder", "myAsset"})
 FORMATS: Final = frozenset({"DEFAULT", "SIMPLE", "JSON_LIST", "SIMPLE_LIST"})
 #: SIMPLE abbreviations of the keys the simulator sends (§5.3).
 SIMPLE: Final[dict[str, str]] = {
-    "type": "ty", "code": "cd", "timestamp": "tms", "stream_type": "st", "opening_price": "op", "high_price": "hp",
-    "low_price": "lp", "trade_price": "tp", "prev_closing_price": "pcp", "change": "c", "change_price": "cp",
-    "signed_change_price": "scp", "change_rate": "cr", "signed_change_rate": "scr", "trade_volume": "tv",
-    "acc_trade_volume": "atv", "acc_trade_volume_24h": "atv24h", "acc_trade_price": "atp",
-    "acc_trade_price_24h": "atp24h", "trade_timestamp": "ttms", "ask_bid": "ab", "acc_ask_volume": "aav",
-    "acc_bid_volume": "abv", "highest_52_week_price": "h52wp", "highest_52_week_date": "h52wdt",
-    "lowest_52_week_price": "l52wp", "lowest_52_week_date": "l52wdt", "market_state": "ms", "market_warning": "mw",
-    "sequential_id": "sid", "uuid": "uid", "order_type": "ot", "state": "s", "trade_uuid": "tuid", "price": "p",
-    "avg_price": "ap", "volume": "v", "remaining_volume": "rv", "executed_volume": "ev", "trades_count": "tc",
-    "reserved_fee": "rsf", "remaining_fee": "rmf", "paid_fee": "pf", "locked": "l", "executed_funds": "ef",
-    "time_in_force": "tif", "trade_fee": "tf", "is_maker": "im", "identifier": "id", "smp_type": "smpt",
-    "prevented_volume": "pv", "prevented_locked": "pl", "order_timestamp": "otms", "asset_uuid": "astuid",
-    "assets": "ast", "asset_timestamp": "asttms", "currency": "cu", "balance": "b",
+    "type": "ty",
+    "code": "cd",
+    "timestamp": "tms",
+    "stream_type": "st",
+    "opening_price": "op",
+    "high_price": "hp",
+    "low_price": "lp",
+    "trade_price": "tp",
+    "prev_closing_price": "pcp",
+    "change": "c",
+    "change_price": "cp",
+    "signed_change_price": "scp",
+    "change_rate": "cr",
+    "signed_change_rate": "scr",
+    "trade_volume": "tv",
+    "acc_trade_volume": "atv",
+    "acc_trade_volume_24h": "atv24h",
+    "acc_trade_price": "atp",
+    "acc_trade_price_24h": "atp24h",
+    "trade_timestamp": "ttms",
+    "ask_bid": "ab",
+    "acc_ask_volume": "aav",
+    "acc_bid_volume": "abv",
+    "highest_52_week_price": "h52wp",
+    "highest_52_week_date": "h52wdt",
+    "lowest_52_week_price": "l52wp",
+    "lowest_52_week_date": "l52wdt",
+    "market_state": "ms",
+    "market_warning": "mw",
+    "sequential_id": "sid",
+    "uuid": "uid",
+    "order_type": "ot",
+    "state": "s",
+    "trade_uuid": "tuid",
+    "price": "p",
+    "avg_price": "ap",
+    "volume": "v",
+    "remaining_volume": "rv",
+    "executed_volume": "ev",
+    "trades_count": "tc",
+    "reserved_fee": "rsf",
+    "remaining_fee": "rmf",
+    "paid_fee": "pf",
+    "locked": "l",
+    "executed_funds": "ef",
+    "time_in_force": "tif",
+    "trade_fee": "tf",
+    "is_maker": "im",
+    "identifier": "id",
+    "smp_type": "smpt",
+    "prevented_volume": "pv",
+    "prevented_locked": "pl",
+    "order_timestamp": "otms",
+    "asset_uuid": "astuid",
+    "assets": "ast",
+    "asset_timestamp": "asttms",
+    "currency": "cu",
+    "balance": "b",
 }
 #: Trade messages abbreviate their date and time differently from tickers.
 SIMPLE_TRADE: Final = {"trade_date": "td", "trade_time": "ttm"}
@@ -98,8 +143,14 @@ class WsHub:
         Repeat ``{"status":"UP"}`` this often after a text ``PING`` (about 10 s at Upbit).
     """
 
-    def __init__(self, jwt_gate: JwtGate, snapshot: Snapshot, *, idle_timeout_secs: float = 120.0,
-                 status_up_interval_secs: float = 10.0) -> None:
+    def __init__(
+        self,
+        jwt_gate: JwtGate,
+        snapshot: Snapshot,
+        *,
+        idle_timeout_secs: float = 120.0,
+        status_up_interval_secs: float = 10.0,
+    ) -> None:
         self._gate = jwt_gate
         self._snapshot = snapshot
         self.idle_timeout_secs = idle_timeout_secs
@@ -190,8 +241,9 @@ class WsHub:
             return
         session.message_format = message_format
         if any(item.get("method") == "LIST_SUBSCRIPTIONS" for item in request):
-            await self._send(session, dumps({"method": "LIST_SUBSCRIPTIONS", "result": session.requested,
-                                             "ticket": ticket}))
+            await self._send(
+                session, dumps({"method": "LIST_SUBSCRIPTIONS", "result": session.requested, "ticket": ticket})
+            )
             return
         types = [item for item in request if "type" in item]
         if not types:
@@ -208,8 +260,9 @@ class WsHub:
             if snapshot is not None:
                 await self.send_data(session, {**snapshot, "stream_type": "SNAPSHOT"})
 
-    def _parse_types(self, session: WsSession, types: list[dict[str, Any]]) -> tuple[
-            dict[str, frozenset[str]], list[dict[str, Any]], list[tuple[str, str]]]:
+    def _parse_types(
+        self, session: WsSession, types: list[dict[str, Any]]
+    ) -> tuple[dict[str, frozenset[str]], list[dict[str, Any]], list[tuple[str, str]]]:
         allowed = PRIVATE_TYPES if session.private else PUBLIC_TYPES
         subscriptions: dict[str, frozenset[str]] = {}
         requested: list[dict[str, Any]] = []
@@ -245,8 +298,11 @@ class WsHub:
 
     def subscribers(self, kind: str, code: str) -> list[WsSession]:
         """Return the sessions subscribed to `kind` for market `code` (an empty code set means every market)."""
-        return [s for s in self.sessions if kind in s.subscriptions
-                and (not s.subscriptions[kind] or code in s.subscriptions[kind])]
+        return [
+            s
+            for s in self.sessions
+            if kind in s.subscriptions and (not s.subscriptions[kind] or code in s.subscriptions[kind])
+        ]
 
     async def broadcast(self, kind: str, code: str, message: dict[str, Any]) -> int:
         """Send a data message to every subscriber of (`kind`, `code`); return the frames sent."""

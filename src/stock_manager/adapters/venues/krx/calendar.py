@@ -30,9 +30,9 @@ from stock_manager.domain.sessions import TradingSession
 from stock_manager.localtime import kst_datetime
 
 #: College entrance exam days missing from the library: every KRX schedule moves one hour later.
-CSAT_DAYS_AFTER_LIBRARY = frozenset({
-    date(2021, 11, 18), date(2022, 11, 17), date(2023, 11, 16), date(2024, 11, 14), date(2025, 11, 13),
-})
+CSAT_DAYS_AFTER_LIBRARY = frozenset(
+    {date(2021, 11, 18), date(2022, 11, 17), date(2023, 11, 16), date(2024, 11, 14), date(2025, 11, 13)}
+)
 CSAT_DELAY = timedelta(hours=1)
 
 FALLBACK_OPEN_KST = time(9, 0)
@@ -52,8 +52,9 @@ def _xkrx_hours() -> dict[date, tuple[datetime, datetime]]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps([[d.isoformat(), o.isoformat(), c.isoformat()] for d, (o, c) in hours.items()]),
-                       encoding="utf-8")
+        tmp.write_text(
+            json.dumps([[d.isoformat(), o.isoformat(), c.isoformat()] for d, (o, c) in hours.items()]), encoding="utf-8"
+        )
         tmp.replace(path)
     except OSError:
         pass  # a read-only cache directory only costs time
@@ -74,9 +75,7 @@ def _build_xkrx_hours() -> dict[date, tuple[datetime, datetime]]:
         calendar: Any = exchange_calendars.get_calendar("XKRX")
     return {
         label.date(): (_to_utc(ts_open), _to_utc(ts_close))
-        for label, ts_open, ts_close in zip(
-            calendar.opens.index, calendar.opens, calendar.closes, strict=True
-        )
+        for label, ts_open, ts_close in zip(calendar.opens.index, calendar.opens, calendar.closes, strict=True)
     }
 
 
@@ -93,8 +92,13 @@ def session_for(day: date) -> TradingSession:
         hours = (kst_datetime(day, FALLBACK_OPEN_KST), kst_datetime(day, FALLBACK_CLOSE_KST))
     if day in CSAT_DAYS_AFTER_LIBRARY and hours[0] == kst_datetime(day, FALLBACK_OPEN_KST):
         hours = (hours[0] + CSAT_DELAY, hours[1] + CSAT_DELAY)
-    return TradingSession(trading_date=day, ts_open=hours[0], ts_close=hours[1],
-                          phases=krx_phases(hours[0], hours[1]), orders_expire_at_close=True)
+    return TradingSession(
+        trading_date=day,
+        ts_open=hours[0],
+        ts_close=hours[1],
+        phases=krx_phases(hours[0], hours[1]),
+        orders_expire_at_close=True,
+    )
 
 
 def is_trading_day(day: date) -> bool:

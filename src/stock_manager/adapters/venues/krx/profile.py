@@ -40,10 +40,18 @@ def kind_of(symbol: str) -> InstrumentKind:
         return InstrumentKind.STOCK
 
 
-def krx_profile(instruments: Iterable[Instrument] | InstrumentBook,
-                fill_identity: FillIdentity | None = None) -> VenueProfile:
+def krx_profile(
+    instruments: Iterable[Instrument] | InstrumentBook, fill_identity: FillIdentity | None = None
+) -> VenueProfile:
     """Return the KRX venue profile for `instruments`."""
     book = instruments if isinstance(instruments, InstrumentBook) else InstrumentBook.of(list(instruments))
-    return VenueProfile(name=VENUE, instruments=book, trading_day=KRX_DAY, bar_close_offset=BAR_CLOSE_OFFSET,
-                        fill_identity=fill_identity or CumulativeFillIdentity(), client_order_ids=False,
-                        order_numbers_restart_daily=True, default_time_in_force=TimeInForce.DAY)
+    return VenueProfile(
+        name=VENUE,
+        instruments=book,
+        trading_day=KRX_DAY,
+        bar_close_offset=BAR_CLOSE_OFFSET,
+        fill_identity=fill_identity or CumulativeFillIdentity(),
+        client_order_ids=False,
+        order_numbers_restart_daily=True,
+        default_time_in_force=TimeInForce.DAY,
+    )

@@ -52,14 +52,21 @@ SELL_TAX_SCHEDULE: tuple[tuple[date, Decimal], ...] = (
 def krx_instrument(symbol: str, kind: InstrumentKind = InstrumentKind.STOCK, name: str = "") -> Instrument:
     """Return a KRX-listed stock or ETF: whole shares, the kind's tick table and the ±30 % band."""
     ticks = ETF_TICKS if kind is InstrumentKind.ETF else STOCK_TICKS
-    return Instrument(symbol=symbol, venue=VENUE, ticks=ticks, size_increment=Decimal(1),
-                      band_rate=PRICE_LIMIT_RATE, currency="KRW", name=name, kind=str(kind))
+    return Instrument(
+        symbol=symbol,
+        venue=VENUE,
+        ticks=ticks,
+        size_increment=Decimal(1),
+        band_rate=PRICE_LIMIT_RATE,
+        currency="KRW",
+        name=name,
+        kind=str(kind),
+    )
 
 
 def krx_cost_model(commission_rate: Decimal = DEFAULT_COMMISSION_RATE) -> CostModel:
     """Return KIS's commission and the dated KRX sell tax, both truncated to the won [KIS §7.4; truncation ?]."""
-    return CostModel(commission_rate=commission_rate, sell_tax_schedule=SELL_TAX_SCHEDULE,
-                     cost_quantum=Decimal(1))
+    return CostModel(commission_rate=commission_rate, sell_tax_schedule=SELL_TAX_SCHEDULE, cost_quantum=Decimal(1))
 
 
 @functools.cache

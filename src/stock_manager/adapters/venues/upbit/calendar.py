@@ -44,8 +44,9 @@ class MaintenanceWindow:
 def session_for(day: date, maintenance: Sequence[MaintenanceWindow] = ()) -> TradingSession:
     """Return Upbit's trading day `day`: 00:00 → 24:00 UTC, continuous, minus the `maintenance` windows."""
     ts_open, ts_close = UPBIT_DAY.start_of(day), UPBIT_DAY.start_of(day + timedelta(days=1))
-    cuts = sorted((max(w.start, ts_open), min(w.end, ts_close)) for w in maintenance
-                  if w.start < ts_close and w.end > ts_open)
+    cuts = sorted(
+        (max(w.start, ts_open), min(w.end, ts_close)) for w in maintenance if w.start < ts_close and w.end > ts_open
+    )
     phases: list[PhaseWindow] = []
     cursor = ts_open
     for start, end in cuts:
@@ -56,8 +57,9 @@ def session_for(day: date, maintenance: Sequence[MaintenanceWindow] = ()) -> Tra
         cursor = max(cursor, end)
     if cursor < ts_close:
         phases.append(PhaseWindow(MarketPhase.CONTINUOUS, cursor, ts_close, ORDER_TYPES))
-    return TradingSession(trading_date=day, ts_open=ts_open, ts_close=ts_close, phases=tuple(phases),
-                          orders_expire_at_close=False)
+    return TradingSession(
+        trading_date=day, ts_open=ts_open, ts_close=ts_close, phases=tuple(phases), orders_expire_at_close=False
+    )
 
 
 def next_session(after: datetime, maintenance: Sequence[MaintenanceWindow] = ()) -> TradingSession:

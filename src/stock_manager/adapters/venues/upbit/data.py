@@ -90,11 +90,20 @@ def _read(market: str, name: str, length: timedelta) -> list[Candle]:
     candles = []
     for row in csv.DictReader(io.StringIO(read_text(name), newline="")):
         start = datetime.fromisoformat(row["candle_date_time_utc"]).replace(tzinfo=UTC)
-        candles.append(Candle(
-            market=market, start=start, length=length, open=Decimal(row["opening_price"]),
-            high=Decimal(row["high_price"]), low=Decimal(row["low_price"]), close=Decimal(row["trade_price"]),
-            volume=Decimal(row["candle_acc_trade_volume"]), value_krw=Decimal(row["candle_acc_trade_price"]),
-            last_trade_at=datetime.fromtimestamp(int(row["timestamp"]) / 1000, tz=UTC)))
+        candles.append(
+            Candle(
+                market=market,
+                start=start,
+                length=length,
+                open=Decimal(row["opening_price"]),
+                high=Decimal(row["high_price"]),
+                low=Decimal(row["low_price"]),
+                close=Decimal(row["trade_price"]),
+                volume=Decimal(row["candle_acc_trade_volume"]),
+                value_krw=Decimal(row["candle_acc_trade_price"]),
+                last_trade_at=datetime.fromtimestamp(int(row["timestamp"]) / 1000, tz=UTC),
+            )
+        )
     return sorted(candles, key=lambda c: c.start)
 
 
@@ -113,7 +122,7 @@ def minute_candles_between(market: str, start: datetime, end: datetime) -> Seque
     """Return the 30-minute candles of `market` starting in ``[start, end)``, oldest first."""
     starts = _minute_starts(market)
     candles = minute_candles(market)
-    return candles[bisect.bisect_left(starts, start):bisect.bisect_left(starts, end)]
+    return candles[bisect.bisect_left(starts, start) : bisect.bisect_left(starts, end)]
 
 
 def minute_candles_before(market: str, end: datetime, count: int) -> Sequence[Candle]:
@@ -121,7 +130,7 @@ def minute_candles_before(market: str, end: datetime, count: int) -> Sequence[Ca
     if count <= 0:
         return ()
     index = bisect.bisect_left(_minute_starts(market), end)
-    return minute_candles(market)[max(0, index - count):index]
+    return minute_candles(market)[max(0, index - count) : index]
 
 
 @cache
@@ -135,11 +144,20 @@ def day_candles(market: str) -> tuple[Candle, ...]:
         if candle.trading_date >= cutoff:
             by_day.setdefault(candle.trading_date, []).append(candle)
     for day, parts in sorted(by_day.items()):
-        days.append(Candle(
-            market=market, start=UPBIT_DAY.start_of(day), length=timedelta(days=1), open=parts[0].open,
-            high=max(c.high for c in parts), low=min(c.low for c in parts), close=parts[-1].close,
-            volume=sum((c.volume for c in parts), Decimal(0)), value_krw=sum((c.value_krw for c in parts), Decimal(0)),
-            last_trade_at=parts[-1].last_trade_at))
+        days.append(
+            Candle(
+                market=market,
+                start=UPBIT_DAY.start_of(day),
+                length=timedelta(days=1),
+                open=parts[0].open,
+                high=max(c.high for c in parts),
+                low=min(c.low for c in parts),
+                close=parts[-1].close,
+                volume=sum((c.volume for c in parts), Decimal(0)),
+                value_krw=sum((c.value_krw for c in parts), Decimal(0)),
+                last_trade_at=parts[-1].last_trade_at,
+            )
+        )
     return tuple(days)
 
 
@@ -153,7 +171,7 @@ def days_before(market: str, day: date, count: int) -> list[Candle]:
     if count <= 0:
         return []
     index = bisect.bisect_left(_day_dates(market), day)
-    return list(day_candles(market)[max(0, index - count):index])
+    return list(day_candles(market)[max(0, index - count) : index])
 
 
 def day_candle(market: str, day: date) -> Candle | None:

@@ -15,10 +15,18 @@ from stock_manager.service_layer.ports.venue import FillIdentity, VenueProfile
 BAR_CLOSE_OFFSET = timedelta(hours=24)
 
 
-def upbit_profile(instruments: Iterable[Instrument] | InstrumentBook,
-                  fill_identity: FillIdentity | None = None) -> VenueProfile:
+def upbit_profile(
+    instruments: Iterable[Instrument] | InstrumentBook, fill_identity: FillIdentity | None = None
+) -> VenueProfile:
     """Return the Upbit venue profile for `instruments` (built with `rules.upbit_instrument`)."""
     book = instruments if isinstance(instruments, InstrumentBook) else InstrumentBook.of(list(instruments))
-    return VenueProfile(name=VENUE, instruments=book, trading_day=UPBIT_DAY, bar_close_offset=BAR_CLOSE_OFFSET,
-                        fill_identity=fill_identity or TradeIdFillIdentity(), client_order_ids=True,
-                        order_numbers_restart_daily=False, default_time_in_force=TimeInForce.GTC)
+    return VenueProfile(
+        name=VENUE,
+        instruments=book,
+        trading_day=UPBIT_DAY,
+        bar_close_offset=BAR_CLOSE_OFFSET,
+        fill_identity=fill_identity or TradeIdFillIdentity(),
+        client_order_ids=True,
+        order_numbers_restart_daily=False,
+        default_time_in_force=TimeInForce.GTC,
+    )

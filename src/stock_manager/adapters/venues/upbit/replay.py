@@ -30,8 +30,10 @@ def candle_prints(candle: data.Candle) -> list[Tick]:
     share = (candle.volume / PRINTS_PER_CANDLE / SIZE_INCREMENT).to_integral_value(ROUND_FLOOR) * SIZE_INCREMENT
     volumes = [share] * (PRINTS_PER_CANDLE - 1) + [candle.volume - share * (PRINTS_PER_CANDLE - 1)]
     step = candle.length / PRINTS_PER_CANDLE
-    return [Tick(candle.market, price, volume, candle.start + step * index)
-            for index, (price, volume) in enumerate(zip((candle.open, *extremes, candle.close), volumes, strict=True))]
+    return [
+        Tick(candle.market, price, volume, candle.start + step * index)
+        for index, (price, volume) in enumerate(zip((candle.open, *extremes, candle.close), volumes, strict=True))
+    ]
 
 
 class UpbitReplayMarket:
@@ -52,8 +54,9 @@ class UpbitReplayMarket:
         From the constructor, for a market without bundled data.
     """
 
-    def __init__(self, symbols: Sequence[str], *, maintenance: Sequence[MaintenanceWindow] = (),
-                 ticks: TickTable | None = None) -> None:
+    def __init__(
+        self, symbols: Sequence[str], *, maintenance: Sequence[MaintenanceWindow] = (), ticks: TickTable | None = None
+    ) -> None:
         self._symbols = tuple(sorted({data.require_market(symbol) for symbol in symbols}))
         self._maintenance = tuple(maintenance)
         self._ticks = ticks

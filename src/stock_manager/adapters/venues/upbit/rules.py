@@ -99,9 +99,18 @@ def upbit_instrument(symbol: str, ticks: TickTable | None = None) -> Instrument:
     if quote != QUOTE_CURRENCY or not base or not base.isalnum() or base.upper() != base:
         raise ConfigurationError(f"{symbol!r} is not an Upbit KRW market code (like 'KRW-BTC')")
     _, english = MARKET_NAMES.get(symbol, ("", ""))
-    return Instrument(symbol=symbol, venue=VENUE, ticks=ticks or DEFAULT_KRW_TICKS, size_increment=SIZE_INCREMENT,
-                      min_notional=MIN_ORDER_KRW, band_rate=None, currency=QUOTE_CURRENCY, name=english or symbol,
-                      kind=str(InstrumentKind.CRYPTO), market=QUOTE_CURRENCY)
+    return Instrument(
+        symbol=symbol,
+        venue=VENUE,
+        ticks=ticks or DEFAULT_KRW_TICKS,
+        size_increment=SIZE_INCREMENT,
+        min_notional=MIN_ORDER_KRW,
+        band_rate=None,
+        currency=QUOTE_CURRENCY,
+        name=english or symbol,
+        kind=str(InstrumentKind.CRYPTO),
+        market=QUOTE_CURRENCY,
+    )
 
 
 def upbit_cost_model(fee_rate: Decimal = DEFAULT_FEE_RATE) -> CostModel:
