@@ -22,7 +22,15 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 from stock_manager.config.ai_settings import AiSettings
 from stock_manager.config.dashboard_settings import DashboardSettings
 from stock_manager.config.dotenv_check import check_sources
+from stock_manager.config.risk_settings import RiskSettings
 from stock_manager.config.secret_sources import KeyringSettingsSource
+from stock_manager.config.slack_settings import SlackSettings
+from stock_manager.config.upbit_settings import (
+    UPBIT_DEFAULTS,
+    UPBIT_MARKET,
+    UPBIT_SIM_MAX_QUOTE_AGE_SECS,
+    UpbitSettings,
+)
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.modes import Mode, OrderMode
 
@@ -37,22 +45,6 @@ class SimProtocol(StrEnum):
 
     def __str__(self) -> str:
         return self.value
-
-
-#: Risk settings a value of ``off`` (or ``none``) turns off.
-_OPTIONAL_RISK = (
-    "risk_max_open_positions",
-    "risk_max_quantity_per_symbol",
-    "risk_daily_loss_limit_pct",
-    "risk_max_value_per_symbol_krw",
-    "risk_max_symbol_weight_pct",
-    "risk_max_order_value_krw",
-    "risk_price_collar_pct",
-    "risk_max_quote_age_secs",
-    "risk_max_orders_per_minute",
-    "risk_cooldown_after_failures",
-    "risk_max_consecutive_broker_failures",
-)
 
 
 class VenueName(StrEnum):
@@ -78,28 +70,9 @@ class ParamsFallback(StrEnum):
 #: Bundled symbols replayed by default: Samsung Electronics, SK hynix, Hyundai Motor, NAVER, KODEX 200.
 DEFAULT_SIM_SYMBOLS = ("005930", "000660", "005380", "035420", "069500")
 
-#: A Slack channel (or group / DM) ID such as ``C0123ABCD``; names are never used (spec 001 §6.3).
-SLACK_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{8,}$")
-
 #: A KRX short code: six digits or capital letters (``005930``, ``0025N0``).
 KRX_SYMBOL = re.compile(r"^[0-9A-Z]{6}$")
 
-#: An Upbit KRW market code (``KRW-BTC``).
-UPBIT_MARKET = re.compile(r"^KRW-[0-9A-Z]{2,10}$")
-
-#: What ``--venue upbit`` uses unless told otherwise: the bundled year of 30-minute KRW-BTC candles; one market
-#: traded by three strategies at once (a larger share of equity per symbol than the stock defaults allow), whose
-#: daily moves are wider than stocks' (a daily loss limit of 5 % rather than 2 %).
-UPBIT_DEFAULTS = {
-    "sim_from": date(2024, 1, 24),
-    "sim_to": date(2025, 1, 26),
-    "sim_symbols": ("KRW-BTC",),
-    "risk_max_symbol_weight_pct": Decimal(60),
-    "risk_max_value_per_symbol_krw": Decimal(6_000_000),
-    "risk_daily_loss_limit_pct": Decimal(5),
-}
-#: The stale-price limit of an Upbit replay, whose prints are 7.5 minutes apart (four per 30-minute candle).
-UPBIT_SIM_MAX_QUOTE_AGE_SECS = 900
 #: The levels ``LOG_LEVEL`` accepts (Python's logging levels).
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -119,7 +92,7 @@ _NEVER_ECHOED = frozenset(
 )
 
 
-class Settings(AiSettings, DashboardSettings, BaseSettings):
+class Settings(RiskSettings, UpbitSettings, SlackSettings, AiSettings, DashboardSettings, BaseSettings):
     """Validated settings; build with `load_settings`, which turns validation errors into a clear message.
 
     The AI jobs' and the dashboard's settings are declared with their checks in `ai_settings` and
@@ -182,43 +155,10 @@ class Settings(AiSettings, DashboardSettings, BaseSettings):
 
     order_mode: OrderMode = OrderMode.SEND
 
-    # Risk limits are positive, or `off` (None) for the optional ones; percentages at most 100.
-    risk_max_open_positions: int | None = Field(default=5, gt=0)
-    risk_max_quantity_per_symbol: Decimal | None = Field(default=Decimal(1_000), gt=0)
-    risk_daily_loss_limit_pct: Decimal | None = Field(default=Decimal(2), gt=0, le=100)
-    risk_daily_loss_includes_unrealized: bool = False
-    risk_daily_loss_trips_kill_switch: bool = True
-    risk_max_value_per_symbol_krw: Decimal | None = Field(default=Decimal(3_000_000), gt=0)
-    risk_max_symbol_weight_pct: Decimal | None = Field(default=Decimal(20), gt=0, le=100)
-    risk_max_order_value_krw: Decimal | None = Field(default=Decimal(3_000_000), gt=0)
-    risk_price_collar_pct: Decimal | None = Field(default=Decimal(5), gt=0, le=100)
-    risk_max_quote_age_secs: int | None = Field(default=60, gt=0)
-    risk_max_orders_per_minute: int | None = Field(default=10, gt=0)
-    risk_cooldown_after_failures: int | None = Field(default=3, gt=0)
-    risk_cooldown_secs: int = Field(default=300, gt=0)
-    risk_max_consecutive_broker_failures: int | None = Field(default=3, gt=0)
-
     kill_poll_interval_secs: float = Field(default=0.25, gt=0, le=60)
     heartbeat_interval_secs: float = Field(default=5.0, gt=0)
     reconcile_interval_secs: float = Field(default=30.0, gt=0, description="continuous reconciliation period")
 
-    upbit_access_key: SecretStr | None = None
-    upbit_secret_key: SecretStr | None = None
-    upbit_rest_base_url: str | None = Field(default=None, description="override of https://api.upbit.com")
-    upbit_ws_url: str | None = Field(
-        default=None, description="override of wss://api.upbit.com/websocket/v1 (the private stream is <url>/private)"
-    )
-    upbit_fee_rate: Decimal = Field(
-        default=Decimal("0.0005"), ge=0, le=Decimal("0.01"), description="fee per side (0.05 % on the KRW market)"
-    )
-    upbit_maintenance: str = Field(
-        default="",
-        description="maintenance windows, no order sent during one: "
-        "ISO intervals, e.g. 2025-03-01T00:00Z/2025-03-01T02:00Z, comma-separated",
-    )
-    upbit_tick_table_file: Path | None = Field(
-        default=None, description="JSON price-unit table replacing the built-in one (Upbit changes it by notice)"
-    )
     ai_api_key: SecretStr | None = None
     keyring_service: str = Field(
         default="stockbot",
@@ -226,10 +166,6 @@ class Settings(AiSettings, DashboardSettings, BaseSettings):
         description="OS credential store service holding the secrets (a second name keeps a second set of keys apart)",
     )
 
-    slack_bot_token: SecretStr | None = None
-    slack_alerts_channel_id: str | None = None
-    slack_trades_channel_id: str | None = None
-    slack_base_url: str = "https://slack.com/api/"
     log_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)))
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     flatten_wait_secs: float = Field(default=30.0, gt=0)
@@ -295,11 +231,6 @@ class Settings(AiSettings, DashboardSettings, BaseSettings):
     def _lower_order_mode(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator(*_OPTIONAL_RISK, mode="before")
-    @classmethod
-    def _off_is_none(cls, value: object) -> object:
-        return None if isinstance(value, str) and value.strip().lower() in ("off", "none") else value
-
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:
@@ -346,26 +277,6 @@ class Settings(AiSettings, DashboardSettings, BaseSettings):
                 raise ValueError("must be 'fastest' or a positive number (times real time)") from None
         return value
 
-    @field_validator("slack_alerts_channel_id", "slack_trades_channel_id")
-    @classmethod
-    def _check_channel_id(cls, value: str | None) -> str | None:
-        if value is not None and not SLACK_CHANNEL_ID.match(value.strip()):
-            raise ValueError("must be a Slack channel ID like C0123ABCD (channel names are not accepted)")
-        return value.strip() if value is not None else None
-
-    @property
-    def slack_enabled(self) -> bool:
-        """Return True when a Slack bot token is set (the channels are then required)."""
-        return self.slack_bot_token is not None and bool(self.slack_bot_token.get_secret_value())
-
-    def slack_problem(self) -> str | None:
-        """Return what is missing for Slack, or None when it is configured or deliberately off."""
-        if self.slack_enabled and not self.slack_alerts_channel_id:
-            return "SLACK_BOT_TOKEN is set but SLACK_ALERTS_CHANNEL_ID is not"
-        if not self.slack_enabled and (self.slack_alerts_channel_id or self.slack_trades_channel_id):
-            return "a Slack channel ID is set but SLACK_BOT_TOKEN is not"
-        return None
-
     @property
     def sim_speed_factor(self) -> float | None:
         """Return the replay speed as a multiple of real time, or None for 'fastest'."""
@@ -387,17 +298,6 @@ class Settings(AiSettings, DashboardSettings, BaseSettings):
     def kis_token_cache_path(self) -> Path:
         """Return the directory of the cached KIS access token (``KIS_TOKEN_CACHE_DIR`` or in `data_dir`)."""
         return self.kis_token_cache_dir or self.data_dir / "kis-tokens"
-
-    def missing_upbit_settings(self) -> list[str]:
-        """Return the names of the settings live Upbit trading needs but are not set."""
-        return [
-            name
-            for name, value in {
-                "UPBIT_ACCESS_KEY": self.upbit_access_key,
-                "UPBIT_SECRET_KEY": self.upbit_secret_key,
-            }.items()
-            if not value
-        ]
 
     def missing_kis_settings(self) -> list[str]:
         """Return the names of the settings paper and live trading need but are not set."""
