@@ -207,7 +207,7 @@ async def test_lockstep_when_after_broadcast_given_then_awaited_after_each_venue
         await sim.stop()
 
     assert received == sim.data_frames_sent
-    prints = len(venue._day_prints(session))  # every print of both codes is a venue event
+    prints = len(venue._playback.day_prints(session))  # every print of both codes is a venue event
     assert len(seen) == prints + 1  # + the fill
     assert seen[:2] == [2, 3]  # the fill (acceptance + fill notice sent), then its print's trade frame
     assert seen == sorted(seen)

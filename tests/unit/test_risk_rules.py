@@ -14,9 +14,9 @@ from stock_manager.domain.risk import (
     RiskLimits,
     RiskState,
     SymbolFailures,
-    check_order,
     daily_loss_limit_breached,
 )
+from stock_manager.domain.risk_rules import check_order
 from stock_manager.domain.sessions import MarketPhase
 
 NOW = datetime(2024, 3, 4, 1, 0, tzinfo=UTC)  # 10:00 KST

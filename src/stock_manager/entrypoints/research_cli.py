@@ -3,7 +3,7 @@
 Thin like the rest of the CLI: read options, build the settings, call `stock_manager.research`, print. The
 account defaults (cash, participation, commission) and the risk limits are the daemon's settings, so a backtest
 trades under the rules the daemon would. Bad input (a bad file, an unknown symbol, a bad date) is one line
-and exit 2 (`cli_app.guarded`).
+and exit 2 (`cli_app.guarded`). What ``optimize`` writes and prints is in `research_output`.
 """
 
 from collections.abc import Callable
@@ -234,6 +234,12 @@ def optimize(
         from stock_manager.adapters.venues.krx.rules import krx_cost_model
         from stock_manager.domain.strategies.ma_cross import MaCrossParams
         from stock_manager.entrypoints.bootstrap import open_storage, risk_limits
+        from stock_manager.entrypoints.research_output import (
+            recorded_trials,
+            render_search,
+            search_document,
+            write_search,
+        )
         from stock_manager.research.engine import BacktestConfig
         from stock_manager.research.optimize import optimize as run_search
         from stock_manager.research.optimize import read_spec
@@ -267,50 +273,8 @@ def optimize(
         assert bar is not None
         with bar:
             result = run_search(market, config, spec, jobs=jobs, baseline_for=baseline, progress=advance)
-        out.mkdir(parents=True, exist_ok=True)
-        document = {
-            "objective": spec.objective,
-            "seed": spec.seed,
-            "period": f"{start}..{end}",
-            "symbols": market.symbols,
-            "baseline": result.baseline,
-            "windows": result.windows,
-            "suggestion": result.suggestion,
-            "verdict": result.verdict,
-            "trials": result.trials,
-        }
-        import csv
-        import json
-
-        (out / "optimize.json").write_text(json.dumps(jsonable(document), indent=2), encoding="utf-8")
-        names = sorted({k for t in result.trials for k in t["params"]})
-        with (out / "trials.csv").open("w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(
-                [
-                    "window",
-                    "trial",
-                    *names,
-                    "objective_in_sample",
-                    "objective_out_of_sample",
-                    "trades_in_sample",
-                    "trades_out_of_sample",
-                    "error",
-                ]
-            )
-            for t in result.trials:
-                writer.writerow(
-                    [
-                        t["window"],
-                        t["trial"],
-                        *(t["params"].get(n, "") for n in names),
-                        t["objective_in_sample"],
-                        t["objective_out_of_sample"],
-                        t["in_sample"].get("trades", ""),
-                        t["out_of_sample"].get("trades", ""),
-                        t["error"] or "",
-                    ]
-                )
+        document = search_document(result, spec, (start, end), market.symbols)
+        write_search(document, result, out)
         if as_json:
             console.print_json(data=jsonable({k: v for k, v in document.items() if k != "trials"}))
         else:
@@ -329,65 +293,12 @@ def optimize(
                     params=best,
                     config={"spec": jsonable(asdict(spec)), "jobs": jobs},
                     summary={"verdict": result.verdict, "suggestion": result.suggestion, "windows": result.windows},
-                    trials=[
-                        {
-                            **t,
-                            "objective_in_sample": _dec(t["objective_in_sample"]),
-                            "objective_out_of_sample": _dec(t["objective_out_of_sample"]),
-                        }
-                        for t in result.trials
-                    ],
+                    trials=recorded_trials(result),
                 )
             console.print(f"recorded as optimize run {run_id}")
         return 0
 
     guarded(main)
-
-
-def _dec(value: float | None) -> Any:
-    from decimal import Decimal
-
-    return None if value is None else Decimal(str(round(value, 8)))
-
-
-def render_search(result: Any, console: "Console") -> None:
-    """Print the windows (in-sample best with its out-of-sample figure next to the baseline's) and the verdict."""
-    from rich.console import Console
-    from rich.table import Table
-
-    if not console.is_terminal and console.width < 140:
-        console = Console(width=160, highlight=False)
-    objective = result.spec.objective
-    table = Table(title=f"Walk-forward windows ({objective}; {result.spec.trials} trials each)", title_justify="left")
-    for column in (
-        "window",
-        "in sample",
-        "out of sample",
-        "best in-sample params",
-        f"IS {objective}",
-        f"OOS {objective}",
-        f"baseline OOS {objective}",
-    ):
-        table.add_column(column)
-    for w in result.windows:
-        changed = {k: v for k, v in w["best_params"].items() if str(w["baseline_params"].get(k)) != str(v)}
-        table.add_row(
-            str(w["window"]),
-            w["in_sample"],
-            w["out_of_sample"],
-            ", ".join(f"{k}={v}" for k, v in changed.items()) or "(= baseline)",
-            _num(w["best_in_sample"]),
-            _num(w["best_out_of_sample"]),
-            _num(w["baseline_out_of_sample"]),
-        )
-    console.print(table)
-    console.print(f"[bold]Verdict:[/] {result.verdict}")
-    if result.suggestion:
-        console.print(f"suggested parameters: {result.suggestion}")
-
-
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
 
 
 def divergence(

@@ -8,7 +8,8 @@ What runs is the daemon's own logic, piece by piece:
   used by an order is never sent again, a key handled this session is not tried again), one live order per
   (strategy, symbol, intent), the limit rounded onto the instrument's grid, then `pre_trade_denial` with the
   `RiskState` a `RiskBook` builds (session phases, stale data, collar, rate, cooldown, loss limit, sizes);
-  an allowed order counts for the rate throttle and goes to the venue;
+  an allowed order counts for the rate throttle and goes to the venue (the `TradingDesk` in `desk`, with
+  the fills, positions and the daily loss stop);
 * the venue: the simulator's `MatchingEngine` (validation, the ±30 % band, cash and holdings, fills against
   the prints with the participation cap, commission and the dated sell tax) and the replayed intraday paths
   (`adapters.marketdata.paths`: real minute bars where bundled, else the documented path from OHLC);
@@ -34,24 +35,15 @@ from decimal import Decimal
 
 from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine
 from stock_manager.adapters.venues.krx.calendar import pre_open
-from stock_manager.domain.errors import OrderRejectedByBroker
-from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import DailyBar, Tick
-from stock_manager.domain.model import Intent, OrderType, Side, TimeInForce
-from stock_manager.domain.positions import Position
-from stock_manager.domain.risk import OrderProposal, RiskState, daily_loss_limit_breached
 from stock_manager.domain.sessions import TradingSession
-from stock_manager.domain.signals import Signal
-from stock_manager.domain.strategies.ma_cross import STRATEGY_ID, evaluate_daily, evaluate_tick
+from stock_manager.domain.strategies.ma_cross import evaluate_daily, evaluate_tick
 from stock_manager.research.data import BarSeries, MarketData
+from stock_manager.research.desk import TradingDesk
 from stock_manager.research.records import BacktestConfig, BacktestResult, BtOrder, Denial, FillModel
 from stock_manager.research.schedule import NEVER, EventSchedule, bar_close, price_band, session_of
 from stock_manager.research.screen import HISTORY_BARS
 from stock_manager.research.valuation import equity_before, equity_curve, last_close
-from stock_manager.service_layer.ports.broker import OrderRequest
-from stock_manager.service_layer.ports.records import KillSwitchState
-from stock_manager.service_layer.risk_book import RiskBook
-from stock_manager.service_layer.risk_gate import pre_trade_denial
 
 __all__ = ["ACCOUNT_ID", "BacktestConfig", "BacktestResult", "BtOrder", "Denial", "FillModel", "run_backtest"]
 
@@ -75,33 +67,20 @@ class _Replay:
         self.limits = config.limits
         self.days = data.trading_days(config.start, config.end)
         self.model = config.fill_model
-        self.book = RiskBook()
-        self.positions: dict[str, Position] = {}
-        self.open_orders: dict[str, BtOrder] = {}  # by broker order number
-        self.orders: list[BtOrder] = []
-        self.fills: list[Fill] = []
-        self.denials: list[Denial] = []
-        self.used_keys: set[str] = set()  # keys of created orders (the orders table's UNIQUE key)
-        self.handled: set[str] = set()  # keys handled this session
-        self.stopped: str | None = None
-        self.loss_hit = False
-        self.kill_reason: str | None = None
-        self.start_equity = config.start_cash_krw
-        self.net_at_open = Decimal(0)
-        self.net_realized_total = Decimal(0)
-        self.trading_date: date | None = None
         self.params = config.params
         self.played = 0
-        self.thresholds: dict[str, tuple[float, float]] = {}  # held symbol → (stop, take) screen, floats
         self.unrealized_counts = config.limits.daily_loss_includes_unrealized
-        self._exit_keys: dict[tuple[str, datetime], str] = {}
         self.schedule = EventSchedule(data, config, self.days)
+        self.desk = TradingDesk(
+            ACCOUNT_ID, self.engine, self.instruments, self.limits, self.schedule, config.start_cash_krw
+        )
+        self.positions = self.desk.positions  # the desk's (one dict, never replaced)
 
     # -- THE RUN --------------------------------------------------------------------------------------
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> BacktestResult:
         nxt = {s: self.schedule.next_event(s, 0, self.positions.get(s)) for s in self.symbols}
-        while self.kill_reason is None:
+        while self.desk.kill_reason is None:
             d = min(nxt.values(), default=NEVER)
             if d >= len(self.days):
                 break
@@ -126,13 +105,13 @@ class _Replay:
             self.config,
             self.symbols,
             self.days,
-            self.orders,
-            self.fills,
-            self.denials,
+            self.desk.orders,
+            self.desk.fills,
+            self.desk.denials,
             self._equity_curve,
             self.engine.deposit_krw,
             dict(self.positions),
-            self.kill_reason,
+            self.desk.kill_reason,
             self.played,
             bars,
             data_last_close=self._last_close,
@@ -157,13 +136,8 @@ class _Replay:
                 base[s] = bs.bars[i - 1].close if i > 0 else bs.bars[i].open
         self.engine.open_session(session, base, t_pre)
         # The session begins (Execution.begin_session): stop mode clears unless the kill switch is latched.
-        self.trading_date = day
-        self.book.begin_session(session)
-        self.handled.clear()
-        self.stopped = None
-        self.loss_hit = False
-        self.start_equity = equity_before(self.data, self.engine.deposit_krw, self.positions, day)
-        self.net_at_open = self._net_realized()
+        desk = self.desk
+        desk.begin_session(session, equity_before(self.data, self.engine.deposit_krw, self.positions, day))
         # The open's quotes: the previous close with the day's limits (at the close model: the day's close).
         for s in events:
             bs = series[s]
@@ -175,7 +149,7 @@ class _Replay:
             price = prev
             if self.model is FillModel.CLOSE and (bar := bs.bar_on(day)) is not None:
                 price = bar.close
-            self.book.note_quote(s, price, t_decide, band.lower if band else None, band.upper if band else None)
+            desk.book.note_quote(s, price, t_decide, band.lower if band else None, band.upper if band else None)
         touched: set[str] = set()
         # The day's signals from the daily bars (in the daemon's symbol order).
         for s in events:
@@ -189,7 +163,7 @@ class _Replay:
             if d in self.schedule.cross_days[s]:  # elsewhere the screen proved evaluate_daily returns nothing
                 ts_decision = bar_close(history[-1].trading_date)
                 for signal in evaluate_daily(history, self.positions.get(s), self.params, ts_decision):
-                    self._submit(signal, t_decide)
+                    desk.submit(signal, t_decide)
             if self.model is not FillModel.PATH:
                 self._bar_exit(s, history[-1], day, t_decide)
         # The prints. The engine sees every print while it has a working order (it fills nothing otherwise);
@@ -202,12 +176,12 @@ class _Replay:
             self._play_all(day, session, events, t_decide, ts_decision, touched)
         # The close: day orders expire; a session that hit the loss limit latches the kill switch.
         for report in self.engine.expire_open_orders(session.ts_close):
-            order = self.open_orders.pop(report.broker_order_number, None)
+            order = desk.open_orders.pop(report.broker_order_number, None)
             if order is not None:
                 order.status = "CANCELED"
                 order.note = report.reason
-        if self.loss_hit and self.limits.daily_loss_trips_kill_switch:
-            self.kill_reason = f"daily loss limit hit on {day}: {self.stopped}"
+        if desk.loss_hit and self.limits.daily_loss_trips_kill_switch:
+            desk.kill_reason = f"daily loss limit hit on {day}: {desk.stopped}"
         for s in {*events, *touched}:
             if s in touched or self.schedule.needs_breach_update(s, d):
                 # also after a breach that did not exit (denied, or at the close)
@@ -223,9 +197,10 @@ class _Replay:
         ticks = bs.prints(day, session.ts_open, session.ts_close)
         prices = bs.print_prices(day)
         engine, n, i = self.engine, len(ticks), 0
+        thresholds, on_fill = self.desk.thresholds, self.desk.on_fill
         while i < n:
             if not engine.has_working_orders:
-                band = self.thresholds.get(bs.symbol)
+                band = thresholds.get(bs.symbol)
                 if band is None:
                     return
                 low, high = band
@@ -237,9 +212,9 @@ class _Replay:
             else:
                 tick = ticks[i]
                 for fill in engine.on_print(tick):
-                    self._on_fill(fill)
+                    on_fill(fill)
                     touched.add(fill.symbol)
-                band = self.thresholds.get(bs.symbol)
+                band = thresholds.get(bs.symbol)
                 if band is not None and not band[0] < prices[i] < band[1]:
                     self._on_tick(tick, ts_decision)
             i += 1
@@ -253,15 +228,16 @@ class _Replay:
         ts_decision: datetime,
         touched: set[str],
     ) -> None:
+        thresholds = self.desk.thresholds
         for tick, price in self.schedule.prints(day, session, events, t_decide):
             if self.engine.has_working_orders:
                 for fill in self.engine.on_print(tick):
-                    self._on_fill(fill)
+                    self.desk.on_fill(fill)
                     touched.add(fill.symbol)
             if self.unrealized_counts:
                 self._on_tick(tick, ts_decision)
                 continue
-            band = self.thresholds.get(tick.symbol)
+            band = thresholds.get(tick.symbol)
             if band is None or band[0] < price < band[1]:
                 continue  # not held (nothing to evaluate), or inside the thresholds
             self._on_tick(tick, ts_decision)
@@ -270,192 +246,30 @@ class _Replay:
         # Bar fill models: the stop-loss / take-profit read on the decision bar's close.
         tick = Tick(s, last.close, Decimal(0), now)
         for signal in evaluate_tick(tick, self.positions.get(s), self.params, bar_close(day)):
-            self._submit(signal, now)
+            self.desk.submit(signal, now)
 
     def _on_tick(self, tick: Tick, ts_decision: datetime) -> None:
         # SessionRunner.on_tick: market state, then stop-loss / take-profit on the held position. The quote
         # only matters to a proposal on this symbol (or to an unrealized loss limit), so it is noted then.
+        desk = self.desk
         if self.limits.daily_loss_includes_unrealized:
-            self.book.note_quote(tick.symbol, tick.price, tick.ts_event)
-            self._check_daily_loss(tick.ts_event)
-        if self.model is not FillModel.PATH or self.stopped is not None:
+            desk.book.note_quote(tick.symbol, tick.price, tick.ts_event)
+            desk.check_daily_loss(tick.ts_event)
+        if self.model is not FillModel.PATH or desk.stopped is not None:
             return
         position = self.positions.get(tick.symbol)
         if position is None or position.quantity <= 0:
             return
-        if self._tick_exit_key(tick.symbol, ts_decision) in self.handled:
-            return  # the session's one stop/take key was handled: `_submit` would return at once
+        if desk.tick_exit_key(tick.symbol, ts_decision) in desk.handled:
+            return  # the session's one stop/take key was handled: `submit` would return at once
         signals = evaluate_tick(tick, position, self.params, ts_decision)
         if signals:
-            self.book.note_quote(tick.symbol, tick.price, tick.ts_event)
+            desk.book.note_quote(tick.symbol, tick.price, tick.ts_event)
         for signal in signals:
-            self._submit(signal, tick.ts_event)
-
-    # -- THE ORDER PATH (OrderPlacement.submit) ----------------------------------------------------------
-
-    def _submit(self, signal: Signal, now: datetime) -> None:
-        key = f"{ACCOUNT_ID}:{signal.idempotency_key}"
-        if key in self.handled:
-            return
-        if any(
-            (o.strategy_id, o.symbol, o.intent) == (signal.strategy_id, signal.symbol, signal.intent)
-            for o in self.open_orders.values()
-        ):
-            return  # one live order per intent
-        self.handled.add(key)
-        if key in self.used_keys:
-            return  # an order with this key exists: the decision was taken already
-        instrument = self.instruments[signal.symbol]
-        limit = None
-        if signal.order_type is OrderType.LIMIT:
-            limit = instrument.round_price(signal.limit_price or signal.reference_price, signal.side)
-        quantity = signal.quantity
-        if quantity is None:
-            assert signal.target_value_krw is not None
-            quantity = instrument.floor_quantity(signal.target_value_krw / (limit or signal.reference_price))
-        proposal = OrderProposal(
-            signal.symbol, signal.side, signal.intent, quantity, limit or signal.reference_price, signal.order_type
-        )
-        risk = self.book.state(
-            now=now,
-            positions=self.positions,
-            open_orders=self.open_orders.values(),  # type: ignore[arg-type]
-            realized_pnl_today_krw=self._net_realized() - self.net_at_open,
-            start_of_day_equity_krw=self.start_equity,
-            stopped=self.stopped is not None or self.kill_reason is not None,
-        )
-        switch = KillSwitchState(self.kill_reason is not None, self.kill_reason or "", "daemon", None)
-        denial = pre_trade_denial(proposal, risk, self.limits, switch, instrument)
-        if denial is not None:
-            assert self.trading_date is not None
-            self.denials.append(
-                Denial(
-                    now,
-                    self.trading_date,
-                    signal.symbol,
-                    signal.side,
-                    signal.intent,
-                    quantity,
-                    denial.rule,
-                    denial.message,
-                )
-            )
-            return
-        self.book.note_order(now)
-        assert self.trading_date is not None
-        order = BtOrder(
-            key,
-            signal.strategy_id,
-            signal.symbol,
-            signal.side,
-            signal.intent,
-            signal.order_type,
-            quantity,
-            limit,
-            signal.reference_price,
-            signal.reason,
-            self.trading_date,
-            now,
-        )
-        self.used_keys.add(key)
-        self.orders.append(order)
-        request = OrderRequest(
-            ACCOUNT_ID, order.symbol, order.side, order.order_type, quantity, limit, None, TimeInForce.DAY
-        )
-        try:
-            ack = self.engine.submit(request, now)
-        except OrderRejectedByBroker as e:
-            self.book.note_failed_order(order.symbol, now)
-            self.book.broker_failures = 0
-            order.status, order.note = "REJECTED", f"{e.code} {e}"
-            return
-        self.book.note_accepted_order(order.symbol)
-        order.status, order.broker_order_number = "SENT", ack.broker_order_number
-        self.open_orders[ack.broker_order_number] = order
-
-    def _on_fill(self, fill: Fill) -> None:
-        order = self.open_orders[fill.broker_order_number]
-        order.filled_quantity += fill.quantity
-        order.filled_amount_krw += fill.quantity * fill.price
-        if order.filled_quantity == order.quantity:
-            order.status = "FILLED"
-            del self.open_orders[fill.broker_order_number]
-        else:
-            order.status = "PARTIAL"
-        before = self.positions.get(fill.symbol) or Position(ACCOUNT_ID, fill.symbol)
-        position = before.apply_fill(fill)
-        self.net_realized_total += position.net_realized_pnl_krw - before.net_realized_pnl_krw
-        self.positions[fill.symbol] = position
-        self._set_thresholds(fill.symbol, position)
-        self.fills.append(fill)
-        self._check_daily_loss(fill.ts_filled)
-
-    def _tick_exit_key(self, symbol: str, ts_decision: datetime) -> str:
-        # The idempotency key every stop-loss / take-profit signal of `symbol` carries this session.
-        key = (symbol, ts_decision)
-        if key not in self._exit_keys:
-            probe = Signal(
-                STRATEGY_ID,
-                symbol,
-                Side.SELL,
-                Intent.EXIT,
-                OrderType.MARKET,
-                Decimal(1),
-                ts_decision,
-                "",
-                quantity=Decimal(1),
-            )
-            self._exit_keys[key] = f"{ACCOUNT_ID}:{probe.idempotency_key}"
-        return self._exit_keys[key]
-
-    def _set_thresholds(self, symbol: str, position: Position) -> None:
-        band = self.schedule.thresholds(position)
-        if band is None:
-            self.thresholds.pop(symbol, None)
-        else:
-            self.thresholds[symbol] = band
-
-    def _check_daily_loss(self, now: datetime) -> None:
-        # Safety.check_daily_loss: once a session, stop mode and cancel the working entries.
-        if self.loss_hit or self.start_equity <= 0 or self.limits.daily_loss_limit_pct is None:
-            return
-        if not self.unrealized_counts:  # realized only: the rule needs no market state
-            quick = RiskState(self.positions, {}, self._net_realized() - self.net_at_open, self.start_equity)
-            if not daily_loss_limit_breached(quick, self.limits):
-                return
-        risk = self.book.state(
-            now=now,
-            positions=self.positions,
-            open_orders=self.open_orders.values(),  # type: ignore[arg-type]
-            realized_pnl_today_krw=self._net_realized() - self.net_at_open,
-            start_of_day_equity_krw=self.start_equity,
-            stopped=self.stopped is not None,
-        )
-        if not daily_loss_limit_breached(risk, self.limits):
-            return
-        self.loss_hit = True
-        pnl = risk.realized_pnl_today_krw + (
-            risk.unrealized_pnl_krw if self.limits.daily_loss_includes_unrealized else 0
-        )
-        if self.stopped is None:
-            self.stopped = (
-                f"daily loss limit: {pnl:.0f} KRW today (limit -{self.limits.daily_loss_limit_pct}% of "
-                f"{self.start_equity:.0f} KRW)"
-            )
-        for number, order in list(self.open_orders.items()):
-            if order.intent is Intent.ENTRY:
-                self.engine.cancel(number, now)
-                order.status, order.note = "CANCELED", "daily loss limit reached"
-                del self.open_orders[number]
-
-    # -- ACCOUNT --------------------------------------------------------------------------------------
-
-    def _net_realized(self) -> Decimal:
-        # Realized PnL after costs of every position (ExecutionState.net_realized), kept as a running total.
-        return self.net_realized_total
+            desk.submit(signal, tick.ts_event)
 
     def _equity_curve(self) -> list[tuple[date, Decimal]]:
-        return equity_curve(self.data, self.days, self.fills, self.config.start_cash_krw)
+        return equity_curve(self.data, self.days, self.desk.fills, self.config.start_cash_krw)
 
 
 def run_backtest(

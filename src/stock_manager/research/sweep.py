@@ -21,12 +21,13 @@ def _run_chunk(chunk: Sequence[tuple[int, Mapping[str, Any], str]]) -> list[tupl
 
 def warm_paths(market: MarketData, config: BacktestConfig) -> None:
     """Build every symbol's intraday path of every session of `config`'s period (cached on `market`)."""
-    from stock_manager.research.engine import FillModel, _session
+    from stock_manager.research.engine import FillModel
+    from stock_manager.research.schedule import session_of
 
     if config.fill_model is not FillModel.PATH:
         return
     for day in market.trading_days(config.start, config.end):
-        session = _session(day)
+        session = session_of(day)
         for bs in market.series.values():
             bs.prints(day, session.ts_open, session.ts_close)
 

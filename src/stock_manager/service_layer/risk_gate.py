@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from stock_manager.domain.instruments import Instrument
-from stock_manager.domain.risk import OrderProposal, RiskDenial, RiskLimits, RiskState, check_order
+from stock_manager.domain.risk import OrderProposal, RiskDenial, RiskLimits, RiskState
+from stock_manager.domain.risk_rules import check_order
 from stock_manager.service_layer.events import jsonable, record_event
 from stock_manager.service_layer.ports.notifications import Notifier
 from stock_manager.service_layer.ports.storage import KillSwitchState, RiskEventRecord, UnitOfWork

@@ -12,16 +12,16 @@ same directory with the same parameters re-runs the journal through the determin
 at the first print after the last checkpoint. Different parameters archive the old journal and start a
 new replay.
 
-Collaborators: `VenueQueries` (the port's reads, in `queries`), `VenueOrders` (the commands, in `orders`),
-`ReplayJournal` (start, resume, appends, in `journaling`), sharing one `ReplayState`. Protocol fronts (the
-KIS- and Upbit-compatible servers) use the port's methods and the read-only `book`; none reaches into the engine.
+Collaborators: `ReplayPlayback` (the sessions and their prints, in `playback`), `VenueQueries` (the port's
+reads, in `queries`), `VenueOrders` (the commands, in `orders`), `ReplayJournal` (start, resume, appends, in
+`journaling`), sharing one `ReplayState`. Protocol fronts (the KIS- and Upbit-compatible servers) use the
+port's methods and the read-only `book`; none reaches into the engine.
 """
 
-import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,22 +32,22 @@ from stock_manager.adapters.broker.sim.journaling import ReplayJournal, attached
 from stock_manager.adapters.broker.sim.market import default_costs, replay_market
 from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine
 from stock_manager.adapters.broker.sim.orders import VenueOrders
+from stock_manager.adapters.broker.sim.playback import ReplayPlayback
 from stock_manager.adapters.broker.sim.queries import VenueQueries
-from stock_manager.adapters.broker.sim.records import encode_fill, iso, replay_params
+from stock_manager.adapters.broker.sim.records import replay_params
 from stock_manager.adapters.broker.sim.state import ReplayState
 from stock_manager.adapters.broker.sim.streams import EventStreams
 from stock_manager.domain.clock import FixedClock
 from stock_manager.domain.costs import CostModel
 from stock_manager.domain.errors import ConfigurationError, FatalBrokerError
 from stock_manager.domain.fills import Fill
-from stock_manager.domain.market import DailyBar, Tick
+from stock_manager.domain.market import DailyBar
 from stock_manager.domain.sessions import TradingSession
 from stock_manager.service_layer.ports.broker import (
     AccountRef,
     BrokerOrderReport,
     BrokerPosition,
     CashBalance,
-    FillReport,
     OrderAck,
     OrderEventHandler,
     OrderRequest,
@@ -121,7 +121,6 @@ class SimBroker:
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from exc
         self._clock = clock
-        self._speed = speed
         self._params = replay_params(
             self._market.symbols, start_date, end_date, config, venue=venue, data=self._market.fingerprint()
         )
@@ -151,11 +150,21 @@ class SimBroker:
                 clock=clock,
                 state=self._state,
             )
+            self._playback = ReplayPlayback(
+                account_id=self.account_id,
+                market=self._market,
+                engine=self._engine,
+                journal=self._journal,
+                streams=self._streams,
+                state=self._state,
+                clock=clock,
+                speed=speed,
+            )
             self._journal.start_or_resume(
                 self.replay_id,
                 self._params,
                 self._engine,
-                self._open_engine_day,
+                self._playback.open_engine_day,
                 lambda: self._market.session(days[0]).ts_first_order,
             )
         except BaseException:
@@ -220,7 +229,7 @@ class SimBroker:
 
     # -- SessionSchedule ------------------------------------------------------------------------------
 
-    async def sessions(self) -> AsyncIterator[TradingSession]:
+    def sessions(self) -> AsyncIterator[TradingSession]:
         """Yield each remaining session after moving the clock to its first order phase (the KRX pre-open).
 
         A resumed replay starts with the session it was in. One resumed between two sessions (or after the
@@ -229,20 +238,7 @@ class SimBroker:
         consumer asks for the next session without having run the current one to its close, the rest of
         that day is played first.
         """
-        state = self._state
-        if state.resumed_after_close and not state.session_open and state.day_index > 0:
-            state.resumed_after_close = False
-            yield self._market.session(state.days[state.day_index - 1])
-        while state.day_index < len(state.days):
-            session = self._market.session(state.days[state.day_index])
-            if not state.session_open:
-                self._open_session(session)
-            yield session
-            if state.session_open and state.days[state.day_index] == session.trading_date:
-                await self.run_until_close(session)
-        if not state.finished:
-            self._journal.write({"type": "finished", "ts": iso(self._clock.now())}, sync=True)
-            state.finished = True
+        return self._playback.sessions()
 
     async def run_until_close(self, session: TradingSession) -> None:
         """Play the rest of `session`'s prints, then close it (expiring day orders).
@@ -257,43 +253,7 @@ class SimBroker:
         ValueError
             If `session` is not the replay's current session.
         """
-        state, day = self._state, session.trading_date
-        if not state.session_open or state.days[state.day_index] != day:
-            if day in state.days[: state.day_index]:
-                return
-            raise ValueError(f"{day} is not the replay's current session")
-        prints = self._day_prints(session)
-        while state.played < len(prints):
-            await self._streams.deliver_held()
-            tick = prints[state.played]
-            await self._pace(tick.ts_event)
-            self._advance_clock(tick.ts_event)
-            fills = self._engine.on_print(tick)
-            state.played += 1
-            if fills or self._journal.checkpoint_due(tick.ts_event):
-                self._journal.write(self._journal.record("print", fills=[encode_fill(f) for f in fills]))
-            for fill in fills:
-                await self._streams.emit(FillReport(account_id=self.account_id, fill=fill))
-            for spent in self._engine.take_closed():  # buys by amount that ended with dust
-                await self._streams.emit(spent)
-            await self._streams.quote(tick)
-        await self._streams.deliver_held()
-        self._advance_clock(session.ts_close)
-        expired = self._engine.expire_open_orders(session.ts_close)
-        self._journal.write(
-            {
-                "type": "close",
-                "day": day.isoformat(),
-                "ts": iso(session.ts_close),
-                "expired": [report.broker_order_number for report in expired],
-            },
-            sync=True,
-        )
-        state.session_open = False
-        state.day_index += 1
-        state.played = 0
-        for report in expired:
-            await self._streams.emit(report)
+        await self._playback.run_until_close(session)
 
     # -- Broker: session and reads --------------------------------------------------------------------
 
@@ -415,37 +375,3 @@ class SimBroker:
         self._journal.require_usable()
         if account_id != self.account_id:
             raise FatalBrokerError(f"account {account_id} does not exist in replay {self.replay_id}")
-
-    def _open_session(self, session: TradingSession) -> None:
-        state = self._state
-        self._advance_clock(session.ts_first_order)
-        self._open_engine_day(session.trading_date)
-        state.session_open, state.played, state.last_opened = True, 0, session.trading_date
-        self._journal.write({"type": "session", "day": session.trading_date.isoformat(), "ts": iso(self._clock.now())})
-
-    def _open_engine_day(self, day: date) -> tuple[TradingSession, list[Tick]]:
-        session = self._market.session(day)
-        self._engine.open_session(session, self._market.base_prices(day), session.ts_first_order)
-        return session, self._day_prints(session)
-
-    def _day_prints(self, session: TradingSession) -> list[Tick]:
-        state, day = self._state, session.trading_date
-        if state.prints is None or state.prints[0] != day:
-            keyed = [
-                (tick.ts_event, rank, index, tick)
-                for rank, symbol in enumerate(self._market.symbols)
-                for index, tick in enumerate(self._market.prints(symbol, session))
-            ]
-            state.prints = (day, [tick for *_, tick in sorted(keyed, key=lambda k: k[:3])])
-        return state.prints[1]
-
-    async def _pace(self, ts: datetime) -> None:
-        if self._speed is None:
-            await asyncio.sleep(0)
-            return
-        gap_secs = max(0.0, (ts - self._clock.now()).total_seconds())
-        await asyncio.sleep(gap_secs / self._speed)
-
-    def _advance_clock(self, ts: datetime) -> None:
-        if ts > self._clock.now():
-            self._clock.set(ts)

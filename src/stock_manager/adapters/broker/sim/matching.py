@@ -6,10 +6,11 @@ the engine after a crash. It is built from the venue's `Instrument`s (price grid
 price band), its `CostModel` and the session's time-in-force policy, and knows no venue: the protocol fronts
 (the KIS-compatible server, the Upbit-compatible server) put their wire formats around its public methods.
 
-This module holds the engine's sessions, validation, order book and matching; the account ledger (deposit,
-reservations, holdings, fills and costs) is the `AccountLedger` collaborator in `ledger`, the rules of one
-order (configuration, reserve price and price checks, reports) are in `order_rules`, and the order book's
-records (`BookOrder`, `BookSession`, `DayQuote`) are in `book`.
+This module holds the engine's sessions, validation and matching; the account ledger (deposit,
+reservations, holdings, fills and costs) is the `AccountLedger` collaborator in `ledger`, the orders by
+number, in time priority and by client order id are the `OrderBook` collaborator in `order_book`, the rules
+of one order (configuration, reserve price and price checks, reports) are in `order_rules`, and the order
+book's records (`BookOrder`, `BookSession`, `DayQuote`) are in `book`.
 
 Rules
 -----
@@ -51,16 +52,8 @@ from decimal import Decimal
 
 from stock_manager.adapters.broker.sim.book import BookOrder, BookSession, DayQuote
 from stock_manager.adapters.broker.sim.ledger import AccountLedger
-from stock_manager.adapters.broker.sim.order_rules import (
-    ORDER_NUMBER_DIGITS,
-    MatchingConfig,
-    admit,
-    normalize_order_number,
-    report_of,
-    require_cash,
-    require_unused,
-    reserve_price,
-)
+from stock_manager.adapters.broker.sim.order_book import OrderBook
+from stock_manager.adapters.broker.sim.order_rules import MatchingConfig, admit, require_cash, reserve_price
 from stock_manager.adapters.broker.sim.rejections import RejectCode, reject
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.instruments import Instrument
@@ -102,14 +95,11 @@ class MatchingEngine:
         self.account_id = account_id
         self.config = config or MatchingConfig()
         self._instruments = dict(instruments)
-        self._orders: dict[str, BookOrder] = {}
-        self._working: list[BookOrder] = []  # open orders in time priority
-        self._client_ids: dict[str, str] = {}  # client order id → order number (single-use)
         self._last_prints: dict[str, Tick] = {}
         self._session: BookSession | None = None
-        self._next_number = 1
         self._closed: list[CancelReport] = []  # buys by amount the engine ended itself, not yet taken
-        self.ledger = AccountLedger(account_id, self.config, self._working)
+        self.book = OrderBook(account_id)
+        self.ledger = AccountLedger(account_id, self.config, self.book.working)
 
     # -- ACCOUNT (the ledger's) -----------------------------------------------------------------------
 
@@ -192,7 +182,7 @@ class MatchingEngine:
         """
         reports: list[CancelReport] = []
         if self._session is not None and self._session.session.orders_expire_at_close:
-            reports = [self._close_order(order, ts, REASON_EXPIRED) for order in list(self._working)]
+            reports = [self.book.close(order, ts, REASON_EXPIRED) for order in list(self.book.working)]
         if self._session is not None:
             self._session.closed = True
         return reports
@@ -222,12 +212,12 @@ class MatchingEngine:
         )
         if quantity * value_price < instrument.min_notional:
             raise reject(RejectCode.UNDER_MIN_NOTIONAL, f"{quantity * value_price} < {instrument.min_notional}")
-        require_unused(self._client_ids, request.client_order_id)
+        self.book.require_unused(request.client_order_id)
         if request.side is Side.BUY:
             require_cash(self.ledger.cost_of_buying(quantity, reserve), self.orderable_krw)
         elif quantity > self.sellable_quantity(request.symbol):
             raise reject(RejectCode.INSUFFICIENT_HOLDINGS, f"sellable {self.sellable_quantity(request.symbol)}")
-        return self._accept(BookOrder("", request, session.session.trading_date, ts, reserve))
+        return self.book.accept(BookOrder("", request, session.session.trading_date, ts, reserve))
 
     def submit_amount_buy(
         self, account_id: str, symbol: str, amount_krw: Decimal, ts: datetime, client_order_id: str | None = None
@@ -247,9 +237,10 @@ class MatchingEngine:
             raise reject(RejectCode.PRICE, str(amount_krw))
         if amount_krw < instrument.min_notional:
             raise reject(RejectCode.UNDER_MIN_NOTIONAL, f"{amount_krw} < {instrument.min_notional}")
-        require_unused(self._client_ids, client_order_id)
+        self.book.require_unused(client_order_id)
         require_cash(amount_krw + self.config.cost_model.commission_krw(amount_krw), self.orderable_krw)
-        return self._accept(BookOrder("", request, session.session.trading_date, ts, Decimal(0), amount_krw=amount_krw))
+        order = BookOrder("", request, session.session.trading_date, ts, Decimal(0), amount_krw=amount_krw)
+        return self.book.accept(order)
 
     def cancel(self, order_number: str, ts: datetime) -> CancelReport:
         """Cancel the whole remainder of a working order at `ts`.
@@ -259,12 +250,12 @@ class MatchingEngine:
         OrderRejectedByBroker
             If the order does not exist or has nothing left to cancel (filled, cancelled or expired).
         """
-        order = self._orders.get(normalize_order_number(order_number))
+        order = self.book.find(order_number)
         if order is None:
             raise reject(RejectCode.ORDER_NOT_FOUND, order_number)
         if order.state is not BrokerOrderState.OPEN:
             raise reject(RejectCode.NOT_CANCELABLE, f"order {order.number} is {order.state}")
-        return self._close_order(order, ts, REASON_CANCELED)
+        return self.book.close(order, ts, REASON_CANCELED)
 
     def on_print(self, tick: Tick) -> list[Fill]:
         """Match the working orders of the print's symbol against one trade print.
@@ -287,7 +278,7 @@ class MatchingEngine:
         instrument = self._instruments[tick.symbol]
         capacity = instrument.floor_quantity(tick.volume * self.config.participation_rate)
         fills: list[Fill] = []
-        for order in list(self._working):
+        for order in list(self.book.working):
             if capacity <= 0:
                 break
             if order.request.symbol != tick.symbol or not order.crosses(tick.price):
@@ -306,7 +297,7 @@ class MatchingEngine:
                 and order.state is BrokerOrderState.OPEN
                 and instrument.floor_quantity(order.remaining_krw / tick.price) <= 0
             ):
-                self._closed.append(self._close_order(order, tick.ts_event, REASON_SPENT))
+                self._closed.append(self.book.close(order, tick.ts_event, REASON_SPENT))
         return fills
 
     def take_closed(self) -> list[CancelReport]:
@@ -318,60 +309,44 @@ class MatchingEngine:
     def burn_client_order_id(self, client_order_id: str) -> None:
         """Mark a client order id as used although no order was accepted with it (venues that make client
         ids single-use even for a failed order)."""
-        self._client_ids.setdefault(client_order_id, "")
+        self.book.burn_client_order_id(client_order_id)
 
     def client_order_id_used(self, client_order_id: str) -> bool:
         """Return True when `client_order_id` was used by an order or burnt."""
-        return client_order_id in self._client_ids
+        return self.book.client_order_id_used(client_order_id)
 
     def order_by_client_id(self, client_order_id: str) -> BrokerOrderReport | None:
         """Return the order placed with `client_order_id`, or None (never placed, or the id only burnt)."""
-        number = self._client_ids.get(client_order_id)
-        return self.order(number) if number else None
+        return self.book.order_by_client_id(client_order_id)
 
     # -- QUERIES --------------------------------------------------------------------------------------
 
     @property
     def has_working_orders(self) -> bool:
         """Return True while any order can still fill."""
-        return bool(self._working)
+        return bool(self.book.working)
 
     def orders(self, trading_date: date | None = None) -> list[BrokerOrderReport]:
         """Return the orders of `trading_date` (all orders when None) in order-number order."""
-        return [
-            report_of(self.account_id, order)
-            for order in self._orders.values()
-            if trading_date is None or order.trading_date == trading_date
-        ]
+        return self.book.orders(trading_date)
 
     def working_orders(self) -> list[BrokerOrderReport]:
         """Return the orders that can still fill, in time priority."""
-        return [report_of(self.account_id, order) for order in self._working]
+        return self.book.working_orders()
 
     def order(self, order_number: str) -> BrokerOrderReport | None:
         """Return one order's report, or None when the number is unknown."""
-        order = self._orders.get(normalize_order_number(order_number))
-        return report_of(self.account_id, order) if order is not None else None
+        return self.book.order(order_number)
 
     def order_amount_krw(self, order_number: str) -> Decimal | None:
         """Return the KRW amount of a market buy by amount, or None (another order, or an unknown number)."""
-        order = self._orders.get(normalize_order_number(order_number))
-        return order.amount_krw if order is not None else None
+        return self.book.order_amount_krw(order_number)
 
     def last_print(self, symbol: str) -> Tick | None:
         """Return the last print of `symbol` the engine has seen, or None."""
         return self._last_prints.get(symbol)
 
     # -- INTERNALS ------------------------------------------------------------------------------------
-
-    def _accept(self, order: BookOrder) -> OrderAck:
-        order.number = str(self._next_number).zfill(ORDER_NUMBER_DIGITS)
-        self._next_number += 1
-        self._orders[order.number] = order
-        self._working.append(order)
-        if order.request.client_order_id is not None:
-            self._client_ids[order.request.client_order_id] = order.number
-        return OrderAck(broker_order_number=order.number, venue_order_ref="", ts_accepted=order.ts_accepted)
 
     def _last_price(self, symbol: str, quote: DayQuote) -> Decimal:
         last = self._last_prints.get(symbol)
@@ -397,20 +372,6 @@ class MatchingEngine:
         order.filled_quantity += quantity
         order.filled_amount_krw += notional
         if order.filled_quantity == request.quantity if order.amount_krw is None else order.remaining_krw == 0:
-            order.state = BrokerOrderState.FILLED
-            self._working.remove(order)
+            self.book.retire_filled(order)
         self.ledger.book_fill(fill)
         return fill
-
-    def _close_order(self, order: BookOrder, ts: datetime, reason: str) -> CancelReport:
-        remaining = order.remaining
-        order.state = BrokerOrderState.CANCELED
-        self._working.remove(order)
-        return CancelReport(
-            account_id=self.account_id,
-            broker_order_number=order.number,
-            canceled_quantity=remaining,
-            ts_event=ts,
-            reason=reason,
-            trading_date=order.trading_date,
-        )
