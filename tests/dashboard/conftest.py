@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from stock_manager.adapters.storage.migrate import upgrade_to_head_sync
+from tests.dashboard.seed import seed_both_venues
 from tests.dashboard.support import CHROMIUM_ARGS, artifacts_dir, chromium_or_skip
 from tests.e2e.test_daemon_replay import run_replay
 
@@ -31,6 +32,20 @@ def seeded_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # In a thread of its own: Playwright's sync API may already run an event loop in this one.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, seed()).result()
+    return path
+
+
+@pytest.fixture(scope="session")
+def seeded_venues(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return an SQLite file where both venues traded: the KRX sim run of 2023-02-13 → 2023-03-03 with the
+    keyless nightly AI jobs (14 journals, two VALIDATED drafts), then an Upbit sim run of 2024-03-01 → 03 with its
+    journals (`tests.dashboard.seed`)."""
+    root = tmp_path_factory.mktemp("seeded-venues")
+    path = root / "stockbot.db"
+    url = f"sqlite+aiosqlite:///{path.as_posix()}"
+    upgrade_to_head_sync(url)
+    with ThreadPoolExecutor(1) as pool:  # a thread of its own, as `seeded_sqlite`
+        pool.submit(asyncio.run, seed_both_venues(root / "data", url)).result()
     return path
 
 
