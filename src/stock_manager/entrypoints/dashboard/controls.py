@@ -18,7 +18,7 @@ from stock_manager.entrypoints.control import set_kill_switch
 from stock_manager.entrypoints.dashboard.app import require_login, state_of
 from stock_manager.entrypoints.dashboard.pages import render
 from stock_manager.entrypoints.dashboard.security import CSRF_FIELD, csrf_valid, remote_address
-from stock_manager.entrypoints.dashboard.venues import EVERY_VENUE, kill_scopes, selected_venue
+from stock_manager.entrypoints.dashboard.venues import EVERY_VENUE, kill_scopes
 from stock_manager.service_layer.ports.records import KILL_SWITCH_ACTIONS
 
 log = structlog.get_logger("stockbot.dashboard")
@@ -65,7 +65,6 @@ async def confirm_kill(request: Request, action: str = "halt", scope: str | None
         actions=ACTION_TEXT,
         scope=chosen,
         scopes=[(s, _scope_label(request, s)) for s in kill_scopes(state_of(request).config)],
-        preselected=selected_venue(request),
     )
 
 
