@@ -69,7 +69,8 @@ def settings_for(settings: Settings, venue: VenueName) -> Settings:
             continue
         default = Settings.model_fields[name].get_default(call_default_factory=True)
         update[name] = upbit_default if venue is VenueName.UPBIT else default
-    return settings.model_copy(update=update)
+    # Only what the owner set stays "set" (a copy's updates would count as set, and then as the owner's).
+    return Settings.model_construct(_fields_set=set(given) | {"venue"}, **{**dict(settings), **update})
 
 
 def venue_configs(settings: Settings) -> tuple["VenueConfig", ...]:
