@@ -2,7 +2,7 @@
 nightly AI jobs) and then the Upbit daemon traded, the JSON endpoints show each venue's daemon and kill switch
 as ``stockbot status --venue`` does, kill and resume act per venue, every strategy's parameters are listed, and a
 draft is approved or rejected under the rules of ``stockbot params approve|reject`` with the dashboard's client
-recorded as who decided."""
+recorded as who decided. On SQLite and PostgreSQL (`venues_db`)."""
 
 import json
 import re
@@ -15,18 +15,13 @@ from sqlalchemy import select
 
 from stock_manager.adapters.storage import tables
 from stock_manager.domain.strategies.registry import STRATEGIES
-from tests.dashboard.support import config_for, copy_sqlite, serving
+from tests.dashboard.support import config_for, serving
 from tests.dashboard.test_dashboard_security import csrf_of
 from tests.e2e.support import cli_env, query, stockbot
 
 pytestmark = pytest.mark.slow
 
 WHO = "dashboard 127.0.0.1"
-
-
-@pytest.fixture
-def venues_db(seeded_venues: Path, tmp_path: Path) -> str:
-    return copy_sqlite(seeded_venues, tmp_path / "db")
 
 
 def cli_json(db_url: str, tmp_path: Path, *args: str) -> object:
