@@ -39,6 +39,7 @@ def test_venues_when_both_traded_then_each_daemon_and_switch_as_status_venue_jso
         latest = client.get("/api/status").json()
         unknown = client.get("/api/status", params={"venue": "nasdaq"})
         upbit_page = client.get("/", params={"venue": "upbit"}).text
+        every_event = client.get("/events", params={"venue": "latest", "severity": "WARNING"}).text
     cli = {v: cli_json(venues_db, tmp_path, "status", "--venue", v) for v in ("kis", "upbit")}
 
     assert [v["venue"] for v in board["venues"]] == ["krx", "upbit"] and board["latest"] == "upbit"
@@ -50,6 +51,9 @@ def test_venues_when_both_traded_then_each_daemon_and_switch_as_status_venue_jso
     assert unknown.status_code == 422 and "unknown venue 'nasdaq'" in unknown.text
     # The Upbit account's times read in KST and UTC, its quantities to 8 decimals (spec 004).
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d KST \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)", upbit_page)
+    # Without a venue the events of both accounts are listed, each in its venue's zones.
+    times = re.findall(r"<time>([^<]*)</time>", every_event)
+    assert any("UTC" in t for t in times) and any(re.fullmatch(r"2023-\d\d-\d\d \d\d:\d\d:\d\d", t) for t in times)
     [quantity] = [p["quantity"] for p in cli["upbit"]["positions"]]
     assert re.search(rf'class="num qty">{re.escape(f"{float(quantity):.8f}")}<', upbit_page)
 

@@ -239,31 +239,34 @@ async def order_page(request: Request, order_id: int) -> HTMLResponse:
 
 @pages.get("/events")
 async def events_page(request: Request, severity: str = "INFO") -> HTMLResponse:
-    return render(
-        request, "events.html", severity=severity, severities=SEVERITIES, events=await _events(request, severity)
-    )
+    return render(request, "events.html", severity=severity, severities=SEVERITIES, **await _events(request, severity))
 
 
 @pages.get("/fragments/events")
 async def events_fragment(request: Request, severity: str = "INFO") -> HTMLResponse:
-    return render(request, "_events.html", events=await _events(request, severity))
+    return render(request, "_events.html", **await _events(request, severity))
 
 
-async def _events(request: Request, severity: str) -> list[Any]:
+async def _events(request: Request, severity: str) -> dict[str, Any]:
     """The newest events at or above `severity`: of the selected venue's account (and those of no account), or
-    of every venue when none is selected."""
+    of every venue when none is selected; with each account's venue (an Upbit event reads in KST and UTC)."""
     if severity not in SEVERITIES:
         raise HTTPException(422, f"severity must be one of {', '.join(SEVERITIES)}")
     state = state_of(request)
     venue = selected_venue(request)
-    account = None
-    if venue is not None:
-        async with state.uow_factory() as uow:
-            daemon = await uow.control.get_daemon_state(None, venue.name)
-        account = daemon.account_id if daemon is not None else None
-        register_account(account)
+    configs = {v.name: v for v in state.config.venues}
+    async with state.uow_factory() as uow:
+        daemons = await uow.control.list_daemon_states()
+        venues = {d.account_id: configs.get(await uow.accounts.venue_of(d.account_id) or "") for d in daemons}
+    for account_id in venues:
+        register_account(account_id)  # masked in the messages
+    account = next((a for a, v in venues.items() if venue and v and v.name == venue.name), None)
     async with state.history() as history:
-        return await history.events(min_severity=severity, limit=200, account_id=account)
+        if venue is not None and account is None:
+            found = []  # no daemon of that venue yet
+        else:
+            found = await history.events(min_severity=severity, limit=200, account_id=account)
+    return {"events": found, "event_venues": venues}
 
 
 @pages.get("/risk")
