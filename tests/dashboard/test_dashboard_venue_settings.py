@@ -42,3 +42,17 @@ def test_venue_configs_when_built_then_krx_first_with_its_strategies_and_upbit_i
         ("upbit", "upbit", ("volatility_breakout", "grid", "turtle"), True, 8),
     ]
     assert configs[1].risk_limits.daily_loss_limit_pct == Decimal(5)
+
+
+def test_dashboard_config_when_settings_hold_secrets_then_the_kept_settings_hold_none(tmp_path):
+    from pydantic import SecretStr
+
+    from stock_manager.entrypoints.dashboard.app import dashboard_config
+
+    settings = load_settings(data_dir=tmp_path, mode="sim", kis_app_key="PSabcdefghijklmnop", kis_app_secret="s" * 40)
+
+    kept = dashboard_config(settings).settings
+
+    assert kept is not None and kept.kis_app_key is None and kept.kis_app_secret is None
+    assert not [n for n in type(kept).model_fields if isinstance(getattr(kept, n), SecretStr)]
+    assert kept.database_url == settings.database_url and kept.strategy_params_file == settings.strategy_params_file

@@ -29,7 +29,7 @@ from stock_manager.domain.risk import RiskLimits
 from stock_manager.entrypoints.dashboard.live import ChangeWatcher
 from stock_manager.entrypoints.dashboard.present import template_helpers
 from stock_manager.entrypoints.dashboard.security import SESSION_AUTHENTICATED, LoginLimiter
-from stock_manager.entrypoints.dashboard.venues import VenueConfig, venue_configs
+from stock_manager.entrypoints.dashboard.venues import VenueConfig, venue_configs, without_secrets
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SESSION_COOKIE = "stockbot_session"
@@ -56,9 +56,9 @@ class DashboardConfig:
     venues : tuple[VenueConfig, ...]
         Every venue the pages show (`venues.venue_configs`), KRX first.
     settings : Settings | None
-        The settings the dashboard was started with: what a parameter approval needs (the strategies, the
-        venue's calendar, ``STRATEGY_PARAMS_FILE``), as ``stockbot params approve`` reads them. None: approving
-        is unavailable.
+        The settings the dashboard was started with, every secret removed: what a parameter approval needs (the
+        strategies, the venue's calendar, ``STRATEGY_PARAMS_FILE``), as ``stockbot params approve`` reads them.
+        None: approving is unavailable.
     """
 
     database_url: str
@@ -93,7 +93,7 @@ def dashboard_config(
         risk_limits=risk_limits(settings),
         trading_day=venue_profile(settings).trading_day,
         venues=venue_configs(settings),
-        settings=settings,
+        settings=without_secrets(settings),
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
+from pydantic import SecretStr
 
 from stock_manager.config.settings import UPBIT_DEFAULTS, UPBIT_SIM_MAX_QUOTE_AGE_SECS, Mode, Settings, VenueName
 from stock_manager.domain.clock import DayBoundary
@@ -71,6 +72,13 @@ def settings_for(settings: Settings, venue: VenueName) -> Settings:
         update[name] = upbit_default if venue is VenueName.UPBIT else default
     # Only what the owner set stays "set" (a copy's updates would count as set, and then as the owner's).
     return Settings.model_construct(_fields_set=set(given) | {"venue"}, **{**dict(settings), **update})
+
+
+def without_secrets(settings: Settings) -> Settings:
+    """Return `settings` with every secret (broker keys, tokens, the password hash) removed: what the dashboard
+    keeps for approvals needs none, and a server facing the LAN should not hold them."""
+    cleared = {name: None for name in Settings.model_fields if isinstance(getattr(settings, name), SecretStr)}
+    return Settings.model_construct(_fields_set=set(settings.model_fields_set), **{**dict(settings), **cleared})
 
 
 def venue_configs(settings: Settings) -> tuple["VenueConfig", ...]:
