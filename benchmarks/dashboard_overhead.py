@@ -49,6 +49,7 @@ from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import Tick
 from stock_manager.domain.model import Side
 from stock_manager.domain.positions import positions_from_fills
+from stock_manager.domain.strategies.base import MarketDay
 from stock_manager.domain.strategies.ma_cross import MA_CROSS, STRATEGY_ID, MaCrossParams
 from stock_manager.entrypoints.bootstrap import build_execution, venue_profile
 from stock_manager.entrypoints.dashboard.app import dashboard_config
@@ -197,26 +198,33 @@ async def run(label: str, placement: Placement | None, args: argparse.Namespace)
         arrivals: list[float] = []
         done = asyncio.Event()
 
+        market_day = MarketDay()  # the MA cross's tick rules (stop-loss, take-profit) need no day history
+
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            while line := await reader.readline():
-                received = time.monotonic_ns()
-                if line.startswith(b"END"):
-                    break
-                symbol, price, triggers, sent = line.decode().split()
-                arrivals.append((received - int(sent)) / 1000)
-                tick = Tick(symbol, Decimal(price), Decimal(1), clock.now())
-                execution.note_quote(symbol, tick.price, tick.ts_event)
-                before = len(broker.called_ns)
-                for signal in strategy.tick_signals(tick, execution.positions.get(symbol), profile.bar_close(day[0])):
-                    await execution.submit(signal)
-                if len(broker.called_ns) > before:
-                    latencies.append((broker.called_ns[-1] - int(sent)) / 1000)
-                    day[0] += timedelta(days=1)  # a new session date: a fresh idempotency key (not timed)
-                    begin(day[0])
-                elif triggers == "1":
-                    print(f"  a triggering print placed no order ({symbol} {price})", file=sys.stderr)
-            writer.close()
-            done.set()
+            try:
+                while line := await reader.readline():
+                    received = time.monotonic_ns()
+                    if line.startswith(b"END"):
+                        break
+                    symbol, price, triggers, sent = line.decode().split()
+                    arrivals.append((received - int(sent)) / 1000)
+                    tick = Tick(symbol, Decimal(price), Decimal(1), clock.now())
+                    execution.note_quote(symbol, tick.price, tick.ts_event)
+                    before = len(broker.called_ns)
+                    position, ts_decision = execution.positions.get(symbol), profile.bar_close(day[0])
+                    for signal in strategy.tick_signals(tick, position, ts_decision, market_day):
+                        await execution.submit(signal)
+                    if len(broker.called_ns) > before:
+                        latencies.append((broker.called_ns[-1] - int(sent)) / 1000)
+                        day[0] += timedelta(days=1)  # a new session date: a fresh idempotency key (not timed)
+                        begin(day[0])
+                    elif triggers == "1":
+                        print(f"  a triggering print placed no order ({symbol} {price})", file=sys.stderr)
+            except Exception as e:  # say why instead of waiting forever for the END line
+                print(f"  the order path failed: {type(e).__name__}: {e}", file=sys.stderr)
+            finally:
+                writer.close()
+                done.set()
 
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
         feed_port = server.sockets[0].getsockname()[1]

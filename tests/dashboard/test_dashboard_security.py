@@ -21,9 +21,13 @@ PAGES = [
     "/reports",
     "/reports/2023-03-03",
     "/parameters",
+    "/parameters/drafts/1",
+    "/journal",
     "/api-docs",
     "/control/kill",
     "/control/resume",
+    "/control/drafts/1/approve",
+    "/control/drafts/1/reject",
 ]
 NOT_PAGES = [
     "/fragments/overview",
@@ -39,9 +43,13 @@ NOT_PAGES = [
     "/api/reports",
     "/api/equity",
     "/api/parameters",
+    "/api/venues",
+    "/api/drafts",
+    "/api/drafts/1",
+    "/api/journal",
     "/api/openapi.json",
 ]
-CONTROLS = ["/control/kill", "/control/resume"]
+CONTROLS = ["/control/kill", "/control/resume", "/control/drafts/1/approve", "/control/drafts/1/reject"]
 
 
 @pytest.fixture(scope="module")

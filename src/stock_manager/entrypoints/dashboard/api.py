@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.observability.masking import register_account
-from stock_manager.domain.strategies.ma_cross import STRATEGY_ID
 from stock_manager.entrypoints.dashboard.app import require_login, state_of
 from stock_manager.entrypoints.dashboard.pages import Day, order_filter
 from stock_manager.entrypoints.dashboard.present import (
@@ -22,6 +21,7 @@ from stock_manager.entrypoints.dashboard.present import (
     overview_data,
     timeline_data,
 )
+from stock_manager.entrypoints.dashboard.venues import VenueConfig, venue_named
 from stock_manager.entrypoints.risk_views import risk_data
 from stock_manager.entrypoints.views import report_data, settlement_data, status_data
 from stock_manager.service_layer.events import jsonable
@@ -34,18 +34,35 @@ from stock_manager.service_layer.views.status import status_report
 
 router = APIRouter(prefix="/api", tags=["views"], dependencies=[Depends(require_login)])
 
+#: The ``venue`` query parameter of the endpoints that read one account.
+VenueQuery = Annotated[
+    str | None,
+    Query(description="krx or upbit (kis is krx): the latest daemon of that venue; default: the latest daemon"),
+]
+
+
+def venue_of(request: Request, venue: str | None) -> VenueConfig | None:
+    """Return the venue asked for (None: the latest daemon's); 422 for an unknown one."""
+    return venue_named(state_of(request).config, venue)
+
+
+def _name(venue: VenueConfig | None) -> str | None:
+    return venue.name if venue is not None else None
+
 
 @router.get("/status", summary="Mode, daemon state, kill switch, positions, open orders, today's realized PnL")
-async def status(request: Request) -> Any:
-    """The same data as ``stockbot status --json``."""
-    return jsonable(status_data(await status_report(state_of(request).uow_factory)))
+async def status(request: Request, venue: VenueQuery = None) -> Any:
+    """The same data as ``stockbot status --json`` (``--venue``)."""
+    scope = _name(venue_of(request, venue))
+    return jsonable(status_data(await status_report(state_of(request).uow_factory, venue=scope)))
 
 
 @router.get("/overview", summary="The overview page: status plus marked positions, equity, drawdown, fills")
-async def overview_json(request: Request) -> Any:
+async def overview_json(request: Request, venue: VenueQuery = None) -> Any:
     """``status`` is ``stockbot status --json``; positions are marked at the last price the database knows (the
-    last close's snapshot or a later fill), named in ``mark_source``."""
-    return jsonable(overview_data(await overview(state_of(request).uow_factory)))
+    last close's snapshot or a later fill), named in ``mark_source``; ``venue`` is the account's."""
+    found = await overview(state_of(request).uow_factory, venue=_name(venue_of(request, venue)))
+    return jsonable({**overview_data(found), "venue": found.status.venue})
 
 
 @router.get("/orders", summary="Orders with filters, newest first")
@@ -56,12 +73,13 @@ async def orders(
     symbol: str | None = None,
     strategy: str | None = None,
     status: Annotated[str | None, Query(description="comma-separated: NEW,SENT,…")] = None,
+    venue: VenueQuery = None,
 ) -> Any:
-    """Orders of the latest daemon's account; dates are the venue's trading dates, both ends included."""
+    """Orders of the latest daemon's account (of ``venue``); dates are the venue's trading dates, both ends
+    included."""
     state = state_of(request)
-    found = await search_orders(
-        state.uow_factory, state.history, order_filter(date_from, date_to, symbol, strategy, status)
-    )
+    where = order_filter(date_from, date_to, symbol, strategy, status)
+    found = await search_orders(state.uow_factory, state.history, where, _name(venue_of(request, venue)))
     register_account(found.account_id)
     return jsonable({"orders": [order_data(o) for o in found.orders], "strategies": found.strategies})
 
@@ -82,84 +100,60 @@ async def events(
     severity: Annotated[str, Query(description=", ".join(SEVERITIES))] = "INFO",
     after_id: int = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    venue: VenueQuery = None,
 ) -> Any:
-    """Newest first; pass the newest id seen as ``after_id`` to get only what came after it."""
+    """Newest first; pass the newest id seen as ``after_id`` to get only what came after it. With ``venue``: that
+    venue's latest daemon's events and those of no account; without it, every venue's."""
     if severity not in SEVERITIES:
         raise HTTPException(422, f"severity must be one of {', '.join(SEVERITIES)}")
-    async with state_of(request).history() as history:
-        found = await history.events(min_severity=severity, after_id=after_id, limit=limit)
+    state = state_of(request)
+    account = None
+    if (scope := _name(venue_of(request, venue))) is not None:
+        async with state.uow_factory() as uow:
+            daemon = await uow.control.get_daemon_state(None, scope)
+        account = daemon.account_id if daemon is not None else None
+    async with state.history() as history:
+        found = await history.events(min_severity=severity, after_id=after_id, limit=limit, account_id=account)
     return jsonable({"events": [event_data(e) for e in found]})
 
 
 @router.get("/risk", summary="Risk limits in force, their source, today's usage and denials by rule")
-async def risk(request: Request) -> Any:
-    """The same data as ``stockbot risk show --json``."""
+async def risk(request: Request, venue: VenueQuery = None) -> Any:
+    """The same data as ``stockbot risk show --json`` (``--venue``: that venue's settings and account)."""
     state = state_of(request)
-    report = await risk_report(
-        state.uow_factory, state.config.risk_limits, SystemClock().now(), state.config.trading_day
+    chosen = venue_of(request, venue)
+    limits, day = (
+        (chosen.risk_limits, chosen.trading_day) if chosen else (state.config.risk_limits, state.config.trading_day)
     )
+    report = await risk_report(state.uow_factory, limits, SystemClock().now(), day, _name(chosen))
     return jsonable(risk_data(report))
 
 
 @router.get("/reports", summary="Every settled session of the latest daemon's account, newest first")
-async def reports(request: Request) -> Any:
+async def reports(request: Request, venue: VenueQuery = None) -> Any:
     async with state_of(request).uow_factory() as uow:
-        daemon = await uow.control.get_daemon_state(None)
+        daemon = await uow.control.get_daemon_state(None, _name(venue_of(request, venue)))
         settlements = await uow.settlements.list_all(daemon.account_id, with_summary=False) if daemon else []
     return jsonable({"sessions": [settlement_data(s) for s in reversed(settlements)]})
 
 
 @router.get("/reports/{day}", summary="One session's daily report")
-async def report(request: Request, day: date) -> Any:
+async def report(request: Request, day: date, venue: VenueQuery = None) -> Any:
     """The same data as ``stockbot report --date DAY --json``."""
-    found = await load_daily_report(state_of(request).uow_factory, day)
+    found = await load_daily_report(state_of(request).uow_factory, day, venue=_name(venue_of(request, venue)))
     if found.report is None:
         raise HTTPException(404, f"no daily report for {day}")
     return jsonable(report_data(found.report))
 
 
 @router.get("/equity", summary="End-of-session equity and drawdown over a range of sessions")
-async def equity(request: Request, date_from: Day = None, date_to: Day = None) -> Any:
+async def equity(request: Request, date_from: Day = None, date_to: Day = None, venue: VenueQuery = None) -> Any:
     """Columns: ``dates``, ``equity_krw``, ``drawdown_pct`` (from the running peak since the first session)."""
     async with state_of(request).uow_factory() as uow:
-        daemon = await uow.control.get_daemon_state(None)
+        daemon = await uow.control.get_daemon_state(None, _name(venue_of(request, venue)))
         settlements = await uow.settlements.list_all(daemon.account_id, with_summary=False) if daemon else []
     start, end = (date.fromisoformat(d) if d else None for d in (date_from, date_to))
     return jsonable(equity_data(equity_points(settlements, start, end)))
-
-
-@router.get("/parameters", summary="ACTIVE strategy parameter rows and the ones in force today")
-async def parameters(request: Request) -> Any:
-    state = state_of(request)
-    async with state.history() as history:
-        rows = await history.params_rows("ACTIVE")
-    async with state.uow_factory() as uow:
-        daemon = await uow.control.get_daemon_state(None)
-        today = (
-            daemon.trading_date
-            if daemon and daemon.trading_date
-            else state.config.trading_day.date_of(SystemClock().now())
-        )
-        in_force = await uow.strategies.active_params(STRATEGY_ID, today)
-    return jsonable(
-        {
-            "strategy_id": STRATEGY_ID,
-            "trading_date": today,
-            "in_force": in_force,
-            "active": [
-                {
-                    "id": r.id,
-                    "strategy_id": r.strategy_id,
-                    "effective_date": r.effective_date,
-                    "version": r.version,
-                    "params": r.params,
-                    "source": r.source,
-                    "ts_created": r.ts_created,
-                }
-                for r in rows
-            ],
-        }
-    )
 
 
 @router.get("/openapi.json", include_in_schema=False)

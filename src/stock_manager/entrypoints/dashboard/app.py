@@ -29,6 +29,7 @@ from stock_manager.domain.risk import RiskLimits
 from stock_manager.entrypoints.dashboard.live import ChangeWatcher
 from stock_manager.entrypoints.dashboard.present import template_helpers
 from stock_manager.entrypoints.dashboard.security import SESSION_AUTHENTICATED, LoginLimiter
+from stock_manager.entrypoints.dashboard.venues import VenueConfig, venue_configs, without_secrets
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SESSION_COOKIE = "stockbot_session"
@@ -52,6 +53,12 @@ class DashboardConfig:
         How long a login lasts.
     live_interval_secs : float
         How often the change watcher looks at the database while a page listens.
+    venues : tuple[VenueConfig, ...]
+        Every venue the pages show (`venues.venue_configs`), KRX first.
+    settings : Settings | None
+        The settings the dashboard was started with, every secret removed: what a parameter approval needs (the
+        strategies, the venue's calendar, ``STRATEGY_PARAMS_FILE``), as ``stockbot params approve`` reads them.
+        None: approving is unavailable.
     """
 
     database_url: str
@@ -64,6 +71,8 @@ class DashboardConfig:
     risk_limits: RiskLimits
     trading_day: DayBoundary
     live_interval_secs: float = 0.5
+    venues: tuple[VenueConfig, ...] = ()
+    settings: Settings | None = None
 
 
 def dashboard_config(
@@ -83,6 +92,8 @@ def dashboard_config(
         mode=str(settings.mode),
         risk_limits=risk_limits(settings),
         trading_day=venue_profile(settings).trading_day,
+        venues=venue_configs(settings),
+        settings=without_secrets(settings),
     )
 
 
@@ -101,7 +112,10 @@ class DashboardState:
         self.templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
         self.templates.env.globals.update(template_helpers())
         self.templates.env.globals.update(
-            read_only=config.read_only, login_required=config.password_hash is not None, mode=config.mode
+            read_only=config.read_only,
+            login_required=config.password_hash is not None,
+            mode=config.mode,
+            venues=config.venues,
         )
 
     async def close(self) -> None:
@@ -168,7 +182,7 @@ class SecurityHeaders:
 
 def create_app(config: DashboardConfig) -> FastAPI:
     """Return the dashboard application; its lifespan opens (and closes) the engines."""
-    from stock_manager.entrypoints.dashboard import api, controls, pages
+    from stock_manager.entrypoints.dashboard import api, api_params, controls, pages, param_controls, params_pages
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -186,8 +200,10 @@ def create_app(config: DashboardConfig) -> FastAPI:
         redoc_url=None,
         openapi_url=None,  # served by `api.openapi` behind the login
         description="Read-only JSON views behind the dashboard's pages (the shapes of `stockbot status "
-        "--json`, `risk show --json` and `report --json` where those exist). Times are UTC "
-        "ISO 8601, amounts KRW as decimal strings, accounts masked.",
+        "--json`, `risk show --json`, `report --json`, `params drafts|show --json` and `ai journal show --json` where "
+        "those exist). Endpoints of one account take `venue` (krx or upbit; default: the latest daemon's). Times "
+        "are UTC ISO 8601 (the drafts' and journals' KST, as the CLI's), amounts KRW as decimal strings, "
+        "quantities as recorded (Bitcoin to 8 decimals), accounts masked.",
     )
 
     @app.exception_handler(NotLoggedIn)
@@ -202,8 +218,11 @@ def create_app(config: DashboardConfig) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(params_pages.router)
     app.include_router(api.router)
+    app.include_router(api_params.router)
     app.include_router(controls.router)
+    app.include_router(param_controls.router)
     # Outermost last: security headers on every response, then the session cookie (signed with a key made for
     # this process: a restart logs everybody out).
     app.add_middleware(

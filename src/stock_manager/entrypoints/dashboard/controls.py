@@ -1,4 +1,5 @@
-"""The controls: kill (halt, cancel open orders, or flatten) and resume, each behind a confirmation page.
+"""The controls: kill (halt, cancel open orders, or flatten) and resume, each behind a confirmation page, for
+every daemon (scope ``*``) or one venue's (``krx``, ``upbit``), as ``stockbot kill [--venue]`` and ``resume``.
 
 They do what ``stockbot kill`` and ``stockbot resume`` do (`entrypoints.control.set_kill_switch`): the switch is
 set in the database, with a ``kill_switch_set`` event naming the dashboard and the remote address; a running
@@ -7,6 +8,7 @@ in read-only mode the controls are hidden and refused (403).
 """
 
 from typing import Annotated
+from urllib.parse import quote
 
 import structlog
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -16,6 +18,7 @@ from stock_manager.entrypoints.control import set_kill_switch
 from stock_manager.entrypoints.dashboard.app import require_login, state_of
 from stock_manager.entrypoints.dashboard.pages import render
 from stock_manager.entrypoints.dashboard.security import CSRF_FIELD, csrf_valid, remote_address
+from stock_manager.entrypoints.dashboard.venues import EVERY_VENUE, kill_scopes
 from stock_manager.service_layer.ports.records import KILL_SWITCH_ACTIONS
 
 log = structlog.get_logger("stockbot.dashboard")
@@ -30,17 +33,39 @@ ACTION_TEXT = {
 }
 
 
-def _require_controls(request: Request) -> None:
+def require_controls(request: Request) -> None:
+    """Refuse a control on a read-only dashboard (403)."""
     if state_of(request).config.read_only:
         raise HTTPException(403, "this dashboard is read-only")
 
 
+def _scope(request: Request, scope: str) -> str:
+    if scope not in kill_scopes(state_of(request).config):
+        raise HTTPException(422, f"scope must be one of {', '.join(kill_scopes(state_of(request).config))}")
+    return scope
+
+
+def _scope_label(request: Request, scope: str) -> str:
+    if scope == EVERY_VENUE:
+        return "every daemon"
+    venue = next(v for v in state_of(request).config.venues if v.name == scope)
+    return f"the {venue.label} daemon"
+
+
 @router.get("/kill")
-async def confirm_kill(request: Request, action: str = "halt") -> HTMLResponse:
-    _require_controls(request)
+async def confirm_kill(request: Request, action: str = "halt", scope: str | None = None) -> HTMLResponse:
+    require_controls(request)
     if action not in KILL_SWITCH_ACTIONS:
         action = "halt"
-    return render(request, "confirm_kill.html", action=action, actions=ACTION_TEXT)
+    chosen = _scope(request, scope) if scope else EVERY_VENUE
+    return render(
+        request,
+        "confirm_kill.html",
+        action=action,
+        actions=ACTION_TEXT,
+        scope=chosen,
+        scopes=[(s, _scope_label(request, s)) for s in kill_scopes(state_of(request).config)],
+    )
 
 
 @router.post("/kill")
@@ -50,14 +75,16 @@ async def kill(
     action: Annotated[str, Form()] = "halt",
     reason: Annotated[str, Form(max_length=200)] = "",
     confirm: Annotated[str, Form()] = "",
+    scope: Annotated[str, Form()] = EVERY_VENUE,
 ) -> Response:
-    _require_controls(request)
+    require_controls(request)
     if not csrf_valid(request, csrf):
         raise HTTPException(403, "missing or wrong CSRF token")
     if action not in KILL_SWITCH_ACTIONS:
         raise HTTPException(422, f"action must be one of {', '.join(KILL_SWITCH_ACTIONS)}")
     if confirm != "yes":
         raise HTTPException(422, "the kill was not confirmed")
+    _scope(request, scope)
     who = remote_address(request)
     await set_kill_switch(
         state_of(request).control_uow_factory,
@@ -66,29 +93,41 @@ async def kill(
         reason=reason.strip() or "dashboard kill",
         set_by="dashboard",
         who=who,
+        scope=scope,
     )
-    log.warning("dashboard_kill", action=action, who=who)
-    return RedirectResponse("/?done=kill", status_code=303)
+    log.warning("dashboard_kill", action=action, who=who, scope=scope)
+    return RedirectResponse(f"/?done=kill&scope={quote(scope)}", status_code=303)
 
 
 @router.get("/resume")
-async def confirm_resume(request: Request) -> HTMLResponse:
-    _require_controls(request)
-    return render(request, "confirm_resume.html")
+async def confirm_resume(request: Request, scope: str | None = None) -> HTMLResponse:
+    require_controls(request)
+    chosen = _scope(request, scope) if scope else EVERY_VENUE
+    return render(request, "confirm_resume.html", scope=chosen, scope_label=_scope_label(request, chosen))
 
 
 @router.post("/resume")
 async def resume(
-    request: Request, csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "", confirm: Annotated[str, Form()] = ""
+    request: Request,
+    csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+    confirm: Annotated[str, Form()] = "",
+    scope: Annotated[str, Form()] = EVERY_VENUE,
 ) -> Response:
-    _require_controls(request)
+    """Clear the switch of `scope`; ``*`` clears every switch (what ``stockbot resume`` does)."""
+    require_controls(request)
     if not csrf_valid(request, csrf):
         raise HTTPException(403, "missing or wrong CSRF token")
     if confirm != "yes":
         raise HTTPException(422, "the resume was not confirmed")
+    _scope(request, scope)
     who = remote_address(request)
     await set_kill_switch(
-        state_of(request).control_uow_factory, active=False, reason="dashboard resume", set_by="dashboard", who=who
+        state_of(request).control_uow_factory,
+        active=False,
+        reason="dashboard resume",
+        set_by="dashboard",
+        who=who,
+        scope=scope,
     )
-    log.warning("dashboard_resume", who=who)
-    return RedirectResponse("/?done=resume", status_code=303)
+    log.warning("dashboard_resume", who=who, scope=scope)
+    return RedirectResponse(f"/?done=resume&scope={quote(scope)}", status_code=303)

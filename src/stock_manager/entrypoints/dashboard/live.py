@@ -1,8 +1,9 @@
 """Live updates: one watcher looks at the database while at least one page listens, and tells every listener
 (Server-Sent Events, ``GET /stream``) when something changed; the page then fetches the fragments it shows.
 
-What counts as a change: a new event (every order, fill, cancel, kill and session step records one), the
-daemon's state or heartbeat, the kill switch. One cheap read per interval, whatever the number of pages.
+What counts as a change: a new event (every order, fill, cancel, kill and session step records one), any
+venue's daemon state or heartbeat, any kill switch (every daemon's or a venue's). One cheap read per interval,
+whatever the number of pages.
 """
 
 import asyncio
@@ -37,12 +38,12 @@ class ChangeWatcher:
         """Return what identifies the database's visible state now."""
         async with self._uow_factory() as uow:
             newest = await uow.events.recent(1)
-            daemon = await uow.control.get_daemon_state(None)
-            switch = await uow.control.get_kill_switch()
+            daemons = await uow.control.list_daemon_states()
+            switches = await uow.control.list_kill_switches()
         return (
             newest[0].id if newest else None,
-            None if daemon is None else (daemon.account_id, daemon.trading_state, daemon.ts_heartbeat),
-            (switch.active, switch.ts_changed),
+            tuple((d.account_id, d.trading_state, d.ts_heartbeat) for d in daemons),
+            tuple((s.scope, s.active, s.ts_changed) for s in switches),
         )
 
     async def listen(self) -> AsyncIterator[int]:

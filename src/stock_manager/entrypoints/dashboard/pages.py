@@ -1,7 +1,6 @@
 """The dashboard's HTML pages and the fragments their live parts re-fetch (``/fragments/...``), the login, and
 the Server-Sent Events stream that says when to re-fetch."""
 
-from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -12,7 +11,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.observability.masking import register_account
 from stock_manager.domain.order_status import OrderStatus
-from stock_manager.domain.strategies.ma_cross import STRATEGY_ID, MaCrossParams
 from stock_manager.entrypoints.dashboard.app import is_authenticated, require_login, state_of
 from stock_manager.entrypoints.dashboard.security import (
     CSRF_FIELD,
@@ -22,11 +20,13 @@ from stock_manager.entrypoints.dashboard.security import (
     start_authenticated_session,
     verify_password,
 )
+from stock_manager.entrypoints.dashboard.venues import VenueConfig, selected_venue, venue_named
 from stock_manager.service_layer.ports.history import SEVERITIES, OrderFilter
 from stock_manager.service_layer.views.orders import order_timeline, search_orders
 from stock_manager.service_layer.views.overview import Overview, equity_points, overview
 from stock_manager.service_layer.views.reports import load_daily_report
 from stock_manager.service_layer.views.risk import risk_report
+from stock_manager.service_layer.views.venues import venue_board, venue_of_latest
 
 router = APIRouter(include_in_schema=False)
 pages = APIRouter(include_in_schema=False, dependencies=[Depends(require_login)])
@@ -35,7 +35,9 @@ Day = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """Render `template` with the page's common context (CSRF token, the current path)."""
+    """Render `template` with the page's common context (CSRF token, the current path, the venue selected and
+    the venue whose account the page shows, `shown_venue`, which decides how times and quantities read)."""
+    selected = selected_venue(request) if is_authenticated(request) else None
     return state_of(request).templates.TemplateResponse(
         request,
         template,
@@ -43,10 +45,26 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             "csrf_token": csrf_token(request),
             "path": request.url.path,
             "logged_in": is_authenticated(request),
+            "selected_venue": selected,
+            "shown_venue": selected,
             **context,
         },
         status_code=status_code,
     )
+
+
+async def page_venue(request: Request) -> VenueConfig | None:
+    """Return the venue a page shows: the one selected, else the latest daemon's (None before any daemon)."""
+    selected = selected_venue(request)
+    if selected is not None:
+        return selected
+    latest = await venue_of_latest(state_of(request).uow_factory)
+    return next((v for v in state_of(request).config.venues if v.name == latest), None)
+
+
+def venue_name(venue: VenueConfig | None) -> str | None:
+    """Return the database's name of `venue` (what the views filter on), None for None."""
+    return venue.name if venue is not None else None
 
 
 def order_filter(
@@ -125,18 +143,24 @@ async def logout(request: Request, csrf: Annotated[str, Form(alias=CSRF_FIELD)] 
 
 @pages.get("/")
 async def overview_page(request: Request) -> HTMLResponse:
-    return render(request, "overview.html", o=await _overview(request))
+    return render(request, "overview.html", **await _overview(request))
 
 
 @pages.get("/fragments/overview")
 async def overview_fragment(request: Request) -> HTMLResponse:
-    return render(request, "_overview.html", o=await _overview(request))
+    return render(request, "_overview.html", **await _overview(request))
 
 
-async def _overview(request: Request) -> Overview:
-    found = await overview(state_of(request).uow_factory)
+async def _overview(request: Request) -> dict[str, Any]:
+    state = state_of(request)
+    venue = await page_venue(request)
+    found: Overview = await overview(state.uow_factory, venue=venue_name(venue))
     register_account(found.status.daemon.account_id if found.status.daemon else None)  # masked in messages too
-    return found
+    board = await venue_board(state.uow_factory, [v.name for v in state.config.venues])
+    for each in board.venues:
+        register_account(each.daemon.account_id if each.daemon else None)
+    configs = {v.name: v for v in state.config.venues}
+    return {"o": found, "board": board, "venue_configs": configs, "shown_venue": venue}
 
 
 @pages.get("/orders")
@@ -150,7 +174,8 @@ async def orders_page(
 ) -> HTMLResponse:
     where = order_filter(date_from, date_to, symbol, strategy, status)
     state = state_of(request)
-    found = await search_orders(state.uow_factory, state.history, where)
+    venue = await page_venue(request)
+    found = await search_orders(state.uow_factory, state.history, where, venue_name(venue))
     register_account(found.account_id)
     query = urlencode(
         {
@@ -171,6 +196,7 @@ async def orders_page(
         found=found,
         query=query,
         statuses=[s.value for s in OrderStatus],
+        shown_venue=venue,
         selected={
             "date_from": date_from or "",
             "date_to": date_to or "",
@@ -191,11 +217,12 @@ async def orders_fragment(
     status: str | None = None,
 ) -> HTMLResponse:
     state = state_of(request)
+    venue = await page_venue(request)
     found = await search_orders(
-        state.uow_factory, state.history, order_filter(date_from, date_to, symbol, strategy, status)
+        state.uow_factory, state.history, order_filter(date_from, date_to, symbol, strategy, status), venue_name(venue)
     )
     register_account(found.account_id)
-    return render(request, "_orders.html", found=found)
+    return render(request, "_orders.html", found=found, shown_venue=venue)
 
 
 @pages.get("/orders/{order_id}")
@@ -205,44 +232,63 @@ async def order_page(request: Request, order_id: int) -> HTMLResponse:
     if timeline is None:
         raise HTTPException(404, f"no order {order_id}")
     register_account(timeline.order.account_id)
-    return render(request, "order.html", t=timeline)
+    async with state.uow_factory() as uow:
+        venue = venue_named(state.config, await uow.accounts.venue_of(timeline.order.account_id))
+    return render(request, "order.html", t=timeline, shown_venue=venue)
 
 
 @pages.get("/events")
 async def events_page(request: Request, severity: str = "INFO") -> HTMLResponse:
-    return render(
-        request, "events.html", severity=severity, severities=SEVERITIES, events=await _events(request, severity)
-    )
+    return render(request, "events.html", severity=severity, severities=SEVERITIES, **await _events(request, severity))
 
 
 @pages.get("/fragments/events")
 async def events_fragment(request: Request, severity: str = "INFO") -> HTMLResponse:
-    return render(request, "_events.html", events=await _events(request, severity))
+    return render(request, "_events.html", **await _events(request, severity))
 
 
-async def _events(request: Request, severity: str) -> list[Any]:
+async def _events(request: Request, severity: str) -> dict[str, Any]:
+    """The newest events at or above `severity`: of the selected venue's account (and those of no account), or
+    of every venue when none is selected; with each account's venue (an Upbit event reads in KST and UTC)."""
     if severity not in SEVERITIES:
         raise HTTPException(422, f"severity must be one of {', '.join(SEVERITIES)}")
-    async with state_of(request).history() as history:
-        return await history.events(min_severity=severity, limit=200)
+    state = state_of(request)
+    venue = selected_venue(request)
+    configs = {v.name: v for v in state.config.venues}
+    async with state.uow_factory() as uow:
+        daemons = await uow.control.list_daemon_states()
+        venues = {d.account_id: configs.get(await uow.accounts.venue_of(d.account_id) or "") for d in daemons}
+    for account_id in venues:
+        register_account(account_id)  # masked in the messages
+    account = next((a for a, v in venues.items() if venue and v and v.name == venue.name), None)
+    async with state.history() as history:
+        if venue is not None and account is None:
+            found = []  # no daemon of that venue yet
+        else:
+            found = await history.events(min_severity=severity, limit=200, account_id=account)
+    return {"events": found, "event_venues": venues}
 
 
 @pages.get("/risk")
 async def risk_page(request: Request) -> HTMLResponse:
     state = state_of(request)
-    report = await risk_report(
-        state.uow_factory, state.config.risk_limits, SystemClock().now(), state.config.trading_day
+    venue = await page_venue(request)
+    limits, day = (
+        (venue.risk_limits, venue.trading_day) if venue else (state.config.risk_limits, state.config.trading_day)
     )
+    report = await risk_report(state.uow_factory, limits, SystemClock().now(), day, venue_name(venue))
     register_account(report.account_id)
-    return render(request, "risk.html", r=report)
+    return render(request, "risk.html", r=report, shown_venue=venue)
 
 
 @pages.get("/reports")
 async def reports_page(request: Request, date_from: Day = None, date_to: Day = None) -> HTMLResponse:
     state = state_of(request)
+    venue = await page_venue(request)
     async with state.uow_factory() as uow:
-        daemon = await uow.control.get_daemon_state(None)
+        daemon = await uow.control.get_daemon_state(None, venue_name(venue))
         settlements = await uow.settlements.list_all(daemon.account_id, with_summary=False) if daemon else []
+        journaled = set(await uow.ai.journal_dates(daemon.account_id)) if daemon else set()
     start, end = (date.fromisoformat(d) if d else None for d in (date_from, date_to))
     shown = [
         s for s in settlements if (start is None or s.trading_date >= start) and (end is None or s.trading_date <= end)
@@ -254,44 +300,27 @@ async def reports_page(request: Request, date_from: Day = None, date_to: Day = N
         "reports.html",
         settlements=list(reversed(shown)),
         runs=runs,
+        journaled=journaled,
+        shown_venue=venue,
         points=equity_points(settlements, start, end),
         date_from=date_from or "",
         date_to=date_to or "",
-        query=urlencode({k: v for k, v in {"date_from": date_from, "date_to": date_to}.items() if v}),
+        query=urlencode(
+            {k: v for k, v in {"date_from": date_from, "date_to": date_to, "venue": venue_name(venue)}.items() if v}
+        ),
     )
 
 
 @pages.get("/reports/{day}")
 async def report_page(request: Request, day: date) -> HTMLResponse:
-    found = await load_daily_report(state_of(request).uow_factory, day)
+    venue = await page_venue(request)
+    found = await load_daily_report(state_of(request).uow_factory, day, venue=venue_name(venue))
     if found.report is None:
         raise HTTPException(404, f"no daily report for {day}")
     register_account(found.account_id)
-    return render(request, "report.html", r=found.report)
-
-
-@pages.get("/parameters")
-async def parameters_page(request: Request) -> HTMLResponse:
-    state = state_of(request)
-    async with state.history() as history:
-        active = await history.params_rows("ACTIVE")
-    async with state.uow_factory() as uow:
-        daemon = await uow.control.get_daemon_state(None)
-        today = (
-            daemon.trading_date
-            if daemon and daemon.trading_date
-            else state.config.trading_day.date_of(SystemClock().now())
-        )
-        in_force = await uow.strategies.active_params(STRATEGY_ID, today)
-    return render(
-        request,
-        "parameters.html",
-        active=active,
-        in_force=in_force,
-        today=today,
-        strategy_id=STRATEGY_ID,
-        defaults=asdict(MaCrossParams()),
-    )
+    async with state_of(request).uow_factory() as uow:
+        journaled = day in await uow.ai.journal_dates(found.account_id)
+    return render(request, "report.html", r=found.report, shown_venue=venue, journaled=journaled)
 
 
 @pages.get("/api-docs")

@@ -1,9 +1,12 @@
 """How the dashboard shows values to people: KST times, won amounts, masked accounts and messages, and the JSON
 shapes of its endpoints (the CLI's own ``--json`` shapes where the CLI has one)."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from stock_manager.adapters.notifications.display import account, order_number, shown
 from stock_manager.adapters.observability.masking import register_account
@@ -19,6 +22,37 @@ from stock_manager.service_layer.views.overview import EquityPoint, Overview
 def kst(ts: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     """Return `ts` as KST wall time, or "-"."""
     return ts.astimezone(KST).strftime(fmt) if ts else "-"
+
+
+def kst_utc(ts: datetime | None) -> str:
+    """Return `ts` in KST and UTC, as the CLI shows Upbit's events: ``2024-03-01 09:00:00 KST (2024-03-01
+    00:00:00 UTC)``, or "-"."""
+    return f"{kst(ts)} KST ({ts.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC)" if ts else "-"
+
+
+def quantity(value: Decimal | None, places: int | None = None) -> str:
+    """Return a quantity with `places` decimals (Bitcoin's 8: ``0.00231527``), else as `number` does."""
+    if value is None or places is None:
+        return number(value)
+    return f"{value:,.{places}f}"
+
+
+def _venue_of(ctx: Context, venue: Any) -> Any:
+    return venue if venue is not None else ctx.get("shown_venue")
+
+
+@pass_context
+def when(ctx: Context, ts: datetime | None, venue: Any = None) -> str:
+    """Template helper: `ts` in KST, and in UTC too where the page's venue (or `venue`) says so (Upbit)."""
+    shown = _venue_of(ctx, venue)
+    return kst_utc(ts) if shown is not None and shown.utc_too else kst(ts)
+
+
+@pass_context
+def qty(ctx: Context, value: Decimal | None, venue: Any = None) -> str:
+    """Template helper: a quantity with the page's venue's decimals (or `venue`'s)."""
+    shown = _venue_of(ctx, venue)
+    return quantity(value, shown.quantity_places if shown is not None else None)
 
 
 def krw(value: Decimal | int | None, signed: bool = False) -> str:
@@ -62,6 +96,8 @@ def template_helpers() -> dict[str, Any]:
     """Return the helpers every template may call."""
     return {
         "kst": kst,
+        "when": when,
+        "qty": qty,
         "krw": krw,
         "number": number,
         "pct": pct,

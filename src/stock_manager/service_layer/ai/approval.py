@@ -4,8 +4,9 @@ Approve: only a VALIDATED draft, only from a day after the data it saw and not b
 session the daemon has not opened yet), and only if the strategy's own validation still accepts it; the
 complete parameters become an ACTIVE ``strategy_params`` row effective from that day (the daemon reads it at
 that session's open and marks the draft APPLIED), with an event. Reject: a VALIDATED or INVALID draft; nothing
-else changes. Both record who, when and why. Nothing calls these but the CLI (``stockbot params approve`` and
-``reject``, which ask for confirmation).
+else changes. Both record who, when and why. Nothing calls these but a person's command: the CLI (``stockbot
+params approve`` and ``reject``, which ask for confirmation) and the dashboard's Approve and Reject (behind a
+confirmation page with a reason; who is ``dashboard <remote address>``).
 """
 
 from collections.abc import Mapping

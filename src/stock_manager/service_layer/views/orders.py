@@ -51,10 +51,12 @@ class OrderTimeline:
     events: list[EventRecord]
 
 
-async def search_orders(uow_factory: UnitOfWorkFactory, history: HistoryFactory, where: OrderFilter) -> OrderSearch:
-    """Return the latest daemon's orders matching `where` (none when no daemon ever ran)."""
+async def search_orders(
+    uow_factory: UnitOfWorkFactory, history: HistoryFactory, where: OrderFilter, venue: str | None = None
+) -> OrderSearch:
+    """Return the latest daemon's orders (of `venue` when given) matching `where` (none when no daemon ran)."""
     async with uow_factory() as uow:
-        daemon = await uow.control.get_daemon_state(None)
+        daemon = await uow.control.get_daemon_state(None, venue)
     if daemon is None:
         return OrderSearch(None, [], [], where)
     async with history() as h:
@@ -66,11 +68,11 @@ async def search_orders(uow_factory: UnitOfWorkFactory, history: HistoryFactory,
 async def order_timeline(
     uow_factory: UnitOfWorkFactory, history: HistoryFactory, order_id: int
 ) -> OrderTimeline | None:
-    """Return the order's timeline, or None when no order of the latest daemon's account has this id."""
+    """Return the order's timeline, or None when no order of an account a daemon has run has this id."""
     async with uow_factory() as uow:
-        daemon = await uow.control.get_daemon_state(None)
+        accounts = {d.account_id for d in await uow.control.list_daemon_states()}
         order = await uow.orders.get(order_id)
-    if order is None or daemon is None or order.account_id != daemon.account_id:
+    if order is None or order.account_id not in accounts:
         return None
     async with history() as h:
         events = await h.events_for(order.correlation_id)

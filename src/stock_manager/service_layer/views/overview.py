@@ -97,9 +97,12 @@ def equity_points(
     return points
 
 
-async def overview(uow_factory: UnitOfWorkFactory, *, fills_limit: int = 10, events_limit: int = 10) -> Overview:
-    """Return the status report with marked positions, equity, drawdown and the latest fills; nothing is written."""
-    status = await status_report(uow_factory, events_limit=events_limit)
+async def overview(
+    uow_factory: UnitOfWorkFactory, *, fills_limit: int = 10, events_limit: int = 10, venue: str | None = None
+) -> Overview:
+    """Return the status report with marked positions, equity, drawdown and the latest fills of the latest daemon's
+    account (of `venue` when given); nothing is written."""
+    status = await status_report(uow_factory, events_limit=events_limit, venue=venue)
     daemon = status.daemon
     if daemon is None:
         return Overview(status, (), Decimal(0), None, None, ())

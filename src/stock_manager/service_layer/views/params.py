@@ -6,7 +6,7 @@ changes (``stockbot risk set``). An application is timed by the market clock of 
 (a replay's, in sim) and listed after its approval.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -152,3 +152,47 @@ async def change_history(uow_factory: UnitOfWorkFactory, specs: Mapping[str, Str
                 )
             )
     return [entry for _, entry in sorted(entries, key=lambda pair: pair[0])]
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyInForce:
+    """A strategy's parameters in force on one day, and where they come from.
+
+    Attributes
+    ----------
+    source : str
+        ``strategy_params`` (an ACTIVE row), ``file <path>`` or ``built-in defaults``; "" when `problem` is set.
+    fallback : bool
+        True when no ACTIVE row is in force (the daemon says so at its open).
+    problem : str
+        Why the parameters in force cannot be read (an invalid row or file); empty when they can.
+    """
+
+    strategy_id: str
+    name: str
+    on: date
+    params: Mapping[str, Any]
+    source: str
+    fallback: bool
+    problem: str = ""
+
+
+async def params_in_force(
+    uow_factory: UnitOfWorkFactory, wanted: Sequence[tuple[StrategySpec, date]], params_file: Path | None = None
+) -> list[StrategyInForce]:
+    """Return the parameters each strategy of `wanted` runs with on its day (the ACTIVE row, else `params_file`,
+    else its defaults, as the daemon reads them at the open), in the order asked. Nothing is written."""
+    found = []
+    async with uow_factory() as uow:
+        for spec, on in wanted:
+            try:
+                loaded = await load_params(uow, on, params_file, spec)
+            except ConfigurationError as e:
+                found.append(StrategyInForce(spec.strategy_id, spec.name, on, {}, "", True, str(e)))
+                continue
+            found.append(
+                StrategyInForce(
+                    spec.strategy_id, spec.name, on, loaded.params.to_mapping(), loaded.source, loaded.fallback
+                )
+            )
+    return found

@@ -23,6 +23,8 @@ class StatusReport:
     ----------
     realized_pnl_today_krw : Decimal
         Realized PnL after commission and tax on `trading_date`, KRW.
+    venue : str | None
+        The account's venue (``accounts.venue``), else the venue asked for; None when neither is known.
     """
 
     daemon: DaemonState | None
@@ -33,6 +35,7 @@ class StatusReport:
     realized_pnl_today_krw: Decimal
     last_settlement: DailySettlement | None
     events: list[EventRecord]
+    venue: str | None = None
 
 
 async def status_report(
@@ -45,7 +48,9 @@ async def status_report(
         scope = (await uow.accounts.venue_of(daemon.account_id) if daemon is not None else None) or venue
         switch = await uow.control.get_kill_switch(scope)
         if daemon is None:
-            return StatusReport(None, switch, [], [], None, Decimal(0), None, await uow.events.recent(events_limit))
+            return StatusReport(
+                None, switch, [], [], None, Decimal(0), None, await uow.events.recent(events_limit), venue
+            )
         account = daemon.account_id
         fills = [s.fill for s in await uow.fills.list_for_account(account)]
         positions = [p for p in positions_from_fills(account, fills).values() if not p.is_flat]
@@ -61,5 +66,5 @@ async def status_report(
             (p.net_realized_pnl_krw for p in before.values()), Decimal(0)
         )
     return StatusReport(
-        daemon, switch, positions, open_orders, day, realized, settlements[-1] if settlements else None, events
+        daemon, switch, positions, open_orders, day, realized, settlements[-1] if settlements else None, events, scope
     )

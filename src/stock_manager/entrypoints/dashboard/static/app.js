@@ -36,4 +36,8 @@
 
   document.addEventListener("DOMContentLoaded", function () { drawAll(document); });
   document.addEventListener("htmx:afterSwap", function (e) { drawAll(e.target); });
+  // The venue selector applies on choice (its Show button does the same without scripts).
+  document.addEventListener("change", function (e) {
+    if (e.target && e.target.id === "venue-select") e.target.form.submit();
+  });
 })();
