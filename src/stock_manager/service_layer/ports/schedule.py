@@ -21,4 +21,3 @@ class SessionSchedule(Protocol):
     async def run_until_close(self, session: TradingSession) -> None:
         """Return when `session` has closed (its last print delivered, in the sim)."""
         ...
-
