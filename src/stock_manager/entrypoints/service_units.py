@@ -73,6 +73,7 @@ def service_spec(
     windows = sys.platform == "win32" if windows is None else windows
     script = python.with_name("stockbot.exe" if windows else "stockbot")
     run = ("run", "--mode", mode)
+    arguments: tuple[str, ...]
     if script.is_file():
         program, arguments = str(script), run
     else:
