@@ -12,6 +12,7 @@ from typing import Any
 
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.observability.masking import mask
+from stock_manager.config.ai_checks import ai_problem
 from stock_manager.config.ai_settings import AiProvider
 from stock_manager.config.settings import Mode, Settings, VenueName
 from stock_manager.domain.errors import ConfigurationError
@@ -33,7 +34,7 @@ def require_ai_settings(settings: Settings) -> None:
     ConfigurationError
         See `config.ai_checks.ai_problem`.
     """
-    if problem := settings.ai_problem():
+    if problem := ai_problem(settings):
         raise ConfigurationError(problem)
 
 
