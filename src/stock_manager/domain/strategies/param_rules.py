@@ -52,7 +52,7 @@ def params_problems(
     complete = {**{f.name: f.default for f in fields(cls)}, **values}
     problems = [p for name, bound in bounds.items() if (p := bound.problem(name, complete[name])) is not None]
     if not problems and extra is not None:
-        problems = extra(complete)
+        problems = extra(complete)  # nosec B610  # our callback named extra, not Django's QuerySet.extra
     return problems
 
 

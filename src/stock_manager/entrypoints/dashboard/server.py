@@ -73,7 +73,7 @@ def check_binding(config: DashboardConfig) -> None:
 
 def url_of(config: DashboardConfig, port: int | None = None) -> str:
     """Return the address to open in a browser (a wildcard host is shown as this computer's loopback)."""
-    host = "127.0.0.1" if config.host in ("0.0.0.0", "::") else config.host  # noqa: S104 - shown, not bound
+    host = "127.0.0.1" if config.host in ("0.0.0.0", "::") else config.host  # noqa: S104 - shown, not bound  # nosec B104
     host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{port or config.port}/"
 

@@ -121,7 +121,7 @@ async def token_p(request: web.Request) -> web.Response:
         {
             "access_token": token.token,
             "access_token_token_expired": wire.kst_timestamp(token.expires_at),
-            "token_type": "Bearer",
+            "token_type": "Bearer",  # nosec B105  # the OAuth token type, not a secret
             "expires_in": remaining,
         }
     )
