@@ -67,9 +67,3 @@ class AiSettings(BaseModel):
         if value not in AI_OBJECTIVES:
             raise ValueError(f"must be one of {', '.join(AI_OBJECTIVES)}")
         return value
-
-    def ai_problem(self) -> str | None:
-        """Return what is wrong with the AI settings taken together (see `config.ai_checks`), or None."""
-        from stock_manager.config.ai_checks import ai_problem
-
-        return ai_problem(self)

@@ -6,16 +6,19 @@ writer, masking); `nightly_jobs` is the daemon's after-close hook. `earliest_ses
 dates the CLI defaults to. No broker and no kill switch are ever handed to the jobs.
 """
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.observability.masking import mask
+from stock_manager.config.ai_checks import ai_problem
 from stock_manager.config.ai_settings import AiProvider
 from stock_manager.config.settings import Mode, Settings, VenueName
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.param_gate import GateRules
+from stock_manager.domain.sessions import TradingSession
 from stock_manager.service_layer.ai.context import AiConfig, AiContext, Budget
 from stock_manager.service_layer.ai.journal import JournalJob
 from stock_manager.service_layer.ai.nightly import NightlyJobs
@@ -33,7 +36,7 @@ def require_ai_settings(settings: Settings) -> None:
     ConfigurationError
         See `config.ai_checks.ai_problem`.
     """
-    if problem := settings.ai_problem():
+    if problem := ai_problem(settings):
         raise ConfigurationError(problem)
 
 
@@ -182,6 +185,8 @@ async def earliest_session(settings: Settings, storage: Any) -> date:
     """
     from stock_manager.entrypoints.bootstrap import venue_profile, venue_scope
 
+    next_session: Callable[[datetime], TradingSession | None]
+    session_for: Callable[[date], TradingSession]
     if settings.venue is VenueName.UPBIT:
         from stock_manager.adapters.venues.upbit.calendar import UpbitCalendar
         from stock_manager.entrypoints.upbit_venue import maintenance_windows
@@ -189,7 +194,7 @@ async def earliest_session(settings: Settings, storage: Any) -> date:
         calendar = UpbitCalendar(maintenance_windows(settings))
         next_session, session_for = calendar.next_session, calendar.session_for
     else:
-        from stock_manager.adapters.venues.krx.calendar import next_session, session_for  # type: ignore[assignment]
+        from stock_manager.adapters.venues.krx.calendar import next_session, session_for
 
     points = []
     last = await last_settled(storage, venue_scope(settings.venue))

@@ -6,7 +6,7 @@ switch; never a traceback).
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 import typer
@@ -77,14 +77,14 @@ def say(error: BaseException) -> str:
     return escape(mask(str(error)))
 
 
-def run_async(make: Callable[[], Awaitable[int]]) -> int:
+def run_async(make: Callable[[], Coroutine[Any, Any, int]]) -> int:
     # psycopg's async driver needs the selector event loop on Windows.
     if sys.platform == "win32":
-        return asyncio.run(make(), loop_factory=asyncio.SelectorEventLoop)  # type: ignore[arg-type,unused-ignore]
+        return asyncio.run(make(), loop_factory=asyncio.SelectorEventLoop)
     return asyncio.run(make())
 
 
-def guarded(make: Callable[[], Awaitable[int]]) -> None:
+def guarded(make: Callable[[], Coroutine[Any, Any, int]]) -> None:
     from stock_manager.service_layer.daemon import KillSwitchActive
     from stock_manager.service_layer.ports.lease import LeaseHeld
 

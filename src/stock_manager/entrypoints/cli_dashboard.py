@@ -10,7 +10,7 @@ from stock_manager.entrypoints.cli_app import DbUrl, app, console, guarded
 from stock_manager.entrypoints.cli_app import settings as _settings
 
 #: The ``.env`` line holding the password's hash.
-PASSWORD_SETTING = "DASHBOARD_PASSWORD_HASH"  # noqa: S105 - a setting's name, not a password
+PASSWORD_SETTING = "DASHBOARD_PASSWORD_HASH"  # noqa: S105 - a setting's name, not a password  # nosec B105
 
 
 @app.command()

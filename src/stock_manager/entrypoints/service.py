@@ -9,7 +9,7 @@ arguments as a list.
 
 import getpass
 import os
-import subprocess
+import subprocess  # nosec B404  # fixed programs, list arguments, never a shell (run_steps)
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -149,7 +149,7 @@ def run_steps(steps: list[Step], say: "Console") -> list[subprocess.CompletedPro
             step.remove.unlink(missing_ok=True)
         else:
             try:
-                result = subprocess.run(step.args, capture_output=True, text=True, check=False, timeout=60)  # noqa: S603 - fixed program, list arguments, no shell
+                result = subprocess.run(step.args, capture_output=True, text=True, check=False, timeout=60)  # noqa: S603 - fixed program, list arguments, no shell  # nosec B603
             except (OSError, subprocess.TimeoutExpired) as e:
                 raise ServiceCommandFailed(f"{step.describe}: cannot run {step.args[0]}: {e}") from None
             done.append(result)
@@ -271,7 +271,7 @@ def status(mode: ModeOption = None, name: NameOption = None, print_only: PrintOp
             _show(steps, _out)
             return 0
         try:
-            result = subprocess.run(steps[0].args, capture_output=True, text=True, check=False, timeout=60)  # noqa: S603 - fixed program, list arguments, no shell
+            result = subprocess.run(steps[0].args, capture_output=True, text=True, check=False, timeout=60)  # noqa: S603 - fixed program, list arguments, no shell  # nosec B603
         except (OSError, subprocess.TimeoutExpired) as e:
             raise ServiceCommandFailed(f"{steps[0].describe}: cannot run {steps[0].args[0]}: {e}") from None
         _out.print((result.stdout or result.stderr).rstrip(), markup=False)

@@ -16,10 +16,10 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, fields
 from datetime import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 import structlog
 
@@ -167,17 +167,21 @@ async def open_recovery_venue(settings: Settings) -> AsyncIterator[Venue | None]
         if settings.sim_protocol is SimProtocol.DIRECT:
             yield Venue(replay, replay, replay.clock)
             return
-        front = _kis_front
+        front: AbstractAsyncContextManager[Broker]
         if settings.venue is VenueName.UPBIT:
-            from stock_manager.entrypoints.upbit_venue import upbit_front as front
-        async with front(settings, replay) as client:
+            from stock_manager.entrypoints.upbit_venue import upbit_front
+
+            front = upbit_front(settings, replay)
+        else:
+            front = _kis_front(settings, replay)
+        async with front as client:
             yield Venue(client, replay, replay.clock)
     finally:
         await replay.close()
 
 
 @asynccontextmanager
-async def _kis_front(settings: Settings, replay: Any) -> AsyncIterator["KisBroker"]:
+async def _kis_front(settings: Settings, replay: "SimBroker") -> AsyncIterator["KisBroker"]:
     # The KIS-compatible simulator in front of the replay, and the real adapter talking to it.
     from pydantic import SecretStr
 
@@ -273,7 +277,12 @@ def replay_clock(settings: Settings) -> FixedClock:
     return FixedClock(kst_datetime(settings.sim_from, time(0, 0)))
 
 
-def _fault_tuning(faults: "FaultKnobs | None") -> dict[str, float]:
+class _FaultTuning(TypedDict, total=False):
+    request_timeout_secs: float
+    token_issue_interval_secs: float
+
+
+def _fault_tuning(faults: "FaultKnobs | None") -> _FaultTuning:
     # With faults on: a short REST timeout (an unanswered order is resolved by inquiry within one lockstep
     # step) and the adapter's token issuance interval following the simulator's gate.
     if faults is None:

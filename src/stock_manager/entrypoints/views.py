@@ -15,7 +15,7 @@ from stock_manager.localtime import KST
 from stock_manager.service_layer.events import jsonable, plain
 from stock_manager.service_layer.ports.storage import DailySettlement
 from stock_manager.service_layer.reconciliation import RecoveryPlan
-from stock_manager.service_layer.recovery import plan_summary
+from stock_manager.service_layer.recovery import action_rows, plan_summary
 from stock_manager.service_layer.views.reports import DailyReport
 from stock_manager.service_layer.views.status import StatusReport
 
@@ -171,7 +171,7 @@ def render_plan(plan: RecoveryPlan, console: Console, *, dry_run: bool) -> None:
     table = Table(title=f"Recovery: what a restart {verb} change")
     for col in ("action", "order / fill", "why", "before", "after"):
         table.add_column(col)
-    for row in plan_summary(plan)["actions"]:  # type: ignore[union-attr]
+    for row in action_rows(plan):
         ref = row["order_key"] or row["broker_fill_id"] or row["broker_order_number"] or "-"
         table.add_row(row["kind"], shown(str(ref)), shown(row["detail"]), shown(row["before"]), shown(row["after"]))
     for diff in plan.position_differences:

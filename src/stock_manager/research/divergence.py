@@ -21,6 +21,7 @@ matched pair with m = the smaller filled quantity:
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -113,8 +114,8 @@ def compare(
     daemon: Sequence[SideOrder],
     backtest: Sequence[SideOrder],
     last_close: Mapping[str, Decimal],
-    daemon_denials: set[tuple[date, str, str]] = frozenset(),  # type: ignore[assignment]
-    backtest_denials: set[tuple[date, str, str]] = frozenset(),  # type: ignore[assignment]
+    daemon_denials: AbstractSet[tuple[date, str, str]] = frozenset(),
+    backtest_denials: AbstractSet[tuple[date, str, str]] = frozenset(),
 ) -> dict[str, Any]:
     """Return the trade-by-trade comparison and the PnL decomposition (module docstring)."""
     d_by, b_by = _merged(daemon), _merged(backtest)

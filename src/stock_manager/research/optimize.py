@@ -174,7 +174,8 @@ def suggest(trial: Any, spec: SearchSpec) -> dict[str, Any]:
             else:
                 values[name] = trial.suggest_float(name, float(low), float(high), step=step)
                 if step:  # keep the grid's decimals exact
-                    places = max(0, -Decimal(str(step)).as_tuple().exponent)  # type: ignore[operator]
+                    exponent = Decimal(str(step)).as_tuple().exponent  # an int for a finite step
+                    places = max(0, -exponent) if isinstance(exponent, int) else 0
                     values[name] = round(values[name], places)
         else:
             values[name] = rng

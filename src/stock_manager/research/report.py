@@ -213,16 +213,17 @@ def equity_charts(equity: Sequence[tuple[date, Decimal]], start_cash: Decimal, t
     import numpy as np
 
     days = [d for d, _ in equity]
+    x: list[date] | list[int] = days if days else [0]  # one point at 0 for an empty curve
     values = np.array([float(e) for _, e in equity]) if equity else np.array([float(start_cash)])
     peak = np.maximum.accumulate(np.concatenate(([float(start_cash)], values)))[1:]
     dd = (values / peak - 1) * 100
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, height_ratios=(3, 1))
-    top.plot(days or [0], values, color="#1f77b4", lw=1.2)
+    top.plot(x, values, color="#1f77b4", lw=1.2)
     top.axhline(float(start_cash), color="grey", lw=0.6, ls="--")
     top.set_ylabel("equity, KRW")
     top.set_title(title)
     top.grid(alpha=0.3)
-    bottom.fill_between(days or [0], dd, 0, color="#d62728", alpha=0.4)
+    bottom.fill_between(x, dd, 0, color="#d62728", alpha=0.4)
     bottom.set_ylabel("drawdown, %")
     bottom.grid(alpha=0.3)
     fig.tight_layout()

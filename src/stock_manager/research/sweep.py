@@ -8,6 +8,8 @@ from stock_manager.domain.strategies.ma_cross import MaCrossParams
 from stock_manager.research import optimize as _opt
 from stock_manager.research.data import MarketData
 from stock_manager.research.engine import BacktestConfig, run_backtest
+from stock_manager.research.records import FillModel
+from stock_manager.research.schedule import session_of
 
 
 def _run_chunk(chunk: Sequence[tuple[int, Mapping[str, Any], str]]) -> list[tuple[int, dict[str, Any]]]:
@@ -21,9 +23,6 @@ def _run_chunk(chunk: Sequence[tuple[int, Mapping[str, Any], str]]) -> list[tupl
 
 def warm_paths(market: MarketData, config: BacktestConfig) -> None:
     """Build every symbol's intraday path of every session of `config`'s period (cached on `market`)."""
-    from stock_manager.research.engine import FillModel
-    from stock_manager.research.schedule import session_of
-
     if config.fill_model is not FillModel.PATH:
         return
     for day in market.trading_days(config.start, config.end):

@@ -242,9 +242,9 @@ class TradingDaemon:
             except StockbotError as e:
                 log.warning("periodic_reconciliation_failed", error=str(e))
 
-    async def _until_killed(self, work: object) -> bool:
+    async def _until_killed(self, work: Awaitable[object]) -> bool:
         # Run `work` unless the kill switch fires first; then cancel it and return False.
-        task = asyncio.ensure_future(work)  # type: ignore[arg-type]
+        task = asyncio.ensure_future(work)
         killed = asyncio.ensure_future(self.kill_switch.wait())
         await asyncio.wait({task, killed}, return_when=asyncio.FIRST_COMPLETED)
         if task.done():

@@ -39,11 +39,16 @@ def jsonable(value: Any) -> Any:
         case Enum():
             return value.value
         case Mapping():
-            return {str(k): jsonable(v) for k, v in value.items()}
+            return jsonable_mapping(value)
         case list() | tuple() | set() | frozenset():
             return [jsonable(v) for v in value]
         case _:
             return value
+
+
+def jsonable_mapping(value: Mapping[Any, Any]) -> dict[str, Any]:
+    """Return `jsonable` of a mapping: a dict with string keys and JSON-safe values."""
+    return {str(k): jsonable(v) for k, v in value.items()}
 
 
 async def record_event(

@@ -6,6 +6,7 @@ one transaction with an event that records before and after.
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypedDict
 
 from stock_manager.domain.clock import Clock
 from stock_manager.domain.modes import Mode
@@ -203,24 +204,41 @@ def _change(action: Action) -> str:
     return f" ({action.before} → {action.after})" if action.before or action.after else ""
 
 
+class ActionRow(TypedDict):
+    """One action of a recovery plan as JSON-safe data."""
+
+    kind: str
+    detail: str
+    order_key: str | None
+    broker_order_number: str | None
+    broker_fill_id: str | None
+    before: str
+    after: str
+
+
+def action_rows(plan: RecoveryPlan) -> list[ActionRow]:
+    """Return the plan's actions as JSON-safe rows, in plan order."""
+    return [
+        {
+            "kind": a.kind,
+            "detail": a.detail,
+            "order_key": a.order_key,
+            "broker_order_number": (
+                a.report.broker_order_number if a.report else a.fill.broker_order_number if a.fill else None
+            ),
+            "broker_fill_id": a.fill.broker_fill_id if a.fill else None,
+            "before": a.before,
+            "after": a.after,
+        }
+        for a in plan.actions
+    ]
+
+
 def plan_summary(plan: RecoveryPlan) -> dict[str, object]:
     """Return the plan as JSON-safe data (``recover --json``, recovery_logs, events)."""
     return {
         "clean": plan.is_clean,
-        "actions": [
-            {
-                "kind": a.kind,
-                "detail": a.detail,
-                "order_key": a.order_key,
-                "broker_order_number": (
-                    a.report.broker_order_number if a.report else a.fill.broker_order_number if a.fill else None
-                ),
-                "broker_fill_id": a.fill.broker_fill_id if a.fill else None,
-                "before": a.before,
-                "after": a.after,
-            }
-            for a in plan.actions
-        ],
+        "actions": action_rows(plan),
         "positions_after": {
             s: {"quantity": str(p.quantity), "avg_price": str(p.avg_price)}
             for s, p in sorted(plan.positions_after.items())

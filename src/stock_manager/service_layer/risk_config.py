@@ -7,6 +7,7 @@ The daemon reads the effective limits at every session's open, so a change appli
 from dataclasses import fields, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.risk import RiskLimits
@@ -91,8 +92,9 @@ def apply_changes(base: RiskLimits, changes: list[RiskLimitChange]) -> tuple[Ris
     for change in changes:
         if change.name in {f.name for f in fields(RiskLimits)}:
             newest[change.name] = change
-    values = {name: parse_limit(name, change.new_value) for name, change in newest.items()}
-    return replace(base, **values), newest  # type: ignore[arg-type]
+    # Each value has its own limit's type (parse_limit reads the field's declared kind): Any per name.
+    values: dict[str, Any] = {name: parse_limit(name, change.new_value) for name, change in newest.items()}
+    return replace(base, **values), newest
 
 
 async def effective_limits(uow: UnitOfWork, base: RiskLimits) -> RiskLimits:

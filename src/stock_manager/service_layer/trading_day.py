@@ -92,10 +92,10 @@ class SessionRunner:
             start_equity = previous[-1].end_equity_krw
         else:
             holdings = Decimal(0)
-            for symbol, position in before_today.items():
-                if not position.is_flat:
+            for symbol, held in before_today.items():
+                if not held.is_flat:
                     quote = await self.broker.get_price(symbol)
-                    holdings += position.quantity * quote.base_price
+                    holdings += held.quantity * quote.base_price
             start_equity = cash.deposit_krw + holdings
         ex.set_start_of_day_equity(start_equity)
         if previous:

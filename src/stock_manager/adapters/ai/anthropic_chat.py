@@ -93,8 +93,10 @@ def _message(error: Exception) -> str:
     # The provider's own words where its error body has them, else the SDK's (without its "Error code" prefix).
     body = getattr(error, "body", None)
     if isinstance(body, dict):
-        inner = body.get("error") if isinstance(body.get("error"), dict) else body
-        if isinstance(inner.get("message"), str) and inner["message"].strip():
-            return inner["message"].strip().splitlines()[0][:300]
+        nested = body.get("error")
+        inner = nested if isinstance(nested, dict) else body
+        message = inner.get("message")
+        if isinstance(message, str) and message.strip():
+            return message.strip().splitlines()[0][:300]
     text = str(getattr(error, "message", None) or error).strip().splitlines()
     return text[0].split(" - ", 1)[-1][:300] if text else type(error).__name__

@@ -119,7 +119,7 @@ class PgAdvisoryLease:
 
     async def _holder_on(self, connection: psycopg.AsyncConnection[Any]) -> LeaseHolder | None:
         high, low = (self.key >> 32) & 0xFFFFFFFF, self.key & 0xFFFFFFFF
-        cursor = await connection.execute(_HOLDER_SQL, (high, low))  # type: ignore[arg-type]
+        cursor = await connection.execute(_HOLDER_SQL, (high, low))
         row = await cursor.fetchone()
         if row is None:
             return None

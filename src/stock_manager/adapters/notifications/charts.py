@@ -30,9 +30,22 @@ def equity_curve_png(curve: Sequence[tuple[date, Decimal]], *, title: str = "Equ
     figure = Figure(figsize=(8, 4), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    axes.plot(days, equity, color="#1f6feb", marker="o" if len(days) < 40 else None, linewidth=1.5)
+    axes.plot(
+        days,  # type: ignore[arg-type]  # the stubs say ArrayLike; matplotlib.dates converts dates
+        equity,
+        color="#1f6feb",
+        marker="o" if len(days) < 40 else None,
+        linewidth=1.5,
+    )
     peak = [max(equity[: i + 1]) for i in range(len(equity))]
-    axes.fill_between(days, equity, peak, color="#d1242f", alpha=0.15, label="drawdown")
+    axes.fill_between(
+        days,  # type: ignore[arg-type]  # the stubs say ArrayLike; matplotlib.dates converts dates
+        equity,
+        peak,
+        color="#d1242f",
+        alpha=0.15,
+        label="drawdown",
+    )
     axes.set_title(title)
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     axes.grid(alpha=0.3)

@@ -42,7 +42,7 @@ class ConsoleNotifier:
                 ts = show_kst_utc(record.ts_event) if self._show_utc else show_kst(record.ts_event)
                 style = {"WARNING": "yellow", "ERROR": "red", "CRITICAL": "bold red"}.get(record.severity, "")
                 self._console.print(shown(f"{ts}  {record.kind:<16} {record.message}"), style=style, markup=False)
-        except Exception:  # noqa: S110 - a notifier must never break the trading path
+        except Exception:  # noqa: S110 - a notifier must never break the trading path  # nosec B110
             pass
 
     def session_closed(self, report: DailyReport) -> None:
@@ -59,5 +59,5 @@ class ConsoleNotifier:
                 markup=False,
                 style="bold",
             )
-        except Exception:  # noqa: S110 - a notifier must never break the trading path
+        except Exception:  # noqa: S110 - a notifier must never break the trading path  # nosec B110
             pass

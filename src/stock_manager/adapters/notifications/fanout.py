@@ -16,7 +16,7 @@ class FanoutNotifier:
         for notifier in self.notifiers:
             try:
                 notifier.event(record)
-            except Exception:  # noqa: S112 - a notifier must never break the trading path
+            except Exception:  # noqa: S112 - a notifier must never break the trading path  # nosec B112
                 continue
 
     def session_closed(self, report: DailyReport) -> None:
@@ -24,5 +24,5 @@ class FanoutNotifier:
         for notifier in self.notifiers:
             try:
                 notifier.session_closed(report)
-            except Exception:  # noqa: S112 - a notifier must never break the trading path
+            except Exception:  # noqa: S112 - a notifier must never break the trading path  # nosec B112
                 continue

@@ -142,7 +142,7 @@ class SlackNotifier:
             self.stats.overflow += 1
             if self.stats.overflow in (1, 10, 100, 1000) or self.stats.overflow % 10_000 == 0:
                 log.warning("slack_queue_full", dropped=self.stats.overflow)
-        except Exception:  # noqa: S110 - a notifier must never break the trading path
+        except Exception:  # noqa: S110 - a notifier must never break the trading path  # nosec B110
             pass
 
     # -- LIFECYCLE ---------------------------------------------------------------------------------------

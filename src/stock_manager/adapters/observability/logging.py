@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.observability.masking import mask_data
@@ -21,19 +22,22 @@ from stock_manager.localtime import KST
 #: The logger `record_event` writes through; its lines repeat what the console notifier already shows.
 EVENTS_LOGGER = "stockbot.events"
 LOG_FILE_PREFIX = "stockbot"
+#: The name of the handlers `configure_logging` installs (and removes when called again).
+_OUR_HANDLERS = "stockbot"
 
 
-def mask_processor(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def mask_processor(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """structlog processor: hide secrets in every value (see `masking`)."""
-    return mask_data(event_dict)  # type: ignore[no-any-return]
+    masked: EventDict = mask_data(event_dict)  # a mapping comes back as a dict
+    return masked
 
 
-def _mask_foreign(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _mask_foreign(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     # Lines from structlog were masked in its own chain; the standard library's are masked here.
     return event_dict if event_dict.get("_from_structlog") else mask_processor(_, __, event_dict)
 
 
-def _add_kst(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _add_kst(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     # The line's own wall time (stamped by TimeStamper, UTC), shown in KST too.
     if ts := event_dict.get("ts_utc"):
         event_dict["ts_kst"] = datetime.fromisoformat(ts).astimezone(KST).strftime("%Y-%m-%d %H:%M:%S")
@@ -62,7 +66,8 @@ class DailyFileHandler(logging.Handler):
         try:
             line = self.format(record)
             day = datetime.fromtimestamp(record.created, UTC).astimezone(KST).date()
-            with self.lock:  # type: ignore[union-attr]
+            self.acquire()  # the handler's lock (Handler.acquire: the typed face of `self.lock`)
+            try:
                 if day != self._day or self._stream is None:
                     self._close_stream()
                     self.directory.mkdir(parents=True, exist_ok=True)
@@ -70,13 +75,18 @@ class DailyFileHandler(logging.Handler):
                     self._day = day
                 self._stream.write(line + "\n")
                 self._stream.flush()
+            finally:
+                self.release()
         except Exception:
             self.handleError(record)
 
     def close(self) -> None:
         """Close the current file."""
-        with self.lock:  # type: ignore[union-attr]
+        self.acquire()
+        try:
             self._close_stream()
+        finally:
+            self.release()
         super().close()
 
     def _close_stream(self) -> None:
@@ -142,7 +152,7 @@ def configure_logging(
         Today's log file, or None without `log_dir`.
     """
     root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, "_stockbot", False)]:
+    for handler in [h for h in root.handlers if h.get_name() == _OUR_HANDLERS]:
         root.removeHandler(handler)
         handler.close()
     file_level, shown_level = _level(level), _level(console_level or level)
@@ -162,7 +172,7 @@ def configure_logging(
         handlers.append(daily)
         path = daily.path_for(SystemClock().now().astimezone(KST).date())  # the day the next line lands in
     for handler in handlers:
-        handler._stockbot = True  # type: ignore[attr-defined]  # ours, replaced on reconfiguration
+        handler.set_name(_OUR_HANDLERS)  # ours, replaced on reconfiguration
         root.addHandler(handler)
     root.setLevel(min(file_level if log_dir is not None else shown_level, shown_level))
     for noisy in ("slack_sdk", "urllib3", "asyncio", "aiosqlite", "httpx", "httpcore", "matplotlib", "PIL"):

@@ -4,7 +4,7 @@ from collections.abc import Collection
 from dataclasses import fields
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Row
@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from stock_manager.adapters.storage.engine import to_json_safe
 from stock_manager.adapters.storage.tables import ai_job_runs, strategy_param_drafts, strategy_params, trade_journals
 from stock_manager.service_layer.ports.ai_storage import JobRun, ParamDraft, TradeJournal
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 _JSON_FIELDS = frozenset({"details", "facts", "base_params", "proposed_params", "evidence", "validation"})
 
@@ -28,11 +31,11 @@ def _values(record: Any) -> dict[str, Any]:
     return out
 
 
-def _record[T](cls: type[T], row: Row[Any]) -> T:
+def _record[T: DataclassInstance](cls: type[T], row: Row[Any]) -> T:
     data = dict(row._mapping)
     if "strategies" in data:
         data["strategies"] = tuple(data["strategies"])
-    return cls(**{f.name: data[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+    return cls(**{f.name: data[f.name] for f in fields(cls)})
 
 
 class SqlAiRepository:
@@ -188,7 +191,7 @@ class SqlAiRepository:
         return ids
 
 
-def _with[T](record: T, **changes: Any) -> T:
+def _with[T: DataclassInstance](record: T, **changes: Any) -> T:
     from dataclasses import replace
 
-    return replace(record, **changes)  # type: ignore[type-var]
+    return replace(record, **changes)

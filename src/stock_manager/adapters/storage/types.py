@@ -16,12 +16,13 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
     def __init__(self, precision: int = 20, scale: int = 4) -> None:
         super().__init__(precision=precision, scale=scale, asdecimal=True)
+        self._precision = precision
         self._scale = scale
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(40))
-        return dialect.type_descriptor(Numeric(self.impl.precision, self._scale, asdecimal=True))  # type: ignore[attr-defined]
+        return dialect.type_descriptor(Numeric(self._precision, self._scale, asdecimal=True))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:

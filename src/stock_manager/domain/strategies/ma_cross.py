@@ -69,7 +69,7 @@ class MaCrossParams:
         Pure: unknown names, values that are not numbers (or not whole numbers for windows), and the rules
         of `ma_cross_rules.parameter_problems` (signs, bounds, short window below long).
         """
-        values, problems = coerce_parameters(raw, {f.name: f.type for f in fields(cls)})  # type: ignore[misc]
+        values, problems = coerce_parameters(raw, {f.name: f.type for f in fields(cls)})
         if problems:
             return problems
         return parameter_problems({**{f.name: f.default for f in fields(cls)}, **values})
@@ -85,7 +85,7 @@ class MaCrossParams:
         """
         if problems := cls.problems(raw):
             raise ConfigurationError(f"invalid strategy parameters: {'; '.join(problems)}")
-        values, _ = coerce_parameters(raw, {f.name: f.type for f in fields(cls)})  # type: ignore[misc]
+        values, _ = coerce_parameters(raw, {f.name: f.type for f in fields(cls)})
         return cls(**values)
 
     def to_mapping(self) -> dict[str, str | int]:

@@ -17,15 +17,16 @@ MAX_WINDOW_DAYS = 250
 MAX_ENTRY_LIMIT_OFFSET_PCT = Decimal(30)
 
 
-def coerce_parameters(raw: Mapping[str, Any], kinds: Mapping[str, type]) -> tuple[dict[str, Any], list[str]]:
+def coerce_parameters(raw: Mapping[str, Any], kinds: Mapping[str, object]) -> tuple[dict[str, Any], list[str]]:
     """Return the values of `raw` converted to their kinds (`int` or `Decimal`), and the reasons it cannot be.
 
     Parameters
     ----------
     raw : Mapping[str, Any]
         Names and values as read from YAML, JSON or a database row (numbers or numeric strings).
-    kinds : Mapping[str, type]
-        The known parameters and the type of each.
+    kinds : Mapping[str, object]
+        The known parameters and the type of each (a dataclass field's ``type``): ``int`` for whole numbers,
+        anything else for Decimals.
 
     Returns
     -------

@@ -8,10 +8,13 @@ builds the dataclass or raises `ConfigurationError` with all of them. Missing na
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.strategies.ma_cross_rules import coerce_parameters
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 type Number = int | Decimal
 
@@ -43,17 +46,17 @@ def params_problems(
     extra: Callable[[Mapping[str, Any]], list[str]] | None = None,
 ) -> list[str]:
     """Return why `raw` does not make valid `cls` parameters (empty when it does)."""
-    values, problems = coerce_parameters(raw, {f.name: f.type for f in fields(cls)})  # type: ignore[arg-type]
+    values, problems = coerce_parameters(raw, {f.name: f.type for f in fields(cls)})
     if problems:
         return problems
-    complete = {**{f.name: f.default for f in fields(cls)}, **values}  # type: ignore[arg-type]
+    complete = {**{f.name: f.default for f in fields(cls)}, **values}
     problems = [p for name, bound in bounds.items() if (p := bound.problem(name, complete[name])) is not None]
     if not problems and extra is not None:
-        problems = extra(complete)
+        problems = extra(complete)  # nosec B610  # our callback named extra, not Django's QuerySet.extra
     return problems
 
 
-def build_params[T](
+def build_params[T: "DataclassInstance"](
     cls: type[T],
     raw: Mapping[str, Any],
     bounds: Mapping[str, Bound],
@@ -68,10 +71,10 @@ def build_params[T](
     """
     if problems := params_problems(cls, raw, bounds, extra):
         raise ConfigurationError(f"invalid strategy parameters: {'; '.join(problems)}")
-    values, _ = coerce_parameters(raw, {f.name: f.type for f in fields(cls)})  # type: ignore[arg-type]
+    values, _ = coerce_parameters(raw, {f.name: f.type for f in fields(cls)})
     return cls(**values)
 
 
-def params_mapping(params: object) -> dict[str, str | int]:
+def params_mapping(params: "DataclassInstance") -> dict[str, str | int]:
     """Return dataclass parameters as JSON-safe values (Decimals as strings)."""
-    return {f.name: (v if isinstance(v := getattr(params, f.name), int) else str(v)) for f in fields(params)}  # type: ignore[arg-type]
+    return {f.name: (v if isinstance(v := getattr(params, f.name), int) else str(v)) for f in fields(params)}

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 GRACEFUL_SHUTDOWN_SECS = 2
 #: Seconds to wait for a server to start listening.
 START_TIMEOUT_SECS = 20.0
+#: The IPv4 wildcard, recognised in the configured host to show a usable address; never bound here.
+ANY_IPV4 = "0.0.0.0"  # noqa: S104  # nosec B104  # compared with, not bound
 
 
 class Placement(StrEnum):
@@ -73,7 +75,7 @@ def check_binding(config: DashboardConfig) -> None:
 
 def url_of(config: DashboardConfig, port: int | None = None) -> str:
     """Return the address to open in a browser (a wildcard host is shown as this computer's loopback)."""
-    host = "127.0.0.1" if config.host in ("0.0.0.0", "::") else config.host  # noqa: S104 - shown, not bound
+    host = "127.0.0.1" if config.host in (ANY_IPV4, "::") else config.host
     host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{port or config.port}/"
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from stock_manager.domain.model import Side
 from stock_manager.service_layer.ai.context import AiContext
-from stock_manager.service_layer.events import jsonable
+from stock_manager.service_layer.events import jsonable_mapping
 
 #: Event kinds a journal mentions besides orders, fills and risk decisions.
 JOURNAL_EVENT_KINDS = (
@@ -93,7 +93,7 @@ async def gather_facts(ctx: AiContext, account_id: str, day: date) -> dict[str, 
         facts["backtest"] = dict(await ctx.research.day_comparison(account_id, day))
     except Exception as e:  # the comparison is a fact among others; its failure is one too
         facts["backtest"] = {"unavailable": f"{type(e).__name__}: {e}"}
-    return jsonable(facts)
+    return jsonable_mapping(facts)
 
 
 def _order(o: Any) -> dict[str, Any]:

@@ -143,7 +143,8 @@ class ProposalJob:
         parsed = parse_answer(answer.text, ParamProposal)
         if parsed.value is None:
             raw = parsed.raw or {}
-            params = raw.get("params") if isinstance(raw.get("params"), dict) else {}
+            given = raw.get("params")
+            params: dict[str, Any] = given if isinstance(given, dict) else {}
             return await self._store(
                 spec,
                 "model",

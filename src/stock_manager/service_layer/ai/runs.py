@@ -6,7 +6,7 @@ failures never raise out of `ask`: they are kept (`model_error`, `budget_stop`) 
 outcome from them (`outcome`).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -22,7 +22,7 @@ from stock_manager.service_layer.ports.ai_storage import BUDGET_EXCEEDED, OK, PA
 log = structlog.get_logger("stockbot.ai")
 
 
-def mask_all(value: Any, mask: Any) -> Any:
+def mask_all(value: Any, mask: Callable[[str], str]) -> Any:
     """Return `value` with every string masked, recursively (mappings and sequences copied)."""
     match value:
         case str():
@@ -35,7 +35,7 @@ def mask_all(value: Any, mask: Any) -> Any:
             return value
 
 
-def one_line(error: BaseException, mask: Any) -> str:
+def one_line(error: BaseException, mask: Callable[[str], str]) -> str:
     """Return an error as one masked line: its type and the first line of its message."""
     text = str(error).strip().splitlines()
     return mask(f"{type(error).__name__}: {text[0]}" if text else type(error).__name__)

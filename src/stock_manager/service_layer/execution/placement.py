@@ -110,6 +110,7 @@ class OrderPlacement:
             if order is None:
                 return None
             await self.send(order)
+            assert order.id is not None  # committed by `_add`, so numbered by the store
             async with self._ports.uow() as uow:
                 return await uow.orders.get(order.id)  # as it stands after the broker's answer
 

@@ -1,5 +1,6 @@
 """**Port:** when sessions happen, and the passage of a session's time."""
 
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 from stock_manager.domain.sessions import TradingSession
@@ -13,18 +14,10 @@ class SessionSchedule(Protocol):
     handlers.
     """
 
-    def sessions(self) -> "AsyncSessionIterator":
+    def sessions(self) -> AsyncIterator[TradingSession]:
         """Yield each session when its first order phase is due; stop when the schedule is exhausted."""
         ...
 
     async def run_until_close(self, session: TradingSession) -> None:
         """Return when `session` has closed (its last print delivered, in the sim)."""
         ...
-
-
-class AsyncSessionIterator(Protocol):
-    """An async iterator of `TradingSession`."""
-
-    def __aiter__(self) -> "AsyncSessionIterator": ...
-
-    async def __anext__(self) -> TradingSession: ...

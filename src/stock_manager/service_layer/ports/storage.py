@@ -317,18 +317,31 @@ class SettlementRepository(Protocol):
 class UnitOfWork(Protocol):
     """One database transaction over every repository."""
 
-    orders: OrderRepository
-    fills: FillRepository
-    positions: PositionRepository
-    events: EventRepository
-    control: ControlRepository
-    strategies: StrategyRepository
-    market_data: MarketDataRepository
-    settlements: SettlementRepository
-    risk: RiskRepository
-    observed_orders: ObservedOrderRepository
-    accounts: AccountRepository
-    ai: AiRepository
+    # Read-only members: an implementation may hold narrower repositories (its own classes).
+    @property
+    def orders(self) -> OrderRepository: ...
+    @property
+    def fills(self) -> FillRepository: ...
+    @property
+    def positions(self) -> PositionRepository: ...
+    @property
+    def events(self) -> EventRepository: ...
+    @property
+    def control(self) -> ControlRepository: ...
+    @property
+    def strategies(self) -> StrategyRepository: ...
+    @property
+    def market_data(self) -> MarketDataRepository: ...
+    @property
+    def settlements(self) -> SettlementRepository: ...
+    @property
+    def risk(self) -> RiskRepository: ...
+    @property
+    def observed_orders(self) -> ObservedOrderRepository: ...
+    @property
+    def accounts(self) -> AccountRepository: ...
+    @property
+    def ai(self) -> AiRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

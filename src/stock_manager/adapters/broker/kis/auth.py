@@ -32,7 +32,7 @@ type Sleep = Callable[[float], Awaitable[None]]
 
 #: How many EGW00133 answers (each followed by a full 61 s wait) before giving up for now.
 MAX_TOKEN_RATE_WAITS = 3
-TOKEN_PATH = "/oauth2/tokenP"  # noqa: S105 - a URL path, not a secret
+TOKEN_PATH = "/oauth2/tokenP"  # noqa: S105 - a URL path, not a secret  # nosec B105
 APPROVAL_PATH = "/oauth2/Approval"
 HASHKEY_PATH = "/uapi/hashkey"
 

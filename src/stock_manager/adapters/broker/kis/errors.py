@@ -30,7 +30,7 @@ from stock_manager.domain.errors import (
 
 TOKEN_CODES = frozenset({"EGW00123", "EGW00121"})
 RATE_LIMIT_CODE = "EGW00201"
-TOKEN_RATE_CODE = "EGW00133"  # noqa: S105 - a KIS message code, not a secret
+TOKEN_RATE_CODE = "EGW00133"  # noqa: S105 - a KIS message code, not a secret  # nosec B105
 PAGING_CHANGED_CODE = "SYDB0050"
 FATAL_CODES = frozenset(
     {

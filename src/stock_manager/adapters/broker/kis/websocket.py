@@ -102,7 +102,7 @@ class KisWebSocketSession:
         self._masker = masker
         self._max = max_registrations
         self._tuning = tuning or SessionTuning()
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography  # nosec B311
         self._registrations: dict[Registration, None] = {}
         self._keys: dict[str, tuple[str, str]] = {}
         self._ws: ClientConnection | None = None

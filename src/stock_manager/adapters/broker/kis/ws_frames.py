@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -270,8 +271,10 @@ def parse_system_message(text: str) -> SystemMessage:
     if not isinstance(data, dict) or not isinstance(data.get("header"), dict):
         raise ValueError("JSON frame without a header object")
     header = data["header"]
-    body = data.get("body") if isinstance(data.get("body"), dict) else {}
-    output = body.get("output") if isinstance(body.get("output"), dict) else {}
+    given_body = data.get("body")
+    body: dict[str, Any] = given_body if isinstance(given_body, dict) else {}
+    given_output = body.get("output")
+    output: dict[str, Any] = given_output if isinstance(given_output, dict) else {}
     return SystemMessage(
         tr_id=str(header.get("tr_id") or ""),
         tr_key=str(header.get("tr_key") or ""),

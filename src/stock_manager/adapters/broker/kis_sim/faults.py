@@ -74,7 +74,7 @@ class FaultKnobs:
 
     def reseed(self) -> None:
         """Restart the random faults from `seed`."""
-        self._rng = random.Random(self.seed)  # noqa: S311 - fault injection, not cryptography
+        self._rng = random.Random(self.seed)  # noqa: S311 - fault injection, not cryptography  # nosec B311
 
     def draw_random_fault(self) -> Literal["error500", "rate_limit"] | None:
         """Return the random fault for one request, or None (draws only when a probability is set)."""

@@ -102,8 +102,8 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
         raise
     except Exception:
         log.exception("the simulator failed on %s %s", request.method, request.path)
-        error = wire.internal_error()
-        return kis_response(error.body(), status=error.http_status, tr_id=tr_id)
+        failure = wire.internal_error()
+        return kis_response(failure.body(), status=failure.http_status, tr_id=tr_id)
 
 
 # -- OAuth --------------------------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ async def token_p(request: web.Request) -> web.Response:
         {
             "access_token": token.token,
             "access_token_token_expired": wire.kst_timestamp(token.expires_at),
-            "token_type": "Bearer",
+            "token_type": "Bearer",  # nosec B105  # the OAuth token type, not a secret
             "expires_in": remaining,
         }
     )

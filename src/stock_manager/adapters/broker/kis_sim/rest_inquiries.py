@@ -326,7 +326,7 @@ async def psbl_order(request: web.Request) -> web.Response:
     except ArithmeticError:
         raise wire.invalid_param("ORD_UNPR", price_text) from None
     if price is None or price <= 0:
-        price = quote.limits.upper if quote is not None else Decimal(0)
+        price = quote.limits.upper if quote is not None and quote.limits is not None else Decimal(0)
     cash = engine.orderable_krw
     rate = engine.commission_rate
     quantity = (cash / (price * (1 + rate))).to_integral_value(ROUND_FLOOR) if price > 0 else Decimal(0)

@@ -252,7 +252,7 @@ async def _revise_or_cancel(
     if price is not None and quote is not None:
         if not is_on_tick(price, sim.venue_kind(report.symbol)):
             raise business_error(sim.mode, RejectCode.TICK_SIZE, now)
-        if not quote.limits.contains(price):
+        if quote.limits is not None and not quote.limits.contains(price):
             above = price > quote.limits.upper
             raise business_error(sim.mode, RejectCode.ABOVE_UPPER_LIMIT if above else RejectCode.BELOW_LOWER_LIMIT, now)
     await _cancel_at_venue(sim, report.broker_order_number, BRANCH)

@@ -41,9 +41,9 @@ def _symbol(request: web.Request, sim: KisExchangeSimulator) -> str:
 
 
 def _sign(price: Decimal, base: Decimal, quote: Quote) -> str:
-    if price >= quote.upper_limit:
+    if quote.upper_limit is not None and price >= quote.upper_limit:
         return "1"
-    if price <= quote.lower_limit:
+    if quote.lower_limit is not None and price <= quote.lower_limit:
         return "4"
     return "2" if price > base else "5" if price < base else "3"
 

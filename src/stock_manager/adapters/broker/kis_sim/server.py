@@ -263,7 +263,7 @@ class KisExchangeSimulator:
         if not self._running:
             return
         quote = self.venue.book.day_quote(tick.symbol)
-        if quote is None:
+        if quote is None or quote.limits is None:  # every KRX instrument has a band
             return
         kind = self.venue_kind(tick.symbol)
         if self.hub.has_subscribers(TRADE_TR, tick.symbol):

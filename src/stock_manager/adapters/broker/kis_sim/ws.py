@@ -209,7 +209,7 @@ class WsHub:
             return True
         approval_key = str(header.get("approval_key") or "")
         if session.credential is not None and approval_key == session.approval_key:
-            owner = session.credential  # checked when the session was bound; it stays valid for the session
+            owner: KisCredential | None = session.credential  # checked at binding; valid for the session
         else:
             owner = self._gateway.approval_owner(approval_key)
         if owner is None:

@@ -78,7 +78,7 @@ def encode_params(params: Params | None) -> Pairs:
     for key, value in (params or {}).items():
         if value is None:
             continue
-        if isinstance(value, list | tuple):
+        if isinstance(value, Sequence) and not isinstance(value, str):
             array_key = key if key.endswith("[]") else f"{key}[]"
             pairs.extend((array_key, render_value(item)) for item in value if item is not None)
         else:

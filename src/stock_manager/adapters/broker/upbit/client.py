@@ -261,7 +261,7 @@ class UpbitExchangeClient:
         pending = list(reversed(windows))
         while pending:
             low, high = pending.pop()
-            params = {
+            params: dict[str, str | int | datetime | list[str]] = {
                 "market": market,
                 "states": list(states),
                 "start_time": low,

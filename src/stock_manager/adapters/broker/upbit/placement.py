@@ -104,7 +104,7 @@ class OrderSender:
         if request.order_type is OrderType.LIMIT:
             if request.limit_price is None or request.limit_price <= 0:
                 raise OrderRejectedByBroker("a limit order needs a positive limit price", code="CLIENT")
-            price = instrument.round_price(request.limit_price, request.side)
+            price: Decimal | None = instrument.round_price(request.limit_price, request.side)
             args = ("limit", request.quantity, price, tif)
         elif request.side is Side.SELL:
             args = ("market", request.quantity, None, None)

@@ -17,7 +17,7 @@ reconnect, a new request replaces the set — all handled by `UpbitWebSocket`).
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Any, Final
 
 import structlog
 
@@ -75,7 +75,7 @@ class UpbitStreams:
         cost_model: CostModel,
         on_frame_handled: Callable[[], None] | None = None,
         on_fatal: FatalHandler | None = None,
-        **ws_options: object,
+        **ws_options: Any,
     ) -> None:
         self._config = config
         self._account_id = account_id

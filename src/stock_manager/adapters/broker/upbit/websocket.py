@@ -163,7 +163,7 @@ class UpbitWebSocket:
         self._open_timeout_secs = open_timeout_secs
         self._reconnect_initial_secs, self._reconnect_max_secs = reconnect_initial_secs, reconnect_max_secs
         self._sleep, self._monotonic = sleep, monotonic
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography  # nosec B311
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()

@@ -58,7 +58,7 @@ def query_pairs(raw_query: str) -> list[tuple[str, str]]:
 
 def body_pairs(body: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Return the pairs of a JSON body as Upbit hashes them: key order, lists as ``key[]=item``."""
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for key, value in body.items():
         items = value if isinstance(value, list) else [value]
         name = f"{key}[]" if isinstance(value, list) and not key.endswith("[]") else key

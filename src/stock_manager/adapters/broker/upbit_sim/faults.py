@@ -69,7 +69,7 @@ class UpbitFaultKnobs:
 
     def reseed(self) -> None:
         """Restart the random faults from `seed`."""
-        self._rng = random.Random(self.seed)  # noqa: S311 - fault injection, not cryptography
+        self._rng = random.Random(self.seed)  # noqa: S311 - fault injection, not cryptography  # nosec B311
 
     def take_request_fault(self) -> Literal["block", "rate_limit", "error500"] | None:
         """Consume the fault of one request (blocks first, then 429 bursts, then 5xx), or None."""

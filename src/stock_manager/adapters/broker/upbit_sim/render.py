@@ -91,6 +91,7 @@ class OrderFacts:
             assert self.remaining_volume is not None
             self.locked = self.remaining_volume * (limit or Decimal(0)) + self.remaining_fee
         else:
+            assert self.remaining_volume is not None  # None only for a market buy by amount, handled above
             self.locked = self.remaining_volume if self.state == "wait" else Decimal(0)
 
     @property

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 SIM_KEY: web.AppKey["UpbitExchangeSimulator"] = web.AppKey("upbit_simulator")
 KEY_KEY: web.RequestKey[UpbitKey] = web.RequestKey("upbit_key", UpbitKey)
-PARAMS_KEY: web.RequestKey["Params"] = web.RequestKey("upbit_params", object)  # type: ignore[arg-type]
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -68,6 +67,9 @@ class Params:
 def sim_of(request: web.Request) -> "UpbitExchangeSimulator":
     """Return the simulator serving `request`."""
     return request.app[SIM_KEY]
+
+
+PARAMS_KEY: web.RequestKey[Params] = web.RequestKey("upbit_params", Params)
 
 
 def params_of(request: web.Request) -> Params:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from stock_manager.adapters.broker.sim.broker import SimBroker
 from stock_manager.adapters.broker.upbit_sim.auth import UpbitKey
+from stock_manager.adapters.broker.upbit_sim.limits import DEFAULT_LIMITS
 from stock_manager.adapters.broker.upbit_sim.server import DEFAULT_KEY, UpbitExchangeSimulator
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.adapters.venues.upbit.rules import UPBIT_DAY, upbit_cost_model
@@ -94,7 +95,7 @@ async def run_upbit_exchange_sim(
         keys=[options.key],
         wall_clock=SystemClock(),
         port=options.port,
-        **({} if options.rate_limits_on else {"rate_limits": None}),
+        rate_limits=DEFAULT_LIMITS if options.rate_limits_on else None,
     )
     try:
         try:
@@ -106,8 +107,8 @@ async def run_upbit_exchange_sim(
         stopped = asyncio.ensure_future((stop or asyncio.Event()).wait())
         try:
             await asyncio.wait({replay, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            if replay.done() and not replay.cancelled() and replay.exception() is not None:
-                raise replay.exception()  # type: ignore[misc]
+            if replay.done() and not replay.cancelled() and (failure := replay.exception()) is not None:
+                raise failure
             await stopped
         finally:
             for task in (replay, stopped):

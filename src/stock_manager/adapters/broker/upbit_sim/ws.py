@@ -119,7 +119,7 @@ class WsSession:
 
     ws: web.WebSocketResponse
     private: bool
-    transport: asyncio.BaseTransport | None
+    transport: asyncio.Transport | None
     subscriptions: dict[str, frozenset[str]] = field(default_factory=dict)
     requested: list[dict[str, Any]] = field(default_factory=list)
     message_format: str = "DEFAULT"
@@ -339,7 +339,7 @@ class WsHub:
         dropped = 0
         for session in list(self.sessions):
             if session.transport is not None and not session.transport.is_closing():
-                session.transport.abort()  # type: ignore[attr-defined]
+                session.transport.abort()
                 dropped += 1
         return dropped
 
