@@ -1,0 +1,173 @@
+"""Upbit's public market data, keyless: the Quotation REST API and the public WebSocket ``trade`` stream.
+
+Source: ../reference/upbit-openapi.md §3 (candles, trades, ticker: no authentication), §5 (public WebSocket:
+no token on the handshake, binary frames) through the Upbit adapter's wire layer (`UpbitExchangeClient`'s
+quotation calls, `UpbitWebSocket.public`). Nothing here signs a request: the `UpbitConfig` it is built with
+carries a placeholder key pair only because the wire layer's configuration requires one; no Exchange endpoint
+is ever called, and no key is needed or read.
+
+Production reaches https://api.upbit.com and wss://api.upbit.com/websocket/v1; tests point the same code at the
+Upbit-compatible simulator's public endpoints (``UPBIT_REST_BASE_URL`` / ``UPBIT_WS_URL``).
+"""
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Final
+
+import httpx
+import structlog
+from pydantic import SecretStr
+
+from stock_manager.adapters.broker.upbit.client import UpbitExchangeClient
+from stock_manager.adapters.broker.upbit.config import UpbitConfig
+from stock_manager.adapters.broker.upbit.models import UpbitTicker
+from stock_manager.adapters.broker.upbit.reports import daily_bar, quote_of
+from stock_manager.adapters.broker.upbit.websocket import Subscription, UpbitWebSocket
+from stock_manager.adapters.broker.upbit.ws_messages import TradeEvent, UpbitEvent
+from stock_manager.adapters.venues.upbit.rules import UPBIT_DAY
+from stock_manager.domain.errors import TemporaryBrokerError
+from stock_manager.domain.market import DailyBar, Tick
+from stock_manager.service_layer.ports.broker import Quote
+
+log = structlog.get_logger(__name__)
+
+#: The placeholder the wire layer's configuration is built with: never used to sign (module docstring).
+_KEYLESS: Final = SecretStr("keyless-public-market-data-only")
+
+type TradeHandler = Callable[[Tick], Awaitable[None]]
+type TimeObserver = Callable[[datetime], None]
+
+
+def public_config(rest_base_url: str, ws_public_url: str, **options: object) -> UpbitConfig:
+    """Return the wire layer's configuration for public data only (placeholder keys, never used).
+
+    Raises
+    ------
+    ConfigurationError
+        For a URL the Upbit adapter refuses (plain http/ws to a host that is not loopback, no host).
+    """
+    return UpbitConfig(
+        access_key=_KEYLESS,
+        secret_key=_KEYLESS,
+        rest_base_url=rest_base_url,
+        ws_public_url=ws_public_url,
+        ws_private_url=f"{ws_public_url.rstrip('/')}/private",
+        **options,  # type: ignore[arg-type]
+    )
+
+
+class UpbitPublicMarketData:
+    """Quotes, daily bars and the live trade stream of Upbit's KRW markets, with no API key.
+
+    Parameters
+    ----------
+    config : UpbitConfig
+        Hosts, rates and timing (`public_config`).
+    markets : Sequence[str]
+        The markets streamed (``["KRW-BTC"]``).
+    observe_time : Callable[[datetime], None] | None
+        Told every venue time seen (ticker snapshots, trades): a `VenueClock` follows the venue this way.
+    on_frame_handled : Callable[[], None] | None
+        Called after each WebSocket data message was handled (an in-process simulator's lockstep counts them).
+    transport : httpx.AsyncBaseTransport | None
+        HTTP transport for tests.
+    """
+
+    def __init__(
+        self,
+        config: UpbitConfig,
+        markets: Sequence[str],
+        *,
+        observe_time: TimeObserver | None = None,
+        on_frame_handled: Callable[[], None] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        **ws_options: object,
+    ) -> None:
+        self._config = config
+        self.markets = tuple(markets)
+        self._observe = observe_time or (lambda _ts: None)
+        self._on_frame_handled = on_frame_handled
+        self._ws_options = ws_options
+        self.client = UpbitExchangeClient.from_config(config, transport=transport)
+        self.stream: UpbitWebSocket | None = None
+        self._handler: TradeHandler | None = None
+
+    async def tickers(self) -> list[UpbitTicker]:
+        """Return the ticker of every market (``GET /v1/ticker``), noting the venue's time.
+
+        Raises
+        ------
+        TemporaryBrokerError
+            If Upbit cannot be reached, or does not know a market.
+        """
+        tickers = await self.client.ticker(self.markets)
+        if missing := sorted(set(self.markets) - {t.market for t in tickers}):
+            raise TemporaryBrokerError(f"Upbit has no ticker for {', '.join(missing)}")
+        for ticker in tickers:
+            self._observe(ticker.timestamp)
+        return tickers
+
+    async def quote(self, symbol: str) -> Quote:
+        """Return `symbol`'s last trade price, the previous UTC day's close as base, no limits (``GET /v1/ticker``).
+
+        Raises
+        ------
+        TemporaryBrokerError
+            If Upbit cannot be reached or does not know the market.
+        """
+        tickers = await self.client.ticker([symbol])
+        if not tickers:
+            raise TemporaryBrokerError(f"Upbit has no ticker for {symbol}")
+        self._observe(tickers[0].timestamp)
+        return quote_of(tickers[0])
+
+    async def daily_bars(self, symbol: str, end: date, count: int) -> list[DailyBar]:
+        """Return up to `count` day candles (UTC days) of `symbol` ending on or before `end`, oldest first
+        (``GET /v1/candles/days``, paged by ``to``)."""
+        if count <= 0:
+            return []
+        candles = await self.client.candles_days(symbol, to=UPBIT_DAY.start_of(end + timedelta(days=1)), count=count)
+        return [daily_bar(candle) for candle in candles]
+
+    async def stream_trades(self, handler: TradeHandler) -> None:
+        """Deliver every live trade of the markets to `handler`, one at a time, in arrival order (WebSocket
+        ``trade``, real-time only: a snapshot would repeat a trade already seen). Opened once; later calls
+        replace the handler.
+
+        Raises
+        ------
+        TemporaryBrokerError
+            If the WebSocket cannot be opened.
+        """
+        self._handler = handler
+        if self.stream is not None:
+            return
+        self.stream = UpbitWebSocket.public(
+            self._config,
+            [Subscription("trade", self.markets, is_only_realtime=True)],
+            on_event=self._on_event,
+            on_resumed=self._on_resumed,
+            **self._ws_options,
+        )
+        await self.stream.start()
+
+    async def close(self) -> None:
+        """Close the WebSocket and the HTTP connections."""
+        if self.stream is not None:
+            await self.stream.close()
+        await self.client.aclose()
+
+    async def _on_event(self, event: UpbitEvent) -> None:
+        try:
+            if isinstance(event, TradeEvent):
+                self._observe(event.traded_at)
+                self._observe(event.timestamp)
+                if self._handler is not None:
+                    await self._handler(Tick(event.market, event.trade_price, event.trade_volume, event.traded_at))
+        finally:
+            if self._on_frame_handled is not None:
+                self._on_frame_handled()
+
+    async def _on_resumed(self, gap_secs: float) -> None:
+        # Trades during the gap were not seen: paper orders could not fill on them (README: paper on Upbit).
+        log.warning("upbit_paper_trades_gap", gap_secs=round(gap_secs, 3), markets=list(self.markets))
