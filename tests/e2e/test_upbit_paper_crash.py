@@ -37,8 +37,6 @@ from tests.e2e.support import replay_settings
 from tests.e2e.test_crash_recovery import SimulatedCrash
 from tests.upbit_sim.support import DAY
 
-pytestmark = pytest.mark.slow
-
 #: Market seconds per wall second: the market does not wait for the daemon (a UTC day in 6 s).
 SPEED = 14_400.0
 

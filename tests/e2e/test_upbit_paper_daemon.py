@@ -24,6 +24,8 @@ from stock_manager.domain.model import Side
 from stock_manager.domain.positions import positions_from_fills
 from tests.e2e.support import query, stockbot
 
+pytestmark = pytest.mark.slow
+
 REPLAY = ("2024-03-01", "2024-03-03")
 SPEED = "3600"  # market seconds per wall second: a UTC day in 24 s
 EXCHANGE_SIM = (sys.executable, "-m", "stock_manager", "exchange-sim", "--venue", "upbit")
