@@ -6,10 +6,16 @@ quotation calls, `UpbitWebSocket.public`). Nothing here signs a request: the `Up
 carries a placeholder key pair only because the wire layer's configuration requires one; no Exchange endpoint
 is ever called, and no key is needed or read.
 
+The trade stream delivers each trade once (by its ``sequential_id``, which Upbit documents as unique but not as an
+order). After a reconnect the trades published during the gap are fetched from ``GET /v1/trades/ticks`` (the
+newest 500 per market) and delivered first, oldest first, those at or after the last trade seen and not seen
+yet: a gap longer than 500 trades loses the older ones (logged).
+
 Production reaches https://api.upbit.com and wss://api.upbit.com/websocket/v1; tests point the same code at the
 Upbit-compatible simulator's public endpoints (``UPBIT_REST_BASE_URL`` / ``UPBIT_WS_URL``).
 """
 
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Final
@@ -31,6 +37,10 @@ from stock_manager.service_layer.ports.broker import Quote
 
 log = structlog.get_logger(__name__)
 
+#: Trade ids remembered to deliver each trade once (a reconnect's backfill overlaps the stream).
+REMEMBERED_TRADES: Final = 20_000
+#: Trades fetched per market after a reconnect (``GET /v1/trades/ticks`` maximum, §3.3).
+BACKFILL_TRADES: Final = 500
 #: The placeholder the wire layer's configuration is built with: never used to sign (module docstring).
 _KEYLESS: Final = SecretStr("keyless-public-market-data-only")
 
@@ -91,6 +101,10 @@ class UpbitPublicMarketData:
         self.client = UpbitExchangeClient.from_config(config, transport=transport)
         self.stream: UpbitWebSocket | None = None
         self._handler: TradeHandler | None = None
+        self._seen: deque[int] = deque(maxlen=REMEMBERED_TRADES)
+        self._seen_set: set[int] = set()
+        self._last_traded: dict[str, datetime] = {}
+        self.backfilled = 0  # trades delivered from REST after reconnects
 
     async def tickers(self) -> list[UpbitTicker]:
         """Return the ticker of every market (``GET /v1/ticker``), noting the venue's time.
@@ -160,14 +174,50 @@ class UpbitPublicMarketData:
     async def _on_event(self, event: UpbitEvent) -> None:
         try:
             if isinstance(event, TradeEvent):
-                self._observe(event.traded_at)
                 self._observe(event.timestamp)
-                if self._handler is not None:
-                    await self._handler(Tick(event.market, event.trade_price, event.trade_volume, event.traded_at))
+                tick = Tick(event.market, event.trade_price, event.trade_volume, event.traded_at)
+                await self._deliver(event.sequential_id, tick)
         finally:
             if self._on_frame_handled is not None:
                 self._on_frame_handled()
 
+    async def _deliver(self, sequential_id: int, tick: Tick) -> None:
+        if sequential_id in self._seen_set:
+            return
+        if len(self._seen) == self._seen.maxlen:
+            self._seen_set.discard(self._seen[0])
+        self._seen.append(sequential_id)
+        self._seen_set.add(sequential_id)
+        self._observe(tick.ts_event)
+        last = self._last_traded.get(tick.symbol)
+        self._last_traded[tick.symbol] = tick.ts_event if last is None else max(last, tick.ts_event)
+        if self._handler is not None:
+            await self._handler(tick)
+
     async def _on_resumed(self, gap_secs: float) -> None:
-        # Trades during the gap were not seen: paper orders could not fill on them (README: paper on Upbit).
-        log.warning("upbit_paper_trades_gap", gap_secs=round(gap_secs, 3), markets=list(self.markets))
+        # The trades published during the gap, from REST, before the stream's own.
+        for market in self.markets:
+            since = self._last_traded.get(market)
+            try:
+                recent = await self.client.trades(market, BACKFILL_TRADES)
+            except TemporaryBrokerError as e:
+                log.warning("upbit_paper_backfill_failed", market=market, gap_secs=round(gap_secs, 3), error=str(e))
+                continue
+            missed = sorted(
+                (
+                    t
+                    for t in recent
+                    if t.sequential_id not in self._seen_set and (since is None or t.traded_at >= since)
+                ),
+                key=lambda t: (t.traded_at, t.sequential_id),
+            )
+            if since is not None and len(recent) == BACKFILL_TRADES and min(t.traded_at for t in recent) > since:
+                log.warning(
+                    "upbit_paper_trades_lost", market=market, gap_secs=round(gap_secs, 3), since=since.isoformat()
+                )
+            for trade in missed:
+                await self._deliver(
+                    trade.sequential_id, Tick(market, trade.trade_price, trade.trade_volume, trade.traded_at)
+                )
+            self.backfilled += len(missed)
+            log.info("upbit_paper_backfilled", market=market, trades=len(missed), gap_secs=round(gap_secs, 3))

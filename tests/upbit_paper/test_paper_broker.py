@@ -1,0 +1,44 @@
+"""The Upbit paper broker over the Upbit simulator's public endpoints: the public trade stream is dropped while
+the market trades, and after the reconnect the trades published meanwhile are fetched from REST and matched once
+(no paper fill missed for the gap, none twice); it uses no key."""
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+from stock_manager.domain.model import OrderType, Side
+from stock_manager.service_layer.ports.broker import BrokerOrderState, FillReport, OrderRequest
+from tests.contract.paper_harness import UPBIT_MARKET, upbit_paper_harness
+
+
+async def test_trade_stream_when_dropped_while_the_market_trades_then_the_gap_is_fetched_and_matched_once(
+    tmp_path: Path,
+):
+    venue = await upbit_paper_harness(tmp_path)
+    try:
+        await venue.broker.subscribe_order_events(venue.events)
+        day = await venue.open_day()
+        quote = await venue.paper.get_price(UPBIT_MARKET)
+        price = venue.instrument.round_price(quote.base_price * Decimal("1.05"), Side.BUY)
+        request = OrderRequest(venue.account_id, UPBIT_MARKET, Side.BUY, OrderType.LIMIT, Decimal(30), price)
+        ack = await venue.paper.place_order(request)
+
+        assert venue.server.drop_ws_connections() == 1
+        await venue.venue.run_until_close(venue.session)  # the whole day trades while the stream is down
+        for _ in range(200):
+            [report] = await venue.paper.get_orders(venue.account_id, day)
+            if report.state is BrokerOrderState.FILLED:
+                break
+            await asyncio.sleep(0.05)
+
+        assert report.state is BrokerOrderState.FILLED and report.broker_order_number == ack.broker_order_number
+        assert venue.paper.market.backfilled > 0
+        notices = [e.fill for e in venue.events.received if isinstance(e, FillReport)]
+        assert len({f.broker_fill_id for f in notices}) == len(notices) >= 2
+        assert sum((f.quantity for f in notices), Decimal(0)) == Decimal(30)
+        assert [f.broker_fill_id for f in notices] == [
+            f.broker_fill_id for f in await venue.paper.get_fills(venue.account_id, day)
+        ]
+        assert venue.server.records.orders_received == []  # nothing was ever sent to the venue's exchange API
+    finally:
+        await venue.close()
