@@ -10,7 +10,8 @@ are Upbit's own. Orders, cancels, inquiries, fills and balances are the paper ac
 Times: the paper account stamps orders and cancels with the injected clock (the wall clock against Upbit, or a
 `VenueClock` against a replaying simulator) and fills with their trade's time; the trading date is the UTC day.
 A cancel is confirmed on the order-event stream before the next trade is matched (Upbit confirms asynchronously).
-While the daemon is down nothing matches the paper orders: trades published meanwhile are not seen.
+While the daemon is down nothing matches the paper orders; when it starts again, the trades published after the
+journal's last record that Upbit still lists (the newest 500 per market) are matched first, then the live ones.
 """
 
 from collections.abc import Callable
@@ -149,12 +150,12 @@ class UpbitPaperBroker:
         if unknown := sorted(set(symbols) - set(self.market.markets)):
             raise ConfigurationError(f"{', '.join(unknown)} is not a market of this paper account")
         self._quote_handlers.append((frozenset(symbols), handler))
-        await self.market.stream_trades(self._on_trade)
+        await self.market.stream_trades(self._on_trade, since=self.account.last_ts)
 
     async def subscribe_order_events(self, handler: OrderEventHandler) -> None:
         """Deliver the paper fills and cancel confirmations to `handler` (the trade stream opens with it)."""
         self._order_handlers.append(handler)
-        await self.market.stream_trades(self._on_trade)
+        await self.market.stream_trades(self._on_trade, since=self.account.last_ts)
 
     # -- ORDERS ---------------------------------------------------------------------------------------
 

@@ -8,13 +8,15 @@ is ever called, and no key is needed or read.
 
 The trade stream delivers each trade once (by its ``sequential_id``, which Upbit documents as unique but not as an
 order). After a reconnect the trades published during the gap are fetched from ``GET /v1/trades/ticks`` (the
-newest 500 per market) and delivered first, oldest first, those at or after the last trade seen and not seen
-yet: a gap longer than 500 trades loses the older ones (logged).
+newest 500 per market) and delivered first, oldest first: those at or after the last trade seen (or the stream's
+start) and not seen yet; at the start, those after the paper journal's last record. A gap longer than 500 trades
+loses the older ones (logged).
 
 Production reaches https://api.upbit.com and wss://api.upbit.com/websocket/v1; tests point the same code at the
 Upbit-compatible simulator's public endpoints (``UPBIT_REST_BASE_URL`` / ``UPBIT_WS_URL``).
 """
 
+import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -104,7 +106,10 @@ class UpbitPublicMarketData:
         self._seen: deque[int] = deque(maxlen=REMEMBERED_TRADES)
         self._seen_set: set[int] = set()
         self._last_traded: dict[str, datetime] = {}
-        self.backfilled = 0  # trades delivered from REST after reconnects
+        self._venue_now: datetime | None = None  # the latest venue time seen
+        self._floor: datetime | None = None  # the venue time the stream started at
+        self._delivering = asyncio.Lock()  # one trade at a time, a backfill's before the stream's
+        self.backfilled = 0  # trades delivered from REST (start, reconnects)
 
     async def tickers(self) -> list[UpbitTicker]:
         """Return the ticker of every market (``GET /v1/ticker``), noting the venue's time.
@@ -118,7 +123,7 @@ class UpbitPublicMarketData:
         if missing := sorted(set(self.markets) - {t.market for t in tickers}):
             raise TemporaryBrokerError(f"Upbit has no ticker for {', '.join(missing)}")
         for ticker in tickers:
-            self._observe(ticker.timestamp)
+            self._note_time(ticker.timestamp)
         return tickers
 
     async def quote(self, symbol: str) -> Quote:
@@ -132,7 +137,7 @@ class UpbitPublicMarketData:
         tickers = await self.client.ticker([symbol])
         if not tickers:
             raise TemporaryBrokerError(f"Upbit has no ticker for {symbol}")
-        self._observe(tickers[0].timestamp)
+        self._note_time(tickers[0].timestamp)
         return quote_of(tickers[0])
 
     async def daily_bars(self, symbol: str, end: date, count: int) -> list[DailyBar]:
@@ -143,10 +148,13 @@ class UpbitPublicMarketData:
         candles = await self.client.candles_days(symbol, to=UPBIT_DAY.start_of(end + timedelta(days=1)), count=count)
         return [daily_bar(candle) for candle in candles]
 
-    async def stream_trades(self, handler: TradeHandler) -> None:
-        """Deliver every live trade of the markets to `handler`, one at a time, in arrival order (WebSocket
-        ``trade``, real-time only: a snapshot would repeat a trade already seen). Opened once; later calls
-        replace the handler.
+    async def stream_trades(self, handler: TradeHandler, *, since: datetime | None = None) -> None:
+        """Deliver every live trade of the markets to `handler`, one at a time, in time order (WebSocket ``trade``,
+        real-time only: a snapshot would repeat a trade already seen). Opened once; later calls replace the handler.
+
+        With `since` (the paper journal's last record), the trades published after it that ``GET
+        /v1/trades/ticks`` still lists (the newest 500 per market) are delivered first: what traded while no
+        process was listening. They cannot have been matched before (a trade that filled anything is journaled).
 
         Raises
         ------
@@ -156,6 +164,7 @@ class UpbitPublicMarketData:
         self._handler = handler
         if self.stream is not None:
             return
+        self._floor = self._venue_now
         self.stream = UpbitWebSocket.public(
             self._config,
             [Subscription("trade", self.markets, is_only_realtime=True)],
@@ -163,7 +172,10 @@ class UpbitPublicMarketData:
             on_resumed=self._on_resumed,
             **self._ws_options,
         )
-        await self.stream.start()
+        async with self._delivering:  # the stream's first trades wait for the ones before them
+            await self.stream.start()
+            if since is not None:
+                await self._backfill({m: since for m in self.markets}, strictly_after=True, why="start")
 
     async def close(self) -> None:
         """Close the WebSocket and the HTTP connections."""
@@ -171,12 +183,17 @@ class UpbitPublicMarketData:
             await self.stream.close()
         await self.client.aclose()
 
+    def _note_time(self, ts: datetime) -> None:
+        self._venue_now = ts if self._venue_now is None else max(self._venue_now, ts)
+        self._observe(ts)
+
     async def _on_event(self, event: UpbitEvent) -> None:
         try:
             if isinstance(event, TradeEvent):
-                self._observe(event.timestamp)
+                self._note_time(event.timestamp)
                 tick = Tick(event.market, event.trade_price, event.trade_volume, event.traded_at)
-                await self._deliver(event.sequential_id, tick)
+                async with self._delivering:
+                    await self._deliver(event.sequential_id, tick)
         finally:
             if self._on_frame_handled is not None:
                 self._on_frame_handled()
@@ -188,36 +205,39 @@ class UpbitPublicMarketData:
             self._seen_set.discard(self._seen[0])
         self._seen.append(sequential_id)
         self._seen_set.add(sequential_id)
-        self._observe(tick.ts_event)
+        self._note_time(tick.ts_event)
         last = self._last_traded.get(tick.symbol)
         self._last_traded[tick.symbol] = tick.ts_event if last is None else max(last, tick.ts_event)
         if self._handler is not None:
             await self._handler(tick)
 
     async def _on_resumed(self, gap_secs: float) -> None:
-        # The trades published during the gap, from REST, before the stream's own.
-        for market in self.markets:
-            since = self._last_traded.get(market)
+        # The trades published during the gap, from REST, before the stream's own (those at or after the last
+        # one seen, or the stream's start, and not seen).
+        since = {m: t for m in self.markets if (t := self._last_traded.get(m, self._floor)) is not None}
+        async with self._delivering:
+            await self._backfill(since, strictly_after=False, why=f"reconnect after {gap_secs:.1f} s")
+
+    async def _backfill(self, since: dict[str, datetime], *, strictly_after: bool, why: str) -> None:
+        for market, floor in since.items():
             try:
                 recent = await self.client.trades(market, BACKFILL_TRADES)
             except TemporaryBrokerError as e:
-                log.warning("upbit_paper_backfill_failed", market=market, gap_secs=round(gap_secs, 3), error=str(e))
+                log.warning("upbit_paper_backfill_failed", market=market, why=why, error=str(e))
                 continue
             missed = sorted(
                 (
                     t
                     for t in recent
-                    if t.sequential_id not in self._seen_set and (since is None or t.traded_at >= since)
+                    if t.sequential_id not in self._seen_set
+                    and (t.traded_at > floor if strictly_after else t.traded_at >= floor)
                 ),
                 key=lambda t: (t.traded_at, t.sequential_id),
             )
-            if since is not None and len(recent) == BACKFILL_TRADES and min(t.traded_at for t in recent) > since:
-                log.warning(
-                    "upbit_paper_trades_lost", market=market, gap_secs=round(gap_secs, 3), since=since.isoformat()
-                )
+            if len(recent) == BACKFILL_TRADES and min(t.traded_at for t in recent) > floor:
+                log.warning("upbit_paper_trades_lost", market=market, why=why, since=floor.isoformat())
             for trade in missed:
-                await self._deliver(
-                    trade.sequential_id, Tick(market, trade.trade_price, trade.trade_volume, trade.traded_at)
-                )
+                tick = Tick(market, trade.trade_price, trade.trade_volume, trade.traded_at)
+                await self._deliver(trade.sequential_id, tick)
             self.backfilled += len(missed)
-            log.info("upbit_paper_backfilled", market=market, trades=len(missed), gap_secs=round(gap_secs, 3))
+            log.info("upbit_paper_backfilled", market=market, trades=len(missed), why=why)
