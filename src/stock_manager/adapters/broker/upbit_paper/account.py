@@ -11,15 +11,19 @@ and quantities as decimal strings, times ISO 8601 UTC):
   ``--fresh`` it is archived and a new paper account starts).
 * ``session`` - ``{"type":"session","day":"2024-03-01","ts":…,"base_prices":{"KRW-BTC":"…"}}``: a new UTC day
   opened in the engine (working orders carry over: Upbit orders are good till cancelled).
-* ``place`` - ``{"type":"place","ts":…,"order_number":"0000000001","request":{…},"marks":{"KRW-BTC":"…"}}``: an
-  accepted order, with the last trade price of each market the engine had seen (a MARKET buy reserves cash and
-  every order is valued against it).
+* ``place`` - ``{"type":"place","ts":…,"order_number":"0000000001","request":{…},"marks":{"KRW-BTC":"…"},
+  "last_trade_ts":…}``: an accepted order, with the last trade price of each market the engine had seen (a MARKET
+  buy reserves cash and every order is valued against it) and the time of the latest of those trades.
 * ``burn`` - ``{"type":"burn","ts":…,"client_order_id":…}``: an identifier refused with its order (Upbit burns
   identifiers of failed orders too, §9 pitfall 13).
 * ``cancel`` - ``{"type":"cancel","ts":…,"order_number":…}``: an accepted cancel.
 * ``print`` - ``{"type":"print","ts":…,"symbol":…,"price":…,"volume":…,"fills":[["0000000001-0001","0.01",
   "…"],…]}``: a public trade that filled paper orders, with its fills [id, quantity, price]. Trades that fill
   nothing change nothing but the last price, which the next command's ``marks`` carry, so they are not written.
+
+A restarted broker offers the trades published after the journal's latest time (`PaperAccount.last_ts`) again:
+none of them filled anything before (that would have been journaled), so the engine, in the same state, matches
+them as it would have.
 
 Durability: every record is written before the call that caused it returns (an order's acknowledgement, a fill's
 notice); ``place``, ``burn``, ``cancel``, ``print`` and ``session`` are fsync-ed. A rebuild checks each order
@@ -194,6 +198,8 @@ class PaperAccount:
                 self._write({"type": "burn", "ts": ts.isoformat(), "client_order_id": request.client_order_id})
             raise
         record = {"type": "place", "ts": ts.isoformat(), "order_number": ack.broker_order_number}
+        if seen := [t.ts_event for m in self.params.markets if (t := self.engine.last_print(m)) is not None]:
+            record["last_trade_ts"] = max(seen).isoformat()  # the restart's catch-up starts after it too
         self._write(record | {"request": encode_request(request), "marks": marks})
         return ack
 
@@ -292,7 +298,15 @@ class PaperAccount:
             self.journal.append(record, sync=True)
         except OSError as exc:
             raise FatalBrokerError(f"the paper account's journal {self.journal.path} cannot be written: {exc}") from exc
-        self.last_ts = datetime.fromisoformat(record["ts"]) if "ts" in record else self.last_ts
+        self._note_time(record)
+
+    def _note_time(self, record: Record) -> None:
+        # The latest time the journal vouches for: its records', and the last trade seen when an order was placed
+        # (a machine clock behind the venue's must not let a trade seen before an order be offered to it again).
+        times = [datetime.fromisoformat(record[k]) for k in ("ts", "last_trade_ts") if k in record]
+        if self.last_ts is not None:
+            times.append(self.last_ts)
+        self.last_ts = max(times) if times else None
 
     def _open_day(self, day: date, base: dict[str, Decimal]) -> None:
         current = self.engine.session
@@ -310,7 +324,7 @@ class PaperAccount:
 
     def _replay(self, record: Record) -> None:
         kind, ts = record["type"], datetime.fromisoformat(record["ts"])
-        self.last_ts = ts
+        self._note_time(record)
         if kind == "session":
             self._open_day(date.fromisoformat(record["day"]), {m: Decimal(p) for m, p in record["base_prices"].items()})
         elif kind == "place":
