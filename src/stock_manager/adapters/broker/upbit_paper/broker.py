@@ -11,7 +11,8 @@ Times: the paper account stamps orders and cancels with the injected clock (the 
 `VenueClock` against a replaying simulator) and fills with their trade's time; the trading date is the UTC day.
 A cancel is confirmed on the order-event stream before the next trade is matched (Upbit confirms asynchronously).
 While the daemon is down nothing matches the paper orders; when it starts again, the trades published after the
-journal's last record that Upbit still lists (the newest 500 per market) are matched first, then the live ones.
+journal's last record that Upbit still lists (the newest 500 per market) are matched first, then the live ones;
+the fills of that catch-up are left to the daemon's recovery (read by inquiry), not announced.
 """
 
 from collections.abc import Callable
@@ -76,6 +77,7 @@ class UpbitPaperBroker:
         self._quote_handlers: list[tuple[frozenset[str], TickHandler]] = []
         self._order_handlers: list[OrderEventHandler] = []
         self._held: list[BrokerOrderEvent] = []
+        self._catching_up = False
         self._closed = False
 
     # -- SESSION AND ACCOUNT --------------------------------------------------------------------------
@@ -150,12 +152,12 @@ class UpbitPaperBroker:
         if unknown := sorted(set(symbols) - set(self.market.markets)):
             raise ConfigurationError(f"{', '.join(unknown)} is not a market of this paper account")
         self._quote_handlers.append((frozenset(symbols), handler))
-        await self.market.stream_trades(self._on_trade, since=self.account.last_ts)
+        await self._open_stream()
 
     async def subscribe_order_events(self, handler: OrderEventHandler) -> None:
         """Deliver the paper fills and cancel confirmations to `handler` (the trade stream opens with it)."""
         self._order_handlers.append(handler)
-        await self.market.stream_trades(self._on_trade, since=self.account.last_ts)
+        await self._open_stream()
 
     # -- ORDERS ---------------------------------------------------------------------------------------
 
@@ -199,6 +201,19 @@ class UpbitPaperBroker:
 
     # -- INTERNALS ------------------------------------------------------------------------------------
 
+    async def _open_stream(self) -> None:
+        # The first subscription opens the trade stream, after catching up with the trades published since the
+        # journal's last record. Fills of that catch-up are not announced: the daemon has not reconciled yet (an
+        # order it placed just before it died is not known to it by number), and its recovery at the open reads
+        # them by inquiry with their orders, as fills a venue executed while the daemon was down.
+        if self.market.stream is not None:
+            return
+        self._catching_up = True
+        try:
+            await self.market.stream_trades(self._on_trade, since=self.account.last_ts)
+        finally:
+            self._catching_up = False
+
     def _require_account(self, account_id: str) -> None:
         self.account.require_usable()
         if account_id != self.account_id:
@@ -211,6 +226,9 @@ class UpbitPaperBroker:
                 return
             fills = self.account.on_trade(tick, self._references)
             self._references[tick.symbol] = tick.price
+            if fills and self._catching_up:
+                log.info("upbit_paper_caught_up_fills", fills=[f.broker_fill_id for f in fills])
+                fills = []  # read by the daemon's recovery (`_open_stream`)
             for fill in fills:
                 await self._emit(FillReport(self.account_id, fill))
             for symbols, handler in list(self._quote_handlers):
