@@ -6,12 +6,14 @@ from pathlib import Path
 import pytest
 
 from tests.contract.harness import VenueHarness, fake_harness, kis_harness, sim_harness, upbit_harness
+from tests.contract.paper_harness import upbit_paper_harness
 
 HARNESSES = {
     "fake": fake_harness,
     "sim": sim_harness,
     "kis-over-simulator": kis_harness,
     "upbit-over-simulator": upbit_harness,
+    "upbit-paper-over-simulator-public-data": upbit_paper_harness,
 }
 
 

@@ -25,6 +25,7 @@ from stock_manager.config.dotenv_check import check_sources
 from stock_manager.config.risk_settings import RiskSettings
 from stock_manager.config.secret_sources import KeyringSettingsSource
 from stock_manager.config.slack_settings import SlackSettings
+from stock_manager.config.upbit_paper_settings import UpbitPaperSettings
 from stock_manager.config.upbit_settings import (
     UPBIT_DEFAULTS,
     UPBIT_MARKET,
@@ -92,7 +93,9 @@ _NEVER_ECHOED = frozenset(
 )
 
 
-class Settings(RiskSettings, UpbitSettings, SlackSettings, AiSettings, DashboardSettings, BaseSettings):
+class Settings(
+    RiskSettings, UpbitSettings, UpbitPaperSettings, SlackSettings, AiSettings, DashboardSettings, BaseSettings
+):
     """Validated settings; build with `load_settings`, which turns validation errors into a clear message.
 
     The AI jobs' and the dashboard's settings are declared with their checks in `ai_settings` and

@@ -41,7 +41,8 @@ def run(
         bool,
         typer.Option(
             "--fresh",
-            help="Sim: start the period again on a new simulated account instead of resuming the journaled replay.",
+            help="Sim: start the period again on a new simulated account instead of resuming the journaled replay; "
+            "Upbit paper: archive the paper account and open a new one.",
         ),
     ] = False,
     order_mode: Annotated[

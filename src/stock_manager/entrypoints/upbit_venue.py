@@ -5,7 +5,8 @@
   lockstep like the KIS path (`venues.Lockstep`); ``SIM_PROTOCOL=direct`` uses the replay in-process.
 * ``--mode live``: `UpbitBroker` against api.upbit.com (or ``UPBIT_REST_BASE_URL`` / ``UPBIT_WS_URL``) with
   ``UPBIT_ACCESS_KEY`` / ``UPBIT_SECRET_KEY``; the 24/7 sessions of the Upbit calendar in wall time.
-* ``--mode paper``: Upbit has no paper account (refused for now).
+* ``--mode paper``: Upbit has no paper account: Upbit's live public data, orders matched by the local engine in a
+  journaled paper account (see `upbit_paper_venue`).
 """
 
 import hashlib
@@ -75,7 +76,11 @@ async def open_upbit_venue(settings: Settings, *, fresh: bool = False) -> AsyncI
         yield Venue(broker, CalendarSchedule(wall, UpbitCalendar(windows).next_session), wall)
         return
     if settings.mode is Mode.PAPER:
-        raise ConfigurationError("--venue upbit --mode paper is not available in this version; use --mode sim")
+        from stock_manager.entrypoints.upbit_paper_venue import open_upbit_paper_venue
+
+        async with open_upbit_paper_venue(settings, fresh=fresh) as venue:
+            yield venue
+        return
     clock = replay_clock(settings)
     replay = build_sim_broker(settings, clock, fresh=fresh)
     try:
