@@ -32,6 +32,7 @@ from stock_manager.adapters.broker.sim.market import ReplayMarket
 from stock_manager.adapters.broker.sim.matching import MatchingConfig, MatchingEngine
 from stock_manager.adapters.venues.upbit.rules import upbit_cost_model
 from stock_manager.domain.costs import CostModel
+from stock_manager.domain.instruments import TickTable
 from stock_manager.domain.market import DailyBar, Tick
 from stock_manager.domain.risk import RiskLimits
 from stock_manager.domain.sessions import TradingSession
@@ -277,3 +278,18 @@ def run_intraday(
 def strategies_of(specs: Sequence[StrategySpec]) -> tuple[tuple[StrategySpec, StrategyParams], ...]:
     """Return `specs` each with its default parameters (the `IntradayConfig.strategies` shape)."""
     return tuple((spec, spec.default_params()) for spec in specs)
+
+
+def upbit_replay(symbols: Sequence[str], ticks: TickTable | None = None) -> tuple[ReplayMarket, VenueProfile]:
+    """Return the bundled Upbit KRW markets of `symbols` and their venue profile (the daemon's sim replay).
+
+    Raises
+    ------
+    ConfigurationError
+        For a market without bundled data.
+    """
+    from stock_manager.adapters.venues.upbit.profile import upbit_profile
+    from stock_manager.adapters.venues.upbit.replay import UpbitReplayMarket
+
+    market = UpbitReplayMarket(symbols, ticks=ticks)
+    return market, upbit_profile(market.instruments().values())
