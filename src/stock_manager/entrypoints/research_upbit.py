@@ -168,3 +168,25 @@ def backtest_plan(
         len(replay.trading_days(config.start, config.end)),
         run,
     )
+
+
+def intraday_research(settings: "Settings", storage: Any) -> Any:
+    """Return the AI jobs' research engine for the Bitcoin strategies (`research.ai_intraday.IntradayResearch`)
+    on the bundled Upbit candles of the settings' markets (``KRW-BTC`` unless the venue's ``SIM_SYMBOLS`` say
+    otherwise), with the account, fee and risk limits of `upbit_run`."""
+    from stock_manager.adapters.venues.upbit.rules import upbit_cost_model
+    from stock_manager.entrypoints.bootstrap import risk_limits
+    from stock_manager.research.ai_intraday import IntradayResearch
+    from stock_manager.research.intraday import IntradayConfig, upbit_replay
+
+    markets = [s for s in settings.sim_symbols if s.startswith("KRW-")] or ["KRW-BTC"]
+    config = IntradayConfig(
+        settings.sim_from,
+        settings.sim_to,
+        (),
+        limits=risk_limits(settings),
+        start_cash_krw=settings.sim_start_cash_krw,
+        participation_rate=settings.sim_participation_rate,
+        cost_model=upbit_cost_model(settings.upbit_fee_rate),
+    )
+    return IntradayResearch(lambda: upbit_replay(markets), config, storage=storage)
