@@ -211,8 +211,13 @@ def optimize(
     name: Name = None,
     db_url: DbUrl = None,
     as_json: JsonOut = False,
+    venue: VenueOpt = None,
+    strategy: Annotated[
+        str | None, typer.Option("--strategy", help="--venue upbit: the strategy to search (volatility_breakout…).")
+    ] = None,
 ) -> None:
-    """Walk-forward parameter search with optuna; every trial kept; out-of-sample next to in-sample."""
+    """Walk-forward parameter search with optuna; every trial kept; out-of-sample next to in-sample
+    (--venue upbit --strategy S: a Bitcoin strategy on the bundled KRW-BTC candles)."""
     from stock_manager.entrypoints.cli_app import console, err, guarded
     from stock_manager.entrypoints.cli_app import settings as app_settings
     from stock_manager.entrypoints.research_output import progress_bar
@@ -222,6 +227,7 @@ def optimize(
         from dataclasses import asdict, replace
 
         from stock_manager.adapters.venues.krx.rules import krx_cost_model
+        from stock_manager.config.settings import VenueName
         from stock_manager.domain.strategies.ma_cross import MaCrossParams
         from stock_manager.entrypoints.bootstrap import open_storage, risk_limits
         from stock_manager.entrypoints.research_output import (
@@ -236,25 +242,35 @@ def optimize(
         from stock_manager.research.report import jsonable
         from stock_manager.research.store import active_params_rows, params_on, record_run
 
-        settings = app_settings(db_url=db_url)
-        spec = read_spec(spec_file)
+        settings = app_settings(db_url=db_url, **({"venue": venue} if venue is not None else {}))
+        upbit = settings.venue is VenueName.UPBIT
+        if upbit:
+            from stock_manager.entrypoints.research_upbit import search_plan
+
+            market, config, strategy_id = search_plan(settings, strategy, symbols, (date_from, date_to), data)
+            start, end, spec = config.start, config.end, read_spec(spec_file, market.known())
+            defaults, run_symbols = market.defaults(), list(market.market.symbols)
+        else:
+            if strategy:
+                raise ConfigurationError("--strategy is available with --venue upbit (KRX runs the MA cross)")
+            spec = read_spec(spec_file)
+            market = load_market(settings, symbols, data)
+            start, end = period_of(market, date_from, date_to)
+            config = BacktestConfig(
+                start,
+                end,
+                limits=risk_limits(settings),
+                start_cash_krw=settings.sim_start_cash_krw,
+                participation_rate=settings.sim_participation_rate,
+                cost_model=krx_cost_model(settings.commission_rate),
+            )
+            strategy_id, defaults, run_symbols = None, MaCrossParams().to_mapping(), market.symbols
         if seed is not None:
             spec = replace(spec, seed=seed)
-        market = load_market(settings, symbols, data)
-        start, end = period_of(market, date_from, date_to)
-        config = BacktestConfig(
-            start,
-            end,
-            limits=risk_limits(settings),
-            start_cash_krw=settings.sim_start_cash_krw,
-            participation_rate=settings.sim_participation_rate,
-            cost_model=krx_cost_model(settings.commission_rate),
-        )
         rows: list = []
         if db_url or os.environ.get("DB_URL"):  # a database is given: the baseline is its ACTIVE parameters
             async with open_storage(settings, upgrade=False) as storage:
-                rows = await active_params_rows(storage.engine)
-        defaults = MaCrossParams().to_mapping()
+                rows = await active_params_rows(storage.engine, *([strategy_id] if strategy_id else []))
 
         def baseline(day: date) -> dict:
             return params_on(rows, day) or defaults
@@ -263,7 +279,7 @@ def optimize(
         assert bar is not None
         with bar:
             result = run_search(market, config, spec, jobs=jobs, baseline_for=baseline, progress=advance)
-        document = search_document(result, spec, (start, end), market.symbols)
+        document = search_document(result, spec, (start, end), run_symbols)
         write_search(document, result, out)
         if as_json:
             console.print_json(data=jsonable({k: v for k, v in document.items() if k != "trials"}))
@@ -279,7 +295,7 @@ def optimize(
                     kind="OPTIMIZE",
                     period=(start, end),
                     ts_created=SystemClock().now(),
-                    symbols=market.symbols,
+                    symbols=run_symbols,
                     params=best,
                     config={"spec": jsonable(asdict(spec)), "jobs": jobs},
                     summary={"verdict": result.verdict, "suggestion": result.suggestion, "windows": result.windows},

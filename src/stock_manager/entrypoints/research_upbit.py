@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from stock_manager.adapters.broker.sim.market import ReplayMarket
     from stock_manager.config.settings import Settings
     from stock_manager.domain.strategies.base import StrategySpec
+    from stock_manager.research.backtester import IntradayBacktester
     from stock_manager.research.intraday import IntradayConfig
     from stock_manager.research.records import BacktestResult
     from stock_manager.service_layer.ports.venue import VenueProfile
@@ -190,3 +191,24 @@ def intraday_research(settings: "Settings", storage: Any) -> Any:
         cost_model=upbit_cost_model(settings.upbit_fee_rate),
     )
     return IntradayResearch(lambda: upbit_replay(markets), config, storage=storage)
+
+
+def search_plan(
+    settings: "Settings", strategy: str | None, symbols: str | None, period: tuple[str | None, str | None], data: object
+) -> tuple["IntradayBacktester", "IntradayConfig", str]:
+    """Return what ``stockbot optimize --venue upbit --strategy S`` searches: the strategy's backtester, its config
+    (the search's period) and the strategy id.
+
+    Raises
+    ------
+    ConfigurationError
+        Without ``--strategy`` or with several, with ``--data``, and as `upbit_run`.
+    """
+    from stock_manager.research.backtester import IntradayBacktester
+
+    refuse_options(**{"--data": data})
+    if not strategy or "," in strategy:
+        raise ConfigurationError("--venue upbit needs --strategy naming one strategy to search (volatility_breakout…)")
+    (spec,) = strategy_specs(settings, strategy)
+    market, venue, config = upbit_run(settings, (spec,), symbols=symbols, date_from=period[0], date_to=period[1])
+    return IntradayBacktester(market, venue, config, spec), config, spec.strategy_id
