@@ -65,6 +65,8 @@ class IntradayConfig:
         The simulated account's deposit and the largest share of a print's volume it can trade.
     cost_model : CostModel
         The venue's fee (Upbit: 0.05 %, no tax).
+    sessions_per_year : int
+        Annualises the Sharpe ratio: 365 where every calendar day is a session (Upbit's KRW market).
     """
 
     start: date
@@ -75,6 +77,7 @@ class IntradayConfig:
     participation_rate: Decimal = Decimal("0.25")
     cost_model: CostModel = field(default_factory=upbit_cost_model)
     params_by_day: Callable[[date], Mapping[str, StrategyParams]] | None = None
+    sessions_per_year: int = 365
 
     def account(self) -> BacktestConfig:
         """Return the account side of the run in the shape the reports read (`BacktestConfig`)."""
@@ -85,6 +88,7 @@ class IntradayConfig:
             start_cash_krw=self.start_cash_krw,
             participation_rate=self.participation_rate,
             cost_model=self.cost_model,
+            sessions_per_year=self.sessions_per_year,
         )
 
 

@@ -7,7 +7,8 @@ Definitions
 -----------
 * return: end equity / start cash - 1; CAGR: (end / start) ^ (365.25 / calendar days of the period) - 1.
 * max drawdown: the largest fall of end-of-session equity from its running peak (start cash included).
-* Sharpe: mean / standard deviation (ddof 1) of daily equity returns × sqrt(252), risk-free rate 0.
+* Sharpe: mean / standard deviation (ddof 1) of daily equity returns × sqrt(sessions a year: 252 on KRX, 365
+  on a market that trades every day), risk-free rate 0.
 * a trade: one position from flat to flat (or to the period's end, then open); its PnL is net of the
   commission and tax of its fills; win rate = winning closed trades / closed trades; profit factor = sum of
   winning PnL / |sum of losing PnL| (None without a losing trade).
@@ -126,7 +127,11 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
     peak = np.maximum.accumulate(eq)
     max_dd = float(np.max((peak - eq) / peak)) if len(eq) else 0.0
     rets = eq[1:] / eq[:-1] - 1 if len(eq) > 1 else np.array([])
-    sharpe = float(rets.mean() / rets.std(ddof=1) * np.sqrt(252)) if len(rets) > 1 and rets.std(ddof=1) > 0 else None
+    sharpe = (
+        float(rets.mean() / rets.std(ddof=1) * np.sqrt(result.config.sessions_per_year))
+        if len(rets) > 1 and rets.std(ddof=1) > 0
+        else None
+    )
     span_days = (days[-1] - days[0]).days if days else 0
     total = end_equity / start_cash - 1 if start_cash else Decimal(0)
     cagr = (float(end_equity / start_cash) ** (365.25 / span_days) - 1) if span_days > 0 and end_equity > 0 else None
