@@ -18,7 +18,9 @@ from stock_manager.entrypoints.cli_app import VenueOpt
 
 if TYPE_CHECKING:
     from stock_manager.config.settings import Settings
+    from stock_manager.research.backtester import IntradayBacktester
     from stock_manager.research.data import MarketData
+    from stock_manager.research.intraday import IntradayConfig
 
 DateFrom = Annotated[
     str | None, typer.Option("--from", help="First session, YYYY-MM-DD (default: 3 years before --to).")
@@ -243,13 +245,14 @@ def optimize(
         from stock_manager.research.store import active_params_rows, params_on, record_run
 
         settings = app_settings(db_url=db_url, **({"venue": venue} if venue is not None else {}))
-        upbit = settings.venue is VenueName.UPBIT
-        if upbit:
+        searched: MarketData | IntradayBacktester  # what `run_search` backtests: MA cross bars, or one strategy
+        config: BacktestConfig | IntradayConfig
+        if settings.venue is VenueName.UPBIT:
             from stock_manager.entrypoints.research_upbit import search_plan
 
-            market, config, strategy_id = search_plan(settings, strategy, symbols, (date_from, date_to), data)
-            start, end, spec = config.start, config.end, read_spec(spec_file, market.known())
-            defaults, run_symbols = market.defaults(), list(market.market.symbols)
+            searched, config, strategy_id = search_plan(settings, strategy, symbols, (date_from, date_to), data)
+            start, end, spec = config.start, config.end, read_spec(spec_file, searched.known())
+            defaults, run_symbols = searched.defaults(), list(searched.market.symbols)
         else:
             if strategy:
                 raise ConfigurationError("--strategy is available with --venue upbit (KRX runs the MA cross)")
@@ -264,7 +267,7 @@ def optimize(
                 participation_rate=settings.sim_participation_rate,
                 cost_model=krx_cost_model(settings.commission_rate),
             )
-            strategy_id, defaults, run_symbols = None, MaCrossParams().to_mapping(), market.symbols
+            searched, strategy_id, defaults, run_symbols = market, None, MaCrossParams().to_mapping(), market.symbols
         if seed is not None:
             spec = replace(spec, seed=seed)
         rows: list = []
@@ -278,7 +281,7 @@ def optimize(
         advance, bar = progress_bar(err, 250, "optimize")
         assert bar is not None
         with bar:
-            result = run_search(market, config, spec, jobs=jobs, baseline_for=baseline, progress=advance)
+            result = run_search(searched, config, spec, jobs=jobs, baseline_for=baseline, progress=advance)
         document = search_document(result, spec, (start, end), run_symbols)
         write_search(document, result, out)
         if as_json:
