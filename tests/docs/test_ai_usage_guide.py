@@ -133,7 +133,7 @@ def test_every_file_named_exists():
 
 def test_the_python_examples_run_in_order(tmp_path, monkeypatch):
     blocks = code_blocks("python")
-    assert len(blocks) == 3
+    assert len(blocks) == 4  # in the order of the guide
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": "ai_usage_guide"}
     for number, block in enumerate(blocks, start=1):

@@ -112,6 +112,8 @@ def ai_context(
     from stock_manager.adapters.ai.journal_writer import FactsJournalWriter
     from stock_manager.adapters.venues.krx.rules import krx_cost_model
     from stock_manager.entrypoints.bootstrap import risk_limits, strategy_specs, venue_profile
+    from stock_manager.entrypoints.research_upbit import intraday_research
+    from stock_manager.research.ai_intraday import VenueResearch
     from stock_manager.research.ai_research import BacktestResearch
     from stock_manager.research.data import bundled, from_files
     from stock_manager.research.engine import BacktestConfig
@@ -132,7 +134,11 @@ def ai_context(
         participation_rate=settings.sim_participation_rate,
         cost_model=krx_cost_model(settings.commission_rate),
     )
-    research = BacktestResearch(market, base, storage=storage, settings=settings)
+    research = VenueResearch(
+        BacktestResearch(market, base, storage=storage, settings=settings),
+        intraday_research(settings, storage),
+        intraday_venue=settings.venue is VenueName.UPBIT,
+    )
     return AiContext(
         uow_factory=storage.uow_factory,
         notifier=notifier,

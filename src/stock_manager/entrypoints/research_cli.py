@@ -6,7 +6,6 @@ trades under the rules the daemon would. Bad input (a bad file, an unknown symbo
 and exit 2 (`cli_app.guarded`). What ``optimize`` writes and prints is in `research_output`.
 """
 
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,12 +14,13 @@ import typer
 
 from stock_manager.adapters.clock import SystemClock
 from stock_manager.domain.errors import ConfigurationError
+from stock_manager.entrypoints.cli_app import VenueOpt
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from stock_manager.config.settings import Settings
+    from stock_manager.research.backtester import IntradayBacktester
     from stock_manager.research.data import MarketData
+    from stock_manager.research.intraday import IntradayConfig
 
 DateFrom = Annotated[
     str | None, typer.Option("--from", help="First session, YYYY-MM-DD (default: 3 years before --to).")
@@ -42,6 +42,10 @@ Name = Annotated[str | None, typer.Option("--name", help="Name of the recorded r
 DbUrl = Annotated[str | None, typer.Option("--db-url", help="SQLAlchemy URL (default: DB_URL, else embedded SQLite).")]
 OutDir = Annotated[Path, typer.Option("--out", help="Directory for the CSV/JSON/PNG/HTML outputs.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of tables.")]
+StrategiesOpt = Annotated[
+    str | None,
+    typer.Option("--strategies", help="--venue upbit: comma-separated strategies (default: STRATEGIES, or all three)."),
+]
 
 
 def _day(text: str | None, option: str) -> date | None:
@@ -82,23 +86,6 @@ def read_params(params_file: Path | None) -> Any:
     return read_params_file(params_file) if params_file is not None else MaCrossParams()
 
 
-def progress_bar(console: "Console", total_hint: int, label: str) -> tuple[Callable[[int, int], None] | None, Any]:
-    """Return a progress callback and its rich Progress (None, None for short runs)."""
-    if total_hint < 250:
-        return None, None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
-    )
-    task = bar.add_task(label, total=total_hint)
-
-    def advance(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    return advance, bar
-
-
 def backtest(
     date_from: DateFrom = None,
     date_to: DateTo = None,
@@ -114,19 +101,24 @@ def backtest(
     name: Name = None,
     db_url: DbUrl = None,
     as_json: JsonOut = False,
+    venue: VenueOpt = None,
+    strategies: StrategiesOpt = None,
 ) -> None:
-    """Backtest the strategy on bundled or your own daily bars, with the daemon's risk rules and fills."""
+    """Backtest the strategy on bundled or your own daily bars, with the daemon's risk rules and fills
+    (--venue upbit: the Bitcoin strategies on the bundled KRW-BTC 30-minute candles)."""
     from stock_manager.entrypoints.cli_app import console, err, guarded
     from stock_manager.entrypoints.cli_app import settings as app_settings
+    from stock_manager.entrypoints.research_output import config_mapping, progress_bar
 
     async def main() -> int:
         from decimal import Decimal, InvalidOperation
 
+        from stock_manager.config.settings import VenueName
         from stock_manager.entrypoints.bootstrap import risk_limits
         from stock_manager.research.engine import BacktestConfig, FillModel, run_backtest
         from stock_manager.research.report import jsonable, render, write_outputs
 
-        settings = app_settings(db_url=db_url)
+        settings = app_settings(db_url=db_url, **({"venue": venue} if venue is not None else {}))
         try:
             model = FillModel(fill_model)
         except ValueError:
@@ -135,35 +127,48 @@ def backtest(
             start_cash = Decimal(cash) if cash is not None else settings.sim_start_cash_krw
         except InvalidOperation:
             raise ConfigurationError(f"--cash {cash!r} is not a number") from None
-        market = load_market(settings, symbols, data)
-        start, end = period_of(market, date_from, date_to)
-        params = read_params(params_file)
-        from stock_manager.adapters.venues.krx.rules import krx_cost_model
+        if settings.venue is VenueName.UPBIT:
+            from stock_manager.entrypoints.research_upbit import backtest_plan
 
-        config = BacktestConfig(
-            start,
-            end,
-            params=params,
-            limits=risk_limits(settings),
-            start_cash_krw=start_cash,
-            participation_rate=settings.sim_participation_rate,
-            cost_model=krx_cost_model(settings.commission_rate),
-            fill_model=model,
-        )
-        advance, bar = progress_bar(err, len(market.trading_days(start, end)), "backtest")
+            plan = backtest_plan(
+                settings, strategies, symbols, (date_from, date_to), params_file, start_cash, data=data, model=model
+            )
+            start, end, config, run_symbols, source, params, title, days, run = plan
+        else:
+            if strategies:
+                raise ConfigurationError("--strategies is available with --venue upbit (KRX runs the MA cross)")
+            market = load_market(settings, symbols, data)
+            start, end = period_of(market, date_from, date_to)
+            ma = read_params(params_file)
+            from stock_manager.adapters.venues.krx.rules import krx_cost_model
+
+            config = BacktestConfig(
+                start,
+                end,
+                params=ma,
+                limits=risk_limits(settings),
+                start_cash_krw=start_cash,
+                participation_rate=settings.sim_participation_rate,
+                cost_model=krx_cost_model(settings.commission_rate),
+                fill_model=model,
+            )
+            run_symbols, source, params = market.symbols, market.source, ma.to_mapping()
+            title = f"stockbot backtest {start}..{end} ({model})"
+            days = len(market.trading_days(start, end))
+            run = lambda advance=None: run_backtest(market, config, advance)  # noqa: E731
+        advance, bar = progress_bar(err, days, "backtest")
         if bar is not None:
             with bar:
-                result = run_backtest(market, config, advance)
+                result = run(advance)
         else:
-            result = run_backtest(market, config)
-        paths = write_outputs(result, out, title=f"stockbot backtest {start}..{end} ({model})")
+            result = run()
+        paths = write_outputs(result, out, title=title)
         if as_json:
             from stock_manager.research.metrics import summarize
 
             console.print_json(data=jsonable(summarize(result)))
         else:
-            summary = render(result, console)
-            del summary
+            render(result, console)
             console.print(f"outputs: {', '.join(str(p) for p in paths)}", style="dim")
         if record:
             from stock_manager.entrypoints.bootstrap import open_storage
@@ -178,9 +183,9 @@ def backtest(
                     kind="BACKTEST",
                     period=(start, end),
                     ts_created=SystemClock().now(),
-                    symbols=market.symbols,
-                    params=params.to_mapping(),
-                    config=config_mapping(config, market.source),
+                    symbols=run_symbols,
+                    params=params,
+                    config=config_mapping(config, source),
                     summary=summarize(result),
                     fills=[(f, intents[f.broker_order_number]) for f in result.fills],
                 )
@@ -188,20 +193,6 @@ def backtest(
         return 0
 
     guarded(main)
-
-
-def config_mapping(config: Any, source: str) -> dict[str, Any]:
-    """Return what a run was configured with, JSON-safe (for ``backtest_runs.config``)."""
-    from dataclasses import asdict
-
-    return {
-        "fill_model": str(config.fill_model),
-        "start_cash_krw": str(config.start_cash_krw),
-        "participation_rate": str(config.participation_rate),
-        "data": source,
-        "commission_rate": str(config.cost_model.commission_rate),
-        "risk_limits": {k: (None if v is None else str(v)) for k, v in asdict(config.limits).items()},
-    }
 
 
 def optimize(
@@ -222,16 +213,23 @@ def optimize(
     name: Name = None,
     db_url: DbUrl = None,
     as_json: JsonOut = False,
+    venue: VenueOpt = None,
+    strategy: Annotated[
+        str | None, typer.Option("--strategy", help="--venue upbit: the strategy to search (volatility_breakout…).")
+    ] = None,
 ) -> None:
-    """Walk-forward parameter search with optuna; every trial kept; out-of-sample next to in-sample."""
+    """Walk-forward parameter search with optuna; every trial kept; out-of-sample next to in-sample
+    (--venue upbit --strategy S: a Bitcoin strategy on the bundled KRW-BTC candles)."""
     from stock_manager.entrypoints.cli_app import console, err, guarded
     from stock_manager.entrypoints.cli_app import settings as app_settings
+    from stock_manager.entrypoints.research_output import progress_bar
 
     async def main() -> int:
         import os
         from dataclasses import asdict, replace
 
         from stock_manager.adapters.venues.krx.rules import krx_cost_model
+        from stock_manager.config.settings import VenueName
         from stock_manager.domain.strategies.ma_cross import MaCrossParams
         from stock_manager.entrypoints.bootstrap import open_storage, risk_limits
         from stock_manager.entrypoints.research_output import (
@@ -246,25 +244,36 @@ def optimize(
         from stock_manager.research.report import jsonable
         from stock_manager.research.store import active_params_rows, params_on, record_run
 
-        settings = app_settings(db_url=db_url)
-        spec = read_spec(spec_file)
+        settings = app_settings(db_url=db_url, **({"venue": venue} if venue is not None else {}))
+        searched: MarketData | IntradayBacktester  # what `run_search` backtests: MA cross bars, or one strategy
+        config: BacktestConfig | IntradayConfig
+        if settings.venue is VenueName.UPBIT:
+            from stock_manager.entrypoints.research_upbit import search_plan
+
+            searched, config, strategy_id = search_plan(settings, strategy, symbols, (date_from, date_to), data)
+            start, end, spec = config.start, config.end, read_spec(spec_file, searched.known())
+            defaults, run_symbols = searched.defaults(), list(searched.market.symbols)
+        else:
+            if strategy:
+                raise ConfigurationError("--strategy is available with --venue upbit (KRX runs the MA cross)")
+            spec = read_spec(spec_file)
+            market = load_market(settings, symbols, data)
+            start, end = period_of(market, date_from, date_to)
+            config = BacktestConfig(
+                start,
+                end,
+                limits=risk_limits(settings),
+                start_cash_krw=settings.sim_start_cash_krw,
+                participation_rate=settings.sim_participation_rate,
+                cost_model=krx_cost_model(settings.commission_rate),
+            )
+            searched, strategy_id, defaults, run_symbols = market, None, MaCrossParams().to_mapping(), market.symbols
         if seed is not None:
             spec = replace(spec, seed=seed)
-        market = load_market(settings, symbols, data)
-        start, end = period_of(market, date_from, date_to)
-        config = BacktestConfig(
-            start,
-            end,
-            limits=risk_limits(settings),
-            start_cash_krw=settings.sim_start_cash_krw,
-            participation_rate=settings.sim_participation_rate,
-            cost_model=krx_cost_model(settings.commission_rate),
-        )
         rows: list = []
         if db_url or os.environ.get("DB_URL"):  # a database is given: the baseline is its ACTIVE parameters
             async with open_storage(settings, upgrade=False) as storage:
-                rows = await active_params_rows(storage.engine)
-        defaults = MaCrossParams().to_mapping()
+                rows = await active_params_rows(storage.engine, *([strategy_id] if strategy_id else []))
 
         def baseline(day: date) -> dict:
             return params_on(rows, day) or defaults
@@ -272,8 +281,8 @@ def optimize(
         advance, bar = progress_bar(err, 250, "optimize")
         assert bar is not None
         with bar:
-            result = run_search(market, config, spec, jobs=jobs, baseline_for=baseline, progress=advance)
-        document = search_document(result, spec, (start, end), market.symbols)
+            result = run_search(searched, config, spec, jobs=jobs, baseline_for=baseline, progress=advance)
+        document = search_document(result, spec, (start, end), run_symbols)
         write_search(document, result, out)
         if as_json:
             console.print_json(data=jsonable({k: v for k, v in document.items() if k != "trials"}))
@@ -289,7 +298,7 @@ def optimize(
                     kind="OPTIMIZE",
                     period=(start, end),
                     ts_created=SystemClock().now(),
-                    symbols=market.symbols,
+                    symbols=run_symbols,
                     params=best,
                     config={"spec": jsonable(asdict(spec)), "jobs": jobs},
                     summary={"verdict": result.verdict, "suggestion": result.suggestion, "windows": result.windows},

@@ -1,6 +1,7 @@
 """What ``stockbot optimize`` writes and prints: the search's document (``optimize.json``), its trials
 (``trials.csv``), the walk-forward windows table with the verdict, and the trials as ``record_run`` stores
-them (objectives as Decimal).
+them (objectives as Decimal); and what both research commands share: the progress bar of long runs and a
+run's configuration as ``backtest_runs.config`` stores it.
 
 Helpers of the `optimize` command in `research_cli`; they import rich and the research package only when
 called, like the commands.
@@ -8,6 +9,7 @@ called, like the commands.
 
 import csv
 import json
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -128,3 +130,34 @@ def render_search(result: "SearchResult", console: "Console") -> None:
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
+
+
+def progress_bar(console: "Console", total_hint: int, label: str) -> tuple[Callable[[int, int], None] | None, Any]:
+    """Return a progress callback and its rich Progress (None, None for short runs)."""
+    if total_hint < 250:
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
+    )
+    task = bar.add_task(label, total=total_hint)
+
+    def advance(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return advance, bar
+
+
+def config_mapping(config: Any, source: str) -> dict[str, Any]:
+    """Return what a run was configured with, JSON-safe (for ``backtest_runs.config``)."""
+    from dataclasses import asdict
+
+    return {
+        "fill_model": str(config.fill_model),
+        "start_cash_krw": str(config.start_cash_krw),
+        "participation_rate": str(config.participation_rate),
+        "data": source,
+        "commission_rate": str(config.cost_model.commission_rate),
+        "risk_limits": {k: (None if v is None else str(v)) for k, v in asdict(config.limits).items()},
+    }

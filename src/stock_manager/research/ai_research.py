@@ -3,9 +3,9 @@ search and the divergence report.
 
 What it covers: the MA cross (``ma_cross_50_200``), the strategy the engine replays (`engine` runs
 `evaluate_daily`/`evaluate_tick` of `domain.strategies.ma_cross`), on the bundled KRX daily bars or the
-user's files. The Bitcoin strategies (volatility breakout, turtle, grid) have no backtest here yet:
-`unsupported` says so, and the proposal job makes no draft for them (none could pass the gate's
-out-of-sample rule).
+user's files. The Bitcoin strategies (volatility breakout, turtle, grid) are backtested by
+`ai_intraday.IntradayResearch` on the replayed Upbit prints; `ai_intraday.VenueResearch` sends each strategy to
+its engine, and `unsupported` here names any other strategy given to this one.
 
 The search (`search`) is `optimize.optimize` over `SearchPlan.windows` walk-forward windows ending on
 `data_until`, in a space around the ACTIVE parameters no wider than the gate's step limit (so the optimizer

@@ -50,8 +50,14 @@ class TradingDesk:
         The traded instruments by symbol (price and size grids).
     limits : RiskLimits
         The risk limits of every session.
-    schedule : EventSchedule
-        The replay's event calendar (a held position's stop-loss/take-profit thresholds).
+    schedule : EventSchedule | None
+        The replay's event calendar (a held position's stop-loss/take-profit thresholds); None where the
+        replay plays every print (`research.intraday`).
+    time_in_force : TimeInForce
+        The venue profile's ``default_time_in_force`` (KRX: DAY; Upbit: GTC, orders live across sessions).
+    per_strategy : bool
+        Keep each (strategy, symbol)'s own position (`strategy_position`), as execution does where several
+        strategies share the account.
     """
 
     def __init__(
@@ -60,8 +66,11 @@ class TradingDesk:
         engine: MatchingEngine,
         instruments: dict[str, Instrument],
         limits: RiskLimits,
-        schedule: EventSchedule,
+        schedule: EventSchedule | None,
         start_equity_krw: Decimal,
+        *,
+        time_in_force: TimeInForce = TimeInForce.DAY,
+        per_strategy: bool = False,
     ) -> None:
         self.account_id = account_id
         self.engine = engine
@@ -69,7 +78,9 @@ class TradingDesk:
         self.limits = limits
         self.schedule = schedule
         self.book = RiskBook()
+        self.time_in_force = time_in_force
         self.positions: dict[str, Position] = {}
+        self.strategy_positions: dict[tuple[str, str], Position] | None = {} if per_strategy else None
         self.open_orders: dict[str, BtOrder] = {}  # by broker order number
         self.orders: list[BtOrder] = []
         self.fills: list[Fill] = []
@@ -166,7 +177,7 @@ class TradingDesk:
         self.used_keys.add(key)
         self.orders.append(order)
         request = OrderRequest(
-            self.account_id, order.symbol, order.side, order.order_type, quantity, limit, None, TimeInForce.DAY
+            self.account_id, order.symbol, order.side, order.order_type, quantity, limit, None, self.time_in_force
         )
         try:
             ack = self.engine.submit(request, now)
@@ -213,13 +224,27 @@ class TradingDesk:
         position = before.apply_fill(fill)
         self.net_realized_total += position.net_realized_pnl_krw - before.net_realized_pnl_krw
         self.positions[fill.symbol] = position
-        band = self.schedule.thresholds(position)
+        if self.strategy_positions is not None:  # FillRecorder: the strategy's own fold of its orders' fills
+            key = (order.strategy_id, fill.symbol)
+            own = self.strategy_positions.get(key) or Position(self.account_id, fill.symbol)
+            self.strategy_positions[key] = own.apply_fill(fill)
+        band = self.schedule.thresholds(position) if self.schedule is not None else None
         if band is None:
             self.thresholds.pop(fill.symbol, None)
         else:
             self.thresholds[fill.symbol] = band
         self.fills.append(fill)
         self.check_daily_loss(fill.ts_filled)
+
+    def strategy_position(self, strategy_id: str, symbol: str) -> Position | None:
+        """Return what `strategy_id` holds of `symbol` (`Execution.strategy_position`): its own fold where
+        several strategies share the account (None whenever the account is flat), else the account's."""
+        if self.strategy_positions is None:
+            return self.positions.get(symbol)
+        account = self.positions.get(symbol)
+        if account is None or account.is_flat:
+            return None
+        return self.strategy_positions.get((strategy_id, symbol))
 
     def net_realized(self) -> Decimal:
         """Return the realized PnL after costs of every position (ExecutionState.net_realized), KRW."""

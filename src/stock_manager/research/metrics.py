@@ -7,13 +7,15 @@ Definitions
 -----------
 * return: end equity / start cash - 1; CAGR: (end / start) ^ (365.25 / calendar days of the period) - 1.
 * max drawdown: the largest fall of end-of-session equity from its running peak (start cash included).
-* Sharpe: mean / standard deviation (ddof 1) of daily equity returns × sqrt(252), risk-free rate 0.
+* Sharpe: mean / standard deviation (ddof 1) of daily equity returns × sqrt(sessions a year: 252 on KRX, 365
+  on a market that trades every day), risk-free rate 0.
 * a trade: one position from flat to flat (or to the period's end, then open); its PnL is net of the
   commission and tax of its fills; win rate = winning closed trades / closed trades; profit factor = sum of
   winning PnL / |sum of losing PnL| (None without a losing trade).
 * exposure: share of sessions that ended holding something; turnover: traded notional / mean equity.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -47,13 +49,23 @@ class Trade:
         return self.exit_date is not None
 
 
-def round_trips(fills: list[Fill]) -> list[Trade]:
-    """Return the round trips of `fills` (time order), flat to flat per symbol."""
+def trades_of(result: BacktestResult) -> list[Trade]:
+    """Return the round trips of `result`: per symbol, or per symbol and strategy where several strategies
+    traded (each its own flat to flat; the trade's `symbol` then reads ``"KRW-BTC grid"``)."""
+    strategy = {o.broker_order_number: o.strategy_id for o in result.orders if o.broker_order_number}
+    if len(set(strategy.values())) <= 1:
+        return round_trips(result.fills)
+    return round_trips(result.fills, lambda f: f"{f.symbol} {strategy[f.broker_order_number]}")
+
+
+def round_trips(fills: list[Fill], label: Callable[[Fill], str] | None = None) -> list[Trade]:
+    """Return the round trips of `fills` (time order), flat to flat per symbol (per `label(fill)` if given)."""
     trades: list[Trade] = []
     open_: dict[str, dict[str, Any]] = {}
     for f in sorted(fills, key=lambda f: (f.ts_filled, f.broker_fill_id)):
+        key = label(f) if label is not None else f.symbol
         t = open_.setdefault(
-            f.symbol,
+            key,
             {
                 "qty": Decimal(0),
                 "bought": Decimal(0),
@@ -76,8 +88,8 @@ def round_trips(fills: list[Fill]) -> list[Trade]:
             t["sold"] += f.notional_krw
             t["sqty"] += f.quantity
         if t["qty"] == 0:
-            trades.append(_trade(f.symbol, t, f.trading_date))
-            del open_[f.symbol]
+            trades.append(_trade(key, t, f.trading_date))
+            del open_[key]
     trades.extend(_trade(symbol, t, None) for symbol, t in open_.items())
     return trades
 
@@ -104,7 +116,7 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
     curve = [e for _, e in result.equity]
     end_equity = curve[-1] if curve else start_cash
     days = result.days
-    trades = round_trips(result.fills)
+    trades = trades_of(result)
     closed = [t for t in trades if t.closed]
     wins = [t.pnl_krw for t in closed if t.pnl_krw > 0]
     losses = [t.pnl_krw for t in closed if t.pnl_krw <= 0]
@@ -115,7 +127,11 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
     peak = np.maximum.accumulate(eq)
     max_dd = float(np.max((peak - eq) / peak)) if len(eq) else 0.0
     rets = eq[1:] / eq[:-1] - 1 if len(eq) > 1 else np.array([])
-    sharpe = float(rets.mean() / rets.std(ddof=1) * np.sqrt(252)) if len(rets) > 1 and rets.std(ddof=1) > 0 else None
+    sharpe = (
+        float(rets.mean() / rets.std(ddof=1) * np.sqrt(result.config.sessions_per_year))
+        if len(rets) > 1 and rets.std(ddof=1) > 0
+        else None
+    )
     span_days = (days[-1] - days[0]).days if days else 0
     total = end_equity / start_cash - 1 if start_cash else Decimal(0)
     cagr = (float(end_equity / start_cash) ** (365.25 / span_days) - 1) if span_days > 0 and end_equity > 0 else None

@@ -41,8 +41,10 @@ from typing import Any
 
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.strategies.ma_cross import MaCrossParams
+from stock_manager.research.backtester import IntradayBacktester
 from stock_manager.research.data import MarketData
 from stock_manager.research.engine import BacktestConfig, BacktestResult, run_backtest
+from stock_manager.research.intraday import IntradayConfig
 from stock_manager.research.metrics import summarize
 
 #: Trials asked from the sampler at once (fixed, so results do not depend on the number of processes).
@@ -78,8 +80,8 @@ class SearchSpec:
     fixed: dict[str, Any] = field(default_factory=dict)
 
 
-def read_spec(path: Path) -> SearchSpec:
-    """Read a search file.
+def read_spec(path: Path, known: set[str] | None = None) -> SearchSpec:
+    """Read a search file (`known`: the strategy's parameter names; default the MA cross's).
 
     Raises
     ------
@@ -99,11 +101,11 @@ def read_spec(path: Path) -> SearchSpec:
         raise ConfigurationError(f"search file {path} is not valid: {str(e).splitlines()[0]}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("params"), dict) or not raw["params"]:
         raise ConfigurationError(f"search file {path} needs a mapping with a non-empty 'params' mapping")
-    return spec_from_mapping(raw)
+    return spec_from_mapping(raw, known)
 
 
-def spec_from_mapping(raw: Mapping[str, Any]) -> SearchSpec:
-    """Build a `SearchSpec` from a mapping (the file's content)."""
+def spec_from_mapping(raw: Mapping[str, Any], known: set[str] | None = None) -> SearchSpec:
+    """Build a `SearchSpec` from a mapping (the file's content; `known` as `read_spec`)."""
     wf = raw.get("walk_forward") or {}
     try:
         oos = int(wf.get("out_of_sample_days", 180))
@@ -126,8 +128,7 @@ def spec_from_mapping(raw: Mapping[str, Any]) -> SearchSpec:
         raise ConfigurationError(f"objective {spec.objective!r} is not one of {', '.join(sorted(objectives))}")
     if spec.trials <= 0 or min(spec.in_sample_days, spec.out_of_sample_days, spec.step_days) <= 0:
         raise ConfigurationError("trials and the walk-forward days must be positive")
-    known = set(MaCrossParams.__dataclass_fields__)
-    unknown = sorted((set(spec.space) | set(spec.fixed)) - known)
+    unknown = sorted((set(spec.space) | set(spec.fixed)) - (known or set(MaCrossParams.__dataclass_fields__)))
     if unknown:
         raise ConfigurationError(f"unknown strategy parameter(s) in the search file: {', '.join(unknown)}")
     return spec
@@ -200,7 +201,7 @@ def score(value: float | None, name: str) -> float:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(market: MarketData, config: BacktestConfig) -> None:
+def _init_worker(market: MarketData | IntradayBacktester, config: BacktestConfig | IntradayConfig) -> None:
     _WORKER["market"], _WORKER["config"] = market, config
     _WORKER["cut"] = {}
 
@@ -230,6 +231,8 @@ def figures(result: BacktestResult, objective: str) -> dict[str, Any]:
 
 def evaluate(params: Mapping[str, Any], window: Window, objective: str) -> dict[str, Any]:
     """Backtest `params` in sample (data cut at its end) and out of sample; return both figures."""
+    if not isinstance(_WORKER["market"], MarketData):  # another strategy's backtester (`research.backtester`)
+        return _WORKER["market"].evaluate(params, window, lambda result: figures(result, objective))
     try:
         p = MaCrossParams.from_mapping(params)
     except ConfigurationError as e:
@@ -244,7 +247,7 @@ def _evaluate_batch(batch: Sequence[tuple[Mapping[str, Any], Window, str]]) -> l
     return [evaluate(p, w, o) for p, w, o in batch]
 
 
-def pool(market: MarketData, config: BacktestConfig, jobs: int) -> Executor:
+def pool(market: MarketData | IntradayBacktester, config: BacktestConfig | IntradayConfig, jobs: int) -> Executor:
     """Return a process pool whose workers hold `market` and `config` (forked where the OS can); with `jobs`
     0, one worker thread of this process instead (no fork: a daemon's after-close search runs in a thread of
     a process with other threads)."""
@@ -276,15 +279,15 @@ class SearchResult:
 
 
 def optimize(
-    market: MarketData,
-    config: BacktestConfig,
+    market: MarketData | IntradayBacktester,
+    config: BacktestConfig | IntradayConfig,
     spec: SearchSpec,
     *,
     jobs: int = 2,
     baseline_for: Callable[[date], Mapping[str, Any]] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> SearchResult:
-    """Run the walk-forward search over `config`'s period (module docstring).
+    """Run the walk-forward search over `config`'s period (`market`: MA cross bars, or an `IntradayBacktester`).
 
     Parameters
     ----------

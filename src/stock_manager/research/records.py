@@ -38,6 +38,8 @@ class BacktestConfig:
         The pre-trade risk limits (the daemon's defaults unless given).
     start_cash_krw, participation_rate : Decimal
         The simulated account's deposit and the largest share of a print's volume it can trade.
+    sessions_per_year : int
+        Annualises the Sharpe ratio (KRX: 252; a market that trades every day: 365).
     """
 
     start: date
@@ -49,6 +51,7 @@ class BacktestConfig:
     cost_model: CostModel = field(default_factory=krx_cost_model)
     fill_model: FillModel = FillModel.PATH
     params_by_day: Callable[[date], MaCrossParams] | None = None
+    sessions_per_year: int = 252
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stock_manager.research.engine import BacktestResult
-from stock_manager.research.metrics import Trade, round_trips, summarize
+from stock_manager.research.metrics import Trade, summarize, trades_of
 
 SUMMARY_ROWS = (
     ("period", "period"),
@@ -55,7 +55,8 @@ def _cell(summary: dict[str, Any], key: str) -> str:
     if key == "trades":
         return f"{summary['trades']} ({summary['closed_trades']})"
     if key == "costs_krw":
-        return f"{summary['costs_krw']:,} ({summary['commission_krw']:,} + {summary['tax_krw']:,})"
+        # whole won (the KRX costs are whole; Upbit's 0.05 % fee has fractions of a won)
+        return f"{summary['costs_krw']:,.0f} ({summary['commission_krw']:,.0f} + {summary['tax_krw']:,.0f})"
     value = summary.get(key)
     if value is None:
         return "-"
@@ -71,7 +72,7 @@ def render(result: BacktestResult, console: Console, *, max_trades: int = 40) ->
     if not console.is_terminal and console.width < 120:
         console = Console(width=120, highlight=False)  # piped output: keep the tables' columns whole
     summary = summarize(result)
-    trades = round_trips(result.fills)
+    trades = trades_of(result)
     table = Table(title=f"Trades ({len(trades)})", title_justify="left")
     for name in ("symbol", "entry", "exit", "qty", "entry price", "exit price", "PnL KRW (net)", "costs KRW"):
         table.add_column(name, justify="right" if name not in ("symbol", "entry", "exit") else "left")
@@ -103,7 +104,7 @@ def write_outputs(result: BacktestResult, out_dir: Path, *, title: str = "stockb
     ``report.html`` into `out_dir` (created); return the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = summarize(result)
-    trades = round_trips(result.fills)
+    trades = trades_of(result)
     paths = [
         out_dir / n
         for n in ("summary.json", "trades.csv", "orders.csv", "fills.csv", "equity.csv", "equity.png", "report.html")
