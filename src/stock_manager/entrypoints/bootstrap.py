@@ -35,6 +35,7 @@ from stock_manager.entrypoints.observability import (
     register_secrets,
 )
 from stock_manager.entrypoints.venues import Venue, build_sim_broker, open_recovery_venue, open_venue, replay_clock
+from stock_manager.localtime import show_kst
 from stock_manager.service_layer.daemon import DaemonConfig, SessionAssembly, TradingDaemon
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
 from stock_manager.service_layer.kill_switch import KillSwitch
@@ -330,4 +331,5 @@ def build_daemon(
         assemble=session_assembly,
         kill_notices=kill_notices(settings),
         after_close=nightly_jobs(settings, storage, notifier, profile),
+        show_time=show_kst,
     )

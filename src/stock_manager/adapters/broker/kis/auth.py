@@ -121,12 +121,13 @@ class TokenManager:
         """Return the token cache file (None when the disk cache is off)."""
         return self._cache.path
 
-    def _usable(self, token: AccessToken | None) -> bool:
-        margin = timedelta(seconds=self._config.token_refresh_margin_secs)
+    def _usable(self, token: AccessToken | None, valid_for: timedelta = timedelta(0)) -> bool:
+        margin = max(timedelta(seconds=self._config.token_refresh_margin_secs), valid_for)
         return token is not None and self._clock.now() < token.expires_at - margin
 
-    async def access_token(self) -> str:
-        """Return a valid access token: the cached one, or a new one (one issuance at a time).
+    async def access_token(self, valid_for: timedelta = timedelta(0)) -> str:
+        """Return a valid access token: the cached one, or a new one (one issuance at a time). `valid_for`: the
+        cached one only if it stays valid that much longer (a login before a trading day asks for the day).
 
         Raises
         ------
@@ -135,11 +136,11 @@ class TokenManager:
         TemporaryBrokerError
             If KIS cannot be reached or keeps answering EGW00133.
         """
-        if self._usable(self._token):
+        if self._usable(self._token, valid_for):
             assert self._token is not None
             return self._token.value
         async with self._lock:
-            if self._usable(self._token):
+            if self._usable(self._token, valid_for):
                 assert self._token is not None
                 return self._token.value
             self._token = await self._issue()

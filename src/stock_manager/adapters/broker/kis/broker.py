@@ -61,6 +61,8 @@ from stock_manager.service_layer.ports.broker import (
 
 log = structlog.get_logger(__name__)
 
+#: How long the token of a login must stay valid: a trading day from the pre-open to the after-hours close.
+LOGIN_TOKEN_VALIDITY = timedelta(hours=12)
 ORDER_CASH_PATH = "/uapi/domestic-stock/v1/trading/order-cash"
 ORDER_RVSECNCL_PATH = "/uapi/domestic-stock/v1/trading/order-rvsecncl"
 BALANCE_PATH = "/uapi/domestic-stock/v1/trading/inquire-balance"
@@ -171,7 +173,8 @@ class KisBroker:
     # -- SESSION AND ACCOUNT ---------------------------------------------------------------------------
 
     async def login(self) -> None:
-        """Obtain the access token (cached or new) and the WebSocket approval key.
+        """Obtain the access token (the cached one if it lasts `LOGIN_TOKEN_VALIDITY` more, else a new one: the
+        daemon logs in before each trading day, so no token expires during one) and the WebSocket approval key.
 
         Raises
         ------
@@ -180,12 +183,13 @@ class KisBroker:
         TemporaryBrokerError
             If KIS cannot be reached.
         """
-        await self.issue_access_token()
+        await self.issue_access_token(LOGIN_TOKEN_VALIDITY)
         await self.issue_approval_key()
 
-    async def issue_access_token(self) -> None:
-        """Reuse the cached access token or issue one (``/oauth2/tokenP``; see `TokenManager`)."""
-        await self.tokens.access_token()
+    async def issue_access_token(self, valid_for: timedelta = timedelta(0)) -> None:
+        """Reuse the cached access token (if valid `valid_for` more) or issue one (``/oauth2/tokenP``; see
+        `TokenManager`)."""
+        await self.tokens.access_token(valid_for)
 
     async def issue_approval_key(self) -> None:
         """Issue the WebSocket approval key (``/oauth2/Approval``)."""

@@ -54,6 +54,7 @@ from stock_manager.service_layer.ports.broker import (
     Quote,
     TickHandler,
 )
+from stock_manager.service_layer.ports.schedule import WaitListener
 
 
 class SimBroker:
@@ -220,8 +221,8 @@ class SimBroker:
 
     # -- SessionSchedule ------------------------------------------------------------------------------
 
-    async def sessions(self) -> AsyncIterator[TradingSession]:
-        """Yield each remaining session after moving the clock to its first order phase (the KRX pre-open).
+    async def sessions(self, on_wait: WaitListener | None = None) -> AsyncIterator[TradingSession]:
+        """Yield each session after moving the clock to its first order phase (KRX pre-open; never `on_wait`).
 
         A resumed replay starts with the session it was in. One resumed between two sessions (or after the
         last) first yields the session that closed last, without moving the clock and with nothing left to
