@@ -5,6 +5,7 @@ db, exchange-sim) in `cli_admin`, the service ones in `service`, the credential 
 Exit codes: see `cli_app`.
 """
 
+import asyncio
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -93,6 +94,7 @@ def run(
             raise ConfigurationError(f"--from {settings.sim_from} is after --to {settings.sim_to}")
         from stock_manager.entrypoints.preflight import check_before_run
         from stock_manager.entrypoints.run_lease import holding_run_lease
+        from stock_manager.entrypoints.stop_signals import StopSignals, flush_logs
 
         check_before_run(
             settings,
@@ -124,6 +126,7 @@ def run(
             open_venue(settings, fresh=fresh) as venue,
         ):
             daemon = build_daemon(settings, storage, venue, notifier=obs.notifier, metrics=obs.metrics)
+            stop_signals = StopSignals(daemon.request_stop, lambda text: err.print(text, markup=False, style="yellow"))
             period = (
                 f"{settings.sim_from} → {settings.sim_to}, speed {settings.sim_speed}, "
                 f"via {settings.sim_protocol if settings.venue is VenueName.KIS else settings.venue}"
@@ -141,8 +144,10 @@ def run(
                 _ai_jobs_said(settings),
             ]
             console.print(", ".join(extras), style="dim")
-            result = await daemon.run()
-        if result.settlements or result.killed:
+            with stop_signals.installed(asyncio.get_running_loop()):
+                result = await daemon.run()
+        flush_logs()
+        if result.settlements or result.killed or result.stopped:
             render_period(result.settlements, console)
             jobs = daemon.after_close
             if jobs is not None:
@@ -159,6 +164,13 @@ def run(
                 f"{account(result.account_id)}; see `stockbot status`). `stockbot run --fresh` starts it "
                 "again on a new simulated account."
             )
+        if result.stopped:
+            left = f" {result.open_orders_left} order(s) left working at the broker." if result.open_orders_left else ""
+            err.print(
+                f"Stopped in order: {result.stopped}; nothing was sent after it.{left} `stockbot run` resumes "
+                f"(recovery reconciles with the broker first). Exit code {stop_signals.code}."
+            )
+            return stop_signals.code
         if result.killed:
             left = f" {result.open_orders_left} order(s) left working at the broker." if result.open_orders_left else ""
             flattened = f" {result.flatten_orders} flatten order(s) sent." if result.flatten_orders else ""
