@@ -1,7 +1,8 @@
 """Left running for days: a paper daemon against the local KIS simulator on a fast clock (one simulated week in
 seconds) trades each session of the XKRX calendar, WAITS over the night, the weekend and the Seollal holidays
 in between (its state saying until when), logs in again each trading day (a new access token, as KIS tokens
-last 24 h), and stops within a second when the kill switch is set while it waits."""
+last 24 h), refreshes the KIS symbol master from the simulator at KIS's update times, and stops within a second
+when the kill switch is set while it waits."""
 
 import asyncio
 import time
@@ -13,6 +14,7 @@ import pytest
 
 from stock_manager.adapters.broker import wall_schedule
 from stock_manager.adapters.broker.kis_sim.auth import KisCredential
+from stock_manager.adapters.broker.kis_sim.rest import MASTER_PATH
 from stock_manager.adapters.broker.kis_sim.server import KisExchangeSimulator
 from stock_manager.adapters.broker.wall_schedule import CalendarSchedule
 from stock_manager.adapters.venues.krx.calendar import next_session
@@ -20,7 +22,7 @@ from stock_manager.entrypoints.bootstrap import build_daemon, build_sim_broker, 
 from stock_manager.entrypoints.control import set_kill_switch
 from stock_manager.entrypoints.kis_factory import from_settings
 from stock_manager.entrypoints.venues import Venue
-from stock_manager.localtime import kst_date, kst_datetime
+from stock_manager.localtime import KST, kst_date, kst_datetime
 from stock_manager.service_layer.ports.notifications import NullNotifier
 from tests.e2e.support import replay_settings
 
@@ -46,6 +48,25 @@ class WarpClock:
         real_secs = max(secs, 0.0) / self._speed
         await asyncio.sleep(real_secs)
         self._warped_secs += max(secs, 0.0) - real_secs
+
+
+def latest_due(at: datetime) -> datetime:
+    """The last update time (06:00 or 18:55 KST) at or before `at`."""
+    local = at.astimezone(KST)
+    day = local.replace(second=0, microsecond=0)
+    for due in (day.replace(hour=18, minute=55), day.replace(hour=6, minute=0)):
+        if due <= local:
+            return due.astimezone(UTC)
+    return (day - timedelta(days=1)).replace(hour=18, minute=55).astimezone(UTC)
+
+
+def all_dues(first: datetime, count: int) -> list[datetime]:
+    """`count` update times (06:00 and 18:55 KST) from `first` on."""
+    dues, at = [], first
+    while len(dues) < count:
+        dues.append(at)
+        at = latest_due(at + timedelta(hours=13, minutes=6))  # past the next one, never past two
+    return dues
 
 
 async def watch_states(
@@ -100,6 +121,8 @@ async def test_paper_daemon_when_left_over_a_holiday_weekend_then_waits_relogs_d
         kis_ws_url=server.ws_url,
         kis_rate_limit_per_sec=50,
         heartbeat_interval_secs=0.2,
+        kis_master_url=f"{server.rest_base_url}{MASTER_PATH}",
+        kis_master_refresh_times="06:00,18:55",
     )
     broker = from_settings(paper, clock=clock)
     schedule = CalendarSchedule(clock, next_session, sleep=clock.sleep)
@@ -108,7 +131,8 @@ async def test_paper_daemon_when_left_over_a_holiday_weekend_then_waits_relogs_d
     stop_watching = asyncio.Event()
     try:
         async with open_storage(paper, upgrade=False) as storage:
-            daemon = build_daemon(paper, storage, Venue(broker, schedule, clock), notifier=NullNotifier())
+            venue = Venue(broker, schedule, clock, sleep=lambda secs: asyncio.sleep(0.02))  # the clock is polled
+            daemon = build_daemon(paper, storage, venue, notifier=NullNotifier())
             watcher = asyncio.create_task(watch_states(storage, seen, beats, stop_watching))
             run = asyncio.create_task(daemon.run())
             # Act: let it trade three sessions, then kill it while it waits for the fourth.
@@ -124,6 +148,9 @@ async def test_paper_daemon_when_left_over_a_holiday_weekend_then_waits_relogs_d
             await asyncio.sleep(0.1)
             stop_watching.set()
             await watcher
+            async with storage.uow_factory() as uow:
+                refreshed = await uow.events.list_kind("master_refreshed")
+                failed = await uow.events.list_kind("master_refresh_failed")
     finally:
         await server.stop()
         await exchange.close()
@@ -148,6 +175,13 @@ async def test_paper_daemon_when_left_over_a_holiday_weekend_then_waits_relogs_d
     assert {kst_date(at) for at in new_tokens} >= set(traded)
     for day in traded:
         assert any(kst_date(at) == day and at <= kst_datetime(day, dtime(9, 0)) for at in new_tokens), day
+    # The KIS master: read from the simulator at start, then once for each of KIS's update times that came
+    # (06:00 and 18:55 KST here, every day, nights and holidays included), none skipped, none twice. (On this
+    # clock a real second of work is a day of market time, so a refresh may land hours after its time.)
+    assert failed == [] and len(refreshed) >= 1 + 12
+    assert all(e.message.startswith("symbol master refreshed (") for e in refreshed)
+    dues = [latest_due(e.ts_event) for e in refreshed[1:]]
+    assert dues == all_dues(datetime(2024, 2, 7, 9, 55, tzinfo=UTC), len(dues))  # from Wed 18:55 KST on
     # The kill during the wait: EXITED in under a second.
     assert result.killed and seen[-1][0] == "EXITED"
     assert exited_after_secs < 1.0

@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 from stock_manager.config.ai_settings import AiSettings
 from stock_manager.config.dashboard_settings import DashboardSettings
 from stock_manager.config.dotenv_check import check_sources
+from stock_manager.config.lifecycle_settings import LifecycleSettings
 from stock_manager.config.secret_sources import KeyringSettingsSource
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.modes import Mode, OrderMode
@@ -119,7 +120,7 @@ _NEVER_ECHOED = frozenset(
 )
 
 
-class Settings(AiSettings, DashboardSettings, BaseSettings):
+class Settings(AiSettings, DashboardSettings, LifecycleSettings, BaseSettings):
     """Validated settings; build with `load_settings`, which turns validation errors into a clear message.
 
     The AI jobs' and the dashboard's settings are declared with their checks in `ai_settings` and

@@ -319,6 +319,9 @@ def build_daemon(
     )
     session_assembly: SessionAssembly = assemble
     from stock_manager.entrypoints.ai_jobs import nightly_jobs
+    from stock_manager.entrypoints.lifecycle import universe_refresh
+
+    refresh = universe_refresh(settings, storage.uow_factory, venue, notifier)
 
     return TradingDaemon(
         config=config,
@@ -332,4 +335,5 @@ def build_daemon(
         kill_notices=kill_notices(settings),
         after_close=nightly_jobs(settings, storage, notifier, profile),
         show_time=show_kst,
+        companions=() if refresh is None else (refresh,),
     )

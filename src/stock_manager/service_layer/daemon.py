@@ -17,7 +17,7 @@ finds them), the state is STOPPED with the reason, then EXITED.
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
@@ -59,6 +59,12 @@ class SessionAssembly(Protocol):
         on_stop: Callable[[str], Awaitable[None]],
         on_state: Callable[[str, str, date], Awaitable[None]],
     ) -> SessionRunner: ...
+
+
+class Companion(Protocol):
+    """Work that runs beside the sessions for the whole run (`run` until cancelled); it must not raise."""
+
+    async def run(self) -> None: ...
 
 
 class AfterClose(Protocol):
@@ -114,6 +120,8 @@ class TradingDaemon:
         Connects a listener for kill-switch notices (PostgreSQL); None: poll only.
     after_close : AfterClose | None
         Runs after each session's close (the AI batch jobs); None: nothing.
+    companions : Sequence[Companion]
+        Work beside the sessions for the whole run (the symbol master's refresh), cancelled when it ends.
     show_time : Callable[[datetime], str]
         How people read a time in the daemon's messages (the composition root shows the owner's zone).
     """
@@ -132,6 +140,7 @@ class TradingDaemon:
         kill_notices: Callable[[], Awaitable[KillSwitchNotices]] | None = None,
         after_close: AfterClose | None = None,
         show_time: Callable[[datetime], str] = datetime.isoformat,
+        companions: Sequence["Companion"] = (),
     ) -> None:
         self.config = config
         self._uow = uow_factory
@@ -146,6 +155,7 @@ class TradingDaemon:
         self._kill_notices = kill_notices
         self.after_close = after_close
         self._show_time = show_time
+        self._companions = tuple(companions)
         self._stop_request: str | None = None
         self.waiter: SessionWaiter | None = None
 
@@ -206,6 +216,7 @@ class TradingDaemon:
         )
         watcher = asyncio.create_task(watch.watch(), name="kill-switch-watcher")
         listener = asyncio.create_task(watch.listen(), name="kill-switch-listener")
+        beside = [asyncio.create_task(c.run(), name=type(c).__name__) for c in self._companions]
         self.waiter = SessionWaiter(
             schedule=self._schedule,
             broker=self._broker,
@@ -244,9 +255,9 @@ class TradingDaemon:
                 result.killed, result.kill_reason = True, self._kill_reason
                 await self._honour_kill(execution, current, result)
         finally:
-            for task in (watcher, listener):
+            for task in (watcher, listener, *beside):
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await self.status.set("EXITED", self._kill_reason)
             await self._broker.close()
