@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from stock_manager.entrypoints.stop_signals import StopSignals, exit_code
+from stock_manager.entrypoints.stop_signals import StopRequest, StopSignals, exit_code
 
 
 class Forced(Exception):
@@ -83,3 +83,15 @@ async def test_installed_when_the_loop_takes_handlers_then_sigterm_asks_the_stop
 
     assert asked == ["SIGTERM received"]
     assert signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)
+
+
+def test_stop_request_when_asked_before_the_daemon_exists_then_passed_on_when_bound():
+    asked: list[str] = []
+    stop = StopRequest()
+
+    stop("SIGTERM received")
+    assert asked == []
+    stop.bind(asked.append)
+    stop("SIGINT received")
+
+    assert asked == ["SIGTERM received", "SIGINT received"]

@@ -94,7 +94,7 @@ def run(
             raise ConfigurationError(f"--from {settings.sim_from} is after --to {settings.sim_to}")
         from stock_manager.entrypoints.preflight import check_before_run
         from stock_manager.entrypoints.run_lease import holding_run_lease
-        from stock_manager.entrypoints.stop_signals import StopSignals, flush_logs
+        from stock_manager.entrypoints.stop_signals import StopRequest, StopSignals, flush_logs
 
         check_before_run(
             settings,
@@ -118,33 +118,35 @@ def run(
             from stock_manager.entrypoints.ai_jobs import require_ai_settings
 
             require_ai_settings(settings)
-        async with (
-            holding_run_lease(settings),
-            open_storage(settings, upgrade=False) as storage,
-            serving_with_daemon(settings, enabled=dashboard, say=console.print),
-            open_observability(settings) as obs,
-            open_venue(settings, fresh=fresh) as venue,
-        ):
-            daemon = build_daemon(settings, storage, venue, notifier=obs.notifier, metrics=obs.metrics)
-            stop_signals = StopSignals(daemon.request_stop, lambda text: err.print(text, markup=False, style="yellow"))
-            period = (
-                f"{settings.sim_from} → {settings.sim_to}, speed {settings.sim_speed}, "
-                f"via {settings.sim_protocol if settings.venue is VenueName.KIS else settings.venue}"
-                if settings.mode is Mode.SIM
-                else "sessions by the venue's calendar"
-            )
-            console.print(
-                f"stockbot {settings.venue} {settings.mode}: {', '.join(settings.sim_symbols)} {period}, "
-                f"orders {settings.order_mode}, database {safe_url(settings.database_url)}"
-            )
-            extras = [
-                f"log {log_file}",
-                f"Slack {'on' if obs.slack else 'off'}",
-                f"metrics {obs.metrics_url or 'off'}",
-                _ai_jobs_said(settings),
-            ]
-            console.print(", ".join(extras), style="dim")
-            with stop_signals.installed(asyncio.get_running_loop()):
+        stop = StopRequest()
+        stop_signals = StopSignals(stop, lambda text: err.print(text, markup=False, style="yellow"))
+        with stop_signals.installed(asyncio.get_running_loop()):
+            async with (
+                holding_run_lease(settings),
+                open_storage(settings, upgrade=False) as storage,
+                serving_with_daemon(settings, enabled=dashboard, say=console.print),
+                open_observability(settings) as obs,
+                open_venue(settings, fresh=fresh) as venue,
+            ):
+                daemon = build_daemon(settings, storage, venue, notifier=obs.notifier, metrics=obs.metrics)
+                stop.bind(daemon.request_stop)  # a signal heard while starting applies now
+                period = (
+                    f"{settings.sim_from} → {settings.sim_to}, speed {settings.sim_speed}, "
+                    f"via {settings.sim_protocol if settings.venue is VenueName.KIS else settings.venue}"
+                    if settings.mode is Mode.SIM
+                    else "sessions by the venue's calendar"
+                )
+                console.print(
+                    f"stockbot {settings.venue} {settings.mode}: {', '.join(settings.sim_symbols)} {period}, "
+                    f"orders {settings.order_mode}, database {safe_url(settings.database_url)}"
+                )
+                extras = [
+                    f"log {log_file}",
+                    f"Slack {'on' if obs.slack else 'off'}",
+                    f"metrics {obs.metrics_url or 'off'}",
+                    _ai_jobs_said(settings),
+                ]
+                console.print(", ".join(extras), style="dim")
                 result = await daemon.run()
         flush_logs()
         if result.settlements or result.killed or result.stopped:

@@ -12,6 +12,7 @@ request to the loop's thread (``call_soon_threadsafe``); the daemon's loop wakes
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -33,6 +34,26 @@ def flush_logs() -> None:
     for handler in logging.getLogger().handlers:
         with contextlib.suppress(Exception):
             handler.flush()
+
+
+class StopRequest:
+    """A stop asked for before the daemon exists (a signal while ``run`` starts) is kept and passed on once the
+    daemon is bound; later ones go straight to it."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._target: Callable[[str], None] | None = None
+
+    def __call__(self, reason: str) -> None:
+        self.reason = self.reason or reason
+        if self._target is not None:
+            self._target(reason)
+
+    def bind(self, target: Callable[[str], None]) -> None:
+        """Pass every stop request to `target` (the daemon's `request_stop`), one already asked at once."""
+        self._target = target
+        if self.reason is not None:
+            target(self.reason)
 
 
 class StopSignals:
@@ -83,14 +104,14 @@ class StopSignals:
         for signum in STOP_SIGNALS:
             try:
                 loop.add_signal_handler(signum, self.heard, signum)
-                restore.append(lambda s=signum: loop.remove_signal_handler(s))
+                restore.append(functools.partial(loop.remove_signal_handler, signum))
             except (NotImplementedError, RuntimeError):  # Windows: no loop signal handlers
 
                 def handler(received: int, _frame: FrameType | None) -> None:
                     loop.call_soon_threadsafe(self.heard, received)
 
                 previous = signal.signal(signum, handler)
-                restore.append(lambda s=signum, p=previous: signal.signal(s, p))
+                restore.append(functools.partial(signal.signal, signum, previous))
         try:
             yield self
         finally:
