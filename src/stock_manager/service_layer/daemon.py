@@ -187,7 +187,9 @@ class TradingDaemon:
             raise KillSwitchActive(
                 f"the kill switch is set ({switch.reason or 'no reason given'}); run `stockbot resume` to clear it"
             )
-        await self._broker.login()
+        if not await unless_tripped(self.kill_switch, self._broker.login()):  # a stop asked while logging in
+            await self._broker.close()
+            return RunResult(stopped=self._kill_reason)
         offered = await self._broker.get_accounts()
         accounts = [a.account_id for a in offered]
         account_id = self.config.account_id or (accounts[0] if len(accounts) == 1 else None)
