@@ -175,13 +175,14 @@ async def test_paper_daemon_when_left_over_a_holiday_weekend_then_waits_relogs_d
     assert {kst_date(at) for at in new_tokens} >= set(traded)
     for day in traded:
         assert any(kst_date(at) == day and at <= kst_datetime(day, dtime(9, 0)) for at in new_tokens), day
-    # The KIS master: read from the simulator at start, then once for each of KIS's update times that came
-    # (06:00 and 18:55 KST here, every day, nights and holidays included), none skipped, none twice. (On this
-    # clock a real second of work is a day of market time, so a refresh may land hours after its time.)
-    assert failed == [] and len(refreshed) >= 1 + 12
-    assert all(e.message.startswith("symbol master refreshed (") for e in refreshed)
+    # The KIS master: read from the simulator at start, then at KIS's update times (06:00 and 18:55 KST here,
+    # every day, nights and holidays included), never twice for one. On this clock a real second of work is a
+    # day of market time, so a refresh may land hours after its time, and one that takes long on a busy machine
+    # may run past the next time (which is then not caught up: the next refresh is the next time to come).
+    assert failed == [] and all(e.message.startswith("symbol master refreshed (") for e in refreshed)
     dues = [latest_due(e.ts_event) for e in refreshed[1:]]
-    assert dues == all_dues(datetime(2024, 2, 7, 9, 55, tzinfo=UTC), len(dues))  # from Wed 18:55 KST on
+    expected = all_dues(datetime(2024, 2, 7, 9, 55, tzinfo=UTC), 16)  # Wed 18:55 KST … Thu 02-15 06:00
+    assert dues == sorted(set(dues)) and set(dues) <= set(expected) and len(dues) >= 10, dues
     # The kill during the wait: EXITED in under a second.
     assert result.killed and seen[-1][0] == "EXITED"
-    assert exited_after_secs < 1.0
+    assert exited_after_secs < 1.0, exited_after_secs
