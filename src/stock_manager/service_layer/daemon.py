@@ -172,7 +172,8 @@ class TradingDaemon:
         return self.kill_switch.reason or ""
 
     async def run(self) -> RunResult:
-        """Trade every session the schedule yields; return when it is exhausted or the kill switch is set.
+        """Trade every session the schedule yields; return when it is exhausted, the kill switch is set or a stop
+        is requested (`request_stop`).
 
         Raises
         ------
