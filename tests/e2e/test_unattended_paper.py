@@ -87,7 +87,7 @@ async def watch_states(
 
 
 async def test_paper_daemon_when_left_over_a_holiday_weekend_then_waits_relogs_daily_and_stops_on_kill_in_a_second(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
 ):
     # Arrange: the KIS simulator (paper) serving the bundled 2024 data; the daemon's wall clock starts on
     # Wednesday 2024-02-07 after the close. KRX was closed Fri 02-09 and Mon 02-12 (Seollal) and the weekend.
@@ -110,7 +110,7 @@ async def test_paper_daemon_when_left_over_a_holiday_weekend_then_waits_relogs_d
     await server.start()
     paper = replay_settings(
         tmp_path / "daemon",
-        f"sqlite+aiosqlite:///{(tmp_path / 'paper.db').as_posix()}",
+        db_url,
         mode="paper",
         sim_symbols="005930",
         kis_app_key=credential.app_key,
