@@ -32,6 +32,8 @@ type Sleep = Callable[[float], Awaitable[None]]
 
 #: How many EGW00133 answers (each followed by a full 61 s wait) before giving up for now.
 MAX_TOKEN_RATE_WAITS = 3
+#: How long the token of a login must stay valid: a trading day from the pre-open to the after-hours close.
+LOGIN_TOKEN_VALIDITY = timedelta(hours=12)
 TOKEN_PATH = "/oauth2/tokenP"  # noqa: S105 - a URL path, not a secret
 APPROVAL_PATH = "/oauth2/Approval"
 HASHKEY_PATH = "/uapi/hashkey"

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import httpx
 import structlog
 
-from stock_manager.adapters.broker.kis.auth import Sleep, TokenManager
+from stock_manager.adapters.broker.kis.auth import LOGIN_TOKEN_VALIDITY, Sleep, TokenManager
 from stock_manager.adapters.broker.kis.config import KisConfig
 from stock_manager.adapters.broker.kis.dispatch import FrameDispatcher
 from stock_manager.adapters.broker.kis.masking import Masker, mask_account
@@ -61,8 +61,6 @@ from stock_manager.service_layer.ports.broker import (
 
 log = structlog.get_logger(__name__)
 
-#: How long the token of a login must stay valid: a trading day from the pre-open to the after-hours close.
-LOGIN_TOKEN_VALIDITY = timedelta(hours=12)
 ORDER_CASH_PATH = "/uapi/domestic-stock/v1/trading/order-cash"
 ORDER_RVSECNCL_PATH = "/uapi/domestic-stock/v1/trading/order-rvsecncl"
 BALANCE_PATH = "/uapi/domestic-stock/v1/trading/inquire-balance"
@@ -187,8 +185,7 @@ class KisBroker:
         await self.issue_approval_key()
 
     async def issue_access_token(self, valid_for: timedelta = timedelta(0)) -> None:
-        """Reuse the cached access token (if valid `valid_for` more) or issue one (``/oauth2/tokenP``; see
-        `TokenManager`)."""
+        """Reuse the cached access token (valid `valid_for` more) or issue one (``/oauth2/tokenP``, `TokenManager`)."""
         await self.tokens.access_token(valid_for)
 
     async def issue_approval_key(self) -> None:
