@@ -276,13 +276,14 @@ COLUMNS: dict[str, dict[str, str]] = {
     "daemon_state": {
         "account_id": "Broker account.",
         "mode": "`sim`, `paper` or `live`.",
-        "trading_state": "STARTING, TRADING, STOPPED, CLOSED or EXITED.",
+        "trading_state": "STARTING, WAITING (between sessions), TRADING, STOPPED, CLOSED or EXITED.",
         "stop_reason": "Why trading stopped (kill switch, loss limit, failed recovery).",
         "trading_date": "KST trading date of the current session, if any.",
         "start_equity_krw": f"Equity at the session's open ({_KRW}).",
         "pid": "Operating-system process id of the daemon.",
         "ts_started": f"When the daemon started ({_TS}).",
         "ts_heartbeat": f"Last sign of life ({_TS}); a stale heartbeat means the daemon is gone.",
+        "ts_next_session": f"While WAITING: when the next session's first order phase begins ({_TS}).",
     },
     "position_checkpoints": {
         "account_id": "Broker account.",

@@ -55,8 +55,8 @@ class DyingSchedule:
     def __init__(self, replay: Any) -> None:
         self._replay = replay
 
-    def sessions(self) -> Any:
-        return self._replay.sessions()
+    def sessions(self, on_wait: Any = None) -> Any:
+        return self._replay.sessions(on_wait)
 
     async def run_until_close(self, session: TradingSession) -> None:
         raise ProcessDied(f"killed after the open of {session.trading_date}, before its first print")

@@ -14,10 +14,7 @@ def test_sweep_when_run_in_one_process_or_two_then_each_set_has_its_own_backtest
     # Arrange: two parameter sets on two bundled symbols over 2022.
     market = bundled(["005930", "000660"])
     config = BacktestConfig(date(2022, 1, 3), date(2022, 12, 29))
-    grid = [
-        {"short_window_days": 20, "long_window_days": 60},
-        {"short_window_days": 50, "long_window_days": 200},
-    ]
+    grid = [{"short_window_days": 20, "long_window_days": 60}, {"short_window_days": 50, "long_window_days": 200}]
     # Act
     serial = sweep(market, config, grid, jobs=1)
     pooled = sweep(market, config, grid, jobs=2)

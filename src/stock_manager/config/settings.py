@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 from stock_manager.config.ai_settings import AiSettings
 from stock_manager.config.dashboard_settings import DashboardSettings
 from stock_manager.config.dotenv_check import check_sources
+from stock_manager.config.lifecycle_settings import LifecycleSettings
 from stock_manager.config.risk_settings import RiskSettings
 from stock_manager.config.secret_sources import KeyringSettingsSource
 from stock_manager.config.slack_settings import SlackSettings
@@ -94,7 +95,14 @@ _NEVER_ECHOED = frozenset(
 
 
 class Settings(
-    RiskSettings, UpbitSettings, UpbitPaperSettings, SlackSettings, AiSettings, DashboardSettings, BaseSettings
+    RiskSettings,
+    UpbitSettings,
+    UpbitPaperSettings,
+    SlackSettings,
+    LifecycleSettings,
+    AiSettings,
+    DashboardSettings,
+    BaseSettings,
 ):
     """Validated settings; build with `load_settings`, which turns validation errors into a clear message.
 

@@ -35,6 +35,7 @@ from stock_manager.entrypoints.observability import (
     register_secrets,
 )
 from stock_manager.entrypoints.venues import Venue, build_sim_broker, open_recovery_venue, open_venue, replay_clock
+from stock_manager.localtime import show_kst
 from stock_manager.service_layer.daemon import DaemonConfig, SessionAssembly, TradingDaemon
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
 from stock_manager.service_layer.kill_switch import KillSwitch
@@ -318,6 +319,9 @@ def build_daemon(
     )
     session_assembly: SessionAssembly = assemble
     from stock_manager.entrypoints.ai_jobs import nightly_jobs
+    from stock_manager.entrypoints.lifecycle import universe_refresh
+
+    refresh = universe_refresh(settings, storage.uow_factory, venue, notifier)
 
     return TradingDaemon(
         config=config,
@@ -330,4 +334,6 @@ def build_daemon(
         assemble=session_assembly,
         kill_notices=kill_notices(settings),
         after_close=nightly_jobs(settings, storage, notifier, profile),
+        show_time=show_kst,
+        companions=() if refresh is None else (refresh,),
     )

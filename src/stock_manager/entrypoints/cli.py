@@ -5,6 +5,7 @@ db, exchange-sim) in `cli_admin`, the service ones in `service`, the credential 
 Exit codes: see `cli_app`.
 """
 
+import asyncio
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -94,6 +95,7 @@ def run(
             raise ConfigurationError(f"--from {settings.sim_from} is after --to {settings.sim_to}")
         from stock_manager.entrypoints.preflight import check_before_run
         from stock_manager.entrypoints.run_lease import holding_run_lease
+        from stock_manager.entrypoints.stop_signals import StopRequest, StopSignals, flush_logs
 
         check_before_run(
             settings,
@@ -117,33 +119,38 @@ def run(
             from stock_manager.entrypoints.ai_jobs import require_ai_settings
 
             require_ai_settings(settings)
-        async with (
-            holding_run_lease(settings),
-            open_storage(settings, upgrade=False) as storage,
-            serving_with_daemon(settings, enabled=dashboard, say=console.print),
-            open_observability(settings) as obs,
-            open_venue(settings, fresh=fresh) as venue,
-        ):
-            daemon = build_daemon(settings, storage, venue, notifier=obs.notifier, metrics=obs.metrics)
-            period = (
-                f"{settings.sim_from} → {settings.sim_to}, speed {settings.sim_speed}, "
-                f"via {settings.sim_protocol if settings.venue is VenueName.KIS else settings.venue}"
-                if settings.mode is Mode.SIM
-                else "sessions by the venue's calendar"
-            )
-            console.print(
-                f"stockbot {settings.venue} {settings.mode}: {', '.join(settings.sim_symbols)} {period}, "
-                f"orders {settings.order_mode}, database {safe_url(settings.database_url)}"
-            )
-            extras = [
-                f"log {log_file}",
-                f"Slack {'on' if obs.slack else 'off'}",
-                f"metrics {obs.metrics_url or 'off'}",
-                _ai_jobs_said(settings),
-            ]
-            console.print(", ".join(extras), style="dim")
-            result = await daemon.run()
-        if result.settlements or result.killed:
+        stop = StopRequest()
+        stop_signals = StopSignals(stop, lambda text: err.print(text, markup=False, style="yellow"))
+        with stop_signals.installed(asyncio.get_running_loop()):
+            async with (
+                holding_run_lease(settings),
+                open_storage(settings, upgrade=False) as storage,
+                serving_with_daemon(settings, enabled=dashboard, say=console.print),
+                open_observability(settings) as obs,
+                open_venue(settings, fresh=fresh) as venue,
+            ):
+                daemon = build_daemon(settings, storage, venue, notifier=obs.notifier, metrics=obs.metrics)
+                stop.bind(daemon.request_stop)  # a signal heard while starting applies now
+                period = (
+                    f"{settings.sim_from} → {settings.sim_to}, speed {settings.sim_speed}, "
+                    f"via {settings.sim_protocol if settings.venue is VenueName.KIS else settings.venue}"
+                    if settings.mode is Mode.SIM
+                    else "sessions by the venue's calendar"
+                )
+                console.print(
+                    f"stockbot {settings.venue} {settings.mode}: {', '.join(settings.sim_symbols)} {period}, "
+                    f"orders {settings.order_mode}, database {safe_url(settings.database_url)}"
+                )
+                extras = [
+                    f"log {log_file}",
+                    f"Slack {'on' if obs.slack else 'off'}",
+                    f"metrics {obs.metrics_url or 'off'}",
+                    _ai_jobs_said(settings),
+                ]
+                console.print(", ".join(extras), style="dim")
+                result = await daemon.run()
+        flush_logs()
+        if result.settlements or result.killed or result.stopped:
             render_period(result.settlements, console)
             jobs = daemon.after_close
             if jobs is not None:
@@ -160,6 +167,13 @@ def run(
                 f"{account(result.account_id)}; see `stockbot status`). `stockbot run --fresh` starts it "
                 "again on a new simulated account."
             )
+        if result.stopped:
+            left = f" {result.open_orders_left} order(s) left working at the broker." if result.open_orders_left else ""
+            err.print(
+                f"Stopped in order: {result.stopped}; nothing was sent after it.{left} `stockbot run` resumes "
+                f"(recovery reconciles with the broker first). Exit code {stop_signals.code}."
+            )
+            return stop_signals.code
         if result.killed:
             left = f" {result.open_orders_left} order(s) left working at the broker." if result.open_orders_left else ""
             flattened = f" {result.flatten_orders} flatten order(s) sent." if result.flatten_orders else ""

@@ -1,7 +1,8 @@
 """The ``stockbot`` command line's application object and what every command shares: the typer apps, the
 consoles, settings loading with secrets registered first, and the one outer handler that maps errors to exit
 codes (0 done; 1 error; 2 bad configuration or arguments; 3 stopped by, or refused because of, the kill
-switch; never a traceback).
+switch; 128 + the signal's number when a signal stopped ``run`` in order: 130 SIGINT, 143 SIGTERM, 149
+SIGBREAK, see `stop_signals`; never a traceback).
 """
 
 import asyncio

@@ -15,7 +15,7 @@
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, fields
 from datetime import time
@@ -63,11 +63,12 @@ class FrameSender(Protocol):
 
 @dataclass(slots=True)
 class Venue:
-    """A broker, the schedule of its sessions, and the market clock the daemon runs on."""
+    """A broker, the schedule of its sessions, the market clock the daemon runs on and how to wait on it."""
 
     broker: Broker
     schedule: SessionSchedule
     clock: Clock
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
 
 class Lockstep:

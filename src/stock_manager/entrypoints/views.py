@@ -46,6 +46,7 @@ def status_data(report: StatusReport) -> dict[str, Any]:
             "pid": d.pid,
             "ts_started": d.ts_started,
             "ts_heartbeat": d.ts_heartbeat,
+            "ts_next_session": d.ts_next_session,
         },
         "kill_switch": {
             "active": report.kill_switch.active,
@@ -107,8 +108,9 @@ def render_status(report: StatusReport, console: Console) -> None:
     if d is None:
         console.print("No daemon has run against this database yet. Start one with `stockbot run --mode sim`.")
     else:
+        waiting = f" for {kst(d.ts_next_session)} KST" if d.ts_next_session else ""
         console.print(
-            f"Mode [bold]{d.mode}[/]  account {account(d.account_id)}  state [bold]{d.trading_state}[/]"
+            f"Mode [bold]{d.mode}[/]  account {account(d.account_id)}  state [bold]{d.trading_state}{waiting}[/]"
             f"{f' ({d.stop_reason})' if d.stop_reason else ''}  session {d.trading_date or '-'}  "
             f"heartbeat {kst(d.ts_heartbeat)} KST"
         )

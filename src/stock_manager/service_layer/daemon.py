@@ -6,14 +6,20 @@ On the kill switch the daemon stops sending (stop mode), does what the switch as
 ``cancel_open``: cancel every working order; ``flatten``: also sell every position at market and let the
 session run until those sells are done, the session closes or `flatten_wait_secs` pass), records it and
 exits. An unreadable switch counts as set (``cancel_open``).
+
+Between sessions the daemon is WAITING (`waiting.SessionWaiter`): the next session's start in its state, the
+heartbeat fresh, the kill switch heard within a poll interval, a new login before each trading day. A stop
+request (`TradingDaemon.request_stop`: SIGINT, SIGTERM, a service stop) ends a run in order: nothing new is sent
+from then on, an order already being sent is settled, working orders stay at the broker (a restart's recovery
+finds them), the state is STOPPED with the reason, then EXITED.
 """
 
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from datetime import date
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Protocol
 
 import structlog
@@ -22,15 +28,18 @@ from stock_manager.domain.clock import Clock
 from stock_manager.domain.errors import ConfigurationError, FatalBrokerError, StockbotError
 from stock_manager.domain.modes import Mode
 from stock_manager.domain.sessions import TradingSession
+from stock_manager.service_layer.daemon_status import DaemonStatus
 from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.execution import Execution
-from stock_manager.service_layer.kill_switch import KillSwitch
+from stock_manager.service_layer.kill_switch import KillSwitch, unless_tripped
+from stock_manager.service_layer.kill_watch import KillSwitchWatch
 from stock_manager.service_layer.ports.broker import Broker
 from stock_manager.service_layer.ports.kill_notices import KillSwitchNotices
 from stock_manager.service_layer.ports.notifications import Notifier
 from stock_manager.service_layer.ports.schedule import SessionSchedule
-from stock_manager.service_layer.ports.storage import DaemonState, DailySettlement, UnitOfWorkFactory
+from stock_manager.service_layer.ports.storage import DailySettlement, UnitOfWorkFactory
 from stock_manager.service_layer.trading_day import SessionRunner
+from stock_manager.service_layer.waiting import SessionWaiter
 
 log = structlog.get_logger("stockbot.daemon")
 
@@ -52,6 +61,12 @@ class SessionAssembly(Protocol):
     ) -> SessionRunner: ...
 
 
+class Companion(Protocol):
+    """Work that runs beside the sessions for the whole run (`run` until cancelled); it must not raise."""
+
+    async def run(self) -> None: ...
+
+
 class AfterClose(Protocol):
     """Work done once a session is settled and before the next opens (the AI batch jobs): it must not raise;
     the daemon logs and goes on if it does, and the kill switch still interrupts it."""
@@ -71,14 +86,17 @@ class DaemonConfig:
     kill_quiesce_secs: float = 10.0  # how long a kill waits for an order already being sent
     flatten_wait_secs: float = 30.0
     notice_reconnect_secs: float = 5.0
+    relogin_retry_secs: float = 5.0  # between login attempts before a session while the broker is unreachable
 
 
 @dataclass(slots=True)
 class RunResult:
-    """How a run ended: the sessions it closed, and whether the kill switch stopped it."""
+    """How a run ended: the sessions it closed, and whether the kill switch or a stop request (`stopped`: its
+    reason) ended it."""
 
     settlements: list[DailySettlement] = field(default_factory=list)
     killed: bool = False
+    stopped: str = ""
     kill_reason: str = ""
     kill_action: str = ""
     open_orders_cancelled: int = 0
@@ -102,6 +120,10 @@ class TradingDaemon:
         Connects a listener for kill-switch notices (PostgreSQL); None: poll only.
     after_close : AfterClose | None
         Runs after each session's close (the AI batch jobs); None: nothing.
+    companions : Sequence[Companion]
+        Work beside the sessions for the whole run (the symbol master's refresh), cancelled when it ends.
+    show_time : Callable[[datetime], str]
+        How people read a time in the daemon's messages (the composition root shows the owner's zone).
     """
 
     def __init__(
@@ -117,6 +139,8 @@ class TradingDaemon:
         assemble: SessionAssembly,
         kill_notices: Callable[[], Awaitable[KillSwitchNotices]] | None = None,
         after_close: AfterClose | None = None,
+        show_time: Callable[[datetime], str] = datetime.isoformat,
+        companions: Sequence["Companion"] = (),
     ) -> None:
         self.config = config
         self._uow = uow_factory
@@ -127,17 +151,29 @@ class TradingDaemon:
         self._notifier = notifier
         self._assemble = assemble
         self.kill_switch = KillSwitch()
-        self._state: DaemonState | None = None
+        self.status = DaemonStatus(uow_factory, wall_clock)
         self._kill_notices = kill_notices
-        self._wake = asyncio.Event()
         self.after_close = after_close
+        self._show_time = show_time
+        self._companions = tuple(companions)
+        self._stop_request: str | None = None
+        self.waiter: SessionWaiter | None = None
+
+    def request_stop(self, reason: str) -> None:
+        """Stop in order (a signal, a service stop): nothing new is sent from now on, and the run ends as soon
+        as whatever it is doing can be interrupted, with the state STOPPED (`reason`) and then EXITED. Safe to
+        call from a signal handler on the loop's thread; a second call changes nothing."""
+        if self._stop_request is None:
+            self._stop_request = reason
+        self.kill_switch.trip(reason)
 
     @property
     def _kill_reason(self) -> str:
         return self.kill_switch.reason or ""
 
     async def run(self) -> RunResult:
-        """Trade every session the schedule yields; return when it is exhausted or the kill switch is set.
+        """Trade every session the schedule yields; return when it is exhausted, the kill switch is set or a stop
+        is requested (`request_stop`).
 
         Raises
         ------
@@ -152,7 +188,9 @@ class TradingDaemon:
             raise KillSwitchActive(
                 f"the kill switch is set ({switch.reason or 'no reason given'}); run `stockbot resume` to clear it"
             )
-        await self._broker.login()
+        if not await unless_tripped(self.kill_switch, self._broker.login()):  # a stop asked while logging in
+            await self._broker.close()
+            return RunResult(stopped=self._kill_reason)
         offered = await self._broker.get_accounts()
         accounts = [a.account_id for a in offered]
         account_id = self.config.account_id or (accounts[0] if len(accounts) == 1 else None)
@@ -160,57 +198,99 @@ class TradingDaemon:
             raise ConfigurationError(f"account {self.config.account_id!r} is not among the broker's accounts")
         result = RunResult(account_id=account_id)
         runner = self._assemble(
-            account_id,
-            self.kill_switch,
-            lambda reason: self._set_trading_state("STOPPED", reason),
-            self._set_trading_state,
+            account_id, self.kill_switch, lambda reason: self.status.set("STOPPED", reason), self.status.set
         )
         execution = runner.execution
-        now = self._wall.now()
         names = {a.account_id: a.name for a in offered}
         async with self._uow() as uow:
             await uow.accounts.seen(
-                account_id, runner.venue.name, str(self.config.mode), names.get(account_id, ""), now
+                account_id, runner.venue.name, str(self.config.mode), names.get(account_id, ""), self._wall.now()
             )
             await uow.commit()
-        self._state = DaemonState(account_id, str(self.config.mode), "STARTING", "", None, None, os.getpid(), now, now)
-        await self._write_state()
+        await self.status.start(account_id, str(self.config.mode), os.getpid())
         await self._broker.subscribe_order_events(execution.on_broker_event)
         await self._broker.subscribe_quotes(runner.venue.instruments.symbols, runner.on_tick)
-        watcher = asyncio.create_task(self._watch_kill_switch(), name="kill-switch-watcher")
-        listener = asyncio.create_task(self._listen_for_notices(), name="kill-switch-listener")
+        watch = KillSwitchWatch(
+            uow_factory=self._uow,
+            kill_switch=self.kill_switch,
+            status=self.status,
+            config=self.config,
+            notices=self._kill_notices,
+        )
+        watcher = asyncio.create_task(watch.watch(), name="kill-switch-watcher")
+        listener = asyncio.create_task(watch.listen(), name="kill-switch-listener")
+        beside = [asyncio.create_task(c.run(), name=type(c).__name__) for c in self._companions]
+        self.waiter = SessionWaiter(
+            schedule=self._schedule,
+            broker=self._broker,
+            status=self.status,
+            kill_switch=self.kill_switch,
+            uow_factory=self._uow,
+            notifier=self._notifier,
+            clock=self._clock,
+            account_id=account_id,
+            show_time=self._show_time,
+            relogin_retry_secs=self.config.relogin_retry_secs,
+        )
         current: TradingSession | None = None
         try:
-            async for session in self._schedule.sessions():
-                if self.kill_switch.tripped:
-                    break
+            while not self.kill_switch.tripped and (session := await self.waiter.next()) is not None:
                 async with self._uow() as uow:
                     done = await uow.settlements.get(account_id, session.trading_date)
                 if done is not None:
                     continue  # closed before a restart; the schedule is replaying past it
                 current = session
-                if not await self._until_killed(runner.open(session)):
+                if not await unless_tripped(self.kill_switch, runner.open(session)):
                     break
-                if not await self._until_killed(self._run_session(session, execution)):
+                if not await unless_tripped(self.kill_switch, self._run_session(session, execution)):
                     break
                 settlement = await runner.close(session)
                 result.settlements.append(settlement)
                 current = None
-                if self.after_close is not None and not await self._until_killed(
-                    self._after_close_safely(account_id, settlement)
+                if self.after_close is not None and not await unless_tripped(
+                    self.kill_switch, self._after_close_safely(account_id, settlement)
                 ):
                     break
-            if self.kill_switch.tripped:
+            if self._stop_request is not None and self.kill_switch.reason == self._stop_request:
+                result.stopped = self._stop_request
+                await self._stop_in_order(execution, result)
+            elif self.kill_switch.tripped:
                 result.killed, result.kill_reason = True, self._kill_reason
                 await self._honour_kill(execution, current, result)
         finally:
-            for task in (watcher, listener):
+            for task in (watcher, listener, *beside):
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-            await self._set_trading_state("EXITED", self._kill_reason)
+            await self.status.set("EXITED", self._kill_reason)
             await self._broker.close()
         return result
+
+    async def _stop_in_order(self, execution: Execution, result: RunResult) -> None:
+        # A stop request: nothing new was sent since it came (the in-process switch blocks every send); settle
+        # an order already being sent, leave working orders at the broker, say so, and exit.
+        reason = result.stopped
+        await self.status.set("STOPPED", reason)
+        if not await execution.quiesce(self.config.kill_quiesce_secs):
+            log.error("stop_quiesce_timeout", secs=self.config.kill_quiesce_secs)
+        try:
+            await execution.resync_from_database()  # the session task was stopped wherever it was
+        except Exception as e:  # the broker or the database failing here must not keep the daemon from exiting
+            log.error("stop_resync_failed", error=str(e))
+        result.open_orders_left = len(execution.open_orders)
+        async with self._uow() as uow:
+            await record_event(
+                uow,
+                self._notifier,
+                ts=self._clock.now(),
+                kind="daemon_stopped",
+                severity="WARNING",
+                message=f"stopped in order ({reason}): nothing new sent since; "
+                f"{result.open_orders_left} order(s) left working at the broker; exiting",
+                account_id=execution.config.account_id,
+                payload={"reason": reason, "left_working": result.open_orders_left},
+            )
+            await uow.commit()
 
     async def _after_close_safely(self, account_id: str, settlement: DailySettlement) -> None:
         # Outside the trading path: a failure here is logged and the next session opens as usual.
@@ -241,20 +321,6 @@ class TradingDaemon:
                 await execution.enter_stop_mode(f"periodic reconciliation: {e}")
             except StockbotError as e:
                 log.warning("periodic_reconciliation_failed", error=str(e))
-
-    async def _until_killed(self, work: Awaitable[object]) -> bool:
-        # Run `work` unless the kill switch fires first; then cancel it and return False.
-        task = asyncio.ensure_future(work)
-        killed = asyncio.ensure_future(self.kill_switch.wait())
-        await asyncio.wait({task, killed}, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            killed.cancel()
-            task.result()
-            return True
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        return False
 
     async def _honour_kill(self, execution: Execution, session: TradingSession | None, result: RunResult) -> None:
         action = await self._kill_action()
@@ -323,66 +389,3 @@ class TradingDaemon:
                 market.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await market  # a failure here must not keep the kill from being recorded
-
-    async def _watch_kill_switch(self) -> None:
-        # Read the database's kill switch every poll interval, or at once when a notice wakes us; keep the
-        # heartbeat fresh. An unreadable switch counts as set.
-        loop = asyncio.get_running_loop()
-        last_heartbeat = loop.time()
-        while True:
-            try:
-                async with self._uow() as uow:
-                    switch = await uow.control.get_kill_switch()
-                if switch.active:
-                    self.kill_switch.trip(switch.reason or "no reason given")
-                    return
-                if loop.time() - last_heartbeat >= self.config.heartbeat_interval_secs:
-                    last_heartbeat = loop.time()
-                    await self._write_state()
-            except Exception as e:
-                self.kill_switch.trip(f"kill switch unreadable: {type(e).__name__}")
-                log.error("kill_switch_unreadable", error=str(e))
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.kill_poll_interval_secs)
-            self._wake.clear()
-
-    async def _listen_for_notices(self) -> None:
-        # Keep a notice listener connected (PostgreSQL); each notice wakes the watcher. Any failure only
-        # costs latency: the watcher polls regardless.
-        if self._kill_notices is None:
-            return
-        while True:
-            notices: KillSwitchNotices | None = None
-            try:
-                notices = await self._kill_notices()
-                while True:
-                    if await notices.wait(30.0):
-                        self._wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.warning("kill_switch_listener_lost", error=f"{type(e).__name__}: {e}")
-            finally:
-                if notices is not None:
-                    await notices.close()
-            await asyncio.sleep(self.config.notice_reconnect_secs)
-
-    async def _set_trading_state(self, trading_state: str, reason: str, trading_date: date | None = None) -> None:
-        if self._state is None:
-            return
-        self._state = replace(
-            self._state,
-            trading_state=trading_state,
-            stop_reason=reason,
-            trading_date=trading_date or self._state.trading_date,
-            ts_heartbeat=self._wall.now(),
-        )
-        await self._write_state()
-
-    async def _write_state(self) -> None:
-        if self._state is None:
-            return
-        async with self._uow() as uow:
-            await uow.control.put_daemon_state(self._state)
-            await uow.commit()

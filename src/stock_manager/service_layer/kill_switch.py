@@ -6,6 +6,8 @@ tripped for the run: nothing more is sent, and the daemon winds down.
 """
 
 import asyncio
+import contextlib
+from collections.abc import Awaitable
 
 
 class KillSwitch:
@@ -34,3 +36,22 @@ class KillSwitch:
     async def wait(self) -> None:
         """Return once the switch is tripped."""
         await self._tripped.wait()
+
+
+async def unless_tripped(switch: KillSwitch, work: Awaitable[object]) -> bool:
+    """Run `work` unless `switch` trips first; then cancel it and return False. Return True when `work` finished
+    (its exception, if any, is raised)."""
+    task = asyncio.ensure_future(work)
+    tripped = asyncio.ensure_future(switch.wait())
+    try:
+        await asyncio.wait({task, tripped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        tripped.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if task.cancelled():
+        return False
+    task.result()
+    return True

@@ -15,6 +15,7 @@ import structlog
 
 from stock_manager.domain.clock import Clock
 from stock_manager.domain.sessions import TradingSession
+from stock_manager.service_layer.ports.schedule import WaitListener
 
 log = structlog.get_logger("stockbot.schedule")
 
@@ -50,8 +51,9 @@ class CalendarSchedule:
         self._sleep = sleep
         self._max_sessions = max_sessions
 
-    async def sessions(self) -> AsyncIterator[TradingSession]:
-        """Yield the current or next session once its pre-open is due; then the following ones."""
+    async def sessions(self, on_wait: WaitListener | None = None) -> AsyncIterator[TradingSession]:
+        """Yield the current or next session once its pre-open is due; then the following ones. Before each wait
+        for a session not yet due, `on_wait` (if any) is awaited with it."""
         yielded = 0
         after = self._clock.now()
         while self._max_sessions is None or yielded < self._max_sessions:
@@ -59,6 +61,8 @@ class CalendarSchedule:
             if session is None:
                 log.warning("calendar_exhausted", after=after.isoformat())
                 return
+            if on_wait is not None and session.ts_first_order > self._clock.now():
+                await on_wait(session)
             await self._sleep_until(session.ts_first_order)
             yield session
             yielded += 1

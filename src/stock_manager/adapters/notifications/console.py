@@ -7,9 +7,18 @@ from stock_manager.localtime import show_kst, show_kst_utc
 from stock_manager.service_layer.ports.storage import EventRecord
 from stock_manager.service_layer.views.reports import DailyReport
 
-#: Event kinds worth a line even at INFO severity: the trading story of a session.
+#: Event kinds worth a line even at INFO severity: the trading story of a session, and the waits between them.
 TRADE_KINDS = frozenset(
-    {"order_created", "order_sent", "fill", "order_canceled", "order_rejected", "market_open", "params_applied"}
+    {
+        "order_created",
+        "order_sent",
+        "fill",
+        "order_canceled",
+        "order_rejected",
+        "market_open",
+        "params_applied",
+        "daemon_waiting",
+    }
 )
 
 

@@ -243,13 +243,14 @@ daemon_state = Table(
     metadata,
     Column("account_id", String(32), primary_key=True),
     Column("mode", String(8), nullable=False),
-    Column("trading_state", String(10), nullable=False),  # STARTING | TRADING | STOPPED | CLOSED | EXITED
+    Column("trading_state", String(10), nullable=False),  # STARTING|WAITING|TRADING|STOPPED|CLOSED|EXITED
     Column("stop_reason", Text, nullable=False, server_default=""),
     Column("trading_date", Date),
     Column("start_equity_krw", ExactDecimal(32, 8)),
     Column("pid", Integer),
     Column("ts_started", UtcDateTime, nullable=False),
     Column("ts_heartbeat", UtcDateTime, nullable=False),
+    Column("ts_next_session", UtcDateTime),  # WAITING: when the next session's first order phase begins (0017)
 )
 
 recovery_logs = Table(

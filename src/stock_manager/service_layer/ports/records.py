@@ -149,7 +149,11 @@ class ObservedOrder:
 
 @dataclass(frozen=True, slots=True)
 class DaemonState:
-    """What a running (or last) daemon reported about itself for one account."""
+    """What a running (or last) daemon reported about itself for one account.
+
+    `trading_state`: STARTING, WAITING (between sessions; `ts_next_session` says until when), TRADING, STOPPED
+    (stop mode, or winding down after a stop request), CLOSED (the session settled) or EXITED.
+    """
 
     account_id: str
     mode: str
@@ -160,6 +164,7 @@ class DaemonState:
     pid: int | None
     ts_started: datetime
     ts_heartbeat: datetime
+    ts_next_session: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,8 @@ type Sleep = Callable[[float], Awaitable[None]]
 
 #: How many EGW00133 answers (each followed by a full 61 s wait) before giving up for now.
 MAX_TOKEN_RATE_WAITS = 3
+#: How long the token of a login must stay valid: a trading day from the pre-open to the after-hours close.
+LOGIN_TOKEN_VALIDITY = timedelta(hours=12)
 TOKEN_PATH = "/oauth2/tokenP"  # noqa: S105 - a URL path, not a secret  # nosec B105
 APPROVAL_PATH = "/oauth2/Approval"
 HASHKEY_PATH = "/uapi/hashkey"
@@ -121,12 +123,13 @@ class TokenManager:
         """Return the token cache file (None when the disk cache is off)."""
         return self._cache.path
 
-    def _usable(self, token: AccessToken | None) -> bool:
-        margin = timedelta(seconds=self._config.token_refresh_margin_secs)
+    def _usable(self, token: AccessToken | None, valid_for: timedelta = timedelta(0)) -> bool:
+        margin = max(timedelta(seconds=self._config.token_refresh_margin_secs), valid_for)
         return token is not None and self._clock.now() < token.expires_at - margin
 
-    async def access_token(self) -> str:
-        """Return a valid access token: the cached one, or a new one (one issuance at a time).
+    async def access_token(self, valid_for: timedelta = timedelta(0)) -> str:
+        """Return a valid access token: the cached one, or a new one (one issuance at a time). `valid_for`: the
+        cached one only if it stays valid that much longer (a login before a trading day asks for the day).
 
         Raises
         ------
@@ -135,11 +138,11 @@ class TokenManager:
         TemporaryBrokerError
             If KIS cannot be reached or keeps answering EGW00133.
         """
-        if self._usable(self._token):
+        if self._usable(self._token, valid_for):
             assert self._token is not None
             return self._token.value
         async with self._lock:
-            if self._usable(self._token):
+            if self._usable(self._token, valid_for):
                 assert self._token is not None
                 return self._token.value
             self._token = await self._issue()

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import httpx
 import structlog
 
-from stock_manager.adapters.broker.kis.auth import Sleep, TokenManager
+from stock_manager.adapters.broker.kis.auth import LOGIN_TOKEN_VALIDITY, Sleep, TokenManager
 from stock_manager.adapters.broker.kis.config import KisConfig
 from stock_manager.adapters.broker.kis.dispatch import FrameDispatcher
 from stock_manager.adapters.broker.kis.masking import Masker, mask_account
@@ -171,7 +171,8 @@ class KisBroker:
     # -- SESSION AND ACCOUNT ---------------------------------------------------------------------------
 
     async def login(self) -> None:
-        """Obtain the access token (cached or new) and the WebSocket approval key.
+        """Obtain the access token (the cached one if it lasts `LOGIN_TOKEN_VALIDITY` more, else a new one: the
+        daemon logs in before each trading day, so no token expires during one) and the WebSocket approval key.
 
         Raises
         ------
@@ -180,12 +181,12 @@ class KisBroker:
         TemporaryBrokerError
             If KIS cannot be reached.
         """
-        await self.issue_access_token()
+        await self.issue_access_token(LOGIN_TOKEN_VALIDITY)
         await self.issue_approval_key()
 
-    async def issue_access_token(self) -> None:
-        """Reuse the cached access token or issue one (``/oauth2/tokenP``; see `TokenManager`)."""
-        await self.tokens.access_token()
+    async def issue_access_token(self, valid_for: timedelta = timedelta(0)) -> None:
+        """Reuse the cached access token (valid `valid_for` more) or issue one (``/oauth2/tokenP``, `TokenManager`)."""
+        await self.tokens.access_token(valid_for)
 
     async def issue_approval_key(self) -> None:
         """Issue the WebSocket approval key (``/oauth2/Approval``)."""

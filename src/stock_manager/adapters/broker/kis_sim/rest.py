@@ -163,6 +163,23 @@ async def not_found(request: web.Request) -> web.Response:
     raise wire.service_not_found()
 
 
+#: Where the simulator serves the bundled KOSPI master, as KIS's download does (reference §7.5).
+MASTER_PATH = "/common/master/kospi_code.mst.zip"
+
+
+async def kospi_master(request: web.Request) -> web.Response:
+    """The bundled KOSPI master as KIS serves it: a zip holding one ``kospi_code.mst`` (no credential needed)."""
+    import io
+    import zipfile
+
+    from stock_manager.adapters.marketdata.bundled import KOSPI_MASTER_FILE, read_bytes
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("kospi_code.mst", read_bytes(KOSPI_MASTER_FILE))
+    return web.Response(body=buffer.getvalue(), content_type="application/zip")
+
+
 def build_app(sim: "KisExchangeSimulator") -> web.Application:
     """Return the aiohttp application serving every simulated endpoint."""
     from stock_manager.adapters.broker.kis_sim import rest_inquiries, rest_orders, rest_quotes
@@ -183,4 +200,5 @@ def build_app(sim: "KisExchangeSimulator") -> web.Application:
     app.router.add_get(f"{base}/quotations/inquire-price", rest_quotes.price)
     app.router.add_get(f"{base}/quotations/inquire-daily-itemchartprice", rest_quotes.daily_chart)
     app.router.add_route("*", "/uapi/{tail:.*}", not_found)
+    app.router.add_get(MASTER_PATH, kospi_master)
     return app

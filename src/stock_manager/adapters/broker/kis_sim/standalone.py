@@ -15,6 +15,7 @@ from datetime import date, time
 from pathlib import Path
 
 from stock_manager.adapters.broker.kis_sim.auth import KisCredential
+from stock_manager.adapters.broker.kis_sim.rest import MASTER_PATH
 from stock_manager.adapters.broker.kis_sim.server import DEFAULT_CREDENTIAL, KisExchangeSimulator
 from stock_manager.adapters.broker.kis_sim.wire import KisMode
 from stock_manager.adapters.broker.sim.broker import SimBroker
@@ -174,5 +175,6 @@ def _banner(
         ("KIS_HTS_ID", credential.hts_id),
         ("KIS_REST_BASE_URL", sim.rest_base_url),
         ("KIS_WS_URL", sim.ws_url),
+        ("KIS_MASTER_URL", f"{sim.rest_base_url}{MASTER_PATH}"),
     ):
         say(f"{name}={value}")

@@ -54,6 +54,7 @@ from stock_manager.service_layer.ports.broker import (
     Quote,
     TickHandler,
 )
+from stock_manager.service_layer.ports.schedule import WaitListener
 
 
 class SimBroker:
@@ -229,8 +230,9 @@ class SimBroker:
 
     # -- SessionSchedule ------------------------------------------------------------------------------
 
-    def sessions(self) -> AsyncIterator[TradingSession]:
-        """Yield each remaining session after moving the clock to its first order phase (the KRX pre-open).
+    def sessions(self, on_wait: WaitListener | None = None) -> AsyncIterator[TradingSession]:
+        """Yield each remaining session after moving the clock to its first order phase (KRX pre-open; never
+        calls `on_wait`: a replay moves its own clock and never waits).
 
         A resumed replay starts with the session it was in. One resumed between two sessions (or after the
         last) first yields the session that closed last, without moving the clock and with nothing left to
