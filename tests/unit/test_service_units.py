@@ -85,7 +85,7 @@ def test_systemd_unit_restarts_on_failure_but_not_after_a_refusal_and_is_wanted_
         "Restart=on-failure",
         "RestartPreventExitStatus=2 3",
         "KillSignal=SIGINT",
-        "SuccessExitStatus=130",
+        "SuccessExitStatus=130 143",
         "WantedBy=default.target",
         "[Install]",
     ):
