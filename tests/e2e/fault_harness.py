@@ -10,9 +10,11 @@ The invariants, checked against the journaled replay attached read-only (`SimBro
 
 * every broker order maps to exactly one order of ours, and no order of ours carries a number the broker
   does not know (so no idempotency key ever got two broker orders);
-* per broker order, our recorded fills sum to the broker's executed quantity and amount (none lost, none
-  doubled), and no fill is recorded without its order;
-* positions recomputed from our fills equal the broker's holdings, and the positions table agrees;
+* per broker order, our recorded fills sum to the broker's executed quantity and, exactly, its executed amount
+  (none lost, none doubled, no won drifted), and no fill is recorded without its order;
+* positions recomputed from our fills equal the broker's holdings, and the positions table agrees; the cost
+  basis (quantity × average price) equals the broker's to the won, and so do realized PnL, commission and tax
+  of every symbol (our fills folded against the broker's executions folded);
 * every order's final state and executed quantity equal the broker's.
 """
 
@@ -304,6 +306,7 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
                 f.broker_order_number,
                 f.source,
                 f.trading_date,
+                f.amount_krw,
             ).where(f.account_id == account),
         )
     ]
@@ -349,16 +352,13 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
     executed: dict[str, tuple[Decimal, Decimal]] = {}
     for fill in broker_fills:
         qty, amount = executed.get(normalize_order_number(fill.broker_order_number), (Decimal(0), Decimal(0)))
-        executed[normalize_order_number(fill.broker_order_number)] = (
-            qty + fill.quantity,
-            amount + fill.quantity * fill.price,
-        )
+        executed[normalize_order_number(fill.broker_order_number)] = (qty + fill.quantity, amount + fill.notional_krw)
     for number in sorted(set(executed) | set(recorded), key=int):
         broker_qty, broker_amount = executed.get(number, (Decimal(0), Decimal(0)))
         rows = recorded.get(number, [])
         our_qty = sum((r["quantity"] for r in rows), Decimal(0))
-        our_amount = sum((r["quantity"] * r["price"] for r in rows), Decimal(0))
-        if our_qty != broker_qty or abs(our_amount - broker_amount) > Decimal("0.01"):
+        our_amount = sum((_amount(r) for r in rows), Decimal(0))
+        if our_qty != broker_qty or our_amount != broker_amount:
             violations["fills equal the broker's executions"].append(
                 f"broker order {number}: ours {our_qty} shares / {our_amount} KRW in {len(rows)} fill(s), "
                 f"broker {broker_qty} shares / {broker_amount} KRW"
@@ -412,6 +412,7 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
             tax_krw=r["tax_krw"],
             ts_filled=r["ts_filled"],
             trading_date=r["trading_date"],
+            amount_krw=r["amount_krw"],
         )
         for r in fill_rows
     ]
@@ -426,12 +427,25 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
             violations["positions equal the broker's holdings"].append(
                 f"{symbol}: from our fills {ours_qty}, positions table {table_qty}, broker {broker_qty}"
             )
-        elif symbol in holdings and positions[symbol].avg_price.quantize(Decimal("0.01")) != holdings[
-            symbol
-        ].avg_price.quantize(Decimal("0.01")):
+        elif symbol in holdings and not _same_won(
+            positions[symbol].quantity * positions[symbol].avg_price,
+            holdings[symbol].quantity * holdings[symbol].avg_price,
+        ):
             violations["positions equal the broker's holdings"].append(
-                f"{symbol}: average price from our fills {positions[symbol].avg_price}, "
-                f"broker {holdings[symbol].avg_price}"
+                f"{symbol}: cost basis from our fills {positions[symbol].quantity} × {positions[symbol].avg_price}, "
+                f"broker {holdings[symbol].quantity} × {holdings[symbol].avg_price} (to the won)"
+            )
+    # Realized PnL of every symbol from our fills equals the broker's own fold of its executions, to the won.
+    # (Commission and tax are not compared: the simulator charges them per execution, each rounded down to the
+    # won, and fills rebuilt from an order's totals are charged on the total, so they may differ by a won per
+    # execution; both are computed on exact amounts.)
+    broker_folded = positions_from_fills(account, broker_fills)
+    for symbol in sorted(set(broker_folded) | set(positions)):
+        ours_pnl = positions[symbol].realized_pnl_krw if symbol in positions else Decimal(0)
+        broker_pnl = broker_folded[symbol].realized_pnl_krw if symbol in broker_folded else Decimal(0)
+        if not _same_won(ours_pnl, broker_pnl):
+            violations["positions equal the broker's holdings"].append(
+                f"{symbol}: realized PnL from our fills {ours_pnl} KRW, from the broker's executions {broker_pnl} KRW"
             )
 
     # 4. Final states and executed quantities.
@@ -536,6 +550,16 @@ def _wait_for_trading(db_url: str, daemon: subprocess.Popen[bytes], timeout_secs
             return
         time.sleep(0.05)
     raise _NeverTrading
+
+
+def _amount(row: Any) -> Decimal:
+    # A fill's executed amount: the exact one where recorded, else quantity × price.
+    return row["amount_krw"] if row["amount_krw"] is not None else row["quantity"] * row["price"]
+
+
+def _same_won(ours: Decimal, broker: Decimal) -> bool:
+    # Equal to the won: averages are kept to 1/10,000 KRW, so folds of different granularity differ by less.
+    return abs(ours - broker) < Decimal("0.5")
 
 
 def _median(values: list[float]) -> float:

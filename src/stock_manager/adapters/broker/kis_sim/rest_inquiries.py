@@ -1,18 +1,19 @@
 """Account inquiries of the simulator: ``inquire-balance``, ``inquire-daily-ccld``, ``inquire-psbl-order`` and
-``inquire-psbl-rvsecncl`` (KIS reference §4.3–§4.6). Lowercase output keys, all values strings, padded
-``msg1`` and context strings, pages of the mode's size.
+``inquire-psbl-rvsecncl`` (KIS reference §4.3–§4.6). Lowercase output keys, all values strings, padded ``msg1`` and
+context strings, pages of the mode's size.
 
-Deviations: the venue settles at once (no T+2), so ``dnca_tot_amt``, ``nxdy_excc_amt`` and
-``prvs_rcdl_excc_amt`` are all the deposit after today's fills; the cash a new buy can use is
-``inquire-psbl-order`` ``ord_psbl_cash`` (the deposit minus what working buys reserve). Holdings sold out
-today are not listed with ``hldg_qty "0"``. In ``inquire-daily-ccld`` ``avg_prvs`` is the exact average
-(integral when it is); an order cancelled or expired shows the quantity in ``cncl_cfrm_qty`` and a cancel
-order has a row of its own (``orgn_odno`` = the original, ``cncl_yn`` ``"Y"``); an order refused by the
-exchange after acceptance shows it in ``rjct_qty``. Both date-range TR ids return the same rows.
+Deviations: the venue settles at once (no T+2), so ``dnca_tot_amt``, ``nxdy_excc_amt`` and ``prvs_rcdl_excc_amt``
+are all the deposit after today's fills; the cash a new buy can use is ``inquire-psbl-order`` ``ord_psbl_cash`` (the
+deposit minus what working buys reserve). Holdings sold out today are not listed with ``hldg_qty "0"``; ``pchs_amt``
+is quantity × average price to the won. In ``inquire-daily-ccld`` ``avg_prvs`` is an integer, the average rounded
+down (as the real venue's sample shows ``"3145"``; whether KIS rounds down or to nearest is ?), and ``tot_ccld_amt``
+the exact executed amount; an order cancelled or expired shows the quantity in ``cncl_cfrm_qty`` and a cancel order
+has a row of its own (``orgn_odno`` = the original, ``cncl_yn`` ``"Y"``); an order refused by the exchange after
+acceptance shows it in ``rjct_qty``. Both date-range TR ids return the same rows.
 """
 
 from datetime import date, datetime
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from aiohttp import web
@@ -27,8 +28,6 @@ from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import OrderType, Side
 from stock_manager.localtime import kst_date
 from stock_manager.service_layer.ports.broker import BrokerOrderReport, BrokerOrderState
-
-_FOUR = Decimal("0.0001")
 
 
 def _account(request: web.Request, sim: KisExchangeSimulator) -> tuple[str, str]:
@@ -49,8 +48,8 @@ def _date(request: web.Request, name: str) -> date:
         raise wire.invalid_param(name, text) from None
 
 
-def _exact(value: Decimal) -> str:
-    return wire.num(value.quantize(_FOUR)) if value != value.to_integral_value() else wire.num(value)
+def _integral(value: Decimal) -> str:
+    return wire.num(value.to_integral_value(ROUND_FLOOR))
 
 
 # -- inquire-balance ----------------------------------------------------------------------------------------
@@ -77,7 +76,7 @@ async def balance(request: web.Request) -> web.Response:
     total_purchase = total_value = Decimal(0)
     for position in engine.positions():
         quote = await sim.venue.get_price(position.symbol)
-        purchase = (position.quantity * position.avg_price).to_integral_value(ROUND_FLOOR)
+        purchase = (position.quantity * position.avg_price).to_integral_value(ROUND_HALF_EVEN)
         value = position.quantity * quote.price
         total_purchase += purchase
         total_value += value
@@ -181,7 +180,7 @@ def _order_row(sim: KisExchangeSimulator, report: BrokerOrderReport, fills: list
         "ord_unpr": wire.num(report.limit_price or Decimal(0)),
         "ord_tmd": wire.kst_hhmmss(report.ts_accepted),
         "tot_ccld_qty": wire.num(filled),
-        "avg_prvs": _exact(amount / filled) if filled else "0",
+        "avg_prvs": _integral(amount / filled) if filled else "0",
         "cncl_yn": "",
         "tot_ccld_amt": wire.num(amount),
         "loan_dt": "",
