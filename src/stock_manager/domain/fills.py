@@ -36,7 +36,7 @@ class Fill:
         The venue's trading date of the execution (its order's day where orders are day orders).
     amount_krw : Decimal | None
         The exact executed amount, KRW, where the venue states it and quantity × price cannot carry it
-        (a fill rebuilt from an order's total executed amount, e.g. KIS ``tot_ccld_amt``, whose price is that
+        (a fill rebuilt from an order's total executed amount, whose price is that
         amount ÷ quantity rounded to `PRICE_SCALE`); None when quantity × price is the amount. An amount
         equal to quantity × price is stored as None, so equal fills compare equal.
 

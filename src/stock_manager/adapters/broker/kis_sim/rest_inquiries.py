@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from stock_manager.adapters.broker.kis_sim import wire
+from stock_manager.adapters.broker.kis_sim.ccld_rows import cancel_rows, order_row
 from stock_manager.adapters.broker.kis_sim.paging import paginate, param
 from stock_manager.adapters.broker.kis_sim.rest import kis_response, sim_of
 from stock_manager.adapters.broker.kis_sim.rest_orders import check_account
@@ -27,7 +28,7 @@ from stock_manager.adapters.broker.kis_sim.wire import BRANCH
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import OrderType, Side
 from stock_manager.localtime import kst_date
-from stock_manager.service_layer.ports.broker import BrokerOrderReport, BrokerOrderState
+from stock_manager.service_layer.ports.broker import BrokerOrderState
 
 
 def _account(request: web.Request, sim: KisExchangeSimulator) -> tuple[str, str]:
@@ -46,10 +47,6 @@ def _date(request: web.Request, name: str) -> date:
         return datetime.strptime(text, "%Y%m%d").date()  # noqa: DTZ007 - a calendar date, no time
     except ValueError:
         raise wire.invalid_param(name, text) from None
-
-
-def _integral(value: Decimal) -> str:
-    return wire.num(value.to_integral_value(ROUND_FLOOR))
 
 
 # -- inquire-balance ----------------------------------------------------------------------------------------
@@ -157,85 +154,6 @@ async def balance(request: web.Request) -> web.Response:
 # -- inquire-daily-ccld -------------------------------------------------------------------------------------
 
 
-def _order_row(sim: KisExchangeSimulator, report: BrokerOrderReport, fills: list[Fill]) -> dict[str, str]:
-    meta = sim.meta_for(report.broker_order_number)
-    amount = sum((f.notional_krw for f in fills), Decimal(0))
-    filled = report.filled_quantity
-    unfilled = report.quantity - filled
-    open_ = report.state is BrokerOrderState.OPEN
-    rejected = meta.rejected and not open_
-    market = report.order_type is OrderType.MARKET
-    sell = report.side is Side.SELL
-    return {
-        "ord_dt": kst_date(report.ts_accepted).strftime("%Y%m%d"),
-        "ord_gno_brno": BRANCH,
-        "odno": report.broker_order_number,
-        "orgn_odno": meta.original,
-        "ord_dvsn_name": "시장가" if market else "지정가",
-        "sll_buy_dvsn_cd": "01" if sell else "02",
-        "sll_buy_dvsn_cd_name": "현금매도" if sell else "현금매수",
-        "pdno": report.symbol,
-        "prdt_name": sim.symbol_name(report.symbol),
-        "ord_qty": wire.num(report.quantity),
-        "ord_unpr": wire.num(report.limit_price or Decimal(0)),
-        "ord_tmd": wire.kst_hhmmss(report.ts_accepted),
-        "tot_ccld_qty": wire.num(filled),
-        "avg_prvs": _integral(amount / filled) if filled else "0",
-        "cncl_yn": "",
-        "tot_ccld_amt": wire.num(amount),
-        "loan_dt": "",
-        "ordr_empno": "OpnAPI",
-        "ord_dvsn_cd": meta.ord_dvsn,
-        "cncl_cfrm_qty": wire.num(unfilled if not open_ and not rejected else Decimal(0)),
-        "rmn_qty": wire.num(unfilled if open_ else Decimal(0)),
-        "rjct_qty": wire.num(unfilled if rejected else Decimal(0)),
-        "ccld_cndt_name": "없음",
-        "inqr_ip_addr": "127.0.0.1",
-        "cpbc_ordp_ord_rcit_dvsn_cd": "",
-        "cpbc_ordp_infm_mthd_dvsn_cd": "",
-        "infm_tmd": "",
-        "ctac_tlno": "",
-        "prdt_type_cd": "300",
-        "excg_dvsn_cd": "02",
-        "cpbc_ordp_mtrl_dvsn_cd": "",
-        "ord_orgno": BRANCH,
-        "rsvn_ord_end_dt": "",
-        "excg_id_dvsn_cd": "KRX",
-        "stpm_cndt_pric": "0",
-        "stpm_efct_occr_dtmd": "",
-    }
-
-
-def _cancel_rows(sim: KisExchangeSimulator) -> list[tuple[dict[str, str], BrokerOrderReport]]:
-    rows = []
-    for cancel in sim.ledger.cancels:
-        original = sim.venue.book.order(cancel.original)
-        if cancel.kind != "02" or original is None:
-            continue
-        row = _order_row(sim, original, [])
-        quantity = cancel.confirmed_quantity if cancel.confirmed_quantity is not None else cancel.quantity
-        row.update(
-            {
-                "ord_dt": kst_date(cancel.ts).strftime("%Y%m%d"),
-                "odno": cancel.number,
-                "orgn_odno": cancel.original,
-                "ord_dvsn_name": "취소",
-                "ord_qty": wire.num(quantity),
-                "ord_unpr": "0",
-                "ord_tmd": wire.kst_hhmmss(cancel.ts),
-                "tot_ccld_qty": "0",
-                "avg_prvs": "0",
-                "tot_ccld_amt": "0",
-                "cncl_yn": "Y",
-                "cncl_cfrm_qty": wire.num(quantity if cancel.confirmed_quantity is not None else 0),
-                "rmn_qty": "0",
-                "rjct_qty": "0",
-            }
-        )
-        rows.append((row, original))
-    return rows
-
-
 async def daily_ccld(request: web.Request) -> web.Response:
     """``GET …/trading/inquire-daily-ccld`` (TTTC0081R / CTSC9215R and old ids; paper V…), paged."""
     sim = sim_of(request)
@@ -254,8 +172,8 @@ async def daily_ccld(request: web.Request) -> web.Response:
     fills_by_order: dict[str, list[Fill]] = {}
     for fill in engine.fills():
         fills_by_order.setdefault(fill.broker_order_number, []).append(fill)
-    candidates = [(_order_row(sim, r, fills_by_order.get(r.broker_order_number, [])), r) for r in engine.orders()]
-    candidates += _cancel_rows(sim)
+    candidates = [(order_row(sim, r, fills_by_order.get(r.broker_order_number, [])), r) for r in engine.orders()]
+    candidates += cancel_rows(sim)
     selected = []
     for row, _report in candidates:
         if not start <= datetime.strptime(row["ord_dt"], "%Y%m%d").date() <= end:  # noqa: DTZ007
