@@ -139,8 +139,9 @@ async def broker_totals(kis: KisBroker) -> tuple[dict[str, tuple[Decimal, Decima
 async def test_recovery_when_many_small_fills_were_missed_then_amounts_and_cost_basis_equal_the_brokers_to_the_won(
     tmp_path: Path, uow_factory: SqlUnitOfWorkFactory
 ):
-    # Arrange: two limit buys well above the market (two strategies: one live order per strategy and symbol); the daemon hears three fill notices, then is killed while
-    # both orders go on filling in small parts at several prices until the close.
+    # Arrange: two limit buys well above the market (two strategies: one live order per strategy and symbol);
+    # the daemon hears three fill notices, then is killed while both orders go on filling in small parts at
+    # several prices until the close.
     async with exchange(tmp_path) as ex:
         session = await anext(aiter(ex.venue.sessions()))
         first = ex.adapter()
