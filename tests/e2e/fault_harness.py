@@ -141,6 +141,8 @@ class HarnessResult:
     checks: dict[str, bool] = field(default_factory=dict)
     wall_secs: float = 0.0
     shifted_notice_fills: int = 0  # notice fills recorded while an earlier notice was missing (totals repaired)
+    totals_fills: int = 0  # fills rebuilt from the broker's order totals
+    exact_amount_fills: int = 0  # of those, fills whose exact amount price × quantity cannot carry (amount_krw)
     startup_secs: list[float] = field(default_factory=list)  # start to TRADING, for runs that got there
     final_run_secs: float = 0.0
 
@@ -160,7 +162,9 @@ class HarnessResult:
             "daemon events: " + (", ".join(f"{k} {v}" for k, v in sorted(self.events.items())) or "none"),
             f"orders: ours {self.orders}, broker {self.broker_orders}; "
             f"fills: ours {self.fills}, broker executions {self.broker_fills} (notice fills recorded before a "
-            f"missed one was repaired from the totals: {self.shifted_notice_fills})",
+            f"missed one was repaired from the totals: {self.shifted_notice_fills}); fills from the broker's "
+            f"order totals {self.totals_fills}, of which with an exact amount beyond price × quantity "
+            f"{self.exact_amount_fills}",
             "invariants: " + ", ".join(f"{k} {'ok' if v else 'VIOLATED'}" for k, v in self.checks.items()),
         ]
         lines += [f"  violation: {v}" for v in self.violations[:40]]
@@ -312,6 +316,8 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
     ]
     result.orders, result.broker_orders = len(ours), len(broker_orders)
     result.fills, result.broker_fills = len(fill_rows), len(broker_fills)
+    result.totals_fills = sum(r["source"] != "notice" for r in fill_rows)
+    result.exact_amount_fills = sum(r["amount_krw"] is not None for r in fill_rows)
     violations: dict[str, list[str]] = {
         name: []
         for name in (
