@@ -25,6 +25,7 @@ from stock_manager.config.settings import Mode, ParamsFallback, Settings, VenueN
 from stock_manager.domain.clock import Clock
 from stock_manager.domain.errors import ConfigurationError, StorageUnavailable
 from stock_manager.domain.risk import RiskLimits
+from stock_manager.domain.sessions import TradingSession
 from stock_manager.domain.strategies.base import StrategySpec
 from stock_manager.domain.strategies.ma_cross import MA_CROSS
 from stock_manager.domain.strategies.registry import STRATEGIES
@@ -330,4 +331,16 @@ def build_daemon(
         assemble=session_assembly,
         kill_notices=kill_notices(settings),
         after_close=nightly_jobs(settings, storage, notifier, profile),
+        closed_sessions=_closed_sessions(settings, venue),
     )
+
+
+def _closed_sessions(settings: Settings, venue: Venue) -> Callable[[], list[TradingSession]] | None:
+    # Paper and live on KRX: the calendar's sessions closed lately, by the venue's clock (closes missed while
+    # the daemon was down are settled at start); the sim's schedule offers an unsettled session again.
+    if settings.mode is Mode.SIM or settings.venue is VenueName.UPBIT:
+        return None
+    from stock_manager.adapters.broker.wall_schedule import closed_sessions
+    from stock_manager.adapters.venues.krx.calendar import next_session
+
+    return lambda: closed_sessions(next_session, venue.clock.now())

@@ -25,6 +25,7 @@ from stock_manager.domain.sessions import TradingSession
 from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.execution import Execution
 from stock_manager.service_layer.kill_switch import KillSwitch
+from stock_manager.service_layer.late_close import settle_missed_sessions
 from stock_manager.service_layer.ports.broker import Broker
 from stock_manager.service_layer.ports.kill_notices import KillSwitchNotices
 from stock_manager.service_layer.ports.notifications import Notifier
@@ -102,6 +103,8 @@ class TradingDaemon:
         Connects a listener for kill-switch notices (PostgreSQL); None: poll only.
     after_close : AfterClose | None
         Runs after each session's close (the AI batch jobs); None: nothing.
+    closed_sessions : Callable[[], list[TradingSession]] | None
+        Sessions closed lately (paper, live); at start, missed closes among them are settled late (`late_close`).
     """
 
     def __init__(
@@ -117,6 +120,7 @@ class TradingDaemon:
         assemble: SessionAssembly,
         kill_notices: Callable[[], Awaitable[KillSwitchNotices]] | None = None,
         after_close: AfterClose | None = None,
+        closed_sessions: Callable[[], list[TradingSession]] | None = None,
     ) -> None:
         self.config = config
         self._uow = uow_factory
@@ -131,6 +135,7 @@ class TradingDaemon:
         self._kill_notices = kill_notices
         self._wake = asyncio.Event()
         self.after_close = after_close
+        self._closed_sessions = closed_sessions
 
     @property
     def _kill_reason(self) -> str:
@@ -181,6 +186,7 @@ class TradingDaemon:
         listener = asyncio.create_task(self._listen_for_notices(), name="kill-switch-listener")
         current: TradingSession | None = None
         try:
+            result.settlements += await settle_missed_sessions(runner, self._closed_sessions)
             async for session in self._schedule.sessions():
                 if self.kill_switch.tripped:
                     break

@@ -246,9 +246,9 @@ class SessionRunner:
             for signal in strategy.tick_signals(tick, position, ts_decision, day):
                 await ex.submit(signal)
 
-    async def close(self, session: TradingSession) -> DailySettlement:
+    async def close(self, session: TradingSession, *, late: bool = False) -> DailySettlement:
         """Cancel what is still open (where orders are day orders), snapshot positions, store and announce the
-        daily settlement."""
+        daily settlement; `late` marks one made after the daemon missed the close (``settled_late``)."""
         ex = self.execution
         day = session.trading_date
         if session.orders_expire_at_close:
@@ -310,6 +310,7 @@ class SessionRunner:
             return_pct=return_pct,
             ts_created=now,
             summary={
+                **({"settled_late": True} if late else {}),
                 "stopped": ex.stopped_reason or "",
                 "drawdown_pct": str(dd.current_pct),
                 "max_drawdown_pct": str(dd.max_pct),
@@ -347,9 +348,9 @@ class SessionRunner:
                 kind="market_close",
                 severity="INFO",
                 account_id=self.account_id,
-                message=f"session {day} closed: {len(orders_today)} order(s), {len(todays)} fill(s), "
-                f"realized {realized - commission - tax:,.0f} KRW net",
-                payload={"end_equity_krw": end_equity, "return_pct": return_pct},
+                message=f"session {day} {'settled late' if late else 'closed'}: {len(orders_today)} order(s), "
+                f"{len(todays)} fill(s), realized {realized - commission - tax:,.0f} KRW net",
+                payload={"end_equity_krw": end_equity, "return_pct": return_pct, "settled_late": late},
             )
             await uow.commit()
         await self._state("CLOSED", ex.stopped_reason or "", day)

@@ -9,7 +9,7 @@ noticed, and the injected `sleep` lets tests run a week of sessions in milliseco
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -71,3 +71,22 @@ class CalendarSchedule:
     async def _sleep_until(self, when: datetime) -> None:
         while (remaining := (when - self._clock.now()).total_seconds()) > 0:
             await self._sleep(min(remaining, MAX_SLEEP_SLICE_SECS))
+
+
+#: How far back a start looks for sessions whose close it missed.
+MISSED_CLOSE_LOOKBACK = timedelta(days=10)
+
+
+def closed_sessions(
+    next_session: Callable[[datetime], TradingSession | None],
+    now: datetime,
+    lookback: timedelta = MISSED_CLOSE_LOOKBACK,
+) -> list[TradingSession]:
+    """Return the calendar's sessions that closed between `now` - `lookback` and `now`, oldest first (the
+    sessions a daemon started at `now` may have missed the close of)."""
+    found = []
+    session = next_session(now - lookback)
+    while session is not None and session.ts_close <= now:
+        found.append(session)
+        session = next_session(session.ts_close)
+    return found
