@@ -201,6 +201,9 @@ class Settings(AiSettings, DashboardSettings, BaseSettings):
     kill_poll_interval_secs: float = Field(default=0.25, gt=0, le=60)
     heartbeat_interval_secs: float = Field(default=5.0, gt=0)
     reconcile_interval_secs: float = Field(default=30.0, gt=0, description="continuous reconciliation period")
+    close_cancel_lead_secs: float = Field(
+        default=120.0, ge=0, le=1800, description="paper/live: working orders are cancelled this long before the close"
+    )
 
     upbit_access_key: SecretStr | None = None
     upbit_secret_key: SecretStr | None = None

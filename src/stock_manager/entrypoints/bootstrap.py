@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
@@ -36,6 +36,7 @@ from stock_manager.entrypoints.observability import (
     register_secrets,
 )
 from stock_manager.entrypoints.venues import Venue, build_sim_broker, open_recovery_venue, open_venue, replay_clock
+from stock_manager.service_layer.closing import BeforeClose
 from stock_manager.service_layer.daemon import DaemonConfig, SessionAssembly, TradingDaemon
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
 from stock_manager.service_layer.kill_switch import KillSwitch
@@ -250,6 +251,12 @@ def build_execution(
     )
 
 
+#: Paper and live: after the close, the day's working orders are looked up at the venue this many times, this
+#: often, until their final state is known (the venue expires day orders, a closing-auction fill comes late).
+FINAL_STATE_CHECKS = 20
+FINAL_STATE_INTERVAL_SECS = 30.0
+
+
 def build_daemon(
     settings: Settings,
     storage: Storage,
@@ -307,6 +314,8 @@ def build_daemon(
             strategies=book,
             on_state=on_state,
             metrics=metrics,
+            final_state_checks=0 if settings.mode is Mode.SIM else FINAL_STATE_CHECKS,
+            final_state_interval_secs=FINAL_STATE_INTERVAL_SECS,
         )
 
     config = DaemonConfig(
@@ -332,7 +341,18 @@ def build_daemon(
         kill_notices=kill_notices(settings),
         after_close=nightly_jobs(settings, storage, notifier, profile),
         closed_sessions=_closed_sessions(settings, venue),
+        before_close=_before_close(settings, venue),
     )
+
+
+def _before_close(settings: Settings, venue: Venue) -> BeforeClose | None:
+    # Paper and live: the closing cancels are due CLOSE_CANCEL_LEAD_SECS before the close, by the venue's clock.
+    if settings.mode is Mode.SIM:
+        return None
+    from stock_manager.adapters.broker.wall_schedule import sleep_until
+
+    lead = timedelta(seconds=settings.close_cancel_lead_secs)
+    return lambda session: sleep_until(venue.clock, session.ts_close - lead)
 
 
 def _closed_sessions(settings: Settings, venue: Venue) -> Callable[[], list[TradingSession]] | None:

@@ -22,6 +22,7 @@ from stock_manager.domain.clock import Clock
 from stock_manager.domain.errors import ConfigurationError, FatalBrokerError, StockbotError
 from stock_manager.domain.modes import Mode
 from stock_manager.domain.sessions import TradingSession
+from stock_manager.service_layer.closing import BeforeClose, run_until_close
 from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.execution import Execution
 from stock_manager.service_layer.kill_switch import KillSwitch
@@ -105,6 +106,8 @@ class TradingDaemon:
         Runs after each session's close (the AI batch jobs); None: nothing.
     closed_sessions : Callable[[], list[TradingSession]] | None
         Sessions closed lately (paper, live); at start, missed closes among them are settled late (`late_close`).
+    before_close : BeforeClose | None
+        Returns when a session's closing cancels are due (paper, live: the lead before its close; `closing`).
     """
 
     def __init__(
@@ -121,6 +124,7 @@ class TradingDaemon:
         kill_notices: Callable[[], Awaitable[KillSwitchNotices]] | None = None,
         after_close: AfterClose | None = None,
         closed_sessions: Callable[[], list[TradingSession]] | None = None,
+        before_close: BeforeClose | None = None,
     ) -> None:
         self.config = config
         self._uow = uow_factory
@@ -136,6 +140,7 @@ class TradingDaemon:
         self._wake = asyncio.Event()
         self.after_close = after_close
         self._closed_sessions = closed_sessions
+        self._before_close = before_close
 
     @property
     def _kill_reason(self) -> str:
@@ -230,7 +235,7 @@ class TradingDaemon:
         # The session's intraday part, with the working orders reconciled against the broker meanwhile.
         reconciler = asyncio.create_task(self._reconcile_periodically(execution), name="reconciler")
         try:
-            await self._schedule.run_until_close(session)
+            await run_until_close(self._schedule, session, execution, self._before_close)
         finally:
             reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -69,8 +69,13 @@ class CalendarSchedule:
         await self._sleep_until(session.ts_close)
 
     async def _sleep_until(self, when: datetime) -> None:
-        while (remaining := (when - self._clock.now()).total_seconds()) > 0:
-            await self._sleep(min(remaining, MAX_SLEEP_SLICE_SECS))
+        await sleep_until(self._clock, when, self._sleep)
+
+
+async def sleep_until(clock: Clock, when: datetime, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    """Return once `clock` reads `when` or later, sleeping in slices of at most `MAX_SLEEP_SLICE_SECS`."""
+    while (remaining := (when - clock.now()).total_seconds()) > 0:
+        await sleep(min(remaining, MAX_SLEEP_SLICE_SECS))
 
 
 #: How far back a start looks for sessions whose close it missed.
