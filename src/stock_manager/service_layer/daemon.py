@@ -27,6 +27,7 @@ from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.execution import Execution
 from stock_manager.service_layer.kill_switch import KillSwitch
 from stock_manager.service_layer.late_close import settle_missed_sessions
+from stock_manager.service_layer.open_retry import open_with_retries
 from stock_manager.service_layer.ports.broker import Broker
 from stock_manager.service_layer.ports.kill_notices import KillSwitchNotices
 from stock_manager.service_layer.ports.notifications import Notifier
@@ -200,7 +201,7 @@ class TradingDaemon:
                 if done is not None:
                     continue  # closed before a restart; the schedule is replaying past it
                 current = session
-                if not await self._until_killed(runner.open(session)):
+                if not await self._until_killed(open_with_retries(runner, session)):
                     break
                 if not await self._until_killed(self._run_session(session, execution)):
                     break
