@@ -1,5 +1,5 @@
 """The close of a session whose orders expire at it: the working orders are cancelled a lead before the
-session's end (paper and live: the venue refuses cancels once it has closed, e.g. KIS "모의투자 장종료 입니다"),
+session's end (paper and live: the venue refuses cancels once it has closed, e.g. "모의투자 장종료 입니다"),
 fills that arrive after that are recorded as usual (the notice stream stays subscribed), and the day's orders
 get their final state from the venue's totals the same evening (`await_final_states`).
 """
