@@ -208,6 +208,11 @@ COLUMNS: dict[str, dict[str, str]] = {
             "The venue's trading date of the execution (its order's day where orders are day orders); rows "
             "before revision 0004 got the KST date of `ts_filled`."
         ),
+        "amount_krw": (
+            f"The exact executed amount ({_KRW}) where `quantity` × `price` cannot carry it: a fill rebuilt from "
+            "an order's totals (KIS `tot_ccld_amt`), whose `price` is that amount ÷ quantity rounded to 8 "
+            "places; NULL where `quantity` × `price` is the amount (revision 0016)."
+        ),
     },
     "positions": {
         "account_id": "Broker account.",

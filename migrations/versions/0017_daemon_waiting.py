@@ -2,7 +2,7 @@
 (its first order phase: the KRX pre-open), shown by ``stockbot status`` as ``WAITING for <time, KST>``.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-02
 
 ``trading_state`` (String(10)) takes the new value ``WAITING`` as it is; it has no CHECK constraint.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

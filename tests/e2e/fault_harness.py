@@ -10,9 +10,11 @@ The invariants, checked against the journaled replay attached read-only (`SimBro
 
 * every broker order maps to exactly one order of ours, and no order of ours carries a number the broker
   does not know (so no idempotency key ever got two broker orders);
-* per broker order, our recorded fills sum to the broker's executed quantity and amount (none lost, none
-  doubled), and no fill is recorded without its order;
-* positions recomputed from our fills equal the broker's holdings, and the positions table agrees;
+* per broker order, our recorded fills sum to the broker's executed quantity and, exactly, its executed amount
+  (none lost, none doubled, no won drifted), and no fill is recorded without its order;
+* positions recomputed from our fills equal the broker's holdings, and the positions table agrees; the cost
+  basis (quantity × average price) equals the broker's to the won, and so do realized PnL, commission and tax
+  of every symbol (our fills folded against the broker's executions folded);
 * every order's final state and executed quantity equal the broker's.
 """
 
@@ -139,6 +141,8 @@ class HarnessResult:
     checks: dict[str, bool] = field(default_factory=dict)
     wall_secs: float = 0.0
     shifted_notice_fills: int = 0  # notice fills recorded while an earlier notice was missing (totals repaired)
+    totals_fills: int = 0  # fills rebuilt from the broker's order totals
+    exact_amount_fills: int = 0  # of those, fills whose exact amount price × quantity cannot carry (amount_krw)
     startup_secs: list[float] = field(default_factory=list)  # start to TRADING, for runs that got there
     final_run_secs: float = 0.0
 
@@ -158,7 +162,9 @@ class HarnessResult:
             "daemon events: " + (", ".join(f"{k} {v}" for k, v in sorted(self.events.items())) or "none"),
             f"orders: ours {self.orders}, broker {self.broker_orders}; "
             f"fills: ours {self.fills}, broker executions {self.broker_fills} (notice fills recorded before a "
-            f"missed one was repaired from the totals: {self.shifted_notice_fills})",
+            f"missed one was repaired from the totals: {self.shifted_notice_fills}); fills from the broker's "
+            f"order totals {self.totals_fills}, of which with an exact amount beyond price × quantity "
+            f"{self.exact_amount_fills}",
             "invariants: " + ", ".join(f"{k} {'ok' if v else 'VIOLATED'}" for k, v in self.checks.items()),
         ]
         lines += [f"  violation: {v}" for v in self.violations[:40]]
@@ -304,11 +310,14 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
                 f.broker_order_number,
                 f.source,
                 f.trading_date,
+                f.amount_krw,
             ).where(f.account_id == account),
         )
     ]
     result.orders, result.broker_orders = len(ours), len(broker_orders)
     result.fills, result.broker_fills = len(fill_rows), len(broker_fills)
+    result.totals_fills = sum(r["source"] != "notice" for r in fill_rows)
+    result.exact_amount_fills = sum(r["amount_krw"] is not None for r in fill_rows)
     violations: dict[str, list[str]] = {
         name: []
         for name in (
@@ -349,16 +358,13 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
     executed: dict[str, tuple[Decimal, Decimal]] = {}
     for fill in broker_fills:
         qty, amount = executed.get(normalize_order_number(fill.broker_order_number), (Decimal(0), Decimal(0)))
-        executed[normalize_order_number(fill.broker_order_number)] = (
-            qty + fill.quantity,
-            amount + fill.quantity * fill.price,
-        )
+        executed[normalize_order_number(fill.broker_order_number)] = (qty + fill.quantity, amount + fill.notional_krw)
     for number in sorted(set(executed) | set(recorded), key=int):
         broker_qty, broker_amount = executed.get(number, (Decimal(0), Decimal(0)))
         rows = recorded.get(number, [])
         our_qty = sum((r["quantity"] for r in rows), Decimal(0))
-        our_amount = sum((r["quantity"] * r["price"] for r in rows), Decimal(0))
-        if our_qty != broker_qty or abs(our_amount - broker_amount) > Decimal("0.01"):
+        our_amount = sum((_amount(r) for r in rows), Decimal(0))
+        if our_qty != broker_qty or our_amount != broker_amount:
             violations["fills equal the broker's executions"].append(
                 f"broker order {number}: ours {our_qty} shares / {our_amount} KRW in {len(rows)} fill(s), "
                 f"broker {broker_qty} shares / {broker_amount} KRW"
@@ -412,6 +418,7 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
             tax_krw=r["tax_krw"],
             ts_filled=r["ts_filled"],
             trading_date=r["trading_date"],
+            amount_krw=r["amount_krw"],
         )
         for r in fill_rows
     ]
@@ -426,12 +433,25 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
             violations["positions equal the broker's holdings"].append(
                 f"{symbol}: from our fills {ours_qty}, positions table {table_qty}, broker {broker_qty}"
             )
-        elif symbol in holdings and positions[symbol].avg_price.quantize(Decimal("0.01")) != holdings[
-            symbol
-        ].avg_price.quantize(Decimal("0.01")):
+        elif symbol in holdings and not _same_won(
+            positions[symbol].quantity * positions[symbol].avg_price,
+            holdings[symbol].quantity * holdings[symbol].avg_price,
+        ):
             violations["positions equal the broker's holdings"].append(
-                f"{symbol}: average price from our fills {positions[symbol].avg_price}, "
-                f"broker {holdings[symbol].avg_price}"
+                f"{symbol}: cost basis from our fills {positions[symbol].quantity} × {positions[symbol].avg_price}, "
+                f"broker {holdings[symbol].quantity} × {holdings[symbol].avg_price} (to the won)"
+            )
+    # Realized PnL of every symbol from our fills equals the broker's own fold of its executions, to the won.
+    # (Commission and tax are not compared: the simulator charges them per execution, each rounded down to the
+    # won, and fills rebuilt from an order's totals are charged on the total, so they may differ by a won per
+    # execution; both are computed on exact amounts.)
+    broker_folded = positions_from_fills(account, broker_fills)
+    for symbol in sorted(set(broker_folded) | set(positions)):
+        ours_pnl = positions[symbol].realized_pnl_krw if symbol in positions else Decimal(0)
+        broker_pnl = broker_folded[symbol].realized_pnl_krw if symbol in broker_folded else Decimal(0)
+        if not _same_won(ours_pnl, broker_pnl):
+            violations["positions equal the broker's holdings"].append(
+                f"{symbol}: realized PnL from our fills {ours_pnl} KRW, from the broker's executions {broker_pnl} KRW"
             )
 
     # 4. Final states and executed quantities.
@@ -536,6 +556,16 @@ def _wait_for_trading(db_url: str, daemon: subprocess.Popen[bytes], timeout_secs
             return
         time.sleep(0.05)
     raise _NeverTrading
+
+
+def _amount(row: Any) -> Decimal:
+    # A fill's executed amount: the exact one where recorded, else quantity × price.
+    return row["amount_krw"] if row["amount_krw"] is not None else row["quantity"] * row["price"]
+
+
+def _same_won(ours: Decimal, broker: Decimal) -> bool:
+    # Equal to the won: averages are kept to 1/10,000 KRW, so folds of different granularity differ by less.
+    return abs(ours - broker) < Decimal("0.5")
 
 
 def _median(values: list[float]) -> float:

@@ -118,6 +118,8 @@ def test_environment_when_a_variable_has_our_prefix_but_is_unknown_then_refused_
         ("KILL_POLL_INTERVAL_SECS", "-1", "greater than 0"),
         ("HEARTBEAT_INTERVAL_SECS", "0", "greater than 0"),
         ("RECONCILE_INTERVAL_SECS", "0", "greater than 0"),
+        ("CLOSE_CANCEL_LEAD_SECS", "-1", "greater than or equal to 0"),
+        ("CLOSE_CANCEL_LEAD_SECS", "3600", "less than or equal to 1800"),
         ("FLATTEN_WAIT_SECS", "0", "greater than 0"),
         ("RISK_MAX_OPEN_POSITIONS", "0", "greater than 0"),
         ("RISK_MAX_OPEN_POSITIONS", "", None),  # empty: the default (as every empty setting)

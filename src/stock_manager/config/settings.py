@@ -169,6 +169,9 @@ class Settings(
     kill_poll_interval_secs: float = Field(default=0.25, gt=0, le=60)
     heartbeat_interval_secs: float = Field(default=5.0, gt=0)
     reconcile_interval_secs: float = Field(default=30.0, gt=0, description="continuous reconciliation period")
+    close_cancel_lead_secs: float = Field(
+        default=120.0, ge=0, le=1800, description="paper/live: working orders are cancelled this long before the close"
+    )
 
     ai_api_key: SecretStr | None = None
     keyring_service: str = Field(

@@ -4,16 +4,17 @@ A venue reports an order's executions either one by one or as one aggregate per 
 quantity at an average price); our records hold the executions we were told of. Laying both end to end by
 cumulative quantity tells what is missing whatever the venue's granularity: `missing_by_quantity` returns
 the executions beyond what is recorded, each under the identity the venue's scheme gives it (see
-`service_layer.ports.venue.FillIdentity`), priced so the order's recorded notional then equals the venue's,
+`service_layer.ports.venue.FillIdentity`), with amounts such that the order's recorded amount then equals the
+venue's to the won,
 or reports a surplus (more recorded than the venue executed), which no correction can explain and which must
 stop trading.
 """
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
-from stock_manager.domain.fills import Fill
+from stock_manager.domain.fills import Fill, fill_from_amount
 
 #: Prices and costs derived from averages are kept to this many decimal places (the columns' scale).
 DERIVED_QUANTUM = Decimal("0.00000001")
@@ -59,8 +60,8 @@ def missing_by_quantity(
 
     The venue's executions are laid end to end by cumulative quantity. Those wholly beyond what is recorded
     are returned as they are (re-identified); one that straddles the recorded quantity is returned as its
-    remainder, priced so that recorded plus missing notional equals the venue's up to its end, with
-    commission and tax taken in the same proportion.
+    remainder, its amount the venue's up to its end less the recorded amount (exact, in `Fill.amount_krw`
+    where price × quantity cannot carry it), with commission and tax the venue's up to its end less recorded.
     """
     recorded_qty = sum((f.quantity for f in recorded), Decimal(0))
     recorded_notional = sum((f.notional_krw for f in recorded), Decimal(0))
@@ -88,14 +89,15 @@ def missing_by_quantity(
             found.append(replace(fill, broker_fill_id=identity(fill, cumulative)))
             continue
         # The venue's execution straddles what we recorded: only its remainder is missing.
+        # Its amount is the venue's amount up to its end less the recorded amount, exactly (the price is that
+        # amount ÷ the remainder, rounded to the stored scale; `Fill.amount_krw` keeps the amount).
         remainder = cumulative - recorded_qty
-        price = ((notional - recorded_notional) / remainder).quantize(DERIVED_QUANTUM, ROUND_HALF_EVEN)
         found.append(
-            replace(
+            fill_from_amount(
                 fill,
+                remainder,
+                notional - recorded_notional,
                 broker_fill_id=identity(fill, cumulative),
-                quantity=remainder,
-                price=price,
                 commission_krw=max(Decimal(0), commission - recorded_costs[0]).quantize(DERIVED_QUANTUM),
                 tax_krw=max(Decimal(0), tax - recorded_costs[1]).quantize(DERIVED_QUANTUM),
             )

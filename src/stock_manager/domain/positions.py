@@ -64,21 +64,24 @@ class Position:
         if fill.symbol != self.symbol:
             raise ValueError(f"fill for {fill.symbol} applied to position in {self.symbol}")
         signed = fill.quantity * fill.side.sign
+        amount = fill.notional_krw  # the exact executed amount (not price × quantity where they differ)
         quantity, avg, realized = self.quantity, self.avg_price, self.realized_pnl_krw
         if quantity == 0 or (quantity > 0) == (signed > 0):
-            # Opening or adding: weighted average of the entry prices.
+            # Opening or adding: weighted average of the entry amounts.
             new_quantity = quantity + signed
-            avg = ((avg * quantity + fill.price * signed) / new_quantity).quantize(PRICE_QUANTUM, ROUND_HALF_EVEN)
+            avg = ((avg * quantity + amount * fill.side.sign) / new_quantity).quantize(PRICE_QUANTUM, ROUND_HALF_EVEN)
         else:
             # Reducing, closing or flipping: realize PnL on the closed part at the old average.
             closed = min(abs(signed), abs(quantity))
             direction = 1 if quantity > 0 else -1
-            realized += ((fill.price - avg) * closed * direction).quantize(PRICE_QUANTUM, ROUND_HALF_EVEN)
+            closed_amount = amount if closed == fill.quantity else amount * closed / fill.quantity
+            realized += ((closed_amount - avg * closed) * direction).quantize(PRICE_QUANTUM, ROUND_HALF_EVEN)
             new_quantity = quantity + signed
             if new_quantity == 0:
                 avg = Decimal(0)
             elif (new_quantity > 0) != (quantity > 0):
-                avg = fill.price  # flipped: the remainder opened at this fill's price
+                # Flipped: the remainder opened at this fill's price.
+                avg = fill.price if fill.amount_krw is None else (amount / fill.quantity).quantize(PRICE_QUANTUM)
         return replace(
             self,
             quantity=new_quantity,

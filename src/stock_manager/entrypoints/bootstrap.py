@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
@@ -25,6 +25,7 @@ from stock_manager.config.settings import Mode, ParamsFallback, Settings, VenueN
 from stock_manager.domain.clock import Clock
 from stock_manager.domain.errors import ConfigurationError, StorageUnavailable
 from stock_manager.domain.risk import RiskLimits
+from stock_manager.domain.sessions import TradingSession
 from stock_manager.domain.strategies.base import StrategySpec
 from stock_manager.domain.strategies.ma_cross import MA_CROSS
 from stock_manager.domain.strategies.registry import STRATEGIES
@@ -36,6 +37,7 @@ from stock_manager.entrypoints.observability import (
 )
 from stock_manager.entrypoints.venues import Venue, build_sim_broker, open_recovery_venue, open_venue, replay_clock
 from stock_manager.localtime import show_kst
+from stock_manager.service_layer.closing import BeforeClose
 from stock_manager.service_layer.daemon import DaemonConfig, SessionAssembly, TradingDaemon
 from stock_manager.service_layer.execution import Execution, ExecutionConfig
 from stock_manager.service_layer.kill_switch import KillSwitch
@@ -250,6 +252,12 @@ def build_execution(
     )
 
 
+#: Paper and live: after the close, the day's working orders are looked up at the venue this many times, this
+#: often, until their final state is known (the venue expires day orders, a closing-auction fill comes late).
+FINAL_STATE_CHECKS = 20
+FINAL_STATE_INTERVAL_SECS = 30.0
+
+
 def build_daemon(
     settings: Settings,
     storage: Storage,
@@ -307,6 +315,8 @@ def build_daemon(
             strategies=book,
             on_state=on_state,
             metrics=metrics,
+            final_state_checks=0 if settings.mode is Mode.SIM else FINAL_STATE_CHECKS,
+            final_state_interval_secs=FINAL_STATE_INTERVAL_SECS,
         )
 
     config = DaemonConfig(
@@ -336,4 +346,27 @@ def build_daemon(
         after_close=nightly_jobs(settings, storage, notifier, profile),
         show_time=show_kst,
         companions=() if refresh is None else (refresh,),
+        closed_sessions=_closed_sessions(settings, venue),
+        before_close=_before_close(settings, venue),
     )
+
+
+def _before_close(settings: Settings, venue: Venue) -> BeforeClose | None:
+    # Paper and live: the closing cancels are due CLOSE_CANCEL_LEAD_SECS before the close, by the venue's clock.
+    if settings.mode is Mode.SIM:
+        return None
+    from stock_manager.adapters.broker.wall_schedule import sleep_until
+
+    lead = timedelta(seconds=settings.close_cancel_lead_secs)
+    return lambda session: sleep_until(venue.clock, session.ts_close - lead)
+
+
+def _closed_sessions(settings: Settings, venue: Venue) -> Callable[[], list[TradingSession]] | None:
+    # Paper and live on KRX: the calendar's sessions closed lately, by the venue's clock (closes missed while
+    # the daemon was down are settled at start); the sim's schedule offers an unsettled session again.
+    if settings.mode is Mode.SIM or settings.venue is VenueName.UPBIT:
+        return None
+    from stock_manager.adapters.broker.wall_schedule import closed_sessions
+    from stock_manager.adapters.venues.krx.calendar import next_session
+
+    return lambda: closed_sessions(next_session, venue.clock.now())

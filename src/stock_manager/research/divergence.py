@@ -62,7 +62,7 @@ class SideOrder:
     def vwap(self) -> Decimal | None:
         """Return the average fill price, or None without a fill."""
         q = self.filled
-        return sum((f.quantity * f.price for f in self.fills), Decimal(0)) / q if q else None
+        return sum((f.notional_krw for f in self.fills), Decimal(0)) / q if q else None
 
     @property
     def costs(self) -> Decimal:

@@ -28,11 +28,15 @@ from stock_manager.domain.clock import Clock
 from stock_manager.domain.errors import ConfigurationError, FatalBrokerError, StockbotError
 from stock_manager.domain.modes import Mode
 from stock_manager.domain.sessions import TradingSession
+from stock_manager.service_layer.closing import BeforeClose, run_until_close
+from stock_manager.service_layer.daemon_hooks import AfterClose, Companion
 from stock_manager.service_layer.daemon_status import DaemonStatus
 from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.execution import Execution
 from stock_manager.service_layer.kill_switch import KillSwitch, unless_tripped
 from stock_manager.service_layer.kill_watch import KillSwitchWatch
+from stock_manager.service_layer.late_close import settle_missed_sessions
+from stock_manager.service_layer.open_retry import open_with_retries
 from stock_manager.service_layer.ports.broker import Broker
 from stock_manager.service_layer.ports.kill_notices import KillSwitchNotices
 from stock_manager.service_layer.ports.notifications import Notifier
@@ -59,19 +63,6 @@ class SessionAssembly(Protocol):
         on_stop: Callable[[str], Awaitable[None]],
         on_state: Callable[[str, str, date], Awaitable[None]],
     ) -> SessionRunner: ...
-
-
-class Companion(Protocol):
-    """Work that runs beside the sessions for the whole run (`run` until cancelled); it must not raise."""
-
-    async def run(self) -> None: ...
-
-
-class AfterClose(Protocol):
-    """Work done once a session is settled and before the next opens (the AI batch jobs): it must not raise;
-    the daemon logs and goes on if it does, and the kill switch still interrupts it."""
-
-    async def __call__(self, account_id: str, settlement: DailySettlement) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +115,10 @@ class TradingDaemon:
         Work beside the sessions for the whole run (the symbol master's refresh), cancelled when it ends.
     show_time : Callable[[datetime], str]
         How people read a time in the daemon's messages (the composition root shows the owner's zone).
+    closed_sessions : Callable[[], list[TradingSession]] | None
+        Sessions closed lately (paper, live); at start, missed closes among them are settled late (`late_close`).
+    before_close : BeforeClose | None
+        Returns when a session's closing cancels are due (paper, live: the lead before its close; `closing`).
     """
 
     def __init__(
@@ -141,6 +136,8 @@ class TradingDaemon:
         after_close: AfterClose | None = None,
         show_time: Callable[[datetime], str] = datetime.isoformat,
         companions: Sequence["Companion"] = (),
+        closed_sessions: Callable[[], list[TradingSession]] | None = None,
+        before_close: BeforeClose | None = None,
     ) -> None:
         self.config = config
         self._uow = uow_factory
@@ -157,6 +154,8 @@ class TradingDaemon:
         self._show_time = show_time
         self._companions = tuple(companions)
         self._stop_request: str | None = None
+        self._closed_sessions = closed_sessions
+        self._before_close = before_close
         self.waiter: SessionWaiter | None = None
 
     def request_stop(self, reason: str) -> None:
@@ -234,13 +233,14 @@ class TradingDaemon:
         )
         current: TradingSession | None = None
         try:
+            result.settlements += await settle_missed_sessions(runner, self._closed_sessions)
             while not self.kill_switch.tripped and (session := await self.waiter.next()) is not None:
                 async with self._uow() as uow:
                     done = await uow.settlements.get(account_id, session.trading_date)
                 if done is not None:
                     continue  # closed before a restart; the schedule is replaying past it
                 current = session
-                if not await unless_tripped(self.kill_switch, runner.open(session)):
+                if not await unless_tripped(self.kill_switch, open_with_retries(runner, session)):
                     break
                 if not await unless_tripped(self.kill_switch, self._run_session(session, execution)):
                     break
@@ -304,7 +304,7 @@ class TradingDaemon:
         # The session's intraday part, with the working orders reconciled against the broker meanwhile.
         reconciler = asyncio.create_task(self._reconcile_periodically(execution), name="reconciler")
         try:
-            await self._schedule.run_until_close(session)
+            await run_until_close(self._schedule, session, execution, self._before_close)
         finally:
             reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):

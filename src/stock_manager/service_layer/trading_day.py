@@ -1,6 +1,7 @@
 """One trading day: the market-open sequence (spec 001 §4.1), the intraday handlers, the close; with the
 strategy injected (a `StrategySpec`) and the venue's instruments and calendar from its `VenueProfile`."""
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -13,6 +14,7 @@ from stock_manager.domain.performance import drawdown
 from stock_manager.domain.positions import Position
 from stock_manager.domain.sessions import TradingSession
 from stock_manager.domain.strategies.base import MarketDay
+from stock_manager.service_layer.closing import await_final_states
 from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.execution import Execution
 from stock_manager.service_layer.ports.broker import Broker
@@ -68,6 +70,10 @@ class SessionRunner:
     day_range: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     last_prices: dict[str, Decimal] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=NullMetrics)
+    #: After the close's cancels, looks at the venue's totals until the day's orders are final (`closing`).
+    final_state_checks: int = 0
+    final_state_interval_secs: float = 30.0
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     @property
     def account_id(self) -> str:
@@ -246,13 +252,15 @@ class SessionRunner:
             for signal in strategy.tick_signals(tick, position, ts_decision, day):
                 await ex.submit(signal)
 
-    async def close(self, session: TradingSession) -> DailySettlement:
+    async def close(self, session: TradingSession, *, late: bool = False) -> DailySettlement:
         """Cancel what is still open (where orders are day orders), snapshot positions, store and announce the
-        daily settlement."""
+        daily settlement; `late` marks one made after the daemon missed the close (``settled_late``)."""
         ex = self.execution
         day = session.trading_date
         if session.orders_expire_at_close:
             await ex.cancel_open_orders("session closed")
+            interval = self.final_state_interval_secs
+            await await_final_states(ex, day, checks=self.final_state_checks, interval_secs=interval, sleep=self.sleep)
         now = self.clock.now()
         cash = await self.broker.get_cash(self.account_id)
         async with self.uow_factory() as uow:
@@ -310,6 +318,7 @@ class SessionRunner:
             return_pct=return_pct,
             ts_created=now,
             summary={
+                **({"settled_late": True} if late else {}),
                 "stopped": ex.stopped_reason or "",
                 "drawdown_pct": str(dd.current_pct),
                 "max_drawdown_pct": str(dd.max_pct),
@@ -347,9 +356,9 @@ class SessionRunner:
                 kind="market_close",
                 severity="INFO",
                 account_id=self.account_id,
-                message=f"session {day} closed: {len(orders_today)} order(s), {len(todays)} fill(s), "
-                f"realized {realized - commission - tax:,.0f} KRW net",
-                payload={"end_equity_krw": end_equity, "return_pct": return_pct},
+                message=f"session {day} {'settled late' if late else 'closed'}: {len(orders_today)} order(s), "
+                f"{len(todays)} fill(s), realized {realized - commission - tax:,.0f} KRW net",
+                payload={"end_equity_krw": end_equity, "return_pct": return_pct, "settled_late": late},
             )
             await uow.commit()
         await self._state("CLOSED", ex.stopped_reason or "", day)

@@ -9,7 +9,7 @@ noticed, and the injected `sleep` lets tests run a week of sessions in milliseco
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -73,5 +73,29 @@ class CalendarSchedule:
         await self._sleep_until(session.ts_close)
 
     async def _sleep_until(self, when: datetime) -> None:
-        while (remaining := (when - self._clock.now()).total_seconds()) > 0:
-            await self._sleep(min(remaining, MAX_SLEEP_SLICE_SECS))
+        await sleep_until(self._clock, when, self._sleep)
+
+
+async def sleep_until(clock: Clock, when: datetime, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    """Return once `clock` reads `when` or later, sleeping in slices of at most `MAX_SLEEP_SLICE_SECS`."""
+    while (remaining := (when - clock.now()).total_seconds()) > 0:
+        await sleep(min(remaining, MAX_SLEEP_SLICE_SECS))
+
+
+#: How far back a start looks for sessions whose close it missed.
+MISSED_CLOSE_LOOKBACK = timedelta(days=10)
+
+
+def closed_sessions(
+    next_session: Callable[[datetime], TradingSession | None],
+    now: datetime,
+    lookback: timedelta = MISSED_CLOSE_LOOKBACK,
+) -> list[TradingSession]:
+    """Return the calendar's sessions that closed between `now` - `lookback` and `now`, oldest first (the
+    sessions a daemon started at `now` may have missed the close of)."""
+    found = []
+    session = next_session(now - lookback)
+    while session is not None and session.ts_close <= now:
+        found.append(session)
+        session = next_session(session.ts_close)
+    return found

@@ -45,6 +45,7 @@ class SqlFillRepository:
                 ts_recorded=ts_recorded,
                 source=stored.source,
                 trading_date=fill.trading_date,
+                amount_krw=fill.amount_krw,
             )
             .returning(fills.c.id)
         )
@@ -95,5 +96,6 @@ def _to_stored_fill(row: Row[Any]) -> StoredFill:
         tax_krw=row.tax_krw,
         ts_filled=row.ts_filled,
         trading_date=row.trading_date,
+        amount_krw=row.amount_krw,
     )
     return StoredFill(fill=fill, account_id=row.account_id, order_id=row.order_id, source=row.source, id=row.id)

@@ -156,6 +156,9 @@ fills = Table(
     Column("ts_recorded", UtcDateTime, nullable=False),
     Column("source", String(16), nullable=False),  # notice | recovery
     Column("trading_date", Date, nullable=False),  # the venue's trading date of the execution (0004)
+    # The exact executed amount where quantity × price cannot carry it (fills from an order's totals), else
+    # NULL (0016).
+    Column("amount_krw", ExactDecimal(36, 12), nullable=True),
     CheckConstraint("side IN ('BUY','SELL')", name="side"),
     Index("ix_fills_account_ts", "account_id", "ts_filled"),
     Index("ix_fills_order", "order_id"),

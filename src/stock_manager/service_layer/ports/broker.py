@@ -238,7 +238,8 @@ class Broker(Protocol):
 
     async def get_fills(self, account_id: str, trading_date: date) -> list[Fill]:
         """Return the executions of the orders `get_orders` returns for `trading_date`: individual ones where
-        the venue reports them, else one aggregate per order (cumulative quantity at its average price)."""
+        the venue reports them, else one aggregate per order: its cumulative quantity for its exact executed
+        amount (`Fill.amount_krw` where quantity × price cannot carry it)."""
         ...
 
     async def get_price(self, symbol: str) -> Quote:

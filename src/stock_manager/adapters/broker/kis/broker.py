@@ -3,11 +3,11 @@
 Source: ../reference/kis-openapi.md §4 (endpoints and TR ids: order-cash TTTC0012U/TTTC0011U, order-rvsecncl
 TTTC0013U, inquire-balance TTTC8434R, inquire-daily-ccld TTTC0081R, inquire-price FHKST01010100,
 inquire-daily-itemchartprice FHKST03010100; paper forms with a V prefix), §5 (WebSocket), spec 001 §12 and
-PRD §3.1 (the port's methods). Error translation: `errors.py`; token rules: `auth.py`; limiter: `ratelimit.py`.
+PRD §3.1 (the port's methods). Error translation: `errors.py`; token rules: `auth.py`; limiter: `ratelimit.py`;
+request bodies and queries: `requests.py`; answers: `parsers.py`.
 """
 
 import asyncio
-import ssl
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -31,21 +31,30 @@ from stock_manager.adapters.broker.kis.parsers import (
     rows,
 )
 from stock_manager.adapters.broker.kis.ratelimit import PriorityRateLimiter
+from stock_manager.adapters.broker.kis.requests import (
+    BALANCE_PATH,
+    CHART_WINDOW_DAYS,
+    DAILY_CCLD_PATH,
+    DAILY_CHART_PATH,
+    ORDER_CASH_PATH,
+    ORDER_RVSECNCL_PATH,
+    PRICE_PATH,
+    balance_params,
+    cancel_body,
+    chart_params,
+    daily_ccld_params,
+    order_body,
+    tls_context,
+)
 from stock_manager.adapters.broker.kis.rest import KisRestClient
 from stock_manager.adapters.broker.kis.websocket import KisWebSocketSession, SessionTuning
 from stock_manager.adapters.broker.kis.ws_frames import TRADE_TR_ID
-from stock_manager.adapters.venues.krx.rules import krx_instrument
 from stock_manager.domain.clock import Clock
 from stock_manager.domain.costs import CostModel
-from stock_manager.domain.errors import (
-    AmbiguousOrderOutcome,
-    FatalBrokerError,
-    OrderRejectedByBroker,
-    TemporaryBrokerError,
-)
+from stock_manager.domain.errors import AmbiguousOrderOutcome, FatalBrokerError, TemporaryBrokerError
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.market import DailyBar
-from stock_manager.domain.model import OrderType, Side
+from stock_manager.domain.model import Side
 from stock_manager.localtime import kst_date
 from stock_manager.service_layer.ports.broker import (
     AccountRef,
@@ -60,23 +69,6 @@ from stock_manager.service_layer.ports.broker import (
 )
 
 log = structlog.get_logger(__name__)
-
-ORDER_CASH_PATH = "/uapi/domestic-stock/v1/trading/order-cash"
-ORDER_RVSECNCL_PATH = "/uapi/domestic-stock/v1/trading/order-rvsecncl"
-BALANCE_PATH = "/uapi/domestic-stock/v1/trading/inquire-balance"
-DAILY_CCLD_PATH = "/uapi/domestic-stock/v1/trading/inquire-daily-ccld"
-PRICE_PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
-DAILY_CHART_PATH = "/uapi/domestic-stock/v1/quotations/inquire-daily-itemchartprice"
-
-#: Calendar days asked per daily-chart call: about 95 trading days, under the 100-row cap (§4.9).
-CHART_WINDOW_DAYS = 140
-
-
-def tls_context() -> ssl.SSLContext:
-    """Return the TLS context of real hosts: certificates verified, TLS 1.2 or newer (§1)."""
-    context = ssl.create_default_context()
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
 
 
 class KisBroker:
@@ -209,14 +201,14 @@ class KisBroker:
         answer = await self.rest.read(
             BALANCE_PATH,
             self.config.tr("TTTC8434R"),
-            {**self._balance_params(), "CTX_AREA_FK100": "", "CTX_AREA_NK100": ""},
+            {**balance_params(self.config), "CTX_AREA_FK100": "", "CTX_AREA_NK100": ""},
         )
         return self._parsed(lambda: parse_cash(answer.body, account_id), "inquire-balance")
 
     async def get_positions(self, account_id: str) -> list[BrokerPosition]:
         """Return holdings with ``hldg_qty`` > 0 over every page of TTTC8434R (50 rows real, 20 paper)."""
         self._require_account(account_id)
-        pages = await self.rest.read_pages(BALANCE_PATH, self.config.tr("TTTC8434R"), self._balance_params())
+        pages = await self.rest.read_pages(BALANCE_PATH, self.config.tr("TTTC8434R"), balance_params(self.config))
         return self._parsed(lambda: [p for page in pages for p in parse_positions(page.body)], "inquire-balance")
 
     async def get_orders(self, account_id: str, trading_date: date) -> list[BrokerOrderReport]:
@@ -231,11 +223,8 @@ class KisBroker:
         return self._parsed(lambda: parse_order_reports(order_rows, account_id), "inquire-daily-ccld")
 
     async def get_fills(self, account_id: str, trading_date: date) -> list[Fill]:
-        """Return one aggregate fill per order of `trading_date` with executions (TTTC0081R totals).
-
-        Id ``ccld:<YYYYMMDD>:<ODNO>:<tot_ccld_qty>``, price ``avg_prvs``, fees from the cost model; the service
-        layer matches them by cumulative quantity (`FillReport` docstring).
-        """
+        """Return one aggregate fill per order of `trading_date` with executions (TTTC0081R totals): the exact
+        amount ``tot_ccld_amt`` for ``tot_ccld_qty`` shares, fees from the cost model (`parsers.aggregate_fills`)."""
         self._require_account(account_id)
         order_rows = await self._daily_rows(trading_date)
 
@@ -269,16 +258,7 @@ class KisBroker:
         for _ in range(count // 50 + 3):
             window_start = window_end - timedelta(days=CHART_WINDOW_DAYS)
             answer = await self.rest.read(
-                DAILY_CHART_PATH,
-                "FHKST03010100",
-                {
-                    "FID_COND_MRKT_DIV_CODE": "J",
-                    "FID_INPUT_ISCD": symbol,
-                    "FID_INPUT_DATE_1": f"{window_start:%Y%m%d}",
-                    "FID_INPUT_DATE_2": f"{window_end:%Y%m%d}",
-                    "FID_PERIOD_DIV_CODE": "D",
-                    "FID_ORG_ADJ_PRC": "0",
-                },
+                DAILY_CHART_PATH, "FHKST03010100", chart_params(symbol, window_start, window_end)
             )
             body = answer.body
             page = self._parsed(lambda: parse_daily_bars(body, symbol), "inquire-daily-itemchartprice")  # noqa: B023
@@ -327,8 +307,7 @@ class KisBroker:
     async def place_order(self, request: OrderRequest) -> OrderAck:
         """Send a cash order (TTTC0012U buy / TTTC0011U sell; VTTC… on paper), once.
 
-        LIMIT: ``ORD_DVSN 00`` with the price rounded to the tick grid (down for buys, up for sells); MARKET:
-        ``ORD_DVSN 01`` with ``ORD_UNPR "0"``. Routed to KRX (``EXCG_ID_DVSN_CD``).
+        The body is `requests.order_body`'s (a limit price rounded to the tick grid, routed to KRX).
 
         Raises
         ------
@@ -343,7 +322,7 @@ class KisBroker:
             Wrong account, credentials, permissions or mode.
         """
         self._require_account(request.account_id)
-        body = self._order_body(request)
+        body = order_body(self.config, request)
         tr_id = self.config.tr("TTTC0012U" if request.side is Side.BUY else "TTTC0011U")
         trading_date = kst_date(self._market_clock.now())
         log.info(
@@ -377,18 +356,7 @@ class KisBroker:
             As `place_order`.
         """
         self._require_account(account_id)
-        body = {
-            "CANO": self.config.cano,
-            "ACNT_PRDT_CD": self.config.product_code,
-            "KRX_FWDG_ORD_ORGNO": venue_order_ref,
-            "ORGN_ODNO": broker_order_number,
-            "ORD_DVSN": "00",
-            "RVSE_CNCL_DVSN_CD": "02",
-            "ORD_QTY": "0",
-            "ORD_UNPR": "0",
-            "QTY_ALL_ORD_YN": "Y",
-            "EXCG_ID_DVSN_CD": "KRX",
-        }
+        body = cancel_body(self.config, broker_order_number, venue_order_ref)
         tr_id = self.config.tr("TTTC0013U")
         log.info("kis_cancel_sending", tr_id=tr_id, order=broker_order_number)
         await self.rest.order(ORDER_RVSECNCL_PATH, tr_id, body)
@@ -407,56 +375,8 @@ class KisBroker:
                 f"{mask_account(self.config.account)}"
             )
 
-    def _order_body(self, request: OrderRequest) -> dict[str, str]:
-        quantity = request.quantity
-        if quantity <= 0 or quantity != quantity.to_integral_value():
-            raise OrderRejectedByBroker(
-                f"quantity must be a positive whole number of shares, was {quantity}", code="CLIENT"
-            )
-        if request.order_type is OrderType.LIMIT:
-            if request.limit_price is None or request.limit_price <= 0:
-                raise OrderRejectedByBroker("a limit order needs a positive limit price", code="CLIENT")
-            instrument = krx_instrument(request.symbol, self.config.kind_of(request.symbol))
-            price = instrument.round_price(request.limit_price, request.side)
-            division, unit_price = "00", str(int(price))
-        else:
-            division, unit_price = "01", "0"
-        body = {"CANO": self.config.cano, "ACNT_PRDT_CD": self.config.product_code, "PDNO": request.symbol}
-        if request.side is Side.SELL:
-            body["SLL_TYPE"] = "01"
-        body |= {"ORD_DVSN": division, "ORD_QTY": str(int(quantity)), "ORD_UNPR": unit_price, "EXCG_ID_DVSN_CD": "KRX"}
-        return body
-
-    def _balance_params(self) -> dict[str, str]:
-        return {
-            "CANO": self.config.cano,
-            "ACNT_PRDT_CD": self.config.product_code,
-            "AFHR_FLPR_YN": "N",
-            "OFL_YN": "",
-            "INQR_DVSN": "02",
-            "UNPR_DVSN": "01",
-            "FUND_STTL_ICLD_YN": "N",
-            "FNCG_AMT_AUTO_RDPT_YN": "N",
-            "PRCS_DVSN": "00",
-        }
-
     async def _daily_rows(self, trading_date: date) -> list[Row]:
-        day = f"{trading_date:%Y%m%d}"
-        params = {
-            "CANO": self.config.cano,
-            "ACNT_PRDT_CD": self.config.product_code,
-            "INQR_STRT_DT": day,
-            "INQR_END_DT": day,
-            "SLL_BUY_DVSN_CD": "00",
-            "INQR_DVSN": "01",
-            "PDNO": "",
-            "CCLD_DVSN": "00",
-            "ORD_GNO_BRNO": "",
-            "ODNO": "",
-            "INQR_DVSN_3": "00",
-            "INQR_DVSN_1": "",
-            "EXCG_ID_DVSN_CD": "KRX" if self.config.mode == "paper" else "ALL",
-        }
+        params = daily_ccld_params(self.config, trading_date)
         pages = await self.rest.read_pages(DAILY_CCLD_PATH, self.config.tr("TTTC0081R"), params)
         return self._parsed(
             lambda: [row for page in pages for row in rows(lower_keys(page.body).get("output1"))], "inquire-daily-ccld"

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from stock_manager.domain.costs import CostModel
-from stock_manager.domain.fills import Fill
+from stock_manager.domain.fills import PRICE_SCALE, Fill, fill_from_amount
 from stock_manager.domain.market import DailyBar
 from stock_manager.domain.model import OrderType, Side
 from stock_manager.localtime import kst_datetime
@@ -223,9 +223,13 @@ def parse_order_reports(all_rows: Iterable[Row], account_id: str) -> list[Broker
         number = text(row, "odno")
         order_type = OrderType.MARKET if text(row, "ord_dvsn_cd") in MARKET_ORDER_CODES else OrderType.LIMIT
         filled = dec(row, "tot_ccld_qty", default=Decimal(0))
-        avg = dec(row, "avg_prvs", default=Decimal(0))
-        if filled > 0 and avg <= 0:
-            avg = dec(row, "tot_ccld_amt", default=Decimal(0)) / filled
+        amount = dec(row, "tot_ccld_amt", default=Decimal(0))
+        # avg_prvs is an integer (the sample: "3145"); the exact average is tot_ccld_amt / tot_ccld_qty.
+        avg = (
+            (amount / filled).quantize(PRICE_SCALE)
+            if filled > 0 and amount > 0
+            else dec(row, "avg_prvs", default=Decimal(0))
+        )
         day = parse_yyyymmdd(text(row, "ord_dt"), "ord_dt")
         reports.append(
             BrokerOrderReport(
@@ -251,9 +255,11 @@ def parse_order_reports(all_rows: Iterable[Row], account_id: str) -> list[Broker
 def aggregate_fills(reports: Iterable[BrokerOrderReport], all_rows: Iterable[Row], cost_model: CostModel) -> list[Fill]:
     """Return one aggregate fill per order with executions (``inquire-daily-ccld`` has only order totals).
 
-    Quantity ``tot_ccld_qty``, price ``avg_prvs``, id ``ccld:<YYYYMMDD>:<ODNO>:<qty>``, fees from `cost_model`
-    on ``tot_ccld_amt`` (notices and inquiries carry no per-fill fees); time = the order's acceptance time
-    (KIS gives no execution time here). The service layer reconciles by cumulative quantity.
+    Quantity ``tot_ccld_qty``, amount ``tot_ccld_amt`` exactly (``Fill.amount_krw``; the price is that amount ÷
+    the quantity rounded to `PRICE_SCALE`: ``avg_prvs`` is an integer and only stands in where the amount is 0),
+    id ``ccld:<YYYYMMDD>:<ODNO>:<qty>``, fees from `cost_model` on the amount (notices and inquiries carry no
+    per-fill fees); time = the order's acceptance time (KIS gives no execution time here). The service layer
+    reconciles by cumulative quantity and amount (`missing_by_quantity`).
     """
     amounts = {}
     for row in (lower_keys(r) for r in all_rows if r):
@@ -265,20 +271,19 @@ def aggregate_fills(reports: Iterable[BrokerOrderReport], all_rows: Iterable[Row
             continue
         notional = amounts.get(report.broker_order_number) or report.filled_quantity * report.avg_fill_price
         trade_day = report.trading_date
-        fills.append(
-            Fill(
-                broker_fill_id=f"ccld:{trade_day:%Y%m%d}:{report.broker_order_number}:{report.filled_quantity}",
-                broker_order_number=report.broker_order_number,
-                symbol=report.symbol,
-                side=report.side,
-                quantity=report.filled_quantity,
-                price=report.avg_fill_price,
-                commission_krw=cost_model.commission_krw(notional),
-                tax_krw=cost_model.tax_krw(report.side, notional, trade_day),
-                ts_filled=report.ts_accepted,
-                trading_date=trade_day,
-            )
+        fill = Fill(
+            broker_fill_id=f"ccld:{trade_day:%Y%m%d}:{report.broker_order_number}:{report.filled_quantity}",
+            broker_order_number=report.broker_order_number,
+            symbol=report.symbol,
+            side=report.side,
+            quantity=report.filled_quantity,
+            price=report.avg_fill_price,
+            commission_krw=cost_model.commission_krw(notional),
+            tax_krw=cost_model.tax_krw(report.side, notional, trade_day),
+            ts_filled=report.ts_accepted,
+            trading_date=trade_day,
         )
+        fills.append(fill_from_amount(fill, report.filled_quantity, notional))
     return fills
 
 

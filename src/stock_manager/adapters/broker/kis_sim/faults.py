@@ -7,6 +7,7 @@ One-shot actions (drop the WebSocket connections, expire the tokens) are methods
 
 import random
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Literal
 
 from stock_manager.adapters.broker.fault_log import FaultLog
@@ -53,6 +54,9 @@ class FaultKnobs:
         Least time between two ``/oauth2/tokenP`` calls of an app key, else EGW00133 (KIS: 60). Lower it with
         ``expire_tokens_every_secs`` so a drill that expires tokens often does not spend its time waiting
         for the gate.
+    history_outage_secs : float
+        Daily-chart reads (``inquire-daily-itemchartprice``) are answered HTTP 500 (EGW00001) for this many
+        wall-clock seconds from the first one (a history outage at the open; 0: never).
     """
 
     unanswered_orders: int = 0
@@ -67,7 +71,9 @@ class FaultKnobs:
     drop_ws_every_secs: float = 0.0
     expire_tokens_every_secs: float = 0.0
     token_gate_secs: float = 60.0
+    history_outage_secs: float = 0.0
     _rng: random.Random = field(init=False, repr=False)
+    _history_outage_from: datetime | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.reseed()
@@ -86,6 +92,14 @@ class FaultKnobs:
         if roll < self.error500_probability + self.rate_limit_probability:
             return "rate_limit"
         return None
+
+    def history_out(self, now: datetime) -> bool:
+        """Return True while daily-chart reads are to fail (`history_outage_secs` from the first one)."""
+        if self.history_outage_secs <= 0:
+            return False
+        if self._history_outage_from is None:
+            self._history_outage_from = now
+        return now < self._history_outage_from + timedelta(seconds=self.history_outage_secs)
 
     def take_unanswered(self) -> UnansweredMode | None:
         """Consume one unanswered order, or draw one by `unanswered_probability`; return its mode, or None."""

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SIM_KEY: web.AppKey["KisExchangeSimulator"] = web.AppKey("kis_simulator")
 CREDENTIAL_KEY: web.RequestKey[KisCredential] = web.RequestKey("kis_credential", KisCredential)
 HASHKEY_PATH = "/uapi/hashkey"
+DAILY_CHART_PATH = "/uapi/domestic-stock/v1/quotations/inquire-daily-itemchartprice"
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -86,6 +87,9 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
                 raise wire.internal_error()
             if fault == "rate_limit":
                 raise wire.rate_limited()
+            if request.path == DAILY_CHART_PATH and sim.faults.history_out(sim.wall_clock.now()):
+                sim.fault_log.note("history_outage", path=request.path, tr_id=tr_id)
+                raise wire.internal_error()
             app_key = request.headers.get("appkey", "")
             sim.gateway.admit(app_key)
             credential = sim.gateway.credential(app_key)
@@ -198,7 +202,7 @@ def build_app(sim: "KisExchangeSimulator") -> web.Application:
     app.router.add_get(f"{base}/trading/inquire-daily-ccld", rest_inquiries.daily_ccld)
     app.router.add_get(f"{base}/trading/inquire-psbl-order", rest_inquiries.psbl_order)
     app.router.add_get(f"{base}/quotations/inquire-price", rest_quotes.price)
-    app.router.add_get(f"{base}/quotations/inquire-daily-itemchartprice", rest_quotes.daily_chart)
+    app.router.add_get(DAILY_CHART_PATH, rest_quotes.daily_chart)
     app.router.add_route("*", "/uapi/{tail:.*}", not_found)
     app.router.add_get(MASTER_PATH, kospi_master)
     return app

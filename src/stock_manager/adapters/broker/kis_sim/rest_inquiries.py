@@ -1,23 +1,25 @@
 """Account inquiries of the simulator: ``inquire-balance``, ``inquire-daily-ccld``, ``inquire-psbl-order`` and
-``inquire-psbl-rvsecncl`` (KIS reference §4.3–§4.6). Lowercase output keys, all values strings, padded
-``msg1`` and context strings, pages of the mode's size.
+``inquire-psbl-rvsecncl`` (KIS reference §4.3–§4.6). Lowercase output keys, all values strings, padded ``msg1`` and
+context strings, pages of the mode's size.
 
-Deviations: the venue settles at once (no T+2), so ``dnca_tot_amt``, ``nxdy_excc_amt`` and
-``prvs_rcdl_excc_amt`` are all the deposit after today's fills; the cash a new buy can use is
-``inquire-psbl-order`` ``ord_psbl_cash`` (the deposit minus what working buys reserve). Holdings sold out
-today are not listed with ``hldg_qty "0"``. In ``inquire-daily-ccld`` ``avg_prvs`` is the exact average
-(integral when it is); an order cancelled or expired shows the quantity in ``cncl_cfrm_qty`` and a cancel
-order has a row of its own (``orgn_odno`` = the original, ``cncl_yn`` ``"Y"``); an order refused by the
-exchange after acceptance shows it in ``rjct_qty``. Both date-range TR ids return the same rows.
+Deviations: the venue settles at once (no T+2), so ``dnca_tot_amt``, ``nxdy_excc_amt`` and ``prvs_rcdl_excc_amt``
+are all the deposit after today's fills; the cash a new buy can use is ``inquire-psbl-order`` ``ord_psbl_cash`` (the
+deposit minus what working buys reserve). Holdings sold out today are not listed with ``hldg_qty "0"``; ``pchs_amt``
+is quantity × average price to the won. In ``inquire-daily-ccld`` ``avg_prvs`` is an integer, the average rounded
+down (as the real venue's sample shows ``"3145"``; whether KIS rounds down or to nearest is ?), and ``tot_ccld_amt``
+the exact executed amount; an order cancelled or expired shows the quantity in ``cncl_cfrm_qty`` and a cancel order
+has a row of its own (``orgn_odno`` = the original, ``cncl_yn`` ``"Y"``); an order refused by the exchange after
+acceptance shows it in ``rjct_qty``. Both date-range TR ids return the same rows.
 """
 
 from datetime import date, datetime
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from aiohttp import web
 
 from stock_manager.adapters.broker.kis_sim import wire
+from stock_manager.adapters.broker.kis_sim.ccld_rows import cancel_rows, order_row
 from stock_manager.adapters.broker.kis_sim.paging import paginate, param
 from stock_manager.adapters.broker.kis_sim.rest import kis_response, sim_of
 from stock_manager.adapters.broker.kis_sim.rest_orders import check_account
@@ -26,9 +28,7 @@ from stock_manager.adapters.broker.kis_sim.wire import BRANCH
 from stock_manager.domain.fills import Fill
 from stock_manager.domain.model import OrderType, Side
 from stock_manager.localtime import kst_date
-from stock_manager.service_layer.ports.broker import BrokerOrderReport, BrokerOrderState
-
-_FOUR = Decimal("0.0001")
+from stock_manager.service_layer.ports.broker import BrokerOrderState
 
 
 def _account(request: web.Request, sim: KisExchangeSimulator) -> tuple[str, str]:
@@ -47,10 +47,6 @@ def _date(request: web.Request, name: str) -> date:
         return datetime.strptime(text, "%Y%m%d").date()  # noqa: DTZ007 - a calendar date, no time
     except ValueError:
         raise wire.invalid_param(name, text) from None
-
-
-def _exact(value: Decimal) -> str:
-    return wire.num(value.quantize(_FOUR)) if value != value.to_integral_value() else wire.num(value)
 
 
 # -- inquire-balance ----------------------------------------------------------------------------------------
@@ -77,7 +73,7 @@ async def balance(request: web.Request) -> web.Response:
     total_purchase = total_value = Decimal(0)
     for position in engine.positions():
         quote = await sim.venue.get_price(position.symbol)
-        purchase = (position.quantity * position.avg_price).to_integral_value(ROUND_FLOOR)
+        purchase = (position.quantity * position.avg_price).to_integral_value(ROUND_HALF_EVEN)
         value = position.quantity * quote.price
         total_purchase += purchase
         total_value += value
@@ -158,85 +154,6 @@ async def balance(request: web.Request) -> web.Response:
 # -- inquire-daily-ccld -------------------------------------------------------------------------------------
 
 
-def _order_row(sim: KisExchangeSimulator, report: BrokerOrderReport, fills: list[Fill]) -> dict[str, str]:
-    meta = sim.meta_for(report.broker_order_number)
-    amount = sum((f.notional_krw for f in fills), Decimal(0))
-    filled = report.filled_quantity
-    unfilled = report.quantity - filled
-    open_ = report.state is BrokerOrderState.OPEN
-    rejected = meta.rejected and not open_
-    market = report.order_type is OrderType.MARKET
-    sell = report.side is Side.SELL
-    return {
-        "ord_dt": kst_date(report.ts_accepted).strftime("%Y%m%d"),
-        "ord_gno_brno": BRANCH,
-        "odno": report.broker_order_number,
-        "orgn_odno": meta.original,
-        "ord_dvsn_name": "시장가" if market else "지정가",
-        "sll_buy_dvsn_cd": "01" if sell else "02",
-        "sll_buy_dvsn_cd_name": "현금매도" if sell else "현금매수",
-        "pdno": report.symbol,
-        "prdt_name": sim.symbol_name(report.symbol),
-        "ord_qty": wire.num(report.quantity),
-        "ord_unpr": wire.num(report.limit_price or Decimal(0)),
-        "ord_tmd": wire.kst_hhmmss(report.ts_accepted),
-        "tot_ccld_qty": wire.num(filled),
-        "avg_prvs": _exact(amount / filled) if filled else "0",
-        "cncl_yn": "",
-        "tot_ccld_amt": wire.num(amount),
-        "loan_dt": "",
-        "ordr_empno": "OpnAPI",
-        "ord_dvsn_cd": meta.ord_dvsn,
-        "cncl_cfrm_qty": wire.num(unfilled if not open_ and not rejected else Decimal(0)),
-        "rmn_qty": wire.num(unfilled if open_ else Decimal(0)),
-        "rjct_qty": wire.num(unfilled if rejected else Decimal(0)),
-        "ccld_cndt_name": "없음",
-        "inqr_ip_addr": "127.0.0.1",
-        "cpbc_ordp_ord_rcit_dvsn_cd": "",
-        "cpbc_ordp_infm_mthd_dvsn_cd": "",
-        "infm_tmd": "",
-        "ctac_tlno": "",
-        "prdt_type_cd": "300",
-        "excg_dvsn_cd": "02",
-        "cpbc_ordp_mtrl_dvsn_cd": "",
-        "ord_orgno": BRANCH,
-        "rsvn_ord_end_dt": "",
-        "excg_id_dvsn_cd": "KRX",
-        "stpm_cndt_pric": "0",
-        "stpm_efct_occr_dtmd": "",
-    }
-
-
-def _cancel_rows(sim: KisExchangeSimulator) -> list[tuple[dict[str, str], BrokerOrderReport]]:
-    rows = []
-    for cancel in sim.ledger.cancels:
-        original = sim.venue.book.order(cancel.original)
-        if cancel.kind != "02" or original is None:
-            continue
-        row = _order_row(sim, original, [])
-        quantity = cancel.confirmed_quantity if cancel.confirmed_quantity is not None else cancel.quantity
-        row.update(
-            {
-                "ord_dt": kst_date(cancel.ts).strftime("%Y%m%d"),
-                "odno": cancel.number,
-                "orgn_odno": cancel.original,
-                "ord_dvsn_name": "취소",
-                "ord_qty": wire.num(quantity),
-                "ord_unpr": "0",
-                "ord_tmd": wire.kst_hhmmss(cancel.ts),
-                "tot_ccld_qty": "0",
-                "avg_prvs": "0",
-                "tot_ccld_amt": "0",
-                "cncl_yn": "Y",
-                "cncl_cfrm_qty": wire.num(quantity if cancel.confirmed_quantity is not None else 0),
-                "rmn_qty": "0",
-                "rjct_qty": "0",
-            }
-        )
-        rows.append((row, original))
-    return rows
-
-
 async def daily_ccld(request: web.Request) -> web.Response:
     """``GET …/trading/inquire-daily-ccld`` (TTTC0081R / CTSC9215R and old ids; paper V…), paged."""
     sim = sim_of(request)
@@ -255,8 +172,8 @@ async def daily_ccld(request: web.Request) -> web.Response:
     fills_by_order: dict[str, list[Fill]] = {}
     for fill in engine.fills():
         fills_by_order.setdefault(fill.broker_order_number, []).append(fill)
-    candidates = [(_order_row(sim, r, fills_by_order.get(r.broker_order_number, [])), r) for r in engine.orders()]
-    candidates += _cancel_rows(sim)
+    candidates = [(order_row(sim, r, fills_by_order.get(r.broker_order_number, [])), r) for r in engine.orders()]
+    candidates += cancel_rows(sim)
     selected = []
     for row, _report in candidates:
         if not start <= datetime.strptime(row["ord_dt"], "%Y%m%d").date() <= end:  # noqa: DTZ007

@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
@@ -29,16 +28,16 @@ from stock_manager.adapters.broker.kis_sim.auth import Gateway, KisCredential
 from stock_manager.adapters.broker.kis_sim.faults import FaultKnobs, FaultLog
 from stock_manager.adapters.broker.kis_sim.frames import TRADE_TR, Notice, TradeRecorder
 from stock_manager.adapters.broker.kis_sim.ledger import Ledger, OrderMeta
-from stock_manager.adapters.broker.kis_sim.wire import BRANCH, KisMode
+from stock_manager.adapters.broker.kis_sim.notices import NoticeRelay, build_notice
+from stock_manager.adapters.broker.kis_sim.wire import KisMode
 from stock_manager.adapters.broker.kis_sim.ws import MAX_REGISTRATIONS, Sleep, WsHub
 from stock_manager.adapters.broker.sim.broker import SimBroker
-from stock_manager.adapters.broker.sim.matching import REASON_EXPIRED
 from stock_manager.adapters.marketdata import previous_close, symbol_info
 from stock_manager.adapters.venues.krx.rules import tick_size
 from stock_manager.domain.clock import Clock
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.market import Tick
-from stock_manager.domain.model import InstrumentKind, OrderType, Side
+from stock_manager.domain.model import InstrumentKind, OrderType
 from stock_manager.localtime import kst_date
 from stock_manager.service_layer.ports.broker import BrokerOrderEvent, BrokerOrderReport, CancelReport, FillReport
 
@@ -167,6 +166,7 @@ class KisExchangeSimulator:
         self.records = SimRecords()
         self.page_sizes = {**DEFAULT_PAGE_SIZES[mode], **(page_sizes or {})}
         self.trades = TradeRecorder()
+        self._notices = NoticeRelay(self)
         self._host, self._rest_port, self._ws_port = host, rest_port, ws_port
         self._runner: web.AppRunner | None = None
         self._subscribed = False
@@ -197,9 +197,9 @@ class KisExchangeSimulator:
         self._running = True
         self.gateway.token_gate = timedelta(seconds=self.faults.token_gate_secs)
         if self.faults.drop_ws_every_secs > 0:
-            self._spawn(self._every(self.faults.drop_ws_every_secs, self.drop_ws_connections))
+            self.spawn(self._every(self.faults.drop_ws_every_secs, self.drop_ws_connections))
         if self.faults.expire_tokens_every_secs > 0:
-            self._spawn(self._every(self.faults.expire_tokens_every_secs, self.expire_tokens))
+            self.spawn(self._every(self.faults.expire_tokens_every_secs, self.expire_tokens))
 
     async def stop(self) -> None:
         """Stop listening, close every connection and release hung requests; the venue is untouched."""
@@ -285,86 +285,17 @@ class KisExchangeSimulator:
             return
         self.ledger.changed()
         if isinstance(event, FillReport):
-            await self._fill_notice(event)
+            await self._notices.fill(event)
         elif isinstance(event, CancelReport):
-            await self._cancel_notice(event)
+            await self._notices.cancel(event)
         await self._lockstep()
 
     async def _lockstep(self) -> None:
         if self.after_broadcast is not None:
             await self.after_broadcast()
 
-    async def _fill_notice(self, event: FillReport) -> None:
-        fill = event.fill
-        report = self.venue.book.order(fill.broker_order_number)
-        if report is None:
-            return
-        meta = self.meta_for(report.broker_order_number)
-        notice = self.notice(
-            meta, report, quantity=fill.quantity, price=fill.price, ts=fill.ts_filled, is_fill=True, acceptance="2"
-        )
-        copies = 2 if self.faults.duplicate_fill_notices else 1
-        delay = self.faults.fill_notice_delay_secs
-        if copies > 1:
-            self.fault_log.note("duplicate_fill_notice", order=report.broker_order_number)
-        if delay > 0:
-            self.fault_log.note("delayed_fill_notice", order=report.broker_order_number, delay_secs=delay)
-            self._spawn(self._send_later(delay, meta.credential, notice, copies))
-            return
-        for _ in range(copies):
-            await self.send_notice(meta.credential, notice)
-
-    async def _cancel_notice(self, event: CancelReport) -> None:
-        report = self.venue.book.order(event.broker_order_number)
-        if report is None:
-            return
-        meta = self.meta_for(report.broker_order_number)
-        pending, meta.pending = meta.pending, None
-        if meta.rejected:
-            notice = self.notice(
-                meta,
-                report,
-                quantity=event.canceled_quantity,
-                price=_order_price(report),
-                ts=event.ts_event,
-                rejected=True,
-                acceptance="2",
-            )
-        elif pending is not None:
-            pending.confirmed_quantity = event.canceled_quantity
-            number = pending.replacement or pending.number
-            notice = self.notice(
-                meta,
-                report,
-                quantity=event.canceled_quantity,
-                price=_order_price(report),
-                ts=event.ts_event,
-                acceptance="2",
-                number=number,
-                original=meta.number,
-                revise_cancel="1" if pending.kind == "01" else "2",
-            )
-        else:
-            # Expiry at the close (or a cancel nobody asked for here): the exchange cancelled the remainder.
-            acceptance = "3" if event.reason == REASON_EXPIRED else "2"
-            notice = self.notice(
-                meta,
-                report,
-                quantity=event.canceled_quantity,
-                price=_order_price(report),
-                ts=event.ts_event,
-                acceptance=acceptance,
-                original=meta.number,
-                revise_cancel="2",
-            )
-        await self.send_notice(meta.credential, notice)
-
-    async def _send_later(self, delay: float, credential: KisCredential, notice: Notice, copies: int) -> None:
-        await self.sleep(delay)
-        for _ in range(copies):
-            await self.send_notice(credential, notice)
-
-    def _spawn(self, coro: Awaitable[None]) -> None:
+    def spawn(self, coro: Awaitable[None]) -> None:
+        """Run `coro` in the background until it ends or the simulator stops."""
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -385,44 +316,9 @@ class KisExchangeSimulator:
         except ConfigurationError:
             return symbol
 
-    def notice(
-        self,
-        meta: OrderMeta,
-        report: BrokerOrderReport,
-        *,
-        quantity: Decimal,
-        price: Decimal,
-        ts: datetime,
-        acceptance: str,
-        is_fill: bool = False,
-        rejected: bool = False,
-        number: str | None = None,
-        original: str = "",
-        revise_cancel: str = "0",
-    ) -> Notice:
-        """Return the 26-field notice of an event of `meta`'s order."""
-        credential = meta.credential
-        return Notice(
-            hts_id=credential.hts_id,
-            account=credential.cano + credential.product_code,
-            order_number=number or meta.number,
-            original_number=original,
-            side="01" if report.side is Side.SELL else "02",
-            revise_cancel=revise_cancel,
-            order_kind=meta.ord_dvsn,
-            symbol=report.symbol,
-            quantity=quantity,
-            price=price,
-            ts=ts,
-            rejected=rejected,
-            is_fill=is_fill,
-            acceptance=acceptance,
-            branch=BRANCH,
-            order_quantity=report.quantity,
-            order_price=_order_price(report),
-            account_name=credential.account_name,
-            symbol_name=self.symbol_name(report.symbol),
-        )
+    def notice(self, meta: OrderMeta, report: BrokerOrderReport, **event: Any) -> Notice:
+        """Return the 26-field notice of an event of `meta`'s order (`event`: as `notices.build_notice`)."""
+        return build_notice(meta, report, symbol_name=self.symbol_name(report.symbol), **event)
 
     async def send_notice(self, credential: KisCredential, notice: Notice) -> int:
         """Encrypt and send `notice` to the sessions registered for `credential`'s HTS id; return frames sent."""
@@ -440,7 +336,3 @@ class KisExchangeSimulator:
             meta = OrderMeta(number, self.gateway.credentials[0], "01" if market else "00")
             self.ledger.orders[number] = meta
         return meta
-
-
-def _order_price(report: BrokerOrderReport) -> Decimal:
-    return report.limit_price if report.order_type is OrderType.LIMIT and report.limit_price else Decimal(0)
