@@ -13,6 +13,7 @@ from stock_manager.domain.performance import drawdown
 from stock_manager.domain.positions import Position
 from stock_manager.domain.sessions import TradingSession
 from stock_manager.domain.strategies.base import MarketDay
+from stock_manager.service_layer.daily_history import HISTORY_BARS, DailyHistory
 from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.execution import Execution
 from stock_manager.service_layer.ports.broker import Broker
@@ -26,7 +27,7 @@ from stock_manager.service_layer.risk_config import effective_limits
 from stock_manager.service_layer.strategy_book import StrategyBook
 from stock_manager.service_layer.views.reports import build_daily_report
 
-HISTORY_BARS = 260
+__all__ = ["HISTORY_BARS", "RestoredState", "SessionRunner"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,10 @@ class SessionRunner:
     day_range: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     last_prices: dict[str, Decimal] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=NullMetrics)
+    daily_history: DailyHistory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.daily_history = DailyHistory(self.broker)
 
     @property
     def account_id(self) -> str:
@@ -140,7 +145,7 @@ class SessionRunner:
         if reason is not None:
             await ex.enter_stop_mode(reason)
         for symbol in self.venue.instruments.symbols:
-            history[symbol] = await self.broker.get_daily_bars(symbol, day - timedelta(days=1), HISTORY_BARS)
+            history[symbol] = await self.daily_history.bars(symbol, day - timedelta(days=1))
         async with self.uow_factory() as uow:
             for bars in history.values():
                 await uow.market_data.upsert_daily_bars(bars[-5:], source="broker")
