@@ -24,6 +24,7 @@ from stock_manager.service_layer.ports.venue import VenueProfile
 from stock_manager.service_layer.position_history import load_position_history, strategy_positions
 from stock_manager.service_layer.recovery import RecoveryInputs, apply_plan, gather_plan
 from stock_manager.service_layer.risk_config import effective_limits
+from stock_manager.service_layer.settled_sessions import SettledSessions
 from stock_manager.service_layer.strategy_book import StrategyBook
 from stock_manager.service_layer.views.reports import build_daily_report
 
@@ -70,9 +71,11 @@ class SessionRunner:
     last_prices: dict[str, Decimal] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=NullMetrics)
     daily_history: DailyHistory = field(init=False)
+    settled: SettledSessions = field(init=False)
 
     def __post_init__(self) -> None:
         self.daily_history = DailyHistory(self.broker)
+        self.settled = SettledSessions(self.execution.config.account_id)
 
     @property
     def account_id(self) -> str:
@@ -192,9 +195,7 @@ class SessionRunner:
         async with self.uow_factory() as uow:
             fills = await load_position_history(uow, self.account_id, day)
             open_orders = await uow.orders.list_open(self.account_id)
-            previous = [
-                s for s in await uow.settlements.list_all(self.account_id, with_summary=False) if s.trading_date < day
-            ]
+            previous = await self.settled.before(uow, day)
             own = None if self.strategies.single else await strategy_positions(uow, self.account_id)
         # The loss limit counts every fill of today, also those recorded before a restart.
         before_today = fills.positions(before=day)
@@ -264,7 +265,7 @@ class SessionRunner:
             fills = await load_position_history(uow, self.account_id, day)
             todays = [s.fill for s in await uow.fills.list_for_date(self.account_id, day)]
             orders_today = await uow.orders.list_for_date(self.account_id, day)
-            history = [s for s in await uow.settlements.list_all(self.account_id) if s.trading_date < day]
+            history = await self.settled.before(uow, day)
         before = fills.positions(before=day)
         after = fills.positions()  # folds only today's fills onto `before`
         realized = _sum_diff(after, before, "realized_pnl_krw")
@@ -357,6 +358,7 @@ class SessionRunner:
                 payload={"end_equity_krw": end_equity, "return_pct": return_pct},
             )
             await uow.commit()
+        self.settled.stored(settlement)
         await self._state("CLOSED", ex.stopped_reason or "", day)
         self.metrics.exposure(sum((s.market_value_krw for s in snapshots), Decimal(0)))
         self.metrics.equity(end_equity, dd.current_pct, dd.max_pct)
