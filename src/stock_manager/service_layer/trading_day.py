@@ -22,7 +22,7 @@ from stock_manager.service_layer.ports.notifications import Notifier
 from stock_manager.service_layer.ports.storage import DailySettlement, PositionSnapshot, UnitOfWorkFactory
 from stock_manager.service_layer.ports.venue import VenueProfile
 from stock_manager.service_layer.position_history import load_position_history, strategy_positions
-from stock_manager.service_layer.recovery import RecoveryInputs, apply_plan, gather_plan
+from stock_manager.service_layer.recovery import RecoveryInputs, apply_plan, gather_plan, read_ours
 from stock_manager.service_layer.risk_config import effective_limits
 from stock_manager.service_layer.settled_sessions import SettledSessions
 from stock_manager.service_layer.strategy_book import StrategyBook
@@ -72,6 +72,7 @@ class SessionRunner:
     metrics: Metrics = field(default_factory=NullMetrics)
     daily_history: DailyHistory = field(init=False)
     settled: SettledSessions = field(init=False)
+    instruments_stored: bool = field(default=False, init=False)  # by the first open of this runner
 
     def __post_init__(self) -> None:
         self.daily_history = DailyHistory(self.broker)
@@ -142,16 +143,19 @@ class SessionRunner:
             reason = await self.strategies.load(
                 uow, day, clock=self.clock, notifier=self.notifier, account_id=self.account_id
             )
-            for instrument in self.venue.instruments.by_symbol.values():
-                await uow.market_data.upsert_symbol(instrument, self.clock.now())
+            if not self.instruments_stored:  # the venue's instruments do not change while it runs
+                for instrument in self.venue.instruments.by_symbol.values():
+                    await uow.market_data.upsert_symbol(instrument, self.clock.now())
             await uow.commit()
+        self.instruments_stored = True
         if reason is not None:
             await ex.enter_stop_mode(reason)
         for symbol in self.venue.instruments.symbols:
             history[symbol] = await self.daily_history.bars(symbol, day - timedelta(days=1))
         async with self.uow_factory() as uow:
-            for bars in history.values():
-                await uow.market_data.upsert_daily_bars(bars[-5:], source="broker")
+            await uow.market_data.upsert_daily_bars(
+                [b for bars in history.values() for b in bars[-5:]], source="broker"
+            )
             await record_event(
                 uow,
                 self.notifier,
@@ -192,21 +196,23 @@ class SessionRunner:
         """
         ex = self.execution
         day = session.trading_date
+        inputs = RecoveryInputs(self.account_id, day, self.venue.order_numbers_restart_daily)
+        # Everything the open reads from the database, in one unit of work.
+        limits_problem = ""
         async with self.uow_factory() as uow:
             fills = await load_position_history(uow, self.account_id, day)
             open_orders = await uow.orders.list_open(self.account_id)
             previous = await self.settled.before(uow, day)
             own = None if self.strategies.single else await strategy_positions(uow, self.account_id)
+            ours = await read_ours(uow, inputs, fills)  # its own open orders: execution changes the loaded ones
+            try:  # last: a failed read leaves nothing else to read in this unit of work
+                # Risk limits in force today: settings overridden by the database's newest changes.
+                limits = await effective_limits(uow, ex.config.risk_limits)
+            except Exception as e:
+                limits, limits_problem = ex.config.risk_limits, f"risk limits in the database are invalid: {e}"
         # The loss limit counts every fill of today, also those recorded before a restart.
         before_today = fills.positions(before=day)
         ex.load(fills.positions(), open_orders, own)
-        # Risk limits in force today: settings overridden by the database's newest changes.
-        limits_problem = ""
-        try:
-            async with self.uow_factory() as uow:
-                limits = await effective_limits(uow, ex.config.risk_limits)
-        except Exception as e:
-            limits, limits_problem = ex.config.risk_limits, f"risk limits in the database are invalid: {e}"
         ex.begin_session(
             day,
             Decimal(0),
@@ -216,8 +222,7 @@ class SessionRunner:
         )
         if limits_problem:
             await ex.enter_stop_mode(limits_problem, rule="risk_limits")
-        inputs = RecoveryInputs(self.account_id, day, self.venue.order_numbers_restart_daily)
-        plan = await gather_plan(self.uow_factory, self.broker, inputs, self.venue.fill_identity, fills)
+        plan = await gather_plan(self.uow_factory, self.broker, inputs, self.venue.fill_identity, fills, ours)
         await apply_plan(plan, ex, self.uow_factory, self.notifier, self.clock, mode=self.mode)
         return RestoredState(previous, before_today)
 
