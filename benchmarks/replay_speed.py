@@ -12,9 +12,9 @@ medians against the ratio of their sessions. It is shown twice: for the whole ru
 cost that makes a longer run look cheaper per session) and for the sessions alone (from the first session's
 summary line to the last, as the lines arrive).
 
-Each tree gets its own ``uv sync --locked`` and its bytecode compiled before timing (a normal install writes
-it at the first run; an environment with ``PYTHONDONTWRITEBYTECODE`` would otherwise compile every module at
-every start; --no-compile keeps that).
+Each tree gets its own ``uv sync --locked`` and one untimed run of one session that writes its bytecode, as a
+normal install does at its first run (``PYTHONDONTWRITEBYTECODE`` is dropped from the runs' environment, which
+would otherwise compile every module at every start; --no-compile keeps it and skips the warm-up).
 
     uv run python benchmarks/replay_speed.py                       # baseline 7a69f51, 3 rounds, growth 3 rounds
     uv run python benchmarks/replay_speed.py --baseline-dir ../base --rounds 5 --growth-rounds 0
@@ -36,6 +36,10 @@ from pathlib import Path
 from _measured import require
 
 ROOT = Path(__file__).resolve().parents[1]
+#: A session whose run writes each tree's bytecode before the timed runs.
+WARM_UP_DAY = "2023-01-02"
+#: Whether runs may write bytecode (--no-compile: as the environment says).
+WRITE_BYTECODE = True
 BASELINE = "7a69f51"
 UV = shutil.which("uv") or "uv"
 GIT = shutil.which("git") or "git"
@@ -83,6 +87,8 @@ def run_once(tree: Path, label: str, period: tuple[str, str] | None) -> Run:
     with tempfile.TemporaryDirectory(prefix="replay-speed-") as data_dir:
         env = {**os.environ, "DATA_DIR": data_dir, "NO_COLOR": "1", "COLUMNS": "200"}
         env.pop("VIRTUAL_ENV", None)
+        if WRITE_BYTECODE:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         first = last = None
@@ -107,13 +113,11 @@ def run_once(tree: Path, label: str, period: tuple[str, str] | None) -> Run:
     return Run(label, " → ".join(period) if period else "default", wall, cpu, span, lines)
 
 
-def prepare(tree: Path, compile_bytecode: bool) -> None:
-    """`uv sync --locked` in `tree`, then compile its bytecode (venv and src) unless told not to."""
+def prepare(tree: Path, bytecode: bool) -> None:
+    """`uv sync --locked` in `tree`, then one untimed session so that Python writes its bytecode (unless not)."""
     _run([UV, "sync", "--locked", "--quiet"], cwd=tree)
-    if compile_bytecode:
-        python = tree / ".venv" / "bin" / "python"
-        for target in (tree / ".venv" / "lib", tree / "src"):
-            _run([str(python), "-m", "compileall", "-q", "-j", "0", str(target)], check=False)
+    if bytecode:
+        run_once(tree, "warm-up", (WARM_UP_DAY, WARM_UP_DAY))
 
 
 def baseline_tree(args: argparse.Namespace, scratch: Path) -> Path:
@@ -168,10 +172,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="runs per tree, interleaved (≥ 3)")
     parser.add_argument("--growth-rounds", type=int, default=3, help="runs per period of the growth check (0: skip)")
     parser.add_argument("--long-from", default="2021-01-04", help="start of the long period (end: the default's)")
-    parser.add_argument("--no-compile", action="store_true", help="do not compile bytecode before timing")
+    parser.add_argument(
+        "--no-compile", action="store_true", help="no warm-up run, and PYTHONDONTWRITEBYTECODE left as it is"
+    )
     args = parser.parse_args()
+    global WRITE_BYTECODE
+    WRITE_BYTECODE = not args.no_compile
     if args.rounds < 3:
         parser.error("--rounds must be at least 3")
+    # Both trees on this interpreter (uv would otherwise pick, or download, its own).
+    os.environ.setdefault("UV_PYTHON", getattr(sys, "_base_executable", sys.executable))
     scratch = Path(tempfile.mkdtemp(prefix="replay-speed-trees-"))
     made_worktree = not args.baseline_dir
     try:
