@@ -233,7 +233,9 @@ def growth(args: argparse.Namespace, one_year: list[Run]) -> None:
     span = median(long_runs, "sessions_secs") / median(short_runs, "sessions_secs")
     counts = f"{long_runs[0].sessions} / {short_runs[0].sessions}"
     print(f"\ngrowth {args.long_from} → {end} vs the default year: sessions {counts} = {sessions:.2f}×")
+    cpu = median(long_runs, "cpu_secs") / median(short_runs, "cpu_secs")
     print(f"  whole run (start-up included): {wall:.2f}× ({(wall / sessions - 1) * 100:+.1f} % of the session ratio)")
+    print(f"  CPU of the whole run: {cpu:.2f}× ({(cpu / sessions - 1) * 100:+.1f} %)")
     print(f"  sessions alone (first → last summary): {span:.2f}× for {spans:.2f}× ({(span / spans - 1) * 100:+.1f} %)")
 
 
