@@ -7,10 +7,10 @@ seconds (CPU: user + system of the process tree), the medians and the speed-up, 
 traded alike: the same event lines (orders, fills, cancels), session summaries and period summary, or it
 exits 1 naming the first difference. A run without orders also exits 1.
 
-Then the growth check: the current tree over 1 year and over 3 years (`--long-from`), the ratio of their
-medians against the ratio of their sessions. It is shown twice: for the whole run (start-up included, a fixed
-cost that makes a longer run look cheaper per session) and for the sessions alone (from the first session's
-summary line to the last, as the lines arrive).
+Then the growth check: the current tree over 1 year and over 3 years (`--long-from`), interleaved, the ratio of
+their medians against the ratio of their sessions (--growth-only: this check alone). It is shown three ways: the
+whole run's wall time (start-up included, a fixed cost that makes a longer run look cheaper per session), its
+CPU time, and the sessions alone (from the first session's summary line to the last, as the lines arrive).
 
 Each tree gets its own ``uv sync --locked`` and one untimed run of one session that writes its bytecode, as a
 normal install does at its first run (``PYTHONDONTWRITEBYTECODE`` is dropped from the runs' environment, which
@@ -171,6 +171,7 @@ def main() -> None:
     parser.add_argument("--baseline-dir", help="an existing checkout of the baseline (its own .venv is synced)")
     parser.add_argument("--rounds", type=int, default=3, help="runs per tree, interleaved (≥ 3)")
     parser.add_argument("--growth-rounds", type=int, default=3, help="runs per period of the growth check (0: skip)")
+    parser.add_argument("--growth-only", action="store_true", help="only the growth check (no baseline)")
     parser.add_argument("--long-from", default="2021-01-04", help="start of the long period (end: the default's)")
     parser.add_argument(
         "--no-compile", action="store_true", help="no warm-up run, and PYTHONDONTWRITEBYTECODE left as it is"
@@ -182,6 +183,10 @@ def main() -> None:
         parser.error("--rounds must be at least 3")
     # Both trees on this interpreter (uv would otherwise pick, or download, its own).
     os.environ.setdefault("UV_PYTHON", getattr(sys, "_base_executable", sys.executable))
+    if args.growth_only:
+        prepare(ROOT, not args.no_compile)
+        growth(args)
+        return
     scratch = Path(tempfile.mkdtemp(prefix="replay-speed-trees-"))
     made_worktree = not args.baseline_dir
     try:
@@ -211,22 +216,27 @@ def main() -> None:
             b, c = median(baseline, what), median(current, what)
             print(f"median {what[:-5]:4s}: baseline {b:7.2f} s, current {c:7.2f} s, speed-up {b / c:5.2f}×")
         if args.growth_rounds:
-            growth(args, current)
+            growth(args)
     finally:
         if made_worktree:
             _run([GIT, "-C", str(ROOT), "worktree", "remove", "--force", str(base_path(args, scratch))], check=False)
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def growth(args: argparse.Namespace, one_year: list[Run]) -> None:
-    """Print the 1-year vs long-period ratio of the current tree against the ratio of sessions."""
+def growth(args: argparse.Namespace) -> None:
+    """Print the 1-year vs long-period ratio of the current tree against the ratio of sessions (runs interleaved)."""
     end = "2023-12-22"
-    long_runs = [run_once(ROOT, "current", (args.long_from, end)) for _ in range(args.growth_rounds)]
-    short_runs = one_year[: max(args.growth_rounds, 1)]
-    for r in long_runs:
+    short_runs: list[Run] = []
+    long_runs: list[Run] = []
+    for _ in range(args.growth_rounds):
+        short_runs.append(run_once(ROOT, "current", None))
+        long_runs.append(run_once(ROOT, "current", (args.long_from, end)))
+    for r in (*short_runs, *long_runs):
         require(r.orders, f"{r.period}: no order was placed")
+    for r in long_runs[1:]:
+        same_trading(long_runs[0], r)
     print()
-    show(long_runs)
+    show([*short_runs, *long_runs])
     sessions = long_runs[0].sessions / short_runs[0].sessions
     spans = (long_runs[0].sessions - 1) / (short_runs[0].sessions - 1)
     wall = median(long_runs, "wall_secs") / median(short_runs, "wall_secs")
