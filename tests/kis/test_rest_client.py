@@ -456,6 +456,23 @@ async def test_daily_bars_are_paged_backwards_by_date_until_count():
     await kis.close()
 
 
+async def test_daily_bars_when_few_are_asked_then_the_window_is_twice_the_count_and_two_weeks():
+    from datetime import timedelta
+
+    fake = FakeKis()
+    end = date(2025, 6, 2)
+    fake.script(CHART, _bars([end - timedelta(days=i) for i in range(4)]))
+    kis = broker(fake)
+
+    bars = await kis.get_daily_bars("005930", end, 3)
+
+    assert [b.trading_date for b in bars] == [end - timedelta(days=i) for i in (2, 1, 0)]
+    [call] = fake.calls(CHART)
+    assert call.url.params["FID_INPUT_DATE_1"] == f"{end - timedelta(days=20):%Y%m%d}"
+    assert call.url.params["FID_INPUT_DATE_2"] == f"{end:%Y%m%d}"
+    await kis.close()
+
+
 # -- RATE LIMIT AND MASKING ----------------------------------------------------------------------------------
 
 

@@ -10,12 +10,12 @@ from typing import TypedDict
 
 from stock_manager.domain.clock import Clock
 from stock_manager.domain.modes import Mode
-from stock_manager.domain.orders import OrderAccepted, OrderCanceled, OrderRejected
+from stock_manager.domain.orders import Order, OrderAccepted, OrderCanceled, OrderRejected
 from stock_manager.service_layer.events import plain, record_event
 from stock_manager.service_layer.execution import Execution
 from stock_manager.service_layer.ports.broker import Broker
 from stock_manager.service_layer.ports.notifications import Notifier
-from stock_manager.service_layer.ports.storage import UnitOfWorkFactory
+from stock_manager.service_layer.ports.storage import StoredFill, UnitOfWork, UnitOfWorkFactory
 from stock_manager.service_layer.ports.venue import FillIdentity
 from stock_manager.service_layer.position_history import PositionHistory, load_position_history
 from stock_manager.service_layer.reconciliation import Action, RecoveryPlan, plan_recovery
@@ -30,35 +30,62 @@ class RecoveryInputs:
     order_numbers_restart_daily: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class OurRecords:
+    """What recovery compares with the venue from our side: the open orders, every order and fill of the days
+    read (today and each day with an open order), and the positions' history (see `read_ours`)."""
+
+    open_orders: list[Order]
+    days: list[date]
+    known_orders: list[Order]
+    stored_fills: list[StoredFill]
+    history: PositionHistory
+
+
+async def read_ours(
+    uow: UnitOfWork,
+    inputs: RecoveryInputs,
+    history: PositionHistory | None = None,
+    open_orders: list[Order] | None = None,
+) -> OurRecords:
+    """Read our side of recovery in the caller's unit of work (nothing is written); `history` and
+    `open_orders` are those reads when the caller has just made them in the same unit of work."""
+    if open_orders is None:
+        open_orders = await uow.orders.list_open(inputs.account_id)
+    days = sorted({o.trading_date for o in open_orders} | {inputs.today})
+    known = [o for day in days for o in await uow.orders.list_for_date(inputs.account_id, day)]
+    stored = [s for day in days for s in await uow.fills.list_for_date(inputs.account_id, day)]
+    if not inputs.order_numbers_restart_daily:
+        # An order working across days may have filled on days in between: every fill of the open ones.
+        numbers = {o.broker_order_number for o in open_orders if o.broker_order_number}
+        seen = {s.id for s in stored}
+        stored += [s for s in await uow.fills.list_for_order_numbers(inputs.account_id, numbers) if s.id not in seen]
+    if history is None:
+        history = await load_position_history(uow, inputs.account_id, inputs.today)
+    return OurRecords(open_orders, days, known, stored, history)
+
+
 async def gather_plan(
     uow_factory: UnitOfWorkFactory,
     broker: Broker,
     inputs: RecoveryInputs,
     fill_identity: FillIdentity,
     history: PositionHistory | None = None,
+    ours: OurRecords | None = None,
 ) -> RecoveryPlan:
     """Read the database and the broker (nothing is written) and return the recovery plan.
 
     The broker's orders and fills are read for today and for every day that still has an open order of
     ours (a daemon that died before a close); our fills of those days, and positions from the last close's
     checkpoint plus the fills after it (every fill when the broker reports an execution older than the
-    checkpoint; see `position_history`). `history` is that read when the caller has just made it.
+    checkpoint; see `position_history`). `history` is that read when the caller has just made it; `ours` is
+    all of our side (`read_ours`), read by the caller in the unit of work of its own reads.
     """
-    async with uow_factory() as uow:
-        open_orders = await uow.orders.list_open(inputs.account_id)
-        days = sorted({o.trading_date for o in open_orders} | {inputs.today})
-        known = [o for day in days for o in await uow.orders.list_for_date(inputs.account_id, day)]
-        stored = [s for day in days for s in await uow.fills.list_for_date(inputs.account_id, day)]
-        if not inputs.order_numbers_restart_daily:
-            # An order working across days may have filled on days in between: every fill of the open ones.
-            numbers = {o.broker_order_number for o in open_orders if o.broker_order_number}
-            seen = {s.id for s in stored}
-            stored += [
-                s for s in await uow.fills.list_for_order_numbers(inputs.account_id, numbers) if s.id not in seen
-            ]
-        recorded = [s.fill for s in stored]
-        if history is None:
-            history = await load_position_history(uow, inputs.account_id, inputs.today)
+    if ours is None:
+        async with uow_factory() as uow:
+            ours = await read_ours(uow, inputs, history)
+    open_orders, days, known, history = ours.open_orders, ours.days, ours.known_orders, ours.history
+    recorded = [s.fill for s in ours.stored_fills]
     # A working order that lives across days may be reported for each of them: each order once (numbers may
     # restart every day, so an order is its day and number).
     reported = {

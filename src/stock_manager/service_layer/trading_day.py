@@ -15,6 +15,7 @@ from stock_manager.domain.positions import Position
 from stock_manager.domain.sessions import TradingSession
 from stock_manager.domain.strategies.base import MarketDay
 from stock_manager.service_layer.closing import await_final_states
+from stock_manager.service_layer.daily_history import HISTORY_BARS, DailyHistory
 from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.execution import Execution
 from stock_manager.service_layer.ports.broker import Broker
@@ -23,12 +24,13 @@ from stock_manager.service_layer.ports.notifications import Notifier
 from stock_manager.service_layer.ports.storage import DailySettlement, PositionSnapshot, UnitOfWorkFactory
 from stock_manager.service_layer.ports.venue import VenueProfile
 from stock_manager.service_layer.position_history import load_position_history, strategy_positions
-from stock_manager.service_layer.recovery import RecoveryInputs, apply_plan, gather_plan
+from stock_manager.service_layer.recovery import RecoveryInputs, apply_plan, gather_plan, read_ours
 from stock_manager.service_layer.risk_config import effective_limits
+from stock_manager.service_layer.settled_sessions import SettledSessions
 from stock_manager.service_layer.strategy_book import StrategyBook
 from stock_manager.service_layer.views.reports import build_daily_report
 
-HISTORY_BARS = 260
+__all__ = ["HISTORY_BARS", "RestoredState", "SessionRunner"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,13 @@ class SessionRunner:
     final_state_checks: int = 0
     final_state_interval_secs: float = 30.0
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    daily_history: DailyHistory = field(init=False)
+    settled: SettledSessions = field(init=False)
+    instruments_stored: bool = field(default=False, init=False)  # by the first open of this runner
+
+    def __post_init__(self) -> None:
+        self.daily_history = DailyHistory(self.broker)
+        self.settled = SettledSessions(self.execution.config.account_id)
 
     @property
     def account_id(self) -> str:
@@ -140,16 +149,19 @@ class SessionRunner:
             reason = await self.strategies.load(
                 uow, day, clock=self.clock, notifier=self.notifier, account_id=self.account_id
             )
-            for instrument in self.venue.instruments.by_symbol.values():
-                await uow.market_data.upsert_symbol(instrument, self.clock.now())
+            if not self.instruments_stored:  # the venue's instruments do not change while it runs
+                for instrument in self.venue.instruments.by_symbol.values():
+                    await uow.market_data.upsert_symbol(instrument, self.clock.now())
             await uow.commit()
+        self.instruments_stored = True
         if reason is not None:
             await ex.enter_stop_mode(reason)
         for symbol in self.venue.instruments.symbols:
-            history[symbol] = await self.broker.get_daily_bars(symbol, day - timedelta(days=1), HISTORY_BARS)
+            history[symbol] = await self.daily_history.bars(symbol, day - timedelta(days=1))
         async with self.uow_factory() as uow:
-            for bars in history.values():
-                await uow.market_data.upsert_daily_bars(bars[-5:], source="broker")
+            await uow.market_data.upsert_daily_bars(
+                [b for bars in history.values() for b in bars[-5:]], source="broker"
+            )
             await record_event(
                 uow,
                 self.notifier,
@@ -190,23 +202,23 @@ class SessionRunner:
         """
         ex = self.execution
         day = session.trading_date
+        inputs = RecoveryInputs(self.account_id, day, self.venue.order_numbers_restart_daily)
+        # Everything the open reads from the database, in one unit of work.
+        limits_problem = ""
         async with self.uow_factory() as uow:
             fills = await load_position_history(uow, self.account_id, day)
             open_orders = await uow.orders.list_open(self.account_id)
-            previous = [
-                s for s in await uow.settlements.list_all(self.account_id, with_summary=False) if s.trading_date < day
-            ]
+            previous = await self.settled.before(uow, day)
             own = None if self.strategies.single else await strategy_positions(uow, self.account_id)
+            ours = await read_ours(uow, inputs, fills)  # its own open orders: execution changes the loaded ones
+            try:  # last: a failed read leaves nothing else to read in this unit of work
+                # Risk limits in force today: settings overridden by the database's newest changes.
+                limits = await effective_limits(uow, ex.config.risk_limits)
+            except Exception as e:
+                limits, limits_problem = ex.config.risk_limits, f"risk limits in the database are invalid: {e}"
         # The loss limit counts every fill of today, also those recorded before a restart.
         before_today = fills.positions(before=day)
         ex.load(fills.positions(), open_orders, own)
-        # Risk limits in force today: settings overridden by the database's newest changes.
-        limits_problem = ""
-        try:
-            async with self.uow_factory() as uow:
-                limits = await effective_limits(uow, ex.config.risk_limits)
-        except Exception as e:
-            limits, limits_problem = ex.config.risk_limits, f"risk limits in the database are invalid: {e}"
         ex.begin_session(
             day,
             Decimal(0),
@@ -216,8 +228,7 @@ class SessionRunner:
         )
         if limits_problem:
             await ex.enter_stop_mode(limits_problem, rule="risk_limits")
-        inputs = RecoveryInputs(self.account_id, day, self.venue.order_numbers_restart_daily)
-        plan = await gather_plan(self.uow_factory, self.broker, inputs, self.venue.fill_identity, fills)
+        plan = await gather_plan(self.uow_factory, self.broker, inputs, self.venue.fill_identity, fills, ours)
         await apply_plan(plan, ex, self.uow_factory, self.notifier, self.clock, mode=self.mode)
         return RestoredState(previous, before_today)
 
@@ -267,7 +278,7 @@ class SessionRunner:
             fills = await load_position_history(uow, self.account_id, day)
             todays = [s.fill for s in await uow.fills.list_for_date(self.account_id, day)]
             orders_today = await uow.orders.list_for_date(self.account_id, day)
-            history = [s for s in await uow.settlements.list_all(self.account_id) if s.trading_date < day]
+            history = await self.settled.before(uow, day)
         before = fills.positions(before=day)
         after = fills.positions()  # folds only today's fills onto `before`
         realized = _sum_diff(after, before, "realized_pnl_krw")
@@ -361,6 +372,7 @@ class SessionRunner:
                 payload={"end_equity_krw": end_equity, "return_pct": return_pct, "settled_late": late},
             )
             await uow.commit()
+        self.settled.stored(settlement)
         await self._state("CLOSED", ex.stopped_reason or "", day)
         self.metrics.exposure(sum((s.market_value_krw for s in snapshots), Decimal(0)))
         self.metrics.equity(end_equity, dd.current_pct, dd.max_pct)

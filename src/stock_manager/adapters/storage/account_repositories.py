@@ -180,6 +180,17 @@ class SqlSettlementRepository:
         )
         return [_to_settlement(row) for row in await self._connection.execute(statement)]
 
+    async def last(self, account_id: str) -> DailySettlement | None:
+        """Return the account's settlement of the latest date without its summary (one row, by the primary key)."""
+        statement = (
+            select(*(c for c in daily_settlements.columns if c.name != "summary"))
+            .where(daily_settlements.c.account_id == account_id)
+            .order_by(daily_settlements.c.trading_date.desc())
+            .limit(1)
+        )
+        row = (await self._connection.execute(statement)).first()
+        return None if row is None else _to_settlement(row)
+
     async def add_recovery_log(
         self,
         account_id: str,

@@ -300,6 +300,10 @@ class SettlementRepository(Protocol):
         """Return the account's settlements in date order; `summary` left empty unless `with_summary`."""
         ...
 
+    async def last(self, account_id: str) -> DailySettlement | None:
+        """Return the account's settlement of the latest date, its `summary` left empty (None before any)."""
+        ...
+
     async def add_recovery_log(
         self,
         account_id: str,

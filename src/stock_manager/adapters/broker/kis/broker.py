@@ -249,14 +249,16 @@ class KisBroker:
         """Return up to `count` daily bars of `symbol` on or before `end`, oldest first (FHKST03010100, adjusted).
 
         KIS answers at most 100 rows per call without paging headers, so windows of `CHART_WINDOW_DAYS` calendar
-        days are asked backwards from `end` until `count` bars are in hand or a window comes back empty.
+        days (fewer for a few bars: twice `count` and two weeks) are asked backwards from `end` until `count` bars
+        are in hand or a window comes back empty.
         """
         if count <= 0:
             return []
         bars: dict[date, DailyBar] = {}
         window_end = end
+        window_days = min(CHART_WINDOW_DAYS, 2 * count + 14)
         for _ in range(count // 50 + 3):
-            window_start = window_end - timedelta(days=CHART_WINDOW_DAYS)
+            window_start = window_end - timedelta(days=window_days)
             answer = await self.rest.read(
                 DAILY_CHART_PATH, "FHKST03010100", chart_params(symbol, window_start, window_end)
             )
