@@ -77,6 +77,23 @@ def test_read_params_file_when_invalid_then_names_the_file_and_every_reason(tmp_
     )
 
 
+def test_read_params_file_when_sections_per_strategy_then_each_validated_and_unknown_names_refused(tmp_path: Path):
+    # A file of one section per strategy: a bad value in a section is named; a section named after no strategy
+    # (here the MA cross without its id's suffix) is refused rather than silently leaving the defaults in force.
+    bad_value = tmp_path / "bad_value.yaml"
+    bad_value.write_text("ma_cross_50_200:\n  stop_loss_pct: -150\ngrid:\n  levels: 10\n", encoding="utf-8")
+    misnamed = tmp_path / "misnamed.yaml"
+    misnamed.write_text("ma_cross:\n  stop_loss_pct: -7\n", encoding="utf-8")
+    other_only = tmp_path / "other_only.yaml"
+    other_only.write_text("turtle:\n  entry_days: 20\n", encoding="utf-8")
+
+    with pytest.raises(ConfigurationError, match="stop_loss_pct must be above -100 and below 0, was -150"):
+        read_params_file(bad_value)
+    with pytest.raises(ConfigurationError, match="unknown strategy ma_cross; known: ma_cross_50_200, "):
+        read_params_file(misnamed)
+    assert read_params_file(other_only) == MaCrossParams()
+
+
 def test_read_params_file_when_not_utf8_then_a_configuration_error(tmp_path: Path):
     path = tmp_path / "params.yaml"
     path.write_bytes("# 손절\nstop_loss_pct: -5\n".encode("cp949"))

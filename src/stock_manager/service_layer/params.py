@@ -12,6 +12,7 @@ import yaml
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.strategies.base import StrategyParams, StrategySpec
 from stock_manager.domain.strategies.ma_cross import MA_CROSS
+from stock_manager.domain.strategies.registry import STRATEGIES
 from stock_manager.service_layer.ports.storage import UnitOfWork
 
 
@@ -47,10 +48,14 @@ def read_params_file(path: Path, spec: StrategySpec = MA_CROSS) -> StrategyParam
         raise ConfigurationError(f"strategy parameter file {path} is not valid: {' '.join(str(e).split())}") from None
     if not isinstance(raw, dict):
         raise ConfigurationError(f"strategy parameter file {path} must hold a mapping of name: value")
-    if isinstance(raw.get(spec.strategy_id), dict):
+    if raw and all(isinstance(v, dict) for v in raw.values()):  # a file of entries per strategy
+        if unknown := sorted(str(k) for k in raw if k not in STRATEGIES):
+            raise ConfigurationError(
+                f"strategy parameter file {path}: unknown strategy {', '.join(unknown)}; known: {', '.join(STRATEGIES)}"
+            )
+        if spec.strategy_id not in raw:
+            return spec.default_params()  # none for this one
         raw = raw[spec.strategy_id]
-    elif raw and all(isinstance(v, dict) for v in raw.values()):
-        return spec.default_params()  # a file of entries per strategy, none for this one
     if problems := spec.problems(raw):
         raise ConfigurationError(f"strategy parameter file {path}: {'; '.join(problems)}")
     return spec.params_from(raw)
