@@ -1,10 +1,10 @@
 """The domain-level Upbit client: one method per question the integrator asks, typed answers, pages handled.
 
-Source: upbit-openapi.md §3 (quotation endpoints, answered by the `quotations` collaborator), §4.1–§4.9 (exchange endpoints: accounts, chance, create,
-single/open/closed/uuids inquiries, cancel), §9 pitfalls 1, 2, 5, 12, 13. Errors are the `rest` module's (see
-`errors`); a payload that cannot be parsed is a `TemporaryBrokerError` for a read and an
-`AmbiguousOrderOutcome` for an order or cancel (Upbit did act; we could not read how).
-"""
+Source: upbit-openapi.md §3 (quotation endpoints, answered by the `quotations` collaborator), §4.1–§4.9
+(exchange endpoints: accounts, chance, create, single/open/closed/uuids inquiries, cancel), §9 pitfalls 1, 2, 5,
+12, 13. Errors are the `rest` module's (see `errors`); a payload that cannot be parsed is a
+`TemporaryBrokerError` for a read and an `AmbiguousOrderOutcome` for an order or cancel (Upbit did act; we could
+not read how)."""
 
 import asyncio
 import math
