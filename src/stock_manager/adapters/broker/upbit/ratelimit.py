@@ -45,8 +45,7 @@ type Monotonic = Callable[[], float]
 
 #: How long a group is held back after ``sec=0`` (the rest of Upbit's current one-second window, at most).
 EXHAUSTED_WAIT_SECS: Final = 1.0
-#: 429s in a row one read waits out (each after the group's back-off) before it gives up: a 429 is "not now", so
-#: it does not count towards the read's attempts, which are for failures.
+#: 429s in a row one read waits out (each after the group's back-off): "not now" uses up no try meant for failures.
 RATE_LIMITED_READ_TRIES: Final = 8
 #: Group names as the ``Remaining-Req`` header spells them → the names used here (§6: real header ``candles``).
 GROUP_ALIASES: Final = {"candles": "candle"}
