@@ -26,6 +26,15 @@ def test_rate_limit_burst_when_drawn_then_that_request_and_the_rest_of_the_burst
     assert [first, *rest] == ["rate_limit", "rate_limit", "rate_limit", None]
 
 
+def test_rate_limit_burst_when_drawn_during_one_then_it_does_not_grow() -> None:
+    # Bursts follow each other but never chain into one long burst (which a client backs off exponentially).
+    knobs = UpbitFaultKnobs(rate_limit_probability=1.0, rate_limit_burst=2)
+
+    knobs.take_request_fault()
+
+    assert knobs.rate_limited_requests == 1
+
+
 def test_block_when_drawn_then_it_comes_before_any_429_or_5xx() -> None:
     knobs = UpbitFaultKnobs(block_probability=1.0, rate_limit_probability=1.0, error5xx_probability=1.0)
 

@@ -36,7 +36,8 @@ class UpbitFaultKnobs:
     error5xx_probability : float
         Chance that a request is answered HTTP 500 before anything is done.
     rate_limit_probability : float
-        Chance that a request starts a 429 burst of `rate_limit_burst` requests (itself the first).
+        Chance that a request starts a 429 burst of `rate_limit_burst` requests (itself the first; not during a
+        burst).
     rate_limit_burst : int
         Length of a burst started by `rate_limit_probability`.
     block_probability : float
@@ -91,8 +92,9 @@ class UpbitFaultKnobs:
         if self.blocked_requests > 0:
             self.blocked_requests -= 1
             return "block"
-        if self.rate_limit_probability > 0 and self._rng.random() < self.rate_limit_probability:
-            self.rate_limited_requests += max(1, self.rate_limit_burst)
+        drawn = self.rate_limit_probability > 0 and self._rng.random() < self.rate_limit_probability
+        if drawn and self.rate_limited_requests == 0:  # a burst starts only after the last one ended
+            self.rate_limited_requests = max(1, self.rate_limit_burst)
         if self.rate_limited_requests > 0:
             self.rate_limited_requests -= 1
             return "rate_limit"
