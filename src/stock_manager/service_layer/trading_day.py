@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+import structlog
+
 from stock_manager.domain.clock import Clock
+from stock_manager.domain.errors import FatalBrokerError, StockbotError
 from stock_manager.domain.market import DailyBar, Tick
 from stock_manager.domain.modes import Mode
 from stock_manager.domain.performance import drawdown
@@ -27,6 +30,8 @@ from stock_manager.service_layer.strategy_book import StrategyBook
 from stock_manager.service_layer.views.reports import build_daily_report
 
 HISTORY_BARS = 260
+
+log = structlog.get_logger("stockbot.trading_day")
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,12 +252,20 @@ class SessionRunner:
                 await ex.submit(signal)
 
     async def close(self, session: TradingSession) -> DailySettlement:
-        """Cancel what is still open (where orders are day orders), snapshot positions, store and announce the
+        """Cancel what is still open (where orders are day orders; where they live on, read what they executed,
+        so a fill whose notice was lost is in the day it traded), snapshot positions, store and announce the
         daily settlement."""
         ex = self.execution
         day = session.trading_date
         if session.orders_expire_at_close:
             await ex.cancel_open_orders("session closed")
+        else:
+            try:
+                await ex.reconcile_open_orders("session closed")
+            except FatalBrokerError as e:
+                await ex.enter_stop_mode(f"reconciliation at the close: {e}")
+            except StockbotError as e:  # the next open's recovery reads the venue again
+                log.warning("close_reconciliation_failed", error=str(e))
         now = self.clock.now()
         cash = await self.broker.get_cash(self.account_id)
         async with self.uow_factory() as uow:
