@@ -54,6 +54,8 @@ class UpbitFaultKnobs:
         Send every ``myOrder`` fill (``trade``) event twice, back to back.
     my_order_delay_secs : float
         Send ``myOrder`` fill events this many seconds late (other events are not delayed).
+    lost_my_order_probability : float
+        Chance that a ``myOrder`` fill (``trade``) event is never sent (the fill is only learnt by inquiry).
     drop_ws_every_secs : float
         Abort every WebSocket connection every this many wall-clock seconds while running (0: never).
     seed : int
@@ -73,6 +75,7 @@ class UpbitFaultKnobs:
     lost_mode: LostMode = "hang"
     duplicate_my_order_events: bool = False
     my_order_delay_secs: float = 0.0
+    lost_my_order_probability: float = 0.0
     drop_ws_every_secs: float = 0.0
     seed: int = 0
     _rng: random.Random = field(init=False, repr=False)
@@ -104,6 +107,10 @@ class UpbitFaultKnobs:
         if self.error5xx_probability > 0 and self._rng.random() < self.error5xx_probability:
             return "error500"
         return None
+
+    def take_lost_my_order_event(self) -> bool:
+        """Return True when the next ``myOrder`` fill event is to be lost (drawn by `lost_my_order_probability`)."""
+        return self.lost_my_order_probability > 0 and self._rng.random() < self.lost_my_order_probability
 
     def take_lost_response(self) -> LostMode | None:
         """Consume one lost order response (counted, or drawn by `lost_order_probability`); return its mode, or
