@@ -9,6 +9,7 @@ import pytest
 
 from stock_manager.adapters.broker.upbit.errors import UpbitBlocked, UpbitRateLimited
 from stock_manager.adapters.broker.upbit.ratelimit import (
+    RATE_LIMITED_READ_TRIES,
     BlockNotice,
     Priority,
     RemainingReq,
@@ -164,6 +165,37 @@ async def test_read_when_429_then_backs_off_and_retries_until_it_succeeds() -> N
     assert await client.read("/v1/accounts") == []
     assert len(fake.requests) == 2
     assert sum(time.slept) == pytest.approx(2.0)  # tenacity's short wait, then the limiter holds the rest
+
+
+async def test_read_when_a_429_burst_is_longer_than_the_read_attempts_then_it_waits_it_out_and_succeeds() -> None:
+    # A 429 says "not now", not "failed": it is waited out (the limiter backs the group off) without using up
+    # the tries meant for failures, so a burst at start-up does not end the daemon.
+    too_many = fail(429, text="Too many API requests.")
+    fake = FakeUpbit().on("GET", "/v1/accounts", too_many, too_many, too_many, too_many, ok([]))
+    time = FakeTime()
+    client = rest_client(fake, time, read_attempts=3)
+
+    assert await client.read("/v1/accounts") == []
+    assert len(fake.requests) == 5
+    assert sum(time.slept) == pytest.approx(1.0 + 2.0 + 4.0 + 8.0)  # the limiter's back-off, doubled each time
+
+
+async def test_read_when_429s_and_failures_mix_then_only_failures_count_towards_the_attempts() -> None:
+    too_many, broken = fail(429, text="Too many API requests."), fail(500, text="oops")
+    fake = FakeUpbit().on("GET", "/v1/accounts", too_many, broken, too_many, broken, ok([]))
+    client = rest_client(fake, FakeTime(), read_attempts=3)
+
+    assert await client.read("/v1/accounts") == []
+    assert len(fake.requests) == 5
+
+
+async def test_read_when_429_never_ends_then_rate_limited_after_a_bounded_number_of_tries() -> None:
+    fake = FakeUpbit().on("GET", "/v1/accounts", fail(429, text="Too many API requests."))
+    client = rest_client(fake, FakeTime())
+
+    with pytest.raises(UpbitRateLimited):
+        await client.read("/v1/accounts")
+    assert len(fake.requests) == RATE_LIMITED_READ_TRIES
 
 
 async def test_order_when_429_then_temporary_and_not_resent() -> None:

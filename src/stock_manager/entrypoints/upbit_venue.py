@@ -12,6 +12,7 @@
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
@@ -138,7 +139,7 @@ async def upbit_front(settings: Settings, replay: "SimBroker") -> AsyncIterator[
     from stock_manager.adapters.broker.upbit_sim.faults import UpbitFaultKnobs
     from stock_manager.adapters.broker.upbit_sim.server import UpbitExchangeSimulator
     from stock_manager.adapters.venues.upbit.rules import upbit_cost_model
-    from stock_manager.entrypoints.venues import FAULT_LOG_FILE, Lockstep, parse_faults
+    from stock_manager.entrypoints.venues import FAULT_LOG_FILE, SIM_FAULT_REQUEST_TIMEOUT_SECS, Lockstep, parse_faults
 
     access, secret = sim_key(replay.replay_id)
     lockstep = Lockstep()
@@ -164,6 +165,8 @@ async def upbit_front(settings: Settings, replay: "SimBroker") -> AsyncIterator[
             ws_private_url=server.ws_private_url,
             rates_per_sec=dict.fromkeys(DEFAULT_RATES_PER_SEC, SIM_RATES_PER_SEC),
         )
+        if faults is not None:  # a lost order response is resolved by its identifier within one lockstep step
+            config = replace(config, request_timeout_secs=SIM_FAULT_REQUEST_TIMEOUT_SECS)
         client = UpbitBroker(
             config,
             markets=settings.sim_symbols,

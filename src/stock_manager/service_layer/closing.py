@@ -1,4 +1,4 @@
-"""The close of a session whose orders expire at it: the working orders are cancelled a lead before the
+"""The close of a session. Where orders expire at it: the working orders are cancelled a lead before the
 session's end (paper and live: the venue refuses cancels once it has closed, e.g. "모의투자 장종료 입니다"),
 fills that arrive after that are recorded as usual (the notice stream stays subscribed), and the day's orders
 get their final state from the venue's totals the same evening (`await_final_states`).
@@ -82,3 +82,18 @@ async def await_final_states(
     if left:
         log.warning("orders_still_working_after_close", trading_date=day.isoformat(), orders=left)
     return left
+
+
+async def read_living_orders(execution: Execution) -> None:
+    """At the close of a session whose orders live on (GTC, Upbit): read what the working orders executed, so a
+    fill whose notice was lost is recorded on the day it traded (found by the Upbit fault harness).
+
+    A fatal broker answer (authentication, a 418 block) puts the daemon in stop mode; any other failure is
+    logged, and the next open's recovery reads the venue again.
+    """
+    try:
+        await execution.reconcile_open_orders("session closed")
+    except FatalBrokerError as e:
+        await execution.enter_stop_mode(f"reconciliation at the close: {e}")
+    except StockbotError as e:
+        log.warning("close_reconciliation_failed", error=str(e))

@@ -14,7 +14,7 @@ from stock_manager.domain.performance import drawdown
 from stock_manager.domain.positions import Position
 from stock_manager.domain.sessions import TradingSession
 from stock_manager.domain.strategies.base import MarketDay
-from stock_manager.service_layer.closing import await_final_states
+from stock_manager.service_layer.closing import await_final_states, read_living_orders
 from stock_manager.service_layer.daily_history import HISTORY_BARS, DailyHistory
 from stock_manager.service_layer.events import record_event
 from stock_manager.service_layer.execution import Execution
@@ -264,7 +264,8 @@ class SessionRunner:
                 await ex.submit(signal)
 
     async def close(self, session: TradingSession, *, late: bool = False) -> DailySettlement:
-        """Cancel what is still open (where orders are day orders), snapshot positions, store and announce the
+        """Cancel what is still open (where orders are day orders; where they live on, read what they executed, so
+        a fill whose notice was lost is in the day it traded), snapshot positions, store and announce the
         daily settlement; `late` marks one made after the daemon missed the close (``settled_late``)."""
         ex = self.execution
         day = session.trading_date
@@ -272,6 +273,8 @@ class SessionRunner:
             await ex.cancel_open_orders("session closed")
             interval = self.final_state_interval_secs
             await await_final_states(ex, day, checks=self.final_state_checks, interval_secs=interval, sleep=self.sleep)
+        else:
+            await read_living_orders(ex)
         now = self.clock.now()
         cash = await self.broker.get_cash(self.account_id)
         async with self.uow_factory() as uow:

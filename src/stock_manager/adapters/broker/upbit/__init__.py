@@ -8,7 +8,8 @@ ambiguous outcomes by identifier, `reports` converts values, `streams` turns Web
 Modules: `config` (keys, hosts, rates, timing), `auth` (parameter string, ``query_hash``, JWTs), `ratelimit`
 (groups, ``Remaining-Req``, 429/418), `errors` (Upbit answers → project errors), `rest` (the raw client),
 `orders` (order body and the §4.3 type matrix), `models` + `parsers` (REST values), `client` (the domain
-client), `ws_messages` (WebSocket events, DEFAULT/SIMPLE) and `websocket` (the session).
+client, with `quotations` for market data), `ws_messages` (WebSocket events, with `ws_simple` for the SIMPLE
+format), `ws_subscription` (what a session subscribes to) and `websocket` (the session).
 """
 
 from stock_manager.adapters.broker.upbit.auth import UpbitAuth

@@ -1,10 +1,10 @@
 """The domain-level Upbit client: one method per question the integrator asks, typed answers, pages handled.
 
-Source: upbit-openapi.md §3 (quotation endpoints), §4.1–§4.9 (exchange endpoints: accounts, chance, create,
-single/open/closed/uuids inquiries, cancel), §9 pitfalls 1, 2, 5, 12, 13. Errors are the `rest` module's (see
-`errors`); a payload that cannot be parsed is a `TemporaryBrokerError` for a read and an
-`AmbiguousOrderOutcome` for an order or cancel (Upbit did act; we could not read how).
-"""
+Source: upbit-openapi.md §3 (quotation endpoints, answered by the `quotations` collaborator), §4.1–§4.9
+(exchange endpoints: accounts, chance, create, single/open/closed/uuids inquiries, cancel), §9 pitfalls 1, 2, 5,
+12, 13. Errors are the `rest` module's (see `errors`); a payload that cannot be parsed is a
+`TemporaryBrokerError` for a read and an `AmbiguousOrderOutcome` for an order or cancel (Upbit did act; we could
+not read how)."""
 
 import asyncio
 import math
@@ -31,14 +31,11 @@ from stock_manager.adapters.broker.upbit.orders import order_body
 from stock_manager.adapters.broker.upbit.parsers import (
     UpbitParseError,
     parse_accounts,
-    parse_candles,
     parse_chance,
-    parse_instruments,
     parse_order,
     parse_orders,
-    parse_tickers,
-    parse_trade_ticks,
 )
+from stock_manager.adapters.broker.upbit.quotations import CANDLES_PER_CALL, UpbitQuotations, chunks, read_answer
 from stock_manager.adapters.broker.upbit.ratelimit import BlockHandler, Sleep, UpbitRateLimiter
 from stock_manager.adapters.broker.upbit.rest import UpbitRestClient
 from stock_manager.adapters.observability.masking import mask
@@ -47,15 +44,11 @@ from stock_manager.domain.errors import AmbiguousOrderOutcome, TemporaryBrokerEr
 
 log = structlog.get_logger(__name__)
 
-CANDLE_MINUTE_UNITS: Final = frozenset({1, 3, 5, 10, 15, 30, 60, 240})
-CANDLES_PER_CALL: Final = 200  # §3.2
 OPEN_ORDERS_PER_PAGE: Final = 100  # §4.6 maximum
 MAX_OPEN_ORDER_PAGES: Final = 100
 CLOSED_ORDERS_LIMIT: Final = 1000  # §4.7 maximum
 CLOSED_ORDERS_WINDOW: Final = timedelta(days=7)  # §4.7 maximum window
 IDS_PER_CALL: Final = 100  # GET /v1/orders/uuids per-call maximum is not documented [U]
-MARKETS_PER_CALL: Final = 100  # long ``markets`` lists break URL limits (§3.4)
-TRADES_PER_CALL: Final = 500  # §3.3
 
 
 class UpbitExchangeClient:
@@ -72,6 +65,7 @@ class UpbitExchangeClient:
 
     def __init__(self, rest: UpbitRestClient, *, closed_orders_limit: int = CLOSED_ORDERS_LIMIT) -> None:
         self.rest = rest
+        self.quotes = UpbitQuotations(rest)
         self._closed_limit = closed_orders_limit
 
     @classmethod
@@ -106,13 +100,13 @@ class UpbitExchangeClient:
 
     async def accounts(self) -> list[UpbitBalance]:
         """Return every balance of the account, ``GET /v1/accounts`` (§4.1); KRW is ``currency="KRW"``."""
-        return _read(parse_accounts, await self.rest.read("/v1/accounts"), "GET /v1/accounts")
+        return read_answer(parse_accounts, await self.rest.read("/v1/accounts"), "GET /v1/accounts")
 
     async def chance(self, market: str) -> UpbitChance:
         """Return fees, minimum/maximum totals, allowed types and balances for `market`, ``GET /v1/orders/chance``
         (§4.2)."""
         payload = await self.rest.read("/v1/orders/chance", {"market": market})
-        return _read(parse_chance, payload, "GET /v1/orders/chance")
+        return read_answer(parse_chance, payload, "GET /v1/orders/chance")
 
     # -- ORDERS ---------------------------------------------------------------------------------------------
 
@@ -186,7 +180,7 @@ class UpbitExchangeClient:
             payload = await self.rest.read("/v1/order", params)
         except UpbitOrderNotFound:
             return None
-        return _read(parse_order, payload, "GET /v1/order")
+        return read_answer(parse_order, payload, "GET /v1/order")
 
     async def cancel_order(self, uuid: str | None = None, *, identifier: str | None = None) -> UpbitOrder:
         """Ask Upbit to cancel one order, ``DELETE /v1/order`` (§4.9); return the snapshot *before* the cancel
@@ -225,7 +219,7 @@ class UpbitExchangeClient:
                 "limit": OPEN_ORDERS_PER_PAGE,
                 "order_by": "asc",
             }
-            orders = _read(parse_orders, await self.rest.read("/v1/orders/open", params), "GET /v1/orders/open")
+            orders = read_answer(parse_orders, await self.rest.read("/v1/orders/open", params), "GET /v1/orders/open")
             for order in orders:
                 found.setdefault(order.uuid, order)  # pages shift when orders close meanwhile
             if len(orders) < OPEN_ORDERS_PER_PAGE:
@@ -269,7 +263,9 @@ class UpbitExchangeClient:
                 "limit": self._closed_limit,
                 "order_by": "asc",
             }
-            orders = _read(parse_orders, await self.rest.read("/v1/orders/closed", params), "GET /v1/orders/closed")
+            orders = read_answer(
+                parse_orders, await self.rest.read("/v1/orders/closed", params), "GET /v1/orders/closed"
+            )
             if len(orders) >= self._closed_limit:
                 if high - low <= timedelta(seconds=1):
                     raise TemporaryBrokerError(
@@ -294,96 +290,40 @@ class UpbitExchangeClient:
 
     async def _by_ids(self, key: str, ids: Sequence[str], market: str | None) -> list[UpbitOrder]:
         found: dict[str, UpbitOrder] = {}
-        for chunk in _chunks(list(dict.fromkeys(ids)), IDS_PER_CALL):
+        for chunk in chunks(list(dict.fromkeys(ids)), IDS_PER_CALL):
             payload = await self.rest.read("/v1/orders/uuids", {key: chunk, "market": market, "order_by": "asc"})
-            for order in _read(parse_orders, payload, "GET /v1/orders/uuids"):
+            for order in read_answer(parse_orders, payload, "GET /v1/orders/uuids"):
                 found.setdefault(order.uuid, order)
         return sorted(found.values(), key=lambda o: o.created_at)
 
-    # -- QUOTATION ------------------------------------------------------------------------------------------
+    # -- QUOTATION (`quotations.UpbitQuotations`) -----------------------------------------------------------
 
     async def candles_minutes(
         self, market: str, unit: int, to: datetime | None = None, count: int = CANDLES_PER_CALL
     ) -> list[UpbitCandle]:
-        """Return up to `count` minute candles that started before `to` (exclusive; None = now), oldest first,
-        ``GET /v1/candles/minutes/{unit}`` (§3.2). Minutes without trades have no candle.
-
-        Raises
-        ------
-        ValueError
-            If `unit` is not one of 1, 3, 5, 10, 15, 30, 60, 240, `count` < 1 or `to` is naive.
-        """
-        if unit not in CANDLE_MINUTE_UNITS:
-            raise ValueError(f"unit must be one of {sorted(CANDLE_MINUTE_UNITS)}, was {unit}")
-        return await self._candles(f"/v1/candles/minutes/{unit}", market, to, count)
+        """Return minute candles before `to`, oldest first (`UpbitQuotations.candles_minutes`)."""
+        return await self.quotes.candles_minutes(market, unit, to, count)
 
     async def candles_days(
         self, market: str, to: datetime | None = None, count: int = CANDLES_PER_CALL
     ) -> list[UpbitCandle]:
-        """Return up to `count` day candles (days start 00:00 UTC) before `to`, oldest first,
-        ``GET /v1/candles/days`` (§3.2). Raises as `candles_minutes`."""
-        return await self._candles("/v1/candles/days", market, to, count)
-
-    async def _candles(self, path: str, market: str, to: datetime | None, count: int) -> list[UpbitCandle]:
-        # Pages of 200, newest first; the next page ends at the oldest candle's start (``to`` is exclusive).
-        if count < 1:
-            raise ValueError(f"count must be at least 1, was {count}")
-        if to is not None and to.tzinfo is None:
-            raise ValueError(f"to must be timezone-aware, was {to!r}")
-        found: dict[datetime, UpbitCandle] = {}
-        cursor = to
-        while len(found) < count:
-            asked = min(CANDLES_PER_CALL, count - len(found))
-            page = _read(
-                parse_candles,
-                await self.rest.read(path, {"market": market, "to": cursor, "count": asked}, signed=False),
-                f"GET {path}",
-            )
-            new = [candle for candle in page if candle.start_utc not in found]
-            found.update((candle.start_utc, candle) for candle in new)
-            if len(page) < asked or not new:
-                break  # no older history
-            cursor = min(candle.start_utc for candle in page)
-        return sorted(found.values(), key=lambda c: c.start_utc)[-count:]
+        """Return day candles before `to`, oldest first (`UpbitQuotations.candles_days`)."""
+        return await self.quotes.candles_days(market, to, count)
 
     async def ticker(self, markets: Sequence[str]) -> list[UpbitTicker]:
-        """Return the ticker of each market, ``GET /v1/ticker`` (§3.4), in chunks of `MARKETS_PER_CALL`."""
-        tickers: list[UpbitTicker] = []
-        for chunk in _chunks(list(markets), MARKETS_PER_CALL):
-            payload = await self.rest.read("/v1/ticker", {"markets": ",".join(chunk)}, signed=False)
-            tickers.extend(_read(parse_tickers, payload, "GET /v1/ticker"))
-        return tickers
+        """Return the ticker of each market (`UpbitQuotations.ticker`)."""
+        return await self.quotes.ticker(markets)
 
     async def trades(self, market: str, count: int = 100) -> list[UpbitTradeTick]:
-        """Return the latest `count` public trades of `market`, newest first, ``GET /v1/trades/ticks`` (§3.3).
-
-        Raises
-        ------
-        ValueError
-            Unless 1 <= `count` <= 500.
-        """
-        if not 1 <= count <= TRADES_PER_CALL:
-            raise ValueError(f"count must be between 1 and {TRADES_PER_CALL}, was {count}")
-        payload = await self.rest.read("/v1/trades/ticks", {"market": market, "count": count}, signed=False)
-        return _read(parse_trade_ticks, payload, "GET /v1/trades/ticks")
+        """Return the latest public trades of `market`, newest first (`UpbitQuotations.trades`)."""
+        return await self.quotes.trades(market, count)
 
     async def instruments(self, markets: Sequence[str]) -> list[UpbitInstrument]:
-        """Return tick size and grouping levels per market, ``GET /v1/orderbook/instruments`` (§3.6, §8.1)."""
-        found: list[UpbitInstrument] = []
-        for chunk in _chunks(list(markets), MARKETS_PER_CALL):
-            payload = await self.rest.read("/v1/orderbook/instruments", {"markets": ",".join(chunk)}, signed=False)
-            found.extend(_read(parse_instruments, payload, "GET /v1/orderbook/instruments"))
-        return found
+        """Return tick size and grouping levels per market (`UpbitQuotations.instruments`)."""
+        return await self.quotes.instruments(markets)
 
 
 # -- HELPERS -----------------------------------------------------------------------------------------------
-
-
-def _read[T](parse: Callable[[Any], T], payload: Any, what: str) -> T:
-    try:
-        return parse(payload)
-    except UpbitParseError as e:
-        raise TemporaryBrokerError(mask(f"Upbit {what}: unexpected answer: {e}")) from None
 
 
 def _acted[T](parse: Callable[[Any], T], payload: Any, what: str) -> T:
@@ -401,10 +341,6 @@ def _one_of(**ids: str | None) -> dict[str, str]:
     if len(given) != 1 or not all(given.values()):
         raise ValueError(f"give exactly one of {', '.join(ids)}, was {given or 'none'}")
     return given
-
-
-def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _aware(ts: datetime) -> datetime:

@@ -45,6 +45,8 @@ type Monotonic = Callable[[], float]
 
 #: How long a group is held back after ``sec=0`` (the rest of Upbit's current one-second window, at most).
 EXHAUSTED_WAIT_SECS: Final = 1.0
+#: 429s in a row one read waits out (each after the group's back-off): "not now" uses up no try meant for failures.
+RATE_LIMITED_READ_TRIES: Final = 8
 #: Group names as the ``Remaining-Req`` header spells them → the names used here (§6: real header ``candles``).
 GROUP_ALIASES: Final = {"candles": "candle"}
 _HEADER_PAIR = re.compile(r"([A-Za-z_]+)\s*=\s*([^;,\s]+)")

@@ -4,10 +4,11 @@ Source: upbit-openapi.md §1 (GET/DELETE parameters in the query string only, PO
 ``Content-Type: application/json; charset=utf-8``; 201 for order creation), §2.2 (token per request), §6 (rate
 limits), §7 (errors) and §9 pitfalls 4, 8, 11.
 
-Reads are retried with jittered exponential back-off (tenacity) on transport failures, 5xx, unreadable bodies,
-``nonce_used`` (a new token carries a new nonce) and 429 (the limiter holds the group back first). Orders and
-cancels are sent once and never retried here: a failure after the request may have left the machine is an
-`AmbiguousOrderOutcome`, one before it (no connection) a `TemporaryBrokerError`.
+Reads are retried with jittered exponential back-off (tenacity) on transport failures, 5xx, unreadable bodies
+and ``nonce_used`` (a new token carries a new nonce), ``read_attempts`` tries in all; a 429 is waited out apart
+(the limiter holds the group back first), up to `RATE_LIMITED_READ_TRIES` in a row, without using up those
+tries. Orders and cancels are sent once and never retried here: a failure after the request may have left the
+machine is an `AmbiguousOrderOutcome`, one before it (no connection) a `TemporaryBrokerError`.
 
 JSON numbers are decoded as `Decimal` (``parse_float=Decimal``), so no price or volume ever passes through a
 float.
@@ -33,6 +34,7 @@ from stock_manager.adapters.broker.upbit.errors import (
     translate_error,
 )
 from stock_manager.adapters.broker.upbit.ratelimit import (
+    RATE_LIMITED_READ_TRIES,
     BlockHandler,
     Sleep,
     UpbitRateLimiter,
@@ -48,8 +50,8 @@ log = structlog.get_logger(__name__)
 
 #: Failures before anything was written to the network: the request certainly did not reach Upbit.
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-#: Temporary read errors worth another try.
-_RETRYABLE_READ: Final = (RetryableRead, NonceUsed, UpbitRateLimited)
+#: Temporary read failures worth another try (a 429 is waited out apart, `RATE_LIMITED_READ_TRIES` times).
+_RETRYABLE_READ: Final = (RetryableRead, NonceUsed)
 JSON_CONTENT_TYPE: Final = "application/json; charset=utf-8"
 
 
@@ -134,11 +136,24 @@ class UpbitRestClient:
         Raises
         ------
         TemporaryBrokerError
-            When the tries are used up (`RetryableRead`, `NonceUsed`, `UpbitRateLimited`) or Upbit refused the
-            parameters (`UpbitRequestRefused`, not retried).
+            When the tries are used up (`RetryableRead`, `NonceUsed`; `UpbitRateLimited` after
+            `RATE_LIMITED_READ_TRIES` 429s in a row) or Upbit refused the parameters (`UpbitRequestRefused`, not
+            retried).
         FatalBrokerError
             Keys, IP allow-list or permissions refused; `UpbitBlocked` during a 418 block.
         """
+        rate_limited = 0
+        while True:
+            try:
+                return await self._read_retrying(path, params, signed=signed)
+            except UpbitRateLimited as e:  # "not now": the limiter holds the group back before the next try
+                rate_limited += 1
+                if rate_limited >= RATE_LIMITED_READ_TRIES:
+                    raise
+                log.warning("upbit_read_retry", path=path, rate_limited=rate_limited, error=mask(str(e)))
+
+    async def _read_retrying(self, path: str, params: Params | None, *, signed: bool) -> Any:
+        # One read with its attempts for failures (a 429 ends it: `read` waits that out without using them up).
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(_RETRYABLE_READ),
             stop=stop_after_attempt(self._config.read_attempts),

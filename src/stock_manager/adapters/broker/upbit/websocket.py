@@ -2,9 +2,8 @@
 
 Source: upbit-openapi.md §1 and §2.4 (private endpoint ``/websocket/v1/private`` with ``Authorization: Bearer
 <jwt>`` on the handshake), §5.1 (data arrives as *binary* frames of UTF-8 JSON; idle timeout 120 s; keep alive
-with the text ``PING``, answered by ``{"status":"UP"}``), §5.2 (request = JSON array ``[{ticket}, {type…}, …,
-{format}]``; a new request replaces the whole set; no ``codes`` for ``myAsset``), §5.4 (error frames) and §9
-pitfalls 8, 9, 10 and 14.
+with the text ``PING``, answered by ``{"status":"UP"}``), §5.2 (the request array, see `ws_subscription`), §5.4
+(error frames) and §9 pitfalls 8, 9, 10 and 14.
 
 The session sends the text ``PING`` whenever it has sent nothing for ``ping_interval_secs`` and lets the
 websockets library ping at the protocol level too (a missing pong within ``pong_timeout_secs`` closes the
@@ -21,7 +20,6 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
@@ -33,6 +31,7 @@ from stock_manager.adapters.broker.upbit.auth import UpbitAuth
 from stock_manager.adapters.broker.upbit.config import UpbitConfig
 from stock_manager.adapters.broker.upbit.parsers import UpbitParseError
 from stock_manager.adapters.broker.upbit.ws_messages import UpbitEvent, parse_ws_message
+from stock_manager.adapters.broker.upbit.ws_subscription import FORMATS, Subscription, subscription_request
 from stock_manager.adapters.observability.masking import mask
 from stock_manager.domain.errors import FatalBrokerError, TemporaryBrokerError
 
@@ -43,63 +42,8 @@ type ResumeHandler = Callable[[float], Awaitable[None]]  # gap, seconds
 type FatalHandler = Callable[[FatalBrokerError], Awaitable[None]]
 type Sleep = Callable[[float], Awaitable[None]]
 
-PRIVATE_TYPES: Final = frozenset({"myOrder", "myAsset"})
-FORMATS: Final = frozenset({"DEFAULT", "SIMPLE"})
 FATAL_ERROR_NAMES: Final = frozenset({"INVALID_AUTH"})
 KEEPALIVE_TEXT: Final = "PING"
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    """One type object of a subscription request (§5.2).
-
-    Attributes
-    ----------
-    type : str
-        ``ticker``, ``trade``, ``orderbook``, ``candle.1m``…, or private ``myOrder``/``myAsset``.
-    codes : tuple[str, ...]
-        Upper-case market codes (``KRW-BTC``; ``KRW-BTC.5`` for an order-book depth). Required for public
-        types, optional for ``myOrder`` (empty = every market), forbidden for ``myAsset``.
-    is_only_snapshot, is_only_realtime : bool
-        Ask only the snapshot, or only real-time updates (both False: snapshot then updates).
-
-    Raises
-    ------
-    ValueError
-        On codes for ``myAsset``, no codes for a public type, or both flags set.
-    """
-
-    type: str
-    codes: tuple[str, ...] = ()
-    is_only_snapshot: bool = False
-    is_only_realtime: bool = False
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "codes", tuple(code.upper() for code in self.codes))
-        if self.type == "myAsset" and self.codes:
-            raise ValueError("myAsset takes no codes (Upbit answers WRONG_FORMAT)")
-        if self.type not in PRIVATE_TYPES and not self.codes:
-            raise ValueError(f"{self.type} needs at least one market code")
-        if self.is_only_snapshot and self.is_only_realtime:
-            raise ValueError("is_only_snapshot and is_only_realtime exclude each other")
-
-    def as_request_item(self) -> dict[str, Any]:
-        """Return the type object as sent: ``{"type", "codes"?, "is_only_snapshot"?, "is_only_realtime"?}``."""
-        item: dict[str, Any] = {"type": self.type}
-        if self.codes:
-            item["codes"] = list(self.codes)
-        if self.is_only_snapshot:
-            item["is_only_snapshot"] = True
-        if self.is_only_realtime:
-            item["is_only_realtime"] = True
-        return item
-
-
-def subscription_request(
-    ticket: str, subscriptions: Sequence[Subscription], *, message_format: str = "DEFAULT"
-) -> list[dict[str, Any]]:
-    """Return the request array ``[{"ticket"}, {type…}, …, {"format"}]`` for the whole subscription set."""
-    return [{"ticket": ticket}, *(s.as_request_item() for s in subscriptions), {"format": message_format}]
 
 
 class UpbitWebSocket:

@@ -54,11 +54,14 @@ class EventFeed:
             if report is None:
                 return
             copies = 2 if sim.faults.duplicate_my_order_events else 1
-            if copies > 1:
+            if sim.faults.take_lost_my_order_event():
+                sim.fault_log.note("lost_my_order_event", order=fill.broker_order_number)
+                copies = 0
+            elif copies > 1:
                 sim.fault_log.note("duplicate_my_order_event", order=fill.broker_order_number)
             message = self._message(fill.broker_order_number, "trade", fill.ts_filled, fill_id=fill.broker_fill_id)
             delay = sim.faults.my_order_delay_secs
-            if delay > 0:
+            if copies and delay > 0:
                 sim.fault_log.note("delayed_my_order_event", order=fill.broker_order_number, delay_secs=delay)
                 self._spawn(self._later(delay, message, copies))
             else:
