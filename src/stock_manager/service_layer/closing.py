@@ -85,10 +85,10 @@ async def await_final_states(
 
 
 async def read_living_orders(execution: Execution) -> None:
-    """At the close of a session whose orders live on (GTC, Upbit): read what the working orders executed, so a
-    fill whose notice was lost is recorded on the day it traded (found by the Upbit fault harness).
+    """At the close of a session whose orders live on (good till cancelled): read what the working orders
+    executed, so a fill whose notice was lost is recorded on the day it traded (found by the fault harness).
 
-    A fatal broker answer (authentication, a 418 block) puts the daemon in stop mode; any other failure is
+    A fatal broker answer (authentication, a venue's block) puts the daemon in stop mode; any other failure is
     logged, and the next open's recovery reads the venue again.
     """
     try:
