@@ -203,9 +203,10 @@ class SessionRunner:
         ex = self.execution
         day = session.trading_date
         inputs = RecoveryInputs(self.account_id, day, self.venue.order_numbers_restart_daily)
-        # Everything the open reads from the database, in one unit of work.
+        # Everything the open reads from the database, in one unit of work, under the execution's lock: a notice
+        # recorded meanwhile (the order stream is live) would otherwise be in one read and not in another.
         limits_problem = ""
-        async with self.uow_factory() as uow:
+        async with ex.state.lock, self.uow_factory() as uow:
             fills = await load_position_history(uow, self.account_id, day)
             open_orders = await uow.orders.list_open(self.account_id)
             previous = await self.settled.before(uow, day)
