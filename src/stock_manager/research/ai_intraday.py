@@ -23,7 +23,7 @@ from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.param_gate import OutOfSample, decimal_or_none
 from stock_manager.domain.strategies.base import StrategySpec
 from stock_manager.domain.strategies.ma_cross import STRATEGY_ID as MA_CROSS_ID
-from stock_manager.research.ai_research import KEPT, nice_step
+from stock_manager.research.ai_research import KEPT, nice_step, walk_forward_finding
 from stock_manager.research.backtester import IntradayBacktester
 from stock_manager.research.intraday import IntradayConfig
 from stock_manager.research.metrics import summarize
@@ -147,34 +147,8 @@ class IntradayResearch:
         )
         candidate = dict(result.windows[-1]["best_params"])
         evidence = self._evidence(backtester, candidate, active, plan)
-        both = [
-            w for w in result.windows if w["best_out_of_sample"] is not None and w["baseline_out_of_sample"] is not None
-        ]
-
-        def mean(key: str) -> Decimal | None:
-            return Decimal(str(round(sum(w[key] for w in both) / len(both), 6))) if both else None
-
-        oos = replace(
-            evidence.out_of_sample,
-            walk_forward_proposed=mean("best_out_of_sample"),
-            walk_forward_active=mean("baseline_out_of_sample"),
-        )
-        figures = {
-            **evidence.figures,
-            "search": {
-                "trials_per_window": plan.trials,
-                "space": space,
-                "seed": plan.seed,
-                "verdict": result.verdict,
-                "windows": jsonable(result.windows),
-            },
-        }
-        return Finding(
-            candidate,
-            f"walk-forward search of {spec.strategy_id} on the replayed prints ({len(result.windows)} windows, "
-            f"{plan.trials} trials each, {plan.objective}): {result.verdict}",
-            Evidence(oos, figures),
-        )
+        headline = f"walk-forward search of {spec.strategy_id} on the replayed prints"
+        return walk_forward_finding(result, evidence, space, plan, headline)
 
     async def verify(
         self, spec: StrategySpec, proposed: Mapping[str, Any], active: Mapping[str, Any], plan: SearchPlan

@@ -31,7 +31,7 @@ from stock_manager.domain.strategies.ma_cross import STRATEGY_ID, MaCrossParams
 from stock_manager.research.data import MarketData
 from stock_manager.research.engine import BacktestConfig, run_backtest
 from stock_manager.research.metrics import summarize
-from stock_manager.research.optimize import MINIMISED, SearchSpec, optimize, spec_from_mapping
+from stock_manager.research.optimize import MINIMISED, SearchResult, SearchSpec, optimize, spec_from_mapping
 from stock_manager.research.report import jsonable
 from stock_manager.service_layer.ports.ai import Evidence, Finding, SearchPlan
 from stock_manager.service_layer.risk_config import effective_limits
@@ -195,37 +195,9 @@ class BacktestResearch:
         result = await asyncio.to_thread(
             optimize, market, config, search, jobs=plan.jobs, baseline_for=lambda _day: dict(active)
         )
-        last = result.windows[-1]
-        candidate = dict(last["best_params"])
+        candidate = dict(result.windows[-1]["best_params"])
         evidence = self._evidence(market, config, search, candidate, active, plan)
-        both = [
-            w for w in result.windows if w["best_out_of_sample"] is not None and w["baseline_out_of_sample"] is not None
-        ]
-
-        def mean(key: str) -> Decimal | None:
-            return Decimal(str(round(sum(w[key] for w in both) / len(both), 6))) if both else None
-
-        oos = replace(
-            evidence.out_of_sample,
-            walk_forward_proposed=mean("best_out_of_sample"),
-            walk_forward_active=mean("baseline_out_of_sample"),
-        )
-        figures = {
-            **evidence.figures,
-            "search": {
-                "trials_per_window": plan.trials,
-                "space": space,
-                "seed": plan.seed,
-                "verdict": result.verdict,
-                "windows": jsonable(result.windows),
-            },
-        }
-        return Finding(
-            candidate,
-            f"walk-forward search ({len(result.windows)} windows, {plan.trials} trials each, "
-            f"{plan.objective}): {result.verdict}",
-            Evidence(oos, figures),
-        )
+        return walk_forward_finding(result, evidence, space, plan, "walk-forward search")
 
     async def verify(
         self, spec: StrategySpec, proposed: Mapping[str, Any], active: Mapping[str, Any], plan: SearchPlan
@@ -318,3 +290,37 @@ class BacktestResearch:
                 "held_at_start": report["held_at_start"],
             }
         )
+
+
+def walk_forward_finding(
+    result: SearchResult, evidence: Evidence, space: Mapping[str, Any], plan: SearchPlan, headline: str
+) -> Finding:
+    """The finding of a walk-forward search: the last window's best parameters, `evidence` with the mean
+    out-of-sample figures of the proposed and the ACTIVE parameters over the windows where both traded (6 decimal
+    places), and the search's own figures (trials, space, seed, verdict, windows)."""
+    candidate = dict(result.windows[-1]["best_params"])
+    both = [
+        w for w in result.windows if w["best_out_of_sample"] is not None and w["baseline_out_of_sample"] is not None
+    ]
+
+    def mean(key: str) -> Decimal | None:
+        return Decimal(str(round(sum(w[key] for w in both) / len(both), 6))) if both else None
+
+    oos = replace(
+        evidence.out_of_sample,
+        walk_forward_proposed=mean("best_out_of_sample"),
+        walk_forward_active=mean("baseline_out_of_sample"),
+    )
+    search = {
+        "trials_per_window": plan.trials,
+        "space": space,
+        "seed": plan.seed,
+        "verdict": result.verdict,
+        "windows": jsonable(result.windows),
+    }
+    figures = {**evidence.figures, "search": search}
+    return Finding(
+        candidate,
+        f"{headline} ({len(result.windows)} windows, {plan.trials} trials each, {plan.objective}): {result.verdict}",
+        Evidence(oos, figures),
+    )
