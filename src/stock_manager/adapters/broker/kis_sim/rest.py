@@ -20,6 +20,9 @@ from stock_manager.adapters.broker.kis_sim import wire
 from stock_manager.adapters.broker.kis_sim.auth import KisCredential
 from stock_manager.adapters.broker.kis_sim.wire import KisError
 
+#: The OAuth token type of ``/oauth2/tokenP`` answers (KIS: "Bearer"), not a secret.
+OAUTH_TOKEN_TYPE = "Bearer"  # noqa: S105  # nosec B105  # a token type, not a secret
+
 if TYPE_CHECKING:
     from stock_manager.adapters.broker.kis_sim.server import KisExchangeSimulator
 
@@ -125,7 +128,7 @@ async def token_p(request: web.Request) -> web.Response:
         {
             "access_token": token.token,
             "access_token_token_expired": wire.kst_timestamp(token.expires_at),
-            "token_type": "Bearer",  # nosec B105  # the OAuth token type, not a secret
+            "token_type": OAUTH_TOKEN_TYPE,
             "expires_in": remaining,
         }
     )
