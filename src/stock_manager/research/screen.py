@@ -69,7 +69,11 @@ def crosses(series: BarSeries, params: MaCrossParams) -> Crosses:
 
 
 def first_breach(series: BarSeries, start: int, stop_price: float, take_price: float, *, on_close: bool) -> int:
-    """Return the first bar index >= `start` whose range (or close, `on_close`) reaches a threshold, or -1."""
+    """Return the first bar index >= `start` whose range (or close, `on_close`) reaches a threshold, or -1.
+
+    A vectorised pre-screen over the float arrays, widened by `REL_TOL` each side: it only chooses which days to
+    play; the day it returns is played with the daemon's Decimal prices and rules, which decide any exit.
+    """
     a = series.arrays
     lo = a["close"][start:] if on_close else a["low"][start:]
     hi = a["close"][start:] if on_close else a["high"][start:]
