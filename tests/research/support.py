@@ -85,3 +85,25 @@ def backtest_rows(result: BacktestResult) -> tuple[list[Row], list[Row]]:
         for f in result.fills
     )
     return orders, fills
+
+
+async def upbit_daemon_replay(tmp_path: Path, db_url: str, start: date, end: date, **overrides: object) -> str:
+    """Run the daemon over the direct Upbit sim replay of the bundled KRW-BTC candles (``--venue upbit --mode
+    sim``, ``SIM_PROTOCOL=direct``, in-process) from `start` to `end`; return its account id."""
+    settings = replay_settings(
+        tmp_path / "data",
+        db_url,
+        venue="upbit",
+        sim_from=start,
+        sim_to=end,
+        sim_symbols="KRW-BTC",
+        sim_protocol="direct",
+        **overrides,
+    )
+    async with open_storage(settings, upgrade=False) as storage:
+        async with open_venue(settings) as venue:
+            result = await build_daemon(settings, storage, venue, notifier=NullNotifier()).run()
+        broker = SimBroker.attach(settings.sim_state_dir)
+        assert broker is not None
+        await broker.close()
+    return str(result.account_id)

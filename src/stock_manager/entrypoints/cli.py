@@ -14,7 +14,7 @@ import typer
 
 from stock_manager.config.settings import Mode, OrderMode, VenueName
 from stock_manager.domain.errors import ConfigurationError
-from stock_manager.entrypoints import research_cli
+from stock_manager.entrypoints import research_cli, research_divergence
 from stock_manager.entrypoints.cli_app import DbUrl, JsonOut, VenueOpt, app, console, err, guarded, say, venue_filter
 from stock_manager.entrypoints.cli_app import settings as _settings
 
@@ -378,11 +378,11 @@ def report(
     guarded(main)
 
 
-# Research (backtest → optimize → paper → divergence): the commands live in research_cli, which imports nothing
-# heavy until one runs.
+# Research (backtest → optimize → paper → divergence): the commands live in research_cli and research_divergence,
+# which import nothing heavy until one runs.
 app.command()(research_cli.backtest)
 app.command()(research_cli.optimize)
-app.command()(research_cli.divergence)
+app.command()(research_divergence.divergence)
 
 
 def main() -> None:

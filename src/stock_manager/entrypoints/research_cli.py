@@ -1,4 +1,5 @@
-"""The research commands of the CLI: ``stockbot backtest``, ``stockbot optimize`` and ``stockbot divergence``.
+"""The research commands of the CLI: ``stockbot backtest`` and ``stockbot optimize`` (``stockbot divergence`` is in
+`research_divergence`).
 
 Thin like the rest of the CLI: read options, build the settings, call `stock_manager.research`, print. The
 account defaults (cash, participation, commission) and the risk limits are the daemon's settings, so a backtest
@@ -305,80 +306,6 @@ def optimize(
                     trials=recorded_trials(result),
                 )
             console.print(f"recorded as optimize run {run_id}")
-        return 0
-
-    guarded(main)
-
-
-def divergence(
-    date_from: Annotated[str, typer.Option("--from", help="First session the daemon traded, YYYY-MM-DD.")],
-    date_to: Annotated[str, typer.Option("--to", help="Last session, YYYY-MM-DD.")],
-    symbols: Symbols = None,
-    account: Annotated[
-        str | None,
-        typer.Option("--account", help="The daemon's account (default: the only one with orders in the period)."),
-    ] = None,
-    params_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--params-file",
-            help="Parameters on days without an ACTIVE strategy_params row (default: the built-in defaults).",
-        ),
-    ] = None,
-    out: OutDir = Path("divergence-out"),
-    record: Record = False,
-    name: Name = None,
-    db_url: DbUrl = None,
-    as_json: JsonOut = False,
-) -> None:
-    """Compare what the daemon traded (sim or paper) with the backtest of the same days, trade by trade."""
-    from stock_manager.entrypoints.cli_app import console, guarded
-    from stock_manager.entrypoints.cli_app import settings as app_settings
-
-    async def main() -> int:
-        from stock_manager.entrypoints.bootstrap import open_storage, risk_limits
-        from stock_manager.research.divergence_run import divergence_report, render_divergence, write_divergence
-
-        start, end = _day(date_from, "--from"), _day(date_to, "--to")
-        assert start is not None and end is not None
-        if start > end:
-            raise ConfigurationError(f"--from {start} is after --to {end}")
-        settings = app_settings(db_url=db_url)
-        wanted = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else list(settings.sim_symbols)
-        async with open_storage(settings, upgrade=False) as storage:
-            report = await divergence_report(
-                storage,
-                start,
-                end,
-                wanted,
-                account=account,
-                settings=settings,
-                fallback=read_params(params_file),
-                limits=risk_limits(settings),
-            )
-            paths = write_divergence(report, out)
-            if record:
-                from stock_manager.research.store import record_run
-
-                run_id = await record_run(
-                    storage.engine,
-                    name=name or f"divergence {start}..{end}",
-                    ts_created=SystemClock().now(),
-                    kind="DIVERGENCE",
-                    period=(start, end),
-                    symbols=wanted,
-                    params={"by_day": report["params_by_day"]},
-                    config={"account": report["account"]},
-                    summary={k: v for k, v in report.items() if k != "params_by_day"},
-                )
-                console.print(f"recorded as divergence run {run_id}")
-        if as_json:
-            from stock_manager.research.report import jsonable
-
-            console.print_json(data=jsonable(report))
-        else:
-            render_divergence(report, console)
-            console.print(f"outputs: {', '.join(str(p) for p in paths)}", style="dim")
         return 0
 
     guarded(main)

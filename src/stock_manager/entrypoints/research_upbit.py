@@ -212,3 +212,48 @@ def search_plan(
     (spec,) = strategy_specs(settings, strategy)
     market, venue, config = upbit_run(settings, (spec,), symbols=symbols, date_from=period[0], date_to=period[1])
     return IntradayBacktester(market, venue, config, spec), config, spec.strategy_id
+
+
+async def upbit_divergence(
+    settings: "Settings",
+    storage: Any,
+    period: tuple[date, date],
+    *,
+    strategies: str | None,
+    symbols: str | None,
+    account: str | None,
+    params_file: Path | None,
+) -> dict[str, Any]:
+    """Return ``stockbot divergence --venue upbit``'s report (`research.divergence_upbit.upbit_divergence_report`):
+    the daemon's Upbit orders over `period` against the backtest with `upbit_run`'s account, fee and limits; the
+    strategies `strategies` names, else those on the period's orders in the account's order (``STRATEGIES``,
+    else the venue's three); on days without an ACTIVE row, `params_file`'s entry per strategy, else the
+    defaults.
+
+    Raises
+    ------
+    ConfigurationError
+        As `strategy_specs`, `upbit_run` (a period without bundled candles) and the report (no Upbit orders in
+        the period, several accounts without `account`).
+    """
+    from stock_manager.entrypoints.bootstrap import strategy_specs as account_specs
+    from stock_manager.research.divergence_upbit import upbit_divergence_report
+    from stock_manager.service_layer.params import read_params_file
+
+    start, end = period
+    specs = strategy_specs(settings, strategies) if strategies else account_specs(settings)
+    market, venue, config = upbit_run(
+        settings, (), symbols=symbols, date_from=start.isoformat(), date_to=end.isoformat()
+    )
+    return await upbit_divergence_report(
+        storage,
+        start,
+        end,
+        market=market,
+        venue=venue,
+        template=config,
+        strategies=specs,
+        named=bool(strategies),
+        account=account,
+        fallback=lambda spec: read_params_file(params_file, spec) if params_file is not None else spec.default_params(),
+    )

@@ -1,7 +1,9 @@
 """Backtest ↔ paper: what the daemon did in a period against the backtest of the same days, trade by trade.
 
-Orders are matched on (trading date, symbol, side, intent): the strategy makes at most one decision per key
-and session. For each pair the report gives the quantities filled, the average fill prices and the
+Orders are matched on (trading date, symbol, side, intent): the MA cross makes at most one decision per key
+and session. Where several strategies trade many orders a day (the Bitcoin strategies on Upbit) the key also
+holds the strategy and the order's rank among its side's orders of that key (by creation time), see
+`side_orders`. For each pair the report gives the quantities filled, the average fill prices and the
 slippage between them (KRW per share and bps of the backtest's price, positive when the daemon did worse),
 the time between their first fills, and their costs. Orders of one side only are *missing* (the backtest
 traded, the daemon did not) or *extra* (the daemon traded, the backtest did not).
@@ -47,11 +49,14 @@ class SideOrder:
     limit_price: Decimal | None
     ts_created: datetime
     fills: tuple[Fill, ...]
+    strategy_id: str = ""
+    rank: int = 0
 
     @property
-    def key(self) -> tuple[date, str, str, str]:
-        """Return what orders are matched on."""
-        return self.trading_date, self.symbol, self.side, self.intent
+    def key(self) -> tuple[date, str, str, str, str, int]:
+        """Return what orders are matched on: (trading date, strategy, symbol, side, intent, rank); strategy
+        ``""`` and rank 0 where one decision per (date, symbol, side, intent) is made (the MA cross)."""
+        return self.trading_date, self.strategy_id, self.symbol, self.side, self.intent, self.rank
 
     @property
     def filled(self) -> Decimal:
@@ -75,17 +80,30 @@ class SideOrder:
         return min((f.ts_filled for f in self.fills), default=None)
 
 
-def side_orders(orders: Sequence[Any], fills: Sequence[Fill], number_of: Any) -> list[SideOrder]:
-    """Return `orders` (anything with the order fields) with their fills, joined by `number_of(order)` and the
-    trading date; order numbers are compared without leading zeros (an order may keep the number its
-    acknowledgement gave, its fills the padded one of the notices)."""
-    by_number: dict[tuple[date, str], list[Fill]] = defaultdict(list)
+def side_orders(
+    orders: Sequence[Any], fills: Sequence[Fill], number_of: Any, *, per_strategy: bool = False, by_day: bool = True
+) -> list[SideOrder]:
+    """Return `orders` (anything with the order fields) with their fills, joined by `number_of(order)` and, with
+    `by_day`, the trading date (venues whose numbers restart daily, KIS); order numbers are compared without
+    leading zeros (an order may keep the number its acknowledgement gave, its fills the padded one of the
+    notices). Without `by_day` (Upbit's uuids, GTC orders filled on a later day) the number alone joins.
+
+    With `per_strategy` each order carries its ``strategy_id`` and its rank (0, 1, …) among the orders of its
+    (trading date, strategy, symbol, side, intent) by creation time, so that a strategy's n-th buy of a day
+    meets the other side's n-th buy."""
+    by_number: dict[tuple[date | None, str], list[Fill]] = defaultdict(list)
     for f in fills:
-        by_number[(f.trading_date, normalize_order_number(f.broker_order_number))].append(f)
+        by_number[(f.trading_date if by_day else None, normalize_order_number(f.broker_order_number))].append(f)
+    ranks: dict[tuple[Any, ...], int] = defaultdict(int)
     out = []
-    for o in orders:
+    for o in sorted(orders, key=lambda o: o.ts_created) if per_strategy else orders:
         number = number_of(o)
         number = normalize_order_number(number) if number else number  # "1" is "0000000001" at KIS
+        strategy, rank = "", 0
+        if per_strategy:
+            strategy = o.strategy_id
+            group = (o.trading_date, strategy, o.symbol, str(o.side), str(o.intent))
+            rank, ranks[group] = ranks[group], ranks[group] + 1
         out.append(
             SideOrder(
                 o.trading_date,
@@ -96,7 +114,9 @@ def side_orders(orders: Sequence[Any], fills: Sequence[Fill], number_of: Any) ->
                 o.quantity,
                 o.limit_price,
                 o.ts_created,
-                tuple(by_number.get((o.trading_date, number), [])) if number else (),
+                tuple(by_number.get((o.trading_date if by_day else None, number), [])) if number else (),
+                strategy,
+                rank,
             )
         )
     return out
@@ -116,22 +136,36 @@ def compare(
     last_close: Mapping[str, Decimal],
     daemon_denials: AbstractSet[tuple[date, str, str]] = frozenset(),
     backtest_denials: AbstractSet[tuple[date, str, str]] = frozenset(),
+    quantum: Decimal = _Q,
 ) -> dict[str, Any]:
-    """Return the trade-by-trade comparison and the PnL decomposition (module docstring)."""
+    """Return the trade-by-trade comparison and the PnL decomposition (module docstring).
+
+    Money (KRW) and prices are rounded to `quantum` (0.0001 KRW by default; Upbit's 1e-12 KRW keeps its
+    8-decimal quantities times prices and its fees exact), without trailing zeros below 0.0001; bps to 0.0001.
+    Each pair, missing and extra row names its ``strategy`` and ``rank`` when the orders carry them
+    (`side_orders` with ``per_strategy``), and a pair the times of both sides' first fills
+    (``first_fill_daemon``, ``first_fill_backtest``: aware UTC).
+    """
+
+    def _q(value: Decimal | None) -> Decimal | None:
+        return None if value is None else _rounded(value, quantum)
+
     d_by, b_by = _merged(daemon), _merged(backtest)
     buckets = {k: Decimal(0) for k in ("slippage", "fees", "missed_fills", "extra_fills", "risk_denials")}
     pairs, missing, extra = [], [], []
     for key in sorted(set(d_by) | set(b_by)):
         d, b = d_by.get(key), b_by.get(key)
-        day, symbol, side, _ = key
+        day, strategy, symbol, side, intent, rank = key
+        named = {"strategy": strategy, "rank": rank} if strategy else {}
         last = last_close[symbol]
         if d is not None and b is not None:
             m = min(d.filled, b.filled)
             row: dict[str, Any] = {
                 "trading_date": day,
+                **named,
                 "symbol": symbol,
                 "side": side,
-                "intent": key[3],
+                "intent": intent,
                 "quantity_daemon": d.filled,
                 "quantity_backtest": b.filled,
                 "price_daemon": _q(d.vwap),
@@ -144,8 +178,9 @@ def compare(
                 slip = _sign(side) * m * (b.vwap - d.vwap)
                 per_share = (d.vwap - b.vwap) * _sign(side)
                 row["slippage_krw_per_share"] = _q(per_share)
-                row["slippage_bps"] = _q(per_share / b.vwap * _BPS)
+                row["slippage_bps"] = (per_share / b.vwap * _BPS).quantize(_Q)
             row["slippage_krw"] = _q(-slip)
+            row["first_fill_daemon"], row["first_fill_backtest"] = d.first_fill, b.first_fill
             row["delay_secs"] = (d.first_fill - b.first_fill).total_seconds() if d.first_fill and b.first_fill else None
             buckets["slippage"] += slip
             buckets["fees"] += b.costs - d.costs
@@ -163,9 +198,10 @@ def compare(
             missing.append(
                 {
                     "trading_date": day,
+                    **named,
                     "symbol": symbol,
                     "side": side,
-                    "intent": key[3],
+                    "intent": intent,
                     "quantity": b.filled,
                     "price": _q(b.vwap),
                     "pnl_krw": _q(pnl),
@@ -180,9 +216,10 @@ def compare(
             extra.append(
                 {
                     "trading_date": day,
+                    **named,
                     "symbol": symbol,
                     "side": side,
-                    "intent": key[3],
+                    "intent": intent,
                     "quantity": d.filled,
                     "price": _q(d.vwap),
                     "pnl_krw": _q(pnl),
@@ -204,7 +241,7 @@ def compare(
         "pnl_difference_krw": _q(total),
         "decomposition_krw": {**buckets_q, "residual": _q(residual)},
         "slippage_total_krw": _q(sum((p["slippage_krw"] for p in pairs), Decimal(0))),
-        "slippage_mean_bps": _q(sum((p["slippage_bps"] for p in slipped), Decimal(0)) / len(slipped))
+        "slippage_mean_bps": (sum((p["slippage_bps"] for p in slipped), Decimal(0)) / len(slipped)).quantize(_Q)
         if slipped
         else None,
         "costs_daemon_krw": sum((o.costs for o in daemon), Decimal(0)),
@@ -212,9 +249,9 @@ def compare(
     }
 
 
-def _merged(orders: Sequence[SideOrder]) -> dict[tuple[date, str, str, str], SideOrder]:
+def _merged(orders: Sequence[SideOrder]) -> dict[tuple[date, str, str, str, str, int], SideOrder]:
     # One decision per key and session; should a side hold two orders of a key, their fills count together.
-    out: dict[tuple[date, str, str, str], SideOrder] = {}
+    out: dict[tuple[date, str, str, str, str, int], SideOrder] = {}
     for o in orders:
         known = out.get(o.key)
         out[o.key] = (
@@ -230,6 +267,8 @@ def _merged(orders: Sequence[SideOrder]) -> dict[tuple[date, str, str, str], Sid
                 o.limit_price,
                 min(known.ts_created, o.ts_created),
                 known.fills + o.fills,
+                o.strategy_id,
+                o.rank,
             )
         )
     return out
@@ -239,9 +278,17 @@ def _pnl(orders: Sequence[SideOrder], last_close: Mapping[str, Decimal]) -> Deci
     total = Decimal(0)
     for o in orders:
         for f in o.fills:
-            total += _contribution(o.side, f.quantity, f.price, last_close[o.symbol]) - f.commission_krw - f.tax_krw
+            sign = _sign(o.side)  # the executed amount: exact where a venue stated it (Fill.amount_krw)
+            total += sign * (f.quantity * last_close[o.symbol] - f.notional_krw) - f.commission_krw - f.tax_krw
     return total
 
 
-def _q(value: Decimal | None) -> Decimal | None:
-    return None if value is None else value.quantize(_Q)
+def _rounded(value: Decimal, quantum: Decimal) -> Decimal:
+    # `value` to `quantum`, its digits below 0.0001 only as far as they are not zeros ("12.3450", not
+    # "12.345000000000"; "0.0000", not "0E-12").
+    q = value.quantize(quantum)
+    if quantum >= _Q:
+        return q
+    exponent = q.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    return q.quantize(Decimal(1).scaleb(min(exponent, -4)))

@@ -225,12 +225,17 @@ def render_divergence(report: dict[str, Any], console: Console) -> None:
     )
 
 
-def _n(value: Any) -> str:
+def number_text(value: Any) -> str:
+    """Return a number as the report prints it: all its digits, thousands separated, no exponent, no ``-0``;
+    ``-`` for None; other values as `str`."""
     if value is None:
         return "-"
     if isinstance(value, Decimal | float | int):
         return f"{(Decimal(str(value)) + 0).normalize():,f}"  # + 0: no "-0"
     return str(value)
+
+
+_n = number_text
 
 
 def write_divergence(report: dict[str, Any], out: Path) -> list[Path]:

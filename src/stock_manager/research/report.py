@@ -37,9 +37,10 @@ SUMMARY_ROWS = (
 
 
 def jsonable(value: Any) -> Any:
-    """Return `value` with Decimals as strings and dates as ISO text, recursively."""
+    """Return `value` with Decimals as plain strings (``"0.00000001"``, never ``"1E-8"``) and dates as ISO text,
+    recursively."""
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f") if value.is_finite() else str(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):

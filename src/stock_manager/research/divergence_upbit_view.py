@@ -1,0 +1,104 @@
+"""The console view of ``stockbot divergence --venue upbit`` (`divergence_upbit.upbit_divergence_report`): the
+trade-by-trade table with each fill's time in KST and UTC (spec 004 §1: Upbit's reports show both), the missing
+and extra trades, the figures per strategy and the PnL decomposition overall. The JSON and the chart are
+`divergence_run.write_divergence`'s."""
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from stock_manager.localtime import show_kst_utc
+from stock_manager.research.divergence_run import number_text
+
+__all__ = ["render_upbit_divergence"]
+
+
+def render_upbit_divergence(report: dict[str, Any], console: Console) -> None:
+    """Print `report` (the shape `upbit_divergence_report` returns): amounts in KRW, BTC quantities as stored
+    (8 decimals), slippage in KRW and bps of the backtest's price (positive: the daemon did worse)."""
+    if not console.is_terminal and console.width < 230:
+        console = Console(width=240, highlight=False)
+    console.print(
+        f"upbit account {report['account']} ({report['mode']}), {report['period']} (days from 09:00 KST = 00:00 "
+        f"UTC), {', '.join(report['symbols'])}, strategies {', '.join(report['strategies'])}: daemon "
+        f"{report['orders_daemon']} orders / {report['fills_daemon']} fills, backtest "
+        f"{report['orders_backtest']} / {report['fills_backtest']}"
+    )
+    if report["held_at_start"]:
+        console.print(f"[yellow]the account held {report['held_at_start']} at the start; the backtest starts flat[/]")
+    table = Table(title="Trade by trade (first fill: KST (UTC))", title_justify="left")
+    columns: tuple[str, ...] = ("date", "strategy", "#", "side", "intent", "qty daemon", "qty backtest")
+    columns += ("price daemon", "price backtest", "slippage KRW", "bps", "first fill daemon", "delay s")
+    columns += ("fee daemon", "fee backtest")
+    for column in columns:
+        left = column in ("date", "strategy", "side", "intent", "first fill daemon")
+        table.add_column(column, justify="left" if left else "right", no_wrap=column == "first fill daemon")
+    for p in report["pairs"]:
+        first = p.get("first_fill_daemon")
+        table.add_row(
+            str(p["trading_date"]),
+            p["strategy"],
+            str(p["rank"]),
+            p["side"],
+            p["intent"],
+            number_text(p["quantity_daemon"]),
+            number_text(p["quantity_backtest"]),
+            number_text(p["price_daemon"]),
+            number_text(p["price_backtest"]),
+            number_text(p["slippage_krw"]),
+            number_text(p.get("slippage_bps")),
+            show_kst_utc(first) if first is not None else "-",
+            number_text(p["delay_secs"]),
+            number_text(p["costs_daemon"]),
+            number_text(p["costs_backtest"]),
+        )
+    console.print(table)
+    for title, rows in (
+        ("Missing (backtest traded, daemon did not)", report["missing"]),
+        ("Extra (daemon traded, backtest did not)", report["extra"]),
+    ):
+        if rows:
+            console.print(
+                f"[bold]{title}[/]: "
+                + "; ".join(
+                    f"{r['trading_date']} {r['strategy']} #{r['rank']} {r['side']} {number_text(r['quantity'])} @ "
+                    f"{number_text(r['price'])}{' (risk denied)' if r['risk_denied'] else ''}"
+                    for r in rows
+                )
+            )
+    per = Table(title="By strategy (KRW; open positions at the last close)", title_justify="left")
+    for column in ("strategy", "pairs", "missing", "extra", "PnL daemon", "PnL backtest", "difference"):
+        per.add_column(column, justify="left" if column == "strategy" else "right")
+    for column in ("slippage KRW", "mean bps", "fees daemon", "fees backtest"):
+        per.add_column(column, justify="right")
+    for strategy_id, s in report["by_strategy"].items():
+        per.add_row(
+            strategy_id,
+            str(s["pairs"]),
+            str(s["missing"]),
+            str(s["extra"]),
+            number_text(s["pnl_daemon_krw"]),
+            number_text(s["pnl_backtest_krw"]),
+            number_text(s["pnl_difference_krw"]),
+            number_text(s["slippage_total_krw"]),
+            number_text(s["slippage_mean_bps"]),
+            number_text(s["costs_daemon_krw"]),
+            number_text(s["costs_backtest_krw"]),
+        )
+    console.print(per)
+    console.print(
+        f"[bold]PnL difference daemon − backtest: {number_text(report['pnl_difference_krw'])} KRW[/] (daemon "
+        f"{number_text(report['pnl_daemon_krw'])}, backtest {number_text(report['pnl_backtest_krw'])}), by cause:"
+    )
+    buckets = Table(show_header=False)
+    buckets.add_column("bucket")
+    buckets.add_column("KRW", justify="right")
+    for k, v in report["decomposition_krw"].items():
+        buckets.add_row(k.replace("_", " "), number_text(v))
+    console.print(buckets)
+    console.print(
+        f"slippage total {number_text(report['slippage_total_krw'])} KRW, mean "
+        f"{number_text(report['slippage_mean_bps'])} bps; fees daemon {number_text(report['costs_daemon_krw'])} KRW, "
+        f"backtest {number_text(report['costs_backtest_krw'])} KRW"
+    )
