@@ -177,7 +177,8 @@ class IntradayResearch:
         return Evidence(oos, {"out_of_sample_span": f"{start}..{plan.data_until}", "backtests": jsonable(figures)})
 
     async def day_comparison(self, account_id: str, day: date) -> Mapping[str, Any]:
-        """Return ``{"unavailable": why}``: the divergence report compares the MA cross's trades only."""
+        """Return ``{"unavailable": why}``: the journal's day-against-its-backtest comparison is built for the MA
+        cross only (a Bitcoin period is compared by ``stockbot divergence --venue upbit``)."""
         del account_id, day
         return {"unavailable": "the backtest-vs-daemon comparison covers the MA cross only"}
 

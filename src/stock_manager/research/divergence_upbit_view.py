@@ -3,6 +3,7 @@ trade-by-trade table with each fill's time in KST and UTC (spec 004 §1: Upbit's
 and extra trades, the figures per strategy and the PnL decomposition overall. The JSON and the chart are
 `divergence_run.write_divergence`'s."""
 
+from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
@@ -12,6 +13,8 @@ from stock_manager.localtime import show_kst_utc
 from stock_manager.research.divergence_run import number_text
 
 __all__ = ["render_upbit_divergence"]
+
+_SATOSHI = Decimal("0.00000001")
 
 
 def render_upbit_divergence(report: dict[str, Any], console: Console) -> None:
@@ -42,8 +45,8 @@ def render_upbit_divergence(report: dict[str, Any], console: Console) -> None:
             str(p["rank"]),
             p["side"],
             p["intent"],
-            number_text(p["quantity_daemon"]),
-            number_text(p["quantity_backtest"]),
+            _btc(p["quantity_daemon"]),
+            _btc(p["quantity_backtest"]),
             number_text(p["price_daemon"]),
             number_text(p["price_backtest"]),
             number_text(p["slippage_krw"]),
@@ -62,7 +65,7 @@ def render_upbit_divergence(report: dict[str, Any], console: Console) -> None:
             console.print(
                 f"[bold]{title}[/]: "
                 + "; ".join(
-                    f"{r['trading_date']} {r['strategy']} #{r['rank']} {r['side']} {number_text(r['quantity'])} @ "
+                    f"{r['trading_date']} {r['strategy']} #{r['rank']} {r['side']} {_btc(r['quantity'])} @ "
                     f"{number_text(r['price'])}{' (risk denied)' if r['risk_denied'] else ''}"
                     for r in rows
                 )
@@ -102,3 +105,8 @@ def render_upbit_divergence(report: dict[str, Any], console: Console) -> None:
         f"{number_text(report['slippage_mean_bps'])} bps; fees daemon {number_text(report['costs_daemon_krw'])} KRW, "
         f"backtest {number_text(report['costs_backtest_krw'])} KRW"
     )
+
+
+def _btc(quantity: Decimal) -> str:
+    # A quantity as Upbit states it: 8 decimals (1e-8 of the coin).
+    return f"{quantity.quantize(_SATOSHI):f}"
