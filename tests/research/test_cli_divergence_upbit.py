@@ -1,5 +1,5 @@
 """`stockbot divergence --venue upbit`: the table, the JSON and the chart of a period the daemon traded on Upbit
-(its direct sim replay on a migrated SQLite database); bad input is one line and exit 2."""
+(its direct sim replay on a migrated SQLite database), ``--record``; bad input is one line and exit 2."""
 
 import asyncio
 import json
@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
+from stock_manager.adapters.storage.engine import create_engine
 from stock_manager.entrypoints.cli import app
+from stock_manager.research.store import list_runs
 from tests.research.support import fresh_sqlite, upbit_daemon_replay
 
 runner = CliRunner()
@@ -35,7 +37,9 @@ def test_divergence_upbit_cli_when_the_daemon_traded_then_table_json_and_chart(t
     db_url, account = traded
     out = tmp_path / "out"
 
-    result = runner.invoke(app, ["divergence", "--venue", "upbit", *PERIOD, "--db-url", db_url, "--out", str(out)])
+    args = ["divergence", "--venue", "upbit", *PERIOD, "--db-url", db_url, "--out", str(out), "--record"]
+
+    result = runner.invoke(app, args)
 
     assert result.exit_code == 0, result.output
     text = result.output
@@ -53,6 +57,20 @@ def test_divergence_upbit_cli_when_the_daemon_traded_then_table_json_and_chart(t
     assert document["pairs"][0]["first_fill_daemon"].endswith("+00:00")  # stored and written UTC
     assert all("E" not in p["quantity_daemon"] for p in document["pairs"])  # plain decimals, 8 places at most
     assert (out / "divergence.png").stat().st_size > 0
+    assert "recorded as divergence run 1" in text
+    runs = asyncio.run(_runs(db_url))
+    assert [(r["kind"], r["strategy_id"], r["config"]) for r in runs] == [
+        ("DIVERGENCE", "volatility_breakout,grid,turtle", {"account": account, "venue": "upbit"})
+    ]
+    assert Decimal(runs[0]["summary"]["pnl_difference_krw"]) == 0
+
+
+async def _runs(db_url: str) -> list[dict]:
+    engine = create_engine(db_url)
+    try:
+        return await list_runs(engine)
+    finally:
+        await engine.dispose()
 
 
 def test_divergence_upbit_cli_when_json_then_the_report_and_per_strategy_figures(tmp_path, traded):

@@ -8,5 +8,6 @@ days on which something can happen (see `engine`).
 
 Modules: `data` (bars from the bundled data or CSV/Parquet files), `screen` (vectorised candidate days),
 `engine` (the event-day replay) with its `records`, `metrics` (summary figures), `charts` (PNG and HTML), `optimize`
-(walk-forward search with optuna), `divergence` (a traded period against its backtest), `store` (``--record``).
+(walk-forward search with optuna), `divergence` (a traded period against its backtest; `divergence_run` for the MA
+cross, `divergence_upbit` with `divergence_upbit_view` for the Bitcoin strategies on Upbit), `store` (``--record``).
 """

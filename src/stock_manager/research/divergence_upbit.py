@@ -22,6 +22,7 @@ from sqlalchemy import select
 from stock_manager.adapters.broker.sim.market import ReplayMarket
 from stock_manager.adapters.storage import tables
 from stock_manager.domain.errors import ConfigurationError
+from stock_manager.domain.fill_matching import normalize_order_number
 from stock_manager.domain.positions import positions_from_fills
 from stock_manager.domain.strategies.base import StrategyParams, StrategySpec
 from stock_manager.domain.strategies.registry import STRATEGIES
@@ -110,8 +111,12 @@ async def upbit_divergence_report(
     specs = _chosen(strategies, named, [o.strategy_id for o in orders])
     ids = {spec.strategy_id for spec in specs}
     orders = [o for o in orders if o.strategy_id in ids]
-    numbers = {o.broker_order_number for o in orders if o.broker_order_number}
-    fills = [f for f in fills_all if start <= f.trading_date <= end and f.broker_order_number in numbers]
+    numbers = {normalize_order_number(o.broker_order_number) for o in orders if o.broker_order_number}
+    fills = [
+        f
+        for f in fills_all
+        if start <= f.trading_date <= end and normalize_order_number(f.broker_order_number) in numbers
+    ]
     held_before = {
         s: p.quantity
         for s, p in positions_from_fills(account, [f for f in fills_all if f.trading_date < start]).items()
