@@ -22,8 +22,6 @@ import asyncio
 import json
 import os
 import random
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -44,6 +42,7 @@ from stock_manager.domain.model import Side
 from stock_manager.domain.positions import positions_from_fills
 from stock_manager.entrypoints.venues import FAULT_LOG_FILE, sim_account
 from stock_manager.service_layer.ports.broker import BrokerOrderState
+from tests.e2e.kill_loop import KillCounts, kill_until_done, median
 from tests.e2e.support import query
 
 #: Aggressive MA-cross parameters: entries and stop-loss / take-profit exits nearly every session.
@@ -121,16 +120,9 @@ class HarnessConfig:
 
 
 @dataclass(slots=True)
-class HarnessResult:
-    """What happened and what the comparison found."""
+class HarnessResult(KillCounts):
+    """What happened (the loop's `KillCounts`) and what the comparison found."""
 
-    kills: int = 0
-    startup_kills: int = 0
-    trading_kills: int = 0
-    starts: int = 0
-    kill_switch_resumes: int = 0
-    finished: bool = False
-    failures: list[str] = field(default_factory=list)  # daemon exits that are bugs (crash, stuck)
     faults: Counter[str] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
     orders: int = 0
@@ -143,8 +135,6 @@ class HarnessResult:
     shifted_notice_fills: int = 0  # notice fills recorded while an earlier notice was missing (totals repaired)
     totals_fills: int = 0  # fills rebuilt from the broker's order totals
     exact_amount_fills: int = 0  # of those, fills whose exact amount price × quantity cannot carry (amount_krw)
-    startup_secs: list[float] = field(default_factory=list)  # start to TRADING, for runs that got there
-    final_run_secs: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -156,7 +146,7 @@ class HarnessResult:
         lines = [
             f"kills {self.kills} (start-up {self.startup_kills}, trading {self.trading_kills}); "
             f"starts {self.starts}; kill-switch resumes {self.kill_switch_resumes}; finished {self.finished}; "
-            f"wall {self.wall_secs:.1f} s (start to TRADING median {_median(self.startup_secs):.2f} s, max "
+            f"wall {self.wall_secs:.1f} s (start to TRADING median {median(self.startup_secs):.2f} s, max "
             f"{max(self.startup_secs, default=0):.2f} s; last run to the end {self.final_run_secs:.1f} s)",
             "faults injected: " + (", ".join(f"{k} {v}" for k, v in sorted(self.faults.items())) or "none"),
             "daemon events: " + (", ".join(f"{k} {v}" for k, v in sorted(self.events.items())) or "none"),
@@ -198,71 +188,7 @@ def run_harness(config: HarnessConfig, *, say: Callable[[str], None] = lambda _:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     params = config.data_dir / "params.json"
     params.write_text(json.dumps(BUSY_PARAMS), encoding="utf-8")
-    logs = config.data_dir / "runs"
-    logs.mkdir(exist_ok=True)
-    while True:
-        kind = "final"
-        if result.kills < config.kills:
-            kind = "startup" if rng.random() < config.startup_kill_share else "trading"
-        env = _env(config, params, rng, final=kind == "final")
-        result.starts += 1
-        out = logs / f"run-{result.starts:04d}.log"
-        daemon = _start(env, config.data_dir, out)
-        begun = time.monotonic()
-        try:
-            if kind == "startup":
-                _wait_exit(daemon, rng.uniform(*config.startup_kill_secs))
-            elif kind == "trading":
-                _wait_for_trading(config.db_url, daemon, config.state_timeout_secs)
-                if daemon.poll() is None:
-                    result.startup_secs.append(time.monotonic() - begun)
-                _wait_exit(daemon, rng.uniform(*config.trading_kill_secs))
-            else:
-                _wait_exit(daemon, config.final_timeout_secs)
-        except _StillRunning:
-            daemon.kill()
-            daemon.wait()
-            if kind == "final":
-                result.failures.append(
-                    f"run {result.starts}: still running after {config.final_timeout_secs} s (stuck; see {out})"
-                )
-                break
-            result.kills += 1
-            result.startup_kills += kind == "startup"
-            result.trading_kills += kind == "trading"
-            say(f"kill {result.kills} ({kind}) of start {result.starts}")
-            continue
-        except _NeverTrading:
-            daemon.kill()
-            daemon.wait()
-            result.failures.append(
-                f"run {result.starts}: never reached TRADING in {config.state_timeout_secs} s "
-                f"(stuck start-up; see {out})"
-            )
-            break
-        code = daemon.returncode
-        if code == 0:
-            result.finished = True
-            result.final_run_secs = time.monotonic() - begun
-            break
-        if code == 3:  # the daemon tripped its kill switch (e.g. repeated broker failures): a person resumes
-            result.kill_switch_resumes += 1
-            resumed = subprocess.run(
-                [sys.executable, "-m", "stock_manager", "resume", "--yes"],
-                env=env,
-                cwd=config.data_dir,
-                capture_output=True,
-                text=True,
-                encoding="utf-8",
-                timeout=60,
-                check=False,
-            )
-            if resumed.returncode != 0:
-                result.failures.append(f"resume failed: {resumed.stderr.strip()[-500:]}")
-                break
-            continue
-        result.failures.append(f"run {result.starts}: exit code {code}: {_tail(out)}")
-        break
+    kill_until_done(config, result, rng, lambda final: _env(config, params, rng, final=final), say=say)
     result.faults = FaultLog.read(config.data_dir / "sim-exchange" / FAULT_LOG_FILE)
     result.events = _event_counts(config.db_url)
     if result.finished:
@@ -473,14 +399,6 @@ def compare(config: HarnessConfig, result: HarnessResult) -> None:
 # -- PROCESS HANDLING ------------------------------------------------------------------------------------
 
 
-class _StillRunning(Exception):
-    pass
-
-
-class _NeverTrading(Exception):
-    pass
-
-
 def _env(config: HarnessConfig, params: Path, rng: random.Random, *, final: bool) -> dict[str, str]:
     faults = dict(config.faults)
     if faults:
@@ -528,36 +446,6 @@ def _env(config: HarnessConfig, params: Path, rng: random.Random, *, final: bool
     return env
 
 
-def _start(env: dict[str, str], cwd: Path, out: Path) -> subprocess.Popen[bytes]:
-    with out.open("wb") as log:  # the child keeps its own handle; a pipe nobody reads would block it
-        return subprocess.Popen(
-            [sys.executable, "-m", "stock_manager", "run"], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
-        )
-
-
-def _wait_exit(daemon: subprocess.Popen[bytes], secs: float) -> None:
-    try:
-        daemon.wait(timeout=secs)
-    except subprocess.TimeoutExpired:
-        raise _StillRunning from None
-
-
-def _wait_for_trading(db_url: str, daemon: subprocess.Popen[bytes], timeout_secs: float) -> None:
-    # Until the daemon_state row of this very process says TRADING (not one a killed predecessor left).
-    deadline = time.monotonic() + timeout_secs
-    while time.monotonic() < deadline:
-        if daemon.poll() is not None:
-            return
-        try:
-            rows = query(db_url, select(tables.daemon_state.c.trading_state, tables.daemon_state.c.pid))
-        except Exception:  # the daemon may be creating or migrating the database
-            rows = []
-        if rows and rows[0][0] == "TRADING" and rows[0][1] == daemon.pid:
-            return
-        time.sleep(0.05)
-    raise _NeverTrading
-
-
 def _amount(row: Any) -> Decimal:
     # A fill's executed amount: the exact one where recorded, else quantity × price.
     return row["amount_krw"] if row["amount_krw"] is not None else row["quantity"] * row["price"]
@@ -568,20 +456,9 @@ def _same_won(ours: Decimal, broker: Decimal) -> bool:
     return abs(ours - broker) < Decimal("0.5")
 
 
-def _median(values: list[float]) -> float:
-    return sorted(values)[len(values) // 2] if values else 0.0
-
-
 def _cumulative(fill_id: str) -> Decimal:
     # The order's executed shares after this fill: ``<account>:<YYYYMMDD>:<order>@<shares>``.
     return Decimal(fill_id.rsplit("@", 1)[1])
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 def _event_counts(db_url: str) -> Counter[str]:

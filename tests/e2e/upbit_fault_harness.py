@@ -2,7 +2,7 @@
 simulator on, killed at random moments and restarted until its period is done, then the database compared with
 the venue's own records.
 
-The twin of tests/e2e/fault_harness.py (KIS), sharing its process handling; used by
+The twin of tests/e2e/fault_harness.py (KIS), sharing its kill loop (tests/e2e/kill_loop.py); used by
 tests/e2e/test_upbit_fault_injection.py (CI) and benchmarks/upbit_fault_harness.py (long runs). The daemon is a
 subprocess killed with `Popen.kill` (SIGKILL), mostly once its own ``daemon_state`` row says TRADING, sometimes
 during start-up. The venue (the replay, its matching engine and its journal in ``<data>/sim-upbit``, with the
@@ -28,8 +28,6 @@ The invariants (`check_upbit_invariants`), against the journaled replay attached
 import asyncio
 import os
 import random
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -44,16 +42,8 @@ from stock_manager.adapters.broker.fault_log import FaultLog
 from stock_manager.adapters.broker.sim.broker import SimBroker
 from stock_manager.adapters.storage import tables
 from stock_manager.entrypoints.venues import FAULT_LOG_FILE
-from tests.e2e.fault_harness import (
-    REPORTED_EVENTS,
-    _median,
-    _NeverTrading,
-    _start,
-    _StillRunning,
-    _tail,
-    _wait_exit,
-    _wait_for_trading,
-)
+from tests.e2e.fault_harness import REPORTED_EVENTS
+from tests.e2e.kill_loop import KillCounts, kill_until_done, median, tail
 from tests.e2e.support import query
 from tests.e2e.upbit_invariants import UpbitComparison, check_upbit_invariants
 
@@ -97,23 +87,14 @@ class UpbitHarnessConfig:
 
 
 @dataclass(slots=True)
-class UpbitHarnessResult:
-    """What happened, and what the comparison found."""
+class UpbitHarnessResult(KillCounts):
+    """What happened (the loop's `KillCounts`), and what the comparison found."""
 
-    kills: int = 0
-    startup_kills: int = 0
-    trading_kills: int = 0
-    starts: int = 0
-    kill_switch_resumes: int = 0
     blocked_exits: int = 0  # the daemon stopped on a 418 block and was started again after it
-    finished: bool = False
-    failures: list[str] = field(default_factory=list)
     faults: Counter[str] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
     comparison: UpbitComparison | None = None
     wall_secs: float = 0.0
-    startup_secs: list[float] = field(default_factory=list)
-    final_run_secs: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -126,7 +107,7 @@ class UpbitHarnessResult:
             f"kills {self.kills} (start-up {self.startup_kills}, trading {self.trading_kills}); "
             f"starts {self.starts}; kill-switch resumes {self.kill_switch_resumes}; exits on a 418 block "
             f"{self.blocked_exits}; finished {self.finished}; "
-            f"wall {self.wall_secs:.1f} s (start to TRADING median {_median(self.startup_secs):.2f} s, max "
+            f"wall {self.wall_secs:.1f} s (start to TRADING median {median(self.startup_secs):.2f} s, max "
             f"{max(self.startup_secs, default=0):.2f} s; last run to the end {self.final_run_secs:.1f} s)",
             "faults injected: " + (", ".join(f"{k} {v}" for k, v in sorted(self.faults.items())) or "none"),
             "daemon events: " + (", ".join(f"{k} {v}" for k, v in sorted(self.events.items())) or "none"),
@@ -143,75 +124,16 @@ def run_upbit_harness(config: UpbitHarnessConfig, *, say: Callable[[str], None] 
     result = UpbitHarnessResult()
     rng = random.Random(config.seed)
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    logs = config.data_dir / "runs"
-    logs.mkdir(exist_ok=True)
-    while True:
-        kind = "final"
-        if result.kills < config.kills:
-            kind = "startup" if rng.random() < config.startup_kill_share else "trading"
-        env = _env(config, rng, final=kind == "final")
-        result.starts += 1
-        out = logs / f"run-{result.starts:04d}.log"
-        daemon = _start(env, config.data_dir, out)
-        begun = time.monotonic()
-        try:
-            if kind == "startup":
-                _wait_exit(daemon, rng.uniform(*config.startup_kill_secs))
-            elif kind == "trading":
-                _wait_for_trading(config.db_url, daemon, config.state_timeout_secs)
-                if daemon.poll() is None:
-                    result.startup_secs.append(time.monotonic() - begun)
-                _wait_exit(daemon, rng.uniform(*config.trading_kill_secs))
-            else:
-                _wait_exit(daemon, config.final_timeout_secs)
-        except _StillRunning:
-            daemon.kill()
-            daemon.wait()
-            if kind == "final":
-                result.failures.append(
-                    f"run {result.starts}: still running after {config.final_timeout_secs} s (stuck; see {out})"
-                )
-                break
-            result.kills += 1
-            result.startup_kills += kind == "startup"
-            result.trading_kills += kind == "trading"
-            say(f"kill {result.kills} ({kind}) of start {result.starts}")
-            continue
-        except _NeverTrading:
-            daemon.kill()
-            daemon.wait()
-            result.failures.append(
-                f"run {result.starts}: never reached TRADING in {config.state_timeout_secs} s (see {out})"
-            )
-            break
-        code = daemon.returncode
-        if code == 0:
-            result.finished = True
-            result.final_run_secs = time.monotonic() - begun
-            break
-        if code == 3:  # the daemon tripped its kill switch (a 418 block, repeated failures): a person resumes
-            result.kill_switch_resumes += 1
-            resumed = subprocess.run(
-                [sys.executable, "-m", "stock_manager", "resume", "--yes"],
-                env=env,
-                cwd=config.data_dir,
-                capture_output=True,
-                text=True,
-                encoding="utf-8",
-                timeout=60,
-                check=False,
-            )
-            if resumed.returncode != 0:
-                result.failures.append(f"resume failed: {resumed.stderr.strip()[-500:]}")
-                break
-            continue
-        if code == 1 and "Error: UpbitBlocked" in _tail(out, 3):
-            # A 418 block is fatal by design (stop and alert, upbit-openapi.md §6): a person restarts after it.
+
+    def blocked(code: int, log: Path) -> bool:
+        # A 418 block is fatal by design (stop and alert, upbit-openapi.md §6): a person restarts after it.
+        if code == 1 and "Error: UpbitBlocked" in tail(log, 3):
             result.blocked_exits += 1
             time.sleep(float(config.faults.get("block_secs", "1")))
-            continue
-        result.failures.append(f"run {result.starts}: exit code {code}: {_tail(out)}")
-        break
+            return True
+        return False
+
+    kill_until_done(config, result, rng, lambda final: _env(config, rng, final=final), other_exit=blocked, say=say)
     result.faults = FaultLog.read(config.data_dir / "sim-upbit" / FAULT_LOG_FILE)
     result.events = _event_counts(config.db_url)
     if result.finished:
