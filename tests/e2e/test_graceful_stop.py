@@ -41,10 +41,11 @@ def wait_for(predicate, timeout_secs: float, what: str) -> None:
     raise AssertionError(what)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signal_when_mid_session_then_nothing_more_is_sent_state_stopped_and_a_restart_resumes(
-    tmp_path: Path, db_url: str, signum: signal.Signals
+    tmp_path: Path, db_url: str
 ):
+    # Each signal once, each database once: the stop path is the same code for both signals and both databases.
+    signum = signal.SIGTERM if db_url.startswith("sqlite") else signal.SIGINT
     # Arrange: a replay at about 6 s per session, with the limit buy working at the broker.
     data_dir = tmp_path / "data"
     env = cli_env(data_dir, db_url, SIM_SPEED="4000", **WORKING_ORDER)
@@ -82,7 +83,7 @@ def test_signal_when_mid_session_then_nothing_more_is_sent_state_stopped_and_a_r
     assert not active
 
     # Act: start again; it resumes the same replay to its end.
-    resumed = stockbot("run", env=env, cwd=tmp_path, timeout=180)
+    resumed = stockbot("run", env=env | {"SIM_SPEED": "fastest"}, cwd=tmp_path, timeout=180)
 
     # Assert: recovery found the working order, nothing was sent twice, every session settled once.
     assert resumed.returncode == 0, resumed.stderr

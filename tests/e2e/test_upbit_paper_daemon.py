@@ -1,5 +1,5 @@
 """Paper trading on Upbit: ``stockbot run --venue upbit --mode paper`` on the live public market data of the
-Upbit-compatible simulator (a separate process replaying real 30-minute KRW-BTC candles at 3,600× real time,
+Upbit-compatible simulator (a separate process replaying real 30-minute KRW-BTC candles at 7,200× real time,
 reached only through its public REST and WebSocket endpoints, with no key), the orders matched by the local engine
 in the journaled paper account. The daemon is SIGKILLed while it trades and started again: afterwards every paper
 order is one order of ours, every paper fill is recorded once, and the holdings agree, on SQLite and PostgreSQL.
@@ -27,7 +27,7 @@ from tests.e2e.support import query, stockbot
 pytestmark = pytest.mark.slow
 
 REPLAY = ("2024-03-01", "2024-03-03")
-SPEED = "3600"  # market seconds per wall second: a UTC day in 24 s
+SPEED = "7200"  # market seconds per wall second: a UTC day in 12 s
 EXCHANGE_SIM = (sys.executable, "-m", "stock_manager", "exchange-sim", "--venue", "upbit")
 
 
