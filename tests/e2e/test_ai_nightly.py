@@ -76,7 +76,10 @@ def test_nightly_jobs_then_journals_and_drafts_and_only_an_approval_changes_the_
     (row,) = query(db_url, select(tables.strategy_params))
     assert (row.status, row.effective_date) == ("ACTIVE", date(2023, 3, 6))
 
-    # Act 3: the next period, on a new simulated account.
+    # Act 3: the next period, on a new simulated account (the nightly jobs off: what is asserted now is which
+    # parameters decided its orders).
+    monkeypatch.setenv("AI_JOURNAL_AFTER_CLOSE", "false")
+    monkeypatch.setenv("AI_PROPOSE_NIGHTLY", "false")
     stockbot("run", "--from", SECOND[0], "--to", SECOND[1], "--symbols", SECOND_SYMBOLS, "--fresh")
 
     # Assert: its orders were decided with the approved parameters; the draft is APPLIED; the history.
