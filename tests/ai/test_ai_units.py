@@ -159,6 +159,44 @@ def test_writer_in_korean_when_no_backtest_says_why():
     assert text.endswith("백테스트 비교: 없음 (no bars of 005930 on 2026-03-02)")
 
 
+def test_writer_in_korean_when_compared_per_strategy_names_each_strategy():
+    backtest = {
+        "period": "2024-03-01..2024-03-02",
+        "orders_daemon": 2,
+        "orders_backtest": 2,
+        "pairs": [
+            {
+                "strategy": "grid",
+                "symbol": "KRW-BTC",
+                "side": "BUY",
+                "quantity_daemon": "0.00931204",
+                "price_daemon": "85911000",
+                "quantity_backtest": "0.00931204",
+                "price_backtest": "85910000",
+                "slippage_krw": "9.31204",
+            }
+        ],
+        "missing": [{"strategy": "turtle", "symbol": "KRW-BTC", "side": "BUY", "quantity": "0.01882601"}],
+        "extra": [],
+        "pnl_difference_krw": "-9.316696020000",
+        "by_strategy": {
+            "grid": {"pairs": 1, "missing": 0, "extra": 0, "pnl_difference_krw": "-9.316696020000"},
+            "turtle": {"pairs": 0, "missing": 1, "extra": 0, "pnl_difference_krw": "0.000000000000"},
+        },
+    }
+
+    text = FactsJournalWriter().write({**FACTS, "venue": "upbit", "backtest": backtest}, "ko")
+
+    assert text.splitlines()[-6:] == [
+        "백테스트 비교: 기간 2024-03-01..2024-03-02: 오늘 데몬 주문 2건, 백테스트 2건",
+        " • grid KRW-BTC 매수: 데몬 0.00931204 @ 85,911,000, 백테스트 0.00931204 @ 85,910,000 (슬리피지 +9.31원)",
+        " • 백테스트만 거래: turtle KRW-BTC 매수 0.01882601",
+        " • 기간 손익 차이 (데몬 − 백테스트) -9.32원",
+        " • grid: 오늘 일치 1건, 백테스트만 0건, 데몬만 0건, 기간 손익 차이 -9.32원",
+        " • turtle: 오늘 일치 0건, 백테스트만 1건, 데몬만 0건, 기간 손익 차이 0원",
+    ]
+
+
 def test_search_space_stays_within_the_step_limit_and_the_strategys_bounds():
     space, fixed = search_space(MaCrossParams().to_mapping(), Decimal(30))
 

@@ -19,7 +19,7 @@ from stock_manager.domain.errors import ConfigurationError
 if TYPE_CHECKING:
     from stock_manager.adapters.broker.sim.market import ReplayMarket
     from stock_manager.config.settings import Settings
-    from stock_manager.domain.strategies.base import StrategySpec
+    from stock_manager.domain.strategies.base import StrategyParams, StrategySpec
     from stock_manager.research.backtester import IntradayBacktester
     from stock_manager.research.intraday import IntradayConfig
     from stock_manager.research.records import BacktestResult
@@ -174,11 +174,15 @@ def backtest_plan(
 def intraday_research(settings: "Settings", storage: Any) -> Any:
     """Return the AI jobs' research engine for the Bitcoin strategies (`research.ai_intraday.IntradayResearch`)
     on the bundled Upbit candles of the settings' markets (``KRW-BTC`` unless the venue's ``SIM_SYMBOLS`` say
-    otherwise), with the account, fee and risk limits of `upbit_run`."""
-    from stock_manager.adapters.venues.upbit.rules import upbit_cost_model
+    otherwise), with the price units, account, fee and risk limits of `upbit_run`; its day against the backtest
+    compares the account's strategies (`bootstrap.strategy_specs`), on days without an ACTIVE row with the
+    daemon's parameters (``STRATEGY_PARAMS_FILE``'s entry, else the defaults)."""
+    from stock_manager.adapters.venues.upbit.rules import load_tick_table, upbit_cost_model
     from stock_manager.entrypoints.bootstrap import risk_limits
+    from stock_manager.entrypoints.bootstrap import strategy_specs as account_specs
     from stock_manager.research.ai_intraday import IntradayResearch
     from stock_manager.research.intraday import IntradayConfig, upbit_replay
+    from stock_manager.service_layer.params import read_params_file
 
     markets = [s for s in settings.sim_symbols if s.startswith("KRW-")] or ["KRW-BTC"]
     config = IntradayConfig(
@@ -190,7 +194,16 @@ def intraday_research(settings: "Settings", storage: Any) -> Any:
         participation_rate=settings.sim_participation_rate,
         cost_model=upbit_cost_model(settings.upbit_fee_rate),
     )
-    return IntradayResearch(lambda: upbit_replay(markets), config, storage=storage)
+    params_file = settings.strategy_params_file
+
+    def replay() -> tuple["ReplayMarket", "VenueProfile"]:
+        ticks = load_tick_table(settings.upbit_tick_table_file) if settings.upbit_tick_table_file else None
+        return upbit_replay(markets, ticks)
+
+    def fallback(spec: "StrategySpec") -> "StrategyParams":
+        return read_params_file(params_file, spec) if params_file is not None else spec.default_params()
+
+    return IntradayResearch(replay, config, storage=storage, strategies=account_specs(settings), fallback=fallback)
 
 
 def search_plan(

@@ -8,11 +8,15 @@ over `SearchPlan.windows` walk-forward windows ending on `data_until`, in a spac
 wider than the gate's step limit (`SEARCHED` names the fitted parameters; budgets and limit offsets stay as they
 are). The evidence is the candidate and the ACTIVE parameters, each backtested alone on the last out-of-sample
 span, and the search's walk-forward means, as for the MA cross.
+
+The journal's day against its backtest (`IntradayResearch.day_comparison`) is
+`divergence_upbit.upbit_divergence_report` (what ``stockbot divergence --venue upbit`` prints) over the Upbit
+account's traded period up to the day, kept to the day's rows.
 """
 
 import asyncio
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -21,7 +25,7 @@ from typing import Any
 from stock_manager.adapters.broker.sim.market import ReplayMarket
 from stock_manager.domain.errors import ConfigurationError
 from stock_manager.domain.param_gate import OutOfSample, decimal_or_none
-from stock_manager.domain.strategies.base import StrategySpec
+from stock_manager.domain.strategies.base import StrategyParams, StrategySpec
 from stock_manager.domain.strategies.ma_cross import STRATEGY_ID as MA_CROSS_ID
 from stock_manager.research.ai_research import KEPT, nice_step, walk_forward_finding
 from stock_manager.research.backtester import IntradayBacktester
@@ -86,26 +90,43 @@ class IntradayResearch:
         The simulated account (cash, participation, fee) and the settings' risk limits; the database's newest
         limit changes override them at each search, as at the daemon's open.
     storage : Any
-        The `Storage` of the composition root (its unit-of-work factory).
+        The `Storage` of the composition root (its engine and unit-of-work factory).
+    strategies : Sequence[StrategySpec]
+        The account's strategies in the daemon's order (the day's comparison orders its strategies so; one
+        recorded on the orders but not named here follows in the registry's order).
+    fallback : Callable[[StrategySpec], StrategyParams] or None
+        A strategy's parameters on days without an ACTIVE ``strategy_params`` row, as the daemon's (its
+        parameter file's entry, else the defaults); None: the strategy's defaults.
     """
 
     def __init__(
-        self, replay: Callable[[], tuple[ReplayMarket, VenueProfile]], config: IntradayConfig, *, storage: Any
+        self,
+        replay: Callable[[], tuple[ReplayMarket, VenueProfile]],
+        config: IntradayConfig,
+        *,
+        storage: Any,
+        strategies: Sequence[StrategySpec] = (),
+        fallback: Callable[[StrategySpec], StrategyParams] | None = None,
     ) -> None:
         self._replay_of = replay
         self._replay: tuple[ReplayMarket, VenueProfile] | None = None
         self._config = config
         self._storage = storage
+        self._strategies = tuple(strategies)
+        self._fallback = fallback or (lambda spec: spec.default_params())
 
     def unsupported(self, spec: StrategySpec) -> str | None:
         """Return None: any strategy plays on the replayed prints."""
         del spec
         return None
 
-    def _backtester(self, spec: StrategySpec, config: IntradayConfig) -> IntradayBacktester:
+    def _replayed(self) -> tuple[ReplayMarket, VenueProfile]:
         if self._replay is None:
             self._replay = self._replay_of()
-        market, venue = self._replay
+        return self._replay
+
+    def _backtester(self, spec: StrategySpec, config: IntradayConfig) -> IntradayBacktester:
+        market, venue = self._replayed()
         days = market.trading_days(date.min, config.end)
         if not days or days[-1] < config.end - timedelta(days=7):
             raise ConfigurationError(
@@ -177,10 +198,80 @@ class IntradayResearch:
         return Evidence(oos, {"out_of_sample_span": f"{start}..{plan.data_until}", "backtests": jsonable(figures)})
 
     async def day_comparison(self, account_id: str, day: date) -> Mapping[str, Any]:
-        """Return ``{"unavailable": why}``: the journal's day-against-its-backtest comparison is built for the MA
-        cross only (a Bitcoin period is compared by ``stockbot divergence --venue upbit``)."""
-        del account_id, day
-        return {"unavailable": "the backtest-vs-daemon comparison covers the MA cross only"}
+        """Return the Upbit account's day `day` (a UTC trading date) against the backtest of its traded period (its
+        first settled day, or `day`, through `day`), JSON-safe (KRW amounts as exact decimal strings, quantities
+        with Upbit's 8 decimals, dates ISO).
+
+        Returns
+        -------
+        Mapping
+            ``period`` (``"start..day"``), ``strategies`` (compared, in the account's order), ``orders_daemon`` and
+            ``orders_backtest`` (the day's: its pairs plus its extra, resp. missing, orders), the day's ``pairs``,
+            ``missing`` (traded by the backtest alone) and ``extra`` (by the daemon alone) rows of
+            `divergence.compare` (each naming its strategy), ``pnl_difference_krw`` (daemon − backtest over the
+            period), ``held_at_start`` and ``by_strategy`` ({strategy id: the day's ``pairs``, ``missing`` and
+            ``extra`` counts and the period's ``pnl_difference_krw``}); or ``{"unavailable": why}`` when it cannot
+            be built: no replayed candles on `day`, and any error of the report (a `ConfigurationError` such as no
+            Upbit orders of the account in the period, an invalid ACTIVE row), which it never raises.
+        """
+        from stock_manager.research.divergence_upbit import upbit_divergence_report
+
+        try:
+            market, venue = self._replayed()
+            if not market.trading_days(day, day):
+                every = market.trading_days(date.min, date.max)
+                bundled = f"{every[0]}..{every[-1]}" if every else "none"
+                return {
+                    "unavailable": f"no 30-minute candles of {', '.join(market.symbols)} on {day} "
+                    f"in the bundled Upbit data ({bundled})"
+                }
+            async with self._storage.uow_factory() as uow:
+                settled = [s.trading_date for s in await uow.settlements.list_all(account_id, with_summary=False)]
+            start = min([*settled, day])
+            report = await upbit_divergence_report(
+                self._storage,
+                start,
+                day,
+                market=market,
+                venue=venue,
+                template=replace(self._config, start=start, end=day),
+                strategies=self._strategies,
+                named=False,
+                account=account_id,
+                fallback=self._fallback,
+            )
+        except ConfigurationError as e:
+            return {"unavailable": str(e)}
+        except Exception as e:  # the comparison is a fact of the journal; why it failed is one too
+            return {"unavailable": f"{type(e).__name__}: {e}"}
+        return jsonable(day_of(report, day))
+
+
+def day_of(report: Mapping[str, Any], day: date) -> dict[str, Any]:
+    """Return `IntradayResearch.day_comparison`'s figures from an Upbit divergence report whose period ends on
+    `day` (Decimals and dates as they are)."""
+
+    def on_day(key: str) -> list[dict[str, Any]]:
+        return [r for r in report[key] if r["trading_date"] == day]
+
+    rows = {key: on_day(key) for key in ("pairs", "missing", "extra")}
+    by_strategy = {
+        sid: {
+            **{key: sum(1 for r in rows[key] if r.get("strategy") == sid) for key in rows},
+            "pnl_difference_krw": figures["pnl_difference_krw"],
+        }
+        for sid, figures in report["by_strategy"].items()
+    }
+    return {
+        "period": report["period"],
+        "strategies": list(report["strategies"]),
+        "orders_daemon": len(rows["pairs"]) + len(rows["extra"]),
+        "orders_backtest": len(rows["pairs"]) + len(rows["missing"]),
+        **rows,
+        "pnl_difference_krw": report["pnl_difference_krw"],
+        "held_at_start": report["held_at_start"],
+        "by_strategy": by_strategy,
+    }
 
 
 class VenueResearch:

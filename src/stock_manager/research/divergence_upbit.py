@@ -11,6 +11,7 @@ creation time (`divergence.side_orders`). The trading date is Upbit's: the UTC d
 NUMERIC(36, 12)); quantities keep Upbit's 8 decimals; times are aware UTC.
 """
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -133,7 +134,8 @@ async def upbit_divergence_report(
         start_cash_krw=start_cash,
         params_by_day=params_for,
     )
-    result = run_intraday(market, venue, config)
+    # In a worker thread: the daemon's event loop keeps running while its journal replays the period.
+    result = await asyncio.to_thread(run_intraday, market, venue, config)
     last_close = {s: _last_close(market, s, end) for s in market.symbols}
     for f in fills:
         last_close.setdefault(f.symbol, f.price)

@@ -2,7 +2,8 @@
 
 Deterministic: the same facts give the same text. It says what traded and why (each order's reason), what
 filled at what slippage against the signal price and at what cost, what risk refused, the result after costs,
-the positions at the close, and how the day compares with its backtest.
+the positions at the close, and how the day compares with its backtest (per strategy where the comparison has
+``by_strategy``: the Bitcoin account's).
 """
 
 from collections.abc import Mapping, Sequence
@@ -46,6 +47,8 @@ _WORDS = {
         "bt_missing": "백테스트만 거래: {items}",
         "bt_extra": "데몬만 거래: {items}",
         "bt_pnl": "기간 손익 차이 (데몬 − 백테스트) {diff}원",
+        "bt_strategy": "{strategy}: 오늘 일치 {pairs}건, 백테스트만 {missing}건, 데몬만 {extra}건, "
+        "기간 손익 차이 {diff}원",
         "BUY": "매수",
         "SELL": "매도",
         "LIMIT": "지정가",
@@ -93,6 +96,8 @@ _WORDS = {
         "bt_missing": "only the backtest traded: {items}",
         "bt_extra": "only the daemon traded: {items}",
         "bt_pnl": "period PnL difference (daemon − backtest) {diff} KRW",
+        "bt_strategy": "{strategy}: today {pairs} matched, {missing} backtest only, {extra} daemon only; "
+        "period PnL difference {diff} KRW",
         "BUY": "BUY",
         "SELL": "SELL",
         "LIMIT": "LIMIT",
@@ -127,6 +132,11 @@ def _qty(value: Any) -> str:
 def _signed(value: Any) -> str:
     number = Decimal(str(value or 0))
     return ("+" if number > 0 else "") + _n(number)
+
+
+def _who(row: Mapping[str, Any]) -> str:
+    # The row's strategy before its symbol, where the comparison is per strategy (the Bitcoin account's).
+    return f"{row['strategy']} {row['symbol']}" if row.get("strategy") else str(row["symbol"])
 
 
 def _time(iso: str) -> str:
@@ -247,7 +257,7 @@ class FactsJournalWriter:
             lines.append(
                 " • "
                 + w["bt_pair"].format(
-                    symbol=p["symbol"],
+                    symbol=_who(p),
                     side=w.get(p["side"], p["side"]),
                     qd=_qty(p["quantity_daemon"]),
                     pd=_n(p["price_daemon"]),
@@ -258,8 +268,19 @@ class FactsJournalWriter:
             )
         for key, items in (("bt_missing", missing), ("bt_extra", extra)):
             if items:
-                said = "; ".join(f"{r['symbol']} {w.get(r['side'], r['side'])} {_qty(r['quantity'])}" for r in items)
+                said = "; ".join(f"{_who(r)} {w.get(r['side'], r['side'])} {_qty(r['quantity'])}" for r in items)
                 lines.append(" • " + w[key].format(items=said))
         if bt.get("pnl_difference_krw") is not None:
             lines.append(" • " + w["bt_pnl"].format(diff=_signed(bt["pnl_difference_krw"])))
+        for strategy, f in (bt.get("by_strategy") or {}).items():
+            lines.append(
+                " • "
+                + w["bt_strategy"].format(
+                    strategy=strategy,
+                    pairs=f["pairs"],
+                    missing=f["missing"],
+                    extra=f["extra"],
+                    diff=_signed(f["pnl_difference_krw"]),
+                )
+            )
         return lines
