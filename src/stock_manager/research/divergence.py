@@ -249,6 +249,24 @@ def compare(
     }
 
 
+def run_figures(
+    orders: Sequence[Any], fills: Sequence[Any], denials: AbstractSet[Any], result: Any, settlements: Sequence[Any]
+) -> dict[str, Any]:
+    """Return the report's counts and equity curves of both sides: the daemon's `orders`, `fills`, risk
+    `denials` and `settlements` (rows with ``trading_date`` and ``end_equity_krw``, KRW) against the backtest
+    `result` (with ``orders``, ``fills``, ``denials`` and ``equity``: ``[(date, KRW)]``)."""
+    return {
+        "orders_daemon": len(orders),
+        "orders_backtest": len(result.orders),
+        "fills_daemon": len(fills),
+        "fills_backtest": len(result.fills),
+        "denials_daemon": len(denials),
+        "denials_backtest": len(result.denials),
+        "equity_daemon": [(s.trading_date, s.end_equity_krw) for s in settlements],
+        "equity_backtest": result.equity,
+    }
+
+
 def _merged(orders: Sequence[SideOrder]) -> dict[tuple[date, str, str, str, str, int], SideOrder]:
     # One decision per key and session; should a side hold two orders of a key, their fills count together.
     out: dict[tuple[date, str, str, str, str, int], SideOrder] = {}

@@ -18,7 +18,7 @@ from stock_manager.domain.risk import RiskLimits
 from stock_manager.domain.strategies.ma_cross import MaCrossParams
 from stock_manager.localtime import kst_date, kst_datetime
 from stock_manager.research.data import MarketData, bundled
-from stock_manager.research.divergence import compare, side_orders
+from stock_manager.research.divergence import compare, run_figures, side_orders
 from stock_manager.research.engine import BacktestConfig, run_backtest
 from stock_manager.research.report import jsonable
 from stock_manager.research.store import active_params_rows, params_on
@@ -132,14 +132,7 @@ async def divergence_report(
             "start_cash_krw": start_cash,
             "held_at_start": held_before,
             "params_by_day": changes,
-            "orders_daemon": len(orders),
-            "orders_backtest": len(result.orders),
-            "fills_daemon": len(fills),
-            "fills_backtest": len(result.fills),
-            "denials_daemon": len(daemon_denials),
-            "denials_backtest": len(result.denials),
-            "equity_daemon": [(s.trading_date, s.end_equity_krw) for s in settlements],
-            "equity_backtest": result.equity,
+            **run_figures(orders, fills, daemon_denials, result, settlements),
         }
     )
     return report

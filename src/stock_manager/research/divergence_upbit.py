@@ -27,7 +27,7 @@ from stock_manager.domain.fill_matching import normalize_order_number
 from stock_manager.domain.positions import positions_from_fills
 from stock_manager.domain.strategies.base import StrategyParams, StrategySpec
 from stock_manager.domain.strategies.registry import STRATEGIES
-from stock_manager.research.divergence import SideOrder, compare, side_orders
+from stock_manager.research.divergence import SideOrder, compare, run_figures, side_orders
 from stock_manager.research.intraday import IntradayConfig, run_intraday
 from stock_manager.research.store import active_params_rows, params_on
 from stock_manager.service_layer.ports.venue import VenueProfile
@@ -167,14 +167,7 @@ async def upbit_divergence_report(
             "start_cash_krw": start_cash,
             "held_at_start": held_before,
             "params_by_day": changes,
-            "orders_daemon": len(orders),
-            "orders_backtest": len(result.orders),
-            "fills_daemon": len(fills),
-            "fills_backtest": len(result.fills),
-            "denials_daemon": len(daemon_denials),
-            "denials_backtest": len(result.denials),
-            "equity_daemon": [(s.trading_date, s.end_equity_krw) for s in settlements],
-            "equity_backtest": result.equity,
+            **run_figures(orders, fills, daemon_denials, result, settlements),
         }
     )
     return report
