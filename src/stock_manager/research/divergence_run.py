@@ -68,15 +68,7 @@ async def divergence_report(
             )
         account = accounts[0]
     async with storage.uow_factory() as uow:
-        orders = []
-        day = start
-        while day <= end:
-            orders += await uow.orders.list_for_date(account, day)
-            day += timedelta(days=1)
-        fills_all = [s.fill for s in await uow.fills.list_for_account(account)]
-        settlements = [
-            s for s in await uow.settlements.list_all(account, with_summary=False) if start <= s.trading_date <= end
-        ]
+        orders, fills_all, settlements = await period_rows(uow, account, start, end)
         events = await uow.risk.list_events(account, since=kst_datetime(start, time(0, 0)))
         limits = await effective_limits(uow, limits)  # the settings' limits, then the database's changes
     fills = [f for f in fills_all if start <= f.trading_date <= end]
@@ -261,3 +253,18 @@ def write_divergence(report: dict[str, Any], out: Path) -> list[Path]:
     fig.savefig(paths[1], dpi=100)
     plt.close(fig)
     return paths
+
+
+async def period_rows(uow: Any, account: str, start: date, end: date) -> tuple[list[Any], list[Any], list[Any]]:
+    """Return `account`'s orders of each day in [start, end], all its fills (`Fill`; earlier ones give the
+    holdings at the start) and its settlements in [start, end], read in the unit of work `uow`."""
+    orders = []
+    day = start
+    while day <= end:
+        orders += await uow.orders.list_for_date(account, day)
+        day += timedelta(days=1)
+    fills_all = [s.fill for s in await uow.fills.list_for_account(account)]
+    settlements = [
+        s for s in await uow.settlements.list_all(account, with_summary=False) if start <= s.trading_date <= end
+    ]
+    return orders, fills_all, settlements

@@ -28,6 +28,7 @@ from stock_manager.domain.positions import positions_from_fills
 from stock_manager.domain.strategies.base import StrategyParams, StrategySpec
 from stock_manager.domain.strategies.registry import STRATEGIES
 from stock_manager.research.divergence import SideOrder, compare, run_figures, side_orders
+from stock_manager.research.divergence_run import period_rows
 from stock_manager.research.intraday import IntradayConfig, run_intraday
 from stock_manager.research.store import active_params_rows, params_on
 from stock_manager.service_layer.ports.venue import VenueProfile
@@ -98,15 +99,7 @@ async def upbit_divergence_report(
 
     account, mode = await _upbit_account(storage.engine, start, end, account)
     async with storage.uow_factory() as uow:
-        orders = []
-        day = start
-        while day <= end:
-            orders += await uow.orders.list_for_date(account, day)
-            day += timedelta(days=1)
-        fills_all = [s.fill for s in await uow.fills.list_for_account(account)]
-        settlements = [
-            s for s in await uow.settlements.list_all(account, with_summary=False) if start <= s.trading_date <= end
-        ]
+        orders, fills_all, settlements = await period_rows(uow, account, start, end)
         events = await uow.risk.list_events(account, since=datetime.combine(start - timedelta(days=1), time(0), UTC))
         limits = await effective_limits(uow, template.limits)
     specs = _chosen(strategies, named, [o.strategy_id for o in orders])
