@@ -13,50 +13,29 @@ A PostgreSQL database given with --db-url must exist and be empty (it is migrate
 SQLite file in the data directory (a temporary one unless --data-dir is given).
 """
 
-import argparse
 import platform
 import sys
-import tempfile
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the harness lives with the tests
 
-from _measured import require
+from _harness_cli import harness_parser, run_harness_cli
 from tests.e2e.fault_harness import SYMBOLS, HarnessConfig, run_harness
-
-from stock_manager.adapters.storage.migrate import upgrade_to_head_sync
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kills", type=int, default=200, help="kills before the daemon may finish (200)")
-    parser.add_argument("--db-url", help="database URL (default: SQLite in the data directory)")
-    parser.add_argument("--seed", type=int, default=20230217, help="seed of the kill moments and fault seeds")
-    parser.add_argument("--data-dir", type=Path, help="where the replay, logs and SQLite go (default: temporary)")
-    parser.add_argument("--from", dest="date_from", default="2023-01-02", help="first replay day (2023-01-02)")
-    parser.add_argument("--to", dest="date_to", default="2023-12-22", help="last replay day (2023-12-22)")
+    parser = harness_parser(__doc__.split("\n\n")[0], kills=200, seed=20230217, period=("2023-01-02", "2023-12-22"))
     parser.add_argument("--symbols", default=SYMBOLS, help=f"replayed symbols ({SYMBOLS})")
     parser.add_argument(
         "--speed",
         default="20000",
         help="SIM_SPEED: market seconds per wall second (20000: about 1.2 s per session), or 'fastest'",
     )
-    parser.add_argument(
-        "--max-trading-kill-secs",
-        type=float,
-        default=1.6,
-        help="longest wait after TRADING before a kill (1.6 s; the shortest is 0.1 s)",
-    )
-    parser.add_argument("--quiet", action="store_true", help="do not print each kill")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="stockbot-faults-") as scratch:
-        data_dir = (args.data_dir or Path(scratch) / "data").resolve()
-        data_dir.mkdir(parents=True, exist_ok=True)
-        db_url = args.db_url or f"sqlite+aiosqlite:///{(data_dir / 'stockbot.db').as_posix()}"
-        upgrade_to_head_sync(db_url)
-        config = HarnessConfig(
+    def configure(data_dir: Path, db_url: str) -> HarnessConfig:
+        return HarnessConfig(
             data_dir=data_dir,
             db_url=db_url,
             kills=args.kills,
@@ -67,17 +46,15 @@ def main() -> int:
             trading_kill_secs=(0.1, args.max_trading_kill_secs),
             final_timeout_secs=3600.0,
         )
-        print(
+
+    def headline(config: HarnessConfig, db_url: str) -> str:
+        return (
             f"fault harness: {args.kills} kills, {args.date_from} → {args.date_to}, {args.symbols}, speed "
             f"{args.speed}, seed {args.seed}, {db_url.split(':', 1)[0]}, Python {platform.python_version()} on "
-            f"{platform.system()} {platform.machine()}",
-            flush=True,
+            f"{platform.system()} {platform.machine()}"
         )
-        result = run_harness(config, say=(lambda _: None) if args.quiet else (lambda m: print(m, flush=True)))
-        require(result.starts > 0, "the daemon never started")
-        print(result.report())
-        print(f"restarts {max(result.starts - 1, 0)}; result: {'PASS' if result.ok else 'FAIL'}")
-        return 0 if result.ok else 1
+
+    return run_harness_cli(args, "stockbot-faults-", configure, run_harness, headline)
 
 
 if __name__ == "__main__":
