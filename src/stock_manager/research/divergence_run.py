@@ -2,6 +2,7 @@
 day, compare (`divergence.compare`), and write the table, the JSON and the chart."""
 
 import json
+from collections.abc import Callable
 from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -179,6 +180,15 @@ def render_divergence(report: dict[str, Any], console: Console) -> None:
             _n(p["costs_backtest"]),
         )
     console.print(table)
+    print_unmatched(
+        report, console, lambda r: f"{r['trading_date']} {r['symbol']} {r['side']} {r['quantity']} @ {_n(r['price'])}"
+    )
+    print_pnl_difference(report, console, note="; open positions at the last close", costs="costs")
+
+
+def print_unmatched(report: dict[str, Any], console: Console, describe: Callable[[dict[str, Any]], str]) -> None:
+    """Print `report`'s missing and extra trades, one line per kind (none when empty); `describe` words a trade,
+    and a trade the risk rules denied in the daemon says so."""
     for title, rows in (
         ("Missing (backtest traded, daemon did not)", report["missing"]),
         ("Extra (daemon traded, backtest did not)", report["extra"]),
@@ -186,16 +196,16 @@ def render_divergence(report: dict[str, Any], console: Console) -> None:
         if rows:
             console.print(
                 f"[bold]{title}[/]: "
-                + "; ".join(
-                    f"{r['trading_date']} {r['symbol']} {r['side']} {r['quantity']} @ {_n(r['price'])}"
-                    f"{' (risk denied)' if r['risk_denied'] else ''}"
-                    for r in rows
-                )
+                + "; ".join(f"{describe(r)}{' (risk denied)' if r['risk_denied'] else ''}" for r in rows)
             )
+
+
+def print_pnl_difference(report: dict[str, Any], console: Console, *, note: str, costs: str) -> None:
+    """Print the PnL difference daemon − backtest with both PnLs (`note` follows them), its decomposition by
+    cause, and the slippage and `costs` totals (KRW; mean slippage in bps)."""
     console.print(
         f"[bold]PnL difference daemon − backtest: {_n(report['pnl_difference_krw'])} KRW[/] (daemon "
-        f"{_n(report['pnl_daemon_krw'])}, backtest {_n(report['pnl_backtest_krw'])}; open positions at the "
-        "last close), by cause:"
+        f"{_n(report['pnl_daemon_krw'])}, backtest {_n(report['pnl_backtest_krw'])}{note}), by cause:"
     )
     d = Table(show_header=False)
     d.add_column("bucket")
@@ -205,7 +215,7 @@ def render_divergence(report: dict[str, Any], console: Console) -> None:
     console.print(d)
     console.print(
         f"slippage total {_n(report['slippage_total_krw'])} KRW, mean {_n(report['slippage_mean_bps'])} "
-        f"bps; costs daemon {_n(report['costs_daemon_krw'])} KRW, backtest "
+        f"bps; {costs} daemon {_n(report['costs_daemon_krw'])} KRW, backtest "
         f"{_n(report['costs_backtest_krw'])} KRW"
     )
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stock_manager.localtime import show_kst_utc
-from stock_manager.research.divergence_run import number_text
+from stock_manager.research.divergence_run import number_text, print_pnl_difference, print_unmatched
 
 __all__ = ["render_upbit_divergence"]
 
@@ -57,19 +57,14 @@ def render_upbit_divergence(report: dict[str, Any], console: Console) -> None:
             number_text(p["costs_backtest"]),
         )
     console.print(table)
-    for title, rows in (
-        ("Missing (backtest traded, daemon did not)", report["missing"]),
-        ("Extra (daemon traded, backtest did not)", report["extra"]),
-    ):
-        if rows:
-            console.print(
-                f"[bold]{title}[/]: "
-                + "; ".join(
-                    f"{r['trading_date']} {r['strategy']} #{r['rank']} {r['side']} {_btc(r['quantity'])} @ "
-                    f"{number_text(r['price'])}{' (risk denied)' if r['risk_denied'] else ''}"
-                    for r in rows
-                )
-            )
+    print_unmatched(
+        report,
+        console,
+        lambda r: (
+            f"{r['trading_date']} {r['strategy']} #{r['rank']} {r['side']} {_btc(r['quantity'])} @ "
+            f"{number_text(r['price'])}"
+        ),
+    )
     per = Table(title="By strategy (KRW; open positions at the last close)", title_justify="left")
     for column in ("strategy", "pairs", "missing", "extra", "PnL daemon", "PnL backtest", "difference"):
         per.add_column(column, justify="left" if column == "strategy" else "right")
@@ -90,21 +85,7 @@ def render_upbit_divergence(report: dict[str, Any], console: Console) -> None:
             number_text(s["costs_backtest_krw"]),
         )
     console.print(per)
-    console.print(
-        f"[bold]PnL difference daemon − backtest: {number_text(report['pnl_difference_krw'])} KRW[/] (daemon "
-        f"{number_text(report['pnl_daemon_krw'])}, backtest {number_text(report['pnl_backtest_krw'])}), by cause:"
-    )
-    buckets = Table(show_header=False)
-    buckets.add_column("bucket")
-    buckets.add_column("KRW", justify="right")
-    for k, v in report["decomposition_krw"].items():
-        buckets.add_row(k.replace("_", " "), number_text(v))
-    console.print(buckets)
-    console.print(
-        f"slippage total {number_text(report['slippage_total_krw'])} KRW, mean "
-        f"{number_text(report['slippage_mean_bps'])} bps; fees daemon {number_text(report['costs_daemon_krw'])} KRW, "
-        f"backtest {number_text(report['costs_backtest_krw'])} KRW"
-    )
+    print_pnl_difference(report, console, note="", costs="fees")
 
 
 def _btc(quantity: Decimal) -> str:
