@@ -157,12 +157,12 @@ class EventSchedule:
         start = bisect.bisect_right(series.dates, after)
         if self.model is FillModel.NEXT_OPEN:
             start = bisect.bisect_left(series.dates, after)
-        avg = float(position.avg_price)
+        avg = position.avg_price
         j = first_breach(
             series,
             start,
-            avg * (1 + float(self.stop_pct) / 100),
-            avg * (1 + float(self.take_pct) / 100),
+            avg * (1 + self.stop_pct / 100),
+            avg * (1 + self.take_pct / 100),
             on_close=self.model is not FillModel.PATH,
         )
         if j < 0:

@@ -7,6 +7,7 @@ small tolerance in the direction that keeps a bar (ties such as SMA short == SMA
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 
@@ -68,14 +69,18 @@ def crosses(series: BarSeries, params: MaCrossParams) -> Crosses:
     return Crosses(golden, dead)
 
 
-def first_breach(series: BarSeries, start: int, stop_price: float, take_price: float, *, on_close: bool) -> int:
+def first_breach(
+    series: BarSeries, start: int, stop_price_krw: Decimal, take_price_krw: Decimal, *, on_close: bool
+) -> int:
     """Return the first bar index >= `start` whose range (or close, `on_close`) reaches a threshold, or -1.
 
-    A vectorised pre-screen over the float arrays, widened by `REL_TOL` each side: it only chooses which days to
-    play; the day it returns is played with the daemon's Decimal prices and rules, which decide any exit.
+    A vectorised pre-screen over the float arrays: the exact thresholds are widened by `REL_TOL` each side as
+    they cross into floats, so it can only return a bar too early, never miss one. It only chooses which days
+    to play; the day it returns is played with the daemon's Decimal prices and rules, which decide any exit.
     """
     a = series.arrays
     lo = a["close"][start:] if on_close else a["low"][start:]
     hi = a["close"][start:] if on_close else a["high"][start:]
-    hit = np.flatnonzero((lo <= stop_price * (1 + REL_TOL)) | (hi >= take_price * (1 - REL_TOL)))
+    stop_at, take_at = float(stop_price_krw) * (1 + REL_TOL), float(take_price_krw) * (1 - REL_TOL)
+    hit = np.flatnonzero((lo <= stop_at) | (hi >= take_at))
     return start + int(hit[0]) if hit.size else -1
