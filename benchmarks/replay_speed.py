@@ -7,6 +7,10 @@ seconds (CPU: user + system of the process tree), the medians and the speed-up, 
 traded alike: the same event lines (orders, fills, cancels), session summaries and period summary, or it
 exits 1 naming the first difference. A run without orders also exits 1.
 
+Then the bounds (--no-bounds skips them): the current tree with ``SIM_PROTOCOL=direct`` (the same daemon and
+sessions, no protocol) joins each round, and a one-session run (the fixed start-up) follows it; from their
+medians it prints the time an 8× run would have per session against what the direct path spends.
+
 Then the growth check: the current tree over 1 year and over 3 years (`--long-from`), interleaved, the ratio of
 their medians against the ratio of their sessions (--growth-only: this check alone). It is shown three ways: the
 whole run's wall time (start-up included, a fixed cost that makes a longer run look cheaper per session), its
@@ -44,6 +48,8 @@ BASELINE = "7a69f51"
 UV = shutil.which("uv") or "uv"
 GIT = shutil.which("git") or "git"
 COMMAND = [UV, "run", "stockbot", "run", "--mode", "sim", "--fresh"]
+#: The current tree without the protocol: the bound of what the protocol path can reach (`bounds`).
+DIRECT = {"SIM_PROTOCOL": "direct"}
 #: What a run prints that differs between trees for reasons other than trading (paths, the log file).
 _HEADER = re.compile(r"^(stockbot \w+ sim: |log )")
 _SUMMARY = re.compile(r"^── \d{4}-\d{2}-\d{2}.* summary: ")
@@ -81,11 +87,11 @@ class Run:
         return sum(1 for line in self.lines if (m := _EVENT.match(line)) and m.group(1) == "order_created")
 
 
-def run_once(tree: Path, label: str, period: tuple[str, str] | None) -> Run:
-    """Run the command in `tree` with a fresh DATA_DIR; return its timings and output."""
+def run_once(tree: Path, label: str, period: tuple[str, str] | None, extra_env: dict[str, str] | None = None) -> Run:
+    """Run the command in `tree` with a fresh DATA_DIR (and `extra_env`); return its timings and output."""
     command = [*COMMAND, *(["--from", period[0], "--to", period[1]] if period else [])]
     with tempfile.TemporaryDirectory(prefix="replay-speed-") as data_dir:
-        env = {**os.environ, "DATA_DIR": data_dir, "NO_COLOR": "1", "COLUMNS": "200"}
+        env = {**os.environ, "DATA_DIR": data_dir, "NO_COLOR": "1", "COLUMNS": "200", **(extra_env or {})}
         env.pop("VIRTUAL_ENV", None)
         if WRITE_BYTECODE:
             env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -174,6 +180,9 @@ def main() -> None:
     parser.add_argument("--growth-only", action="store_true", help="only the growth check (no baseline)")
     parser.add_argument("--long-from", default="2021-01-04", help="start of the long period (end: the default's)")
     parser.add_argument(
+        "--no-bounds", action="store_true", help="skip the direct-path and one-session runs (the bounds)"
+    )
+    parser.add_argument(
         "--no-compile", action="store_true", help="no warm-up run, and PYTHONDONTWRITEBYTECODE left as it is"
     )
     args = parser.parse_args()
@@ -194,17 +203,26 @@ def main() -> None:
         for tree in (base, ROOT):
             prepare(tree, not args.no_compile)
         runs: list[Run] = []
+        start_ups: list[Run] = []
+        variants = [("baseline", base, None), ("current", ROOT, None)]
+        if not args.no_bounds:
+            variants.append(("direct", ROOT, DIRECT))
         for i in range(args.rounds):
-            for label, tree in (("baseline", base), ("current", ROOT)):
-                runs.append(run_once(tree, label, None))
+            for label, tree, extra in variants:
+                runs.append(run_once(tree, label, None, extra))
                 print(
                     f"round {i + 1}: {label:8s} wall {runs[-1].wall_secs:6.2f} s, CPU {runs[-1].cpu_secs:6.2f} s",
                     flush=True,
                 )
+            if not args.no_bounds:
+                start_ups.append(run_once(ROOT, "start-up", (WARM_UP_DAY, WARM_UP_DAY)))
         baseline = [r for r in runs if r.tree == "baseline"]
         current = [r for r in runs if r.tree == "current"]
         for r in runs:
-            same_trading(baseline[0], r)
+            if r.tree == "direct":  # its cancel lines word the reason its own way; the figures must agree
+                require(r.table == baseline[0].table, f"direct: period summary {r.table} != {baseline[0].table}")
+            else:
+                same_trading(baseline[0], r)
         print()
         show(runs)
         table = baseline[0].table
@@ -215,12 +233,38 @@ def main() -> None:
         for what in ("wall_secs", "cpu_secs"):
             b, c = median(baseline, what), median(current, what)
             print(f"median {what[:-5]:4s}: baseline {b:7.2f} s, current {c:7.2f} s, speed-up {b / c:5.2f}×")
+        if start_ups:
+            bounds(baseline, [r for r in runs if r.tree == "direct"], start_ups)
         if args.growth_rounds:
             growth(args)
     finally:
         if made_worktree:
             _run([GIT, "-C", str(ROOT), "worktree", "remove", "--force", str(base_path(args, scratch))], check=False)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def bounds(baseline: list[Run], direct: list[Run], start_ups: list[Run]) -> None:
+    """Print what an 8× protocol path would need against two measured floors of the current tree.
+
+    * ``direct``: the same daemon, database and sessions with ``SIM_PROTOCOL=direct`` (the simulator called in
+      process: no REST, no WebSocket). The protocol path does all of that work plus the protocol, so its wall
+      time cannot go below this run's without making the daemon's own per-session work cheaper.
+    * ``start-up``: a run of one session (imports, migrations of a new database, pre-flight, the simulator's
+      start): the fixed cost every run pays before its sessions.
+    """
+    b = median(baseline, "wall_secs")
+    d = median(direct, "wall_secs")
+    s = median(start_ups, "wall_secs")
+    sessions = baseline[0].sessions
+    target = b / 8
+    print(
+        f"\nbounds: 8× needs a run of at most {target:.2f} s; start-up alone (one session) {s:.2f} s leaves "
+        f"{(target - s) / (sessions - 1) * 1000:.1f} ms per further session"
+    )
+    print(
+        f"  no protocol at all (SIM_PROTOCOL=direct): {d:.2f} s = {b / d:.2f}× the baseline, "
+        f"{(d - s) / (sessions - 1) * 1000:.1f} ms per further session"
+    )
 
 
 def growth(args: argparse.Namespace) -> None:

@@ -18,13 +18,21 @@ take-profit +10 %, volume filter 0.8 × the 20-session mean, 2,000,000 KRW per e
 The comparison is of throughput for the same grid and data, not of identical trades (the models differ as
 said above; `vs_backtrader.py` is the trade-by-trade comparison).
 
+`--sharing` also measures how much a sweep could save by sharing work between combinations that differ only
+in the stop-loss: for each (short, long) pair, the stop-loss values from tightest to loosest, each combination
+compared with the previous one; the fills up to their first difference are work a forking replay could have
+shared. It prints the played sessions of all combinations against that shared-prefix estimate (sessions
+weighted by the share of a combination's fills after the difference).
+
     uv run python benchmarks/sweep_vs_vectorbt.py            # 3 interleaved rounds, 2 processes for stockbot
+    uv run python benchmarks/sweep_vs_vectorbt.py --sharing  # and the bound of sharing work between stops
 """
 
 import argparse
 import statistics
 import sys
 import time
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -32,8 +40,9 @@ import pandas as pd
 from _measured import require
 from vs_backtrader import REAL, fresh, window
 
-from stock_manager.research.data import bundled
-from stock_manager.research.engine import BacktestConfig
+from stock_manager.domain.strategies.ma_cross import MaCrossParams
+from stock_manager.research.data import MarketData, bundled
+from stock_manager.research.engine import BacktestConfig, run_backtest
 from stock_manager.research.sweep import sweep
 
 SHORTS = list(range(10, 60, 5))
@@ -99,10 +108,38 @@ def vectorbt_sweep(close: pd.DataFrame, volume: pd.DataFrame, period: slice) -> 
     return pf.total_return()
 
 
+def sharing_bound(market: MarketData, config: BacktestConfig) -> None:
+    """Print the played sessions of the grid against what sharing each stop-loss group's common prefix leaves."""
+    played = left = 0.0
+    for a in SHORTS:
+        for b in LONGS:
+            previous: list[tuple[object, ...]] | None = None
+            for s in sorted(STOPS, reverse=True):
+                params = MaCrossParams.from_mapping({"short_window_days": a, "long_window_days": b, "stop_loss_pct": s})
+                result = run_backtest(market, replace(config, params=params))
+                fills = [(f.symbol, f.side, f.quantity, f.price, f.ts_filled) for f in result.fills]
+                played += result.played_days
+                if previous is None:
+                    left += result.played_days
+                else:
+                    same = next(
+                        (i for i, (x, y) in enumerate(zip(previous, fills, strict=False)) if x != y),
+                        min(len(previous), len(fills)),
+                    )
+                    left += result.played_days * (1 - same / len(fills) if fills else 0)
+                previous = fills
+    require(played, "the grid played no session")
+    print(
+        f"sharing between stop-loss values: {played:,.0f} sessions played; after sharing each group's common "
+        f"prefix about {left:,.0f} would remain: at most {played / left:.2f}x fewer"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--sharing", action="store_true", help="also measure the bound of sharing work between stops")
     args = parser.parse_args()
     import numba
     import vectorbt as vbt
@@ -161,6 +198,8 @@ def main() -> None:
     print(
         f"\nstockbot / vectorbt speed: {ratio:.2f}x  (target: no slower, >= 1.0x: {'met' if ratio >= 1 else 'NOT met'})"
     )
+    if args.sharing:
+        sharing_bound(fresh(market), config)
 
 
 if __name__ == "__main__":
