@@ -115,6 +115,36 @@ def test_overview_on_a_phone_when_rendered_then_no_horizontal_scroll(browser, se
     assert kill_widths[0] <= kill_widths[1]
 
 
+def test_overview_when_a_live_update_lands_then_the_kill_controls_stay_the_same_elements(
+    browser, seeded_sqlite, tmp_path, shots
+):
+    # A press on Kill… must not be lost to a live update that lands between the press and the release (a click
+    # needs both on one element): the update keeps the controls' elements and replaces what is around them.
+    db_url = copy_sqlite(seeded_sqlite, tmp_path / "db")
+    with serving(config_for(db_url, tmp_path)) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url + "/")
+        page.wait_for_selector("#kill-krx")
+        kept, replaced = page.evaluate(
+            """() => new Promise(resolve => {
+                const controls = ["kill-krx", "kill-all"].map(id => document.getElementById(id));
+                const table = document.getElementById("venue-table");
+                document.body.addEventListener("htmx:afterSettle", () => resolve([
+                    controls.map(c => c !== null && document.getElementById(c.id) === c),
+                    document.getElementById("venue-table") !== table,
+                ]), {once: true});
+                htmx.ajax("GET", "/fragments/overview", {target: "#overview-live", swap: "innerHTML"});
+            })"""
+        )
+        page.click("#kill-krx")
+        page.wait_for_url("**/control/kill?scope=krx")
+        chosen = page.locator("input[name=scope]:checked").get_attribute("value")
+        page.close()
+    assert replaced, "the live update did not replace the overview"
+    assert kept == [True, True]
+    assert chosen == "krx"
+
+
 def test_pages_when_a_password_is_set_then_login_first(browser, seeded_sqlite, tmp_path, shots):
     from stock_manager.entrypoints.dashboard.security import hash_password
 

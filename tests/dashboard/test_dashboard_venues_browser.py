@@ -123,6 +123,7 @@ def test_kill_of_upbit_from_the_overview_when_both_venues_trade_then_only_the_up
             page.screenshot(path=shots / "overview-both-venues.png", full_page=True)
             # Act: kill Upbit's daemon only, through the confirmation step.
             page.click("#kill-upbit")
+            page.wait_for_url("**/control/kill?scope=upbit")
             chosen = page.locator("input[name=scope]:checked").get_attribute("value")
             page.screenshot(path=shots / "kill-upbit-confirm.png", full_page=True)
             page.fill("input[name=reason]", "bitcoin only")
