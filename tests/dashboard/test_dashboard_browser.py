@@ -5,7 +5,10 @@ Screenshots of each page go to the directory named at the end of the run (``STOC
 """
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +19,13 @@ from tests.e2e.support import cli_env, query, start_stockbot, stockbot
 from tests.e2e.test_cli_control import wait_for_state
 
 pytestmark = pytest.mark.slow
+
+
+@contextmanager
+def seeded_dashboard(seeded: Path, tmp_path: Path, **config: Any) -> Iterator[str]:
+    """Serve the dashboard (`config_for` with `config`) on a copy of the seeded database; yield its base URL."""
+    with serving(config_for(copy_sqlite(seeded, tmp_path / "db"), tmp_path, **config)) as url:
+        yield url
 
 
 def numbers(text: str) -> str:
@@ -54,8 +64,7 @@ def test_overview_when_seeded_by_a_sim_run_then_same_positions_and_pnl_as_status
 def test_orders_page_when_filtered_then_only_matching_orders_and_each_has_its_timeline(
     browser, seeded_sqlite, tmp_path, shots
 ):
-    db_url = copy_sqlite(seeded_sqlite, tmp_path / "db")
-    with serving(config_for(db_url, tmp_path)) as url:
+    with seeded_dashboard(seeded_sqlite, tmp_path) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(url + "/orders")
         everything = page.locator("#orders tbody tr[data-symbol]").count()
@@ -98,8 +107,7 @@ def test_orders_page_when_filtered_then_only_matching_orders_and_each_has_its_ti
 
 
 def test_overview_on_a_phone_when_rendered_then_no_horizontal_scroll(browser, seeded_sqlite, tmp_path, shots):
-    db_url = copy_sqlite(seeded_sqlite, tmp_path / "db")
-    with serving(config_for(db_url, tmp_path)) as url:
+    with seeded_dashboard(seeded_sqlite, tmp_path) as url:
         page = browser.new_page(
             viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
         )
@@ -120,8 +128,7 @@ def test_overview_when_a_live_update_lands_then_the_kill_controls_stay_the_same_
 ):
     # A press on Kill… must not be lost to a live update that lands between the press and the release (a click
     # needs both on one element): the update keeps the controls' elements and replaces what is around them.
-    db_url = copy_sqlite(seeded_sqlite, tmp_path / "db")
-    with serving(config_for(db_url, tmp_path)) as url:
+    with seeded_dashboard(seeded_sqlite, tmp_path) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(url + "/")
         page.wait_for_selector("#kill-krx")
@@ -148,8 +155,7 @@ def test_overview_when_a_live_update_lands_then_the_kill_controls_stay_the_same_
 def test_pages_when_a_password_is_set_then_login_first(browser, seeded_sqlite, tmp_path, shots):
     from stock_manager.entrypoints.dashboard.security import hash_password
 
-    db_url = copy_sqlite(seeded_sqlite, tmp_path / "db")
-    with serving(config_for(db_url, tmp_path, password_hash=hash_password(PASSWORD))) as url:
+    with seeded_dashboard(seeded_sqlite, tmp_path, password_hash=hash_password(PASSWORD)) as url:
         page = browser.new_page(viewport={"width": 390, "height": 844})
         page.goto(url + "/orders")
         landed = page.url
