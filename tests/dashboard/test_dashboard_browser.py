@@ -136,11 +136,15 @@ def test_overview_when_a_live_update_lands_then_the_kill_controls_stay_the_same_
             """() => new Promise(resolve => {
                 const controls = ["kill-krx", "kill-all"].map(id => document.getElementById(id));
                 const table = document.getElementById("venue-table");
-                document.body.addEventListener("htmx:afterSettle", () => resolve([
-                    controls.map(c => c !== null && document.getElementById(c.id) === c),
-                    document.getElementById("venue-table") !== table,
-                ]), {once: true});
-                htmx.ajax("GET", "/fragments/overview", {target: "#overview-live", swap: "innerHTML"});
+                // Only this request's settle counts (a live update already under way may settle first).
+                document.body.addEventListener("htmx:afterSettle", e => {
+                    if (!e.detail.xhr || !e.detail.xhr.responseURL.includes("probe=1")) return;
+                    resolve([
+                        controls.map(c => c !== null && document.getElementById(c.id) === c),
+                        document.getElementById("venue-table") !== table,
+                    ]);
+                });
+                htmx.ajax("GET", "/fragments/overview?probe=1", {target: "#overview-live", swap: "innerHTML"});
             })"""
         )
         page.click("#kill-krx")
